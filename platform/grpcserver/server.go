@@ -1,0 +1,199 @@
+// Package grpcserver is the one way the suite builds and runs a gRPC server: an ordered interceptor chain
+// (request id, access log, metrics, panic recovery, error mapping), grpc.health.v1, server reflection,
+// explicit resource limits, a Prometheus endpoint, and a graceful shutdown when the context ends.
+package grpcserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
+)
+
+// Config holds the listen addresses and limits of a server.
+type Config struct {
+	// Addr is the gRPC listen address, e.g. "127.0.0.1:7001".
+	Addr string
+	// AdminAddr serves /metrics and the service's admin handlers (e.g. /backup); empty disables it.
+	AdminAddr string
+	// MaxRecvMsgBytes caps one incoming message. Default 4 MiB.
+	MaxRecvMsgBytes int
+	// MaxConcurrentStreams caps streams per connection. Default 256.
+	MaxConcurrentStreams uint32
+	// ShutdownGrace is how long in-flight calls may finish after a stop signal. Default 10s.
+	ShutdownGrace time.Duration
+}
+
+// Server is a configured, not yet running, gRPC server.
+type Server struct {
+	cfg      Config
+	log      *zap.Logger
+	grpc     *grpc.Server
+	health   *health.Server
+	registry *prometheus.Registry
+	admin    *http.ServeMux
+	services []string
+}
+
+// New builds a server with the suite's interceptor chain. Register services on Server.GRPC(), then Run.
+func New(cfg Config, log *zap.Logger, extra ...grpc.ServerOption) *Server {
+	if cfg.MaxRecvMsgBytes <= 0 {
+		cfg.MaxRecvMsgBytes = 4 << 20
+	}
+	if cfg.MaxConcurrentStreams == 0 {
+		cfg.MaxConcurrentStreams = 256
+	}
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = 10 * time.Second
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	c := &chain{log: log, metrics: newRPCMetrics(reg)}
+	opts := append([]grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(c.unary()...),
+		grpc.ChainStreamInterceptor(c.stream()...),
+		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgBytes),
+		grpc.MaxConcurrentStreams(cfg.MaxConcurrentStreams),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{
+			MaxConnectionIdle: 15 * time.Minute,
+			Time:              2 * time.Minute,
+			Timeout:           20 * time.Second,
+		}),
+	}, extra...)
+	s := &Server{
+		cfg: cfg, log: log,
+		grpc:     grpc.NewServer(opts...),
+		health:   health.NewServer(),
+		registry: reg,
+		admin:    http.NewServeMux(),
+	}
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	reflection.Register(s.grpc)
+	s.admin.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	// Start NOT_SERVING; Run flips to SERVING once the listener is up.
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	return s
+}
+
+// GRPC is the underlying server, for registering services.
+func (s *Server) GRPC() *grpc.Server { return s.grpc }
+
+// Registry is the Prometheus registry of this server, for service metrics.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+// HandleAdmin adds an HTTP handler to the admin listener.
+func (s *Server) HandleAdmin(pattern string, h http.Handler) { s.admin.Handle(pattern, h) }
+
+// ReportHealth names a service whose health is reported under its full name as well as "".
+func (s *Server) ReportHealth(serviceName string) {
+	s.services = append(s.services, serviceName)
+	s.health.SetServingStatus(serviceName, healthpb.HealthCheckResponse_NOT_SERVING)
+}
+
+// Listen binds the gRPC address (and admin address); Run then serves on them. Separate so that callers
+// (tests, `make run`) learn the bound addresses before serving.
+type Listeners struct {
+	GRPC  net.Listener
+	Admin net.Listener
+}
+
+// Listen binds the configured addresses.
+func (s *Server) Listen() (*Listeners, error) {
+	gl, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	}
+	l := &Listeners{GRPC: gl}
+	if s.cfg.AdminAddr != "" {
+		al, err := net.Listen("tcp", s.cfg.AdminAddr)
+		if err != nil {
+			gl.Close()
+			return nil, fmt.Errorf("listen on %s: %w", s.cfg.AdminAddr, err)
+		}
+		l.Admin = al
+	}
+	return l, nil
+}
+
+// Serve serves until ctx ends, then shuts down: health NOT_SERVING (so load balancers drain), GracefulStop
+// bounded by ShutdownGrace, then a hard Stop.
+func (s *Server) Serve(ctx context.Context, l *Listeners) error {
+	g, gctx := errgroup.WithContext(ctx)
+	var adminSrv *http.Server
+	g.Go(func() error {
+		if err := s.grpc.Serve(l.GRPC); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			return fmt.Errorf("grpc serve: %w", err)
+		}
+		return nil
+	})
+	if l.Admin != nil {
+		adminSrv = &http.Server{Handler: s.admin, ReadHeaderTimeout: 5 * time.Second}
+		g.Go(func() error {
+			if err := adminSrv.Serve(l.Admin); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("admin serve: %w", err)
+			}
+			return nil
+		})
+	}
+	s.setServing(healthpb.HealthCheckResponse_SERVING)
+	s.log.Info("serving", zap.String("grpc", l.GRPC.Addr().String()), zap.Stringer("admin", addrOf(l.Admin)))
+	g.Go(func() error {
+		<-gctx.Done()
+		s.setServing(healthpb.HealthCheckResponse_NOT_SERVING)
+		s.health.Shutdown()
+		stopped := make(chan struct{})
+		go func() { s.grpc.GracefulStop(); close(stopped) }()
+		t := time.NewTimer(s.cfg.ShutdownGrace)
+		defer t.Stop()
+		select {
+		case <-stopped:
+		case <-t.C:
+			s.log.Warn("grace period over, stopping hard", zap.Duration("grace", s.cfg.ShutdownGrace))
+			s.grpc.Stop()
+		}
+		if adminSrv != nil {
+			sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			_ = adminSrv.Shutdown(sctx)
+		}
+		return nil
+	})
+	return g.Wait()
+}
+
+func (s *Server) setServing(st healthpb.HealthCheckResponse_ServingStatus) {
+	s.health.SetServingStatus("", st)
+	for _, name := range s.services {
+		s.health.SetServingStatus(name, st)
+	}
+}
+
+type addrStringer struct{ a net.Addr }
+
+func (a addrStringer) String() string {
+	if a.a == nil {
+		return ""
+	}
+	return a.a.String()
+}
+
+func addrOf(l net.Listener) fmt.Stringer {
+	if l == nil {
+		return addrStringer{}
+	}
+	return addrStringer{l.Addr()}
+}
