@@ -46,7 +46,12 @@ type Server struct {
 	registry *prometheus.Registry
 	admin    *http.ServeMux
 	services []string
+	onStop   []func()
 }
+
+// OnShutdown registers fn to run when shutdown starts, before GracefulStop: long-lived streams (watches) use
+// it to end themselves, so the graceful stop does not wait the whole grace period for them.
+func (s *Server) OnShutdown(fn func()) { s.onStop = append(s.onStop, fn) }
 
 // New builds a server with the suite's interceptor chain. Register services on Server.GRPC(), then Run.
 func New(cfg Config, log *zap.Logger, extra ...grpc.ServerOption) *Server {
@@ -155,6 +160,9 @@ func (s *Server) Serve(ctx context.Context, l *Listeners) error {
 		<-gctx.Done()
 		s.setServing(healthpb.HealthCheckResponse_NOT_SERVING)
 		s.health.Shutdown()
+		for _, fn := range s.onStop {
+			fn()
+		}
 		stopped := make(chan struct{})
 		go func() { s.grpc.GracefulStop(); close(stopped) }()
 		t := time.NewTimer(s.cfg.ShutdownGrace)

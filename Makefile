@@ -1,0 +1,87 @@
+# CUS coordination suite. `make run` starts everything with demo data; `make test` runs every test.
+# Only Go is needed: buf, the protoc plugins and grpcurl are built from pinned Go modules under tools/.
+
+SHELL := /bin/bash
+GO    ?= go
+BIN   := $(CURDIR)/bin
+# Every module of the workspace (go.work); the tools modules are kept out of it on purpose.
+MODULES := proto platform services/catalogue gateway
+PKGS     = $(addsuffix /...,$(addprefix ./,$(MODULES)))
+GENERATED := proto/cus gateway/internal/openapi
+
+.PHONY: all build run test verify generate tools lint fmt bench bench-storage bench-search ci clean tidy check-tidy fuzz
+
+all: verify test
+
+## build: compile the service binaries into bin/
+build:
+	$(GO) build -o $(BIN)/ ./services/catalogue/cmd/catalogue ./gateway/cmd/gateway
+
+## run: start the whole suite with embedded storage and demo data (Ctrl-C stops it)
+run: build
+	@scripts/run.sh
+
+## test: every test of every module, race detector on
+test:
+	$(GO) test -race -count=1 $(PKGS)
+
+## tools: build buf, the protoc plugins and grpcurl at their pinned versions into bin/
+tools: $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/grpcurl
+
+$(BIN)/buf: tools/buf/go.mod tools/buf/go.sum
+	cd tools/buf && GOWORK=off $(GO) build -o $(BIN)/ github.com/bufbuild/buf/cmd/buf
+
+$(BIN)/protoc-gen-go: tools/go.mod tools/go.sum
+	cd tools && GOWORK=off $(GO) build -o $(BIN)/ google.golang.org/protobuf/cmd/protoc-gen-go \
+		google.golang.org/grpc/cmd/protoc-gen-go-grpc \
+		github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway \
+		github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2
+
+$(BIN)/grpcurl: tools/grpcurl/go.mod tools/grpcurl/go.sum
+	cd tools/grpcurl && GOWORK=off $(GO) build -o $(BIN)/ github.com/fullstorydev/grpcurl/cmd/grpcurl
+
+## generate: regenerate Go code and the OpenAPI document from the protos (byte-for-byte reproducible)
+generate: $(BIN)/buf $(BIN)/protoc-gen-go
+	rm -f proto/cus/*/v1/*.pb.go proto/cus/*/v1/*.pb.gw.go gateway/internal/openapi/*.swagger.json
+	PATH="$(BIN):$$PATH" $(BIN)/buf generate
+
+## verify: formatting, vet, buf lint/format, tidy modules, and generated code up to date
+verify: $(BIN)/buf $(BIN)/protoc-gen-go
+	@echo "== gofmt"; out=$$(gofmt -l $(MODULES) tools 2>&1); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@echo "== go vet"; $(GO) vet $(PKGS)
+	@echo "== buf lint"; $(BIN)/buf lint
+	@echo "== buf format"; $(BIN)/buf format -d --exit-code
+	@echo "== go mod tidy"; $(MAKE) -s check-tidy
+	@echo "== generated code"; $(MAKE) -s generate && git diff --exit-code -- $(GENERATED) && \
+		test -z "$$(git status --porcelain -- $(GENERATED))" || { echo "generated code is out of date: run make generate and commit"; exit 1; }
+
+check-tidy:
+	@for m in $(MODULES) tools tools/buf tools/grpcurl; do \
+		(cd $$m && cp go.mod /tmp/cus-tidy.mod && cp go.sum /tmp/cus-tidy.sum && GOWORK=off GOFLAGS=-mod=mod $(GO) mod tidy >/dev/null 2>&1; \
+		 if ! cmp -s go.mod /tmp/cus-tidy.mod || ! cmp -s go.sum /tmp/cus-tidy.sum; then \
+			cp /tmp/cus-tidy.mod go.mod; cp /tmp/cus-tidy.sum go.sum; echo "$$m: go.mod/go.sum not tidy (run go mod tidy there)"; exit 1; fi) || exit 1; \
+	done
+
+## tidy: go mod tidy in every module (GOWORK=off, so each also builds alone)
+tidy:
+	@for m in $(MODULES) tools tools/buf tools/grpcurl; do (cd $$m && GOWORK=off $(GO) mod tidy) || exit 1; done
+
+## fuzz: run each fuzz target briefly (the seed corpora always run in make test)
+fuzz:
+	cd platform && $(GO) test -run XXX -fuzz FuzzValidatePESEL -fuzztime 20s ./plid/
+
+## bench: the figures of the closing notes (gateway vs bare net/http, gRPC vs health, search, start-up)
+bench: build
+	@scripts/bench.sh
+
+bench-storage:
+	cd platform && $(GO) test -run XXX -bench . -benchtime 3s ./storage/
+
+bench-search:
+	cd services/catalogue && $(GO) test -run XXX -bench . -benchtime 200x ./internal/search/
+
+## ci: what .ci/run does
+ci: verify test
+
+clean:
+	rm -rf $(BIN) var

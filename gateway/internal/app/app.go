@@ -1,0 +1,157 @@
+// Package app wires the gateway process: configuration, connections to the services, the HTTP server and its
+// graceful shutdown. cmd/gateway only parses arguments and calls it.
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/cus-suite/cus/gateway/internal/rest"
+	"github.com/cus-suite/cus/platform/config"
+)
+
+// Config of the gateway. Every field has a flag and a CUS_ environment variable.
+type Config struct {
+	Listen         string
+	CatalogueAddr  string
+	PublicURL      string
+	InstanceName   string
+	CORSOrigins    string
+	MaxBodyBytes   int64
+	RequestTimeout time.Duration
+	ShutdownGrace  time.Duration
+	LogLevel       string
+	LogFormat      string
+}
+
+// RegisterFlags declares the flags of Config on fs with their defaults.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Listen, "listen", "127.0.0.1:8080", "HTTP listen address")
+	fs.StringVar(&c.CatalogueAddr, "catalogue-addr", "127.0.0.1:7001", "gRPC address of the catalogue service")
+	fs.StringVar(&c.PublicURL, "public-url", "http://localhost:8080", "external URL of the gateway (links in HSDS and docs)")
+	fs.StringVar(&c.InstanceName, "instance-name", "CUS Rawicz", "name of this CUS instance")
+	fs.StringVar(&c.CORSOrigins, "cors-origins", "", "comma-separated browser origins allowed to call the API, or * for any")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest accepted request body in bytes")
+	fs.DurationVar(&c.RequestTimeout, "request-timeout", 30*time.Second, "deadline of a unary call to a service")
+	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "time in-flight requests get to finish on shutdown")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or console")
+}
+
+// Validate checks the configuration, naming each bad setting.
+func (c *Config) Validate() error {
+	var ch config.Checker
+	ch.Addr("listen", c.Listen)
+	ch.Addr("catalogue-addr", c.CatalogueAddr)
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		ch.Fail("public-url", "%q is not an absolute http(s) URL", c.PublicURL)
+	}
+	for _, o := range c.origins() {
+		if o == "*" {
+			continue
+		}
+		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" {
+			ch.Fail("cors-origins", "%q is not an origin such as https://cus.rawicz.pl", o)
+		}
+	}
+	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 64<<20 {
+		ch.Fail("max-body-bytes", "must be between 1024 and %d", 64<<20)
+	}
+	ch.Positive("request-timeout", c.RequestTimeout)
+	ch.Positive("shutdown-grace", c.ShutdownGrace)
+	switch c.LogFormat {
+	case "json", "console":
+	default:
+		ch.Fail("log-format", "must be json or console, got %q", c.LogFormat)
+	}
+	return ch.Err()
+}
+
+func (c *Config) origins() []string {
+	var out []string
+	for _, o := range strings.Split(c.CORSOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// Ready reports the bound address once the gateway serves.
+type Ready func(addr string)
+
+// Run serves until ctx ends.
+func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
+	catalogue, err := grpc.NewClient(cfg.CatalogueAddr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16<<20)),
+		grpc.WithChainUnaryInterceptor(deadline(cfg.RequestTimeout)),
+	)
+	if err != nil {
+		return fmt.Errorf("--catalogue-addr: %w", err)
+	}
+	defer catalogue.Close()
+	h, err := rest.New(ctx, catalogue, rest.Options{
+		MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.origins(), PublicURL: cfg.PublicURL,
+		InstanceName: cfg.InstanceName,
+		Backends:     map[string]*grpc.ClientConn{"catalogue": catalogue},
+	}, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	log.Info("gateway ready", zap.String("http", ln.Addr().String()), zap.String("catalogue", cfg.CatalogueAddr))
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("grace period over, closing connections", zap.Error(err))
+		_ = srv.Close()
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// deadline gives every unary call a deadline, so a stuck backend cannot hold a request forever.
+func deadline(d time.Duration) grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if _, ok := ctx.Deadline(); !ok {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, d)
+			defer cancel()
+		}
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
+}

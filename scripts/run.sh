@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Starts the CUS suite for development: the catalogue (with the demo catalogue of CUS Rawicz when its store is
+# empty) and the REST gateway, with data under var/. Ctrl-C stops everything cleanly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=bin
+DATA=${CUS_RUN_DATA:-var}
+HTTP=${CUS_RUN_HTTP:-127.0.0.1:8080}
+CATALOGUE=${CUS_RUN_CATALOGUE:-127.0.0.1:7001}
+mkdir -p "$DATA/log"
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo
+  echo "stopping..."
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  echo "stopped; data kept in $DATA/ (make clean removes it)"
+}
+trap stop INT TERM EXIT
+
+wait_grpc() { # wait until a TCP port accepts connections
+  local addr=$1 name=$2
+  for _ in $(seq 1 300); do
+    if (exec 3<>"/dev/tcp/${addr%:*}/${addr##*:}") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "$name did not start; see $DATA/log/$name.log" >&2
+  tail -n 20 "$DATA/log/$name.log" >&2 || true
+  exit 1
+}
+
+"$BIN/catalogue" serve --data-dir "$DATA/catalogue" --listen "$CATALOGUE" --admin-listen 127.0.0.1:9101 \
+  --demo-data --log-format console >"$DATA/log/catalogue.log" 2>&1 &
+pids+=($!)
+wait_grpc "$CATALOGUE" catalogue
+
+"$BIN/gateway" --listen "$HTTP" --catalogue-addr "$CATALOGUE" --public-url "http://$HTTP" \
+  --cors-origins "*" --log-format console >"$DATA/log/gateway.log" 2>&1 &
+pids+=($!)
+wait_grpc "$HTTP" gateway
+
+cat <<MSG
+
+CUS suite is running (data in $DATA/, logs in $DATA/log/):
+
+  browser   http://$HTTP/docs              API reference
+            http://$HTTP/hsds/services     HSDS 3.0 feed
+  curl      curl -s 'http://$HTTP/v1/services?pageSize=3'
+            curl -s -X POST 'http://$HTTP/v1/services:search' -d '{"query":"zlobek"}'
+            curl -s http://$HTTP/healthz
+  grpcurl   make tools && bin/grpcurl -plaintext $CATALOGUE list
+            bin/grpcurl -plaintext -d '{"query":"opiekunka"}' $CATALOGUE cus.catalogue.v1.CatalogueService/SearchServices
+  metrics   http://127.0.0.1:9101/metrics (catalogue), http://$HTTP/metrics (gateway)
+
+Press Ctrl-C to stop.
+MSG
+wait -n "${pids[@]}" || true
+echo "a process exited; see $DATA/log/" >&2

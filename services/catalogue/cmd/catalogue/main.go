@@ -1,0 +1,70 @@
+// Command catalogue runs the CUS catalogue service (cus.catalogue.v1) and its maintenance commands.
+//
+//	catalogue [serve] [flags]      serve gRPC (default :7001) and admin HTTP (/metrics, /backup)
+//	catalogue backup --from URL --out FILE   copy the data file of a running service
+//	catalogue restore --from FILE [--data-dir DIR]   put a backup in place (service stopped)
+//	catalogue generate --services N --gminas G [--data-dir DIR]   write a synthetic catalogue
+//
+// Every flag also reads from an environment variable: --data-dir is CUS_DATA_DIR.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/cus-suite/cus/platform/config"
+	"github.com/cus-suite/cus/platform/logging"
+	"github.com/cus-suite/cus/services/catalogue/internal/app"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:])
+	stop()
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "catalogue:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	cmd := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args)
+	case "backup":
+		return app.BackupCommand(ctx, args, os.Getenv)
+	case "restore":
+		return app.RestoreCommand(args, os.Getenv)
+	case "generate":
+		return app.GenerateCommand(ctx, args, os.Getenv)
+	}
+	return fmt.Errorf("unknown command %q (want serve, backup, restore or generate)", cmd)
+}
+
+func serve(ctx context.Context, args []string) error {
+	var cfg app.Config
+	fs := flag.NewFlagSet("catalogue", flag.ContinueOnError)
+	cfg.RegisterFlags(fs)
+	fs.Usage = config.Usage(fs)
+	if err := config.Parse(fs, args, os.Getenv); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	log, err := logging.New("catalogue", cfg.LogLevel, cfg.LogFormat)
+	if err != nil {
+		return err
+	}
+	defer log.Sync() //nolint:errcheck // stderr sync fails on some terminals
+	return app.Run(ctx, cfg, log, nil)
+}

@@ -1,0 +1,161 @@
+// Package app wires the catalogue process: configuration, storage, the search index, the gRPC server and the
+// admin endpoints. cmd/catalogue only parses arguments and calls it.
+package app
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/cus-suite/cus/platform/config"
+	"github.com/cus-suite/cus/platform/grpcserver"
+	"github.com/cus-suite/cus/platform/plid"
+	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
+	"github.com/cus-suite/cus/services/catalogue/internal/demo"
+	"github.com/cus-suite/cus/services/catalogue/internal/server"
+	"github.com/cus-suite/cus/services/catalogue/internal/store"
+)
+
+// Config of the catalogue process. Every field has a flag and a CUS_ environment variable.
+type Config struct {
+	Listen        string
+	AdminListen   string
+	DataDir       string
+	InstanceTERC  string
+	InstanceName  string
+	DemoData      bool
+	LogLevel      string
+	LogFormat     string
+	ShutdownGrace time.Duration
+	MaxRecvBytes  int
+}
+
+// RegisterFlags declares the flags of Config on fs with their defaults.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Listen, "listen", "127.0.0.1:7001", "gRPC listen address")
+	fs.StringVar(&c.AdminListen, "admin-listen", "127.0.0.1:9101", "admin HTTP address: /metrics and /backup (keep it private)")
+	fs.StringVar(&c.DataDir, "data-dir", "var/catalogue", "directory of the catalogue's data file")
+	fs.StringVar(&c.InstanceTERC, "instance-terc", "3022053", "TERYT TERC code of this CUS instance's gmina (origin of local entries)")
+	fs.StringVar(&c.InstanceName, "instance-name", "CUS Rawicz", "name of this CUS instance")
+	fs.BoolVar(&c.DemoData, "demo-data", false, "load the demo catalogue (CUS Rawicz) when the store is empty")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or console")
+	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "time in-flight calls get to finish on shutdown")
+	fs.IntVar(&c.MaxRecvBytes, "max-recv-bytes", 4<<20, "largest accepted gRPC message in bytes")
+}
+
+// Validate checks the configuration, naming each bad setting.
+func (c *Config) Validate() error {
+	var ch config.Checker
+	ch.Addr("listen", c.Listen)
+	if c.AdminListen != "" {
+		ch.Addr("admin-listen", c.AdminListen)
+	}
+	ch.NonEmpty("data-dir", c.DataDir)
+	if err := plid.ValidateTERC(c.InstanceTERC); err != nil {
+		ch.Fail("instance-terc", "%q is not a TERYT TERC code of a gmina: %v", c.InstanceTERC, err)
+	}
+	ch.NonEmpty("instance-name", c.InstanceName)
+	ch.Positive("shutdown-grace", c.ShutdownGrace)
+	ch.Range("max-recv-bytes", c.MaxRecvBytes, 64<<10, 64<<20)
+	switch c.LogFormat {
+	case "json", "console":
+	default:
+		ch.Fail("log-format", "must be json or console, got %q", c.LogFormat)
+	}
+	return ch.Err()
+}
+
+// DataFile is the path of the bbolt file.
+func (c *Config) DataFile() string { return filepath.Join(c.DataDir, "catalogue.db") }
+
+// Ready reports the bound addresses once the server serves (used by tests and the dev runner).
+type Ready func(grpcAddr, adminAddr string)
+
+// Run serves until ctx ends.
+func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
+	start := time.Now()
+	st, err := store.Open(cfg.DataFile(), log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	srv := server.New(st, cfg.InstanceTERC, log)
+	n, err := srv.LoadIndex()
+	if err != nil {
+		return fmt.Errorf("build search index: %w", err)
+	}
+	if n == 0 && cfg.DemoData {
+		if n, err = LoadDemo(ctx, srv); err != nil {
+			return fmt.Errorf("load demo data: %w", err)
+		}
+		log.Info("demo catalogue loaded", zap.Int("services", n))
+	}
+	gs := grpcserver.New(grpcserver.Config{
+		Addr: cfg.Listen, AdminAddr: cfg.AdminListen,
+		MaxRecvMsgBytes: cfg.MaxRecvBytes, ShutdownGrace: cfg.ShutdownGrace,
+	}, log)
+	cataloguev1.RegisterCatalogueServiceServer(gs.GRPC(), srv)
+	gs.ReportHealth(cataloguev1.CatalogueService_ServiceDesc.ServiceName)
+	gs.OnShutdown(srv.Shutdown)
+	gs.HandleAdmin("/backup", backupHandler(st, log))
+	ls, err := gs.Listen()
+	if err != nil {
+		return err
+	}
+	log.Info("catalogue ready", zap.Int("services", srv.Index().Len()), zap.Duration("startup", time.Since(start)),
+		zap.String("instance_terc", cfg.InstanceTERC))
+	if ready != nil {
+		admin := ""
+		if ls.Admin != nil {
+			admin = ls.Admin.Addr().String()
+		}
+		ready(ls.GRPC.Addr().String(), admin)
+	}
+	return gs.Serve(ctx, ls)
+}
+
+// LoadDemo creates the demo catalogue through the same handlers clients use, so it passes every rule.
+func LoadDemo(ctx context.Context, srv *server.Server) (int, error) {
+	services, programmes, err := demo.Rawicz()
+	if err != nil {
+		return 0, err
+	}
+	for _, req := range services {
+		if _, err := srv.CreateService(ctx, req); err != nil {
+			return 0, fmt.Errorf("demo service %q: %w", req.GetService().GetDisplayName(), err)
+		}
+	}
+	for _, req := range programmes {
+		if _, err := srv.CreateProgramme(ctx, req); err != nil {
+			return 0, fmt.Errorf("demo programme %q: %w", req.GetProgramme().GetDisplayName(), err)
+		}
+	}
+	return len(services), nil
+}
+
+// backupHandler streams a consistent copy of the data file while the service keeps serving.
+func backupHandler(st *store.Store, log *zap.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			w.Header().Set("Allow", http.MethodGet)
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Disposition", `attachment; filename="catalogue.db"`)
+		w.Header().Set("X-Revision", strconv.FormatInt(st.Backend().Revision(), 10))
+		n, err := st.Backend().Backup(w)
+		if err != nil {
+			log.Error("backup failed", zap.Int64("bytes", n), zap.Error(err))
+			return
+		}
+		log.Info("backup written", zap.Int64("bytes", n))
+	})
+}

@@ -1,0 +1,55 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"go.uber.org/zap"
+
+	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
+	"github.com/cus-suite/cus/services/catalogue/internal/demo"
+	"github.com/cus-suite/cus/services/catalogue/internal/store"
+)
+
+// Generate writes a synthetic catalogue of many gminas into a data file (the service must be stopped), for
+// benchmarks and load tests. Each service's origin is the gmina of its first location, as in a regional
+// aggregator that federates many instances.
+func Generate(ctx context.Context, dataFile string, opts demo.SyntheticOptions, log *zap.Logger) (int, error) {
+	st, err := store.Open(dataFile, log)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	const batch = 2000
+	var (
+		list  []*cataloguev1.Service
+		ids   []string
+		total int
+	)
+	flush := func() error {
+		if len(list) == 0 {
+			return nil
+		}
+		if _, _, err := st.ImportServices(ctx, list, ids); err != nil {
+			return err
+		}
+		total += len(list)
+		list, ids = list[:0], ids[:0]
+		return nil
+	}
+	err = demo.Synthetic(opts, func(id string, s *cataloguev1.Service) error {
+		if locs := s.GetLocations(); len(locs) > 0 && s.GetOriginTerc() == "" {
+			s.OriginTerc = locs[0].GetTerytCode()
+		}
+		list = append(list, s)
+		ids = append(ids, id)
+		if len(list) == batch {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return total, fmt.Errorf("generate: %w", err)
+	}
+	return total, flush()
+}

@@ -1,0 +1,149 @@
+package domain
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
+	"github.com/cus-suite/cus/services/catalogue/internal/search"
+)
+
+func p32(v int32) *int32 { return &v }
+
+func TestQuoteFeeAcrossBandEdges(t *testing.T) {
+	rule := &cataloguev1.FeeRule{PriceGrosze: 2550, IncomeBands: []*cataloguev1.IncomeBand{
+		{FromPercent: 0, ToPercent: p32(100), PayablePercent: 0},
+		{FromPercent: 100, ToPercent: p32(150), PayablePercent: 10},
+		{FromPercent: 150, ToPercent: p32(250), PayablePercent: 50},
+		{FromPercent: 250, PayablePercent: 100},
+	}}
+	const criterion = 77600 // 776 zł
+	cases := []struct {
+		income  int64
+		band    int
+		payable int32
+		amount  int64
+	}{
+		{0, 0, 0, 0},
+		{77599, 0, 0, 0},         // just under 100%
+		{77600, 1, 10, 255},      // exactly 100%: the next band (255 grosze, rounded from 255.0)
+		{116399, 1, 10, 255},     // just under 150%
+		{116400, 2, 50, 1275},    // exactly 150%
+		{193999, 2, 50, 1275},    // just under 250%
+		{194000, 3, 100, 2550},   // exactly 250%
+		{10000000, 3, 100, 2550}, // far above
+	}
+	for _, c := range cases {
+		q := QuoteFee(rule, c.income, criterion)
+		if q.Band != c.band || q.PayablePercent != c.payable || q.AmountGrosze != c.amount || q.Exempt != (c.amount == 0) {
+			t.Errorf("income %d: got %+v, want band %d payable %d amount %d", c.income, q, c.band, c.payable, c.amount)
+		}
+	}
+	// Half a grosz rounds up: 10% of 2555 = 255.5 -> 256.
+	rule.PriceGrosze = 2555
+	if q := QuoteFee(rule, 80000, criterion); q.AmountGrosze != 256 {
+		t.Errorf("rounding: %d", q.AmountGrosze)
+	}
+	if q := QuoteFee(nil, 0, criterion); !q.Exempt || q.Band != -1 {
+		t.Errorf("no rule: %+v", q)
+	}
+	if q := QuoteFee(&cataloguev1.FeeRule{PriceGrosze: 1000}, 0, criterion); q.AmountGrosze != 1000 || q.Band != -1 {
+		t.Errorf("no bands: %+v", q)
+	}
+}
+
+func TestFilterLanguage(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	doc := &search.Doc{
+		Name: "Klub Seniora", Areas: 1 << 9, TargetGroups: 1 << 4, Status: 1, Origin: "3022053",
+		Tercs: []string{"3022053"}, Providers: []string{"providers/0194c050-0000-7000-8000-000000000001"},
+		Free: true, CreateTime: now, UpdateTime: now,
+	}
+	cases := map[string]bool{
+		"":                    true,
+		"area = AREA_CULTURE": true,
+		"area = AREA_HOUSING": false,
+		"target_group = TARGET_GROUP_SENIORS AND area = AREA_CULTURE": true,
+		"status = SERVICE_STATUS_ACTIVE":                              true,
+		"status != SERVICE_STATUS_ACTIVE":                             false,
+		`origin_terc = "3022053"`:                                     true,
+		"origin_terc != 3022053":                                      false,
+		"teryt_code = 3006023":                                        false,
+		"provider = providers/0194c050-0000-7000-8000-000000000001":   true,
+		"free_of_charge = true":                                       true,
+		"requires_decision = true":                                    false,
+		`display_name = "klub*"`:                                      true,
+		`display_name = "Klub Seniora"`:                               true,
+		`update_time > "2026-04-30T00:00:00Z"`:                        true,
+		`update_time >= "2026-05-01T12:00:00Z"`:                       true,
+		`create_time < "2026-05-01T12:00:00Z"`:                        false,
+	}
+	for f, want := range cases {
+		p, err := ParseServiceFilter(f)
+		if err != nil {
+			t.Errorf("%q: %v", f, err)
+			continue
+		}
+		if got := p(doc); got != want {
+			t.Errorf("%q = %v, want %v", f, got, want)
+		}
+	}
+	for _, bad := range []string{"area", "area =", "area AREA_CULTURE", "area == AREA_CULTURE", "area > AREA_CULTURE",
+		"x = 1", `display_name = "open`, "area = AREA_CULTURE and", "area = AREA_CULTURE OR status = X", "provider = 12",
+		"free_of_charge = maybe", "update_time = soon", "ą = 1"} {
+		if _, err := ParseServiceFilter(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func FuzzParseServiceFilter(f *testing.F) {
+	for _, s := range []string{"area = AREA_CULTURE", `update_time > "2026-01-01T00:00:00Z"`, "a = \"\\", "=", "AND AND"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParseServiceFilter(s)
+		if err == nil {
+			p(&search.Doc{})
+		}
+	})
+}
+
+func TestPolishSortKeys(t *testing.T) {
+	got := SortKeys([]string{"żaba", "zebra", "łódź", "lis", "ćma", "cel", "śliwa", "sowa", "ąb", "ab"})
+	if fmt.Sprint(got) != "[ab ąb cel ćma lis łódź sowa śliwa zebra żaba]" {
+		t.Fatalf("order %v", got)
+	}
+}
+
+func TestMaskPaths(t *testing.T) {
+	s := &cataloguev1.Service{}
+	if f, err := MaskPaths("update_mask", s, nil); err != nil || len(f) != s.ProtoReflect().Descriptor().Fields().Len()-5 {
+		t.Fatalf("default mask: %d fields, %v", len(f), err)
+	}
+	for _, bad := range [][]string{{"etag"}, {"name"}, {"nope"}, {"fee.unit"}, {"display_name", "display_name"}, {"*", "fee"}} {
+		if _, err := MaskPaths("update_mask", s, bad); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+func TestParseClock(t *testing.T) {
+	for s, want := range map[string]int{"00:00": 0, "08:30": 510, "23:59": 1439} {
+		if got, ok := ParseClock(s, false); !ok || got != want {
+			t.Errorf("%s = %d %v", s, got, ok)
+		}
+	}
+	if _, ok := ParseClock("24:00", false); ok {
+		t.Error("24:00 accepted as opening time")
+	}
+	if m, ok := ParseClock("24:00", true); !ok || m != 1440 {
+		t.Error("24:00 refused as closing time")
+	}
+	for _, bad := range []string{"8:30", "24:01", "12:60", "", "ab:cd"} {
+		if _, ok := ParseClock(bad, true); ok {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

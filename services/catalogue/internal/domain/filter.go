@@ -1,0 +1,294 @@
+package domain
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/text/collate"
+	"golang.org/x/text/language"
+
+	"github.com/cus-suite/cus/platform/apierr"
+	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
+	"github.com/cus-suite/cus/services/catalogue/internal/search"
+)
+
+// The List filter language is a subset of AIP-160: comparisons `field op value` joined by AND. It is small on
+// purpose: every field and operator is documented in ListServicesRequest.filter, and anything else is refused
+// with a message naming the problem, so integrators never get silently ignored conditions.
+
+// Predicate decides whether a service (as indexed) passes a filter.
+type Predicate func(*search.Doc) bool
+
+type token struct {
+	kind string // "ident", "string", "op"
+	text string
+	pos  int
+}
+
+func lexFilter(s string) ([]token, error) {
+	var out []token
+	for i := 0; i < len(s); {
+		r := rune(s[i])
+		switch {
+		case r == ' ' || r == '\t' || r == '\n':
+			i++
+		case r == '"':
+			j := i + 1
+			var b strings.Builder
+			for ; j < len(s) && s[j] != '"'; j++ {
+				if s[j] == '\\' && j+1 < len(s) {
+					j++
+				}
+				b.WriteByte(s[j])
+			}
+			if j >= len(s) {
+				return nil, fmt.Errorf("unterminated string starting at position %d", i+1)
+			}
+			out = append(out, token{"string", b.String(), i + 1})
+			i = j + 1
+		case strings.ContainsRune("=!<>:", r):
+			j := i + 1
+			if j < len(s) && s[j] == '=' {
+				j++
+			}
+			op := s[i:j]
+			if op == "!" || op == ":=" {
+				return nil, fmt.Errorf("unknown operator %q at position %d", op, i+1)
+			}
+			out = append(out, token{"op", op, i + 1})
+			i = j
+		case r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' || r == '-' || r == '/' || r == '*' || r == '.'):
+			j := i
+			for j < len(s) && s[j] < 128 && (unicode.IsLetter(rune(s[j])) || unicode.IsDigit(rune(s[j])) || strings.ContainsRune("_-/*.:", rune(s[j]))) {
+				j++
+			}
+			out = append(out, token{"ident", s[i:j], i + 1})
+			i = j
+		default:
+			return nil, fmt.Errorf("unexpected character %q at position %d", r, i+1)
+		}
+	}
+	return out, nil
+}
+
+// ParseServiceFilter compiles a ListServices filter. An empty filter passes everything.
+func ParseServiceFilter(filter string) (Predicate, error) {
+	bad := func(format string, args ...any) error {
+		return apierr.Invalid("filter", fmt.Sprintf(format, args...))
+	}
+	if len(filter) > 2000 {
+		return nil, bad("must be at most 2000 characters")
+	}
+	toks, err := lexFilter(filter)
+	if err != nil {
+		return nil, bad("%v", err)
+	}
+	var preds []Predicate
+	for i := 0; i < len(toks); {
+		if i > 0 {
+			if toks[i].kind != "ident" || toks[i].text != "AND" {
+				return nil, bad("expected AND at position %d (only AND is supported)", toks[i].pos)
+			}
+			i++
+		}
+		if len(toks)-i < 3 {
+			return nil, bad("incomplete comparison at position %d; expected field operator value", toks[i].pos)
+		}
+		f, op, val := toks[i], toks[i+1], toks[i+2]
+		if f.kind != "ident" || op.kind != "op" || val.kind == "op" {
+			return nil, bad("expected field operator value at position %d", f.pos)
+		}
+		p, err := servicePredicate(f.text, op.text, val.text)
+		if err != nil {
+			return nil, bad("%s", err.Error())
+		}
+		preds = append(preds, p)
+		i += 3
+	}
+	return func(d *search.Doc) bool {
+		for _, p := range preds {
+			if !p(d) {
+				return false
+			}
+		}
+		return true
+	}, nil
+}
+
+func servicePredicate(field, op, val string) (Predicate, error) {
+	onlyEq := func() error {
+		if op != "=" {
+			return fmt.Errorf("field %s supports only =", field)
+		}
+		return nil
+	}
+	eqNe := func() (bool, error) {
+		if op != "=" && op != "!=" {
+			return false, fmt.Errorf("field %s supports = and !=", field)
+		}
+		return op == "=", nil
+	}
+	switch field {
+	case "area":
+		if err := onlyEq(); err != nil {
+			return nil, err
+		}
+		a, ok := cataloguev1.Area_value[val]
+		if !ok || !ValidArea(cataloguev1.Area(a)) {
+			return nil, fmt.Errorf("unknown area %q; use a value such as AREA_CULTURE", val)
+		}
+		bit := uint32(1) << a
+		return func(d *search.Doc) bool { return d.Areas&bit != 0 }, nil
+	case "target_group":
+		if err := onlyEq(); err != nil {
+			return nil, err
+		}
+		g, ok := cataloguev1.TargetGroup_value[val]
+		if !ok || !ValidTargetGroup(cataloguev1.TargetGroup(g)) {
+			return nil, fmt.Errorf("unknown target group %q; use a value such as TARGET_GROUP_SENIORS", val)
+		}
+		bit := uint32(1) << g
+		return func(d *search.Doc) bool { return d.TargetGroups&bit != 0 }, nil
+	case "status":
+		eq, err := eqNe()
+		if err != nil {
+			return nil, err
+		}
+		st, ok := cataloguev1.ServiceStatus_value[val]
+		if !ok || st == 0 {
+			return nil, fmt.Errorf("unknown status %q; use a value such as SERVICE_STATUS_ACTIVE", val)
+		}
+		return func(d *search.Doc) bool { return (d.Status == st) == eq }, nil
+	case "origin_terc":
+		eq, err := eqNe()
+		if err != nil {
+			return nil, err
+		}
+		return func(d *search.Doc) bool { return (d.Origin == val) == eq }, nil
+	case "teryt_code":
+		if err := onlyEq(); err != nil {
+			return nil, err
+		}
+		return func(d *search.Doc) bool { return contains(d.Tercs, val) }, nil
+	case "provider":
+		if err := onlyEq(); err != nil {
+			return nil, err
+		}
+		if id, ok := strings.CutPrefix(val, ProviderPrefix); !ok || !IsUUID(id) {
+			return nil, fmt.Errorf("provider must be providers/{uuid}")
+		}
+		return func(d *search.Doc) bool { return contains(d.Providers, val) }, nil
+	case "requires_decision", "free_of_charge":
+		if err := onlyEq(); err != nil {
+			return nil, err
+		}
+		b, err := strconv.ParseBool(val)
+		if err != nil {
+			return nil, fmt.Errorf("field %s takes true or false", field)
+		}
+		if field == "requires_decision" {
+			return func(d *search.Doc) bool { return d.RequiresDecision == b }, nil
+		}
+		return func(d *search.Doc) bool { return d.Free == b }, nil
+	case "display_name":
+		if err := onlyEq(); err != nil {
+			return nil, err
+		}
+		want := strings.ToLower(val)
+		if prefix, ok := strings.CutSuffix(want, "*"); ok {
+			return func(d *search.Doc) bool { return strings.HasPrefix(strings.ToLower(d.Name), prefix) }, nil
+		}
+		return func(d *search.Doc) bool { return strings.ToLower(d.Name) == want }, nil
+	case "create_time", "update_time":
+		t, err := time.Parse(time.RFC3339Nano, val)
+		if err != nil {
+			return nil, fmt.Errorf("field %s takes an RFC 3339 time in double quotes, e.g. \"2026-01-01T00:00:00Z\"", field)
+		}
+		get := func(d *search.Doc) time.Time { return d.CreateTime }
+		if field == "update_time" {
+			get = func(d *search.Doc) time.Time { return d.UpdateTime }
+		}
+		switch op {
+		case "<":
+			return func(d *search.Doc) bool { return get(d).Before(t) }, nil
+		case "<=":
+			return func(d *search.Doc) bool { return !get(d).After(t) }, nil
+		case ">":
+			return func(d *search.Doc) bool { return get(d).After(t) }, nil
+		case ">=":
+			return func(d *search.Doc) bool { return !get(d).Before(t) }, nil
+		}
+		return nil, fmt.Errorf("field %s supports <, <=, > and >=", field)
+	}
+	return nil, fmt.Errorf("unknown field %q; filterable fields are area, target_group, status, origin_terc, teryt_code, provider, requires_decision, free_of_charge, display_name, create_time, update_time", field)
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Order compares two indexed services for List.
+type Order func(a, b *search.Doc) bool
+
+// ParseServiceOrder compiles an order_by of ListServices. display_name sorts with Polish collation
+// (ą after a, ł after l, ż after ź...), the way residents expect a list of names.
+func ParseServiceOrder(orderBy string) (Order, error) {
+	type key struct {
+		field string
+		desc  bool
+	}
+	var keys []key
+	if strings.TrimSpace(orderBy) == "" {
+		orderBy = "display_name"
+	}
+	for _, part := range strings.Split(orderBy, ",") {
+		f := strings.Fields(part)
+		if len(f) == 0 || len(f) > 2 || (len(f) == 2 && f[1] != "desc" && f[1] != "asc") {
+			return nil, apierr.Invalid("order_by", fmt.Sprintf("%q: expected a field optionally followed by asc or desc", strings.TrimSpace(part)))
+		}
+		switch f[0] {
+		case "display_name", "create_time", "update_time":
+		default:
+			return nil, apierr.Invalid("order_by", fmt.Sprintf("cannot order by %q; use display_name, create_time or update_time", f[0]))
+		}
+		keys = append(keys, key{f[0], len(f) == 2 && f[1] == "desc"})
+	}
+	return func(a, b *search.Doc) bool {
+		for _, k := range keys {
+			var c int
+			switch k.field {
+			case "display_name":
+				c = bytes.Compare(a.SortKey, b.SortKey)
+			case "create_time":
+				c = a.CreateTime.Compare(b.CreateTime)
+			case "update_time":
+				c = a.UpdateTime.Compare(b.UpdateTime)
+			}
+			if k.desc {
+				c = -c
+			}
+			if c != 0 {
+				return c < 0
+			}
+		}
+		return a.ID < b.ID
+	}, nil
+}
+
+// SortKeys is used by tests to show the Polish order.
+func SortKeys(names []string) []string {
+	col := collate.New(language.Polish, collate.IgnoreCase)
+	out := append([]string(nil), names...)
+	sort.SliceStable(out, func(i, j int) bool { return col.CompareString(out[i], out[j]) < 0 })
+	return out
+}

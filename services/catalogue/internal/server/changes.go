@@ -1,0 +1,82 @@
+package server
+
+import (
+	"context"
+
+	"github.com/cus-suite/cus/platform/apierr"
+	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
+	"github.com/cus-suite/cus/services/catalogue/internal/domain"
+)
+
+// errShuttingDown tells a watcher to reconnect (to another replica, or after the restart) from its revision.
+var errShuttingDown = apierr.New(apierr.KindUnavailable, "SHUTTING_DOWN", "the service is shutting down; reconnect and resume from the last revision you received")
+
+func (s *Server) checkAfter(after int64) error {
+	if after < 0 {
+		return apierr.Invalid("after_revision", "must not be negative")
+	}
+	if after > s.store.Backend().Revision() {
+		// A consumer ahead of us means our data was reset (e.g. restored from an older backup): it must
+		// start over rather than silently miss what is rewritten under old revision numbers.
+		return domain.ErrRevisionUnavailable
+	}
+	return nil
+}
+
+// ListChanges pages through the change feed.
+func (s *Server) ListChanges(_ context.Context, req *cataloguev1.ListChangesRequest) (*cataloguev1.ListChangesResponse, error) {
+	if err := s.checkAfter(req.GetAfterRevision()); err != nil {
+		return nil, err
+	}
+	size, err := pageSize("page_size", req.GetPageSize(), 100, 1000)
+	if err != nil {
+		return nil, err
+	}
+	latest := s.store.Backend().Revision()
+	changes, more, err := s.store.ListChanges(req.GetAfterRevision(), size)
+	if err != nil {
+		return nil, err
+	}
+	next := req.GetAfterRevision()
+	if n := len(changes); n > 0 {
+		next = changes[n-1].GetRevision()
+		if next > latest {
+			latest = next
+		}
+	}
+	return &cataloguev1.ListChangesResponse{Changes: changes, NextAfterRevision: next, LatestRevision: latest, HasMore: more}, nil
+}
+
+// WatchChanges streams the recorded changes after a revision, then each new one as it commits.
+func (s *Server) WatchChanges(req *cataloguev1.WatchChangesRequest, stream cataloguev1.CatalogueService_WatchChangesServer) error {
+	if err := s.checkAfter(req.GetAfterRevision()); err != nil {
+		return err
+	}
+	after := req.GetAfterRevision()
+	ctx := stream.Context()
+	be := s.store.Backend()
+	for {
+		// Take the notification channel before reading, so a commit between the read and the wait is not missed.
+		changed := be.Changed()
+		changes, more, err := s.store.ListChanges(after, 500)
+		if err != nil {
+			return err
+		}
+		for _, c := range changes {
+			if err := stream.Send(&cataloguev1.WatchChangesResponse{Change: c}); err != nil {
+				return err
+			}
+			after = c.GetRevision()
+		}
+		if more {
+			continue
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.stopping:
+			return errShuttingDown
+		}
+	}
+}

@@ -1,0 +1,138 @@
+// Package server implements cus.catalogue.v1.CatalogueService: each handler validates the request, applies
+// the domain's rules, and calls the store; errors are domain errors that platform/grpcserver maps to statuses.
+package server
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cus-suite/cus/platform/apierr"
+	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
+	"github.com/cus-suite/cus/services/catalogue/internal/domain"
+	"github.com/cus-suite/cus/services/catalogue/internal/search"
+	"github.com/cus-suite/cus/services/catalogue/internal/store"
+)
+
+// Server is the catalogue's gRPC service.
+type Server struct {
+	cataloguev1.UnimplementedCatalogueServiceServer
+
+	store *store.Store
+	index *search.Index
+	log   *zap.Logger
+	// terc is this instance's TERYT TERC code: the origin of everything created here.
+	terc string
+
+	stopOnce sync.Once
+	stopping chan struct{}
+}
+
+// New returns a server over an open store. Call LoadIndex before serving.
+func New(st *store.Store, terc string, log *zap.Logger) *Server {
+	return &Server{store: st, index: search.New(), log: log, terc: terc, stopping: make(chan struct{})}
+}
+
+// LoadIndex builds the search index from the store, returning the number of services indexed.
+func (s *Server) LoadIndex() (int, error) {
+	var docs []search.Doc
+	err := s.store.ForEachService(func(svc *cataloguev1.Service, rev int64) error {
+		docs = append(docs, domain.IndexDoc(svc, rev))
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	s.index.BulkLoad(docs)
+	return len(docs), nil
+}
+
+// Index exposes the search index (the synthetic loader and tests add to it directly).
+func (s *Server) Index() *search.Index { return s.index }
+
+// Shutdown ends open watch streams; clients reconnect elsewhere and resume from their revision.
+func (s *Server) Shutdown() { s.stopOnce.Do(func() { close(s.stopping) }) }
+
+// Page sizes per api-style.md: 0 means the default, above the maximum means the maximum, negative is an error.
+func pageSize(field string, n, def, max int32) (int, error) {
+	switch {
+	case n < 0:
+		return 0, apierr.Invalid(field, "must not be negative")
+	case n == 0:
+		return int(def), nil
+	case n > max:
+		return int(max), nil
+	}
+	return int(n), nil
+}
+
+// Page tokens are opaque to clients: an offset bound to a digest of the query, so a token cannot be replayed
+// against different parameters and a hand-made one is refused.
+type pageToken struct {
+	Offset int    `json:"o"`
+	Digest string `json:"d"`
+}
+
+func queryDigest(m proto.Message) string {
+	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	sum := sha256.Sum256(b)
+	return base64.RawURLEncoding.EncodeToString(sum[:9])
+}
+
+func encodeToken(offset int, digest string) string {
+	b, _ := json.Marshal(pageToken{Offset: offset, Digest: digest})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeToken(tok, digest string) (int, error) {
+	if tok == "" {
+		return 0, nil
+	}
+	bad := apierr.ErrInvalidPageToken
+	if len(tok) > 200 {
+		return 0, bad
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return 0, bad
+	}
+	var t pageToken
+	if err := json.Unmarshal(raw, &t); err != nil || t.Offset < 0 || t.Digest != digest {
+		return 0, bad
+	}
+	return t.Offset, nil
+}
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+
+func checkRequestID(id string) error {
+	if id != "" && !requestIDPattern.MatchString(id) {
+		return apierr.Invalid("request_id", "must be 1 to 100 characters of letters, digits, . _ - (a UUID is best)")
+	}
+	return nil
+}
+
+// requestHash identifies a create request for idempotency, without its request id.
+func requestHash(req proto.Message) []byte {
+	c := proto.Clone(req)
+	r := c.ProtoReflect()
+	if fd := r.Descriptor().Fields().ByName("request_id"); fd != nil {
+		r.Clear(fd)
+	}
+	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(c)
+	sum := sha256.Sum256(b)
+	return sum[:]
+}
+
+func required(field string) error { return apierr.Invalid(field, "is required") }
+
+func nowUTC() time.Time { return time.Now().UTC() }
+
+var _ = fmt.Sprintf

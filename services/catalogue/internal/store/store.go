@@ -1,0 +1,411 @@
+// Package store keeps the catalogue in its bbolt file (through platform/storage): services, programmes, the
+// change feed and idempotency records. It is the only package of the catalogue that touches storage.
+//
+// Every record is an 8-byte big-endian revision (of the write that produced it) followed by the protobuf
+// binary of the resource; every write appends a cus.catalogue.v1.Change to the change log in the same
+// transaction, so the feed and the data never disagree.
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/storage"
+	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
+	"github.com/cus-suite/cus/services/catalogue/internal/domain"
+)
+
+// SchemaVersion of the catalogue's data file; raise it with a migration when the layout changes.
+const SchemaVersion = 1
+
+// The catalogue's buckets, all declared here.
+const (
+	bucketServices   storage.Bucket = "services"   // uuid -> rev + Service
+	bucketProgrammes storage.Bucket = "programmes" // uuid -> rev + Programme
+)
+
+// Store is the catalogue's storage.
+type Store struct {
+	be  *storage.Backend
+	now func() time.Time
+}
+
+// Open opens the catalogue's data file.
+func Open(path string, log *zap.Logger) (*Store, error) {
+	be, err := storage.Open(path, storage.Options{
+		Buckets:       []storage.Bucket{bucketServices, bucketProgrammes},
+		SchemaVersion: SchemaVersion,
+		Logger:        log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Store{be: be, now: func() time.Time { return time.Now().UTC() }}, nil
+}
+
+// Close closes the data file.
+func (s *Store) Close() error { return s.be.Close() }
+
+// Backend exposes the backend for backups, revision and change notifications.
+func (s *Store) Backend() *storage.Backend { return s.be }
+
+// kind describes one resource type of the catalogue.
+type kind[T proto.Message] struct {
+	bucket   storage.Bucket
+	prefix   string
+	notFound *apierr.Error
+	exists   *apierr.Error
+	newT     func() T
+	// change sets the resource on a change record.
+	change func(*cataloguev1.Change, T)
+	// check runs inside the transaction before a create or update is stored (referential checks).
+	check func(tx storage.ReadTx, t T) error
+}
+
+var services = kind[*cataloguev1.Service]{
+	bucket: bucketServices, prefix: domain.ServicePrefix,
+	notFound: domain.ErrServiceNotFound, exists: domain.ErrServiceExists,
+	newT: func() *cataloguev1.Service { return &cataloguev1.Service{} },
+	change: func(c *cataloguev1.Change, t *cataloguev1.Service) {
+		c.Resource = &cataloguev1.Change_Service{Service: t}
+	},
+}
+
+var programmes = kind[*cataloguev1.Programme]{
+	bucket: bucketProgrammes, prefix: domain.ProgrammePrefix,
+	notFound: domain.ErrProgrammeNotFound, exists: domain.ErrProgrammeExists,
+	newT: func() *cataloguev1.Programme { return &cataloguev1.Programme{} },
+	change: func(c *cataloguev1.Change, t *cataloguev1.Programme) {
+		c.Resource = &cataloguev1.Change_Programme{Programme: t}
+	},
+	check: func(tx storage.ReadTx, p *cataloguev1.Programme) error {
+		var v apierr.Violations
+		for i, name := range p.GetServices() {
+			if tx.Get(bucketServices, []byte(name[len(domain.ServicePrefix):])) == nil {
+				v.Add(fmt.Sprintf("programme.services[%d]", i), "no service %s in this catalogue", name)
+			}
+		}
+		return v.Err()
+	},
+}
+
+// Etag is the etag of a resource last written at rev.
+func Etag(rev int64) string { return "r" + strconv.FormatInt(rev, 36) }
+
+func encode(rev int64, m proto.Message) ([]byte, error) {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 8, 8+len(b))
+	binary.BigEndian.PutUint64(out, uint64(rev))
+	return append(out, b...), nil
+}
+
+func decode(v []byte, m proto.Message) (int64, error) {
+	if len(v) < 8 {
+		return 0, errors.New("store: corrupt record")
+	}
+	return int64(binary.BigEndian.Uint64(v[:8])), proto.Unmarshal(v[8:], m)
+}
+
+// stamp sets the server-owned fields of a resource written at rev.
+func stamp(m proto.Message, name string, rev int64, now time.Time, created bool) {
+	r := m.ProtoReflect()
+	fds := r.Descriptor().Fields()
+	set := func(field string, v protoreflect.Value) { r.Set(fds.ByName(protoreflect.Name(field)), v) }
+	ts := timestamppb.New(now)
+	set("name", protoreflect.ValueOfString(name))
+	set("etag", protoreflect.ValueOfString(Etag(rev)))
+	set("update_time", protoreflect.ValueOfMessage(ts.ProtoReflect()))
+	if created {
+		set("create_time", protoreflect.ValueOfMessage(timestamppb.New(now).ProtoReflect()))
+	}
+}
+
+func appendChange[T proto.Message](tx storage.Tx, k kind[T], rev int64, name string, now time.Time, t T, deleted bool) error {
+	c := &cataloguev1.Change{Revision: rev, ResourceName: name, ChangeTime: timestamppb.New(now), Type: cataloguev1.ChangeType_CHANGE_TYPE_UPSERT}
+	if deleted {
+		c.Type = cataloguev1.ChangeType_CHANGE_TYPE_DELETE
+	} else {
+		k.change(c, t)
+	}
+	b, err := proto.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return tx.AppendChange(rev, b)
+}
+
+// Idempotency: a request id maps to the hash of the first request and its response, so a retry returns the
+// first result and a reuse for another request is refused.
+func requestKey(method, requestID string) []byte { return []byte(method + "/" + requestID) }
+
+func create[T proto.Message](ctx context.Context, s *Store, k kind[T], id string, t T, method, requestID string, reqHash []byte) (T, int64, bool, error) {
+	var out T
+	var outRev int64
+	replayed := false
+	err := s.be.Update(ctx, func(tx storage.Tx) error {
+		replayed = false
+		if requestID != "" {
+			if v := tx.Get(storage.BucketRequests, requestKey(method, requestID)); v != nil {
+				if len(v) < 32 || !bytes.Equal(v[:32], reqHash) {
+					return apierr.ErrRequestIDReused
+				}
+				out = k.newT()
+				replayed = true
+				return proto.Unmarshal(v[32:], out)
+			}
+		}
+		if tx.Get(k.bucket, []byte(id)) != nil {
+			return k.exists.With("resource", k.prefix+id)
+		}
+		if k.check != nil {
+			if err := k.check(tx, t); err != nil {
+				return err
+			}
+		}
+		now := s.now()
+		rev := tx.NextRevision()
+		rec := proto.Clone(t).(T)
+		stamp(rec, k.prefix+id, rev, now, true)
+		v, err := encode(rev, rec)
+		if err != nil {
+			return err
+		}
+		if err := tx.Put(k.bucket, []byte(id), v); err != nil {
+			return err
+		}
+		if err := appendChange(tx, k, rev, k.prefix+id, now, rec, false); err != nil {
+			return err
+		}
+		if requestID != "" {
+			if err := tx.Put(storage.BucketRequests, requestKey(method, requestID), append(append([]byte(nil), reqHash...), v[8:]...)); err != nil {
+				return err
+			}
+		}
+		out, outRev = rec, rev
+		return nil
+	})
+	return out, outRev, replayed, err
+}
+
+func update[T proto.Message](ctx context.Context, s *Store, k kind[T], id string, mutate func(cur T) error) (T, int64, error) {
+	var out T
+	var outRev int64
+	err := s.be.Update(ctx, func(tx storage.Tx) error {
+		v := tx.Get(k.bucket, []byte(id))
+		if v == nil {
+			return k.notFound
+		}
+		cur := k.newT()
+		if _, err := decode(v, cur); err != nil {
+			return err
+		}
+		if err := mutate(cur); err != nil {
+			return err
+		}
+		if k.check != nil {
+			if err := k.check(tx, cur); err != nil {
+				return err
+			}
+		}
+		now := s.now()
+		rev := tx.NextRevision()
+		stamp(cur, k.prefix+id, rev, now, false)
+		nv, err := encode(rev, cur)
+		if err != nil {
+			return err
+		}
+		if err := tx.Put(k.bucket, []byte(id), nv); err != nil {
+			return err
+		}
+		out, outRev = cur, rev
+		return appendChange(tx, k, rev, k.prefix+id, now, cur, false)
+	})
+	return out, outRev, err
+}
+
+func remove[T proto.Message](ctx context.Context, s *Store, k kind[T], id string, check func(cur T) error) (int64, error) {
+	var rev int64
+	err := s.be.Update(ctx, func(tx storage.Tx) error {
+		v := tx.Get(k.bucket, []byte(id))
+		if v == nil {
+			return k.notFound
+		}
+		cur := k.newT()
+		if _, err := decode(v, cur); err != nil {
+			return err
+		}
+		if err := check(cur); err != nil {
+			return err
+		}
+		rev = tx.NextRevision()
+		if err := tx.Delete(k.bucket, []byte(id)); err != nil {
+			return err
+		}
+		var zero T
+		return appendChange(tx, k, rev, k.prefix+id, s.now(), zero, true)
+	})
+	return rev, err
+}
+
+func get[T proto.Message](s *Store, k kind[T], id string) (T, int64, error) {
+	t := k.newT()
+	var rev int64
+	err := s.be.View(func(tx storage.ReadTx) error {
+		v := tx.Get(k.bucket, []byte(id))
+		if v == nil {
+			return k.notFound
+		}
+		var err error
+		rev, err = decode(v, t)
+		return err
+	})
+	return t, rev, err
+}
+
+func getMany[T proto.Message](s *Store, k kind[T], ids []string) ([]T, error) {
+	out := make([]T, 0, len(ids))
+	err := s.be.View(func(tx storage.ReadTx) error {
+		for _, id := range ids {
+			v := tx.Get(k.bucket, []byte(id))
+			if v == nil {
+				continue // deleted between the index read and this one
+			}
+			t := k.newT()
+			if _, err := decode(v, t); err != nil {
+				return err
+			}
+			out = append(out, t)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func forEach[T proto.Message](s *Store, k kind[T], fn func(t T, rev int64) error) error {
+	return s.be.View(func(tx storage.ReadTx) error {
+		return tx.Scan(k.bucket, nil, func(_, v []byte) (bool, error) {
+			t := k.newT()
+			rev, err := decode(v, t)
+			if err != nil {
+				return false, err
+			}
+			return true, fn(t, rev)
+		})
+	})
+}
+
+// CreateService stores a new service under id. With a request id, a repeat of the same request returns the
+// first result (replayed = true) and a different request with the same id is refused.
+func (s *Store) CreateService(ctx context.Context, id string, svc *cataloguev1.Service, requestID string, reqHash []byte) (*cataloguev1.Service, int64, bool, error) {
+	return create(ctx, s, services, id, svc, "CreateService", requestID, reqHash)
+}
+
+// UpdateService applies mutate to the current service inside one transaction (so etag checks are atomic).
+func (s *Store) UpdateService(ctx context.Context, id string, mutate func(cur *cataloguev1.Service) error) (*cataloguev1.Service, int64, error) {
+	return update(ctx, s, services, id, mutate)
+}
+
+// DeleteService deletes a service after check approves the current state; the feed gets a tombstone.
+func (s *Store) DeleteService(ctx context.Context, id string, check func(cur *cataloguev1.Service) error) (int64, error) {
+	return remove(ctx, s, services, id, check)
+}
+
+// GetService reads one service and the revision it was written at.
+func (s *Store) GetService(id string) (*cataloguev1.Service, int64, error) {
+	return get(s, services, id)
+}
+
+// GetServices reads services by id, skipping ids that no longer exist.
+func (s *Store) GetServices(ids []string) ([]*cataloguev1.Service, error) {
+	return getMany(s, services, ids)
+}
+
+// ForEachService visits every service in id order.
+func (s *Store) ForEachService(fn func(*cataloguev1.Service, int64) error) error {
+	return forEach(s, services, fn)
+}
+
+// CreateProgramme stores a new programme; the services it names must exist.
+func (s *Store) CreateProgramme(ctx context.Context, id string, p *cataloguev1.Programme, requestID string, reqHash []byte) (*cataloguev1.Programme, int64, bool, error) {
+	return create(ctx, s, programmes, id, p, "CreateProgramme", requestID, reqHash)
+}
+
+// UpdateProgramme applies mutate to the current programme inside one transaction.
+func (s *Store) UpdateProgramme(ctx context.Context, id string, mutate func(cur *cataloguev1.Programme) error) (*cataloguev1.Programme, int64, error) {
+	return update(ctx, s, programmes, id, mutate)
+}
+
+// DeleteProgramme deletes a programme after check approves the current state.
+func (s *Store) DeleteProgramme(ctx context.Context, id string, check func(cur *cataloguev1.Programme) error) (int64, error) {
+	return remove(ctx, s, programmes, id, check)
+}
+
+// GetProgramme reads one programme.
+func (s *Store) GetProgramme(id string) (*cataloguev1.Programme, int64, error) {
+	return get(s, programmes, id)
+}
+
+// ForEachProgramme visits every programme in id order.
+func (s *Store) ForEachProgramme(fn func(*cataloguev1.Programme, int64) error) error {
+	return forEach(s, programmes, fn)
+}
+
+// ListChanges reads up to limit changes after a revision from one snapshot.
+func (s *Store) ListChanges(after int64, limit int) (changes []*cataloguev1.Change, hasMore bool, err error) {
+	err = s.be.Changes(after, limit+1, func(_ int64, v []byte) (bool, error) {
+		if len(changes) == limit {
+			hasMore = true
+			return false, nil
+		}
+		c := &cataloguev1.Change{}
+		if err := proto.Unmarshal(v, c); err != nil {
+			return false, err
+		}
+		changes = append(changes, c)
+		return true, nil
+	})
+	return changes, hasMore, err
+}
+
+// ImportServices stores many services in one transaction, as the synthetic-catalogue generator and demo
+// loader do. Existing ids are overwritten. It returns the stored services with their revisions.
+func (s *Store) ImportServices(ctx context.Context, list []*cataloguev1.Service, ids []string) ([]*cataloguev1.Service, []int64, error) {
+	out := make([]*cataloguev1.Service, len(list))
+	revs := make([]int64, len(list))
+	err := s.be.Update(ctx, func(tx storage.Tx) error {
+		now := s.now()
+		for i, svc := range list {
+			rev := tx.NextRevision()
+			rec := proto.Clone(svc).(*cataloguev1.Service)
+			created := tx.Get(bucketServices, []byte(ids[i])) == nil
+			stamp(rec, domain.ServicePrefix+ids[i], rev, now, created)
+			v, err := encode(rev, rec)
+			if err != nil {
+				return err
+			}
+			if err := tx.Put(bucketServices, []byte(ids[i]), v); err != nil {
+				return err
+			}
+			if err := appendChange(tx, services, rev, rec.GetName(), now, rec, false); err != nil {
+				return err
+			}
+			out[i], revs[i] = rec, rev
+		}
+		return nil
+	})
+	return out, revs, err
+}
