@@ -5,11 +5,11 @@ SHELL := /bin/bash
 GO    ?= go
 BIN   := $(CURDIR)/bin
 # Every module of the workspace (go.work); the tools modules are kept out of it on purpose.
-MODULES := proto platform services/catalogue gateway
+MODULES := proto platform services/catalogue gateway bench e2e
 PKGS     = $(addsuffix /...,$(addprefix ./,$(MODULES)))
 GENERATED := proto/cus gateway/internal/openapi
 
-.PHONY: all build run test verify generate tools lint fmt bench bench-storage bench-search ci clean tidy check-tidy fuzz
+.PHONY: all build run test verify generate tools lint fmt bench bench-storage bench-search ci clean tidy check-tidy fuzz breaking
 
 all: verify test
 
@@ -51,9 +51,15 @@ verify: $(BIN)/buf $(BIN)/protoc-gen-go
 	@echo "== go vet"; $(GO) vet $(PKGS)
 	@echo "== buf lint"; $(BIN)/buf lint
 	@echo "== buf format"; $(BIN)/buf format -d --exit-code
+	@echo "== buf breaking"; $(MAKE) -s breaking
 	@echo "== go mod tidy"; $(MAKE) -s check-tidy
 	@echo "== generated code"; $(MAKE) -s generate && git diff --exit-code -- $(GENERATED) && \
 		test -z "$$(git status --porcelain -- $(GENERATED))" || { echo "generated code is out of date: run make generate and commit"; exit 1; }
+
+## breaking: refuse API changes that break v1 clients, against main (works offline)
+breaking: $(BIN)/buf
+	@if git rev-parse --verify -q main >/dev/null && git ls-tree -d main proto/cus >/dev/null 2>&1 && [ -n "$$(git ls-tree main proto/cus)" ]; then \
+		$(BIN)/buf breaking --against '.git#branch=main'; else echo "no main branch with protos yet: nothing to compare"; fi
 
 check-tidy:
 	@for m in $(MODULES) tools tools/buf tools/grpcurl; do \
