@@ -305,7 +305,7 @@ func (b *Backend) commit(batch []*writeReq) {
 		err := b.db.Update(func(btx *bolt.Tx) error {
 			t := &txn{btx: btx, rev: b.revision.Load()}
 			for i, r := range batch {
-				if err := r.fn(t); err != nil {
+				if err := runMember(r.fn, t); err != nil {
 					failed, failErr = i, err
 					return errMemberFailed
 				}
@@ -338,6 +338,17 @@ func (b *Backend) commit(batch []*writeReq) {
 		}
 		return
 	}
+}
+
+// runMember runs one writer's function, turning a panic into that writer's error: the commit loop serves
+// every writer, so one writer's bug must not take it (and the process) down.
+func runMember(fn func(Tx) error, t Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("storage: write function panicked: %v", r)
+		}
+	}()
+	return fn(t)
 }
 
 // Changes calls fn for each change with a revision above after, in order, until fn returns false or limit

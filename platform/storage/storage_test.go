@@ -264,3 +264,20 @@ func TestClosedBackendRefusesWrites(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestPanickingWriterFailsAloneAndTheLoopSurvives(t *testing.T) {
+	b := open(t, filepath.Join(t.TempDir(), "d.db"))
+	defer b.Close()
+	err := b.Update(context.Background(), func(tx Tx) error {
+		tx.NextRevision()
+		var m map[string]int
+		m["boom"]++ // nil map write
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "panicked") {
+		t.Fatalf("err = %v", err)
+	}
+	if err := put(b, "after"); err != nil || b.Revision() != 1 {
+		t.Fatalf("loop did not survive: %v, revision %d", err, b.Revision())
+	}
+}

@@ -284,8 +284,9 @@ type UpdateServiceRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The service with its name set and the new values of the fields in update_mask.
 	Service *Service `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
-	// Top-level fields to update, in proto field names, e.g. `display_name,fee`. Absent or `*` means every
-	// writable field. Naming an output-only or unknown field is INVALID_ARGUMENT.
+	// Fields to update, in proto field names: top-level (`display_name,locations`) or inside a singular message
+	// (`fee.price_grosze`); lists are replaced as a whole. Absent or `*` means every writable field; `name` and
+	// `etag` are ignored. Naming an output-only or unknown field is INVALID_ARGUMENT.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1063,7 +1064,7 @@ type UpdateProgrammeRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The programme with its name set.
 	Programme *Programme `protobuf:"bytes,1,opt,name=programme,proto3" json:"programme,omitempty"`
-	// Fields to update; absent or `*` means every writable field.
+	// Fields to update, as in UpdateServiceRequest.update_mask; absent or `*` means every writable field.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

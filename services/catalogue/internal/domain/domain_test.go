@@ -122,10 +122,33 @@ func TestMaskPaths(t *testing.T) {
 	if f, err := MaskPaths("update_mask", s, nil); err != nil || len(f) != s.ProtoReflect().Descriptor().Fields().Len()-5 {
 		t.Fatalf("default mask: %d fields, %v", len(f), err)
 	}
-	for _, bad := range [][]string{{"etag"}, {"name"}, {"nope"}, {"fee.unit"}, {"display_name", "display_name"}, {"*", "fee"}} {
+	for _, ok := range [][]string{{"etag"}, {"name", "display_name"}, {"fee.unit"}, {"fee.legal_basis.number"}, {"locations"}} {
+		if _, err := MaskPaths("update_mask", s, ok); err != nil {
+			t.Errorf("%v refused: %v", ok, err)
+		}
+	}
+	for _, bad := range [][]string{{"create_time"}, {"origin_terc"}, {"nope"}, {"fee.nope"}, {"locations.name"}, {"display_name.x"}, {"display_name", "display_name"}, {"*", "fee"}} {
 		if _, err := MaskPaths("update_mask", s, bad); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
+	}
+}
+
+func TestApplyNestedMaskKeepsSiblings(t *testing.T) {
+	dst := &cataloguev1.Service{DisplayName: "a", Fee: &cataloguev1.FeeRule{PriceGrosze: 100, Unit: cataloguev1.FeeUnit_FEE_UNIT_HOUR, Description: "x"}}
+	src := &cataloguev1.Service{DisplayName: "b", Fee: &cataloguev1.FeeRule{PriceGrosze: 250}}
+	paths, err := MaskPaths("update_mask", src, []string{"fee.price_grosze", "fee.description"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ApplyMask(dst, src, paths)
+	if dst.GetDisplayName() != "a" || dst.GetFee().GetPriceGrosze() != 250 || dst.GetFee().GetUnit() != cataloguev1.FeeUnit_FEE_UNIT_HOUR || dst.GetFee().GetDescription() != "" {
+		t.Fatalf("nested mask result: %v", dst)
+	}
+	empty := &cataloguev1.Service{}
+	ApplyMask(empty, src, paths)
+	if empty.GetFee().GetPriceGrosze() != 250 {
+		t.Fatalf("nested mask into a missing message: %v", empty)
 	}
 }
 

@@ -11,40 +11,53 @@ import (
 
 // Fields a client may never write; the server sets them. Update masks naming them are refused.
 var outputOnly = map[string]bool{
-	"name": true, "origin_terc": true, "create_time": true, "update_time": true, "etag": true,
+	"origin_terc": true, "create_time": true, "update_time": true,
 }
 
-// MaskPaths validates an update mask of top-level field names of msg and returns the fields it names;
-// no mask or "*" means every writable field. field names the mask in errors (e.g. "update_mask").
-func MaskPaths(field string, msg proto.Message, paths []string) ([]protoreflect.FieldDescriptor, error) {
-	fds := msg.ProtoReflect().Descriptor().Fields()
+// Fields that identify the resource or guard the update rather than change it: a mask may name them (the REST
+// gateway derives masks from every key of a PATCH body, including these), and they are then skipped.
+var identity = map[string]bool{"name": true, "etag": true}
+
+// MaskPath is one validated path of an update mask: the fields from the resource down to the updated one.
+type MaskPath []protoreflect.FieldDescriptor
+
+// MaskPaths validates an update mask of msg and returns its paths. A path names a top-level field
+// (`display_name`, `locations`) or a field inside singular message fields (`fee.price_grosze`); repeated fields
+// are replaced as a whole. No mask or "*" means every writable top-level field. field names the mask in errors.
+func MaskPaths(field string, msg proto.Message, paths []string) ([]MaskPath, error) {
+	desc := msg.ProtoReflect().Descriptor()
+	fds := desc.Fields()
 	if len(paths) == 0 || (len(paths) == 1 && paths[0] == "*") {
-		out := make([]protoreflect.FieldDescriptor, 0, fds.Len())
+		out := make([]MaskPath, 0, fds.Len())
 		for i := 0; i < fds.Len(); i++ {
-			if !outputOnly[string(fds.Get(i).Name())] {
-				out = append(out, fds.Get(i))
+			name := string(fds.Get(i).Name())
+			if !outputOnly[name] && !identity[name] {
+				out = append(out, MaskPath{fds.Get(i)})
 			}
 		}
 		return out, nil
 	}
 	var v apierr.Violations
-	out := make([]protoreflect.FieldDescriptor, 0, len(paths))
+	out := make([]MaskPath, 0, len(paths))
 	seen := map[string]bool{}
 	for _, p := range paths {
-		fd := fds.ByName(protoreflect.Name(p))
+		top, _, _ := strings.Cut(p, ".")
 		switch {
 		case p == "*":
 			v.Add(field, "\"*\" must be the only path")
-		case strings.Contains(p, "."):
-			v.Add(field, "path %q: name a top-level field (e.g. %q); nested paths are not supported", p, p[:strings.Index(p, ".")])
-		case fd == nil:
-			v.Add(field, "path %q is not a field of %s", p, msg.ProtoReflect().Descriptor().Name())
-		case outputOnly[p]:
-			v.Add(field, "path %q is output only and cannot be updated", p)
 		case seen[p]:
 			v.Add(field, "path %q is listed twice", p)
+		case outputOnly[top]:
+			v.Add(field, "path %q is output only and cannot be updated", p)
+		case identity[top]:
+			// skipped on purpose
 		default:
-			out = append(out, fd)
+			mp, problem := resolvePath(desc, p)
+			if problem != "" {
+				v.Add(field, "path %q: %s", p, problem)
+			} else {
+				out = append(out, mp)
+			}
 		}
 		seen[p] = true
 	}
@@ -54,14 +67,41 @@ func MaskPaths(field string, msg proto.Message, paths []string) ([]protoreflect.
 	return out, nil
 }
 
-// ApplyMask copies the named fields from src to dst; a field unset in src is cleared in dst.
-func ApplyMask(dst, src proto.Message, fields []protoreflect.FieldDescriptor) {
-	d, s := dst.ProtoReflect(), src.ProtoReflect()
-	for _, fd := range fields {
-		if s.Has(fd) {
-			d.Set(fd, s.Get(fd))
+func resolvePath(desc protoreflect.MessageDescriptor, path string) (MaskPath, string) {
+	var mp MaskPath
+	segs := strings.Split(path, ".")
+	for i, seg := range segs {
+		fd := desc.Fields().ByName(protoreflect.Name(seg))
+		if fd == nil {
+			return nil, "no field " + seg + " in " + string(desc.Name())
+		}
+		mp = append(mp, fd)
+		if i == len(segs)-1 {
+			break
+		}
+		if fd.IsList() || fd.IsMap() || fd.Message() == nil {
+			return nil, seg + " cannot have sub-paths (lists are replaced as a whole)"
+		}
+		desc = fd.Message()
+	}
+	return mp, ""
+}
+
+// ApplyMask copies the fields of each path from src to dst; a field unset in src is cleared in dst. For a nested
+// path, the messages on the way are created in dst when missing.
+func ApplyMask(dst, src proto.Message, paths []MaskPath) {
+	for _, p := range paths {
+		d, s := dst.ProtoReflect(), src.ProtoReflect()
+		for _, fd := range p[:len(p)-1] {
+			d = d.Mutable(fd).Message()
+			// When src lacks the message, Get returns an empty read-only default, so every leaf below is unset.
+			s = s.Get(fd).Message()
+		}
+		leaf := p[len(p)-1]
+		if s.Has(leaf) {
+			d.Set(leaf, s.Get(leaf))
 		} else {
-			d.Clear(fd)
+			d.Clear(leaf)
 		}
 	}
 }
@@ -71,7 +111,7 @@ func ClearOutputOnly(msg proto.Message) {
 	m := msg.ProtoReflect()
 	fds := m.Descriptor().Fields()
 	for i := 0; i < fds.Len(); i++ {
-		if fd := fds.Get(i); outputOnly[string(fd.Name())] {
+		if fd := fds.Get(i); outputOnly[string(fd.Name())] || string(fd.Name()) == "name" || string(fd.Name()) == "etag" {
 			m.Clear(fd)
 		}
 	}
