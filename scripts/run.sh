@@ -32,7 +32,7 @@ wait_grpc() { # wait until a TCP port accepts connections
 }
 
 "$BIN/catalogue" serve --data-dir "$DATA/catalogue" --listen "$CATALOGUE" --admin-listen 127.0.0.1:9101 \
-  --demo-data --log-format console >"$DATA/log/catalogue.log" 2>&1 &
+  --dev-keys-dir "$DATA/dev" --demo-data --log-format console >"$DATA/log/catalogue.log" 2>&1 &
 pids+=($!)
 wait_grpc "$CATALOGUE" catalogue
 
@@ -50,6 +50,9 @@ CUS suite is running (data in $DATA/, logs in $DATA/log/):
   curl      curl -s 'http://$HTTP/v1/services?pageSize=3'
             curl -s -X POST 'http://$HTTP/v1/services:search' -d '{"query":"zlobek"}'
             curl -s http://$HTTP/healthz
+  token     TOKEN=\$(bin/cusctl token --role organiser --keys-dir $DATA/dev)   (development key; roles: coordinator,
+            organiser, director, admin, provider --provider-id ID, integration, peer --terc CODE)
+            curl -s -X POST 'http://$HTTP/v1/services' -H "Authorization: Bearer \$TOKEN" -d '{"displayName":"Test","areas":["AREA_CULTURE"]}'
   grpcurl   make tools && bin/grpcurl -plaintext $CATALOGUE list
             bin/grpcurl -plaintext -d '{"query":"opiekunka"}' $CATALOGUE cus.catalogue.v1.CatalogueService/SearchServices
   metrics   http://127.0.0.1:9101/metrics (catalogue), http://$HTTP/metrics (gateway)

@@ -43,6 +43,8 @@ func requestIDFrom(ctx context.Context) string {
 //  3. metrics: counts the same final code.
 //  4. recovery: a panic becomes INTERNAL without its text.
 //  5. error mapping: domain errors become statuses with ErrorInfo, in one place (ToStatus).
+//  6. authentication and the service's policy (Config.Auth), inside the mapping so refusals carry ErrorInfo.
+//  7. limits per caller and in flight (Config.Limits), after authentication so callers are told apart.
 type chain struct {
 	log     *zap.Logger
 	metrics *rpcMetrics

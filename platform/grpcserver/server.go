@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cus-suite/cus/platform/auth"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
@@ -35,6 +37,11 @@ type Config struct {
 	MaxConcurrentStreams uint32
 	// ShutdownGrace is how long in-flight calls may finish after a stop signal. Default 10s.
 	ShutdownGrace time.Duration
+	// Auth authenticates callers and enforces the service's policy; nil serves everything to everyone and is
+	// only for tests of the platform itself.
+	Auth *auth.Authenticator
+	// Limits bound callers (rate, concurrency).
+	Limits Limits
 }
 
 // Server is a configured, not yet running, gRPC server.
@@ -67,9 +74,17 @@ func New(cfg Config, log *zap.Logger, extra ...grpc.ServerOption) *Server {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	c := &chain{log: log, metrics: newRPCMetrics(reg)}
+	unary, stream := c.unary(), c.stream()
+	if cfg.Auth != nil {
+		unary = append(unary, cfg.Auth.Unary())
+		stream = append(stream, cfg.Auth.Stream())
+	}
+	lim := newLimiter(cfg.Limits)
+	unary = append(unary, lim.unary)
+	stream = append(stream, lim.stream)
 	opts := append([]grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(c.unary()...),
-		grpc.ChainStreamInterceptor(c.stream()...),
+		grpc.ChainUnaryInterceptor(unary...),
+		grpc.ChainStreamInterceptor(stream...),
 		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgBytes),
 		grpc.MaxConcurrentStreams(cfg.MaxConcurrentStreams),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),

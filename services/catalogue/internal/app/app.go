@@ -34,6 +34,7 @@ type Config struct {
 	LogFormat     string
 	ShutdownGrace time.Duration
 	MaxRecvBytes  int
+	Security      grpcserver.SecurityFlags
 }
 
 // RegisterFlags declares the flags of Config on fs with their defaults.
@@ -48,6 +49,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or console")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "time in-flight calls get to finish on shutdown")
 	fs.IntVar(&c.MaxRecvBytes, "max-recv-bytes", 4<<20, "largest accepted gRPC message in bytes")
+	c.Security.RegisterFlags(fs)
 }
 
 // Validate checks the configuration, naming each bad setting.
@@ -64,6 +66,7 @@ func (c *Config) Validate() error {
 	ch.NonEmpty("instance-name", c.InstanceName)
 	ch.Positive("shutdown-grace", c.ShutdownGrace)
 	ch.Range("max-recv-bytes", c.MaxRecvBytes, 64<<10, 64<<20)
+	c.Security.Validate(&ch, c.Listen)
 	switch c.LogFormat {
 	case "json", "console":
 	default:
@@ -97,10 +100,18 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		}
 		log.Info("demo catalogue loaded", zap.Int("services", n))
 	}
+	sec, err := cfg.Security.Build(server.Policy)
+	if err != nil {
+		return err
+	}
+	if sec.Auth.Verifier == nil {
+		log.Warn("no token issuer configured: only anonymous calls (the public catalogue) are possible")
+	}
 	gs := grpcserver.New(grpcserver.Config{
 		Addr: cfg.Listen, AdminAddr: cfg.AdminListen,
 		MaxRecvMsgBytes: cfg.MaxRecvBytes, ShutdownGrace: cfg.ShutdownGrace,
-	}, log)
+		Auth: sec.Auth, Limits: sec.Limits,
+	}, log, sec.Options...)
 	cataloguev1.RegisterCatalogueServiceServer(gs.GRPC(), srv)
 	gs.ReportHealth(cataloguev1.CatalogueService_ServiceDesc.ServiceName)
 	gs.OnShutdown(srv.Shutdown)
