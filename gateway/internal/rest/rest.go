@@ -49,10 +49,11 @@ type Options struct {
 	Backends map[string]*grpc.ClientConn
 }
 
-// Headers that reach the services. Everything else, including Grpc-Metadata-* headers that grpc-gateway
-// would pass by default, is dropped: a client must not be able to set metadata the services trust.
+// Headers that reach the services, besides Authorization, which grpc-gateway always forwards as the
+// "authorization" metadata (listing it here too would send it twice). Everything else, including the
+// Grpc-Metadata-* headers that grpc-gateway would pass by default, is dropped: a client must not be able to set
+// metadata the services trust.
 var forwardedHeaders = map[string]string{
-	"Authorization":   "authorization",
 	"X-Request-Id":    "x-request-id",
 	"Accept-Language": "accept-language",
 }
