@@ -15,9 +15,11 @@ import (
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/cus-suite/cus/gateway/internal/rest"
+	"github.com/cus-suite/cus/platform/auth"
 	"github.com/cus-suite/cus/platform/config"
 )
 
@@ -33,6 +35,11 @@ type Config struct {
 	ShutdownGrace  time.Duration
 	LogLevel       string
 	LogFormat      string
+	// BackendCA, ClientCert and ClientKey switch the connections to the services to mTLS: the gateway proves
+	// itself with a certificate whose SAN is cus://service/gateway and checks the services' certificates.
+	BackendCA  string
+	ClientCert string
+	ClientKey  string
 }
 
 // RegisterFlags declares the flags of Config on fs with their defaults.
@@ -47,6 +54,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "time in-flight requests get to finish on shutdown")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or console")
+	fs.StringVar(&c.BackendCA, "backend-ca", "", "CA (PEM) that signs the services' certificates; enables TLS to the services")
+	fs.StringVar(&c.ClientCert, "client-cert", "", "the gateway's client certificate (PEM) for mTLS to the services")
+	fs.StringVar(&c.ClientKey, "client-key", "", "the gateway's client key (PEM)")
 }
 
 // Validate checks the configuration, naming each bad setting.
@@ -69,6 +79,15 @@ func (c *Config) Validate() error {
 		ch.Fail("max-body-bytes", "must be between 1024 and %d", 64<<20)
 	}
 	ch.Positive("request-timeout", c.RequestTimeout)
+	if (c.ClientCert == "") != (c.ClientKey == "") {
+		ch.Fail("client-cert", "--client-cert and --client-key go together")
+	}
+	if c.ClientCert != "" && c.BackendCA == "" {
+		ch.Fail("backend-ca", "mTLS to the services needs the CA of their certificates")
+	}
+	if c.BackendCA == "" && !auth.IsLoopback(c.CatalogueAddr) {
+		ch.Fail("backend-ca", "plaintext to the services is allowed only on loopback, not to %s", c.CatalogueAddr)
+	}
 	ch.Positive("shutdown-grace", c.ShutdownGrace)
 	switch c.LogFormat {
 	case "json", "console":
@@ -93,8 +112,16 @@ type Ready func(addr string)
 
 // Run serves until ctx ends.
 func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
+	creds := insecure.NewCredentials()
+	if cfg.BackendCA != "" {
+		tc, err := auth.ClientTLS(cfg.ClientCert, cfg.ClientKey, cfg.BackendCA)
+		if err != nil {
+			return fmt.Errorf("--backend-ca: %w", err)
+		}
+		creds = credentials.NewTLS(tc)
+	}
 	catalogue, err := grpc.NewClient(cfg.CatalogueAddr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16<<20)),
 		grpc.WithChainUnaryInterceptor(deadline(cfg.RequestTimeout)),
 	)
