@@ -27,6 +27,63 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// How the synchronisation with a peer is going.
+type PeerState int32
+
+const (
+	// Not set.
+	PeerState_PEER_STATE_UNSPECIFIED PeerState = 0
+	// Connecting, or catching up with the peer's change feed page by page.
+	PeerState_PEER_STATE_SYNCING PeerState = 1
+	// Caught up and following the peer's live change stream.
+	PeerState_PEER_STATE_WATCHING PeerState = 2
+	// The last attempt failed; waiting before the next one.
+	PeerState_PEER_STATE_BACKOFF PeerState = 3
+)
+
+// Enum value maps for PeerState.
+var (
+	PeerState_name = map[int32]string{
+		0: "PEER_STATE_UNSPECIFIED",
+		1: "PEER_STATE_SYNCING",
+		2: "PEER_STATE_WATCHING",
+		3: "PEER_STATE_BACKOFF",
+	}
+	PeerState_value = map[string]int32{
+		"PEER_STATE_UNSPECIFIED": 0,
+		"PEER_STATE_SYNCING":     1,
+		"PEER_STATE_WATCHING":    2,
+		"PEER_STATE_BACKOFF":     3,
+	}
+)
+
+func (x PeerState) Enum() *PeerState {
+	p := new(PeerState)
+	*p = x
+	return p
+}
+
+func (x PeerState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PeerState) Descriptor() protoreflect.EnumDescriptor {
+	return file_cus_catalogue_v1_catalogue_service_proto_enumTypes[0].Descriptor()
+}
+
+func (PeerState) Type() protoreflect.EnumType {
+	return &file_cus_catalogue_v1_catalogue_service_proto_enumTypes[0]
+}
+
+func (x PeerState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PeerState.Descriptor instead.
+func (PeerState) EnumDescriptor() ([]byte, []int) {
+	return file_cus_catalogue_v1_catalogue_service_proto_rawDescGZIP(), []int{0}
+}
+
 // Request of GetService.
 type GetServiceRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1400,7 +1457,10 @@ type ListChangesResponse struct {
 	// The newest revision of the catalogue when the page was read.
 	LatestRevision int64 `protobuf:"varint,3,opt,name=latest_revision,json=latestRevision,proto3" json:"latest_revision,omitempty"`
 	// Whether more changes follow next_after_revision right now.
-	HasMore       bool `protobuf:"varint,4,opt,name=has_more,json=hasMore,proto3" json:"has_more,omitempty"`
+	HasMore bool `protobuf:"varint,4,opt,name=has_more,json=hasMore,proto3" json:"has_more,omitempty"`
+	// Identifies this feed's history: it changes when the instance's data is re-created (new data file), so a
+	// follower that stored an older feed_id knows its cursor means nothing here and starts over.
+	FeedId        string `protobuf:"bytes,5,opt,name=feed_id,json=feedId,proto3" json:"feed_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1461,6 +1521,13 @@ func (x *ListChangesResponse) GetHasMore() bool {
 		return x.HasMore
 	}
 	return false
+}
+
+func (x *ListChangesResponse) GetFeedId() string {
+	if x != nil {
+		return x.FeedId
+	}
+	return ""
 }
 
 // Request of WatchChanges.
@@ -1553,6 +1620,243 @@ func (x *WatchChangesResponse) GetChange() *Change {
 		return x.Change
 	}
 	return nil
+}
+
+// Request of ListPeers.
+type ListPeersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPeersRequest) Reset() {
+	*x = ListPeersRequest{}
+	mi := &file_cus_catalogue_v1_catalogue_service_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPeersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPeersRequest) ProtoMessage() {}
+
+func (x *ListPeersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_catalogue_v1_catalogue_service_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPeersRequest.ProtoReflect.Descriptor instead.
+func (*ListPeersRequest) Descriptor() ([]byte, []int) {
+	return file_cus_catalogue_v1_catalogue_service_proto_rawDescGZIP(), []int{26}
+}
+
+// Response of ListPeers.
+type ListPeersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every configured peer, ordered by TERC code.
+	Peers         []*PeerStatus `protobuf:"bytes,1,rep,name=peers,proto3" json:"peers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPeersResponse) Reset() {
+	*x = ListPeersResponse{}
+	mi := &file_cus_catalogue_v1_catalogue_service_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPeersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPeersResponse) ProtoMessage() {}
+
+func (x *ListPeersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_catalogue_v1_catalogue_service_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPeersResponse.ProtoReflect.Descriptor instead.
+func (*ListPeersResponse) Descriptor() ([]byte, []int) {
+	return file_cus_catalogue_v1_catalogue_service_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ListPeersResponse) GetPeers() []*PeerStatus {
+	if x != nil {
+		return x.Peers
+	}
+	return nil
+}
+
+// The synchronisation state of one federation peer.
+type PeerStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// TERYT TERC code of the peer's gmina: the origin of its entries here.
+	Terc string `protobuf:"bytes,1,opt,name=terc,proto3" json:"terc,omitempty"`
+	// Name of the peer instance, e.g. "CUS Jarocin".
+	DisplayName string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// Address the catalogue dials (from the operator's configuration, never from data).
+	Address string `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"`
+	// Current state.
+	State PeerState `protobuf:"varint,4,opt,name=state,proto3,enum=cus.catalogue.v1.PeerState" json:"state,omitempty"`
+	// The last revision of the peer's feed applied here (the persisted cursor).
+	Cursor int64 `protobuf:"varint,5,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// The newest revision the peer reported.
+	PeerLatestRevision int64 `protobuf:"varint,6,opt,name=peer_latest_revision,json=peerLatestRevision,proto3" json:"peer_latest_revision,omitempty"`
+	// Revisions behind the peer (peer_latest_revision - cursor, never negative).
+	LagRevisions int64 `protobuf:"varint,7,opt,name=lag_revisions,json=lagRevisions,proto3" json:"lag_revisions,omitempty"`
+	// Seconds since this instance was last known to be caught up with the peer; 0 when caught up.
+	LagSeconds int64 `protobuf:"varint,8,opt,name=lag_seconds,json=lagSeconds,proto3" json:"lag_seconds,omitempty"`
+	// When the last change or page from the peer was applied.
+	LastSuccessTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=last_success_time,json=lastSuccessTime,proto3" json:"last_success_time,omitempty"`
+	// The last error, in words (no addresses or internals of this instance), empty after a success.
+	LastError string `protobuf:"bytes,10,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	// When the last error happened.
+	LastErrorTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=last_error_time,json=lastErrorTime,proto3" json:"last_error_time,omitempty"`
+	// The peer's services held here.
+	ServiceCount int32 `protobuf:"varint,12,opt,name=service_count,json=serviceCount,proto3" json:"service_count,omitempty"`
+	// Entries from the peer refused by validation since start (bad data is reported, never stored).
+	RejectedCount int64 `protobuf:"varint,13,opt,name=rejected_count,json=rejectedCount,proto3" json:"rejected_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PeerStatus) Reset() {
+	*x = PeerStatus{}
+	mi := &file_cus_catalogue_v1_catalogue_service_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PeerStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PeerStatus) ProtoMessage() {}
+
+func (x *PeerStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_catalogue_v1_catalogue_service_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PeerStatus.ProtoReflect.Descriptor instead.
+func (*PeerStatus) Descriptor() ([]byte, []int) {
+	return file_cus_catalogue_v1_catalogue_service_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *PeerStatus) GetTerc() string {
+	if x != nil {
+		return x.Terc
+	}
+	return ""
+}
+
+func (x *PeerStatus) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *PeerStatus) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *PeerStatus) GetState() PeerState {
+	if x != nil {
+		return x.State
+	}
+	return PeerState_PEER_STATE_UNSPECIFIED
+}
+
+func (x *PeerStatus) GetCursor() int64 {
+	if x != nil {
+		return x.Cursor
+	}
+	return 0
+}
+
+func (x *PeerStatus) GetPeerLatestRevision() int64 {
+	if x != nil {
+		return x.PeerLatestRevision
+	}
+	return 0
+}
+
+func (x *PeerStatus) GetLagRevisions() int64 {
+	if x != nil {
+		return x.LagRevisions
+	}
+	return 0
+}
+
+func (x *PeerStatus) GetLagSeconds() int64 {
+	if x != nil {
+		return x.LagSeconds
+	}
+	return 0
+}
+
+func (x *PeerStatus) GetLastSuccessTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastSuccessTime
+	}
+	return nil
+}
+
+func (x *PeerStatus) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+func (x *PeerStatus) GetLastErrorTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastErrorTime
+	}
+	return nil
+}
+
+func (x *PeerStatus) GetServiceCount() int32 {
+	if x != nil {
+		return x.ServiceCount
+	}
+	return 0
+}
+
+func (x *PeerStatus) GetRejectedCount() int64 {
+	if x != nil {
+		return x.RejectedCount
+	}
+	return 0
 }
 
 var File_cus_catalogue_v1_catalogue_service_proto protoreflect.FileDescriptor
@@ -1655,16 +1959,43 @@ const file_cus_catalogue_v1_catalogue_service_proto_rawDesc = "" +
 	"\rtarget_groups\x18\x01 \x03(\v2!.cus.catalogue.v1.TargetGroupInfoR\ftargetGroups\"X\n" +
 	"\x12ListChangesRequest\x12%\n" +
 	"\x0eafter_revision\x18\x01 \x01(\x03R\rafterRevision\x12\x1b\n" +
-	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\"\xbd\x01\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\"\xd6\x01\n" +
 	"\x13ListChangesResponse\x122\n" +
 	"\achanges\x18\x01 \x03(\v2\x18.cus.catalogue.v1.ChangeR\achanges\x12.\n" +
 	"\x13next_after_revision\x18\x02 \x01(\x03R\x11nextAfterRevision\x12'\n" +
 	"\x0flatest_revision\x18\x03 \x01(\x03R\x0elatestRevision\x12\x19\n" +
-	"\bhas_more\x18\x04 \x01(\bR\ahasMore\"<\n" +
+	"\bhas_more\x18\x04 \x01(\bR\ahasMore\x12\x17\n" +
+	"\afeed_id\x18\x05 \x01(\tR\x06feedId\"<\n" +
 	"\x13WatchChangesRequest\x12%\n" +
 	"\x0eafter_revision\x18\x01 \x01(\x03R\rafterRevision\"H\n" +
 	"\x14WatchChangesResponse\x120\n" +
-	"\x06change\x18\x01 \x01(\v2\x18.cus.catalogue.v1.ChangeR\x06change2\xb4\x0e\n" +
+	"\x06change\x18\x01 \x01(\v2\x18.cus.catalogue.v1.ChangeR\x06change\"\x12\n" +
+	"\x10ListPeersRequest\"G\n" +
+	"\x11ListPeersResponse\x122\n" +
+	"\x05peers\x18\x01 \x03(\v2\x1c.cus.catalogue.v1.PeerStatusR\x05peers\"\x97\x04\n" +
+	"\n" +
+	"PeerStatus\x12\x12\n" +
+	"\x04terc\x18\x01 \x01(\tR\x04terc\x12!\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x18\n" +
+	"\aaddress\x18\x03 \x01(\tR\aaddress\x121\n" +
+	"\x05state\x18\x04 \x01(\x0e2\x1b.cus.catalogue.v1.PeerStateR\x05state\x12\x16\n" +
+	"\x06cursor\x18\x05 \x01(\x03R\x06cursor\x120\n" +
+	"\x14peer_latest_revision\x18\x06 \x01(\x03R\x12peerLatestRevision\x12#\n" +
+	"\rlag_revisions\x18\a \x01(\x03R\flagRevisions\x12\x1f\n" +
+	"\vlag_seconds\x18\b \x01(\x03R\n" +
+	"lagSeconds\x12F\n" +
+	"\x11last_success_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x0flastSuccessTime\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\n" +
+	" \x01(\tR\tlastError\x12B\n" +
+	"\x0flast_error_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\rlastErrorTime\x12#\n" +
+	"\rservice_count\x18\f \x01(\x05R\fserviceCount\x12%\n" +
+	"\x0erejected_count\x18\r \x01(\x03R\rrejectedCount*p\n" +
+	"\tPeerState\x12\x1a\n" +
+	"\x16PEER_STATE_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12PEER_STATE_SYNCING\x10\x01\x12\x17\n" +
+	"\x13PEER_STATE_WATCHING\x10\x02\x12\x16\n" +
+	"\x12PEER_STATE_BACKOFF\x10\x032\x9d\x0f\n" +
 	"\x10CatalogueService\x12k\n" +
 	"\n" +
 	"GetService\x12#.cus.catalogue.v1.GetServiceRequest\x1a\x19.cus.catalogue.v1.Service\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/{name=services/*}\x12s\n" +
@@ -1681,7 +2012,8 @@ const file_cus_catalogue_v1_catalogue_service_proto_rawDesc = "" +
 	"\tListAreas\x12\".cus.catalogue.v1.ListAreasRequest\x1a#.cus.catalogue.v1.ListAreasResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/areas\x12\x83\x01\n" +
 	"\x10ListTargetGroups\x12).cus.catalogue.v1.ListTargetGroupsRequest\x1a*.cus.catalogue.v1.ListTargetGroupsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/targetGroups\x12o\n" +
 	"\vListChanges\x12$.cus.catalogue.v1.ListChangesRequest\x1a%.cus.catalogue.v1.ListChangesResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/changes\x12z\n" +
-	"\fWatchChanges\x12%.cus.catalogue.v1.WatchChangesRequest\x1a&.cus.catalogue.v1.WatchChangesResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/changes:watch0\x01B\xd4\x03\x92A\x93\x03\x12\xe8\x02\n" +
+	"\fWatchChanges\x12%.cus.catalogue.v1.WatchChangesRequest\x1a&.cus.catalogue.v1.WatchChangesResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/changes:watch0\x01\x12g\n" +
+	"\tListPeers\x12\".cus.catalogue.v1.ListPeersRequest\x1a#.cus.catalogue.v1.ListPeersResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/peersB\xd4\x03\x92A\x93\x03\x12\xe8\x02\n" +
 	"\x1aCUS coordination suite API\x12\xb7\x02REST/JSON API of the CUS coordination suite (Centrum Usług Społecznych). Field names are lowerCamelCase, enums are strings, times are RFC 3339 UTC, money is integer grosze. Errors are google.rpc.Status objects with an ErrorInfo detail (domain \"cus.gov.pl\") and, for invalid input, BadRequest field violations.*\f\n" +
 	"\n" +
 	"Apache-2.02\x02v1*\x02\x01\x022\x10application/json:\x10application/jsonZ;github.com/cus-suite/cus/proto/cus/catalogue/v1;cataloguev1b\x06proto3"
@@ -1698,105 +2030,116 @@ func file_cus_catalogue_v1_catalogue_service_proto_rawDescGZIP() []byte {
 	return file_cus_catalogue_v1_catalogue_service_proto_rawDescData
 }
 
-var file_cus_catalogue_v1_catalogue_service_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_cus_catalogue_v1_catalogue_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_cus_catalogue_v1_catalogue_service_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_cus_catalogue_v1_catalogue_service_proto_goTypes = []any{
-	(*GetServiceRequest)(nil),        // 0: cus.catalogue.v1.GetServiceRequest
-	(*ListServicesRequest)(nil),      // 1: cus.catalogue.v1.ListServicesRequest
-	(*ListServicesResponse)(nil),     // 2: cus.catalogue.v1.ListServicesResponse
-	(*CreateServiceRequest)(nil),     // 3: cus.catalogue.v1.CreateServiceRequest
-	(*UpdateServiceRequest)(nil),     // 4: cus.catalogue.v1.UpdateServiceRequest
-	(*DeleteServiceRequest)(nil),     // 5: cus.catalogue.v1.DeleteServiceRequest
-	(*SearchServicesRequest)(nil),    // 6: cus.catalogue.v1.SearchServicesRequest
-	(*GeoFilter)(nil),                // 7: cus.catalogue.v1.GeoFilter
-	(*SearchServicesResponse)(nil),   // 8: cus.catalogue.v1.SearchServicesResponse
-	(*SearchResult)(nil),             // 9: cus.catalogue.v1.SearchResult
-	(*AreaFacet)(nil),                // 10: cus.catalogue.v1.AreaFacet
-	(*TargetGroupFacet)(nil),         // 11: cus.catalogue.v1.TargetGroupFacet
-	(*GetProgrammeRequest)(nil),      // 12: cus.catalogue.v1.GetProgrammeRequest
-	(*ListProgrammesRequest)(nil),    // 13: cus.catalogue.v1.ListProgrammesRequest
-	(*ListProgrammesResponse)(nil),   // 14: cus.catalogue.v1.ListProgrammesResponse
-	(*CreateProgrammeRequest)(nil),   // 15: cus.catalogue.v1.CreateProgrammeRequest
-	(*UpdateProgrammeRequest)(nil),   // 16: cus.catalogue.v1.UpdateProgrammeRequest
-	(*DeleteProgrammeRequest)(nil),   // 17: cus.catalogue.v1.DeleteProgrammeRequest
-	(*ListAreasRequest)(nil),         // 18: cus.catalogue.v1.ListAreasRequest
-	(*ListAreasResponse)(nil),        // 19: cus.catalogue.v1.ListAreasResponse
-	(*ListTargetGroupsRequest)(nil),  // 20: cus.catalogue.v1.ListTargetGroupsRequest
-	(*ListTargetGroupsResponse)(nil), // 21: cus.catalogue.v1.ListTargetGroupsResponse
-	(*ListChangesRequest)(nil),       // 22: cus.catalogue.v1.ListChangesRequest
-	(*ListChangesResponse)(nil),      // 23: cus.catalogue.v1.ListChangesResponse
-	(*WatchChangesRequest)(nil),      // 24: cus.catalogue.v1.WatchChangesRequest
-	(*WatchChangesResponse)(nil),     // 25: cus.catalogue.v1.WatchChangesResponse
-	(*Service)(nil),                  // 26: cus.catalogue.v1.Service
-	(*fieldmaskpb.FieldMask)(nil),    // 27: google.protobuf.FieldMask
-	(Area)(0),                        // 28: cus.catalogue.v1.Area
-	(TargetGroup)(0),                 // 29: cus.catalogue.v1.TargetGroup
-	(*timestamppb.Timestamp)(nil),    // 30: google.protobuf.Timestamp
-	(*v1.LatLng)(nil),                // 31: cus.type.v1.LatLng
-	(*Programme)(nil),                // 32: cus.catalogue.v1.Programme
-	(*AreaInfo)(nil),                 // 33: cus.catalogue.v1.AreaInfo
-	(*TargetGroupInfo)(nil),          // 34: cus.catalogue.v1.TargetGroupInfo
-	(*Change)(nil),                   // 35: cus.catalogue.v1.Change
-	(*emptypb.Empty)(nil),            // 36: google.protobuf.Empty
+	(PeerState)(0),                   // 0: cus.catalogue.v1.PeerState
+	(*GetServiceRequest)(nil),        // 1: cus.catalogue.v1.GetServiceRequest
+	(*ListServicesRequest)(nil),      // 2: cus.catalogue.v1.ListServicesRequest
+	(*ListServicesResponse)(nil),     // 3: cus.catalogue.v1.ListServicesResponse
+	(*CreateServiceRequest)(nil),     // 4: cus.catalogue.v1.CreateServiceRequest
+	(*UpdateServiceRequest)(nil),     // 5: cus.catalogue.v1.UpdateServiceRequest
+	(*DeleteServiceRequest)(nil),     // 6: cus.catalogue.v1.DeleteServiceRequest
+	(*SearchServicesRequest)(nil),    // 7: cus.catalogue.v1.SearchServicesRequest
+	(*GeoFilter)(nil),                // 8: cus.catalogue.v1.GeoFilter
+	(*SearchServicesResponse)(nil),   // 9: cus.catalogue.v1.SearchServicesResponse
+	(*SearchResult)(nil),             // 10: cus.catalogue.v1.SearchResult
+	(*AreaFacet)(nil),                // 11: cus.catalogue.v1.AreaFacet
+	(*TargetGroupFacet)(nil),         // 12: cus.catalogue.v1.TargetGroupFacet
+	(*GetProgrammeRequest)(nil),      // 13: cus.catalogue.v1.GetProgrammeRequest
+	(*ListProgrammesRequest)(nil),    // 14: cus.catalogue.v1.ListProgrammesRequest
+	(*ListProgrammesResponse)(nil),   // 15: cus.catalogue.v1.ListProgrammesResponse
+	(*CreateProgrammeRequest)(nil),   // 16: cus.catalogue.v1.CreateProgrammeRequest
+	(*UpdateProgrammeRequest)(nil),   // 17: cus.catalogue.v1.UpdateProgrammeRequest
+	(*DeleteProgrammeRequest)(nil),   // 18: cus.catalogue.v1.DeleteProgrammeRequest
+	(*ListAreasRequest)(nil),         // 19: cus.catalogue.v1.ListAreasRequest
+	(*ListAreasResponse)(nil),        // 20: cus.catalogue.v1.ListAreasResponse
+	(*ListTargetGroupsRequest)(nil),  // 21: cus.catalogue.v1.ListTargetGroupsRequest
+	(*ListTargetGroupsResponse)(nil), // 22: cus.catalogue.v1.ListTargetGroupsResponse
+	(*ListChangesRequest)(nil),       // 23: cus.catalogue.v1.ListChangesRequest
+	(*ListChangesResponse)(nil),      // 24: cus.catalogue.v1.ListChangesResponse
+	(*WatchChangesRequest)(nil),      // 25: cus.catalogue.v1.WatchChangesRequest
+	(*WatchChangesResponse)(nil),     // 26: cus.catalogue.v1.WatchChangesResponse
+	(*ListPeersRequest)(nil),         // 27: cus.catalogue.v1.ListPeersRequest
+	(*ListPeersResponse)(nil),        // 28: cus.catalogue.v1.ListPeersResponse
+	(*PeerStatus)(nil),               // 29: cus.catalogue.v1.PeerStatus
+	(*Service)(nil),                  // 30: cus.catalogue.v1.Service
+	(*fieldmaskpb.FieldMask)(nil),    // 31: google.protobuf.FieldMask
+	(Area)(0),                        // 32: cus.catalogue.v1.Area
+	(TargetGroup)(0),                 // 33: cus.catalogue.v1.TargetGroup
+	(*timestamppb.Timestamp)(nil),    // 34: google.protobuf.Timestamp
+	(*v1.LatLng)(nil),                // 35: cus.type.v1.LatLng
+	(*Programme)(nil),                // 36: cus.catalogue.v1.Programme
+	(*AreaInfo)(nil),                 // 37: cus.catalogue.v1.AreaInfo
+	(*TargetGroupInfo)(nil),          // 38: cus.catalogue.v1.TargetGroupInfo
+	(*Change)(nil),                   // 39: cus.catalogue.v1.Change
+	(*emptypb.Empty)(nil),            // 40: google.protobuf.Empty
 }
 var file_cus_catalogue_v1_catalogue_service_proto_depIdxs = []int32{
-	26, // 0: cus.catalogue.v1.ListServicesResponse.services:type_name -> cus.catalogue.v1.Service
-	26, // 1: cus.catalogue.v1.CreateServiceRequest.service:type_name -> cus.catalogue.v1.Service
-	26, // 2: cus.catalogue.v1.UpdateServiceRequest.service:type_name -> cus.catalogue.v1.Service
-	27, // 3: cus.catalogue.v1.UpdateServiceRequest.update_mask:type_name -> google.protobuf.FieldMask
-	28, // 4: cus.catalogue.v1.SearchServicesRequest.areas:type_name -> cus.catalogue.v1.Area
-	29, // 5: cus.catalogue.v1.SearchServicesRequest.target_groups:type_name -> cus.catalogue.v1.TargetGroup
-	30, // 6: cus.catalogue.v1.SearchServicesRequest.open_at:type_name -> google.protobuf.Timestamp
-	7,  // 7: cus.catalogue.v1.SearchServicesRequest.near:type_name -> cus.catalogue.v1.GeoFilter
-	31, // 8: cus.catalogue.v1.GeoFilter.center:type_name -> cus.type.v1.LatLng
-	9,  // 9: cus.catalogue.v1.SearchServicesResponse.results:type_name -> cus.catalogue.v1.SearchResult
-	10, // 10: cus.catalogue.v1.SearchServicesResponse.area_facets:type_name -> cus.catalogue.v1.AreaFacet
-	11, // 11: cus.catalogue.v1.SearchServicesResponse.target_group_facets:type_name -> cus.catalogue.v1.TargetGroupFacet
-	26, // 12: cus.catalogue.v1.SearchResult.service:type_name -> cus.catalogue.v1.Service
-	28, // 13: cus.catalogue.v1.AreaFacet.area:type_name -> cus.catalogue.v1.Area
-	29, // 14: cus.catalogue.v1.TargetGroupFacet.target_group:type_name -> cus.catalogue.v1.TargetGroup
-	32, // 15: cus.catalogue.v1.ListProgrammesResponse.programmes:type_name -> cus.catalogue.v1.Programme
-	32, // 16: cus.catalogue.v1.CreateProgrammeRequest.programme:type_name -> cus.catalogue.v1.Programme
-	32, // 17: cus.catalogue.v1.UpdateProgrammeRequest.programme:type_name -> cus.catalogue.v1.Programme
-	27, // 18: cus.catalogue.v1.UpdateProgrammeRequest.update_mask:type_name -> google.protobuf.FieldMask
-	33, // 19: cus.catalogue.v1.ListAreasResponse.areas:type_name -> cus.catalogue.v1.AreaInfo
-	34, // 20: cus.catalogue.v1.ListTargetGroupsResponse.target_groups:type_name -> cus.catalogue.v1.TargetGroupInfo
-	35, // 21: cus.catalogue.v1.ListChangesResponse.changes:type_name -> cus.catalogue.v1.Change
-	35, // 22: cus.catalogue.v1.WatchChangesResponse.change:type_name -> cus.catalogue.v1.Change
-	0,  // 23: cus.catalogue.v1.CatalogueService.GetService:input_type -> cus.catalogue.v1.GetServiceRequest
-	1,  // 24: cus.catalogue.v1.CatalogueService.ListServices:input_type -> cus.catalogue.v1.ListServicesRequest
-	3,  // 25: cus.catalogue.v1.CatalogueService.CreateService:input_type -> cus.catalogue.v1.CreateServiceRequest
-	4,  // 26: cus.catalogue.v1.CatalogueService.UpdateService:input_type -> cus.catalogue.v1.UpdateServiceRequest
-	5,  // 27: cus.catalogue.v1.CatalogueService.DeleteService:input_type -> cus.catalogue.v1.DeleteServiceRequest
-	6,  // 28: cus.catalogue.v1.CatalogueService.SearchServices:input_type -> cus.catalogue.v1.SearchServicesRequest
-	12, // 29: cus.catalogue.v1.CatalogueService.GetProgramme:input_type -> cus.catalogue.v1.GetProgrammeRequest
-	13, // 30: cus.catalogue.v1.CatalogueService.ListProgrammes:input_type -> cus.catalogue.v1.ListProgrammesRequest
-	15, // 31: cus.catalogue.v1.CatalogueService.CreateProgramme:input_type -> cus.catalogue.v1.CreateProgrammeRequest
-	16, // 32: cus.catalogue.v1.CatalogueService.UpdateProgramme:input_type -> cus.catalogue.v1.UpdateProgrammeRequest
-	17, // 33: cus.catalogue.v1.CatalogueService.DeleteProgramme:input_type -> cus.catalogue.v1.DeleteProgrammeRequest
-	18, // 34: cus.catalogue.v1.CatalogueService.ListAreas:input_type -> cus.catalogue.v1.ListAreasRequest
-	20, // 35: cus.catalogue.v1.CatalogueService.ListTargetGroups:input_type -> cus.catalogue.v1.ListTargetGroupsRequest
-	22, // 36: cus.catalogue.v1.CatalogueService.ListChanges:input_type -> cus.catalogue.v1.ListChangesRequest
-	24, // 37: cus.catalogue.v1.CatalogueService.WatchChanges:input_type -> cus.catalogue.v1.WatchChangesRequest
-	26, // 38: cus.catalogue.v1.CatalogueService.GetService:output_type -> cus.catalogue.v1.Service
-	2,  // 39: cus.catalogue.v1.CatalogueService.ListServices:output_type -> cus.catalogue.v1.ListServicesResponse
-	26, // 40: cus.catalogue.v1.CatalogueService.CreateService:output_type -> cus.catalogue.v1.Service
-	26, // 41: cus.catalogue.v1.CatalogueService.UpdateService:output_type -> cus.catalogue.v1.Service
-	36, // 42: cus.catalogue.v1.CatalogueService.DeleteService:output_type -> google.protobuf.Empty
-	8,  // 43: cus.catalogue.v1.CatalogueService.SearchServices:output_type -> cus.catalogue.v1.SearchServicesResponse
-	32, // 44: cus.catalogue.v1.CatalogueService.GetProgramme:output_type -> cus.catalogue.v1.Programme
-	14, // 45: cus.catalogue.v1.CatalogueService.ListProgrammes:output_type -> cus.catalogue.v1.ListProgrammesResponse
-	32, // 46: cus.catalogue.v1.CatalogueService.CreateProgramme:output_type -> cus.catalogue.v1.Programme
-	32, // 47: cus.catalogue.v1.CatalogueService.UpdateProgramme:output_type -> cus.catalogue.v1.Programme
-	36, // 48: cus.catalogue.v1.CatalogueService.DeleteProgramme:output_type -> google.protobuf.Empty
-	19, // 49: cus.catalogue.v1.CatalogueService.ListAreas:output_type -> cus.catalogue.v1.ListAreasResponse
-	21, // 50: cus.catalogue.v1.CatalogueService.ListTargetGroups:output_type -> cus.catalogue.v1.ListTargetGroupsResponse
-	23, // 51: cus.catalogue.v1.CatalogueService.ListChanges:output_type -> cus.catalogue.v1.ListChangesResponse
-	25, // 52: cus.catalogue.v1.CatalogueService.WatchChanges:output_type -> cus.catalogue.v1.WatchChangesResponse
-	38, // [38:53] is the sub-list for method output_type
-	23, // [23:38] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	30, // 0: cus.catalogue.v1.ListServicesResponse.services:type_name -> cus.catalogue.v1.Service
+	30, // 1: cus.catalogue.v1.CreateServiceRequest.service:type_name -> cus.catalogue.v1.Service
+	30, // 2: cus.catalogue.v1.UpdateServiceRequest.service:type_name -> cus.catalogue.v1.Service
+	31, // 3: cus.catalogue.v1.UpdateServiceRequest.update_mask:type_name -> google.protobuf.FieldMask
+	32, // 4: cus.catalogue.v1.SearchServicesRequest.areas:type_name -> cus.catalogue.v1.Area
+	33, // 5: cus.catalogue.v1.SearchServicesRequest.target_groups:type_name -> cus.catalogue.v1.TargetGroup
+	34, // 6: cus.catalogue.v1.SearchServicesRequest.open_at:type_name -> google.protobuf.Timestamp
+	8,  // 7: cus.catalogue.v1.SearchServicesRequest.near:type_name -> cus.catalogue.v1.GeoFilter
+	35, // 8: cus.catalogue.v1.GeoFilter.center:type_name -> cus.type.v1.LatLng
+	10, // 9: cus.catalogue.v1.SearchServicesResponse.results:type_name -> cus.catalogue.v1.SearchResult
+	11, // 10: cus.catalogue.v1.SearchServicesResponse.area_facets:type_name -> cus.catalogue.v1.AreaFacet
+	12, // 11: cus.catalogue.v1.SearchServicesResponse.target_group_facets:type_name -> cus.catalogue.v1.TargetGroupFacet
+	30, // 12: cus.catalogue.v1.SearchResult.service:type_name -> cus.catalogue.v1.Service
+	32, // 13: cus.catalogue.v1.AreaFacet.area:type_name -> cus.catalogue.v1.Area
+	33, // 14: cus.catalogue.v1.TargetGroupFacet.target_group:type_name -> cus.catalogue.v1.TargetGroup
+	36, // 15: cus.catalogue.v1.ListProgrammesResponse.programmes:type_name -> cus.catalogue.v1.Programme
+	36, // 16: cus.catalogue.v1.CreateProgrammeRequest.programme:type_name -> cus.catalogue.v1.Programme
+	36, // 17: cus.catalogue.v1.UpdateProgrammeRequest.programme:type_name -> cus.catalogue.v1.Programme
+	31, // 18: cus.catalogue.v1.UpdateProgrammeRequest.update_mask:type_name -> google.protobuf.FieldMask
+	37, // 19: cus.catalogue.v1.ListAreasResponse.areas:type_name -> cus.catalogue.v1.AreaInfo
+	38, // 20: cus.catalogue.v1.ListTargetGroupsResponse.target_groups:type_name -> cus.catalogue.v1.TargetGroupInfo
+	39, // 21: cus.catalogue.v1.ListChangesResponse.changes:type_name -> cus.catalogue.v1.Change
+	39, // 22: cus.catalogue.v1.WatchChangesResponse.change:type_name -> cus.catalogue.v1.Change
+	29, // 23: cus.catalogue.v1.ListPeersResponse.peers:type_name -> cus.catalogue.v1.PeerStatus
+	0,  // 24: cus.catalogue.v1.PeerStatus.state:type_name -> cus.catalogue.v1.PeerState
+	34, // 25: cus.catalogue.v1.PeerStatus.last_success_time:type_name -> google.protobuf.Timestamp
+	34, // 26: cus.catalogue.v1.PeerStatus.last_error_time:type_name -> google.protobuf.Timestamp
+	1,  // 27: cus.catalogue.v1.CatalogueService.GetService:input_type -> cus.catalogue.v1.GetServiceRequest
+	2,  // 28: cus.catalogue.v1.CatalogueService.ListServices:input_type -> cus.catalogue.v1.ListServicesRequest
+	4,  // 29: cus.catalogue.v1.CatalogueService.CreateService:input_type -> cus.catalogue.v1.CreateServiceRequest
+	5,  // 30: cus.catalogue.v1.CatalogueService.UpdateService:input_type -> cus.catalogue.v1.UpdateServiceRequest
+	6,  // 31: cus.catalogue.v1.CatalogueService.DeleteService:input_type -> cus.catalogue.v1.DeleteServiceRequest
+	7,  // 32: cus.catalogue.v1.CatalogueService.SearchServices:input_type -> cus.catalogue.v1.SearchServicesRequest
+	13, // 33: cus.catalogue.v1.CatalogueService.GetProgramme:input_type -> cus.catalogue.v1.GetProgrammeRequest
+	14, // 34: cus.catalogue.v1.CatalogueService.ListProgrammes:input_type -> cus.catalogue.v1.ListProgrammesRequest
+	16, // 35: cus.catalogue.v1.CatalogueService.CreateProgramme:input_type -> cus.catalogue.v1.CreateProgrammeRequest
+	17, // 36: cus.catalogue.v1.CatalogueService.UpdateProgramme:input_type -> cus.catalogue.v1.UpdateProgrammeRequest
+	18, // 37: cus.catalogue.v1.CatalogueService.DeleteProgramme:input_type -> cus.catalogue.v1.DeleteProgrammeRequest
+	19, // 38: cus.catalogue.v1.CatalogueService.ListAreas:input_type -> cus.catalogue.v1.ListAreasRequest
+	21, // 39: cus.catalogue.v1.CatalogueService.ListTargetGroups:input_type -> cus.catalogue.v1.ListTargetGroupsRequest
+	23, // 40: cus.catalogue.v1.CatalogueService.ListChanges:input_type -> cus.catalogue.v1.ListChangesRequest
+	25, // 41: cus.catalogue.v1.CatalogueService.WatchChanges:input_type -> cus.catalogue.v1.WatchChangesRequest
+	27, // 42: cus.catalogue.v1.CatalogueService.ListPeers:input_type -> cus.catalogue.v1.ListPeersRequest
+	30, // 43: cus.catalogue.v1.CatalogueService.GetService:output_type -> cus.catalogue.v1.Service
+	3,  // 44: cus.catalogue.v1.CatalogueService.ListServices:output_type -> cus.catalogue.v1.ListServicesResponse
+	30, // 45: cus.catalogue.v1.CatalogueService.CreateService:output_type -> cus.catalogue.v1.Service
+	30, // 46: cus.catalogue.v1.CatalogueService.UpdateService:output_type -> cus.catalogue.v1.Service
+	40, // 47: cus.catalogue.v1.CatalogueService.DeleteService:output_type -> google.protobuf.Empty
+	9,  // 48: cus.catalogue.v1.CatalogueService.SearchServices:output_type -> cus.catalogue.v1.SearchServicesResponse
+	36, // 49: cus.catalogue.v1.CatalogueService.GetProgramme:output_type -> cus.catalogue.v1.Programme
+	15, // 50: cus.catalogue.v1.CatalogueService.ListProgrammes:output_type -> cus.catalogue.v1.ListProgrammesResponse
+	36, // 51: cus.catalogue.v1.CatalogueService.CreateProgramme:output_type -> cus.catalogue.v1.Programme
+	36, // 52: cus.catalogue.v1.CatalogueService.UpdateProgramme:output_type -> cus.catalogue.v1.Programme
+	40, // 53: cus.catalogue.v1.CatalogueService.DeleteProgramme:output_type -> google.protobuf.Empty
+	20, // 54: cus.catalogue.v1.CatalogueService.ListAreas:output_type -> cus.catalogue.v1.ListAreasResponse
+	22, // 55: cus.catalogue.v1.CatalogueService.ListTargetGroups:output_type -> cus.catalogue.v1.ListTargetGroupsResponse
+	24, // 56: cus.catalogue.v1.CatalogueService.ListChanges:output_type -> cus.catalogue.v1.ListChangesResponse
+	26, // 57: cus.catalogue.v1.CatalogueService.WatchChanges:output_type -> cus.catalogue.v1.WatchChangesResponse
+	28, // 58: cus.catalogue.v1.CatalogueService.ListPeers:output_type -> cus.catalogue.v1.ListPeersResponse
+	43, // [43:59] is the sub-list for method output_type
+	27, // [27:43] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_cus_catalogue_v1_catalogue_service_proto_init() }
@@ -1812,13 +2155,14 @@ func file_cus_catalogue_v1_catalogue_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cus_catalogue_v1_catalogue_service_proto_rawDesc), len(file_cus_catalogue_v1_catalogue_service_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   26,
+			NumEnums:      1,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_cus_catalogue_v1_catalogue_service_proto_goTypes,
 		DependencyIndexes: file_cus_catalogue_v1_catalogue_service_proto_depIdxs,
+		EnumInfos:         file_cus_catalogue_v1_catalogue_service_proto_enumTypes,
 		MessageInfos:      file_cus_catalogue_v1_catalogue_service_proto_msgTypes,
 	}.Build()
 	File_cus_catalogue_v1_catalogue_service_proto = out.File

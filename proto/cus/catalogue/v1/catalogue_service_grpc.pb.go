@@ -35,6 +35,7 @@ const (
 	CatalogueService_ListTargetGroups_FullMethodName = "/cus.catalogue.v1.CatalogueService/ListTargetGroups"
 	CatalogueService_ListChanges_FullMethodName      = "/cus.catalogue.v1.CatalogueService/ListChanges"
 	CatalogueService_WatchChanges_FullMethodName     = "/cus.catalogue.v1.CatalogueService/WatchChanges"
+	CatalogueService_ListPeers_FullMethodName        = "/cus.catalogue.v1.CatalogueService/ListPeers"
 )
 
 // CatalogueServiceClient is the client API for CatalogueService service.
@@ -78,6 +79,9 @@ type CatalogueServiceClient interface {
 	// A client that reconnects with the last revision it saw misses nothing and sees nothing twice.
 	// Over REST the stream is newline-delimited JSON, one {"result": Change} object per line.
 	WatchChanges(ctx context.Context, in *WatchChangesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchChangesResponse], error)
+	// Lists the federation peers of this instance (other CUS instances whose catalogues it follows) with the
+	// state of their synchronisation.
+	ListPeers(ctx context.Context, in *ListPeersRequest, opts ...grpc.CallOption) (*ListPeersResponse, error)
 }
 
 type catalogueServiceClient struct {
@@ -247,6 +251,16 @@ func (c *catalogueServiceClient) WatchChanges(ctx context.Context, in *WatchChan
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type CatalogueService_WatchChangesClient = grpc.ServerStreamingClient[WatchChangesResponse]
 
+func (c *catalogueServiceClient) ListPeers(ctx context.Context, in *ListPeersRequest, opts ...grpc.CallOption) (*ListPeersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPeersResponse)
+	err := c.cc.Invoke(ctx, CatalogueService_ListPeers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CatalogueServiceServer is the server API for CatalogueService service.
 // All implementations must embed UnimplementedCatalogueServiceServer
 // for forward compatibility.
@@ -288,6 +302,9 @@ type CatalogueServiceServer interface {
 	// A client that reconnects with the last revision it saw misses nothing and sees nothing twice.
 	// Over REST the stream is newline-delimited JSON, one {"result": Change} object per line.
 	WatchChanges(*WatchChangesRequest, grpc.ServerStreamingServer[WatchChangesResponse]) error
+	// Lists the federation peers of this instance (other CUS instances whose catalogues it follows) with the
+	// state of their synchronisation.
+	ListPeers(context.Context, *ListPeersRequest) (*ListPeersResponse, error)
 	mustEmbedUnimplementedCatalogueServiceServer()
 }
 
@@ -342,6 +359,9 @@ func (UnimplementedCatalogueServiceServer) ListChanges(context.Context, *ListCha
 }
 func (UnimplementedCatalogueServiceServer) WatchChanges(*WatchChangesRequest, grpc.ServerStreamingServer[WatchChangesResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchChanges not implemented")
+}
+func (UnimplementedCatalogueServiceServer) ListPeers(context.Context, *ListPeersRequest) (*ListPeersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPeers not implemented")
 }
 func (UnimplementedCatalogueServiceServer) mustEmbedUnimplementedCatalogueServiceServer() {}
 func (UnimplementedCatalogueServiceServer) testEmbeddedByValue()                          {}
@@ -627,6 +647,24 @@ func _CatalogueService_WatchChanges_Handler(srv interface{}, stream grpc.ServerS
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type CatalogueService_WatchChangesServer = grpc.ServerStreamingServer[WatchChangesResponse]
 
+func _CatalogueService_ListPeers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPeersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogueServiceServer).ListPeers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogueService_ListPeers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogueServiceServer).ListPeers(ctx, req.(*ListPeersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CatalogueService_ServiceDesc is the grpc.ServiceDesc for CatalogueService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -689,6 +727,10 @@ var CatalogueService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListChanges",
 			Handler:    _CatalogueService_ListChanges_Handler,
+		},
+		{
+			MethodName: "ListPeers",
+			Handler:    _CatalogueService_ListPeers_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

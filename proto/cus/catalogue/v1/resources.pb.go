@@ -1502,7 +1502,8 @@ func (x *TargetGroupInfo) GetNameEn() string {
 // One entry of the catalogue's change feed.
 type Change struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The revision of this change; strictly increasing, no gaps within one instance.
+	// The revision of this change; strictly increasing within one instance. Revisions used by entries federated
+	// from peers are not in this feed (an instance republishes only its own catalogue), so numbers may skip.
 	Revision int64 `protobuf:"varint,1,opt,name=revision,proto3" json:"revision,omitempty"`
 	// Upsert or delete.
 	Type ChangeType `protobuf:"varint,2,opt,name=type,proto3,enum=cus.catalogue.v1.ChangeType" json:"type,omitempty"`

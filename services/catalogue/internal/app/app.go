@@ -18,6 +18,7 @@ import (
 	"github.com/cus-suite/cus/platform/plid"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	"github.com/cus-suite/cus/services/catalogue/internal/demo"
+	"github.com/cus-suite/cus/services/catalogue/internal/federation"
 	"github.com/cus-suite/cus/services/catalogue/internal/server"
 	"github.com/cus-suite/cus/services/catalogue/internal/store"
 )
@@ -34,6 +35,7 @@ type Config struct {
 	LogFormat     string
 	ShutdownGrace time.Duration
 	MaxRecvBytes  int
+	PeersFile     string
 	Security      grpcserver.SecurityFlags
 }
 
@@ -49,6 +51,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or console")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "time in-flight calls get to finish on shutdown")
 	fs.IntVar(&c.MaxRecvBytes, "max-recv-bytes", 4<<20, "largest accepted gRPC message in bytes")
+	fs.StringVar(&c.PeersFile, "peers-file", "", "JSON file listing the federation peers to follow (see docs/federation.md)")
 	c.Security.RegisterFlags(fs)
 }
 
@@ -116,6 +119,16 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	gs.ReportHealth(cataloguev1.CatalogueService_ServiceDesc.ServiceName)
 	gs.OnShutdown(srv.Shutdown)
 	gs.HandleAdmin("/backup", backupHandler(st, log))
+	if cfg.PeersFile != "" {
+		fed, err := federation.LoadConfig(cfg.PeersFile, cfg.InstanceTERC)
+		if err != nil {
+			return err
+		}
+		syncer := federation.New(fed, srv, log, gs.Registry(), federation.Options{})
+		srv.SetPeerStatus(syncer.Status)
+		go syncer.Run(ctx)
+		log.Info("federation on", zap.Int("peers", len(fed.Peers)))
+	}
 	ls, err := gs.Listen()
 	if err != nil {
 		return err

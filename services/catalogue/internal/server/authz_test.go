@@ -93,6 +93,7 @@ func init() {
 	for _, m := range []string{"ListChanges", "WatchChanges"} {
 		allow(m, auth.RolePeer, auth.RoleOrganiser, auth.RoleDirector, auth.RoleAdmin, auth.RoleIntegration)
 	}
+	allow("ListPeers", auth.RoleOrganiser, auth.RoleDirector, auth.RoleAdmin)
 }
 
 func TestEveryRPCWithEveryRole(t *testing.T) {
@@ -172,6 +173,10 @@ func TestEveryRPCWithEveryRole(t *testing.T) {
 		},
 		"DeleteProgramme": func(ctx context.Context) error {
 			_, err := client.DeleteProgramme(ctx, &cataloguev1.DeleteProgrammeRequest{Name: "programmes/0194c050-0000-7000-8000-000000000000"})
+			return err
+		},
+		"ListPeers": func(ctx context.Context) error {
+			_, err := client.ListPeers(ctx, &cataloguev1.ListPeersRequest{})
 			return err
 		},
 		"ListChanges": func(ctx context.Context) error {

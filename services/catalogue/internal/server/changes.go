@@ -44,7 +44,12 @@ func (s *Server) ListChanges(_ context.Context, req *cataloguev1.ListChangesRequ
 			latest = next
 		}
 	}
-	return &cataloguev1.ListChangesResponse{Changes: changes, NextAfterRevision: next, LatestRevision: latest, HasMore: more}, nil
+	if !more && latest > next {
+		// Nothing is recorded between next and latest (revisions of federated entries are not published), so
+		// the cursor may jump: a caught-up follower then reports no lag.
+		next = latest
+	}
+	return &cataloguev1.ListChangesResponse{Changes: changes, NextAfterRevision: next, LatestRevision: latest, HasMore: more, FeedId: s.store.FeedID()}, nil
 }
 
 // WatchChanges streams the recorded changes after a revision, then each new one as it commits.

@@ -9,6 +9,7 @@ var (
 	public  = []auth.Role{auth.RoleAnonymous}
 	editors = []auth.Role{auth.RoleOrganiser, auth.RoleDirector, auth.RoleAdmin, auth.RoleIntegration}
 	feed    = []auth.Role{auth.RolePeer, auth.RoleOrganiser, auth.RoleDirector, auth.RoleAdmin, auth.RoleIntegration}
+	staff   = []auth.Role{auth.RoleOrganiser, auth.RoleDirector, auth.RoleAdmin}
 )
 
 // Policy says which role may call which method of the catalogue. The published catalogue is public; editing it
@@ -32,11 +33,13 @@ var Policy = auth.Policy{
 		"DeleteProgramme":  editors,
 		"ListChanges":      feed,
 		"WatchChanges":     feed,
+		"ListPeers":        staff,
 	},
 	Notes: map[string]string{
 		"ListChanges":   "the federation feed: published catalogue data only",
 		"WatchChanges":  "the federation feed: published catalogue data only",
 		"UpdateService": "entries federated from another instance are read-only",
 		"DeleteService": "entries federated from another instance are read-only",
+		"ListPeers":     "federation state: cursors, lag, last errors",
 	},
 }

@@ -6,10 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"regexp"
 	"sync"
-	"time"
 
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
@@ -33,6 +31,9 @@ type Server struct {
 
 	stopOnce sync.Once
 	stopping chan struct{}
+
+	// peerStatus reports federation peers (nil without federation).
+	peerStatus func() []*cataloguev1.PeerStatus
 }
 
 // New returns a server over an open store. Call LoadIndex before serving.
@@ -132,7 +133,3 @@ func requestHash(req proto.Message) []byte {
 }
 
 func required(field string) error { return apierr.Invalid(field, "is required") }
-
-func nowUTC() time.Time { return time.Now().UTC() }
-
-var _ = fmt.Sprintf

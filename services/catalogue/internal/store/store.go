@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/google/uuid"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -33,26 +34,48 @@ const SchemaVersion = 1
 const (
 	bucketServices   storage.Bucket = "services"   // uuid -> rev + Service
 	bucketProgrammes storage.Bucket = "programmes" // uuid -> rev + Programme
+	bucketPeers      storage.Bucket = "peers"      // peer TERC -> PeerStatus with the persisted cursor
+	bucketFeed       storage.Bucket = "feed"       // "id" -> this data file's feed id
 )
+
+var keyFeedID = []byte("id")
 
 // Store is the catalogue's storage.
 type Store struct {
-	be  *storage.Backend
-	now func() time.Time
+	be     *storage.Backend
+	now    func() time.Time
+	feedID string
 }
 
 // Open opens the catalogue's data file.
 func Open(path string, log *zap.Logger) (*Store, error) {
 	be, err := storage.Open(path, storage.Options{
-		Buckets:       []storage.Bucket{bucketServices, bucketProgrammes},
+		Buckets:       []storage.Bucket{bucketServices, bucketProgrammes, bucketPeers, bucketFeed},
 		SchemaVersion: SchemaVersion,
 		Logger:        log,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &Store{be: be, now: func() time.Time { return time.Now().UTC() }}, nil
+	st := &Store{be: be, now: func() time.Time { return time.Now().UTC() }}
+	// A new data file gets a new feed id, so followers of the old history notice the reset.
+	err = be.Update(context.Background(), func(tx storage.Tx) error {
+		if v := tx.Get(bucketFeed, keyFeedID); v != nil {
+			st.feedID = string(v)
+			return nil
+		}
+		st.feedID = uuid.NewString()
+		return tx.Put(bucketFeed, keyFeedID, []byte(st.feedID))
+	})
+	if err != nil {
+		be.Close()
+		return nil, err
+	}
+	return st, nil
 }
+
+// FeedID identifies this data file's change history.
+func (s *Store) FeedID() string { return s.feedID }
 
 // Close closes the data file.
 func (s *Store) Close() error { return s.be.Close() }

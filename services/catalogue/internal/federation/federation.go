@@ -1,0 +1,468 @@
+// Package federation keeps copies of peer CUS instances' catalogues: for each peer in the operator's allowlist it
+// pulls the peer's change feed from a cursor persisted in the local store (paging through the recorded changes
+// first, then following the live stream), applies the changes read-only under the peer's origin, and
+// reconnects with backoff when anything goes wrong. Only published catalogue data crosses: the feed carries
+// services, which hold no personal data (a test walks every field on this path).
+package federation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/cus-suite/cus/platform/auth"
+	"github.com/cus-suite/cus/platform/plid"
+	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
+)
+
+// Peer is one entry of the operator's allowlist. Addresses come only from here, never from data.
+type Peer struct {
+	// TERC of the peer's gmina; its entries are stored under this origin.
+	TERC string `json:"terc"`
+	// Name shown in status, e.g. "CUS Jarocin".
+	Name string `json:"name"`
+	// Address of the peer's catalogue gRPC endpoint, host:port.
+	Address string `json:"address"`
+	// TokenFile holds a bearer token the peer issued to this instance (role peer); read at each connection,
+	// so it can be rotated without a restart.
+	TokenFile string `json:"token_file,omitempty"`
+	// CAFile verifies the peer's certificate; with CertFile/KeyFile this instance presents its own (mTLS).
+	// Without CAFile the connection is plaintext, which is allowed only to loopback addresses.
+	CAFile   string `json:"ca_file,omitempty"`
+	CertFile string `json:"cert_file,omitempty"`
+	KeyFile  string `json:"key_file,omitempty"`
+	// MaxServices caps how many of the peer's services are kept (default 200,000).
+	MaxServices int `json:"max_services,omitempty"`
+}
+
+// Config is the federation part of the catalogue's configuration.
+type Config struct {
+	Peers []Peer `json:"peers"`
+}
+
+// LoadConfig reads and validates a peers file, refusing this instance's own TERC.
+func LoadConfig(path, ownTERC string) (Config, error) {
+	var cfg Config
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, err
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return cfg, fmt.Errorf("peers file %s: %w", path, err)
+	}
+	seen := map[string]bool{}
+	for i, p := range cfg.Peers {
+		where := fmt.Sprintf("peers file %s, peer %d", path, i+1)
+		switch {
+		case plid.ValidateTERC(p.TERC) != nil:
+			return cfg, fmt.Errorf("%s: terc %q is not a TERYT TERC code of a gmina", where, p.TERC)
+		case p.TERC == ownTERC:
+			return cfg, fmt.Errorf("%s: terc %s is this instance's own", where, p.TERC)
+		case seen[p.TERC]:
+			return cfg, fmt.Errorf("%s: terc %s is listed twice", where, p.TERC)
+		case p.Name == "":
+			return cfg, fmt.Errorf("%s: name is required", where)
+		}
+		if _, _, err := net.SplitHostPort(p.Address); err != nil {
+			return cfg, fmt.Errorf("%s: address %q is not host:port", where, p.Address)
+		}
+		if p.CAFile == "" && !auth.IsLoopback(p.Address) {
+			return cfg, fmt.Errorf("%s: plaintext to %s is not allowed; give ca_file", where, p.Address)
+		}
+		if (p.CertFile == "") != (p.KeyFile == "") {
+			return cfg, fmt.Errorf("%s: cert_file and key_file go together", where)
+		}
+		if p.MaxServices < 0 {
+			return cfg, fmt.Errorf("%s: max_services must not be negative", where)
+		}
+		if p.MaxServices == 0 {
+			cfg.Peers[i].MaxServices = 200000
+		}
+		seen[p.TERC] = true
+	}
+	return cfg, nil
+}
+
+// Applier is the catalogue's side: where changes land.
+type Applier interface {
+	// PeerCursor is the persisted cursor of a peer and the id of the peer's feed it belongs to.
+	PeerCursor(terc string) (cursor int64, feedID string, err error)
+	// ApplyPeerChanges applies changes and moves the cursor in one transaction; it returns the changes
+	// rejected and why (one line per rejection).
+	ApplyPeerChanges(ctx context.Context, peer Peer, feedID string, changes []*cataloguev1.Change, cursor int64) (rejected []string, err error)
+	// PurgePeer removes everything of a peer and resets its cursor (the peer's data was reset).
+	PurgePeer(ctx context.Context, terc string) error
+	// PeerServiceCount is how many of the peer's services are held.
+	PeerServiceCount(terc string) int
+}
+
+// Options tune the syncer; zero values take defaults.
+type Options struct {
+	PageSize       int32
+	MaxMessageSize int
+	CallTimeout    time.Duration
+	MinBackoff     time.Duration
+	MaxBackoff     time.Duration
+}
+
+// Syncer runs one follower per peer.
+type Syncer struct {
+	applier Applier
+	log     *zap.Logger
+	opts    Options
+	peers   []*follower
+	metrics *metrics
+}
+
+// New builds a syncer; call Run to start it.
+func New(cfg Config, applier Applier, log *zap.Logger, reg prometheus.Registerer, opts Options) *Syncer {
+	if opts.PageSize <= 0 {
+		opts.PageSize = 200
+	}
+	if opts.MaxMessageSize <= 0 {
+		opts.MaxMessageSize = 8 << 20
+	}
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = 30 * time.Second
+	}
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = 500 * time.Millisecond
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 30 * time.Second
+	}
+	s := &Syncer{applier: applier, log: log, opts: opts, metrics: newMetrics(reg)}
+	for _, p := range cfg.Peers {
+		s.peers = append(s.peers, &follower{peer: p, s: s, status: &cataloguev1.PeerStatus{
+			Terc: p.TERC, DisplayName: p.Name, Address: p.Address, State: cataloguev1.PeerState_PEER_STATE_SYNCING,
+		}})
+	}
+	return s
+}
+
+// Run follows every peer until ctx ends.
+func (s *Syncer) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, f := range s.peers {
+		wg.Add(1)
+		go func() { defer wg.Done(); f.run(ctx) }()
+	}
+	wg.Wait()
+}
+
+// Status reports every peer, ordered by TERC.
+func (s *Syncer) Status() []*cataloguev1.PeerStatus {
+	out := make([]*cataloguev1.PeerStatus, 0, len(s.peers))
+	for _, f := range s.peers {
+		out = append(out, f.snapshot())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].GetTerc() < out[j].GetTerc() })
+	return out
+}
+
+type follower struct {
+	peer Peer
+	s    *Syncer
+
+	mu         sync.Mutex
+	status     *cataloguev1.PeerStatus
+	caughtUpAt time.Time
+}
+
+func (f *follower) snapshot() *cataloguev1.PeerStatus {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st := &cataloguev1.PeerStatus{
+		Terc: f.status.Terc, DisplayName: f.status.DisplayName, Address: f.status.Address, State: f.status.State,
+		Cursor: f.status.Cursor, PeerLatestRevision: f.status.PeerLatestRevision,
+		LastSuccessTime: f.status.LastSuccessTime, LastError: f.status.LastError, LastErrorTime: f.status.LastErrorTime,
+		RejectedCount: f.status.RejectedCount,
+	}
+	st.LagRevisions = max(0, st.PeerLatestRevision-st.Cursor)
+	if st.LagRevisions > 0 && !f.caughtUpAt.IsZero() {
+		st.LagSeconds = int64(time.Since(f.caughtUpAt).Seconds())
+	}
+	st.ServiceCount = int32(f.s.applier.PeerServiceCount(f.peer.TERC))
+	return st
+}
+
+func (f *follower) update(fn func(st *cataloguev1.PeerStatus)) {
+	f.mu.Lock()
+	fn(f.status)
+	lag := max(0, f.status.PeerLatestRevision-f.status.Cursor)
+	if lag == 0 {
+		f.caughtUpAt = time.Now()
+	}
+	st := f.status.State
+	f.mu.Unlock()
+	f.s.metrics.lag.WithLabelValues(f.peer.TERC).Set(float64(lag))
+	for _, s := range []cataloguev1.PeerState{cataloguev1.PeerState_PEER_STATE_SYNCING, cataloguev1.PeerState_PEER_STATE_WATCHING, cataloguev1.PeerState_PEER_STATE_BACKOFF} {
+		v := 0.0
+		if s == st {
+			v = 1
+		}
+		f.s.metrics.state.WithLabelValues(f.peer.TERC, s.String()).Set(v)
+	}
+}
+
+func (f *follower) run(ctx context.Context) {
+	backoff := f.s.opts.MinBackoff
+	for ctx.Err() == nil {
+		started := time.Now()
+		err := f.session(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		reason := describe(err)
+		f.s.log.Warn("federation peer failed", zap.String("peer", f.peer.TERC), zap.String("error", reason))
+		f.s.metrics.errors.WithLabelValues(f.peer.TERC).Inc()
+		f.update(func(st *cataloguev1.PeerStatus) {
+			st.State = cataloguev1.PeerState_PEER_STATE_BACKOFF
+			st.LastError = reason
+			st.LastErrorTime = timestamppb.Now()
+		})
+		// A session that ran for a while was healthy: start the backoff over.
+		if time.Since(started) > time.Minute {
+			backoff = f.s.opts.MinBackoff
+		}
+		wait := backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)+1))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		backoff = min(backoff*2, f.s.opts.MaxBackoff)
+	}
+}
+
+// errPeerReset means the peer's feed restarted below our cursor: its data was reset.
+var errPeerReset = errors.New("the peer's change feed is behind our cursor (its data was reset); resynchronising")
+
+// session connects, catches up page by page, then follows the live stream until an error.
+func (f *follower) session(ctx context.Context) error {
+	conn, err := f.dial()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	client := cataloguev1.NewCatalogueServiceClient(conn)
+	cursor, feedID, err := f.s.applier.PeerCursor(f.peer.TERC)
+	if err != nil {
+		return err
+	}
+	f.update(func(st *cataloguev1.PeerStatus) {
+		st.State = cataloguev1.PeerState_PEER_STATE_SYNCING
+		st.Cursor = cursor
+	})
+	for {
+		cctx, cancel := context.WithTimeout(ctx, f.s.opts.CallTimeout)
+		resp, err := client.ListChanges(cctx, &cataloguev1.ListChangesRequest{AfterRevision: cursor, PageSize: f.s.opts.PageSize})
+		cancel()
+		if status.Code(err) == codes.OutOfRange {
+			if perr := f.s.applier.PurgePeer(ctx, f.peer.TERC); perr != nil {
+				return perr
+			}
+			f.update(func(st *cataloguev1.PeerStatus) { st.Cursor = 0 })
+			return errPeerReset
+		}
+		if err != nil {
+			return err
+		}
+		if resp.GetFeedId() != feedID {
+			if cursor > 0 {
+				// Our cursor counts revisions of another history of the peer: start over.
+				if perr := f.s.applier.PurgePeer(ctx, f.peer.TERC); perr != nil {
+					return perr
+				}
+				f.update(func(st *cataloguev1.PeerStatus) { st.Cursor = 0 })
+				return errPeerReset
+			}
+			feedID = resp.GetFeedId()
+		}
+		next := resp.GetNextAfterRevision()
+		if next < cursor || (len(resp.GetChanges()) > 0 && resp.GetChanges()[0].GetRevision() <= cursor) {
+			return errors.New("the peer sent changes out of order")
+		}
+		rejected, err := f.apply(ctx, feedID, resp.GetChanges(), next)
+		if err != nil {
+			return err
+		}
+		cursor = next
+		f.update(func(st *cataloguev1.PeerStatus) {
+			st.Cursor = cursor
+			st.PeerLatestRevision = max(resp.GetLatestRevision(), cursor)
+			st.LastSuccessTime = timestamppb.Now()
+			if rejected == 0 {
+				st.LastError = ""
+			}
+		})
+		if !resp.GetHasMore() {
+			break
+		}
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := client.WatchChanges(wctx, &cataloguev1.WatchChangesRequest{AfterRevision: cursor})
+	if err != nil {
+		return err
+	}
+	f.update(func(st *cataloguev1.PeerStatus) { st.State = cataloguev1.PeerState_PEER_STATE_WATCHING })
+	for {
+		m, err := stream.Recv()
+		if status.Code(err) == codes.OutOfRange {
+			if perr := f.s.applier.PurgePeer(ctx, f.peer.TERC); perr != nil {
+				return perr
+			}
+			return errPeerReset
+		}
+		if err != nil {
+			return err
+		}
+		c := m.GetChange()
+		if c.GetRevision() <= cursor {
+			return errors.New("the peer sent changes out of order")
+		}
+		rejected, err := f.apply(ctx, feedID, []*cataloguev1.Change{c}, c.GetRevision())
+		if err != nil {
+			return err
+		}
+		cursor = c.GetRevision()
+		f.update(func(st *cataloguev1.PeerStatus) {
+			st.Cursor = cursor
+			st.PeerLatestRevision = max(st.PeerLatestRevision, cursor)
+			st.LastSuccessTime = timestamppb.Now()
+			if rejected == 0 {
+				st.LastError = ""
+			}
+		})
+	}
+}
+
+// apply stores a batch and reports rejections; it returns how many changes were rejected.
+func (f *follower) apply(ctx context.Context, feedID string, changes []*cataloguev1.Change, cursor int64) (int, error) {
+	rejected, err := f.s.applier.ApplyPeerChanges(ctx, f.peer, feedID, changes, cursor)
+	if err != nil {
+		return 0, err
+	}
+	f.s.metrics.applied.WithLabelValues(f.peer.TERC).Add(float64(len(changes) - len(rejected)))
+	if len(rejected) > 0 {
+		f.s.metrics.rejected.WithLabelValues(f.peer.TERC).Add(float64(len(rejected)))
+		f.s.log.Warn("federation entries rejected", zap.String("peer", f.peer.TERC), zap.Int("count", len(rejected)), zap.String("first", rejected[0]))
+		f.update(func(st *cataloguev1.PeerStatus) {
+			st.RejectedCount += int64(len(rejected))
+			st.LastError = fmt.Sprintf("%d entries rejected; first: %s", len(rejected), rejected[0])
+			st.LastErrorTime = timestamppb.Now()
+		})
+	}
+	return len(rejected), nil
+}
+
+func (f *follower) dial() (*grpc.ClientConn, error) {
+	creds := insecure.NewCredentials()
+	secure := false
+	if f.peer.CAFile != "" {
+		tc, err := auth.ClientTLS(f.peer.CertFile, f.peer.KeyFile, f.peer.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		creds, secure = credentials.NewTLS(tc), true
+	}
+	opts := []grpc.DialOption{
+		grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(f.s.opts.MaxMessageSize)),
+		// Notice a dead peer on an idle watch instead of waiting forever.
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}),
+	}
+	if f.peer.TokenFile != "" {
+		opts = append(opts, grpc.WithPerRPCCredentials(tokenFile{path: f.peer.TokenFile, secure: secure}))
+	}
+	return grpc.NewClient(f.peer.Address, opts...)
+}
+
+// tokenFile presents the token in a file as a bearer token, re-reading it for every call.
+type tokenFile struct {
+	path   string
+	secure bool
+}
+
+func (t tokenFile) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	b, err := os.ReadFile(t.path)
+	if err != nil {
+		return nil, fmt.Errorf("peer token file: %w", err)
+	}
+	return map[string]string{"authorization": "Bearer " + strings.TrimSpace(string(b))}, nil
+}
+
+// RequireTransportSecurity is false only for plaintext loopback peers (development), which LoadConfig enforces.
+func (t tokenFile) RequireTransportSecurity() bool { return t.secure }
+
+// describe turns an error into a line for status and logs: the peer's status message, or the kind of failure.
+func describe(err error) string {
+	if err == nil {
+		return ""
+	}
+	if st, ok := status.FromError(err); ok {
+		msg := st.Message()
+		if len(msg) > 300 {
+			msg = msg[:300]
+		}
+		return st.Code().String() + ": " + msg
+	}
+	msg := err.Error()
+	if len(msg) > 300 {
+		msg = msg[:300]
+	}
+	return msg
+}
+
+type metrics struct {
+	lag      *prometheus.GaugeVec
+	state    *prometheus.GaugeVec
+	errors   *prometheus.CounterVec
+	applied  *prometheus.CounterVec
+	rejected *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "cus_federation_peer_lag_revisions", Help: "Revisions of a peer's feed not yet applied here.",
+		}, []string{"peer"}),
+		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "cus_federation_peer_state", Help: "1 for the current synchronisation state of a peer.",
+		}, []string{"peer", "state"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cus_federation_peer_errors_total", Help: "Failed synchronisation sessions with a peer.",
+		}, []string{"peer"}),
+		applied: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cus_federation_changes_applied_total", Help: "Changes from a peer applied here.",
+		}, []string{"peer"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cus_federation_changes_rejected_total", Help: "Changes from a peer refused by validation.",
+		}, []string{"peer"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.lag, m.state, m.errors, m.applied, m.rejected)
+	}
+	return m
+}
