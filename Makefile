@@ -9,7 +9,7 @@ MODULES := proto platform services/catalogue gateway
 PKGS     = $(addsuffix /...,$(addprefix ./,$(MODULES)))
 GENERATED := proto/cus gateway/internal/openapi
 
-.PHONY: all build run test verify generate tools lint fmt bench bench-storage bench-search ci clean tidy check-tidy fuzz breaking
+.PHONY: run-federation all build run test verify generate tools lint fmt bench bench-storage bench-search ci clean tidy check-tidy fuzz breaking
 
 all: verify test
 
@@ -20,6 +20,10 @@ build:
 ## run: start the whole suite with embedded storage and demo data (Ctrl-C stops it)
 run: build
 	@scripts/run.sh
+
+## run-federation: two instances (Rawicz 3022053, Jarocin 3006023) that federate their catalogues
+run-federation: build
+	@scripts/run-federation.sh
 
 ## test: every test of every module, race detector on
 test:

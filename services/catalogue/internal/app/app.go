@@ -98,7 +98,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		return fmt.Errorf("build search index: %w", err)
 	}
 	if n == 0 && cfg.DemoData {
-		if n, err = LoadDemo(ctx, srv); err != nil {
+		if n, err = LoadDemo(ctx, srv, cfg.InstanceTERC); err != nil {
 			return fmt.Errorf("load demo data: %w", err)
 		}
 		log.Info("demo catalogue loaded", zap.Int("services", n))
@@ -145,9 +145,17 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	return gs.Serve(ctx, ls)
 }
 
-// LoadDemo creates the demo catalogue through the same handlers clients use, so it passes every rule.
-func LoadDemo(ctx context.Context, srv *server.Server) (int, error) {
-	services, programmes, err := demo.Rawicz()
+// LoadDemo creates the demo catalogue of the instance (Jarocin's for TERC 3006023, otherwise Rawicz's) through
+// the same handlers clients use, so it passes every rule.
+func LoadDemo(ctx context.Context, srv *server.Server, terc string) (int, error) {
+	var services []*cataloguev1.CreateServiceRequest
+	var programmes []*cataloguev1.CreateProgrammeRequest
+	var err error
+	if terc == demo.JarocinTERC {
+		services, err = demo.Jarocin()
+	} else {
+		services, programmes, err = demo.Rawicz()
+	}
 	if err != nil {
 		return 0, err
 	}

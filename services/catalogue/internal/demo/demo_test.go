@@ -609,3 +609,31 @@ func TestCheckServiceRejects(t *testing.T) {
 		t.Error("version-4 id accepted")
 	}
 }
+
+func TestJarocinIsADifferentValidCatalogue(t *testing.T) {
+	services, err := Jarocin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _, _ := Rawicz()
+	if len(services) < 20 || len(services) >= len(raw) {
+		t.Fatalf("Jarocin has %d services", len(services))
+	}
+	ids := map[string]bool{}
+	for _, r := range raw {
+		ids[r.GetServiceId()] = true
+	}
+	for _, s := range services {
+		if ids[s.GetServiceId()] {
+			t.Fatalf("id %s is shared with Rawicz", s.GetServiceId())
+		}
+		for _, l := range s.GetService().GetLocations() {
+			if l.GetTerytCode() != JarocinTERC || l.GetAddress().GetCity() != "Jarocin" {
+				t.Fatalf("location not moved: %v", l)
+			}
+		}
+		if strings.Contains(s.GetService().GetDisplayName(), "Rawicz") {
+			t.Fatalf("name still says Rawicz: %s", s.GetService().GetDisplayName())
+		}
+	}
+}

@@ -549,7 +549,7 @@ func TestTaxonomy(t *testing.T) {
 // The demo catalogue goes through the same handlers as clients, so every entry passes every rule.
 func TestDemoCatalogueLoads(t *testing.T) {
 	h := start(t)
-	n, err := app.LoadDemo(ctx(t), h.srv)
+	n, err := app.LoadDemo(ctx(t), h.srv, rawicz)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -562,6 +562,14 @@ func TestDemoCatalogueLoads(t *testing.T) {
 	}
 	if len(areas.GetAreaFacets()) != 14 {
 		t.Fatalf("demo covers %d areas, want all 14", len(areas.GetAreaFacets()))
+	}
+}
+
+func TestJarocinDemoCatalogueLoads(t *testing.T) {
+	h := start(t)
+	n, err := app.LoadDemo(ctx(t), h.srv, "3006023")
+	if err != nil || n < 20 {
+		t.Fatalf("Jarocin demo: %d services, %v", n, err)
 	}
 }
 
