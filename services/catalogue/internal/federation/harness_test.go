@@ -34,7 +34,7 @@ const (
 
 // instance is a whole catalogue (store, server, secured gRPC endpoint) in-process.
 type instance struct {
-	t      *testing.T
+	t      testing.TB
 	terc   string
 	dir    string
 	st     *store.Store
@@ -45,7 +45,7 @@ type instance struct {
 	stop   func()
 }
 
-func startInstance(t *testing.T, terc, dir string) *instance {
+func startInstance(t testing.TB, terc, dir string) *instance {
 	t.Helper()
 	st, err := store.Open(filepath.Join(dir, "catalogue.db"), zap.NewNop())
 	if err != nil {
@@ -172,7 +172,7 @@ type proxy struct {
 	conns []net.Conn
 }
 
-func newProxy(t *testing.T, target string) *proxy {
+func newProxy(t testing.TB, target string) *proxy {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -291,3 +291,9 @@ func mustEqualSets(t *testing.T, got, want map[string]bool) {
 }
 
 var _ = fmt.Sprint
+
+var nopLog = zap.NewNop()
+
+func startInstanceB(b *testing.B, terc string) *instance { return startInstance(b, terc, b.TempDir()) }
+
+func (in *instance) peerTokenB(_ *testing.B, forTERC string) string { return in.peerToken(forTERC) }
