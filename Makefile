@@ -5,7 +5,7 @@ SHELL := /bin/bash
 GO    ?= go
 BIN   := $(CURDIR)/bin
 # Every module of the workspace (go.work); the tools modules are kept out of it on purpose.
-MODULES := proto platform services/catalogue gateway e2e
+MODULES := proto platform services/catalogue gateway bench e2e
 PKGS     = $(addsuffix /...,$(addprefix ./,$(MODULES)))
 GENERATED := proto/cus gateway/internal/openapi
 

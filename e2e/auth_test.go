@@ -107,10 +107,6 @@ func TestAuthorization(t *testing.T) {
 		if r.Status != http.StatusUnauthorized {
 			t.Fatalf("want 401: %s", r)
 		}
-		knownBug(t, "gateway: a 401 carries `WWW-Authenticate: this method needs a bearer token` (grpc-gateway's "+
-			"DefaultHTTPErrorHandler copies the status message into the header, reached via rest.go errorHandler), which is "+
-			"not an RFC 7235 challenge; it should be e.g. `Bearer realm=\"cus\"` (RFC 6750, with error=\"invalid_token\" "+
-			"when a token was refused)")
 		if ch := r.Header.Get("WWW-Authenticate"); !strings.HasPrefix(ch, "Bearer") {
 			t.Errorf("WWW-Authenticate %q is not a Bearer challenge", ch)
 		}
@@ -261,11 +257,6 @@ func TestRateLimits(t *testing.T) {
 
 	t.Run("HSDS", func(t *testing.T) {
 		during(t, "/hsds/services?per_page=1", func(t *testing.T) {
-			knownBug(t, "gateway/internal/hsds: the HSDS handler calls the catalogue without the client's address "+
-				"(no x-forwarded-for, and no x-request-id either), so the catalogue's per-caller rate limit "+
-				"(platform/grpcserver/limits.go, keyed by auth.CallerKey) puts every HSDS user, and the gateway's own "+
-				"/healthz checks, in one bucket: one client flooding /hsds makes /hsds answer 429 to everyone and /healthz "+
-				"answer 503 (catalogue UNREACHABLE), which takes the gateway out of a load balancer")
 			var other, health []int
 			for range 10 {
 				other = append(other, get(b, "/hsds/services?per_page=1").Status)
@@ -293,9 +284,6 @@ func TestHSDSRequestIDs(t *testing.T) {
 	eventually(t, "the catalogue logging GetService", func() bool {
 		return strings.Contains(s.catalogue.stderr.String(), "/cus.catalogue.v1.CatalogueService/GetService")
 	})
-	knownBug(t, "gateway/internal/hsds/handler.go calls the catalogue with r.Context() only: the X-Request-Id the gateway "+
-		"assigned (and echoes) is not sent as x-request-id metadata, so the catalogue logs HSDS calls under a fresh "+
-		"id and the access logs of the two processes cannot be correlated (the /v1 routes do forward it)")
 	if !s.catalogue.logged("request_id", "e2e-hsds-1") {
 		t.Errorf("the catalogue did not log the HSDS call under request id e2e-hsds-1")
 	}

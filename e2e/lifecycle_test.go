@@ -341,11 +341,6 @@ func TestGatewayShutdownEndsWatchStreams(t *testing.T) {
 	case <-time.After(callTimeout):
 		t.Fatalf("the watch stream did not end after the gateway stopped")
 	}
-	knownBug(t, "gateway/internal/app/app.go Run: on SIGTERM srv.Shutdown waits for open REST watch streams "+
-		"(GET /v1/changes:watch), which never finish, so every gateway shutdown with a watcher connected waits the "+
-		"whole --shutdown-grace (10 s), logs `grace period over, closing connections` and cuts the connection "+
-		"without a final line; it should cancel streaming requests when shutdown starts (as the catalogue does with "+
-		"OnShutdown), ending them with a SHUTTING_DOWN status line")
 	for _, l := range logLines(t, s.gateway) {
 		if l["level"] == "warn" || l["level"] == "error" {
 			t.Errorf("gateway shutdown was not clean: %v", l)
@@ -378,9 +373,5 @@ func TestLogsStayJSONWhenAWatcherLeaves(t *testing.T) {
 			return strings.Count(s.gateway.stderr.String(), `"path":"/v1/changes:watch"`) >= i
 		})
 	}
-	knownBug(t, "when a REST watcher disconnects, grpc-gateway logs `ERROR: Failed to send response chunk: write tcp "+
-		"...: connection reset by peer` through grpclog's default logger, a plain-text line on the gateway's stderr "+
-		"among the zap JSON lines (gateway/cmd/gateway and internal/app never route grpclog into zap, e.g. with "+
-		"grpclog.SetLoggerV2), so log shippers parsing JSON lines choke on it")
 	logLines(t, s.gateway) // fails on any line that is not a JSON object
 }

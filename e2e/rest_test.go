@@ -168,8 +168,6 @@ func TestRoutingErrors(t *testing.T) {
 		if r.Status != http.StatusMethodNotAllowed {
 			t.Skipf("answered %d, not 405", r.Status)
 		}
-		knownBug(t, "gateway/internal/rest/rest.go routingErrorHandler answers 405 METHOD_NOT_ALLOWED without an Allow "+
-			"header (RFC 9110 §15.5.6: a 405 MUST carry Allow), e.g. PUT /v1/services should say Allow: GET, POST")
 		if r.Header.Get("Allow") == "" {
 			t.Errorf("405 without an Allow header: %v", r.Header)
 		}
@@ -264,13 +262,6 @@ func TestErrorMessagesHaveNoInternals(t *testing.T) {
 			r := s.edit(t, tc.method, tc.path, tc.body)
 			st := r.status(t)
 			if leaky[tc.name] {
-				knownBug(t, "gateway/internal/rest/rest.go errorHandler (MALFORMED_REQUEST branch) passes the decoder's "+
-					"Go error text to clients verbatim, e.g. GET /v1/services?pageSize=abc -> message "+
-					`"parsing field \"page_size\": strconv.ParseInt: parsing \"abc\": invalid syntax" and an unknown `+
-					`JSON field -> "proto: (line 1:45): unknown field \"colour\"", a truncated body -> "unexpected EOF"; `+
-					"api-style.md forbids Go error chains "+
-					"in messages: it should say e.g. `page_size must be an integer` / `unknown field \"colour\"`, "+
-					"ideally with a BadRequest field violation")
 			}
 			if m := internals.FindString(st.Message); m != "" {
 				t.Errorf("message leaks internals (%q): %q", m, st.Message)
@@ -1043,11 +1034,6 @@ func TestStreamErrorsMatchTheDocumentedFormat(t *testing.T) {
 			r := s.do(t, http.MethodGet, tc.path, nil, tc.hdr)
 			// The status and reason are right, whatever the envelope.
 			unwrapStreamError(t, r).wantStatus(t, tc.status, tc.reason)
-			knownBug(t, "GET /v1/changes:watch answers errors raised before the first message as {\"error\": Status} "+
-				"(grpc-gateway's stream error envelope, see gateway/internal/rest/rest.go, which sets no "+
-				"WithStreamErrorHandler), while /openapi.json documents its default response as rpcStatus and every "+
-				"other route answers a bare google.rpc.Status (its 401 also lacks the WWW-Authenticate header the "+
-				"other routes send); integrators' error handling breaks on this one route")
 			r.wantStatus(t, tc.status, tc.reason)
 			if tc.status == http.StatusUnauthorized && r.Header.Get("WWW-Authenticate") == "" {
 				t.Errorf("401 without WWW-Authenticate")

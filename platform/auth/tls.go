@@ -17,7 +17,8 @@ import (
 
 // Service and peer identities over mTLS come from a URI SAN of the client certificate:
 //
-//	cus://service/<name>        another service of this instance (e.g. cus://service/gateway)
+//	cus://service/<name>        another service of this instance (e.g. cus://service/gateway): transport only,
+//	                            no role; the caller's token decides
 //	cus://peer/<TERC>           another CUS instance, bound to its gmina (e.g. cus://peer/3006023)
 //	cus://integration/<name>    a machine identity of a gmina system
 //
@@ -51,9 +52,10 @@ func principalFromCert(cert *x509.Certificate) *Principal {
 		case "integration":
 			return &Principal{Subject: "integration:" + name, Roles: []Role{RoleIntegration}, Via: "mtls"}
 		case "service":
-			// A service of this instance calling another presents the caller's token when it acts for a user;
-			// on its own it is an integration-level identity.
-			return &Principal{Subject: "service:" + name, Roles: []Role{RoleIntegration}, Via: "mtls"}
+			// A service of this instance (the gateway) proves only that the connection is ours; it acts for its
+			// callers, whose token (or its absence) decides what they may do. Granting the certificate a role
+			// would let every anonymous user behind the gateway act with it.
+			return nil
 		}
 	}
 	return nil

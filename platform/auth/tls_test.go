@@ -122,6 +122,11 @@ func TestMTLSIdentity(t *testing.T) {
 	if pr, err := callAs(intCert, intKey, p.caFile); err != nil || !pr.Has(RoleIntegration) {
 		t.Fatalf("integration: %+v %v", pr, err)
 	}
+	// The gateway's certificate authenticates the connection, never a role: its anonymous callers stay anonymous.
+	gwCert, gwKey := p.issue(t, "gateway", []*url.URL{IdentityURI("service", "gateway")}, false)
+	if pr, err := callAs(gwCert, gwKey, p.caFile); err != nil || pr != nil {
+		t.Fatalf("service certificate granted a principal: %+v %v", pr, err)
+	}
 	badPeer, badKey := p.issue(t, "fake", []*url.URL{IdentityURI("peer", "12345")}, false)
 	if pr, err := callAs(badPeer, badKey, p.caFile); err != nil || pr != nil {
 		t.Fatalf("peer with invalid TERC must not be identified: %+v %v", pr, err)

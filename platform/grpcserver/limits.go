@@ -3,6 +3,7 @@ package grpcserver
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -85,7 +86,13 @@ func (l *limiter) allow(ctx context.Context) bool {
 	return b.lim.AllowN(now, 1)
 }
 
+// Health checks are never limited: a load balancer probing a busy service must see it serving.
+const healthPrefix = "/grpc.health.v1.Health/"
+
 func (l *limiter) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	if strings.HasPrefix(info.FullMethod, healthPrefix) {
+		return h(ctx, req)
+	}
 	if !l.allow(ctx) {
 		return nil, errRateLimited
 	}
@@ -101,6 +108,9 @@ func (l *limiter) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo
 }
 
 func (l *limiter) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+	if strings.HasPrefix(info.FullMethod, healthPrefix) {
+		return h(srv, ss)
+	}
 	if !l.allow(ss.Context()) {
 		return errRateLimited
 	}

@@ -7,6 +7,8 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zapgrpc"
+	"google.golang.org/grpc/grpclog"
 )
 
 // New returns a logger at level ("debug", "info", "warn", "error") in format "json" or "console".
@@ -34,4 +36,11 @@ func New(service, level, format string) (*zap.Logger, error) {
 		return nil, err
 	}
 	return log.With(zap.String("service", service)), nil
+}
+
+// RouteGRPCLogs sends the gRPC library's own log lines (and grpc-gateway's, which use it) through log, at warning
+// level and above, so a process writes only structured lines. gRPC's logger is process-wide by design; call
+// this once from main.
+func RouteGRPCLogs(log *zap.Logger) {
+	grpclog.SetLoggerV2(zapgrpc.NewLogger(log.WithOptions(zap.IncreaseLevel(zapcore.WarnLevel)).With(zap.String("component", "grpc"))))
 }

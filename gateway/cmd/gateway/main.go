@@ -43,5 +43,6 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer log.Sync() //nolint:errcheck // stderr sync fails on some terminals
+	logging.RouteGRPCLogs(log)
 	return app.Run(ctx, cfg, log, nil)
 }

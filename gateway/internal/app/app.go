@@ -40,6 +40,9 @@ type Config struct {
 	BackendCA  string
 	ClientCert string
 	ClientKey  string
+	// TrustedProxies are the reverse proxies (ingress, load balancer) in front of the gateway whose
+	// X-Forwarded-For names the client; see rest.Options.TrustedProxies.
+	TrustedProxies string
 }
 
 // RegisterFlags declares the flags of Config on fs with their defaults.
@@ -57,6 +60,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.BackendCA, "backend-ca", "", "CA (PEM) that signs the services' certificates; enables TLS to the services")
 	fs.StringVar(&c.ClientCert, "client-cert", "", "the gateway's client certificate (PEM) for mTLS to the services")
 	fs.StringVar(&c.ClientKey, "client-key", "", "the gateway's client key (PEM)")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDR prefixes of reverse proxies in front of the gateway whose X-Forwarded-For is trusted")
 }
 
 // Validate checks the configuration, naming each bad setting.
@@ -84,6 +88,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ClientCert != "" && c.BackendCA == "" {
 		ch.Fail("backend-ca", "mTLS to the services needs the CA of their certificates")
+	}
+	if _, err := rest.ParsePrefixes(c.TrustedProxies); err != nil {
+		ch.Fail("trusted-proxies", "%v", err)
 	}
 	if c.BackendCA == "" && !auth.IsLoopback(c.CatalogueAddr) {
 		ch.Fail("backend-ca", "plaintext to the services is allowed only on loopback, not to %s", c.CatalogueAddr)
@@ -129,8 +136,16 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		return fmt.Errorf("--catalogue-addr: %w", err)
 	}
 	defer catalogue.Close()
+	streams, endStreams := context.WithCancel(context.Background())
+	defer endStreams()
+	proxies, err := rest.ParsePrefixes(cfg.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
 	h, err := rest.New(ctx, catalogue, rest.Options{
-		MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.origins(), PublicURL: cfg.PublicURL,
+		Streams:        streams,
+		TrustedProxies: proxies,
+		MaxBodyBytes:   cfg.MaxBodyBytes, CORSOrigins: cfg.origins(), PublicURL: cfg.PublicURL,
 		InstanceName: cfg.InstanceName,
 		Backends:     map[string]*grpc.ClientConn{"catalogue": catalogue},
 	}, log)
@@ -159,6 +174,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		return err
 	case <-ctx.Done():
 	}
+	endStreams() // watches are long-lived by design: end them, clients resume from their revision
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {

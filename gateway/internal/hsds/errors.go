@@ -48,7 +48,7 @@ var (
 	errMethodNotAllowed = newAPIError(codes.Unimplemented, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED",
 		"the HSDS API is read-only: use GET or HEAD", nil)
 	errInternal    = newAPIError(codes.Internal, http.StatusInternalServerError, "INTERNAL", "internal error", nil)
-	errUnavailable = newAPIError(codes.Unavailable, http.StatusServiceUnavailable, "UNAVAILABLE",
+	errUnavailable = newAPIError(codes.Unavailable, http.StatusServiceUnavailable, "BACKEND_UNAVAILABLE",
 		"the catalogue is temporarily unavailable; retry later", nil)
 	errDeadline = newAPIError(codes.DeadlineExceeded, http.StatusGatewayTimeout, "DEADLINE_EXCEEDED",
 		"the catalogue did not answer in time; retry later", nil)
@@ -130,15 +130,22 @@ func (h *handler) backendError(w http.ResponseWriter, r *http.Request, err error
 	case codes.InvalidArgument, codes.NotFound, codes.FailedPrecondition, codes.OutOfRange,
 		codes.AlreadyExists, codes.Aborted:
 		h.writeError(w, r, &apiError{httpStatus: httpStatus(st.Code()), st: st})
+	case codes.ResourceExhausted:
+		// The catalogue's limits answer with a client-facing reason (RATE_LIMITED, OVERLOADED): pass it on.
+		// A RESOURCE_EXHAUSTED without ErrorInfo comes from the gRPC client itself (message too large) and
+		// carries transport text: answer busy instead.
+		if hasErrorInfo(st) {
+			h.writeError(w, r, &apiError{httpStatus: httpStatus(st.Code()), st: st})
+		} else {
+			h.log.Warn("hsds: catalogue call exhausted a limit", zap.String("path", r.URL.Path), zap.Error(err))
+			h.writeError(w, r, errBusy)
+		}
 	case codes.Unavailable:
 		h.log.Warn("hsds: catalogue unavailable", zap.String("path", r.URL.Path), zap.Error(err))
 		h.writeError(w, r, errUnavailable)
 	case codes.DeadlineExceeded:
 		h.log.Warn("hsds: catalogue call timed out", zap.String("path", r.URL.Path), zap.Error(err))
 		h.writeError(w, r, errDeadline)
-	case codes.ResourceExhausted:
-		h.log.Warn("hsds: catalogue refused the call", zap.String("path", r.URL.Path), zap.Error(err))
-		h.writeError(w, r, errBusy)
 	case codes.Canceled:
 		h.writeError(w, r, errCancelled)
 	default:
@@ -179,3 +186,12 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, e *apiError
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func hasErrorInfo(st *status.Status) bool {
+	for _, d := range st.Details() {
+		if _, ok := d.(*errdetails.ErrorInfo); ok {
+			return true
+		}
+	}
+	return false
+}

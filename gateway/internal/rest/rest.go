@@ -7,7 +7,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/textproto"
 	"regexp"
 	"strconv"
@@ -25,6 +27,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -47,6 +50,13 @@ type Options struct {
 	InstanceName string
 	// Backends are the gRPC connections, by service name, for /healthz.
 	Backends map[string]*grpc.ClientConn
+	// TrustedProxies are reverse proxies in front of the gateway: for a request from one of them, the client is
+	// the rightmost X-Forwarded-For address that is not a trusted proxy. The gateway then forwards that one
+	// address, so the services limit and log per client.
+	TrustedProxies []netip.Prefix
+	// Streams ends when the gateway starts shutting down: open watch streams end with it, so a graceful
+	// shutdown does not wait for long-lived responses.
+	Streams context.Context
 }
 
 // Headers that reach the services, besides Authorization, which grpc-gateway always forwards as the
@@ -66,6 +76,14 @@ var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // New builds the gateway's handler over connections to the services.
 func New(ctx context.Context, catalogue *grpc.ClientConn, opts Options, log *zap.Logger) (http.Handler, error) {
+	doc, err := openapi.Document()
+	if err != nil {
+		return nil, err
+	}
+	routes, err := newRouteTable(doc)
+	if err != nil {
+		return nil, err
+	}
 	marshaler := &runtime.JSONPb{
 		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: false, EmitUnpopulated: false},
 		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
@@ -82,7 +100,7 @@ func New(ctx context.Context, catalogue *grpc.ClientConn, opts Options, log *zap
 		}),
 		runtime.WithOutgoingTrailerMatcher(func(string) (string, bool) { return "", false }),
 		runtime.WithErrorHandler(errorHandler),
-		runtime.WithRoutingErrorHandler(routingErrorHandler),
+		runtime.WithRoutingErrorHandler(routingErrorHandler(routes)),
 		runtime.WithDisablePathLengthFallback(),
 	)
 	if err := cataloguev1.RegisterCatalogueServiceHandler(ctx, gw, catalogue); err != nil {
@@ -99,19 +117,15 @@ func New(ctx context.Context, catalogue *grpc.ClientConn, opts Options, log *zap
 	}, []string{"method"})
 	reg.MustRegister(requests, duration)
 
-	doc, err := openapi.Document()
-	if err != nil {
-		return nil, err
-	}
 	page, err := docs.Render(doc, docs.Options{Title: "CUS API reference", PublicURL: opts.PublicURL, InstanceName: opts.InstanceName})
 	if err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", gw)
-	mux.Handle("/hsds/", hsds.NewHandler(cataloguev1.NewCatalogueServiceClient(catalogue), hsds.Options{
-		BaseURL: strings.TrimSuffix(opts.PublicURL, "/") + "/hsds", Publisher: opts.InstanceName,
-	}))
+	mux.Handle("/hsds/", forwardClient(hsds.NewHandler(cataloguev1.NewCatalogueServiceClient(catalogue), hsds.Options{
+		BaseURL: strings.TrimSuffix(opts.PublicURL, "/") + "/hsds", Publisher: opts.InstanceName, Logger: log,
+	})))
 	mux.Handle("/hsds", http.RedirectHandler("/hsds/", http.StatusMovedPermanently))
 	mux.HandleFunc("/openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -133,10 +147,159 @@ func New(ctx context.Context, catalogue *grpc.ClientConn, opts Options, log *zap
 	})
 
 	var h http.Handler = mux
+	if opts.Streams != nil {
+		h = endStreamsOnShutdown(h, opts.Streams)
+	}
 	h = limitBody(h, opts.MaxBodyBytes)
 	h = cors(h, opts.CORSOrigins)
 	h = observe(h, log, requests, duration)
+	h = clientAddress(h, opts.TrustedProxies)
 	return h, nil
+}
+
+// clientAddress replaces the connection's address with the client's when the connection comes from a trusted
+// proxy, and drops any X-Forwarded-For the client sent, so what reaches the services (grpc-gateway appends the
+// remote address to x-forwarded-for) names exactly the client, and cannot be forged from outside.
+func clientAddress(next http.Handler, trusted []netip.Prefix) http.Handler {
+	isTrusted := func(a netip.Addr) bool {
+		for _, p := range trusted {
+			if p.Contains(a.Unmap()) {
+				return true
+			}
+		}
+		return false
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		remote, err := netip.ParseAddrPort(r.RemoteAddr)
+		if err == nil && isTrusted(remote.Addr()) {
+			hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+			for i := len(hops) - 1; i >= 0; i-- {
+				a, perr := netip.ParseAddr(strings.TrimSpace(hops[i]))
+				if perr != nil {
+					break
+				}
+				if !isTrusted(a) {
+					r.RemoteAddr = netip.AddrPortFrom(a, 0).String()
+					break
+				}
+			}
+		}
+		r.Header.Del("X-Forwarded-For")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// ParsePrefixes reads a comma-separated list of CIDR prefixes.
+func ParsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, p := range strings.Split(list, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR prefix such as 10.0.0.0/8", p)
+		}
+		out = append(out, pfx)
+	}
+	return out, nil
+}
+
+// forwardClient gives handlers that call the services themselves (HSDS) what grpc-gateway gives the /v1
+// routes: the request id, and the client's address appended to x-forwarded-for, so the services log and limit
+// per client rather than per gateway.
+func forwardClient(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		md := metadata.Pairs("x-request-id", r.Header.Get("X-Request-Id"))
+		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			md.Set("x-forwarded-for", host)
+		}
+		next.ServeHTTP(w, r.WithContext(metadata.NewOutgoingContext(r.Context(), md)))
+	})
+}
+
+// endStreamsOnShutdown ends watch responses when streams is done.
+func endStreamsOnShutdown(next http.Handler, streams context.Context) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, ":watch") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		stop := context.AfterFunc(streams, cancel)
+		defer stop()
+		uw := &streamErrorUnwrapper{ResponseWriter: w}
+		next.ServeHTTP(uw, r.WithContext(ctx))
+		uw.finish()
+	})
+}
+
+// streamErrorUnwrapper makes a watch that fails before its first message answer like every other route: a bare
+// google.rpc.Status (grpc-gateway wraps stream errors as {"error": Status}, which stays the format of an error
+// ending a stream that already sent results), with the WWW-Authenticate challenge on 401.
+type streamErrorUnwrapper struct {
+	http.ResponseWriter
+	failed bool
+	code   int
+	buf    []byte
+}
+
+func (u *streamErrorUnwrapper) WriteHeader(code int) {
+	if code >= 400 {
+		u.failed, u.code = true, code
+		return
+	}
+	u.ResponseWriter.WriteHeader(code)
+}
+
+func (u *streamErrorUnwrapper) Write(b []byte) (int, error) {
+	if u.failed {
+		u.buf = append(u.buf, b...)
+		return len(b), nil
+	}
+	return u.ResponseWriter.Write(b)
+}
+
+func (u *streamErrorUnwrapper) Flush() {
+	if !u.failed {
+		if f, ok := u.ResponseWriter.(http.Flusher); ok {
+			f.Flush()
+		}
+	}
+}
+
+func (u *streamErrorUnwrapper) finish() {
+	if !u.failed {
+		return
+	}
+	body := u.buf
+	var env struct {
+		Error json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(body, &env) == nil && len(env.Error) > 0 {
+		body = env.Error
+	}
+	if u.code == http.StatusUnauthorized {
+		var st struct {
+			Details []struct {
+				Reason string `json:"reason"`
+			} `json:"details"`
+		}
+		challenge := `Bearer realm="cus"`
+		if json.Unmarshal(body, &st) == nil {
+			for _, d := range st.Details {
+				if d.Reason != "" && d.Reason != "AUTHENTICATION_REQUIRED" {
+					challenge += `, error="invalid_token"`
+				}
+			}
+		}
+		u.Header().Set("WWW-Authenticate", challenge)
+	}
+	u.Header().Set("Content-Type", "application/json")
+	u.Header().Del("Transfer-Encoding")
+	u.ResponseWriter.WriteHeader(u.code)
+	_, _ = u.ResponseWriter.Write(body)
 }
 
 // observe gives every request an id (kept from the client when plain, else new), logs it without the query
@@ -236,21 +399,76 @@ func cors(next http.Handler, origins []string) http.Handler {
 // errorHandler writes a gRPC error as google.rpc.Status JSON with the HTTP code of api-style.md.
 func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 	st := status.Convert(err)
-	if st.Code() == codes.InvalidArgument && strings.Contains(st.Message(), "http: request body too large") {
+	switch {
+	case st.Code() == codes.InvalidArgument && strings.Contains(st.Message(), "http: request body too large"):
 		writeStatus(w, http.StatusRequestEntityTooLarge, codes.InvalidArgument, "BODY_TOO_LARGE", "the request body is too large")
 		return
-	}
-	if st.Code() == codes.Unavailable && !hasErrorInfo(st) {
+	case st.Code() == codes.Unavailable && !hasErrorInfo(st):
 		// The backend could not be reached: say so without the dial error's internals.
 		st = withInfo(codes.Unavailable, "BACKEND_UNAVAILABLE", "the service behind this route is unavailable; retry later")
-	} else if st.Code() == codes.InvalidArgument && !hasErrorInfo(st) {
-		// Decoding errors from the gateway itself (malformed JSON, unknown field or enum value, bad query
-		// parameter) carry the parser's message, which names the field; keep it and add the reason.
-		st = withInfo(codes.InvalidArgument, "MALFORMED_REQUEST", st.Message())
-	} else if st.Code() == codes.Unknown || st.Code() == codes.Internal {
+	case st.Code() == codes.InvalidArgument && !hasErrorInfo(st):
+		// Decoding errors of the gateway itself (malformed JSON, unknown field or enum value, bad query
+		// parameter) carry Go parser text; say what is wrong in our words, naming the field when we can.
+		st = withInfo(codes.InvalidArgument, "MALFORMED_REQUEST", describeDecodeError(st.Message()))
+	case st.Code() == codes.Unknown || st.Code() == codes.Internal:
 		st = withInfo(st.Code(), "INTERNAL", "internal error")
 	}
-	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, st.Err())
+	writeGRPCStatus(w, m, st)
+}
+
+// writeGRPCStatus renders a status with the code mapping of api-style.md. A 401 carries a proper challenge.
+func writeGRPCStatus(w http.ResponseWriter, m runtime.Marshaler, st *status.Status) {
+	body, err := m.Marshal(st.Proto())
+	if err != nil {
+		body = []byte(`{"code":13,"message":"internal error"}`)
+	}
+	code := runtime.HTTPStatusFromCode(st.Code())
+	if st.Code() == codes.Unauthenticated {
+		challenge := `Bearer realm="cus"`
+		if reason := reasonOf(st); reason != "AUTHENTICATION_REQUIRED" && reason != "" {
+			challenge += `, error="invalid_token"`
+		}
+		w.Header().Set("WWW-Authenticate", challenge)
+	}
+	w.Header().Del("Trailer")
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(body)
+}
+
+func reasonOf(st *status.Status) string {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info.GetReason()
+		}
+	}
+	return ""
+}
+
+var (
+	queryFieldError  = regexp.MustCompile(`parsing field "([^"]+)"`)
+	unknownJSONField = regexp.MustCompile(`unknown field "([^"]+)"`)
+	badEnumValue     = regexp.MustCompile(`invalid value for enum (?:type|field) ([A-Za-z0-9_.]+): "?([^"]*)"?`)
+)
+
+// describeDecodeError turns a decoder's message into one for integrators, without Go internals.
+func describeDecodeError(msg string) string {
+	switch {
+	case queryFieldError.MatchString(msg):
+		return fmt.Sprintf("query parameter %s has a value of the wrong type", queryFieldError.FindStringSubmatch(msg)[1])
+	case unknownJSONField.MatchString(msg):
+		return fmt.Sprintf("unknown field %q in the request body (field names are lowerCamelCase, see /openapi.json)", unknownJSONField.FindStringSubmatch(msg)[1])
+	case badEnumValue.MatchString(msg):
+		m := badEnumValue.FindStringSubmatch(msg)
+		return fmt.Sprintf("%q is not a value of %s (see /openapi.json for the values)", m[2], m[1][strings.LastIndex(m[1], ".")+1:])
+	case strings.Contains(msg, "EOF"):
+		return "the request body is empty or truncated JSON"
+	case strings.Contains(msg, "syntax error"), strings.Contains(msg, "invalid character"), strings.Contains(msg, "unexpected token"):
+		return "the request body is not valid JSON"
+	case strings.Contains(msg, "invalid value for") || strings.Contains(msg, "proto:"):
+		return "a field of the request body has a value of the wrong type"
+	}
+	return "the request could not be decoded"
 }
 
 func hasErrorInfo(st *status.Status) bool {
@@ -271,17 +489,22 @@ func withInfo(code codes.Code, reason, msg string) *status.Status {
 }
 
 // routingErrorHandler makes an unknown route distinguishable from an unknown resource: reason ROUTE_NOT_FOUND
-// (or METHOD_NOT_ALLOWED) instead of a resource's *_NOT_FOUND.
-func routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
-	switch httpStatus {
-	case http.StatusMethodNotAllowed:
-		writeStatus(w, http.StatusMethodNotAllowed, codes.Unimplemented, "METHOD_NOT_ALLOWED",
-			fmt.Sprintf("method %s is not allowed on %s", r.Method, r.URL.Path))
-	case http.StatusBadRequest:
-		writeStatus(w, http.StatusBadRequest, codes.InvalidArgument, "MALFORMED_PATH", "the request path is malformed")
-	default:
-		writeStatus(w, http.StatusNotFound, codes.NotFound, "ROUTE_NOT_FOUND",
-			fmt.Sprintf("no route %s %s; see /openapi.json for the API", r.Method, r.URL.Path))
+// (or METHOD_NOT_ALLOWED, with the Allow header) instead of a resource's *_NOT_FOUND.
+func routingErrorHandler(routes routeTable) runtime.RoutingErrorHandlerFunc {
+	return func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+		switch httpStatus {
+		case http.StatusMethodNotAllowed:
+			if allow := routes.allowed(r.URL.Path); len(allow) > 0 {
+				w.Header().Set("Allow", strings.Join(allow, ", "))
+			}
+			writeStatus(w, http.StatusMethodNotAllowed, codes.Unimplemented, "METHOD_NOT_ALLOWED",
+				fmt.Sprintf("method %s is not allowed on %s", r.Method, r.URL.Path))
+		case http.StatusBadRequest:
+			writeStatus(w, http.StatusBadRequest, codes.InvalidArgument, "MALFORMED_PATH", "the request path is malformed")
+		default:
+			writeStatus(w, http.StatusNotFound, codes.NotFound, "ROUTE_NOT_FOUND",
+				fmt.Sprintf("no route %s %s; see /openapi.json for the API", r.Method, r.URL.Path))
+		}
 	}
 }
 

@@ -77,7 +77,9 @@ type CatalogueServiceClient interface {
 	ListChanges(ctx context.Context, in *ListChangesRequest, opts ...grpc.CallOption) (*ListChangesResponse, error)
 	// Streams changes after a revision: first those already recorded, then new ones as they are committed.
 	// A client that reconnects with the last revision it saw misses nothing and sees nothing twice.
-	// Over REST the stream is newline-delimited JSON, one {"result": Change} object per line.
+	// Over REST the stream is newline-delimited JSON, one {"result": {"change": Change}} object per line. An error
+	// before the first line is an ordinary error response (google.rpc.Status); an error after it ends the stream
+	// with a last line {"error": Status}.
 	WatchChanges(ctx context.Context, in *WatchChangesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchChangesResponse], error)
 	// Lists the federation peers of this instance (other CUS instances whose catalogues it follows) with the
 	// state of their synchronisation.
@@ -300,7 +302,9 @@ type CatalogueServiceServer interface {
 	ListChanges(context.Context, *ListChangesRequest) (*ListChangesResponse, error)
 	// Streams changes after a revision: first those already recorded, then new ones as they are committed.
 	// A client that reconnects with the last revision it saw misses nothing and sees nothing twice.
-	// Over REST the stream is newline-delimited JSON, one {"result": Change} object per line.
+	// Over REST the stream is newline-delimited JSON, one {"result": {"change": Change}} object per line. An error
+	// before the first line is an ordinary error response (google.rpc.Status); an error after it ends the stream
+	// with a last line {"error": Status}.
 	WatchChanges(*WatchChangesRequest, grpc.ServerStreamingServer[WatchChangesResponse]) error
 	// Lists the federation peers of this instance (other CUS instances whose catalogues it follows) with the
 	// state of their synchronisation.

@@ -1,7 +1,7 @@
 // Command catalogue runs the CUS catalogue service (cus.catalogue.v1) and its maintenance commands.
 //
 //	catalogue [serve] [flags]      serve gRPC (default :7001) and admin HTTP (/metrics, /backup)
-//	catalogue backup --from URL --out FILE   copy the data file of a running service
+//	catalogue backup --admin-url URL --out FILE   copy the data file of a running service
 //	catalogue restore --from FILE [--data-dir DIR]   put a backup in place (service stopped)
 //	catalogue generate --services N --gminas G [--data-dir DIR]   write a synthetic catalogue
 //
@@ -66,5 +66,6 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer log.Sync() //nolint:errcheck // stderr sync fails on some terminals
+	logging.RouteGRPCLogs(log)
 	return app.Run(ctx, cfg, log, nil)
 }

@@ -1,0 +1,626 @@
+#!/usr/bin/env bash
+# Offline checks of deploy/, needing no Go, no cluster and no container engine:
+#
+#   1. every Kubernetes manifest parses as YAML (python3 with PyYAML, else ruby, else a structural check);
+#      with PyYAML also the rules the manifests promise: non-root, read-only root filesystem, no capabilities,
+#      seccomp, resource requests and limits, probes that can pass against a TLS port, one catalogue replica,
+#      admin port never published, grace periods above the shutdown grace, GOMEMLIMIT below the memory limit,
+#      files named by variables on mounted volumes, no gateway client certificate, kustomization complete;
+#   2. `kubectl kustomize` renders the directory, if kubectl is installed (it works offline);
+#   3. every CUS_ variable named in deploy/ is a flag of the binary it configures (`--data-dir` is
+#      CUS_DATA_DIR), with flags read from the Go sources; flags missing from the example configs are reported;
+#   4. the systemd units pass `systemd-analyze verify` and an offline `systemd-analyze security` threshold,
+#      if systemd-analyze is installed, and their stop timeouts exceed the shutdown grace;
+#   5. the backup scripts (systemd unit and CronJob) run against stubs and keep exactly the newest copies;
+#   6. kubernetes/internal-tls.sh makes a certificate that verifies and names the address the gateway dials,
+#      if openssl is installed;
+#   7. the Containerfile builds every binary that exists and has a stage for each.
+#
+# Usage: deploy/check.sh      Exit status 0 when nothing failed. The last line is "check: N passed, N failed".
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+passed=0 failed=0 skipped=0
+pass() { passed=$((passed + 1)); echo "ok    $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL  $*"; }
+skip() { skipped=$((skipped + 1)); echo "skip  $*"; }
+warn() { echo "warn  $*"; }
+section() { echo; echo "== $*"; }
+have() { # command: installed and executable (bash's command -v also reports non-executable files)
+	local p
+	p=$(command -v "$1" 2>/dev/null) && [ -x "$p" ]
+}
+
+manifests=("$here"/kubernetes/*.yaml "$here"/kubernetes/*/*.yaml)
+
+# ---------------------------------------------------------------------------------------------------------------
+section "YAML syntax"
+
+# PyYAML may be missing from the default python3 (pip cannot reach its index here); Debian's python3-yaml for
+# /usr/bin/python3 is the usual way to have it. Take the first interpreter that has it.
+py=""
+for cand in python3 /usr/bin/python3; do
+	if have "$cand" && "$cand" -c 'import yaml' 2>/dev/null; then
+		py=$cand
+		break
+	fi
+done
+
+parse_yaml() { # file: exits non-zero when the file is not valid YAML
+	if [ -n "$py" ]; then
+		"$py" -c 'import sys, yaml; list(yaml.safe_load_all(open(sys.argv[1])))' "$1"
+	elif have ruby; then
+		ruby -ryaml -e 'YAML.load_stream(File.read(ARGV[0]))' "$1"
+	else
+		# Structural fallback: no tabs in indentation, even indentation, and each document names apiVersion and
+		# kind at the top level. Catches the usual hand-editing slips, not every YAML error.
+		awk '
+			/^\t/ || /^ *\t/ { print FILENAME ":" FNR ": tab in indentation"; bad = 1 }
+			/^ +[^ #]/ { n = match($0, /[^ ]/) - 1; if (n % 2) { print FILENAME ":" FNR ": odd indentation"; bad = 1 } }
+			/^---/ { if (body && !(api && kind)) { print FILENAME ": document without apiVersion/kind"; bad = 1 } api = kind = body = 0; next }
+			/^apiVersion:/ { api = 1 } /^kind:/ { kind = 1 } /^[a-z]/ { body = 1 }
+			END { if (body && !(api && kind)) { print FILENAME ": document without apiVersion/kind"; bad = 1 } exit bad }
+		' "$1"
+	fi
+}
+
+if [ -n "$py" ]; then
+	echo "parser: $py with PyYAML"
+elif have ruby; then
+	echo "parser: ruby -ryaml"
+else
+	echo "parser: structural fallback (no PyYAML, no ruby)"
+fi
+
+# The parser must reject a broken file, or every "ok" below means nothing.
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [broken\n\tdata: x\n' >"$work/broken.yaml"
+if parse_yaml "$work/broken.yaml" >/dev/null 2>&1; then
+	fail "the YAML check accepts a broken file"
+else
+	pass "the YAML check rejects a broken file"
+fi
+for f in "${manifests[@]}"; do
+	if out=$(parse_yaml "$f" 2>&1); then
+		pass "${f#"$root"/}"
+	else
+		fail "${f#"$root"/}: $out"
+	fi
+done
+
+# ---------------------------------------------------------------------------------------------------------------
+section "Kubernetes rules"
+
+if [ -z "$py" ]; then
+	skip "manifest rules need PyYAML (apt-get install python3-yaml)"
+else
+	while IFS= read -r line; do
+		case $line in
+		ok\ *) pass "${line#ok }" ;;
+		FAIL\ *) fail "${line#FAIL }" ;;
+		*) echo "$line" ;;
+		esac
+	done < <("$py" - "$here/kubernetes" <<'PY'
+import glob, os, re, sys, yaml
+
+d = sys.argv[1]
+docs = []  # (file, doc) of the main directory, applied by its kustomization.yaml
+extra = []  # (file, doc) of optional subdirectories (cert-manager/)
+for f in sorted(glob.glob(os.path.join(d, "*.yaml")) + glob.glob(os.path.join(d, "*", "*.yaml"))):
+    for doc in yaml.safe_load_all(open(f)):
+        if doc is not None:
+            (docs if os.path.dirname(f) == d else extra).append((os.path.relpath(f, d), doc))
+
+def report(ok, what):
+    print(("ok " if ok else "FAIL ") + what)
+
+def seconds(v):
+    m = re.fullmatch(r"(\d+)(ms|s|m)", str(v))
+    if not m:
+        return None
+    n, u = int(m.group(1)), m.group(2)
+    return n / 1000 if u == "ms" else n * 60 if u == "m" else n
+
+def mib(v):
+    m = re.fullmatch(r"(\d+)(Mi|Gi|MiB|GiB)", str(v))
+    if not m:
+        return None
+    return int(m.group(1)) * (1024 if m.group(2).startswith("G") else 1)
+
+configmaps = {doc["metadata"]["name"]: doc.get("data", {}) for _, doc in docs if doc.get("kind") == "ConfigMap"}
+
+# Every object is complete and in the instance's namespace (set by kustomization.yaml).
+kust = [doc for f, doc in docs if f == "kustomization.yaml"]
+for f, doc in docs:
+    if f == "kustomization.yaml":
+        continue
+    name = (doc.get("metadata") or {}).get("name")
+    report(bool(doc.get("apiVersion") and doc.get("kind") and name), f"{f}: {doc.get('kind')}/{name} has apiVersion, kind, metadata.name")
+
+# kustomization.yaml lists exactly the manifests of the directory.
+if kust:
+    listed = set(kust[0].get("resources", []))
+    present = {os.path.basename(p) for p in glob.glob(os.path.join(d, "*.yaml"))} - {"kustomization.yaml"}
+    report(listed == present, f"kustomization.yaml lists every manifest (missing {sorted(present - listed)}, unknown {sorted(listed - present)})")
+    report(kust[0].get("namespace") == "cus-rawicz", "kustomization.yaml puts everything in namespace cus-rawicz")
+else:
+    report(False, "kustomization.yaml present")
+
+def pod_spec(doc):
+    k = doc.get("kind")
+    if k in ("Deployment", "StatefulSet", "DaemonSet", "Job"):
+        return doc["spec"]["template"]["spec"]
+    if k == "CronJob":
+        return doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    return None
+
+for f, doc in docs:
+    spec = pod_spec(doc)
+    if spec is None:
+        continue
+    kind, name = doc["kind"], doc["metadata"]["name"]
+    who = f"{kind}/{name}"
+    psc = spec.get("securityContext", {})
+    report(psc.get("runAsNonRoot") is True, f"{who}: runAsNonRoot")
+    report((psc.get("seccompProfile") or {}).get("type") == "RuntimeDefault", f"{who}: seccomp RuntimeDefault")
+    report(spec.get("automountServiceAccountToken") is False, f"{who}: no service account token")
+    report(spec.get("enableServiceLinks") is False, f"{who}: no Service link variables (they share our CUS_ prefix)")
+    for c in spec.get("containers", []) + spec.get("initContainers", []):
+        cw = f"{who} container {c['name']}"
+        sc = c.get("securityContext", {})
+        report(sc.get("readOnlyRootFilesystem") is True, f"{cw}: read-only root filesystem")
+        report(sc.get("allowPrivilegeEscalation") is False, f"{cw}: no privilege escalation")
+        report("ALL" in ((sc.get("capabilities") or {}).get("drop") or []), f"{cw}: drops ALL capabilities")
+        res = c.get("resources", {})
+        report(all(k in res.get(s, {}) for s in ("requests", "limits") for k in ("cpu", "memory")), f"{cw}: cpu and memory requests and limits")
+        image = c.get("image", "")
+        report(":" in image.rsplit("/", 1)[-1] and not image.endswith(":latest"), f"{cw}: image {image} has a pinned tag")
+        if kind in ("Deployment", "StatefulSet"):
+            report("readinessProbe" in c and "livenessProbe" in c, f"{cw}: readiness and liveness probes")
+        env = {e["name"]: e.get("value") for e in c.get("env", [])}
+        for ef in c.get("envFrom", []):
+            ref = (ef.get("configMapRef") or {}).get("name")
+            report(ref in configmaps, f"{cw}: envFrom ConfigMap {ref} exists")
+            env.update({k: v for k, v in configmaps.get(ref, {}).items() if k not in env})
+        limit = mib(res.get("limits", {}).get("memory"))
+        if "GOMEMLIMIT" in env:
+            report(limit is not None and mib(env["GOMEMLIMIT"]) is not None and mib(env["GOMEMLIMIT"]) < limit,
+                   f"{cw}: GOMEMLIMIT {env['GOMEMLIMIT']} below the memory limit {res.get('limits', {}).get('memory')}")
+        if kind in ("Deployment", "StatefulSet"):
+            grace = seconds(env.get("CUS_SHUTDOWN_GRACE", "10s"))
+            sleep = (((c.get("lifecycle") or {}).get("preStop") or {}).get("sleep") or {}).get("seconds", 0)
+            tgp = spec.get("terminationGracePeriodSeconds", 30)
+            report(grace is not None and tgp > grace + sleep,
+                   f"{cw}: terminationGracePeriodSeconds {tgp} > preStop {sleep}s + CUS_SHUTDOWN_GRACE {env.get('CUS_SHUTDOWN_GRACE', '10s')}")
+
+by_name = {(doc["kind"], doc["metadata"]["name"]): doc for _, doc in docs if "metadata" in doc}
+
+# The catalogue: one writer of its bbolt file, native gRPC probes on its gRPC port, data on a volume.
+sts = by_name.get(("StatefulSet", "cus-catalogue"))
+report(sts is not None, "StatefulSet/cus-catalogue exists")
+if sts:
+    report(sts["spec"].get("replicas") == 1, "StatefulSet/cus-catalogue: exactly 1 replica (bbolt is single-writer)")
+    c = sts["spec"]["template"]["spec"]["containers"][0]
+    cenv = configmaps.get("cus-catalogue", {})
+    ports = {p.get("name"): p.get("containerPort") for p in c.get("ports", [])}
+    tls = bool(cenv.get("CUS_TLS_CERT"))
+    for p in ("startupProbe", "readinessProbe", "livenessProbe"):
+        probe = c.get(p) or {}
+        action = next((a for a in ("grpc", "tcpSocket", "httpGet", "exec") if a in probe), None)
+        port = (probe.get(action) or {}).get("port") if action in ("grpc", "tcpSocket") else None
+        report(ports.get(port, port) == 7001, f"StatefulSet/cus-catalogue: {p} checks the gRPC port 7001 ({action})")
+        if tls:
+            # The kubelet's gRPC probe cannot speak TLS: it would never pass against a TLS-only port.
+            report(action != "grpc", f"StatefulSet/cus-catalogue: {p} is no plaintext grpc probe against the TLS port")
+    mounts = {m["mountPath"] for m in c.get("volumeMounts", [])}
+    for var in ("CUS_DATA_DIR", "CUS_TLS_CERT", "CUS_TLS_KEY", "CUS_CLIENT_CA", "CUS_JWKS_FILE"):
+        if cenv.get(var):
+            report(any(cenv[var].startswith(m + "/") for m in mounts), f"StatefulSet/cus-catalogue: {var} {cenv[var]} is on a mounted volume")
+    report(not any(cenv.get(v) for v in ("CUS_DEV_KEYS_DIR",)), "StatefulSet/cus-catalogue: no development keys")
+    claims = sts["spec"].get("volumeClaimTemplates", [])
+    report(any("ReadWriteOnce" in t["spec"].get("accessModes", []) for t in claims), "StatefulSet/cus-catalogue: ReadWriteOnce volume claim")
+
+# The gateway: readiness on /healthz (reflects the backends), liveness that does not (TCP).
+gw = by_name.get(("Deployment", "cus-gateway"))
+report(gw is not None, "Deployment/cus-gateway exists")
+if gw:
+    c = gw["spec"]["template"]["spec"]["containers"][0]
+    report(gw["spec"].get("replicas", 1) >= 2, "Deployment/cus-gateway: at least 2 replicas")
+    report((c.get("readinessProbe") or {}).get("httpGet", {}).get("path") == "/healthz", "Deployment/cus-gateway: readiness on /healthz")
+    report("tcpSocket" in (c.get("livenessProbe") or {}), "Deployment/cus-gateway: liveness is a TCP probe, not /healthz")
+    genv = configmaps.get("cus-gateway", {})
+    mounts = {m["mountPath"] for m in c.get("volumeMounts", [])}
+    for var in ("CUS_BACKEND_CA", "CUS_CLIENT_CERT", "CUS_CLIENT_KEY"):
+        if genv.get(var):
+            report(any(genv[var].startswith(m + "/") for m in mounts), f"Deployment/cus-gateway: {var} {genv[var]} is on a mounted volume")
+    # A gateway client certificate currently turns anonymous web calls into integration calls (README, Security).
+    report(not genv.get("CUS_CLIENT_CERT"), "Deployment/cus-gateway: presents no client certificate to the services")
+    # TLS to the catalogue: the name it dials is in the certificate cert-manager/ issues, and the Secret is the
+    # one both pods mount.
+    host = genv.get("CUS_CATALOGUE_ADDR", "").rsplit(":", 1)[0]
+    secrets = {v["secret"]["secretName"] for v in gw["spec"]["template"]["spec"].get("volumes", []) if "secret" in v}
+    if sts:
+        secrets &= {v["secret"]["secretName"] for v in sts["spec"]["template"]["spec"].get("volumes", []) if "secret" in v}
+    certs = [doc for _, doc in extra if doc.get("kind") == "Certificate" and not doc["spec"].get("isCA")]
+    report(any(host in cert["spec"].get("dnsNames", []) and cert["spec"].get("secretName") in secrets for cert in certs),
+           f"cert-manager/: a Certificate for {host!r} (CUS_CATALOGUE_ADDR) in the Secret both pods mount {sorted(secrets)}")
+
+# The admin port (/metrics, unauthenticated /backup) is never published beyond the cluster, and only on a
+# headless Service.
+for (kind, name), doc in by_name.items():
+    if kind != "Service":
+        continue
+    spec = doc["spec"]
+    ports = {p.get("port") for p in spec.get("ports", [])} | {p.get("targetPort") for p in spec.get("ports", [])}
+    if 9101 in ports or "admin" in ports:
+        report(spec.get("type", "ClusterIP") == "ClusterIP" and spec.get("clusterIP") == "None",
+               f"Service/{name}: admin port 9101 only on a headless cluster-internal Service")
+    report(spec.get("type", "ClusterIP") == "ClusterIP", f"Service/{name}: ClusterIP (published through an Ingress, not a node port)")
+report(not any(doc.get("kind") == "Ingress" and "9101" in str(doc) for _, doc in docs), "no Ingress routes to the admin port")
+
+# NetworkPolicy: default deny, the catalogue's gRPC port admits only the gateway.
+report(any(doc.get("kind") == "NetworkPolicy" and doc["spec"].get("podSelector") == {} and "Ingress" in doc["spec"].get("policyTypes", [])
+           for _, doc in docs), "NetworkPolicy: default deny of ingress")
+np = by_name.get(("NetworkPolicy", "cus-catalogue"))
+if np:
+    grpc_from = [r.get("from", []) for r in np["spec"].get("ingress", []) if any(p.get("port") == 7001 for p in r.get("ports", []))]
+    names = [(s.get("podSelector") or {}).get("matchLabels", {}).get("app.kubernetes.io/name") for fr in grpc_from for s in fr]
+    report(names == ["cus-gateway"], f"NetworkPolicy/cus-catalogue: only the gateway reaches gRPC 7001 (got {names})")
+else:
+    report(False, "NetworkPolicy/cus-catalogue exists")
+PY
+)
+fi
+
+# ---------------------------------------------------------------------------------------------------------------
+section "kustomize"
+
+if have kubectl; then
+	for k in "$here"/kubernetes "$here"/kubernetes/*/; do
+		[ -f "$k/kustomization.yaml" ] || continue
+		k=${k%/}
+		if out=$(kubectl kustomize "$k" 2>&1 >"$work/rendered.yaml"); then
+			pass "kubectl kustomize ${k#"$root"/} renders $(grep -c '^kind:' "$work/rendered.yaml") objects"
+		else
+			fail "kubectl kustomize ${k#"$root"/}: $out"
+		fi
+	done
+else
+	skip "kubectl not installed"
+fi
+
+# ---------------------------------------------------------------------------------------------------------------
+section "environment variables are flags"
+
+# Flags are read from the sources: fs.StringVar(&c.X, "flag-name", ...) and fs.String("flag-name", ...) in each
+# binary's internal/app, following `c.Field.RegisterFlags(fs)` into the shared packages that declare them.
+flag_names() { sed -nE 's/.*(^|[^A-Za-z0-9_])fs\.[A-Za-z0-9]+\((&[A-Za-z0-9_.]+, *)?"([a-z0-9][a-z0-9-]*)".*/\3/p'; }
+func_body() { # type files...: the body of `func (x *type) RegisterFlags`
+	local type=$1
+	shift
+	awk -v re="^func \\\\([a-z]+ \\\\*$type\\\\) RegisterFlags\\\\(" '$0 ~ re { f = 1 } f { print } f && /^}/ { f = 0 }' "$@"
+}
+type_flags() { # type files...: the flags the type's RegisterFlags declares, delegations followed
+	local type=$1
+	shift
+	local body field ftype files
+	body=$(func_body "$type" "$@")
+	printf '%s\n' "$body" | flag_names
+	for field in $(printf '%s\n' "$body" | sed -nE 's/.*[a-z]+\.([A-Za-z0-9_]+)\.RegisterFlags\(fs\).*/\1/p'); do
+		ftype=$(awk -v t="$type" -v f="$field" '
+			$0 ~ "^type " t " struct" { s = 1; next } s && /^}/ { s = 0 }
+			s && $1 == f { n = split($2, a, "."); print a[n] }' "$@")
+		[ -n "$ftype" ] || continue
+		# Shared flag sets live in platform/ (e.g. grpcserver.SecurityFlags) or in a binary's own module.
+		mapfile -t files < <(grep -RlE --include='*.go' "^func \([a-z]+ \*$ftype\) RegisterFlags\(" \
+			"$root/platform" "$root/gateway" "$root/services" 2>/dev/null | grep -v '_test\.go$')
+		[ ${#files[@]} -gt 0 ] && type_flags "$ftype" "${files[@]}"
+	done
+}
+env_name() { tr 'a-z-' 'A-Z_' | sed 's/^/CUS_/'; }
+
+# The binaries deploy/ runs are those with an example configuration (config/<binary>.env.example). A binary of
+# the repository without one (a service under construction) is reported, not failed, until deploy/ takes it on.
+declare -A appdir=()
+deployed=""
+for cfg in "$here"/config/*.env.example; do
+	b=$(basename "$cfg" .env.example)
+	[ "$b" = cus ] || deployed="$deployed $b"
+done
+for d in "$root/gateway" "$root"/services/*; do
+	[ -d "$d" ] || continue
+	b=$(basename "$d")
+	if ls "$d"/internal/app/*.go >/dev/null 2>&1; then
+		appdir[$b]="$d/internal/app"
+	fi
+	case " $deployed " in
+	*" $b "*) ;;
+	*) warn "${d#"$root"/} is in the repository but not deployed by deploy/ yet (no config/$b.env.example)" ;;
+	esac
+done
+binaries=""
+for b in $deployed; do
+	if [ -n "${appdir[$b]:-}" ]; then
+		binaries="$binaries $b"
+	else
+		fail "config/$b.env.example: the repository has no $b with internal/app/*.go"
+	fi
+done
+binaries=${binaries# }
+
+for b in $binaries; do
+	srcs=()
+	for f in "${appdir[$b]}"/*.go; do
+		case $f in *_test.go) ;; *) srcs+=("$f") ;; esac
+	done
+	# config: what `<binary> serve` reads; all: that plus the subcommands' flags (backup, restore, generate).
+	type_flags Config "${srcs[@]}" | sort -u | env_name >"$work/config.$b"
+	{ cat "$work/config.$b"; cat "${srcs[@]}" | flag_names | env_name; } | sort -u >"$work/all.$b"
+	n=$(wc -l <"$work/config.$b")
+	if [ "$n" -ge 5 ]; then
+		pass "$b: $n configuration flags, $(wc -l <"$work/all.$b") with subcommands (from ${appdir[$b]#"$root"/})"
+	else
+		fail "$b: only $n flags found in ${appdir[$b]#"$root"/}: has the way flags are declared changed?"
+	fi
+done
+sort -u "$work"/all.* >"$work/all.any"
+# "common" variables (cus.env, the cus-common ConfigMap) are read by every binary, so must mean a flag of each.
+first=${binaries%% *}
+cp "$work/config.$first" "$work/all.common"
+for b in $binaries; do
+	comm -12 "$work/all.common" "$work/config.$b" >"$work/tmp" && mv "$work/tmp" "$work/all.common"
+done
+
+# Lists "owner<TAB>VARIABLE<TAB>line" for every CUS_ variable of a file. The owner is the binary a variable is
+# meant for: from the file name, a YAML document's metadata.name (cus-catalogue-backup -> catalogue,
+# cus-common -> common) or a Containerfile stage; "any" where it cannot be told (README, shared comments).
+variables_of() { # file
+	local f=$1 owner=any yaml=0
+	case $(basename "$f") in
+	cus.env*) owner=common ;;
+	*) for b in $binaries; do case $(basename "$f") in *"$b"*) owner=$b ;; esac; done ;;
+	esac
+	case $f in *.yaml | *.yml) yaml=1 ;; esac
+	awk -v fileowner="$owner" -v yaml="$yaml" -v binaries="$binaries" '
+		function resolve(v,   n, i, bs) {
+			sub(/^cus-/, "", v)
+			if (v == "common") return "common"
+			n = split(binaries, bs, " ")
+			for (i = 1; i <= n; i++) if (v == bs[i] || index(v, bs[i] "-") == 1) return bs[i]
+			return fileowner
+		}
+		BEGIN { owner = fileowner }
+		yaml && /^---/ { owner = fileowner; named = 0 }
+		yaml && !named && /^  name: / { owner = resolve($2); named = 1 }
+		!yaml && /^FROM .* [Aa][Ss] [a-z]+/ { owner = resolve($NF); if (owner == fileowner) owner = "any" }
+		{
+			line = $0
+			while (match(line, /CUS_[A-Z0-9][A-Z0-9_]*/)) {
+				print owner "\t" substr(line, RSTART, RLENGTH) "\t" FNR
+				line = substr(line, RSTART + RLENGTH)
+			}
+		}' "$f"
+}
+
+check_variables() { # file: prints one line per variable that is not a flag of its owner; status 1 if any
+	local f=$1 owner var line bad=0
+	while IFS=$'\t' read -r owner var line; do
+		if ! grep -qx "$var" "$work/all.$owner"; then
+			case $owner in
+			any) echo "${f#"$root"/}:$line: $var is no flag of any binary" ;;
+			common) echo "${f#"$root"/}:$line: $var (shared by every process) is not a flag of each binary" ;;
+			*) echo "${f#"$root"/}:$line: $var is no flag of $owner" ;;
+			esac
+			bad=1
+		fi
+	done < <(variables_of "$f")
+	return $bad
+}
+
+# The check must catch a misspelt variable, or its "ok" lines mean nothing.
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cus-catalogue\ndata:\n  CUS_DATA_DIRECTORY: /x\n' \
+	>"$work/catalogue-bad.yaml"
+if check_variables "$work/catalogue-bad.yaml" >/dev/null; then
+	fail "the variable check accepts CUS_DATA_DIRECTORY"
+else
+	pass "the variable check rejects a variable that is no flag (CUS_DATA_DIRECTORY)"
+fi
+
+mapfile -t files < <(ls "${manifests[@]}" "$here"/kubernetes/*.sh "$here"/systemd/* "$here"/config/* \
+	"$here"/container/Containerfile "$here"/README.md 2>/dev/null)
+for f in "${files[@]}"; do
+	n=$(variables_of "$f" | wc -l)
+	[ "$n" -gt 0 ] || continue
+	if out=$(check_variables "$f"); then
+		pass "${f#"$root"/}: $n CUS_ variables, all flags"
+	else
+		fail "${f#"$root"/}:"$'\n'"$out"
+	fi
+done
+
+# The example configuration is meant to list every variable of each binary. A flag added since is reported, not
+# failed: the example is documentation, and the check should not block the change that adds the flag.
+for b in $binaries; do
+	documented=$(cat "$here/config/cus.env.example" "$here/config/$b.env.example" 2>/dev/null | grep -oE 'CUS_[A-Z0-9_]+' | sort -u)
+	missing=$(comm -23 "$work/config.$b" <(printf '%s\n' "$documented"))
+	if [ -z "$missing" ]; then
+		pass "config/$b.env.example with cus.env.example documents every flag of $b"
+	else
+		warn "config/$b.env.example does not document: $(tr '\n' ' ' <<<"$missing")"
+	fi
+done
+
+# ---------------------------------------------------------------------------------------------------------------
+section "systemd units"
+
+units=("$here"/systemd/*.service "$here"/systemd/*.timer)
+if have systemd-analyze; then
+	# verify insists that ExecStart's binary exists; on a build machine it is not installed, so verify copies of
+	# the units whose /usr/local/bin points at stubs. Everything else is checked as written.
+	mkdir -p "$work/units" "$work/bin"
+	for b in $binaries; do printf '#!/bin/sh\n' >"$work/bin/cus-$b" && chmod +x "$work/bin/cus-$b"; done
+	for u in "${units[@]}"; do sed "s#/usr/local/bin/#$work/bin/#g" "$u" >"$work/units/$(basename "$u")"; done
+	for u in "${units[@]}"; do
+		if out=$(cd "$work/units" && systemd-analyze verify "./$(basename "$u")" 2>&1) && [ -z "$out" ]; then
+			pass "systemd-analyze verify $(basename "$u")"
+		else
+			fail "systemd-analyze verify $(basename "$u"): $out"
+		fi
+	done
+	# Exposure 0 (locked down) to 10 (unprotected); threshold 20 on the tool's 0-100 scale is "2.0", well inside
+	# systemd's "OK" band. A unit that drops a hardening line fails here.
+	for u in "$here"/systemd/*.service; do
+		score=$(cd "$work/units" && systemd-analyze security --offline=yes "./$(basename "$u")" 2>/dev/null |
+			sed -nE 's/.*Overall exposure level for [^:]*: ([0-9.]+).*/\1/p')
+		if (cd "$work/units" && systemd-analyze security --offline=yes --threshold=20 "./$(basename "$u")" >/dev/null 2>&1); then
+			pass "systemd-analyze security $(basename "$u"): exposure ${score:-?} <= 2.0"
+		else
+			fail "systemd-analyze security $(basename "$u"): exposure ${score:-?} > 2.0"
+		fi
+	done
+else
+	skip "systemd-analyze not installed: units not verified"
+fi
+
+to_seconds() { # 20s, 2min, 1m, 10 -> seconds
+	case $1 in
+	*min) echo $((${1%min} * 60)) ;;
+	*ms) echo 0 ;;
+	*m) echo $((${1%m} * 60)) ;;
+	*s) echo "${1%s}" ;;
+	*) echo "$1" ;;
+	esac
+}
+for b in $binaries; do
+	u="$here/systemd/cus-$b.service"
+	[ -f "$u" ] || { warn "no systemd unit for $b"; continue; }
+	stop=$(sed -n 's/^TimeoutStopSec=//p' "$u")
+	grace=$(sed -n 's/^CUS_SHUTDOWN_GRACE=//p' "$here/config/$b.env.example" 2>/dev/null)
+	grace=${grace:-10s}
+	if [ -n "$stop" ] && [ "$(to_seconds "$stop")" -gt "$(to_seconds "$grace")" ]; then
+		pass "cus-$b.service: TimeoutStopSec=$stop > CUS_SHUTDOWN_GRACE=$grace"
+	else
+		fail "cus-$b.service: TimeoutStopSec=${stop:-unset} must exceed CUS_SHUTDOWN_GRACE=$grace"
+	fi
+done
+
+# ---------------------------------------------------------------------------------------------------------------
+section "backup scripts"
+
+# Both scripts run 17 times against stubs (the catalogue's backup command, curl, and a date that advances one
+# hour a call) and must leave exactly the newest BACKUP_KEEP copies and no partial file.
+mkdir -p "$work/stub"
+cat >"$work/stub/date" <<'EOF'
+#!/bin/sh
+# Only the call the scripts make: UTC, compact ISO 8601 (sortable file names).
+[ "$*" = "-u +%Y%m%dT%H%M%SZ" ] || { echo "date stub: unexpected arguments: $*" >&2; exit 2; }
+n=$(cat "$STUB_CLOCK" 2>/dev/null || echo 0); echo $((n + 1)) >"$STUB_CLOCK"
+printf '20260101T%02d0000Z\n' "$n"
+EOF
+cat >"$work/stub/cus-catalogue" <<'EOF'
+#!/bin/sh
+# backup --out FILE: write FILE.part, then rename, as the real command does.
+[ "$1" = backup ] || exit 2
+while [ $# -gt 0 ]; do [ "$1" = --out ] && out=$2; shift; done
+printf 'bbolt' >"$out.part" && mv "$out.part" "$out"
+EOF
+cat >"$work/stub/curl" <<'EOF'
+#!/bin/sh
+while [ $# -gt 0 ]; do [ "$1" = --output ] && out=$2; shift; done
+printf 'bbolt' >"$out"
+EOF
+chmod +x "$work/stub/"*
+
+check_retention() { # what dir keep
+	local what=$1 dir=$2 keep=$3 got want
+	got=$(cd "$dir" && ls -1 | sort | tr '\n' ' ')
+	want=$(for i in $(seq $((17 - keep)) 16); do printf 'catalogue-20260101T%02d0000Z.db ' "$i"; done)
+	if [ "$got" = "$want" ]; then
+		pass "$what: 17 runs leave the newest $keep copies"
+	else
+		fail "$what: 17 runs left: $got"
+	fi
+}
+
+unit="$here/systemd/cus-catalogue-backup.service"
+keep=$(sed -nE 's/^Environment=BACKUP_KEEP=([0-9]+)$/\1/p' "$unit")
+# ExecStart as the shell receives it: continuation lines joined, systemd's %S, %% and $$ expanded.
+script=$(sed -n '/^ExecStart=/,/[^\\]$/p' "$unit" | sed -e 's/^ExecStart=//' -e 's/\\$//' | tr -d '\n' |
+	sed -e "s#^/bin/sh -euc '##" -e "s#'\$##" -e 's/%%/\x01/g' -e "s#%S#$work/state#g" -e 's/\x01/%/g' -e 's/\$\$/$/g' \
+		-e "s#/usr/local/bin/cus-catalogue#$work/stub/cus-catalogue#g")
+mkdir -p "$work/state/cus/backups"
+if [ -z "$keep" ] || ! sh -n -c "$script" 2>/dev/null; then
+	fail "cus-catalogue-backup.service: ExecStart is no valid shell script or BACKUP_KEEP is unset"
+else
+	ok=1
+	for _ in $(seq 17); do
+		STUB_CLOCK=$work/clock.unit BACKUP_KEEP=$keep PATH="$work/stub:$PATH" sh -euc "$script" || ok=0
+	done
+	if [ $ok = 1 ]; then check_retention "cus-catalogue-backup.service" "$work/state/cus/backups" "$keep"; else fail "cus-catalogue-backup.service: ExecStart failed"; fi
+fi
+
+cron="$here/kubernetes/catalogue-backup.yaml"
+keep=$(awk '/name: BACKUP_KEEP/ { getline; gsub(/[^0-9]/, ""); print; exit }' "$cron")
+# The block scalar under `args: - |`, dedented, with the volume path moved to a temporary directory.
+script=$(awk '/^ *- \|$/ { f = 1; next } f && /^ *[a-zA-Z]+:/ { exit } f { sub(/^ {18}/, ""); print }' "$cron" |
+	sed "s#/backups#$work/cron#g")
+mkdir -p "$work/cron"
+if [ -z "$keep" ] || [ -z "$script" ] || ! sh -n -c "$script" 2>/dev/null; then
+	fail "catalogue-backup.yaml: the CronJob script is no valid shell script or BACKUP_KEEP is unset"
+else
+	ok=1
+	for _ in $(seq 17); do
+		STUB_CLOCK=$work/clock.cron BACKUP_KEEP=$keep CUS_ADMIN_URL=http://stub PATH="$work/stub:$PATH" \
+			sh -euc "$script" >/dev/null || ok=0
+	done
+	if [ $ok = 1 ]; then check_retention "catalogue-backup.yaml CronJob" "$work/cron" "$keep"; else fail "catalogue-backup.yaml: the CronJob script failed"; fi
+fi
+
+# ---------------------------------------------------------------------------------------------------------------
+section "internal TLS"
+
+if have openssl; then
+	host=$(sed -nE 's/^ *CUS_CATALOGUE_ADDR: *"?([^":]+):[0-9]+"?.*/\1/p' "$here/kubernetes/configmap.yaml")
+	if out=$(sh "$here/kubernetes/internal-tls.sh" "$work/tls" 2>&1) &&
+		openssl verify -CAfile "$work/tls/ca.crt" "$work/tls/tls.crt" >/dev/null 2>&1 &&
+		openssl x509 -in "$work/tls/tls.crt" -noout -checkhost "$host" 2>/dev/null | grep -q 'does match' &&
+		[ "$(openssl pkey -in "$work/tls/tls.key" -pubout 2>/dev/null)" = "$(openssl x509 -in "$work/tls/tls.crt" -noout -pubkey)" ]; then
+		pass "internal-tls.sh: a CA and a certificate for $host (CUS_CATALOGUE_ADDR) that verifies and matches its key"
+	else
+		fail "internal-tls.sh: ${out:-the certificate does not verify, match its key, or name $host}"
+	fi
+else
+	skip "openssl not installed: internal-tls.sh not run"
+fi
+
+# ---------------------------------------------------------------------------------------------------------------
+section "Containerfile"
+
+cf="$here/container/Containerfile"
+for b in $binaries; do
+	cmd=$(cd "$root" && ls -d gateway/cmd/"$b" services/"$b"/cmd/"$b" 2>/dev/null | head -1)
+	if [ -z "$cmd" ]; then
+		warn "$b has no cmd/$b yet"
+		continue
+	fi
+	if grep -q "\./$cmd\b" "$cf" && grep -qE "^FROM runtime AS $b$" "$cf" && grep -q "ENTRYPOINT \[\"/usr/local/bin/$b\"\]" "$cf"; then
+		pass "Containerfile builds ./$cmd and has a stage \"$b\" running it"
+	else
+		fail "Containerfile: ./$cmd not built, or no stage \"FROM runtime AS $b\" with its ENTRYPOINT"
+	fi
+done
+# shellcheck disable=SC2016 # ${BINARY} is literal Containerfile text
+if grep -q '^USER nonroot' "$cf" && grep -q 'CGO_ENABLED=0' "$cf" && grep -q -- '-trimpath' "$cf" &&
+	grep -q '^FROM gcr.io/distroless/static:nonroot' "$cf" && grep -q '^FROM \${BINARY}' "$cf"; then
+	pass "Containerfile: static -trimpath build, distroless nonroot runtime, stage chosen by BINARY"
+else
+	fail "Containerfile: expected CGO_ENABLED=0, -trimpath, distroless/static:nonroot, USER nonroot, FROM \${BINARY}"
+fi
+skip "Containerfile not built: no container engine on the build machines"
+
+echo
+echo "check: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
