@@ -44,9 +44,9 @@ func (s *Server) ApplyPeerChanges(ctx context.Context, peer federation.Peer, fee
 	}
 	for _, a := range applied {
 		if a.Service == nil {
-			s.index.Delete(a.ID, a.Revision)
+			s.removed(a.ID, a.Revision)
 		} else {
-			s.index.Upsert(domain.IndexDoc(a.Service, a.Revision))
+			s.indexed(a.Service, a.Revision)
 		}
 	}
 	out := make([]string, len(rejected))
@@ -63,7 +63,7 @@ func (s *Server) PurgePeer(ctx context.Context, terc string) error {
 		return err
 	}
 	for _, r := range removed {
-		s.index.Delete(r.ID, r.Revision)
+		s.removed(r.ID, r.Revision)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"regexp"
+	"strings"
 	"sync"
 
 	"go.uber.org/zap"
@@ -25,6 +26,7 @@ type Server struct {
 
 	store *store.Store
 	index *search.Index
+	cache *serviceCache
 	log   *zap.Logger
 	// terc is this instance's TERYT TERC code: the origin of everything created here.
 	terc string
@@ -38,7 +40,7 @@ type Server struct {
 
 // New returns a server over an open store. Call LoadIndex before serving.
 func New(st *store.Store, terc string, log *zap.Logger) *Server {
-	return &Server{store: st, index: search.New(), log: log, terc: terc, stopping: make(chan struct{})}
+	return &Server{store: st, index: search.New(), cache: newServiceCache(20000), log: log, terc: terc, stopping: make(chan struct{})}
 }
 
 // LoadIndex builds the search index from the store, returning the number of services indexed.
@@ -133,3 +135,53 @@ func requestHash(req proto.Message) []byte {
 }
 
 func required(field string) error { return apierr.Invalid(field, "is required") }
+
+// indexed records a stored service in the search index and the read cache.
+func (s *Server) indexed(svc *cataloguev1.Service, rev int64) {
+	s.index.Upsert(domain.IndexDoc(svc, rev))
+	s.cache.put(strings.TrimPrefix(svc.GetName(), domain.ServicePrefix), rev, svc)
+}
+
+// removed records a deletion in the search index and the read cache.
+func (s *Server) removed(id string, rev int64) {
+	s.index.Delete(id, rev)
+	s.cache.drop(id, rev)
+}
+
+// services reads services by id for a result page, from the cache where it can.
+func (s *Server) services(ids []string) ([]*cataloguev1.Service, error) {
+	out := make([]*cataloguev1.Service, 0, len(ids))
+	var missing []string
+	for _, id := range ids {
+		if svc, ok := s.cache.get(id); ok {
+			out = append(out, svc)
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	loaded, revs, err := s.store.GetServicesWithRevisions(missing)
+	if err != nil {
+		return nil, err
+	}
+	for i, svc := range loaded {
+		s.cache.put(strings.TrimPrefix(svc.GetName(), domain.ServicePrefix), revs[i], svc)
+	}
+	if len(loaded) == len(ids) {
+		return loaded, nil
+	}
+	// Restore the order of ids.
+	byID := make(map[string]*cataloguev1.Service, len(out)+len(loaded))
+	for _, svc := range append(out, loaded...) {
+		byID[strings.TrimPrefix(svc.GetName(), domain.ServicePrefix)] = svc
+	}
+	ordered := make([]*cataloguev1.Service, 0, len(ids))
+	for _, id := range ids {
+		if svc, ok := byID[id]; ok {
+			ordered = append(ordered, svc)
+		}
+	}
+	return ordered, nil
+}

@@ -20,8 +20,15 @@ func (s *Server) GetService(_ context.Context, req *cataloguev1.GetServiceReques
 	if err != nil {
 		return nil, err
 	}
-	svc, _, err := s.store.GetService(id)
-	return svc, err
+	if svc, ok := s.cache.get(id); ok {
+		return svc, nil
+	}
+	svc, rev, err := s.store.GetService(id)
+	if err != nil {
+		return nil, err
+	}
+	s.cache.put(id, rev, svc)
+	return svc, nil
 }
 
 // ListServices lists services by filter and order, from the index, then reads the page from the store.
@@ -44,7 +51,7 @@ func (s *Server) ListServices(_ context.Context, req *cataloguev1.ListServicesRe
 		return nil, err
 	}
 	ids, total := s.index.List(func(d *search.Doc) bool { return keep(d) }, func(a, b *search.Doc) bool { return less(a, b) }, offset, size)
-	list, err := s.store.GetServices(ids)
+	list, err := s.services(ids)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +90,7 @@ func (s *Server) CreateService(ctx context.Context, req *cataloguev1.CreateServi
 		return nil, err
 	}
 	if !replayed {
-		s.index.Upsert(domain.IndexDoc(out, rev))
+		s.indexed(out, rev)
 	}
 	return out, nil
 }
@@ -139,7 +146,7 @@ func (s *Server) UpdateService(ctx context.Context, req *cataloguev1.UpdateServi
 	if err != nil {
 		return nil, err
 	}
-	s.index.Upsert(domain.IndexDoc(out, rev))
+	s.indexed(out, rev)
 	return out, nil
 }
 
@@ -161,7 +168,7 @@ func (s *Server) DeleteService(ctx context.Context, req *cataloguev1.DeleteServi
 	if err != nil {
 		return nil, err
 	}
-	s.index.Delete(id, rev)
+	s.removed(id, rev)
 	return &emptypb.Empty{}, nil
 }
 
@@ -188,7 +195,7 @@ func (s *Server) SearchServices(_ context.Context, req *cataloguev1.SearchServic
 	for i, h := range res.Hits {
 		ids[i] = h.ID
 	}
-	list, err := s.store.GetServices(ids)
+	list, err := s.services(ids)
 	if err != nil {
 		return nil, err
 	}

@@ -299,25 +299,6 @@ func get[T proto.Message](s *Store, k kind[T], id string) (T, int64, error) {
 	return t, rev, err
 }
 
-func getMany[T proto.Message](s *Store, k kind[T], ids []string) ([]T, error) {
-	out := make([]T, 0, len(ids))
-	err := s.be.View(func(tx storage.ReadTx) error {
-		for _, id := range ids {
-			v := tx.Get(k.bucket, []byte(id))
-			if v == nil {
-				continue // deleted between the index read and this one
-			}
-			t := k.newT()
-			if _, err := decode(v, t); err != nil {
-				return err
-			}
-			out = append(out, t)
-		}
-		return nil
-	})
-	return out, err
-}
-
 func forEach[T proto.Message](s *Store, k kind[T], fn func(t T, rev int64) error) error {
 	return s.be.View(func(tx storage.ReadTx) error {
 		return tx.Scan(k.bucket, nil, func(_, v []byte) (bool, error) {
@@ -352,9 +333,28 @@ func (s *Store) GetService(id string) (*cataloguev1.Service, int64, error) {
 	return get(s, services, id)
 }
 
-// GetServices reads services by id, skipping ids that no longer exist.
-func (s *Store) GetServices(ids []string) ([]*cataloguev1.Service, error) {
-	return getMany(s, services, ids)
+// GetServicesWithRevisions reads services by id with the revisions they were written at, skipping ids that no
+// longer exist.
+func (s *Store) GetServicesWithRevisions(ids []string) ([]*cataloguev1.Service, []int64, error) {
+	out := make([]*cataloguev1.Service, 0, len(ids))
+	revs := make([]int64, 0, len(ids))
+	err := s.be.View(func(tx storage.ReadTx) error {
+		for _, id := range ids {
+			v := tx.Get(bucketServices, []byte(id))
+			if v == nil {
+				continue
+			}
+			svc := &cataloguev1.Service{}
+			rev, err := decode(v, svc)
+			if err != nil {
+				return err
+			}
+			out = append(out, svc)
+			revs = append(revs, rev)
+		}
+		return nil
+	})
+	return out, revs, err
 }
 
 // ForEachService visits every service in id order.
