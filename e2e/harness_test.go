@@ -339,7 +339,10 @@ func catalogueArgs(dataDir, keysDir, grpcAddr, adminAddr string, demo bool) []st
 
 func gatewayArgs(httpAddr, catalogueAddr string) []string {
 	return []string{"--listen", httpAddr, "--catalogue-addr", catalogueAddr, "--public-url", "http://" + httpAddr,
-		"--cors-origins", allowedCORS, "--log-format", "json", "--max-body-bytes", strconv.Itoa(maxBodyBytes)}
+		"--cors-origins", allowedCORS, "--log-format", "json", "--max-body-bytes", strconv.Itoa(maxBodyBytes),
+		// The public micro-cache answers repeated anonymous reads without the catalogue; these tests look at
+		// what reaches the catalogue (request ids, limits), so it is off here and tested on its own.
+		"--public-cache-ttl", "0"}
 }
 
 // flagsToEnv turns "--data-dir X --demo-data" into CUS_DATA_DIR=X CUS_DEMO_DATA=true, the documented

@@ -58,6 +58,10 @@ cleanup() {
     kill -TERM "$gw_pid" 2>/dev/null || true
     wait "$gw_pid" 2>/dev/null || true
   fi
+  if [[ -n ${gw2_pid:-} ]]; then
+    kill -TERM "$gw2_pid" 2>/dev/null || true
+    wait "$gw2_pid" 2>/dev/null || true
+  fi
   if [[ -n $cat_pid ]] && alive "$cat_pid"; then
     # Not a child of this shell (cusbench started it), so poll instead of wait.
     kill -TERM "$cat_pid" 2>/dev/null || true
@@ -106,10 +110,11 @@ else
 fi
 
 # Preferred ports, or free ones when something else holds them.
-ports=$("$CUSBENCH" ports 17001 17101 18080)
-read -r CAT_PORT ADMIN_PORT GW_PORT <<<"$ports"
+ports=$("$CUSBENCH" ports 17001 17101 18080 18081)
+read -r CAT_PORT ADMIN_PORT GW_PORT GW2_PORT <<<"$ports"
 CAT=127.0.0.1:$CAT_PORT
 GW=127.0.0.1:$GW_PORT
+GW2=127.0.0.1:$GW2_PORT
 
 cat_flags=(--log-level "$LOG_LEVEL")
 cat_help=$("$BIN/catalogue" serve --help 2>&1 || true)
@@ -134,6 +139,12 @@ if ! alive "$gw_pid"; then # it could not bind, and someone else's gateway answe
   exit 1
 fi
 
+# A second gateway with the public micro-cache off: the REST figure is reported both ways.
+"$BIN/gateway" --listen "$GW2" --catalogue-addr "$CAT" --public-url "http://$GW2" --log-level "$LOG_LEVEL" \
+  --public-cache-ttl 0 >"$LOG/gateway-nocache.log" 2>&1 &
+gw2_pid=$!
+"$CUSBENCH" wait --url "http://$GW2/healthz" --timeout 30s
+
 name=$("$CUSBENCH" pick --addr "$CAT")
 url="http://$GW/v1/$name"
 echo
@@ -144,6 +155,10 @@ echo
 # work on the machine weighs on both sides of a ratio alike.
 "$CUSBENCH" http --url "$url" --vs-bare --conns "$CONNS" --warmup "$WARMUP" --duration "$DURATION" --rounds "$ROUNDS" \
   --label rest --out-dir "$RUN" --cpu-pids "gateway=$gw_pid,catalogue=$cat_pid"
+echo
+mkdir -p "$RUN/nocache"
+"$CUSBENCH" http --url "http://$GW2/v1/$name" --vs-bare --conns "$CONNS" --warmup "$WARMUP" --duration "$DURATION" --rounds "$ROUNDS" \
+  --label rest-nocache --out-dir "$RUN/nocache" --cpu-pids "gateway=$gw2_pid,catalogue=$cat_pid"
 echo
 "$CUSBENCH" grpc --addr "$CAT" --method getservice --vs health --name "$name" --conns "$CONNS" --warmup "$WARMUP" \
   --duration "$DURATION" --rounds "$ROUNDS" --out-dir "$RUN" --cpu-pids "catalogue=$cat_pid"

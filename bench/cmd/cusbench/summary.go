@@ -113,6 +113,14 @@ func summaryCommand(args []string) error {
 	if f, ok := cpuRatio("  gateway / bare, CPU-normalised", rest, bare); ok {
 		add(f)
 	}
+	// The same, through a gateway with its public micro-cache off (every request reaches the catalogue).
+	if nc, ncBare := loadReport(filepath.Join(*dir, "nocache", "rest-nocache.json")), loadReport(filepath.Join(*dir, "nocache", "bare.json")); nc != nil && ncBare != nil && ncBare.PerSecond > 0 {
+		reps["rest-nocache"] = nc
+		info("REST GET, gateway cache off, 64 conns", nc.PerSecond, "req/s", fmt.Sprintf("%.0f req/s (p99 %.2f ms) vs bare %.0f", nc.PerSecond, stats.Ms(nc.Latency.P99), ncBare.PerSecond))
+		ratio := nc.PerSecond / ncBare.PerSecond
+		add(Figure{Name: "  gateway (cache off) / bare", Value: ratio, Unit: "ratio", Target: fmt.Sprintf(">= %.0f %%", targetRESTRatio*100),
+			Verdict: verdict(ratio >= targetRESTRatio), Measured: fmt.Sprintf("%.1f %%", ratio*100)})
+	}
 	gs, hc := reps["grpc-getservice"], reps["grpc-health"]
 	if gs != nil {
 		info("gRPC GetService, 64 callers", gs.PerSecond, "calls/s", fmt.Sprintf("%.0f calls/s (p99 %.2f ms)", gs.PerSecond, stats.Ms(gs.Latency.P99)))
@@ -227,4 +235,17 @@ func cpuPerRequest(r *Report) float64 {
 		us += c.PerRequestUs
 	}
 	return us
+}
+
+// loadReport reads one report, or nil when it is missing or unreadable.
+func loadReport(path string) *Report {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var r Report
+	if json.Unmarshal(b, &r) != nil {
+		return nil
+	}
+	return &r
 }

@@ -43,6 +43,7 @@ type Config struct {
 	// TrustedProxies are the reverse proxies (ingress, load balancer) in front of the gateway whose
 	// X-Forwarded-For names the client; see rest.Options.TrustedProxies.
 	TrustedProxies string
+	PublicCacheTTL time.Duration
 }
 
 // RegisterFlags declares the flags of Config on fs with their defaults.
@@ -60,6 +61,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.BackendCA, "backend-ca", "", "CA (PEM) that signs the services' certificates; enables TLS to the services")
 	fs.StringVar(&c.ClientCert, "client-cert", "", "the gateway's client certificate (PEM) for mTLS to the services")
 	fs.StringVar(&c.ClientKey, "client-key", "", "the gateway's client key (PEM)")
+	fs.DurationVar(&c.PublicCacheTTL, "public-cache-ttl", time.Second, "how long anonymous reads of a single public resource may be answered from memory (0: never)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDR prefixes of reverse proxies in front of the gateway whose X-Forwarded-For is trusted")
 }
 
@@ -88,6 +90,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ClientCert != "" && c.BackendCA == "" {
 		ch.Fail("backend-ca", "mTLS to the services needs the CA of their certificates")
+	}
+	if c.PublicCacheTTL < 0 || c.PublicCacheTTL > time.Minute {
+		ch.Fail("public-cache-ttl", "must be between 0 and 1m")
 	}
 	if _, err := rest.ParsePrefixes(c.TrustedProxies); err != nil {
 		ch.Fail("trusted-proxies", "%v", err)
@@ -144,6 +149,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	}
 	h, err := rest.New(ctx, catalogue, rest.Options{
 		Streams:        streams,
+		PublicCacheTTL: cfg.PublicCacheTTL,
 		TrustedProxies: proxies,
 		MaxBodyBytes:   cfg.MaxBodyBytes, CORSOrigins: cfg.origins(), PublicURL: cfg.PublicURL,
 		InstanceName: cfg.InstanceName,

@@ -54,6 +54,9 @@ type Options struct {
 	// the rightmost X-Forwarded-For address that is not a trusted proxy. The gateway then forwards that one
 	// address, so the services limit and log per client.
 	TrustedProxies []netip.Prefix
+	// PublicCacheTTL is how long anonymous reads of single public resources may be answered from memory;
+	// 0 disables the cache.
+	PublicCacheTTL time.Duration
 	// Streams ends when the gateway starts shutting down: open watch streams end with it, so a graceful
 	// shutdown does not wait for long-lived responses.
 	Streams context.Context
@@ -122,7 +125,7 @@ func New(ctx context.Context, catalogue *grpc.ClientConn, opts Options, log *zap
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/v1/", gw)
+	mux.Handle("/v1/", newPublicCache(opts.PublicCacheTTL, 10000).middleware(gw))
 	mux.Handle("/hsds/", forwardClient(hsds.NewHandler(cataloguev1.NewCatalogueServiceClient(catalogue), hsds.Options{
 		BaseURL: strings.TrimSuffix(opts.PublicURL, "/") + "/hsds", Publisher: opts.InstanceName, Logger: log,
 	})))
