@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 
 	"github.com/cus-suite/cus/platform/config"
 	"github.com/cus-suite/cus/platform/grpcserver"
@@ -114,7 +115,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		Addr: cfg.Listen, AdminAddr: cfg.AdminListen,
 		MaxRecvMsgBytes: cfg.MaxRecvBytes, ShutdownGrace: cfg.ShutdownGrace,
 		Auth: sec.Auth, Limits: sec.Limits,
-	}, log, sec.Options...)
+	}, log, append(sec.Options, grpc.ForceServerCodecV2(srv.Codec()))...)
 	cataloguev1.RegisterCatalogueServiceServer(gs.GRPC(), srv)
 	gs.ReportHealth(cataloguev1.CatalogueService_ServiceDesc.ServiceName)
 	gs.OnShutdown(srv.Shutdown)

@@ -1,9 +1,16 @@
 package server
 
 import (
+	"strings"
 	"sync"
+	"sync/atomic"
+
+	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/proto"
 
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
+	"github.com/cus-suite/cus/services/catalogue/internal/domain"
 )
 
 // serviceCache keeps decoded services that were read recently, so the hottest reads (GetService, result pages)
@@ -12,17 +19,19 @@ import (
 // Cached messages are shared between calls and must never be mutated.
 type serviceCache struct {
 	mu  sync.RWMutex
-	m   map[string]cachedService
+	m   map[string]*cachedService
 	max int
 }
 
 type cachedService struct {
 	rev int64
 	svc *cataloguev1.Service // nil: deleted at rev
+	// wire is svc's protobuf encoding, made on first send and reused by every later one.
+	wire atomic.Pointer[[]byte]
 }
 
 func newServiceCache(max int) *serviceCache {
-	return &serviceCache{m: make(map[string]cachedService, max), max: max}
+	return &serviceCache{m: make(map[string]*cachedService, max), max: max}
 }
 
 func (c *serviceCache) get(id string) (*cataloguev1.Service, bool) {
@@ -33,6 +42,17 @@ func (c *serviceCache) get(id string) (*cataloguev1.Service, bool) {
 		return nil, false
 	}
 	return e.svc, true
+}
+
+// entryOf returns the cache entry holding exactly this message, if any.
+func (c *serviceCache) entryOf(svc *cataloguev1.Service) *cachedService {
+	c.mu.RLock()
+	e := c.m[strings.TrimPrefix(svc.GetName(), domain.ServicePrefix)]
+	c.mu.RUnlock()
+	if e == nil || e.svc != svc {
+		return nil
+	}
+	return e
 }
 
 // put records svc at rev unless the cache already knows a newer (or equal) state of it.
@@ -53,8 +73,40 @@ func (c *serviceCache) put(id string, rev int64, svc *cataloguev1.Service) {
 			n--
 		}
 	}
-	c.m[id] = cachedService{rev: rev, svc: svc}
+	c.m[id] = &cachedService{rev: rev, svc: svc}
 }
 
 // drop records that id was deleted at rev.
 func (c *serviceCache) drop(id string, rev int64) { c.put(id, rev, nil) }
+
+// wireCodec is the proto codec, except that a cached service is sent as the bytes encoded the first time it
+// was sent: GetService of a hot service then costs a map lookup, not a marshal. Anything else, and every
+// decode, is the standard codec's.
+type wireCodec struct {
+	base  encoding.CodecV2
+	cache *serviceCache
+}
+
+func (w wireCodec) Marshal(v any) (mem.BufferSlice, error) {
+	svc, ok := v.(*cataloguev1.Service)
+	if !ok {
+		return w.base.Marshal(v)
+	}
+	e := w.cache.entryOf(svc)
+	if e == nil {
+		return w.base.Marshal(v)
+	}
+	if b := e.wire.Load(); b != nil {
+		return mem.BufferSlice{mem.SliceBuffer(*b)}, nil
+	}
+	b, err := proto.Marshal(svc)
+	if err != nil {
+		return nil, err
+	}
+	e.wire.Store(&b)
+	return mem.BufferSlice{mem.SliceBuffer(b)}, nil
+}
+
+func (w wireCodec) Unmarshal(data mem.BufferSlice, v any) error { return w.base.Unmarshal(data, v) }
+
+func (w wireCodec) Name() string { return w.base.Name() }

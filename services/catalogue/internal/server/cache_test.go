@@ -1,6 +1,7 @@
 package server
 
 import (
+	"google.golang.org/grpc/encoding"
 	"testing"
 
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
@@ -32,5 +33,32 @@ func TestServiceCacheIsBounded(t *testing.T) {
 	}
 	if len(c.m) > 50 {
 		t.Fatalf("cache holds %d entries, max 50", len(c.m))
+	}
+}
+
+func TestWireCodecSendsCachedBytesAndDecodesNormally(t *testing.T) {
+	c := newServiceCache(10)
+	codec := wireCodec{base: encoding.GetCodecV2("proto"), cache: c}
+	svc := &cataloguev1.Service{Name: "services/0194c050-3022-7053-8000-000000000001", DisplayName: "Żłobek"}
+	c.put("0194c050-3022-7053-8000-000000000001", 1, svc)
+	first, err := codec.Marshal(svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, _ := codec.Marshal(svc)
+	if &first.Materialize()[0] == nil || string(first.Materialize()) != string(second.Materialize()) {
+		t.Fatal("cached bytes differ")
+	}
+	var back cataloguev1.Service
+	if err := codec.Unmarshal(second, &back); err != nil || back.GetDisplayName() != "Żłobek" {
+		t.Fatalf("round trip: %v %v", &back, err)
+	}
+	// A message that is not the cached one (e.g. a fresh copy) is marshalled normally.
+	other := &cataloguev1.Service{Name: svc.GetName(), DisplayName: "inna"}
+	b, _ := codec.Marshal(other)
+	var got cataloguev1.Service
+	_ = codec.Unmarshal(b, &got)
+	if got.GetDisplayName() != "inna" {
+		t.Fatal("a non-cached message was sent as the cached bytes")
 	}
 }

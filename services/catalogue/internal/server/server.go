@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"google.golang.org/grpc/encoding"
+	_ "google.golang.org/grpc/encoding/proto" // registers the codec wrapped by Codec
 	"regexp"
 	"strings"
 	"sync"
@@ -56,6 +58,14 @@ func (s *Server) LoadIndex() (int, error) {
 	s.index.BulkLoad(docs)
 	return len(docs), nil
 }
+
+// Codec is the gRPC codec that sends cached services without re-encoding them; give it to the gRPC server
+// with grpc.ForceServerCodecV2.
+func (s *Server) Codec() encoding.CodecV2 {
+	return wireCodec{base: encoding.GetCodecV2(protoCodecName), cache: s.cache}
+}
+
+const protoCodecName = "proto"
 
 // Index exposes the search index (the synthetic loader and tests add to it directly).
 func (s *Server) Index() *search.Index { return s.index }
