@@ -5,7 +5,7 @@ SHELL := /bin/bash
 GO    ?= go
 BIN   := $(CURDIR)/bin
 # Every module of the workspace (go.work); the tools modules are kept out of it on purpose.
-MODULES := proto platform services/catalogue gateway bench e2e
+MODULES := proto platform services/catalogue services/provider services/referral gateway bench e2e
 PKGS     = $(addsuffix /...,$(addprefix ./,$(MODULES)))
 GENERATED := proto/cus gateway/internal/openapi
 
@@ -15,7 +15,7 @@ all: verify test
 
 ## build: compile the service binaries into bin/
 build:
-	$(GO) build -o $(BIN)/ ./services/catalogue/cmd/catalogue ./gateway/cmd/gateway ./platform/cmd/cusctl
+	$(GO) build -o $(BIN)/ ./services/catalogue/cmd/catalogue ./services/provider/cmd/provider ./services/referral/cmd/referral ./gateway/cmd/gateway ./platform/cmd/cusctl
 
 ## run: start the whole suite with embedded storage and demo data (Ctrl-C stops it)
 run: build

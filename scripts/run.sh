@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Starts the CUS suite for development: the catalogue (with the demo catalogue of CUS Rawicz when its store is
-# empty) and the REST gateway, with data under var/. Ctrl-C stops everything cleanly.
+# empty), the provider registry and the referral service (with their demo data), and the REST gateway, with data under var/. Ctrl-C stops everything cleanly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=bin
 DATA=${CUS_RUN_DATA:-var}
 HTTP=${CUS_RUN_HTTP:-127.0.0.1:8080}
 CATALOGUE=${CUS_RUN_CATALOGUE:-127.0.0.1:7001}
+PROVIDER=${CUS_RUN_PROVIDER:-127.0.0.1:7002}
+REFERRAL=${CUS_RUN_REFERRAL:-127.0.0.1:7003}
 mkdir -p "$DATA/log"
 
 pids=()
@@ -36,8 +38,19 @@ wait_grpc() { # wait until a TCP port accepts connections
 pids+=($!)
 wait_grpc "$CATALOGUE" catalogue
 
-"$BIN/gateway" --listen "$HTTP" --catalogue-addr "$CATALOGUE" --public-url "http://$HTTP" \
-  --cors-origins "*" --log-format console >"$DATA/log/gateway.log" 2>&1 &
+"$BIN/provider" serve --data-dir "$DATA/provider" --listen "$PROVIDER" --admin-listen 127.0.0.1:9102 \
+  --dev-keys-dir "$DATA/dev" --demo-data --log-format console >"$DATA/log/provider.log" 2>&1 &
+pids+=($!)
+wait_grpc "$PROVIDER" provider
+
+"$BIN/referral" serve --data-dir "$DATA/referral" --listen "$REFERRAL" --admin-listen 127.0.0.1:9103 \
+  --catalogue-addr "$CATALOGUE" --provider-addr "$PROVIDER" --pesel-key-file "$DATA/dev/pesel-index.key" \
+  --dev-keys-dir "$DATA/dev" --demo-data --log-format console >"$DATA/log/referral.log" 2>&1 &
+pids+=($!)
+wait_grpc "$REFERRAL" referral
+
+"$BIN/gateway" --listen "$HTTP" --catalogue-addr "$CATALOGUE" --provider-addr "$PROVIDER" --referral-addr "$REFERRAL" \
+  --public-url "http://$HTTP" --cors-origins "*" --log-format console >"$DATA/log/gateway.log" 2>&1 &
 pids+=($!)
 wait_grpc "$HTTP" gateway
 
@@ -53,6 +66,7 @@ CUS suite is running (data in $DATA/, logs in $DATA/log/):
   token     TOKEN=\$(bin/cusctl token --role organiser --keys-dir $DATA/dev)   (development key; roles: coordinator,
             organiser, director, admin, provider --provider-id ID, integration, peer --terc CODE)
             curl -s -X POST 'http://$HTTP/v1/services' -H "Authorization: Bearer \$TOKEN" -d '{"displayName":"Test","areas":["AREA_CULTURE"]}'
+  services  catalogue $CATALOGUE, provider registry $PROVIDER, referrals $REFERRAL (gRPC, reflection on)
   grpcurl   make tools && bin/grpcurl -plaintext $CATALOGUE list
             bin/grpcurl -plaintext -d '{"query":"opiekunka"}' $CATALOGUE cus.catalogue.v1.CatalogueService/SearchServices
   metrics   http://127.0.0.1:9101/metrics (catalogue), http://$HTTP/metrics (gateway)

@@ -27,6 +27,8 @@ import (
 type Config struct {
 	Listen         string
 	CatalogueAddr  string
+	ProviderAddr   string
+	ReferralAddr   string
 	PublicURL      string
 	InstanceName   string
 	CORSOrigins    string
@@ -50,6 +52,8 @@ type Config struct {
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Listen, "listen", "127.0.0.1:8080", "HTTP listen address")
 	fs.StringVar(&c.CatalogueAddr, "catalogue-addr", "127.0.0.1:7001", "gRPC address of the catalogue service")
+	fs.StringVar(&c.ProviderAddr, "provider-addr", "", "gRPC address of the provider registry (empty: its routes are not served)")
+	fs.StringVar(&c.ReferralAddr, "referral-addr", "", "gRPC address of the referral service (empty: its routes are not served)")
 	fs.StringVar(&c.PublicURL, "public-url", "http://localhost:8080", "external URL of the gateway (links in HSDS and docs)")
 	fs.StringVar(&c.InstanceName, "instance-name", "CUS Rawicz", "name of this CUS instance")
 	fs.StringVar(&c.CORSOrigins, "cors-origins", "", "comma-separated browser origins allowed to call the API, or * for any")
@@ -70,6 +74,15 @@ func (c *Config) Validate() error {
 	var ch config.Checker
 	ch.Addr("listen", c.Listen)
 	ch.Addr("catalogue-addr", c.CatalogueAddr)
+	for flagName, addr := range map[string]string{"provider-addr": c.ProviderAddr, "referral-addr": c.ReferralAddr} {
+		if addr == "" {
+			continue
+		}
+		ch.Addr(flagName, addr)
+		if c.BackendCA == "" && !auth.IsLoopback(addr) {
+			ch.Fail("backend-ca", "plaintext to the services is allowed only on loopback, not to %s", addr)
+		}
+	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		ch.Fail("public-url", "%q is not an absolute http(s) URL", c.PublicURL)
 	}
@@ -132,28 +145,47 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		}
 		creds = credentials.NewTLS(tc)
 	}
-	catalogue, err := grpc.NewClient(cfg.CatalogueAddr,
-		grpc.WithTransportCredentials(creds),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16<<20)),
-		grpc.WithChainUnaryInterceptor(deadline(cfg.RequestTimeout)),
-	)
-	if err != nil {
-		return fmt.Errorf("--catalogue-addr: %w", err)
+	dial := func(addr string) (*grpc.ClientConn, error) {
+		return grpc.NewClient(addr,
+			grpc.WithTransportCredentials(creds),
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16<<20)),
+			grpc.WithChainUnaryInterceptor(deadline(cfg.RequestTimeout)),
+		)
 	}
-	defer catalogue.Close()
+	conns := rest.Conns{}
+	backends := map[string]*grpc.ClientConn{}
+	for _, b := range []struct {
+		name, flag, addr string
+		conn             **grpc.ClientConn
+	}{
+		{"catalogue", "catalogue-addr", cfg.CatalogueAddr, &conns.Catalogue},
+		{"provider", "provider-addr", cfg.ProviderAddr, &conns.Provider},
+		{"referral", "referral-addr", cfg.ReferralAddr, &conns.Referral},
+	} {
+		if b.addr == "" {
+			continue
+		}
+		conn, err := dial(b.addr)
+		if err != nil {
+			return fmt.Errorf("--%s: %w", b.flag, err)
+		}
+		defer conn.Close()
+		*b.conn = conn
+		backends[b.name] = conn
+	}
 	streams, endStreams := context.WithCancel(context.Background())
 	defer endStreams()
 	proxies, err := rest.ParsePrefixes(cfg.TrustedProxies)
 	if err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
-	h, err := rest.New(ctx, catalogue, rest.Options{
+	h, err := rest.New(ctx, conns, rest.Options{
 		Streams:        streams,
 		PublicCacheTTL: cfg.PublicCacheTTL,
 		TrustedProxies: proxies,
 		MaxBodyBytes:   cfg.MaxBodyBytes, CORSOrigins: cfg.origins(), PublicURL: cfg.PublicURL,
 		InstanceName: cfg.InstanceName,
-		Backends:     map[string]*grpc.ClientConn{"catalogue": catalogue},
+		Backends:     backends,
 	}, log)
 	if err != nil {
 		return err
@@ -169,7 +201,8 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
-	log.Info("gateway ready", zap.String("http", ln.Addr().String()), zap.String("catalogue", cfg.CatalogueAddr))
+	log.Info("gateway ready", zap.String("http", ln.Addr().String()), zap.String("catalogue", cfg.CatalogueAddr),
+		zap.String("provider", cfg.ProviderAddr), zap.String("referral", cfg.ReferralAddr))
 	if ready != nil {
 		ready(ln.Addr().String())
 	}

@@ -36,6 +36,8 @@ import (
 	"github.com/cus-suite/cus/gateway/internal/openapi"
 	"github.com/cus-suite/cus/platform/apierr"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
+	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
+	referralv1 "github.com/cus-suite/cus/proto/cus/referral/v1"
 )
 
 // Options configure the handler.
@@ -77,8 +79,17 @@ var returnedHeaders = map[string]string{}
 
 var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
+// Conns are the gateway's connections to the services; Provider and Referral are optional (their routes are
+// served only when they are configured).
+type Conns struct {
+	Catalogue *grpc.ClientConn
+	Provider  *grpc.ClientConn
+	Referral  *grpc.ClientConn
+}
+
 // New builds the gateway's handler over connections to the services.
-func New(ctx context.Context, catalogue *grpc.ClientConn, opts Options, log *zap.Logger) (http.Handler, error) {
+func New(ctx context.Context, conns Conns, opts Options, log *zap.Logger) (http.Handler, error) {
+	catalogue := conns.Catalogue
 	doc, err := openapi.Document()
 	if err != nil {
 		return nil, err
@@ -108,6 +119,16 @@ func New(ctx context.Context, catalogue *grpc.ClientConn, opts Options, log *zap
 	)
 	if err := cataloguev1.RegisterCatalogueServiceHandler(ctx, gw, catalogue); err != nil {
 		return nil, err
+	}
+	if conns.Provider != nil {
+		if err := providerv1.RegisterProviderServiceHandler(ctx, gw, conns.Provider); err != nil {
+			return nil, err
+		}
+	}
+	if conns.Referral != nil {
+		if err := referralv1.RegisterReferralServiceHandler(ctx, gw, conns.Referral); err != nil {
+			return nil, err
+		}
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

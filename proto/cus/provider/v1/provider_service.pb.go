@@ -615,7 +615,8 @@ func (x *ImportViolation) GetDescription() string {
 // The outcome of one row of an import.
 type ImportRowResult struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Row number as a spreadsheet shows it: the header is row 1, the first provider row 2.
+	// Row number as a spreadsheet shows it (the line of the file where the row starts): the header is row 1,
+	// the first provider row 2.
 	Row int32 `protobuf:"varint,1,opt,name=row,proto3" json:"row,omitempty"`
 	// What happened.
 	Action ImportAction `protobuf:"varint,2,opt,name=action,proto3,enum=cus.provider.v1.ImportAction" json:"action,omitempty"`

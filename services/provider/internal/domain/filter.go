@@ -1,0 +1,422 @@
+package domain
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"golang.org/x/text/collate"
+	"golang.org/x/text/language"
+
+	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
+)
+
+// The List filter language is a subset of AIP-160: comparisons `field op value` joined by AND. It is small on
+// purpose: every field and operator is documented on the request, and anything else is refused with a message
+// naming the problem, so integrators never get silently ignored conditions.
+
+// FieldFilter compiles one comparison on a field into a predicate.
+type FieldFilter[T any] func(op, value string) (func(T) bool, error)
+
+type token struct {
+	kind string // "ident", "string", "op"
+	text string
+	pos  int
+}
+
+func lexFilter(s string) ([]token, error) {
+	var out []token
+	for i := 0; i < len(s); {
+		r := rune(s[i])
+		switch {
+		case r == ' ' || r == '\t' || r == '\n':
+			i++
+		case r == '"':
+			j := i + 1
+			var b strings.Builder
+			for ; j < len(s) && s[j] != '"'; j++ {
+				if s[j] == '\\' && j+1 < len(s) {
+					j++
+				}
+				b.WriteByte(s[j])
+			}
+			if j >= len(s) {
+				return nil, fmt.Errorf("unterminated string starting at position %d", i+1)
+			}
+			out = append(out, token{"string", b.String(), i + 1})
+			i = j + 1
+		case strings.ContainsRune("=!<>", r):
+			j := i + 1
+			if j < len(s) && s[j] == '=' {
+				j++
+			}
+			op := s[i:j]
+			if op == "!" {
+				return nil, fmt.Errorf("unknown operator %q at position %d", op, i+1)
+			}
+			out = append(out, token{"op", op, i + 1})
+			i = j
+		case r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("_-/*.:+", r)):
+			j := i
+			for j < len(s) && s[j] < 128 && (unicode.IsLetter(rune(s[j])) || unicode.IsDigit(rune(s[j])) || strings.ContainsRune("_-/*.:+", rune(s[j]))) {
+				j++
+			}
+			out = append(out, token{"ident", s[i:j], i + 1})
+			i = j
+		default:
+			return nil, fmt.Errorf("unexpected character %q at position %d", r, i+1)
+		}
+	}
+	return out, nil
+}
+
+// ParseFilter compiles a List filter over the given fields. An empty filter passes everything.
+func ParseFilter[T any](filter string, fields map[string]FieldFilter[T]) (func(T) bool, error) {
+	bad := func(format string, args ...any) error {
+		return Invalid("filter", ReasonInvalidValue, format, args...)
+	}
+	if len(filter) > 2000 {
+		return nil, bad("must be at most 2000 characters")
+	}
+	toks, err := lexFilter(filter)
+	if err != nil {
+		return nil, bad("%v", err)
+	}
+	var preds []func(T) bool
+	for i := 0; i < len(toks); {
+		if i > 0 {
+			if toks[i].kind != "ident" || toks[i].text != "AND" {
+				return nil, bad("expected AND at position %d (only AND is supported)", toks[i].pos)
+			}
+			i++
+		}
+		if len(toks)-i < 3 {
+			pos := len(filter) + 1
+			if i < len(toks) {
+				pos = toks[i].pos
+			}
+			return nil, bad("incomplete comparison at position %d; expected field operator value", pos)
+		}
+		f, op, val := toks[i], toks[i+1], toks[i+2]
+		if f.kind != "ident" || op.kind != "op" || val.kind == "op" {
+			return nil, bad("expected field operator value at position %d", f.pos)
+		}
+		build, ok := fields[f.text]
+		if !ok {
+			names := make([]string, 0, len(fields))
+			for n := range fields {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			return nil, bad("unknown field %q; filterable fields are %s", f.text, strings.Join(names, ", "))
+		}
+		p, err := build(op.text, val.text)
+		if err != nil {
+			return nil, bad("%s: %v", f.text, err)
+		}
+		preds = append(preds, p)
+		i += 3
+	}
+	return func(t T) bool {
+		for _, p := range preds {
+			if !p(t) {
+				return false
+			}
+		}
+		return true
+	}, nil
+}
+
+// Comparator orders two records of a list.
+type Comparator[T any] func(a, b T) int
+
+// ParseOrder compiles an order_by over the given fields; ties are broken by tiebreak (the id), so pages are
+// stable.
+func ParseOrder[T any](orderBy, def string, fields map[string]Comparator[T], tiebreak Comparator[T]) (Comparator[T], error) {
+	type key struct {
+		cmp  Comparator[T]
+		desc bool
+	}
+	if strings.TrimSpace(orderBy) == "" {
+		orderBy = def
+	}
+	var keys []key
+	for _, part := range strings.Split(orderBy, ",") {
+		f := strings.Fields(part)
+		if len(f) == 0 || len(f) > 2 || (len(f) == 2 && f[1] != "desc" && f[1] != "asc") {
+			return nil, Invalid("order_by", ReasonInvalidValue, "%q: expected a field optionally followed by asc or desc", strings.TrimSpace(part))
+		}
+		c, ok := fields[f[0]]
+		if !ok {
+			names := make([]string, 0, len(fields))
+			for n := range fields {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			return nil, Invalid("order_by", ReasonInvalidValue, "cannot order by %q; use %s", f[0], strings.Join(names, ", "))
+		}
+		keys = append(keys, key{c, len(f) == 2 && f[1] == "desc"})
+	}
+	return func(a, b T) int {
+		for _, k := range keys {
+			c := k.cmp(a, b)
+			if k.desc {
+				c = -c
+			}
+			if c != 0 {
+				return c
+			}
+		}
+		return tiebreak(a, b)
+	}, nil
+}
+
+// --- field filter builders ---
+
+func eqNe(op string) (bool, error) {
+	if op != "=" && op != "!=" {
+		return false, fmt.Errorf("supports = and !=")
+	}
+	return op == "=", nil
+}
+
+// EnumField filters on an enum by its value names; the zero value is refused.
+func EnumField[T any](values map[string]int32, example string, get func(T) int32) FieldFilter[T] {
+	return func(op, val string) (func(T) bool, error) {
+		eq, err := eqNe(op)
+		if err != nil {
+			return nil, err
+		}
+		n, ok := values[val]
+		if !ok || n == 0 {
+			return nil, fmt.Errorf("unknown value %q; use a value such as %s", val, example)
+		}
+		return func(t T) bool { return (get(t) == n) == eq }, nil
+	}
+}
+
+// ExactField filters on a string compared exactly after normalise (which may be nil).
+func ExactField[T any](normalise func(string) string, get func(T) string) FieldFilter[T] {
+	return func(op, val string) (func(T) bool, error) {
+		if op != "=" {
+			return nil, fmt.Errorf("supports only =")
+		}
+		if normalise != nil {
+			val = normalise(val)
+		}
+		return func(t T) bool { return get(t) == val }, nil
+	}
+}
+
+// NameField filters on a display name, case-insensitively, with a trailing * as a prefix wildcard.
+func NameField[T any](get func(T) string) FieldFilter[T] {
+	return func(op, val string) (func(T) bool, error) {
+		if op != "=" {
+			return nil, fmt.Errorf("supports only =")
+		}
+		want := strings.ToLower(val)
+		if prefix, ok := strings.CutSuffix(want, "*"); ok {
+			return func(t T) bool { return strings.HasPrefix(strings.ToLower(get(t)), prefix) }, nil
+		}
+		return func(t T) bool { return strings.ToLower(get(t)) == want }, nil
+	}
+}
+
+// TimeField filters on an instant with <, <=, >, >= and an RFC 3339 value.
+func TimeField[T any](get func(T) time.Time) FieldFilter[T] {
+	return func(op, val string) (func(T) bool, error) {
+		t, err := time.Parse(time.RFC3339Nano, val)
+		if err != nil {
+			return nil, fmt.Errorf("takes an RFC 3339 time in double quotes, e.g. \"2026-01-01T00:00:00Z\"")
+		}
+		c, err := compareOp(op, false)
+		if err != nil {
+			return nil, err
+		}
+		return func(x T) bool { return c(get(x).Compare(t)) }, nil
+	}
+}
+
+// DateField filters on a YYYY-MM-DD day with <, <=, >, >=, =; empty (open-ended) compares as openAs.
+func DateField[T any](get func(T) string, openAs string) FieldFilter[T] {
+	return func(op, val string) (func(T) bool, error) {
+		if _, err := time.Parse(time.DateOnly, val); err != nil {
+			return nil, fmt.Errorf("takes a date YYYY-MM-DD")
+		}
+		c, err := compareOp(op, true)
+		if err != nil {
+			return nil, err
+		}
+		return func(x T) bool {
+			d := get(x)
+			if d == "" {
+				d = openAs
+			}
+			return c(strings.Compare(d, val))
+		}, nil
+	}
+}
+
+func compareOp(op string, allowEq bool) (func(int) bool, error) {
+	switch op {
+	case "<":
+		return func(c int) bool { return c < 0 }, nil
+	case "<=":
+		return func(c int) bool { return c <= 0 }, nil
+	case ">":
+		return func(c int) bool { return c > 0 }, nil
+	case ">=":
+		return func(c int) bool { return c >= 0 }, nil
+	case "=":
+		if allowEq {
+			return func(c int) bool { return c == 0 }, nil
+		}
+	}
+	if allowEq {
+		return nil, fmt.Errorf("supports =, <, <=, > and >=")
+	}
+	return nil, fmt.Errorf("supports <, <=, > and >=")
+}
+
+// --- providers ---
+
+// A collator is not safe for concurrent use, and building one is costly: keep a pool.
+var collators = sync.Pool{New: func() any { return collate.New(language.Polish, collate.IgnoreCase) }}
+
+// SortKey is the Polish collation key of a name: byte order of keys is the order a Polish reader expects
+// (ą after a, ł after l, ż after ź).
+func SortKey(name string) []byte {
+	c := collators.Get().(*collate.Collator)
+	defer collators.Put(c)
+	var buf collate.Buffer
+	return append([]byte(nil), c.KeyFromString(&buf, name)...)
+}
+
+// ProviderDoc is a provider as List sees it, with its collation key computed once.
+type ProviderDoc struct {
+	P   *providerv1.Provider
+	Key []byte
+}
+
+// NewProviderDoc wraps a provider for listing.
+func NewProviderDoc(p *providerv1.Provider) ProviderDoc {
+	return ProviderDoc{P: p, Key: SortKey(p.GetDisplayName())}
+}
+
+var providerFilterFields = map[string]FieldFilter[ProviderDoc]{
+	"kind": EnumField(providerv1.ProviderKind_value, "PROVIDER_KIND_GMINA_UNIT",
+		func(d ProviderDoc) int32 { return int32(d.P.GetKind()) }),
+	"status": EnumField(providerv1.ProviderStatus_value, "PROVIDER_STATUS_ACTIVE",
+		func(d ProviderDoc) int32 { return int32(d.P.GetStatus()) }),
+	"teryt_code":   ExactField(nil, func(d ProviderDoc) string { return d.P.GetTerytCode() }),
+	"nip":          ExactField(nipNormalise, func(d ProviderDoc) string { return d.P.GetNip() }),
+	"regon":        ExactField(NormalizeREGON, func(d ProviderDoc) string { return d.P.GetRegon() }),
+	"krs":          ExactField(NormalizeKRS, func(d ProviderDoc) string { return d.P.GetKrs() }),
+	"display_name": NameField(func(d ProviderDoc) string { return d.P.GetDisplayName() }),
+	"create_time":  TimeField(func(d ProviderDoc) time.Time { return d.P.GetCreateTime().AsTime() }),
+	"update_time":  TimeField(func(d ProviderDoc) time.Time { return d.P.GetUpdateTime().AsTime() }),
+}
+
+var providerOrderFields = map[string]Comparator[ProviderDoc]{
+	"display_name": func(a, b ProviderDoc) int { return compareBytes(a.Key, b.Key) },
+	"create_time":  func(a, b ProviderDoc) int { return a.P.GetCreateTime().AsTime().Compare(b.P.GetCreateTime().AsTime()) },
+	"update_time":  func(a, b ProviderDoc) int { return a.P.GetUpdateTime().AsTime().Compare(b.P.GetUpdateTime().AsTime()) },
+}
+
+func compareBytes(a, b []byte) int { return strings.Compare(string(a), string(b)) }
+
+// ParseProviderFilter compiles a ListProviders filter.
+func ParseProviderFilter(filter string) (func(ProviderDoc) bool, error) {
+	return ParseFilter(filter, providerFilterFields)
+}
+
+// ParseProviderOrder compiles a ListProviders order_by.
+func ParseProviderOrder(orderBy string) (Comparator[ProviderDoc], error) {
+	return ParseOrder(orderBy, "display_name", providerOrderFields, func(a, b ProviderDoc) int {
+		return cmp.Compare(a.P.GetName(), b.P.GetName())
+	})
+}
+
+// --- agreements ---
+
+var agreementFilterFields = map[string]FieldFilter[*providerv1.Agreement]{
+	"service": func(op, val string) (func(*providerv1.Agreement) bool, error) {
+		if op != "=" {
+			return nil, fmt.Errorf("supports only =")
+		}
+		name, err := ParseServiceName("filter", val)
+		if err != nil {
+			return nil, fmt.Errorf("must be services/{uuid}")
+		}
+		return func(a *providerv1.Agreement) bool { return a.GetService() == name }, nil
+	},
+	"status": EnumField(providerv1.AgreementStatus_value, "AGREEMENT_STATUS_ACTIVE",
+		func(a *providerv1.Agreement) int32 { return int32(a.GetStatus()) }),
+	"legal_basis": EnumField(providerv1.LegalBasis_value, "LEGAL_BASIS_PUBLIC_BENEFIT_OPEN_CALL",
+		func(a *providerv1.Agreement) int32 { return int32(a.GetLegalBasis()) }),
+	"funding_source": EnumField(providerv1.FundingSource_value, "FUNDING_SOURCE_EU_PROJECT",
+		func(a *providerv1.Agreement) int32 { return int32(a.GetFunding().GetSource()) }),
+	"start_date": DateField(func(a *providerv1.Agreement) string { return a.GetStartDate() }, ""),
+	"end_date":   DateField(func(a *providerv1.Agreement) string { return a.GetEndDate() }, "9999-12-31"),
+	"active_on": func(op, val string) (func(*providerv1.Agreement) bool, error) {
+		if op != "=" {
+			return nil, fmt.Errorf("supports only =")
+		}
+		if _, err := time.Parse(time.DateOnly, val); err != nil {
+			return nil, fmt.Errorf("takes a date YYYY-MM-DD")
+		}
+		return func(a *providerv1.Agreement) bool {
+			return a.GetStartDate() <= val && (a.GetEndDate() == "" || val <= a.GetEndDate())
+		}, nil
+	},
+}
+
+var agreementOrderFields = map[string]Comparator[*providerv1.Agreement]{
+	"start_date": func(a, b *providerv1.Agreement) int { return strings.Compare(a.GetStartDate(), b.GetStartDate()) },
+	"end_date": func(a, b *providerv1.Agreement) int {
+		return strings.Compare(openEnd(a.GetEndDate()), openEnd(b.GetEndDate()))
+	},
+	"create_time": func(a, b *providerv1.Agreement) int {
+		return a.GetCreateTime().AsTime().Compare(b.GetCreateTime().AsTime())
+	},
+	"update_time": func(a, b *providerv1.Agreement) int {
+		return a.GetUpdateTime().AsTime().Compare(b.GetUpdateTime().AsTime())
+	},
+}
+
+func openEnd(d string) string {
+	if d == "" {
+		return "9999-12-31"
+	}
+	return d
+}
+
+// ParseAgreementFilter compiles a ListAgreements filter.
+func ParseAgreementFilter(filter string) (func(*providerv1.Agreement) bool, error) {
+	return ParseFilter(filter, agreementFilterFields)
+}
+
+// ParseAgreementOrder compiles a ListAgreements order_by.
+func ParseAgreementOrder(orderBy string) (Comparator[*providerv1.Agreement], error) {
+	return ParseOrder(orderBy, "start_date", agreementOrderFields, func(a, b *providerv1.Agreement) int {
+		return cmp.Compare(a.GetName(), b.GetName())
+	})
+}
+
+// SortAvailability orders availability lines by service, then most units available first, then name.
+func SortAvailability(list []*providerv1.Availability) {
+	slices.SortFunc(list, func(a, b *providerv1.Availability) int {
+		if c := cmp.Compare(a.GetService(), b.GetService()); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.GetAvailable(), a.GetAvailable()); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.GetName(), b.GetName())
+	})
+}

@@ -1,0 +1,752 @@
+// Package store keeps the provider registry in its bbolt file (through platform/storage): providers with their
+// identifier indexes, agreements, reservations and the units they hold, the change feed and idempotency
+// records. It is the only package of the provider service that touches storage.
+//
+// Providers and agreements are stored as an 8-byte big-endian revision (of the write that produced them)
+// followed by their protobuf binary, and every write of them appends a cus.provider.v1.Change to the change log
+// in the same transaction. The NIP, KRS and REGON indexes are written in the same transaction as the provider,
+// so a duplicate can never slip in between a check and a write. Reservations are not part of the feed: they
+// are operational state, written with the agreement's counter of reserved units in one transaction.
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"strconv"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/storage"
+	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
+	"github.com/cus-suite/cus/services/provider/internal/domain"
+)
+
+// SchemaVersion of the registry's data file; raise it with a migration when the layout changes.
+const SchemaVersion = 1
+
+// The registry's buckets, all declared here.
+const (
+	bucketProviders    storage.Bucket = "providers"          // provider uuid -> rev + Provider
+	bucketAgreements   storage.Bucket = "agreements"         // provider uuid "/" agreement uuid -> rev + Agreement
+	bucketByNIP        storage.Bucket = "providers_by_nip"   // NIP -> provider uuid
+	bucketByKRS        storage.Bucket = "providers_by_krs"   // KRS -> provider uuid
+	bucketByREGON      storage.Bucket = "providers_by_regon" // REGON -> provider uuid
+	bucketReservations storage.Bucket = "reservations"       // provider "/" agreement "/" referral -> Reservation
+	bucketReserved     storage.Bucket = "reserved_units"     // provider "/" agreement -> 8-byte units held
+)
+
+var buckets = []storage.Bucket{bucketProviders, bucketAgreements, bucketByNIP, bucketByKRS, bucketByREGON,
+	bucketReservations, bucketReserved}
+
+// indexes are the unique identifier indexes of providers.
+var indexes = []struct {
+	field  string
+	label  string
+	bucket storage.Bucket
+	get    func(*providerv1.Provider) string
+}{
+	{"nip", "NIP", bucketByNIP, (*providerv1.Provider).GetNip},
+	{"krs", "KRS number", bucketByKRS, (*providerv1.Provider).GetKrs},
+	{"regon", "REGON", bucketByREGON, (*providerv1.Provider).GetRegon},
+}
+
+// Store is the registry's storage.
+type Store struct {
+	be  *storage.Backend
+	now func() time.Time
+}
+
+// Open opens the registry's data file.
+func Open(path string, log *zap.Logger) (*Store, error) {
+	be, err := storage.Open(path, storage.Options{Buckets: buckets, SchemaVersion: SchemaVersion, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return &Store{be: be, now: func() time.Time { return time.Now().UTC() }}, nil
+}
+
+// Close closes the data file.
+func (s *Store) Close() error { return s.be.Close() }
+
+// Backend exposes the backend for backups and the revision.
+func (s *Store) Backend() *storage.Backend { return s.be }
+
+// Etag is the etag of a resource last written at rev.
+func Etag(rev int64) string { return "r" + strconv.FormatInt(rev, 36) }
+
+func encode(rev int64, m proto.Message) ([]byte, error) {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 8, 8+len(b))
+	binary.BigEndian.PutUint64(out, uint64(rev))
+	return append(out, b...), nil
+}
+
+func decode(v []byte, m proto.Message) error {
+	if len(v) < 8 {
+		return errors.New("store: corrupt record")
+	}
+	return proto.Unmarshal(v[8:], m)
+}
+
+func agreementKey(providerID, agreementID string) []byte {
+	return []byte(providerID + "/" + agreementID)
+}
+
+func reservationKey(providerID, agreementID, referralID string) []byte {
+	return []byte(providerID + "/" + agreementID + "/" + referralID)
+}
+
+func u64(v int64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(v))
+	return b[:]
+}
+
+func reservedOf(tx storage.ReadTx, key []byte) int64 {
+	if v := tx.Get(bucketReserved, key); len(v) == 8 {
+		return int64(binary.BigEndian.Uint64(v))
+	}
+	return 0
+}
+
+func appendChange(tx storage.Tx, rev int64, name string, now time.Time, c *providerv1.Change) error {
+	c.Revision, c.ResourceName, c.ChangeTime = rev, name, timestamppb.New(now)
+	if c.Type == providerv1.ChangeType_CHANGE_TYPE_UNSPECIFIED {
+		c.Type = providerv1.ChangeType_CHANGE_TYPE_UPSERT
+	}
+	b, err := proto.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return tx.AppendChange(rev, b)
+}
+
+// Idempotency: a request id maps to the hash of the first request and its response, so a retry returns the
+// first result and a reuse for another request is refused.
+func requestKey(method, requestID string) []byte { return []byte(method + "/" + requestID) }
+
+// replay returns the stored response of a request id into out (true), or false when the id is new.
+func replay(tx storage.ReadTx, method, requestID string, reqHash []byte, out proto.Message) (bool, error) {
+	if requestID == "" {
+		return false, nil
+	}
+	v := tx.Get(storage.BucketRequests, requestKey(method, requestID))
+	if v == nil {
+		return false, nil
+	}
+	if len(v) < 32 || !bytes.Equal(v[:32], reqHash) {
+		return false, apierr.ErrRequestIDReused
+	}
+	return true, proto.Unmarshal(v[32:], out)
+}
+
+func remember(tx storage.Tx, method, requestID string, reqHash []byte, resp proto.Message) error {
+	if requestID == "" {
+		return nil
+	}
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(resp)
+	if err != nil {
+		return err
+	}
+	return tx.Put(storage.BucketRequests, requestKey(method, requestID), append(append([]byte(nil), reqHash...), b...))
+}
+
+// --- providers ---
+
+func getProvider(tx storage.ReadTx, id string) (*providerv1.Provider, error) {
+	v := tx.Get(bucketProviders, []byte(id))
+	if v == nil {
+		return nil, domain.ErrProviderNotFound
+	}
+	p := &providerv1.Provider{}
+	return p, decode(v, p)
+}
+
+// checkUnique refuses identifiers of p that another provider holds: ALREADY_EXISTS naming it.
+func checkUnique(tx storage.ReadTx, id string, p *providerv1.Provider, prefix string) error {
+	for _, ix := range indexes {
+		val := ix.get(p)
+		if val == "" {
+			continue
+		}
+		if owner := tx.Get(ix.bucket, []byte(val)); owner != nil && string(owner) != id {
+			name := domain.ProviderName(string(owner))
+			return domain.ErrProviderRegistered.
+				Withf("a provider with this %s is already registered: %s", ix.label, name).
+				With("existing_provider", name).
+				With("field", prefix+ix.field)
+		}
+	}
+	return nil
+}
+
+// putProvider writes p (old is the previous state, nil on create) with a new revision, its index entries and a
+// change record, and stamps p with its server-set fields.
+func putProvider(tx storage.Tx, id string, old, p *providerv1.Provider, now time.Time) error {
+	rev := tx.NextRevision()
+	p.Name = domain.ProviderName(id)
+	p.Etag = Etag(rev)
+	p.UpdateTime = timestamppb.New(now)
+	if old == nil {
+		p.CreateTime = timestamppb.New(now)
+	} else {
+		p.CreateTime = old.GetCreateTime()
+	}
+	v, err := encode(rev, p)
+	if err != nil {
+		return err
+	}
+	if err := tx.Put(bucketProviders, []byte(id), v); err != nil {
+		return err
+	}
+	for _, ix := range indexes {
+		was, is := "", ix.get(p)
+		if old != nil {
+			was = ix.get(old)
+		}
+		if was == is {
+			continue
+		}
+		if was != "" {
+			if err := tx.Delete(ix.bucket, []byte(was)); err != nil {
+				return err
+			}
+		}
+		if is != "" {
+			if err := tx.Put(ix.bucket, []byte(is), []byte(id)); err != nil {
+				return err
+			}
+		}
+	}
+	return appendChange(tx, rev, p.GetName(), now, &providerv1.Change{Resource: &providerv1.Change_Provider{Provider: p}})
+}
+
+func agreementsOf(tx storage.ReadTx, providerID string) ([]*providerv1.Agreement, error) {
+	var out []*providerv1.Agreement
+	err := tx.ScanPrefix(bucketAgreements, []byte(providerID+"/"), func(_, v []byte) (bool, error) {
+		a := &providerv1.Agreement{}
+		if err := decode(v, a); err != nil {
+			return false, err
+		}
+		out = append(out, a)
+		return true, nil
+	})
+	return out, err
+}
+
+// CreateProvider stores a new provider under id. With a request id, a repeat of the same request returns the
+// first result (replayed = true) and a different request with the same id is refused.
+func (s *Store) CreateProvider(ctx context.Context, id string, p *providerv1.Provider, requestID string, reqHash []byte) (*providerv1.Provider, bool, error) {
+	var out *providerv1.Provider
+	var replayed bool
+	now := s.now()
+	err := s.be.Update(ctx, func(tx storage.Tx) error {
+		out = &providerv1.Provider{}
+		var err error
+		if replayed, err = replay(tx, "CreateProvider", requestID, reqHash, out); replayed || err != nil {
+			return err
+		}
+		if tx.Get(bucketProviders, []byte(id)) != nil {
+			return domain.ErrProviderExists.With("resource", domain.ProviderName(id))
+		}
+		if err := checkUnique(tx, id, p, "provider."); err != nil {
+			return err
+		}
+		out = proto.Clone(p).(*providerv1.Provider)
+		if err := putProvider(tx, id, nil, out, now); err != nil {
+			return err
+		}
+		return remember(tx, "CreateProvider", requestID, reqHash, out)
+	})
+	return out, replayed, err
+}
+
+// UpdateProvider applies mutate to the current provider inside one transaction (so etag checks are atomic),
+// then checks the identifiers are still unique and a changed kind still suits the provider's agreements.
+func (s *Store) UpdateProvider(ctx context.Context, id string, mutate func(cur *providerv1.Provider) error) (*providerv1.Provider, error) {
+	var out *providerv1.Provider
+	now := s.now()
+	err := s.be.Update(ctx, func(tx storage.Tx) error {
+		cur, err := getProvider(tx, id)
+		if err != nil {
+			return err
+		}
+		old := proto.Clone(cur).(*providerv1.Provider)
+		if err := mutate(cur); err != nil {
+			return err
+		}
+		if err := checkUnique(tx, id, cur, "provider."); err != nil {
+			return err
+		}
+		if cur.GetKind() != old.GetKind() {
+			list, err := agreementsOf(tx, id)
+			if err != nil {
+				return err
+			}
+			if err := domain.CheckKindFitsAgreements("provider.kind", cur.GetKind(), list); err != nil {
+				return err
+			}
+		}
+		out = cur
+		return putProvider(tx, id, old, cur, now)
+	})
+	return out, err
+}
+
+// DeleteProvider deletes a provider without agreements after check approves its current state.
+func (s *Store) DeleteProvider(ctx context.Context, id string, check func(cur *providerv1.Provider) error) error {
+	now := s.now()
+	return s.be.Update(ctx, func(tx storage.Tx) error {
+		cur, err := getProvider(tx, id)
+		if err != nil {
+			return err
+		}
+		if err := check(cur); err != nil {
+			return err
+		}
+		has := false
+		if err := tx.ScanPrefix(bucketAgreements, []byte(id+"/"), func(_, _ []byte) (bool, error) {
+			has = true
+			return false, nil
+		}); err != nil {
+			return err
+		}
+		if has {
+			return domain.ErrProviderHasAgreements
+		}
+		for _, ix := range indexes {
+			if val := ix.get(cur); val != "" {
+				if err := tx.Delete(ix.bucket, []byte(val)); err != nil {
+					return err
+				}
+			}
+		}
+		if err := tx.Delete(bucketProviders, []byte(id)); err != nil {
+			return err
+		}
+		return appendChange(tx, tx.NextRevision(), cur.GetName(), now, &providerv1.Change{Type: providerv1.ChangeType_CHANGE_TYPE_DELETE})
+	})
+}
+
+// GetProvider reads one provider.
+func (s *Store) GetProvider(id string) (*providerv1.Provider, error) {
+	var p *providerv1.Provider
+	err := s.be.View(func(tx storage.ReadTx) error {
+		var err error
+		p, err = getProvider(tx, id)
+		return err
+	})
+	return p, err
+}
+
+// Providers reads every provider, in id order.
+func (s *Store) Providers() ([]*providerv1.Provider, error) {
+	var out []*providerv1.Provider
+	err := s.be.View(func(tx storage.ReadTx) error {
+		return tx.Scan(bucketProviders, nil, func(_, v []byte) (bool, error) {
+			p := &providerv1.Provider{}
+			if err := decode(v, p); err != nil {
+				return false, err
+			}
+			out = append(out, p)
+			return true, nil
+		})
+	})
+	return out, err
+}
+
+// --- agreements ---
+
+func getAgreement(tx storage.ReadTx, providerID, agreementID string) (*providerv1.Agreement, error) {
+	v := tx.Get(bucketAgreements, agreementKey(providerID, agreementID))
+	if v == nil {
+		return nil, domain.ErrAgreementNotFound
+	}
+	a := &providerv1.Agreement{}
+	return a, decode(v, a)
+}
+
+func putAgreement(tx storage.Tx, providerID, id string, old, a *providerv1.Agreement, now time.Time) error {
+	rev := tx.NextRevision()
+	a.Name = domain.AgreementName(providerID, id)
+	a.Etag = Etag(rev)
+	a.UpdateTime = timestamppb.New(now)
+	if old == nil {
+		a.CreateTime = timestamppb.New(now)
+	} else {
+		a.CreateTime = old.GetCreateTime()
+	}
+	v, err := encode(rev, a)
+	if err != nil {
+		return err
+	}
+	if err := tx.Put(bucketAgreements, agreementKey(providerID, id), v); err != nil {
+		return err
+	}
+	return appendChange(tx, rev, a.GetName(), now, &providerv1.Change{Resource: &providerv1.Change_Agreement{Agreement: a}})
+}
+
+// checkBasis refuses a legal basis that does not suit the provider's kind.
+func checkBasis(p *providerv1.Provider, a *providerv1.Agreement) error {
+	if ok, why := domain.LegalBasisFits(p.GetKind(), a.GetLegalBasis()); !ok {
+		return domain.Invalid("agreement.legal_basis", domain.ReasonNotAllowed, "%s is not possible with %s (%s): %s",
+			a.GetLegalBasis(), p.GetName(), domain.KindLabel(p.GetKind()), why)
+	}
+	return nil
+}
+
+// CreateAgreement stores a new agreement of a provider, which must exist, not be closed, and be of a kind the
+// legal basis suits.
+func (s *Store) CreateAgreement(ctx context.Context, providerID, id string, a *providerv1.Agreement, requestID string, reqHash []byte) (*providerv1.Agreement, bool, error) {
+	var out *providerv1.Agreement
+	var replayed bool
+	now := s.now()
+	err := s.be.Update(ctx, func(tx storage.Tx) error {
+		out = &providerv1.Agreement{}
+		var err error
+		if replayed, err = replay(tx, "CreateAgreement", requestID, reqHash, out); replayed || err != nil {
+			return err
+		}
+		p, err := getProvider(tx, providerID)
+		if err != nil {
+			return err
+		}
+		if p.GetStatus() == providerv1.ProviderStatus_PROVIDER_STATUS_CLOSED {
+			return domain.ErrProviderClosed.With("provider", p.GetName())
+		}
+		if err := checkBasis(p, a); err != nil {
+			return err
+		}
+		if tx.Get(bucketAgreements, agreementKey(providerID, id)) != nil {
+			return domain.ErrAgreementExists.With("resource", domain.AgreementName(providerID, id))
+		}
+		out = proto.Clone(a).(*providerv1.Agreement)
+		if err := putAgreement(tx, providerID, id, nil, out, now); err != nil {
+			return err
+		}
+		return remember(tx, "CreateAgreement", requestID, reqHash, out)
+	})
+	return out, replayed, err
+}
+
+// UpdateAgreement applies mutate to the current agreement inside one transaction, then checks the legal basis
+// still suits the provider and the capacity still covers the units reserved.
+func (s *Store) UpdateAgreement(ctx context.Context, providerID, id string, mutate func(cur *providerv1.Agreement) error) (*providerv1.Agreement, error) {
+	var out *providerv1.Agreement
+	now := s.now()
+	err := s.be.Update(ctx, func(tx storage.Tx) error {
+		cur, err := getAgreement(tx, providerID, id)
+		if err != nil {
+			return err
+		}
+		old := proto.Clone(cur).(*providerv1.Agreement)
+		if err := mutate(cur); err != nil {
+			return err
+		}
+		p, err := getProvider(tx, providerID)
+		if err != nil {
+			return err
+		}
+		if cur.GetLegalBasis() != old.GetLegalBasis() {
+			if err := checkBasis(p, cur); err != nil {
+				return err
+			}
+		}
+		if err := domain.CheckCapacityChange(old.GetCapacity(), cur.GetCapacity(), reservedOf(tx, agreementKey(providerID, id))); err != nil {
+			return err
+		}
+		out = cur
+		return putAgreement(tx, providerID, id, old, cur, now)
+	})
+	return out, err
+}
+
+// DeleteAgreement deletes an agreement without reservations after check approves its current state.
+func (s *Store) DeleteAgreement(ctx context.Context, providerID, id string, check func(cur *providerv1.Agreement) error) error {
+	now := s.now()
+	return s.be.Update(ctx, func(tx storage.Tx) error {
+		cur, err := getAgreement(tx, providerID, id)
+		if err != nil {
+			return err
+		}
+		if err := check(cur); err != nil {
+			return err
+		}
+		key := agreementKey(providerID, id)
+		has := reservedOf(tx, key) > 0
+		if err := tx.ScanPrefix(bucketReservations, append(append([]byte(nil), key...), '/'), func(_, _ []byte) (bool, error) {
+			has = true
+			return false, nil
+		}); err != nil {
+			return err
+		}
+		if has {
+			return domain.ErrAgreementHasReservations
+		}
+		if err := tx.Delete(bucketAgreements, key); err != nil {
+			return err
+		}
+		if err := tx.Delete(bucketReserved, key); err != nil {
+			return err
+		}
+		return appendChange(tx, tx.NextRevision(), cur.GetName(), now, &providerv1.Change{Type: providerv1.ChangeType_CHANGE_TYPE_DELETE})
+	})
+}
+
+// GetAgreement reads one agreement.
+func (s *Store) GetAgreement(providerID, id string) (*providerv1.Agreement, error) {
+	var a *providerv1.Agreement
+	err := s.be.View(func(tx storage.ReadTx) error {
+		var err error
+		a, err = getAgreement(tx, providerID, id)
+		return err
+	})
+	return a, err
+}
+
+// Agreements reads the agreements of a provider (which must exist), or of every provider when providerID is
+// empty, in key order.
+func (s *Store) Agreements(providerID string) ([]*providerv1.Agreement, error) {
+	var out []*providerv1.Agreement
+	err := s.be.View(func(tx storage.ReadTx) error {
+		if providerID != "" {
+			if tx.Get(bucketProviders, []byte(providerID)) == nil {
+				return domain.ErrProviderNotFound
+			}
+			var err error
+			out, err = agreementsOf(tx, providerID)
+			return err
+		}
+		return tx.Scan(bucketAgreements, nil, func(_, v []byte) (bool, error) {
+			a := &providerv1.Agreement{}
+			if err := decode(v, a); err != nil {
+				return false, err
+			}
+			out = append(out, a)
+			return true, nil
+		})
+	})
+	return out, err
+}
+
+// --- capacity ---
+
+func availability(tx storage.ReadTx, providerID, agreementID string, a *providerv1.Agreement, today string) (*providerv1.Availability, error) {
+	p, err := getProvider(tx, providerID)
+	if err != nil {
+		return nil, err
+	}
+	return domain.BuildAvailability(providerID, agreementID, a, p, reservedOf(tx, agreementKey(providerID, agreementID)), today), nil
+}
+
+// Reserve holds units of an agreement for a referral, on day today (YYYY-MM-DD, Europe/Warsaw). The check of
+// free units and the write of the reservation and the counter are one transaction, and the commit loop runs
+// transactions one after another, so concurrent reservations never over-book. A repeat for the same referral
+// and units returns the existing reservation (already = true) without holding more.
+func (s *Store) Reserve(ctx context.Context, providerID, agreementID, referralID string, units int32, today string) (res *providerv1.Reservation, avail *providerv1.Availability, already bool, err error) {
+	now := s.now()
+	err = s.be.Update(ctx, func(tx storage.Tx) error {
+		res, avail, already = nil, nil, false
+		a, err := getAgreement(tx, providerID, agreementID)
+		if err != nil {
+			return err
+		}
+		p, err := getProvider(tx, providerID)
+		if err != nil {
+			return err
+		}
+		key := agreementKey(providerID, agreementID)
+		rkey := reservationKey(providerID, agreementID, referralID)
+		if v := tx.Get(bucketReservations, rkey); v != nil {
+			held := &providerv1.Reservation{}
+			if err := proto.Unmarshal(v, held); err != nil {
+				return err
+			}
+			if held.GetUnits() != units {
+				return domain.ErrReservationExists.With("units", strconv.Itoa(int(held.GetUnits()))).With("reservation", held.GetName())
+			}
+			res, already = held, true
+			avail = domain.BuildAvailability(providerID, agreementID, a, p, reservedOf(tx, key), today)
+			return nil
+		}
+		if e := domain.CheckAccepting(a, p.GetStatus(), today); e != nil {
+			return e
+		}
+		if units > a.GetCapacity().GetAmount() {
+			return domain.Invalid("units", domain.ReasonInvalidValue, "must be at most the agreement's capacity, %d", a.GetCapacity().GetAmount())
+		}
+		reserved, err := domain.ReserveUnits(a.GetCapacity().GetAmount(), reservedOf(tx, key), units)
+		if err != nil {
+			return err
+		}
+		held := &providerv1.Reservation{
+			Name:       domain.ReservationName(providerID, agreementID, referralID),
+			ReferralId: referralID, Units: units, CreateTime: timestamppb.New(now),
+		}
+		b, err := proto.MarshalOptions{Deterministic: true}.Marshal(held)
+		if err != nil {
+			return err
+		}
+		if err := tx.Put(bucketReservations, rkey, b); err != nil {
+			return err
+		}
+		if err := tx.Put(bucketReserved, key, u64(reserved)); err != nil {
+			return err
+		}
+		res = held
+		avail = domain.BuildAvailability(providerID, agreementID, a, p, reserved, today)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return res, avail, already, nil
+}
+
+// Release gives back the units a referral holds on an agreement; releasing what is not held changes nothing
+// (released = false).
+func (s *Store) Release(ctx context.Context, providerID, agreementID, referralID, today string) (released bool, units int32, avail *providerv1.Availability, err error) {
+	err = s.be.Update(ctx, func(tx storage.Tx) error {
+		released, units, avail = false, 0, nil
+		a, err := getAgreement(tx, providerID, agreementID)
+		if err != nil {
+			return err
+		}
+		p, err := getProvider(tx, providerID)
+		if err != nil {
+			return err
+		}
+		key := agreementKey(providerID, agreementID)
+		rkey := reservationKey(providerID, agreementID, referralID)
+		reserved := reservedOf(tx, key)
+		if v := tx.Get(bucketReservations, rkey); v != nil {
+			held := &providerv1.Reservation{}
+			if err := proto.Unmarshal(v, held); err != nil {
+				return err
+			}
+			reserved = domain.ReleaseUnits(reserved, held.GetUnits())
+			if err := tx.Delete(bucketReservations, rkey); err != nil {
+				return err
+			}
+			if err := tx.Put(bucketReserved, key, u64(reserved)); err != nil {
+				return err
+			}
+			released, units = true, held.GetUnits()
+		}
+		avail = domain.BuildAvailability(providerID, agreementID, a, p, reserved, today)
+		return nil
+	})
+	if err != nil {
+		return false, 0, nil, err
+	}
+	return released, units, avail, nil
+}
+
+// Availability computes the availability of one agreement on day today.
+func (s *Store) Availability(providerID, agreementID, today string) (*providerv1.Availability, error) {
+	var out *providerv1.Availability
+	err := s.be.View(func(tx storage.ReadTx) error {
+		a, err := getAgreement(tx, providerID, agreementID)
+		if err != nil {
+			return err
+		}
+		out, err = availability(tx, providerID, agreementID, a, today)
+		return err
+	})
+	return out, err
+}
+
+// ListAvailability computes the availability of the agreements of a provider (which must exist), or of every
+// provider when providerID is empty, optionally only for one service, from one snapshot.
+func (s *Store) ListAvailability(providerID, service, today string) ([]*providerv1.Availability, error) {
+	var out []*providerv1.Availability
+	err := s.be.View(func(tx storage.ReadTx) error {
+		var prefix []byte
+		if providerID != "" {
+			if tx.Get(bucketProviders, []byte(providerID)) == nil {
+				return domain.ErrProviderNotFound
+			}
+			prefix = []byte(providerID + "/")
+		}
+		providers := map[string]*providerv1.Provider{}
+		return tx.ScanPrefix(bucketAgreements, prefix, func(k, v []byte) (bool, error) {
+			a := &providerv1.Agreement{}
+			if err := decode(v, a); err != nil {
+				return false, err
+			}
+			if service != "" && a.GetService() != service {
+				return true, nil
+			}
+			pid, aid, _ := bytes.Cut(k, []byte("/"))
+			p, ok := providers[string(pid)]
+			if !ok {
+				var err error
+				if p, err = getProvider(tx, string(pid)); err != nil {
+					return false, err
+				}
+				providers[string(pid)] = p
+			}
+			out = append(out, domain.BuildAvailability(string(pid), string(aid), a, p, reservedOf(tx, k), today))
+			return true, nil
+		})
+	})
+	return out, err
+}
+
+// Reservations reads the reservations of one agreement (which must exist), of every agreement of a provider
+// (agreementID empty; the provider must exist), or of all (both empty), in key order.
+func (s *Store) Reservations(providerID, agreementID string) ([]*providerv1.Reservation, error) {
+	var out []*providerv1.Reservation
+	err := s.be.View(func(tx storage.ReadTx) error {
+		var prefix []byte
+		switch {
+		case agreementID != "":
+			if tx.Get(bucketAgreements, agreementKey(providerID, agreementID)) == nil {
+				return domain.ErrAgreementNotFound
+			}
+			prefix = append(agreementKey(providerID, agreementID), '/')
+		case providerID != "":
+			if tx.Get(bucketProviders, []byte(providerID)) == nil {
+				return domain.ErrProviderNotFound
+			}
+			prefix = []byte(providerID + "/")
+		}
+		return tx.ScanPrefix(bucketReservations, prefix, func(_, v []byte) (bool, error) {
+			r := &providerv1.Reservation{}
+			if err := proto.Unmarshal(v, r); err != nil {
+				return false, err
+			}
+			out = append(out, r)
+			return true, nil
+		})
+	})
+	return out, err
+}
+
+// --- change feed ---
+
+// ListChanges reads up to limit changes after a revision from one snapshot.
+func (s *Store) ListChanges(after int64, limit int) (changes []*providerv1.Change, hasMore bool, err error) {
+	err = s.be.Changes(after, limit+1, func(_ int64, v []byte) (bool, error) {
+		if len(changes) == limit {
+			hasMore = true
+			return false, nil
+		}
+		c := &providerv1.Change{}
+		if err := proto.Unmarshal(v, c); err != nil {
+			return false, err
+		}
+		changes = append(changes, c)
+		return true, nil
+	})
+	return changes, hasMore, err
+}

@@ -1,0 +1,200 @@
+// Package app wires the referral process: configuration, the PESEL index key, storage, clients of the
+// catalogue and provider services, and the gRPC server. cmd/referral only parses arguments and calls it.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/cus-suite/cus/platform/config"
+	"github.com/cus-suite/cus/platform/grpcserver"
+	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
+	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
+	referralv1 "github.com/cus-suite/cus/proto/cus/referral/v1"
+	"github.com/cus-suite/cus/services/referral/internal/demo"
+	"github.com/cus-suite/cus/services/referral/internal/domain"
+	"github.com/cus-suite/cus/services/referral/internal/server"
+	"github.com/cus-suite/cus/services/referral/internal/store"
+)
+
+// Config of the referral process. Every field has a flag and a CUS_ environment variable.
+type Config struct {
+	Listen             string
+	AdminListen        string
+	DataDir            string
+	CatalogueAddr      string
+	ProviderAddr       string
+	PESELKeyFile       string
+	IncomeCriteriaFile string
+	DemoData           bool
+	LogLevel           string
+	LogFormat          string
+	ShutdownGrace      time.Duration
+	CallTimeout        time.Duration
+	Security           grpcserver.SecurityFlags
+}
+
+// RegisterFlags declares the flags of Config on fs with their defaults.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Listen, "listen", "127.0.0.1:7003", "gRPC listen address")
+	fs.StringVar(&c.AdminListen, "admin-listen", "127.0.0.1:9103", "admin HTTP address: /metrics and /backup (keep it private)")
+	fs.StringVar(&c.DataDir, "data-dir", "var/referral", "directory of the referral service's data file")
+	fs.StringVar(&c.CatalogueAddr, "catalogue-addr", "127.0.0.1:7001", "gRPC address of the catalogue service")
+	fs.StringVar(&c.ProviderAddr, "provider-addr", "127.0.0.1:7002", "gRPC address of the provider service")
+	fs.StringVar(&c.PESELKeyFile, "pesel-key-file", "", "file with the secret key (32+ bytes) of the PESEL keyed-hash index; default <data-dir>/pesel.key, created if missing")
+	fs.StringVar(&c.IncomeCriteriaFile, "income-criteria-file", "", "JSON file of dated income criteria [{from, single_person_grosze, per_person_in_family_grosze}]; default: 2022-01-01 776/600 zł, 2025-01-01 1010/823 zł")
+	fs.BoolVar(&c.DemoData, "demo-data", false, "load demo residents, cases, a plan and referrals (CUS Rawicz) when the store is empty")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or console")
+	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "time in-flight calls get to finish on shutdown")
+	fs.DurationVar(&c.CallTimeout, "call-timeout", 3*time.Second, "deadline of each call to the catalogue and provider services")
+	c.Security.RegisterFlags(fs)
+}
+
+// Validate checks the configuration, naming each bad setting.
+func (c *Config) Validate() error {
+	var ch config.Checker
+	ch.Addr("listen", c.Listen)
+	if c.AdminListen != "" {
+		ch.Addr("admin-listen", c.AdminListen)
+	}
+	ch.Addr("catalogue-addr", c.CatalogueAddr)
+	ch.Addr("provider-addr", c.ProviderAddr)
+	ch.NonEmpty("data-dir", c.DataDir)
+	ch.Positive("shutdown-grace", c.ShutdownGrace)
+	ch.Positive("call-timeout", c.CallTimeout)
+	c.Security.Validate(&ch, c.Listen)
+	return ch.Err()
+}
+
+// DataFile is the path of the bbolt file.
+func (c *Config) DataFile() string { return filepath.Join(c.DataDir, "referral.db") }
+
+// LoadPESELKey reads the index key, creating a random one when the file is missing.
+func LoadPESELKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		b = make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, err
+		}
+		return b, os.WriteFile(path, b, 0o600)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(b) < 32 {
+		return nil, fmt.Errorf("pesel-key-file: the key must be at least 32 bytes")
+	}
+	return b, nil
+}
+
+// Ready reports the bound addresses once the server serves.
+type Ready func(grpcAddr, adminAddr string)
+
+// Run serves until ctx ends.
+func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
+	keyFile := cfg.PESELKeyFile
+	if keyFile == "" {
+		keyFile = filepath.Join(cfg.DataDir, "pesel.key")
+	}
+	key, err := LoadPESELKey(keyFile)
+	if err != nil {
+		return err
+	}
+	criteria := domain.DefaultCriteria()
+	if cfg.IncomeCriteriaFile != "" {
+		if criteria, err = domain.LoadCriteria(cfg.IncomeCriteriaFile); err != nil {
+			return err
+		}
+	}
+	st, err := store.Open(cfg.DataFile(), key, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if cfg.DemoData {
+		// Through the service's handlers, with a copy of the demo catalogue and agreements instead of calls
+		// to the other services (see package demo); nothing happens when the store already holds residents.
+		sum, err := demo.Load(ctx, st, server.Options{Criteria: criteria, CallTimeout: cfg.CallTimeout}, log)
+		if err != nil {
+			return fmt.Errorf("load demo data: %w", err)
+		}
+		if sum.Residents == 0 {
+			log.Info("demo data not loaded: the store is not empty")
+		}
+	}
+	catConn, err := grpc.NewClient(cfg.CatalogueAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer catConn.Close()
+	provConn, err := grpc.NewClient(cfg.ProviderAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer provConn.Close()
+	sec, err := cfg.Security.Build(server.Policy)
+	if err != nil {
+		return err
+	}
+	srv := server.New(st, cataloguev1.NewCatalogueServiceClient(catConn), providerv1.NewProviderServiceClient(provConn), log,
+		server.Options{Criteria: criteria, CallTimeout: cfg.CallTimeout})
+	opts := append(sec.Options, server.AuditDenials(st, sec.Auth.Verifier)...)
+	gs := grpcserver.New(grpcserver.Config{Addr: cfg.Listen, AdminAddr: cfg.AdminListen, ShutdownGrace: cfg.ShutdownGrace, Auth: sec.Auth, Limits: sec.Limits}, log, opts...)
+	referralv1.RegisterReferralServiceServer(gs.GRPC(), srv)
+	gs.ReportHealth(referralv1.ReferralService_ServiceDesc.ServiceName)
+	gs.OnShutdown(srv.Shutdown)
+	gs.HandleAdmin("/backup", backupHandler(st, log))
+	go srv.RetryReleases(ctx, 30*time.Second)
+	ls, err := gs.Listen()
+	if err != nil {
+		return err
+	}
+	log.Info("referral ready")
+	if ready != nil {
+		admin := ""
+		if ls.Admin != nil {
+			admin = ls.Admin.Addr().String()
+		}
+		ready(ls.GRPC.Addr().String(), admin)
+	}
+	return gs.Serve(ctx, ls)
+}
+
+// backupHandler streams a consistent copy of the data file while the service keeps serving. The copy holds
+// personal data: the admin address must stay private, and backups are to be kept like the data file itself.
+// The PESEL index key (pesel.key) is not in it: keep it with the backup, or the restored index is unusable.
+func backupHandler(st *store.Store, log *zap.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			w.Header().Set("Allow", http.MethodGet)
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Disposition", `attachment; filename="referral.db"`)
+		w.Header().Set("X-Revision", strconv.FormatInt(st.Revision(), 10))
+		n, err := st.Backup(w)
+		if err != nil {
+			log.Error("backup failed", zap.Int64("bytes", n), zap.Error(err))
+			return
+		}
+		log.Info("backup written", zap.Int64("bytes", n))
+	})
+}

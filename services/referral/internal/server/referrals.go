@@ -1,0 +1,569 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/auth"
+	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
+	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
+	referralv1 "github.com/cus-suite/cus/proto/cus/referral/v1"
+	"github.com/cus-suite/cus/services/referral/internal/domain"
+	"github.com/cus-suite/cus/services/referral/internal/store"
+)
+
+// CreateReferral implements the RPC.
+func (s *Server) CreateReferral(ctx context.Context, req *referralv1.CreateReferralRequest) (out *referralv1.Referral, err error) {
+	defer func() {
+		if err != nil {
+			s.audit(ctx, "CreateReferral", "referrals/-", err)
+		}
+	}()
+	if err := checkRequestID(req.GetRequestId()); err != nil {
+		return nil, err
+	}
+	id, err := newID(req.GetReferralId(), "referral_id")
+	if err != nil {
+		return nil, err
+	}
+	if req.GetReferral() == nil {
+		return nil, apierr.Invalid("referral", "required")
+	}
+	in := req.GetReferral()
+	if err := domain.ValidateReferral(in); err != nil {
+		return nil, err
+	}
+	p := auth.FromContext(ctx)
+	initial, err := domain.InitialStatus(in.GetStatus(), requesterOrNone(p))
+	if err != nil {
+		return nil, err
+	}
+	hash := s.st.RequestHash(req)
+	if name, err := s.st.ReplayedName(reqOf("CreateReferral", req.GetRequestId(), hash)); err != nil {
+		return nil, err
+	} else if name != "" {
+		return s.st.GetReferral(strings.TrimPrefix(name, domain.ReferralPrefix))
+	}
+	rid := strings.TrimPrefix(in.GetResident(), domain.ResidentPrefix)
+	resident, err := s.st.GetResident(rid)
+	if err != nil {
+		return nil, apierr.Invalid("referral.resident", "no such resident")
+	}
+	// The catalogue and provider services are asked before anything is written.
+	cctx, cancel := s.outgoing(ctx)
+	svc, err := s.catalogue.GetService(cctx, &cataloguev1.GetServiceRequest{Name: in.GetService()})
+	cancel()
+	if err != nil {
+		return nil, dependencyError(err, domain.ErrCatalogueDown, "service")
+	}
+	pctx, cancel := s.outgoing(ctx)
+	ag, err := s.provider.GetAgreement(pctx, &providerv1.GetAgreementRequest{Name: in.GetAgreement()})
+	cancel()
+	if err != nil {
+		return nil, dependencyError(err, domain.ErrProviderDown, "agreement")
+	}
+	if ag.GetService() != in.GetService() {
+		return nil, domain.ErrAgreementInvalid
+	}
+	now := s.now()
+	r := clone(in)
+	r.Status = initial
+	r.StatusReason, r.Outcome, r.ResidentSummary = "", nil, nil
+	r.Requester = p.Subject
+	if r.Units == 0 {
+		r.Units = 1
+	}
+	if r.Priority == referralv1.Priority_PRIORITY_UNSPECIFIED {
+		r.Priority = referralv1.Priority_PRIORITY_ROUTINE
+	}
+	if r.ResponseDueDate == "" {
+		r.ResponseDueDate = now.AddDate(0, 0, 7).Format(time.DateOnly)
+	}
+	r.Areas = svc.GetAreas()
+	r.Fee = domain.Fee(svc.GetFee(), resident.GetHouseholdSize(), int64(resident.GetMonthlyIncomePerPersonGrosze()), s.opts.Criteria, now.Format(time.DateOnly))
+	r.History = []*referralv1.Transition{{To: initial, Actor: p.Subject, Role: roleString(p)}}
+	_, cid, _ := domain.TwoIDs("", domain.ResidentPrefix, domain.ConsentsSegment, in.GetConsent())
+	w := allowed(ctx, "CreateReferral", "", "created "+initial.String())
+	w.Req = reqOf("CreateReferral", req.GetRequestId(), hash)
+	out, _, err = s.st.CreateReferral(ctx, id, r, func(tx store.Reader) error {
+		if tx.Resident(rid) == nil {
+			return apierr.Invalid("referral.resident", "no such resident")
+		}
+		c := tx.Consent(rid, cid)
+		if c == nil {
+			return apierr.Invalid("referral.consent", "no such consent of the resident")
+		}
+		if c.GetWithdrawTime() != nil {
+			return domain.ErrConsentWithdrawn
+		}
+		if in.GetCase() != "" {
+			k := tx.Case(strings.TrimPrefix(in.GetCase(), domain.CasePrefix))
+			if k == nil || k.GetResident() != in.GetResident() {
+				return apierr.Invalid("referral.case", "no such case of the resident")
+			}
+		}
+		return nil
+	}, w)
+	return out, err
+}
+
+func requesterOrNone(p *auth.Principal) domain.Actor {
+	if p.Has(auth.RoleCoordinator) || p.Has(auth.RoleDirector) {
+		return domain.ActorRequester
+	}
+	return domain.ActorNone
+}
+
+// visible loads a referral the caller may see, or NOT_FOUND exactly as for a missing one.
+func (s *Server) visible(ctx context.Context, name string) (*referralv1.Referral, domain.Actor, error) {
+	id, err := domain.IDFromName("name", domain.ReferralPrefix, name)
+	if err != nil {
+		return nil, domain.ActorNone, err
+	}
+	r, err := s.st.GetReferral(id)
+	if err != nil {
+		return nil, domain.ActorNone, err
+	}
+	actor, ok := actorOf(auth.FromContext(ctx), r)
+	if !ok {
+		return nil, domain.ActorNone, domain.ErrReferralNotFound
+	}
+	return r, actor, nil
+}
+
+// withSummary fills the minimal resident data the consent's scope allows.
+func (s *Server) withSummary(r *referralv1.Referral) *referralv1.Referral {
+	if r.GetResident() == "" {
+		return r
+	}
+	rid := strings.TrimPrefix(r.GetResident(), domain.ResidentPrefix)
+	res, err := s.st.GetResident(rid)
+	if err != nil {
+		return r
+	}
+	_, cid, err := domain.TwoIDs("", domain.ResidentPrefix, domain.ConsentsSegment, r.GetConsent())
+	if err != nil {
+		return r
+	}
+	c, err := s.st.GetConsent(rid, cid)
+	if err != nil || c.GetWithdrawTime() != nil {
+		return r
+	}
+	out := clone(r)
+	sum := &referralv1.ResidentSummary{}
+	if slices.Contains(c.GetScope(), referralv1.DataScope_DATA_SCOPE_NAME) {
+		sum.GivenName, sum.FamilyName = res.GetGivenName(), res.GetFamilyName()
+	}
+	if slices.Contains(c.GetScope(), referralv1.DataScope_DATA_SCOPE_CONTACT) {
+		sum.Phone, sum.Email = res.GetPhone(), res.GetEmail()
+	}
+	if slices.Contains(c.GetScope(), referralv1.DataScope_DATA_SCOPE_ADDRESS) {
+		sum.Address = res.GetAddress()
+	}
+	out.ResidentSummary = sum
+	return out
+}
+
+// GetReferral implements the RPC.
+func (s *Server) GetReferral(ctx context.Context, req *referralv1.GetReferralRequest) (*referralv1.Referral, error) {
+	r, _, err := s.visible(ctx, req.GetName())
+	s.audit(ctx, "GetReferral", req.GetName(), err)
+	if err != nil {
+		return nil, err
+	}
+	return s.withSummary(r), nil
+}
+
+// ListReferrals implements the RPC (newest first).
+func (s *Server) ListReferrals(ctx context.Context, req *referralv1.ListReferralsRequest) (*referralv1.ListReferralsResponse, error) {
+	n, err := pageSize(req.GetPageSize(), 50, 500)
+	if err != nil {
+		return nil, err
+	}
+	p := auth.FromContext(ctx)
+	var all []*referralv1.Referral
+	err = s.st.ForEachReferral(func(r *referralv1.Referral) error {
+		if _, ok := actorOf(p, r); !ok {
+			return nil
+		}
+		if (req.GetStatus() != 0 && r.GetStatus() != req.GetStatus()) || (req.GetProvider() != "" && r.GetProvider() != req.GetProvider()) ||
+			(req.GetResident() != "" && r.GetResident() != req.GetResident()) {
+			return nil
+		}
+		all = append(all, r)
+		return nil
+	})
+	s.audit(ctx, "ListReferrals", "referrals", err)
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(all) // uuid v7: id order is creation order
+	start := 0
+	if t := req.GetPageToken(); t != "" {
+		start = -1
+		for i, r := range all {
+			if r.GetName() == t {
+				start = i + 1
+			}
+		}
+		if start < 0 {
+			return nil, apierr.ErrInvalidPageToken
+		}
+	}
+	end := min(start+n, len(all))
+	out := &referralv1.ListReferralsResponse{}
+	for _, r := range all[start:end] {
+		out.Referrals = append(out.Referrals, s.withSummary(r))
+	}
+	if end < len(all) {
+		out.NextPageToken = all[end-1].GetName()
+	}
+	return out, nil
+}
+
+// WatchReferrals implements the RPC.
+func (s *Server) WatchReferrals(req *referralv1.WatchReferralsRequest, stream referralv1.ReferralService_WatchReferralsServer) error {
+	ctx := stream.Context()
+	if req.GetAfterRevision() < 0 {
+		return apierr.Invalid("after_revision", "must not be negative")
+	}
+	p := auth.FromContext(ctx)
+	s.audit(ctx, "WatchReferrals", "referrals", nil)
+	after := req.GetAfterRevision()
+	for {
+		changed := s.st.Changed()
+		events, err := s.st.ReferralChanges(after, 500)
+		if err != nil {
+			return err
+		}
+		for _, e := range events {
+			after = e.GetRevision()
+			if _, ok := actorOf(p, e.GetReferral()); !ok {
+				continue
+			}
+			if err := stream.Send(e); err != nil {
+				return err
+			}
+		}
+		if len(events) == 500 {
+			continue
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.stop:
+			return apierr.New(apierr.KindUnavailable, "SHUTTING_DOWN", "the service is shutting down; reconnect with after_revision")
+		}
+	}
+}
+
+// transition runs one state change of the table.
+func (s *Server) transition(ctx context.Context, method string, action domain.Action, name, etag, requestID, reason string, outcome *referralv1.Outcome, hash []byte) (out *referralv1.Referral, err error) {
+	defer func() {
+		if err != nil {
+			s.audit(ctx, method, name, err)
+		}
+	}()
+	if err := checkRequestID(requestID); err != nil {
+		return nil, err
+	}
+	if err := domain.CheckReason("reason", reason); err != nil {
+		return nil, err
+	}
+	if err := domain.CheckReason("outcome.note", outcome.GetNote()); err != nil {
+		return nil, err
+	}
+	cur, actor, err := s.visible(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	req := reqOf(method, requestID, hash)
+	if n, err := s.st.ReplayedName(req); err != nil {
+		return nil, err
+	} else if n != "" {
+		return s.withSummary(cur), nil
+	}
+	if etag != "" && etag != cur.GetEtag() {
+		return nil, apierr.ErrStaleEtag
+	}
+	from := cur.GetStatus()
+	if _, err := domain.Next(action, from, actor, reason, outcome.GetCode(), heldFrom(cur)); err != nil {
+		return nil, err
+	}
+	p := auth.FromContext(ctx)
+	id := strings.TrimPrefix(cur.GetName(), domain.ReferralPrefix)
+	reserved := false
+	if action == domain.ActionAccept {
+		c, cancel := s.outgoing(ctx)
+		res, err := s.provider.ReserveCapacity(c, &providerv1.ReserveCapacityRequest{Name: cur.GetAgreement(), ReferralId: id, Units: max(cur.GetUnits(), 1)})
+		cancel()
+		if err != nil {
+			return nil, dependencyError(err, domain.ErrProviderDown, "agreement")
+		}
+		reserved = !res.GetAlreadyReserved()
+	}
+	expect := cur.GetEtag()
+	w := allowed(ctx, method, name, "")
+	w.Req = req
+	out, err = s.st.UpdateReferral(ctx, id, func(r *referralv1.Referral, now time.Time) error {
+		// The state check and the etag of the read above, in the same transaction: of two concurrent
+		// changes exactly one commits, the other is ABORTED.
+		if r.GetEtag() != expect {
+			return apierr.ErrStaleEtag
+		}
+		to, err := domain.Next(action, r.GetStatus(), actor, reason, outcome.GetCode(), heldFrom(r))
+		if err != nil {
+			return err
+		}
+		r.History = append(r.History, &referralv1.Transition{From: r.GetStatus(), To: to, Actor: p.Subject, Role: roleString(p), Time: tsNow(now), Reason: reason})
+		r.Status = to
+		if reason != "" {
+			r.StatusReason = reason
+		}
+		if outcome != nil && to == referralv1.ReferralStatus_REFERRAL_STATUS_COMPLETED {
+			r.Outcome = clone(outcome)
+		}
+		w.Audit.Reason = from.String() + " -> " + to.String()
+		return nil
+	}, w)
+	if err != nil {
+		if reserved {
+			// Compensate: the acceptance did not happen, unless a concurrent one did.
+			if now, gerr := s.st.GetReferral(id); gerr != nil || !domain.HoldsCapacity(now.GetStatus()) {
+				s.release(ctx, id, cur.GetAgreement())
+			}
+		}
+		return nil, err
+	}
+	if domain.Terminal(out.GetStatus()) && domain.HoldsCapacity(from) {
+		s.release(ctx, id, cur.GetAgreement())
+	}
+	return s.withSummary(out), nil
+}
+
+// release gives capacity back; when the provider service cannot be reached it is recorded and retried.
+func (s *Server) release(ctx context.Context, id, agreement string) {
+	c, cancel := s.outgoing(ctx)
+	_, err := s.provider.ReleaseCapacity(c, &providerv1.ReleaseCapacityRequest{Name: agreement, ReferralId: id})
+	cancel()
+	if err != nil {
+		s.log.Warn("capacity release deferred", zap.String("referral", domain.ReferralPrefix+id), zap.String("code", reasonOf(err)))
+		if perr := s.st.AddPendingRelease(context.WithoutCancel(ctx), id, agreement); perr != nil {
+			s.log.Error("pending release not recorded", zap.Error(perr))
+		}
+	}
+}
+
+// RetryReleases retries deferred capacity releases until ctx ends.
+func (s *Server) RetryReleases(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pending, err := s.st.PendingReleases()
+		if err != nil {
+			continue
+		}
+		for id, ag := range pending {
+			c, cancel := s.outgoing(ctx)
+			_, err := s.provider.ReleaseCapacity(c, &providerv1.ReleaseCapacityRequest{Name: ag, ReferralId: id})
+			cancel()
+			if err == nil {
+				_ = s.st.DonePendingRelease(ctx, id)
+			}
+		}
+	}
+}
+
+func heldFrom(r *referralv1.Referral) referralv1.ReferralStatus {
+	h := r.GetHistory()
+	for i := len(h) - 1; i >= 0; i-- {
+		if h[i].GetTo() == referralv1.ReferralStatus_REFERRAL_STATUS_ON_HOLD {
+			return h[i].GetFrom()
+		}
+	}
+	return referralv1.ReferralStatus_REFERRAL_STATUS_UNSPECIFIED
+}
+
+// SendReferral implements the RPC.
+func (s *Server) SendReferral(ctx context.Context, r *referralv1.SendReferralRequest) (*referralv1.Referral, error) {
+	return s.transition(ctx, "SendReferral", domain.ActionSend, r.GetName(), r.GetEtag(), r.GetRequestId(), "", nil, s.st.RequestHash(r))
+}
+
+// ReceiveReferral implements the RPC.
+func (s *Server) ReceiveReferral(ctx context.Context, r *referralv1.ReceiveReferralRequest) (*referralv1.Referral, error) {
+	return s.transition(ctx, "ReceiveReferral", domain.ActionReceive, r.GetName(), r.GetEtag(), r.GetRequestId(), "", nil, s.st.RequestHash(r))
+}
+
+// AcceptReferral implements the RPC.
+func (s *Server) AcceptReferral(ctx context.Context, r *referralv1.AcceptReferralRequest) (*referralv1.Referral, error) {
+	return s.transition(ctx, "AcceptReferral", domain.ActionAccept, r.GetName(), r.GetEtag(), r.GetRequestId(), "", nil, s.st.RequestHash(r))
+}
+
+// RejectReferral implements the RPC.
+func (s *Server) RejectReferral(ctx context.Context, r *referralv1.RejectReferralRequest) (*referralv1.Referral, error) {
+	return s.transition(ctx, "RejectReferral", domain.ActionReject, r.GetName(), r.GetEtag(), r.GetRequestId(), r.GetReason(), nil, s.st.RequestHash(r))
+}
+
+// StartReferral implements the RPC.
+func (s *Server) StartReferral(ctx context.Context, r *referralv1.StartReferralRequest) (*referralv1.Referral, error) {
+	return s.transition(ctx, "StartReferral", domain.ActionStart, r.GetName(), r.GetEtag(), r.GetRequestId(), "", nil, s.st.RequestHash(r))
+}
+
+// HoldReferral implements the RPC.
+func (s *Server) HoldReferral(ctx context.Context, r *referralv1.HoldReferralRequest) (*referralv1.Referral, error) {
+	return s.transition(ctx, "HoldReferral", domain.ActionHold, r.GetName(), r.GetEtag(), r.GetRequestId(), r.GetReason(), nil, s.st.RequestHash(r))
+}
+
+// ResumeReferral implements the RPC.
+func (s *Server) ResumeReferral(ctx context.Context, r *referralv1.ResumeReferralRequest) (*referralv1.Referral, error) {
+	return s.transition(ctx, "ResumeReferral", domain.ActionResume, r.GetName(), r.GetEtag(), r.GetRequestId(), "", nil, s.st.RequestHash(r))
+}
+
+// CompleteReferral implements the RPC.
+func (s *Server) CompleteReferral(ctx context.Context, r *referralv1.CompleteReferralRequest) (*referralv1.Referral, error) {
+	if o := r.GetOutcome(); o != nil && referralv1.OutcomeCode_name[int32(o.GetCode())] == "" {
+		return nil, apierr.Invalid("outcome.code", "not a known outcome")
+	}
+	return s.transition(ctx, "CompleteReferral", domain.ActionComplete, r.GetName(), r.GetEtag(), r.GetRequestId(), "", r.GetOutcome(), s.st.RequestHash(r))
+}
+
+// FailReferral implements the RPC.
+func (s *Server) FailReferral(ctx context.Context, r *referralv1.FailReferralRequest) (*referralv1.Referral, error) {
+	return s.transition(ctx, "FailReferral", domain.ActionFail, r.GetName(), r.GetEtag(), r.GetRequestId(), r.GetReason(), nil, s.st.RequestHash(r))
+}
+
+// CancelReferral implements the RPC.
+func (s *Server) CancelReferral(ctx context.Context, r *referralv1.CancelReferralRequest) (*referralv1.Referral, error) {
+	return s.transition(ctx, "CancelReferral", domain.ActionCancel, r.GetName(), r.GetEtag(), r.GetRequestId(), r.GetReason(), nil, s.st.RequestHash(r))
+}
+
+// MarkReferralEnteredInError implements the RPC.
+func (s *Server) MarkReferralEnteredInError(ctx context.Context, r *referralv1.MarkReferralEnteredInErrorRequest) (*referralv1.Referral, error) {
+	return s.transition(ctx, "MarkReferralEnteredInError", domain.ActionMarkEnteredInError, r.GetName(), r.GetEtag(), r.GetRequestId(), r.GetReason(), nil, s.st.RequestHash(r))
+}
+
+// GetStatistics implements the RPC.
+func (s *Server) GetStatistics(ctx context.Context, req *referralv1.GetStatisticsRequest) (*referralv1.Statistics, error) {
+	day, err := asOf(req.GetAsOf(), s.now())
+	if err != nil {
+		return nil, err
+	}
+	st := &referralv1.Statistics{ByStatus: map[string]int32{}, ByArea: map[string]int32{}, ByProvider: map[string]int32{}, ByOutcome: map[string]int32{}}
+	var ack, acc []int64
+	err = s.st.ForEachReferral(func(r *referralv1.Referral) error {
+		st.Total++
+		st.ByStatus[r.GetStatus().String()]++
+		st.ByProvider[r.GetProvider()]++
+		for _, a := range r.GetAreas() {
+			st.ByArea[a.String()]++
+		}
+		if r.GetOutcome() != nil {
+			st.ByOutcome[r.GetOutcome().GetCode().String()]++
+		}
+		var requested time.Time
+		ackDone := false
+		for _, h := range r.GetHistory() {
+			switch h.GetTo() {
+			case referralv1.ReferralStatus_REFERRAL_STATUS_REQUESTED:
+				requested = h.GetTime().AsTime()
+			case referralv1.ReferralStatus_REFERRAL_STATUS_RECEIVED, referralv1.ReferralStatus_REFERRAL_STATUS_ACCEPTED, referralv1.ReferralStatus_REFERRAL_STATUS_REJECTED:
+				if !requested.IsZero() && !ackDone {
+					ack = append(ack, int64(h.GetTime().AsTime().Sub(requested)/time.Second))
+					ackDone = true
+				}
+				if h.GetTo() == referralv1.ReferralStatus_REFERRAL_STATUS_ACCEPTED && !requested.IsZero() {
+					acc = append(acc, int64(h.GetTime().AsTime().Sub(requested)/time.Second))
+				}
+			}
+		}
+		if (r.GetStatus() == referralv1.ReferralStatus_REFERRAL_STATUS_REQUESTED || r.GetStatus() == referralv1.ReferralStatus_REFERRAL_STATUS_RECEIVED) && r.GetResponseDueDate() < day {
+			st.OverdueResponses++
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	_ = s.st.ForEachPlan("", func(p *referralv1.Plan) error {
+		if overdue(p, day) {
+			st.OverduePlans++
+		}
+		return nil
+	})
+	st.AcknowledgeSecondsMedian, st.AcknowledgeSecondsP90 = percentile(ack, 50), percentile(ack, 90)
+	st.AcceptSecondsMedian, st.AcceptSecondsP90 = percentile(acc, 50), percentile(acc, 90)
+	return st, nil
+}
+
+// ListAuditEntries implements the RPC.
+func (s *Server) ListAuditEntries(ctx context.Context, req *referralv1.ListAuditEntriesRequest) (*referralv1.ListAuditEntriesResponse, error) {
+	n, err := pageSize(req.GetPageSize(), 100, 1000)
+	if err != nil {
+		return nil, err
+	}
+	var after int64
+	if t := req.GetPageToken(); t != "" {
+		if _, err := fmtSscan(t, &after); err != nil || after < 0 {
+			return nil, apierr.ErrInvalidPageToken
+		}
+	}
+	list, last, more, err := s.st.ListAudit(after, n, req.GetResource())
+	if err != nil {
+		return nil, err
+	}
+	out := &referralv1.ListAuditEntriesResponse{Entries: list}
+	if more {
+		out.NextPageToken = itoa64(last)
+	}
+	return out, nil
+}
+
+// VerifyAuditChain implements the RPC.
+func (s *Server) VerifyAuditChain(ctx context.Context, _ *referralv1.VerifyAuditChainRequest) (*referralv1.VerifyAuditChainResponse, error) {
+	n, broken, err := s.st.VerifyAudit()
+	if err != nil {
+		return nil, err
+	}
+	return &referralv1.VerifyAuditChainResponse{Ok: broken == 0, Entries: n, FirstBrokenSequence: broken}, nil
+}
+
+var errNoNumber = errors.New("not a number")
+
+func fmtSscan(s string, v *int64) (int, error) {
+	var n int64
+	if s == "" {
+		return 0, errNoNumber
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' || n > 1<<55 {
+			return 0, errNoNumber
+		}
+		n = n*10 + int64(c-'0')
+	}
+	*v = n
+	return 1, nil
+}
+
+func itoa64(n int64) string {
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	for n > 0 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+		n /= 10
+	}
+	return string(b)
+}

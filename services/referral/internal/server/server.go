@@ -1,0 +1,225 @@
+// Package server implements cus.referral.v1.ReferralService: thin handlers that validate, apply the domain's
+// rules, call the catalogue and provider services with deadlines, and write through the store with an audit
+// entry in the same transaction.
+package server
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/auth"
+	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
+	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
+	referralv1 "github.com/cus-suite/cus/proto/cus/referral/v1"
+	"github.com/cus-suite/cus/services/referral/internal/domain"
+	"github.com/cus-suite/cus/services/referral/internal/store"
+)
+
+// Options configure the server.
+type Options struct {
+	// Criteria are the dated income criteria; DefaultCriteria when empty.
+	Criteria []domain.Criterion
+	// CallTimeout bounds each call to the catalogue and provider services. Default 3s.
+	CallTimeout time.Duration
+	// ServiceToken, when set, is the bearer token the service presents to the provider service for capacity
+	// calls; otherwise the caller's authorization is forwarded.
+	ServiceToken func() string
+}
+
+// Server is the referral service.
+type Server struct {
+	referralv1.UnimplementedReferralServiceServer
+	st        *store.Store
+	catalogue cataloguev1.CatalogueServiceClient
+	provider  providerv1.ProviderServiceClient
+	log       *zap.Logger
+	opts      Options
+	now       func() time.Time
+	stop      chan struct{}
+}
+
+// New builds the server.
+func New(st *store.Store, catalogue cataloguev1.CatalogueServiceClient, provider providerv1.ProviderServiceClient, log *zap.Logger, opts Options) *Server {
+	if len(opts.Criteria) == 0 {
+		opts.Criteria = domain.DefaultCriteria()
+	}
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = 3 * time.Second
+	}
+	return &Server{st: st, catalogue: catalogue, provider: provider, log: log, opts: opts,
+		now: func() time.Time { return time.Now().UTC() }, stop: make(chan struct{})}
+}
+
+// Shutdown ends watch streams.
+func (s *Server) Shutdown() {
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+}
+
+// --- callers, audit ---
+
+func roleString(p *auth.Principal) string {
+	rs := make([]string, len(p.Roles))
+	for i, r := range p.Roles {
+		rs[i] = string(r)
+	}
+	return strings.Join(rs, ",")
+}
+
+func entry(ctx context.Context, action, resource string, decision referralv1.AuditDecision, reason string) *referralv1.AuditEntry {
+	p := auth.FromContext(ctx)
+	return &referralv1.AuditEntry{Subject: p.Subject, Role: roleString(p), Action: action, Resource: resource, Decision: decision, Reason: reason}
+}
+
+func allowed(ctx context.Context, action, resource, reason string) store.Write {
+	return store.Write{Audit: entry(ctx, action, resource, referralv1.AuditDecision_AUDIT_DECISION_ALLOWED, reason)}
+}
+
+// audit records a read, or a refused or failed call; it never fails the call (but logs without values).
+func (s *Server) audit(ctx context.Context, action, resource string, err error) {
+	d, reason := referralv1.AuditDecision_AUDIT_DECISION_ALLOWED, "read"
+	if err != nil {
+		d, reason = referralv1.AuditDecision_AUDIT_DECISION_FAILED, reasonOf(err)
+		if e, ok := apierr.As(err); ok && (e.Kind == apierr.KindPermissionDenied || errors.Is(err, domain.ErrReferralNotFound) && s.isProvider(ctx)) {
+			d = referralv1.AuditDecision_AUDIT_DECISION_DENIED
+		}
+	}
+	if aerr := s.st.Audit(context.WithoutCancel(ctx), entry(ctx, action, resource, d, reason)); aerr != nil {
+		s.log.Error("audit entry not written", zap.String("action", action), zap.Error(aerr))
+	}
+}
+
+func reasonOf(err error) string {
+	if e, ok := apierr.As(err); ok {
+		return e.Reason
+	}
+	if st, ok := status.FromError(err); ok {
+		return st.Code().String()
+	}
+	return "INTERNAL"
+}
+
+func (s *Server) isProvider(ctx context.Context) bool {
+	return auth.FromContext(ctx).Has(auth.RoleProvider)
+}
+
+func isStaff(p *auth.Principal) bool {
+	return p.Has(auth.RoleCoordinator) || p.Has(auth.RoleDirector) || p.Has(auth.RoleOrganiser) || p.Has(auth.RoleAdmin)
+}
+
+// actorOf says who the caller is to a referral; visible is false when the caller may not see it at all.
+func actorOf(p *auth.Principal, r *referralv1.Referral) (actor domain.Actor, visible bool) {
+	if p.Has(auth.RoleCoordinator) || p.Has(auth.RoleDirector) {
+		return domain.ActorRequester, true
+	}
+	if p.Has(auth.RoleProvider) && p.ProviderID != "" && r.GetProvider() == domain.ProviderPrefix+strings.ToLower(p.ProviderID) &&
+		r.GetStatus() != referralv1.ReferralStatus_REFERRAL_STATUS_DRAFT {
+		return domain.ActorProvider, true
+	}
+	return domain.ActorNone, isStaff(p)
+}
+
+func reqOf(method, requestID string, hash []byte) store.Req {
+	return store.Req{Method: method, ID: requestID, Hash: hash}
+}
+
+func newID(given, field string) (string, error) {
+	if given == "" {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return "", err
+		}
+		return id.String(), nil
+	}
+	if uuid.Validate(given) != nil {
+		return "", apierr.Invalid(field, "must be a UUID")
+	}
+	return strings.ToLower(given), nil
+}
+
+func checkRequestID(id string) error {
+	if id != "" && (len(id) > 100 || uuid.Validate(id) != nil) {
+		return apierr.Invalid("request_id", "must be a UUID")
+	}
+	return nil
+}
+
+func pageSize(n int32, def, max int) (int, error) {
+	switch {
+	case n < 0:
+		return 0, apierr.Invalid("page_size", "must not be negative")
+	case n == 0:
+		return def, nil
+	case int(n) > max:
+		return max, nil
+	}
+	return int(n), nil
+}
+
+// outgoing prepares a call to another service: a deadline and the authorization to present.
+func (s *Server) outgoing(ctx context.Context) (context.Context, context.CancelFunc) {
+	out := context.WithoutCancel(ctx)
+	if s.opts.ServiceToken != nil {
+		if tok := s.opts.ServiceToken(); tok != "" {
+			out = metadata.NewOutgoingContext(out, metadata.Pairs("authorization", "Bearer "+tok))
+		}
+	} else if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if a := md.Get("authorization"); len(a) == 1 {
+			out = metadata.NewOutgoingContext(out, metadata.Pairs("authorization", a[0]))
+		}
+	}
+	if rid := metadataValue(ctx, "x-request-id"); rid != "" {
+		out = metadata.AppendToOutgoingContext(out, "x-request-id", rid)
+	}
+	c, cancel := context.WithTimeout(out, s.opts.CallTimeout)
+	// The caller's cancellation still ends the call.
+	stop := context.AfterFunc(ctx, cancel)
+	return c, func() { stop(); cancel() }
+}
+
+func metadataValue(ctx context.Context, key string) string {
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if v := md.Get(key); len(v) > 0 {
+			return v[0]
+		}
+	}
+	return ""
+}
+
+// dependencyError maps an error of another service: unreachable becomes our UNAVAILABLE (down), refusals
+// keep their meaning without leaking the other service's text.
+func dependencyError(err error, down *apierr.Error, what string) error {
+	st, _ := status.FromError(err)
+	switch st.Code() {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled, codes.ResourceExhausted, codes.Internal, codes.Unknown:
+		return down
+	case codes.NotFound:
+		return apierr.New(apierr.KindFailedPrecondition, strings.ToUpper(what)+"_NOT_FOUND", "the "+what+" does not exist")
+	case codes.FailedPrecondition, codes.AlreadyExists, codes.OutOfRange:
+		reason := "CAPACITY_NOT_RESERVED"
+		for _, d := range st.Details() {
+			if ei, ok := d.(interface{ GetReason() string }); ok && ei.GetReason() != "" {
+				reason = ei.GetReason()
+			}
+		}
+		return apierr.New(apierr.KindFailedPrecondition, reason, "the provider service refused: "+st.Message())
+	case codes.PermissionDenied, codes.Unauthenticated:
+		return apierr.New(apierr.KindFailedPrecondition, "DEPENDENCY_REFUSED", "the "+what+" service refused this service's credentials")
+	}
+	return down
+}
+
+func clone[T proto.Message](m T) T { return proto.Clone(m).(T) }

@@ -1,0 +1,205 @@
+package store
+
+import (
+	"context"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cus-suite/cus/platform/storage"
+	referralv1 "github.com/cus-suite/cus/proto/cus/referral/v1"
+	"github.com/cus-suite/cus/services/referral/internal/domain"
+)
+
+// Erased counts what an erasure removed.
+type Erased struct {
+	Consents, Cases, Plans, Referrals int32
+	FileBytes                         int64
+}
+
+// Anonymise strips a referral of everything that names or describes the resident, keeping what statistics
+// need (service, provider, areas, statuses and times, outcome code, fee band).
+func Anonymise(r *referralv1.Referral) {
+	r.Resident, r.Case, r.Consent, r.Note, r.StatusReason = "", "", "", "", ""
+	if r.Outcome != nil {
+		r.Outcome.Note = ""
+	}
+	if r.Fee != nil {
+		r.Fee.IncomePerPersonGrosze = 0
+	}
+	for _, h := range r.History {
+		h.Reason = ""
+	}
+	r.ResidentSummary = nil
+}
+
+// EraseResident deletes a resident, its PESEL index entry, consents, cases and their plans, anonymises its
+// referrals (also in the change feed), then compacts the data file.
+func (s *Store) EraseResident(ctx context.Context, rid string, w Write) (Erased, error) {
+	var out Erased
+	name := domain.ResidentPrefix + rid
+	err := s.update(ctx, func(tx storage.Tx) error {
+		out = Erased{}
+		r := &referralv1.Resident{}
+		if _, ok, err := getRecord(tx, bucketResidents, rid, r); err != nil {
+			return err
+		} else if !ok {
+			return domain.ErrResidentNotFound
+		}
+		if r.GetPesel() != "" {
+			if err := tx.Delete(bucketPESEL, s.PESELKey(r.GetPesel())); err != nil {
+				return err
+			}
+		}
+		if err := tx.Delete(bucketResidents, []byte(rid)); err != nil {
+			return err
+		}
+		var del [][]byte
+		_ = tx.ScanPrefix(bucketConsents, []byte(rid+"/"), func(k, _ []byte) (bool, error) {
+			del = append(del, append([]byte(nil), k...))
+			return true, nil
+		})
+		for _, k := range del {
+			out.Consents++
+			if err := tx.Delete(bucketConsents, k); err != nil {
+				return err
+			}
+		}
+		var cases []string
+		_ = tx.Scan(bucketCases, nil, func(k, v []byte) (bool, error) {
+			c := &referralv1.Case{}
+			if _, err := decode(v, c); err == nil && c.GetResident() == name {
+				cases = append(cases, string(k))
+			}
+			return true, nil
+		})
+		for _, cid := range cases {
+			out.Cases++
+			if err := tx.Delete(bucketCases, []byte(cid)); err != nil {
+				return err
+			}
+			var plans [][]byte
+			_ = tx.ScanPrefix(bucketPlans, []byte(cid+"/"), func(k, _ []byte) (bool, error) {
+				plans = append(plans, append([]byte(nil), k...))
+				return true, nil
+			})
+			for _, k := range plans {
+				out.Plans++
+				if err := tx.Delete(bucketPlans, k); err != nil {
+					return err
+				}
+			}
+		}
+		refs := map[string]bool{}
+		type upd struct {
+			k   []byte
+			rev int64
+			r   *referralv1.Referral
+		}
+		var ups []upd
+		_ = tx.Scan(bucketReferrals, nil, func(k, v []byte) (bool, error) {
+			ref := &referralv1.Referral{}
+			rev, err := decode(v, ref)
+			if err == nil && ref.GetResident() == name {
+				refs[ref.GetName()] = true
+				Anonymise(ref)
+				ups = append(ups, upd{append([]byte(nil), k...), rev, ref})
+			}
+			return true, nil
+		})
+		for _, u := range ups {
+			out.Referrals++
+			if err := putRecord(tx, bucketReferrals, string(u.k), u.rev, u.r); err != nil {
+				return err
+			}
+		}
+		// The change feed holds snapshots of those referrals: rewrite them anonymised, at the same revisions.
+		type ch struct {
+			rev int64
+			e   *referralv1.ReferralEvent
+		}
+		var chs []ch
+		_ = tx.Scan(storage.BucketChanges, nil, func(k, v []byte) (bool, error) {
+			e := &referralv1.ReferralEvent{}
+			if proto.Unmarshal(v, e) == nil && (refs[e.GetReferral().GetName()] || e.GetReferral().GetResident() == name) {
+				Anonymise(e.Referral)
+				chs = append(chs, ch{e.GetRevision(), e})
+			}
+			return true, nil
+		})
+		for _, c := range chs {
+			b, err := proto.MarshalOptions{Deterministic: true}.Marshal(c.e)
+			if err != nil {
+				return err
+			}
+			if err := tx.AppendChange(c.rev, b); err != nil {
+				return err
+			}
+		}
+		// Idempotency records hold names only; drop those naming the resident's objects anyway.
+		var reqs [][]byte
+		_ = tx.Scan(storage.BucketRequests, nil, func(k, v []byte) (bool, error) {
+			if len(v) > 32 && strings.HasPrefix(string(v[32:]), name) {
+				reqs = append(reqs, append([]byte(nil), k...))
+			}
+			return true, nil
+		})
+		for _, k := range reqs {
+			if err := tx.Delete(storage.BucketRequests, k); err != nil {
+				return err
+			}
+		}
+		tx.NextRevision()
+		return s.appendAudit(tx, w.Audit)
+	})
+	if err != nil {
+		return out, err
+	}
+	size, err := s.Compact()
+	out.FileBytes = size
+	return out, err
+}
+
+// ExportResident reads everything about a resident from one snapshot.
+func (s *Store) ExportResident(rid string) (*referralv1.ExportResidentResponse, error) {
+	out := &referralv1.ExportResidentResponse{}
+	name := domain.ResidentPrefix + rid
+	err := s.view(func(tx storage.ReadTx) error {
+		r := &referralv1.Resident{}
+		if _, ok, err := getRecord(tx, bucketResidents, rid, r); err != nil {
+			return err
+		} else if !ok {
+			return domain.ErrResidentNotFound
+		}
+		out.Resident = r
+		_ = tx.ScanPrefix(bucketConsents, []byte(rid+"/"), func(_, v []byte) (bool, error) {
+			c := &referralv1.Consent{}
+			if _, err := decode(v, c); err == nil {
+				out.Consents = append(out.Consents, c)
+			}
+			return true, nil
+		})
+		_ = tx.Scan(bucketCases, nil, func(k, v []byte) (bool, error) {
+			c := &referralv1.Case{}
+			if _, err := decode(v, c); err == nil && c.GetResident() == name {
+				out.Cases = append(out.Cases, c)
+				_ = tx.ScanPrefix(bucketPlans, append(append([]byte(nil), k...), '/'), func(_, pv []byte) (bool, error) {
+					p := &referralv1.Plan{}
+					if _, err := decode(pv, p); err == nil {
+						out.Plans = append(out.Plans, p)
+					}
+					return true, nil
+				})
+			}
+			return true, nil
+		})
+		return tx.Scan(bucketReferrals, nil, func(_, v []byte) (bool, error) {
+			ref := &referralv1.Referral{}
+			if _, err := decode(v, ref); err == nil && ref.GetResident() == name {
+				out.Referrals = append(out.Referrals, ref)
+			}
+			return true, nil
+		})
+	})
+	return out, err
+}
