@@ -90,6 +90,7 @@ type ProviderServiceClient interface {
 	// `requested`). Also FAILED_PRECONDITION when the agreement is not ACTIVE (AGREEMENT_NOT_ACTIVE), outside its
 	// period (AGREEMENT_NOT_STARTED, AGREEMENT_ENDED), or the provider is not ACTIVE (PROVIDER_NOT_ACTIVE); and
 	// ALREADY_EXISTS RESERVATION_EXISTS when the referral already holds a different number of units here.
+	// Provider staff may reserve on their own agreements (when they accept a referral).
 	ReserveCapacity(ctx context.Context, in *ReserveCapacityRequest, opts ...grpc.CallOption) (*ReserveCapacityResponse, error)
 	// Gives back the units a referral holds on an agreement. Idempotent: releasing what is not held succeeds
 	// with released = false. Provider staff may release on their own agreements (when they reject a referral).
@@ -336,6 +337,7 @@ type ProviderServiceServer interface {
 	// `requested`). Also FAILED_PRECONDITION when the agreement is not ACTIVE (AGREEMENT_NOT_ACTIVE), outside its
 	// period (AGREEMENT_NOT_STARTED, AGREEMENT_ENDED), or the provider is not ACTIVE (PROVIDER_NOT_ACTIVE); and
 	// ALREADY_EXISTS RESERVATION_EXISTS when the referral already holds a different number of units here.
+	// Provider staff may reserve on their own agreements (when they accept a referral).
 	ReserveCapacity(context.Context, *ReserveCapacityRequest) (*ReserveCapacityResponse, error)
 	// Gives back the units a referral holds on an agreement. Idempotent: releasing what is not held succeeds
 	// with released = false. Provider staff may release on their own agreements (when they reject a referral).

@@ -39,7 +39,7 @@ func init() {
 		allow(m, auth.RoleOrganiser, auth.RoleDirector, auth.RoleAdmin, auth.RoleIntegration)
 	}
 	allow("UpdateProvider", auth.RoleOrganiser, auth.RoleDirector, auth.RoleAdmin, auth.RoleIntegration, auth.RoleProvider)
-	allow("ReserveCapacity", auth.RoleCoordinator, auth.RoleDirector, auth.RoleAdmin, auth.RoleIntegration)
+	allow("ReserveCapacity", auth.RoleCoordinator, auth.RoleDirector, auth.RoleAdmin, auth.RoleIntegration, auth.RoleProvider)
 	allow("ReleaseCapacity", auth.RoleCoordinator, auth.RoleDirector, auth.RoleAdmin, auth.RoleIntegration, auth.RoleProvider)
 	allow("ListReservations", auth.RoleCoordinator, auth.RoleDirector, auth.RoleAdmin, auth.RoleIntegration, auth.RoleProvider)
 	for _, m := range []string{"GetAvailability", "ListAvailability"} {
@@ -220,6 +220,10 @@ func TestProviderStaffSeeAndChangeOnlyTheirOwn(t *testing.T) {
 	_, errHidden = h.client.ListReservations(asB, &providerv1.ListReservationsRequest{Parent: pa.GetName() + "/agreements/-"})
 	_, errMissing = h.client.ListReservations(asB, &providerv1.ListReservationsRequest{Parent: "providers/0194c050-0000-7000-8000-000000000000/agreements/-"})
 	same("ListReservations of a provider", errHidden, errMissing)
+	// Reserving on A's agreement.
+	_, errHidden = h.client.ReserveCapacity(asB, &providerv1.ReserveCapacityRequest{Name: aa.GetName(), ReferralId: refID(8), Units: 1})
+	_, errMissing = h.client.ReserveCapacity(asB, &providerv1.ReserveCapacityRequest{Name: ghost, ReferralId: refID(8), Units: 1})
+	same("ReserveCapacity", errHidden, errMissing)
 	// Releasing A's reservation.
 	_, errHidden = h.client.ReleaseCapacity(asB, &providerv1.ReleaseCapacityRequest{Name: aa.GetName(), ReferralId: refID(7)})
 	_, errMissing = h.client.ReleaseCapacity(asB, &providerv1.ReleaseCapacityRequest{Name: ghost, ReferralId: refID(7)})
@@ -245,9 +249,6 @@ func TestProviderStaffSeeAndChangeOnlyTheirOwn(t *testing.T) {
 	if _, err := h.client.GetAgreement(asB, &providerv1.GetAgreementRequest{Name: aa.GetName()}); err != nil {
 		t.Fatal(err)
 	}
-	// Reserving is not for provider staff at all.
-	_, err = h.client.ReserveCapacity(asB, &providerv1.ReserveCapacityRequest{Name: ab.GetName(), ReferralId: refID(8), Units: 1})
-	wantErr(t, err, codes.PermissionDenied, "ROLE_NOT_ALLOWED")
 
 	// Updating A's record is refused; nothing changes.
 	_, err = h.client.UpdateProvider(asB, &providerv1.UpdateProviderRequest{
@@ -290,7 +291,10 @@ func TestProviderStaffSeeAndChangeOnlyTheirOwn(t *testing.T) {
 		t.Fatalf("no-mask change of the website: %v", err)
 	}
 
-	// Their own capacity: visible, and releasable (a rejected referral).
+	// Their own capacity: visible, reservable (an accepted referral) and releasable (a rejected one).
+	if _, err := h.client.ReserveCapacity(asB, &providerv1.ReserveCapacityRequest{Name: ab.GetName(), ReferralId: refID(8), Units: 1}); err != nil {
+		t.Fatalf("B reserves on its own: %v", err)
+	}
 	if _, err := h.client.GetAvailability(asB, &providerv1.GetAvailabilityRequest{Name: ab.GetName() + "/availability"}); err != nil {
 		t.Fatal(err)
 	}

@@ -34,10 +34,11 @@ const rawicz = "3022053"
 var testNow = time.Date(2026, 6, 15, 10, 0, 0, 0, time.UTC)
 
 type harness struct {
-	client providerv1.ProviderServiceClient
-	store  *store.Store
-	logs   *observer.ObservedLogs
-	mint   func(auth.TokenRequest) string
+	client   providerv1.ProviderServiceClient
+	grpcAddr string
+	store    *store.Store
+	logs     *observer.ObservedLogs
+	mint     func(auth.TokenRequest) string
 
 	mu     sync.Mutex
 	tokens map[string]string
@@ -87,7 +88,7 @@ func start(t testing.TB, opts ...server.Option) *harness {
 		}
 		return tok
 	}
-	return &harness{client: providerv1.NewProviderServiceClient(conn), store: st, logs: logs, mint: mint, tokens: map[string]string{}}
+	return &harness{client: providerv1.NewProviderServiceClient(conn), grpcAddr: ls.GRPC.Addr().String(), store: st, logs: logs, mint: mint, tokens: map[string]string{}}
 }
 
 // as returns a context calling as role (provider staff: bound to providerID).

@@ -20,9 +20,10 @@ func with(roles []auth.Role, more ...auth.Role) []auth.Role {
 // organisation data (HSDS organization, agreements published in the BIP); editing them is for the CUS's
 // organisers, the director, the admin and integration clients, and provider staff may keep their own contact
 // details and accreditations up to date. Holding and releasing capacity is for coordinators (who send
-// referrals), the director, the admin and integrations (the referral service calls with the caller's token);
-// provider staff release on their own agreements when they reject a referral. Availability and reservations are
-// not public; provider staff see only their own. docs/authorization.md is generated from this table.
+// referrals), the director, the admin and integrations; the referral service calls with its caller's token, and
+// since a provider accepts or rejects a referral, provider staff hold and release capacity too, on their own
+// agreements only (the handlers check the owner). Availability and reservations are not public; provider staff
+// see only their own. docs/authorization.md is generated from this table.
 var Policy = auth.Policy{
 	Service: providerv1.ProviderService_ServiceDesc.ServiceName,
 	Methods: map[string][]auth.Role{
@@ -37,7 +38,7 @@ var Policy = auth.Policy{
 		"CreateAgreement":  editors,
 		"UpdateAgreement":  editors,
 		"DeleteAgreement":  editors,
-		"ReserveCapacity":  bookers,
+		"ReserveCapacity":  with(bookers, auth.RoleProvider),
 		"ReleaseCapacity":  with(bookers, auth.RoleProvider),
 		"GetAvailability":  capacity,
 		"ListAvailability": capacity,
@@ -46,6 +47,7 @@ var Policy = auth.Policy{
 	},
 	Notes: map[string]string{
 		"UpdateProvider":   "provider staff: only their own provider, and only address, teryt_code, phones, email, website, description, accreditations",
+		"ReserveCapacity":  "provider staff: only on their own agreements (when they accept a referral)",
 		"ReleaseCapacity":  "provider staff: only on their own agreements",
 		"GetAvailability":  "provider staff: only their own agreements",
 		"ListAvailability": "provider staff: only their own agreements",

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -38,6 +40,7 @@ type Config struct {
 	ProviderAddr       string
 	PESELKeyFile       string
 	IncomeCriteriaFile string
+	ServiceTokenFile   string
 	DemoData           bool
 	LogLevel           string
 	LogFormat          string
@@ -55,6 +58,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.ProviderAddr, "provider-addr", "127.0.0.1:7002", "gRPC address of the provider service")
 	fs.StringVar(&c.PESELKeyFile, "pesel-key-file", "", "file with the secret key (32+ bytes) of the PESEL keyed-hash index; default <data-dir>/pesel.key, created if missing")
 	fs.StringVar(&c.IncomeCriteriaFile, "income-criteria-file", "", "JSON file of dated income criteria [{from, single_person_grosze, per_person_in_family_grosze}]; default: 2022-01-01 776/600 zł, 2025-01-01 1010/823 zł")
+	fs.StringVar(&c.ServiceTokenFile, "service-token-file", "", "file with the bearer token (role integration) this service presents to the catalogue and provider services, re-read when it changes; default: the caller's token is forwarded")
 	fs.BoolVar(&c.DemoData, "demo-data", false, "load demo residents, cases, a plan and referrals (CUS Rawicz) when the store is empty")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or console")
@@ -102,6 +106,32 @@ func LoadPESELKey(path string) ([]byte, error) {
 		return nil, fmt.Errorf("pesel-key-file: the key must be at least 32 bytes")
 	}
 	return b, nil
+}
+
+// serviceToken says which token the service presents to the provider and catalogue services: the one in
+// --service-token-file (role integration) when set, otherwise none, and the caller's token is forwarded (the
+// provider registry lets provider staff reserve and release on their own agreements).
+func serviceToken(cfg Config) (func() string, error) {
+	switch {
+	case cfg.ServiceTokenFile != "":
+		if _, err := os.Stat(cfg.ServiceTokenFile); err != nil {
+			return nil, fmt.Errorf("service-token-file: %w", err)
+		}
+		var mu sync.Mutex
+		var tok string
+		var mod time.Time
+		return func() string {
+			mu.Lock()
+			defer mu.Unlock()
+			if fi, err := os.Stat(cfg.ServiceTokenFile); err == nil && !fi.ModTime().Equal(mod) {
+				if b, err := os.ReadFile(cfg.ServiceTokenFile); err == nil {
+					tok, mod = strings.TrimSpace(string(b)), fi.ModTime()
+				}
+			}
+			return tok
+		}, nil
+	}
+	return nil, nil
 }
 
 // Ready reports the bound addresses once the server serves.
@@ -153,9 +183,14 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	if err != nil {
 		return err
 	}
+	tokens, err := serviceToken(cfg)
+	if err != nil {
+		return err
+	}
 	srv := server.New(st, cataloguev1.NewCatalogueServiceClient(catConn), providerv1.NewProviderServiceClient(provConn), log,
-		server.Options{Criteria: criteria, CallTimeout: cfg.CallTimeout})
+		server.Options{Criteria: criteria, CallTimeout: cfg.CallTimeout, ServiceToken: tokens})
 	opts := append(sec.Options, server.AuditDenials(st, sec.Auth.Verifier)...)
+	opts = append(opts, server.RedactForProviders()...)
 	gs := grpcserver.New(grpcserver.Config{Addr: cfg.Listen, AdminAddr: cfg.AdminListen, ShutdownGrace: cfg.ShutdownGrace, Auth: sec.Auth, Limits: sec.Limits}, log, opts...)
 	referralv1.RegisterReferralServiceServer(gs.GRPC(), srv)
 	gs.ReportHealth(referralv1.ReferralService_ServiceDesc.ServiceName)

@@ -98,7 +98,7 @@ func (f *fakeProvider) held(id string) bool {
 }
 
 // serveFake runs a gRPC server with the given registration on loopback; stop ends it.
-func serveFake(t *testing.T, register func(*grpc.Server)) (addr string, stop func()) {
+func serveFake(t testing.TB, register func(*grpc.Server)) (addr string, stop func()) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -123,7 +123,7 @@ type harness struct {
 	mint         func(auth.TokenRequest) string
 }
 
-func dial(t *testing.T, addr string) *grpc.ClientConn {
+func dial(t testing.TB, addr string) *grpc.ClientConn {
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +136,7 @@ var testKey = []byte("0123456789abcdef0123456789abcdef-test-only")
 
 // start runs the real referral service (bbolt in a temp dir, gRPC on loopback, the production interceptor
 // chain with dev-key tokens and the Policy) in front of fake catalogue and provider servers.
-func start(t *testing.T) *harness {
+func start(t testing.TB) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	core, logs := observer.New(zap.DebugLevel)
@@ -156,7 +156,7 @@ func start(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	gs := grpcserver.New(grpcserver.Config{Addr: "127.0.0.1:0", ShutdownGrace: time.Second, Auth: sec.Auth, Limits: sec.Limits}, log,
-		server.AuditDenials(st, sec.Auth.Verifier)...)
+		append(server.AuditDenials(st, sec.Auth.Verifier), server.RedactForProviders()...)...)
 	referralv1.RegisterReferralServiceServer(gs.GRPC(), srv)
 	gs.OnShutdown(srv.Shutdown)
 	ls, err := gs.Listen()
@@ -186,7 +186,7 @@ func start(t *testing.T) *harness {
 }
 
 // as returns a context calling as role (provider staff bound to providerID).
-func (h *harness) as(t *testing.T, role auth.Role, providerID string) context.Context {
+func (h *harness) as(t testing.TB, role auth.Role, providerID string) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
 	if role == auth.RoleAnonymous {
@@ -200,11 +200,11 @@ func (h *harness) as(t *testing.T, role auth.Role, providerID string) context.Co
 	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok)
 }
 
-func (h *harness) coord(t *testing.T) context.Context { return h.as(t, auth.RoleCoordinator, "") }
+func (h *harness) coord(t testing.TB) context.Context { return h.as(t, auth.RoleCoordinator, "") }
 func (h *harness) prov(t *testing.T) context.Context  { return h.as(t, auth.RoleProvider, providerA) }
 
 // pesel makes a valid-format fictional PESEL for a birth date and serial.
-func pesel(t *testing.T, yymmdd string, serial int) string {
+func pesel(t testing.TB, yymmdd string, serial int) string {
 	first := fmt.Sprintf("%s%04d", yymmdd, serial)
 	d, err := plid.PESELCheckDigit(first)
 	if err != nil {
@@ -214,7 +214,7 @@ func pesel(t *testing.T, yymmdd string, serial int) string {
 }
 
 // seed creates a resident (with PESEL), a consent and a case; it returns their names.
-func (h *harness) seed(t *testing.T, p string, income int32, household int32) (resident, consent, kase string) {
+func (h *harness) seed(t testing.TB, p string, income int32, household int32) (resident, consent, kase string) {
 	t.Helper()
 	ctx := h.coord(t)
 	r, err := h.client.CreateResident(ctx, &referralv1.CreateResidentRequest{Resident: &referralv1.Resident{
