@@ -34,7 +34,7 @@ wait_grpc() { # wait until a TCP port accepts connections
 }
 
 "$BIN/catalogue" serve --data-dir "$DATA/catalogue" --listen "$CATALOGUE" --admin-listen 127.0.0.1:9101 \
-  --dev-keys-dir "$DATA/dev" --demo-data --log-format console >"$DATA/log/catalogue.log" 2>&1 &
+  --provider-addr "$PROVIDER" --dev-keys-dir "$DATA/dev" --demo-data --log-format console >"$DATA/log/catalogue.log" 2>&1 &
 pids+=($!)
 wait_grpc "$CATALOGUE" catalogue
 

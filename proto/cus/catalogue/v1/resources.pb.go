@@ -513,9 +513,12 @@ type Service struct {
 	// When the service was last changed.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,24,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Opaque version tag. Send the value you read with an update or delete; a stale value is refused with ABORTED.
-	Etag          string `protobuf:"bytes,25,opt,name=etag,proto3" json:"etag,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Etag string `protobuf:"bytes,25,opt,name=etag,proto3" json:"etag,omitempty"`
+	// The display names of `providers`, in the same order, as the provider registry had them when the service
+	// was last saved (checked then: an unknown or closed provider is refused).
+	ProviderDisplayNames []string `protobuf:"bytes,26,rep,name=provider_display_names,json=providerDisplayNames,proto3" json:"provider_display_names,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *Service) Reset() {
@@ -721,6 +724,13 @@ func (x *Service) GetEtag() string {
 		return x.Etag
 	}
 	return ""
+}
+
+func (x *Service) GetProviderDisplayNames() []string {
+	if x != nil {
+		return x.ProviderDisplayNames
+	}
+	return nil
 }
 
 // A geographic area a service covers (HSDS service_area).
@@ -1627,7 +1637,7 @@ var File_cus_catalogue_v1_resources_proto protoreflect.FileDescriptor
 
 const file_cus_catalogue_v1_resources_proto_rawDesc = "" +
 	"\n" +
-	" cus/catalogue/v1/resources.proto\x12\x10cus.catalogue.v1\x1a\x17cus/type/v1/types.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaa\t\n" +
+	" cus/catalogue/v1/resources.proto\x12\x10cus.catalogue.v1\x1a\x17cus/type/v1/types.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe5\t\n" +
 	"\aService\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12&\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\x03\xe0A\x02R\vdisplayName\x12%\n" +
@@ -1659,7 +1669,8 @@ const file_cus_catalogue_v1_resources_proto_rawDesc = "" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\x19 \x01(\tR\x04etag:>\xeaA;\n" +
+	"\x04etag\x18\x19 \x01(\tR\x04etag\x129\n" +
+	"\x16provider_display_names\x18\x1a \x03(\tB\x03\xe0A\x03R\x14providerDisplayNames:>\xeaA;\n" +
 	"\x12cus.gov.pl/Service\x12\x12services/{service}*\bservices2\aserviceB\x0e\n" +
 	"\f_minimum_ageB\x0e\n" +
 	"\f_maximum_age\"j\n" +

@@ -13,11 +13,14 @@ import (
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/cus-suite/cus/platform/auth"
 	"github.com/cus-suite/cus/platform/config"
 	"github.com/cus-suite/cus/platform/grpcserver"
 	"github.com/cus-suite/cus/platform/plid"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
+	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
 	"github.com/cus-suite/cus/services/catalogue/internal/demo"
 	"github.com/cus-suite/cus/services/catalogue/internal/federation"
 	"github.com/cus-suite/cus/services/catalogue/internal/server"
@@ -37,6 +40,7 @@ type Config struct {
 	ShutdownGrace time.Duration
 	MaxRecvBytes  int
 	PeersFile     string
+	ProviderAddr  string
 	Security      grpcserver.SecurityFlags
 }
 
@@ -52,6 +56,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or console")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "time in-flight calls get to finish on shutdown")
 	fs.IntVar(&c.MaxRecvBytes, "max-recv-bytes", 4<<20, "largest accepted gRPC message in bytes")
+	fs.StringVar(&c.ProviderAddr, "provider-addr", "", "gRPC address of the provider registry, to check the providers a service names (empty: format only)")
 	fs.StringVar(&c.PeersFile, "peers-file", "", "JSON file listing the federation peers to follow (see docs/federation.md)")
 	c.Security.RegisterFlags(fs)
 }
@@ -68,6 +73,12 @@ func (c *Config) Validate() error {
 		ch.Fail("instance-terc", "%q is not a TERYT TERC code of a gmina: %v", c.InstanceTERC, err)
 	}
 	ch.NonEmpty("instance-name", c.InstanceName)
+	if c.ProviderAddr != "" {
+		ch.Addr("provider-addr", c.ProviderAddr)
+		if !auth.IsLoopback(c.ProviderAddr) {
+			ch.Fail("provider-addr", "the provider registry is dialled in plaintext, allowed only on loopback, not %s", c.ProviderAddr)
+		}
+	}
 	ch.Positive("shutdown-grace", c.ShutdownGrace)
 	ch.Range("max-recv-bytes", c.MaxRecvBytes, 64<<10, 64<<20)
 	c.Security.Validate(&ch, c.Listen)
@@ -120,6 +131,14 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	gs.ReportHealth(cataloguev1.CatalogueService_ServiceDesc.ServiceName)
 	gs.OnShutdown(srv.Shutdown)
 	gs.HandleAdmin("/backup", backupHandler(st, log))
+	if cfg.ProviderAddr != "" {
+		conn, err := grpc.NewClient(cfg.ProviderAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return fmt.Errorf("--provider-addr: %w", err)
+		}
+		defer conn.Close()
+		srv.SetProviderDirectory(server.RegistryDirectory{Client: providerv1.NewProviderServiceClient(conn)})
+	}
 	if cfg.PeersFile != "" {
 		fed, err := federation.LoadConfig(cfg.PeersFile, cfg.InstanceTERC)
 		if err != nil {

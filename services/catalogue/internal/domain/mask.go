@@ -11,7 +11,7 @@ import (
 
 // Fields a client may never write; the server sets them. Update masks naming them are refused.
 var outputOnly = map[string]bool{
-	"origin_terc": true, "create_time": true, "update_time": true,
+	"origin_terc": true, "create_time": true, "update_time": true, "provider_display_names": true,
 }
 
 // Fields that identify the resource or guard the update rather than change it: a mask may name them (the REST

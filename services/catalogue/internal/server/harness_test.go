@@ -153,3 +153,5 @@ func newServerOver(t *testing.T, h *harness) *server.Server {
 	t.Helper()
 	return server.New(h.store, rawicz, zap.NewNop())
 }
+
+func grpcStatusError(c codes.Code, msg string) error { return status.Error(c, msg) }

@@ -36,6 +36,9 @@ type Server struct {
 	stopOnce sync.Once
 	stopping chan struct{}
 
+	// providers checks provider names against the registry (nil: format only).
+	providers ProviderDirectory
+
 	// peerStatus reports federation peers (nil without federation).
 	peerStatus func() []*cataloguev1.PeerStatus
 }

@@ -85,6 +85,13 @@ func (s *Server) CreateService(ctx context.Context, req *cataloguev1.CreateServi
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
+	// The registry is asked before the write, outside the transaction: a slow registry must not hold the
+	// commit loop, and when it is down nothing is written.
+	names, err := s.providerNames(ctx, svc.GetProviders())
+	if err != nil {
+		return nil, err
+	}
+	svc.ProviderDisplayNames = names
 	out, rev, replayed, err := s.store.CreateService(ctx, id, svc, req.GetRequestId(), requestHash(req))
 	if err != nil {
 		return nil, err
@@ -130,6 +137,18 @@ func (s *Server) UpdateService(ctx context.Context, req *cataloguev1.UpdateServi
 		return nil, err
 	}
 	etag := patch.GetEtag()
+	providersChange := false
+	for _, f := range fields {
+		if f[0].Name() == "providers" {
+			providersChange = true
+		}
+	}
+	var names []string
+	if providersChange {
+		if names, err = s.providerNames(ctx, patch.GetProviders()); err != nil {
+			return nil, err
+		}
+	}
 	out, rev, err := s.store.UpdateService(ctx, id, func(cur *cataloguev1.Service) error {
 		if cur.GetOriginTerc() != s.terc {
 			return domain.ErrReadOnlyOrigin
@@ -138,6 +157,9 @@ func (s *Server) UpdateService(ctx context.Context, req *cataloguev1.UpdateServi
 			return apierr.ErrStaleEtag
 		}
 		domain.ApplyMask(cur, patch, fields)
+		if providersChange {
+			cur.ProviderDisplayNames = names
+		}
 		s.normaliseService(cur)
 		var v apierr.Violations
 		domain.ValidateService(cur, "service.", &v)
