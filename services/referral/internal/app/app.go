@@ -18,8 +18,10 @@ import (
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/cus-suite/cus/platform/auth"
 	"github.com/cus-suite/cus/platform/config"
 	"github.com/cus-suite/cus/platform/grpcserver"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
@@ -46,7 +48,13 @@ type Config struct {
 	LogFormat          string
 	ShutdownGrace      time.Duration
 	CallTimeout        time.Duration
-	Security           grpcserver.SecurityFlags
+	// BackendCA, ClientCert and ClientKey switch the calls to the catalogue and provider services to TLS
+	// (mTLS with a certificate). The referral service forwards its callers' tokens on these calls, so
+	// plaintext is allowed only to loopback addresses.
+	BackendCA  string
+	ClientCert string
+	ClientKey  string
+	Security   grpcserver.SecurityFlags
 }
 
 // RegisterFlags declares the flags of Config on fs with their defaults.
@@ -56,6 +64,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DataDir, "data-dir", "var/referral", "directory of the referral service's data file")
 	fs.StringVar(&c.CatalogueAddr, "catalogue-addr", "127.0.0.1:7001", "gRPC address of the catalogue service")
 	fs.StringVar(&c.ProviderAddr, "provider-addr", "127.0.0.1:7002", "gRPC address of the provider service")
+	fs.StringVar(&c.BackendCA, "backend-ca", "", "CA (PEM) of the catalogue's and provider's certificates; enables TLS to them")
+	fs.StringVar(&c.ClientCert, "client-cert", "", "client certificate (PEM) for mTLS to the catalogue and provider")
+	fs.StringVar(&c.ClientKey, "client-key", "", "client key (PEM)")
 	fs.StringVar(&c.PESELKeyFile, "pesel-key-file", "", "file with the secret key (32+ bytes) of the PESEL keyed-hash index; default <data-dir>/pesel.key, created if missing")
 	fs.StringVar(&c.IncomeCriteriaFile, "income-criteria-file", "", "JSON file of dated income criteria [{from, single_person_grosze, per_person_in_family_grosze}]; default: 2022-01-01 776/600 zł, 2025-01-01 1010/823 zł")
 	fs.StringVar(&c.ServiceTokenFile, "service-token-file", "", "file with the bearer token (role integration) this service presents to the catalogue and provider services, re-read when it changes; default: the caller's token is forwarded")
@@ -76,6 +87,16 @@ func (c *Config) Validate() error {
 	}
 	ch.Addr("catalogue-addr", c.CatalogueAddr)
 	ch.Addr("provider-addr", c.ProviderAddr)
+	if (c.ClientCert == "") != (c.ClientKey == "") {
+		ch.Fail("client-cert", "--client-cert and --client-key go together")
+	}
+	if c.BackendCA == "" {
+		for flagName, addr := range map[string]string{"catalogue-addr": c.CatalogueAddr, "provider-addr": c.ProviderAddr} {
+			if !auth.IsLoopback(addr) {
+				ch.Fail(flagName, "plaintext (callers' tokens are forwarded) is allowed only on loopback, not to %s; set --backend-ca", addr)
+			}
+		}
+	}
 	ch.NonEmpty("data-dir", c.DataDir)
 	ch.Positive("shutdown-grace", c.ShutdownGrace)
 	ch.Positive("call-timeout", c.CallTimeout)
@@ -169,12 +190,20 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 			log.Info("demo data not loaded: the store is not empty")
 		}
 	}
-	catConn, err := grpc.NewClient(cfg.CatalogueAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	creds := insecure.NewCredentials()
+	if cfg.BackendCA != "" {
+		tc, err := auth.ClientTLS(cfg.ClientCert, cfg.ClientKey, cfg.BackendCA)
+		if err != nil {
+			return fmt.Errorf("--backend-ca: %w", err)
+		}
+		creds = credentials.NewTLS(tc)
+	}
+	catConn, err := grpc.NewClient(cfg.CatalogueAddr, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return err
 	}
 	defer catConn.Close()
-	provConn, err := grpc.NewClient(cfg.ProviderAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	provConn, err := grpc.NewClient(cfg.ProviderAddr, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return err
 	}
