@@ -3,6 +3,7 @@ module github.com/cus-suite/cus/e2e
 go 1.26.0
 
 require (
+	github.com/cus-suite/cus/platform v0.0.0
 	github.com/cus-suite/cus/proto v0.0.0
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
@@ -17,4 +18,7 @@ require (
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261104224025-d1e00e9f33ab // indirect
 )
 
-replace github.com/cus-suite/cus/proto => ../proto
+replace (
+	github.com/cus-suite/cus/platform => ../platform
+	github.com/cus-suite/cus/proto => ../proto
+)

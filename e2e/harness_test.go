@@ -31,6 +31,8 @@ import (
 
 const (
 	cataloguePkg = "github.com/cus-suite/cus/services/catalogue/cmd/catalogue"
+	providerPkg  = "github.com/cus-suite/cus/services/provider/cmd/provider"
+	referralPkg  = "github.com/cus-suite/cus/services/referral/cmd/referral"
 	gatewayPkg   = "github.com/cus-suite/cus/gateway/cmd/gateway"
 	cusctlPkg    = "github.com/cus-suite/cus/platform/cmd/cusctl"
 
@@ -51,6 +53,8 @@ const (
 var (
 	repoRoot     string
 	catalogueBin string
+	providerBin  string
+	referralBin  string
 	gatewayBin   string
 	cusctlBin    string
 )
@@ -74,7 +78,7 @@ func runTests(m *testing.M) int {
 	if os.Getenv("CUS_E2E_RACE") != "" {
 		args = append(args, "-race")
 	}
-	args = append(args, "-o", dir+string(os.PathSeparator), cataloguePkg, gatewayPkg, cusctlPkg)
+	args = append(args, "-o", dir+string(os.PathSeparator), cataloguePkg, providerPkg, referralPkg, gatewayPkg, cusctlPkg)
 	cmd := exec.Command("go", args...)
 	cmd.Dir = root // go.work applies
 	cmd.Env = append(os.Environ(), "GOWORK="+filepath.Join(root, "go.work"))
@@ -83,6 +87,8 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	catalogueBin = filepath.Join(dir, "catalogue")
+	providerBin = filepath.Join(dir, "provider")
+	referralBin = filepath.Join(dir, "referral")
 	gatewayBin = filepath.Join(dir, "gateway")
 	cusctlBin = filepath.Join(dir, "cusctl")
 	return m.Run()
@@ -274,7 +280,7 @@ func freeAddrs(t testing.TB, n int) []string {
 
 var errPortTaken = errors.New("address already in use")
 
-// ---- the suite: a catalogue and a gateway ----
+// ---- the suite: a catalogue and a gateway (and, with full, the provider registry and the referral service) ----
 
 type suiteOptions struct {
 	// dataDir of the catalogue; a fresh temporary directory when empty.
@@ -288,6 +294,10 @@ type suiteOptions struct {
 	viaEnv bool
 	// catalogueEnv and gatewayEnv are extra environment variables of the processes.
 	catalogueEnv, gatewayEnv []string
+	// full also starts the provider registry and the referral service (each with its own data directory,
+	// the same development key directory and demo data, as scripts/run.sh does) and makes the gateway serve
+	// their REST routes (--provider-addr, --referral-addr).
+	full bool
 }
 
 type suite struct {
@@ -302,12 +312,18 @@ type suite struct {
 	gateway   *proc
 	client    *http.Client
 
+	// With suiteOptions.full: the provider registry and the referral service.
+	providerAddr, providerAdmin string
+	referralAddr, referralAdmin string
+	provider, referral          *proc
+
 	tokenMu sync.Mutex
 	tokens  map[string]string // by role
 }
 
-// startSuite starts a catalogue and a gateway in front of it and returns once GET /healthz answers 200. On
-// cleanup both get SIGTERM and must exit 0; their output is printed when the test failed.
+// startSuite starts a catalogue (with full, also the provider registry and the referral service) and a gateway
+// in front of them, and returns once GET /healthz answers 200. On cleanup every process gets SIGTERM and must
+// exit 0; their output is printed when the test failed.
 func startSuite(t *testing.T, opts suiteOptions) *suite {
 	t.Helper()
 	if opts.dataDir == "" {
@@ -362,9 +378,26 @@ func flagsToEnv(args []string) []string {
 	return env
 }
 
+// providerArgs and referralArgs are the flags scripts/run.sh gives the two services (JSON logs here).
+func providerArgs(dataDir, keysDir, grpcAddr, adminAddr string) []string {
+	return []string{"serve", "--data-dir", dataDir, "--listen", grpcAddr, "--admin-listen", adminAddr,
+		"--dev-keys-dir", keysDir, "--demo-data", "--log-format", "json"}
+}
+
+func referralArgs(dataDir, keysDir, grpcAddr, adminAddr, catalogueAddr, providerAddr string) []string {
+	return []string{"serve", "--data-dir", dataDir, "--listen", grpcAddr, "--admin-listen", adminAddr,
+		"--catalogue-addr", catalogueAddr, "--provider-addr", providerAddr,
+		"--pesel-key-file", filepath.Join(keysDir, "pesel-index.key"),
+		"--dev-keys-dir", keysDir, "--demo-data", "--log-format", "json"}
+}
+
 func tryStartSuite(t *testing.T, opts suiteOptions) (*suite, error) {
 	t.Helper()
-	addrs := freeAddrs(t, 3)
+	n := 3
+	if opts.full {
+		n = 7
+	}
+	addrs := freeAddrs(t, n)
 	s := &suite{
 		t: t, dataDir: opts.dataDir, keysDir: opts.keysDir, grpcAddr: addrs[0], adminAddr: addrs[1], httpAddr: addrs[2],
 		baseURL: "http://" + addrs[2],
@@ -372,14 +405,41 @@ func tryStartSuite(t *testing.T, opts suiteOptions) (*suite, error) {
 	}
 	catArgs, catEnv := catalogueArgs(s.dataDir, s.keysDir, s.grpcAddr, s.adminAddr, !opts.noDemo), opts.catalogueEnv
 	gwArgs, gwEnv := gatewayArgs(s.httpAddr, s.grpcAddr), opts.gatewayEnv
+	var provArgs, refArgs, provEnv, refEnv []string
+	if opts.full {
+		s.providerAddr, s.providerAdmin, s.referralAddr, s.referralAdmin = addrs[3], addrs[4], addrs[5], addrs[6]
+		// Each service its own data directory, beside (not inside) the catalogue's.
+		base := t.TempDir()
+		provArgs = providerArgs(filepath.Join(base, "provider"), s.keysDir, s.providerAddr, s.providerAdmin)
+		refArgs = referralArgs(filepath.Join(base, "referral"), s.keysDir, s.referralAddr, s.referralAdmin, s.grpcAddr, s.providerAddr)
+		gwArgs = append(gwArgs, "--provider-addr", s.providerAddr, "--referral-addr", s.referralAddr)
+	}
 	if opts.viaEnv {
 		catArgs, catEnv = []string{"serve"}, append(flagsToEnv(catArgs[1:]), catEnv...)
 		gwArgs, gwEnv = nil, append(flagsToEnv(gwArgs), gwEnv...)
+		if opts.full {
+			provArgs, provEnv = []string{"serve"}, flagsToEnv(provArgs[1:])
+			refArgs, refEnv = []string{"serve"}, flagsToEnv(refArgs[1:])
+		}
 	}
 	s.catalogue = startProc(t, "catalogue", catalogueBin, catArgs, catEnv)
 	if err := waitListening(s.catalogue, "grpc", s.grpcAddr); err != nil {
 		s.abandon()
 		return nil, err
+	}
+	// The catalogue has created the development key by now; the other services share it, started one after
+	// the other as scripts/run.sh does.
+	if opts.full {
+		s.provider = startProc(t, "provider", providerBin, provArgs, provEnv)
+		if err := waitListening(s.provider, "grpc", s.providerAddr); err != nil {
+			s.abandon()
+			return nil, err
+		}
+		s.referral = startProc(t, "referral", referralBin, refArgs, refEnv)
+		if err := waitListening(s.referral, "grpc", s.referralAddr); err != nil {
+			s.abandon()
+			return nil, err
+		}
 	}
 	s.gateway = startProc(t, "gateway", gatewayBin, gwArgs, gwEnv)
 	if err := waitListening(s.gateway, "http", s.httpAddr); err != nil {
@@ -394,9 +454,21 @@ func tryStartSuite(t *testing.T, opts suiteOptions) (*suite, error) {
 	return s, nil
 }
 
+// procs are the suite's processes in stop order: the gateway first, the catalogue last. Processes not
+// started (yet) are left out.
+func (s *suite) procs() []*proc {
+	var out []*proc
+	for _, p := range []*proc{s.gateway, s.referral, s.provider, s.catalogue} {
+		if p != nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // abandon ends the processes of a start that failed, and prints their output.
 func (s *suite) abandon() {
-	for _, p := range []*proc{s.gateway, s.catalogue} {
+	for _, p := range s.procs() {
 		if p == nil {
 			continue
 		}
@@ -410,16 +482,19 @@ func (s *suite) abandon() {
 func (s *suite) cleanup() {
 	s.stop(s.t)
 	if s.t.Failed() {
-		s.t.Log(s.catalogue.output())
-		s.t.Log(s.gateway.output())
+		for _, p := range s.procs() {
+			s.t.Log(p.output())
+		}
 	}
 }
 
-// stop stops the gateway, then the catalogue, asserting each exits 0 on SIGTERM. Idempotent.
+// stop stops the gateway, then the referral service and the provider registry (when started), then the
+// catalogue, asserting each exits 0 on SIGTERM. Idempotent.
 func (s *suite) stop(t testing.TB) {
 	t.Helper()
-	s.gateway.stop(t)
-	s.catalogue.stop(t)
+	for _, p := range s.procs() {
+		p.stop(t)
+	}
 }
 
 // waitListening waits until the process logged that it listens on addr (a JSON log line with key = addr) and
@@ -468,7 +543,7 @@ func (s *suite) waitHealthy() error {
 	client := &http.Client{Timeout: 5 * time.Second}
 	last := "no answer"
 	for time.Now().Before(deadline) {
-		for _, p := range []*proc{s.catalogue, s.gateway} {
+		for _, p := range s.procs() {
 			if p.exited() {
 				return exitedEarly(p)
 			}
@@ -732,12 +807,31 @@ const (
 // token mints (once per suite and role) a development bearer token with cusctl, as the README does.
 func (s *suite) token(t testing.TB, role string) string {
 	t.Helper()
+	return s.mint(t, role, "--role", role)
+}
+
+// providerToken mints (once per suite and provider) a token of the provider role bound to providerID (a uuid).
+func (s *suite) providerToken(t testing.TB, providerID string) string {
+	t.Helper()
+	return s.mint(t, "provider:"+providerID, "--role", "provider", "--provider-id", providerID)
+}
+
+// asProvider returns the headers of provider staff of providerID.
+func (s *suite) asProvider(t testing.TB, providerID string) map[string]string {
+	t.Helper()
+	return map[string]string{"Authorization": "Bearer " + s.providerToken(t, providerID)}
+}
+
+// mint runs cusctl token with args, caching the token under key.
+func (s *suite) mint(t testing.TB, key string, args ...string) string {
+	t.Helper()
 	s.tokenMu.Lock()
 	defer s.tokenMu.Unlock()
-	if tok, ok := s.tokens[role]; ok {
+	if tok, ok := s.tokens[key]; ok {
 		return tok
 	}
-	p := startProc(t, "cusctl", cusctlBin, []string{"token", "--role", role, "--keys-dir", s.keysDir}, nil)
+	role := strings.Join(args, " ")
+	p := startProc(t, "cusctl", cusctlBin, append(append([]string{"token"}, args...), "--keys-dir", s.keysDir), nil)
 	if !p.waitExit(callTimeout) {
 		p.kill(t)
 		t.Fatalf("cusctl token did not finish")
@@ -745,12 +839,12 @@ func (s *suite) token(t testing.TB, role string) string {
 	p.markEnded()
 	tok := strings.TrimSpace(p.stdout.String())
 	if p.exitCode() != 0 || tok == "" || strings.ContainsAny(tok, " \n") {
-		t.Fatalf("cusctl token --role %s: status %d\n%s", role, p.exitCode(), p.output())
+		t.Fatalf("cusctl token %s: status %d\n%s", role, p.exitCode(), p.output())
 	}
 	if s.tokens == nil {
 		s.tokens = map[string]string{}
 	}
-	s.tokens[role] = tok
+	s.tokens[key] = tok
 	return tok
 }
 

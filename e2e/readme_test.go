@@ -29,14 +29,21 @@ import (
 
 	// The services the README calls, registered in protoregistry.GlobalFiles.
 	_ "github.com/cus-suite/cus/proto/cus/catalogue/v1"
+	_ "github.com/cus-suite/cus/proto/cus/provider/v1"
+	_ "github.com/cus-suite/cus/proto/cus/referral/v1"
 	_ "google.golang.org/grpc/health/grpc_health_v1"
 )
 
 // The addresses the README's examples use, rewritten to the test suite's.
-const (
-	readmeHTTP = "http://localhost:8080"
-	readmeGRPC = "localhost:7001"
-)
+const readmeHTTP = "http://localhost:8080"
+
+// readmeGRPC are the gRPC addresses of scripts/run.sh the README's grpcurl examples may use, and the service
+// each serves.
+var readmeGRPC = map[string]string{
+	"localhost:7001": "cus.catalogue.v1.CatalogueService",
+	"localhost:7002": "cus.provider.v1.ProviderService",
+	"localhost:7003": "cus.referral.v1.ReferralService",
+}
 
 // Commands of the README's shell blocks that the test does not run, each on purpose: they build, start or
 // test the suite itself.
@@ -102,12 +109,17 @@ func TestREADMEExamples(t *testing.T) {
 	if curls == 0 || grpcurls == 0 {
 		t.Fatalf("found %d curl and %d grpcurl examples in README.md; the block parser is broken", curls, grpcurls)
 	}
-	s := startSuite(t, suiteOptions{})
-	conn, err := grpc.NewClient(s.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
+	// The whole suite, as `make run` starts it, so the examples of every service can be run.
+	s := startSuite(t, suiteOptions{full: true})
+	conns := map[string]*grpc.ClientConn{}
+	for readmeAddr, addr := range map[string]string{"localhost:7001": s.grpcAddr, "localhost:7002": s.providerAddr, "localhost:7003": s.referralAddr} {
+		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conns[readmeAddr] = conn
 	}
-	defer conn.Close()
 
 	env := shellEnv{vars: map[string]string{}, subst: cusctlSubst(s)}
 	for _, l := range lines {
@@ -145,7 +157,7 @@ func TestREADMEExamples(t *testing.T) {
 				if err != nil {
 					t.Fatalf("README.md:%d: %v", l.no, err)
 				}
-				runGrpcurl(t, conn, g)
+				runGrpcurl(t, conns[g.addr], g)
 			default:
 				t.Fatalf("README.md:%d: command %q is neither run by this test nor listed in readmeNotRun", l.no, args[0])
 			}
@@ -527,8 +539,8 @@ func parseGrpcurl(args []string) (grpcurlCommand, error) {
 		return g, errors.New("grpcurl needs an address and list or a method")
 	}
 	g.addr = pos[0]
-	if g.addr != readmeGRPC {
-		return g, fmt.Errorf("grpcurl address %q is not %s", g.addr, readmeGRPC)
+	if _, ok := readmeGRPC[g.addr]; !ok {
+		return g, fmt.Errorf("grpcurl address %q is not one of scripts/run.sh's (localhost:7001, 7002, 7003)", g.addr)
 	}
 	switch {
 	case pos[1] == "list" && len(pos) <= 3:
@@ -558,7 +570,7 @@ func runGrpcurl(t *testing.T, conn *grpc.ClientConn, g grpcurlCommand) {
 	defer cancel()
 	if g.list {
 		services := reflectionList(ctx, t, conn)
-		for _, want := range []string{"cus.catalogue.v1.CatalogueService", "grpc.health.v1.Health"} {
+		for _, want := range []string{readmeGRPC[g.addr], "grpc.health.v1.Health"} {
 			if !slices.Contains(services, want) {
 				t.Errorf("server reflection lists %v, want %s among them", services, want)
 			}
