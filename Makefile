@@ -9,7 +9,7 @@ MODULES := proto platform services/catalogue services/provider services/referral
 PKGS     = $(addsuffix /...,$(addprefix ./,$(MODULES)))
 GENERATED := proto/cus gateway/internal/openapi
 
-.PHONY: bench-federation run-federation all build run test verify generate tools lint fmt bench bench-storage bench-search ci clean tidy check-tidy fuzz breaking
+.PHONY: bench-referral bench-provider bench-federation run-federation all build run test verify generate tools lint fmt bench bench-storage bench-search ci clean tidy check-tidy fuzz breaking
 
 all: verify test
 
@@ -83,6 +83,14 @@ fuzz:
 ## bench: the figures of the closing notes (gateway vs bare net/http, gRPC vs health, search, start-up)
 bench: build
 	@scripts/bench.sh
+
+## bench-referral: durable referral creates/s through REST at 64 clients beside raw bbolt batch commits
+bench-referral: build
+	@scripts/bench-referral.sh
+
+## bench-provider: capacity reservations/s at 64 callers beside raw bbolt batch commits
+bench-provider:
+	cd services/provider && $(GO) test -run XXX -bench 64 -benchtime 3s ./internal/store/
 
 bench-storage:
 	cd platform && $(GO) test -run XXX -bench . -benchtime 3s ./storage/

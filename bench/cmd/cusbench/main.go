@@ -5,6 +5,10 @@
 //	cusbench http    --url U [--conns 64] [--duration 10s]        closed-loop keep-alive HTTP GET load
 //	                 [--vs-bare [--rounds 5]]                     and, interleaved, a bare net/http handler
 //	                                                              serving U's exact body from this process
+//	cusbench post    --url U [--body B | --body-file F] [--header "K: V"]... [--conns 64] [--duration 10s]
+//	                                                              closed-loop keep-alive HTTP POST load; {{.N}} (a
+//	                                                              sequence number), {{.UUID}} and {{.Worker}} in U and
+//	                                                              B are filled per request; only 200s count
 //	cusbench bare    --body-from U [--conns 64] [--duration 10s]  that bare handler alone
 //	cusbench grpc    --addr A --method getservice|health [--vs health|getservice] [--name services/ID]
 //	                 [--conns 64] [--clientconns 4] [--rounds 5]  unary load, one method or two interleaved
@@ -61,12 +65,14 @@ func main() {
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: cusbench http|bare|grpc|search|startup|rss|pick|wait|ports|busy|summary [flags] (see the package doc)")
+		return errors.New("usage: cusbench http|post|bare|grpc|search|startup|rss|pick|wait|ports|busy|summary [flags] (see the package doc)")
 	}
 	cmd, args := args[0], args[1:]
 	switch cmd {
 	case "http":
 		return httpCommand(ctx, args)
+	case "post":
+		return postCommand(ctx, args)
 	case "bare":
 		return bareCommand(ctx, args)
 	case "grpc":

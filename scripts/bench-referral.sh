@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# Durable referral creates per second through REST, beside raw bbolt batch commits at the same concurrency, in
+# one run on this machine (issue 5):
+#   1. starts the catalogue, the provider registry, the referral service (all with demo data, no per-caller rate
+#      limit) and the gateway on free loopback ports, with fresh data under var/bench-referral;
+#   2. as a coordinator creates one resident, a consent and a case through REST, and picks a provider agreement
+#      (GET /v1/providers, then its agreements) and the catalogue service it is for;
+#   3. runs POST /v1/referrals?requestId=<new UUID> from BENCH_CONNS closed-loop keep-alive clients (bin/cusbench
+#      post): every request creates a new referral, acknowledged by the service only after its write was fsynced;
+#   4. runs the storage benchmarks BoltBatch64 (bbolt's own Batch) and GroupCommit64 (the platform's commit loop),
+#      64 writers of 256-byte values, also fsynced;
+#   5. prints the table.
+# The generator, the four servers and the storage benchmark share the machine's CPUs; absolute numbers depend on
+# the machine. Environment: BENCH_CONNS (64), BENCH_DURATION (10s), BENCH_WARMUP (2s), BENCH_BOLT_BENCHTIME (3s),
+# BENCH_LOG_LEVEL (warn). Results in var/bench-referral/run/, server logs in var/bench-referral/log/.
+# Exits 0 whatever the figures; non-zero on any error (a non-200, a server that dies, a failed benchmark).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CONNS=${BENCH_CONNS:-64}
+DURATION=${BENCH_DURATION:-10s}
+WARMUP=${BENCH_WARMUP:-2s}
+BOLT_BENCHTIME=${BENCH_BOLT_BENCHTIME:-3s}
+LOG_LEVEL=${BENCH_LOG_LEVEL:-warn}
+BIN=bin
+OUT=var/bench-referral
+RUN=$OUT/run
+LOG=$OUT/log
+DEV=$OUT/dev
+CUSBENCH=$BIN/cusbench
+
+names=()
+pids=()
+
+alive() { # the process exists and is not a zombie
+  [[ -r /proc/$1/stat ]] || return 1
+  local stat
+  stat=$(</proc/"$1"/stat) || return 1
+  stat=${stat##*) }
+  [[ ${stat%% *} != Z ]]
+}
+
+cleanup() {
+  local rc=$? i
+  trap - EXIT INT TERM
+  if ((rc != 0 && rc != 130 && rc != 143)); then
+    for i in "${!pids[@]}"; do
+      if ! alive "${pids[$i]}"; then
+        echo "bench-referral: ${names[$i]} (pid ${pids[$i]}) is gone; its log ends:" >&2
+        tail -n 5 "$LOG/${names[$i]}.log" >&2 || true
+      fi
+    done
+  fi
+  # Stop in reverse order of start: the gateway first, the catalogue last.
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do wait "${pids[$i]}" 2>/dev/null || true; done
+  if ((rc == 130 || rc == 143)); then
+    echo "bench-referral: interrupted" >&2
+  elif ((rc != 0)); then
+    echo "bench-referral: FAILED (exit $rc); logs in $LOG/" >&2
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+die() {
+  echo "bench-referral: $*" >&2
+  exit 1
+}
+
+for tool in curl jq; do command -v "$tool" >/dev/null || die "$tool is needed"; done
+
+started() { # name pid: remember a server for cleanup
+  names+=("$1")
+  pids+=("$2")
+}
+
+wait_tcp() { # addr name pid: wait until the server's port accepts connections
+  local addr=$1 name=$2 pid=$3
+  for _ in $(seq 1 300); do
+    alive "$pid" || die "$name exited at start-up; see $LOG/$name.log"
+    if (exec 3<>"/dev/tcp/${addr%:*}/${addr##*:}") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  die "$name did not start in 30s; see $LOG/$name.log"
+}
+
+echo "== machine: $(nproc) CPU(s), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== build"
+${MAKE:-make} -s build
+go build -o "$BIN/" ./bench/cmd/cusbench
+
+rm -rf "$OUT"
+mkdir -p "$RUN" "$LOG" "$DEV"
+
+ports=$("$CUSBENCH" ports 17011 17012 17013 18090 19111 19112 19113)
+read -r CAT_PORT PROV_PORT REF_PORT GW_PORT CAT_ADMIN PROV_ADMIN REF_ADMIN <<<"$ports"
+CAT=127.0.0.1:$CAT_PORT
+PROV=127.0.0.1:$PROV_PORT
+REF=127.0.0.1:$REF_PORT
+GWADDR=127.0.0.1:$GW_PORT
+GW=http://$GWADDR
+common=(--dev-keys-dir "$DEV" --demo-data --rate-per-caller 0 --log-level "$LOG_LEVEL")
+
+echo "== servers (data in $OUT/, logs in $LOG/)"
+"$BIN/catalogue" serve --data-dir "$OUT/catalogue" --listen "$CAT" --admin-listen "127.0.0.1:$CAT_ADMIN" \
+  --provider-addr "$PROV" "${common[@]}" >"$LOG/catalogue.log" 2>&1 &
+started catalogue $!
+wait_tcp "$CAT" catalogue $!
+
+"$BIN/provider" serve --data-dir "$OUT/provider" --listen "$PROV" --admin-listen "127.0.0.1:$PROV_ADMIN" \
+  "${common[@]}" >"$LOG/provider.log" 2>&1 &
+started provider $!
+wait_tcp "$PROV" provider $!
+
+"$BIN/referral" serve --data-dir "$OUT/referral" --listen "$REF" --admin-listen "127.0.0.1:$REF_ADMIN" \
+  --catalogue-addr "$CAT" --provider-addr "$PROV" --pesel-key-file "$DEV/pesel-index.key" \
+  "${common[@]}" >"$LOG/referral.log" 2>&1 &
+started referral $!
+wait_tcp "$REF" referral $!
+
+"$BIN/gateway" --listen "$GWADDR" --catalogue-addr "$CAT" --provider-addr "$PROV" --referral-addr "$REF" \
+  --public-url "$GW" --log-level "$LOG_LEVEL" >"$LOG/gateway.log" 2>&1 &
+started gateway $!
+gw_pid=$!
+"$CUSBENCH" wait --url "$GW/healthz" --timeout 30s
+alive "$gw_pid" || die "the gateway exited (someone else's answered?); see $LOG/gateway.log"
+echo "  catalogue $CAT, provider $PROV, referral $REF, gateway $GW"
+
+COORD=$("$BIN/cusctl" token --role coordinator --keys-dir "$DEV")
+AUTH="Authorization: Bearer $COORD"
+
+api() { # method path [body]: a REST call as the coordinator; prints the JSON answer, fails on a non-200
+  local method=$1 path=$2 body=${3:-} out code
+  out=$(curl -sS -X "$method" "$GW$path" -H "$AUTH" -H 'Content-Type: application/json' \
+    ${body:+--data-binary "$body"} -w '\n%{http_code}') || die "$method $path: curl failed"
+  code=${out##*$'\n'}
+  out=${out%$'\n'*}
+  [[ $code == 200 ]] || die "$method $path: HTTP $code: $out"
+  printf '%s\n' "$out"
+}
+
+echo "== setup through REST as a coordinator"
+# A provider agreement in force, and the catalogue service it is for.
+agreement="" service="" provider=""
+for p in $(api GET "/v1/providers?pageSize=100" | jq -r '.providers[]?.name'); do
+  a=$(api GET "/v1/$p/agreements?pageSize=100" |
+    jq -c '[.agreements[]? | select((.status // "") | test("ACTIVE"))][0] // empty')
+  if [[ -n $a ]]; then
+    provider=$p
+    agreement=$(jq -r .name <<<"$a")
+    service=$(jq -r .service <<<"$a")
+    break
+  fi
+done
+[[ -n $agreement ]] || die "no active agreement among the demo providers"
+api GET "/v1/$service" >/dev/null # the service exists in the catalogue
+echo "  provider  $provider"
+echo "  agreement $agreement"
+echo "  service   $service"
+
+today=$(date +%F)
+due=$(date -d '+14 days' +%F)
+resident=$(api POST "/v1/residents?requestId=$(cat /proc/sys/kernel/random/uuid)" '{
+  "givenName": "Jan", "familyName": "Testowy-Benchmark", "birthDate": "1950-01-01",
+  "phone": "+48 600 000 000", "terytCode": "3022053",
+  "address": {"address1": "ul. Przykładowa 1", "city": "Rawicz", "postalCode": "63-900"},
+  "householdSize": 1, "monthlyIncomePerPersonGrosze": 120000 }' | jq -r .name)
+consent=$(api POST "/v1/$resident/consents" '{
+  "basis": "LEGAL_BASIS_CONSENT", "purpose": "benchmark skierowań",
+  "scope": ["DATA_SCOPE_NAME", "DATA_SCOPE_CONTACT", "DATA_SCOPE_ADDRESS"], "givenDate": "'"$today"'" }' | jq -r .name)
+kase=$(api POST "/v1/cases" '{
+  "resident": "'"$resident"'", "documentReference": "CUS.4101.1.BENCH",
+  "needs": [{"area": "AREA_SOCIAL_ASSISTANCE", "description": "benchmark"}] }' | jq -r .name)
+echo "  resident  $resident"
+echo "  consent   $consent"
+echo "  case      $kase"
+
+# Every request of the load gets a new requestId, so every one is a new referral (a repeated requestId would
+# return the first result and write nothing).
+cat >"$RUN/referral-body.json" <<JSON
+{"resident": "$resident", "consent": "$consent", "case": "$kase", "service": "$service", "provider": "$provider",
+ "agreement": "$agreement", "units": 1, "priority": "PRIORITY_ROUTINE", "responseDueDate": "$due"}
+JSON
+
+echo
+ref_pid=${pids[2]}
+"$CUSBENCH" post --url "$GW/v1/referrals?requestId={{.UUID}}" --body-file "$RUN/referral-body.json" \
+  --header "$AUTH" --conns "$CONNS" --warmup "$WARMUP" --duration "$DURATION" --label referral-create \
+  --out "$RUN/referral-create.json" --cpu-pids "gateway=$gw_pid,referral=$ref_pid,provider=${pids[1]},catalogue=${pids[0]}"
+
+echo
+echo "== storage baseline, same run: go test -run XXX -bench 'BoltBatch64|GroupCommit64' -benchtime $BOLT_BENCHTIME ./storage/"
+(cd platform && go test -run XXX -bench 'BoltBatch64|GroupCommit64' -benchtime "$BOLT_BENCHTIME" ./storage/) |
+  tee "$RUN/storage-bench.txt"
+bolt=$(awk '/^BenchmarkBoltBatch64/ { for (i = 1; i < NF; i++) if ($(i+1) == "writes/s") print $i }' "$RUN/storage-bench.txt")
+group=$(awk '/^BenchmarkGroupCommit64/ { for (i = 1; i < NF; i++) if ($(i+1) == "writes/s") print $i }' "$RUN/storage-bench.txt")
+[[ -n $bolt && -n $group ]] || die "no writes/s figure in the storage benchmark output"
+
+rest=$(jq -r '.per_second' "$RUN/referral-create.json")
+p50=$(jq -r '.latency.p50_ms' "$RUN/referral-create.json")
+p99=$(jq -r '.latency.p99_ms' "$RUN/referral-create.json")
+reqs=$(jq -r '.requests' "$RUN/referral-create.json")
+
+echo
+echo "== durable writes at $CONNS concurrent clients/writers, one run, $(nproc) CPU(s)"
+printf '  %-44s %12s  %s\n' "figure" "per second" "notes"
+printf '  %-44s %12.0f  p50 %.2f ms, p99 %.2f ms, %d creates in %s\n' "referral creates through REST (gateway)" \
+  "$rest" "$p50" "$p99" "$reqs" "$DURATION"
+printf '  %-44s %12.0f  %s\n' "raw bbolt Batch, 256-byte puts" "$bolt" "BenchmarkBoltBatch64"
+printf '  %-44s %12.0f  %s\n' "platform group commit, 256-byte puts" "$group" "BenchmarkGroupCommit64"
+awk -v r="$rest" -v b="$bolt" -v g="$group" 'BEGIN { printf "  REST creates / bbolt Batch %.1f %%, REST creates / group commit %.1f %%\n", 100*r/b, 100*r/g }'
