@@ -54,6 +54,12 @@ var (
 		"the catalogue did not answer in time; retry later", nil)
 	errBusy = newAPIError(codes.ResourceExhausted, http.StatusTooManyRequests, "RESOURCE_EXHAUSTED",
 		"the catalogue is busy; retry later", nil)
+	errProvidersUnavailable = newAPIError(codes.Unavailable, http.StatusServiceUnavailable, "BACKEND_UNAVAILABLE",
+		"the provider registry is temporarily unavailable; retry later", nil)
+	errProvidersDeadline = newAPIError(codes.DeadlineExceeded, http.StatusGatewayTimeout, "DEADLINE_EXCEEDED",
+		"the provider registry did not answer in time; retry later", nil)
+	errProvidersBusy = newAPIError(codes.ResourceExhausted, http.StatusTooManyRequests, "RESOURCE_EXHAUSTED",
+		"the provider registry is busy; retry later", nil)
 	errCancelled = newAPIError(codes.Canceled, 499, "CANCELLED", "the request was cancelled", nil)
 )
 
@@ -109,11 +115,27 @@ func httpStatus(c codes.Code) int {
 	}
 }
 
-// backendError answers for a failed catalogue call. Only the codes whose messages the catalogue writes for
+// backend is a service the handler reads from, with the fixed answers for its failures.
+type backend struct {
+	name                        string // in logs
+	unavailable, deadline, busy *apiError
+}
+
+var (
+	catalogueBackend = backend{"catalogue", errUnavailable, errDeadline, errBusy}
+	providerBackend  = backend{"provider registry", errProvidersUnavailable, errProvidersDeadline, errProvidersBusy}
+)
+
+// backendError answers for a failed catalogue call (see backendErrorOf).
+func (h *handler) backendError(w http.ResponseWriter, r *http.Request, err error) {
+	h.backendErrorOf(w, r, err, catalogueBackend)
+}
+
+// backendErrorOf answers for a failed call to b. Only the codes whose messages the services write for
 // clients (invalid input, not found, preconditions; see platform/apierr) pass through with their text and
 // details. Everything else gets a fixed message: a gRPC client error such as UNAVAILABLE carries transport
 // text (addresses, dial errors) that must not reach the public.
-func (h *handler) backendError(w http.ResponseWriter, r *http.Request, err error) {
+func (h *handler) backendErrorOf(w http.ResponseWriter, r *http.Request, err error, b backend) {
 	st, ok := status.FromError(err)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
@@ -122,7 +144,7 @@ func (h *handler) backendError(w http.ResponseWriter, r *http.Request, err error
 		st, ok = status.New(codes.Canceled, ""), true
 	}
 	if !ok {
-		h.log.Error("hsds: catalogue data cannot be published", zap.String("path", r.URL.Path), zap.Error(err))
+		h.log.Error("hsds: "+b.name+" data cannot be published", zap.String("path", r.URL.Path), zap.Error(err))
 		h.writeError(w, r, errInternal)
 		return
 	}
@@ -131,25 +153,25 @@ func (h *handler) backendError(w http.ResponseWriter, r *http.Request, err error
 		codes.AlreadyExists, codes.Aborted:
 		h.writeError(w, r, &apiError{httpStatus: httpStatus(st.Code()), st: st})
 	case codes.ResourceExhausted:
-		// The catalogue's limits answer with a client-facing reason (RATE_LIMITED, OVERLOADED): pass it on.
+		// The services' limits answer with a client-facing reason (RATE_LIMITED, OVERLOADED): pass it on.
 		// A RESOURCE_EXHAUSTED without ErrorInfo comes from the gRPC client itself (message too large) and
 		// carries transport text: answer busy instead.
 		if hasErrorInfo(st) {
 			h.writeError(w, r, &apiError{httpStatus: httpStatus(st.Code()), st: st})
 		} else {
-			h.log.Warn("hsds: catalogue call exhausted a limit", zap.String("path", r.URL.Path), zap.Error(err))
-			h.writeError(w, r, errBusy)
+			h.log.Warn("hsds: "+b.name+" call exhausted a limit", zap.String("path", r.URL.Path), zap.Error(err))
+			h.writeError(w, r, b.busy)
 		}
 	case codes.Unavailable:
-		h.log.Warn("hsds: catalogue unavailable", zap.String("path", r.URL.Path), zap.Error(err))
-		h.writeError(w, r, errUnavailable)
+		h.log.Warn("hsds: "+b.name+" unavailable", zap.String("path", r.URL.Path), zap.Error(err))
+		h.writeError(w, r, b.unavailable)
 	case codes.DeadlineExceeded:
-		h.log.Warn("hsds: catalogue call timed out", zap.String("path", r.URL.Path), zap.Error(err))
-		h.writeError(w, r, errDeadline)
+		h.log.Warn("hsds: "+b.name+" call timed out", zap.String("path", r.URL.Path), zap.Error(err))
+		h.writeError(w, r, b.deadline)
 	case codes.Canceled:
 		h.writeError(w, r, errCancelled)
 	default:
-		h.log.Error("hsds: catalogue call failed", zap.String("path", r.URL.Path),
+		h.log.Error("hsds: "+b.name+" call failed", zap.String("path", r.URL.Path),
 			zap.Stringer("code", st.Code()), zap.Error(err))
 		h.writeError(w, r, errInternal)
 	}

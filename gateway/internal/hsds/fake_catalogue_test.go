@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,7 +30,8 @@ import (
 // fakeCatalogue is a small in-memory CatalogueService that follows the contract of catalogue_service.proto
 // closely enough to exercise the HSDS handler for real over gRPC: page sizes and their caps, opaque page
 // tokens that are refused when the other parameters change, total_size, the AIP-160 filter fields the
-// handler uses, and search with its any-of filters and include_inactive.
+// handler uses (area, target_group, provider, update_time), and search with its any-of filters and
+// include_inactive.
 type fakeCatalogue struct {
 	cataloguev1.UnimplementedCatalogueServiceServer
 
@@ -80,10 +82,11 @@ func (f *fakeCatalogue) GetService(_ context.Context, req *cataloguev1.GetServic
 	return nil, status.Error(codes.NotFound, "service not found")
 }
 
-var (
-	clauseRE  = regexp.MustCompile(`^(\w+)\s*(=|!=|>=|<=|>|<)\s*(.+)$`)
-	polishCol = collate.New(language.Polish)
-)
+var clauseRE = regexp.MustCompile(`^(\w+)\s*(=|!=|>=|<=|>|<)\s*(.+)$`)
+
+// polishCollator returns a collator for Polish. A Collator is not safe for concurrent use, and the fakes
+// serve concurrent calls, so each sort makes its own.
+func polishCollator() *collate.Collator { return collate.New(language.Polish) }
 
 // filterServices applies a ListServices filter (the subset of fields the handler sends).
 func filterServices(all []*cataloguev1.Service, filter string) ([]*cataloguev1.Service, error) {
@@ -122,6 +125,18 @@ func filterServices(all []*cataloguev1.Service, filter string) ([]*cataloguev1.S
 						}
 					}
 					return false
+				})
+			case "provider":
+				name := val
+				if unq, err := strconv.Unquote(val); err == nil {
+					name = unq
+				}
+				id, ok := strings.CutPrefix(name, "providers/")
+				if op != "=" || !ok || uuid.Validate(id) != nil {
+					return nil, status.Errorf(codes.InvalidArgument, "bad provider clause %q", clause)
+				}
+				preds = append(preds, func(s *cataloguev1.Service) bool {
+					return slices.Contains(s.GetProviders(), name)
 				})
 			case "update_time":
 				unq, err := strconv.Unquote(val)
@@ -165,6 +180,7 @@ func filterServices(all []*cataloguev1.Service, filter string) ([]*cataloguev1.S
 }
 
 func sortByName(ss []*cataloguev1.Service) {
+	polishCol := polishCollator()
 	sort.SliceStable(ss, func(i, j int) bool {
 		return polishCol.CompareString(ss[i].GetDisplayName(), ss[j].GetDisplayName()) < 0
 	})

@@ -1,8 +1,10 @@
 // Package hsds serves the catalogue as an Open Referral HSDS 3.0 read API under /hsds: services (fully
-// nested), the taxonomies of areas and target groups, and their terms, with HSDS paging and filters. It owns
-// the mapping from catalogue services to HSDS objects (ServiceToHSDS) and nothing else: every read goes to
-// the catalogue over gRPC, so the gateway stays stateless apart from the taxonomy, which never changes at
-// run time and is cached after the first successful read.
+// nested), the taxonomies of areas and target groups, and their terms, with HSDS paging and filters; and,
+// when the provider registry is configured (Options.Providers), the providers as organizations, each service
+// carrying its organization. It owns the mapping from catalogue services and providers to HSDS objects
+// (ServiceToHSDS, ProviderToHSDS) and nothing else: every read goes to the catalogue or the registry over
+// gRPC, so the gateway stays stateless apart from two caches: the taxonomy, which never changes at run time
+// and is kept after the first successful read, and the organizations of services, kept for 30 seconds.
 package hsds
 
 import (
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
+	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
 	"go.uber.org/zap"
 	"golang.org/x/sync/singleflight"
 )
@@ -38,15 +41,22 @@ type Options struct {
 	BaseURL string
 	// Publisher names who publishes the data, e.g. the CUS instance, shown at `/` and in the OpenAPI document.
 	Publisher string
-	// Logger receives failures of the catalogue (never query text, which may hold what residents typed).
-	// nil discards them.
+	// Logger receives failures of the catalogue and the registry (never query text, which may hold what
+	// residents typed). nil discards them.
 	Logger *zap.Logger
+	// Providers is the provider registry. When set, /hsds/organizations and /hsds/organizations/{id} serve
+	// its providers (all but closed ones) as HSDS organizations, each service carries the organization of
+	// its first provider, and /hsds/services?organization_id= filters by provider. When nil, no
+	// organizations are published: those routes do not exist and services carry no organization.
+	Providers providerv1.ProviderServiceClient
 }
 
 type handler struct {
-	client cataloguev1.CatalogueServiceClient
-	opts   Options
-	log    *zap.Logger
+	client    cataloguev1.CatalogueServiceClient
+	providers providerv1.ProviderServiceClient // nil: no organizations
+	orgs      *orgCache                        // nil when providers is
+	opts      Options
+	log       *zap.Logger
 
 	tax     atomic.Pointer[Taxonomy]
 	loading singleflight.Group
@@ -54,14 +64,19 @@ type handler struct {
 
 // NewHandler returns the HSDS API handler. It serves GET and HEAD on /hsds/, /hsds/openapi.json,
 // /hsds/services, /hsds/services/{id}, /hsds/taxonomies, /hsds/taxonomies/{id}, /hsds/taxonomy_terms and
-// /hsds/taxonomy_terms/{id}; mount it at "/hsds/" without stripping the prefix.
+// /hsds/taxonomy_terms/{id}, and with Options.Providers also /hsds/organizations and
+// /hsds/organizations/{id}; mount it at "/hsds/" without stripping the prefix.
 func NewHandler(client cataloguev1.CatalogueServiceClient, opts Options) http.Handler {
 	log := opts.Logger
 	if log == nil {
 		log = zap.NewNop()
 	}
 	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
-	return &handler{client: client, opts: opts, log: log}
+	h := &handler{client: client, providers: opts.Providers, opts: opts, log: log}
+	if h.providers != nil {
+		h.orgs = newOrgCache(h.providers, log)
+	}
+	return h
 }
 
 type endpoint func(w http.ResponseWriter, r *http.Request, arg string)
@@ -82,15 +97,24 @@ func (h *handler) route(path string) (endpoint, string, bool) {
 		return h.listTaxonomies, "", true
 	case "/taxonomy_terms":
 		return h.listTaxonomyTerms, "", true
+	case "/organizations":
+		if h.providers != nil {
+			return h.listOrganizations, "", true
+		}
 	}
-	for _, item := range []struct {
+	type byID struct {
 		prefix string
 		e      endpoint
-	}{
+	}
+	items := []byID{
 		{"/services/", h.getService},
 		{"/taxonomies/", h.getTaxonomy},
 		{"/taxonomy_terms/", h.getTaxonomyTerm},
-	} {
+	}
+	if h.providers != nil {
+		items = append(items, byID{"/organizations/", h.getOrganization})
+	}
+	for _, item := range items {
 		if id, ok := strings.CutPrefix(rest, item.prefix); ok && id != "" && !strings.Contains(id, "/") {
 			return item.e, id, true
 		}
@@ -137,7 +161,7 @@ func (h *handler) root(w http.ResponseWriter, r *http.Request, _ string) {
 }
 
 func (h *handler) openAPI(w http.ResponseWriter, r *http.Request, _ string) {
-	h.writeJSON(w, r, http.StatusOK, openAPIDocument(h.baseURL(r), h.opts.Publisher))
+	h.writeJSON(w, r, http.StatusOK, openAPIDocument(h.baseURL(r), h.opts.Publisher, h.providers != nil))
 }
 
 // taxonomy returns the cached taxonomy, reading it from the catalogue on first use. Concurrent first
@@ -189,7 +213,9 @@ func (h *handler) getService(w http.ResponseWriter, r *http.Request, rawID strin
 		h.backendError(w, r, err)
 		return
 	}
-	h.writeJSON(w, r, http.StatusOK, ServiceToHSDS(s, tax))
+	out := ServiceToHSDS(s, tax)
+	h.attachOrganizations(r.Context(), []*cataloguev1.Service{s}, []*Service{out})
+	h.writeJSON(w, r, http.StatusOK, out)
 }
 
 func (h *handler) listServices(w http.ResponseWriter, r *http.Request, _ string) {
@@ -206,7 +232,15 @@ func (h *handler) listServices(w http.ResponseWriter, r *http.Request, _ string)
 			return
 		}
 	}
-	services, total, err := h.runPlan(r.Context(), q.plan(tax), q)
+	p := q.plan(tax, h.providers != nil)
+	if p.provider != "" {
+		// An organization that is not published (no such provider, or a closed one) provides nothing.
+		// When the registry cannot tell, the catalogue's answer stands.
+		if org, err := h.orgs.lookup(r.Context(), q.organizationID); err == nil && org == nil {
+			p.none = true
+		}
+	}
+	services, total, err := h.runPlan(r.Context(), p, q)
 	if err != nil {
 		var pe *apiError
 		if errors.As(err, &pe) {
@@ -218,11 +252,13 @@ func (h *handler) listServices(w http.ResponseWriter, r *http.Request, _ string)
 	}
 	contents := make([]*Service, 0, len(services))
 	for _, s := range services {
-		m := ServiceToHSDS(s, tax)
-		if !q.full {
-			m = m.OneToOne()
+		contents = append(contents, ServiceToHSDS(s, tax))
+	}
+	h.attachOrganizations(r.Context(), services, contents)
+	if !q.full {
+		for i, m := range contents {
+			contents[i] = m.OneToOne()
 		}
-		contents = append(contents, m)
 	}
 	h.writeJSON(w, r, http.StatusOK, NewPage(contents, total, q.page, q.perPage))
 }

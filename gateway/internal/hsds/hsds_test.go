@@ -149,6 +149,10 @@ type env struct {
 	fake     *fakeCatalogue
 	srv      *httptest.Server
 	stopGRPC func()
+	// Set by newOrgEnv only: the provider registry, stopping it, and the organization cache's clock.
+	prov          *fakeProviders
+	stopProviders func()
+	clock         *fakeClock
 }
 
 const testBaseURL = "http://cus.test/hsds"

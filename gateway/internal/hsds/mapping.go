@@ -44,7 +44,9 @@ func ServiceToHSDS(s *cataloguev1.Service, tax *Taxonomy) *Service {
 		if p.GetNumber() == "" {
 			continue // HSDS requires a number; an empty entry says nothing.
 		}
-		out.Phones = append(out.Phones, phone(deriveID(id, "phone", strconv.Itoa(i)), id, p))
+		ph := phone(deriveID(id, "phone", strconv.Itoa(i)), p)
+		ph.ServiceID = id
+		out.Phones = append(out.Phones, ph)
 	}
 	for i, a := range s.GetServiceAreas() {
 		desc := a.GetDescription()
@@ -124,8 +126,9 @@ func timestamp(s *cataloguev1.Service) string {
 	return ts.AsTime().UTC().Format(time.RFC3339Nano)
 }
 
-func phone(id, serviceID string, p *typev1.Phone) Phone {
-	out := Phone{ID: id, ServiceID: serviceID, Number: p.GetNumber(), Type: p.GetType(), Description: p.GetDescription()}
+// phone maps a phone; the caller sets its owner (service_id or organization_id).
+func phone(id string, p *typev1.Phone) Phone {
+	out := Phone{ID: id, Number: p.GetNumber(), Type: p.GetType(), Description: p.GetDescription()}
 	if ext := strings.TrimSpace(p.GetExtension()); ext != "" {
 		// HSDS types extension as a number. An extension that a number would change (a leading zero,
 		// letters) is kept verbatim in the description, where a person reads it, rather than altered.
@@ -166,27 +169,8 @@ func serviceAtLocation(serviceID string, index int, l *cataloguev1.Location) Ser
 		lat, lng := c.GetLatitude(), c.GetLongitude()
 		loc.Latitude, loc.Longitude = &lat, &lng
 	}
-	if a := l.GetAddress(); a != nil && (a.GetAddress_1() != "" || a.GetCity() != "" || a.GetPostalCode() != "") {
-		region := a.GetRegion()
-		if region == "" {
-			region = voivodeship(l.GetTerytCode())
-		}
-		country := strings.ToUpper(a.GetCountry())
-		if country == "" {
-			country = "PL"
-		}
-		loc.Addresses = []Address{{
-			ID:            deriveID(locID, "address"),
-			LocationID:    locID,
-			Address1:      a.GetAddress_1(),
-			Address2:      a.GetAddress_2(),
-			City:          a.GetCity(),
-			Region:        region,
-			StateProvince: region, // the voivodeship is Poland's first-level division: HSDS's state/province
-			PostalCode:    a.GetPostalCode(),
-			Country:       country,
-			AddressType:   "physical",
-		}}
+	if addr, ok := physicalAddress(locID, l.GetAddress(), l.GetTerytCode()); ok {
+		loc.Addresses = []Address{addr}
 	}
 	if acc := l.GetAccessibility(); acc != nil {
 		entry := Accessibility{
@@ -210,6 +194,34 @@ func serviceAtLocation(serviceID string, index int, l *cataloguev1.Location) Ser
 		Schedules:  schedules(serviceID, locID, salID, l.GetOpeningHours()),
 		Location:   loc,
 	}
+}
+
+// physicalAddress maps the address of the location locID, whose gmina has the TERYT code teryt. An address
+// without street, town and postal code says nothing and is reported absent.
+func physicalAddress(locID string, a *typev1.Address, teryt string) (Address, bool) {
+	if a.GetAddress_1() == "" && a.GetCity() == "" && a.GetPostalCode() == "" {
+		return Address{}, false
+	}
+	region := a.GetRegion()
+	if region == "" {
+		region = voivodeship(teryt)
+	}
+	country := strings.ToUpper(a.GetCountry())
+	if country == "" {
+		country = "PL"
+	}
+	return Address{
+		ID:            deriveID(locID, "address"),
+		LocationID:    locID,
+		Address1:      a.GetAddress_1(),
+		Address2:      a.GetAddress_2(),
+		City:          a.GetCity(),
+		Region:        region,
+		StateProvince: region, // the voivodeship is Poland's first-level division: HSDS's state/province
+		PostalCode:    a.GetPostalCode(),
+		Country:       country,
+		AddressType:   "physical",
+	}, true
 }
 
 var (

@@ -10,6 +10,7 @@ import "encoding/json"
 // Service is an HSDS 3.0 service (schema/compiled/service.json).
 type Service struct {
 	ID                     string              `json:"id"`
+	OrganizationID         string              `json:"organization_id,omitempty"`
 	Name                   string              `json:"name"`
 	AlternateName          string              `json:"alternate_name,omitempty"`
 	Description            string              `json:"description,omitempty"`
@@ -27,14 +28,19 @@ type Service struct {
 	ServiceAreas           []ServiceArea       `json:"service_areas,omitempty"`
 	ServiceAtLocations     []ServiceAtLocation `json:"service_at_locations,omitempty"`
 	Languages              []Language          `json:"languages,omitempty"`
+	Organization           *Organization       `json:"organization,omitempty"`
 	CostOptions            []CostOption        `json:"cost_options,omitempty"`
 	Attributes             []Attribute         `json:"attributes,omitempty"`
 }
 
 // OneToOne returns a copy of s without its arrays of child objects: the shape HSDS list endpoints return by
-// default (schema/compiled/service_list.json), which keeps pages small.
+// default (schema/compiled/service_list.json), which keeps pages small. Its organization, a one-to-one
+// relation, stays, with only its own one-to-one fields.
 func (s *Service) OneToOne() *Service {
 	c := *s
+	if c.Organization != nil {
+		c.Organization = c.Organization.OneToOne()
+	}
 	c.Phones = nil
 	c.ServiceAreas = nil
 	c.ServiceAtLocations = nil
@@ -47,12 +53,13 @@ func (s *Service) OneToOne() *Service {
 // Phone is an HSDS phone. Extension is a number in HSDS; an extension that is not a plain number goes into
 // Description instead.
 type Phone struct {
-	ID          string `json:"id"`
-	ServiceID   string `json:"service_id,omitempty"`
-	Number      string `json:"number"`
-	Extension   *int64 `json:"extension,omitempty"`
-	Type        string `json:"type,omitempty"`
-	Description string `json:"description,omitempty"`
+	ID             string `json:"id"`
+	ServiceID      string `json:"service_id,omitempty"`
+	OrganizationID string `json:"organization_id,omitempty"`
+	Number         string `json:"number"`
+	Extension      *int64 `json:"extension,omitempty"`
+	Type           string `json:"type,omitempty"`
+	Description    string `json:"description,omitempty"`
 }
 
 // ServiceArea is an HSDS service_area: where residents may use the service.
@@ -74,16 +81,18 @@ type ServiceAtLocation struct {
 	Location    *Location  `json:"location,omitempty"`
 }
 
-// Location is an HSDS location (always physical: catalogue locations are places, placówki).
+// Location is an HSDS location (always physical: catalogue locations are places, placówki, and an
+// organization's location is its seat, siedziba).
 type Location struct {
-	ID            string          `json:"id"`
-	LocationType  string          `json:"location_type"`
-	Name          string          `json:"name,omitempty"`
-	Description   string          `json:"description,omitempty"`
-	Latitude      *float64        `json:"latitude,omitempty"`
-	Longitude     *float64        `json:"longitude,omitempty"`
-	Addresses     []Address       `json:"addresses,omitempty"`
-	Accessibility []Accessibility `json:"accessibility,omitempty"`
+	ID             string          `json:"id"`
+	LocationType   string          `json:"location_type"`
+	OrganizationID string          `json:"organization_id,omitempty"`
+	Name           string          `json:"name,omitempty"`
+	Description    string          `json:"description,omitempty"`
+	Latitude       *float64        `json:"latitude,omitempty"`
+	Longitude      *float64        `json:"longitude,omitempty"`
+	Addresses      []Address       `json:"addresses,omitempty"`
+	Accessibility  []Accessibility `json:"accessibility,omitempty"`
 }
 
 // Address is an HSDS address. HSDS requires state_province; in Poland that is the voivodeship (województwo),
@@ -174,6 +183,54 @@ type TaxonomyDetail struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
 	URI         string `json:"uri,omitempty"`
+}
+
+// Organization is an HSDS 3.0 organization (schema/compiled/organization.json): a provider of the registry
+// (realizator usług). Its id is the provider's UUID. HSDS has no address on an organization: the seat's address
+// is the address of its one location. year_incorporated is not declared, since the registry does not know it.
+type Organization struct {
+	ID                      string                   `json:"id"`
+	Name                    string                   `json:"name"`
+	AlternateName           string                   `json:"alternate_name,omitempty"`
+	Description             string                   `json:"description"`
+	Email                   string                   `json:"email,omitempty"`
+	Website                 string                   `json:"website,omitempty"`
+	TaxStatus               string                   `json:"tax_status,omitempty"`
+	TaxID                   string                   `json:"tax_id,omitempty"`
+	LegalStatus             string                   `json:"legal_status,omitempty"`
+	Funding                 []Funding                `json:"funding,omitempty"`
+	Phones                  []Phone                  `json:"phones,omitempty"`
+	Locations               []Location               `json:"locations,omitempty"`
+	OrganizationIdentifiers []OrganizationIdentifier `json:"organization_identifiers,omitempty"`
+	Services                []*Service               `json:"services,omitempty"`
+}
+
+// OneToOne returns a copy of o without its arrays of child objects (schema/compiled/organization_list.json).
+func (o *Organization) OneToOne() *Organization {
+	c := *o
+	c.Funding = nil
+	c.Phones = nil
+	c.Locations = nil
+	c.OrganizationIdentifiers = nil
+	c.Services = nil
+	return &c
+}
+
+// OrganizationIdentifier is an HSDS organization_identifier: a register number of the organization, with
+// the org-id.guide scheme of its register (PL-REGON, PL-KRS).
+type OrganizationIdentifier struct {
+	ID               string `json:"id"`
+	OrganizationID   string `json:"organization_id,omitempty"`
+	IdentifierScheme string `json:"identifier_scheme,omitempty"`
+	IdentifierType   string `json:"identifier_type"`
+	Identifier       string `json:"identifier"`
+}
+
+// Funding is an HSDS funding entry: a source of the money an organization delivers services with, in words.
+type Funding struct {
+	ID             string `json:"id"`
+	OrganizationID string `json:"organization_id,omitempty"`
+	Source         string `json:"source,omitempty"`
 }
 
 // Page is the HSDS paging envelope of list endpoints. Size is the number of entities on this page and Empty

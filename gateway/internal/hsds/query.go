@@ -84,19 +84,28 @@ func (q *serviceQuery) needsTaxonomy() bool {
 
 // servicePlan is how a services query is answered by the catalogue.
 type servicePlan struct {
-	none   bool // no service can match: answer an empty page without asking the catalogue
-	search bool // SearchServices (free text, or a filter ListServices cannot express) instead of ListServices
-	areas  []cataloguev1.Area
-	groups []cataloguev1.TargetGroup
+	none     bool // no service can match: answer an empty page without asking the catalogue
+	search   bool // SearchServices (free text, or a filter ListServices cannot express) instead of ListServices
+	areas    []cataloguev1.Area
+	groups   []cataloguev1.TargetGroup
+	provider string // `providers/{uuid}` that must be among the service's providers, or ""
 }
 
-func (q *serviceQuery) plan(tax *Taxonomy) servicePlan {
+// plan decides how to answer q. orgs says whether organizations are published (Options.Providers is set).
+func (q *serviceQuery) plan(tax *Taxonomy, orgs bool) servicePlan {
 	var p servicePlan
+	if q.organizationID != "" {
+		if !orgs {
+			// Without the provider registry this API publishes no organizations, so no service is linked
+			// to one. HSDS filters are cumulative (AND), so the answer is empty, not unfiltered.
+			p.none = true
+			return p
+		}
+		// "Services that this organization provides" (HSDS): the organization is any of the service's
+		// providers, not only the first one, which is the service's organization.
+		p.provider = providerPrefix + q.organizationID
+	}
 	switch {
-	case q.organizationID != "":
-		// This API publishes no organizations, so no service is linked to one. HSDS filters are
-		// cumulative (AND), so the answer is empty, not unfiltered.
-		p.none = true
 	case q.termID != "":
 		ref, ok := tax.lookup(q.termID)
 		term, _ := tax.Term(q.termID)
@@ -123,10 +132,10 @@ func (q *serviceQuery) plan(tax *Taxonomy) servicePlan {
 	return p
 }
 
-// fetchFunc reads one page of services from the catalogue.
-type fetchFunc func(ctx context.Context, pageSize int32, token string) (services []*cataloguev1.Service, next string, total int, err error)
+// fetchFunc reads one page of a paged listing (services of the catalogue, providers of the registry).
+type fetchFunc[T any] func(ctx context.Context, pageSize int32, token string) (items []T, next string, total int, err error)
 
-func (h *handler) listFetcher(filter string) fetchFunc {
+func (h *handler) listFetcher(filter string) fetchFunc[*cataloguev1.Service] {
 	return func(ctx context.Context, pageSize int32, token string) ([]*cataloguev1.Service, string, int, error) {
 		ctx, cancel := context.WithTimeout(ctx, callTimeout)
 		defer cancel()
@@ -140,7 +149,7 @@ func (h *handler) listFetcher(filter string) fetchFunc {
 	}
 }
 
-func (h *handler) searchFetcher(query string, p servicePlan) fetchFunc {
+func (h *handler) searchFetcher(query string, p servicePlan) fetchFunc[*cataloguev1.Service] {
 	return func(ctx context.Context, pageSize int32, token string) ([]*cataloguev1.Service, string, int, error) {
 		ctx, cancel := context.WithTimeout(ctx, callTimeout)
 		defer cancel()
@@ -176,6 +185,9 @@ func listFilter(p servicePlan, modifiedAfter time.Time) string {
 	for _, g := range p.groups {
 		parts = append(parts, "target_group = "+g.String())
 	}
+	if p.provider != "" {
+		parts = append(parts, `provider = "`+p.provider+`"`)
+	}
 	if !modifiedAfter.IsZero() {
 		// ">=": HSDS defines modified_after as "modified on or after".
 		parts = append(parts, `update_time >= "`+modifiedAfter.Format(time.RFC3339Nano)+`"`)
@@ -193,18 +205,25 @@ func (h *handler) runPlan(ctx context.Context, p servicePlan, q *serviceQuery) (
 		return fetchWindow(ctx, h.listFetcher(listFilter(p, q.modifiedAfter)), offset, q.perPage, listPageCap)
 	}
 	fetch := h.searchFetcher(q.search, p)
-	if q.modifiedAfter.IsZero() {
+	if q.modifiedAfter.IsZero() && p.provider == "" {
 		return fetchWindow(ctx, fetch, offset, q.perPage, searchPageCap)
 	}
-	// SearchServices cannot filter by time: read every hit (in relevance order) and filter here, so that
-	// total_items and the pages count only what matches both.
+	// SearchServices cannot filter by time or provider: read every hit (in relevance order) and filter
+	// here, so that total_items and the pages count only what matches all.
 	all, err := scanAll(ctx, fetch, searchPageCap, func(s *cataloguev1.Service) bool {
+		if p.provider != "" && !slices.ContainsFunc(s.GetProviders(), func(n string) bool { return strings.EqualFold(n, p.provider) }) {
+			return false
+		}
+		if q.modifiedAfter.IsZero() {
+			return true
+		}
 		ts := s.GetUpdateTime()
 		if ts == nil {
 			ts = s.GetCreateTime()
 		}
 		return ts != nil && !ts.AsTime().Before(q.modifiedAfter)
-	})
+	}, invalidParams(violation{"search",
+		"matches too many services to combine with modified_after or organization_id; narrow the search"}))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -213,19 +232,19 @@ func (h *handler) runPlan(ctx context.Context, p servicePlan, q *serviceQuery) (
 	return all[start:end], len(all), nil
 }
 
-// fetchWindow returns the items [offset, offset+limit) of a paged catalogue listing and its total size.
+// fetchWindow returns the items [offset, offset+limit) of a paged listing and its total size.
 //
 // Page tokens are opaque, so page N can only be reached by walking from the first page. To keep that
 // walk short, the catalogue page size is a multiple of limit (as large as the catalogue allows, but no
 // larger than offset+limit): the requested window then never straddles two catalogue pages, and pages
 // 1..N of a small listing take a single call. The page size stays the same along the walk, as the
 // catalogue requires of a token's other parameters.
-func fetchWindow(ctx context.Context, fetch fetchFunc, offset, limit, maxPageSize int) ([]*cataloguev1.Service, int, error) {
+func fetchWindow[T any](ctx context.Context, fetch fetchFunc[T], offset, limit, maxPageSize int) ([]T, int, error) {
 	pageSize := maxPageSize
 	if limit <= maxPageSize {
 		pageSize = limit * min(maxPageSize/limit, offset/limit+1)
 	}
-	var out []*cataloguev1.Service
+	var out []T
 	pos, total, token := 0, -1, ""
 	for {
 		items, next, tot, err := fetch(ctx, int32(pageSize), token)
@@ -252,10 +271,10 @@ func fetchWindow(ctx context.Context, fetch fetchFunc, offset, limit, maxPageSiz
 	}
 }
 
-// scanAll reads every page and keeps the items keep accepts. It refuses (400) a scan of more than maxScan
-// items, which would hold the catalogue busy for one request.
-func scanAll(ctx context.Context, fetch fetchFunc, pageSize int, keep func(*cataloguev1.Service) bool) ([]*cataloguev1.Service, error) {
-	var out []*cataloguev1.Service
+// scanAll reads every page and keeps the items keep accepts. It refuses a scan of more than maxScan items,
+// which would hold the backend busy for one request, with tooMany (a 400 naming the parameter to change).
+func scanAll[T any](ctx context.Context, fetch fetchFunc[T], pageSize int, keep func(T) bool, tooMany *apiError) ([]T, error) {
+	var out []T
 	seen, token := 0, ""
 	for {
 		items, next, _, err := fetch(ctx, int32(pageSize), token)
@@ -272,8 +291,7 @@ func scanAll(ctx context.Context, fetch fetchFunc, pageSize int, keep func(*cata
 			return out, nil
 		}
 		if seen >= maxScan {
-			return nil, invalidParams(violation{"search",
-				"matches too many services to combine with modified_after; narrow the search"})
+			return nil, tooMany
 		}
 		token = next
 	}

@@ -147,9 +147,13 @@ func New(ctx context.Context, conns Conns, opts Options, log *zap.Logger) (http.
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", newPublicCache(opts.PublicCacheTTL, 10000).middleware(gw))
-	mux.Handle("/hsds/", forwardClient(hsds.NewHandler(cataloguev1.NewCatalogueServiceClient(catalogue), hsds.Options{
+	hopts := hsds.Options{
 		BaseURL: strings.TrimSuffix(opts.PublicURL, "/") + "/hsds", Publisher: opts.InstanceName, Logger: log,
-	})))
+	}
+	if conns.Provider != nil {
+		hopts.Providers = providerv1.NewProviderServiceClient(conns.Provider)
+	}
+	mux.Handle("/hsds/", forwardClient(hsds.NewHandler(cataloguev1.NewCatalogueServiceClient(catalogue), hopts)))
 	mux.Handle("/hsds", http.RedirectHandler("/hsds/", http.StatusMovedPermanently))
 	mux.HandleFunc("/openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
