@@ -113,6 +113,11 @@ func (v *Violations) Add(field, format string, args ...any) {
 	v.list = append(v.list, FieldViolation{Field: field, Description: fmt.Sprintf(format, args...)})
 }
 
+// AddReason records a violation of field with a stable UPPER_SNAKE reason (BadRequest.FieldViolation.reason).
+func (v *Violations) AddReason(field, reason, format string, args ...any) {
+	v.list = append(v.list, FieldViolation{Field: field, Reason: reason, Description: fmt.Sprintf(format, args...)})
+}
+
 // Len is the number of violations recorded.
 func (v *Violations) Len() int { return len(v.list) }
 
