@@ -6,9 +6,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net/http"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"go.uber.org/zap"
@@ -19,6 +17,7 @@ import (
 	"github.com/cus-suite/cus/platform/config"
 	"github.com/cus-suite/cus/platform/grpcserver"
 	"github.com/cus-suite/cus/platform/plid"
+	"github.com/cus-suite/cus/platform/storage"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
 	"github.com/cus-suite/cus/services/catalogue/internal/demo"
@@ -130,7 +129,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	cataloguev1.RegisterCatalogueServiceServer(gs.GRPC(), srv)
 	gs.ReportHealth(cataloguev1.CatalogueService_ServiceDesc.ServiceName)
 	gs.OnShutdown(srv.Shutdown)
-	gs.HandleAdmin("/backup", backupHandler(st, log))
+	gs.HandleAdmin("/backup", storage.BackupHandler(st.Backend(), "catalogue.db", log))
 	if cfg.ProviderAddr != "" {
 		conn, err := grpc.NewClient(cfg.ProviderAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
@@ -190,24 +189,4 @@ func LoadDemo(ctx context.Context, srv *server.Server, terc string) (int, error)
 		}
 	}
 	return len(services), nil
-}
-
-// backupHandler streams a consistent copy of the data file while the service keeps serving.
-func backupHandler(st *store.Store, log *zap.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet {
-			w.Header().Set("Allow", http.MethodGet)
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-			return
-		}
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Header().Set("Content-Disposition", `attachment; filename="catalogue.db"`)
-		w.Header().Set("X-Revision", strconv.FormatInt(st.Backend().Revision(), 10))
-		n, err := st.Backend().Backup(w)
-		if err != nil {
-			log.Error("backup failed", zap.Int64("bytes", n), zap.Error(err))
-			return
-		}
-		log.Info("backup written", zap.Int64("bytes", n))
-	})
 }

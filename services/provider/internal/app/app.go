@@ -6,15 +6,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net/http"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/cus-suite/cus/platform/config"
 	"github.com/cus-suite/cus/platform/grpcserver"
+	"github.com/cus-suite/cus/platform/storage"
 	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
 	"github.com/cus-suite/cus/services/provider/internal/demo"
 	"github.com/cus-suite/cus/services/provider/internal/server"
@@ -105,7 +104,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	}, log, sec.Options...)
 	providerv1.RegisterProviderServiceServer(gs.GRPC(), srv)
 	gs.ReportHealth(providerv1.ProviderService_ServiceDesc.ServiceName)
-	gs.HandleAdmin("/backup", backupHandler(st, log))
+	gs.HandleAdmin("/backup", storage.BackupHandler(st.Backend(), "provider.db", log))
 	ls, err := gs.Listen()
 	if err != nil {
 		return err
@@ -142,24 +141,4 @@ func LoadDemo(ctx context.Context, st *store.Store, srv *server.Server) (int, er
 		}
 	}
 	return len(providers), nil
-}
-
-// backupHandler streams a consistent copy of the data file while the service keeps serving.
-func backupHandler(st *store.Store, log *zap.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet {
-			w.Header().Set("Allow", http.MethodGet)
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-			return
-		}
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Header().Set("Content-Disposition", `attachment; filename="provider.db"`)
-		w.Header().Set("X-Revision", strconv.FormatInt(st.Backend().Revision(), 10))
-		n, err := st.Backend().Backup(w)
-		if err != nil {
-			log.Error("backup failed", zap.Int64("bytes", n), zap.Error(err))
-			return
-		}
-		log.Info("backup written", zap.Int64("bytes", n))
-	})
 }

@@ -1,0 +1,29 @@
+package storage
+
+import (
+	"net/http"
+	"strconv"
+
+	"go.uber.org/zap"
+)
+
+// BackupHandler streams a consistent copy of the data file while the service keeps serving, for the admin
+// listener (never the public one: the copy holds everything the service stores).
+func BackupHandler(be *Backend, filename string, log *zap.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			w.Header().Set("Allow", http.MethodGet)
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
+		w.Header().Set("X-Revision", strconv.FormatInt(be.Revision(), 10))
+		n, err := be.Backup(w)
+		if err != nil {
+			log.Error("backup failed", zap.Int64("bytes", n), zap.Error(err))
+			return
+		}
+		log.Info("backup written", zap.Int64("bytes", n))
+	})
+}
