@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/paging"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	"github.com/cus-suite/cus/services/catalogue/internal/domain"
 )
@@ -28,7 +29,7 @@ func (s *Server) ListChanges(_ context.Context, req *cataloguev1.ListChangesRequ
 	if err := s.checkAfter(req.GetAfterRevision()); err != nil {
 		return nil, err
 	}
-	size, err := pageSize("page_size", req.GetPageSize(), 100, 1000)
+	size, err := paging.Size("page_size", req.GetPageSize(), 100, 1000)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/paging"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	"github.com/cus-suite/cus/services/catalogue/internal/domain"
 )
@@ -28,12 +29,12 @@ func (s *Server) GetProgramme(_ context.Context, req *cataloguev1.GetProgrammeRe
 // ListProgrammes lists programmes by display name in Polish order. A gmina has a handful of programmes, so
 // this reads them all rather than keeping an index.
 func (s *Server) ListProgrammes(_ context.Context, req *cataloguev1.ListProgrammesRequest) (*cataloguev1.ListProgrammesResponse, error) {
-	size, err := pageSize("page_size", req.GetPageSize(), 50, 1000)
+	size, err := paging.Size("page_size", req.GetPageSize(), 50, 1000)
 	if err != nil {
 		return nil, err
 	}
-	digest := queryDigest(&cataloguev1.ListProgrammesRequest{})
-	offset, err := decodeToken(req.GetPageToken(), digest)
+	digest := paging.Digest(&cataloguev1.ListProgrammesRequest{})
+	offset, err := paging.Decode(req.GetPageToken(), digest)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +60,7 @@ func (s *Server) ListProgrammes(_ context.Context, req *cataloguev1.ListProgramm
 		resp.Programmes = append(resp.Programmes, all[i].p)
 	}
 	if offset+size < len(all) {
-		resp.NextPageToken = encodeToken(offset+size, digest)
+		resp.NextPageToken = paging.Encode(offset+size, digest)
 	}
 	return resp, nil
 }
@@ -87,7 +88,7 @@ func (s *Server) CreateProgramme(ctx context.Context, req *cataloguev1.CreatePro
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	out, _, _, err := s.store.CreateProgramme(ctx, id, p, req.GetRequestId(), requestHash(req))
+	out, _, _, err := s.store.CreateProgramme(ctx, id, p, req.GetRequestId(), paging.RequestHash(req))
 	return out, err
 }
 

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/paging"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	"github.com/cus-suite/cus/services/catalogue/internal/domain"
 	"github.com/cus-suite/cus/services/catalogue/internal/search"
@@ -33,7 +34,7 @@ func (s *Server) GetService(_ context.Context, req *cataloguev1.GetServiceReques
 
 // ListServices lists services by filter and order, from the index, then reads the page from the store.
 func (s *Server) ListServices(_ context.Context, req *cataloguev1.ListServicesRequest) (*cataloguev1.ListServicesResponse, error) {
-	size, err := pageSize("page_size", req.GetPageSize(), 50, 1000)
+	size, err := paging.Size("page_size", req.GetPageSize(), 50, 1000)
 	if err != nil {
 		return nil, err
 	}
@@ -45,8 +46,8 @@ func (s *Server) ListServices(_ context.Context, req *cataloguev1.ListServicesRe
 	if err != nil {
 		return nil, err
 	}
-	digest := queryDigest(&cataloguev1.ListServicesRequest{Filter: req.GetFilter(), OrderBy: req.GetOrderBy()})
-	offset, err := decodeToken(req.GetPageToken(), digest)
+	digest := paging.Digest(&cataloguev1.ListServicesRequest{Filter: req.GetFilter(), OrderBy: req.GetOrderBy()})
+	offset, err := paging.Decode(req.GetPageToken(), digest)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +58,7 @@ func (s *Server) ListServices(_ context.Context, req *cataloguev1.ListServicesRe
 	}
 	resp := &cataloguev1.ListServicesResponse{Services: list, TotalSize: int32(total)}
 	if offset+len(ids) < total {
-		resp.NextPageToken = encodeToken(offset+len(ids), digest)
+		resp.NextPageToken = paging.Encode(offset+len(ids), digest)
 	}
 	return resp, nil
 }
@@ -92,7 +93,7 @@ func (s *Server) CreateService(ctx context.Context, req *cataloguev1.CreateServi
 		return nil, err
 	}
 	svc.ProviderDisplayNames = names
-	out, rev, replayed, err := s.store.CreateService(ctx, id, svc, req.GetRequestId(), requestHash(req))
+	out, rev, replayed, err := s.store.CreateService(ctx, id, svc, req.GetRequestId(), paging.RequestHash(req))
 	if err != nil {
 		return nil, err
 	}
@@ -200,14 +201,14 @@ func (s *Server) SearchServices(_ context.Context, req *cataloguev1.SearchServic
 	if err != nil {
 		return nil, err
 	}
-	size, err := pageSize("page_size", req.GetPageSize(), 20, 100)
+	size, err := paging.Size("page_size", req.GetPageSize(), 20, 100)
 	if err != nil {
 		return nil, err
 	}
 	keyReq := proto.Clone(req).(*cataloguev1.SearchServicesRequest)
 	keyReq.PageSize, keyReq.PageToken = 0, ""
-	digest := queryDigest(keyReq)
-	offset, err := decodeToken(req.GetPageToken(), digest)
+	digest := paging.Digest(keyReq)
+	offset, err := paging.Decode(req.GetPageToken(), digest)
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +240,7 @@ func (s *Server) SearchServices(_ context.Context, req *cataloguev1.SearchServic
 		resp.Results = append(resp.Results, r)
 	}
 	if offset+len(res.Hits) < res.Total {
-		resp.NextPageToken = encodeToken(offset+len(res.Hits), digest)
+		resp.NextPageToken = paging.Encode(offset+len(res.Hits), digest)
 	}
 	for a := 1; a <= domain.NumAreas; a++ {
 		if n := res.AreaFacets[a]; n > 0 {

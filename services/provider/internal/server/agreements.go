@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/paging"
 	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
 	"github.com/cus-suite/cus/services/provider/internal/domain"
 )
@@ -28,7 +29,7 @@ func (s *Server) ListAgreements(_ context.Context, req *providerv1.ListAgreement
 	if err != nil {
 		return nil, err
 	}
-	size, err := pageSize("page_size", req.GetPageSize(), 50, 1000)
+	size, err := paging.Size("page_size", req.GetPageSize(), 50, 1000)
 	if err != nil {
 		return nil, err
 	}
@@ -40,8 +41,8 @@ func (s *Server) ListAgreements(_ context.Context, req *providerv1.ListAgreement
 	if err != nil {
 		return nil, err
 	}
-	digest := queryDigest(&providerv1.ListAgreementsRequest{Parent: req.GetParent(), Filter: req.GetFilter(), OrderBy: req.GetOrderBy()})
-	offset, err := decodeToken(req.GetPageToken(), digest)
+	digest := paging.Digest(&providerv1.ListAgreementsRequest{Parent: req.GetParent(), Filter: req.GetFilter(), OrderBy: req.GetOrderBy()})
+	offset, err := paging.Decode(req.GetPageToken(), digest)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +55,7 @@ func (s *Server) ListAgreements(_ context.Context, req *providerv1.ListAgreement
 	}
 	list := slices.DeleteFunc(all, func(a *providerv1.Agreement) bool { return !keep(a) })
 	slices.SortFunc(list, order)
-	pg, next := page(list, offset, size, digest)
+	pg, next := paging.Page(list, offset, size, digest)
 	return &providerv1.ListAgreementsResponse{Agreements: pg, NextPageToken: next, TotalSize: int32(len(list))}, nil
 }
 
@@ -98,7 +99,7 @@ func (s *Server) CreateAgreement(ctx context.Context, req *providerv1.CreateAgre
 	if err := s.checkService(ctx, a.GetService()); err != nil {
 		return nil, err
 	}
-	out, _, err := s.store.CreateAgreement(ctx, pid, id, a, req.GetRequestId(), requestHash(req))
+	out, _, err := s.store.CreateAgreement(ctx, pid, id, a, req.GetRequestId(), paging.RequestHash(req))
 	return out, err
 }
 

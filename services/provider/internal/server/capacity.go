@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"github.com/cus-suite/cus/platform/paging"
 	"slices"
 
 	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
@@ -99,12 +100,12 @@ func (s *Server) ListAvailability(ctx context.Context, req *providerv1.ListAvail
 			return nil, err
 		}
 	}
-	size, err := pageSize("page_size", req.GetPageSize(), 50, 1000)
+	size, err := paging.Size("page_size", req.GetPageSize(), 50, 1000)
 	if err != nil {
 		return nil, err
 	}
-	digest := queryDigest(&providerv1.ListAvailabilityRequest{Parent: req.GetParent(), Service: service, OnlyAccepting: req.GetOnlyAccepting()})
-	offset, err := decodeToken(req.GetPageToken(), digest)
+	digest := paging.Digest(&providerv1.ListAvailabilityRequest{Parent: req.GetParent(), Service: service, OnlyAccepting: req.GetOnlyAccepting()})
+	offset, err := paging.Decode(req.GetPageToken(), digest)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +120,7 @@ func (s *Server) ListAvailability(ctx context.Context, req *providerv1.ListAvail
 		list = slices.DeleteFunc(list, func(a *providerv1.Availability) bool { return !a.GetAccepting() || a.GetAvailable() == 0 })
 	}
 	domain.SortAvailability(list)
-	pg, next := page(list, offset, size, digest)
+	pg, next := paging.Page(list, offset, size, digest)
 	return &providerv1.ListAvailabilityResponse{Availabilities: pg, NextPageToken: next, TotalSize: int32(len(list))}, nil
 }
 
@@ -129,12 +130,12 @@ func (s *Server) ListReservations(ctx context.Context, req *providerv1.ListReser
 	if err != nil {
 		return nil, err
 	}
-	size, err := pageSize("page_size", req.GetPageSize(), 100, 1000)
+	size, err := paging.Size("page_size", req.GetPageSize(), 100, 1000)
 	if err != nil {
 		return nil, err
 	}
-	digest := queryDigest(&providerv1.ListReservationsRequest{Parent: req.GetParent()})
-	offset, err := decodeToken(req.GetPageToken(), digest)
+	digest := paging.Digest(&providerv1.ListReservationsRequest{Parent: req.GetParent()})
+	offset, err := paging.Decode(req.GetPageToken(), digest)
 	if err != nil {
 		return nil, err
 	}
@@ -152,6 +153,6 @@ func (s *Server) ListReservations(ctx context.Context, req *providerv1.ListReser
 	if err != nil {
 		return nil, err
 	}
-	pg, next := page(list, offset, size, digest)
+	pg, next := paging.Page(list, offset, size, digest)
 	return &providerv1.ListReservationsResponse{Reservations: pg, NextPageToken: next, TotalSize: int32(len(list))}, nil
 }

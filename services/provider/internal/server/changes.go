@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"github.com/cus-suite/cus/platform/paging"
 
 	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
 	"github.com/cus-suite/cus/services/provider/internal/domain"
@@ -18,7 +19,7 @@ func (s *Server) ListChanges(_ context.Context, req *providerv1.ListChangesReque
 		// over rather than silently miss what is rewritten under old revision numbers.
 		return nil, domain.ErrRevisionUnavailable
 	}
-	size, err := pageSize("page_size", req.GetPageSize(), 100, 1000)
+	size, err := paging.Size("page_size", req.GetPageSize(), 100, 1000)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/paging"
 	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
 	"github.com/cus-suite/cus/services/provider/internal/domain"
 )
@@ -27,7 +28,7 @@ func (s *Server) GetProvider(_ context.Context, req *providerv1.GetProviderReque
 // ListProviders lists providers by filter and order. The registry of a gmina holds hundreds of providers, so a
 // scan of one snapshot is cheaper than keeping an index in step.
 func (s *Server) ListProviders(_ context.Context, req *providerv1.ListProvidersRequest) (*providerv1.ListProvidersResponse, error) {
-	size, err := pageSize("page_size", req.GetPageSize(), 50, 1000)
+	size, err := paging.Size("page_size", req.GetPageSize(), 50, 1000)
 	if err != nil {
 		return nil, err
 	}
@@ -39,8 +40,8 @@ func (s *Server) ListProviders(_ context.Context, req *providerv1.ListProvidersR
 	if err != nil {
 		return nil, err
 	}
-	digest := queryDigest(&providerv1.ListProvidersRequest{Filter: req.GetFilter(), OrderBy: req.GetOrderBy()})
-	offset, err := decodeToken(req.GetPageToken(), digest)
+	digest := paging.Digest(&providerv1.ListProvidersRequest{Filter: req.GetFilter(), OrderBy: req.GetOrderBy()})
+	offset, err := paging.Decode(req.GetPageToken(), digest)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +56,7 @@ func (s *Server) ListProviders(_ context.Context, req *providerv1.ListProvidersR
 		}
 	}
 	slices.SortFunc(docs, order)
-	pg, next := page(docs, offset, size, digest)
+	pg, next := paging.Page(docs, offset, size, digest)
 	resp := &providerv1.ListProvidersResponse{NextPageToken: next, TotalSize: int32(len(docs))}
 	for _, d := range pg {
 		resp.Providers = append(resp.Providers, d.P)
@@ -86,7 +87,7 @@ func (s *Server) CreateProvider(ctx context.Context, req *providerv1.CreateProvi
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	out, _, err := s.store.CreateProvider(ctx, id, p, req.GetRequestId(), requestHash(req))
+	out, _, err := s.store.CreateProvider(ctx, id, p, req.GetRequestId(), paging.RequestHash(req))
 	return out, err
 }
 
@@ -196,7 +197,7 @@ func (s *Server) ImportProviders(ctx context.Context, req *providerv1.ImportProv
 			ids[i] = uuid.Must(uuid.NewV7()).String()
 		}
 	}
-	out, err := s.store.Import(ctx, file, ids, req.GetDryRun(), req.GetRequestId(), requestHash(req))
+	out, err := s.store.Import(ctx, file, ids, req.GetDryRun(), req.GetRequestId(), paging.RequestHash(req))
 	if err != nil {
 		return nil, err
 	}

@@ -5,14 +5,10 @@ package server
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"regexp"
 	"time"
 
 	"go.uber.org/zap"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/cus-suite/cus/platform/apierr"
 	"github.com/cus-suite/cus/platform/auth"
@@ -97,69 +93,6 @@ func scopeOf(ctx context.Context, method string) scope {
 	return scope{}
 }
 
-// Page sizes per api-style.md: 0 means the default, above the maximum means the maximum, negative is an error.
-func pageSize(field string, n, def, max int32) (int, error) {
-	switch {
-	case n < 0:
-		return 0, domain.Invalid(field, domain.ReasonInvalidValue, "must not be negative")
-	case n == 0:
-		return int(def), nil
-	case n > max:
-		return int(max), nil
-	}
-	return int(n), nil
-}
-
-// Page tokens are opaque to clients: an offset bound to a digest of the query, so a token cannot be replayed
-// against different parameters and a hand-made one is refused.
-type pageToken struct {
-	Offset int    `json:"o"`
-	Digest string `json:"d"`
-}
-
-func queryDigest(m proto.Message) string {
-	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(m)
-	sum := sha256.Sum256(b)
-	return base64.RawURLEncoding.EncodeToString(sum[:9])
-}
-
-func encodeToken(offset int, digest string) string {
-	b, _ := json.Marshal(pageToken{Offset: offset, Digest: digest})
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeToken(tok, digest string) (int, error) {
-	if tok == "" {
-		return 0, nil
-	}
-	bad := apierr.ErrInvalidPageToken
-	if len(tok) > 200 {
-		return 0, bad
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil {
-		return 0, bad
-	}
-	var t pageToken
-	if err := json.Unmarshal(raw, &t); err != nil || t.Offset < 0 || t.Digest != digest {
-		return 0, bad
-	}
-	return t.Offset, nil
-}
-
-// page cuts one page out of a sorted list and returns it with the next token.
-func page[T any](list []T, offset, size int, digest string) ([]T, string) {
-	if offset > len(list) {
-		offset = len(list)
-	}
-	end := min(offset+size, len(list))
-	next := ""
-	if end < len(list) {
-		next = encodeToken(end, digest)
-	}
-	return list[offset:end], next
-}
-
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
 
 func checkRequestID(id string) error {
@@ -167,18 +100,6 @@ func checkRequestID(id string) error {
 		return domain.Invalid("request_id", domain.ReasonInvalidFormat, "must be 1 to 100 characters of letters, digits, . _ - (a UUID is best)")
 	}
 	return nil
-}
-
-// requestHash identifies a request for idempotency, without its request id.
-func requestHash(req proto.Message) []byte {
-	c := proto.Clone(req)
-	r := c.ProtoReflect()
-	if fd := r.Descriptor().Fields().ByName("request_id"); fd != nil {
-		r.Clear(fd)
-	}
-	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(c)
-	sum := sha256.Sum256(b)
-	return sum[:]
 }
 
 func required(field string) error { return domain.Invalid(field, domain.ReasonRequired, "is required") }
