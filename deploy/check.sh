@@ -3,17 +3,22 @@
 #
 #   1. every Kubernetes manifest parses as YAML (python3 with PyYAML, else ruby, else a structural check);
 #      with PyYAML also the rules the manifests promise: non-root, read-only root filesystem, no capabilities,
-#      seccomp, resource requests and limits, probes that can pass against a TLS port, one catalogue replica,
-#      admin port never published, grace periods above the shutdown grace, GOMEMLIMIT below the memory limit,
-#      files named by variables on mounted volumes, no gateway client certificate, kustomization complete;
+#      seccomp, resource requests and limits, probes that can pass against a TLS port, one replica per service,
+#      admin ports never published, grace periods above the shutdown grace, GOMEMLIMIT below the memory limit,
+#      files named by variables on mounted volumes, no gateway client certificate, a gateway readiness that one
+#      backend cannot fail, a certificate for every address dialled, NetworkPolicies admitting exactly each
+#      service's callers, the referral service's personal data kept apart (PESEL key from a Secret that is not
+#      committed, ReadWriteOncePod volumes no other workload mounts, owner-only backups), kustomization complete;
 #   2. `kubectl kustomize` renders the directory, if kubectl is installed (it works offline);
 #   3. every CUS_ variable named in deploy/ is a flag of the binary it configures (`--data-dir` is
 #      CUS_DATA_DIR), with flags read from the Go sources; flags missing from the example configs are reported;
 #   4. the systemd units pass `systemd-analyze verify` and an offline `systemd-analyze security` threshold,
-#      if systemd-analyze is installed, and their stop timeouts exceed the shutdown grace;
-#   5. the backup scripts (systemd unit and CronJob) run against stubs and keep exactly the newest copies;
-#   6. kubernetes/internal-tls.sh makes a certificate that verifies and names the address the gateway dials,
-#      if openssl is installed;
+#      if systemd-analyze is installed, their stop timeouts exceed the shutdown grace, and the referral service
+#      runs as its own user with its PESEL key from LoadCredential=;
+#   5. every service's backup scripts (systemd unit and CronJob) run against stubs and keep exactly the newest
+#      copies, the referral service's owner-only;
+#   6. kubernetes/internal-tls.sh makes, from one CA, a certificate for each service that verifies and names the
+#      address its callers dial, if openssl is installed;
 #   7. the Containerfile builds every binary that exists and has a stage for each.
 #
 # Usage: deploy/check.sh      Exit status 0 when nothing failed. The last line is "check: N passed, N failed".
@@ -198,79 +203,189 @@ for f, doc in docs:
 
 by_name = {(doc["kind"], doc["metadata"]["name"]): doc for _, doc in docs if "metadata" in doc}
 
-# The catalogue: one writer of its bbolt file, native gRPC probes on its gRPC port, data on a volume.
-sts = by_name.get(("StatefulSet", "cus-catalogue"))
-report(sts is not None, "StatefulSet/cus-catalogue exists")
-if sts:
-    report(sts["spec"].get("replicas") == 1, "StatefulSet/cus-catalogue: exactly 1 replica (bbolt is single-writer)")
+# The services: each keeps one bbolt file (one writer), so one replica; probes that can pass against its TLS gRPC
+# port; files named by its variables on mounted volumes; data on a volume only one node (referral: one pod) mounts.
+services = {"provider": (7002, 9102), "catalogue": (7001, 9101), "referral": (7003, 9103)}
+admin_ports = {a for _, a in services.values()}
+sts_of = {}
+for svc, (grpc_port, admin_port) in services.items():
+    name = f"cus-{svc}"
+    sts = by_name.get(("StatefulSet", name))
+    report(sts is not None, f"StatefulSet/{name} exists")
+    if not sts:
+        continue
+    sts_of[svc] = sts
+    report(sts["spec"].get("replicas") == 1, f"StatefulSet/{name}: exactly 1 replica (bbolt is single-writer)")
     c = sts["spec"]["template"]["spec"]["containers"][0]
-    cenv = configmaps.get("cus-catalogue", {})
+    cenv = configmaps.get(name, {})
+    report(bool(cenv), f"StatefulSet/{name}: ConfigMap {name} exists")
     ports = {p.get("name"): p.get("containerPort") for p in c.get("ports", [])}
     tls = bool(cenv.get("CUS_TLS_CERT"))
+    report(tls, f"StatefulSet/{name}: serves TLS (CUS_TLS_CERT; plaintext is refused off loopback)")
     for p in ("startupProbe", "readinessProbe", "livenessProbe"):
         probe = c.get(p) or {}
         action = next((a for a in ("grpc", "tcpSocket", "httpGet", "exec") if a in probe), None)
         port = (probe.get(action) or {}).get("port") if action in ("grpc", "tcpSocket") else None
-        report(ports.get(port, port) == 7001, f"StatefulSet/cus-catalogue: {p} checks the gRPC port 7001 ({action})")
+        report(ports.get(port, port) == grpc_port, f"StatefulSet/{name}: {p} checks the gRPC port {grpc_port} ({action})")
         if tls:
             # The kubelet's gRPC probe cannot speak TLS: it would never pass against a TLS-only port.
-            report(action != "grpc", f"StatefulSet/cus-catalogue: {p} is no plaintext grpc probe against the TLS port")
-    mounts = {m["mountPath"] for m in c.get("volumeMounts", [])}
-    for var in ("CUS_DATA_DIR", "CUS_TLS_CERT", "CUS_TLS_KEY", "CUS_CLIENT_CA", "CUS_JWKS_FILE"):
+            report(action != "grpc", f"StatefulSet/{name}: {p} is no plaintext grpc probe against the TLS port")
+    report(cenv.get("CUS_LISTEN", "").endswith(f":{grpc_port}") and cenv.get("CUS_ADMIN_LISTEN", "").endswith(f":{admin_port}"),
+           f"StatefulSet/{name}: listens on gRPC {grpc_port} and admin {admin_port}")
+    mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
+    for var in ("CUS_DATA_DIR", "CUS_TLS_CERT", "CUS_TLS_KEY", "CUS_CLIENT_CA", "CUS_JWKS_FILE", "CUS_BACKEND_CA",
+                "CUS_PESEL_KEY_FILE", "CUS_SERVICE_TOKEN_FILE", "CUS_INCOME_CRITERIA_FILE", "CUS_PEERS_FILE"):
         if cenv.get(var):
-            report(any(cenv[var].startswith(m + "/") for m in mounts), f"StatefulSet/cus-catalogue: {var} {cenv[var]} is on a mounted volume")
-    report(not any(cenv.get(v) for v in ("CUS_DEV_KEYS_DIR",)), "StatefulSet/cus-catalogue: no development keys")
+            report(any(cenv[var].startswith(m + "/") for m in mounts), f"StatefulSet/{name}: {var} {cenv[var]} is on a mounted volume")
+    report(not cenv.get("CUS_DEV_KEYS_DIR"), f"StatefulSet/{name}: no development keys")
     claims = sts["spec"].get("volumeClaimTemplates", [])
-    report(any("ReadWriteOnce" in t["spec"].get("accessModes", []) for t in claims), "StatefulSet/cus-catalogue: ReadWriteOnce volume claim")
+    modes = {m for t in claims for m in t["spec"].get("accessModes", [])}
+    report(bool(claims) and modes <= {"ReadWriteOnce", "ReadWriteOncePod"}, f"StatefulSet/{name}: ReadWriteOnce(Pod) volume claim (got {sorted(modes)})")
 
-# The gateway: readiness on /healthz (reflects the backends), liveness that does not (TCP).
+# The referral service holds residents' personal data (GDPR art. 9).
+ref = sts_of.get("referral")
+if ref:
+    rspec = ref["spec"]["template"]["spec"]
+    renv = configmaps.get("cus-referral", {})
+    c = rspec["containers"][0]
+    vols = {v["name"]: v for v in rspec.get("volumes", [])}
+    key = renv.get("CUS_PESEL_KEY_FILE", "")
+    # The key is a Secret mounted on its own, never left to default to <data-dir>/pesel.key on the data volume.
+    mount = next((m for m in c.get("volumeMounts", []) if key.startswith(m["mountPath"] + "/")), None)
+    secret = ((vols.get(mount["name"]) if mount else None) or {}).get("secret") or {}
+    report(bool(key) and bool(secret.get("secretName")) and not secret.get("optional", False),
+           f"StatefulSet/cus-referral: CUS_PESEL_KEY_FILE {key!r} on a required Secret volume ({secret.get('secretName')})")
+    report(not key.startswith(renv.get("CUS_DATA_DIR", "/nonexistent") + "/") and "persistentVolumeClaim" not in (vols.get(mount["name"]) if mount else {}),
+           "StatefulSet/cus-referral: the PESEL key is not on the data volume")
+    report(secret.get("defaultMode", 0o644) & 0o007 == 0, f"StatefulSet/cus-referral: PESEL key Secret mode {oct(secret.get('defaultMode', 0o644))} gives others nothing")
+    # Referenced, not committed: no manifest defines that Secret, with or without a value.
+    committed = [f for f, doc in docs + extra if doc.get("kind") == "Secret" and (doc.get("metadata") or {}).get("name") == secret.get("secretName")]
+    kgen = [g for k in kust for g in k.get("secretGenerator", []) if g.get("name") == secret.get("secretName")]
+    report(not committed and not kgen, f"Secret/{secret.get('secretName')} is referenced, not committed (found in {committed + [k['name'] for k in kgen]})")
+    report(any("ReadWriteOncePod" in t["spec"].get("accessModes", []) for t in ref["spec"].get("volumeClaimTemplates", [])),
+           "StatefulSet/cus-referral: data volume is ReadWriteOncePod (one pod only)")
+    # No other workload mounts the referral service's volumes: its data claims (data-cus-referral-N) and its
+    # backups claim are each used by one owner only.
+    for f, doc in docs:
+        spec = pod_spec(doc)
+        if spec is None:
+            continue
+        owner = doc["metadata"]["name"]
+        for v in spec.get("volumes", []):
+            claim = (v.get("persistentVolumeClaim") or {}).get("claimName", "")
+            if claim.startswith("data-cus-referral") or claim.startswith("cus-referral-backup"):
+                report(owner == "cus-referral-backup" and claim.startswith("cus-referral-backup"),
+                       f"{doc['kind']}/{owner}: mounts the referral service's claim {claim} (only its backup job may)")
+            if claim.startswith("cus-referral-backup"):
+                pass
+    for f, doc in docs:
+        if doc.get("kind") == "PersistentVolumeClaim" and doc["metadata"]["name"].startswith("cus-referral"):
+            report("ReadWriteOncePod" in doc["spec"].get("accessModes", []), f"PersistentVolumeClaim/{doc['metadata']['name']}: ReadWriteOncePod")
+    # Backups of personal data are written owner-only.
+    cj = by_name.get(("CronJob", "cus-referral-backup"))
+    script = "".join(str(a) for a in (cj or {}).get("spec", {}).get("jobTemplate", {}).get("spec", {}).get("template", {}).get("spec", {}).get("containers", [{}])[0].get("args", []))
+    report(cj is not None and re.search(r"^\s*umask 0?077\b", script, re.M) is not None, "CronJob/cus-referral-backup: writes its copies owner-only (umask 077)")
+
+# Every service has a backup CronJob on a claim of its own, reaching its admin URL.
+for svc, (_, admin_port) in services.items():
+    cj = by_name.get(("CronJob", f"cus-{svc}-backup"))
+    report(cj is not None, f"CronJob/cus-{svc}-backup exists")
+    if cj:
+        c = pod_spec(cj)["containers"][0]
+        env = {e["name"]: e.get("value") for e in c.get("env", [])}
+        report(env.get("CUS_ADMIN_URL") == f"http://cus-{svc}-admin:{admin_port}", f"CronJob/cus-{svc}-backup: CUS_ADMIN_URL is its service's admin Service ({env.get('CUS_ADMIN_URL')})")
+        claims = [(v.get("persistentVolumeClaim") or {}).get("claimName") for v in pod_spec(cj).get("volumes", [])]
+        report(claims == [f"cus-{svc}-backups"], f"CronJob/cus-{svc}-backup: writes to its own claim cus-{svc}-backups (got {claims})")
+
+# The gateway: readiness and liveness that do not follow the backends. /healthz answers 503 when any one backend
+# is down; with more than one backend, readiness on it would take the whole API out for one service's restart.
 gw = by_name.get(("Deployment", "cus-gateway"))
 report(gw is not None, "Deployment/cus-gateway exists")
+genv = configmaps.get("cus-gateway", {})
 if gw:
     c = gw["spec"]["template"]["spec"]["containers"][0]
     report(gw["spec"].get("replicas", 1) >= 2, "Deployment/cus-gateway: at least 2 replicas")
-    report((c.get("readinessProbe") or {}).get("httpGet", {}).get("path") == "/healthz", "Deployment/cus-gateway: readiness on /healthz")
+    nback = sum(1 for v in ("CUS_CATALOGUE_ADDR", "CUS_PROVIDER_ADDR", "CUS_REFERRAL_ADDR") if genv.get(v))
+    rpath = (c.get("readinessProbe") or {}).get("httpGet", {}).get("path")
+    report("readinessProbe" in c and (nback <= 1 or rpath != "/healthz"),
+           f"Deployment/cus-gateway: readiness does not fail on one of its {nback} backends (not /healthz)")
     report("tcpSocket" in (c.get("livenessProbe") or {}), "Deployment/cus-gateway: liveness is a TCP probe, not /healthz")
-    genv = configmaps.get("cus-gateway", {})
     mounts = {m["mountPath"] for m in c.get("volumeMounts", [])}
     for var in ("CUS_BACKEND_CA", "CUS_CLIENT_CERT", "CUS_CLIENT_KEY"):
         if genv.get(var):
             report(any(genv[var].startswith(m + "/") for m in mounts), f"Deployment/cus-gateway: {var} {genv[var]} is on a mounted volume")
     # A gateway client certificate currently turns anonymous web calls into integration calls (README, Security).
     report(not genv.get("CUS_CLIENT_CERT"), "Deployment/cus-gateway: presents no client certificate to the services")
-    # TLS to the catalogue: the name it dials is in the certificate cert-manager/ issues, and the Secret is the
-    # one both pods mount.
-    host = genv.get("CUS_CATALOGUE_ADDR", "").rsplit(":", 1)[0]
-    secrets = {v["secret"]["secretName"] for v in gw["spec"]["template"]["spec"].get("volumes", []) if "secret" in v}
-    if sts:
-        secrets &= {v["secret"]["secretName"] for v in sts["spec"]["template"]["spec"].get("volumes", []) if "secret" in v}
-    certs = [doc for _, doc in extra if doc.get("kind") == "Certificate" and not doc["spec"].get("isCA")]
-    report(any(host in cert["spec"].get("dnsNames", []) and cert["spec"].get("secretName") in secrets for cert in certs),
-           f"cert-manager/: a Certificate for {host!r} (CUS_CATALOGUE_ADDR) in the Secret both pods mount {sorted(secrets)}")
 
-# The admin port (/metrics, unauthenticated /backup) is never published beyond the cluster, and only on a
-# headless Service.
+# TLS between the pods: every address a caller dials names a certificate cert-manager/ issues into the Secret the
+# service mounts, from the one internal CA whose ca.crt the caller mounts.
+certs = {doc["spec"].get("secretName"): doc for _, doc in extra if doc.get("kind") == "Certificate" and not doc["spec"].get("isCA")}
+def secrets_of(doc):
+    return {v["secret"]["secretName"] for v in pod_spec(doc).get("volumes", []) if "secret" in v}
+callers = [("Deployment/cus-gateway", gw, genv)] + ([("StatefulSet/cus-referral", ref, configmaps.get("cus-referral", {}))] if ref else [])
+for who, doc, env in callers:
+    if not doc:
+        continue
+    report(bool(env.get("CUS_BACKEND_CA")), f"{who}: verifies the services with CUS_BACKEND_CA")
+    issuers = {certs[s]["spec"]["issuerRef"]["name"] for s in secrets_of(doc) if s in certs}
+    for var, svc in (("CUS_CATALOGUE_ADDR", "catalogue"), ("CUS_PROVIDER_ADDR", "provider"), ("CUS_REFERRAL_ADDR", "referral")):
+        addr = env.get(var)
+        if not addr:
+            continue
+        host = addr.rsplit(":", 1)[0]
+        target = sts_of.get(svc)
+        tsecrets = secrets_of(target) if target else set()
+        ok = any(host in cert["spec"].get("dnsNames", []) and sec in tsecrets and cert["spec"]["issuerRef"]["name"] in issuers
+                 for sec, cert in certs.items())
+        report(ok, f"cert-manager/: {who} dials {host!r} ({var}); a certificate names it, in a Secret cus-{svc} mounts, from the CA the caller trusts")
+        report(addr.endswith(f":{services[svc][0]}"), f"{who}: {var} {addr} is the gRPC port {services[svc][0]}")
+
+# The admin ports (/metrics, unauthenticated /backup) are never published beyond the cluster, and only on
+# headless Services.
 for (kind, name), doc in by_name.items():
     if kind != "Service":
         continue
     spec = doc["spec"]
     ports = {p.get("port") for p in spec.get("ports", [])} | {p.get("targetPort") for p in spec.get("ports", [])}
-    if 9101 in ports or "admin" in ports:
+    if ports & admin_ports or "admin" in ports:
         report(spec.get("type", "ClusterIP") == "ClusterIP" and spec.get("clusterIP") == "None",
-               f"Service/{name}: admin port 9101 only on a headless cluster-internal Service")
+               f"Service/{name}: admin port only on a headless cluster-internal Service")
     report(spec.get("type", "ClusterIP") == "ClusterIP", f"Service/{name}: ClusterIP (published through an Ingress, not a node port)")
-report(not any(doc.get("kind") == "Ingress" and "9101" in str(doc) for _, doc in docs), "no Ingress routes to the admin port")
+report(not any(doc.get("kind") == "Ingress" and any(str(a) in str(doc) for a in admin_ports) for _, doc in docs),
+       "no Ingress routes to an admin port")
 
-# NetworkPolicy: default deny, the catalogue's gRPC port admits only the gateway.
+# NetworkPolicy: default deny; each service's gRPC port admits exactly its callers, its admin port only its
+# backup job and monitoring.
 report(any(doc.get("kind") == "NetworkPolicy" and doc["spec"].get("podSelector") == {} and "Ingress" in doc["spec"].get("policyTypes", [])
            for _, doc in docs), "NetworkPolicy: default deny of ingress")
-np = by_name.get(("NetworkPolicy", "cus-catalogue"))
+allowed = {
+    "catalogue": ["cus-gateway", "cus-referral"],
+    "provider": ["cus-catalogue", "cus-gateway", "cus-referral"],
+    "referral": ["cus-gateway"],
+}
+def admitted(np, port):
+    rules = [r.get("from", []) for r in np["spec"].get("ingress", []) if any(p.get("port") == port for p in r.get("ports", []))]
+    if any(not fr for fr in rules):
+        return None  # a rule without "from" admits everyone
+    pods = sorted((s.get("podSelector") or {}).get("matchLabels", {}).get("app.kubernetes.io/name") or "?" for fr in rules for s in fr if "podSelector" in s)
+    nss = sorted((s.get("namespaceSelector") or {}).get("matchLabels", {}).get("kubernetes.io/metadata.name") or "?" for fr in rules for s in fr if "namespaceSelector" in s)
+    return pods, nss
+for svc, (grpc_port, admin_port) in services.items():
+    np = by_name.get(("NetworkPolicy", f"cus-{svc}"))
+    if not np:
+        report(False, f"NetworkPolicy/cus-{svc} exists")
+        continue
+    got = admitted(np, grpc_port)
+    report(got == (allowed[svc], []), f"NetworkPolicy/cus-{svc}: gRPC {grpc_port} admits only {allowed[svc]} (got {got})")
+    got = admitted(np, admin_port)
+    report(got == ([f"cus-{svc}-backup"], ["monitoring"]), f"NetworkPolicy/cus-{svc}: admin {admin_port} admits only its backup job and monitoring (got {got})")
+# The referral service's egress: only the services it calls, DNS and HTTPS (the OIDC issuer).
+np = by_name.get(("NetworkPolicy", "cus-referral"))
 if np:
-    grpc_from = [r.get("from", []) for r in np["spec"].get("ingress", []) if any(p.get("port") == 7001 for p in r.get("ports", []))]
-    names = [(s.get("podSelector") or {}).get("matchLabels", {}).get("app.kubernetes.io/name") for fr in grpc_from for s in fr]
-    report(names == ["cus-gateway"], f"NetworkPolicy/cus-catalogue: only the gateway reaches gRPC 7001 (got {names})")
-else:
-    report(False, "NetworkPolicy/cus-catalogue exists")
+    eg = np["spec"].get("egress", [])
+    ports = sorted({p.get("port") for r in eg for p in r.get("ports", [])})
+    report("Egress" in np["spec"].get("policyTypes", []) and all(r.get("ports") for r in eg) and set(ports) <= {53, 443, 7001, 7002},
+           f"NetworkPolicy/cus-referral: egress limited to DNS, HTTPS and the catalogue and provider ports (got {ports})")
 PY
 )
 fi
@@ -356,9 +471,16 @@ for b in $binaries; do
 	for f in "${appdir[$b]}"/*.go; do
 		case $f in *_test.go) ;; *) srcs+=("$f") ;; esac
 	done
+	# Subcommands may declare their flags in a shared platform package the app imports (platform/backupcli).
+	libs=()
+	while IFS= read -r pkg; do
+		for f in "$root/$pkg"/*.go; do
+			case $f in *_test.go) ;; *) [ -f "$f" ] && libs+=("$f") ;; esac
+		done
+	done < <(sed -nE 's#.*"github\.com/cus-suite/cus/(platform/[a-z0-9/]+)".*#\1#p' "${srcs[@]}" | sort -u)
 	# config: what `<binary> serve` reads; all: that plus the subcommands' flags (backup, restore, generate).
 	type_flags Config "${srcs[@]}" | sort -u | env_name >"$work/config.$b"
-	{ cat "$work/config.$b"; cat "${srcs[@]}" | flag_names | env_name; } | sort -u >"$work/all.$b"
+	{ cat "$work/config.$b"; cat "${srcs[@]}" "${libs[@]}" | flag_names | env_name; } | sort -u >"$work/all.$b"
 	n=$(wc -l <"$work/config.$b")
 	if [ "$n" -ge 5 ]; then
 		pass "$b: $n configuration flags, $(wc -l <"$work/all.$b") with subcommands (from ${appdir[$b]#"$root"/})"
@@ -507,11 +629,29 @@ for b in $binaries; do
 	fi
 done
 
+# The referral service holds residents' personal data: its own user (not the catalogue's), a private state
+# directory, the PESEL index key from a root-only file through LoadCredential= (never created in the data
+# directory), and backups owned by the same user in a directory of their own.
+u="$here/systemd/cus-referral.service"
+ub="$here/systemd/cus-referral-backup.service"
+if [ -f "$u" ]; then
+	user=$(sed -n 's/^User=//p' "$u")
+	if [ -n "$user" ] && [ "$user" != cus ] && grep -q '^StateDirectoryMode=0700$' "$u" &&
+		grep -qE '^LoadCredential=pesel\.key:/' "$u" && grep -qE '^ExecStart=.* --pesel-key-file=%d/pesel\.key( |$)' "$u" &&
+		[ "$(sed -n 's/^User=//p' "$ub" 2>/dev/null)" = "$user" ] && grep -q '^StateDirectoryMode=0700$' "$ub" &&
+		! grep -q '^StateDirectory=cus/backups$' "$ub" && grep -qE "^u +$user " "$here/systemd/cus.sysusers.conf"; then
+		pass "cus-referral.service: own user $user, private directories, PESEL key by LoadCredential=, backups apart"
+	else
+		fail "cus-referral.service / cus-referral-backup.service: expected an own user (in cus.sysusers.conf), StateDirectoryMode=0700, LoadCredential=pesel.key:... with --pesel-key-file=%d/pesel.key, and backups by the same user in their own directory"
+	fi
+fi
+
 # ---------------------------------------------------------------------------------------------------------------
 section "backup scripts"
 
-# Both scripts run 17 times against stubs (the catalogue's backup command, curl, and a date that advances one
-# hour a call) and must leave exactly the newest BACKUP_KEEP copies and no partial file.
+# Every backup script (each service's timer unit and CronJob) runs 17 times against stubs (the service's backup
+# command, curl, and a date that advances one hour a call) and must leave exactly the newest BACKUP_KEEP copies
+# and no partial file. The referral service's copies hold personal data: they must be owner-only (0600).
 mkdir -p "$work/stub"
 cat >"$work/stub/date" <<'EOF'
 #!/bin/sh
@@ -520,9 +660,10 @@ cat >"$work/stub/date" <<'EOF'
 n=$(cat "$STUB_CLOCK" 2>/dev/null || echo 0); echo $((n + 1)) >"$STUB_CLOCK"
 printf '20260101T%02d0000Z\n' "$n"
 EOF
-cat >"$work/stub/cus-catalogue" <<'EOF'
+cat >"$work/stub/backup" <<'EOF'
 #!/bin/sh
-# backup --out FILE: write FILE.part, then rename, as the real command does.
+# cus-<service> backup --out FILE: write FILE.part, then rename, as the real command does. The file mode is left
+# to the umask, so the check sees what the script itself guarantees.
 [ "$1" = backup ] || exit 2
 while [ $# -gt 0 ]; do [ "$1" = --out ] && out=$2; shift; done
 printf 'bbolt' >"$out.part" && mv "$out.part" "$out"
@@ -534,63 +675,104 @@ printf 'bbolt' >"$out"
 EOF
 chmod +x "$work/stub/"*
 
-check_retention() { # what dir keep
-	local what=$1 dir=$2 keep=$3 got want
-	got=$(cd "$dir" && ls -1 | sort | tr '\n' ' ')
-	want=$(for i in $(seq $((17 - keep)) 16); do printf 'catalogue-20260101T%02d0000Z.db ' "$i"; done)
+check_retention() { # what dir keep service
+	local what=$1 dir=$2 keep=$3 svc=$4 got want loose
+	got=$(find "$dir" -mindepth 1 -maxdepth 1 -printf "%f\n" | sort | tr "\n" " ")
+	want=$(for i in $(seq $((17 - keep)) 16); do printf '%s-20260101T%02d0000Z.db ' "$svc" "$i"; done)
 	if [ "$got" = "$want" ]; then
 		pass "$what: 17 runs leave the newest $keep copies"
 	else
 		fail "$what: 17 runs left: $got"
 	fi
+	if [ "$svc" = referral ]; then
+		loose=$(find "$dir" -type f ! -perm 600 | wc -l)
+		if [ "$loose" -eq 0 ]; then
+			pass "$what: copies of personal data are owner-only (0600) whatever the caller's umask"
+		else
+			fail "$what: $loose copies are readable by others than their owner"
+		fi
+	fi
 }
 
-unit="$here/systemd/cus-catalogue-backup.service"
-keep=$(sed -nE 's/^Environment=BACKUP_KEEP=([0-9]+)$/\1/p' "$unit")
-# ExecStart as the shell receives it: continuation lines joined, systemd's %S, %% and $$ expanded.
-script=$(sed -n '/^ExecStart=/,/[^\\]$/p' "$unit" | sed -e 's/^ExecStart=//' -e 's/\\$//' | tr -d '\n' |
-	sed -e "s#^/bin/sh -euc '##" -e "s#'\$##" -e 's/%%/\x01/g' -e "s#%S#$work/state#g" -e 's/\x01/%/g' -e 's/\$\$/$/g' \
-		-e "s#/usr/local/bin/cus-catalogue#$work/stub/cus-catalogue#g")
-mkdir -p "$work/state/cus/backups"
-if [ -z "$keep" ] || ! sh -n -c "$script" 2>/dev/null; then
-	fail "cus-catalogue-backup.service: ExecStart is no valid shell script or BACKUP_KEEP is unset"
-else
-	ok=1
-	for _ in $(seq 17); do
-		STUB_CLOCK=$work/clock.unit BACKUP_KEEP=$keep PATH="$work/stub:$PATH" sh -euc "$script" || ok=0
-	done
-	if [ $ok = 1 ]; then check_retention "cus-catalogue-backup.service" "$work/state/cus/backups" "$keep"; else fail "cus-catalogue-backup.service: ExecStart failed"; fi
-fi
+for b in $binaries; do
+	[ "$b" = gateway ] && continue
+	unit="$here/systemd/cus-$b-backup.service"
+	[ -f "$here/systemd/cus-$b-backup.timer" ] || fail "no systemd/cus-$b-backup.timer"
+	if [ ! -f "$unit" ]; then
+		fail "no systemd/cus-$b-backup.service"
+	else
+		keep=$(sed -nE 's/^Environment=BACKUP_KEEP=([0-9]+)$/\1/p' "$unit")
+		# ExecStart as the shell receives it: continuation lines joined, systemd's %S, %% and $$ expanded.
+		script=$(sed -n '/^ExecStart=/,/[^\\]$/p' "$unit" | sed -e 's/^ExecStart=//' -e 's/\\$//' | tr -d '\n' |
+			sed -e "s#^/bin/sh -euc '##" -e "s#'\$##" -e 's/%%/\x01/g' -e "s#%S#$work/state.$b#g" -e 's/\x01/%/g' -e 's/\$\$/$/g' \
+				-e "s#/usr/local/bin/cus-$b#$work/stub/backup#g")
+		dir=$(printf '%s\n' "$script" | sed -nE "s#.*dir=($work/state\.$b/[^;]*);.*#\1#p")
+		if [ -z "$keep" ] || [ -z "$dir" ] || ! sh -n -c "$script" 2>/dev/null; then
+			fail "cus-$b-backup.service: ExecStart is no valid shell script, sets no dir=, or BACKUP_KEEP is unset"
+		else
+			mkdir -p "$dir"
+			ok=1
+			for _ in $(seq 17); do
+				(umask 022 && STUB_CLOCK=$work/clock.unit.$b BACKUP_KEEP=$keep PATH="$work/stub:$PATH" sh -euc "$script" >/dev/null) || ok=0
+			done
+			if [ $ok = 1 ]; then check_retention "cus-$b-backup.service" "$dir" "$keep" "$b"; else fail "cus-$b-backup.service: ExecStart failed"; fi
+		fi
+	fi
 
-cron="$here/kubernetes/catalogue-backup.yaml"
-keep=$(awk '/name: BACKUP_KEEP/ { getline; gsub(/[^0-9]/, ""); print; exit }' "$cron")
-# The block scalar under `args: - |`, dedented, with the volume path moved to a temporary directory.
-script=$(awk '/^ *- \|$/ { f = 1; next } f && /^ *[a-zA-Z]+:/ { exit } f { sub(/^ {18}/, ""); print }' "$cron" |
-	sed "s#/backups#$work/cron#g")
-mkdir -p "$work/cron"
-if [ -z "$keep" ] || [ -z "$script" ] || ! sh -n -c "$script" 2>/dev/null; then
-	fail "catalogue-backup.yaml: the CronJob script is no valid shell script or BACKUP_KEEP is unset"
-else
-	ok=1
-	for _ in $(seq 17); do
-		STUB_CLOCK=$work/clock.cron BACKUP_KEEP=$keep CUS_ADMIN_URL=http://stub PATH="$work/stub:$PATH" \
-			sh -euc "$script" >/dev/null || ok=0
-	done
-	if [ $ok = 1 ]; then check_retention "catalogue-backup.yaml CronJob" "$work/cron" "$keep"; else fail "catalogue-backup.yaml: the CronJob script failed"; fi
-fi
+	cron="$here/kubernetes/$b-backup.yaml"
+	if [ ! -f "$cron" ]; then
+		fail "no kubernetes/$b-backup.yaml"
+		continue
+	fi
+	keep=$(awk '/name: BACKUP_KEEP/ { getline; gsub(/[^0-9]/, ""); print; exit }' "$cron")
+	# The block scalar under `args: - |`, dedented, with the volume path moved to a temporary directory.
+	script=$(awk '/^ *- \|$/ { f = 1; next } f && /^ *[a-zA-Z]+:/ { exit } f { sub(/^ {18}/, ""); print }' "$cron" |
+		sed "s#/backups#$work/cron.$b#g")
+	mkdir -p "$work/cron.$b"
+	if [ -z "$keep" ] || [ -z "$script" ] || ! sh -n -c "$script" 2>/dev/null; then
+		fail "$b-backup.yaml: the CronJob script is no valid shell script or BACKUP_KEEP is unset"
+	else
+		ok=1
+		for _ in $(seq 17); do
+			(umask 022 && STUB_CLOCK=$work/clock.cron.$b BACKUP_KEEP=$keep CUS_ADMIN_URL=http://stub PATH="$work/stub:$PATH" \
+				sh -euc "$script" >/dev/null) || ok=0
+		done
+		if [ $ok = 1 ]; then check_retention "$b-backup.yaml CronJob" "$work/cron.$b" "$keep" "$b"; else fail "$b-backup.yaml: the CronJob script failed"; fi
+	fi
+done
 
 # ---------------------------------------------------------------------------------------------------------------
 section "internal TLS"
 
 if have openssl; then
-	host=$(sed -nE 's/^ *CUS_CATALOGUE_ADDR: *"?([^":]+):[0-9]+"?.*/\1/p' "$here/kubernetes/configmap.yaml")
-	if out=$(sh "$here/kubernetes/internal-tls.sh" "$work/tls" 2>&1) &&
-		openssl verify -CAfile "$work/tls/ca.crt" "$work/tls/tls.crt" >/dev/null 2>&1 &&
-		openssl x509 -in "$work/tls/tls.crt" -noout -checkhost "$host" 2>/dev/null | grep -q 'does match' &&
-		[ "$(openssl pkey -in "$work/tls/tls.key" -pubout 2>/dev/null)" = "$(openssl x509 -in "$work/tls/tls.crt" -noout -pubkey)" ]; then
-		pass "internal-tls.sh: a CA and a certificate for $host (CUS_CATALOGUE_ADDR) that verifies and matches its key"
+	# The names the callers dial: CUS_<SERVICE>_ADDR in configmap.yaml (the gateway's and the referral service's).
+	cm="$here/kubernetes/configmap.yaml"
+	if out=$(sh "$here/kubernetes/internal-tls.sh" "$work/tls" 2>&1); then
+		for svc in provider catalogue referral; do
+			var=CUS_$(echo "$svc" | tr '[:lower:]' '[:upper:]')_ADDR
+			host=$(sed -nE "s/^ *$var: *\"?([^\":]+):[0-9]+\"?.*/\1/p" "$cm" | sort -u)
+			d="$work/tls/cus-$svc"
+			if [ -n "$host" ] && [ "$(printf '%s\n' "$host" | wc -l)" -eq 1 ] &&
+				openssl verify -CAfile "$work/tls/ca.crt" "$d/tls.crt" >/dev/null 2>&1 &&
+				cmp -s "$work/tls/ca.crt" "$d/ca.crt" &&
+				openssl x509 -in "$d/tls.crt" -noout -checkhost "$host" 2>/dev/null | grep -q 'does match' &&
+				[ "$(openssl pkey -in "$d/tls.key" -pubout 2>/dev/null)" = "$(openssl x509 -in "$d/tls.crt" -noout -pubkey)" ] &&
+				[ "$(stat -c %a "$d/tls.key")" = 600 ]; then
+				pass "internal-tls.sh: a certificate for $host ($var) from the one CA, verifying and matching its key (0600)"
+			else
+				fail "internal-tls.sh: the certificate of cus-$svc does not verify, match its key, or name ${host:-its $var}"
+			fi
+		done
+		# A second run renews the certificates with the same CA, so clients keep trusting it.
+		before=$(openssl x509 -in "$work/tls/ca.crt" -noout -fingerprint)
+		if sh "$here/kubernetes/internal-tls.sh" "$work/tls" >/dev/null 2>&1 &&
+			[ "$(openssl x509 -in "$work/tls/ca.crt" -noout -fingerprint)" = "$before" ]; then
+			pass "internal-tls.sh: a second run renews the certificates and keeps the CA"
+		else
+			fail "internal-tls.sh: a second run replaced the CA (every client would stop trusting the services)"
+		fi
 	else
-		fail "internal-tls.sh: ${out:-the certificate does not verify, match its key, or name $host}"
+		fail "internal-tls.sh: $out"
 	fi
 else
 	skip "openssl not installed: internal-tls.sh not run"
@@ -601,7 +783,10 @@ section "Containerfile"
 
 cf="$here/container/Containerfile"
 for b in $binaries; do
-	cmd=$(cd "$root" && ls -d gateway/cmd/"$b" services/"$b"/cmd/"$b" 2>/dev/null | head -1)
+	cmd=""
+	for c in gateway/cmd/"$b" services/"$b"/cmd/"$b"; do
+		[ -d "$root/$c" ] && cmd=$c && break
+	done
 	if [ -z "$cmd" ]; then
 		warn "$b has no cmd/$b yet"
 		continue

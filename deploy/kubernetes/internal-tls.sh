@@ -1,35 +1,46 @@
 #!/bin/sh
-# Makes the catalogue's internal TLS material without cert-manager: a private CA and a serving certificate for
-# the cus-catalogue Service, as files tls.crt, tls.key and ca.crt in DIR, then prints the kubectl command that
-# stores them as Secret cus-catalogue-tls (the names catalogue-statefulset.yaml and gateway-deployment.yaml
-# mount). Needs only openssl (1.1.1 or later).
+# Makes the internal TLS material without cert-manager: one private CA for the instance and a serving certificate
+# for each service from it - the cus-provider, cus-catalogue and cus-referral Services - as DIR/ca.crt, DIR/ca.key
+# and DIR/<service>/{tls.crt,tls.key,ca.crt}. Then prints the kubectl commands that store each as Secret
+# cus-<service>-tls (the names the StatefulSets, the gateway and the referral service mount). Needs only openssl
+# (1.1.1 or later).
 #
 #   deploy/kubernetes/internal-tls.sh DIR [NAMESPACE]
 #
-# Keep ca.key offline (it signs the next certificate, in 825 days); tls.key goes only into the Secret.
-# The catalogue reads its certificate at start: after replacing the Secret, restart it.
+# Run again with the same DIR to renew the service certificates (every 825 days): an existing ca.key is reused,
+# so clients keep trusting the CA. Keep ca.key offline between runs; tls.key files go only into the Secrets.
+# The services read their certificates at start: after replacing a Secret, restart the pod.
 set -eu
 dir=${1:?usage: internal-tls.sh DIR [NAMESPACE]}
 ns=${2:-cus-rawicz}
-svc=cus-catalogue
 mkdir -p "$dir"
 cd "$dir"
 umask 077
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
-	-subj "/CN=CUS internal CA ($ns)" -keyout ca.key -out ca.crt \
-	-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$svc" \
-	-keyout tls.key -out tls.csr 2>/dev/null
-# The names clients dial: the gateway uses the short Service name (CUS_CATALOGUE_ADDR).
-cat >tls.ext <<EXT
+if [ ! -f ca.key ] || [ ! -f ca.crt ]; then
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+		-subj "/CN=CUS internal CA ($ns)" -keyout ca.key -out ca.crt \
+		-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+fi
+chmod 644 ca.crt
+for svc in cus-provider cus-catalogue cus-referral; do
+	mkdir -p "$svc"
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$svc" \
+		-keyout "$svc/tls.key" -out "$svc/tls.csr" 2>/dev/null
+	# The names clients dial: the gateway and the referral service use the short Service name (CUS_*_ADDR).
+	cat >"$svc/tls.ext" <<EXT
 subjectAltName=DNS:$svc,DNS:$svc.$ns,DNS:$svc.$ns.svc,DNS:$svc.$ns.svc.cluster.local
 basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature
 extendedKeyUsage=serverAuth
 EXT
-openssl x509 -req -in tls.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 825 -extfile tls.ext \
-	-out tls.crt 2>/dev/null
-rm -f tls.csr tls.ext ca.srl
-chmod 644 ca.crt tls.crt
-echo "created $dir/{ca.crt,ca.key,tls.crt,tls.key}; store them with:"
-echo "  kubectl -n $ns create secret generic $svc-tls --from-file=$dir/tls.crt --from-file=$dir/tls.key --from-file=$dir/ca.crt"
+	openssl x509 -req -in "$svc/tls.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 825 \
+		-extfile "$svc/tls.ext" -out "$svc/tls.crt" 2>/dev/null
+	rm -f "$svc/tls.csr" "$svc/tls.ext" ca.srl
+	cp ca.crt "$svc/ca.crt"
+	chmod 644 "$svc/ca.crt" "$svc/tls.crt"
+done
+echo "created $dir/{ca.crt,ca.key} and $dir/{cus-provider,cus-catalogue,cus-referral}/{tls.crt,tls.key,ca.crt};"
+echo "store them with:"
+for svc in cus-provider cus-catalogue cus-referral; do
+	echo "  kubectl -n $ns create secret generic $svc-tls --from-file=$dir/$svc/tls.crt --from-file=$dir/$svc/tls.key --from-file=$dir/$svc/ca.crt"
+done
