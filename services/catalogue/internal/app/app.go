@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/cus-suite/cus/platform/auth"
@@ -40,7 +41,12 @@ type Config struct {
 	MaxRecvBytes  int
 	PeersFile     string
 	ProviderAddr  string
-	Security      grpcserver.SecurityFlags
+	// BackendCA, ClientCert and ClientKey switch the connection to the provider registry to TLS (mTLS with a
+	// certificate); without them it is plaintext, allowed only to loopback.
+	BackendCA  string
+	ClientCert string
+	ClientKey  string
+	Security   grpcserver.SecurityFlags
 }
 
 // RegisterFlags declares the flags of Config on fs with their defaults.
@@ -56,6 +62,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "time in-flight calls get to finish on shutdown")
 	fs.IntVar(&c.MaxRecvBytes, "max-recv-bytes", 4<<20, "largest accepted gRPC message in bytes")
 	fs.StringVar(&c.ProviderAddr, "provider-addr", "", "gRPC address of the provider registry, to check the providers a service names (empty: format only)")
+	fs.StringVar(&c.BackendCA, "backend-ca", "", "CA (PEM) of the provider registry's certificate; enables TLS to it")
+	fs.StringVar(&c.ClientCert, "client-cert", "", "client certificate (PEM) for mTLS to the provider registry")
+	fs.StringVar(&c.ClientKey, "client-key", "", "client key (PEM)")
 	fs.StringVar(&c.PeersFile, "peers-file", "", "JSON file listing the federation peers to follow (see docs/federation.md)")
 	c.Security.RegisterFlags(fs)
 }
@@ -74,11 +83,14 @@ func (c *Config) Validate() error {
 	ch.NonEmpty("instance-name", c.InstanceName)
 	if c.ProviderAddr != "" {
 		ch.Addr("provider-addr", c.ProviderAddr)
-		if !auth.IsLoopback(c.ProviderAddr) {
-			ch.Fail("provider-addr", "the provider registry is dialled in plaintext, allowed only on loopback, not %s", c.ProviderAddr)
+		if c.BackendCA == "" && !auth.IsLoopback(c.ProviderAddr) {
+			ch.Fail("provider-addr", "plaintext to the provider registry is allowed only on loopback, not %s; set --backend-ca", c.ProviderAddr)
 		}
 	}
 	ch.Positive("shutdown-grace", c.ShutdownGrace)
+	if (c.ClientCert == "") != (c.ClientKey == "") {
+		ch.Fail("client-cert", "--client-cert and --client-key go together")
+	}
 	ch.Range("max-recv-bytes", c.MaxRecvBytes, 64<<10, 64<<20)
 	c.Security.Validate(&ch, c.Listen)
 	switch c.LogFormat {
@@ -131,7 +143,15 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	gs.OnShutdown(srv.Shutdown)
 	gs.HandleAdmin("/backup", storage.BackupHandler(st.Backend(), "catalogue.db", log))
 	if cfg.ProviderAddr != "" {
-		conn, err := grpc.NewClient(cfg.ProviderAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		creds := insecure.NewCredentials()
+		if cfg.BackendCA != "" {
+			tc, err := auth.ClientTLS(cfg.ClientCert, cfg.ClientKey, cfg.BackendCA)
+			if err != nil {
+				return fmt.Errorf("--backend-ca: %w", err)
+			}
+			creds = credentials.NewTLS(tc)
+		}
+		conn, err := grpc.NewClient(cfg.ProviderAddr, grpc.WithTransportCredentials(creds))
 		if err != nil {
 			return fmt.Errorf("--provider-addr: %w", err)
 		}
