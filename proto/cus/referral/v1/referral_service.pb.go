@@ -10,6 +10,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -242,6 +243,64 @@ func (x *ListResidentsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// Request of UpdateResident.
+type UpdateResidentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The resident with its name set and the new values of the fields in update_mask. Its etag, when given, must
+	// be the current one (ABORTED otherwise).
+	Resident *Resident `protobuf:"bytes,1,opt,name=resident,proto3" json:"resident,omitempty"`
+	// Fields to update, in proto field names: top-level (`phone,address`) or inside the address
+	// (`address.city`). Absent or `*` means every writable field; `name` and `etag` are ignored. Output-only or
+	// unknown fields are INVALID_ARGUMENT.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateResidentRequest) Reset() {
+	*x = UpdateResidentRequest{}
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateResidentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateResidentRequest) ProtoMessage() {}
+
+func (x *UpdateResidentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateResidentRequest.ProtoReflect.Descriptor instead.
+func (*UpdateResidentRequest) Descriptor() ([]byte, []int) {
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *UpdateResidentRequest) GetResident() *Resident {
+	if x != nil {
+		return x.Resident
+	}
+	return nil
+}
+
+func (x *UpdateResidentRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
 // Request of LookupResident.
 type LookupResidentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -253,7 +312,7 @@ type LookupResidentRequest struct {
 
 func (x *LookupResidentRequest) Reset() {
 	*x = LookupResidentRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[4]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -265,7 +324,7 @@ func (x *LookupResidentRequest) String() string {
 func (*LookupResidentRequest) ProtoMessage() {}
 
 func (x *LookupResidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[4]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -278,7 +337,7 @@ func (x *LookupResidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupResidentRequest.ProtoReflect.Descriptor instead.
 func (*LookupResidentRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{4}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *LookupResidentRequest) GetPesel() string {
@@ -301,7 +360,7 @@ type EraseResidentRequest struct {
 
 func (x *EraseResidentRequest) Reset() {
 	*x = EraseResidentRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[5]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -313,7 +372,7 @@ func (x *EraseResidentRequest) String() string {
 func (*EraseResidentRequest) ProtoMessage() {}
 
 func (x *EraseResidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[5]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -326,7 +385,7 @@ func (x *EraseResidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EraseResidentRequest.ProtoReflect.Descriptor instead.
 func (*EraseResidentRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{5}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *EraseResidentRequest) GetName() string {
@@ -362,7 +421,7 @@ type EraseResidentResponse struct {
 
 func (x *EraseResidentResponse) Reset() {
 	*x = EraseResidentResponse{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[6]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -374,7 +433,7 @@ func (x *EraseResidentResponse) String() string {
 func (*EraseResidentResponse) ProtoMessage() {}
 
 func (x *EraseResidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[6]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -387,7 +446,7 @@ func (x *EraseResidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EraseResidentResponse.ProtoReflect.Descriptor instead.
 func (*EraseResidentResponse) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{6}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *EraseResidentResponse) GetConsents() int32 {
@@ -436,7 +495,7 @@ type ExportResidentRequest struct {
 
 func (x *ExportResidentRequest) Reset() {
 	*x = ExportResidentRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[7]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -448,7 +507,7 @@ func (x *ExportResidentRequest) String() string {
 func (*ExportResidentRequest) ProtoMessage() {}
 
 func (x *ExportResidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[7]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -461,7 +520,7 @@ func (x *ExportResidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportResidentRequest.ProtoReflect.Descriptor instead.
 func (*ExportResidentRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{7}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ExportResidentRequest) GetName() string {
@@ -490,7 +549,7 @@ type ExportResidentResponse struct {
 
 func (x *ExportResidentResponse) Reset() {
 	*x = ExportResidentResponse{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[8]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -502,7 +561,7 @@ func (x *ExportResidentResponse) String() string {
 func (*ExportResidentResponse) ProtoMessage() {}
 
 func (x *ExportResidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[8]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -515,7 +574,7 @@ func (x *ExportResidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportResidentResponse.ProtoReflect.Descriptor instead.
 func (*ExportResidentResponse) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{8}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ExportResidentResponse) GetResident() *Resident {
@@ -568,7 +627,7 @@ type CreateConsentRequest struct {
 
 func (x *CreateConsentRequest) Reset() {
 	*x = CreateConsentRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[9]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -580,7 +639,7 @@ func (x *CreateConsentRequest) String() string {
 func (*CreateConsentRequest) ProtoMessage() {}
 
 func (x *CreateConsentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[9]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -593,7 +652,7 @@ func (x *CreateConsentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateConsentRequest.ProtoReflect.Descriptor instead.
 func (*CreateConsentRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{9}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CreateConsentRequest) GetParent() string {
@@ -628,7 +687,7 @@ type ListConsentsRequest struct {
 
 func (x *ListConsentsRequest) Reset() {
 	*x = ListConsentsRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[10]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -640,7 +699,7 @@ func (x *ListConsentsRequest) String() string {
 func (*ListConsentsRequest) ProtoMessage() {}
 
 func (x *ListConsentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[10]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -653,7 +712,7 @@ func (x *ListConsentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConsentsRequest.ProtoReflect.Descriptor instead.
 func (*ListConsentsRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{10}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListConsentsRequest) GetParent() string {
@@ -674,7 +733,7 @@ type ListConsentsResponse struct {
 
 func (x *ListConsentsResponse) Reset() {
 	*x = ListConsentsResponse{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[11]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -686,7 +745,7 @@ func (x *ListConsentsResponse) String() string {
 func (*ListConsentsResponse) ProtoMessage() {}
 
 func (x *ListConsentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[11]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -699,7 +758,7 @@ func (x *ListConsentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConsentsResponse.ProtoReflect.Descriptor instead.
 func (*ListConsentsResponse) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{11}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListConsentsResponse) GetConsents() []*Consent {
@@ -722,7 +781,7 @@ type WithdrawConsentRequest struct {
 
 func (x *WithdrawConsentRequest) Reset() {
 	*x = WithdrawConsentRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[12]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -734,7 +793,7 @@ func (x *WithdrawConsentRequest) String() string {
 func (*WithdrawConsentRequest) ProtoMessage() {}
 
 func (x *WithdrawConsentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[12]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -747,7 +806,7 @@ func (x *WithdrawConsentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawConsentRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawConsentRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{12}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *WithdrawConsentRequest) GetName() string {
@@ -779,7 +838,7 @@ type CreateCaseRequest struct {
 
 func (x *CreateCaseRequest) Reset() {
 	*x = CreateCaseRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[13]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -791,7 +850,7 @@ func (x *CreateCaseRequest) String() string {
 func (*CreateCaseRequest) ProtoMessage() {}
 
 func (x *CreateCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[13]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -804,7 +863,7 @@ func (x *CreateCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCaseRequest.ProtoReflect.Descriptor instead.
 func (*CreateCaseRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{13}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CreateCaseRequest) GetCase() *Case {
@@ -839,7 +898,7 @@ type GetCaseRequest struct {
 
 func (x *GetCaseRequest) Reset() {
 	*x = GetCaseRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[14]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -851,7 +910,7 @@ func (x *GetCaseRequest) String() string {
 func (*GetCaseRequest) ProtoMessage() {}
 
 func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[14]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -864,7 +923,7 @@ func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseRequest.ProtoReflect.Descriptor instead.
 func (*GetCaseRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{14}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetCaseRequest) GetName() string {
@@ -872,6 +931,63 @@ func (x *GetCaseRequest) GetName() string {
 		return x.Name
 	}
 	return ""
+}
+
+// Request of UpdateCase.
+type UpdateCaseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case with its name set and the new values of the fields in update_mask. Its etag, when given, must be
+	// the current one (ABORTED otherwise).
+	Case *Case `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	// Fields to update: `notes`, `needs` (replaced as a whole), `status`, `coordinator`. Absent or `*` means all
+	// four; `name` and `etag` are ignored; any other field is INVALID_ARGUMENT.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateCaseRequest) Reset() {
+	*x = UpdateCaseRequest{}
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateCaseRequest) ProtoMessage() {}
+
+func (x *UpdateCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateCaseRequest.ProtoReflect.Descriptor instead.
+func (*UpdateCaseRequest) Descriptor() ([]byte, []int) {
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *UpdateCaseRequest) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+func (x *UpdateCaseRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
 }
 
 // Request of ListCases.
@@ -889,7 +1005,7 @@ type ListCasesRequest struct {
 
 func (x *ListCasesRequest) Reset() {
 	*x = ListCasesRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[15]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -901,7 +1017,7 @@ func (x *ListCasesRequest) String() string {
 func (*ListCasesRequest) ProtoMessage() {}
 
 func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[15]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -914,7 +1030,7 @@ func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesRequest.ProtoReflect.Descriptor instead.
 func (*ListCasesRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{15}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListCasesRequest) GetPageSize() int32 {
@@ -951,7 +1067,7 @@ type ListCasesResponse struct {
 
 func (x *ListCasesResponse) Reset() {
 	*x = ListCasesResponse{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[16]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -963,7 +1079,7 @@ func (x *ListCasesResponse) String() string {
 func (*ListCasesResponse) ProtoMessage() {}
 
 func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[16]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -976,7 +1092,7 @@ func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesResponse.ProtoReflect.Descriptor instead.
 func (*ListCasesResponse) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{16}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListCasesResponse) GetCases() []*Case {
@@ -1008,7 +1124,7 @@ type CreatePlanRequest struct {
 
 func (x *CreatePlanRequest) Reset() {
 	*x = CreatePlanRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[17]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1020,7 +1136,7 @@ func (x *CreatePlanRequest) String() string {
 func (*CreatePlanRequest) ProtoMessage() {}
 
 func (x *CreatePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[17]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1033,7 +1149,7 @@ func (x *CreatePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePlanRequest.ProtoReflect.Descriptor instead.
 func (*CreatePlanRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{17}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CreatePlanRequest) GetParent() string {
@@ -1068,7 +1184,7 @@ type GetPlanRequest struct {
 
 func (x *GetPlanRequest) Reset() {
 	*x = GetPlanRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[18]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1080,7 +1196,7 @@ func (x *GetPlanRequest) String() string {
 func (*GetPlanRequest) ProtoMessage() {}
 
 func (x *GetPlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[18]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1093,7 +1209,7 @@ func (x *GetPlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPlanRequest.ProtoReflect.Descriptor instead.
 func (*GetPlanRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{18}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetPlanRequest) GetName() string {
@@ -1114,7 +1230,7 @@ type ListPlansRequest struct {
 
 func (x *ListPlansRequest) Reset() {
 	*x = ListPlansRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[19]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1126,7 +1242,7 @@ func (x *ListPlansRequest) String() string {
 func (*ListPlansRequest) ProtoMessage() {}
 
 func (x *ListPlansRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[19]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1139,7 +1255,7 @@ func (x *ListPlansRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPlansRequest.ProtoReflect.Descriptor instead.
 func (*ListPlansRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{19}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListPlansRequest) GetParent() string {
@@ -1160,7 +1276,7 @@ type ListPlansResponse struct {
 
 func (x *ListPlansResponse) Reset() {
 	*x = ListPlansResponse{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[20]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1172,7 +1288,7 @@ func (x *ListPlansResponse) String() string {
 func (*ListPlansResponse) ProtoMessage() {}
 
 func (x *ListPlansResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[20]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1185,7 +1301,7 @@ func (x *ListPlansResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPlansResponse.ProtoReflect.Descriptor instead.
 func (*ListPlansResponse) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{20}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListPlansResponse) GetPlans() []*Plan {
@@ -1193,6 +1309,136 @@ func (x *ListPlansResponse) GetPlans() []*Plan {
 		return x.Plans
 	}
 	return nil
+}
+
+// Request of UpdatePlan.
+type UpdatePlanRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The plan with its name set and the new values of the fields in update_mask. Its etag, when given, must be
+	// the current one (ABORTED otherwise).
+	Plan *Plan `protobuf:"bytes,1,opt,name=plan,proto3" json:"plan,omitempty"`
+	// Fields to update: `goals`, `planned_services`, `review_dates` (each replaced as a whole). Absent or `*`
+	// means all three; `name` and `etag` are ignored; any other field is INVALID_ARGUMENT.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdatePlanRequest) Reset() {
+	*x = UpdatePlanRequest{}
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePlanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePlanRequest) ProtoMessage() {}
+
+func (x *UpdatePlanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePlanRequest.ProtoReflect.Descriptor instead.
+func (*UpdatePlanRequest) Descriptor() ([]byte, []int) {
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *UpdatePlanRequest) GetPlan() *Plan {
+	if x != nil {
+		return x.Plan
+	}
+	return nil
+}
+
+func (x *UpdatePlanRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// Request of AddPlanReview.
+type AddPlanReviewRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name of the plan, `cases/{uuid}/plans/{uuid}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The etag last read; when given and stale, ABORTED.
+	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// The review. Output-only fields are ignored.
+	Review *PlanReview `protobuf:"bytes,3,opt,name=review,proto3" json:"review,omitempty"`
+	// Optional idempotency key (a UUID): a repeat returns the plan as it is and records nothing.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddPlanReviewRequest) Reset() {
+	*x = AddPlanReviewRequest{}
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddPlanReviewRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddPlanReviewRequest) ProtoMessage() {}
+
+func (x *AddPlanReviewRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddPlanReviewRequest.ProtoReflect.Descriptor instead.
+func (*AddPlanReviewRequest) Descriptor() ([]byte, []int) {
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *AddPlanReviewRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AddPlanReviewRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *AddPlanReviewRequest) GetReview() *PlanReview {
+	if x != nil {
+		return x.Review
+	}
+	return nil
+}
+
+func (x *AddPlanReviewRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // Request of ApprovePlan.
@@ -1208,7 +1454,7 @@ type ApprovePlanRequest struct {
 
 func (x *ApprovePlanRequest) Reset() {
 	*x = ApprovePlanRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[21]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1220,7 +1466,7 @@ func (x *ApprovePlanRequest) String() string {
 func (*ApprovePlanRequest) ProtoMessage() {}
 
 func (x *ApprovePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[21]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1233,7 +1479,7 @@ func (x *ApprovePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApprovePlanRequest.ProtoReflect.Descriptor instead.
 func (*ApprovePlanRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{21}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ApprovePlanRequest) GetName() string {
@@ -1265,7 +1511,7 @@ type ClosePlanRequest struct {
 
 func (x *ClosePlanRequest) Reset() {
 	*x = ClosePlanRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[22]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1277,7 +1523,7 @@ func (x *ClosePlanRequest) String() string {
 func (*ClosePlanRequest) ProtoMessage() {}
 
 func (x *ClosePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[22]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1290,7 +1536,7 @@ func (x *ClosePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosePlanRequest.ProtoReflect.Descriptor instead.
 func (*ClosePlanRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{22}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ClosePlanRequest) GetName() string {
@@ -1325,7 +1571,7 @@ type ListOverduePlansRequest struct {
 
 func (x *ListOverduePlansRequest) Reset() {
 	*x = ListOverduePlansRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[23]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1337,7 +1583,7 @@ func (x *ListOverduePlansRequest) String() string {
 func (*ListOverduePlansRequest) ProtoMessage() {}
 
 func (x *ListOverduePlansRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[23]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1350,7 +1596,7 @@ func (x *ListOverduePlansRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOverduePlansRequest.ProtoReflect.Descriptor instead.
 func (*ListOverduePlansRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{23}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListOverduePlansRequest) GetAsOf() string {
@@ -1363,8 +1609,8 @@ func (x *ListOverduePlansRequest) GetAsOf() string {
 // Response of ListOverduePlans.
 type ListOverduePlansResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Draft plans past their due date, and approved plans with a review date on or before as_of not yet passed
-	// by an update.
+	// Draft plans past their due date, and approved plans with a planned review date on or before as_of and no
+	// review recorded on or after it, or with a next_review_date before as_of, or past their end date.
 	Plans         []*Plan `protobuf:"bytes,1,rep,name=plans,proto3" json:"plans,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1372,7 +1618,7 @@ type ListOverduePlansResponse struct {
 
 func (x *ListOverduePlansResponse) Reset() {
 	*x = ListOverduePlansResponse{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[24]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1384,7 +1630,7 @@ func (x *ListOverduePlansResponse) String() string {
 func (*ListOverduePlansResponse) ProtoMessage() {}
 
 func (x *ListOverduePlansResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[24]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1397,7 +1643,7 @@ func (x *ListOverduePlansResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOverduePlansResponse.ProtoReflect.Descriptor instead.
 func (*ListOverduePlansResponse) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{24}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListOverduePlansResponse) GetPlans() []*Plan {
@@ -1422,7 +1668,7 @@ type CreateReferralRequest struct {
 
 func (x *CreateReferralRequest) Reset() {
 	*x = CreateReferralRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[25]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1434,7 +1680,7 @@ func (x *CreateReferralRequest) String() string {
 func (*CreateReferralRequest) ProtoMessage() {}
 
 func (x *CreateReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[25]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1447,7 +1693,7 @@ func (x *CreateReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateReferralRequest.ProtoReflect.Descriptor instead.
 func (*CreateReferralRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{25}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CreateReferralRequest) GetReferral() *Referral {
@@ -1482,7 +1728,7 @@ type GetReferralRequest struct {
 
 func (x *GetReferralRequest) Reset() {
 	*x = GetReferralRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[26]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1494,7 +1740,7 @@ func (x *GetReferralRequest) String() string {
 func (*GetReferralRequest) ProtoMessage() {}
 
 func (x *GetReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[26]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1507,7 +1753,7 @@ func (x *GetReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReferralRequest.ProtoReflect.Descriptor instead.
 func (*GetReferralRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{26}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetReferralRequest) GetName() string {
@@ -1536,7 +1782,7 @@ type ListReferralsRequest struct {
 
 func (x *ListReferralsRequest) Reset() {
 	*x = ListReferralsRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[27]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1548,7 +1794,7 @@ func (x *ListReferralsRequest) String() string {
 func (*ListReferralsRequest) ProtoMessage() {}
 
 func (x *ListReferralsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[27]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1561,7 +1807,7 @@ func (x *ListReferralsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReferralsRequest.ProtoReflect.Descriptor instead.
 func (*ListReferralsRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{27}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListReferralsRequest) GetPageSize() int32 {
@@ -1612,7 +1858,7 @@ type ListReferralsResponse struct {
 
 func (x *ListReferralsResponse) Reset() {
 	*x = ListReferralsResponse{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[28]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1624,7 +1870,7 @@ func (x *ListReferralsResponse) String() string {
 func (*ListReferralsResponse) ProtoMessage() {}
 
 func (x *ListReferralsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[28]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1637,7 +1883,7 @@ func (x *ListReferralsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReferralsResponse.ProtoReflect.Descriptor instead.
 func (*ListReferralsResponse) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{28}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListReferralsResponse) GetReferrals() []*Referral {
@@ -1665,7 +1911,7 @@ type WatchReferralsRequest struct {
 
 func (x *WatchReferralsRequest) Reset() {
 	*x = WatchReferralsRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[29]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1677,7 +1923,7 @@ func (x *WatchReferralsRequest) String() string {
 func (*WatchReferralsRequest) ProtoMessage() {}
 
 func (x *WatchReferralsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[29]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1690,7 +1936,7 @@ func (x *WatchReferralsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchReferralsRequest.ProtoReflect.Descriptor instead.
 func (*WatchReferralsRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{29}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *WatchReferralsRequest) GetAfterRevision() int64 {
@@ -1713,7 +1959,7 @@ type ReferralEvent struct {
 
 func (x *ReferralEvent) Reset() {
 	*x = ReferralEvent{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[30]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1725,7 +1971,7 @@ func (x *ReferralEvent) String() string {
 func (*ReferralEvent) ProtoMessage() {}
 
 func (x *ReferralEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[30]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1738,7 +1984,7 @@ func (x *ReferralEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReferralEvent.ProtoReflect.Descriptor instead.
 func (*ReferralEvent) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{30}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ReferralEvent) GetRevision() int64 {
@@ -1766,7 +2012,7 @@ type GetStatisticsRequest struct {
 
 func (x *GetStatisticsRequest) Reset() {
 	*x = GetStatisticsRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[31]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1778,7 +2024,7 @@ func (x *GetStatisticsRequest) String() string {
 func (*GetStatisticsRequest) ProtoMessage() {}
 
 func (x *GetStatisticsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[31]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1791,7 +2037,7 @@ func (x *GetStatisticsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatisticsRequest.ProtoReflect.Descriptor instead.
 func (*GetStatisticsRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{31}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetStatisticsRequest) GetAsOf() string {
@@ -1816,7 +2062,7 @@ type ListAuditEntriesRequest struct {
 
 func (x *ListAuditEntriesRequest) Reset() {
 	*x = ListAuditEntriesRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[32]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1828,7 +2074,7 @@ func (x *ListAuditEntriesRequest) String() string {
 func (*ListAuditEntriesRequest) ProtoMessage() {}
 
 func (x *ListAuditEntriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[32]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1841,7 +2087,7 @@ func (x *ListAuditEntriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEntriesRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditEntriesRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{32}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListAuditEntriesRequest) GetPageSize() int32 {
@@ -1878,7 +2124,7 @@ type ListAuditEntriesResponse struct {
 
 func (x *ListAuditEntriesResponse) Reset() {
 	*x = ListAuditEntriesResponse{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[33]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1890,7 +2136,7 @@ func (x *ListAuditEntriesResponse) String() string {
 func (*ListAuditEntriesResponse) ProtoMessage() {}
 
 func (x *ListAuditEntriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[33]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1903,7 +2149,7 @@ func (x *ListAuditEntriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEntriesResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditEntriesResponse) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{33}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListAuditEntriesResponse) GetEntries() []*AuditEntry {
@@ -1929,7 +2175,7 @@ type VerifyAuditChainRequest struct {
 
 func (x *VerifyAuditChainRequest) Reset() {
 	*x = VerifyAuditChainRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[34]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1941,7 +2187,7 @@ func (x *VerifyAuditChainRequest) String() string {
 func (*VerifyAuditChainRequest) ProtoMessage() {}
 
 func (x *VerifyAuditChainRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[34]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1954,7 +2200,7 @@ func (x *VerifyAuditChainRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyAuditChainRequest.ProtoReflect.Descriptor instead.
 func (*VerifyAuditChainRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{34}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{38}
 }
 
 // Response of VerifyAuditChain.
@@ -1972,7 +2218,7 @@ type VerifyAuditChainResponse struct {
 
 func (x *VerifyAuditChainResponse) Reset() {
 	*x = VerifyAuditChainResponse{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[35]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1984,7 +2230,7 @@ func (x *VerifyAuditChainResponse) String() string {
 func (*VerifyAuditChainResponse) ProtoMessage() {}
 
 func (x *VerifyAuditChainResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[35]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1997,7 +2243,7 @@ func (x *VerifyAuditChainResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyAuditChainResponse.ProtoReflect.Descriptor instead.
 func (*VerifyAuditChainResponse) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{35}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *VerifyAuditChainResponse) GetOk() bool {
@@ -2036,7 +2282,7 @@ type SendReferralRequest struct {
 
 func (x *SendReferralRequest) Reset() {
 	*x = SendReferralRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[36]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2048,7 +2294,7 @@ func (x *SendReferralRequest) String() string {
 func (*SendReferralRequest) ProtoMessage() {}
 
 func (x *SendReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[36]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2061,7 +2307,7 @@ func (x *SendReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendReferralRequest.ProtoReflect.Descriptor instead.
 func (*SendReferralRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{36}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *SendReferralRequest) GetName() string {
@@ -2100,7 +2346,7 @@ type ReceiveReferralRequest struct {
 
 func (x *ReceiveReferralRequest) Reset() {
 	*x = ReceiveReferralRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[37]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2112,7 +2358,7 @@ func (x *ReceiveReferralRequest) String() string {
 func (*ReceiveReferralRequest) ProtoMessage() {}
 
 func (x *ReceiveReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[37]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2125,7 +2371,7 @@ func (x *ReceiveReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveReferralRequest.ProtoReflect.Descriptor instead.
 func (*ReceiveReferralRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{37}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ReceiveReferralRequest) GetName() string {
@@ -2164,7 +2410,7 @@ type AcceptReferralRequest struct {
 
 func (x *AcceptReferralRequest) Reset() {
 	*x = AcceptReferralRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[38]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2176,7 +2422,7 @@ func (x *AcceptReferralRequest) String() string {
 func (*AcceptReferralRequest) ProtoMessage() {}
 
 func (x *AcceptReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[38]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2189,7 +2435,7 @@ func (x *AcceptReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptReferralRequest.ProtoReflect.Descriptor instead.
 func (*AcceptReferralRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{38}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *AcceptReferralRequest) GetName() string {
@@ -2230,7 +2476,7 @@ type RejectReferralRequest struct {
 
 func (x *RejectReferralRequest) Reset() {
 	*x = RejectReferralRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[39]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2242,7 +2488,7 @@ func (x *RejectReferralRequest) String() string {
 func (*RejectReferralRequest) ProtoMessage() {}
 
 func (x *RejectReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[39]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2255,7 +2501,7 @@ func (x *RejectReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectReferralRequest.ProtoReflect.Descriptor instead.
 func (*RejectReferralRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{39}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *RejectReferralRequest) GetName() string {
@@ -2301,7 +2547,7 @@ type StartReferralRequest struct {
 
 func (x *StartReferralRequest) Reset() {
 	*x = StartReferralRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[40]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2313,7 +2559,7 @@ func (x *StartReferralRequest) String() string {
 func (*StartReferralRequest) ProtoMessage() {}
 
 func (x *StartReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[40]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2326,7 +2572,7 @@ func (x *StartReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartReferralRequest.ProtoReflect.Descriptor instead.
 func (*StartReferralRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{40}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *StartReferralRequest) GetName() string {
@@ -2367,7 +2613,7 @@ type HoldReferralRequest struct {
 
 func (x *HoldReferralRequest) Reset() {
 	*x = HoldReferralRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[41]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2379,7 +2625,7 @@ func (x *HoldReferralRequest) String() string {
 func (*HoldReferralRequest) ProtoMessage() {}
 
 func (x *HoldReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[41]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2392,7 +2638,7 @@ func (x *HoldReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HoldReferralRequest.ProtoReflect.Descriptor instead.
 func (*HoldReferralRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{41}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *HoldReferralRequest) GetName() string {
@@ -2438,7 +2684,7 @@ type ResumeReferralRequest struct {
 
 func (x *ResumeReferralRequest) Reset() {
 	*x = ResumeReferralRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[42]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2450,7 +2696,7 @@ func (x *ResumeReferralRequest) String() string {
 func (*ResumeReferralRequest) ProtoMessage() {}
 
 func (x *ResumeReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[42]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2463,7 +2709,7 @@ func (x *ResumeReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeReferralRequest.ProtoReflect.Descriptor instead.
 func (*ResumeReferralRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{42}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ResumeReferralRequest) GetName() string {
@@ -2504,7 +2750,7 @@ type CompleteReferralRequest struct {
 
 func (x *CompleteReferralRequest) Reset() {
 	*x = CompleteReferralRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[43]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2516,7 +2762,7 @@ func (x *CompleteReferralRequest) String() string {
 func (*CompleteReferralRequest) ProtoMessage() {}
 
 func (x *CompleteReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[43]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2529,7 +2775,7 @@ func (x *CompleteReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteReferralRequest.ProtoReflect.Descriptor instead.
 func (*CompleteReferralRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{43}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *CompleteReferralRequest) GetName() string {
@@ -2577,7 +2823,7 @@ type FailReferralRequest struct {
 
 func (x *FailReferralRequest) Reset() {
 	*x = FailReferralRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[44]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2589,7 +2835,7 @@ func (x *FailReferralRequest) String() string {
 func (*FailReferralRequest) ProtoMessage() {}
 
 func (x *FailReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[44]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2602,7 +2848,7 @@ func (x *FailReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailReferralRequest.ProtoReflect.Descriptor instead.
 func (*FailReferralRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{44}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *FailReferralRequest) GetName() string {
@@ -2650,7 +2896,7 @@ type CancelReferralRequest struct {
 
 func (x *CancelReferralRequest) Reset() {
 	*x = CancelReferralRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[45]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2662,7 +2908,7 @@ func (x *CancelReferralRequest) String() string {
 func (*CancelReferralRequest) ProtoMessage() {}
 
 func (x *CancelReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[45]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2675,7 +2921,7 @@ func (x *CancelReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelReferralRequest.ProtoReflect.Descriptor instead.
 func (*CancelReferralRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{45}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *CancelReferralRequest) GetName() string {
@@ -2723,7 +2969,7 @@ type MarkReferralEnteredInErrorRequest struct {
 
 func (x *MarkReferralEnteredInErrorRequest) Reset() {
 	*x = MarkReferralEnteredInErrorRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[46]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2735,7 +2981,7 @@ func (x *MarkReferralEnteredInErrorRequest) String() string {
 func (*MarkReferralEnteredInErrorRequest) ProtoMessage() {}
 
 func (x *MarkReferralEnteredInErrorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[46]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2748,7 +2994,7 @@ func (x *MarkReferralEnteredInErrorRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use MarkReferralEnteredInErrorRequest.ProtoReflect.Descriptor instead.
 func (*MarkReferralEnteredInErrorRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{46}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *MarkReferralEnteredInErrorRequest) GetName() string {
@@ -2783,7 +3029,7 @@ var File_cus_referral_v1_referral_service_proto protoreflect.FileDescriptor
 
 const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"\n" +
-	"&cus/referral/v1/referral_service.proto\x12\x0fcus.referral.v1\x1a\x1fcus/referral/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\"\x93\x01\n" +
+	"&cus/referral/v1/referral_service.proto\x12\x0fcus.referral.v1\x1a\x1fcus/referral/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\"\x93\x01\n" +
 	"\x15CreateResidentRequest\x12:\n" +
 	"\bresident\x18\x01 \x01(\v2\x19.cus.referral.v1.ResidentB\x03\xe0A\x02R\bresident\x12\x1f\n" +
 	"\vresident_id\x18\x02 \x01(\tR\n" +
@@ -2798,7 +3044,11 @@ const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\"x\n" +
 	"\x15ListResidentsResponse\x127\n" +
 	"\tresidents\x18\x01 \x03(\v2\x19.cus.referral.v1.ResidentR\tresidents\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"2\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x90\x01\n" +
+	"\x15UpdateResidentRequest\x12:\n" +
+	"\bresident\x18\x01 \x01(\v2\x19.cus.referral.v1.ResidentB\x03\xe0A\x02R\bresident\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"2\n" +
 	"\x15LookupResidentRequest\x12\x19\n" +
 	"\x05pesel\x18\x01 \x01(\tB\x03\xe0A\x02R\x05pesel\"L\n" +
 	"\x14EraseResidentRequest\x12\x17\n" +
@@ -2836,7 +3086,11 @@ const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\")\n" +
 	"\x0eGetCaseRequest\x12\x17\n" +
-	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"j\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"\x80\x01\n" +
+	"\x11UpdateCaseRequest\x12.\n" +
+	"\x04case\x18\x01 \x01(\v2\x15.cus.referral.v1.CaseB\x03\xe0A\x02R\x04case\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"j\n" +
 	"\x10ListCasesRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -2855,7 +3109,17 @@ const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"\x10ListPlansRequest\x12\x1b\n" +
 	"\x06parent\x18\x01 \x01(\tB\x03\xe0A\x02R\x06parent\"@\n" +
 	"\x11ListPlansResponse\x12+\n" +
-	"\x05plans\x18\x01 \x03(\v2\x15.cus.referral.v1.PlanR\x05plans\"A\n" +
+	"\x05plans\x18\x01 \x03(\v2\x15.cus.referral.v1.PlanR\x05plans\"\x80\x01\n" +
+	"\x11UpdatePlanRequest\x12.\n" +
+	"\x04plan\x18\x01 \x01(\v2\x15.cus.referral.v1.PlanB\x03\xe0A\x02R\x04plan\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"\x9c\x01\n" +
+	"\x14AddPlanReviewRequest\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\x128\n" +
+	"\x06review\x18\x03 \x01(\v2\x1b.cus.referral.v1.PlanReviewB\x03\xe0A\x02R\x06review\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"A\n" +
 	"\x12ApprovePlanRequest\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\"^\n" +
@@ -2965,11 +3229,12 @@ const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason2\xe7\"\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason2\xd5&\n" +
 	"\x0fReferralService\x12t\n" +
 	"\x0eCreateResident\x12&.cus.referral.v1.CreateResidentRequest\x1a\x19.cus.referral.v1.Resident\"\x1f\x82\xd3\xe4\x93\x02\x19:\bresident\"\r/v1/residents\x12m\n" +
 	"\vGetResident\x12#.cus.referral.v1.GetResidentRequest\x1a\x19.cus.referral.v1.Resident\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/{name=residents/*}\x12u\n" +
-	"\rListResidents\x12%.cus.referral.v1.ListResidentsRequest\x1a&.cus.referral.v1.ListResidentsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/residents\x12t\n" +
+	"\rListResidents\x12%.cus.referral.v1.ListResidentsRequest\x1a&.cus.referral.v1.ListResidentsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/residents\x12\x86\x01\n" +
+	"\x0eUpdateResident\x12&.cus.referral.v1.UpdateResidentRequest\x1a\x19.cus.referral.v1.Resident\"1\x82\xd3\xe4\x93\x02+:\bresident2\x1f/v1/{resident.name=residents/*}\x12t\n" +
 	"\x0eLookupResident\x12&.cus.referral.v1.LookupResidentRequest\x1a\x19.cus.referral.v1.Resident\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/residents:lookup\x12\x87\x01\n" +
 	"\rEraseResident\x12%.cus.referral.v1.EraseResidentRequest\x1a&.cus.referral.v1.EraseResidentResponse\"'\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/{name=residents/*}:erase\x12\x88\x01\n" +
 	"\x0eExportResident\x12&.cus.referral.v1.ExportResidentRequest\x1a'.cus.referral.v1.ExportResidentResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/{name=residents/*}:export\x12\x84\x01\n" +
@@ -2978,12 +3243,17 @@ const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"\x0fWithdrawConsent\x12'.cus.referral.v1.WithdrawConsentRequest\x1a\x18.cus.referral.v1.Consent\"5\x82\xd3\xe4\x93\x02/:\x01*\"*/v1/{name=residents/*/consents/*}:withdraw\x12`\n" +
 	"\n" +
 	"CreateCase\x12\".cus.referral.v1.CreateCaseRequest\x1a\x15.cus.referral.v1.Case\"\x17\x82\xd3\xe4\x93\x02\x11:\x04case\"\t/v1/cases\x12]\n" +
-	"\aGetCase\x12\x1f.cus.referral.v1.GetCaseRequest\x1a\x15.cus.referral.v1.Case\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=cases/*}\x12e\n" +
+	"\aGetCase\x12\x1f.cus.referral.v1.GetCaseRequest\x1a\x15.cus.referral.v1.Case\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=cases/*}\x12n\n" +
+	"\n" +
+	"UpdateCase\x12\".cus.referral.v1.UpdateCaseRequest\x1a\x15.cus.referral.v1.Case\"%\x82\xd3\xe4\x93\x02\x1f:\x04case2\x17/v1/{case.name=cases/*}\x12e\n" +
 	"\tListCases\x12!.cus.referral.v1.ListCasesRequest\x1a\".cus.referral.v1.ListCasesResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/cases\x12q\n" +
 	"\n" +
 	"CreatePlan\x12\".cus.referral.v1.CreatePlanRequest\x1a\x15.cus.referral.v1.Plan\"(\x82\xd3\xe4\x93\x02\":\x04plan\"\x1a/v1/{parent=cases/*}/plans\x12e\n" +
 	"\aGetPlan\x12\x1f.cus.referral.v1.GetPlanRequest\x1a\x15.cus.referral.v1.Plan\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/{name=cases/*/plans/*}\x12v\n" +
-	"\tListPlans\x12!.cus.referral.v1.ListPlansRequest\x1a\".cus.referral.v1.ListPlansResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/{parent=cases/*}/plans\x12x\n" +
+	"\tListPlans\x12!.cus.referral.v1.ListPlansRequest\x1a\".cus.referral.v1.ListPlansResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/{parent=cases/*}/plans\x12v\n" +
+	"\n" +
+	"UpdatePlan\x12\".cus.referral.v1.UpdatePlanRequest\x1a\x15.cus.referral.v1.Plan\"-\x82\xd3\xe4\x93\x02':\x04plan2\x1f/v1/{plan.name=cases/*/plans/*}\x12{\n" +
+	"\rAddPlanReview\x12%.cus.referral.v1.AddPlanReviewRequest\x1a\x15.cus.referral.v1.Plan\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/{name=cases/*/plans/*}:review\x12x\n" +
 	"\vApprovePlan\x12#.cus.referral.v1.ApprovePlanRequest\x1a\x15.cus.referral.v1.Plan\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/{name=cases/*/plans/*}:approve\x12r\n" +
 	"\tClosePlan\x12!.cus.referral.v1.ClosePlanRequest\x1a\x15.cus.referral.v1.Plan\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/{name=cases/*/plans/*}:close\x12\x82\x01\n" +
 	"\x10ListOverduePlans\x12(.cus.referral.v1.ListOverduePlansRequest\x1a).cus.referral.v1.ListOverduePlansResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/plans:overdue\x12t\n" +
@@ -3018,163 +3288,184 @@ func file_cus_referral_v1_referral_service_proto_rawDescGZIP() []byte {
 	return file_cus_referral_v1_referral_service_proto_rawDescData
 }
 
-var file_cus_referral_v1_referral_service_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
+var file_cus_referral_v1_referral_service_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
 var file_cus_referral_v1_referral_service_proto_goTypes = []any{
 	(*CreateResidentRequest)(nil),             // 0: cus.referral.v1.CreateResidentRequest
 	(*GetResidentRequest)(nil),                // 1: cus.referral.v1.GetResidentRequest
 	(*ListResidentsRequest)(nil),              // 2: cus.referral.v1.ListResidentsRequest
 	(*ListResidentsResponse)(nil),             // 3: cus.referral.v1.ListResidentsResponse
-	(*LookupResidentRequest)(nil),             // 4: cus.referral.v1.LookupResidentRequest
-	(*EraseResidentRequest)(nil),              // 5: cus.referral.v1.EraseResidentRequest
-	(*EraseResidentResponse)(nil),             // 6: cus.referral.v1.EraseResidentResponse
-	(*ExportResidentRequest)(nil),             // 7: cus.referral.v1.ExportResidentRequest
-	(*ExportResidentResponse)(nil),            // 8: cus.referral.v1.ExportResidentResponse
-	(*CreateConsentRequest)(nil),              // 9: cus.referral.v1.CreateConsentRequest
-	(*ListConsentsRequest)(nil),               // 10: cus.referral.v1.ListConsentsRequest
-	(*ListConsentsResponse)(nil),              // 11: cus.referral.v1.ListConsentsResponse
-	(*WithdrawConsentRequest)(nil),            // 12: cus.referral.v1.WithdrawConsentRequest
-	(*CreateCaseRequest)(nil),                 // 13: cus.referral.v1.CreateCaseRequest
-	(*GetCaseRequest)(nil),                    // 14: cus.referral.v1.GetCaseRequest
-	(*ListCasesRequest)(nil),                  // 15: cus.referral.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),                 // 16: cus.referral.v1.ListCasesResponse
-	(*CreatePlanRequest)(nil),                 // 17: cus.referral.v1.CreatePlanRequest
-	(*GetPlanRequest)(nil),                    // 18: cus.referral.v1.GetPlanRequest
-	(*ListPlansRequest)(nil),                  // 19: cus.referral.v1.ListPlansRequest
-	(*ListPlansResponse)(nil),                 // 20: cus.referral.v1.ListPlansResponse
-	(*ApprovePlanRequest)(nil),                // 21: cus.referral.v1.ApprovePlanRequest
-	(*ClosePlanRequest)(nil),                  // 22: cus.referral.v1.ClosePlanRequest
-	(*ListOverduePlansRequest)(nil),           // 23: cus.referral.v1.ListOverduePlansRequest
-	(*ListOverduePlansResponse)(nil),          // 24: cus.referral.v1.ListOverduePlansResponse
-	(*CreateReferralRequest)(nil),             // 25: cus.referral.v1.CreateReferralRequest
-	(*GetReferralRequest)(nil),                // 26: cus.referral.v1.GetReferralRequest
-	(*ListReferralsRequest)(nil),              // 27: cus.referral.v1.ListReferralsRequest
-	(*ListReferralsResponse)(nil),             // 28: cus.referral.v1.ListReferralsResponse
-	(*WatchReferralsRequest)(nil),             // 29: cus.referral.v1.WatchReferralsRequest
-	(*ReferralEvent)(nil),                     // 30: cus.referral.v1.ReferralEvent
-	(*GetStatisticsRequest)(nil),              // 31: cus.referral.v1.GetStatisticsRequest
-	(*ListAuditEntriesRequest)(nil),           // 32: cus.referral.v1.ListAuditEntriesRequest
-	(*ListAuditEntriesResponse)(nil),          // 33: cus.referral.v1.ListAuditEntriesResponse
-	(*VerifyAuditChainRequest)(nil),           // 34: cus.referral.v1.VerifyAuditChainRequest
-	(*VerifyAuditChainResponse)(nil),          // 35: cus.referral.v1.VerifyAuditChainResponse
-	(*SendReferralRequest)(nil),               // 36: cus.referral.v1.SendReferralRequest
-	(*ReceiveReferralRequest)(nil),            // 37: cus.referral.v1.ReceiveReferralRequest
-	(*AcceptReferralRequest)(nil),             // 38: cus.referral.v1.AcceptReferralRequest
-	(*RejectReferralRequest)(nil),             // 39: cus.referral.v1.RejectReferralRequest
-	(*StartReferralRequest)(nil),              // 40: cus.referral.v1.StartReferralRequest
-	(*HoldReferralRequest)(nil),               // 41: cus.referral.v1.HoldReferralRequest
-	(*ResumeReferralRequest)(nil),             // 42: cus.referral.v1.ResumeReferralRequest
-	(*CompleteReferralRequest)(nil),           // 43: cus.referral.v1.CompleteReferralRequest
-	(*FailReferralRequest)(nil),               // 44: cus.referral.v1.FailReferralRequest
-	(*CancelReferralRequest)(nil),             // 45: cus.referral.v1.CancelReferralRequest
-	(*MarkReferralEnteredInErrorRequest)(nil), // 46: cus.referral.v1.MarkReferralEnteredInErrorRequest
-	(*Resident)(nil),                          // 47: cus.referral.v1.Resident
-	(*Consent)(nil),                           // 48: cus.referral.v1.Consent
-	(*Case)(nil),                              // 49: cus.referral.v1.Case
-	(*Plan)(nil),                              // 50: cus.referral.v1.Plan
-	(*Referral)(nil),                          // 51: cus.referral.v1.Referral
-	(ReferralStatus)(0),                       // 52: cus.referral.v1.ReferralStatus
-	(*AuditEntry)(nil),                        // 53: cus.referral.v1.AuditEntry
-	(*Outcome)(nil),                           // 54: cus.referral.v1.Outcome
-	(*Statistics)(nil),                        // 55: cus.referral.v1.Statistics
+	(*UpdateResidentRequest)(nil),             // 4: cus.referral.v1.UpdateResidentRequest
+	(*LookupResidentRequest)(nil),             // 5: cus.referral.v1.LookupResidentRequest
+	(*EraseResidentRequest)(nil),              // 6: cus.referral.v1.EraseResidentRequest
+	(*EraseResidentResponse)(nil),             // 7: cus.referral.v1.EraseResidentResponse
+	(*ExportResidentRequest)(nil),             // 8: cus.referral.v1.ExportResidentRequest
+	(*ExportResidentResponse)(nil),            // 9: cus.referral.v1.ExportResidentResponse
+	(*CreateConsentRequest)(nil),              // 10: cus.referral.v1.CreateConsentRequest
+	(*ListConsentsRequest)(nil),               // 11: cus.referral.v1.ListConsentsRequest
+	(*ListConsentsResponse)(nil),              // 12: cus.referral.v1.ListConsentsResponse
+	(*WithdrawConsentRequest)(nil),            // 13: cus.referral.v1.WithdrawConsentRequest
+	(*CreateCaseRequest)(nil),                 // 14: cus.referral.v1.CreateCaseRequest
+	(*GetCaseRequest)(nil),                    // 15: cus.referral.v1.GetCaseRequest
+	(*UpdateCaseRequest)(nil),                 // 16: cus.referral.v1.UpdateCaseRequest
+	(*ListCasesRequest)(nil),                  // 17: cus.referral.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),                 // 18: cus.referral.v1.ListCasesResponse
+	(*CreatePlanRequest)(nil),                 // 19: cus.referral.v1.CreatePlanRequest
+	(*GetPlanRequest)(nil),                    // 20: cus.referral.v1.GetPlanRequest
+	(*ListPlansRequest)(nil),                  // 21: cus.referral.v1.ListPlansRequest
+	(*ListPlansResponse)(nil),                 // 22: cus.referral.v1.ListPlansResponse
+	(*UpdatePlanRequest)(nil),                 // 23: cus.referral.v1.UpdatePlanRequest
+	(*AddPlanReviewRequest)(nil),              // 24: cus.referral.v1.AddPlanReviewRequest
+	(*ApprovePlanRequest)(nil),                // 25: cus.referral.v1.ApprovePlanRequest
+	(*ClosePlanRequest)(nil),                  // 26: cus.referral.v1.ClosePlanRequest
+	(*ListOverduePlansRequest)(nil),           // 27: cus.referral.v1.ListOverduePlansRequest
+	(*ListOverduePlansResponse)(nil),          // 28: cus.referral.v1.ListOverduePlansResponse
+	(*CreateReferralRequest)(nil),             // 29: cus.referral.v1.CreateReferralRequest
+	(*GetReferralRequest)(nil),                // 30: cus.referral.v1.GetReferralRequest
+	(*ListReferralsRequest)(nil),              // 31: cus.referral.v1.ListReferralsRequest
+	(*ListReferralsResponse)(nil),             // 32: cus.referral.v1.ListReferralsResponse
+	(*WatchReferralsRequest)(nil),             // 33: cus.referral.v1.WatchReferralsRequest
+	(*ReferralEvent)(nil),                     // 34: cus.referral.v1.ReferralEvent
+	(*GetStatisticsRequest)(nil),              // 35: cus.referral.v1.GetStatisticsRequest
+	(*ListAuditEntriesRequest)(nil),           // 36: cus.referral.v1.ListAuditEntriesRequest
+	(*ListAuditEntriesResponse)(nil),          // 37: cus.referral.v1.ListAuditEntriesResponse
+	(*VerifyAuditChainRequest)(nil),           // 38: cus.referral.v1.VerifyAuditChainRequest
+	(*VerifyAuditChainResponse)(nil),          // 39: cus.referral.v1.VerifyAuditChainResponse
+	(*SendReferralRequest)(nil),               // 40: cus.referral.v1.SendReferralRequest
+	(*ReceiveReferralRequest)(nil),            // 41: cus.referral.v1.ReceiveReferralRequest
+	(*AcceptReferralRequest)(nil),             // 42: cus.referral.v1.AcceptReferralRequest
+	(*RejectReferralRequest)(nil),             // 43: cus.referral.v1.RejectReferralRequest
+	(*StartReferralRequest)(nil),              // 44: cus.referral.v1.StartReferralRequest
+	(*HoldReferralRequest)(nil),               // 45: cus.referral.v1.HoldReferralRequest
+	(*ResumeReferralRequest)(nil),             // 46: cus.referral.v1.ResumeReferralRequest
+	(*CompleteReferralRequest)(nil),           // 47: cus.referral.v1.CompleteReferralRequest
+	(*FailReferralRequest)(nil),               // 48: cus.referral.v1.FailReferralRequest
+	(*CancelReferralRequest)(nil),             // 49: cus.referral.v1.CancelReferralRequest
+	(*MarkReferralEnteredInErrorRequest)(nil), // 50: cus.referral.v1.MarkReferralEnteredInErrorRequest
+	(*Resident)(nil),                          // 51: cus.referral.v1.Resident
+	(*fieldmaskpb.FieldMask)(nil),             // 52: google.protobuf.FieldMask
+	(*Consent)(nil),                           // 53: cus.referral.v1.Consent
+	(*Case)(nil),                              // 54: cus.referral.v1.Case
+	(*Plan)(nil),                              // 55: cus.referral.v1.Plan
+	(*Referral)(nil),                          // 56: cus.referral.v1.Referral
+	(*PlanReview)(nil),                        // 57: cus.referral.v1.PlanReview
+	(ReferralStatus)(0),                       // 58: cus.referral.v1.ReferralStatus
+	(*AuditEntry)(nil),                        // 59: cus.referral.v1.AuditEntry
+	(*Outcome)(nil),                           // 60: cus.referral.v1.Outcome
+	(*Statistics)(nil),                        // 61: cus.referral.v1.Statistics
 }
 var file_cus_referral_v1_referral_service_proto_depIdxs = []int32{
-	47, // 0: cus.referral.v1.CreateResidentRequest.resident:type_name -> cus.referral.v1.Resident
-	47, // 1: cus.referral.v1.ListResidentsResponse.residents:type_name -> cus.referral.v1.Resident
-	47, // 2: cus.referral.v1.ExportResidentResponse.resident:type_name -> cus.referral.v1.Resident
-	48, // 3: cus.referral.v1.ExportResidentResponse.consents:type_name -> cus.referral.v1.Consent
-	49, // 4: cus.referral.v1.ExportResidentResponse.cases:type_name -> cus.referral.v1.Case
-	50, // 5: cus.referral.v1.ExportResidentResponse.plans:type_name -> cus.referral.v1.Plan
-	51, // 6: cus.referral.v1.ExportResidentResponse.referrals:type_name -> cus.referral.v1.Referral
-	48, // 7: cus.referral.v1.CreateConsentRequest.consent:type_name -> cus.referral.v1.Consent
-	48, // 8: cus.referral.v1.ListConsentsResponse.consents:type_name -> cus.referral.v1.Consent
-	49, // 9: cus.referral.v1.CreateCaseRequest.case:type_name -> cus.referral.v1.Case
-	49, // 10: cus.referral.v1.ListCasesResponse.cases:type_name -> cus.referral.v1.Case
-	50, // 11: cus.referral.v1.CreatePlanRequest.plan:type_name -> cus.referral.v1.Plan
-	50, // 12: cus.referral.v1.ListPlansResponse.plans:type_name -> cus.referral.v1.Plan
-	50, // 13: cus.referral.v1.ListOverduePlansResponse.plans:type_name -> cus.referral.v1.Plan
-	51, // 14: cus.referral.v1.CreateReferralRequest.referral:type_name -> cus.referral.v1.Referral
-	52, // 15: cus.referral.v1.ListReferralsRequest.status:type_name -> cus.referral.v1.ReferralStatus
-	51, // 16: cus.referral.v1.ListReferralsResponse.referrals:type_name -> cus.referral.v1.Referral
-	51, // 17: cus.referral.v1.ReferralEvent.referral:type_name -> cus.referral.v1.Referral
-	53, // 18: cus.referral.v1.ListAuditEntriesResponse.entries:type_name -> cus.referral.v1.AuditEntry
-	54, // 19: cus.referral.v1.CompleteReferralRequest.outcome:type_name -> cus.referral.v1.Outcome
-	0,  // 20: cus.referral.v1.ReferralService.CreateResident:input_type -> cus.referral.v1.CreateResidentRequest
-	1,  // 21: cus.referral.v1.ReferralService.GetResident:input_type -> cus.referral.v1.GetResidentRequest
-	2,  // 22: cus.referral.v1.ReferralService.ListResidents:input_type -> cus.referral.v1.ListResidentsRequest
-	4,  // 23: cus.referral.v1.ReferralService.LookupResident:input_type -> cus.referral.v1.LookupResidentRequest
-	5,  // 24: cus.referral.v1.ReferralService.EraseResident:input_type -> cus.referral.v1.EraseResidentRequest
-	7,  // 25: cus.referral.v1.ReferralService.ExportResident:input_type -> cus.referral.v1.ExportResidentRequest
-	9,  // 26: cus.referral.v1.ReferralService.CreateConsent:input_type -> cus.referral.v1.CreateConsentRequest
-	10, // 27: cus.referral.v1.ReferralService.ListConsents:input_type -> cus.referral.v1.ListConsentsRequest
-	12, // 28: cus.referral.v1.ReferralService.WithdrawConsent:input_type -> cus.referral.v1.WithdrawConsentRequest
-	13, // 29: cus.referral.v1.ReferralService.CreateCase:input_type -> cus.referral.v1.CreateCaseRequest
-	14, // 30: cus.referral.v1.ReferralService.GetCase:input_type -> cus.referral.v1.GetCaseRequest
-	15, // 31: cus.referral.v1.ReferralService.ListCases:input_type -> cus.referral.v1.ListCasesRequest
-	17, // 32: cus.referral.v1.ReferralService.CreatePlan:input_type -> cus.referral.v1.CreatePlanRequest
-	18, // 33: cus.referral.v1.ReferralService.GetPlan:input_type -> cus.referral.v1.GetPlanRequest
-	19, // 34: cus.referral.v1.ReferralService.ListPlans:input_type -> cus.referral.v1.ListPlansRequest
-	21, // 35: cus.referral.v1.ReferralService.ApprovePlan:input_type -> cus.referral.v1.ApprovePlanRequest
-	22, // 36: cus.referral.v1.ReferralService.ClosePlan:input_type -> cus.referral.v1.ClosePlanRequest
-	23, // 37: cus.referral.v1.ReferralService.ListOverduePlans:input_type -> cus.referral.v1.ListOverduePlansRequest
-	25, // 38: cus.referral.v1.ReferralService.CreateReferral:input_type -> cus.referral.v1.CreateReferralRequest
-	26, // 39: cus.referral.v1.ReferralService.GetReferral:input_type -> cus.referral.v1.GetReferralRequest
-	27, // 40: cus.referral.v1.ReferralService.ListReferrals:input_type -> cus.referral.v1.ListReferralsRequest
-	29, // 41: cus.referral.v1.ReferralService.WatchReferrals:input_type -> cus.referral.v1.WatchReferralsRequest
-	36, // 42: cus.referral.v1.ReferralService.SendReferral:input_type -> cus.referral.v1.SendReferralRequest
-	37, // 43: cus.referral.v1.ReferralService.ReceiveReferral:input_type -> cus.referral.v1.ReceiveReferralRequest
-	38, // 44: cus.referral.v1.ReferralService.AcceptReferral:input_type -> cus.referral.v1.AcceptReferralRequest
-	39, // 45: cus.referral.v1.ReferralService.RejectReferral:input_type -> cus.referral.v1.RejectReferralRequest
-	40, // 46: cus.referral.v1.ReferralService.StartReferral:input_type -> cus.referral.v1.StartReferralRequest
-	41, // 47: cus.referral.v1.ReferralService.HoldReferral:input_type -> cus.referral.v1.HoldReferralRequest
-	42, // 48: cus.referral.v1.ReferralService.ResumeReferral:input_type -> cus.referral.v1.ResumeReferralRequest
-	43, // 49: cus.referral.v1.ReferralService.CompleteReferral:input_type -> cus.referral.v1.CompleteReferralRequest
-	44, // 50: cus.referral.v1.ReferralService.FailReferral:input_type -> cus.referral.v1.FailReferralRequest
-	45, // 51: cus.referral.v1.ReferralService.CancelReferral:input_type -> cus.referral.v1.CancelReferralRequest
-	46, // 52: cus.referral.v1.ReferralService.MarkReferralEnteredInError:input_type -> cus.referral.v1.MarkReferralEnteredInErrorRequest
-	31, // 53: cus.referral.v1.ReferralService.GetStatistics:input_type -> cus.referral.v1.GetStatisticsRequest
-	32, // 54: cus.referral.v1.ReferralService.ListAuditEntries:input_type -> cus.referral.v1.ListAuditEntriesRequest
-	34, // 55: cus.referral.v1.ReferralService.VerifyAuditChain:input_type -> cus.referral.v1.VerifyAuditChainRequest
-	47, // 56: cus.referral.v1.ReferralService.CreateResident:output_type -> cus.referral.v1.Resident
-	47, // 57: cus.referral.v1.ReferralService.GetResident:output_type -> cus.referral.v1.Resident
-	3,  // 58: cus.referral.v1.ReferralService.ListResidents:output_type -> cus.referral.v1.ListResidentsResponse
-	47, // 59: cus.referral.v1.ReferralService.LookupResident:output_type -> cus.referral.v1.Resident
-	6,  // 60: cus.referral.v1.ReferralService.EraseResident:output_type -> cus.referral.v1.EraseResidentResponse
-	8,  // 61: cus.referral.v1.ReferralService.ExportResident:output_type -> cus.referral.v1.ExportResidentResponse
-	48, // 62: cus.referral.v1.ReferralService.CreateConsent:output_type -> cus.referral.v1.Consent
-	11, // 63: cus.referral.v1.ReferralService.ListConsents:output_type -> cus.referral.v1.ListConsentsResponse
-	48, // 64: cus.referral.v1.ReferralService.WithdrawConsent:output_type -> cus.referral.v1.Consent
-	49, // 65: cus.referral.v1.ReferralService.CreateCase:output_type -> cus.referral.v1.Case
-	49, // 66: cus.referral.v1.ReferralService.GetCase:output_type -> cus.referral.v1.Case
-	16, // 67: cus.referral.v1.ReferralService.ListCases:output_type -> cus.referral.v1.ListCasesResponse
-	50, // 68: cus.referral.v1.ReferralService.CreatePlan:output_type -> cus.referral.v1.Plan
-	50, // 69: cus.referral.v1.ReferralService.GetPlan:output_type -> cus.referral.v1.Plan
-	20, // 70: cus.referral.v1.ReferralService.ListPlans:output_type -> cus.referral.v1.ListPlansResponse
-	50, // 71: cus.referral.v1.ReferralService.ApprovePlan:output_type -> cus.referral.v1.Plan
-	50, // 72: cus.referral.v1.ReferralService.ClosePlan:output_type -> cus.referral.v1.Plan
-	24, // 73: cus.referral.v1.ReferralService.ListOverduePlans:output_type -> cus.referral.v1.ListOverduePlansResponse
-	51, // 74: cus.referral.v1.ReferralService.CreateReferral:output_type -> cus.referral.v1.Referral
-	51, // 75: cus.referral.v1.ReferralService.GetReferral:output_type -> cus.referral.v1.Referral
-	28, // 76: cus.referral.v1.ReferralService.ListReferrals:output_type -> cus.referral.v1.ListReferralsResponse
-	30, // 77: cus.referral.v1.ReferralService.WatchReferrals:output_type -> cus.referral.v1.ReferralEvent
-	51, // 78: cus.referral.v1.ReferralService.SendReferral:output_type -> cus.referral.v1.Referral
-	51, // 79: cus.referral.v1.ReferralService.ReceiveReferral:output_type -> cus.referral.v1.Referral
-	51, // 80: cus.referral.v1.ReferralService.AcceptReferral:output_type -> cus.referral.v1.Referral
-	51, // 81: cus.referral.v1.ReferralService.RejectReferral:output_type -> cus.referral.v1.Referral
-	51, // 82: cus.referral.v1.ReferralService.StartReferral:output_type -> cus.referral.v1.Referral
-	51, // 83: cus.referral.v1.ReferralService.HoldReferral:output_type -> cus.referral.v1.Referral
-	51, // 84: cus.referral.v1.ReferralService.ResumeReferral:output_type -> cus.referral.v1.Referral
-	51, // 85: cus.referral.v1.ReferralService.CompleteReferral:output_type -> cus.referral.v1.Referral
-	51, // 86: cus.referral.v1.ReferralService.FailReferral:output_type -> cus.referral.v1.Referral
-	51, // 87: cus.referral.v1.ReferralService.CancelReferral:output_type -> cus.referral.v1.Referral
-	51, // 88: cus.referral.v1.ReferralService.MarkReferralEnteredInError:output_type -> cus.referral.v1.Referral
-	55, // 89: cus.referral.v1.ReferralService.GetStatistics:output_type -> cus.referral.v1.Statistics
-	33, // 90: cus.referral.v1.ReferralService.ListAuditEntries:output_type -> cus.referral.v1.ListAuditEntriesResponse
-	35, // 91: cus.referral.v1.ReferralService.VerifyAuditChain:output_type -> cus.referral.v1.VerifyAuditChainResponse
-	56, // [56:92] is the sub-list for method output_type
-	20, // [20:56] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	51, // 0: cus.referral.v1.CreateResidentRequest.resident:type_name -> cus.referral.v1.Resident
+	51, // 1: cus.referral.v1.ListResidentsResponse.residents:type_name -> cus.referral.v1.Resident
+	51, // 2: cus.referral.v1.UpdateResidentRequest.resident:type_name -> cus.referral.v1.Resident
+	52, // 3: cus.referral.v1.UpdateResidentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	51, // 4: cus.referral.v1.ExportResidentResponse.resident:type_name -> cus.referral.v1.Resident
+	53, // 5: cus.referral.v1.ExportResidentResponse.consents:type_name -> cus.referral.v1.Consent
+	54, // 6: cus.referral.v1.ExportResidentResponse.cases:type_name -> cus.referral.v1.Case
+	55, // 7: cus.referral.v1.ExportResidentResponse.plans:type_name -> cus.referral.v1.Plan
+	56, // 8: cus.referral.v1.ExportResidentResponse.referrals:type_name -> cus.referral.v1.Referral
+	53, // 9: cus.referral.v1.CreateConsentRequest.consent:type_name -> cus.referral.v1.Consent
+	53, // 10: cus.referral.v1.ListConsentsResponse.consents:type_name -> cus.referral.v1.Consent
+	54, // 11: cus.referral.v1.CreateCaseRequest.case:type_name -> cus.referral.v1.Case
+	54, // 12: cus.referral.v1.UpdateCaseRequest.case:type_name -> cus.referral.v1.Case
+	52, // 13: cus.referral.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	54, // 14: cus.referral.v1.ListCasesResponse.cases:type_name -> cus.referral.v1.Case
+	55, // 15: cus.referral.v1.CreatePlanRequest.plan:type_name -> cus.referral.v1.Plan
+	55, // 16: cus.referral.v1.ListPlansResponse.plans:type_name -> cus.referral.v1.Plan
+	55, // 17: cus.referral.v1.UpdatePlanRequest.plan:type_name -> cus.referral.v1.Plan
+	52, // 18: cus.referral.v1.UpdatePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
+	57, // 19: cus.referral.v1.AddPlanReviewRequest.review:type_name -> cus.referral.v1.PlanReview
+	55, // 20: cus.referral.v1.ListOverduePlansResponse.plans:type_name -> cus.referral.v1.Plan
+	56, // 21: cus.referral.v1.CreateReferralRequest.referral:type_name -> cus.referral.v1.Referral
+	58, // 22: cus.referral.v1.ListReferralsRequest.status:type_name -> cus.referral.v1.ReferralStatus
+	56, // 23: cus.referral.v1.ListReferralsResponse.referrals:type_name -> cus.referral.v1.Referral
+	56, // 24: cus.referral.v1.ReferralEvent.referral:type_name -> cus.referral.v1.Referral
+	59, // 25: cus.referral.v1.ListAuditEntriesResponse.entries:type_name -> cus.referral.v1.AuditEntry
+	60, // 26: cus.referral.v1.CompleteReferralRequest.outcome:type_name -> cus.referral.v1.Outcome
+	0,  // 27: cus.referral.v1.ReferralService.CreateResident:input_type -> cus.referral.v1.CreateResidentRequest
+	1,  // 28: cus.referral.v1.ReferralService.GetResident:input_type -> cus.referral.v1.GetResidentRequest
+	2,  // 29: cus.referral.v1.ReferralService.ListResidents:input_type -> cus.referral.v1.ListResidentsRequest
+	4,  // 30: cus.referral.v1.ReferralService.UpdateResident:input_type -> cus.referral.v1.UpdateResidentRequest
+	5,  // 31: cus.referral.v1.ReferralService.LookupResident:input_type -> cus.referral.v1.LookupResidentRequest
+	6,  // 32: cus.referral.v1.ReferralService.EraseResident:input_type -> cus.referral.v1.EraseResidentRequest
+	8,  // 33: cus.referral.v1.ReferralService.ExportResident:input_type -> cus.referral.v1.ExportResidentRequest
+	10, // 34: cus.referral.v1.ReferralService.CreateConsent:input_type -> cus.referral.v1.CreateConsentRequest
+	11, // 35: cus.referral.v1.ReferralService.ListConsents:input_type -> cus.referral.v1.ListConsentsRequest
+	13, // 36: cus.referral.v1.ReferralService.WithdrawConsent:input_type -> cus.referral.v1.WithdrawConsentRequest
+	14, // 37: cus.referral.v1.ReferralService.CreateCase:input_type -> cus.referral.v1.CreateCaseRequest
+	15, // 38: cus.referral.v1.ReferralService.GetCase:input_type -> cus.referral.v1.GetCaseRequest
+	16, // 39: cus.referral.v1.ReferralService.UpdateCase:input_type -> cus.referral.v1.UpdateCaseRequest
+	17, // 40: cus.referral.v1.ReferralService.ListCases:input_type -> cus.referral.v1.ListCasesRequest
+	19, // 41: cus.referral.v1.ReferralService.CreatePlan:input_type -> cus.referral.v1.CreatePlanRequest
+	20, // 42: cus.referral.v1.ReferralService.GetPlan:input_type -> cus.referral.v1.GetPlanRequest
+	21, // 43: cus.referral.v1.ReferralService.ListPlans:input_type -> cus.referral.v1.ListPlansRequest
+	23, // 44: cus.referral.v1.ReferralService.UpdatePlan:input_type -> cus.referral.v1.UpdatePlanRequest
+	24, // 45: cus.referral.v1.ReferralService.AddPlanReview:input_type -> cus.referral.v1.AddPlanReviewRequest
+	25, // 46: cus.referral.v1.ReferralService.ApprovePlan:input_type -> cus.referral.v1.ApprovePlanRequest
+	26, // 47: cus.referral.v1.ReferralService.ClosePlan:input_type -> cus.referral.v1.ClosePlanRequest
+	27, // 48: cus.referral.v1.ReferralService.ListOverduePlans:input_type -> cus.referral.v1.ListOverduePlansRequest
+	29, // 49: cus.referral.v1.ReferralService.CreateReferral:input_type -> cus.referral.v1.CreateReferralRequest
+	30, // 50: cus.referral.v1.ReferralService.GetReferral:input_type -> cus.referral.v1.GetReferralRequest
+	31, // 51: cus.referral.v1.ReferralService.ListReferrals:input_type -> cus.referral.v1.ListReferralsRequest
+	33, // 52: cus.referral.v1.ReferralService.WatchReferrals:input_type -> cus.referral.v1.WatchReferralsRequest
+	40, // 53: cus.referral.v1.ReferralService.SendReferral:input_type -> cus.referral.v1.SendReferralRequest
+	41, // 54: cus.referral.v1.ReferralService.ReceiveReferral:input_type -> cus.referral.v1.ReceiveReferralRequest
+	42, // 55: cus.referral.v1.ReferralService.AcceptReferral:input_type -> cus.referral.v1.AcceptReferralRequest
+	43, // 56: cus.referral.v1.ReferralService.RejectReferral:input_type -> cus.referral.v1.RejectReferralRequest
+	44, // 57: cus.referral.v1.ReferralService.StartReferral:input_type -> cus.referral.v1.StartReferralRequest
+	45, // 58: cus.referral.v1.ReferralService.HoldReferral:input_type -> cus.referral.v1.HoldReferralRequest
+	46, // 59: cus.referral.v1.ReferralService.ResumeReferral:input_type -> cus.referral.v1.ResumeReferralRequest
+	47, // 60: cus.referral.v1.ReferralService.CompleteReferral:input_type -> cus.referral.v1.CompleteReferralRequest
+	48, // 61: cus.referral.v1.ReferralService.FailReferral:input_type -> cus.referral.v1.FailReferralRequest
+	49, // 62: cus.referral.v1.ReferralService.CancelReferral:input_type -> cus.referral.v1.CancelReferralRequest
+	50, // 63: cus.referral.v1.ReferralService.MarkReferralEnteredInError:input_type -> cus.referral.v1.MarkReferralEnteredInErrorRequest
+	35, // 64: cus.referral.v1.ReferralService.GetStatistics:input_type -> cus.referral.v1.GetStatisticsRequest
+	36, // 65: cus.referral.v1.ReferralService.ListAuditEntries:input_type -> cus.referral.v1.ListAuditEntriesRequest
+	38, // 66: cus.referral.v1.ReferralService.VerifyAuditChain:input_type -> cus.referral.v1.VerifyAuditChainRequest
+	51, // 67: cus.referral.v1.ReferralService.CreateResident:output_type -> cus.referral.v1.Resident
+	51, // 68: cus.referral.v1.ReferralService.GetResident:output_type -> cus.referral.v1.Resident
+	3,  // 69: cus.referral.v1.ReferralService.ListResidents:output_type -> cus.referral.v1.ListResidentsResponse
+	51, // 70: cus.referral.v1.ReferralService.UpdateResident:output_type -> cus.referral.v1.Resident
+	51, // 71: cus.referral.v1.ReferralService.LookupResident:output_type -> cus.referral.v1.Resident
+	7,  // 72: cus.referral.v1.ReferralService.EraseResident:output_type -> cus.referral.v1.EraseResidentResponse
+	9,  // 73: cus.referral.v1.ReferralService.ExportResident:output_type -> cus.referral.v1.ExportResidentResponse
+	53, // 74: cus.referral.v1.ReferralService.CreateConsent:output_type -> cus.referral.v1.Consent
+	12, // 75: cus.referral.v1.ReferralService.ListConsents:output_type -> cus.referral.v1.ListConsentsResponse
+	53, // 76: cus.referral.v1.ReferralService.WithdrawConsent:output_type -> cus.referral.v1.Consent
+	54, // 77: cus.referral.v1.ReferralService.CreateCase:output_type -> cus.referral.v1.Case
+	54, // 78: cus.referral.v1.ReferralService.GetCase:output_type -> cus.referral.v1.Case
+	54, // 79: cus.referral.v1.ReferralService.UpdateCase:output_type -> cus.referral.v1.Case
+	18, // 80: cus.referral.v1.ReferralService.ListCases:output_type -> cus.referral.v1.ListCasesResponse
+	55, // 81: cus.referral.v1.ReferralService.CreatePlan:output_type -> cus.referral.v1.Plan
+	55, // 82: cus.referral.v1.ReferralService.GetPlan:output_type -> cus.referral.v1.Plan
+	22, // 83: cus.referral.v1.ReferralService.ListPlans:output_type -> cus.referral.v1.ListPlansResponse
+	55, // 84: cus.referral.v1.ReferralService.UpdatePlan:output_type -> cus.referral.v1.Plan
+	55, // 85: cus.referral.v1.ReferralService.AddPlanReview:output_type -> cus.referral.v1.Plan
+	55, // 86: cus.referral.v1.ReferralService.ApprovePlan:output_type -> cus.referral.v1.Plan
+	55, // 87: cus.referral.v1.ReferralService.ClosePlan:output_type -> cus.referral.v1.Plan
+	28, // 88: cus.referral.v1.ReferralService.ListOverduePlans:output_type -> cus.referral.v1.ListOverduePlansResponse
+	56, // 89: cus.referral.v1.ReferralService.CreateReferral:output_type -> cus.referral.v1.Referral
+	56, // 90: cus.referral.v1.ReferralService.GetReferral:output_type -> cus.referral.v1.Referral
+	32, // 91: cus.referral.v1.ReferralService.ListReferrals:output_type -> cus.referral.v1.ListReferralsResponse
+	34, // 92: cus.referral.v1.ReferralService.WatchReferrals:output_type -> cus.referral.v1.ReferralEvent
+	56, // 93: cus.referral.v1.ReferralService.SendReferral:output_type -> cus.referral.v1.Referral
+	56, // 94: cus.referral.v1.ReferralService.ReceiveReferral:output_type -> cus.referral.v1.Referral
+	56, // 95: cus.referral.v1.ReferralService.AcceptReferral:output_type -> cus.referral.v1.Referral
+	56, // 96: cus.referral.v1.ReferralService.RejectReferral:output_type -> cus.referral.v1.Referral
+	56, // 97: cus.referral.v1.ReferralService.StartReferral:output_type -> cus.referral.v1.Referral
+	56, // 98: cus.referral.v1.ReferralService.HoldReferral:output_type -> cus.referral.v1.Referral
+	56, // 99: cus.referral.v1.ReferralService.ResumeReferral:output_type -> cus.referral.v1.Referral
+	56, // 100: cus.referral.v1.ReferralService.CompleteReferral:output_type -> cus.referral.v1.Referral
+	56, // 101: cus.referral.v1.ReferralService.FailReferral:output_type -> cus.referral.v1.Referral
+	56, // 102: cus.referral.v1.ReferralService.CancelReferral:output_type -> cus.referral.v1.Referral
+	56, // 103: cus.referral.v1.ReferralService.MarkReferralEnteredInError:output_type -> cus.referral.v1.Referral
+	61, // 104: cus.referral.v1.ReferralService.GetStatistics:output_type -> cus.referral.v1.Statistics
+	37, // 105: cus.referral.v1.ReferralService.ListAuditEntries:output_type -> cus.referral.v1.ListAuditEntriesResponse
+	39, // 106: cus.referral.v1.ReferralService.VerifyAuditChain:output_type -> cus.referral.v1.VerifyAuditChainResponse
+	67, // [67:107] is the sub-list for method output_type
+	27, // [27:67] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_cus_referral_v1_referral_service_proto_init() }
@@ -3189,7 +3480,7 @@ func file_cus_referral_v1_referral_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cus_referral_v1_referral_service_proto_rawDesc), len(file_cus_referral_v1_referral_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   47,
+			NumMessages:   51,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

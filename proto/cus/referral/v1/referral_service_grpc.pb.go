@@ -22,6 +22,7 @@ const (
 	ReferralService_CreateResident_FullMethodName             = "/cus.referral.v1.ReferralService/CreateResident"
 	ReferralService_GetResident_FullMethodName                = "/cus.referral.v1.ReferralService/GetResident"
 	ReferralService_ListResidents_FullMethodName              = "/cus.referral.v1.ReferralService/ListResidents"
+	ReferralService_UpdateResident_FullMethodName             = "/cus.referral.v1.ReferralService/UpdateResident"
 	ReferralService_LookupResident_FullMethodName             = "/cus.referral.v1.ReferralService/LookupResident"
 	ReferralService_EraseResident_FullMethodName              = "/cus.referral.v1.ReferralService/EraseResident"
 	ReferralService_ExportResident_FullMethodName             = "/cus.referral.v1.ReferralService/ExportResident"
@@ -30,10 +31,13 @@ const (
 	ReferralService_WithdrawConsent_FullMethodName            = "/cus.referral.v1.ReferralService/WithdrawConsent"
 	ReferralService_CreateCase_FullMethodName                 = "/cus.referral.v1.ReferralService/CreateCase"
 	ReferralService_GetCase_FullMethodName                    = "/cus.referral.v1.ReferralService/GetCase"
+	ReferralService_UpdateCase_FullMethodName                 = "/cus.referral.v1.ReferralService/UpdateCase"
 	ReferralService_ListCases_FullMethodName                  = "/cus.referral.v1.ReferralService/ListCases"
 	ReferralService_CreatePlan_FullMethodName                 = "/cus.referral.v1.ReferralService/CreatePlan"
 	ReferralService_GetPlan_FullMethodName                    = "/cus.referral.v1.ReferralService/GetPlan"
 	ReferralService_ListPlans_FullMethodName                  = "/cus.referral.v1.ReferralService/ListPlans"
+	ReferralService_UpdatePlan_FullMethodName                 = "/cus.referral.v1.ReferralService/UpdatePlan"
+	ReferralService_AddPlanReview_FullMethodName              = "/cus.referral.v1.ReferralService/AddPlanReview"
 	ReferralService_ApprovePlan_FullMethodName                = "/cus.referral.v1.ReferralService/ApprovePlan"
 	ReferralService_ClosePlan_FullMethodName                  = "/cus.referral.v1.ReferralService/ClosePlan"
 	ReferralService_ListOverduePlans_FullMethodName           = "/cus.referral.v1.ReferralService/ListOverduePlans"
@@ -71,6 +75,10 @@ type ReferralServiceClient interface {
 	GetResident(ctx context.Context, in *GetResidentRequest, opts ...grpc.CallOption) (*Resident, error)
 	// Lists residents in creation order. Staff only; audited.
 	ListResidents(ctx context.Context, in *ListResidentsRequest, opts ...grpc.CallOption) (*ListResidentsResponse, error)
+	// Updates the fields of a resident named in update_mask. A changed PESEL re-derives the birth date and sex
+	// and moves the PESEL index entry in the same transaction; a PESEL of another resident is ALREADY_EXISTS.
+	// A stale etag is ABORTED. Audited.
+	UpdateResident(ctx context.Context, in *UpdateResidentRequest, opts ...grpc.CallOption) (*Resident, error)
 	// Finds a resident by PESEL through the keyed hash index. The PESEL travels in the body, never in a URL.
 	LookupResident(ctx context.Context, in *LookupResidentRequest, opts ...grpc.CallOption) (*Resident, error)
 	// Erases a resident: the resident, consents, cases and plans are deleted, referrals keep only anonymous
@@ -89,6 +97,9 @@ type ReferralServiceClient interface {
 	CreateCase(ctx context.Context, in *CreateCaseRequest, opts ...grpc.CallOption) (*Case, error)
 	// Returns a case.
 	GetCase(ctx context.Context, in *GetCaseRequest, opts ...grpc.CallOption) (*Case, error)
+	// Updates the notes, assessed needs, status or coordinator of a case (the fields named in update_mask). A
+	// stale etag is ABORTED. Audited.
+	UpdateCase(ctx context.Context, in *UpdateCaseRequest, opts ...grpc.CallOption) (*Case, error)
 	// Lists cases in queue order (receive_time).
 	ListCases(ctx context.Context, in *ListCasesRequest, opts ...grpc.CallOption) (*ListCasesResponse, error)
 	// Drafts an individual plan on a case.
@@ -97,11 +108,16 @@ type ReferralServiceClient interface {
 	GetPlan(ctx context.Context, in *GetPlanRequest, opts ...grpc.CallOption) (*Plan, error)
 	// Lists a case's plans.
 	ListPlans(ctx context.Context, in *ListPlansRequest, opts ...grpc.CallOption) (*ListPlansResponse, error)
+	// Updates the goals, planned services or review dates of a plan (the fields named in update_mask), only while
+	// the plan is DRAFT or APPROVED: a closed plan is read-only (FAILED_PRECONDITION). A stale etag is ABORTED.
+	UpdatePlan(ctx context.Context, in *UpdatePlanRequest, opts ...grpc.CallOption) (*Plan, error)
+	// Records a review of an approved plan (append-only); its next_review_date becomes the plan's.
+	AddPlanReview(ctx context.Context, in *AddPlanReviewRequest, opts ...grpc.CallOption) (*Plan, error)
 	// Approves a draft plan (DRAFT -> APPROVED). Director or organiser.
 	ApprovePlan(ctx context.Context, in *ApprovePlanRequest, opts ...grpc.CallOption) (*Plan, error)
 	// Closes a plan with a summary (DRAFT or APPROVED -> CLOSED).
 	ClosePlan(ctx context.Context, in *ClosePlanRequest, opts ...grpc.CallOption) (*Plan, error)
-	// Lists draft plans past their due date and approved plans with a review date passed, as of a day.
+	// Lists draft plans past their due date and approved plans with a review due, as of a day.
 	ListOverduePlans(ctx context.Context, in *ListOverduePlansRequest, opts ...grpc.CallOption) (*ListOverduePlansResponse, error)
 	// Creates a referral (DRAFT or REQUESTED). Needs a consent in force (or a statutory basis) of the resident;
 	// the fee is computed from the catalogue service's fee rule and the income criterion in force on the day.
@@ -175,6 +191,16 @@ func (c *referralServiceClient) ListResidents(ctx context.Context, in *ListResid
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListResidentsResponse)
 	err := c.cc.Invoke(ctx, ReferralService_ListResidents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) UpdateResident(ctx context.Context, in *UpdateResidentRequest, opts ...grpc.CallOption) (*Resident, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Resident)
+	err := c.cc.Invoke(ctx, ReferralService_UpdateResident_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -261,6 +287,16 @@ func (c *referralServiceClient) GetCase(ctx context.Context, in *GetCaseRequest,
 	return out, nil
 }
 
+func (c *referralServiceClient) UpdateCase(ctx context.Context, in *UpdateCaseRequest, opts ...grpc.CallOption) (*Case, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Case)
+	err := c.cc.Invoke(ctx, ReferralService_UpdateCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *referralServiceClient) ListCases(ctx context.Context, in *ListCasesRequest, opts ...grpc.CallOption) (*ListCasesResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListCasesResponse)
@@ -295,6 +331,26 @@ func (c *referralServiceClient) ListPlans(ctx context.Context, in *ListPlansRequ
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListPlansResponse)
 	err := c.cc.Invoke(ctx, ReferralService_ListPlans_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) UpdatePlan(ctx context.Context, in *UpdatePlanRequest, opts ...grpc.CallOption) (*Plan, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Plan)
+	err := c.cc.Invoke(ctx, ReferralService_UpdatePlan_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) AddPlanReview(ctx context.Context, in *AddPlanReviewRequest, opts ...grpc.CallOption) (*Plan, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Plan)
+	err := c.cc.Invoke(ctx, ReferralService_AddPlanReview_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -534,6 +590,10 @@ type ReferralServiceServer interface {
 	GetResident(context.Context, *GetResidentRequest) (*Resident, error)
 	// Lists residents in creation order. Staff only; audited.
 	ListResidents(context.Context, *ListResidentsRequest) (*ListResidentsResponse, error)
+	// Updates the fields of a resident named in update_mask. A changed PESEL re-derives the birth date and sex
+	// and moves the PESEL index entry in the same transaction; a PESEL of another resident is ALREADY_EXISTS.
+	// A stale etag is ABORTED. Audited.
+	UpdateResident(context.Context, *UpdateResidentRequest) (*Resident, error)
 	// Finds a resident by PESEL through the keyed hash index. The PESEL travels in the body, never in a URL.
 	LookupResident(context.Context, *LookupResidentRequest) (*Resident, error)
 	// Erases a resident: the resident, consents, cases and plans are deleted, referrals keep only anonymous
@@ -552,6 +612,9 @@ type ReferralServiceServer interface {
 	CreateCase(context.Context, *CreateCaseRequest) (*Case, error)
 	// Returns a case.
 	GetCase(context.Context, *GetCaseRequest) (*Case, error)
+	// Updates the notes, assessed needs, status or coordinator of a case (the fields named in update_mask). A
+	// stale etag is ABORTED. Audited.
+	UpdateCase(context.Context, *UpdateCaseRequest) (*Case, error)
 	// Lists cases in queue order (receive_time).
 	ListCases(context.Context, *ListCasesRequest) (*ListCasesResponse, error)
 	// Drafts an individual plan on a case.
@@ -560,11 +623,16 @@ type ReferralServiceServer interface {
 	GetPlan(context.Context, *GetPlanRequest) (*Plan, error)
 	// Lists a case's plans.
 	ListPlans(context.Context, *ListPlansRequest) (*ListPlansResponse, error)
+	// Updates the goals, planned services or review dates of a plan (the fields named in update_mask), only while
+	// the plan is DRAFT or APPROVED: a closed plan is read-only (FAILED_PRECONDITION). A stale etag is ABORTED.
+	UpdatePlan(context.Context, *UpdatePlanRequest) (*Plan, error)
+	// Records a review of an approved plan (append-only); its next_review_date becomes the plan's.
+	AddPlanReview(context.Context, *AddPlanReviewRequest) (*Plan, error)
 	// Approves a draft plan (DRAFT -> APPROVED). Director or organiser.
 	ApprovePlan(context.Context, *ApprovePlanRequest) (*Plan, error)
 	// Closes a plan with a summary (DRAFT or APPROVED -> CLOSED).
 	ClosePlan(context.Context, *ClosePlanRequest) (*Plan, error)
-	// Lists draft plans past their due date and approved plans with a review date passed, as of a day.
+	// Lists draft plans past their due date and approved plans with a review due, as of a day.
 	ListOverduePlans(context.Context, *ListOverduePlansRequest) (*ListOverduePlansResponse, error)
 	// Creates a referral (DRAFT or REQUESTED). Needs a consent in force (or a statutory basis) of the resident;
 	// the fee is computed from the catalogue service's fee rule and the income criterion in force on the day.
@@ -623,6 +691,9 @@ func (UnimplementedReferralServiceServer) GetResident(context.Context, *GetResid
 func (UnimplementedReferralServiceServer) ListResidents(context.Context, *ListResidentsRequest) (*ListResidentsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListResidents not implemented")
 }
+func (UnimplementedReferralServiceServer) UpdateResident(context.Context, *UpdateResidentRequest) (*Resident, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateResident not implemented")
+}
 func (UnimplementedReferralServiceServer) LookupResident(context.Context, *LookupResidentRequest) (*Resident, error) {
 	return nil, status.Error(codes.Unimplemented, "method LookupResident not implemented")
 }
@@ -647,6 +718,9 @@ func (UnimplementedReferralServiceServer) CreateCase(context.Context, *CreateCas
 func (UnimplementedReferralServiceServer) GetCase(context.Context, *GetCaseRequest) (*Case, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetCase not implemented")
 }
+func (UnimplementedReferralServiceServer) UpdateCase(context.Context, *UpdateCaseRequest) (*Case, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateCase not implemented")
+}
 func (UnimplementedReferralServiceServer) ListCases(context.Context, *ListCasesRequest) (*ListCasesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListCases not implemented")
 }
@@ -658,6 +732,12 @@ func (UnimplementedReferralServiceServer) GetPlan(context.Context, *GetPlanReque
 }
 func (UnimplementedReferralServiceServer) ListPlans(context.Context, *ListPlansRequest) (*ListPlansResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListPlans not implemented")
+}
+func (UnimplementedReferralServiceServer) UpdatePlan(context.Context, *UpdatePlanRequest) (*Plan, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdatePlan not implemented")
+}
+func (UnimplementedReferralServiceServer) AddPlanReview(context.Context, *AddPlanReviewRequest) (*Plan, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddPlanReview not implemented")
 }
 func (UnimplementedReferralServiceServer) ApprovePlan(context.Context, *ApprovePlanRequest) (*Plan, error) {
 	return nil, status.Error(codes.Unimplemented, "method ApprovePlan not implemented")
@@ -793,6 +873,24 @@ func _ReferralService_ListResidents_Handler(srv interface{}, ctx context.Context
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(ReferralServiceServer).ListResidents(ctx, req.(*ListResidentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_UpdateResident_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateResidentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).UpdateResident(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_UpdateResident_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).UpdateResident(ctx, req.(*UpdateResidentRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -941,6 +1039,24 @@ func _ReferralService_GetCase_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReferralService_UpdateCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).UpdateCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_UpdateCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).UpdateCase(ctx, req.(*UpdateCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ReferralService_ListCases_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListCasesRequest)
 	if err := dec(in); err != nil {
@@ -1009,6 +1125,42 @@ func _ReferralService_ListPlans_Handler(srv interface{}, ctx context.Context, de
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(ReferralServiceServer).ListPlans(ctx, req.(*ListPlansRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_UpdatePlan_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdatePlanRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).UpdatePlan(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_UpdatePlan_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).UpdatePlan(ctx, req.(*UpdatePlanRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_AddPlanReview_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddPlanReviewRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).AddPlanReview(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_AddPlanReview_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).AddPlanReview(ctx, req.(*AddPlanReviewRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1404,6 +1556,10 @@ var ReferralService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _ReferralService_ListResidents_Handler,
 		},
 		{
+			MethodName: "UpdateResident",
+			Handler:    _ReferralService_UpdateResident_Handler,
+		},
+		{
 			MethodName: "LookupResident",
 			Handler:    _ReferralService_LookupResident_Handler,
 		},
@@ -1436,6 +1592,10 @@ var ReferralService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _ReferralService_GetCase_Handler,
 		},
 		{
+			MethodName: "UpdateCase",
+			Handler:    _ReferralService_UpdateCase_Handler,
+		},
+		{
 			MethodName: "ListCases",
 			Handler:    _ReferralService_ListCases_Handler,
 		},
@@ -1450,6 +1610,14 @@ var ReferralService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListPlans",
 			Handler:    _ReferralService_ListPlans_Handler,
+		},
+		{
+			MethodName: "UpdatePlan",
+			Handler:    _ReferralService_UpdatePlan_Handler,
+		},
+		{
+			MethodName: "AddPlanReview",
+			Handler:    _ReferralService_AddPlanReview_Handler,
 		},
 		{
 			MethodName: "ApprovePlan",

@@ -642,7 +642,8 @@ type Resident struct {
 	// Family name (nazwisko), up to 100 characters.
 	FamilyName string `protobuf:"bytes,3,opt,name=family_name,json=familyName,proto3" json:"family_name,omitempty"`
 	// PESEL, 11 digits with a valid check digit; optional (foreigners may have none). Unique among residents.
-	// Looked up only through a keyed hash index (LookupResident), never listed or filtered on.
+	// Looked up only through a keyed hash index (LookupResident), never listed or filtered on. A correction by
+	// UpdateResident re-derives birth_date and sex and moves the index entry.
 	Pesel string `protobuf:"bytes,4,opt,name=pesel,proto3" json:"pesel,omitempty"`
 	// Date of birth, YYYY-MM-DD. Derived from the PESEL when one is given (a different value is refused);
 	// required otherwise.
@@ -826,7 +827,10 @@ type Consent struct {
 	// When the consent was last changed.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Opaque version tag for optimistic concurrency.
-	Etag          string `protobuf:"bytes,9,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,9,opt,name=etag,proto3" json:"etag,omitempty"`
+	// The provider the consent is for, `providers/{uuid}`; empty means any provider. A referral to another
+	// provider under this consent is refused (FAILED_PRECONDITION, naming referral.consent).
+	Provider      string `protobuf:"bytes,10,opt,name=provider,proto3" json:"provider,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -920,6 +924,13 @@ func (x *Consent) GetUpdateTime() *timestamppb.Timestamp {
 func (x *Consent) GetEtag() string {
 	if x != nil {
 		return x.Etag
+	}
+	return ""
+}
+
+func (x *Consent) GetProvider() string {
+	if x != nil {
+		return x.Provider
 	}
 	return ""
 }
@@ -1147,9 +1158,14 @@ type Plan struct {
 	// When the plan was last changed.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Opaque version tag for optimistic concurrency.
-	Etag          string `protobuf:"bytes,15,opt,name=etag,proto3" json:"etag,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Etag string `protobuf:"bytes,15,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Reviews of the plan, oldest first; append-only (AddPlanReview).
+	Reviews []*PlanReview `protobuf:"bytes,16,rep,name=reviews,proto3" json:"reviews,omitempty"`
+	// Day of the next review, YYYY-MM-DD: the next_review_date of the latest review. An approved plan is overdue
+	// once it has passed.
+	NextReviewDate string `protobuf:"bytes,17,opt,name=next_review_date,json=nextReviewDate,proto3" json:"next_review_date,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Plan) Reset() {
@@ -1287,6 +1303,111 @@ func (x *Plan) GetEtag() string {
 	return ""
 }
 
+func (x *Plan) GetReviews() []*PlanReview {
+	if x != nil {
+		return x.Reviews
+	}
+	return nil
+}
+
+func (x *Plan) GetNextReviewDate() string {
+	if x != nil {
+		return x.NextReviewDate
+	}
+	return ""
+}
+
+// One review (ocena realizacji) of an individual plan. Reviews are append-only: never rewritten or deleted.
+type PlanReview struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Day of the review, YYYY-MM-DD: within the plan's period and not in the future.
+	ReviewDate string `protobuf:"bytes,1,opt,name=review_date,json=reviewDate,proto3" json:"review_date,omitempty"`
+	// Subject of who reviewed the plan; the caller when not given. Up to 200 characters.
+	Reviewer string `protobuf:"bytes,2,opt,name=reviewer,proto3" json:"reviewer,omitempty"`
+	// What the review found, up to 4,000 characters.
+	Summary string `protobuf:"bytes,3,opt,name=summary,proto3" json:"summary,omitempty"`
+	// Day of the next review, YYYY-MM-DD: after review_date, at most the plan's end_date. Optional.
+	NextReviewDate string `protobuf:"bytes,4,opt,name=next_review_date,json=nextReviewDate,proto3" json:"next_review_date,omitempty"`
+	// Subject of who recorded the review.
+	Recorder string `protobuf:"bytes,5,opt,name=recorder,proto3" json:"recorder,omitempty"`
+	// When the review was recorded.
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlanReview) Reset() {
+	*x = PlanReview{}
+	mi := &file_cus_referral_v1_resources_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlanReview) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlanReview) ProtoMessage() {}
+
+func (x *PlanReview) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_referral_v1_resources_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlanReview.ProtoReflect.Descriptor instead.
+func (*PlanReview) Descriptor() ([]byte, []int) {
+	return file_cus_referral_v1_resources_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *PlanReview) GetReviewDate() string {
+	if x != nil {
+		return x.ReviewDate
+	}
+	return ""
+}
+
+func (x *PlanReview) GetReviewer() string {
+	if x != nil {
+		return x.Reviewer
+	}
+	return ""
+}
+
+func (x *PlanReview) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *PlanReview) GetNextReviewDate() string {
+	if x != nil {
+		return x.NextReviewDate
+	}
+	return ""
+}
+
+func (x *PlanReview) GetRecorder() string {
+	if x != nil {
+		return x.Recorder
+	}
+	return ""
+}
+
+func (x *PlanReview) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
 // The outcome of a referral.
 type Outcome struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1300,7 +1421,7 @@ type Outcome struct {
 
 func (x *Outcome) Reset() {
 	*x = Outcome{}
-	mi := &file_cus_referral_v1_resources_proto_msgTypes[5]
+	mi := &file_cus_referral_v1_resources_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1312,7 +1433,7 @@ func (x *Outcome) String() string {
 func (*Outcome) ProtoMessage() {}
 
 func (x *Outcome) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_resources_proto_msgTypes[5]
+	mi := &file_cus_referral_v1_resources_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1325,7 +1446,7 @@ func (x *Outcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outcome.ProtoReflect.Descriptor instead.
 func (*Outcome) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_resources_proto_rawDescGZIP(), []int{5}
+	return file_cus_referral_v1_resources_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Outcome) GetCode() OutcomeCode {
@@ -1363,7 +1484,7 @@ type Transition struct {
 
 func (x *Transition) Reset() {
 	*x = Transition{}
-	mi := &file_cus_referral_v1_resources_proto_msgTypes[6]
+	mi := &file_cus_referral_v1_resources_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1375,7 +1496,7 @@ func (x *Transition) String() string {
 func (*Transition) ProtoMessage() {}
 
 func (x *Transition) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_resources_proto_msgTypes[6]
+	mi := &file_cus_referral_v1_resources_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1388,7 +1509,7 @@ func (x *Transition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Transition.ProtoReflect.Descriptor instead.
 func (*Transition) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_resources_proto_rawDescGZIP(), []int{6}
+	return file_cus_referral_v1_resources_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Transition) GetFrom() ReferralStatus {
@@ -1462,7 +1583,7 @@ type FeeSnapshot struct {
 
 func (x *FeeSnapshot) Reset() {
 	*x = FeeSnapshot{}
-	mi := &file_cus_referral_v1_resources_proto_msgTypes[7]
+	mi := &file_cus_referral_v1_resources_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1474,7 +1595,7 @@ func (x *FeeSnapshot) String() string {
 func (*FeeSnapshot) ProtoMessage() {}
 
 func (x *FeeSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_resources_proto_msgTypes[7]
+	mi := &file_cus_referral_v1_resources_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1487,7 +1608,7 @@ func (x *FeeSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeeSnapshot.ProtoReflect.Descriptor instead.
 func (*FeeSnapshot) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_resources_proto_rawDescGZIP(), []int{7}
+	return file_cus_referral_v1_resources_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *FeeSnapshot) GetPriceGrosze() int32 {
@@ -1579,7 +1700,7 @@ type ResidentSummary struct {
 
 func (x *ResidentSummary) Reset() {
 	*x = ResidentSummary{}
-	mi := &file_cus_referral_v1_resources_proto_msgTypes[8]
+	mi := &file_cus_referral_v1_resources_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1591,7 +1712,7 @@ func (x *ResidentSummary) String() string {
 func (*ResidentSummary) ProtoMessage() {}
 
 func (x *ResidentSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_resources_proto_msgTypes[8]
+	mi := &file_cus_referral_v1_resources_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1604,7 +1725,7 @@ func (x *ResidentSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResidentSummary.ProtoReflect.Descriptor instead.
 func (*ResidentSummary) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_resources_proto_rawDescGZIP(), []int{8}
+	return file_cus_referral_v1_resources_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ResidentSummary) GetGivenName() string {
@@ -1695,7 +1816,7 @@ type Referral struct {
 
 func (x *Referral) Reset() {
 	*x = Referral{}
-	mi := &file_cus_referral_v1_resources_proto_msgTypes[9]
+	mi := &file_cus_referral_v1_resources_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1707,7 +1828,7 @@ func (x *Referral) String() string {
 func (*Referral) ProtoMessage() {}
 
 func (x *Referral) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_resources_proto_msgTypes[9]
+	mi := &file_cus_referral_v1_resources_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1720,7 +1841,7 @@ func (x *Referral) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Referral.ProtoReflect.Descriptor instead.
 func (*Referral) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_resources_proto_rawDescGZIP(), []int{9}
+	return file_cus_referral_v1_resources_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Referral) GetName() string {
@@ -1906,7 +2027,7 @@ type AuditEntry struct {
 
 func (x *AuditEntry) Reset() {
 	*x = AuditEntry{}
-	mi := &file_cus_referral_v1_resources_proto_msgTypes[10]
+	mi := &file_cus_referral_v1_resources_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1918,7 +2039,7 @@ func (x *AuditEntry) String() string {
 func (*AuditEntry) ProtoMessage() {}
 
 func (x *AuditEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_resources_proto_msgTypes[10]
+	mi := &file_cus_referral_v1_resources_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1931,7 +2052,7 @@ func (x *AuditEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEntry.ProtoReflect.Descriptor instead.
 func (*AuditEntry) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_resources_proto_rawDescGZIP(), []int{10}
+	return file_cus_referral_v1_resources_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AuditEntry) GetSequence() int64 {
@@ -2035,7 +2156,7 @@ type Statistics struct {
 
 func (x *Statistics) Reset() {
 	*x = Statistics{}
-	mi := &file_cus_referral_v1_resources_proto_msgTypes[11]
+	mi := &file_cus_referral_v1_resources_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2047,7 +2168,7 @@ func (x *Statistics) String() string {
 func (*Statistics) ProtoMessage() {}
 
 func (x *Statistics) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_resources_proto_msgTypes[11]
+	mi := &file_cus_referral_v1_resources_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2060,7 +2181,7 @@ func (x *Statistics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Statistics.ProtoReflect.Descriptor instead.
 func (*Statistics) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_resources_proto_rawDescGZIP(), []int{11}
+	return file_cus_referral_v1_resources_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Statistics) GetByStatus() map[string]int32 {
@@ -2144,14 +2265,14 @@ var File_cus_referral_v1_resources_proto protoreflect.FileDescriptor
 
 const file_cus_referral_v1_resources_proto_rawDesc = "" +
 	"\n" +
-	"\x1fcus/referral/v1/resources.proto\x12\x0fcus.referral.v1\x1a cus/catalogue/v1/resources.proto\x1a\x17cus/type/v1/types.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa0\x05\n" +
+	"\x1fcus/referral/v1/resources.proto\x12\x0fcus.referral.v1\x1a cus/catalogue/v1/resources.proto\x1a\x17cus/type/v1/types.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9b\x05\n" +
 	"\bResident\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\"\n" +
 	"\n" +
 	"given_name\x18\x02 \x01(\tB\x03\xe0A\x02R\tgivenName\x12$\n" +
 	"\vfamily_name\x18\x03 \x01(\tB\x03\xe0A\x02R\n" +
-	"familyName\x12\x19\n" +
-	"\x05pesel\x18\x04 \x01(\tB\x03\xe0A\x05R\x05pesel\x12\x1d\n" +
+	"familyName\x12\x14\n" +
+	"\x05pesel\x18\x04 \x01(\tR\x05pesel\x12\x1d\n" +
 	"\n" +
 	"birth_date\x18\x05 \x01(\tR\tbirthDate\x12&\n" +
 	"\x03sex\x18\x06 \x01(\x0e2\x14.cus.referral.v1.SexR\x03sex\x12\x14\n" +
@@ -2168,7 +2289,7 @@ const file_cus_referral_v1_resources_proto_rawDesc = "" +
 	"\vupdate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x17\n" +
 	"\x04etag\x18\x0f \x01(\tB\x03\xe0A\x03R\x04etag:C\xeaA@\n" +
-	"\x13cus.gov.pl/Resident\x12\x14residents/{resident}*\tresidents2\bresident\"\x8c\x04\n" +
+	"\x13cus.gov.pl/Resident\x12\x14residents/{resident}*\tresidents2\bresident\"\xad\x04\n" +
 	"\aConsent\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x126\n" +
 	"\x05basis\x18\x02 \x01(\x0e2\x1b.cus.referral.v1.LegalBasisB\x03\xe0A\x02R\x05basis\x12\x1d\n" +
@@ -2181,7 +2302,9 @@ const file_cus_referral_v1_resources_proto_rawDesc = "" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x17\n" +
-	"\x04etag\x18\t \x01(\tB\x03\xe0A\x03R\x04etag:S\xeaAP\n" +
+	"\x04etag\x18\t \x01(\tB\x03\xe0A\x03R\x04etag\x12\x1f\n" +
+	"\bprovider\x18\n" +
+	" \x01(\tB\x03\xe0A\x05R\bprovider:S\xeaAP\n" +
 	"\x12cus.gov.pl/Consent\x12'residents/{resident}/consents/{consent}*\bconsents2\aconsent\"a\n" +
 	"\fAssessedNeed\x12/\n" +
 	"\x04area\x18\x01 \x01(\x0e2\x16.cus.catalogue.v1.AreaB\x03\xe0A\x02R\x04area\x12 \n" +
@@ -2201,7 +2324,7 @@ const file_cus_referral_v1_resources_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x17\n" +
 	"\x04etag\x18\v \x01(\tB\x03\xe0A\x03R\x04etag:/\xeaA,\n" +
-	"\x0fcus.gov.pl/Case\x12\fcases/{case}*\x05cases2\x04case\"\xc0\x05\n" +
+	"\x0fcus.gov.pl/Case\x12\fcases/{case}*\x05cases2\x04case\"\xab\x06\n" +
 	"\x04Plan\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x19\n" +
 	"\x05goals\x18\x02 \x03(\tB\x03\xe0A\x02R\x05goals\x12)\n" +
@@ -2222,8 +2345,20 @@ const file_cus_referral_v1_resources_proto_rawDesc = "" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x17\n" +
-	"\x04etag\x18\x0f \x01(\tB\x03\xe0A\x03R\x04etag:<\xeaA9\n" +
-	"\x0fcus.gov.pl/Plan\x12\x19cases/{case}/plans/{plan}*\x05plans2\x04plan\"T\n" +
+	"\x04etag\x18\x0f \x01(\tB\x03\xe0A\x03R\x04etag\x12:\n" +
+	"\areviews\x18\x10 \x03(\v2\x1b.cus.referral.v1.PlanReviewB\x03\xe0A\x03R\areviews\x12-\n" +
+	"\x10next_review_date\x18\x11 \x01(\tB\x03\xe0A\x03R\x0enextReviewDate:<\xeaA9\n" +
+	"\x0fcus.gov.pl/Plan\x12\x19cases/{case}/plans/{plan}*\x05plans2\x04plan\"\xfa\x01\n" +
+	"\n" +
+	"PlanReview\x12$\n" +
+	"\vreview_date\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"reviewDate\x12\x1a\n" +
+	"\breviewer\x18\x02 \x01(\tR\breviewer\x12\x1d\n" +
+	"\asummary\x18\x03 \x01(\tB\x03\xe0A\x02R\asummary\x12(\n" +
+	"\x10next_review_date\x18\x04 \x01(\tR\x0enextReviewDate\x12\x1f\n" +
+	"\brecorder\x18\x05 \x01(\tB\x03\xe0A\x03R\brecorder\x12@\n" +
+	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\"T\n" +
 	"\aOutcome\x125\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x1c.cus.referral.v1.OutcomeCodeB\x03\xe0A\x02R\x04code\x12\x12\n" +
 	"\x04note\x18\x02 \x01(\tR\x04note\"\xe4\x01\n" +
@@ -2401,7 +2536,7 @@ func file_cus_referral_v1_resources_proto_rawDescGZIP() []byte {
 }
 
 var file_cus_referral_v1_resources_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_cus_referral_v1_resources_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_cus_referral_v1_resources_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_cus_referral_v1_resources_proto_goTypes = []any{
 	(Sex)(0),                      // 0: cus.referral.v1.Sex
 	(LegalBasis)(0),               // 1: cus.referral.v1.LegalBasis
@@ -2418,70 +2553,73 @@ var file_cus_referral_v1_resources_proto_goTypes = []any{
 	(*AssessedNeed)(nil),          // 12: cus.referral.v1.AssessedNeed
 	(*Case)(nil),                  // 13: cus.referral.v1.Case
 	(*Plan)(nil),                  // 14: cus.referral.v1.Plan
-	(*Outcome)(nil),               // 15: cus.referral.v1.Outcome
-	(*Transition)(nil),            // 16: cus.referral.v1.Transition
-	(*FeeSnapshot)(nil),           // 17: cus.referral.v1.FeeSnapshot
-	(*ResidentSummary)(nil),       // 18: cus.referral.v1.ResidentSummary
-	(*Referral)(nil),              // 19: cus.referral.v1.Referral
-	(*AuditEntry)(nil),            // 20: cus.referral.v1.AuditEntry
-	(*Statistics)(nil),            // 21: cus.referral.v1.Statistics
-	nil,                           // 22: cus.referral.v1.Statistics.ByStatusEntry
-	nil,                           // 23: cus.referral.v1.Statistics.ByAreaEntry
-	nil,                           // 24: cus.referral.v1.Statistics.ByProviderEntry
-	nil,                           // 25: cus.referral.v1.Statistics.ByOutcomeEntry
-	(*v1.Address)(nil),            // 26: cus.type.v1.Address
-	(*timestamppb.Timestamp)(nil), // 27: google.protobuf.Timestamp
-	(v11.Area)(0),                 // 28: cus.catalogue.v1.Area
-	(v11.FeeUnit)(0),              // 29: cus.catalogue.v1.FeeUnit
+	(*PlanReview)(nil),            // 15: cus.referral.v1.PlanReview
+	(*Outcome)(nil),               // 16: cus.referral.v1.Outcome
+	(*Transition)(nil),            // 17: cus.referral.v1.Transition
+	(*FeeSnapshot)(nil),           // 18: cus.referral.v1.FeeSnapshot
+	(*ResidentSummary)(nil),       // 19: cus.referral.v1.ResidentSummary
+	(*Referral)(nil),              // 20: cus.referral.v1.Referral
+	(*AuditEntry)(nil),            // 21: cus.referral.v1.AuditEntry
+	(*Statistics)(nil),            // 22: cus.referral.v1.Statistics
+	nil,                           // 23: cus.referral.v1.Statistics.ByStatusEntry
+	nil,                           // 24: cus.referral.v1.Statistics.ByAreaEntry
+	nil,                           // 25: cus.referral.v1.Statistics.ByProviderEntry
+	nil,                           // 26: cus.referral.v1.Statistics.ByOutcomeEntry
+	(*v1.Address)(nil),            // 27: cus.type.v1.Address
+	(*timestamppb.Timestamp)(nil), // 28: google.protobuf.Timestamp
+	(v11.Area)(0),                 // 29: cus.catalogue.v1.Area
+	(v11.FeeUnit)(0),              // 30: cus.catalogue.v1.FeeUnit
 }
 var file_cus_referral_v1_resources_proto_depIdxs = []int32{
 	0,  // 0: cus.referral.v1.Resident.sex:type_name -> cus.referral.v1.Sex
-	26, // 1: cus.referral.v1.Resident.address:type_name -> cus.type.v1.Address
-	27, // 2: cus.referral.v1.Resident.create_time:type_name -> google.protobuf.Timestamp
-	27, // 3: cus.referral.v1.Resident.update_time:type_name -> google.protobuf.Timestamp
+	27, // 1: cus.referral.v1.Resident.address:type_name -> cus.type.v1.Address
+	28, // 2: cus.referral.v1.Resident.create_time:type_name -> google.protobuf.Timestamp
+	28, // 3: cus.referral.v1.Resident.update_time:type_name -> google.protobuf.Timestamp
 	1,  // 4: cus.referral.v1.Consent.basis:type_name -> cus.referral.v1.LegalBasis
 	2,  // 5: cus.referral.v1.Consent.scope:type_name -> cus.referral.v1.DataScope
-	27, // 6: cus.referral.v1.Consent.withdraw_time:type_name -> google.protobuf.Timestamp
-	27, // 7: cus.referral.v1.Consent.create_time:type_name -> google.protobuf.Timestamp
-	27, // 8: cus.referral.v1.Consent.update_time:type_name -> google.protobuf.Timestamp
-	28, // 9: cus.referral.v1.AssessedNeed.area:type_name -> cus.catalogue.v1.Area
-	27, // 10: cus.referral.v1.Case.receive_time:type_name -> google.protobuf.Timestamp
+	28, // 6: cus.referral.v1.Consent.withdraw_time:type_name -> google.protobuf.Timestamp
+	28, // 7: cus.referral.v1.Consent.create_time:type_name -> google.protobuf.Timestamp
+	28, // 8: cus.referral.v1.Consent.update_time:type_name -> google.protobuf.Timestamp
+	29, // 9: cus.referral.v1.AssessedNeed.area:type_name -> cus.catalogue.v1.Area
+	28, // 10: cus.referral.v1.Case.receive_time:type_name -> google.protobuf.Timestamp
 	12, // 11: cus.referral.v1.Case.needs:type_name -> cus.referral.v1.AssessedNeed
 	3,  // 12: cus.referral.v1.Case.status:type_name -> cus.referral.v1.CaseStatus
-	27, // 13: cus.referral.v1.Case.create_time:type_name -> google.protobuf.Timestamp
-	27, // 14: cus.referral.v1.Case.update_time:type_name -> google.protobuf.Timestamp
+	28, // 13: cus.referral.v1.Case.create_time:type_name -> google.protobuf.Timestamp
+	28, // 14: cus.referral.v1.Case.update_time:type_name -> google.protobuf.Timestamp
 	4,  // 15: cus.referral.v1.Plan.status:type_name -> cus.referral.v1.PlanStatus
-	27, // 16: cus.referral.v1.Plan.approve_time:type_name -> google.protobuf.Timestamp
-	27, // 17: cus.referral.v1.Plan.close_time:type_name -> google.protobuf.Timestamp
-	27, // 18: cus.referral.v1.Plan.create_time:type_name -> google.protobuf.Timestamp
-	27, // 19: cus.referral.v1.Plan.update_time:type_name -> google.protobuf.Timestamp
-	7,  // 20: cus.referral.v1.Outcome.code:type_name -> cus.referral.v1.OutcomeCode
-	5,  // 21: cus.referral.v1.Transition.from:type_name -> cus.referral.v1.ReferralStatus
-	5,  // 22: cus.referral.v1.Transition.to:type_name -> cus.referral.v1.ReferralStatus
-	27, // 23: cus.referral.v1.Transition.time:type_name -> google.protobuf.Timestamp
-	29, // 24: cus.referral.v1.FeeSnapshot.unit:type_name -> cus.catalogue.v1.FeeUnit
-	8,  // 25: cus.referral.v1.FeeSnapshot.criterion_kind:type_name -> cus.referral.v1.CriterionKind
-	26, // 26: cus.referral.v1.ResidentSummary.address:type_name -> cus.type.v1.Address
-	6,  // 27: cus.referral.v1.Referral.priority:type_name -> cus.referral.v1.Priority
-	5,  // 28: cus.referral.v1.Referral.status:type_name -> cus.referral.v1.ReferralStatus
-	15, // 29: cus.referral.v1.Referral.outcome:type_name -> cus.referral.v1.Outcome
-	17, // 30: cus.referral.v1.Referral.fee:type_name -> cus.referral.v1.FeeSnapshot
-	28, // 31: cus.referral.v1.Referral.areas:type_name -> cus.catalogue.v1.Area
-	16, // 32: cus.referral.v1.Referral.history:type_name -> cus.referral.v1.Transition
-	18, // 33: cus.referral.v1.Referral.resident_summary:type_name -> cus.referral.v1.ResidentSummary
-	27, // 34: cus.referral.v1.Referral.create_time:type_name -> google.protobuf.Timestamp
-	27, // 35: cus.referral.v1.Referral.update_time:type_name -> google.protobuf.Timestamp
-	27, // 36: cus.referral.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
-	9,  // 37: cus.referral.v1.AuditEntry.decision:type_name -> cus.referral.v1.AuditDecision
-	22, // 38: cus.referral.v1.Statistics.by_status:type_name -> cus.referral.v1.Statistics.ByStatusEntry
-	23, // 39: cus.referral.v1.Statistics.by_area:type_name -> cus.referral.v1.Statistics.ByAreaEntry
-	24, // 40: cus.referral.v1.Statistics.by_provider:type_name -> cus.referral.v1.Statistics.ByProviderEntry
-	25, // 41: cus.referral.v1.Statistics.by_outcome:type_name -> cus.referral.v1.Statistics.ByOutcomeEntry
-	42, // [42:42] is the sub-list for method output_type
-	42, // [42:42] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	28, // 16: cus.referral.v1.Plan.approve_time:type_name -> google.protobuf.Timestamp
+	28, // 17: cus.referral.v1.Plan.close_time:type_name -> google.protobuf.Timestamp
+	28, // 18: cus.referral.v1.Plan.create_time:type_name -> google.protobuf.Timestamp
+	28, // 19: cus.referral.v1.Plan.update_time:type_name -> google.protobuf.Timestamp
+	15, // 20: cus.referral.v1.Plan.reviews:type_name -> cus.referral.v1.PlanReview
+	28, // 21: cus.referral.v1.PlanReview.create_time:type_name -> google.protobuf.Timestamp
+	7,  // 22: cus.referral.v1.Outcome.code:type_name -> cus.referral.v1.OutcomeCode
+	5,  // 23: cus.referral.v1.Transition.from:type_name -> cus.referral.v1.ReferralStatus
+	5,  // 24: cus.referral.v1.Transition.to:type_name -> cus.referral.v1.ReferralStatus
+	28, // 25: cus.referral.v1.Transition.time:type_name -> google.protobuf.Timestamp
+	30, // 26: cus.referral.v1.FeeSnapshot.unit:type_name -> cus.catalogue.v1.FeeUnit
+	8,  // 27: cus.referral.v1.FeeSnapshot.criterion_kind:type_name -> cus.referral.v1.CriterionKind
+	27, // 28: cus.referral.v1.ResidentSummary.address:type_name -> cus.type.v1.Address
+	6,  // 29: cus.referral.v1.Referral.priority:type_name -> cus.referral.v1.Priority
+	5,  // 30: cus.referral.v1.Referral.status:type_name -> cus.referral.v1.ReferralStatus
+	16, // 31: cus.referral.v1.Referral.outcome:type_name -> cus.referral.v1.Outcome
+	18, // 32: cus.referral.v1.Referral.fee:type_name -> cus.referral.v1.FeeSnapshot
+	29, // 33: cus.referral.v1.Referral.areas:type_name -> cus.catalogue.v1.Area
+	17, // 34: cus.referral.v1.Referral.history:type_name -> cus.referral.v1.Transition
+	19, // 35: cus.referral.v1.Referral.resident_summary:type_name -> cus.referral.v1.ResidentSummary
+	28, // 36: cus.referral.v1.Referral.create_time:type_name -> google.protobuf.Timestamp
+	28, // 37: cus.referral.v1.Referral.update_time:type_name -> google.protobuf.Timestamp
+	28, // 38: cus.referral.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
+	9,  // 39: cus.referral.v1.AuditEntry.decision:type_name -> cus.referral.v1.AuditDecision
+	23, // 40: cus.referral.v1.Statistics.by_status:type_name -> cus.referral.v1.Statistics.ByStatusEntry
+	24, // 41: cus.referral.v1.Statistics.by_area:type_name -> cus.referral.v1.Statistics.ByAreaEntry
+	25, // 42: cus.referral.v1.Statistics.by_provider:type_name -> cus.referral.v1.Statistics.ByProviderEntry
+	26, // 43: cus.referral.v1.Statistics.by_outcome:type_name -> cus.referral.v1.Statistics.ByOutcomeEntry
+	44, // [44:44] is the sub-list for method output_type
+	44, // [44:44] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_cus_referral_v1_resources_proto_init() }
@@ -2495,7 +2633,7 @@ func file_cus_referral_v1_resources_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cus_referral_v1_resources_proto_rawDesc), len(file_cus_referral_v1_resources_proto_rawDesc)),
 			NumEnums:      10,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -4,47 +4,6 @@ import (
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 )
 
-// FeeQuote is what one resident pays per unit of a service under a fee rule (odpłatność).
-type FeeQuote struct {
-	// PriceGrosze is the full price of one unit.
-	PriceGrosze int64
-	// PayablePercent is the share payable, 0 (full exemption, zwolnienie) to 100.
-	PayablePercent int32
-	// AmountGrosze is what the resident pays per unit, rounded half up to a grosz.
-	AmountGrosze int64
-	// Band is the index of the income band that applied, or -1 when the rule has no bands.
-	Band int
-	// Exempt is true when nothing is payable.
-	Exempt bool
-}
-
-// QuoteFee computes the fee of one unit for a resident whose monthly income per person is incomeGrosze, under
-// the income criterion criterionGrosze (kryterium dochodowe in force on the day; dated configuration, never a
-// constant). A band applies when from_percent <= income/criterion*100 < to_percent; the comparison is done in
-// integers (income*100 against percent*criterion) so band edges are exact.
-func QuoteFee(rule *cataloguev1.FeeRule, incomeGrosze, criterionGrosze int64) FeeQuote {
-	if rule == nil || rule.GetPriceGrosze() <= 0 {
-		return FeeQuote{Band: -1, Exempt: true}
-	}
-	q := FeeQuote{PriceGrosze: int64(rule.GetPriceGrosze()), PayablePercent: 100, Band: -1}
-	bands := rule.GetIncomeBands()
-	if len(bands) > 0 && criterionGrosze > 0 {
-		for i, b := range bands {
-			if incomeGrosze*100 < int64(b.GetFromPercent())*criterionGrosze {
-				continue
-			}
-			if b.ToPercent != nil && incomeGrosze*100 >= int64(b.GetToPercent())*criterionGrosze {
-				continue
-			}
-			q.Band, q.PayablePercent = i, b.GetPayablePercent()
-			break
-		}
-	}
-	q.AmountGrosze = (q.PriceGrosze*int64(q.PayablePercent) + 50) / 100
-	q.Exempt = q.AmountGrosze == 0
-	return q
-}
-
 // IsFree reports whether a service costs nothing to anyone.
 func IsFree(s *cataloguev1.Service) bool {
 	return s.GetFee() == nil || s.GetFee().GetPriceGrosze() == 0

@@ -138,7 +138,7 @@ type snapshotProvider struct {
 
 func (snapshotProvider) GetAgreement(_ context.Context, r *providerv1.GetAgreementRequest, _ ...grpc.CallOption) (*providerv1.Agreement, error) {
 	if svc, ok := Agreements[r.GetName()]; ok {
-		return &providerv1.Agreement{Name: r.GetName(), Service: svc}, nil
+		return &providerv1.Agreement{Name: r.GetName(), Service: svc, Status: providerv1.AgreementStatus_AGREEMENT_STATUS_ACTIVE}, nil
 	}
 	return nil, status.Error(codes.NotFound, "not a demo agreement")
 }

@@ -37,7 +37,6 @@ var (
 	ErrReferralNotFound = apierr.New(apierr.KindNotFound, "REFERRAL_NOT_FOUND", "no such referral")
 	ErrReferralExists   = apierr.New(apierr.KindAlreadyExists, "REFERRAL_EXISTS", "a referral with this id exists")
 	ErrServiceNotFound  = apierr.New(apierr.KindFailedPrecondition, "SERVICE_NOT_FOUND", "the catalogue has no such service")
-	ErrAgreementInvalid = apierr.New(apierr.KindFailedPrecondition, "AGREEMENT_NOT_VALID", "the agreement is not the provider's agreement for this service")
 	ErrCatalogueDown    = apierr.New(apierr.KindUnavailable, "CATALOGUE_UNAVAILABLE", "the catalogue service is not reachable; nothing was written, retry later")
 	ErrProviderDown     = apierr.New(apierr.KindUnavailable, "PROVIDER_SERVICE_UNAVAILABLE", "the provider service is not reachable; nothing was written, retry later")
 	ErrAlreadyExists    = apierr.New(apierr.KindAlreadyExists, "ALREADY_EXISTS", "the id is taken")
@@ -159,6 +158,11 @@ func ValidateConsent(c *referralv1.Consent) error {
 		}
 	}
 	checkDate(&v, "consent.given_date", c.GetGivenDate(), true)
+	if c.GetProvider() != "" {
+		if _, err := IDFromName("", ProviderPrefix, c.GetProvider()); err != nil {
+			v.Add("consent.provider", "must be providers/{uuid}")
+		}
+	}
 	return v.Err()
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/cus-suite/cus/platform/auth"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
@@ -61,6 +62,7 @@ var matrixTable = map[string][8]verdict{
 	"GetResident":    {D, A, D, A, D, D, D, D},
 	"ListResidents":  {D, A, D, A, D, D, D, D},
 	"LookupResident": {D, A, D, A, D, D, D, D},
+	"UpdateResident": {D, A, D, A, D, D, D, D},
 	"EraseResident":  {D, D, D, A, A, D, D, D}, // docs: director or admin
 	"ExportResident": {D, A, D, A, D, D, D, D},
 	// Consents / legal bases.
@@ -71,12 +73,15 @@ var matrixTable = map[string][8]verdict{
 	"CreateCase": {D, A, D, A, D, D, D, D},
 	"GetCase":    {D, A, D, A, D, D, D, D},
 	"ListCases":  {D, A, D, A, D, D, D, D},
+	"UpdateCase": {D, A, D, A, D, D, D, D},
 	// Plans (IPUS): drafted and closed by the coordinator, approved by a director or organiser, who read them.
 	"CreatePlan":       {D, A, D, A, D, D, D, D},
 	"GetPlan":          {D, A, A, A, D, D, D, D},
 	"ListPlans":        {D, A, A, A, D, D, D, D},
 	"ApprovePlan":      {D, D, A, A, D, D, D, D},
 	"ClosePlan":        {D, A, D, A, D, D, D, D},
+	"UpdatePlan":       {D, A, D, A, D, D, D, D}, // goals, services, review dates: the coordinator's work
+	"AddPlanReview":    {D, A, D, A, D, D, D, D}, // reviews are recorded by the staff who coordinate
 	"ListOverduePlans": {D, A, A, A, D, D, D, D},
 	// Referrals: the requester side.
 	"CreateReferral":             {D, A, D, A, D, D, D, D},
@@ -148,6 +153,15 @@ func (f *matrixFixture) referralIn(t *testing.T, st string) string {
 	return f.h.referralIn(t, f.resident, f.consent, f.kase, st).GetName()
 }
 
+func (f *matrixFixture) newApprovedPlan(t *testing.T) string {
+	t.Helper()
+	name := f.newPlan(t)
+	if _, err := f.h.client.ApprovePlan(f.h.as(t, auth.RoleDirector, ""), &referralv1.ApprovePlanRequest{Name: name}); err != nil {
+		t.Fatalf("setup: approve plan: %v", err)
+	}
+	return name
+}
+
 func consentBody() *referralv1.Consent {
 	return &referralv1.Consent{Basis: referralv1.LegalBasis_LEGAL_BASIS_CONSENT, Purpose: "skierowanie do usług", GivenDate: "2026-01-12",
 		Scope: []referralv1.DataScope{referralv1.DataScope_DATA_SCOPE_NAME}}
@@ -204,6 +218,26 @@ func matrixCalls() map[string]func(t *testing.T, f *matrixFixture, ctx context.C
 		},
 		"WithdrawConsent": func(t *testing.T, f *matrixFixture, ctx context.Context) error {
 			_, err := f.h.client.WithdrawConsent(ctx, &referralv1.WithdrawConsentRequest{Name: f.newConsent(t)})
+			return err
+		},
+		"UpdateResident": func(t *testing.T, f *matrixFixture, ctx context.Context) error {
+			_, err := f.h.client.UpdateResident(ctx, &referralv1.UpdateResidentRequest{Resident: &referralv1.Resident{Name: f.resident, Phone: "+48 601 000 000"},
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"phone"}}})
+			return err
+		},
+		"UpdateCase": func(t *testing.T, f *matrixFixture, ctx context.Context) error {
+			_, err := f.h.client.UpdateCase(ctx, &referralv1.UpdateCaseRequest{Case: &referralv1.Case{Name: f.kase, Notes: "rozmowa z rodziną"},
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"notes"}}})
+			return err
+		},
+		"UpdatePlan": func(t *testing.T, f *matrixFixture, ctx context.Context) error {
+			_, err := f.h.client.UpdatePlan(ctx, &referralv1.UpdatePlanRequest{Plan: &referralv1.Plan{Name: f.newPlan(t), Goals: []string{"aktywizacja"}},
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"goals"}}})
+			return err
+		},
+		"AddPlanReview": func(t *testing.T, f *matrixFixture, ctx context.Context) error {
+			_, err := f.h.client.AddPlanReview(ctx, &referralv1.AddPlanReviewRequest{Name: f.newApprovedPlan(t),
+				Review: &referralv1.PlanReview{ReviewDate: "2026-03-01", Summary: "cele realizowane"}})
 			return err
 		},
 		"CreateCase": func(t *testing.T, f *matrixFixture, ctx context.Context) error {

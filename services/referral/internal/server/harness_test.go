@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/cus-suite/cus/platform/auth"
 	"github.com/cus-suite/cus/platform/grpcserver"
@@ -61,11 +62,33 @@ type fakeProvider struct {
 	calls    []string
 }
 
+// Agreements of provider A the fake knows besides agreementName (active since 2024, open-ended, for serviceName).
+const (
+	agreementSuspended = "providers/" + providerA + "/agreements/0194c050-3022-7053-c000-000000000091"
+	agreementExpired   = "providers/" + providerA + "/agreements/0194c050-3022-7053-c000-000000000092"
+	agreementFuture    = "providers/" + providerA + "/agreements/0194c050-3022-7053-c000-000000000093"
+	agreementOtherSvc  = "providers/" + providerA + "/agreements/0194c050-3022-7053-c000-000000000094"
+	agreementOfB       = "providers/" + providerB + "/agreements/0194c050-3022-7053-c000-000000000095"
+)
+
+var fakeAgreements = map[string]*providerv1.Agreement{
+	agreementName: {Service: serviceName, Status: providerv1.AgreementStatus_AGREEMENT_STATUS_ACTIVE, StartDate: "2024-01-01"},
+	agreementSuspended: {Service: serviceName, Status: providerv1.AgreementStatus_AGREEMENT_STATUS_SUSPENDED, StartDate: "2024-01-01",
+		StatusReason: "kontrola"},
+	agreementExpired:  {Service: serviceName, Status: providerv1.AgreementStatus_AGREEMENT_STATUS_ACTIVE, StartDate: "2020-01-01", EndDate: "2020-12-31"},
+	agreementFuture:   {Service: serviceName, Status: providerv1.AgreementStatus_AGREEMENT_STATUS_ACTIVE, StartDate: "2099-01-01"},
+	agreementOtherSvc: {Service: "services/0194c050-3022-7053-8000-000000000099", Status: providerv1.AgreementStatus_AGREEMENT_STATUS_ACTIVE, StartDate: "2024-01-01"},
+	agreementOfB:      {Service: serviceName, Status: providerv1.AgreementStatus_AGREEMENT_STATUS_ACTIVE, StartDate: "2024-01-01"},
+}
+
 func (f *fakeProvider) GetAgreement(_ context.Context, r *providerv1.GetAgreementRequest) (*providerv1.Agreement, error) {
-	if r.GetName() != agreementName {
+	a, ok := fakeAgreements[r.GetName()]
+	if !ok {
 		return nil, status.Error(codes.NotFound, "no such agreement")
 	}
-	return &providerv1.Agreement{Name: agreementName, Service: serviceName}, nil
+	out := proto.Clone(a).(*providerv1.Agreement)
+	out.Name = r.GetName()
+	return out, nil
 }
 
 func (f *fakeProvider) ReserveCapacity(ctx context.Context, r *providerv1.ReserveCapacityRequest) (*providerv1.ReserveCapacityResponse, error) {
@@ -118,6 +141,7 @@ type harness struct {
 	store        *store.Store
 	provider     *fakeProvider
 	stopProvider func()
+	stopCatalog  func()
 	logs         *observer.ObservedLogs
 	dir          string
 	mint         func(auth.TokenRequest) string
@@ -145,7 +169,7 @@ func start(t testing.TB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	catAddr, _ := serveFake(t, func(s *grpc.Server) { cataloguev1.RegisterCatalogueServiceServer(s, fakeCatalogue{}) })
+	catAddr, stopCat := serveFake(t, func(s *grpc.Server) { cataloguev1.RegisterCatalogueServiceServer(s, fakeCatalogue{}) })
 	fp := &fakeProvider{reserved: map[string]int32{}}
 	provAddr, stopProv := serveFake(t, func(s *grpc.Server) { providerv1.RegisterProviderServiceServer(s, fp) })
 	srv := server.New(st, cataloguev1.NewCatalogueServiceClient(dial(t, catAddr)), providerv1.NewProviderServiceClient(dial(t, provAddr)), log,
@@ -182,7 +206,7 @@ func start(t testing.TB) *harness {
 		}
 		return tok
 	}
-	return &harness{client: referralv1.NewReferralServiceClient(conn), store: st, provider: fp, stopProvider: stopProv, logs: logs, dir: dir, mint: mint}
+	return &harness{client: referralv1.NewReferralServiceClient(conn), store: st, provider: fp, stopProvider: stopProv, stopCatalog: stopCat, logs: logs, dir: dir, mint: mint}
 }
 
 // as returns a context calling as role (provider staff bound to providerID).

@@ -355,29 +355,13 @@ func (s *Server) ListOverduePlans(ctx context.Context, req *referralv1.ListOverd
 	}
 	out := &referralv1.ListOverduePlansResponse{}
 	err = s.st.ForEachPlan("", func(p *referralv1.Plan) error {
-		if overdue(p, day) {
+		if domain.PlanOverdue(p, day) {
 			out.Plans = append(out.Plans, p)
 		}
 		return nil
 	})
 	s.audit(ctx, "ListOverduePlans", "plans", err)
 	return out, err
-}
-
-func overdue(p *referralv1.Plan, day string) bool {
-	switch p.GetStatus() {
-	case referralv1.PlanStatus_PLAN_STATUS_DRAFT:
-		return p.GetDueDate() < day
-	case referralv1.PlanStatus_PLAN_STATUS_APPROVED:
-		last := p.GetUpdateTime().AsTime().Format(time.DateOnly)
-		for _, r := range p.GetReviewDates() {
-			if r <= day && r > last {
-				return true
-			}
-		}
-		return p.GetEndDate() < day
-	}
-	return false
 }
 
 func asOf(s string, now time.Time) (string, error) {

@@ -68,10 +68,10 @@ func (s *Server) CreateReferral(ctx context.Context, req *referralv1.CreateRefer
 	if err != nil {
 		return nil, dependencyError(err, domain.ErrProviderDown, "agreement")
 	}
-	if ag.GetService() != in.GetService() {
-		return nil, domain.ErrAgreementInvalid
-	}
 	now := s.now()
+	if err := domain.CheckAgreement(ag, in.GetService(), in.GetProvider(), now.Format(time.DateOnly)); err != nil {
+		return nil, err
+	}
 	r := clone(in)
 	r.Status = initial
 	r.StatusReason, r.Outcome, r.ResidentSummary = "", nil, nil
@@ -101,6 +101,9 @@ func (s *Server) CreateReferral(ctx context.Context, req *referralv1.CreateRefer
 		}
 		if c.GetWithdrawTime() != nil {
 			return domain.ErrConsentWithdrawn
+		}
+		if err := domain.CheckConsentProvider(c, in.GetProvider()); err != nil {
+			return err
 		}
 		if in.GetCase() != "" {
 			k := tx.Case(strings.TrimPrefix(in.GetCase(), domain.CasePrefix))
@@ -497,7 +500,7 @@ func (s *Server) GetStatistics(ctx context.Context, req *referralv1.GetStatistic
 		return nil, err
 	}
 	_ = s.st.ForEachPlan("", func(p *referralv1.Plan) error {
-		if overdue(p, day) {
+		if domain.PlanOverdue(p, day) {
 			st.OverduePlans++
 		}
 		return nil

@@ -89,6 +89,47 @@ func (s *Store) GetResident(id string) (*referralv1.Resident, error) {
 	return r, err
 }
 
+// UpdateResident applies mutate to a resident in one transaction; when the PESEL changes, the index entry moves
+// with it (a PESEL of another resident is refused with ALREADY_EXISTS, naming that resident).
+func (s *Store) UpdateResident(ctx context.Context, id string, mutate func(r *referralv1.Resident) error, w Write) (out *referralv1.Resident, err error) {
+	err = s.update(ctx, func(tx storage.Tx) error {
+		r := &referralv1.Resident{}
+		if _, ok, err := getRecord(tx, bucketResidents, id, r); err != nil {
+			return err
+		} else if !ok {
+			return domain.ErrResidentNotFound
+		}
+		old := r.GetPesel()
+		if err := mutate(r); err != nil {
+			return err
+		}
+		if r.GetPesel() != old {
+			if r.GetPesel() != "" {
+				nk := s.PESELKey(r.GetPesel())
+				if other := tx.Get(bucketPESEL, nk); other != nil && string(other) != id {
+					return domain.ErrResidentExists.With("resource", domain.ResidentPrefix+string(other))
+				}
+				if err := tx.Put(bucketPESEL, nk, []byte(id)); err != nil {
+					return err
+				}
+			}
+			if old != "" {
+				if err := tx.Delete(bucketPESEL, s.PESELKey(old)); err != nil {
+					return err
+				}
+			}
+		}
+		rev := tx.NextRevision()
+		r.Etag, r.UpdateTime = Etag(rev), ts(s.now())
+		if err := putRecord(tx, bucketResidents, id, rev, r); err != nil {
+			return err
+		}
+		out = r
+		return s.appendAudit(tx, w.Audit)
+	})
+	return out, err
+}
+
 // LookupPESEL finds a resident's id through the keyed-hash index.
 func (s *Store) LookupPESEL(pesel string) (string, error) {
 	var id string
@@ -270,6 +311,29 @@ func (s *Store) GetCase(id string) (*referralv1.Case, error) {
 	return c, err
 }
 
+// UpdateCase applies mutate to a case in one transaction.
+func (s *Store) UpdateCase(ctx context.Context, id string, mutate func(c *referralv1.Case) error, w Write) (out *referralv1.Case, err error) {
+	err = s.update(ctx, func(tx storage.Tx) error {
+		c := &referralv1.Case{}
+		if _, ok, err := getRecord(tx, bucketCases, id, c); err != nil {
+			return err
+		} else if !ok {
+			return domain.ErrCaseNotFound
+		}
+		if err := mutate(c); err != nil {
+			return err
+		}
+		rev := tx.NextRevision()
+		c.Etag, c.UpdateTime = Etag(rev), ts(s.now())
+		if err := putRecord(tx, bucketCases, id, rev, c); err != nil {
+			return err
+		}
+		out = c
+		return s.appendAudit(tx, w.Audit)
+	})
+	return out, err
+}
+
 // ForEachCase visits every case.
 func (s *Store) ForEachCase(fn func(*referralv1.Case) error) error {
 	return s.view(func(tx storage.ReadTx) error {
@@ -338,7 +402,8 @@ func (s *Store) GetPlan(caseID, planID string) (*referralv1.Plan, error) {
 	return p, err
 }
 
-// UpdatePlan applies mutate to a plan in one transaction.
+// UpdatePlan applies mutate to a plan in one transaction; with a request id, a repeat of the same request
+// returns the plan as it is and changes nothing.
 func (s *Store) UpdatePlan(ctx context.Context, caseID, planID string, mutate func(p *referralv1.Plan) error, w Write) (out *referralv1.Plan, err error) {
 	err = s.update(ctx, func(tx storage.Tx) error {
 		p := &referralv1.Plan{}
@@ -346,6 +411,12 @@ func (s *Store) UpdatePlan(ctx context.Context, caseID, planID string, mutate fu
 			return err
 		} else if !ok {
 			return domain.ErrPlanNotFound
+		}
+		if name, err := replay(tx, w.Req.Method, w.Req.ID, w.Req.Hash); err != nil {
+			return err
+		} else if name != "" {
+			out = p
+			return errReplay
 		}
 		if err := mutate(p); err != nil {
 			return err
@@ -355,9 +426,15 @@ func (s *Store) UpdatePlan(ctx context.Context, caseID, planID string, mutate fu
 		if err := putRecord(tx, bucketPlans, caseID+"/"+planID, rev, p); err != nil {
 			return err
 		}
+		if err := remember(tx, w.Req.Method, w.Req.ID, w.Req.Hash, p.Name); err != nil {
+			return err
+		}
 		out = p
 		return s.appendAudit(tx, w.Audit)
 	})
+	if err == errReplay {
+		err = nil
+	}
 	return out, err
 }
 
