@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/cus-suite/cus/platform/fee"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	referralv1 "github.com/cus-suite/cus/proto/cus/referral/v1"
 )
@@ -73,40 +74,11 @@ func CriterionOn(cs []Criterion, day string) (Criterion, bool) {
 }
 
 // FeeQuote is what one resident pays per unit of a service under a fee rule (odpłatność).
-type FeeQuote struct {
-	PriceGrosze    int64
-	PayablePercent int32
-	AmountGrosze   int64
-	// Band is the index of the income band that applied, or -1.
-	Band   int
-	Exempt bool
-}
+type FeeQuote = fee.Quote
 
-// QuoteFee computes the fee of one unit. It is a copy of the catalogue's QuoteFee
-// (services/catalogue/internal/domain/fee.go; another service's internal package cannot be imported) and must
-// stay equal to it: a band applies when from_percent <= income/criterion*100 < to_percent, compared in
-// integers (income*100 against percent*criterion) so band edges are exact.
+// QuoteFee computes the fee of one unit: the one implementation in platform/fee, which the catalogue uses too.
 func QuoteFee(rule *cataloguev1.FeeRule, incomeGrosze, criterionGrosze int64) FeeQuote {
-	if rule == nil || rule.GetPriceGrosze() <= 0 {
-		return FeeQuote{Band: -1, Exempt: true}
-	}
-	q := FeeQuote{PriceGrosze: int64(rule.GetPriceGrosze()), PayablePercent: 100, Band: -1}
-	bands := rule.GetIncomeBands()
-	if len(bands) > 0 && criterionGrosze > 0 {
-		for i, b := range bands {
-			if incomeGrosze*100 < int64(b.GetFromPercent())*criterionGrosze {
-				continue
-			}
-			if b.ToPercent != nil && incomeGrosze*100 >= int64(b.GetToPercent())*criterionGrosze {
-				continue
-			}
-			q.Band, q.PayablePercent = i, b.GetPayablePercent()
-			break
-		}
-	}
-	q.AmountGrosze = (q.PriceGrosze*int64(q.PayablePercent) + 50) / 100
-	q.Exempt = q.AmountGrosze == 0
-	return q
+	return fee.For(rule, incomeGrosze, criterionGrosze)
 }
 
 // Fee computes the fee snapshot of a referral created on day for a resident with the given household size
