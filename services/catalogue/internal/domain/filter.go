@@ -7,12 +7,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"golang.org/x/text/collate"
 	"golang.org/x/text/language"
 
 	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/filter"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	"github.com/cus-suite/cus/services/catalogue/internal/search"
 )
@@ -24,100 +24,22 @@ import (
 // Predicate decides whether a service (as indexed) passes a filter.
 type Predicate func(*search.Doc) bool
 
-type token struct {
-	kind string // "ident", "string", "op"
-	text string
-	pos  int
-}
-
-func lexFilter(s string) ([]token, error) {
-	var out []token
-	for i := 0; i < len(s); {
-		r := rune(s[i])
-		switch {
-		case r == ' ' || r == '\t' || r == '\n':
-			i++
-		case r == '"':
-			j := i + 1
-			var b strings.Builder
-			for ; j < len(s) && s[j] != '"'; j++ {
-				if s[j] == '\\' && j+1 < len(s) {
-					j++
-				}
-				b.WriteByte(s[j])
-			}
-			if j >= len(s) {
-				return nil, fmt.Errorf("unterminated string starting at position %d", i+1)
-			}
-			out = append(out, token{"string", b.String(), i + 1})
-			i = j + 1
-		case strings.ContainsRune("=!<>:", r):
-			j := i + 1
-			if j < len(s) && s[j] == '=' {
-				j++
-			}
-			op := s[i:j]
-			if op == "!" || op == ":=" {
-				return nil, fmt.Errorf("unknown operator %q at position %d", op, i+1)
-			}
-			out = append(out, token{"op", op, i + 1})
-			i = j
-		case r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' || r == '-' || r == '/' || r == '*' || r == '.'):
-			j := i
-			for j < len(s) && s[j] < 128 && (unicode.IsLetter(rune(s[j])) || unicode.IsDigit(rune(s[j])) || strings.ContainsRune("_-/*.:", rune(s[j]))) {
-				j++
-			}
-			out = append(out, token{"ident", s[i:j], i + 1})
-			i = j
-		default:
-			return nil, fmt.Errorf("unexpected character %q at position %d", r, i+1)
+// serviceFields are the filterable fields of ListServices (documented on ListServicesRequest.filter).
+var serviceFields = func() map[string]filter.Field[*search.Doc] {
+	m := map[string]filter.Field[*search.Doc]{}
+	for _, name := range []string{"area", "target_group", "status", "origin_terc", "teryt_code", "provider",
+		"requires_decision", "free_of_charge", "display_name", "create_time", "update_time"} {
+		m[name] = func(op, value string) (func(*search.Doc) bool, error) {
+			p, err := servicePredicate(name, op, value)
+			return p, err
 		}
 	}
-	return out, nil
-}
+	return m
+}()
 
 // ParseServiceFilter compiles a ListServices filter. An empty filter passes everything.
-func ParseServiceFilter(filter string) (Predicate, error) {
-	bad := func(format string, args ...any) error {
-		return apierr.Invalid("filter", fmt.Sprintf(format, args...))
-	}
-	if len(filter) > 2000 {
-		return nil, bad("must be at most 2000 characters")
-	}
-	toks, err := lexFilter(filter)
-	if err != nil {
-		return nil, bad("%v", err)
-	}
-	var preds []Predicate
-	for i := 0; i < len(toks); {
-		if i > 0 {
-			if toks[i].kind != "ident" || toks[i].text != "AND" {
-				return nil, bad("expected AND at position %d (only AND is supported)", toks[i].pos)
-			}
-			i++
-		}
-		if len(toks)-i < 3 {
-			return nil, bad("incomplete comparison at position %d; expected field operator value", toks[i].pos)
-		}
-		f, op, val := toks[i], toks[i+1], toks[i+2]
-		if f.kind != "ident" || op.kind != "op" || val.kind == "op" {
-			return nil, bad("expected field operator value at position %d", f.pos)
-		}
-		p, err := servicePredicate(f.text, op.text, val.text)
-		if err != nil {
-			return nil, bad("%s", err.Error())
-		}
-		preds = append(preds, p)
-		i += 3
-	}
-	return func(d *search.Doc) bool {
-		for _, p := range preds {
-			if !p(d) {
-				return false
-			}
-		}
-		return true
-	}, nil
+func ParseServiceFilter(f string) (Predicate, error) {
+	return filter.Parse(f, serviceFields)
 }
 
 func servicePredicate(field, op, val string) (Predicate, error) {
