@@ -41,22 +41,34 @@ func (s Service) Backup(ctx context.Context, args []string, getenv func(string) 
 	if *out == "" {
 		return fmt.Errorf("--out is required")
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *from+"/backup", nil)
+	rev, n, err := Fetch(ctx, *from, *out)
 	if err != nil {
-		return fmt.Errorf("--admin-url: %w", err)
+		return err
+	}
+	fmt.Printf("backup of revision %s written to %s (%d bytes)\n", rev, *out, n)
+	return nil
+}
+
+// Fetch downloads the backup of the service at adminURL into the file out, owner-readable only (it holds
+// everything the service stores): written to a temporary file, synced, then renamed, so a failed backup never
+// leaves a truncated file under the name. It returns the revision the copy was taken at and its size.
+func Fetch(ctx context.Context, adminURL, out string) (revision string, size int64, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, adminURL+"/backup", nil)
+	if err != nil {
+		return "", 0, fmt.Errorf("--admin-url: %w", err)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return err
+		return "", 0, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("backup endpoint answered %s", resp.Status)
+		return "", 0, fmt.Errorf("backup endpoint answered %s", resp.Status)
 	}
-	tmp := *out + ".part"
+	tmp := out + ".part"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
-		return err
+		return "", 0, err
 	}
 	n, err := io.Copy(f, resp.Body)
 	if err == nil {
@@ -67,13 +79,12 @@ func (s Service) Backup(ctx context.Context, args []string, getenv func(string) 
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return err
+		return "", 0, err
 	}
-	if err := os.Rename(tmp, *out); err != nil {
-		return err
+	if err := os.Rename(tmp, out); err != nil {
+		return "", 0, err
 	}
-	fmt.Printf("backup of revision %s written to %s (%d bytes)\n", resp.Header.Get("X-Revision"), *out, n)
-	return nil
+	return resp.Header.Get("X-Revision"), n, nil
 }
 
 // Restore puts --from in place of the data file in --data-dir; the service must be stopped.

@@ -6,11 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/cus-suite/cus/platform/backupcli"
 	"github.com/cus-suite/cus/platform/config"
 	"github.com/cus-suite/cus/platform/storage"
 )
@@ -28,38 +28,11 @@ func BackupCommand(ctx context.Context, args []string, getenv func(string) strin
 	if *out == "" {
 		return fmt.Errorf("--out is required")
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *from+"/backup", nil)
-	if err != nil {
-		return fmt.Errorf("--admin-url: %w", err)
-	}
-	resp, err := http.DefaultClient.Do(req)
+	rev, n, err := backupcli.Fetch(ctx, *from, *out)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("backup endpoint answered %s", resp.Status)
-	}
-	tmp := *out + ".part"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	n, err := io.Copy(f, resp.Body)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, *out); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "backup of revision %s written to %s (%d bytes); keep the PESEL index key (pesel.key) with it\n", resp.Header.Get("X-Revision"), *out, n)
+	fmt.Fprintf(stdout, "backup of revision %s written to %s (%d bytes); keep the PESEL index key (pesel.key) with it\n", rev, *out, n)
 	return nil
 }
 
