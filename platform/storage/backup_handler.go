@@ -1,15 +1,22 @@
 package storage
 
 import (
+	"io"
 	"net/http"
 	"strconv"
 
 	"go.uber.org/zap"
 )
 
+// Snapshotter is what a backup is taken from: a Backend, or a store that may replace its backend (compaction).
+type Snapshotter interface {
+	Revision() int64
+	Backup(w io.Writer) (int64, error)
+}
+
 // BackupHandler streams a consistent copy of the data file while the service keeps serving, for the admin
 // listener (never the public one: the copy holds everything the service stores).
-func BackupHandler(be *Backend, filename string, log *zap.Logger) http.Handler {
+func BackupHandler(be Snapshotter, filename string, log *zap.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {
 			w.Header().Set("Allow", http.MethodGet)

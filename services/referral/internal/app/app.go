@@ -8,10 +8,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +22,7 @@ import (
 	"github.com/cus-suite/cus/platform/auth"
 	"github.com/cus-suite/cus/platform/config"
 	"github.com/cus-suite/cus/platform/grpcserver"
+	"github.com/cus-suite/cus/platform/storage"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
 	referralv1 "github.com/cus-suite/cus/proto/cus/referral/v1"
@@ -224,7 +223,9 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	referralv1.RegisterReferralServiceServer(gs.GRPC(), srv)
 	gs.ReportHealth(referralv1.ReferralService_ServiceDesc.ServiceName)
 	gs.OnShutdown(srv.Shutdown)
-	gs.HandleAdmin("/backup", backupHandler(st, log))
+	// The copy holds personal data: the admin address must stay private, and backups are kept like the data file
+	// itself. The PESEL index key (pesel.key) is not in it: keep it with the backup.
+	gs.HandleAdmin("/backup", storage.BackupHandler(st, "referral.db", log))
 	go srv.RetryReleases(ctx, 30*time.Second)
 	ls, err := gs.Listen()
 	if err != nil {
@@ -239,26 +240,4 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		ready(ls.GRPC.Addr().String(), admin)
 	}
 	return gs.Serve(ctx, ls)
-}
-
-// backupHandler streams a consistent copy of the data file while the service keeps serving. The copy holds
-// personal data: the admin address must stay private, and backups are to be kept like the data file itself.
-// The PESEL index key (pesel.key) is not in it: keep it with the backup, or the restored index is unusable.
-func backupHandler(st *store.Store, log *zap.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet {
-			w.Header().Set("Allow", http.MethodGet)
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-			return
-		}
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Header().Set("Content-Disposition", `attachment; filename="referral.db"`)
-		w.Header().Set("X-Revision", strconv.FormatInt(st.Revision(), 10))
-		n, err := st.Backup(w)
-		if err != nil {
-			log.Error("backup failed", zap.Int64("bytes", n), zap.Error(err))
-			return
-		}
-		log.Info("backup written", zap.Int64("bytes", n))
-	})
 }

@@ -16,6 +16,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"io"
 	"os"
 	"strconv"
 	"sync"
@@ -108,7 +109,7 @@ func (s *Store) Changed() <-chan struct{} {
 }
 
 // Backup writes a consistent copy of the data file.
-func (s *Store) Backup(w interface{ Write([]byte) (int, error) }) (int64, error) {
+func (s *Store) Backup(w io.Writer) (int64, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.be.Backup(w)
