@@ -34,6 +34,7 @@ var (
 	ErrCaseNotFound     = apierr.New(apierr.KindNotFound, "CASE_NOT_FOUND", "no such case")
 	ErrPlanNotFound     = apierr.New(apierr.KindNotFound, "PLAN_NOT_FOUND", "no such plan")
 	ErrPlanState        = apierr.New(apierr.KindFailedPrecondition, "PLAN_STATUS_NOT_ALLOWED", "the plan's status does not allow this change")
+	ErrCaseHasOpenWork  = apierr.New(apierr.KindFailedPrecondition, "CASE_HAS_OPEN_WORK", "the case still has a plan that is not closed or a referral that has not ended; close or end them first")
 	ErrReferralNotFound = apierr.New(apierr.KindNotFound, "REFERRAL_NOT_FOUND", "no such referral")
 	ErrReferralExists   = apierr.New(apierr.KindAlreadyExists, "REFERRAL_EXISTS", "a referral with this id exists")
 	ErrServiceNotFound  = apierr.New(apierr.KindFailedPrecondition, "SERVICE_NOT_FOUND", "the catalogue has no such service")

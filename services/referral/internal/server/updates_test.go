@@ -354,3 +354,27 @@ func TestConsentNamingAProvider(t *testing.T) {
 }
 
 func storeReq(method, id string) store.Req { return store.Req{Method: method, ID: id} }
+
+// A case is closed only when its plans are closed and its referrals have ended.
+func TestClosingACaseNeedsItsWorkEnded(t *testing.T) {
+	h := start(t)
+	ctx := h.coord(t)
+	closeCase := func(name string) error {
+		_, err := h.client.UpdateCase(ctx, &referralv1.UpdateCaseRequest{Case: &referralv1.Case{Name: name, Status: referralv1.CaseStatus_CASE_STATUS_CLOSED}, UpdateMask: mask("status")})
+		return err
+	}
+	res, consent, withReferral := h.seed(t, pesel(t, "710101", 7101), 0, 1)
+	h.refer(t, res, consent, withReferral, referralv1.ReferralStatus_REFERRAL_STATUS_REQUESTED)
+	wantRefused(t, "case with an open referral", closeCase(withReferral), codes.FailedPrecondition, "CASE_HAS_OPEN_WORK", "")
+
+	_, _, withPlan := h.seed(t, pesel(t, "720202", 7202), 0, 1)
+	if _, err := h.client.CreatePlan(ctx, &referralv1.CreatePlanRequest{Parent: withPlan, Plan: planBody()}); err != nil {
+		t.Fatal(err)
+	}
+	wantRefused(t, "case with a draft plan", closeCase(withPlan), codes.FailedPrecondition, "CASE_HAS_OPEN_WORK", "")
+
+	_, _, empty := h.seed(t, pesel(t, "730303", 7303), 0, 1)
+	if err := closeCase(empty); err != nil {
+		t.Fatalf("closing a case with nothing open: %v", err)
+	}
+}

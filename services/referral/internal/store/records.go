@@ -320,8 +320,15 @@ func (s *Store) UpdateCase(ctx context.Context, id string, mutate func(c *referr
 		} else if !ok {
 			return domain.ErrCaseNotFound
 		}
+		wasClosed := c.GetStatus() == referralv1.CaseStatus_CASE_STATUS_CLOSED
 		if err := mutate(c); err != nil {
 			return err
+		}
+		if !wasClosed && c.GetStatus() == referralv1.CaseStatus_CASE_STATUS_CLOSED {
+			// Closing is checked here, in the transaction, so no plan or referral can open in between.
+			if err := openWork(tx, id); err != nil {
+				return err
+			}
 		}
 		rev := tx.NextRevision()
 		c.Etag, c.UpdateTime = Etag(rev), ts(s.now())
@@ -332,6 +339,35 @@ func (s *Store) UpdateCase(ctx context.Context, id string, mutate func(c *referr
 		return s.appendAudit(tx, w.Audit)
 	})
 	return out, err
+}
+
+// openWork refuses to close a case while one of its plans is not closed or one of its referrals has not ended.
+// Referrals are not indexed by case, so this scans them; closing a case is rare enough for that.
+func openWork(tx storage.ReadTx, caseID string) error {
+	err := tx.ScanPrefix(bucketPlans, []byte(caseID+"/"), func(_, v []byte) (bool, error) {
+		p := &referralv1.Plan{}
+		if _, err := decode(v, p); err != nil {
+			return false, err
+		}
+		if p.GetStatus() != referralv1.PlanStatus_PLAN_STATUS_CLOSED {
+			return false, domain.ErrCaseHasOpenWork.With("plan", p.GetName())
+		}
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	name := domain.CasePrefix + caseID
+	return tx.Scan(bucketReferrals, nil, func(_, v []byte) (bool, error) {
+		r := &referralv1.Referral{}
+		if _, err := decode(v, r); err != nil {
+			return false, err
+		}
+		if r.GetCase() == name && !domain.Terminal(r.GetStatus()) {
+			return false, domain.ErrCaseHasOpenWork.With("referral", r.GetName())
+		}
+		return true, nil
+	})
 }
 
 // ForEachCase visits every case.
