@@ -2,8 +2,11 @@ package server
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/cus-suite/cus/platform/apierr"
 	"github.com/cus-suite/cus/platform/auth"
@@ -123,7 +126,14 @@ func (s *Server) UpdatePlan(ctx context.Context, req *referralv1.UpdatePlanReque
 		if pl.GetStatus() == referralv1.PlanStatus_PLAN_STATUS_CLOSED {
 			return domain.ErrPlanState.With("status", pl.GetStatus().String()).Withf("a closed plan is read-only")
 		}
+		before := proto.Clone(pl).(*referralv1.Plan)
 		domain.ApplyMask(pl, patch, paths)
+		// An approved plan whose goals or services change is a new plan to approve: it goes back to draft
+		// (review dates may move without that).
+		if pl.GetStatus() == referralv1.PlanStatus_PLAN_STATUS_APPROVED &&
+			(!slices.Equal(before.GetGoals(), pl.GetGoals()) || !slices.Equal(before.GetPlannedServices(), pl.GetPlannedServices())) {
+			pl.Status, pl.Approver, pl.ApproveTime = referralv1.PlanStatus_PLAN_STATUS_DRAFT, "", nil
+		}
 		return domain.ValidatePlanUpdate(pl)
 	}, allowed(ctx, "UpdatePlan", resource, maskNames(paths)))
 }

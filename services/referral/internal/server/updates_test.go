@@ -217,13 +217,21 @@ func TestUpdateCaseAndPlan(t *testing.T) {
 	wantRefused(t, "review date outside the period", err, codes.InvalidArgument, "", "plan.review_dates[0]")
 	_, err = h.client.UpdatePlan(ctx, &referralv1.UpdatePlanRequest{Plan: &referralv1.Plan{Name: p.GetName(), Etag: p.GetEtag(), Goals: []string{"c"}}, UpdateMask: mask("goals")})
 	wantRefused(t, "plan stale etag", err, codes.Aborted, "STALE_ETAG", "")
-	// Approved plans can still be updated; closed ones are read-only.
+	// Approved plans can still be updated: new goals or services send them back to draft for a new approval,
+	// moved review dates do not; closed plans are read-only.
 	if _, err := h.client.ApprovePlan(h.as(t, auth.RoleDirector, ""), &referralv1.ApprovePlanRequest{Name: p.GetName()}); err != nil {
 		t.Fatal(err)
 	}
 	if up, err = h.client.UpdatePlan(ctx, &referralv1.UpdatePlanRequest{Plan: &referralv1.Plan{Name: p.GetName(), Goals: []string{"c"}}, UpdateMask: mask("goals")}); err != nil ||
+		up.GetStatus() != referralv1.PlanStatus_PLAN_STATUS_DRAFT || up.GetApprover() != "" {
+		t.Fatalf("new goals must need a new approval: %v %v", up, err)
+	}
+	if _, err := h.client.ApprovePlan(h.as(t, auth.RoleDirector, ""), &referralv1.ApprovePlanRequest{Name: p.GetName()}); err != nil {
+		t.Fatal(err)
+	}
+	if up, err = h.client.UpdatePlan(ctx, &referralv1.UpdatePlanRequest{Plan: &referralv1.Plan{Name: p.GetName(), ReviewDates: []string{"2026-06-01"}}, UpdateMask: mask("review_dates")}); err != nil ||
 		up.GetStatus() != referralv1.PlanStatus_PLAN_STATUS_APPROVED {
-		t.Fatalf("update approved plan: %v %v", up, err)
+		t.Fatalf("moved review dates keep the approval: %v %v", up, err)
 	}
 	if _, err := h.client.ClosePlan(ctx, &referralv1.ClosePlanRequest{Name: p.GetName(), Summary: "koniec"}); err != nil {
 		t.Fatal(err)
@@ -240,8 +248,8 @@ func TestUpdateCaseAndPlan(t *testing.T) {
 			n++
 		}
 	}
-	if n != 2 {
-		t.Fatalf("%d audited plan updates, want 2", n)
+	if n != 3 {
+		t.Fatalf("%d audited plan updates, want 3", n)
 	}
 }
 
