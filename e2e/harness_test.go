@@ -406,12 +406,16 @@ func tryStartSuite(t *testing.T, opts suiteOptions) (*suite, error) {
 	catArgs, catEnv := catalogueArgs(s.dataDir, s.keysDir, s.grpcAddr, s.adminAddr, !opts.noDemo), opts.catalogueEnv
 	gwArgs, gwEnv := gatewayArgs(s.httpAddr, s.grpcAddr), opts.gatewayEnv
 	var provArgs, refArgs, provEnv, refEnv []string
+	var serviceToken string
 	if opts.full {
 		s.providerAddr, s.providerAdmin, s.referralAddr, s.referralAdmin = addrs[3], addrs[4], addrs[5], addrs[6]
 		// Each service its own data directory, beside (not inside) the catalogue's.
 		base := t.TempDir()
 		provArgs = providerArgs(filepath.Join(base, "provider"), s.keysDir, s.providerAddr, s.providerAdmin)
 		refArgs = referralArgs(filepath.Join(base, "referral"), s.keysDir, s.referralAddr, s.referralAdmin, s.grpcAddr, s.providerAddr)
+		// As scripts/run.sh: the referral service presents its own identity (role integration) downstream.
+		serviceToken = filepath.Join(base, "referral-service.token")
+		refArgs = append(refArgs, "--service-token-file", serviceToken)
 		gwArgs = append(gwArgs, "--provider-addr", s.providerAddr, "--referral-addr", s.referralAddr)
 	}
 	if opts.viaEnv {
@@ -432,6 +436,11 @@ func tryStartSuite(t *testing.T, opts suiteOptions) (*suite, error) {
 	if opts.full {
 		s.provider = startProc(t, "provider", providerBin, provArgs, provEnv)
 		if err := waitListening(s.provider, "grpc", s.providerAddr); err != nil {
+			s.abandon()
+			return nil, err
+		}
+		tok := s.mint(t, "referral-service", "--role", "integration", "--subject", "referral-service")
+		if err := os.WriteFile(serviceToken, []byte(tok), 0o600); err != nil {
 			s.abandon()
 			return nil, err
 		}

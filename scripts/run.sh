@@ -43,7 +43,9 @@ wait_grpc "$CATALOGUE" catalogue
 pids+=($!)
 wait_grpc "$PROVIDER" provider
 
-"$BIN/referral" serve --data-dir "$DATA/referral" --listen "$REFERRAL" --admin-listen 127.0.0.1:9103 \
+# The referral service's own identity, for capacity releases it retries in the background with no caller.
+"$BIN/cusctl" token --role integration --subject referral-service --ttl 720h --keys-dir "$DATA/dev" >"$DATA/dev/referral-service.token"
+"$BIN/referral" serve --data-dir "$DATA/referral" --service-token-file "$DATA/dev/referral-service.token" --listen "$REFERRAL" --admin-listen 127.0.0.1:9103 \
   --catalogue-addr "$CATALOGUE" --provider-addr "$PROVIDER" --pesel-key-file "$DATA/dev/pesel-index.key" \
   --dev-keys-dir "$DATA/dev" --demo-data --log-format console >"$DATA/log/referral.log" 2>&1 &
 pids+=($!)
