@@ -9,10 +9,7 @@ package store
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
-	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -123,25 +120,14 @@ var programmes = kind[*cataloguev1.Programme]{
 	},
 }
 
+// Records are the platform's: the revision of the write, then the protobuf binary.
+var (
+	encode = storage.EncodeRecord
+	decode = storage.DecodeRecord
+)
+
 // Etag is the etag of a resource last written at rev.
-func Etag(rev int64) string { return "r" + strconv.FormatInt(rev, 36) }
-
-func encode(rev int64, m proto.Message) ([]byte, error) {
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]byte, 8, 8+len(b))
-	binary.BigEndian.PutUint64(out, uint64(rev))
-	return append(out, b...), nil
-}
-
-func decode(v []byte, m proto.Message) (int64, error) {
-	if len(v) < 8 {
-		return 0, errors.New("store: corrupt record")
-	}
-	return int64(binary.BigEndian.Uint64(v[:8])), proto.Unmarshal(v[8:], m)
-}
+func Etag(rev int64) string { return storage.Etag(rev) }
 
 // stamp sets the server-owned fields of a resource written at rev.
 func stamp(m proto.Message, name string, rev int64, now time.Time, created bool) {
@@ -388,20 +374,8 @@ func (s *Store) ForEachProgramme(fn func(*cataloguev1.Programme, int64) error) e
 }
 
 // ListChanges reads up to limit changes after a revision from one snapshot.
-func (s *Store) ListChanges(after int64, limit int) (changes []*cataloguev1.Change, hasMore bool, err error) {
-	err = s.be.Changes(after, limit+1, func(_ int64, v []byte) (bool, error) {
-		if len(changes) == limit {
-			hasMore = true
-			return false, nil
-		}
-		c := &cataloguev1.Change{}
-		if err := proto.Unmarshal(v, c); err != nil {
-			return false, err
-		}
-		changes = append(changes, c)
-		return true, nil
-	})
-	return changes, hasMore, err
+func (s *Store) ListChanges(after int64, limit int) ([]*cataloguev1.Change, bool, error) {
+	return storage.ListChanges(s.be, after, limit, func() *cataloguev1.Change { return &cataloguev1.Change{} })
 }
 
 // ImportServices stores many services in one transaction, as the synthetic-catalogue generator and demo

@@ -13,7 +13,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"strconv"
 	"time"
 
@@ -77,25 +76,16 @@ func (s *Store) Close() error { return s.be.Close() }
 // Backend exposes the backend for backups and the revision.
 func (s *Store) Backend() *storage.Backend { return s.be }
 
-// Etag is the etag of a resource last written at rev.
-func Etag(rev int64) string { return "r" + strconv.FormatInt(rev, 36) }
-
-func encode(rev int64, m proto.Message) ([]byte, error) {
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]byte, 8, 8+len(b))
-	binary.BigEndian.PutUint64(out, uint64(rev))
-	return append(out, b...), nil
-}
+// Records are the platform's: the revision of the write, then the protobuf binary.
+var encode = storage.EncodeRecord
 
 func decode(v []byte, m proto.Message) error {
-	if len(v) < 8 {
-		return errors.New("store: corrupt record")
-	}
-	return proto.Unmarshal(v[8:], m)
+	_, err := storage.DecodeRecord(v, m)
+	return err
 }
+
+// Etag is the etag of a resource last written at rev.
+func Etag(rev int64) string { return storage.Etag(rev) }
 
 func agreementKey(providerID, agreementID string) []byte {
 	return []byte(providerID + "/" + agreementID)
@@ -735,18 +725,6 @@ func (s *Store) Reservations(providerID, agreementID string) ([]*providerv1.Rese
 // --- change feed ---
 
 // ListChanges reads up to limit changes after a revision from one snapshot.
-func (s *Store) ListChanges(after int64, limit int) (changes []*providerv1.Change, hasMore bool, err error) {
-	err = s.be.Changes(after, limit+1, func(_ int64, v []byte) (bool, error) {
-		if len(changes) == limit {
-			hasMore = true
-			return false, nil
-		}
-		c := &providerv1.Change{}
-		if err := proto.Unmarshal(v, c); err != nil {
-			return false, err
-		}
-		changes = append(changes, c)
-		return true, nil
-	})
-	return changes, hasMore, err
+func (s *Store) ListChanges(after int64, limit int) ([]*providerv1.Change, bool, error) {
+	return storage.ListChanges(s.be, after, limit, func() *providerv1.Change { return &providerv1.Change{} })
 }

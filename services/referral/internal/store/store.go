@@ -18,7 +18,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"strconv"
 	"sync"
 	"time"
 
@@ -118,8 +117,14 @@ func (s *Store) Backup(w io.Writer) (int64, error) {
 // SetClock replaces the clock (tests).
 func (s *Store) SetClock(now func() time.Time) { s.now = now }
 
+// Records are the platform's: the revision of the write, then the protobuf binary.
+var (
+	encode = storage.EncodeRecord
+	decode = storage.DecodeRecord
+)
+
 // Etag of a record written at rev.
-func Etag(rev int64) string { return "r" + strconv.FormatInt(rev, 36) }
+func Etag(rev int64) string { return storage.Etag(rev) }
 
 // PESELKey is the index key of a PESEL: HMAC-SHA256 under the service's secret.
 func (s *Store) PESELKey(pesel string) []byte {
@@ -135,23 +140,6 @@ func (s *Store) RequestHash(m proto.Message) []byte {
 	h := hmac.New(sha256.New, s.key)
 	h.Write(b)
 	return h.Sum(nil)
-}
-
-func encode(rev int64, m proto.Message) ([]byte, error) {
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]byte, 8, 8+len(b))
-	binary.BigEndian.PutUint64(out, uint64(rev))
-	return append(out, b...), nil
-}
-
-func decode(v []byte, m proto.Message) (int64, error) {
-	if len(v) < 8 {
-		return 0, errors.New("store: corrupt record")
-	}
-	return int64(binary.BigEndian.Uint64(v[:8])), proto.Unmarshal(v[8:], m)
 }
 
 // update runs fn in a write transaction, holding the file shared.
