@@ -1852,6 +1852,8 @@ type ListReferralsResponse struct {
 	Referrals []*Referral `protobuf:"bytes,1,rep,name=referrals,proto3" json:"referrals,omitempty"`
 	// Token for the next page; empty on the last page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// Revision of the data this page was read at: watch with after_revision set to it to get every later change.
+	Revision      int64 `protobuf:"varint,3,opt,name=revision,proto3" json:"revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1900,10 +1902,18 @@ func (x *ListReferralsResponse) GetNextPageToken() string {
 	return ""
 }
 
+func (x *ListReferralsResponse) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
 // Request of WatchReferrals.
 type WatchReferralsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Revision after which to start; 0 replays every referral change still in the log.
+	// Revision after which to start (from a list's revision or the last event received); 0 starts at the current
+	// revision and replays nothing.
 	AfterRevision int64 `protobuf:"varint,1,opt,name=after_revision,json=afterRevision,proto3" json:"after_revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1946,13 +1956,16 @@ func (x *WatchReferralsRequest) GetAfterRevision() int64 {
 	return 0
 }
 
-// One change of a referral.
+// One change of a referral, or a heartbeat.
 type ReferralEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Revision of the change; resume with after_revision set to the last one received.
+	// Revision of the change; resume with after_revision set to the last one received (heartbeats included).
 	Revision int64 `protobuf:"varint,1,opt,name=revision,proto3" json:"revision,omitempty"`
-	// The referral as of this revision.
-	Referral      *Referral `protobuf:"bytes,2,opt,name=referral,proto3" json:"referral,omitempty"`
+	// The referral as of this revision; absent in a heartbeat.
+	Referral *Referral `protobuf:"bytes,2,opt,name=referral,proto3" json:"referral,omitempty"`
+	// True for a heartbeat: no change visible to the caller up to revision. Sent when the stream starts and
+	// periodically, so clients see a live stream and resume without replaying what they were not shown.
+	Heartbeat     bool `protobuf:"varint,3,opt,name=heartbeat,proto3" json:"heartbeat,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1999,6 +2012,13 @@ func (x *ReferralEvent) GetReferral() *Referral {
 		return x.Referral
 	}
 	return nil
+}
+
+func (x *ReferralEvent) GetHeartbeat() bool {
+	if x != nil {
+		return x.Heartbeat
+	}
+	return false
 }
 
 // Request of GetStatistics.
@@ -3145,15 +3165,17 @@ const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\x127\n" +
 	"\x06status\x18\x03 \x01(\x0e2\x1f.cus.referral.v1.ReferralStatusR\x06status\x12\x1a\n" +
 	"\bprovider\x18\x04 \x01(\tR\bprovider\x12\x1a\n" +
-	"\bresident\x18\x05 \x01(\tR\bresident\"x\n" +
+	"\bresident\x18\x05 \x01(\tR\bresident\"\x94\x01\n" +
 	"\x15ListReferralsResponse\x127\n" +
 	"\treferrals\x18\x01 \x03(\v2\x19.cus.referral.v1.ReferralR\treferrals\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\">\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1a\n" +
+	"\brevision\x18\x03 \x01(\x03R\brevision\">\n" +
 	"\x15WatchReferralsRequest\x12%\n" +
-	"\x0eafter_revision\x18\x01 \x01(\x03R\rafterRevision\"b\n" +
+	"\x0eafter_revision\x18\x01 \x01(\x03R\rafterRevision\"\x80\x01\n" +
 	"\rReferralEvent\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x03R\brevision\x125\n" +
-	"\breferral\x18\x02 \x01(\v2\x19.cus.referral.v1.ReferralR\breferral\"+\n" +
+	"\breferral\x18\x02 \x01(\v2\x19.cus.referral.v1.ReferralR\breferral\x12\x1c\n" +
+	"\theartbeat\x18\x03 \x01(\bR\theartbeat\"+\n" +
 	"\x14GetStatisticsRequest\x12\x13\n" +
 	"\x05as_of\x18\x01 \x01(\tR\x04asOf\"q\n" +
 	"\x17ListAuditEntriesRequest\x12\x1b\n" +

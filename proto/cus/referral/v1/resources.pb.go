@@ -1809,9 +1809,12 @@ type Referral struct {
 	// When the referral was last changed.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Opaque version tag for optimistic concurrency; state changes with a stale etag fail with ABORTED.
-	Etag          string `protobuf:"bytes,22,opt,name=etag,proto3" json:"etag,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Etag string `protobuf:"bytes,22,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Reference (znak sprawy) of the administrative decision (decyzja administracyjna) granting the service, up to
+	// 100 characters. Required when the catalogue service requires a decision; refused otherwise.
+	DecisionReference string `protobuf:"bytes,23,opt,name=decision_reference,json=decisionReference,proto3" json:"decision_reference,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Referral) Reset() {
@@ -1998,6 +2001,13 @@ func (x *Referral) GetEtag() string {
 	return ""
 }
 
+func (x *Referral) GetDecisionReference() string {
+	if x != nil {
+		return x.DecisionReference
+	}
+	return ""
+}
+
 // One entry of the append-only, hash-chained audit log of personal data access.
 type AuditEntry struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2020,7 +2030,12 @@ type AuditEntry struct {
 	// Hex SHA-256 of the previous entry's hash followed by this entry's bytes (without hashes).
 	Hash string `protobuf:"bytes,9,opt,name=hash,proto3" json:"hash,omitempty"`
 	// Hex hash of the previous entry; empty for the first.
-	PreviousHash  string `protobuf:"bytes,10,opt,name=previous_hash,json=previousHash,proto3" json:"previous_hash,omitempty"`
+	PreviousHash string `protobuf:"bytes,10,opt,name=previous_hash,json=previousHash,proto3" json:"previous_hash,omitempty"`
+	// The records a list, a watch or an export disclosed, by resource name (never a value).
+	Disclosed []string `protobuf:"bytes,11,rep,name=disclosed,proto3" json:"disclosed,omitempty"`
+	// How many calls a summary entry stands for (anonymous refusals are counted and summarised, not written one
+	// by one); 0 or 1 for an entry about one call.
+	Count         int64 `protobuf:"varint,12,opt,name=count,proto3" json:"count,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2123,6 +2138,20 @@ func (x *AuditEntry) GetPreviousHash() string {
 		return x.PreviousHash
 	}
 	return ""
+}
+
+func (x *AuditEntry) GetDisclosed() []string {
+	if x != nil {
+		return x.Disclosed
+	}
+	return nil
+}
+
+func (x *AuditEntry) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
 }
 
 // Counts and durations of referrals: no personal data.
@@ -2389,7 +2418,7 @@ const file_cus_referral_v1_resources_proto_rawDesc = "" +
 	"familyName\x12\x14\n" +
 	"\x05phone\x18\x03 \x01(\tR\x05phone\x12\x14\n" +
 	"\x05email\x18\x04 \x01(\tR\x05email\x12.\n" +
-	"\aaddress\x18\x05 \x01(\v2\x14.cus.type.v1.AddressR\aaddress\"\x92\b\n" +
+	"\aaddress\x18\x05 \x01(\v2\x14.cus.type.v1.AddressR\aaddress\"\xc6\b\n" +
 	"\bReferral\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\"\n" +
 	"\bresident\x18\x02 \x01(\tB\x06\xe0A\x02\xe0A\x05R\bresident\x12\x17\n" +
@@ -2415,8 +2444,9 @@ const file_cus_referral_v1_resources_proto_rawDesc = "" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x17\n" +
-	"\x04etag\x18\x16 \x01(\tB\x03\xe0A\x03R\x04etag:C\xeaA@\n" +
-	"\x13cus.gov.pl/Referral\x12\x14referrals/{referral}*\treferrals2\breferral\"\xc7\x02\n" +
+	"\x04etag\x18\x16 \x01(\tB\x03\xe0A\x03R\x04etag\x122\n" +
+	"\x12decision_reference\x18\x17 \x01(\tB\x03\xe0A\x05R\x11decisionReference:C\xeaA@\n" +
+	"\x13cus.gov.pl/Referral\x12\x14referrals/{referral}*\treferrals2\breferral\"\xfb\x02\n" +
 	"\n" +
 	"AuditEntry\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x03R\bsequence\x12.\n" +
@@ -2429,7 +2459,9 @@ const file_cus_referral_v1_resources_proto_rawDesc = "" +
 	"\x06reason\x18\b \x01(\tR\x06reason\x12\x12\n" +
 	"\x04hash\x18\t \x01(\tR\x04hash\x12#\n" +
 	"\rprevious_hash\x18\n" +
-	" \x01(\tR\fpreviousHash\"\xe4\x06\n" +
+	" \x01(\tR\fpreviousHash\x12\x1c\n" +
+	"\tdisclosed\x18\v \x03(\tR\tdisclosed\x12\x14\n" +
+	"\x05count\x18\f \x01(\x03R\x05count\"\xe4\x06\n" +
 	"\n" +
 	"Statistics\x12F\n" +
 	"\tby_status\x18\x01 \x03(\v2).cus.referral.v1.Statistics.ByStatusEntryR\bbyStatus\x12@\n" +
