@@ -7,6 +7,7 @@ package auth
 import (
 	"context"
 	"slices"
+	"time"
 )
 
 // Role is what a caller is to the CUS.
@@ -52,6 +53,9 @@ type Principal struct {
 	Scopes []string
 	// Via says how the caller was authenticated: "jwt", "mtls" or "none".
 	Via string
+	// Expiry is when the caller's token expires; zero when the credential does not expire with the call
+	// (anonymous, mTLS). Long-lived streams end at it.
+	Expiry time.Time
 }
 
 // Anonymous is the principal of a caller without credentials.

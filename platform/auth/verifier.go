@@ -182,7 +182,12 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 		}
 		return nil, ErrTokenMalformed
 	}
-	return v.principal(std.Subject, custom)
+	p, err := v.principal(std.Subject, custom)
+	if err != nil {
+		return nil, err
+	}
+	p.Expiry = std.Expiry.Time()
+	return p, nil
 }
 
 func (v *Verifier) principal(sub string, claims map[string]any) (*Principal, error) {
