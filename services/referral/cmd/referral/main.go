@@ -4,6 +4,7 @@
 //	referral [serve] [flags]      serve gRPC (default :7003) and admin HTTP (/metrics, /backup)
 //	referral backup --admin-url URL --out FILE   copy the data file of a running service
 //	referral restore --from FILE [--data-dir DIR]   put a backup in place (service stopped)
+//	referral keys init|rotate|drop --data-key-file FILE [--data-dir DIR]   manage the data key ring
 //
 // Every flag also reads from an environment variable: --data-dir is CUS_DATA_DIR.
 package main
@@ -44,8 +45,10 @@ func run(ctx context.Context, args []string) error {
 		return app.BackupCommand(ctx, args, os.Getenv, os.Stdout)
 	case "restore":
 		return app.RestoreCommand(args, os.Getenv, os.Stdout)
+	case "keys":
+		return app.KeysCommand(ctx, args, os.Getenv, os.Stdout)
 	}
-	return fmt.Errorf("unknown command %q (want serve, backup or restore)", cmd)
+	return fmt.Errorf("unknown command %q (want serve, backup, restore or keys)", cmd)
 }
 
 func serve(ctx context.Context, args []string) error {

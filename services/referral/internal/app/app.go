@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +41,7 @@ type Config struct {
 	CatalogueAddr      string
 	ProviderAddr       string
 	PESELKeyFile       string
+	DataKeyFile        string
 	IncomeCriteriaFile string
 	ServiceTokenFile   string
 	DemoData           bool
@@ -66,7 +68,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.BackendCA, "backend-ca", "", "CA (PEM) of the catalogue's and provider's certificates; enables TLS to them")
 	fs.StringVar(&c.ClientCert, "client-cert", "", "client certificate (PEM) for mTLS to the catalogue and provider")
 	fs.StringVar(&c.ClientKey, "client-key", "", "client key (PEM)")
-	fs.StringVar(&c.PESELKeyFile, "pesel-key-file", "", "file with the secret key (32+ bytes) of the PESEL keyed-hash index; default <data-dir>/pesel.key, created if missing")
+	fs.StringVar(&c.PESELKeyFile, "pesel-key-file", "", "file with the secret key (32+ bytes) of the PESEL keyed-hash index; default <data-dir>/pesel.key; created only for a new store, refused when it does not match the data")
+	fs.StringVar(&c.DataKeyFile, "data-key-file", "", "key ring (JSON, mode 0600) that encrypts residents' records at rest, outside --data-dir; default <parent of data-dir>/referral-data.keys; created only for a new store (see `referral keys`)")
 	fs.StringVar(&c.IncomeCriteriaFile, "income-criteria-file", "", "JSON file of dated income criteria [{from, single_person_grosze, per_person_in_family_grosze}]; default: 2022-01-01 776/600 zł, 2025-01-01 1010/823 zł")
 	fs.StringVar(&c.ServiceTokenFile, "service-token-file", "", "file with the bearer token (role integration) this service presents to the catalogue and provider services, re-read when it changes; default: the caller's token is forwarded")
 	fs.BoolVar(&c.DemoData, "demo-data", false, "load demo residents, cases, a plan and referrals (CUS Rawicz) when the store is empty")
@@ -97,6 +100,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	ch.NonEmpty("data-dir", c.DataDir)
+	if c.DataDir != "" && Inside(c.DataKeyPath(), c.DataDir) {
+		ch.Fail("data-key-file", "%s is inside --data-dir %s: keep the data key ring apart from the data it protects (a secret store, a credentials directory)", c.DataKeyPath(), c.DataDir)
+	}
 	ch.Positive("shutdown-grace", c.ShutdownGrace)
 	ch.Positive("call-timeout", c.CallTimeout)
 	c.Security.Validate(&ch, c.Listen)
@@ -106,26 +112,134 @@ func (c *Config) Validate() error {
 // DataFile is the path of the bbolt file.
 func (c *Config) DataFile() string { return filepath.Join(c.DataDir, "referral.db") }
 
-// LoadPESELKey reads the index key, creating a random one when the file is missing.
-func LoadPESELKey(path string) ([]byte, error) {
+// PESELKeyPath is the PESEL index key file: --pesel-key-file or <data-dir>/pesel.key.
+func (c *Config) PESELKeyPath() string {
+	if c.PESELKeyFile != "" {
+		return c.PESELKeyFile
+	}
+	return filepath.Join(c.DataDir, "pesel.key")
+}
+
+// DataKeyPath is the data key ring file: --data-key-file or referral-data.keys beside the data directory
+// (outside it, so a copy of the data directory does not carry the key).
+func (c *Config) DataKeyPath() string {
+	if c.DataKeyFile != "" {
+		return c.DataKeyFile
+	}
+	abs, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		abs = c.DataDir
+	}
+	return filepath.Join(filepath.Dir(abs), "referral-data.keys")
+}
+
+// Inside says whether path lies in dir (symbolic links of existing parents resolved).
+func Inside(path, dir string) bool {
+	resolve := func(p string) string {
+		p, err := filepath.Abs(p)
+		if err != nil {
+			return filepath.Clean(p)
+		}
+		// Resolve the longest existing prefix, so a link to the data directory is seen through.
+		rest := ""
+		for q := p; ; q = filepath.Dir(q) {
+			if r, err := filepath.EvalSymlinks(q); err == nil {
+				return filepath.Join(r, rest)
+			}
+			if filepath.Dir(q) == q {
+				return p
+			}
+			rest = filepath.Join(filepath.Base(q), rest)
+		}
+	}
+	rel, err := filepath.Rel(resolve(dir), resolve(path))
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// LoadPESELKey reads the index key. A missing file gets a new random key only when mayCreate (a new store:
+// no residents, no key fingerprint); otherwise the start is refused, because a new key would make every
+// lookup and duplicate check by PESEL quietly find nobody.
+func LoadPESELKey(path string, mayCreate bool) (key []byte, created bool, err error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
+		if !mayCreate {
+			return nil, false, fmt.Errorf("pesel-key-file %s does not exist, but the data file holds residents indexed under a PESEL key: "+
+				"put the original key there (a new key would make every lookup and duplicate check by PESEL find nobody)", path)
+		}
 		b = make([]byte, 32)
 		if _, err := rand.Read(b); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, false, err
+		}
+		return b, true, os.WriteFile(path, b, 0o600)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if len(b) < 32 {
+		return nil, false, fmt.Errorf("pesel-key-file: the key must be at least 32 bytes")
+	}
+	return b, false, nil
+}
+
+// LoadDataKeys reads the data key ring. A missing file gets a new ring only when mayCreate (the data file
+// needs no data key yet); otherwise the start is refused, naming the keys the data needs.
+func LoadDataKeys(path string, needed []string, log *zap.Logger) (*store.KeyRing, error) {
+	ring, warning, err := store.LoadKeyRing(path)
+	if errors.Is(err, os.ErrNotExist) {
+		if len(needed) > 0 {
+			return nil, fmt.Errorf("data-key-file %s does not exist, but the data file's records are encrypted with key %s: "+
+				"restore the key ring file from the secret store", path, strings.Join(needed, ", "))
+		}
+		if ring, err = store.NewKeyRing(); err != nil {
 			return nil, err
 		}
-		return b, os.WriteFile(path, b, 0o600)
+		if err := store.WriteKeyRing(path, ring); err != nil {
+			return nil, fmt.Errorf("data-key-file: %w", err)
+		}
+		log.Warn("created a new data key ring: keep it in the secret store, apart from the data and its backups",
+			zap.String("file", path), zap.String("key_id", ring.Primary()))
+		return ring, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	if len(b) < 32 {
-		return nil, fmt.Errorf("pesel-key-file: the key must be at least 32 bytes")
+	if warning != "" {
+		log.Warn(warning)
 	}
-	return b, nil
+	return ring, nil
+}
+
+// openStore loads the PESEL index key and the data key ring, creating them only for a new store, and opens
+// the store, which refuses keys that do not match its fingerprints.
+func openStore(cfg Config, log *zap.Logger) (*store.Store, error) {
+	info, err := store.Inspect(cfg.DataFile())
+	if err != nil {
+		return nil, err
+	}
+	var needed []string
+	for id := range info.DataKeys {
+		needed = append(needed, id)
+	}
+	sort.Strings(needed)
+	ring, err := LoadDataKeys(cfg.DataKeyPath(), needed, log)
+	if err != nil {
+		return nil, err
+	}
+	key, created, err := LoadPESELKey(cfg.PESELKeyPath(), info.Residents == 0 && info.PESELFingerprint == nil)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		log.Warn("created a new PESEL index key for a new store: keep it in the secret store", zap.String("file", cfg.PESELKeyPath()))
+	}
+	st, err := store.Open(cfg.DataFile(), key, log, store.WithDataKeys(ring))
+	if err != nil {
+		return nil, fmt.Errorf("data file %s: %w", cfg.DataFile(), err)
+	}
+	return st, nil
 }
 
 // serviceToken says which token the service presents to the provider and catalogue services: the one in
@@ -159,21 +273,14 @@ type Ready func(grpcAddr, adminAddr string)
 
 // Run serves until ctx ends.
 func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
-	keyFile := cfg.PESELKeyFile
-	if keyFile == "" {
-		keyFile = filepath.Join(cfg.DataDir, "pesel.key")
-	}
-	key, err := LoadPESELKey(keyFile)
-	if err != nil {
-		return err
-	}
 	criteria := domain.DefaultCriteria()
+	var err error
 	if cfg.IncomeCriteriaFile != "" {
 		if criteria, err = domain.LoadCriteria(cfg.IncomeCriteriaFile); err != nil {
 			return err
 		}
 	}
-	st, err := store.Open(cfg.DataFile(), key, log)
+	st, err := openStore(cfg, log)
 	if err != nil {
 		return err
 	}

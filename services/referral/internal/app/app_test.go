@@ -150,7 +150,11 @@ func TestBackupWhileServingAndRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(filepath.Join(restored, "referral.db"), peselKey, nil)
+	ring, _, err := store.LoadKeyRing(cfg.DataKeyPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(filepath.Join(restored, "referral.db"), peselKey, nil, store.WithDataKeys(ring))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +202,11 @@ func TestRestartWithDemoDataLoadsNothingAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(cfg.DataFile(), key, nil)
+	ring, _, err := store.LoadKeyRing(cfg.DataKeyPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(cfg.DataFile(), key, nil, store.WithDataKeys(ring))
 	if err != nil {
 		t.Fatal(err)
 	}

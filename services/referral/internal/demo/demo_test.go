@@ -21,8 +21,10 @@ import (
 
 var key = []byte("0123456789abcdef0123456789abcdef-demo-test")
 
+var ring, _ = store.KeyRingOf("k1", map[string][]byte{"k1": []byte("0123456789abcdef0123456789abcdef")})
+
 func TestLoadIntoFreshStore(t *testing.T) {
-	st, err := store.Open(filepath.Join(t.TempDir(), "referral.db"), key, nil)
+	st, err := store.Open(filepath.Join(t.TempDir(), "referral.db"), key, nil, store.WithDataKeys(ring))
 	if err != nil {
 		t.Fatal(err)
 	}

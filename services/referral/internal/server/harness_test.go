@@ -158,6 +158,9 @@ func dial(t testing.TB, addr string) *grpc.ClientConn {
 
 var testKey = []byte("0123456789abcdef0123456789abcdef-test-only")
 
+// testRing is the data key ring of the tests' stores.
+var testRing, _ = store.KeyRingOf("k1", map[string][]byte{"k1": []byte("0123456789abcdef0123456789abcdef")})
+
 // start runs the real referral service (bbolt in a temp dir, gRPC on loopback, the production interceptor
 // chain with dev-key tokens and the Policy) in front of fake catalogue and provider servers.
 func start(t testing.TB) *harness {
@@ -165,7 +168,7 @@ func start(t testing.TB) *harness {
 	dir := t.TempDir()
 	core, logs := observer.New(zap.DebugLevel)
 	log := zap.New(core)
-	st, err := store.Open(filepath.Join(dir, "referral.db"), testKey, log)
+	st, err := store.Open(filepath.Join(dir, "referral.db"), testKey, log, store.WithDataKeys(testRing))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,9 +2,8 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"strings"
-
-	"google.golang.org/protobuf/proto"
 
 	"github.com/cus-suite/cus/platform/storage"
 	referralv1 "github.com/cus-suite/cus/proto/cus/referral/v1"
@@ -41,7 +40,7 @@ func (s *Store) EraseResident(ctx context.Context, rid string, w Write) (Erased,
 	err := s.update(ctx, func(tx storage.Tx) error {
 		out = Erased{}
 		r := &referralv1.Resident{}
-		if _, ok, err := getRecord(tx, bucketResidents, rid, r); err != nil {
+		if _, ok, err := s.getRecord(tx, bucketResidents, rid, r); err != nil {
 			return err
 		} else if !ok {
 			return domain.ErrResidentNotFound
@@ -66,13 +65,19 @@ func (s *Store) EraseResident(ctx context.Context, rid string, w Write) (Erased,
 			}
 		}
 		var cases []string
-		_ = tx.Scan(bucketCases, nil, func(k, v []byte) (bool, error) {
+		err := tx.Scan(bucketCases, nil, func(k, v []byte) (bool, error) {
 			c := &referralv1.Case{}
-			if _, err := decode(v, c); err == nil && c.GetResident() == name {
+			if _, err := s.decode(bucketCases, k, v, c); err != nil {
+				return false, err
+			}
+			if c.GetResident() == name {
 				cases = append(cases, string(k))
 			}
 			return true, nil
 		})
+		if err != nil {
+			return err
+		}
 		for _, cid := range cases {
 			out.Cases++
 			if err := tx.Delete(bucketCases, []byte(cid)); err != nil {
@@ -97,19 +102,27 @@ func (s *Store) EraseResident(ctx context.Context, rid string, w Write) (Erased,
 			r   *referralv1.Referral
 		}
 		var ups []upd
-		_ = tx.Scan(bucketReferrals, nil, func(k, v []byte) (bool, error) {
+		// A record that does not decrypt fails the erasure rather than being skipped: skipping it could leave
+		// the resident's data behind.
+		err = tx.Scan(bucketReferrals, nil, func(k, v []byte) (bool, error) {
 			ref := &referralv1.Referral{}
-			rev, err := decode(v, ref)
-			if err == nil && ref.GetResident() == name {
+			rev, err := s.decode(bucketReferrals, k, v, ref)
+			if err != nil {
+				return false, err
+			}
+			if ref.GetResident() == name {
 				refs[ref.GetName()] = true
 				Anonymise(ref)
 				ups = append(ups, upd{append([]byte(nil), k...), rev, ref})
 			}
 			return true, nil
 		})
+		if err != nil {
+			return err
+		}
 		for _, u := range ups {
 			out.Referrals++
-			if err := putRecord(tx, bucketReferrals, string(u.k), u.rev, u.r); err != nil {
+			if err := s.putRecord(tx, bucketReferrals, string(u.k), u.rev, u.r); err != nil {
 				return err
 			}
 		}
@@ -119,20 +132,22 @@ func (s *Store) EraseResident(ctx context.Context, rid string, w Write) (Erased,
 			e   *referralv1.ReferralEvent
 		}
 		var chs []ch
-		_ = tx.Scan(storage.BucketChanges, nil, func(k, v []byte) (bool, error) {
+		err = tx.Scan(storage.BucketChanges, nil, func(k, v []byte) (bool, error) {
 			e := &referralv1.ReferralEvent{}
-			if proto.Unmarshal(v, e) == nil && (refs[e.GetReferral().GetName()] || e.GetReferral().GetResident() == name) {
+			if err := s.decodeChange(int64(binary.BigEndian.Uint64(k)), v, e); err != nil {
+				return false, err
+			}
+			if refs[e.GetReferral().GetName()] || e.GetReferral().GetResident() == name {
 				Anonymise(e.Referral)
 				chs = append(chs, ch{e.GetRevision(), e})
 			}
 			return true, nil
 		})
+		if err != nil {
+			return err
+		}
 		for _, c := range chs {
-			b, err := proto.MarshalOptions{Deterministic: true}.Marshal(c.e)
-			if err != nil {
-				return err
-			}
-			if err := tx.AppendChange(c.rev, b); err != nil {
+			if err := s.appendChange(tx, c.e); err != nil {
 				return err
 			}
 		}
@@ -166,36 +181,51 @@ func (s *Store) ExportResident(rid string) (*referralv1.ExportResidentResponse, 
 	name := domain.ResidentPrefix + rid
 	err := s.view(func(tx storage.ReadTx) error {
 		r := &referralv1.Resident{}
-		if _, ok, err := getRecord(tx, bucketResidents, rid, r); err != nil {
+		if _, ok, err := s.getRecord(tx, bucketResidents, rid, r); err != nil {
 			return err
 		} else if !ok {
 			return domain.ErrResidentNotFound
 		}
 		out.Resident = r
-		_ = tx.ScanPrefix(bucketConsents, []byte(rid+"/"), func(_, v []byte) (bool, error) {
+		// A record that does not decrypt fails the export: an export must be complete (RODO art. 15).
+		err := tx.ScanPrefix(bucketConsents, []byte(rid+"/"), func(k, v []byte) (bool, error) {
 			c := &referralv1.Consent{}
-			if _, err := decode(v, c); err == nil {
-				out.Consents = append(out.Consents, c)
+			if _, err := s.decode(bucketConsents, k, v, c); err != nil {
+				return false, err
 			}
+			out.Consents = append(out.Consents, c)
 			return true, nil
 		})
-		_ = tx.Scan(bucketCases, nil, func(k, v []byte) (bool, error) {
+		if err != nil {
+			return err
+		}
+		err = tx.Scan(bucketCases, nil, func(k, v []byte) (bool, error) {
 			c := &referralv1.Case{}
-			if _, err := decode(v, c); err == nil && c.GetResident() == name {
-				out.Cases = append(out.Cases, c)
-				_ = tx.ScanPrefix(bucketPlans, append(append([]byte(nil), k...), '/'), func(_, pv []byte) (bool, error) {
-					p := &referralv1.Plan{}
-					if _, err := decode(pv, p); err == nil {
-						out.Plans = append(out.Plans, p)
-					}
-					return true, nil
-				})
+			if _, err := s.decode(bucketCases, k, v, c); err != nil {
+				return false, err
 			}
-			return true, nil
+			if c.GetResident() != name {
+				return true, nil
+			}
+			out.Cases = append(out.Cases, c)
+			return true, tx.ScanPrefix(bucketPlans, append(append([]byte(nil), k...), '/'), func(pk, pv []byte) (bool, error) {
+				p := &referralv1.Plan{}
+				if _, err := s.decode(bucketPlans, pk, pv, p); err != nil {
+					return false, err
+				}
+				out.Plans = append(out.Plans, p)
+				return true, nil
+			})
 		})
-		return tx.Scan(bucketReferrals, nil, func(_, v []byte) (bool, error) {
+		if err != nil {
+			return err
+		}
+		return tx.Scan(bucketReferrals, nil, func(k, v []byte) (bool, error) {
 			ref := &referralv1.Referral{}
-			if _, err := decode(v, ref); err == nil && ref.GetResident() == name {
+			if _, err := s.decode(bucketReferrals, k, v, ref); err != nil {
+				return false, err
+			}
+			if ref.GetResident() == name {
 				out.Referrals = append(out.Referrals, ref)
 			}
 			return true, nil

@@ -31,7 +31,7 @@ func (s *Store) CreateResident(ctx context.Context, id string, r *referralv1.Res
 		} else if name != "" {
 			replayed = true
 			out = &referralv1.Resident{}
-			if _, ok, err := getRecord(tx, bucketResidents, strings.TrimPrefix(name, domain.ResidentPrefix), out); err != nil || !ok {
+			if _, ok, err := s.getRecord(tx, bucketResidents, strings.TrimPrefix(name, domain.ResidentPrefix), out); err != nil || !ok {
 				return apierr.ErrRequestIDReused
 			}
 			return nil
@@ -50,7 +50,7 @@ func (s *Store) CreateResident(ctx context.Context, id string, r *referralv1.Res
 		rev := tx.NextRevision()
 		now := s.now()
 		rec.Name, rec.Etag, rec.CreateTime, rec.UpdateTime = domain.ResidentPrefix+id, Etag(rev), ts(now), ts(now)
-		if err := putRecord(tx, bucketResidents, id, rev, rec); err != nil {
+		if err := s.putRecord(tx, bucketResidents, id, rev, rec); err != nil {
 			return err
 		}
 		if ik != nil {
@@ -80,7 +80,7 @@ func withResource(e *referralv1.AuditEntry, name string) *referralv1.AuditEntry 
 func (s *Store) GetResident(id string) (*referralv1.Resident, error) {
 	r := &referralv1.Resident{}
 	err := s.view(func(tx storage.ReadTx) error {
-		_, ok, err := getRecord(tx, bucketResidents, id, r)
+		_, ok, err := s.getRecord(tx, bucketResidents, id, r)
 		if err == nil && !ok {
 			return domain.ErrResidentNotFound
 		}
@@ -94,7 +94,7 @@ func (s *Store) GetResident(id string) (*referralv1.Resident, error) {
 func (s *Store) UpdateResident(ctx context.Context, id string, mutate func(r *referralv1.Resident) error, w Write) (out *referralv1.Resident, err error) {
 	err = s.update(ctx, func(tx storage.Tx) error {
 		r := &referralv1.Resident{}
-		if _, ok, err := getRecord(tx, bucketResidents, id, r); err != nil {
+		if _, ok, err := s.getRecord(tx, bucketResidents, id, r); err != nil {
 			return err
 		} else if !ok {
 			return domain.ErrResidentNotFound
@@ -121,7 +121,7 @@ func (s *Store) UpdateResident(ctx context.Context, id string, mutate func(r *re
 		}
 		rev := tx.NextRevision()
 		r.Etag, r.UpdateTime = Etag(rev), ts(s.now())
-		if err := putRecord(tx, bucketResidents, id, rev, r); err != nil {
+		if err := s.putRecord(tx, bucketResidents, id, rev, r); err != nil {
 			return err
 		}
 		out = r
@@ -153,7 +153,7 @@ func (s *Store) ListResidents(after string, limit int) (out []*referralv1.Reside
 				return false, nil
 			}
 			r := &referralv1.Resident{}
-			if _, err := decode(v, r); err != nil {
+			if _, err := s.decode(bucketResidents, k, v, r); err != nil {
 				return false, err
 			}
 			out = append(out, r)
@@ -175,7 +175,7 @@ func (s *Store) CreateConsent(ctx context.Context, rid, cid string, c *referralv
 			replayed = true
 			r, c, _ := domain.TwoIDs("", domain.ResidentPrefix, domain.ConsentsSegment, name)
 			out = &referralv1.Consent{}
-			_, _, err := getRecord(tx, bucketConsents, r+"/"+c, out)
+			_, _, err := s.getRecord(tx, bucketConsents, r+"/"+c, out)
 			return err
 		}
 		if tx.Get(bucketResidents, []byte(rid)) == nil {
@@ -185,7 +185,7 @@ func (s *Store) CreateConsent(ctx context.Context, rid, cid string, c *referralv
 		rev := tx.NextRevision()
 		now := s.now()
 		rec.Name, rec.Etag, rec.CreateTime, rec.UpdateTime, rec.WithdrawTime = domain.ResidentPrefix+rid+domain.ConsentsSegment+cid, Etag(rev), ts(now), ts(now), nil
-		if err := putRecord(tx, bucketConsents, rid+"/"+cid, rev, rec); err != nil {
+		if err := s.putRecord(tx, bucketConsents, rid+"/"+cid, rev, rec); err != nil {
 			return err
 		}
 		if err := remember(tx, w.Req.Method, w.Req.ID, w.Req.Hash, rec.Name); err != nil {
@@ -203,9 +203,9 @@ func (s *Store) ListConsents(rid string) (out []*referralv1.Consent, err error) 
 		if tx.Get(bucketResidents, []byte(rid)) == nil {
 			return domain.ErrResidentNotFound
 		}
-		return tx.ScanPrefix(bucketConsents, []byte(rid+"/"), func(_, v []byte) (bool, error) {
+		return tx.ScanPrefix(bucketConsents, []byte(rid+"/"), func(k, v []byte) (bool, error) {
 			c := &referralv1.Consent{}
-			_, err := decode(v, c)
+			_, err := s.decode(bucketConsents, k, v, c)
 			out = append(out, c)
 			return err == nil, err
 		})
@@ -217,7 +217,7 @@ func (s *Store) ListConsents(rid string) (out []*referralv1.Consent, err error) 
 func (s *Store) GetConsent(rid, cid string) (*referralv1.Consent, error) {
 	c := &referralv1.Consent{}
 	err := s.view(func(tx storage.ReadTx) error {
-		_, ok, err := getRecord(tx, bucketConsents, rid+"/"+cid, c)
+		_, ok, err := s.getRecord(tx, bucketConsents, rid+"/"+cid, c)
 		if err == nil && !ok {
 			return domain.ErrConsentNotFound
 		}
@@ -230,7 +230,7 @@ func (s *Store) GetConsent(rid, cid string) (*referralv1.Consent, error) {
 func (s *Store) WithdrawConsent(ctx context.Context, rid, cid, etag string, w Write) (out *referralv1.Consent, err error) {
 	err = s.update(ctx, func(tx storage.Tx) error {
 		c := &referralv1.Consent{}
-		_, ok, err := getRecord(tx, bucketConsents, rid+"/"+cid, c)
+		_, ok, err := s.getRecord(tx, bucketConsents, rid+"/"+cid, c)
 		if err != nil {
 			return err
 		}
@@ -246,7 +246,7 @@ func (s *Store) WithdrawConsent(ctx context.Context, rid, cid, etag string, w Wr
 		rev := tx.NextRevision()
 		now := s.now()
 		c.WithdrawTime, c.UpdateTime, c.Etag = ts(now), ts(now), Etag(rev)
-		if err := putRecord(tx, bucketConsents, rid+"/"+cid, rev, c); err != nil {
+		if err := s.putRecord(tx, bucketConsents, rid+"/"+cid, rev, c); err != nil {
 			return err
 		}
 		out = c
@@ -267,7 +267,7 @@ func (s *Store) CreateCase(ctx context.Context, id string, c *referralv1.Case, w
 		} else if name != "" {
 			replayed = true
 			out = &referralv1.Case{}
-			_, _, err := getRecord(tx, bucketCases, strings.TrimPrefix(name, domain.CasePrefix), out)
+			_, _, err := s.getRecord(tx, bucketCases, strings.TrimPrefix(name, domain.CasePrefix), out)
 			return err
 		}
 		if tx.Get(bucketResidents, []byte(rid)) == nil {
@@ -286,7 +286,7 @@ func (s *Store) CreateCase(ctx context.Context, id string, c *referralv1.Case, w
 		if rec.Status == referralv1.CaseStatus_CASE_STATUS_UNSPECIFIED {
 			rec.Status = referralv1.CaseStatus_CASE_STATUS_OPEN
 		}
-		if err := putRecord(tx, bucketCases, id, rev, rec); err != nil {
+		if err := s.putRecord(tx, bucketCases, id, rev, rec); err != nil {
 			return err
 		}
 		if err := remember(tx, w.Req.Method, w.Req.ID, w.Req.Hash, rec.Name); err != nil {
@@ -302,7 +302,7 @@ func (s *Store) CreateCase(ctx context.Context, id string, c *referralv1.Case, w
 func (s *Store) GetCase(id string) (*referralv1.Case, error) {
 	c := &referralv1.Case{}
 	err := s.view(func(tx storage.ReadTx) error {
-		_, ok, err := getRecord(tx, bucketCases, id, c)
+		_, ok, err := s.getRecord(tx, bucketCases, id, c)
 		if err == nil && !ok {
 			return domain.ErrCaseNotFound
 		}
@@ -315,7 +315,7 @@ func (s *Store) GetCase(id string) (*referralv1.Case, error) {
 func (s *Store) UpdateCase(ctx context.Context, id string, mutate func(c *referralv1.Case) error, w Write) (out *referralv1.Case, err error) {
 	err = s.update(ctx, func(tx storage.Tx) error {
 		c := &referralv1.Case{}
-		if _, ok, err := getRecord(tx, bucketCases, id, c); err != nil {
+		if _, ok, err := s.getRecord(tx, bucketCases, id, c); err != nil {
 			return err
 		} else if !ok {
 			return domain.ErrCaseNotFound
@@ -326,13 +326,13 @@ func (s *Store) UpdateCase(ctx context.Context, id string, mutate func(c *referr
 		}
 		if !wasClosed && c.GetStatus() == referralv1.CaseStatus_CASE_STATUS_CLOSED {
 			// Closing is checked here, in the transaction, so no plan or referral can open in between.
-			if err := openWork(tx, id); err != nil {
+			if err := s.openWork(tx, id); err != nil {
 				return err
 			}
 		}
 		rev := tx.NextRevision()
 		c.Etag, c.UpdateTime = Etag(rev), ts(s.now())
-		if err := putRecord(tx, bucketCases, id, rev, c); err != nil {
+		if err := s.putRecord(tx, bucketCases, id, rev, c); err != nil {
 			return err
 		}
 		out = c
@@ -343,10 +343,10 @@ func (s *Store) UpdateCase(ctx context.Context, id string, mutate func(c *referr
 
 // openWork refuses to close a case while one of its plans is not closed or one of its referrals has not ended.
 // Referrals are not indexed by case, so this scans them; closing a case is rare enough for that.
-func openWork(tx storage.ReadTx, caseID string) error {
-	err := tx.ScanPrefix(bucketPlans, []byte(caseID+"/"), func(_, v []byte) (bool, error) {
+func (s *Store) openWork(tx storage.ReadTx, caseID string) error {
+	err := tx.ScanPrefix(bucketPlans, []byte(caseID+"/"), func(k, v []byte) (bool, error) {
 		p := &referralv1.Plan{}
-		if _, err := decode(v, p); err != nil {
+		if _, err := s.decode(bucketPlans, k, v, p); err != nil {
 			return false, err
 		}
 		if p.GetStatus() != referralv1.PlanStatus_PLAN_STATUS_CLOSED {
@@ -358,9 +358,9 @@ func openWork(tx storage.ReadTx, caseID string) error {
 		return err
 	}
 	name := domain.CasePrefix + caseID
-	return tx.Scan(bucketReferrals, nil, func(_, v []byte) (bool, error) {
+	return tx.Scan(bucketReferrals, nil, func(k, v []byte) (bool, error) {
 		r := &referralv1.Referral{}
-		if _, err := decode(v, r); err != nil {
+		if _, err := s.decode(bucketReferrals, k, v, r); err != nil {
 			return false, err
 		}
 		if r.GetCase() == name && !domain.Terminal(r.GetStatus()) {
@@ -373,9 +373,9 @@ func openWork(tx storage.ReadTx, caseID string) error {
 // ForEachCase visits every case.
 func (s *Store) ForEachCase(fn func(*referralv1.Case) error) error {
 	return s.view(func(tx storage.ReadTx) error {
-		return tx.Scan(bucketCases, nil, func(_, v []byte) (bool, error) {
+		return tx.Scan(bucketCases, nil, func(k, v []byte) (bool, error) {
 			c := &referralv1.Case{}
-			if _, err := decode(v, c); err != nil {
+			if _, err := s.decode(bucketCases, k, v, c); err != nil {
 				return false, err
 			}
 			return true, fn(c)
@@ -396,11 +396,11 @@ func (s *Store) CreatePlan(ctx context.Context, caseID, planID string, p *referr
 			replayed = true
 			c, pl, _ := domain.TwoIDs("", domain.CasePrefix, domain.PlansSegment, name)
 			out = &referralv1.Plan{}
-			_, _, err := getRecord(tx, bucketPlans, c+"/"+pl, out)
+			_, _, err := s.getRecord(tx, bucketPlans, c+"/"+pl, out)
 			return err
 		}
 		c := &referralv1.Case{}
-		if _, ok, err := getRecord(tx, bucketCases, caseID, c); err != nil {
+		if _, ok, err := s.getRecord(tx, bucketCases, caseID, c); err != nil {
 			return err
 		} else if !ok {
 			return domain.ErrCaseNotFound
@@ -413,7 +413,7 @@ func (s *Store) CreatePlan(ctx context.Context, caseID, planID string, p *referr
 		now := s.now()
 		rec.Name, rec.Etag, rec.CreateTime, rec.UpdateTime = domain.CasePrefix+caseID+domain.PlansSegment+planID, Etag(rev), ts(now), ts(now)
 		rec.Status = referralv1.PlanStatus_PLAN_STATUS_DRAFT
-		if err := putRecord(tx, bucketPlans, caseID+"/"+planID, rev, rec); err != nil {
+		if err := s.putRecord(tx, bucketPlans, caseID+"/"+planID, rev, rec); err != nil {
 			return err
 		}
 		if err := remember(tx, w.Req.Method, w.Req.ID, w.Req.Hash, rec.Name); err != nil {
@@ -429,7 +429,7 @@ func (s *Store) CreatePlan(ctx context.Context, caseID, planID string, p *referr
 func (s *Store) GetPlan(caseID, planID string) (*referralv1.Plan, error) {
 	p := &referralv1.Plan{}
 	err := s.view(func(tx storage.ReadTx) error {
-		_, ok, err := getRecord(tx, bucketPlans, caseID+"/"+planID, p)
+		_, ok, err := s.getRecord(tx, bucketPlans, caseID+"/"+planID, p)
 		if err == nil && !ok {
 			return domain.ErrPlanNotFound
 		}
@@ -443,7 +443,7 @@ func (s *Store) GetPlan(caseID, planID string) (*referralv1.Plan, error) {
 func (s *Store) UpdatePlan(ctx context.Context, caseID, planID string, mutate func(p *referralv1.Plan) error, w Write) (out *referralv1.Plan, err error) {
 	err = s.update(ctx, func(tx storage.Tx) error {
 		p := &referralv1.Plan{}
-		if _, ok, err := getRecord(tx, bucketPlans, caseID+"/"+planID, p); err != nil {
+		if _, ok, err := s.getRecord(tx, bucketPlans, caseID+"/"+planID, p); err != nil {
 			return err
 		} else if !ok {
 			return domain.ErrPlanNotFound
@@ -459,7 +459,7 @@ func (s *Store) UpdatePlan(ctx context.Context, caseID, planID string, mutate fu
 		}
 		rev := tx.NextRevision()
 		p.Etag, p.UpdateTime = Etag(rev), ts(s.now())
-		if err := putRecord(tx, bucketPlans, caseID+"/"+planID, rev, p); err != nil {
+		if err := s.putRecord(tx, bucketPlans, caseID+"/"+planID, rev, p); err != nil {
 			return err
 		}
 		if err := remember(tx, w.Req.Method, w.Req.ID, w.Req.Hash, p.Name); err != nil {
@@ -481,9 +481,9 @@ func (s *Store) ForEachPlan(caseID string, fn func(*referralv1.Plan) error) erro
 		prefix = []byte(caseID + "/")
 	}
 	return s.view(func(tx storage.ReadTx) error {
-		return tx.ScanPrefix(bucketPlans, prefix, func(_, v []byte) (bool, error) {
+		return tx.ScanPrefix(bucketPlans, prefix, func(k, v []byte) (bool, error) {
 			p := &referralv1.Plan{}
-			if _, err := decode(v, p); err != nil {
+			if _, err := s.decode(bucketPlans, k, v, p); err != nil {
 				return false, err
 			}
 			return true, fn(p)
@@ -493,12 +493,10 @@ func (s *Store) ForEachPlan(caseID string, fn func(*referralv1.Plan) error) erro
 
 // --- referrals ---
 
-func appendReferralChange(tx storage.Tx, rev int64, r *referralv1.Referral) error {
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(&referralv1.ReferralEvent{Revision: rev, Referral: r})
-	if err != nil {
-		return err
-	}
-	return tx.AppendChange(rev, b)
+// appendReferralChange appends the referral's snapshot to the change feed, sealed like the records (the
+// snapshot carries the resident's name, notes and reasons).
+func (s *Store) appendReferralChange(tx storage.Tx, rev int64, r *referralv1.Referral) error {
+	return s.appendChange(tx, &referralv1.ReferralEvent{Revision: rev, Referral: r})
 }
 
 // CreateReferral stores a referral after check approves it inside the transaction (consent in force,
@@ -511,13 +509,13 @@ func (s *Store) CreateReferral(ctx context.Context, id string, r *referralv1.Ref
 		} else if name != "" {
 			replayed = true
 			out = &referralv1.Referral{}
-			_, _, err := getRecord(tx, bucketReferrals, strings.TrimPrefix(name, domain.ReferralPrefix), out)
+			_, _, err := s.getRecord(tx, bucketReferrals, strings.TrimPrefix(name, domain.ReferralPrefix), out)
 			return err
 		}
 		if tx.Get(bucketReferrals, []byte(id)) != nil {
 			return domain.ErrReferralExists.With("resource", domain.ReferralPrefix+id)
 		}
-		if err := check(Reader{tx}); err != nil {
+		if err := check(Reader{tx, s}); err != nil {
 			return err
 		}
 		rec := proto.Clone(r).(*referralv1.Referral)
@@ -527,10 +525,10 @@ func (s *Store) CreateReferral(ctx context.Context, id string, r *referralv1.Ref
 		for _, h := range rec.History {
 			h.Time = ts(now)
 		}
-		if err := putRecord(tx, bucketReferrals, id, rev, rec); err != nil {
+		if err := s.putRecord(tx, bucketReferrals, id, rev, rec); err != nil {
 			return err
 		}
-		if err := appendReferralChange(tx, rev, rec); err != nil {
+		if err := s.appendReferralChange(tx, rev, rec); err != nil {
 			return err
 		}
 		if err := remember(tx, w.Req.Method, w.Req.ID, w.Req.Hash, rec.Name); err != nil {
@@ -543,12 +541,15 @@ func (s *Store) CreateReferral(ctx context.Context, id string, r *referralv1.Ref
 }
 
 // Reader gives checks run inside a write transaction read access to records.
-type Reader struct{ tx storage.ReadTx }
+type Reader struct {
+	tx storage.ReadTx
+	s  *Store
+}
 
 // Resident reads a resident, or nil.
 func (r Reader) Resident(id string) *referralv1.Resident {
 	m := &referralv1.Resident{}
-	if _, ok, err := getRecord(r.tx, bucketResidents, id, m); err != nil || !ok {
+	if _, ok, err := r.s.getRecord(r.tx, bucketResidents, id, m); err != nil || !ok {
 		return nil
 	}
 	return m
@@ -557,7 +558,7 @@ func (r Reader) Resident(id string) *referralv1.Resident {
 // Consent reads a consent, or nil.
 func (r Reader) Consent(rid, cid string) *referralv1.Consent {
 	m := &referralv1.Consent{}
-	if _, ok, err := getRecord(r.tx, bucketConsents, rid+"/"+cid, m); err != nil || !ok {
+	if _, ok, err := r.s.getRecord(r.tx, bucketConsents, rid+"/"+cid, m); err != nil || !ok {
 		return nil
 	}
 	return m
@@ -566,7 +567,7 @@ func (r Reader) Consent(rid, cid string) *referralv1.Consent {
 // Case reads a case, or nil.
 func (r Reader) Case(id string) *referralv1.Case {
 	m := &referralv1.Case{}
-	if _, ok, err := getRecord(r.tx, bucketCases, id, m); err != nil || !ok {
+	if _, ok, err := r.s.getRecord(r.tx, bucketCases, id, m); err != nil || !ok {
 		return nil
 	}
 	return m
@@ -576,7 +577,7 @@ func (r Reader) Case(id string) *referralv1.Case {
 func (s *Store) GetReferral(id string) (*referralv1.Referral, error) {
 	r := &referralv1.Referral{}
 	err := s.view(func(tx storage.ReadTx) error {
-		_, ok, err := getRecord(tx, bucketReferrals, id, r)
+		_, ok, err := s.getRecord(tx, bucketReferrals, id, r)
 		if err == nil && !ok {
 			return domain.ErrReferralNotFound
 		}
@@ -599,7 +600,7 @@ func (s *Store) ReplayedName(req Req) (name string, err error) {
 func (s *Store) UpdateReferral(ctx context.Context, id string, mutate func(r *referralv1.Referral, now time.Time) error, w Write) (out *referralv1.Referral, err error) {
 	err = s.update(ctx, func(tx storage.Tx) error {
 		r := &referralv1.Referral{}
-		if _, ok, err := getRecord(tx, bucketReferrals, id, r); err != nil {
+		if _, ok, err := s.getRecord(tx, bucketReferrals, id, r); err != nil {
 			return err
 		} else if !ok {
 			return domain.ErrReferralNotFound
@@ -616,10 +617,10 @@ func (s *Store) UpdateReferral(ctx context.Context, id string, mutate func(r *re
 		}
 		rev := tx.NextRevision()
 		r.Etag, r.UpdateTime = Etag(rev), ts(now)
-		if err := putRecord(tx, bucketReferrals, id, rev, r); err != nil {
+		if err := s.putRecord(tx, bucketReferrals, id, rev, r); err != nil {
 			return err
 		}
-		if err := appendReferralChange(tx, rev, r); err != nil {
+		if err := s.appendReferralChange(tx, rev, r); err != nil {
 			return err
 		}
 		if err := remember(tx, w.Req.Method, w.Req.ID, w.Req.Hash, r.Name); err != nil {
@@ -637,9 +638,9 @@ func (s *Store) UpdateReferral(ctx context.Context, id string, mutate func(r *re
 // ForEachReferral visits every referral.
 func (s *Store) ForEachReferral(fn func(*referralv1.Referral) error) error {
 	return s.view(func(tx storage.ReadTx) error {
-		return tx.Scan(bucketReferrals, nil, func(_, v []byte) (bool, error) {
+		return tx.Scan(bucketReferrals, nil, func(k, v []byte) (bool, error) {
 			r := &referralv1.Referral{}
-			if _, err := decode(v, r); err != nil {
+			if _, err := s.decode(bucketReferrals, k, v, r); err != nil {
 				return false, err
 			}
 			return true, fn(r)
@@ -651,9 +652,9 @@ func (s *Store) ForEachReferral(fn func(*referralv1.Referral) error) error {
 func (s *Store) ReferralChanges(after int64, limit int) (out []*referralv1.ReferralEvent, err error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	err = s.be.Changes(after, limit, func(_ int64, v []byte) (bool, error) {
+	err = s.be.Changes(after, limit, func(rev int64, v []byte) (bool, error) {
 		e := &referralv1.ReferralEvent{}
-		if err := proto.Unmarshal(v, e); err != nil {
+		if err := s.decodeChange(rev, v, e); err != nil {
 			return false, err
 		}
 		out = append(out, e)

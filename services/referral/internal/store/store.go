@@ -3,9 +3,13 @@
 // and the hash-chained audit log. It is the only package of the service that touches storage, and the only one
 // that imports bbolt (for compaction after erasure).
 //
-// Records are an 8-byte big-endian revision followed by the protobuf binary. The PESEL index key is
-// HMAC-SHA256(key, PESEL): a plain PESEL is never a key. An audit entry is written in the same transaction as
-// the change it records.
+// Records are an 8-byte big-endian revision followed by the protobuf binary, which for every record of
+// residents, consents, cases, plans and referrals, and every referral change-feed entry, is sealed with
+// AES-256-GCM under a key of the data key ring (keyring.go): the data file and its backups hold no resident
+// value in clear. The PESEL index key is HMAC-SHA256(key, PESEL): a plain PESEL is never a key. The file
+// keeps fingerprints of the PESEL index key and of the data keys it needs, so the service refuses to start
+// with a missing or different key instead of quietly finding nobody. An audit entry is written in the same
+// transaction as the change it records.
 package store
 
 import (
@@ -31,8 +35,9 @@ import (
 	referralv1 "github.com/cus-suite/cus/proto/cus/referral/v1"
 )
 
-// SchemaVersion of the data file.
-const SchemaVersion = 1
+// SchemaVersion of the data file: 2 seals the personal records (version 1 kept them in clear and is
+// migrated at start, see sealPlaintext).
+const SchemaVersion = 2
 
 // The buckets of the referral service, all declared here.
 const (
@@ -45,9 +50,10 @@ const (
 	bucketAudit     storage.Bucket = "audit"      // 8-byte sequence -> AuditEntry (append-only)
 	bucketAuditHead storage.Bucket = "audit_head" // "head" -> 8-byte sequence + 32-byte hash of the last entry
 	bucketReleases  storage.Bucket = "releases"   // referral uuid -> agreement name: capacity releases to retry
+	bucketKeys      storage.Bucket = "keys"       // "pesel" | "data/<key id>" -> fingerprint of that key
 )
 
-var allBuckets = []storage.Bucket{bucketResidents, bucketPESEL, bucketConsents, bucketCases, bucketPlans, bucketReferrals, bucketAudit, bucketAuditHead, bucketReleases}
+var allBuckets = []storage.Bucket{bucketResidents, bucketPESEL, bucketConsents, bucketCases, bucketPlans, bucketReferrals, bucketAudit, bucketAuditHead, bucketReleases, bucketKeys}
 
 var keyHead = []byte("head")
 
@@ -58,29 +64,44 @@ type Store struct {
 	be   *storage.Backend
 	path string
 	key  []byte
+	ring *KeyRing
 	log  *zap.Logger
 	now  func() time.Time
 }
 
-// Open opens the data file; peselKey is the secret of the PESEL index (at least 32 bytes).
-func Open(path string, peselKey []byte, log *zap.Logger) (*Store, error) {
+// Open opens the data file; peselKey is the secret of the PESEL index (at least 32 bytes), and the data key
+// ring (WithDataKeys, required) encrypts the personal records. It refuses a PESEL key or a ring that does not
+// match the fingerprints the file keeps (errors.Is(err, ErrKeyRing)), naming the missing key id.
+func Open(path string, peselKey []byte, log *zap.Logger, opts ...Option) (*Store, error) {
 	if len(peselKey) < 32 {
 		return nil, errors.New("store: the PESEL index key must be at least 32 bytes")
+	}
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.ring == nil {
+		return nil, keyErr("store: no data key ring given (store.WithDataKeys): personal records are stored encrypted")
 	}
 	if log == nil {
 		log = zap.NewNop()
 	}
-	s := &Store{path: path, key: append([]byte(nil), peselKey...), log: log, now: func() time.Time { return time.Now().UTC() }}
+	s := &Store{path: path, key: append([]byte(nil), peselKey...), ring: o.ring, log: log, now: func() time.Time { return time.Now().UTC() }}
 	be, err := s.open()
 	if err != nil {
 		return nil, err
 	}
 	s.be = be
+	if err := s.checkKeys(); err != nil {
+		_ = be.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
 func (s *Store) open() (*storage.Backend, error) {
-	return storage.Open(s.path, storage.Options{Buckets: allBuckets, SchemaVersion: SchemaVersion, Logger: s.log})
+	return storage.Open(s.path, storage.Options{Buckets: allBuckets, SchemaVersion: SchemaVersion, Logger: s.log,
+		Migrations: []storage.Migration{{From: 1, Run: s.sealPlaintext}}})
 }
 
 // Close closes the data file.
@@ -116,12 +137,6 @@ func (s *Store) Backup(w io.Writer) (int64, error) {
 
 // SetClock replaces the clock (tests).
 func (s *Store) SetClock(now func() time.Time) { s.now = now }
-
-// Records are the platform's: the revision of the write, then the protobuf binary.
-var (
-	encode = storage.EncodeRecord
-	decode = storage.DecodeRecord
-)
 
 // Etag of a record written at rev.
 func Etag(rev int64) string { return storage.Etag(rev) }
@@ -295,20 +310,21 @@ type Req struct {
 
 // --- generic records ---
 
-func putRecord(tx storage.Tx, b storage.Bucket, key string, rev int64, m proto.Message) error {
-	v, err := encode(rev, m)
+// putRecord writes m sealed under the primary data key (sealed.go).
+func (s *Store) putRecord(tx storage.Tx, b storage.Bucket, key string, rev int64, m proto.Message) error {
+	v, err := s.encode(b, []byte(key), rev, m)
 	if err != nil {
 		return err
 	}
 	return tx.Put(b, []byte(key), v)
 }
 
-func getRecord(tx storage.ReadTx, b storage.Bucket, key string, m proto.Message) (int64, bool, error) {
+func (s *Store) getRecord(tx storage.ReadTx, b storage.Bucket, key string, m proto.Message) (int64, bool, error) {
 	v := tx.Get(b, []byte(key))
 	if v == nil {
 		return 0, false, nil
 	}
-	rev, err := decode(v, m)
+	rev, err := s.decode(b, []byte(key), v, m)
 	return rev, true, err
 }
 
