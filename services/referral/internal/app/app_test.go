@@ -135,6 +135,12 @@ func TestBackupWhileServingAndRestore(t *testing.T) {
 	if fi, err := os.Stat(backup); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("backup file: %v %v", fi, err)
 	}
+	// The backup's residents' records are encrypted: no PESEL, name or address of theirs in it.
+	raw, err := os.ReadFile(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noNeedles(t, "the backup", raw)
 	stop()
 
 	// Restore into a fresh directory; without the key the command warns.

@@ -39,7 +39,24 @@ var sealedBuckets = []storage.Bucket{bucketResidents, bucketConsents, bucketCase
 var (
 	keyPESELFingerprint = []byte("pesel")
 	dataKeyPrefix       = "data/"
+	keyCompactPending   = []byte("compact_pending")
 )
+
+// compactIfSealed compacts the file once after sealPlaintext, then forgets that it must.
+func (s *Store) compactIfSealed() error {
+	var pending bool
+	_ = s.view(func(tx storage.ReadTx) error {
+		pending = tx.Get(bucketKeys, keyCompactPending) != nil
+		return nil
+	})
+	if !pending {
+		return nil
+	}
+	if _, err := s.Compact(); err != nil {
+		return err
+	}
+	return s.update(context.Background(), func(tx storage.Tx) error { return tx.Delete(bucketKeys, keyCompactPending) })
+}
 
 // encode marshals m in the platform's record layout and seals its protobuf part.
 func (s *Store) encode(b storage.Bucket, key []byte, rev int64, m proto.Message) ([]byte, error) {
@@ -109,6 +126,11 @@ func (s *Store) sealPlaintext(tx storage.Tx) error {
 	}
 	fp, _ := s.ring.Fingerprint(s.ring.Primary())
 	if err := tx.Put(bucketKeys, []byte(dataKeyPrefix+s.ring.Primary()), fp); err != nil {
+		return err
+	}
+	// The clear records stay in freed pages until the file is compacted: Open does that (compactIfSealed),
+	// also when this start is refused for a key and a later one succeeds.
+	if err := tx.Put(bucketKeys, keyCompactPending, []byte{1}); err != nil {
 		return err
 	}
 	s.log.Info("personal records encrypted at rest", zap.Int("records", n), zap.String("key_id", s.ring.Primary()))

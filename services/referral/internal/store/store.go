@@ -20,6 +20,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"sync"
@@ -95,6 +96,10 @@ func Open(path string, peselKey []byte, log *zap.Logger, opts ...Option) (*Store
 	if err := s.checkKeys(); err != nil {
 		_ = be.Close()
 		return nil, err
+	}
+	if err := s.compactIfSealed(); err != nil {
+		_ = s.be.Close()
+		return nil, fmt.Errorf("compact after encrypting the records: %w", err)
 	}
 	return s, nil
 }
