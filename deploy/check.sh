@@ -234,7 +234,7 @@ for svc, (grpc_port, admin_port) in services.items():
            f"StatefulSet/{name}: listens on gRPC {grpc_port} and admin {admin_port}")
     mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
     for var in ("CUS_DATA_DIR", "CUS_TLS_CERT", "CUS_TLS_KEY", "CUS_CLIENT_CA", "CUS_JWKS_FILE", "CUS_BACKEND_CA",
-                "CUS_PESEL_KEY_FILE", "CUS_SERVICE_TOKEN_FILE", "CUS_INCOME_CRITERIA_FILE", "CUS_PEERS_FILE"):
+                "CUS_PESEL_KEY_FILE", "CUS_DATA_KEY_FILE", "CUS_SERVICE_TOKEN_FILE", "CUS_INCOME_CRITERIA_FILE", "CUS_PEERS_FILE"):
         if cenv.get(var):
             report(any(cenv[var].startswith(m + "/") for m in mounts), f"StatefulSet/{name}: {var} {cenv[var]} is on a mounted volume")
     report(not cenv.get("CUS_DEV_KEYS_DIR"), f"StatefulSet/{name}: no development keys")
