@@ -164,6 +164,10 @@ func KeysCommand(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
+	if !info.Exists {
+		// Dropping keys by the fingerprints of a file that is not there would drop keys the real data needs.
+		return fmt.Errorf("no data file at %s: give the --data-dir of the data this ring encrypts", cfg.DataFile())
+	}
 	if err := info.Check(nil, ring); err != nil {
 		return err
 	}

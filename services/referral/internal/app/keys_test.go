@@ -222,6 +222,10 @@ func TestKeysInitAndRotate(t *testing.T) {
 	_, _, stop = serve(t, cfg)
 	stop()
 
+	// A wrong --data-dir must not let drop remove keys the real data needs.
+	if err := KeysCommand(context.Background(), []string{"drop", "--data-dir", filepath.Join(dir, "elsewhere"), "--data-key-file", cfg.DataKeyFile}, env, &out); err == nil || !strings.Contains(err.Error(), "no data file") {
+		t.Fatalf("drop against a missing data file: %v", err)
+	}
 	out.Reset()
 	if err := KeysCommand(context.Background(), []string{"drop", "--data-dir", cfg.DataDir, "--data-key-file", cfg.DataKeyFile}, env, &out); err != nil || !strings.Contains(out.String(), "no key to drop") {
 		t.Fatalf("drop with nothing to drop: %q %v", out.String(), err)

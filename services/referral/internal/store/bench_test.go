@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/cus-suite/cus/platform/storage"
-	typev1 "github.com/cus-suite/cus/proto/cus/type/v1"
 	referralv1 "github.com/cus-suite/cus/proto/cus/referral/v1"
+	typev1 "github.com/cus-suite/cus/proto/cus/type/v1"
 )
 
 func benchResident() *referralv1.Resident {

@@ -244,17 +244,19 @@ func (s *Store) NeededKeys() ([]string, error) {
 // so no old ciphertext lingers in free pages. It returns how many records each old key had. Run it with the
 // service stopped (the data file is locked while the service runs).
 func (s *Store) Reencrypt(ctx context.Context) (map[string]int, error) {
-	const batch = 500
+	batch := reencryptBatch
 	moved := map[string]int{}
 	primary := s.ring.Primary()
 	for _, b := range append(append([]storage.Bucket(nil), sealedBuckets...), storage.BucketChanges) {
+		var from []byte // resume after the last batch: records before it are done
 		for {
 			n := 0
+			var next []byte
 			err := s.update(ctx, func(tx storage.Tx) error {
-				n = 0
+				n, next = 0, nil
 				type kv struct{ k, v []byte }
 				var todo []kv
-				if err := tx.Scan(b, nil, func(k, v []byte) (bool, error) {
+				if err := tx.Scan(b, from, func(k, v []byte) (bool, error) {
 					if id, ok := sealedKeyID(v); !ok || id != primary {
 						todo = append(todo, kv{append([]byte(nil), k...), append([]byte(nil), v...)})
 					}
@@ -276,6 +278,10 @@ func (s *Store) Reencrypt(ctx context.Context) (map[string]int, error) {
 					}
 				}
 				n = len(todo)
+				if n > 0 {
+					// The smallest key after the last one done.
+					next = append(append([]byte(nil), todo[n-1].k...), 0)
+				}
 				return nil
 			})
 			if err != nil {
@@ -285,6 +291,7 @@ func (s *Store) Reencrypt(ctx context.Context) (map[string]int, error) {
 				break
 			}
 			moved[string(b)] += n
+			from = next
 		}
 	}
 	err := s.update(ctx, func(tx storage.Tx) error {
@@ -303,6 +310,9 @@ func (s *Store) Reencrypt(ctx context.Context) (map[string]int, error) {
 	_, err = s.Compact()
 	return moved, err
 }
+
+// reencryptBatch is the number of records Reencrypt re-seals in one transaction (a variable for tests).
+var reencryptBatch = 500
 
 // Info is what Inspect reads from a data file (or a backup) without keys.
 type Info struct {

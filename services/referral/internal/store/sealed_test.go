@@ -279,6 +279,9 @@ func TestReencryptUnderANewKey(t *testing.T) {
 	}
 	s.Close()
 
+	// Batches of two: the re-encryption resumes where the previous transaction stopped.
+	defer func(n int) { reencryptBatch = n }(reencryptBatch)
+	reencryptBatch = 2
 	s = openStore(t, path, testRing(t, "k1", "k2"))
 	if got, _ := s.NeededKeys(); strings.Join(got, ",") != "k1,k2" {
 		t.Fatalf("before re-encryption the file needs %v", got)
