@@ -194,6 +194,14 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 			return err
 		}
 	}
+	if cfg.AuditAnchorFile != "" {
+		// Fail at start, not at the first anchor, when the file cannot be appended to.
+		f, err := os.OpenFile(cfg.AuditAnchorFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return fmt.Errorf("--audit-anchor-file: %w", err)
+		}
+		f.Close()
+	}
 	st, err := store.Open(cfg.DataFile(), key, log)
 	if err != nil {
 		return err

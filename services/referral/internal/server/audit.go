@@ -75,7 +75,7 @@ func (s *Server) Run(ctx context.Context) {
 // FlushAudit writes the summary of the refusals counted since the last one and, when --audit-anchor-file is
 // set, anchors the chain's head there. Run calls it each AuditInterval and at shutdown.
 func (s *Server) FlushAudit(ctx context.Context) {
-	s.denials.flush(ctx, s.st, s.now(), s.log)
+	s.denials.flush(ctx, s.st, s.log)
 	if s.opts.AuditAnchorFile != "" {
 		if err := s.anchor(); err != nil {
 			s.log.Error("audit anchor not written", zap.String("file", s.opts.AuditAnchorFile), zap.Error(err))

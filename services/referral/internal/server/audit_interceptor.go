@@ -4,14 +4,12 @@ import (
 	"context"
 	"strings"
 	"sync"
-	"time"
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/cus-suite/cus/platform/auth"
 	referralv1 "github.com/cus-suite/cus/proto/cus/referral/v1"
@@ -38,14 +36,13 @@ type denialKey struct{ subject, method, reason string }
 type denialCounter struct {
 	mu     sync.Mutex
 	counts map[denialKey]int64
-	since  time.Time
 }
 
-func (d *denialCounter) add(k denialKey, now time.Time) {
+func (d *denialCounter) add(k denialKey) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.counts == nil {
-		d.counts, d.since = map[denialKey]int64{}, now
+		d.counts = map[denialKey]int64{}
 	}
 	if _, ok := d.counts[k]; !ok && len(d.counts) >= maxDenialKeys {
 		k = denialKey{subject: k.subject, method: "other", reason: "other"}
@@ -53,21 +50,21 @@ func (d *denialCounter) add(k denialKey, now time.Time) {
 	d.counts[k]++
 }
 
-// flush writes one summary entry per (subject, method, reason) counted since the last flush, with count set and
-// the interval's start as its time. Counts that cannot be written are kept for the next flush.
-func (d *denialCounter) flush(ctx context.Context, st *store.Store, now time.Time, log *zap.Logger) {
+// flush writes one summary entry per (subject, method, reason) counted since the previous summary, with count
+// set (its time is when it is written). Counts that cannot be written are kept for the next flush.
+func (d *denialCounter) flush(ctx context.Context, st *store.Store, log *zap.Logger) {
 	d.mu.Lock()
-	counts, since := d.counts, d.since
+	counts := d.counts
 	d.counts = nil
 	d.mu.Unlock()
 	for k, n := range counts {
-		e := &referralv1.AuditEntry{Time: timestamppb.New(since), Subject: k.subject, Action: k.method,
-			Decision: referralv1.AuditDecision_AUDIT_DECISION_DENIED, Reason: k.reason + " (summary until " + now.Format(time.RFC3339) + ")", Count: n}
+		e := &referralv1.AuditEntry{Subject: k.subject, Action: k.method, Decision: referralv1.AuditDecision_AUDIT_DECISION_DENIED,
+			Reason: k.reason, Count: n}
 		if err := st.Audit(ctx, e); err != nil {
 			log.Error("summary of refused calls not written; kept for the next one", zap.String("action", k.method), zap.Int64("count", n), zap.Error(err))
 			d.mu.Lock()
 			if d.counts == nil {
-				d.counts, d.since = map[denialKey]int64{}, since
+				d.counts = map[denialKey]int64{}
 			}
 			d.counts[k] += n
 			d.mu.Unlock()
@@ -99,14 +96,14 @@ func (s *Server) AuditDenials(v *auth.Verifier) []grpc.ServerOption {
 					if got, err := v.Verify(ctx, strings.TrimSpace(tok)); err == nil {
 						p = got
 					} else {
-						s.denials.add(denialKey{subjectInvalidToken, action, reasonOf(err)}, s.now())
+						s.denials.add(denialKey{subjectInvalidToken, action, reasonOf(err)})
 						return
 					}
 				}
 			}
 		}
 		if p == nil || p.Subject == "" {
-			s.denials.add(denialKey{subjectAnonymous, action, code.String()}, s.now())
+			s.denials.add(denialKey{subjectAnonymous, action, code.String()})
 			return
 		}
 		e := &referralv1.AuditEntry{Subject: p.Subject, Role: roleString(p), Action: action, Resource: auditedName(req),
