@@ -141,14 +141,24 @@ func TestAuthenticatedRefusalsAreWrittenWithWellFormedNamesOnly(t *testing.T) {
 			t.Fatalf("organiser reads a resident: %v", err)
 		}
 	}
-	var got []string
+	// A call the policy lets through but the handler refuses records a bounded name too.
+	if _, err := h.client.ReceiveReferral(h.prov(t), &referralv1.ReceiveReferralRequest{Name: "referrals/" + strings.Repeat("9", 6000)}); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("receive with a malformed name: %v", err)
+	}
+	var got, failed []string
 	for _, e := range auditLog(t, h.store) {
 		if e.GetSubject() == "u-organiser" && e.GetDecision() == referralv1.AuditDecision_AUDIT_DECISION_DENIED {
 			got = append(got, e.GetResource())
 		}
+		if e.GetSubject() == "u-provider" && e.GetAction() == "ReceiveReferral" {
+			failed = append(failed, e.GetResource())
+		}
 	}
 	if want := []string{res, "invalid-name", "invalid-name"}; !slices.Equal(got, want) {
 		t.Fatalf("denials of an authenticated principal recorded %q, want %q", got, want)
+	}
+	if !slices.Equal(failed, []string{"invalid-name"}) {
+		t.Fatalf("a failed call recorded %q", failed)
 	}
 }
 

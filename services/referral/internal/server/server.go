@@ -134,6 +134,10 @@ func (s *Server) audit(ctx context.Context, action, resource string, err error) 
 		_ = s.read(ctx, action, resource, nil, "")
 		return
 	}
+	if !wellFormed(resource) && !collections[resource] {
+		// The name of a refused request is the caller's text: recorded only when it is one of ours.
+		resource = invalidName
+	}
 	d, reason := referralv1.AuditDecision_AUDIT_DECISION_FAILED, reasonOf(err)
 	if e, ok := apierr.As(err); ok && (e.Kind == apierr.KindPermissionDenied || errors.Is(err, domain.ErrReferralNotFound) && s.isProvider(ctx)) {
 		d = referralv1.AuditDecision_AUDIT_DECISION_DENIED
@@ -142,6 +146,10 @@ func (s *Server) audit(ctx context.Context, action, resource string, err error) 
 		s.log.Error("audit entry not written", zap.String("action", action), zap.Error(aerr))
 	}
 }
+
+// collections are the resources of audit entries that name no single record.
+var collections = map[string]bool{"": true, "residents": true, "residents/-": true, "cases": true, "cases/-": true,
+	"plans": true, "plans/-": true, "referrals": true, "referrals/-": true}
 
 func reasonOf(err error) string {
 	if e, ok := apierr.As(err); ok {
