@@ -283,6 +283,8 @@ func (s *Server) ListReferrals(ctx context.Context, req *referralv1.ListReferral
 var (
 	errTooManyWatches = apierr.New(apierr.KindResourceExhausted, "TOO_MANY_WATCHES", "too many open watches")
 	errTokenExpired   = apierr.New(apierr.KindUnauthenticated, "TOKEN_EXPIRED", "the bearer token expired; reconnect with a fresh token and after_revision")
+	// A revision from the future (e.g. kept across a restore of an older backup) would wait for ever.
+	errRevisionInFuture = apierr.New(apierr.KindOutOfRange, "REVISION_IN_FUTURE", "after_revision is above the newest revision of this service; list again and watch from the list's revision")
 )
 
 // openWatch counts a watch of a principal against the caps; the returned function closes it.
@@ -332,8 +334,10 @@ func (s *Server) WatchReferrals(req *referralv1.WatchReferralsRequest, stream re
 		expired = t.C
 	}
 	after := req.GetAfterRevision()
-	if after == 0 {
-		after = s.st.Revision()
+	if head := s.st.Revision(); after == 0 {
+		after = head
+	} else if after > head {
+		return errRevisionInFuture
 	}
 	if err := s.read(ctx, "WatchReferrals", "referrals", nil, "watch from "+strconv.FormatInt(after, 10)); err != nil {
 		return err

@@ -146,6 +146,14 @@ func TestWatchStartsAtTheHeadAndHeartbeatsCarryTheRevision(t *testing.T) {
 	if ev := nextChange(t, w2); ev.GetReferral().GetName() != fresh.GetName() {
 		t.Fatalf("watch from the list's revision: %v", ev)
 	}
+	// A revision the service has not reached is refused rather than waited for.
+	w3, err := h.client.WatchReferrals(ctx, &referralv1.WatchReferralsRequest{AfterRevision: h.store.Revision() + 1000})
+	if err == nil {
+		_, err = w3.Recv()
+	}
+	if status.Code(err) != codes.OutOfRange || errReason(err) != "REVISION_IN_FUTURE" {
+		t.Fatalf("watch from the future: %v", err)
+	}
 	// Changes the provider does not see (a resident's data) still advance its cursor through heartbeats.
 	before := h.store.Revision()
 	if _, err := h.client.CreateResident(h.coord(t), &referralv1.CreateResidentRequest{Resident: &referralv1.Resident{
