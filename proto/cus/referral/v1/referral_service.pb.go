@@ -2074,7 +2074,7 @@ type ListAuditEntriesRequest struct {
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// Token from a previous response's next_page_token.
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
-	// Only entries about this resource name; all when empty.
+	// Only entries about this resource name, or naming it among the records they disclosed; all when empty.
 	Resource      string `protobuf:"bytes,3,opt,name=resource,proto3" json:"resource,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2226,11 +2226,12 @@ func (*VerifyAuditChainRequest) Descriptor() ([]byte, []int) {
 // Response of VerifyAuditChain.
 type VerifyAuditChainResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// True when every entry's hash matches.
+	// True when every entry's hash matches, the chain ends at its stored head and matches every anchor.
 	Ok bool `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
 	// Entries checked.
 	Entries int64 `protobuf:"varint,2,opt,name=entries,proto3" json:"entries,omitempty"`
-	// Sequence of the first entry whose hash does not match; 0 when ok.
+	// Sequence of the first entry whose hash does not match, that is missing, or that differs from its anchor;
+	// 0 when ok.
 	FirstBrokenSequence int64 `protobuf:"varint,3,opt,name=first_broken_sequence,json=firstBrokenSequence,proto3" json:"first_broken_sequence,omitempty"`
 	unknownFields       protoimpl.UnknownFields
 	sizeCache           protoimpl.SizeCache

@@ -73,7 +73,8 @@ type ReferralServiceClient interface {
 	CreateResident(ctx context.Context, in *CreateResidentRequest, opts ...grpc.CallOption) (*Resident, error)
 	// Returns a resident. Staff only; audited.
 	GetResident(ctx context.Context, in *GetResidentRequest, opts ...grpc.CallOption) (*Resident, error)
-	// Lists residents in creation order. Staff only; audited.
+	// Lists residents in creation order, without their PESEL (read one resident at a time with GetResident,
+	// LookupResident or ExportResident). Staff only; audited, the entry naming the residents listed.
 	ListResidents(ctx context.Context, in *ListResidentsRequest, opts ...grpc.CallOption) (*ListResidentsResponse, error)
 	// Updates the fields of a resident named in update_mask. A changed PESEL re-derives the birth date and sex
 	// and moves the PESEL index entry in the same transaction; a PESEL of another resident is ALREADY_EXISTS.
@@ -127,7 +128,11 @@ type ReferralServiceClient interface {
 	// Lists referrals, newest first. Provider staff see only theirs, never drafts.
 	ListReferrals(ctx context.Context, in *ListReferralsRequest, opts ...grpc.CallOption) (*ListReferralsResponse, error)
 	// Streams changes of referrals after a revision, then live: a client that reconnects with its last revision
-	// misses nothing and sees nothing twice. Provider staff receive only referrals addressed to their provider.
+	// (of an event or a heartbeat) misses nothing and sees nothing twice. Provider staff receive only referrals
+	// addressed to their provider. List first and watch from the list's revision; 0 starts at the current
+	// revision. A heartbeat comes at the start and periodically; each batch sent is audited. The stream ends
+	// with UNAUTHENTICATED (TOKEN_EXPIRED) when the caller's token expires; open watches are capped per caller
+	// and per service (RESOURCE_EXHAUSTED, TOO_MANY_WATCHES).
 	WatchReferrals(ctx context.Context, in *WatchReferralsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ReferralEvent], error)
 	// Sends a draft referral to the provider (DRAFT -> REQUESTED). Requester (coordinator, director).
 	SendReferral(ctx context.Context, in *SendReferralRequest, opts ...grpc.CallOption) (*Referral, error)
@@ -155,7 +160,9 @@ type ReferralServiceClient interface {
 	GetStatistics(ctx context.Context, in *GetStatisticsRequest, opts ...grpc.CallOption) (*Statistics, error)
 	// Lists audit log entries in order. Admin only.
 	ListAuditEntries(ctx context.Context, in *ListAuditEntriesRequest, opts ...grpc.CallOption) (*ListAuditEntriesResponse, error)
-	// Recomputes the audit log's hash chain and reports the first broken entry.
+	// Recomputes the audit log's hash chain and reports the first broken entry: a changed entry, a chain that
+	// does not end at its stored head (a deleted tail), or one that does not match the anchors written outside
+	// the data file (--audit-anchor-file).
 	VerifyAuditChain(ctx context.Context, in *VerifyAuditChainRequest, opts ...grpc.CallOption) (*VerifyAuditChainResponse, error)
 }
 
@@ -588,7 +595,8 @@ type ReferralServiceServer interface {
 	CreateResident(context.Context, *CreateResidentRequest) (*Resident, error)
 	// Returns a resident. Staff only; audited.
 	GetResident(context.Context, *GetResidentRequest) (*Resident, error)
-	// Lists residents in creation order. Staff only; audited.
+	// Lists residents in creation order, without their PESEL (read one resident at a time with GetResident,
+	// LookupResident or ExportResident). Staff only; audited, the entry naming the residents listed.
 	ListResidents(context.Context, *ListResidentsRequest) (*ListResidentsResponse, error)
 	// Updates the fields of a resident named in update_mask. A changed PESEL re-derives the birth date and sex
 	// and moves the PESEL index entry in the same transaction; a PESEL of another resident is ALREADY_EXISTS.
@@ -642,7 +650,11 @@ type ReferralServiceServer interface {
 	// Lists referrals, newest first. Provider staff see only theirs, never drafts.
 	ListReferrals(context.Context, *ListReferralsRequest) (*ListReferralsResponse, error)
 	// Streams changes of referrals after a revision, then live: a client that reconnects with its last revision
-	// misses nothing and sees nothing twice. Provider staff receive only referrals addressed to their provider.
+	// (of an event or a heartbeat) misses nothing and sees nothing twice. Provider staff receive only referrals
+	// addressed to their provider. List first and watch from the list's revision; 0 starts at the current
+	// revision. A heartbeat comes at the start and periodically; each batch sent is audited. The stream ends
+	// with UNAUTHENTICATED (TOKEN_EXPIRED) when the caller's token expires; open watches are capped per caller
+	// and per service (RESOURCE_EXHAUSTED, TOO_MANY_WATCHES).
 	WatchReferrals(*WatchReferralsRequest, grpc.ServerStreamingServer[ReferralEvent]) error
 	// Sends a draft referral to the provider (DRAFT -> REQUESTED). Requester (coordinator, director).
 	SendReferral(context.Context, *SendReferralRequest) (*Referral, error)
@@ -670,7 +682,9 @@ type ReferralServiceServer interface {
 	GetStatistics(context.Context, *GetStatisticsRequest) (*Statistics, error)
 	// Lists audit log entries in order. Admin only.
 	ListAuditEntries(context.Context, *ListAuditEntriesRequest) (*ListAuditEntriesResponse, error)
-	// Recomputes the audit log's hash chain and reports the first broken entry.
+	// Recomputes the audit log's hash chain and reports the first broken entry: a changed entry, a chain that
+	// does not end at its stored head (a deleted tail), or one that does not match the anchors written outside
+	// the data file (--audit-anchor-file).
 	VerifyAuditChain(context.Context, *VerifyAuditChainRequest) (*VerifyAuditChainResponse, error)
 	mustEmbedUnimplementedReferralServiceServer()
 }

@@ -642,7 +642,8 @@ type Resident struct {
 	// Family name (nazwisko), up to 100 characters.
 	FamilyName string `protobuf:"bytes,3,opt,name=family_name,json=familyName,proto3" json:"family_name,omitempty"`
 	// PESEL, 11 digits with a valid check digit; optional (foreigners may have none). Unique among residents.
-	// Looked up only through a keyed hash index (LookupResident), never listed or filtered on. A correction by
+	// Looked up only through a keyed hash index (LookupResident), never listed (ListResidents leaves it empty)
+	// or filtered on. A correction by
 	// UpdateResident re-derives birth_date and sex and moves the index entry.
 	Pesel string `protobuf:"bytes,4,opt,name=pesel,proto3" json:"pesel,omitempty"`
 	// Date of birth, YYYY-MM-DD. Derived from the PESEL when one is given (a different value is refused);

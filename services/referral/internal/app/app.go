@@ -56,6 +56,12 @@ type Config struct {
 	ClientCert string
 	ClientKey  string
 	Security   grpcserver.SecurityFlags
+	// Audit and watches (see docs/referral.md).
+	AuditAnchorFile     string
+	AuditInterval       time.Duration
+	MaxWatchesPerCaller int
+	MaxWatches          int
+	WatchHeartbeat      time.Duration
 }
 
 // RegisterFlags declares the flags of Config on fs with their defaults.
@@ -77,6 +83,11 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or console")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "time in-flight calls get to finish on shutdown")
 	fs.DurationVar(&c.CallTimeout, "call-timeout", 3*time.Second, "deadline of each call to the catalogue and provider services")
+	fs.StringVar(&c.AuditAnchorFile, "audit-anchor-file", "", "append-only file (keep it off the data disk) where the audit chain's head is anchored each --audit-interval and at shutdown; VerifyAuditChain checks the chain against it; empty: no anchoring")
+	fs.DurationVar(&c.AuditInterval, "audit-interval", time.Minute, "how often refusals of anonymous callers and invalid tokens are written as one summary entry, and the audit head is anchored")
+	fs.IntVar(&c.MaxWatchesPerCaller, "max-watches-per-caller", 8, "open WatchReferrals streams one principal may hold")
+	fs.IntVar(&c.MaxWatches, "max-watches", 512, "open WatchReferrals streams of all callers together")
+	fs.DurationVar(&c.WatchHeartbeat, "watch-heartbeat", 15*time.Second, "interval of heartbeats (the revision reached) on WatchReferrals streams")
 	c.Security.RegisterFlags(fs)
 }
 
@@ -105,6 +116,16 @@ func (c *Config) Validate() error {
 	}
 	ch.Positive("shutdown-grace", c.ShutdownGrace)
 	ch.Positive("call-timeout", c.CallTimeout)
+	// Zero keeps the server's default (as when Config is built without flags).
+	if c.AuditInterval < 0 {
+		ch.Fail("audit-interval", "must not be negative, got %s", c.AuditInterval)
+	}
+	if c.WatchHeartbeat < 0 {
+		ch.Fail("watch-heartbeat", "must not be negative, got %s", c.WatchHeartbeat)
+	}
+	if c.MaxWatchesPerCaller < 0 || c.MaxWatches < 0 || c.MaxWatches > 0 && c.MaxWatchesPerCaller > c.MaxWatches {
+		ch.Fail("max-watches", "--max-watches-per-caller (%d) must be at most --max-watches (%d), neither negative", c.MaxWatchesPerCaller, c.MaxWatches)
+	}
 	c.Security.Validate(&ch, c.Listen)
 	return ch.Err()
 }
@@ -280,6 +301,14 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 			return err
 		}
 	}
+	if cfg.AuditAnchorFile != "" {
+		// Fail at start, not at the first anchor, when the file cannot be appended to.
+		f, err := os.OpenFile(cfg.AuditAnchorFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return fmt.Errorf("--audit-anchor-file: %w", err)
+		}
+		f.Close()
+	}
 	st, err := openStore(cfg, log)
 	if err != nil {
 		return err
@@ -323,17 +352,23 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		return err
 	}
 	srv := server.New(st, cataloguev1.NewCatalogueServiceClient(catConn), providerv1.NewProviderServiceClient(provConn), log,
-		server.Options{Criteria: criteria, CallTimeout: cfg.CallTimeout, ServiceToken: tokens})
-	opts := append(sec.Options, server.AuditDenials(st, sec.Auth.Verifier)...)
+		server.Options{Criteria: criteria, CallTimeout: cfg.CallTimeout, ServiceToken: tokens, AuditAnchorFile: cfg.AuditAnchorFile,
+			AuditInterval: cfg.AuditInterval, MaxWatchesPerCaller: cfg.MaxWatchesPerCaller, MaxWatches: cfg.MaxWatches, WatchHeartbeat: cfg.WatchHeartbeat})
+	// The workers (release retries, refusal summaries, audit anchors) outlive the serving, so the last summary
+	// and anchor come after the last call; they are joined before the store closes (deferred above).
+	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	var workers sync.WaitGroup
+	workers.Go(func() { srv.Run(wctx) })
+	defer func() { stopWorkers(); workers.Wait() }()
+	opts := append(sec.Options, srv.AuditDenials(sec.Auth.Verifier)...)
 	opts = append(opts, server.RedactForProviders()...)
 	gs := grpcserver.New(grpcserver.Config{Addr: cfg.Listen, AdminAddr: cfg.AdminListen, ShutdownGrace: cfg.ShutdownGrace, Auth: sec.Auth, Limits: sec.Limits}, log, opts...)
 	referralv1.RegisterReferralServiceServer(gs.GRPC(), srv)
 	gs.ReportHealth(referralv1.ReferralService_ServiceDesc.ServiceName)
 	gs.OnShutdown(srv.Shutdown)
-	// The copy holds personal data: the admin address must stay private, and backups are kept like the data file
-	// itself. The PESEL index key (pesel.key) is not in it: keep it with the backup.
+	// The residents' records in the copy are encrypted; neither the data key ring nor the PESEL key is in it:
+	// keep both apart from backups (and keep the ring a backup needs for as long as the backup).
 	gs.HandleAdmin("/backup", storage.BackupHandler(st, "referral.db", log))
-	go srv.RetryReleases(ctx, 30*time.Second)
 	ls, err := gs.Listen()
 	if err != nil {
 		return err

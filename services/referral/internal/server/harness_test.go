@@ -145,6 +145,9 @@ type harness struct {
 	logs         *observer.ObservedLogs
 	dir          string
 	mint         func(auth.TokenRequest) string
+	server       *server.Server
+	// stop shuts the service down (workers joined, last audit summary and anchor written) and closes the store.
+	stop func()
 }
 
 func dial(t testing.TB, addr string) *grpc.ClientConn {
@@ -163,7 +166,7 @@ var testRing, _ = store.KeyRingOf("k1", map[string][]byte{"k1": []byte("01234567
 
 // start runs the real referral service (bbolt in a temp dir, gRPC on loopback, the production interceptor
 // chain with dev-key tokens and the Policy) in front of fake catalogue and provider servers.
-func start(t testing.TB) *harness {
+func start(t testing.TB, options ...func(*server.Options)) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	core, logs := observer.New(zap.DebugLevel)
@@ -175,15 +178,18 @@ func start(t testing.TB) *harness {
 	catAddr, stopCat := serveFake(t, func(s *grpc.Server) { cataloguev1.RegisterCatalogueServiceServer(s, fakeCatalogue{}) })
 	fp := &fakeProvider{reserved: map[string]int32{}}
 	provAddr, stopProv := serveFake(t, func(s *grpc.Server) { providerv1.RegisterProviderServiceServer(s, fp) })
-	srv := server.New(st, cataloguev1.NewCatalogueServiceClient(dial(t, catAddr)), providerv1.NewProviderServiceClient(dial(t, provAddr)), log,
-		server.Options{CallTimeout: time.Second})
+	opts := server.Options{CallTimeout: time.Second}
+	for _, o := range options {
+		o(&opts)
+	}
+	srv := server.New(st, cataloguev1.NewCatalogueServiceClient(dial(t, catAddr)), providerv1.NewProviderServiceClient(dial(t, provAddr)), log, opts)
 	flags := grpcserver.SecurityFlags{DevKeysDir: filepath.Join(dir, "dev"), ClockSkew: 30 * time.Second}
 	sec, err := flags.Build(server.Policy)
 	if err != nil {
 		t.Fatal(err)
 	}
 	gs := grpcserver.New(grpcserver.Config{Addr: "127.0.0.1:0", ShutdownGrace: time.Second, Auth: sec.Auth, Limits: sec.Limits}, log,
-		append(server.AuditDenials(st, sec.Auth.Verifier), server.RedactForProviders()...)...)
+		append(srv.AuditDenials(sec.Auth.Verifier), server.RedactForProviders()...)...)
 	referralv1.RegisterReferralServiceServer(gs.GRPC(), srv)
 	gs.OnShutdown(srv.Shutdown)
 	ls, err := gs.Listen()
@@ -197,7 +203,21 @@ func start(t testing.TB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { conn.Close(); cancel(); <-done; st.Close() })
+	wctx, stopWorkers := context.WithCancel(context.Background())
+	workers := make(chan struct{})
+	go func() { srv.Run(wctx); close(workers) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			conn.Close()
+			cancel()
+			<-done
+			stopWorkers()
+			<-workers
+			st.Close()
+		})
+	}
+	t.Cleanup(stop)
 	key, err := auth.EnsureDevKey(filepath.Join(dir, "dev"))
 	if err != nil {
 		t.Fatal(err)
@@ -209,7 +229,8 @@ func start(t testing.TB) *harness {
 		}
 		return tok
 	}
-	return &harness{client: referralv1.NewReferralServiceClient(conn), store: st, provider: fp, stopProvider: stopProv, stopCatalog: stopCat, logs: logs, dir: dir, mint: mint}
+	return &harness{client: referralv1.NewReferralServiceClient(conn), store: st, provider: fp, stopProvider: stopProv, stopCatalog: stopCat, logs: logs, dir: dir, mint: mint,
+		server: srv, stop: stop}
 }
 
 // as returns a context calling as role (provider staff bound to providerID).

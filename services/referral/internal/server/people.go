@@ -35,7 +35,13 @@ func (s *Server) CreateResident(ctx context.Context, req *referralv1.CreateResid
 	}
 	w := allowed(ctx, "CreateResident", "", "created")
 	w.Req = reqOf("CreateResident", req.GetRequestId(), s.st.RequestHash(req))
-	out, _, err = s.st.CreateResident(ctx, id, r, w)
+	out, replayed, err := s.st.CreateResident(ctx, id, r, w)
+	if err == nil && replayed {
+		// A replay answers with the resident as it is now: a read like any other.
+		if err := s.read(ctx, "CreateResident", out.GetName(), nil, "replayed"); err != nil {
+			return nil, err
+		}
+	}
 	return out, err
 }
 
@@ -46,8 +52,10 @@ func (s *Server) GetResident(ctx context.Context, req *referralv1.GetResidentReq
 		return nil, err
 	}
 	r, err := s.st.GetResident(id)
-	s.audit(ctx, "GetResident", req.GetName(), err)
-	return r, err
+	if err := s.disclose(ctx, "GetResident", req.GetName(), nil, err); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // ListResidents implements the RPC.
@@ -61,8 +69,14 @@ func (s *Server) ListResidents(ctx context.Context, req *referralv1.ListResident
 		return nil, apierr.ErrInvalidPageToken
 	}
 	list, more, err := s.st.ListResidents(after, n)
-	s.audit(ctx, "ListResidents", "residents", err)
-	if err != nil {
+	names := make([]string, len(list))
+	for i, r := range list {
+		// A list never carries a PESEL: it is read one resident at a time (GetResident, LookupResident,
+		// ExportResident), each read audited.
+		r.Pesel = ""
+		names[i] = r.GetName()
+	}
+	if err := s.disclose(ctx, "ListResidents", "residents", names, err); err != nil {
 		return nil, err
 	}
 	out := &referralv1.ListResidentsResponse{Residents: list}
@@ -90,8 +104,10 @@ func (s *Server) LookupResident(ctx context.Context, req *referralv1.LookupResid
 		return nil, err
 	}
 	r, err := s.st.GetResident(id)
-	s.audit(ctx, "LookupResident", domain.ResidentPrefix+id, err)
-	return r, err
+	if err := s.disclose(ctx, "LookupResident", domain.ResidentPrefix+id, nil, err); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // EraseResident implements the RPC.
@@ -118,8 +134,23 @@ func (s *Server) ExportResident(ctx context.Context, req *referralv1.ExportResid
 		return nil, err
 	}
 	out, err := s.st.ExportResident(id)
-	s.audit(ctx, "ExportResident", req.GetName(), err)
-	return out, err
+	var names []string
+	for _, c := range out.GetConsents() {
+		names = append(names, c.GetName())
+	}
+	for _, c := range out.GetCases() {
+		names = append(names, c.GetName())
+	}
+	for _, p := range out.GetPlans() {
+		names = append(names, p.GetName())
+	}
+	for _, r := range out.GetReferrals() {
+		names = append(names, r.GetName())
+	}
+	if err := s.disclose(ctx, "ExportResident", req.GetName(), names, err); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // CreateConsent implements the RPC.
@@ -138,9 +169,13 @@ func (s *Server) CreateConsent(ctx context.Context, req *referralv1.CreateConsen
 	cid, _ := newID("", "")
 	w := allowed(ctx, "CreateConsent", "", "recorded")
 	w.Req = reqOf("CreateConsent", req.GetRequestId(), s.st.RequestHash(req))
-	out, _, err := s.st.CreateConsent(ctx, rid, cid, req.GetConsent(), w)
+	out, replayed, err := s.st.CreateConsent(ctx, rid, cid, req.GetConsent(), w)
 	if err != nil {
 		s.audit(ctx, "CreateConsent", req.GetParent(), err)
+	} else if replayed {
+		if err := s.read(ctx, "CreateConsent", out.GetName(), nil, "replayed"); err != nil {
+			return nil, err
+		}
 	}
 	return out, err
 }
@@ -152,8 +187,11 @@ func (s *Server) ListConsents(ctx context.Context, req *referralv1.ListConsentsR
 		return nil, err
 	}
 	list, err := s.st.ListConsents(rid)
-	s.audit(ctx, "ListConsents", req.GetParent(), err)
-	if err != nil {
+	names := make([]string, len(list))
+	for i, c := range list {
+		names[i] = c.GetName()
+	}
+	if err := s.disclose(ctx, "ListConsents", req.GetParent(), names, err); err != nil {
 		return nil, err
 	}
 	return &referralv1.ListConsentsResponse{Consents: list}, nil
@@ -195,9 +233,13 @@ func (s *Server) CreateCase(ctx context.Context, req *referralv1.CreateCaseReque
 	}
 	w := allowed(ctx, "CreateCase", "", "opened")
 	w.Req = reqOf("CreateCase", req.GetRequestId(), s.st.RequestHash(req))
-	out, _, err := s.st.CreateCase(ctx, id, c, w)
+	out, replayed, err := s.st.CreateCase(ctx, id, c, w)
 	if err != nil {
 		s.audit(ctx, "CreateCase", "cases/-", err)
+	} else if replayed {
+		if err := s.read(ctx, "CreateCase", out.GetName(), nil, "replayed"); err != nil {
+			return nil, err
+		}
 	}
 	return out, err
 }
@@ -209,8 +251,10 @@ func (s *Server) GetCase(ctx context.Context, req *referralv1.GetCaseRequest) (*
 		return nil, err
 	}
 	c, err := s.st.GetCase(id)
-	s.audit(ctx, "GetCase", req.GetName(), err)
-	return c, err
+	if err := s.disclose(ctx, "GetCase", req.GetName(), nil, err); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // ListCases implements the RPC: queue order (receive_time, then name).
@@ -226,8 +270,8 @@ func (s *Server) ListCases(ctx context.Context, req *referralv1.ListCasesRequest
 		}
 		return nil
 	})
-	s.audit(ctx, "ListCases", "cases", err)
 	if err != nil {
+		s.audit(ctx, "ListCases", "cases", err)
 		return nil, err
 	}
 	sortCases(all)
@@ -248,6 +292,9 @@ func (s *Server) ListCases(ctx context.Context, req *referralv1.ListCasesRequest
 	if end < len(all) {
 		out.NextPageToken = all[end-1].GetName()
 	}
+	if err := s.read(ctx, "ListCases", "cases", casesNames(out.Cases), ""); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -266,12 +313,16 @@ func (s *Server) CreatePlan(ctx context.Context, req *referralv1.CreatePlanReque
 	pid, _ := newID("", "")
 	w := allowed(ctx, "CreatePlan", "", "drafted")
 	w.Req = reqOf("CreatePlan", req.GetRequestId(), s.st.RequestHash(req))
-	out, _, err := s.st.CreatePlan(ctx, caseID, pid, req.GetPlan(), func(c *referralv1.Case, p *referralv1.Plan) error {
+	out, replayed, err := s.st.CreatePlan(ctx, caseID, pid, req.GetPlan(), func(c *referralv1.Case, p *referralv1.Plan) error {
 		p.Approver, p.ApproveTime, p.Summary, p.CloseTime = "", nil, "", nil
 		return domain.NormalizePlan(p, c.GetReceiveTime().AsTime())
 	}, w)
 	if err != nil {
 		s.audit(ctx, "CreatePlan", req.GetParent(), err)
+	} else if replayed {
+		if err := s.read(ctx, "CreatePlan", out.GetName(), nil, "replayed"); err != nil {
+			return nil, err
+		}
 	}
 	return out, err
 }
@@ -283,8 +334,10 @@ func (s *Server) GetPlan(ctx context.Context, req *referralv1.GetPlanRequest) (*
 		return nil, err
 	}
 	out, err := s.st.GetPlan(c, p)
-	s.audit(ctx, "GetPlan", req.GetName(), err)
-	return out, err
+	if err := s.disclose(ctx, "GetPlan", req.GetName(), nil, err); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // ListPlans implements the RPC.
@@ -295,8 +348,10 @@ func (s *Server) ListPlans(ctx context.Context, req *referralv1.ListPlansRequest
 	}
 	out := &referralv1.ListPlansResponse{}
 	err = s.st.ForEachPlan(c, func(p *referralv1.Plan) error { out.Plans = append(out.Plans, p); return nil })
-	s.audit(ctx, "ListPlans", req.GetParent(), err)
-	return out, err
+	if err := s.disclose(ctx, "ListPlans", req.GetParent(), plansNames(out.Plans), err); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // ApprovePlan implements the RPC.
@@ -360,8 +415,26 @@ func (s *Server) ListOverduePlans(ctx context.Context, req *referralv1.ListOverd
 		}
 		return nil
 	})
-	s.audit(ctx, "ListOverduePlans", "plans", err)
-	return out, err
+	if err := s.disclose(ctx, "ListOverduePlans", "plans", plansNames(out.Plans), err); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func casesNames(cs []*referralv1.Case) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.GetName()
+	}
+	return out
+}
+
+func plansNames(ps []*referralv1.Plan) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.GetName()
+	}
+	return out
 }
 
 func asOf(s string, now time.Time) (string, error) {

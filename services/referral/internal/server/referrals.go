@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/cus-suite/cus/platform/apierr"
 	"github.com/cus-suite/cus/platform/auth"
+	"github.com/cus-suite/cus/platform/grpcserver"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
 	referralv1 "github.com/cus-suite/cus/proto/cus/referral/v1"
@@ -48,7 +50,7 @@ func (s *Server) CreateReferral(ctx context.Context, req *referralv1.CreateRefer
 	if name, err := s.st.ReplayedName(reqOf("CreateReferral", req.GetRequestId(), hash)); err != nil {
 		return nil, err
 	} else if name != "" {
-		return s.st.GetReferral(strings.TrimPrefix(name, domain.ReferralPrefix))
+		return s.replayedReferral(ctx, "CreateReferral", name)
 	}
 	rid := strings.TrimPrefix(in.GetResident(), domain.ResidentPrefix)
 	resident, err := s.st.GetResident(rid)
@@ -91,7 +93,7 @@ func (s *Server) CreateReferral(ctx context.Context, req *referralv1.CreateRefer
 	_, cid, _ := domain.TwoIDs("", domain.ResidentPrefix, domain.ConsentsSegment, in.GetConsent())
 	w := allowed(ctx, "CreateReferral", "", "created "+initial.String())
 	w.Req = reqOf("CreateReferral", req.GetRequestId(), hash)
-	out, _, err = s.st.CreateReferral(ctx, id, r, func(tx store.Reader) error {
+	out, replayed, err := s.st.CreateReferral(ctx, id, r, func(tx store.Reader) error {
 		if tx.Resident(rid) == nil {
 			return apierr.Invalid("referral.resident", "no such resident")
 		}
@@ -113,7 +115,23 @@ func (s *Server) CreateReferral(ctx context.Context, req *referralv1.CreateRefer
 		}
 		return nil
 	}, w)
+	if err == nil && replayed {
+		return s.replayedReferral(ctx, "CreateReferral", out.GetName())
+	}
 	return out, err
+}
+
+// replayedReferral answers a replayed create with the referral as it is now, audited as a read ("replayed"):
+// a repeat of a request id must not return data unaudited.
+func (s *Server) replayedReferral(ctx context.Context, method, name string) (*referralv1.Referral, error) {
+	r, err := s.st.GetReferral(strings.TrimPrefix(name, domain.ReferralPrefix))
+	if err != nil {
+		return nil, err
+	}
+	if err := s.read(ctx, method, name, nil, "replayed"); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 func requesterOrNone(p *auth.Principal) domain.Actor {
@@ -176,11 +194,37 @@ func (s *Server) withSummary(r *referralv1.Referral) *referralv1.Referral {
 // GetReferral implements the RPC.
 func (s *Server) GetReferral(ctx context.Context, req *referralv1.GetReferralRequest) (*referralv1.Referral, error) {
 	r, _, err := s.visible(ctx, req.GetName())
-	s.audit(ctx, "GetReferral", req.GetName(), err)
 	if err != nil {
+		s.audit(ctx, "GetReferral", req.GetName(), err)
 		return nil, err
 	}
-	return s.withSummary(r), nil
+	out := s.withSummary(r)
+	if err := s.read(ctx, "GetReferral", req.GetName(), summaryOf(out), ""); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// summaryOf names the resident whose data a referral carries (its resident summary), for the audit entry.
+func summaryOf(r *referralv1.Referral) []string {
+	if r.GetResidentSummary() == nil {
+		return nil
+	}
+	return []string{r.GetResident()}
+}
+
+// disclosedBy names what referrals disclose: each referral and, once, each resident whose summary it carries.
+func disclosedBy(rs []*referralv1.Referral) []string {
+	out := make([]string, 0, len(rs))
+	seen := map[string]bool{}
+	for _, r := range rs {
+		out = append(out, r.GetName())
+		if r.GetResidentSummary() != nil && !seen[r.GetResident()] {
+			seen[r.GetResident()] = true
+			out = append(out, r.GetResident())
+		}
+	}
+	return out
 }
 
 // ListReferrals implements the RPC (newest first).
@@ -190,6 +234,8 @@ func (s *Server) ListReferrals(ctx context.Context, req *referralv1.ListReferral
 		return nil, err
 	}
 	p := auth.FromContext(ctx)
+	// Read before the referrals: a watch from it misses no later change (at worst repeats one).
+	rev := s.st.Revision()
 	var all []*referralv1.Referral
 	err = s.st.ForEachReferral(func(r *referralv1.Referral) error {
 		if _, ok := actorOf(p, r); !ok {
@@ -202,8 +248,8 @@ func (s *Server) ListReferrals(ctx context.Context, req *referralv1.ListReferral
 		all = append(all, r)
 		return nil
 	})
-	s.audit(ctx, "ListReferrals", "referrals", err)
 	if err != nil {
+		s.audit(ctx, "ListReferrals", "referrals", err)
 		return nil, err
 	}
 	slices.Reverse(all) // uuid v7: id order is creation order
@@ -220,45 +266,131 @@ func (s *Server) ListReferrals(ctx context.Context, req *referralv1.ListReferral
 		}
 	}
 	end := min(start+n, len(all))
-	out := &referralv1.ListReferralsResponse{}
+	out := &referralv1.ListReferralsResponse{Revision: rev}
 	for _, r := range all[start:end] {
 		out.Referrals = append(out.Referrals, s.withSummary(r))
 	}
 	if end < len(all) {
 		out.NextPageToken = all[end-1].GetName()
 	}
+	if err := s.read(ctx, "ListReferrals", "referrals", disclosedBy(out.Referrals), ""); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
-// WatchReferrals implements the RPC.
+// Errors of watches.
+var (
+	errTooManyWatches = apierr.New(apierr.KindResourceExhausted, "TOO_MANY_WATCHES", "too many open watches")
+	errTokenExpired   = apierr.New(apierr.KindUnauthenticated, "TOKEN_EXPIRED", "the bearer token expired; reconnect with a fresh token and after_revision")
+	// A revision from the future (e.g. kept across a restore of an older backup) would wait for ever.
+	errRevisionInFuture = apierr.New(apierr.KindOutOfRange, "REVISION_IN_FUTURE", "after_revision is above the newest revision of this service; list again and watch from the list's revision")
+)
+
+// openWatch counts a watch of a principal against the caps; the returned function closes it.
+func (s *Server) openWatch(p *auth.Principal) (func(), error) {
+	key := p.Subject + "\x00" + p.ProviderID
+	s.watchMu.Lock()
+	defer s.watchMu.Unlock()
+	if s.watchers[key] >= s.opts.MaxWatchesPerCaller {
+		return nil, errTooManyWatches.With("limit", strconv.Itoa(s.opts.MaxWatchesPerCaller)).
+			Withf("this caller already has %d open watches (--max-watches-per-caller); close one, or share one stream", s.opts.MaxWatchesPerCaller)
+	}
+	if s.watchersAll >= s.opts.MaxWatches {
+		return nil, errTooManyWatches.With("limit", strconv.Itoa(s.opts.MaxWatches)).
+			Withf("the service has %d open watches, its limit (--max-watches); retry later", s.opts.MaxWatches)
+	}
+	s.watchers[key]++
+	s.watchersAll++
+	return func() {
+		s.watchMu.Lock()
+		defer s.watchMu.Unlock()
+		if s.watchers[key]--; s.watchers[key] <= 0 {
+			delete(s.watchers, key)
+		}
+		s.watchersAll--
+	}, nil
+}
+
+// WatchReferrals implements the RPC. The stream starts after after_revision (0: at the current revision,
+// replaying nothing; clients list, then watch from the list's revision), sends the changes the caller may see
+// in batches (each batch audited, naming the referrals in it, before it is sent), a heartbeat carrying the
+// revision reached at the start and every WatchHeartbeat, and ends when the caller's token expires.
 func (s *Server) WatchReferrals(req *referralv1.WatchReferralsRequest, stream referralv1.ReferralService_WatchReferralsServer) error {
 	ctx := stream.Context()
 	if req.GetAfterRevision() < 0 {
 		return apierr.Invalid("after_revision", "must not be negative")
 	}
 	p := auth.FromContext(ctx)
-	s.audit(ctx, "WatchReferrals", "referrals", nil)
+	done, err := s.openWatch(p)
+	if err != nil {
+		return err
+	}
+	defer done()
+	var expired <-chan time.Time
+	if !p.Expiry.IsZero() {
+		t := time.NewTimer(time.Until(p.Expiry))
+		defer t.Stop()
+		expired = t.C
+	}
 	after := req.GetAfterRevision()
+	if head := s.st.Revision(); after == 0 {
+		after = head
+	} else if after > head {
+		return errRevisionInFuture
+	}
+	if err := s.read(ctx, "WatchReferrals", "referrals", nil, "watch from "+strconv.FormatInt(after, 10)); err != nil {
+		return err
+	}
+	beat := time.NewTicker(s.opts.WatchHeartbeat)
+	defer beat.Stop()
+	heartbeat := true // the first one tells the client the stream is live and where it stands
 	for {
 		changed := s.st.Changed()
+		head := s.st.Revision()
 		events, err := s.st.ReferralChanges(after, 500)
 		if err != nil {
 			return err
 		}
+		var batch []*referralv1.ReferralEvent
 		for _, e := range events {
 			after = e.GetRevision()
 			if _, ok := actorOf(p, e.GetReferral()); !ok {
 				continue
 			}
-			if err := stream.Send(e); err != nil {
+			batch = append(batch, e)
+		}
+		if len(batch) > 0 {
+			names := make([]string, len(batch))
+			for i, e := range batch {
+				names[i] = e.GetReferral().GetName()
+			}
+			if err := s.read(ctx, "WatchReferrals", "referrals", names, "watch batch"); err != nil {
 				return err
+			}
+			for _, e := range batch {
+				if err := stream.Send(e); err != nil {
+					return err
+				}
 			}
 		}
 		if len(events) == 500 {
 			continue
 		}
+		// Every change up to head was read: the cursor may move past revisions the caller was not shown.
+		after = max(after, head)
+		if heartbeat {
+			heartbeat = false
+			if err := stream.Send(&referralv1.ReferralEvent{Heartbeat: true, Revision: after}); err != nil {
+				return err
+			}
+		}
 		select {
 		case <-changed:
+		case <-beat.C:
+			heartbeat = true
+		case <-expired:
+			return errTokenExpired
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-s.stop:
@@ -291,7 +423,11 @@ func (s *Server) transition(ctx context.Context, method string, action domain.Ac
 	if n, err := s.st.ReplayedName(req); err != nil {
 		return nil, err
 	} else if n != "" {
-		return s.withSummary(cur), nil
+		out := s.withSummary(cur)
+		if err := s.read(ctx, method, name, summaryOf(out), "replayed"); err != nil {
+			return nil, err
+		}
+		return out, nil
 	}
 	if etag != "" && etag != cur.GetEtag() {
 		return nil, apierr.ErrStaleEtag
@@ -315,7 +451,9 @@ func (s *Server) transition(ctx context.Context, method string, action domain.Ac
 	expect := cur.GetEtag()
 	w := allowed(ctx, method, name, "")
 	w.Req = req
+	mutated := false
 	out, err = s.st.UpdateReferral(ctx, id, func(r *referralv1.Referral, now time.Time) error {
+		mutated = true
 		// The state check and the etag of the read above, in the same transaction: of two concurrent
 		// changes exactly one commits, the other is ABORTED.
 		if r.GetEtag() != expect {
@@ -344,6 +482,14 @@ func (s *Server) transition(ctx context.Context, method string, action domain.Ac
 			}
 		}
 		return nil, err
+	}
+	if !mutated {
+		// A concurrent request with the same id committed first: this one is its replay.
+		res := s.withSummary(out)
+		if err := s.read(ctx, method, name, summaryOf(res), "replayed"); err != nil {
+			return nil, err
+		}
+		return res, nil
 	}
 	if domain.Terminal(out.GetStatus()) && domain.HoldsCapacity(from) {
 		s.release(ctx, id, cur.GetAgreement())
@@ -535,11 +681,19 @@ func (s *Server) ListAuditEntries(ctx context.Context, req *referralv1.ListAudit
 
 // VerifyAuditChain implements the RPC.
 func (s *Server) VerifyAuditChain(ctx context.Context, _ *referralv1.VerifyAuditChainRequest) (*referralv1.VerifyAuditChainResponse, error) {
-	n, broken, err := s.st.VerifyAudit()
+	anchors, err := readAnchors(s.opts.AuditAnchorFile)
+	if err != nil {
+		s.log.Error("audit anchor file unreadable", zap.String("request_id", grpcserver.RequestID(ctx)), zap.Error(err))
+		return nil, apierr.New(apierr.KindFailedPrecondition, "AUDIT_ANCHORS_UNREADABLE", "the audit anchor file cannot be read or is malformed")
+	}
+	n, broken, err := s.st.VerifyAuditAnchored(anchors)
 	if err != nil {
 		return nil, err
 	}
-	return &referralv1.VerifyAuditChainResponse{Ok: broken == 0, Entries: n, FirstBrokenSequence: broken}, nil
+	if broken.Sequence != 0 {
+		s.log.Warn("audit chain does not verify", zap.Int64("sequence", broken.Sequence), zap.String("why", broken.Why), zap.Int("anchors", len(anchors)))
+	}
+	return &referralv1.VerifyAuditChainResponse{Ok: broken.Sequence == 0, Entries: n, FirstBrokenSequence: broken.Sequence}, nil
 }
 
 var errNoNumber = errors.New("not a number")

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -34,6 +35,20 @@ type Options struct {
 	// ServiceToken, when set, is the bearer token the service presents to the provider service for capacity
 	// calls; otherwise the caller's authorization is forwarded.
 	ServiceToken func() string
+	// AuditInterval is how often Run writes the summary of anonymous refusals and anchors the audit chain's
+	// head. Default 1 minute.
+	AuditInterval time.Duration
+	// AuditAnchorFile is an append-only file of "<time> <sequence> <hash>" lines anchoring the audit chain
+	// outside the data file; VerifyAuditChain checks the chain against it. Empty: no anchoring.
+	AuditAnchorFile string
+	// MaxWatchesPerCaller caps the open watches of one principal (default 8), MaxWatches those of everyone
+	// (default 512); beyond them a watch is RESOURCE_EXHAUSTED (TOO_MANY_WATCHES).
+	MaxWatchesPerCaller int
+	MaxWatches          int
+	// WatchHeartbeat is how often a watch sends a heartbeat carrying the revision reached. Default 15s.
+	WatchHeartbeat time.Duration
+	// ReleaseRetry is how often deferred capacity releases are retried. Default 30s.
+	ReleaseRetry time.Duration
 }
 
 // Server is the referral service.
@@ -46,6 +61,14 @@ type Server struct {
 	opts      Options
 	now       func() time.Time
 	stop      chan struct{}
+	denials   denialCounter
+
+	anchorMu   sync.Mutex
+	lastAnchor int64
+
+	watchMu     sync.Mutex
+	watchers    map[string]int
+	watchersAll int
 }
 
 // New builds the server.
@@ -56,8 +79,23 @@ func New(st *store.Store, catalogue cataloguev1.CatalogueServiceClient, provider
 	if opts.CallTimeout <= 0 {
 		opts.CallTimeout = 3 * time.Second
 	}
+	if opts.AuditInterval <= 0 {
+		opts.AuditInterval = time.Minute
+	}
+	if opts.MaxWatchesPerCaller <= 0 {
+		opts.MaxWatchesPerCaller = 8
+	}
+	if opts.MaxWatches <= 0 {
+		opts.MaxWatches = 512
+	}
+	if opts.WatchHeartbeat <= 0 {
+		opts.WatchHeartbeat = 15 * time.Second
+	}
+	if opts.ReleaseRetry <= 0 {
+		opts.ReleaseRetry = 30 * time.Second
+	}
 	return &Server{st: st, catalogue: catalogue, provider: provider, log: log, opts: opts,
-		now: func() time.Time { return time.Now().UTC() }, stop: make(chan struct{})}
+		now: func() time.Time { return time.Now().UTC() }, stop: make(chan struct{}), watchers: map[string]int{}}
 }
 
 // Shutdown ends watch streams.
@@ -88,19 +126,30 @@ func allowed(ctx context.Context, action, resource, reason string) store.Write {
 	return store.Write{Audit: entry(ctx, action, resource, referralv1.AuditDecision_AUDIT_DECISION_ALLOWED, reason)}
 }
 
-// audit records a read, or a refused or failed call; it never fails the call (but logs without values).
+// audit records a refused or failed call; it never fails the call, which fails anyway (but logs without
+// values). A successful read is recorded by read, which fails closed.
 func (s *Server) audit(ctx context.Context, action, resource string, err error) {
-	d, reason := referralv1.AuditDecision_AUDIT_DECISION_ALLOWED, "read"
-	if err != nil {
-		d, reason = referralv1.AuditDecision_AUDIT_DECISION_FAILED, reasonOf(err)
-		if e, ok := apierr.As(err); ok && (e.Kind == apierr.KindPermissionDenied || errors.Is(err, domain.ErrReferralNotFound) && s.isProvider(ctx)) {
-			d = referralv1.AuditDecision_AUDIT_DECISION_DENIED
-		}
+	if err == nil {
+		// Not reached by the handlers; kept safe: a read goes through read.
+		_ = s.read(ctx, action, resource, nil, "")
+		return
+	}
+	if !wellFormed(resource) && !collections[resource] {
+		// The name of a refused request is the caller's text: recorded only when it is one of ours.
+		resource = invalidName
+	}
+	d, reason := referralv1.AuditDecision_AUDIT_DECISION_FAILED, reasonOf(err)
+	if e, ok := apierr.As(err); ok && (e.Kind == apierr.KindPermissionDenied || errors.Is(err, domain.ErrReferralNotFound) && s.isProvider(ctx)) {
+		d = referralv1.AuditDecision_AUDIT_DECISION_DENIED
 	}
 	if aerr := s.st.Audit(context.WithoutCancel(ctx), entry(ctx, action, resource, d, reason)); aerr != nil {
 		s.log.Error("audit entry not written", zap.String("action", action), zap.Error(aerr))
 	}
 }
+
+// collections are the resources of audit entries that name no single record.
+var collections = map[string]bool{"": true, "residents": true, "residents/-": true, "cases": true, "cases/-": true,
+	"plans": true, "plans/-": true, "referrals": true, "referrals/-": true}
 
 func reasonOf(err error) string {
 	if e, ok := apierr.As(err); ok {

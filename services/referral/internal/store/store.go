@@ -23,7 +23,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -68,6 +70,8 @@ type Store struct {
 	ring *KeyRing
 	log  *zap.Logger
 	now  func() time.Time
+	// auditFault, when set, fails every stand-alone audit write (SetAuditFault, for tests).
+	auditFault atomic.Pointer[error]
 }
 
 // Open opens the data file; peselKey is the secret of the PESEL index (at least 32 bytes), and the data key
@@ -177,9 +181,36 @@ func (s *Store) view(fn func(tx storage.ReadTx) error) error {
 
 // --- audit ---
 
-// Audit appends one entry (a read, a denial, a failure) on its own.
+// Audit appends one entry (a read, a denial, a failure, a summary) on its own. A read of personal data must
+// not be answered when this fails (the caller fails closed).
 func (s *Store) Audit(ctx context.Context, e *referralv1.AuditEntry) error {
+	if f := s.auditFault.Load(); f != nil {
+		return *f
+	}
 	return s.update(ctx, func(tx storage.Tx) error { return s.appendAudit(tx, e) })
+}
+
+// SetAuditFault makes every Audit call fail with err until it is called with nil: tests use it to prove that
+// reads fail closed when the audit log cannot be written (a full disk, a broken file).
+func (s *Store) SetAuditFault(err error) {
+	if err == nil {
+		s.auditFault.Store(nil)
+		return
+	}
+	s.auditFault.Store(&err)
+}
+
+// AuditHead returns the sequence and hex hash of the last entry as the chain's head records them (0, "" when
+// the log is empty). Anchoring them outside the data file lets VerifyAudit detect a rewritten or truncated
+// chain whose head was recomputed too.
+func (s *Store) AuditHead() (seq int64, hash string, err error) {
+	err = s.view(func(tx storage.ReadTx) error {
+		if v := tx.Get(bucketAuditHead, keyHead); len(v) == 40 {
+			seq, hash = int64(binary.BigEndian.Uint64(v[:8])), hex.EncodeToString(v[8:])
+		}
+		return nil
+	})
+	return seq, hash, err
 }
 
 func auditBytes(e *referralv1.AuditEntry) []byte {
@@ -239,7 +270,7 @@ func (s *Store) ListAudit(after int64, limit int, resource string) (out []*refer
 			if err := proto.Unmarshal(v, e); err != nil {
 				return false, err
 			}
-			if resource != "" && e.GetResource() != resource {
+			if resource != "" && e.GetResource() != resource && !slices.Contains(e.GetDisclosed(), resource) {
 				return true, nil
 			}
 			if len(out) == limit {
@@ -254,25 +285,95 @@ func (s *Store) ListAudit(after int64, limit int, resource string) (out []*refer
 	return out, last, more, err
 }
 
-// VerifyAudit recomputes the chain; it returns the number of entries and the sequence of the first entry that
-// does not verify (0 when all do).
+// VerifyAudit recomputes the chain and checks it against its stored head (VerifyAuditAnchored without
+// anchors); it returns the number of entries and the sequence of the first entry that does not verify or is
+// missing (0 when all do).
 func (s *Store) VerifyAudit() (n int64, broken int64, err error) {
+	n, p, err := s.VerifyAuditAnchored(nil)
+	return n, p.Sequence, err
+}
+
+// AuditProblem says what VerifyAuditAnchored found wrong.
+type AuditProblem struct {
+	// Sequence of the first entry that does not verify or is missing (0 when the chain verifies).
+	Sequence int64
+	// Why, for the log: "hash", "order", "head", "anchor", "shorter than anchor".
+	Why string
+}
+
+// Anchor is a (sequence, hash) pair of the chain recorded outside the data file.
+type Anchor struct {
+	Sequence int64
+	Hash     string
+}
+
+// VerifyAuditAnchored recomputes the chain and checks it against its stored head and the anchors given (taken outside
+// the data file): the last entry must be the head (an entry deleted from the tail, or a head left behind by a
+// rewrite, is detected), every anchored entry must exist with the anchored hash, and the chain must not be
+// shorter than the last anchor (a rewrite that recomputed the chain and its head is detected up to the last
+// anchor). It returns the number of entries and the first problem (Sequence 0 when all verifies).
+func (s *Store) VerifyAuditAnchored(anchors []Anchor) (n int64, broken AuditProblem, err error) {
 	err = s.view(func(tx storage.ReadTx) error {
 		var prev []byte
 		var want int64 = 1
-		return tx.Scan(bucketAudit, nil, func(k, v []byte) (bool, error) {
-			n++
+		hashes := map[int64]string{}
+		for _, a := range anchors {
+			hashes[a.Sequence] = ""
+		}
+		err := tx.Scan(bucketAudit, nil, func(k, v []byte) (bool, error) {
 			seq := int64(binary.BigEndian.Uint64(k))
 			e := &referralv1.AuditEntry{}
-			if err := proto.Unmarshal(v, e); err != nil || seq != want || e.GetSequence() != seq ||
-				e.GetPreviousHash() != hex.EncodeToString(prev) || e.GetHash() != hex.EncodeToString(chainHash(prev, auditBytes(e))) {
-				broken = seq
+			if err := proto.Unmarshal(v, e); err != nil || seq != want || e.GetSequence() != seq {
+				broken = AuditProblem{want, "order"}
 				return false, nil
+			}
+			if e.GetPreviousHash() != hex.EncodeToString(prev) || e.GetHash() != hex.EncodeToString(chainHash(prev, auditBytes(e))) {
+				broken = AuditProblem{seq, "hash"}
+				return false, nil
+			}
+			n++
+			if _, ok := hashes[seq]; ok {
+				hashes[seq] = e.GetHash()
 			}
 			prev, _ = hex.DecodeString(e.GetHash())
 			want++
 			return true, nil
 		})
+		if err != nil || broken.Sequence != 0 {
+			return err
+		}
+		last := want - 1
+		var headSeq int64
+		var headHash []byte
+		if v := tx.Get(bucketAuditHead, keyHead); len(v) == 40 {
+			headSeq, headHash = int64(binary.BigEndian.Uint64(v[:8])), v[8:]
+		} else if v != nil {
+			broken = AuditProblem{1, "head"}
+			return nil
+		}
+		switch {
+		case headSeq > last:
+			broken = AuditProblem{last + 1, "head"} // entries after last were deleted
+			return nil
+		case headSeq < last:
+			broken = AuditProblem{headSeq + 1, "head"}
+			return nil
+		case last > 0 && !bytes.Equal(headHash, prev):
+			broken = AuditProblem{last, "head"}
+			return nil
+		}
+		for _, a := range anchors {
+			switch h := hashes[a.Sequence]; {
+			case a.Sequence > last:
+				broken = AuditProblem{last + 1, "shorter than anchor"}
+			case a.Sequence > 0 && h != a.Hash:
+				broken = AuditProblem{a.Sequence, "anchor"}
+			default:
+				continue
+			}
+			return nil
+		}
+		return nil
 	})
 	return n, broken, err
 }
