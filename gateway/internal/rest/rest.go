@@ -477,7 +477,7 @@ func cors(next http.Handler, origins []string) http.Handler {
 func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 	st := status.Convert(err)
 	switch {
-	case strings.Contains(st.Message(), errBodyReadTimeout.Error()):
+	case st.Code() == codes.InvalidArgument && !hasErrorInfo(st) && strings.Contains(st.Message(), errBodyReadTimeout.Error()):
 		writeStatus(w, http.StatusRequestTimeout, codes.DeadlineExceeded, "BODY_READ_TIMEOUT", "the request body was not sent in time")
 		return
 	case st.Code() == codes.InvalidArgument && strings.Contains(st.Message(), "http: request body too large"):
