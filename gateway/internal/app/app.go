@@ -48,8 +48,8 @@ type Config struct {
 	TrustedProxies string
 	PublicCacheTTL time.Duration
 	// ReadHeaderTimeout and IdleTimeout bound a client that is slow to send its request headers and a kept-alive
-	// connection with no request; BodyReadTimeout bounds the sending of a body (streams have none). There is no
-	// overall read timeout: it would end every watch.
+	// connection with no request; BodyReadTimeout bounds the sending of the body of a request that is not a
+	// stream. There is no server-wide read timeout: REST watches are long-lived and must have none.
 	ReadHeaderTimeout time.Duration
 	IdleTimeout       time.Duration
 	BodyReadTimeout   time.Duration
