@@ -9,7 +9,7 @@ MODULES := proto platform services/catalogue services/provider services/referral
 PKGS     = $(addsuffix /...,$(addprefix ./,$(MODULES)))
 GENERATED := proto/cus gateway/internal/openapi
 
-.PHONY: bench-referral bench-provider bench-federation run-federation all build run test verify generate tools lint fmt bench bench-storage bench-search ci clean tidy check-tidy fuzz breaking
+.PHONY: bench-referral bench-watch bench-provider bench-federation run-federation all build run test verify generate tools lint fmt bench bench-storage bench-search ci clean tidy check-tidy fuzz breaking
 
 all: verify test
 
@@ -87,6 +87,10 @@ bench: build
 ## bench-referral: durable referral creates/s through REST at 64 clients beside raw bbolt batch commits
 bench-referral: build
 	@scripts/bench-referral.sh
+
+## bench-watch: a coordinator's list latency (p50/p99) with 300 REST watches open by one provider
+bench-watch: build
+	@scripts/bench-watch.sh
 
 ## bench-provider: capacity reservations/s at 64 callers beside raw bbolt batch commits
 bench-provider:

@@ -9,6 +9,11 @@
 //	                                                              closed-loop keep-alive HTTP POST load; {{.N}} (a
 //	                                                              sequence number), {{.UUID}} and {{.Worker}} in U and
 //	                                                              B are filled per request; only 200s count
+//	cusbench watchflood --url BASE [--watches 300] [--watch-header "K: V"]... [--list-header "K: V"]...
+//	                 [--watch-path /v1/referrals:watch] [--list-path /v1/referrals?pageSize=50] [--requests 200]
+//	                                                              open many watches with one caller's token, each on
+//	                                                              its own connection, then time another caller's
+//	                                                              list, one request after the other (p50/p99)
 //	cusbench bare    --body-from U [--conns 64] [--duration 10s]  that bare handler alone
 //	cusbench grpc    --addr A --method getservice|health [--vs health|getservice] [--name services/ID]
 //	                 [--conns 64] [--clientconns 4] [--rounds 5]  unary load, one method or two interleaved
@@ -65,7 +70,7 @@ func main() {
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: cusbench http|post|bare|grpc|search|startup|rss|pick|wait|ports|busy|summary [flags] (see the package doc)")
+		return errors.New("usage: cusbench http|post|watchflood|bare|grpc|search|startup|rss|pick|wait|ports|busy|summary [flags] (see the package doc)")
 	}
 	cmd, args := args[0], args[1:]
 	switch cmd {
@@ -73,6 +78,8 @@ func run(ctx context.Context, args []string) error {
 		return httpCommand(ctx, args)
 	case "post":
 		return postCommand(ctx, args)
+	case "watchflood":
+		return watchFloodCommand(ctx, args)
 	case "bare":
 		return bareCommand(ctx, args)
 	case "grpc":

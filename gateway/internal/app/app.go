@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/cus-suite/cus/gateway/internal/backend"
 	"github.com/cus-suite/cus/gateway/internal/rest"
 	"github.com/cus-suite/cus/platform/auth"
 	"github.com/cus-suite/cus/platform/config"
@@ -46,6 +47,16 @@ type Config struct {
 	// X-Forwarded-For names the client; see rest.Options.TrustedProxies.
 	TrustedProxies string
 	PublicCacheTTL time.Duration
+	// ReadHeaderTimeout and IdleTimeout bound a client that is slow to send its request headers and a kept-alive
+	// connection with no request; BodyReadTimeout bounds the sending of the body of a request that is not a
+	// stream. There is no server-wide read timeout: REST watches are long-lived and must have none.
+	ReadHeaderTimeout time.Duration
+	IdleTimeout       time.Duration
+	BodyReadTimeout   time.Duration
+	// StreamsPerConn and MaxStreamConns bound the watches held open to each service: streams go on their own
+	// connections (up to MaxStreamConns of StreamsPerConn streams each), never on the one of unary calls.
+	StreamsPerConn int
+	MaxStreamConns int
 }
 
 // RegisterFlags declares the flags of Config on fs with their defaults.
@@ -58,7 +69,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.InstanceName, "instance-name", "CUS Rawicz", "name of this CUS instance")
 	fs.StringVar(&c.CORSOrigins, "cors-origins", "", "comma-separated browser origins allowed to call the API, or * for any")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest accepted request body in bytes")
-	fs.DurationVar(&c.RequestTimeout, "request-timeout", 30*time.Second, "deadline of a unary call to a service")
+	fs.DurationVar(&c.RequestTimeout, "request-timeout", 30*time.Second, "deadline of a unary call to a service; a client's Grpc-Timeout may shorten it, never lengthen it")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "time in-flight requests get to finish on shutdown")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or console")
@@ -66,6 +77,11 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.ClientCert, "client-cert", "", "the gateway's client certificate (PEM) for mTLS to the services")
 	fs.StringVar(&c.ClientKey, "client-key", "", "the gateway's client key (PEM)")
 	fs.DurationVar(&c.PublicCacheTTL, "public-cache-ttl", time.Second, "how long anonymous reads of a single public resource may be answered from memory (0: never)")
+	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "time a client gets to send the request headers")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 2*time.Minute, "how long a kept-alive connection may wait for its next request")
+	fs.DurationVar(&c.BodyReadTimeout, "body-read-timeout", time.Minute, "time a client gets to send a request body (watches have no read limit)")
+	fs.IntVar(&c.StreamsPerConn, "streams-per-conn", 100, "watches carried on one connection to a service before another is opened (below the services' 256 concurrent streams)")
+	fs.IntVar(&c.MaxStreamConns, "max-stream-conns", 10, "connections for watches to each service; beyond streams-per-conn times this, a new watch gets 429 TOO_MANY_STREAMS")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDR prefixes of reverse proxies in front of the gateway whose X-Forwarded-For is trusted")
 }
 
@@ -98,6 +114,15 @@ func (c *Config) Validate() error {
 		ch.Fail("max-body-bytes", "must be between 1024 and %d", 64<<20)
 	}
 	ch.Positive("request-timeout", c.RequestTimeout)
+	ch.Positive("read-header-timeout", c.ReadHeaderTimeout)
+	ch.Positive("idle-timeout", c.IdleTimeout)
+	ch.Positive("body-read-timeout", c.BodyReadTimeout)
+	if c.StreamsPerConn < 1 || c.StreamsPerConn > 250 {
+		ch.Fail("streams-per-conn", "must be between 1 and 250 (the services accept 256 concurrent streams per connection)")
+	}
+	if c.MaxStreamConns < 1 || c.MaxStreamConns > 100 {
+		ch.Fail("max-stream-conns", "must be between 1 and 100")
+	}
 	if (c.ClientCert == "") != (c.ClientKey == "") {
 		ch.Fail("client-cert", "--client-cert and --client-key go together")
 	}
@@ -145,18 +170,22 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		}
 		creds = credentials.NewTLS(tc)
 	}
-	dial := func(addr string) (*grpc.ClientConn, error) {
-		return grpc.NewClient(addr,
-			grpc.WithTransportCredentials(creds),
-			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16<<20)),
-			grpc.WithChainUnaryInterceptor(deadline(cfg.RequestTimeout)),
-		)
+	dial := func(addr string) backend.Dial {
+		return func() (*grpc.ClientConn, error) {
+			return grpc.NewClient(addr,
+				grpc.WithTransportCredentials(creds),
+				grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16<<20)),
+				grpc.WithChainUnaryInterceptor(deadline(cfg.RequestTimeout)),
+			)
+		}
 	}
+	metrics := backend.NewMetrics()
+	limits := backend.Limits{StreamsPerConn: cfg.StreamsPerConn, MaxStreamConns: cfg.MaxStreamConns}
 	conns := rest.Conns{}
-	backends := map[string]*grpc.ClientConn{}
+	backends := map[string]grpc.ClientConnInterface{}
 	for _, b := range []struct {
 		name, flag, addr string
-		conn             **grpc.ClientConn
+		conn             *grpc.ClientConnInterface
 	}{
 		{"catalogue", "catalogue-addr", cfg.CatalogueAddr, &conns.Catalogue},
 		{"provider", "provider-addr", cfg.ProviderAddr, &conns.Provider},
@@ -165,7 +194,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		if b.addr == "" {
 			continue
 		}
-		conn, err := dial(b.addr)
+		conn, err := backend.New(b.name, dial(b.addr), limits, metrics)
 		if err != nil {
 			return fmt.Errorf("--%s: %w", b.flag, err)
 		}
@@ -184,8 +213,10 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		PublicCacheTTL: cfg.PublicCacheTTL,
 		TrustedProxies: proxies,
 		MaxBodyBytes:   cfg.MaxBodyBytes, CORSOrigins: cfg.origins(), PublicURL: cfg.PublicURL,
-		InstanceName: cfg.InstanceName,
-		Backends:     backends,
+		InstanceName:    cfg.InstanceName,
+		Backends:        backends,
+		Collectors:      metrics.Collectors(),
+		BodyReadTimeout: cfg.BodyReadTimeout,
 	}, log)
 	if err != nil {
 		return err
@@ -196,9 +227,8 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	}
 	srv := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 	}
 	log.Info("gateway ready", zap.String("http", ln.Addr().String()), zap.String("catalogue", cfg.CatalogueAddr),
@@ -226,14 +256,13 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	return nil
 }
 
-// deadline gives every unary call a deadline, so a stuck backend cannot hold a request forever.
+// deadline gives every unary call a deadline of at most d, so a stuck backend cannot hold a request forever. A
+// deadline already on the context (grpc-gateway turns a client's Grpc-Timeout header into one) is kept only
+// when it is sooner: a client may ask for less time, never for more.
 func deadline(d time.Duration) grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		if _, ok := ctx.Deadline(); !ok {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, d)
-			defer cancel()
-		}
+		ctx, cancel := context.WithTimeout(ctx, d) // keeps the parent's deadline when that is sooner
+		defer cancel()
 		return invoker(ctx, method, req, reply, cc, opts...)
 	}
 }

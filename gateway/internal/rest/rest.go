@@ -6,7 +6,9 @@ package rest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -51,7 +53,13 @@ type Options struct {
 	// InstanceName appears in HSDS metadata and the docs page.
 	InstanceName string
 	// Backends are the gRPC connections, by service name, for /healthz.
-	Backends map[string]*grpc.ClientConn
+	Backends map[string]grpc.ClientConnInterface
+	// Collectors are further metrics served on /metrics (the backend stream pools').
+	Collectors []prometheus.Collector
+	// BodyReadTimeout bounds the time a client may take to send the body of a request that is not a stream
+	// (0: no bound). The HTTP server has no overall read timeout, which would end watches; this one cuts off
+	// slow senders of bodies instead.
+	BodyReadTimeout time.Duration
 	// TrustedProxies are reverse proxies in front of the gateway: for a request from one of them, the client is
 	// the rightmost X-Forwarded-For address that is not a trusted proxy. The gateway then forwards that one
 	// address, so the services limit and log per client.
@@ -82,9 +90,9 @@ var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 // Conns are the gateway's connections to the services; Provider and Referral are optional (their routes are
 // served only when they are configured).
 type Conns struct {
-	Catalogue *grpc.ClientConn
-	Provider  *grpc.ClientConn
-	Referral  *grpc.ClientConn
+	Catalogue grpc.ClientConnInterface
+	Provider  grpc.ClientConnInterface
+	Referral  grpc.ClientConnInterface
 }
 
 // New builds the gateway's handler over connections to the services.
@@ -117,16 +125,18 @@ func New(ctx context.Context, conns Conns, opts Options, log *zap.Logger) (http.
 		runtime.WithRoutingErrorHandler(routingErrorHandler(routes)),
 		runtime.WithDisablePathLengthFallback(),
 	)
-	if err := cataloguev1.RegisterCatalogueServiceHandler(ctx, gw, catalogue); err != nil {
+	// The handlers call through the given connections (Register*HandlerClient), which may route streams apart
+	// from unary calls (gateway/internal/backend).
+	if err := cataloguev1.RegisterCatalogueServiceHandlerClient(ctx, gw, cataloguev1.NewCatalogueServiceClient(catalogue)); err != nil {
 		return nil, err
 	}
 	if conns.Provider != nil {
-		if err := providerv1.RegisterProviderServiceHandler(ctx, gw, conns.Provider); err != nil {
+		if err := providerv1.RegisterProviderServiceHandlerClient(ctx, gw, providerv1.NewProviderServiceClient(conns.Provider)); err != nil {
 			return nil, err
 		}
 	}
 	if conns.Referral != nil {
-		if err := referralv1.RegisterReferralServiceHandler(ctx, gw, conns.Referral); err != nil {
+		if err := referralv1.RegisterReferralServiceHandlerClient(ctx, gw, referralv1.NewReferralServiceClient(conns.Referral)); err != nil {
 			return nil, err
 		}
 	}
@@ -140,6 +150,7 @@ func New(ctx context.Context, conns Conns, opts Options, log *zap.Logger) (http.
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
 	}, []string{"method"})
 	reg.MustRegister(requests, duration)
+	reg.MustRegister(opts.Collectors...)
 
 	page, err := docs.Render(doc, docs.Options{Title: "CUS API reference", PublicURL: opts.PublicURL, InstanceName: opts.InstanceName})
 	if err != nil {
@@ -182,6 +193,7 @@ func New(ctx context.Context, conns Conns, opts Options, log *zap.Logger) (http.
 	h = cors(h, opts.CORSOrigins)
 	h = observe(h, log, requests, duration)
 	h = clientAddress(h, opts.TrustedProxies)
+	h = bodyReadDeadline(h, opts.BodyReadTimeout)
 	return h, nil
 }
 
@@ -246,10 +258,47 @@ func forwardClient(next http.Handler) http.Handler {
 	})
 }
 
+// isStream tells the routes whose responses are long-lived streams (the watches).
+func isStream(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, ":watch") }
+
+// errBodyReadTimeout is what a request body returns once its read deadline passed.
+var errBodyReadTimeout = errors.New("request body read timeout")
+
+// bodyReadDeadline gives a request that is not a stream d to send its body: a client that trickles a body is cut
+// off with 408 instead of holding a connection and a handler. Streams get no deadline: a watch is long-lived by
+// design (the server keeps its header and idle timeouts, and has no overall read timeout). The deadline needs
+// no lifting: once the body is read, net/http clears it for its background read of the connection.
+func bodyReadDeadline(next http.Handler, d time.Duration) http.Handler {
+	if d <= 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isStream(r) || r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if err := http.NewResponseController(w).SetReadDeadline(time.Now().Add(d)); err == nil {
+			r.Body = deadlineBody{r.Body}
+		} // else the connection cannot take deadlines (a test recorder): nothing to bound
+		next.ServeHTTP(w, r)
+	})
+}
+
+// deadlineBody names a read timeout as such, so the error handler answers 408 rather than "malformed JSON".
+type deadlineBody struct{ io.ReadCloser }
+
+func (b deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		return n, errBodyReadTimeout
+	}
+	return n, err
+}
+
 // endStreamsOnShutdown ends watch responses when streams is done.
 func endStreamsOnShutdown(next http.Handler, streams context.Context) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasSuffix(r.URL.Path, ":watch") {
+		if !isStream(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -428,6 +477,9 @@ func cors(next http.Handler, origins []string) http.Handler {
 func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 	st := status.Convert(err)
 	switch {
+	case st.Code() == codes.InvalidArgument && !hasErrorInfo(st) && strings.Contains(st.Message(), errBodyReadTimeout.Error()):
+		writeStatus(w, http.StatusRequestTimeout, codes.DeadlineExceeded, "BODY_READ_TIMEOUT", "the request body was not sent in time")
+		return
 	case st.Code() == codes.InvalidArgument && strings.Contains(st.Message(), "http: request body too large"):
 		writeStatus(w, http.StatusRequestEntityTooLarge, codes.InvalidArgument, "BODY_TOO_LARGE", "the request body is too large")
 		return
@@ -549,7 +601,7 @@ func writeStatus(w http.ResponseWriter, httpStatus int, code codes.Code, reason,
 }
 
 // healthHandler reports SERVING only when every backend does.
-func healthHandler(backends map[string]*grpc.ClientConn) http.Handler {
+func healthHandler(backends map[string]grpc.ClientConnInterface) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()

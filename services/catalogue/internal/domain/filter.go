@@ -165,30 +165,21 @@ type Order func(a, b *search.Doc) bool
 // ParseServiceOrder compiles an order_by of ListServices. display_name sorts with Polish collation
 // (ą after a, ł after l, ż after ź...), the way residents expect a list of names.
 func ParseServiceOrder(orderBy string) (Order, error) {
-	type key struct {
-		field string
-		desc  bool
+	keys, err := filter.SplitOrder(orderBy, "display_name")
+	if err != nil {
+		return nil, err
 	}
-	var keys []key
-	if strings.TrimSpace(orderBy) == "" {
-		orderBy = "display_name"
-	}
-	for _, part := range strings.Split(orderBy, ",") {
-		f := strings.Fields(part)
-		if len(f) == 0 || len(f) > 2 || (len(f) == 2 && f[1] != "desc" && f[1] != "asc") {
-			return nil, apierr.Invalid("order_by", fmt.Sprintf("%q: expected a field optionally followed by asc or desc", strings.TrimSpace(part)))
-		}
-		switch f[0] {
+	for _, k := range keys {
+		switch k.Field {
 		case "display_name", "create_time", "update_time":
 		default:
-			return nil, apierr.Invalid("order_by", fmt.Sprintf("cannot order by %q; use display_name, create_time or update_time", f[0]))
+			return nil, apierr.Invalid("order_by", fmt.Sprintf("cannot order by %q; use display_name, create_time or update_time", k.Field))
 		}
-		keys = append(keys, key{f[0], len(f) == 2 && f[1] == "desc"})
 	}
 	return func(a, b *search.Doc) bool {
 		for _, k := range keys {
 			var c int
-			switch k.field {
+			switch k.Field {
 			case "display_name":
 				c = bytes.Compare(a.SortKey, b.SortKey)
 			case "create_time":
@@ -196,7 +187,7 @@ func ParseServiceOrder(orderBy string) (Order, error) {
 			case "update_time":
 				c = a.UpdateTime.Compare(b.UpdateTime)
 			}
-			if k.desc {
+			if k.Desc {
 				c = -c
 			}
 			if c != 0 {

@@ -34,25 +34,22 @@ func ParseOrder[T any](orderBy, def string, fields map[string]Comparator[T], tie
 		cmp  Comparator[T]
 		desc bool
 	}
-	if strings.TrimSpace(orderBy) == "" {
-		orderBy = def
+	split, err := filter.SplitOrder(orderBy, def)
+	if err != nil {
+		return nil, err
 	}
-	var keys []key
-	for _, part := range strings.Split(orderBy, ",") {
-		f := strings.Fields(part)
-		if len(f) == 0 || len(f) > 2 || (len(f) == 2 && f[1] != "desc" && f[1] != "asc") {
-			return nil, Invalid("order_by", ReasonInvalidValue, "%q: expected a field optionally followed by asc or desc", strings.TrimSpace(part))
-		}
-		c, ok := fields[f[0]]
+	keys := make([]key, 0, len(split))
+	for _, k := range split {
+		c, ok := fields[k.Field]
 		if !ok {
 			names := make([]string, 0, len(fields))
 			for n := range fields {
 				names = append(names, n)
 			}
 			sort.Strings(names)
-			return nil, Invalid("order_by", ReasonInvalidValue, "cannot order by %q; use %s", f[0], strings.Join(names, ", "))
+			return nil, Invalid("order_by", ReasonInvalidValue, "cannot order by %q; use %s", k.Field, strings.Join(names, ", "))
 		}
-		keys = append(keys, key{c, len(f) == 2 && f[1] == "desc"})
+		keys = append(keys, key{c, k.Desc})
 	}
 	return func(a, b T) int {
 		for _, k := range keys {

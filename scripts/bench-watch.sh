@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Watch flood: with many REST watches open by one provider, how fast a coordinator's list still answers
+# (issue: 270 watches of one provider token made the gateway answer a coordinator's GET /v1/referrals 504).
+#   1. starts the catalogue, the provider registry, the referral service (all with demo data, no per-caller rate
+#      limit, so every watch reaches the services) and the gateway on free loopback ports, with fresh data under
+#      var/bench-watch;
+#   2. picks a demo provider (GET /v1/providers as a coordinator) and mints a token of its staff with bin/cusctl;
+#   3. opens BENCH_WATCHES (300) GET /v1/referrals:watch with that one token, each on its own connection
+#      (bin/cusbench watchflood), then times BENCH_REQUESTS (200) GET /v1/referrals?pageSize=50 of a coordinator,
+#      one after the other, while the watches are open;
+#   4. prints watches attempted, opened, refused (429) and the list's p50/p99.
+# Environment: BENCH_WATCHES (300), BENCH_REQUESTS (200), BENCH_SETTLE (3s), BENCH_LOG_LEVEL (warn),
+# BENCH_GATEWAY_ARGS (extra gateway flags, e.g. "--streams-per-conn 100 --max-stream-conns 10"), BENCH_GATEWAY_BIN
+# (another gateway binary to measure, e.g. one built from an older commit; bin/gateway by default).
+# Results in var/bench-watch/run/, server logs in var/bench-watch/log/. Exits 0 whatever the figures; non-zero on
+# any error (a failed list request, a server that dies).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WATCHES=${BENCH_WATCHES:-300}
+REQUESTS=${BENCH_REQUESTS:-200}
+SETTLE=${BENCH_SETTLE:-3s}
+GATEWAY_ARGS=${BENCH_GATEWAY_ARGS:-}
+GATEWAY_BIN=${BENCH_GATEWAY_BIN:-bin/gateway}
+LOG_LEVEL=${BENCH_LOG_LEVEL:-warn}
+BIN=bin
+OUT=var/bench-watch
+RUN=$OUT/run
+LOG=$OUT/log
+DEV=$OUT/dev
+CUSBENCH=$BIN/cusbench
+
+names=()
+pids=()
+
+alive() { # the process exists and is not a zombie
+  [[ -r /proc/$1/stat ]] || return 1
+  local stat
+  stat=$(</proc/"$1"/stat) || return 1
+  stat=${stat##*) }
+  [[ ${stat%% *} != Z ]]
+}
+
+cleanup() {
+  local rc=$? i
+  trap - EXIT INT TERM
+  if ((rc != 0 && rc != 130 && rc != 143)); then
+    for i in "${!pids[@]}"; do
+      if ! alive "${pids[$i]}"; then
+        echo "bench-watch: ${names[$i]} (pid ${pids[$i]}) is gone; its log ends:" >&2
+        tail -n 5 "$LOG/${names[$i]}.log" >&2 || true
+      fi
+    done
+  fi
+  # Stop in reverse order of start: the gateway first, the catalogue last.
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do wait "${pids[$i]}" 2>/dev/null || true; done
+  if ((rc == 130 || rc == 143)); then
+    echo "bench-watch: interrupted" >&2
+  elif ((rc != 0)); then
+    echo "bench-watch: FAILED (exit $rc); logs in $LOG/" >&2
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+die() {
+  echo "bench-watch: $*" >&2
+  exit 1
+}
+
+for tool in curl jq; do command -v "$tool" >/dev/null || die "$tool is needed"; done
+
+started() { # name pid: remember a server for cleanup
+  names+=("$1")
+  pids+=("$2")
+}
+
+wait_tcp() { # addr name pid: wait until the server's port accepts connections
+  local addr=$1 name=$2 pid=$3
+  for _ in $(seq 1 300); do
+    alive "$pid" || die "$name exited at start-up; see $LOG/$name.log"
+    if (exec 3<>"/dev/tcp/${addr%:*}/${addr##*:}") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  die "$name did not start in 30s; see $LOG/$name.log"
+}
+
+echo "== machine: $(nproc) CPU(s), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== build"
+${MAKE:-make} -s build
+go build -o "$BIN/" ./bench/cmd/cusbench
+
+rm -rf "$OUT"
+mkdir -p "$RUN" "$LOG" "$DEV"
+
+ports=$("$CUSBENCH" ports 17021 17022 17023 18091 19121 19122 19123)
+read -r CAT_PORT PROV_PORT REF_PORT GW_PORT CAT_ADMIN PROV_ADMIN REF_ADMIN <<<"$ports"
+CAT=127.0.0.1:$CAT_PORT
+PROV=127.0.0.1:$PROV_PORT
+REF=127.0.0.1:$REF_PORT
+GWADDR=127.0.0.1:$GW_PORT
+GW=http://$GWADDR
+common=(--dev-keys-dir "$DEV" --demo-data --rate-per-caller 0 --log-level "$LOG_LEVEL")
+# Development mode is explicit on services that know the flag (--dev-mode beside --dev-keys-dir).
+if "$BIN/catalogue" serve --help 2>&1 | grep -q -- '-dev-mode'; then common+=(--dev-mode); fi
+
+echo "== servers (data in $OUT/, logs in $LOG/)"
+"$BIN/catalogue" serve --data-dir "$OUT/catalogue" --listen "$CAT" --admin-listen "127.0.0.1:$CAT_ADMIN" \
+  --provider-addr "$PROV" "${common[@]}" >"$LOG/catalogue.log" 2>&1 &
+started catalogue $!
+wait_tcp "$CAT" catalogue $!
+
+"$BIN/provider" serve --data-dir "$OUT/provider" --listen "$PROV" --admin-listen "127.0.0.1:$PROV_ADMIN" \
+  "${common[@]}" >"$LOG/provider.log" 2>&1 &
+started provider $!
+wait_tcp "$PROV" provider $!
+
+"$BIN/referral" serve --data-dir "$OUT/referral" --listen "$REF" --admin-listen "127.0.0.1:$REF_ADMIN" \
+  --catalogue-addr "$CAT" --provider-addr "$PROV" --pesel-key-file "$DEV/pesel-index.key" \
+  "${common[@]}" >"$LOG/referral.log" 2>&1 &
+started referral $!
+wait_tcp "$REF" referral $!
+
+"$GATEWAY_BIN" --listen "$GWADDR" --catalogue-addr "$CAT" --provider-addr "$PROV" --referral-addr "$REF" \
+  --public-url "$GW" --log-level "$LOG_LEVEL" $GATEWAY_ARGS >"$LOG/gateway.log" 2>&1 &
+started gateway $!
+gw_pid=$!
+"$CUSBENCH" wait --url "$GW/healthz" --timeout 30s
+alive "$gw_pid" || die "the gateway exited (someone else's answered?); see $LOG/gateway.log"
+echo "  catalogue $CAT, provider $PROV, referral $REF, gateway $GW"
+
+COORD=$("$BIN/cusctl" token --role coordinator --keys-dir "$DEV")
+provider=$(curl -sS "$GW/v1/providers?pageSize=1" -H "Authorization: Bearer $COORD" | jq -r '.providers[0].name // empty')
+[[ $provider == providers/* ]] || die "no demo provider"
+PROVIDER=$("$BIN/cusctl" token --role provider --provider-id "${provider#providers/}" --keys-dir "$DEV")
+echo "  provider staff of $provider"
+
+echo
+"$CUSBENCH" watchflood --url "$GW" --watches "$WATCHES" --requests "$REQUESTS" --settle "$SETTLE" \
+  --watch-header "Authorization: Bearer $PROVIDER" --list-header "Authorization: Bearer $COORD" \
+  --out "$RUN/watchflood.json"
+
+r=$RUN/watchflood.json
+echo
+echo "== watch flood, one run, $(nproc) CPU(s)"
+printf '  %-34s %s\n' "watches attempted (one provider)" "$(jq -r .watches_attempted "$r")"
+printf '  %-34s %s\n' "opened (200)" "$(jq -r .watches_opened "$r")"
+printf '  %-34s %s\n' "held, no answer from the service yet" "$(jq -r .watches_pending "$r")"
+printf '  %-34s %s\n' "still open after the list run" "$(jq -r .watches_still_open "$r")"
+printf '  %-34s %s\n' "refused (429)" "$(jq -r .watches_refused "$r")"
+printf '  %-34s %s\n' "failed otherwise" "$(jq -r .watches_failed "$r")"
+printf '  %-34s p50 %s ms, p99 %s ms, max %s ms over %s requests, %s errors\n' "coordinator GET /v1/referrals" \
+  "$(jq -r .list_latency.p50_ms "$r")" "$(jq -r .list_latency.p99_ms "$r")" "$(jq -r .list_latency.max_ms "$r")" \
+  "$(jq -r .list_requests "$r")" "$(jq -r .list_errors "$r")"
