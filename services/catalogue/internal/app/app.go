@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
@@ -158,14 +159,14 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		defer conn.Close()
 		srv.SetProviderDirectory(server.RegistryDirectory{Client: providerv1.NewProviderServiceClient(conn)})
 	}
+	var syncer *federation.Syncer
 	if cfg.PeersFile != "" {
 		fed, err := federation.LoadConfig(cfg.PeersFile, cfg.InstanceTERC)
 		if err != nil {
 			return err
 		}
-		syncer := federation.New(fed, srv, log, gs.Registry(), federation.Options{})
+		syncer = federation.New(fed, srv, log, gs.Registry(), federation.Options{})
 		srv.SetPeerStatus(syncer.Status)
-		go syncer.Run(ctx)
 		log.Info("federation on", zap.Int("peers", len(fed.Peers)))
 	}
 	ls, err := gs.Listen()
@@ -181,7 +182,14 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		}
 		ready(ls.GRPC.Addr().String(), admin)
 	}
-	return gs.Serve(ctx, ls)
+	// The followers write into the store: they run beside the server in one errgroup and are joined before
+	// Run returns and the deferred Close of the store runs. Either ending stops the other.
+	g, gctx := errgroup.WithContext(ctx)
+	if syncer != nil {
+		g.Go(func() error { syncer.Run(gctx); return nil })
+	}
+	g.Go(func() error { return gs.Serve(gctx, ls) })
+	return g.Wait()
 }
 
 // LoadDemo creates the demo catalogue of the instance (Jarocin's for TERC 3006023, otherwise Rawicz's) through
