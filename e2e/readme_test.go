@@ -353,7 +353,7 @@ func cusctlSubst(s *suite) func(string) (string, error) {
 			if errors.As(err, &ee) {
 				stderr = ee.Stderr
 			}
-			return "", fmt.Errorf("bin/cusctl %s: %v\n%s", strings.Join(args, " "), err, stderr)
+			return "", fmt.Errorf("bin/cusctl %s: %w\n%s", strings.Join(args, " "), err, stderr)
 		}
 		return strings.TrimRight(string(out), "\n"), nil
 	}

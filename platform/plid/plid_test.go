@@ -109,8 +109,8 @@ func reasonOf(err error) string {
 // checkErrorShape checks what every error must satisfy, whatever the input.
 func checkErrorShape(t *testing.T, in string, err error) {
 	t.Helper()
-	e, ok := err.(*Error)
-	if !ok || e == nil {
+	var e *Error
+	if !errors.As(err, &e) || e == nil {
 		t.Fatalf("%q: error %T is not a non-nil *Error", in, err)
 	}
 	if !reasons[e.Reason] {

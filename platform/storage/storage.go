@@ -21,6 +21,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 	"go.uber.org/zap"
 )
 
@@ -145,7 +146,7 @@ func Open(path string, opts Options) (*Backend, error) {
 		FreelistType:   bolt.FreelistMapType,
 	})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("data file %s is locked by another process (is the service already running?)", path)
 		}
 		return nil, fmt.Errorf("open data file %s: %w", path, err)

@@ -106,7 +106,7 @@ func startupCommand(ctx context.Context, args []string) error {
 	for serving == 0 {
 		select {
 		case err := <-exited:
-			return fail(fmt.Errorf("catalogue exited before serving: %v", err))
+			return fail(fmt.Errorf("catalogue exited before serving: %w", err))
 		case <-deadline:
 			return fail(fmt.Errorf("catalogue not SERVING after %s", *timeout))
 		case <-ctx.Done():

@@ -289,7 +289,7 @@ type deadlineBody struct{ io.ReadCloser }
 
 func (b deadlineBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+	if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
 		return n, errBodyReadTimeout
 	}
 	return n, err

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"errors"
 	"fmt"
 	"net/mail"
 	"net/url"
@@ -407,7 +408,7 @@ func collect(t testing.TB, opts SyntheticOptions, limit int) (ids []string, svcs
 		}
 		return nil
 	})
-	if err != nil && err != stop {
+	if err != nil && !errors.Is(err, stop) {
 		t.Fatal(err)
 	}
 	return ids, svcs

@@ -9,8 +9,6 @@ import (
 	"github.com/cus-suite/cus/services/catalogue/internal/search"
 )
 
-func p32(v int32) *int32 { return &v }
-
 func TestFilterLanguage(t *testing.T) {
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	doc := &search.Doc{

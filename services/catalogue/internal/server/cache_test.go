@@ -46,7 +46,7 @@ func TestWireCodecSendsCachedBytesAndDecodesNormally(t *testing.T) {
 		t.Fatal(err)
 	}
 	second, _ := codec.Marshal(svc)
-	if &first.Materialize()[0] == nil || string(first.Materialize()) != string(second.Materialize()) {
+	if len(first.Materialize()) == 0 || string(first.Materialize()) != string(second.Materialize()) {
 		t.Fatal("cached bytes differ")
 	}
 	var back cataloguev1.Service

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -494,7 +495,7 @@ func TestWatchEndsOnShutdownWithUnavailable(t *testing.T) {
 	}
 	h.srv.Shutdown()
 	_, err = stream.Recv()
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		t.Fatal("stream ended without telling the client to reconnect")
 	}
 	if code, reason, _ := errorInfo(t, err); code != codes.Unavailable || reason != "SHUTTING_DOWN" {

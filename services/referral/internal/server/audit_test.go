@@ -202,12 +202,14 @@ func rewriteChain(t *testing.T, tx *bolt.Tx, change func(seq int64, e *referralv
 func deleteTail(t *testing.T, tx *bolt.Tx, n int) {
 	t.Helper()
 	c := tx.Bucket([]byte("audit")).Cursor()
-	k, _ := c.Last()
+	if k, _ := c.Last(); k == nil {
+		t.Fatal("the log is empty")
+	}
 	for range n {
 		if err := c.Delete(); err != nil {
 			t.Fatal(err)
 		}
-		if k, _ = c.Last(); k == nil {
+		if k, _ := c.Last(); k == nil {
 			t.Fatal("the log is too short")
 		}
 	}

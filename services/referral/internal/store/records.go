@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -468,7 +469,7 @@ func (s *Store) UpdatePlan(ctx context.Context, caseID, planID string, mutate fu
 		out = p
 		return s.appendAudit(tx, w.Audit)
 	})
-	if err == errReplay {
+	if errors.Is(err, errReplay) {
 		err = nil
 	}
 	return out, err
@@ -629,7 +630,7 @@ func (s *Store) UpdateReferral(ctx context.Context, id string, mutate func(r *re
 		out = r
 		return s.appendAudit(tx, w.Audit)
 	})
-	if err == errReplay {
+	if errors.Is(err, errReplay) {
 		err = nil
 	}
 	return out, err

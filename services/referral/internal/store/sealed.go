@@ -13,6 +13,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
@@ -348,7 +349,7 @@ func Inspect(path string) (Info, error) {
 	}
 	db, err := bolt.Open(path, 0o400, &bolt.Options{ReadOnly: true, Timeout: time.Second})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return out, fmt.Errorf("data file %s is locked by another process (is the service running?)", path)
 		}
 		return out, fmt.Errorf("%s is not a readable data file: %w", path, err)

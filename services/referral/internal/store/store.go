@@ -434,19 +434,7 @@ func (s *Store) getRecord(tx storage.ReadTx, b storage.Bucket, key string, m pro
 	return rev, true, err
 }
 
-// Stamp sets name, etag and times on a resource through the given setters.
-type stamped interface {
-	proto.Message
-}
-
 func ts(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }
-
-// closeErr keeps the first error.
-func closeErr(err *error, c interface{ Close() error }) {
-	if e := c.Close(); *err == nil {
-		*err = e
-	}
-}
 
 // Compact rewrites the data file into a fresh one holding only live keys, and swaps it in, so deleted data
 // does not linger in free pages. Every other operation waits meanwhile.
