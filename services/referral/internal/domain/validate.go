@@ -25,12 +25,14 @@ const (
 	PlansSegment    = "/plans/"
 )
 
+// ErrConsentWithdrawn refuses a referral (or sending one) through a withdrawn consent, naming the field.
+var ErrConsentWithdrawn = failedField("CONSENT_WITHDRAWN", "referral.consent", "the consent has been withdrawn")
+
 // Errors of the referral service. Messages name fields and resources, never values of personal data.
 var (
 	ErrResidentNotFound = apierr.New(apierr.KindNotFound, "RESIDENT_NOT_FOUND", "no such resident")
 	ErrResidentExists   = apierr.New(apierr.KindAlreadyExists, "RESIDENT_EXISTS", "a resident with this PESEL is already recorded")
 	ErrConsentNotFound  = apierr.New(apierr.KindNotFound, "CONSENT_NOT_FOUND", "no such consent")
-	ErrConsentWithdrawn = apierr.New(apierr.KindFailedPrecondition, "CONSENT_WITHDRAWN", "the consent has been withdrawn")
 	ErrCaseNotFound     = apierr.New(apierr.KindNotFound, "CASE_NOT_FOUND", "no such case")
 	ErrPlanNotFound     = apierr.New(apierr.KindNotFound, "PLAN_NOT_FOUND", "no such plan")
 	ErrPlanState        = apierr.New(apierr.KindFailedPrecondition, "PLAN_STATUS_NOT_ALLOWED", "the plan's status does not allow this change")
@@ -140,6 +142,7 @@ func NormalizeResident(r *referralv1.Resident, today time.Time) error {
 	if r.GetMonthlyIncomePerPersonGrosze() < 0 {
 		v.Add("resident.monthly_income_per_person_grosze", "must not be negative")
 	}
+	checkDeclaredTargetGroups(&v, r.GetDeclaredTargetGroups())
 	return v.Err()
 }
 
@@ -263,6 +266,7 @@ func ValidateReferral(r *referralv1.Referral) error {
 	}
 	checkDate(&v, "referral.response_due_date", r.GetResponseDueDate(), false)
 	checkLen(&v, "referral.note", r.GetNote(), 2000, false)
+	checkDecisionReference(&v, r.GetDecisionReference())
 	return v.Err()
 }
 
