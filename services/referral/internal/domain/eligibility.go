@@ -22,6 +22,8 @@ var (
 	ErrAgeOutsideService   = failedField("RESIDENT_AGE_OUTSIDE_SERVICE", "referral.resident", "the resident's age is outside the service's age range")
 	ErrNotInTargetGroups   = failedField("RESIDENT_NOT_IN_TARGET_GROUPS", "referral.resident", "the resident is in none of the service's target groups")
 	ErrResidentAgeUnknown  = failedField("RESIDENT_AGE_UNKNOWN", "referral.resident", "the resident has no valid birth_date; the service's age range needs it")
+	// ErrReferralConsentWithdrawn is ErrConsentWithdrawn (same reason) for a new referral, naming its consent.
+	ErrReferralConsentWithdrawn = failedField("CONSENT_WITHDRAWN", "referral.consent", "the consent has been withdrawn; record a new one to refer")
 )
 
 // Ages (in full years) of the target groups derived from a birth date: dzieci do lat 3, dzieci i młodzież

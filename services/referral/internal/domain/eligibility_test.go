@@ -225,8 +225,8 @@ func TestReceiveTimeInTheFutureIsRefused(t *testing.T) {
 }
 
 func TestConsentWithdrawnNamesTheConsent(t *testing.T) {
-	e, _ := apierr.As(domain.ErrConsentWithdrawn)
-	if !errors.Is(domain.ErrConsentWithdrawn, apierr.New(apierr.KindFailedPrecondition, "CONSENT_WITHDRAWN", "")) ||
+	e, _ := apierr.As(domain.ErrReferralConsentWithdrawn)
+	if !errors.Is(domain.ErrReferralConsentWithdrawn, domain.ErrConsentWithdrawn) ||
 		len(e.Violations) != 1 || e.Violations[0].Field != "referral.consent" {
 		t.Fatalf("%+v", e)
 	}

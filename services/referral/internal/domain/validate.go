@@ -25,14 +25,12 @@ const (
 	PlansSegment    = "/plans/"
 )
 
-// ErrConsentWithdrawn refuses a referral (or sending one) through a withdrawn consent, naming the field.
-var ErrConsentWithdrawn = failedField("CONSENT_WITHDRAWN", "referral.consent", "the consent has been withdrawn")
-
 // Errors of the referral service. Messages name fields and resources, never values of personal data.
 var (
 	ErrResidentNotFound = apierr.New(apierr.KindNotFound, "RESIDENT_NOT_FOUND", "no such resident")
 	ErrResidentExists   = apierr.New(apierr.KindAlreadyExists, "RESIDENT_EXISTS", "a resident with this PESEL is already recorded")
 	ErrConsentNotFound  = apierr.New(apierr.KindNotFound, "CONSENT_NOT_FOUND", "no such consent")
+	ErrConsentWithdrawn = apierr.New(apierr.KindFailedPrecondition, "CONSENT_WITHDRAWN", "the consent has been withdrawn")
 	ErrCaseNotFound     = apierr.New(apierr.KindNotFound, "CASE_NOT_FOUND", "no such case")
 	ErrPlanNotFound     = apierr.New(apierr.KindNotFound, "PLAN_NOT_FOUND", "no such plan")
 	ErrPlanState        = apierr.New(apierr.KindFailedPrecondition, "PLAN_STATUS_NOT_ALLOWED", "the plan's status does not allow this change")

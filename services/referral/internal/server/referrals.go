@@ -101,7 +101,7 @@ func (s *Server) CreateReferral(ctx context.Context, req *referralv1.CreateRefer
 			return apierr.Invalid("referral.consent", "no such consent of the resident")
 		}
 		if c.GetWithdrawTime() != nil {
-			return domain.ErrConsentWithdrawn
+			return domain.ErrReferralConsentWithdrawn
 		}
 		if err := domain.CheckConsentProvider(c, in.GetProvider()); err != nil {
 			return err
