@@ -359,7 +359,7 @@ report(not any(doc.get("kind") == "Ingress" and any(str(a) in str(doc) for a in 
 report(any(doc.get("kind") == "NetworkPolicy" and doc["spec"].get("podSelector") == {} and "Ingress" in doc["spec"].get("policyTypes", [])
            for _, doc in docs), "NetworkPolicy: default deny of ingress")
 allowed = {
-    "catalogue": ["cus-gateway", "cus-referral"],
+    "catalogue": ["cus-gateway", "cus-provider", "cus-referral"],
     "provider": ["cus-catalogue", "cus-gateway", "cus-referral"],
     "referral": ["cus-gateway"],
 }

@@ -411,7 +411,7 @@ func tryStartSuite(t *testing.T, opts suiteOptions) (*suite, error) {
 		s.providerAddr, s.providerAdmin, s.referralAddr, s.referralAdmin = addrs[3], addrs[4], addrs[5], addrs[6]
 		// Each service its own data directory, beside (not inside) the catalogue's.
 		base := t.TempDir()
-		provArgs = providerArgs(filepath.Join(base, "provider"), s.keysDir, s.providerAddr, s.providerAdmin)
+		provArgs = append(providerArgs(filepath.Join(base, "provider"), s.keysDir, s.providerAddr, s.providerAdmin), "--catalogue-addr", s.grpcAddr)
 		refArgs = referralArgs(filepath.Join(base, "referral"), s.keysDir, s.referralAddr, s.referralAdmin, s.grpcAddr, s.providerAddr)
 		// As scripts/run.sh: the referral service presents its own identity (role integration) downstream.
 		serviceToken = filepath.Join(base, "referral-service.token")

@@ -134,6 +134,40 @@ func (s *suite) openStream(ctx context.Context, t testing.TB, path string, hdr m
 	return lines, errc
 }
 
+// fitsTheTestResident says whether the referral service lets the loop's resident (a woman of 1957 living alone)
+// be referred to a catalogue service without a decyzja: active, no age bound she is outside, and a target group
+// she is in (seniors or all residents; none listed means everyone).
+func fitsTheTestResident(svc map[string]any) bool {
+	if st, _ := svc["status"].(string); st != "" && st != "SERVICE_STATUS_ACTIVE" {
+		return false
+	}
+	if d, _ := svc["requiresDecision"].(bool); d {
+		return false
+	}
+	now := time.Now().UTC()
+	age := int64(now.Year() - 1957)
+	if now.Before(time.Date(now.Year(), time.October, 23, 0, 0, 0, 0, time.UTC)) {
+		age--
+	}
+	if n, ok := svc["minimumAge"].(json.Number); ok {
+		if v, _ := n.Int64(); age < v {
+			return false
+		}
+	}
+	if n, ok := svc["maximumAge"].(json.Number); ok {
+		if v, _ := n.Int64(); age > v {
+			return false
+		}
+	}
+	groups, _ := svc["targetGroups"].([]any)
+	for _, g := range groups {
+		if g == "TARGET_GROUP_SENIORS" || g == "TARGET_GROUP_ALL_RESIDENTS" {
+			return true
+		}
+	}
+	return len(groups) == 0
+}
+
 // watchReferralsUntil reads GET /v1/referrals:watch?afterRevision=after as hdr until an event satisfies
 // match, and returns every event read (each the "result" object: revision and referral). Bounded by
 // startTimeout overall, so a loaded machine does not flake while a missing event still fails.
@@ -207,7 +241,8 @@ func TestReferralLoopThroughREST(t *testing.T) {
 			continue
 		}
 		svc := str(t, a, "service")
-		if s.get(t, "/v1/"+svc).Status != http.StatusOK { // a service of the demo catalogue
+		got := s.get(t, "/v1/"+svc)
+		if got.Status != http.StatusOK || !fitsTheTestResident(got.jsonObject(t)) { // a demo service she may be referred to
 			continue
 		}
 		av := s.call(t, http.MethodGet, "/v1/"+name+"/availability", "", coord).wantOK(t)

@@ -110,7 +110,7 @@ echo "== servers (data in $OUT/, logs in $LOG/)"
 started catalogue $!
 wait_tcp "$CAT" catalogue $!
 
-"$BIN/provider" serve --data-dir "$OUT/provider" --listen "$PROV" --admin-listen "127.0.0.1:$PROV_ADMIN" \
+"$BIN/provider" serve --data-dir "$OUT/provider" --listen "$PROV" --admin-listen "127.0.0.1:$PROV_ADMIN" --catalogue-addr "$CAT" \
   "${common[@]}" >"$LOG/provider.log" 2>&1 &
 started provider $!
 wait_tcp "$PROV" provider $!
@@ -156,7 +156,8 @@ for p in $(api GET "/v1/providers?pageSize=100" | jq -r '.providers[]?.name'); d
   fi
 done
 [[ -n $agreement ]] || die "no active agreement among the demo providers"
-api GET "/v1/$service" >/dev/null # the service exists in the catalogue
+# The service exists in the catalogue; one granted by a decyzja needs its reference on the referral.
+decision=$(api GET "/v1/$service" | jq -r 'if .requiresDecision then "CUS.4011.1.BENCH" else "" end')
 echo "  provider  $provider"
 echo "  agreement $agreement"
 echo "  service   $service"
@@ -182,7 +183,8 @@ echo "  case      $kase"
 # return the first result and write nothing).
 cat >"$RUN/referral-body.json" <<JSON
 {"resident": "$resident", "consent": "$consent", "case": "$kase", "service": "$service", "provider": "$provider",
- "agreement": "$agreement", "units": 1, "priority": "PRIORITY_ROUTINE", "responseDueDate": "$due"}
+ "agreement": "$agreement", "units": 1, "priority": "PRIORITY_ROUTINE", "responseDueDate": "$due",
+ "decisionReference": "$decision"}
 JSON
 
 echo

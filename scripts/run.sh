@@ -38,7 +38,7 @@ wait_grpc() { # wait until a TCP port accepts connections
 pids+=($!)
 wait_grpc "$CATALOGUE" catalogue
 
-"$BIN/provider" serve --data-dir "$DATA/provider" --listen "$PROVIDER" --admin-listen 127.0.0.1:9102 \
+"$BIN/provider" serve --data-dir "$DATA/provider" --listen "$PROVIDER" --admin-listen 127.0.0.1:9102 --catalogue-addr "$CATALOGUE" \
   --dev-keys-dir "$DATA/dev" --demo-data --log-format console >"$DATA/log/provider.log" 2>&1 &
 pids+=($!)
 wait_grpc "$PROVIDER" provider

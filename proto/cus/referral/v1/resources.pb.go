@@ -668,9 +668,17 @@ type Resident struct {
 	// When the resident was last changed.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Opaque version tag for optimistic concurrency.
-	Etag          string `protobuf:"bytes,15,opt,name=etag,proto3" json:"etag,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Etag string `protobuf:"bytes,15,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Target groups the resident belongs to that the CUS cannot derive from the other fields, recorded by staff on
+	// the evidence shown: TARGET_GROUP_PERSONS_WITH_DISABILITIES (orzeczenie o niepełnosprawności),
+	// TARGET_GROUP_CARERS (opiekun osoby zależnej), TARGET_GROUP_UNEMPLOYED (status osoby bezrobotnej). Each at most
+	// once; any other group is refused, being derived: children under 3, children and youth (under 18) and
+	// seniors (60 and over) from birth_date, families from household_size above 1, all residents always. A
+	// referral is refused when the resident is in none of the service's target groups. Special-category data
+	// (art. 9 RODO): never shown to providers.
+	DeclaredTargetGroups []v11.TargetGroup `protobuf:"varint,16,rep,packed,name=declared_target_groups,json=declaredTargetGroups,proto3,enum=cus.catalogue.v1.TargetGroup" json:"declared_target_groups,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *Resident) Reset() {
@@ -806,6 +814,13 @@ func (x *Resident) GetEtag() string {
 		return x.Etag
 	}
 	return ""
+}
+
+func (x *Resident) GetDeclaredTargetGroups() []v11.TargetGroup {
+	if x != nil {
+		return x.DeclaredTargetGroups
+	}
+	return nil
 }
 
 // A recorded consent or legal basis (zgoda / podstawa prawna) for sharing a resident's data with providers.
@@ -2295,7 +2310,7 @@ var File_cus_referral_v1_resources_proto protoreflect.FileDescriptor
 
 const file_cus_referral_v1_resources_proto_rawDesc = "" +
 	"\n" +
-	"\x1fcus/referral/v1/resources.proto\x12\x0fcus.referral.v1\x1a cus/catalogue/v1/resources.proto\x1a\x17cus/type/v1/types.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9b\x05\n" +
+	"\x1fcus/referral/v1/resources.proto\x12\x0fcus.referral.v1\x1a cus/catalogue/v1/resources.proto\x1a\x17cus/type/v1/types.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf0\x05\n" +
 	"\bResident\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\"\n" +
 	"\n" +
@@ -2318,7 +2333,8 @@ const file_cus_referral_v1_resources_proto_rawDesc = "" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x17\n" +
-	"\x04etag\x18\x0f \x01(\tB\x03\xe0A\x03R\x04etag:C\xeaA@\n" +
+	"\x04etag\x18\x0f \x01(\tB\x03\xe0A\x03R\x04etag\x12S\n" +
+	"\x16declared_target_groups\x18\x10 \x03(\x0e2\x1d.cus.catalogue.v1.TargetGroupR\x14declaredTargetGroups:C\xeaA@\n" +
 	"\x13cus.gov.pl/Resident\x12\x14residents/{resident}*\tresidents2\bresident\"\xad\x04\n" +
 	"\aConsent\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x126\n" +
@@ -2600,59 +2616,61 @@ var file_cus_referral_v1_resources_proto_goTypes = []any{
 	nil,                           // 26: cus.referral.v1.Statistics.ByOutcomeEntry
 	(*v1.Address)(nil),            // 27: cus.type.v1.Address
 	(*timestamppb.Timestamp)(nil), // 28: google.protobuf.Timestamp
-	(v11.Area)(0),                 // 29: cus.catalogue.v1.Area
-	(v11.FeeUnit)(0),              // 30: cus.catalogue.v1.FeeUnit
+	(v11.TargetGroup)(0),          // 29: cus.catalogue.v1.TargetGroup
+	(v11.Area)(0),                 // 30: cus.catalogue.v1.Area
+	(v11.FeeUnit)(0),              // 31: cus.catalogue.v1.FeeUnit
 }
 var file_cus_referral_v1_resources_proto_depIdxs = []int32{
 	0,  // 0: cus.referral.v1.Resident.sex:type_name -> cus.referral.v1.Sex
 	27, // 1: cus.referral.v1.Resident.address:type_name -> cus.type.v1.Address
 	28, // 2: cus.referral.v1.Resident.create_time:type_name -> google.protobuf.Timestamp
 	28, // 3: cus.referral.v1.Resident.update_time:type_name -> google.protobuf.Timestamp
-	1,  // 4: cus.referral.v1.Consent.basis:type_name -> cus.referral.v1.LegalBasis
-	2,  // 5: cus.referral.v1.Consent.scope:type_name -> cus.referral.v1.DataScope
-	28, // 6: cus.referral.v1.Consent.withdraw_time:type_name -> google.protobuf.Timestamp
-	28, // 7: cus.referral.v1.Consent.create_time:type_name -> google.protobuf.Timestamp
-	28, // 8: cus.referral.v1.Consent.update_time:type_name -> google.protobuf.Timestamp
-	29, // 9: cus.referral.v1.AssessedNeed.area:type_name -> cus.catalogue.v1.Area
-	28, // 10: cus.referral.v1.Case.receive_time:type_name -> google.protobuf.Timestamp
-	12, // 11: cus.referral.v1.Case.needs:type_name -> cus.referral.v1.AssessedNeed
-	3,  // 12: cus.referral.v1.Case.status:type_name -> cus.referral.v1.CaseStatus
-	28, // 13: cus.referral.v1.Case.create_time:type_name -> google.protobuf.Timestamp
-	28, // 14: cus.referral.v1.Case.update_time:type_name -> google.protobuf.Timestamp
-	4,  // 15: cus.referral.v1.Plan.status:type_name -> cus.referral.v1.PlanStatus
-	28, // 16: cus.referral.v1.Plan.approve_time:type_name -> google.protobuf.Timestamp
-	28, // 17: cus.referral.v1.Plan.close_time:type_name -> google.protobuf.Timestamp
-	28, // 18: cus.referral.v1.Plan.create_time:type_name -> google.protobuf.Timestamp
-	28, // 19: cus.referral.v1.Plan.update_time:type_name -> google.protobuf.Timestamp
-	15, // 20: cus.referral.v1.Plan.reviews:type_name -> cus.referral.v1.PlanReview
-	28, // 21: cus.referral.v1.PlanReview.create_time:type_name -> google.protobuf.Timestamp
-	7,  // 22: cus.referral.v1.Outcome.code:type_name -> cus.referral.v1.OutcomeCode
-	5,  // 23: cus.referral.v1.Transition.from:type_name -> cus.referral.v1.ReferralStatus
-	5,  // 24: cus.referral.v1.Transition.to:type_name -> cus.referral.v1.ReferralStatus
-	28, // 25: cus.referral.v1.Transition.time:type_name -> google.protobuf.Timestamp
-	30, // 26: cus.referral.v1.FeeSnapshot.unit:type_name -> cus.catalogue.v1.FeeUnit
-	8,  // 27: cus.referral.v1.FeeSnapshot.criterion_kind:type_name -> cus.referral.v1.CriterionKind
-	27, // 28: cus.referral.v1.ResidentSummary.address:type_name -> cus.type.v1.Address
-	6,  // 29: cus.referral.v1.Referral.priority:type_name -> cus.referral.v1.Priority
-	5,  // 30: cus.referral.v1.Referral.status:type_name -> cus.referral.v1.ReferralStatus
-	16, // 31: cus.referral.v1.Referral.outcome:type_name -> cus.referral.v1.Outcome
-	18, // 32: cus.referral.v1.Referral.fee:type_name -> cus.referral.v1.FeeSnapshot
-	29, // 33: cus.referral.v1.Referral.areas:type_name -> cus.catalogue.v1.Area
-	17, // 34: cus.referral.v1.Referral.history:type_name -> cus.referral.v1.Transition
-	19, // 35: cus.referral.v1.Referral.resident_summary:type_name -> cus.referral.v1.ResidentSummary
-	28, // 36: cus.referral.v1.Referral.create_time:type_name -> google.protobuf.Timestamp
-	28, // 37: cus.referral.v1.Referral.update_time:type_name -> google.protobuf.Timestamp
-	28, // 38: cus.referral.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
-	9,  // 39: cus.referral.v1.AuditEntry.decision:type_name -> cus.referral.v1.AuditDecision
-	23, // 40: cus.referral.v1.Statistics.by_status:type_name -> cus.referral.v1.Statistics.ByStatusEntry
-	24, // 41: cus.referral.v1.Statistics.by_area:type_name -> cus.referral.v1.Statistics.ByAreaEntry
-	25, // 42: cus.referral.v1.Statistics.by_provider:type_name -> cus.referral.v1.Statistics.ByProviderEntry
-	26, // 43: cus.referral.v1.Statistics.by_outcome:type_name -> cus.referral.v1.Statistics.ByOutcomeEntry
-	44, // [44:44] is the sub-list for method output_type
-	44, // [44:44] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	29, // 4: cus.referral.v1.Resident.declared_target_groups:type_name -> cus.catalogue.v1.TargetGroup
+	1,  // 5: cus.referral.v1.Consent.basis:type_name -> cus.referral.v1.LegalBasis
+	2,  // 6: cus.referral.v1.Consent.scope:type_name -> cus.referral.v1.DataScope
+	28, // 7: cus.referral.v1.Consent.withdraw_time:type_name -> google.protobuf.Timestamp
+	28, // 8: cus.referral.v1.Consent.create_time:type_name -> google.protobuf.Timestamp
+	28, // 9: cus.referral.v1.Consent.update_time:type_name -> google.protobuf.Timestamp
+	30, // 10: cus.referral.v1.AssessedNeed.area:type_name -> cus.catalogue.v1.Area
+	28, // 11: cus.referral.v1.Case.receive_time:type_name -> google.protobuf.Timestamp
+	12, // 12: cus.referral.v1.Case.needs:type_name -> cus.referral.v1.AssessedNeed
+	3,  // 13: cus.referral.v1.Case.status:type_name -> cus.referral.v1.CaseStatus
+	28, // 14: cus.referral.v1.Case.create_time:type_name -> google.protobuf.Timestamp
+	28, // 15: cus.referral.v1.Case.update_time:type_name -> google.protobuf.Timestamp
+	4,  // 16: cus.referral.v1.Plan.status:type_name -> cus.referral.v1.PlanStatus
+	28, // 17: cus.referral.v1.Plan.approve_time:type_name -> google.protobuf.Timestamp
+	28, // 18: cus.referral.v1.Plan.close_time:type_name -> google.protobuf.Timestamp
+	28, // 19: cus.referral.v1.Plan.create_time:type_name -> google.protobuf.Timestamp
+	28, // 20: cus.referral.v1.Plan.update_time:type_name -> google.protobuf.Timestamp
+	15, // 21: cus.referral.v1.Plan.reviews:type_name -> cus.referral.v1.PlanReview
+	28, // 22: cus.referral.v1.PlanReview.create_time:type_name -> google.protobuf.Timestamp
+	7,  // 23: cus.referral.v1.Outcome.code:type_name -> cus.referral.v1.OutcomeCode
+	5,  // 24: cus.referral.v1.Transition.from:type_name -> cus.referral.v1.ReferralStatus
+	5,  // 25: cus.referral.v1.Transition.to:type_name -> cus.referral.v1.ReferralStatus
+	28, // 26: cus.referral.v1.Transition.time:type_name -> google.protobuf.Timestamp
+	31, // 27: cus.referral.v1.FeeSnapshot.unit:type_name -> cus.catalogue.v1.FeeUnit
+	8,  // 28: cus.referral.v1.FeeSnapshot.criterion_kind:type_name -> cus.referral.v1.CriterionKind
+	27, // 29: cus.referral.v1.ResidentSummary.address:type_name -> cus.type.v1.Address
+	6,  // 30: cus.referral.v1.Referral.priority:type_name -> cus.referral.v1.Priority
+	5,  // 31: cus.referral.v1.Referral.status:type_name -> cus.referral.v1.ReferralStatus
+	16, // 32: cus.referral.v1.Referral.outcome:type_name -> cus.referral.v1.Outcome
+	18, // 33: cus.referral.v1.Referral.fee:type_name -> cus.referral.v1.FeeSnapshot
+	30, // 34: cus.referral.v1.Referral.areas:type_name -> cus.catalogue.v1.Area
+	17, // 35: cus.referral.v1.Referral.history:type_name -> cus.referral.v1.Transition
+	19, // 36: cus.referral.v1.Referral.resident_summary:type_name -> cus.referral.v1.ResidentSummary
+	28, // 37: cus.referral.v1.Referral.create_time:type_name -> google.protobuf.Timestamp
+	28, // 38: cus.referral.v1.Referral.update_time:type_name -> google.protobuf.Timestamp
+	28, // 39: cus.referral.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
+	9,  // 40: cus.referral.v1.AuditEntry.decision:type_name -> cus.referral.v1.AuditDecision
+	23, // 41: cus.referral.v1.Statistics.by_status:type_name -> cus.referral.v1.Statistics.ByStatusEntry
+	24, // 42: cus.referral.v1.Statistics.by_area:type_name -> cus.referral.v1.Statistics.ByAreaEntry
+	25, // 43: cus.referral.v1.Statistics.by_provider:type_name -> cus.referral.v1.Statistics.ByProviderEntry
+	26, // 44: cus.referral.v1.Statistics.by_outcome:type_name -> cus.referral.v1.Statistics.ByOutcomeEntry
+	45, // [45:45] is the sub-list for method output_type
+	45, // [45:45] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_cus_referral_v1_resources_proto_init() }

@@ -10,10 +10,15 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/cus-suite/cus/platform/auth"
 	"github.com/cus-suite/cus/platform/config"
 	"github.com/cus-suite/cus/platform/grpcserver"
 	"github.com/cus-suite/cus/platform/storage"
+	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
 	"github.com/cus-suite/cus/services/provider/internal/demo"
 	"github.com/cus-suite/cus/services/provider/internal/server"
@@ -30,6 +35,15 @@ type Config struct {
 	LogFormat     string
 	ShutdownGrace time.Duration
 	MaxRecvBytes  int
+	// CatalogueAddr is the catalogue service every new agreement's service is checked against (it exists, is
+	// still offered, and is not granted by a decyzja that the agreement would contract out). BackendCA,
+	// ClientCert and ClientKey switch the calls to TLS (mTLS with a certificate); plaintext is allowed only to
+	// loopback. No token is sent: GetService is a public read.
+	CatalogueAddr string
+	BackendCA     string
+	ClientCert    string
+	ClientKey     string
+	CallTimeout   time.Duration
 	Security      grpcserver.SecurityFlags
 }
 
@@ -44,6 +58,11 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "time in-flight calls get to finish on shutdown")
 	// A CSV import of 4 MiB must fit, with its envelope.
 	fs.IntVar(&c.MaxRecvBytes, "max-recv-bytes", 5<<20, "largest accepted gRPC message in bytes (a provider import is up to 4 MiB)")
+	fs.StringVar(&c.CatalogueAddr, "catalogue-addr", "127.0.0.1:7001", "gRPC address of the catalogue service, which every new agreement's service is checked against")
+	fs.StringVar(&c.BackendCA, "backend-ca", "", "CA (PEM) of the catalogue's certificate; enables TLS to it")
+	fs.StringVar(&c.ClientCert, "client-cert", "", "client certificate (PEM) for mTLS to the catalogue")
+	fs.StringVar(&c.ClientKey, "client-key", "", "client key (PEM)")
+	fs.DurationVar(&c.CallTimeout, "call-timeout", 3*time.Second, "deadline of each call to the catalogue service")
 	c.Security.RegisterFlags(fs)
 }
 
@@ -57,6 +76,14 @@ func (c *Config) Validate() error {
 	ch.NonEmpty("data-dir", c.DataDir)
 	ch.Positive("shutdown-grace", c.ShutdownGrace)
 	ch.Range("max-recv-bytes", c.MaxRecvBytes, 64<<10, 64<<20)
+	ch.Addr("catalogue-addr", c.CatalogueAddr)
+	if (c.ClientCert == "") != (c.ClientKey == "") {
+		ch.Fail("client-cert", "--client-cert and --client-key go together")
+	}
+	if c.BackendCA == "" && !auth.IsLoopback(c.CatalogueAddr) {
+		ch.Fail("catalogue-addr", "plaintext is allowed only on loopback, not to %s; set --backend-ca", c.CatalogueAddr)
+	}
+	ch.Positive("call-timeout", c.CallTimeout)
 	c.Security.Validate(&ch, c.Listen)
 	switch c.LogFormat {
 	case "json", "console":
@@ -80,9 +107,21 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		return err
 	}
 	defer st.Close()
-	srv := server.New(st, log)
+	// The client is lazy: the catalogue (which calls this registry too) may start before or after it; the
+	// first agreement written, or the demo load, is when it must be up.
+	catConn, err := catalogueConn(cfg)
+	if err != nil {
+		return err
+	}
+	defer catConn.Close()
+	catalogue := cataloguev1.NewCatalogueServiceClient(catConn)
+	srv := server.New(st, log, server.WithServiceChecker(server.CatalogueServices{Client: catalogue, Timeout: cfg.CallTimeout, Log: log}))
 	if cfg.DemoData {
-		n, err := LoadDemo(ctx, st, srv)
+		// The same handlers, but the first lookup waits a while for a catalogue that is starting too (under
+		// systemd or Kubernetes the two start together); the demo fails, saying why, if it does not come.
+		demoSrv := server.New(st, log, server.WithServiceChecker(server.CatalogueServices{Client: catalogue,
+			Timeout: demoCatalogueWait * cfg.CallTimeout, WaitForReady: true, Log: log}))
+		n, err := LoadDemo(ctx, st, demoSrv)
 		if err != nil {
 			return fmt.Errorf("load demo data: %w", err)
 		}
@@ -120,7 +159,25 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	return gs.Serve(ctx, ls)
 }
 
-// LoadDemo creates the demo registry through the same handlers clients use, so it passes every rule. It does
+// demoCatalogueWait is how many call timeouts the demo load waits for the catalogue to come up.
+const demoCatalogueWait = 10
+
+// catalogueConn is the (lazy) client connection to the catalogue: TLS with --backend-ca, else plaintext (loopback
+// only, as Validate checks).
+func catalogueConn(cfg Config) (*grpc.ClientConn, error) {
+	creds := insecure.NewCredentials()
+	if cfg.BackendCA != "" {
+		tc, err := auth.ClientTLS(cfg.ClientCert, cfg.ClientKey, cfg.BackendCA)
+		if err != nil {
+			return nil, fmt.Errorf("--backend-ca: %w", err)
+		}
+		creds = credentials.NewTLS(tc)
+	}
+	return grpc.NewClient(cfg.CatalogueAddr, grpc.WithTransportCredentials(creds))
+}
+
+// LoadDemo creates the demo registry through the same handlers clients use, so it passes every rule, the
+// catalogue check included: the catalogue, with its demo data, must be up (scripts/run.sh starts it first). It does
 // nothing when the registry already has providers, and returns the number of providers created.
 func LoadDemo(ctx context.Context, st *store.Store, srv *server.Server) (int, error) {
 	if st.Backend().Revision() > 0 {

@@ -20,9 +20,10 @@ import (
 	"github.com/cus-suite/cus/services/provider/internal/demo"
 )
 
-func testConfig(dir string) Config {
+func testConfig(dir, catalogueAddr string) Config {
 	var cfg Config
 	cfg.Listen, cfg.AdminListen, cfg.DataDir, cfg.DemoData = "127.0.0.1:0", "127.0.0.1:0", filepath.Join(dir, "data"), true
+	cfg.CatalogueAddr, cfg.CallTimeout = catalogueAddr, 2*time.Second
 	cfg.LogLevel, cfg.LogFormat, cfg.ShutdownGrace, cfg.MaxRecvBytes = "info", "json", time.Second, 5<<20
 	cfg.Security.DevKeysDir, cfg.Security.ClockSkew, cfg.Security.OIDCAudience = filepath.Join(dir, "dev"), 30*time.Second, "cus"
 	cfg.Security.TrustedProxies = "127.0.0.0/8"
@@ -58,7 +59,8 @@ func serve(t *testing.T, cfg Config) (grpcAddr, adminAddr string, stop func()) {
 
 func TestRunServesTheDemoRegistry(t *testing.T) {
 	dir := t.TempDir()
-	cfg := testConfig(dir)
+	catAddr, _ := serveDemoCatalogue(t)
+	cfg := testConfig(dir, catAddr)
 	grpcAddr, adminAddr, stop := serve(t, cfg)
 	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -119,7 +121,7 @@ func TestRunServesTheDemoRegistry(t *testing.T) {
 }
 
 func TestConfigIsValidatedByName(t *testing.T) {
-	cfg := testConfig(t.TempDir())
+	cfg := testConfig(t.TempDir(), "127.0.0.1:7001")
 	cfg.Listen, cfg.LogFormat, cfg.MaxRecvBytes = "nowhere", "xml", 1
 	err := cfg.Validate()
 	for _, want := range []string{"--listen (CUS_LISTEN)", "--log-format (CUS_LOG_FORMAT)", "--max-recv-bytes (CUS_MAX_RECV_BYTES)"} {

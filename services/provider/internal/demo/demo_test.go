@@ -8,9 +8,12 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
 	"github.com/cus-suite/cus/services/provider/internal/domain"
-	"google.golang.org/protobuf/proto"
 )
 
 var (
@@ -73,34 +76,40 @@ func TestDemoRegistryIsValidAndFictional(t *testing.T) {
 		if fits, why := domain.LegalBasisFits(kind, a.GetLegalBasis()); !fits {
 			t.Errorf("%s: %s", a.GetDisplayName(), why)
 		}
-		if _, ok := catalogue[a.GetService()]; !ok {
+		svc, ok := catalogue[a.GetService()]
+		if !ok {
 			t.Errorf("%s: %s is not a service of the demo catalogue", a.GetDisplayName(), a.GetService())
+			continue
+		}
+		// The catalogue's rules, as CreateAgreement applies them (the demo is loaded through it).
+		if err := domain.CheckServiceOffered(svc, "service"); err != nil {
+			t.Errorf("%s: %v", a.GetDisplayName(), err)
+		}
+		if err := domain.CheckNotContractedOut(a, svc, "service"); err != nil {
+			t.Errorf("%s: %v", a.GetDisplayName(), err)
 		}
 	}
 }
 
-// catalogueServices reads the service ids of the catalogue's demo data, which the agreements must cover.
-func catalogueServices(t *testing.T) map[string]string {
+// catalogueServices reads the services of the catalogue's demo data, which the agreements must cover.
+func catalogueServices(t *testing.T) map[string]*cataloguev1.Service {
 	t.Helper()
 	path := filepath.Join("..", "..", "..", "catalogue", "internal", "demo", "rawicz.json")
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("the demo catalogue (%s) is needed to check the agreements' services: %v", path, err)
 	}
-	var f struct {
-		Services []struct {
-			ServiceID string `json:"serviceId"`
-			Service   struct {
-				DisplayName string `json:"displayName"`
-			} `json:"service"`
-		} `json:"services"`
-	}
+	var f struct{ Services []json.RawMessage }
 	if err := json.Unmarshal(b, &f); err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]string{}
-	for _, s := range f.Services {
-		out["services/"+s.ServiceID] = s.Service.DisplayName
+	out := map[string]*cataloguev1.Service{}
+	for _, raw := range f.Services {
+		req := &cataloguev1.CreateServiceRequest{}
+		if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(raw, req); err != nil {
+			t.Fatal(err)
+		}
+		out["services/"+req.GetServiceId()] = req.GetService()
 	}
 	return out
 }

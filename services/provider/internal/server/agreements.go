@@ -10,6 +10,7 @@ import (
 
 	"github.com/cus-suite/cus/platform/apierr"
 	"github.com/cus-suite/cus/platform/paging"
+	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
 	"github.com/cus-suite/cus/services/provider/internal/domain"
 )
@@ -59,13 +60,14 @@ func (s *Server) ListAgreements(_ context.Context, req *providerv1.ListAgreement
 	return &providerv1.ListAgreementsResponse{Agreements: pg, NextPageToken: next, TotalSize: int32(len(list))}, nil
 }
 
-// checkService asks the ServiceChecker about the agreement's service; a refusal becomes a field violation.
-func (s *Server) checkService(ctx context.Context, service string) error {
-	err := s.services.CheckService(ctx, service)
-	if e, ok := apierr.As(err); ok && (e.Kind == apierr.KindNotFound || e.Kind == apierr.KindFailedPrecondition) {
-		return domain.Invalid("agreement.service", domain.ReasonUnknown, "%s", e.Message)
+// lookupService asks the ServiceChecker for the agreement's service; a service the catalogue does not have
+// becomes a violation of agreement.service, an unreachable catalogue stays UNAVAILABLE.
+func (s *Server) lookupService(ctx context.Context, service string) (*cataloguev1.Service, error) {
+	svc, err := s.services.LookupService(ctx, service)
+	if e, ok := apierr.As(err); ok && e.Kind == apierr.KindNotFound {
+		return nil, domain.Invalid("agreement.service", domain.ReasonUnknown, "%s", e.Message)
 	}
-	return err
+	return svc, err
 }
 
 // CreateAgreement validates and records an agreement with a provider.
@@ -96,7 +98,16 @@ func (s *Server) CreateAgreement(ctx context.Context, req *providerv1.CreateAgre
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if err := s.checkService(ctx, a.GetService()); err != nil {
+	// The catalogue is asked before anything is written: the service exists, is still offered, and is not one
+	// granted by a decyzja that this agreement would contract out.
+	svc, err := s.lookupService(ctx, a.GetService())
+	if err != nil {
+		return nil, err
+	}
+	if err := domain.CheckServiceOffered(svc, "agreement.service"); err != nil {
+		return nil, err
+	}
+	if err := domain.CheckNotContractedOut(a, svc, "agreement.service"); err != nil {
 		return nil, err
 	}
 	out, _, err := s.store.CreateAgreement(ctx, pid, id, a, req.GetRequestId(), paging.RequestHash(req))

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/cus-suite/cus/platform/apierr"
+	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
 	"github.com/cus-suite/cus/services/provider/internal/server"
 )
@@ -178,17 +179,17 @@ func TestAgreementValidation(t *testing.T) {
 	h.createAgreement(t, informal.GetName(), vol)
 }
 
-// refusingCatalogue stands in for the catalogue check the registry will make: it knows one service.
+// refusingCatalogue stands in for the catalogue lookup: it knows one service.
 type refusingCatalogue struct{ known string }
 
-func (c refusingCatalogue) CheckService(_ context.Context, service string) error {
+func (c refusingCatalogue) LookupService(_ context.Context, service string) (*cataloguev1.Service, error) {
 	switch {
 	case service == "services/0194c050-3022-7053-8000-0000000000ff":
-		return apierr.ErrUnavailable
+		return nil, apierr.ErrUnavailable
 	case service != c.known:
-		return apierr.New(apierr.KindNotFound, "SERVICE_NOT_FOUND", "no such service in the catalogue")
+		return nil, apierr.New(apierr.KindNotFound, "SERVICE_NOT_FOUND", "no such service in the catalogue")
 	}
-	return nil
+	return &cataloguev1.Service{Name: service}, nil
 }
 
 func TestAgreementServiceIsCheckedWhenACheckerIsConfigured(t *testing.T) {

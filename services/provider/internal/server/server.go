@@ -9,28 +9,73 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/cus-suite/cus/platform/apierr"
 	"github.com/cus-suite/cus/platform/auth"
+	"github.com/cus-suite/cus/platform/grpcserver"
+	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
 	"github.com/cus-suite/cus/services/provider/internal/domain"
 	"github.com/cus-suite/cus/services/provider/internal/store"
 )
 
-// ServiceChecker confirms that a catalogue service may be covered by an agreement, before the agreement is
-// written. The registry does not call the catalogue yet (FormatOnly); a checker backed by the catalogue's
-// client returns an *apierr.Error of kind NOT_FOUND or FAILED_PRECONDITION for a service that does not exist or
-// cannot be contracted out (requires_decision), which the handler reports as a violation of agreement.service,
-// and UNAVAILABLE when the catalogue cannot be reached, which is passed on with nothing written.
+// ServiceChecker looks up, in the catalogue, the service an agreement is to cover, before the agreement is
+// written: the handlers apply the catalogue's rules to it (domain.CheckServiceOffered,
+// domain.CheckNotContractedOut). It returns domain.ErrServiceNotInCatalogue (NOT_FOUND) for a service the
+// catalogue does not have, which the handler reports as a violation of agreement.service, and an UNAVAILABLE
+// error when the catalogue cannot be asked, which is passed on with nothing written. The process wires
+// CatalogueServices (package app); FormatOnly is for tests of handlers that do not touch agreements' services.
 type ServiceChecker interface {
-	CheckService(ctx context.Context, service string) error
+	LookupService(ctx context.Context, service string) (*cataloguev1.Service, error)
 }
 
-// FormatOnly is the ServiceChecker that accepts every well-formed `services/{uuid}`.
+// FormatOnly is the ServiceChecker that accepts every well-formed `services/{uuid}` as an ACTIVE service that
+// needs no decision. Never used by the process.
 type FormatOnly struct{}
 
-// CheckService accepts the service.
-func (FormatOnly) CheckService(context.Context, string) error { return nil }
+// LookupService returns an empty (unrestricted) service.
+func (FormatOnly) LookupService(_ context.Context, name string) (*cataloguev1.Service, error) {
+	return &cataloguev1.Service{Name: name}, nil
+}
+
+// CatalogueServices is the ServiceChecker backed by the catalogue service (GetService, a public read: no token
+// is sent, the caller's is not forwarded).
+type CatalogueServices struct {
+	Client cataloguev1.CatalogueServiceClient
+	// Timeout bounds each call (default 3s).
+	Timeout time.Duration
+	// WaitForReady makes a call wait (within Timeout) for a catalogue that is not up yet instead of failing at
+	// once: for the demo load at start, when the catalogue may be starting too.
+	WaitForReady bool
+	Log          *zap.Logger
+}
+
+// LookupService implements ServiceChecker.
+func (c CatalogueServices) LookupService(ctx context.Context, name string) (*cataloguev1.Service, error) {
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = 3 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	svc, err := c.Client.GetService(ctx, &cataloguev1.GetServiceRequest{Name: name}, grpc.WaitForReady(c.WaitForReady))
+	switch code := status.Code(err); {
+	case err == nil:
+		return svc, nil
+	case code == codes.NotFound:
+		return nil, domain.ErrServiceNotInCatalogue
+	default:
+		// Whatever the catalogue's trouble (down, slow, refusing this registry), the agreement waits for it.
+		if c.Log != nil {
+			c.Log.Warn("catalogue lookup of an agreement's service failed", zap.String("service", name),
+				zap.String("code", code.String()), zap.String("request_id", grpcserver.RequestID(ctx)))
+		}
+		return nil, domain.ErrCatalogueUnavailable
+	}
+}
 
 // Server is the provider registry's gRPC service.
 type Server struct {

@@ -7,8 +7,9 @@
 // takes, with the same validation, audit entries and change feed. Only the two dependencies are different:
 // instead of calling the catalogue and provider services, which need not be up when the referral service
 // starts, the loader gives the handlers snapshotCatalogue and snapshotProvider below. They answer from a
-// copy of the few demo services (areas and fee rules) and agreements the demo referrals use; the fee on each
-// referral is computed by the real code from that copy. The test in demo_test.go checks the copy against
+// copy of the few demo services (status, areas, fee rules, age ranges, target groups, whether a decyzja is
+// required) and agreements the demo referrals use; the fee on each referral is computed, and the service's
+// rules are applied, by the real code from that copy. The test in demo_test.go checks the copy against
 // services/catalogue/internal/demo/rawicz.json and services/provider/internal/demo/rawicz.json.
 //
 // One consequence, accepted for a demo: the capacity the accepted and in-progress demo referrals hold is
@@ -89,31 +90,52 @@ func band(from int32, upTo *int32, payable int32) *cataloguev1.IncomeBand {
 	return &cataloguev1.IncomeBand{FromPercent: from, ToPercent: upTo, PayablePercent: payable}
 }
 
-// Services is the copy of the demo catalogue's services the demo referrals use: areas and fee rules.
+func groups(g ...cataloguev1.TargetGroup) []cataloguev1.TargetGroup { return g }
+
+const (
+	active      = cataloguev1.ServiceStatus_SERVICE_STATUS_ACTIVE
+	allGroup    = cataloguev1.TargetGroup_TARGET_GROUP_ALL_RESIDENTS
+	families    = cataloguev1.TargetGroup_TARGET_GROUP_FAMILIES
+	youth       = cataloguev1.TargetGroup_TARGET_GROUP_CHILDREN_AND_YOUTH
+	seniors     = cataloguev1.TargetGroup_TARGET_GROUP_SENIORS
+	disabled    = cataloguev1.TargetGroup_TARGET_GROUP_PERSONS_WITH_DISABILITIES
+	carers      = cataloguev1.TargetGroup_TARGET_GROUP_CARERS
+	decisionRef = "CUS.4011.7.2026" // the decyzja granting the demo's care services
+)
+
+// Services is the copy of the demo catalogue's services the demo referrals use: status, areas, fee rules, and
+// the rules a referral must meet (age range, target groups, whether a decyzja is required).
 var Services = map[string]*cataloguev1.Service{
-	svcPsychologist: {Name: svcPsychologist, DisplayName: "Poradnictwo psychologiczne dla dzieci, młodzieży i dorosłych",
-		Areas: []cataloguev1.Area{cataloguev1.Area_AREA_FAMILY_SUPPORT, cataloguev1.Area_AREA_HEALTH_PROMOTION},
+	svcPsychologist: {Name: svcPsychologist, DisplayName: "Poradnictwo psychologiczne dla dzieci, młodzieży i dorosłych", Status: active,
+		TargetGroups: groups(allGroup, families),
+		Areas:        []cataloguev1.Area{cataloguev1.Area_AREA_FAMILY_SUPPORT, cataloguev1.Area_AREA_HEALTH_PROMOTION},
 		Fee: &cataloguev1.FeeRule{PriceGrosze: 8000, Currency: "PLN", Unit: cataloguev1.FeeUnit_FEE_UNIT_VISIT,
 			IncomeBands: bands(band(0, to(150), 0), band(150, to(250), 50), band(250, nil, 100))}},
-	svcCommunity: {Name: svcCommunity, DisplayName: "Świetlica Środowiskowa „Przystań”",
+	svcCommunity: {Name: svcCommunity, DisplayName: "Świetlica Środowiskowa „Przystań”", Status: active,
+		MinimumAge: to(6), MaximumAge: to(18), TargetGroups: groups(youth),
 		Areas: []cataloguev1.Area{cataloguev1.Area_AREA_FAMILY_SUPPORT, cataloguev1.Area_AREA_PUBLIC_EDUCATION}},
-	svcCare: {Name: svcCare, DisplayName: "Usługi opiekuńcze w miejscu zamieszkania",
+	svcCare: {Name: svcCare, DisplayName: "Usługi opiekuńcze w miejscu zamieszkania", Status: active,
+		TargetGroups: groups(seniors, disabled), RequiresDecision: true,
 		Areas: []cataloguev1.Area{cataloguev1.Area_AREA_SOCIAL_ASSISTANCE},
 		Fee: &cataloguev1.FeeRule{PriceGrosze: 2500, Currency: "PLN", Unit: cataloguev1.FeeUnit_FEE_UNIT_HOUR,
 			IncomeBands: bands(band(0, to(100), 0), band(100, to(150), 5), band(150, to(200), 10), band(200, to(250), 20),
 				band(250, to(300), 40), band(300, nil, 100))}},
-	svcSeniorDay: {Name: svcSeniorDay, DisplayName: "Dzienny Dom Senior+",
+	svcSeniorDay: {Name: svcSeniorDay, DisplayName: "Dzienny Dom Senior+", Status: active,
+		MinimumAge: to(60), TargetGroups: groups(seniors),
 		Areas: []cataloguev1.Area{cataloguev1.Area_AREA_SOCIAL_ASSISTANCE, cataloguev1.Area_AREA_HEALTH_PROMOTION},
 		Fee: &cataloguev1.FeeRule{PriceGrosze: 1500, Currency: "PLN", Unit: cataloguev1.FeeUnit_FEE_UNIT_DAY,
 			IncomeBands: bands(band(0, to(100), 0), band(100, to(150), 10), band(150, to(200), 25), band(200, to(250), 50), band(250, nil, 100))}},
-	svcMeals: {Name: svcMeals, DisplayName: "Posiłki w Bistro „Dobry Smak”",
-		Areas: []cataloguev1.Area{cataloguev1.Area_AREA_SOCIAL_ASSISTANCE},
+	svcMeals: {Name: svcMeals, DisplayName: "Posiłki w Bistro „Dobry Smak”", Status: active,
+		TargetGroups: groups(seniors, allGroup),
+		Areas:        []cataloguev1.Area{cataloguev1.Area_AREA_SOCIAL_ASSISTANCE},
 		Fee: &cataloguev1.FeeRule{PriceGrosze: 1200, Currency: "PLN", Unit: cataloguev1.FeeUnit_FEE_UNIT_MEAL,
 			IncomeBands: bands(band(0, to(100), 0), band(100, to(150), 10), band(150, to(200), 25), band(200, to(250), 50), band(250, nil, 100))}},
-	svcRespite: {Name: svcRespite, DisplayName: "Opieka wytchnieniowa",
-		Areas: []cataloguev1.Area{cataloguev1.Area_AREA_DISABILITY_SUPPORT, cataloguev1.Area_AREA_SOCIAL_ASSISTANCE}},
-	svcTransport: {Name: svcTransport, DisplayName: "Transport door-to-door",
-		Areas: []cataloguev1.Area{cataloguev1.Area_AREA_DISABILITY_SUPPORT, cataloguev1.Area_AREA_HEALTH_PROMOTION},
+	svcRespite: {Name: svcRespite, DisplayName: "Opieka wytchnieniowa", Status: active,
+		TargetGroups: groups(carers, disabled),
+		Areas:        []cataloguev1.Area{cataloguev1.Area_AREA_DISABILITY_SUPPORT, cataloguev1.Area_AREA_SOCIAL_ASSISTANCE}},
+	svcTransport: {Name: svcTransport, DisplayName: "Transport door-to-door", Status: active,
+		TargetGroups: groups(disabled, seniors),
+		Areas:        []cataloguev1.Area{cataloguev1.Area_AREA_DISABILITY_SUPPORT, cataloguev1.Area_AREA_HEALTH_PROMOTION},
 		Fee: &cataloguev1.FeeRule{PriceGrosze: 500, Currency: "PLN", Unit: cataloguev1.FeeUnit_FEE_UNIT_VISIT,
 			IncomeBands: bands(band(0, to(100), 0), band(100, to(200), 50), band(200, nil, 100))}},
 }
@@ -167,6 +189,12 @@ type Summary struct {
 	Residents, Consents, Cases, Plans, Referrals int
 }
 
+// birthDateAged is a birth date that makes a person years old today (their birthday a few months back), so
+// the demo's ages, and the referrals that depend on them, stay true whenever the demo is loaded.
+func birthDateAged(years int) string {
+	return time.Now().UTC().AddDate(-years, -3, 0).Format(time.DateOnly)
+}
+
 func rawicz(street string) *typev1.Address {
 	return &typev1.Address{Address_1: street, City: "Rawicz", PostalCode: "63-900", Region: "wielkopolskie", Country: "PL"}
 }
@@ -206,16 +234,18 @@ func people() []person {
 			yymmdd: "880621", serial: 2046,
 			consent: consent("wsparcie rodziny: poradnictwo i świetlica dla dzieci", "2026-02-03"),
 		},
-		{ // 24, lives alone, a disability; 1 800 zł: 178% of the single-person criterion.
+		{ // 24, lives alone, a disability (declared on the orzeczenie shown); 1 800 zł: 178% of the single-person criterion.
 			resident: &referralv1.Resident{GivenName: "Kacper", FamilyName: "Marciniak", Phone: "+48 600 100 204",
-				Address: rawicz("ul. Lipowa 22"), TerytCode: "3022053", HouseholdSize: 1, MonthlyIncomePerPersonGrosze: 180000},
+				Address: rawicz("ul. Lipowa 22"), TerytCode: "3022053", HouseholdSize: 1, MonthlyIncomePerPersonGrosze: 180000,
+				DeclaredTargetGroups: groups(disabled)},
 			yymmdd: "012909", serial: 7731, // born 2001-09-09: the month carries +20 for the 2000s
 			consent: consent("opieka wytchnieniowa i transport", "2026-02-10"),
 		},
-		{ // A foreigner without a PESEL: the birth date is given instead.
-			resident: &referralv1.Resident{GivenName: "Ołena", FamilyName: "Kowalenko", BirthDate: "1979-04-12", Sex: referralv1.Sex_SEX_FEMALE,
+		{ // A boy of a family from abroad, without a PESEL: the birth date is given instead. The świetlica takes
+			// children of 6 to 18, so the referral is his; his mother gave the consent as his legal guardian.
+			resident: &referralv1.Resident{GivenName: "Maksym", FamilyName: "Kowalenko", BirthDate: birthDateAged(11), Sex: referralv1.Sex_SEX_MALE,
 				Phone: "+48 600 100 205", Address: rawicz("ul. Akacjowa 3/5"), TerytCode: "3022053", HouseholdSize: 3, MonthlyIncomePerPersonGrosze: 50000},
-			consent: consent("świetlica środowiskowa dla dzieci", "2026-02-17"),
+			consent: consent("świetlica środowiskowa (zgoda matki jako przedstawicielki ustawowej)", "2026-02-17"),
 		},
 	}
 }
@@ -310,28 +340,29 @@ func Load(ctx context.Context, st *store.Store, opts server.Options, log *zap.Lo
 		resident, kase int
 		service        string
 		provider, ag   string
+		decision       string
 		units          int32
 		priority       referralv1.Priority
 		note           string
 		steps          []step
 	}{
-		{0, 0, svcCare, provCUS, agreement(provCUS, "01"), 40, referralv1.Priority_PRIORITY_URGENT,
+		{0, 0, svcCare, provCUS, agreement(provCUS, "01"), decisionRef, 40, referralv1.Priority_PRIORITY_URGENT,
 			"2 godziny dziennie w dni robocze", []step{{action: "accept"}, {action: "start"}}},
-		{0, 0, svcSeniorDay, provCUS, agreement(provCUS, "05"), 8, referralv1.Priority_PRIORITY_ROUTINE,
+		{0, 0, svcSeniorDay, provCUS, agreement(provCUS, "05"), "", 8, referralv1.Priority_PRIORITY_ROUTINE,
 			"wtorki i czwartki", nil},
-		{1, 1, svcMeals, provSmaki, agreement(provSmaki, "13"), 20, referralv1.Priority_PRIORITY_ROUTINE,
+		{1, 1, svcMeals, provSmaki, agreement(provSmaki, "13"), "", 20, referralv1.Priority_PRIORITY_ROUTINE,
 			"obiady z dowozem", []step{{action: "receive"}, {action: "accept"}, {action: "start"},
 				{action: "complete", outcome: &referralv1.Outcome{Code: referralv1.OutcomeCode_OUTCOME_CODE_GOT_HELP, Note: "20 obiadów wydanych, dalsze na nowy wniosek"}}}},
-		{2, 2, svcPsychologist, provDobryStart, agreement(provDobryStart, "17"), 5, referralv1.Priority_PRIORITY_ROUTINE,
+		{2, 2, svcPsychologist, provDobryStart, agreement(provDobryStart, "17"), "", 5, referralv1.Priority_PRIORITY_ROUTINE,
 			"", []step{{action: "receive"}, {action: "accept"}}},
-		{3, -1, svcRespite, provRazem, agreement(provRazem, "11"), 10, referralv1.Priority_PRIORITY_ROUTINE,
+		{3, -1, svcRespite, provRazem, agreement(provRazem, "11"), "", 10, referralv1.Priority_PRIORITY_ROUTINE,
 			"", []step{{action: "reject", reason: "brak wolnych miejsc w turnusie marcowym; zapraszamy od maja"}}},
-		{4, -1, svcCommunity, provDobryStart, agreement(provDobryStart, "15"), 1, referralv1.Priority_PRIORITY_ROUTINE,
-			"dwoje dzieci, 8 i 11 lat", []step{{action: "receive"}}},
+		{4, -1, svcCommunity, provDobryStart, agreement(provDobryStart, "15"), "", 1, referralv1.Priority_PRIORITY_ROUTINE,
+			"zajęcia popołudniowe; młodszy brat (8 lat) czeka na miejsce", []step{{action: "receive"}}},
 	}
 	for i, d := range referrals {
 		r := &referralv1.Referral{Resident: residents[d.resident], Consent: consents[d.resident], Service: d.service,
-			Provider: "providers/" + d.provider, Agreement: d.ag, Units: d.units, Priority: d.priority, Note: d.note}
+			Provider: "providers/" + d.provider, Agreement: d.ag, DecisionReference: d.decision, Units: d.units, Priority: d.priority, Note: d.note}
 		if d.kase >= 0 {
 			r.Case = caseNames[d.kase]
 		}

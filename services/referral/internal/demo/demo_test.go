@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -83,6 +84,11 @@ func TestLoadIntoFreshStore(t *testing.T) {
 		t.Errorf("fee of the care referral: %v", f)
 	}
 
+	// The care services are granted by a decyzja: the demo referral carries its reference.
+	if ref := statuses[referralv1.ReferralStatus_REFERRAL_STATUS_IN_PROGRESS].GetDecisionReference(); ref == "" {
+		t.Errorf("the care referral has no decision reference")
+	}
+
 	approved := 0
 	if err := st.ForEachPlan("", func(p *referralv1.Plan) error {
 		if p.GetStatus() == referralv1.PlanStatus_PLAN_STATUS_APPROVED && p.GetApprover() != "" {
@@ -123,6 +129,22 @@ func TestSnapshotMatchesTheOtherDemos(t *testing.T) {
 		found++
 		if !proto.Equal(want.GetFee(), req.GetService().GetFee()) && !sameBands(want.GetFee(), req.GetService().GetFee()) {
 			t.Errorf("%s: fee rule differs from the catalogue demo:\n copy %v\n demo %v", name, want.GetFee(), req.GetService().GetFee())
+		}
+		// The rules a referral must meet (CheckEligibility) are copied exactly; a status left unset in the
+		// catalogue demo is ACTIVE there.
+		got := req.GetService()
+		if st := got.GetStatus(); want.GetStatus() != st && !(st == cataloguev1.ServiceStatus_SERVICE_STATUS_UNSPECIFIED && want.GetStatus() == cataloguev1.ServiceStatus_SERVICE_STATUS_ACTIVE) {
+			t.Errorf("%s: status %s, the catalogue demo says %s", name, want.GetStatus(), st)
+		}
+		if want.GetRequiresDecision() != got.GetRequiresDecision() {
+			t.Errorf("%s: requires_decision %v, the catalogue demo says %v", name, want.GetRequiresDecision(), got.GetRequiresDecision())
+		}
+		if !proto.Equal(&cataloguev1.Service{MinimumAge: want.MinimumAge, MaximumAge: want.MaximumAge},
+			&cataloguev1.Service{MinimumAge: got.MinimumAge, MaximumAge: got.MaximumAge}) {
+			t.Errorf("%s: age range differs from the catalogue demo", name)
+		}
+		if !slices.Equal(want.GetTargetGroups(), got.GetTargetGroups()) {
+			t.Errorf("%s: target groups %v, the catalogue demo says %v", name, want.GetTargetGroups(), got.GetTargetGroups())
 		}
 		if len(want.GetAreas()) != len(req.GetService().GetAreas()) {
 			t.Errorf("%s: areas differ", name)

@@ -21,7 +21,7 @@ type Updatable struct {
 var (
 	ResidentUpdatable = Updatable{
 		Fields: set("given_name", "family_name", "pesel", "birth_date", "sex", "phone", "email", "address", "teryt_code",
-			"household_size", "monthly_income_per_person_grosze"),
+			"household_size", "monthly_income_per_person_grosze", "declared_target_groups"),
 		Nested: set("address"),
 		Rules:  fieldmask.Rules{OutputOnly: set("create_time", "update_time")},
 	}

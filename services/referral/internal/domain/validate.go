@@ -140,6 +140,7 @@ func NormalizeResident(r *referralv1.Resident, today time.Time) error {
 	if r.GetMonthlyIncomePerPersonGrosze() < 0 {
 		v.Add("resident.monthly_income_per_person_grosze", "must not be negative")
 	}
+	checkDeclaredTargetGroups(&v, r.GetDeclaredTargetGroups())
 	return v.Err()
 }
 
@@ -263,6 +264,7 @@ func ValidateReferral(r *referralv1.Referral) error {
 	}
 	checkDate(&v, "referral.response_due_date", r.GetResponseDueDate(), false)
 	checkLen(&v, "referral.note", r.GetNote(), 2000, false)
+	checkDecisionReference(&v, r.GetDecisionReference())
 	return v.Err()
 }
 

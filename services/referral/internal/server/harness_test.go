@@ -168,6 +168,12 @@ var testRing, _ = store.KeyRingOf("k1", map[string][]byte{"k1": []byte("01234567
 // chain with dev-key tokens and the Policy) in front of fake catalogue and provider servers.
 func start(t testing.TB, options ...func(*server.Options)) *harness {
 	t.Helper()
+	return startWith(t, fakeCatalogue{}, options...)
+}
+
+// startWith is start with cat serving the catalogue instead of fakeCatalogue.
+func startWith(t testing.TB, cat cataloguev1.CatalogueServiceServer, options ...func(*server.Options)) *harness {
+	t.Helper()
 	dir := t.TempDir()
 	core, logs := observer.New(zap.DebugLevel)
 	log := zap.New(core)
@@ -175,7 +181,7 @@ func start(t testing.TB, options ...func(*server.Options)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	catAddr, stopCat := serveFake(t, func(s *grpc.Server) { cataloguev1.RegisterCatalogueServiceServer(s, fakeCatalogue{}) })
+	catAddr, stopCat := serveFake(t, func(s *grpc.Server) { cataloguev1.RegisterCatalogueServiceServer(s, cat) })
 	fp := &fakeProvider{reserved: map[string]int32{}}
 	provAddr, stopProv := serveFake(t, func(s *grpc.Server) { providerv1.RegisterProviderServiceServer(s, fp) })
 	opts := server.Options{CallTimeout: time.Second}

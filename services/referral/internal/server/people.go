@@ -227,6 +227,10 @@ func (s *Server) CreateCase(ctx context.Context, req *referralv1.CreateCaseReque
 		s.audit(ctx, "CreateCase", "cases/-", err)
 		return nil, err
 	}
+	if err := domain.CheckReceiveTime(c, s.now()); err != nil {
+		s.audit(ctx, "CreateCase", "cases/-", err)
+		return nil, err
+	}
 	c.Resident = domain.ResidentPrefix + c.GetResident()[len(domain.ResidentPrefix):]
 	if c.GetCoordinator() == "" {
 		c.Coordinator = auth.FromContext(ctx).Subject

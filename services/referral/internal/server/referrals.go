@@ -94,7 +94,8 @@ func (s *Server) CreateReferral(ctx context.Context, req *referralv1.CreateRefer
 	w := allowed(ctx, "CreateReferral", "", "created "+initial.String())
 	w.Req = reqOf("CreateReferral", req.GetRequestId(), hash)
 	out, replayed, err := s.st.CreateReferral(ctx, id, r, func(tx store.Reader) error {
-		if tx.Resident(rid) == nil {
+		res := tx.Resident(rid)
+		if res == nil {
 			return apierr.Invalid("referral.resident", "no such resident")
 		}
 		c := tx.Consent(rid, cid)
@@ -102,9 +103,14 @@ func (s *Server) CreateReferral(ctx context.Context, req *referralv1.CreateRefer
 			return apierr.Invalid("referral.consent", "no such consent of the resident")
 		}
 		if c.GetWithdrawTime() != nil {
-			return domain.ErrConsentWithdrawn
+			return domain.ErrReferralConsentWithdrawn
 		}
 		if err := domain.CheckConsentProvider(c, in.GetProvider()); err != nil {
+			return err
+		}
+		// The service's rules (status, decyzja, age, target groups) against the resident as stored in this
+		// transaction, so an edit of the resident between the reads above and this write cannot slip past them.
+		if err := domain.CheckEligibility(svc, res, in.GetDecisionReference(), now); err != nil {
 			return err
 		}
 		if in.GetCase() != "" {
