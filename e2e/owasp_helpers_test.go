@@ -189,8 +189,24 @@ func (tl *tally) run(t *testing.T, s *suite, a attempt) httpResult {
 	g := tl.group(groupOf(t))
 	r, err := tl.send(t, s, a)
 	verdict := tl.judge(r, err, a)
-	tl.count(t, g, a.what, a.spec, a.status, verdict, tl.leakOf(r, err, a), r.String())
+	tl.count(t, g, a.what+answered(r, err, a), a.spec, a.status, verdict, tl.leakOf(r, err, a), r.String())
 	return r
+}
+
+// answered describes the answer for the log: its status and reason, beside the expected ones.
+func answered(r httpResult, err error, a attempt) string {
+	want := fmt.Sprint(a.status)
+	if a.reason != "" {
+		want += " " + a.reason
+	}
+	if err != nil {
+		return " (want " + want + ", no answer)"
+	}
+	got := fmt.Sprint(r.Status)
+	if st, perr := parseStatus(r); perr == nil && r.Status >= 400 {
+		got += " " + st.Reason
+	}
+	return " (want " + want + ", got " + got + ")"
 }
 
 func (tl *tally) leakOf(r httpResult, err error, a attempt) string {
@@ -243,7 +259,7 @@ func (tl *tally) count(t *testing.T, g *groupCount, what, spec string, want int,
 	case verdict != "":
 		g.wrong++
 		if spec != "" {
-			g.specFailures = append(g.specFailures, what)
+			g.specFailures = append(g.specFailures, spec+": "+what)
 		}
 	case want >= 400:
 		g.refused++
@@ -252,13 +268,16 @@ func (tl *tally) count(t *testing.T, g *groupCount, what, spec string, want int,
 	}
 	if leak != "" {
 		g.leaks++
+		if spec != "" && verdict == "" {
+			g.specFailures = append(g.specFailures, spec+": "+what+" (leak)")
+		}
 	}
 	tl.mu.Unlock()
 	outcome := "as expected"
 	if verdict != "" {
 		outcome = "WRONG: " + verdict
 	}
-	t.Logf("#%d tried: %s; want %d; %s", n, what, want, outcome)
+	t.Logf("#%d tried: %s: %s", n, what, outcome)
 	if verdict != "" {
 		prefix := ""
 		if spec != "" {
@@ -267,7 +286,11 @@ func (tl *tally) count(t *testing.T, g *groupCount, what, spec string, want int,
 		t.Errorf("%s%s: %s\n  answer: %s", prefix, what, verdict, got)
 	}
 	if leak != "" {
-		t.Errorf("LEAK %s: the answer carries %s\n  answer: %s", what, leak, got)
+		prefix := ""
+		if spec != "" {
+			prefix = "[" + spec + "] "
+		}
+		t.Errorf("%sLEAK %s: the answer carries %s\n  answer: %s", prefix, what, leak, got)
 	}
 }
 
@@ -321,7 +344,8 @@ func (tl *tally) runGRPC(t *testing.T, what, spec string, want codes.Code, reaso
 			}
 		}
 	}
-	tl.count(t, tl.group(groupOf(t)), what+" (gRPC)", spec, grpcWant[want], verdict, leak, fmt.Sprint(err))
+	tl.count(t, tl.group(groupOf(t)), fmt.Sprintf("%s (gRPC; want %s %s, got %s %s)", what, want, reason, status.Code(err), grpcReason(err)),
+		spec, grpcWant[want], verdict, leak, fmt.Sprint(err))
 }
 
 // grpcReason is the ErrorInfo reason of a gRPC error, or "".

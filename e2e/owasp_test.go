@@ -18,8 +18,8 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	"google.golang.org/grpc/status"
 
 	referralv1 "github.com/cus-suite/cus/proto/cus/referral/v1"
 )
@@ -289,15 +289,15 @@ func owaspAPI1(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 			status: 403, reason: "ROLE_NOT_ALLOWED"})
 	}
 	tl.run(t, s, attempt{what: "provider B reads the availability of provider A's agreement", method: http.MethodGet,
-		path: "/v1/" + w.agreementA + "/availability", hdr: w.staffB, status: 404})
+		path: "/v1/" + w.agreementA + "/availability", hdr: w.staffB, status: 404, reason: "AGREEMENT_NOT_FOUND"})
 	tl.run(t, s, attempt{what: "provider B lists the reservations of provider A's agreement", method: http.MethodGet,
-		path: "/v1/" + w.agreementA + "/reservations", hdr: w.staffB, status: 404, forbid: forbidA})
+		path: "/v1/" + w.agreementA + "/reservations", hdr: w.staffB, status: 404, reason: "AGREEMENT_NOT_FOUND", forbid: forbidA})
 	tl.run(t, s, attempt{what: "provider B reserves capacity on provider A's agreement", method: http.MethodPost,
 		path: "/v1/" + w.agreementA + ":reserve", body: `{"referralId":"0194c050-0a5b-7000-8000-0000000000b1","units":1}`,
-		hdr: w.staffB, status: 404})
+		hdr: w.staffB, status: 404, reason: "AGREEMENT_NOT_FOUND"})
 	tl.run(t, s, attempt{what: "provider B releases provider A's reservation of the referral", method: http.MethodPost,
 		path: "/v1/" + w.agreementA + ":release", body: jsonBody(t, map[string]string{"referralId": lastID(ref)}),
-		hdr: w.staffB, status: 404})
+		hdr: w.staffB, status: 404, reason: "AGREEMENT_NOT_FOUND"})
 	tl.run(t, s, attempt{what: "provider B edits provider A's record", method: http.MethodPatch,
 		path: "/v1/" + w.providerA + "?updateMask=description", body: `{"description":"przejęte"}`, hdr: w.staffB,
 		status: 403, reason: "NOT_OWN_PROVIDER"})
@@ -375,12 +375,12 @@ func owaspAPI2(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 	}{
 		{"no Authorization header", nil, path, "AUTHENTICATION_REQUIRED"},
 		{"Basic credentials instead of a bearer token", map[string]string{"Authorization": "Basic Y29vcmQ6aGFzbG8="}, path, "AUTHORIZATION_MALFORMED"},
-		{"the word Bearer without a token", map[string]string{"Authorization": "Bearer "}, path, ""},
+		{"the word Bearer without a token", map[string]string{"Authorization": "Bearer "}, path, "AUTHORIZATION_MALFORMED"},
 		{"a token without the Bearer scheme", map[string]string{"Authorization": coordToken}, path, "AUTHORIZATION_MALFORMED"},
 		{"a random string as the token", bearer("not-a-jwt"), path, "TOKEN_MALFORMED"},
-		{"a token with alg none", bearer(unsigned(d.claims("admin"))), path, ""},
+		{"a token with alg none", bearer(unsigned(d.claims("admin"))), path, "TOKEN_ALGORITHM_REFUSED"},
 		{"HS256 signed with the public JWKS as the secret (key confusion)", bearer(hs256(map[string]any{"alg": "HS256", "typ": "JWT", "kid": d.kid}, d.claims("admin"), d.pub)), path, "TOKEN_ALGORITHM_REFUSED"},
-		{"an ES256 signature announced as RS256", bearer(spoil("admin", func(h, c map[string]any) { h["alg"] = "RS256" })), path, ""},
+		{"an ES256 signature announced as RS256", bearer(spoil("admin", func(h, c map[string]any) { h["alg"] = "RS256" })), path, "TOKEN_ALGORITHM_REFUSED"},
 		{"an expired token", bearer(spoil("coordinator", func(h, c map[string]any) {
 			c["exp"] = time.Now().Add(-time.Hour).Unix()
 			c["iat"] = time.Now().Add(-2 * time.Hour).Unix()
@@ -394,7 +394,7 @@ func owaspAPI2(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 		{"a token of another issuer", bearer(spoil("coordinator", func(h, c map[string]any) { c["iss"] = "https://evil.example/" })), path, "TOKEN_ISSUER_REFUSED"},
 		{"a token for another audience", bearer(spoil("coordinator", func(h, c map[string]any) { c["aud"] = []string{"someone-else"} })), path, "TOKEN_AUDIENCE_REFUSED"},
 		{"a token with a garbage kid", bearer(spoil("coordinator", func(h, c map[string]any) { h["kid"] = "../../etc/passwd" })), path, "TOKEN_UNKNOWN_KEY"},
-		{"a token signed by another key", bearer(foreign), path, ""},
+		{"a token signed by another key", bearer(foreign), path, "TOKEN_UNKNOWN_KEY"},
 		{"a coordinator token whose claims were changed to admin (signature kept)", bearer(tampered), "/v1/auditEntries", "TOKEN_SIGNATURE_INVALID"},
 		{"a token with no role of the suite", bearer(spoil("coordinator", func(h, c map[string]any) { c["roles"] = []string{"superuser"} })), path, "TOKEN_WITHOUT_ROLE"},
 		{"a provider token without a provider id", bearer(spoil("provider", func(h, c map[string]any) {})), path, "TOKEN_BINDING_INVALID"},
@@ -402,7 +402,7 @@ func owaspAPI2(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 		{"a peer token without a TERC code", bearer(spoil("peer", func(h, c map[string]any) {})), "/v1/changes?pageSize=1", "TOKEN_BINDING_INVALID"},
 		{"the token in the query string (ignored: not a credential)", nil, path + "&access_token=" + coordToken, "AUTHENTICATION_REQUIRED"},
 		{"the token in Grpc-Metadata-Authorization (dropped by the gateway)", map[string]string{"Grpc-Metadata-Authorization": "Bearer " + coordToken}, path, "AUTHENTICATION_REQUIRED"},
-		{"a 60 KB token", bearer(strings.Repeat("A", 60000) + "." + strings.Repeat("B", 100) + ".C"), path, ""},
+		{"a 60 KB token", bearer(strings.Repeat("A", 60000) + "." + strings.Repeat("B", 100) + ".C"), path, "TOKEN_MALFORMED"},
 		{"a bad token on a public read (never a silent fall-back to anonymous)", bearer("not-a-jwt"), "/v1/" + demoServiceName, "TOKEN_MALFORMED"},
 		{"an expired token on the public provider registry", bearer(spoil("coordinator", func(h, c map[string]any) {
 			c["exp"] = time.Now().Add(-time.Hour).Unix()
@@ -423,7 +423,7 @@ func owaspAPI2(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 			c["exp"] = time.Now().Add(-time.Hour).Unix()
 			c["nbf"] = time.Now().Add(-2 * time.Hour).Unix()
 		}), "TOKEN_EXPIRED"},
-		{"a token with alg none", unsigned(d.claims("admin")), ""},
+		{"a token with alg none", unsigned(d.claims("admin")), "TOKEN_ALGORITHM_REFUSED"},
 		{"a token of another issuer", spoil("admin", func(h, c map[string]any) { c["iss"] = "https://evil.example/" }), "TOKEN_ISSUER_REFUSED"},
 	} {
 		tl.runGRPC(t, "ListReferrals with "+r.what, "", codes.Unauthenticated, r.reason, func(ctx context.Context) error {
@@ -521,10 +521,10 @@ func owaspAPI3(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 			}})
 	}
 	tl.run(t, s, attempt{what: "CreateReferral straight into COMPLETED", method: http.MethodPost, path: "/v1/referrals",
-		body: w.referralBody(t, map[string]any{"status": "REFERRAL_STATUS_COMPLETED"}), hdr: w.coord, status: 400})
+		body: w.referralBody(t, map[string]any{"status": "REFERRAL_STATUS_COMPLETED"}), hdr: w.coord, status: 400, reason: "INVALID_FIELDS"})
 	tl.run(t, s, attempt{what: "CreateResident with a birth date that contradicts the PESEL", method: http.MethodPost, path: "/v1/residents",
 		body: jsonBody(t, map[string]any{"givenName": "Ktoś", "familyName": "Inny", "pesel": fictionalPESEL(t, time.Date(1970, 1, 2, 0, 0, 0, 0, time.UTC), "9748"),
-			"birthDate": "1999-09-09", "householdSize": 1}), hdr: w.coord, status: 400, violation: "resident.birth_date"})
+			"birthDate": "1999-09-09", "householdSize": 1}), hdr: w.coord, status: 400, reason: "INVALID_FIELDS", violation: "resident.birth_date"})
 	for _, m := range []struct{ what, path, mask, body string }{
 		{"resident's create_time", w.resident1, "create_time", `{"createTime":"2001-01-01T00:00:00Z"}`},
 		{"resident's update_time", w.resident1, "update_time", `{"updateTime":"2001-01-01T00:00:00Z"}`},
@@ -536,7 +536,7 @@ func owaspAPI3(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 		{"plan's due date", w.plan1, "due_date", `{"dueDate":"2099-01-01"}`},
 	} {
 		tl.run(t, s, attempt{what: "an update mask naming the " + m.what, method: http.MethodPatch,
-			path: "/v1/" + m.path + "?updateMask=" + m.mask, body: m.body, hdr: w.coord, status: 400, violation: "update_mask"})
+			path: "/v1/" + m.path + "?updateMask=" + m.mask, body: m.body, hdr: w.coord, status: 400, reason: "INVALID_FIELDS", violation: "update_mask"})
 	}
 	for _, f := range []struct{ mask, body string }{
 		{"display_name", `{"displayName":"Przejęty"}`},
@@ -560,13 +560,13 @@ func owaspAPI3(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 		path: "/v1/auditEntries?pageSize=1000&resource=" + url.QueryEscape(w.resident1), hdr: w.admin, status: 200})
 	tl.run(t, s, attempt{what: "a duplicate PESEL: the conflict names no PESEL", method: http.MethodPost, path: "/v1/residents",
 		body: jsonBody(t, map[string]any{"givenName": "Dubel", "familyName": "Dublowany", "pesel": w.pesel1, "householdSize": 1}),
-		hdr: w.coord, status: 409})
+		hdr:  w.coord, status: 409, reason: "RESIDENT_EXISTS"})
 	tl.run(t, s, attempt{what: "a lookup of an unknown PESEL: not found, the number not echoed", method: http.MethodPost,
-		path: "/v1/residents:lookup", body: jsonBody(t, map[string]string{"pesel": w.unknownPESEL}), hdr: w.coord, status: 404})
+		path: "/v1/residents:lookup", body: jsonBody(t, map[string]string{"pesel": w.unknownPESEL}), hdr: w.coord, status: 404, reason: "RESIDENT_NOT_FOUND"})
 	bad := w.pesel2[:10] + string('0'+(w.pesel2[10]-'0'+1)%10)
 	tl.run(t, s, attempt{what: "a PESEL with a wrong check digit: refused naming the field, not echoing the number", method: http.MethodPost,
 		path: "/v1/residents", body: jsonBody(t, map[string]any{"givenName": "Zły", "familyName": "Numer", "pesel": bad, "householdSize": 1}),
-		hdr: w.coord, status: 400, violation: "resident.pesel", forbid: []string{bad}})
+		hdr: w.coord, status: 400, reason: "INVALID_FIELDS", violation: "resident.pesel", forbid: []string{bad}})
 	tl.run(t, s, attempt{what: "CreateService with forged origin TERC, create time and etag (ignored)", method: http.MethodPost,
 		path: "/v1/services", body: `{"displayName":"Usługa OWASP","areas":["AREA_CULTURE"],"originTerc":"9999999","createTime":"2001-01-01T00:00:00Z","etag":"forged"}`,
 		hdr: w.organiser, status: 200, check: func(r httpResult) string {
@@ -603,16 +603,16 @@ func owaspAPI4(t *testing.T, s *suite, w *owaspWorld, tl *tally, addProc func(*p
 	tl.run(t, s, attempt{what: "ListAuditEntries with pageSize=1000000 (clamped)", method: http.MethodGet,
 		path: "/v1/auditEntries?pageSize=1000000", hdr: w.admin, status: 200, check: atMost("entries", 1000)})
 	tl.run(t, s, attempt{what: "ListReferrals with a negative page size", method: http.MethodGet,
-		path: "/v1/referrals?pageSize=-1", hdr: w.coord, status: 400})
+		path: "/v1/referrals?pageSize=-1", hdr: w.coord, status: 400, reason: "INVALID_FIELDS"})
 	tl.run(t, s, attempt{what: "ListReferrals with a forged page token", method: http.MethodGet,
-		path: "/v1/referrals?pageToken=" + url.QueryEscape(strings.Repeat("QUFB", 500)), hdr: w.coord, status: 400})
+		path: "/v1/referrals?pageToken=" + url.QueryEscape(strings.Repeat("QUFB", 500)), hdr: w.coord, status: 400, reason: "INVALID_PAGE_TOKEN"})
 	six := url.QueryEscape("display_name,create_time,update_time,display_name desc,create_time desc,update_time desc")
 	tl.run(t, s, attempt{what: "ListServices ordered by 6 keys (at most 5)", spec: "new: order_by at most 5 keys",
 		method: http.MethodGet, path: "/v1/services?orderBy=" + six, status: 400, violation: "order_by"})
 	tl.run(t, s, attempt{what: "ListProviders ordered by 6 keys (at most 5)", spec: "new: order_by at most 5 keys",
 		method: http.MethodGet, path: "/v1/providers?orderBy=" + six, status: 400, violation: "order_by"})
 	tl.run(t, s, attempt{what: "ListServices ordered by an unknown field", method: http.MethodGet,
-		path: "/v1/services?orderBy=" + url.QueryEscape("pg_sleep(10)"), status: 400, violation: "order_by"})
+		path: "/v1/services?orderBy=" + url.QueryEscape("pg_sleep(10)"), status: 400, reason: "INVALID_FIELDS", violation: "order_by"})
 	big := strings.Repeat(" ", maxBodyBytes+1)
 	for _, p := range []string{"/v1/referrals", "/v1/residents", "/v1/residents:lookup"} {
 		tl.run(t, s, attempt{what: "a body above the limit to POST " + p, method: http.MethodPost, path: p, body: big,
@@ -620,10 +620,10 @@ func owaspAPI4(t *testing.T, s *suite, w *owaspWorld, tl *tally, addProc func(*p
 	}
 	tl.run(t, s, attempt{what: "a referral note of 2,001 characters", method: http.MethodPost, path: "/v1/referrals",
 		body: w.referralBody(t, map[string]any{"note": strings.Repeat("x", 2001), "status": "REFERRAL_STATUS_DRAFT"}), hdr: w.coord,
-		status: 400, violation: "referral.note"})
+		status: 400, reason: "INVALID_FIELDS", violation: "referral.note"})
 	tl.run(t, s, attempt{what: "a referral of 1,000,000 units", method: http.MethodPost, path: "/v1/referrals",
 		body: w.referralBody(t, map[string]any{"units": 1000000, "status": "REFERRAL_STATUS_DRAFT"}), hdr: w.coord,
-		status: 400, violation: "referral.units"})
+		status: 400, reason: "INVALID_FIELDS", violation: "referral.units"})
 
 	// Too many watches by one principal.
 	watcher := s.mint(t, "owasp-watcher", "--role", "coordinator", "--subject", "owasp-watcher")
@@ -874,15 +874,15 @@ func owaspAPI6(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 	tl.run(t, s, attempt{what: "a referral to provider A under a consent for provider B only", method: http.MethodPost, path: "/v1/referrals",
 		body: w.referralBody(t, map[string]any{"consent": forB}), hdr: w.coord, status: 400, reason: "CONSENT_NOT_FOR_PROVIDER"})
 	tl.run(t, s, attempt{what: "a referral of resident 1 under resident 2's consent", method: http.MethodPost, path: "/v1/referrals",
-		body: w.referralBody(t, map[string]any{"consent": w.consent2}), hdr: w.coord, status: 400})
+		body: w.referralBody(t, map[string]any{"consent": w.consent2}), hdr: w.coord, status: 400, reason: "INVALID_FIELDS", violation: "referral.consent"})
 	tl.run(t, s, attempt{what: "a referral of resident 1 in resident 2's case", method: http.MethodPost, path: "/v1/referrals",
-		body: w.referralBody(t, map[string]any{"case": w.case2}), hdr: w.coord, status: 400, violation: "referral.case"})
+		body: w.referralBody(t, map[string]any{"case": w.case2}), hdr: w.coord, status: 400, reason: "INVALID_FIELDS", violation: "referral.case"})
 	if w.agreementB != "" {
 		tl.run(t, s, attempt{what: "a referral to provider A on provider B's agreement", method: http.MethodPost, path: "/v1/referrals",
-			body: w.referralBody(t, map[string]any{"agreement": w.agreementB}), hdr: w.coord, status: 400, violation: "referral.agreement"})
+			body: w.referralBody(t, map[string]any{"agreement": w.agreementB}), hdr: w.coord, status: 400, reason: "INVALID_FIELDS", violation: "referral.agreement"})
 	}
 	tl.run(t, s, attempt{what: "a referral of -5 units", method: http.MethodPost, path: "/v1/referrals",
-		body: w.referralBody(t, map[string]any{"units": -5}), hdr: w.coord, status: 400, violation: "referral.units"})
+		body: w.referralBody(t, map[string]any{"units": -5}), hdr: w.coord, status: 400, reason: "INVALID_FIELDS", violation: "referral.units"})
 
 	// Replays: the same request id and body returns the first result; another body is refused.
 	rid := "0194c050-0a5b-7000-8000-" + fmt.Sprintf("%012x", time.Now().UnixNano()&0xffffffffffff)
@@ -901,7 +901,7 @@ func owaspAPI6(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 		path: "/v1/referrals?requestId=" + rid, body: w.referralBody(t, map[string]any{"status": "REFERRAL_STATUS_DRAFT", "units": 7}), hdr: w.coord,
 		status: 400, reason: "REQUEST_ID_REUSED"})
 	tl.run(t, s, attempt{what: "a client-chosen referral id that is taken", method: http.MethodPost,
-		path: "/v1/referrals?referralId=" + lastID(w.refA), body: w.referralBody(t, nil), hdr: w.coord, status: 409})
+		path: "/v1/referrals?referralId=" + lastID(w.refA), body: w.referralBody(t, nil), hdr: w.coord, status: 409, reason: "REFERRAL_EXISTS"})
 
 	// The status machine.
 	c := w.newReferral(t, s, nil)
@@ -919,7 +919,7 @@ func owaspAPI6(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 		path: "/v1/" + str(t, d, "name") + ":reject", body: jsonBody(t, map[string]string{"reason": "brak miejsc", "etag": str(t, d, "etag")}),
 		hdr: w.staffA, status: 409, reason: "STALE_ETAG"})
 	tl.run(t, s, attempt{what: "a reject without a reason", method: http.MethodPost,
-		path: "/v1/" + str(t, d, "name") + ":reject", body: `{}`, hdr: w.staffA, status: 400})
+		path: "/v1/" + str(t, d, "name") + ":reject", body: `{}`, hdr: w.staffA, status: 400, reason: "INVALID_FIELDS"})
 	// Accept and reject at once with the same etag: exactly one wins.
 	e := w.newReferral(t, s, nil)
 	var wg sync.WaitGroup
@@ -944,7 +944,7 @@ func owaspAPI6(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 	}
 	tl.outcome(t, "provider A accepts and rejects one referral at the same time with the same etag: exactly one wins", "", true, problem, "")
 	tl.run(t, s, attempt{what: "the director erases resident 3 without a reason", method: http.MethodPost, path: "/v1/" + w.resident3 + ":erase",
-		body: `{}`, hdr: w.director, status: 400})
+		body: `{}`, hdr: w.director, status: 400, reason: "INVALID_FIELDS"})
 	tl.run(t, s, attempt{what: "the coordinator cancels the accepted referral (control; frees the capacity)", method: http.MethodPost,
 		path: "/v1/" + str(t, c, "name") + ":cancel", body: `{"reason":"test OWASP"}`, hdr: w.coord, status: 200, piiOK: true})
 }
@@ -956,14 +956,14 @@ func owaspAPI7(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 		"dict://127.0.0.1:11211/stats", "ftp://example.org/x", "http//no-scheme.example"} {
 		tl.run(t, s, attempt{what: "a catalogue service whose url is " + u, method: http.MethodPost, path: "/v1/services",
 			body: jsonBody(t, map[string]any{"displayName": "SSRF", "areas": []string{"AREA_CULTURE"}, "url": u}), hdr: w.organiser,
-			status: 400, violation: "service.url"})
+			status: 400, reason: "INVALID_FIELDS", violation: "service.url"})
 	}
 	tl.run(t, s, attempt{what: "provider B's website set to file:///etc/passwd", method: http.MethodPatch,
 		path: "/v1/" + w.providerB + "?updateMask=website", body: `{"website":"file:///etc/passwd"}`, hdr: w.organiser,
-		status: 400})
+		status: 400, reason: "INVALID_FIELDS", violation: "provider.website"})
 	tl.run(t, s, attempt{what: "an import of providers from a URL instead of CSV content", method: http.MethodPost,
 		path: "/v1/providers:import", body: `{"url":"http://169.254.169.254/latest/meta-data/","dryRun":true}`, hdr: w.organiser,
-		status: 400})
+		status: 400, reason: "MALFORMED_REQUEST"})
 	tl.run(t, s, attempt{what: "adding a federation peer through the API (peers come from an allowlist file)", method: http.MethodPost,
 		path: "/v1/peers", body: `{"url":"http://169.254.169.254/"}`, hdr: w.organiser, status: 405, alt: []int{404}})
 	tl.run(t, s, attempt{what: "the organiser lists federation peers (control: none configured)", method: http.MethodGet,
@@ -1031,10 +1031,10 @@ func owaspAPI8(t *testing.T, s *suite, w *owaspWorld, tl *tally, addProc func(*p
 		{"invalid UTF-8", "{\"note\":\"\xff\xfe\"}"},
 	} {
 		tl.run(t, s, attempt{what: "POST /v1/referrals with " + b.what + " (a clean 400, no internals)", method: http.MethodPost,
-			path: "/v1/referrals", body: b.body, hdr: w.coord, status: 400})
+			path: "/v1/referrals", body: b.body, hdr: w.coord, status: 400, reason: "MALFORMED_REQUEST"})
 	}
 	tl.run(t, s, attempt{what: "GET a referral whose id is not a uuid", method: http.MethodGet, path: "/v1/referrals/%27%20OR%201=1--",
-		hdr: w.coord, status: 400, alt: []int{404}})
+		hdr: w.coord, status: 400, reason: "INVALID_FIELDS"})
 	for _, p := range []string{"/v1/admin", "/debug/pprof/", "/.env", "/v1/referrals/" + lastID(w.refA) + "/history", "/server-status", "/v1/residents/-/consents/-/x"} {
 		tl.run(t, s, attempt{what: "GET " + p + " (no such route)", method: http.MethodGet, path: p, hdr: w.coord, status: 404, reason: "ROUTE_NOT_FOUND"})
 	}
