@@ -22,12 +22,12 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // This file holds the machinery of TestOWASPAPITop10 (owasp_test.go): a tally of attempts, each a request
@@ -348,15 +348,36 @@ func (tl *tally) runGRPC(t *testing.T, what, spec string, want codes.Code, reaso
 		spec, grpcWant[want], verdict, leak, fmt.Sprint(err))
 }
 
-// grpcReason is the ErrorInfo reason of a gRPC error, or "".
+// grpcReason is the ErrorInfo reason of a gRPC error, or "". The detail is decoded from its wire form
+// (google.rpc.ErrorInfo: field 1 is the reason), which keeps this module's dependencies as they are.
 func grpcReason(err error) string {
 	st, ok := status.FromError(err)
 	if !ok || err == nil {
 		return ""
 	}
-	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok {
-			return info.GetReason()
+	for _, d := range st.Proto().GetDetails() {
+		if d.GetTypeUrl() != "type.googleapis.com/google.rpc.ErrorInfo" {
+			continue
+		}
+		b := d.GetValue()
+		for len(b) > 0 {
+			num, typ, n := protowire.ConsumeTag(b)
+			if n < 0 {
+				return ""
+			}
+			b = b[n:]
+			if num == 1 && typ == protowire.BytesType {
+				v, n := protowire.ConsumeBytes(b)
+				if n < 0 {
+					return ""
+				}
+				return string(v)
+			}
+			n = protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return ""
+			}
+			b = b[n:]
 		}
 	}
 	return ""
