@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -21,6 +22,7 @@ import (
 	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 
+	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	referralv1 "github.com/cus-suite/cus/proto/cus/referral/v1"
 )
 
@@ -1256,6 +1258,8 @@ func owaspAPI10(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 	tl.run(t, s, attempt{what: "the public HSDS services: no personal data", method: http.MethodGet, path: "/hsds/services?per_page=50", status: 200})
 	tl.run(t, s, attempt{what: "the public HSDS organizations: no personal data", method: http.MethodGet, path: "/hsds/organizations?per_page=50", status: 200, alt: []int{404}, raw: true})
 
+	owaspFederationGarbage(t, s, tl)
+
 	// The referral service consumes the catalogue and the registry: their answers are checked.
 	gone := str(t, s.createService(t, `{"displayName":"Usługa do usunięcia OWASP","areas":["AREA_CULTURE"]}`), "name")
 	goneAg := w.newAgreement(t, s, gone)
@@ -1291,6 +1295,154 @@ func owaspAPI10(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 		problem = "status " + optStr(got, "status") + " after the refused accept"
 	}
 	tl.outcome(t, "the refused accept changed nothing", "", false, problem, "")
+}
+
+// owaspFakePeer serves a fixed change feed: what a compromised or broken peer instance could send.
+type owaspFakePeer struct {
+	cataloguev1.UnimplementedCatalogueServiceServer
+	changes []*cataloguev1.Change
+}
+
+func (f *owaspFakePeer) ListChanges(_ context.Context, req *cataloguev1.ListChangesRequest) (*cataloguev1.ListChangesResponse, error) {
+	var out []*cataloguev1.Change
+	for _, c := range f.changes {
+		if c.GetRevision() > req.GetAfterRevision() {
+			out = append(out, c)
+		}
+	}
+	last := req.GetAfterRevision()
+	if len(out) > 0 {
+		last = out[len(out)-1].GetRevision()
+	}
+	return &cataloguev1.ListChangesResponse{Changes: out, NextAfterRevision: last, LatestRevision: last, FeedId: "owasp-fake"}, nil
+}
+
+func (f *owaspFakePeer) WatchChanges(_ *cataloguev1.WatchChangesRequest, s cataloguev1.CatalogueService_WatchChangesServer) error {
+	<-s.Context().Done()
+	return nil
+}
+
+// owaspFederationGarbage starts a catalogue that follows a fake peer (CUS Jarocin, 3006023) whose feed carries
+// one valid service and entries that must each be refused: validated like user input, the peer's own origin,
+// no overwriting of local entries, catalogue resources only.
+func owaspFederationGarbage(t *testing.T, s *suite, tl *tally) {
+	const jarocin, rawicz = "3006023", "3022053"
+	svc := func(name string) *cataloguev1.Service {
+		return &cataloguev1.Service{DisplayName: name, Description: "Usługa z federacji (test OWASP).", OriginTerc: jarocin,
+			Areas: []cataloguev1.Area{cataloguev1.Area_AREA_SOCIAL_ASSISTANCE}}
+	}
+	upsert := func(rev int64, name string, sv *cataloguev1.Service) *cataloguev1.Change {
+		if sv != nil {
+			sv.Name = name
+		}
+		c := &cataloguev1.Change{Revision: rev, Type: cataloguev1.ChangeType_CHANGE_TYPE_UPSERT, ResourceName: name}
+		if sv != nil {
+			c.Resource = &cataloguev1.Change_Service{Service: sv}
+		}
+		return c
+	}
+	id := func(n int) string { return fmt.Sprintf("services/0194c050-3006-7023-8000-%012d", n) }
+	badURL := svc("Z adresem pliku")
+	badURL.Url = "file:///etc/passwd"
+	foreign := svc("Podszywa się pod Rawicz")
+	foreign.OriginTerc = rawicz
+	huge := svc(strings.Repeat("x", 5000))
+	overwrite := svc("Nadpisuje lokalną usługę")
+	garbage := []struct {
+		what   string
+		change *cataloguev1.Change
+		name   string // a name that must not be stored ("" when the change has no usable name)
+	}{
+		{"a service whose url is file:///etc/passwd", upsert(2, id(2), badURL), id(2)},
+		{"a service claiming this instance's own origin", upsert(3, id(3), foreign), id(3)},
+		{"a service with a 5,000-character name", upsert(4, id(4), huge), id(4)},
+		{"a service overwriting a local entry", upsert(5, demoServiceName, overwrite), ""},
+		{"a change naming services/not-a-uuid", upsert(6, "services/not-a-uuid", svc("Zła nazwa")), ""},
+		{"a change naming a resident, with a service inside", upsert(7, "residents/0194c050-3006-7023-8000-000000000007", svc("Mieszkaniec")), ""},
+		{"an upsert without its resource", upsert(8, id(8), nil), id(8)},
+		{"a service without a name or areas", upsert(9, id(9), &cataloguev1.Service{OriginTerc: jarocin}), id(9)},
+	}
+	fake := &owaspFakePeer{changes: []*cataloguev1.Change{upsert(1, id(1), svc("Poprawna usługa Jarocina"))}}
+	for _, g := range garbage {
+		fake.changes = append(fake.changes, g.change)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := grpc.NewServer()
+	cataloguev1.RegisterCatalogueServiceServer(g, fake)
+	served := make(chan struct{})
+	go func() { defer close(served); _ = g.Serve(ln) }()
+	defer func() { g.Stop(); <-served }()
+
+	dir := t.TempDir()
+	peers := filepath.Join(dir, "peers.json")
+	if err := os.WriteFile(peers, []byte(fmt.Sprintf(`{"peers":[{"terc":%q,"name":"Fałszywy Jarocin","address":%q}]}`, jarocin, ln.Addr().String())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addrs := freeAddrs(t, 2)
+	follower := startProc(t, "catalogue-follower", catalogueBin,
+		append(catalogueArgs(filepath.Join(dir, "data"), s.keysDir, addrs[0], addrs[1], true), "--peers-file", peers), nil)
+	defer follower.stop(t)
+	if err := waitListening(follower, "grpc", addrs[0]); err != nil {
+		t.Errorf("follower: %v", err)
+		return
+	}
+	client := cataloguev1.NewCatalogueServiceClient(dialGRPC(t, addrs[0]))
+	organiser := strings.TrimPrefix(s.as(t, roleEditor)["Authorization"], "Bearer ")
+	var peer *cataloguev1.PeerStatus
+	deadline := time.Now().Add(startTimeout)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(withToken(context.Background(), organiser), 5*time.Second)
+		resp, err := client.ListPeers(ctx, &cataloguev1.ListPeersRequest{})
+		cancel()
+		if err == nil && len(resp.GetPeers()) == 1 && resp.GetPeers()[0].GetCursor() >= int64(len(fake.changes)) {
+			peer = resp.GetPeers()[0]
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if peer == nil {
+		tl.outcome(t, "a catalogue follows a fake peer to the end of its feed", "", false, "the follower did not reach the end of the fake feed", "")
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	list, err := client.ListServices(ctx, &cataloguev1.ListServicesRequest{PageSize: 1000, Filter: `origin_terc = "` + jarocin + `"`})
+	problem := ""
+	if err != nil || len(list.GetServices()) != 1 || list.GetServices()[0].GetName() != id(1) {
+		problem = fmt.Sprintf("services of the peer's origin: %v (%v), want only %s", names(list.GetServices()), err, id(1))
+	}
+	tl.outcome(t, "the fake peer's one valid service is federated (control)", "", false, problem, "")
+	problem = ""
+	if peer.GetRejectedCount() < int64(len(garbage)-1) {
+		problem = fmt.Sprintf("rejected_count %d, want at least %d", peer.GetRejectedCount(), len(garbage)-1)
+	}
+	tl.outcome(t, fmt.Sprintf("the follower reports the peer's refused entries (rejected_count %d)", peer.GetRejectedCount()), "", true, problem, "")
+	for _, gb := range garbage {
+		problem := ""
+		if gb.name != "" {
+			if _, err := client.GetService(ctx, &cataloguev1.GetServiceRequest{Name: gb.name}); status.Code(err) != codes.NotFound {
+				problem = fmt.Sprintf("GetService %s: %v, want NotFound", gb.name, err)
+			}
+		}
+		if strings.Contains(gb.what, "overwriting") {
+			local, err := client.GetService(ctx, &cataloguev1.GetServiceRequest{Name: demoServiceName})
+			if err != nil || local.GetDisplayName() == "Nadpisuje lokalną usługę" || local.GetOriginTerc() != rawicz {
+				problem = fmt.Sprintf("the local entry was overwritten: %v %v", local, err)
+			}
+		}
+		tl.outcome(t, "a peer's feed entry with "+gb.what+" is refused, never stored", "", true, problem, "")
+	}
+}
+
+func names(l []*cataloguev1.Service) []string {
+	var out []string
+	for _, s := range l {
+		out = append(out, s.GetName())
+	}
+	return out
 }
 
 // ---- leaks at rest and in logs ----
