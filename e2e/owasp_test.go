@@ -553,6 +553,39 @@ func owaspAPI3(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 		method: http.MethodGet, path: "/v1/" + w.refA, hdr: w.staffA, status: 200, forbid: income})
 	tl.run(t, s, attempt{what: "provider A lists its referrals: no income, household, birth date, PESEL, name or street",
 		method: http.MethodGet, path: "/v1/referrals?pageSize=500", hdr: w.staffA, status: 200, forbid: income})
+	// The watch (gRPC, as the gateway sees it): the provider's copy of the referral has no income basis either.
+	client := referralv1.NewReferralServiceClient(dialGRPC(t, s.referralAddr))
+	ctx, cancel := context.WithTimeout(withToken(context.Background(), strings.TrimPrefix(w.staffA["Authorization"], "Bearer ")), startTimeout)
+	problem, leak := "", ""
+	var seen *referralv1.Referral
+	if st, err := client.WatchReferrals(ctx, &referralv1.WatchReferralsRequest{AfterRevision: w.revision}); err != nil {
+		problem = err.Error()
+	} else {
+		for seen == nil {
+			ev, err := st.Recv()
+			if err != nil {
+				problem = "the watch ended before provider A's referral: " + err.Error()
+				break
+			}
+			if ev.GetReferral().GetName() == w.refA {
+				seen = ev.GetReferral()
+			}
+		}
+	}
+	cancel()
+	if seen != nil {
+		f := seen.GetFee()
+		if f.GetIncomePerPersonGrosze() != 0 || f.GetCriterionGrosze() != 0 || f.GetCriterionKind() != 0 || f.GetCriterionFrom() != "" {
+			leak = fmt.Sprintf("the income basis of the fee: %v", f)
+		}
+		text := fmt.Sprint(seen)
+		for _, p := range w.pii {
+			if strings.Contains(text, p) {
+				leak = "personal data " + redact(p)
+			}
+		}
+	}
+	tl.outcome(t, "provider A watches its referrals (gRPC): the fee carries no income basis, the summary no PESEL, name or street", "", false, problem, leak)
 	tl.run(t, s, attempt{what: "a coordinator lists residents: no PESEL in the list", spec: "new: ListResidents omits pesel",
 		method: http.MethodGet, path: "/v1/residents?pageSize=1000", hdr: w.coord, status: 200, piiOK: true,
 		forbid: []string{w.pesel1, w.pesel2, w.pesel3, `"pesel"`}})
@@ -767,6 +800,15 @@ func owaspAPI5(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 			tl.run(t, s, attempt{what: role + " erases resident 2", method: http.MethodPost, path: "/v1/" + w.resident2 + ":erase",
 				body: `{"reason":"test OWASP"}`, hdr: roles[role], status: 403, reason: "ROLE_NOT_ALLOWED"})
 		}
+	}
+	for _, c := range []struct{ what, method, path, body string }{
+		{"lists the audit log", http.MethodGet, "/v1/auditEntries", ""},
+		{"verifies the audit chain", http.MethodPost, "/v1/auditEntries:verify", `{}`},
+		{"erases resident 2", http.MethodPost, "/v1/" + w.resident2 + ":erase", `{"reason":"test OWASP"}`},
+		{"exports resident 1", http.MethodGet, "/v1/" + w.resident1 + ":export", ""},
+	} {
+		tl.run(t, s, attempt{what: "anonymous " + c.what, method: c.method, path: c.path, body: c.body,
+			status: 401, reason: "AUTHENTICATION_REQUIRED"})
 	}
 	tl.run(t, s, attempt{what: "the admin verifies the audit chain (control)", method: http.MethodPost, path: "/v1/auditEntries:verify",
 		body: `{}`, hdr: w.admin, status: 200})
