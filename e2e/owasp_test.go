@@ -442,12 +442,7 @@ func owaspAPI2(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 func owaspAPI3(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 	feeA, _ := json.Marshal(w.refAFull["fee"])
 	coordSubject := str(t, w.refAFull, "requester")
-	draft := map[string]any{"status": "REFERRAL_STATUS_DRAFT"}
-	with := func(k string, v any) map[string]any {
-		m := map[string]any{"status": "REFERRAL_STATUS_DRAFT", k: v}
-		return m
-	}
-	_ = draft
+	with := func(k string, v any) map[string]any { return map[string]any{"status": "REFERRAL_STATUS_DRAFT", k: v} }
 	mass := []struct {
 		what  string
 		field string
@@ -683,7 +678,7 @@ func owaspAPI4(t *testing.T, s *suite, w *owaspWorld, tl *tally, addProc func(*p
 		case err := <-results:
 			switch {
 			case err == nil:
-			case grpcReason(err) == "TOO_MANY_WATCHES" && codes.ResourceExhausted == statusCode(err):
+			case grpcReason(err) == "TOO_MANY_WATCHES" && status.Code(err) == codes.ResourceExhausted:
 				refused = append(refused, err.Error())
 			default:
 				other = append(other, err.Error())
@@ -736,8 +731,6 @@ func owaspAPI4(t *testing.T, s *suite, w *owaspWorld, tl *tally, addProc func(*p
 	tl.run(t, s, attempt{what: "GET /v1/areas with Grpc-Timeout: 60S through a gateway with a 1µs deadline", spec: "new: Grpc-Timeout capped by the gateway deadline",
 		method: http.MethodGet, url: "http://" + addr + "/v1/areas", hdr: map[string]string{"Grpc-Timeout": "60S"}, status: 504, raw: true})
 }
-
-func statusCode(err error) codes.Code { return status.Code(err) }
 
 // floodUntil429 GETs u with 8 workers until one answer is 429 or max calls were made; it returns the 429
 // (or the last answer).
@@ -1157,7 +1150,6 @@ func owaspAPI9(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 	sort.Strings(keys)
 	sample := regexp.MustCompile(`\[\^/\]\+`)
 	documented := 0
-	var undocumentedAnswers []string
 	for _, p := range keys {
 		for method, op := range paths[p].(map[string]any) {
 			o, _ := op.(map[string]any)
@@ -1189,7 +1181,6 @@ func owaspAPI9(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 			tl.outcome(t, fmt.Sprintf("documented %s %s answers (anonymously) without a routing error", strings.ToUpper(method), concrete), "", false, problem, tl.leakOf(r, err, attempt{}))
 		}
 	}
-	_ = undocumentedAnswers
 	t.Logf("%d documented operations answered", documented)
 	for _, u := range []struct{ method, path string }{
 		{"GET", "/v1/users"}, {"GET", "/v1/admin/backup"}, {"GET", "/v1/residents/" + lastID(w.resident1) + "/referrals"},
