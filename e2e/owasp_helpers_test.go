@@ -63,6 +63,7 @@ type attempt struct {
 // groupCount is the score of one OWASP group.
 type groupCount struct {
 	tried, refused, allowed, wrong, leaks int
+	pending                               int // rows awaiting another branch, reported only (CUS_E2E_OWASP_PENDING=log)
 	specFailures                          []string
 }
 
@@ -252,25 +253,30 @@ func (tl *tally) judge(r httpResult, err error, a attempt) string {
 // count records one row's result.
 func (tl *tally) count(t *testing.T, g *groupCount, what, spec string, want int, verdict, leak, got string) {
 	t.Helper()
+	// A row awaiting another branch may be reported without failing, so this branch alone can run green:
+	// CUS_E2E_OWASP_PENDING=log. The default is strict, as the merged suite must be.
+	pending := spec != "" && os.Getenv("CUS_E2E_OWASP_PENDING") == "log"
 	tl.mu.Lock()
 	g.tried++
 	n := g.tried
 	switch {
+	case pending && (verdict != "" || leak != ""):
+		g.pending++
+		g.specFailures = append(g.specFailures, spec+": "+what)
 	case verdict != "":
 		g.wrong++
 		if spec != "" {
 			g.specFailures = append(g.specFailures, spec+": "+what)
 		}
+	case leak != "" && spec != "":
+		g.specFailures = append(g.specFailures, spec+": "+what+" (leak)")
 	case want >= 400:
 		g.refused++
 	default:
 		g.allowed++
 	}
-	if leak != "" {
+	if leak != "" && !pending {
 		g.leaks++
-		if spec != "" && verdict == "" {
-			g.specFailures = append(g.specFailures, spec+": "+what+" (leak)")
-		}
 	}
 	tl.mu.Unlock()
 	outcome := "as expected"
@@ -278,19 +284,19 @@ func (tl *tally) count(t *testing.T, g *groupCount, what, spec string, want int,
 		outcome = "WRONG: " + verdict
 	}
 	t.Logf("#%d tried: %s: %s", n, what, outcome)
+	report := t.Errorf
+	prefix := ""
+	if spec != "" {
+		prefix = "[" + spec + "] "
+	}
+	if pending {
+		report, prefix = t.Logf, "PENDING "+prefix
+	}
 	if verdict != "" {
-		prefix := ""
-		if spec != "" {
-			prefix = "[" + spec + "] "
-		}
-		t.Errorf("%s%s: %s\n  answer: %s", prefix, what, verdict, got)
+		report("%s%s: %s\n  answer: %s", prefix, what, verdict, got)
 	}
 	if leak != "" {
-		prefix := ""
-		if spec != "" {
-			prefix = "[" + spec + "] "
-		}
-		t.Errorf("%sLEAK %s: the answer carries %s\n  answer: %s", prefix, what, leak, got)
+		report("%sLEAK %s: the answer carries %s\n  answer: %s", prefix, what, leak, got)
 	}
 }
 
@@ -460,19 +466,23 @@ func (tl *tally) summary(t *testing.T) {
 	var total groupCount
 	for _, name := range order {
 		g := tl.groups[name]
-		t.Logf("%-6s tried %3d, refused with the right code %3d, allowed as expected %3d, wrong %d, leaks %d",
-			name, g.tried, g.refused, g.allowed, g.wrong, g.leaks)
+		t.Logf("%-6s tried %3d, refused with the right code %3d, allowed as expected %3d, wrong %d, leaks %d, pending %d",
+			name, g.tried, g.refused, g.allowed, g.wrong, g.leaks, g.pending)
 		total.tried += g.tried
 		total.refused += g.refused
 		total.allowed += g.allowed
 		total.wrong += g.wrong
 		total.leaks += g.leaks
+		total.pending += g.pending
 		for _, f := range g.specFailures {
 			t.Logf("       awaiting another branch: %s", f)
 		}
 	}
 	t.Logf("OWASP API Security Top 10 (2023): tried %d, refused with the right code %d, allowed as expected %d, wrong %d, leaks %d",
 		total.tried, total.refused, total.allowed, total.wrong, total.leaks)
+	if total.pending > 0 {
+		t.Logf("%d rows await other branches and were only reported (CUS_E2E_OWASP_PENDING=log)", total.pending)
+	}
 	if total.wrong != 0 || total.leaks != 0 {
 		t.Errorf("%d attempts answered wrongly and %d leaked (see above)", total.wrong, total.leaks)
 	}
