@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cus-suite/cus/platform/config"
+	"github.com/cus-suite/cus/platform/auth"
 	"github.com/cus-suite/cus/platform/grpcserver"
 	"github.com/cus-suite/cus/platform/storage"
 	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
@@ -104,7 +105,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	}, log, sec.Options...)
 	providerv1.RegisterProviderServiceServer(gs.GRPC(), srv)
 	gs.ReportHealth(providerv1.ProviderService_ServiceDesc.ServiceName)
-	gs.HandleAdmin("/backup", storage.BackupHandler(st.Backend(), "provider.db", log))
+	gs.HandleAdmin("/backup", auth.RequireAdmin(sec.Auth.Verifier, storage.BackupHandler(st.Backend(), "provider.db", log)))
 	ls, err := gs.Listen()
 	if err != nil {
 		return err

@@ -223,9 +223,10 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	referralv1.RegisterReferralServiceServer(gs.GRPC(), srv)
 	gs.ReportHealth(referralv1.ReferralService_ServiceDesc.ServiceName)
 	gs.OnShutdown(srv.Shutdown)
-	// The copy holds personal data: the admin address must stay private, and backups are kept like the data file
-	// itself. The PESEL index key (pesel.key) is not in it: keep it with the backup.
-	gs.HandleAdmin("/backup", storage.BackupHandler(st, "referral.db", log))
+	// The copy holds personal data: only an admin token gets it (the admin address is reachable by every local
+	// process and by monitoring), and backups are kept like the data file itself. The PESEL index key
+	// (pesel.key) is not in it: keep it with the backup.
+	gs.HandleAdmin("/backup", auth.RequireAdmin(sec.Auth.Verifier, storage.BackupHandler(st, "referral.db", log)))
 	go srv.RetryReleases(ctx, 30*time.Second)
 	ls, err := gs.Listen()
 	if err != nil {
