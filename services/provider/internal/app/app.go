@@ -11,8 +11,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/cus-suite/cus/platform/config"
 	"github.com/cus-suite/cus/platform/auth"
+	"github.com/cus-suite/cus/platform/config"
 	"github.com/cus-suite/cus/platform/grpcserver"
 	"github.com/cus-suite/cus/platform/storage"
 	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
