@@ -97,9 +97,9 @@ func (f *SecurityFlags) Validate(ch *config.Checker, listen string) {
 	if f.TLSCert == "" && !auth.IsLoopback(listen) {
 		ch.Fail("tls-cert", "plaintext is allowed only on loopback; give a certificate to listen on %s", listen)
 	}
-	for name, ca := range map[string]string{"client-ca": f.ClientCA, "peer-ca": f.PeerCA, "integration-ca": f.IntegrationCA} {
-		if ca != "" && f.TLSCert == "" {
-			ch.Fail(name, "client certificates need TLS: set --tls-cert and --tls-key")
+	for _, ca := range []struct{ flag, file string }{{"client-ca", f.ClientCA}, {"peer-ca", f.PeerCA}, {"integration-ca", f.IntegrationCA}} {
+		if ca.file != "" && f.TLSCert == "" {
+			ch.Fail(ca.flag, "client certificates need TLS: set --tls-cert and --tls-key")
 		}
 	}
 	if f.ClockSkew < 0 || f.ClockSkew > auth.MaxClockSkew {
@@ -132,7 +132,9 @@ type Security struct {
 	Options []grpc.ServerOption
 }
 
-// Build loads keys and certificates and returns the security of a service with the given policy.
+// Build loads keys and certificates and returns the security of a service with the given policy. It trusts a
+// configuration Validate accepted (the binaries validate before they build): development keys, for one, are
+// refused there without --dev-mode.
 func (f *SecurityFlags) Build(policy auth.Policy) (*Security, error) {
 	s := &Security{
 		Auth: &auth.Authenticator{Policy: policy},
