@@ -294,8 +294,13 @@ for svc, (_, admin_port) in services.items():
         c = pod_spec(cj)["containers"][0]
         env = {e["name"]: e.get("value") for e in c.get("env", [])}
         report(env.get("CUS_ADMIN_URL") == f"http://cus-{svc}-admin:{admin_port}", f"CronJob/cus-{svc}-backup: CUS_ADMIN_URL is its service's admin Service ({env.get('CUS_ADMIN_URL')})")
-        claims = [(v.get("persistentVolumeClaim") or {}).get("claimName") for v in pod_spec(cj).get("volumes", [])]
+        claims = [v["persistentVolumeClaim"].get("claimName") for v in pod_spec(cj).get("volumes", []) if "persistentVolumeClaim" in v]
         report(claims == [f"cus-{svc}-backups"], f"CronJob/cus-{svc}-backup: writes to its own claim cus-{svc}-backups (got {claims})")
+        # /backup needs an admin token: the job reads it from a Secret it mounts, at the path CUS_TOKEN_FILE names.
+        secrets = {m.get("mountPath") for v in pod_spec(cj).get("volumes", []) if "secret" in v
+                   for m in c.get("volumeMounts", []) if m.get("name") == v.get("name")}
+        tf = env.get("CUS_TOKEN_FILE") or ""
+        report(any(tf.startswith(p.rstrip("/") + "/") for p in secrets if p), f"CronJob/cus-{svc}-backup: sends an admin token from a mounted Secret (CUS_TOKEN_FILE {tf!r})")
 
 # The gateway: readiness and liveness that do not follow the backends. /healthz answers 503 when any one backend
 # is down; with more than one backend, readiness on it would take the whole API out for one service's restart.
@@ -340,8 +345,8 @@ for who, doc, env in callers:
         report(ok, f"cert-manager/: {who} dials {host!r} ({var}); a certificate names it, in a Secret cus-{svc} mounts, from the CA the caller trusts")
         report(addr.endswith(f":{services[svc][0]}"), f"{who}: {var} {addr} is the gRPC port {services[svc][0]}")
 
-# The admin ports (/metrics, unauthenticated /backup) are never published beyond the cluster, and only on
-# headless Services.
+# The admin ports (/metrics, and /backup behind an admin token) are never published beyond the cluster, and
+# only on headless Services.
 for (kind, name), doc in by_name.items():
     if kind != "Service":
         continue
@@ -663,16 +668,26 @@ EOF
 cat >"$work/stub/backup" <<'EOF'
 #!/bin/sh
 # cus-<service> backup --out FILE: write FILE.part, then rename, as the real command does. The file mode is left
-# to the umask, so the check sees what the script itself guarantees.
+# to the umask, so the check sees what the script itself guarantees. /backup needs an admin token: the real
+# command reads it from CUS_TOKEN_FILE, so the stub refuses to run without one.
 [ "$1" = backup ] || exit 2
+[ -s "${CUS_TOKEN_FILE:-}" ] || { echo "backup stub: no CUS_TOKEN_FILE" >&2; exit 3; }
 while [ $# -gt 0 ]; do [ "$1" = --out ] && out=$2; shift; done
 printf 'bbolt' >"$out.part" && mv "$out.part" "$out"
 EOF
 cat >"$work/stub/curl" <<'EOF'
 #!/bin/sh
-while [ $# -gt 0 ]; do [ "$1" = --output ] && out=$2; shift; done
+# GET /backup answers only a request with an admin token (here: the stub token, sent as a header from stdin).
+hdr=
+while [ $# -gt 0 ]; do
+	[ "$1" = --output ] && out=$2
+	[ "$1" = -H ] && [ "$2" = @- ] && hdr=$(cat)
+	shift
+done
+[ "$hdr" = "Authorization: Bearer stub-admin-token" ] || { echo "curl stub: 401, no admin token" >&2; exit 22; }
 printf 'bbolt' >"$out"
 EOF
+printf 'stub-admin-token\n' >"$work/stub-token"
 chmod +x "$work/stub/"*
 
 check_retention() { # what dir keep service
@@ -702,6 +717,12 @@ for b in $binaries; do
 		fail "no systemd/cus-$b-backup.service"
 	else
 		keep=$(sed -nE 's/^Environment=BACKUP_KEEP=([0-9]+)$/\1/p' "$unit")
+		# /backup needs an admin token: handed over by LoadCredential=, named by CUS_TOKEN_FILE.
+		if grep -qE '^LoadCredential=backup\.token:/' "$unit" && grep -qx 'Environment=CUS_TOKEN_FILE=%d/backup.token' "$unit"; then
+			pass "cus-$b-backup.service: sends an admin token (LoadCredential=backup.token, CUS_TOKEN_FILE)"
+		else
+			fail "cus-$b-backup.service: no admin token (want LoadCredential=backup.token:... and Environment=CUS_TOKEN_FILE=%d/backup.token)"
+		fi
 		# ExecStart as the shell receives it: continuation lines joined, systemd's %S, %% and $$ expanded.
 		script=$(sed -n '/^ExecStart=/,/[^\\]$/p' "$unit" | sed -e 's/^ExecStart=//' -e 's/\\$//' | tr -d '\n' |
 			sed -e "s#^/bin/sh -euc '##" -e "s#'\$##" -e 's/%%/\x01/g' -e "s#%S#$work/state.$b#g" -e 's/\x01/%/g' -e 's/\$\$/$/g' \
@@ -713,7 +734,7 @@ for b in $binaries; do
 			mkdir -p "$dir"
 			ok=1
 			for _ in $(seq 17); do
-				(umask 022 && STUB_CLOCK=$work/clock.unit.$b BACKUP_KEEP=$keep PATH="$work/stub:$PATH" sh -euc "$script" >/dev/null) || ok=0
+				(umask 022 && STUB_CLOCK=$work/clock.unit.$b BACKUP_KEEP=$keep CUS_TOKEN_FILE=$work/stub-token PATH="$work/stub:$PATH" sh -euc "$script" >/dev/null) || ok=0
 			done
 			if [ $ok = 1 ]; then check_retention "cus-$b-backup.service" "$dir" "$keep" "$b"; else fail "cus-$b-backup.service: ExecStart failed"; fi
 		fi
@@ -734,7 +755,7 @@ for b in $binaries; do
 	else
 		ok=1
 		for _ in $(seq 17); do
-			(umask 022 && STUB_CLOCK=$work/clock.cron.$b BACKUP_KEEP=$keep CUS_ADMIN_URL=http://stub PATH="$work/stub:$PATH" \
+			(umask 022 && STUB_CLOCK=$work/clock.cron.$b BACKUP_KEEP=$keep CUS_ADMIN_URL=http://stub CUS_TOKEN_FILE=$work/stub-token PATH="$work/stub:$PATH" \
 				sh -euc "$script" >/dev/null) || ok=0
 		done
 		if [ $ok = 1 ]; then check_retention "$b-backup.yaml CronJob" "$work/cron.$b" "$keep" "$b"; else fail "$b-backup.yaml: the CronJob script failed"; fi

@@ -346,7 +346,7 @@ func startSuite(t *testing.T, opts suiteOptions) *suite {
 }
 
 func catalogueArgs(dataDir, keysDir, grpcAddr, adminAddr string, demo bool) []string {
-	args := []string{"serve", "--data-dir", dataDir, "--dev-keys-dir", keysDir, "--listen", grpcAddr, "--admin-listen", adminAddr, "--log-format", "json"}
+	args := []string{"serve", "--data-dir", dataDir, "--dev-mode", "--dev-keys-dir", keysDir, "--listen", grpcAddr, "--admin-listen", adminAddr, "--log-format", "json"}
 	if demo {
 		args = append(args, "--demo-data")
 	}
@@ -381,14 +381,14 @@ func flagsToEnv(args []string) []string {
 // providerArgs and referralArgs are the flags scripts/run.sh gives the two services (JSON logs here).
 func providerArgs(dataDir, keysDir, grpcAddr, adminAddr string) []string {
 	return []string{"serve", "--data-dir", dataDir, "--listen", grpcAddr, "--admin-listen", adminAddr,
-		"--dev-keys-dir", keysDir, "--demo-data", "--log-format", "json"}
+		"--dev-mode", "--dev-keys-dir", keysDir, "--demo-data", "--log-format", "json"}
 }
 
 func referralArgs(dataDir, keysDir, grpcAddr, adminAddr, catalogueAddr, providerAddr string) []string {
 	return []string{"serve", "--data-dir", dataDir, "--listen", grpcAddr, "--admin-listen", adminAddr,
 		"--catalogue-addr", catalogueAddr, "--provider-addr", providerAddr,
 		"--pesel-key-file", filepath.Join(keysDir, "pesel-index.key"),
-		"--dev-keys-dir", keysDir, "--demo-data", "--log-format", "json"}
+		"--dev-mode", "--dev-keys-dir", keysDir, "--demo-data", "--log-format", "json"}
 }
 
 func tryStartSuite(t *testing.T, opts suiteOptions) (*suite, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -96,10 +97,17 @@ func TestInvalidConfigurationIsRefused(t *testing.T) {
 		{"catalogue CUS_LISTEN", "catalogue", []string{"serve"}, []string{"CUS_LISTEN=nonsense"}, "--listen", "CUS_LISTEN"},
 		{"catalogue CUS_SHUTDOWN_GRACE", "catalogue", []string{"serve"}, []string{"CUS_SHUTDOWN_GRACE=soon"}, "--shutdown-grace", "CUS_SHUTDOWN_GRACE"},
 		{"catalogue --log-format", "catalogue", []string{"serve", "--log-format", "xml"}, nil, "--log-format", "CUS_LOG_FORMAT"},
-		{"catalogue --dev-keys-dir off loopback", "catalogue", []string{"serve", "--dev-keys-dir", "DEVKEYS", "--listen", "0.0.0.0:0"}, nil, "--dev-keys-dir", "CUS_DEV_KEYS_DIR"},
+		{"catalogue --dev-keys-dir off loopback", "catalogue", []string{"serve", "--dev-mode", "--dev-keys-dir", "DEVKEYS", "--listen", "0.0.0.0:0"}, nil, "--dev-keys-dir", "CUS_DEV_KEYS_DIR"},
+		// Loopback is also the single-VM production layout: development keys need the explicit flag.
+		{"catalogue --dev-keys-dir without --dev-mode", "catalogue", []string{"serve", "--dev-keys-dir", "DEVKEYS"}, nil, "--dev-mode", "CUS_DEV_KEYS_DIR"},
+		{"catalogue CUS_DEV_KEYS_DIR without CUS_DEV_MODE", "catalogue", []string{"serve"}, []string{"CUS_DEV_KEYS_DIR=/tmp/cus-dev-keys"}, "--dev-keys-dir", "CUS_DEV_KEYS_DIR"},
+		{"catalogue --dev-mode with --oidc-issuer", "catalogue", []string{"serve", "--dev-mode", "--oidc-issuer", "https://sso.example/realms/cus"}, nil, "--dev-mode", "CUS_DEV_MODE"},
+		{"catalogue --dev-mode with --jwks-file", "catalogue", []string{"serve", "--dev-mode", "--oidc-issuer", "https://sso.example/realms/cus", "--jwks-file", "/nonexistent/jwks.json"}, nil, "--dev-mode", "CUS_DEV_MODE"},
+		{"catalogue --jwks-file without its issuer", "catalogue", []string{"serve", "--jwks-file", "/nonexistent/jwks.json"}, nil, "--jwks-file", "CUS_JWKS_FILE"},
+		{"catalogue --peer-ca without TLS", "catalogue", []string{"serve", "--peer-ca", "/nonexistent/peer-ca.pem"}, nil, "--peer-ca", "CUS_PEER_CA"},
 		{"catalogue plaintext off loopback", "catalogue", []string{"serve", "--listen", "0.0.0.0:0"}, nil, "--tls-cert", "CUS_TLS_CERT"},
 		{"catalogue --clock-skew", "catalogue", []string{"serve", "--clock-skew", "1h"}, nil, "--clock-skew", "CUS_CLOCK_SKEW"},
-		{"catalogue two token sources", "catalogue", []string{"serve", "--dev-keys-dir", "DEVKEYS", "--jwks-file", "/nonexistent/jwks.json"}, nil, "--oidc-issuer", "CUS_OIDC_ISSUER"},
+		{"catalogue two token sources", "catalogue", []string{"serve", "--dev-mode", "--dev-keys-dir", "DEVKEYS", "--oidc-issuer", "https://sso.example/realms/cus"}, nil, "--oidc-issuer", "CUS_DEV_KEYS_DIR"},
 		{"gateway --max-body-bytes", "gateway", []string{"--max-body-bytes", "10"}, nil, "--max-body-bytes", "CUS_MAX_BODY_BYTES"},
 		{"gateway --cors-origins", "gateway", []string{"--cors-origins", "app.example"}, nil, "--cors-origins", "CUS_CORS_ORIGINS"},
 		{"gateway CUS_PUBLIC_URL", "gateway", nil, []string{"CUS_PUBLIC_URL=localhost:8080"}, "--public-url", "CUS_PUBLIC_URL"},
@@ -178,8 +186,9 @@ func TestConfigurationFromEnvironment(t *testing.T) {
 	})
 }
 
-// TestBackupAndRestore: a backup taken while serving restores into a new data directory with the same
-// services and revision.
+// TestBackupAndRestore: the backup endpoint gives the data file only to an admin token (not to any process
+// that reaches the admin address); a backup taken while serving restores into a new data directory with the
+// same services and revision.
 func TestBackupAndRestore(t *testing.T) {
 	t.Parallel()
 	s := startSuite(t, suiteOptions{})
@@ -187,8 +196,43 @@ func TestBackupAndRestore(t *testing.T) {
 	rev := s.latestRevision(t)
 	backup := filepath.Join(t.TempDir(), "catalogue.bak")
 
+	// `curl 127.0.0.1:9101/backup`: 401 without a token, 403 with a token of another role, JSON both.
+	for _, tc := range []struct {
+		role   string
+		status int
+		reason string
+	}{{"", http.StatusUnauthorized, "AUTHENTICATION_REQUIRED"}, {"coordinator", http.StatusForbidden, "ADMIN_REQUIRED"}, {"organiser", http.StatusForbidden, "ADMIN_REQUIRED"}} {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+s.adminAddr+"/backup", nil)
+		if tc.role != "" {
+			req.Header.Set("Authorization", "Bearer "+s.token(t, tc.role))
+		}
+		resp, err := s.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		r := httpResult{Method: http.MethodGet, URL: "/backup", Status: resp.StatusCode, Header: resp.Header, Body: body}
+		r.wantStatus(t, tc.status, tc.reason)
+	}
+	// /metrics stays open to monitoring.
+	if resp, err := s.client.Get("http://" + s.adminAddr + "/metrics"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	// The backup command without a token says what it needs.
 	code, stdout, stderr := runCommand(t, "backup", catalogueBin,
 		[]string{"backup", "--admin-url", "http://" + s.adminAddr, "--out", backup}, nil)
+	if code == 0 || !strings.Contains(stderr+stdout, "CUS_TOKEN_FILE") {
+		t.Fatalf("backup without a token exited %d:\n%s%s", code, stderr, stdout)
+	}
+	tokenFile := filepath.Join(t.TempDir(), "admin.token")
+	if err := os.WriteFile(tokenFile, []byte(s.token(t, "admin")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = runCommand(t, "backup", catalogueBin,
+		[]string{"backup", "--admin-url", "http://" + s.adminAddr, "--out", backup}, []string{"CUS_TOKEN_FILE=" + tokenFile})
 	if code != 0 {
 		t.Fatalf("backup exited %d:\n%s%s", code, stderr, stdout)
 	}

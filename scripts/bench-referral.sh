@@ -102,7 +102,7 @@ PROV=127.0.0.1:$PROV_PORT
 REF=127.0.0.1:$REF_PORT
 GWADDR=127.0.0.1:$GW_PORT
 GW=http://$GWADDR
-common=(--dev-keys-dir "$DEV" --demo-data --rate-per-caller 0 --log-level "$LOG_LEVEL")
+common=(--dev-mode --dev-keys-dir "$DEV" --demo-data --rate-per-caller 0 --rate-per-address 0 --log-level "$LOG_LEVEL")
 
 echo "== servers (data in $OUT/, logs in $LOG/)"
 "$BIN/catalogue" serve --data-dir "$OUT/catalogue" --listen "$CAT" --admin-listen "127.0.0.1:$CAT_ADMIN" \

@@ -123,6 +123,10 @@ if [[ $cat_help == *--rate-per-caller* ]]; then
   # measurement of 429s. The benchmark measures capacity; the limiter is a policy on top of it.
   cat_flags+=(--rate-per-caller 0)
 fi
+if [[ $cat_help == *--rate-per-address* ]]; then
+  # Likewise the load generator is one client address behind the gateway.
+  cat_flags+=(--rate-per-address 0)
+fi
 
 echo
 "$CUSBENCH" startup --bin "$BIN/catalogue" --data-dir "$DATA" --listen "$CAT" --admin-listen "127.0.0.1:$ADMIN_PORT" \

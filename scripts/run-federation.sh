@@ -45,7 +45,7 @@ done
 
 for i in rawicz jarocin; do
   "$BIN/catalogue" serve --data-dir "$DATA/$i/catalogue" --listen "${GRPC[$i]}" --admin-listen "${ADMIN[$i]}" \
-    --instance-terc "${TERC[$i]}" --instance-name "${NAME[$i]}" --dev-keys-dir "$DATA/$i/dev" --demo-data \
+    --instance-terc "${TERC[$i]}" --instance-name "${NAME[$i]}" --dev-mode --dev-keys-dir "$DATA/$i/dev" --demo-data \
     --peers-file "$DATA/$i/peers.json" --log-format console >"$DATA/log/$i-catalogue.log" 2>&1 &
   pids+=($!)
 done

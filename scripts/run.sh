@@ -34,12 +34,12 @@ wait_grpc() { # wait until a TCP port accepts connections
 }
 
 "$BIN/catalogue" serve --data-dir "$DATA/catalogue" --listen "$CATALOGUE" --admin-listen 127.0.0.1:9101 \
-  --provider-addr "$PROVIDER" --dev-keys-dir "$DATA/dev" --demo-data --log-format console >"$DATA/log/catalogue.log" 2>&1 &
+  --provider-addr "$PROVIDER" --dev-mode --dev-keys-dir "$DATA/dev" --demo-data --log-format console >"$DATA/log/catalogue.log" 2>&1 &
 pids+=($!)
 wait_grpc "$CATALOGUE" catalogue
 
 "$BIN/provider" serve --data-dir "$DATA/provider" --listen "$PROVIDER" --admin-listen 127.0.0.1:9102 --catalogue-addr "$CATALOGUE" \
-  --dev-keys-dir "$DATA/dev" --demo-data --log-format console >"$DATA/log/provider.log" 2>&1 &
+  --dev-mode --dev-keys-dir "$DATA/dev" --demo-data --log-format console >"$DATA/log/provider.log" 2>&1 &
 pids+=($!)
 wait_grpc "$PROVIDER" provider
 
@@ -47,7 +47,8 @@ wait_grpc "$PROVIDER" provider
 "$BIN/cusctl" token --role integration --subject referral-service --ttl 720h --keys-dir "$DATA/dev" >"$DATA/dev/referral-service.token"
 "$BIN/referral" serve --data-dir "$DATA/referral" --service-token-file "$DATA/dev/referral-service.token" --listen "$REFERRAL" --admin-listen 127.0.0.1:9103 \
   --catalogue-addr "$CATALOGUE" --provider-addr "$PROVIDER" --pesel-key-file "$DATA/dev/pesel-index.key" \
-  --dev-keys-dir "$DATA/dev" --demo-data --log-format console >"$DATA/log/referral.log" 2>&1 &
+  --data-key-file "$DATA/dev/referral-data.keys" --audit-anchor-file "$DATA/dev/referral-audit.anchors" \
+  --dev-mode --dev-keys-dir "$DATA/dev" --demo-data --log-format console >"$DATA/log/referral.log" 2>&1 &
 pids+=($!)
 wait_grpc "$REFERRAL" referral
 
@@ -72,6 +73,8 @@ CUS suite is running (data in $DATA/, logs in $DATA/log/):
   grpcurl   make tools && bin/grpcurl -plaintext $CATALOGUE list
             bin/grpcurl -plaintext -d '{"query":"opiekunka"}' $CATALOGUE cus.catalogue.v1.CatalogueService/SearchServices
   metrics   http://127.0.0.1:9101/metrics (catalogue), http://$HTTP/metrics (gateway)
+  backup    bin/cusctl token --role admin --keys-dir $DATA/dev >$DATA/dev/admin.token   (/backup needs an admin token)
+            bin/catalogue backup --token-file $DATA/dev/admin.token --out catalogue.bak
 
 Press Ctrl-C to stop.
 MSG

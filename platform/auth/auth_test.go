@@ -209,6 +209,7 @@ func TestOIDCDiscoveryCachingAndRotation(t *testing.T) {
 	defer srv.Close()
 	now := time.Now()
 	keys := NewOIDCKeys(srv.URL+"/realms/cus", srv.Client())
+	t.Cleanup(keys.Close)
 	keys.Now = func() time.Time { return now }
 	v, err := NewVerifier(VerifierConfig{Issuer: srv.URL + "/realms/cus", Audience: "cus", RolesClaim: "realm_access.roles", Keys: keys, Now: func() time.Time { return now }})
 	if err != nil {
@@ -248,6 +249,7 @@ func TestOIDCDiscoveryCachingAndRotation(t *testing.T) {
 
 func TestIssuerDownGivesUnavailableNotAccepted(t *testing.T) {
 	keys := NewOIDCKeys("http://127.0.0.1:1/realms/none", nil)
+	t.Cleanup(keys.Close)
 	v, _ := NewVerifier(VerifierConfig{Issuer: "http://127.0.0.1:1/realms/none", Audience: "cus", Keys: keys})
 	k := newTestKeys(t)
 	tok, _ := Mint(k.priv, TokenRequest{Subject: "x", Roles: []Role{RoleAdmin}, Issuer: "http://127.0.0.1:1/realms/none", Audience: "cus"})

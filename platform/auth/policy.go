@@ -121,13 +121,22 @@ type Authenticator struct {
 	Verifier *Verifier
 	// Policy of the service.
 	Policy Policy
+	// ClientCAs decide which identity a client certificate proves (mTLS); nil: certificates prove none.
+	ClientCAs *ClientCAs
+}
+
+// Close ends the verifier's background work; the server calls it once no call is left.
+func (a *Authenticator) Close() {
+	if a != nil && a.Verifier != nil {
+		a.Verifier.Close()
+	}
 }
 
 func (a *Authenticator) authenticate(ctx context.Context) (*Principal, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	vals := md.Get("authorization")
 	if len(vals) == 0 {
-		if p := principalFromPeerCert(ctx); p != nil {
+		if p := a.principalFromPeerCert(ctx); p != nil {
 			return p, nil
 		}
 		return Anonymous(), nil
@@ -145,15 +154,15 @@ func (a *Authenticator) authenticate(ctx context.Context) (*Principal, error) {
 	return a.Verifier.Verify(ctx, strings.TrimSpace(token))
 }
 
-// principalFromPeerCert is filled in by mTLS configuration (see tls.go); without client certificates it
-// yields nil.
-func principalFromPeerCert(ctx context.Context) *Principal {
+// principalFromPeerCert is the identity of the connection's client certificate (see tls.go); without client
+// certificates, or without CAs configured, it yields nil.
+func (a *Authenticator) principalFromPeerCert(ctx context.Context) *Principal {
 	p, ok := peer.FromContext(ctx)
 	if !ok || p.AuthInfo == nil {
 		return nil
 	}
 	if ti, ok := p.AuthInfo.(credentials.TLSInfo); ok {
-		return PrincipalFromTLS(ti)
+		return a.ClientCAs.Principal(ti)
 	}
 	return nil
 }
@@ -199,20 +208,33 @@ type principalStream struct {
 func (s *principalStream) Context() context.Context { return s.ctx }
 
 // CallerKey identifies a caller for rate limiting: the subject of an authenticated caller, or the network
-// address of an anonymous one. When the direct peer is a trusted proxy (the gateway), the client address is the
-// last entry of x-forwarded-for, which the gateway appends from the connection it accepted; entries before it
-// are whatever the client claimed and are ignored.
+// address of an anonymous one (see ClientAddr).
 func CallerKey(ctx context.Context, trustedProxies []netip.Prefix) string {
 	if p := FromContext(ctx); !p.IsAnonymous() {
 		return p.Via + ":" + p.Subject
+	}
+	if a, ok := ClientAddr(ctx, trustedProxies); ok {
+		return "addr:" + a.String()
 	}
 	pr, ok := peer.FromContext(ctx)
 	if !ok || pr.Addr == nil {
 		return "anonymous"
 	}
+	return "addr:" + pr.Addr.String()
+}
+
+// ClientAddr is the network address of the client of a call, whoever it claims to be: the peer address, or,
+// when the direct peer is a trusted proxy (the gateway), the last entry of x-forwarded-for, which the gateway
+// appends from the connection it accepted; entries before it are whatever the client claimed and are ignored.
+// It needs no credentials, so limits keyed by it apply before authentication.
+func ClientAddr(ctx context.Context, trustedProxies []netip.Prefix) (netip.Addr, bool) {
+	pr, ok := peer.FromContext(ctx)
+	if !ok || pr.Addr == nil {
+		return netip.Addr{}, false
+	}
 	addr, err := netip.ParseAddrPort(pr.Addr.String())
 	if err != nil {
-		return "addr:" + pr.Addr.String()
+		return netip.Addr{}, false
 	}
 	ip := addr.Addr().Unmap()
 	for _, tp := range trustedProxies {
@@ -221,11 +243,11 @@ func CallerKey(ctx context.Context, trustedProxies []netip.Prefix) string {
 			if fwd := md.Get("x-forwarded-for"); len(fwd) > 0 {
 				hops := strings.Split(fwd[len(fwd)-1], ",")
 				if client, err := netip.ParseAddr(strings.TrimSpace(hops[len(hops)-1])); err == nil {
-					return "addr:" + client.Unmap().String()
+					return client.Unmap().WithZone(""), true
 				}
 			}
 			break
 		}
 	}
-	return "addr:" + ip.String()
+	return ip.WithZone(""), true
 }

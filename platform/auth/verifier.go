@@ -119,6 +119,13 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	return v, nil
 }
 
+// Close ends the key source's background work (a running key fetch), at server shutdown.
+func (v *Verifier) Close() {
+	if c, ok := v.cfg.Keys.(interface{ Close() }); ok {
+		c.Close()
+	}
+}
+
 // maxTokenBytes refuses absurd tokens before any parsing work.
 const maxTokenBytes = 16 << 10
 

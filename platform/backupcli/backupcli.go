@@ -1,16 +1,19 @@
 // Package backupcli is the `backup` and `restore` subcommands every service binary offers: a backup is a
-// consistent copy of the data file streamed by the running service's admin endpoint (storage.BackupHandler);
+// consistent copy of the data file streamed by the running service's admin endpoint (storage.BackupHandler,
+// behind auth.RequireAdmin: the request carries a bearer token of the admin role, read from --token-file);
 // a restore checks a backup and puts it in place of the data file of a stopped service.
 package backupcli
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/cus-suite/cus/platform/config"
@@ -34,6 +37,7 @@ func (s Service) Backup(ctx context.Context, args []string, getenv func(string) 
 	fs := flag.NewFlagSet(s.Name+" backup", flag.ContinueOnError)
 	from := fs.String("admin-url", s.DefaultAdminURL, "admin URL of the running "+s.Name)
 	out := fs.String("out", "", "file to write the backup to")
+	tokenFile := RegisterTokenFlag(fs)
 	fs.Usage = config.Usage(fs)
 	if err := config.Parse(fs, args, getenv); err != nil {
 		return err
@@ -41,7 +45,11 @@ func (s Service) Backup(ctx context.Context, args []string, getenv func(string) 
 	if *out == "" {
 		return fmt.Errorf("--out is required")
 	}
-	rev, n, err := Fetch(ctx, *from, *out)
+	token, err := ReadToken(*tokenFile)
+	if err != nil {
+		return err
+	}
+	rev, n, err := Fetch(ctx, *from, token, *out)
 	if err != nil {
 		return err
 	}
@@ -49,20 +57,51 @@ func (s Service) Backup(ctx context.Context, args []string, getenv func(string) 
 	return nil
 }
 
-// Fetch downloads the backup of the service at adminURL into the file out, owner-readable only (it holds
-// everything the service stores): written to a temporary file, synced, then renamed, so a failed backup never
-// leaves a truncated file under the name. It returns the revision the copy was taken at and its size.
-func Fetch(ctx context.Context, adminURL, out string) (revision string, size int64, err error) {
+// RegisterTokenFlag declares --token-file (env CUS_TOKEN_FILE) on fs.
+func RegisterTokenFlag(fs *flag.FlagSet) *string {
+	return fs.String("token-file", "", "file holding a bearer token with the admin role (the backup endpoint refuses anyone else)")
+}
+
+// ReadToken reads the bearer token of --token-file.
+func ReadToken(path string) (string, error) {
+	if path == "" {
+		return "", fmt.Errorf("--token-file (%s) is required: the backup endpoint needs a token with the admin role", config.EnvName("token-file"))
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("--token-file: %w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return "", fmt.Errorf("--token-file: %s is empty", path)
+	}
+	return tok, nil
+}
+
+// Fetch downloads the backup of the service at adminURL, presenting token (admin role), into the file out,
+// owner-readable only (it holds everything the service stores): written to a temporary file, synced, then
+// renamed, so a failed backup never leaves a truncated file under the name. It returns the revision the copy
+// was taken at and its size.
+func Fetch(ctx context.Context, adminURL, token, out string) (revision string, size int64, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, adminURL+"/backup", nil)
 	if err != nil {
 		return "", 0, fmt.Errorf("--admin-url: %w", err)
 	}
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return "", 0, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
+		// The refusal is a JSON status; its message says what to fix (no token, wrong role, expired).
+		var st struct {
+			Message string `json:"message"`
+		}
+		_ = json.NewDecoder(io.LimitReader(resp.Body, 4<<10)).Decode(&st)
+		if st.Message != "" {
+			return "", 0, fmt.Errorf("backup endpoint answered %s: %s", resp.Status, st.Message)
+		}
 		return "", 0, fmt.Errorf("backup endpoint answered %s", resp.Status)
 	}
 	tmp := out + ".part"

@@ -43,8 +43,14 @@ func requestIDFrom(ctx context.Context) string {
 //  3. metrics: counts the same final code.
 //  4. recovery: a panic becomes INTERNAL without its text.
 //  5. error mapping: domain errors become statuses with ErrorInfo, in one place (ToStatus).
-//  6. authentication and the service's policy (Config.Auth), inside the mapping so refusals carry ErrorInfo.
-//  7. limits per caller and in flight (Config.Limits), after authentication so callers are told apart.
+//  6. limits per client address and in flight (Config.Limits), BEFORE authentication: a call that will be
+//     refused (no token, a forged one, a garbage key id) is limited like any other, so refusals cannot be used
+//     to make the service verify signatures, fetch keys or write audit entries without bound.
+//  7. authentication and the service's policy (Config.Auth), inside the mapping so refusals carry ErrorInfo.
+//  8. limits per principal (Config.Limits), after authentication so callers are told apart.
+//
+// Options passed to New (grpc.UnaryInterceptor) run outside this chain, before step 1; none may do
+// per-call work before step 6 that a flood of refused calls could abuse.
 type chain struct {
 	log     *zap.Logger
 	metrics *rpcMetrics

@@ -54,6 +54,7 @@ type Server struct {
 	admin    *http.ServeMux
 	services []string
 	onStop   []func()
+	limits   *limiter
 }
 
 // OnShutdown registers fn to run when shutdown starts, before GracefulStop: long-lived streams (watches) use
@@ -75,13 +76,15 @@ func New(cfg Config, log *zap.Logger, extra ...grpc.ServerOption) *Server {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	c := &chain{log: log, metrics: newRPCMetrics(reg)}
 	unary, stream := c.unary(), c.stream()
+	lim := newLimiter(cfg.Limits)
+	unary = append(unary, lim.unaryAddress)
+	stream = append(stream, lim.streamAddress)
 	if cfg.Auth != nil {
 		unary = append(unary, cfg.Auth.Unary())
 		stream = append(stream, cfg.Auth.Stream())
 	}
-	lim := newLimiter(cfg.Limits)
-	unary = append(unary, lim.unary)
-	stream = append(stream, lim.stream)
+	unary = append(unary, lim.unaryCaller)
+	stream = append(stream, lim.streamCaller)
 	opts := append([]grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
@@ -95,7 +98,7 @@ func New(cfg Config, log *zap.Logger, extra ...grpc.ServerOption) *Server {
 		}),
 	}, extra...)
 	s := &Server{
-		cfg: cfg, log: log,
+		cfg: cfg, log: log, limits: lim,
 		grpc:     grpc.NewServer(opts...),
 		health:   health.NewServer(),
 		registry: reg,
@@ -193,6 +196,8 @@ func (s *Server) Serve(ctx context.Context, l *Listeners) error {
 			defer cancel()
 			_ = adminSrv.Shutdown(sctx)
 		}
+		// After the last call and admin request: a key fetch still running is joined here.
+		s.cfg.Auth.Close()
 		return nil
 	})
 	return g.Wait()

@@ -15,7 +15,8 @@ type Snapshotter interface {
 }
 
 // BackupHandler streams a consistent copy of the data file while the service keeps serving, for the admin
-// listener (never the public one: the copy holds everything the service stores).
+// listener (never the public one: the copy holds everything the service stores). Serve it only behind
+// auth.RequireAdmin: the admin address is reachable by every local process and by monitoring.
 func BackupHandler(be Snapshotter, filename string, log *zap.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {

@@ -1,7 +1,7 @@
 // Command catalogue runs the CUS catalogue service (cus.catalogue.v1) and its maintenance commands.
 //
 //	catalogue [serve] [flags]      serve gRPC (default :7001) and admin HTTP (/metrics, /backup)
-//	catalogue backup --admin-url URL --out FILE   copy the data file of a running service
+//	catalogue backup --admin-url URL --token-file FILE --out FILE   copy the data file of a running service (admin token)
 //	catalogue restore --from FILE [--data-dir DIR]   put a backup in place (service stopped)
 //	catalogue generate --services N --gminas G [--data-dir DIR]   write a synthetic catalogue
 //

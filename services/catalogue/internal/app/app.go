@@ -142,7 +142,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	cataloguev1.RegisterCatalogueServiceServer(gs.GRPC(), srv)
 	gs.ReportHealth(cataloguev1.CatalogueService_ServiceDesc.ServiceName)
 	gs.OnShutdown(srv.Shutdown)
-	gs.HandleAdmin("/backup", storage.BackupHandler(st.Backend(), "catalogue.db", log))
+	gs.HandleAdmin("/backup", auth.RequireAdmin(sec.Auth.Verifier, storage.BackupHandler(st.Backend(), "catalogue.db", log)))
 	if cfg.ProviderAddr != "" {
 		creds := insecure.NewCredentials()
 		if cfg.BackendCA != "" {

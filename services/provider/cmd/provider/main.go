@@ -1,7 +1,7 @@
 // Command provider runs the CUS provider registry (cus.provider.v1) and its maintenance commands.
 //
 //	provider [serve] [flags]                        serve gRPC (default :7002) and admin HTTP (/metrics, /backup)
-//	provider backup --admin-url URL --out FILE      copy the data file of a running registry
+//	provider backup --admin-url URL --token-file FILE --out FILE   copy the data file of a running registry (admin token)
 //	provider restore --from FILE [--data-dir DIR]   put a backup in place (service stopped)
 //
 // Every flag also reads from an environment variable: --data-dir is CUS_DATA_DIR.

@@ -143,7 +143,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	}, log, sec.Options...)
 	providerv1.RegisterProviderServiceServer(gs.GRPC(), srv)
 	gs.ReportHealth(providerv1.ProviderService_ServiceDesc.ServiceName)
-	gs.HandleAdmin("/backup", storage.BackupHandler(st.Backend(), "provider.db", log))
+	gs.HandleAdmin("/backup", auth.RequireAdmin(sec.Auth.Verifier, storage.BackupHandler(st.Backend(), "provider.db", log)))
 	ls, err := gs.Listen()
 	if err != nil {
 		return err

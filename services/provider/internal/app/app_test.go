@@ -25,7 +25,7 @@ func testConfig(dir, catalogueAddr string) Config {
 	cfg.Listen, cfg.AdminListen, cfg.DataDir, cfg.DemoData = "127.0.0.1:0", "127.0.0.1:0", filepath.Join(dir, "data"), true
 	cfg.CatalogueAddr, cfg.CallTimeout = catalogueAddr, 2*time.Second
 	cfg.LogLevel, cfg.LogFormat, cfg.ShutdownGrace, cfg.MaxRecvBytes = "info", "json", time.Second, 5<<20
-	cfg.Security.DevKeysDir, cfg.Security.ClockSkew, cfg.Security.OIDCAudience = filepath.Join(dir, "dev"), 30*time.Second, "cus"
+	cfg.Security.DevMode, cfg.Security.DevKeysDir, cfg.Security.ClockSkew, cfg.Security.OIDCAudience = true, filepath.Join(dir, "dev"), 30*time.Second, "cus"
 	cfg.Security.TrustedProxies = "127.0.0.0/8"
 	return cfg
 }
@@ -95,12 +95,26 @@ func TestRunServesTheDemoRegistry(t *testing.T) {
 	if err != nil || av.GetTotalSize() != 1 || av.GetAvailabilities()[0].GetCapacity().GetAmount() != 1500 {
 		t.Fatalf("bistro availability: %v %v", av, err)
 	}
-	resp, err := http.Get("http://" + adminAddr + "/backup")
+	// The backup needs an admin token: a coordinator's is refused.
+	backup := func(tok string) (*http.Response, int64) {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+adminAddr+"/backup", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp, n
+	}
+	if resp, _ := backup(tok); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("backup with a coordinator token: %s", resp.Status)
+	}
+	admin, err := auth.Mint(key, auth.TokenRequest{Subject: "admin", Roles: []auth.Role{auth.RoleAdmin}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, _ := io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
+	resp, n := backup(admin)
 	if resp.StatusCode != http.StatusOK || n == 0 || resp.Header.Get("X-Revision") == "" {
 		t.Fatalf("backup: %s, %d bytes", resp.Status, n)
 	}

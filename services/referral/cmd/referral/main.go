@@ -2,7 +2,7 @@
 // closed-loop referrals, and its maintenance commands.
 //
 //	referral [serve] [flags]      serve gRPC (default :7003) and admin HTTP (/metrics, /backup)
-//	referral backup --admin-url URL --out FILE   copy the data file of a running service
+//	referral backup --admin-url URL --token-file FILE --out FILE   copy the data file of a running service (admin token)
 //	referral restore --from FILE [--data-dir DIR]   put a backup in place (service stopped)
 //	referral keys init|rotate|drop --data-key-file FILE [--data-dir DIR]   manage the data key ring
 //

@@ -366,9 +366,10 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	referralv1.RegisterReferralServiceServer(gs.GRPC(), srv)
 	gs.ReportHealth(referralv1.ReferralService_ServiceDesc.ServiceName)
 	gs.OnShutdown(srv.Shutdown)
-	// The residents' records in the copy are encrypted; neither the data key ring nor the PESEL key is in it:
-	// keep both apart from backups (and keep the ring a backup needs for as long as the backup).
-	gs.HandleAdmin("/backup", storage.BackupHandler(st, "referral.db", log))
+	// The copy holds personal data: only an admin token gets it (the admin address is reachable by every local
+	// process and by monitoring). The residents' records in it are encrypted; neither the data key ring nor the
+	// PESEL key is in it: keep both apart from backups (and the ring a backup needs for as long as the backup).
+	gs.HandleAdmin("/backup", auth.RequireAdmin(sec.Auth.Verifier, storage.BackupHandler(st, "referral.db", log)))
 	ls, err := gs.Listen()
 	if err != nil {
 		return err

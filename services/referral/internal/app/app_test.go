@@ -30,7 +30,7 @@ func testConfig(dir string) Config {
 	// Nothing listens there: the demo needs neither service, and these tests make no referral.
 	cfg.CatalogueAddr, cfg.ProviderAddr = "127.0.0.1:1", "127.0.0.1:1"
 	cfg.LogLevel, cfg.LogFormat, cfg.ShutdownGrace, cfg.CallTimeout = "info", "json", time.Second, time.Second
-	cfg.Security.DevKeysDir, cfg.Security.ClockSkew, cfg.Security.OIDCAudience = filepath.Join(dir, "dev"), 30*time.Second, "cus"
+	cfg.Security.DevMode, cfg.Security.DevKeysDir, cfg.Security.ClockSkew, cfg.Security.OIDCAudience = true, filepath.Join(dir, "dev"), 30*time.Second, "cus"
 	return cfg
 }
 
@@ -124,7 +124,25 @@ func TestBackupWhileServingAndRestore(t *testing.T) {
 	}
 	backup := filepath.Join(dir, "referral-backup.db")
 	var out bytes.Buffer
-	if err := BackupCommand(ctx, []string{"--admin-url", "http://" + adminAddr, "--out", backup}, func(string) string { return "" }, &out); err != nil {
+	// Without a token the command says what it needs; with an admin token (CUS_TOKEN_FILE) it takes the copy.
+	if err := BackupCommand(ctx, []string{"--admin-url", "http://" + adminAddr, "--out", backup}, func(string) string { return "" }, &out); err == nil || !strings.Contains(err.Error(), "--token-file") {
+		t.Fatalf("backup without a token: %v", err)
+	}
+	adminTok, err := auth.Mint(key, auth.TokenRequest{Subject: "admin", Roles: []auth.Role{auth.RoleAdmin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenFile := filepath.Join(dir, "admin.token")
+	if err := os.WriteFile(tokenFile, []byte(adminTok+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := func(k string) string {
+		if k == "CUS_TOKEN_FILE" {
+			return tokenFile
+		}
+		return ""
+	}
+	if err := BackupCommand(ctx, []string{"--admin-url", "http://" + adminAddr, "--out", backup}, env, &out); err != nil {
 		t.Fatal(err)
 	}
 	close(stopWriters)

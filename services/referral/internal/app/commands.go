@@ -23,6 +23,7 @@ func BackupCommand(ctx context.Context, args []string, getenv func(string) strin
 	fs := flag.NewFlagSet("referral backup", flag.ContinueOnError)
 	from := fs.String("admin-url", "http://127.0.0.1:9103", "admin URL of the running referral service")
 	out := fs.String("out", "", "file to write the backup to")
+	tokenFile := backupcli.RegisterTokenFlag(fs)
 	fs.Usage = config.Usage(fs)
 	if err := config.Parse(fs, args, getenv); err != nil {
 		return err
@@ -30,7 +31,11 @@ func BackupCommand(ctx context.Context, args []string, getenv func(string) strin
 	if *out == "" {
 		return fmt.Errorf("--out is required")
 	}
-	rev, n, err := backupcli.Fetch(ctx, *from, *out)
+	token, err := backupcli.ReadToken(*tokenFile)
+	if err != nil {
+		return err
+	}
+	rev, n, err := backupcli.Fetch(ctx, *from, token, *out)
 	if err != nil {
 		return err
 	}
