@@ -29,8 +29,8 @@ run-federation: build
 test:
 	$(GO) test -race -count=1 $(PKGS)
 
-## tools: build buf, the protoc plugins and grpcurl at their pinned versions into bin/
-tools: $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/grpcurl
+## tools: build buf, the protoc plugins, grpcurl and golangci-lint at their pinned versions into bin/
+tools: $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/grpcurl $(BIN)/golangci-lint
 
 $(BIN)/buf: tools/buf/go.mod tools/buf/go.sum
 	cd tools/buf && GOWORK=off $(GO) build -o $(BIN)/ github.com/bufbuild/buf/cmd/buf
@@ -44,15 +44,24 @@ $(BIN)/protoc-gen-go: tools/go.mod tools/go.sum
 $(BIN)/grpcurl: tools/grpcurl/go.mod tools/grpcurl/go.sum
 	cd tools/grpcurl && GOWORK=off $(GO) build -o $(BIN)/ github.com/fullstorydev/grpcurl/cmd/grpcurl
 
+# golangci-lint has a module of its own: its many dependencies must not move the versions of the other tools.
+$(BIN)/golangci-lint: tools/golangci/go.mod tools/golangci/go.sum
+	cd tools/golangci && GOWORK=off $(GO) build -o $(BIN)/ github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+
+## lint: golangci-lint (govet, staticcheck, errorlint, unused, misspell, ineffassign; .golangci.yml) in every module
+lint: $(BIN)/golangci-lint
+	@for m in $(MODULES); do (cd $$m && $(BIN)/golangci-lint run --config $(CURDIR)/.golangci.yml ./...) || exit 1; done
+
 ## generate: regenerate Go code and the OpenAPI document from the protos (byte-for-byte reproducible)
 generate: $(BIN)/buf $(BIN)/protoc-gen-go
 	rm -f proto/cus/*/v1/*.pb.go proto/cus/*/v1/*.pb.gw.go gateway/internal/openapi/*.swagger.json
 	PATH="$(BIN):$$PATH" $(BIN)/buf generate
 
 ## verify: formatting, vet, buf lint/format, tidy modules, and generated code up to date
-verify: $(BIN)/buf $(BIN)/protoc-gen-go
+verify: $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/golangci-lint
 	@echo "== gofmt"; out=$$(gofmt -l $(MODULES) tools 2>&1); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@echo "== go vet"; $(GO) vet $(PKGS)
+	@echo "== golangci-lint"; $(MAKE) -s lint
 	@echo "== buf lint"; $(BIN)/buf lint
 	@echo "== buf format"; $(BIN)/buf format -d --exit-code
 	@echo "== buf breaking"; $(MAKE) -s breaking
@@ -66,7 +75,7 @@ breaking: $(BIN)/buf
 		$(BIN)/buf breaking --against '.git#branch=main'; else echo "no main branch with protos yet: nothing to compare"; fi
 
 check-tidy:
-	@for m in $(MODULES) tools tools/buf tools/grpcurl; do \
+	@for m in $(MODULES) tools tools/buf tools/grpcurl tools/golangci; do \
 		(cd $$m && cp go.mod /tmp/cus-tidy.mod && cp go.sum /tmp/cus-tidy.sum && GOWORK=off GOFLAGS=-mod=mod $(GO) mod tidy >/dev/null 2>&1; \
 		 if ! cmp -s go.mod /tmp/cus-tidy.mod || ! cmp -s go.sum /tmp/cus-tidy.sum; then \
 			cp /tmp/cus-tidy.mod go.mod; cp /tmp/cus-tidy.sum go.sum; echo "$$m: go.mod/go.sum not tidy (run go mod tidy there)"; exit 1; fi) || exit 1; \
@@ -74,7 +83,7 @@ check-tidy:
 
 ## tidy: go mod tidy in every module (GOWORK=off, so each also builds alone)
 tidy:
-	@for m in $(MODULES) tools tools/buf tools/grpcurl; do (cd $$m && GOWORK=off $(GO) mod tidy) || exit 1; done
+	@for m in $(MODULES) tools tools/buf tools/grpcurl tools/golangci; do (cd $$m && GOWORK=off $(GO) mod tidy) || exit 1; done
 
 ## fuzz: run each fuzz target briefly (the seed corpora always run in make test)
 fuzz:

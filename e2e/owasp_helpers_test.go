@@ -408,7 +408,7 @@ func parseStatus(r httpResult) (apiStatus, error) {
 		body = wrapped.Error
 	}
 	if err := json.Unmarshal(body, &raw); err != nil || raw.Code == nil || *raw.Code == 0 {
-		return apiStatus{}, fmt.Errorf("the error body is not a google.rpc.Status (%v)", err)
+		return apiStatus{}, fmt.Errorf("the error body is not a google.rpc.Status (%w)", err)
 	}
 	st := apiStatus{Code: *raw.Code, Message: raw.Message}
 	infos := 0
@@ -422,7 +422,7 @@ func parseStatus(r httpResult) (apiStatus, error) {
 			} `json:"fieldViolations"`
 		}
 		if err := json.Unmarshal(d, &detail); err != nil {
-			return apiStatus{}, fmt.Errorf("detail %s: %v", d, err)
+			return apiStatus{}, fmt.Errorf("detail %s: %w", d, err)
 		}
 		st.Types = append(st.Types, detail.Type)
 		switch detail.Type {

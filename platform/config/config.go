@@ -40,7 +40,7 @@ func Parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
 		env := EnvName(f.Name)
 		if v := getenv(env); v != "" {
 			if err := f.Value.Set(v); err != nil {
-				errs = append(errs, fmt.Errorf("invalid value %q for %s (flag --%s): %v", v, env, f.Name, err))
+				errs = append(errs, fmt.Errorf("invalid value %q for %s (flag --%s): %w", v, env, f.Name, err))
 			}
 		}
 	})

@@ -2,6 +2,7 @@ package grpcserver
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -90,7 +91,7 @@ func TestJWKSFileTakesTheConfiguredIssuer(t *testing.T) {
 		t.Fatalf("token of the configured issuer: %v %v", p, err)
 	}
 	dev, _ := auth.Mint(key, auth.TokenRequest{Subject: "u", Roles: []auth.Role{auth.RoleAdmin}})
-	if _, err := sec.Auth.Verifier.Verify(t.Context(), dev); err != auth.ErrTokenIssuer {
+	if _, err := sec.Auth.Verifier.Verify(t.Context(), dev); !errors.Is(err, auth.ErrTokenIssuer) {
 		t.Fatalf("token of the development issuer: %v, want %v", err, auth.ErrTokenIssuer)
 	}
 	noIssuer := parseSecurity(t, "--jwks-file", jwks)

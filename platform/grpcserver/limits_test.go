@@ -105,9 +105,9 @@ func TestAddressLimitBeforeAuthentication(t *testing.T) {
 	for i := range n {
 		var err error
 		if i%2 == 0 {
-			err, _ = call(conn) // anonymous
+			_, err = call(conn) // anonymous
 		} else {
-			err, _ = call(conn, "authorization", "Bearer "+forged)
+			_, err = call(conn, "authorization", "Bearer "+forged)
 		}
 		codesSeen = append(codesSeen, status.Code(err).String()+"/"+reasonOf(err))
 		if i < 3 {
@@ -155,7 +155,7 @@ func TestPrincipalLimitAfterAuthentication(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := range 3 {
-			err, _ := call(conn, "authorization", "Bearer "+tok)
+			_, err := call(conn, "authorization", "Bearer "+tok)
 			if i < 2 && err != nil {
 				t.Fatalf("%s call %d: %v", sub, i, err)
 			}
@@ -174,7 +174,7 @@ func TestAddressBucketsAreBounded(t *testing.T) {
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 	}})
 	for i := range 200 {
-		if err, _ := call(conn, "x-forwarded-for", fmt.Sprintf("198.51.%d.%d", i/250, i%250+1)); err != nil {
+		if _, err := call(conn, "x-forwarded-for", fmt.Sprintf("198.51.%d.%d", i/250, i%250+1)); err != nil {
 			t.Fatalf("first call of address %d: %v", i, err)
 		}
 	}
@@ -220,7 +220,7 @@ func TestIPv6ClientsAreLimitedPerSlash64(t *testing.T) {
 	}})
 	var refused int
 	for i := range 10 {
-		err, _ := call(conn, "x-forwarded-for", fmt.Sprintf("2001:db8:1:2::%x", i+1))
+		_, err := call(conn, "x-forwarded-for", fmt.Sprintf("2001:db8:1:2::%x", i+1))
 		if reasonOf(err) == "RATE_LIMITED" {
 			refused++
 		}
@@ -228,7 +228,7 @@ func TestIPv6ClientsAreLimitedPerSlash64(t *testing.T) {
 	if refused != 8 {
 		t.Fatalf("%d of 10 calls from one /64 refused, want 8", refused)
 	}
-	if err, _ := call(conn, "x-forwarded-for", "2001:db8:1:3::1"); err != nil && strings.Contains(err.Error(), "too many") {
+	if _, err := call(conn, "x-forwarded-for", "2001:db8:1:3::1"); err != nil && strings.Contains(err.Error(), "too many") {
 		t.Fatalf("another /64 is another client: %v", err)
 	}
 }

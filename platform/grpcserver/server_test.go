@@ -67,11 +67,11 @@ func startProbe(t *testing.T, fn func(ctx context.Context) error) (*grpc.ClientC
 	return conn, logs, cancel, done
 }
 
-func call(conn *grpc.ClientConn, md ...string) (error, metadata.MD) {
+func call(conn *grpc.ClientConn, md ...string) (metadata.MD, error) {
 	var hdr metadata.MD
 	ctx := metadata.AppendToOutgoingContext(context.Background(), md...)
 	err := conn.Invoke(ctx, "/cus.test.Probe/Call", &emptypb.Empty{}, &emptypb.Empty{}, grpc.Header(&hdr))
-	return err, hdr
+	return hdr, err
 }
 
 func TestDomainErrorBecomesStatusWithDetails(t *testing.T) {
@@ -81,7 +81,7 @@ func TestDomainErrorBecomesStatusWithDetails(t *testing.T) {
 		v.Add("service.areas", "at least one area is required")
 		return fmt.Errorf("wrapped: %w", v.Err())
 	})
-	err, _ := call(conn)
+	_, err := call(conn)
 	st := status.Convert(err)
 	if st.Code() != codes.InvalidArgument || st.Message() != "the request has invalid fields" {
 		t.Fatalf("status = %v", st)
@@ -112,7 +112,7 @@ func TestUnknownErrorsAndPanicsBecomeInternalWithoutText(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			conn, logs, _, _ := startProbe(t, fn)
-			err, _ := call(conn)
+			_, err := call(conn)
 			st := status.Convert(err)
 			if st.Code() != codes.Internal || strings.Contains(st.Message(), "input/output") {
 				t.Fatalf("status = %v", st)
@@ -123,7 +123,7 @@ func TestUnknownErrorsAndPanicsBecomeInternalWithoutText(t *testing.T) {
 				}
 			}
 			// The server keeps serving after a panic.
-			if err, _ := call(conn); status.Code(err) != codes.Internal {
+			if _, err := call(conn); status.Code(err) != codes.Internal {
 				t.Fatalf("second call: %v", err)
 			}
 		})
@@ -133,11 +133,11 @@ func TestUnknownErrorsAndPanicsBecomeInternalWithoutText(t *testing.T) {
 func TestRequestIDIsKeptOrMadeAndLogged(t *testing.T) {
 	var seen string
 	conn, logs, _, _ := startProbe(t, func(ctx context.Context) error { seen = RequestID(ctx); return nil })
-	err, hdr := call(conn, RequestIDHeader, "abc-123")
+	hdr, err := call(conn, RequestIDHeader, "abc-123")
 	if err != nil || seen != "abc-123" || fmt.Sprint(hdr.Get(RequestIDHeader)) != "[abc-123]" {
 		t.Fatalf("kept id: err %v seen %q header %v", err, seen, hdr)
 	}
-	_, hdr = call(conn, RequestIDHeader, "bad id with spaces")
+	hdr, _ = call(conn, RequestIDHeader, "bad id with spaces")
 	if seen == "" || strings.Contains(seen, " ") || len(hdr.Get(RequestIDHeader)) != 1 {
 		t.Fatalf("a malformed id must be replaced, got %q", seen)
 	}
@@ -221,11 +221,11 @@ func TestPerCallerRateLimitAndInFlightCap(t *testing.T) {
 	defer conn.Close()
 	// Burst of 3 passes, the 4th within the same second is RATE_LIMITED.
 	for i := 0; i < 3; i++ {
-		if err, _ := call(conn); err != nil {
+		if _, err := call(conn); err != nil {
 			t.Fatalf("call %d: %v", i, err)
 		}
 	}
-	err, _ = call(conn)
+	_, err = call(conn)
 	if st := status.Convert(err); st.Code() != codes.ResourceExhausted {
 		t.Fatalf("4th call: %v", err)
 	}
@@ -255,11 +255,11 @@ func TestInFlightCapAnswersOverloaded(t *testing.T) {
 	defer conn.Close()
 	results := make(chan error, 2)
 	for i := 0; i < 2; i++ {
-		go func() { err, _ := call(conn, "slow", "1"); results <- err }()
+		go func() { _, err := call(conn, "slow", "1"); results <- err }()
 	}
 	<-entered
 	<-entered
-	err, _ = call(conn)
+	_, err = call(conn)
 	if st := status.Convert(err); st.Code() != codes.ResourceExhausted || !strings.Contains(fmt.Sprint(st.Details()), "OVERLOADED") {
 		t.Fatalf("third concurrent call: %v", err)
 	}
@@ -269,7 +269,7 @@ func TestInFlightCapAnswersOverloaded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err, _ := call(conn); err != nil {
+	if _, err := call(conn); err != nil {
 		t.Fatalf("after release: %v", err)
 	}
 }

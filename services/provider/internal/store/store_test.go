@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -88,7 +89,7 @@ func TestReservationsAreDurable(t *testing.T) {
 	if _, _, err := st.CreateProvider(context.Background(), pid, &providerv1.Provider{}, "", nil); err == nil {
 		t.Fatal("id reused")
 	}
-	if _, err := st.Agreements("0194c050-0000-7000-8000-00000000dead"); err != domain.ErrProviderNotFound {
+	if _, err := st.Agreements("0194c050-0000-7000-8000-00000000dead"); !errors.Is(err, domain.ErrProviderNotFound) {
 		t.Fatalf("agreements of an unknown provider: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"errors"
 	"testing"
 
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
@@ -67,7 +68,7 @@ func TestStatusMachineTerminalAndResume(t *testing.T) {
 	if to, err := Next(ActionResume, sOnHold, ActorProvider, "", 0, sInProgress); err != nil || to != sInProgress {
 		t.Fatalf("resume: %v %v", to, err)
 	}
-	if _, err := Next(ActionCancel, sRequested, ActorProvider, "x", 0, 0); err != ErrActorNotAllowed {
+	if _, err := Next(ActionCancel, sRequested, ActorProvider, "x", 0, 0); !errors.Is(err, ErrActorNotAllowed) {
 		t.Fatalf("provider cancel: %v", err)
 	}
 }
