@@ -103,7 +103,7 @@ PROV=127.0.0.1:$PROV_PORT
 REF=127.0.0.1:$REF_PORT
 GWADDR=127.0.0.1:$GW_PORT
 GW=http://$GWADDR
-common=(--dev-keys-dir "$DEV" --demo-data --rate-per-caller 0 --log-level "$LOG_LEVEL")
+common=(--dev-keys-dir "$DEV" --demo-data --rate-per-caller 0 --rate-per-address 0 --log-level "$LOG_LEVEL")
 # Development mode is explicit on services that know the flag (--dev-mode beside --dev-keys-dir).
 if "$BIN/catalogue" serve --help 2>&1 | grep -q -- '-dev-mode'; then common+=(--dev-mode); fi
 
@@ -114,7 +114,7 @@ started catalogue $!
 wait_tcp "$CAT" catalogue $!
 
 "$BIN/provider" serve --data-dir "$OUT/provider" --listen "$PROV" --admin-listen "127.0.0.1:$PROV_ADMIN" \
-  "${common[@]}" >"$LOG/provider.log" 2>&1 &
+  --catalogue-addr "$CAT" "${common[@]}" >"$LOG/provider.log" 2>&1 &
 started provider $!
 wait_tcp "$PROV" provider $!
 
