@@ -167,7 +167,9 @@ func (s *Store) ArchiveAudit(ctx context.Context, opts ArchiveOptions) (res Arch
 			return err
 		}
 		res.First, res.Last, res.LastHash = first.GetSequence(), last.GetSequence(), last.GetHash()
-		// Pass 2, in the same snapshot: write them.
+		// Pass 2, in the same snapshot: write them. A .partial file left by an interrupted run is stale
+		// (nothing is deleted before the archive is in place), so it is replaced.
+		_ = os.Remove(tmp)
 		f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
 			return err
