@@ -2233,8 +2233,12 @@ type VerifyAuditChainResponse struct {
 	// Sequence of the first entry whose hash does not match, that is missing, or that differs from its anchor;
 	// 0 when ok.
 	FirstBrokenSequence int64 `protobuf:"varint,3,opt,name=first_broken_sequence,json=firstBrokenSequence,proto3" json:"first_broken_sequence,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// The stored base: sequence of the last entry moved to an archive (`referral audit archive`), where the live
+	// chain continues; 0 when nothing was archived. The live chain is verified from it, and anchors older than
+	// it are not checked here: `referral audit verify --archives ...` verifies the archives up to it.
+	BaseSequence  int64 `protobuf:"varint,4,opt,name=base_sequence,json=baseSequence,proto3" json:"base_sequence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *VerifyAuditChainResponse) Reset() {
@@ -2284,6 +2288,13 @@ func (x *VerifyAuditChainResponse) GetEntries() int64 {
 func (x *VerifyAuditChainResponse) GetFirstBrokenSequence() int64 {
 	if x != nil {
 		return x.FirstBrokenSequence
+	}
+	return 0
+}
+
+func (x *VerifyAuditChainResponse) GetBaseSequence() int64 {
+	if x != nil {
+		return x.BaseSequence
 	}
 	return 0
 }
@@ -3187,11 +3198,12 @@ const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"\x18ListAuditEntriesResponse\x125\n" +
 	"\aentries\x18\x01 \x03(\v2\x1b.cus.referral.v1.AuditEntryR\aentries\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x19\n" +
-	"\x17VerifyAuditChainRequest\"x\n" +
+	"\x17VerifyAuditChainRequest\"\x9d\x01\n" +
 	"\x18VerifyAuditChainResponse\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x18\n" +
 	"\aentries\x18\x02 \x01(\x03R\aentries\x122\n" +
-	"\x15first_broken_sequence\x18\x03 \x01(\x03R\x13firstBrokenSequence\"a\n" +
+	"\x15first_broken_sequence\x18\x03 \x01(\x03R\x13firstBrokenSequence\x12#\n" +
+	"\rbase_sequence\x18\x04 \x01(\x03R\fbaseSequence\"a\n" +
 	"\x13SendReferralRequest\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\x12\x1d\n" +

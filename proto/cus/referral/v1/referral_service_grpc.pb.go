@@ -162,7 +162,8 @@ type ReferralServiceClient interface {
 	ListAuditEntries(ctx context.Context, in *ListAuditEntriesRequest, opts ...grpc.CallOption) (*ListAuditEntriesResponse, error)
 	// Recomputes the audit log's hash chain and reports the first broken entry: a changed entry, a chain that
 	// does not end at its stored head (a deleted tail), or one that does not match the anchors written outside
-	// the data file (--audit-anchor-file).
+	// the data file (--audit-anchor-file). Entries moved to archives are not in the data file: the chain is
+	// verified from its stored base (see base_sequence).
 	VerifyAuditChain(ctx context.Context, in *VerifyAuditChainRequest, opts ...grpc.CallOption) (*VerifyAuditChainResponse, error)
 }
 
@@ -684,7 +685,8 @@ type ReferralServiceServer interface {
 	ListAuditEntries(context.Context, *ListAuditEntriesRequest) (*ListAuditEntriesResponse, error)
 	// Recomputes the audit log's hash chain and reports the first broken entry: a changed entry, a chain that
 	// does not end at its stored head (a deleted tail), or one that does not match the anchors written outside
-	// the data file (--audit-anchor-file).
+	// the data file (--audit-anchor-file). Entries moved to archives are not in the data file: the chain is
+	// verified from its stored base (see base_sequence).
 	VerifyAuditChain(context.Context, *VerifyAuditChainRequest) (*VerifyAuditChainResponse, error)
 	mustEmbedUnimplementedReferralServiceServer()
 }

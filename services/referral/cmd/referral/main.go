@@ -5,6 +5,8 @@
 //	referral backup --admin-url URL --token-file FILE --out FILE   copy the data file of a running service (admin token)
 //	referral restore --from FILE [--data-dir DIR]   put a backup in place (service stopped)
 //	referral keys init|rotate|drop --data-key-file FILE [--data-dir DIR]   manage the data key ring
+//	referral audit archive --before DATE --out FILE [--data-dir DIR]   move audit entries past their retention to an archive (service stopped)
+//	referral audit verify [--archives FILE,...] [--data-dir DIR]   verify the archives and the live audit chain (service stopped)
 //
 // Every flag also reads from an environment variable: --data-dir is CUS_DATA_DIR.
 package main
@@ -47,8 +49,10 @@ func run(ctx context.Context, args []string) error {
 		return app.RestoreCommand(args, os.Getenv, os.Stdout)
 	case "keys":
 		return app.KeysCommand(ctx, args, os.Getenv, os.Stdout)
+	case "audit":
+		return app.AuditCommand(ctx, args, os.Getenv, os.Stdout)
 	}
-	return fmt.Errorf("unknown command %q (want serve, backup, restore or keys)", cmd)
+	return fmt.Errorf("unknown command %q (want serve, backup, restore, keys or audit)", cmd)
 }
 
 func serve(ctx context.Context, args []string) error {

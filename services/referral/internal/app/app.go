@@ -59,6 +59,7 @@ type Config struct {
 	// Audit and watches (see docs/referral.md).
 	AuditAnchorFile     string
 	AuditInterval       time.Duration
+	AuditRetention      time.Duration
 	MaxWatchesPerCaller int
 	MaxWatches          int
 	WatchHeartbeat      time.Duration
@@ -85,6 +86,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.CallTimeout, "call-timeout", 3*time.Second, "deadline of each call to the catalogue and provider services")
 	fs.StringVar(&c.AuditAnchorFile, "audit-anchor-file", "", "append-only file (keep it off the data disk) where the audit chain's head is anchored each --audit-interval and at shutdown; VerifyAuditChain checks the chain against it; empty: no anchoring")
 	fs.DurationVar(&c.AuditInterval, "audit-interval", time.Minute, "how often refusals of anonymous callers and invalid tokens are written as one summary entry, and the audit head is anchored")
+	registerAuditRetention(fs, &c.AuditRetention)
 	fs.IntVar(&c.MaxWatchesPerCaller, "max-watches-per-caller", 8, "open WatchReferrals streams one principal may hold")
 	fs.IntVar(&c.MaxWatches, "max-watches", 512, "open WatchReferrals streams of all callers together")
 	fs.DurationVar(&c.WatchHeartbeat, "watch-heartbeat", 15*time.Second, "interval of heartbeats (the revision reached) on WatchReferrals streams")
@@ -119,6 +121,11 @@ func (c *Config) Validate() error {
 	// Zero keeps the server's default (as when Config is built without flags).
 	if c.AuditInterval < 0 {
 		ch.Fail("audit-interval", "must not be negative, got %s", c.AuditInterval)
+	}
+	if c.AuditRetention != 0 { // zero: the default, as when Config is built without flags
+		if err := store.CheckAuditRetention(c.AuditRetention); err != nil {
+			ch.Fail("audit-retention", "%v", err)
+		}
 	}
 	if c.WatchHeartbeat < 0 {
 		ch.Fail("watch-heartbeat", "must not be negative, got %s", c.WatchHeartbeat)
@@ -314,6 +321,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		return err
 	}
 	defer st.Close()
+	warnAuditDue(st, cfg.AuditRetention, log)
 	if cfg.DemoData {
 		// Through the service's handlers, with a copy of the demo catalogue and agreements instead of calls
 		// to the other services (see package demo); nothing happens when the store already holds residents.

@@ -1,13 +1,9 @@
 package server
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -110,35 +106,6 @@ func (s *Server) anchor() error {
 	return err
 }
 
-// readAnchors parses the anchor file; a missing file has no anchors, a malformed line is an error (a
-// tampered anchor file must not pass for an empty one).
-func readAnchors(path string) ([]store.Anchor, error) {
-	if path == "" {
-		return nil, nil
-	}
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []store.Anchor
-	sc := bufio.NewScanner(f)
-	for line := 1; sc.Scan(); line++ {
-		fs := strings.Fields(sc.Text())
-		if len(fs) == 0 {
-			continue
-		}
-		if len(fs) != 3 {
-			return nil, fmt.Errorf("anchor file line %d: want <time> <sequence> <hash>", line)
-		}
-		seq, err := strconv.ParseInt(fs[1], 10, 64)
-		if err != nil || seq <= 0 || len(fs[2]) != 64 {
-			return nil, fmt.Errorf("anchor file line %d: bad sequence or hash", line)
-		}
-		out = append(out, store.Anchor{Sequence: seq, Hash: fs[2]})
-	}
-	return out, sc.Err()
-}
+// readAnchors parses the anchor file (store.ReadAnchors): a missing file has no anchors, a malformed line is
+// an error.
+func readAnchors(path string) ([]store.Anchor, error) { return store.ReadAnchors(path) }

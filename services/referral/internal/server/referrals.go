@@ -692,14 +692,17 @@ func (s *Server) VerifyAuditChain(ctx context.Context, _ *referralv1.VerifyAudit
 		s.log.Error("audit anchor file unreadable", zap.String("request_id", grpcserver.RequestID(ctx)), zap.Error(err))
 		return nil, apierr.New(apierr.KindFailedPrecondition, "AUDIT_ANCHORS_UNREADABLE", "the audit anchor file cannot be read or is malformed")
 	}
-	n, broken, err := s.st.VerifyAuditAnchored(anchors)
+	// Only the live data: the chain is verified from its stored base, where archived entries end (they are
+	// verified with their archive files by `referral audit verify`); anchors older than the base are skipped.
+	r, err := s.st.VerifyAuditChain(nil, anchors)
 	if err != nil {
 		return nil, err
 	}
-	if broken.Sequence != 0 {
-		s.log.Warn("audit chain does not verify", zap.Int64("sequence", broken.Sequence), zap.String("why", broken.Why), zap.Int("anchors", len(anchors)))
+	if !r.OK() {
+		s.log.Warn("audit chain does not verify", zap.Int64("sequence", r.Problem.Sequence), zap.String("why", r.Problem.Why),
+			zap.Int("anchors", len(anchors)), zap.Int64("base_sequence", r.BaseSequence))
 	}
-	return &referralv1.VerifyAuditChainResponse{Ok: broken.Sequence == 0, Entries: n, FirstBrokenSequence: broken.Sequence}, nil
+	return &referralv1.VerifyAuditChainResponse{Ok: r.OK(), Entries: r.Entries, FirstBrokenSequence: r.Problem.Sequence, BaseSequence: r.BaseSequence}, nil
 }
 
 var errNoNumber = errors.New("not a number")

@@ -17,13 +17,10 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,7 +32,6 @@ import (
 
 	"github.com/cus-suite/cus/platform/apierr"
 	"github.com/cus-suite/cus/platform/storage"
-	referralv1 "github.com/cus-suite/cus/proto/cus/referral/v1"
 )
 
 // SchemaVersion of the data file: 2 seals the personal records (version 1 kept them in clear and is
@@ -177,205 +173,6 @@ func (s *Store) view(fn func(tx storage.ReadTx) error) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.be.View(fn)
-}
-
-// --- audit ---
-
-// Audit appends one entry (a read, a denial, a failure, a summary) on its own. A read of personal data must
-// not be answered when this fails (the caller fails closed).
-func (s *Store) Audit(ctx context.Context, e *referralv1.AuditEntry) error {
-	if f := s.auditFault.Load(); f != nil {
-		return *f
-	}
-	return s.update(ctx, func(tx storage.Tx) error { return s.appendAudit(tx, e) })
-}
-
-// SetAuditFault makes every Audit call fail with err until it is called with nil: tests use it to prove that
-// reads fail closed when the audit log cannot be written (a full disk, a broken file).
-func (s *Store) SetAuditFault(err error) {
-	if err == nil {
-		s.auditFault.Store(nil)
-		return
-	}
-	s.auditFault.Store(&err)
-}
-
-// AuditHead returns the sequence and hex hash of the last entry as the chain's head records them (0, "" when
-// the log is empty). Anchoring them outside the data file lets VerifyAudit detect a rewritten or truncated
-// chain whose head was recomputed too.
-func (s *Store) AuditHead() (seq int64, hash string, err error) {
-	err = s.view(func(tx storage.ReadTx) error {
-		if v := tx.Get(bucketAuditHead, keyHead); len(v) == 40 {
-			seq, hash = int64(binary.BigEndian.Uint64(v[:8])), hex.EncodeToString(v[8:])
-		}
-		return nil
-	})
-	return seq, hash, err
-}
-
-func auditBytes(e *referralv1.AuditEntry) []byte {
-	c := proto.Clone(e).(*referralv1.AuditEntry)
-	c.Hash, c.PreviousHash = "", ""
-	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(c)
-	return b
-}
-
-func chainHash(prev []byte, entry []byte) []byte {
-	h := sha256.New()
-	h.Write(prev)
-	h.Write(entry)
-	return h.Sum(nil)
-}
-
-// appendAudit chains e after the last entry inside tx. The entry given is not modified (a group commit may
-// run this function again).
-func (s *Store) appendAudit(tx storage.Tx, in *referralv1.AuditEntry) error {
-	if in == nil {
-		return nil
-	}
-	e := proto.Clone(in).(*referralv1.AuditEntry)
-	var seq int64
-	var prev []byte
-	if v := tx.Get(bucketAuditHead, keyHead); len(v) == 40 {
-		seq = int64(binary.BigEndian.Uint64(v[:8]))
-		prev = append([]byte(nil), v[8:]...)
-	}
-	seq++
-	e.Sequence = seq
-	if e.Time == nil {
-		e.Time = timestamppb.New(s.now())
-	}
-	if prev != nil {
-		e.PreviousHash = hex.EncodeToString(prev)
-	}
-	h := chainHash(prev, auditBytes(e))
-	e.Hash = hex.EncodeToString(h)
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(e)
-	if err != nil {
-		return err
-	}
-	if err := tx.Put(bucketAudit, storage.RevisionKey(seq), b); err != nil {
-		return err
-	}
-	head := make([]byte, 8, 40)
-	binary.BigEndian.PutUint64(head, uint64(seq))
-	return tx.Put(bucketAuditHead, keyHead, append(head, h...))
-}
-
-// ListAudit returns up to limit entries after sequence `after`, optionally only about one resource.
-func (s *Store) ListAudit(after int64, limit int, resource string) (out []*referralv1.AuditEntry, last int64, more bool, err error) {
-	err = s.view(func(tx storage.ReadTx) error {
-		return tx.Scan(bucketAudit, storage.RevisionKey(after+1), func(k, v []byte) (bool, error) {
-			e := &referralv1.AuditEntry{}
-			if err := proto.Unmarshal(v, e); err != nil {
-				return false, err
-			}
-			if resource != "" && e.GetResource() != resource && !slices.Contains(e.GetDisclosed(), resource) {
-				return true, nil
-			}
-			if len(out) == limit {
-				more = true
-				return false, nil
-			}
-			out = append(out, e)
-			last = e.GetSequence()
-			return true, nil
-		})
-	})
-	return out, last, more, err
-}
-
-// VerifyAudit recomputes the chain and checks it against its stored head (VerifyAuditAnchored without
-// anchors); it returns the number of entries and the sequence of the first entry that does not verify or is
-// missing (0 when all do).
-func (s *Store) VerifyAudit() (n int64, broken int64, err error) {
-	n, p, err := s.VerifyAuditAnchored(nil)
-	return n, p.Sequence, err
-}
-
-// AuditProblem says what VerifyAuditAnchored found wrong.
-type AuditProblem struct {
-	// Sequence of the first entry that does not verify or is missing (0 when the chain verifies).
-	Sequence int64
-	// Why, for the log: "hash", "order", "head", "anchor", "shorter than anchor".
-	Why string
-}
-
-// Anchor is a (sequence, hash) pair of the chain recorded outside the data file.
-type Anchor struct {
-	Sequence int64
-	Hash     string
-}
-
-// VerifyAuditAnchored recomputes the chain and checks it against its stored head and the anchors given (taken outside
-// the data file): the last entry must be the head (an entry deleted from the tail, or a head left behind by a
-// rewrite, is detected), every anchored entry must exist with the anchored hash, and the chain must not be
-// shorter than the last anchor (a rewrite that recomputed the chain and its head is detected up to the last
-// anchor). It returns the number of entries and the first problem (Sequence 0 when all verifies).
-func (s *Store) VerifyAuditAnchored(anchors []Anchor) (n int64, broken AuditProblem, err error) {
-	err = s.view(func(tx storage.ReadTx) error {
-		var prev []byte
-		var want int64 = 1
-		hashes := map[int64]string{}
-		for _, a := range anchors {
-			hashes[a.Sequence] = ""
-		}
-		err := tx.Scan(bucketAudit, nil, func(k, v []byte) (bool, error) {
-			seq := int64(binary.BigEndian.Uint64(k))
-			e := &referralv1.AuditEntry{}
-			if err := proto.Unmarshal(v, e); err != nil || seq != want || e.GetSequence() != seq {
-				broken = AuditProblem{want, "order"}
-				return false, nil
-			}
-			if e.GetPreviousHash() != hex.EncodeToString(prev) || e.GetHash() != hex.EncodeToString(chainHash(prev, auditBytes(e))) {
-				broken = AuditProblem{seq, "hash"}
-				return false, nil
-			}
-			n++
-			if _, ok := hashes[seq]; ok {
-				hashes[seq] = e.GetHash()
-			}
-			prev, _ = hex.DecodeString(e.GetHash())
-			want++
-			return true, nil
-		})
-		if err != nil || broken.Sequence != 0 {
-			return err
-		}
-		last := want - 1
-		var headSeq int64
-		var headHash []byte
-		if v := tx.Get(bucketAuditHead, keyHead); len(v) == 40 {
-			headSeq, headHash = int64(binary.BigEndian.Uint64(v[:8])), v[8:]
-		} else if v != nil {
-			broken = AuditProblem{1, "head"}
-			return nil
-		}
-		switch {
-		case headSeq > last:
-			broken = AuditProblem{last + 1, "head"} // entries after last were deleted
-			return nil
-		case headSeq < last:
-			broken = AuditProblem{headSeq + 1, "head"}
-			return nil
-		case last > 0 && !bytes.Equal(headHash, prev):
-			broken = AuditProblem{last, "head"}
-			return nil
-		}
-		for _, a := range anchors {
-			switch h := hashes[a.Sequence]; {
-			case a.Sequence > last:
-				broken = AuditProblem{last + 1, "shorter than anchor"}
-			case a.Sequence > 0 && h != a.Hash:
-				broken = AuditProblem{a.Sequence, "anchor"}
-			default:
-				continue
-			}
-			return nil
-		}
-		return nil
-	})
-	return n, broken, err
 }
 
 // --- idempotency ---
