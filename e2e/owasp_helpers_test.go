@@ -47,8 +47,8 @@ type attempt struct {
 	violation string // a BadRequest field violation that must be present
 	// violationReason is the reason (BadRequest.FieldViolation.reason) violation must carry; "" accepts any.
 	violationReason string
-	alt       []int  // further acceptable statuses (e.g. 404 or 405 for a method)
-	raw       bool   // the answer need not be a google.rpc.Status (admin ports, CORS preflights)
+	alt             []int // further acceptable statuses (e.g. 404 or 405 for a method)
+	raw             bool  // the answer need not be a google.rpc.Status (admin ports, CORS preflights)
 
 	// piiOK: the caller may legitimately read the test residents' personal data in this answer (their
 	// coordinator). Every other answer is scanned for it.
