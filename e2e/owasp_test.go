@@ -772,6 +772,27 @@ func owaspAPI4(t *testing.T, s *suite, w *owaspWorld, tl *tally, addProc func(*p
 	}
 	tl.outcome(t, fmt.Sprintf("one principal opens %d referral watches: %d held, the rest refused RESOURCE_EXHAUSTED TOO_MANY_WATCHES", watches, perCaller), true, problem, "")
 
+	// A watch from revision 0 starts at the head: it does not replay the whole history to whoever opens it.
+	func() {
+		ctx, cancel := context.WithTimeout(withToken(context.Background(), strings.TrimPrefix(w.staffA["Authorization"], "Bearer ")), 3*time.Second)
+		defer cancel()
+		problem, replayed := "", 0
+		st, err := client.WatchReferrals(ctx, &referralv1.WatchReferralsRequest{})
+		for err == nil {
+			var ev *referralv1.ReferralEvent
+			if ev, err = st.Recv(); err == nil && ev.GetReferral().GetName() != "" {
+				replayed++
+				if ev.GetReferral().GetName() == w.refA {
+					problem = "the watch replayed " + w.refA + ", created before it was opened"
+				}
+			}
+		}
+		if c := status.Code(err); c != codes.DeadlineExceeded && c != codes.Canceled { // its 3 s are up, nothing else
+			problem = strings.TrimPrefix(problem+fmt.Sprintf("; the watch ended early: %v", err), "; ")
+		}
+		tl.outcome(t, fmt.Sprintf("provider A watches from revision 0: it starts at the head, no history replayed (%d referrals seen in 3 s)", replayed), false, problem, "")
+	}()
+
 	// A flood of anonymous and bad-token calls from one address is limited before authentication.
 	t.Run("flood", func(t *testing.T) {
 		c := loopbackClient(t, "127.0.0.9")
@@ -806,6 +827,72 @@ func owaspAPI4(t *testing.T, s *suite, w *owaspWorld, tl *tally, addProc func(*p
 		url: "http://" + addr + "/v1/areas", status: 504, raw: true})
 	tl.run(t, s, attempt{what: "GET /v1/areas with Grpc-Timeout: 60S through a gateway with a 1µs deadline",
 		method: http.MethodGet, url: "http://" + addr + "/v1/areas", hdr: map[string]string{"Grpc-Timeout": "60S"}, status: 504, raw: true})
+
+	owaspStreamPool(t, s, w, tl, addProc)
+}
+
+// owaspStreamPool: a gateway holds a bounded pool of streams to each service; when it is full a new watch is
+// refused at once (429 TOO_MANY_STREAMS) and unary calls still answer, as they go on their own connection.
+func owaspStreamPool(t *testing.T, s *suite, w *owaspWorld, tl *tally, addProc func(*proc)) {
+	addr := freeAddrs(t, 1)[0]
+	gw := startProc(t, "gateway-1-stream", gatewayBin, append(gatewayArgs(addr, s.grpcAddr), "--provider-addr", s.providerAddr,
+		"--referral-addr", s.referralAddr, "--streams-per-conn", "1", "--max-stream-conns", "1"), nil)
+	addProc(gw)
+	if err := waitListening(gw, "http", addr); err != nil {
+		t.Errorf("stream-pool gateway: %v", err)
+		return
+	}
+	defer gw.stop(t)
+	base := "http://" + addr
+	ctx, cancel := context.WithCancel(context.Background())
+	held := make(chan struct{})
+	go func() {
+		defer close(held)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/referrals:watch", nil)
+		if err != nil {
+			return
+		}
+		for k, v := range w.coord {
+			req.Header.Set(k, v)
+		}
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}()
+	defer func() { cancel(); <-held }()
+	// The coordinator's watch holds the pool's one stream once the gauge says so.
+	open := ""
+	for deadline := time.Now().Add(startTimeout); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if open = streamsOpen(base, "referral"); open == "1" {
+			break
+		}
+	}
+	if open != "1" {
+		tl.outcome(t, "a gateway with a pool of one stream holds a coordinator's watch (control)", false, "streams open to the referral service: "+open, "")
+		return
+	}
+	tl.run(t, s, attempt{what: "provider A opens a watch while the gateway's stream pool is full", method: http.MethodGet,
+		url: base + "/v1/referrals:watch", hdr: w.staffA, status: 429, reason: "TOO_MANY_STREAMS"})
+	tl.run(t, s, attempt{what: "the coordinator lists referrals while the stream pool is full (control: unary calls have their own connection)",
+		method: http.MethodGet, url: base + "/v1/referrals?pageSize=1", hdr: w.coord, status: 200, piiOK: true})
+}
+
+// streamsOpen reads a gateway's cus_gateway_backend_streams_open gauge of a backend ("?" when absent).
+func streamsOpen(base, backend string) string {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return "?"
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	prefix := `cus_gateway_backend_streams_open{backend="` + backend + `"} `
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, prefix); ok {
+			return v
+		}
+	}
+	return "?"
 }
 
 // floodUntil429 GETs u with 8 workers until one answer is 429 or max calls were made; it returns the 429
