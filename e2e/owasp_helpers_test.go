@@ -48,7 +48,7 @@ type attempt struct {
 	// violationReason is the reason (BadRequest.FieldViolation.reason) violation must carry; "" accepts any.
 	violationReason string
 	alt             []int // further acceptable statuses (e.g. 404 or 405 for a method)
-	raw             bool  // the answer need not be a google.rpc.Status (admin ports, CORS preflights)
+	raw             bool  // the answer need not be a google.rpc.Status (CORS preflights, HSDS, deadline answers)
 
 	// piiOK: the caller may legitimately read the test residents' personal data in this answer (their
 	// coordinator). Every other answer is scanned for it.
@@ -261,7 +261,7 @@ func (tl *tally) count(t *testing.T, g *groupCount, what string, want int, verdi
 	switch {
 	case verdict != "":
 		g.wrong++
-	case leak != "":
+	case leak != "": // a right code carrying a leak is no success: it counts among the leaks only
 	case want >= 400:
 		g.refused++
 	default:
