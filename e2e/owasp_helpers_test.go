@@ -45,8 +45,10 @@ type attempt struct {
 	status    int    // expected HTTP status
 	reason    string // expected ErrorInfo reason; "" accepts any (or none, with raw)
 	violation string // a BadRequest field violation that must be present
-	alt       []int  // further acceptable statuses (e.g. 404 or 405 for a method)
-	raw       bool   // the answer need not be a google.rpc.Status (admin ports, CORS preflights)
+	// violationReason is the reason (BadRequest.FieldViolation.reason) violation must carry; "" accepts any.
+	violationReason string
+	alt             []int // further acceptable statuses (e.g. 404 or 405 for a method)
+	raw             bool  // the answer need not be a google.rpc.Status (CORS preflights, HSDS, deadline answers)
 
 	// piiOK: the caller may legitimately read the test residents' personal data in this answer (their
 	// coordinator). Every other answer is scanned for it.
@@ -55,16 +57,11 @@ type attempt struct {
 	forbid []string
 	// check inspects a 2xx answer; a non-empty result is a failure.
 	check func(r httpResult) string
-	// spec marks a row written to the issue's specification of behaviour another branch is building; a
-	// failure says so, so the integrator can tell expected failures (before the merge) from regressions.
-	spec string
 }
 
 // groupCount is the score of one OWASP group.
 type groupCount struct {
 	tried, refused, allowed, wrong, leaks int
-	pending                               int // rows awaiting another branch, reported only (CUS_E2E_OWASP_PENDING=log)
-	specFailures                          []string
 }
 
 // tally counts every attempt of the suite, by group.
@@ -190,7 +187,7 @@ func (tl *tally) run(t *testing.T, s *suite, a attempt) httpResult {
 	g := tl.group(groupOf(t))
 	r, err := tl.send(t, s, a)
 	verdict := tl.judge(r, err, a)
-	tl.count(t, g, a.what+answered(r, err, a), a.spec, a.status, verdict, tl.leakOf(r, err, a), r.String())
+	tl.count(t, g, a.what+answered(r, err, a), a.status, verdict, tl.leakOf(r, err, a), r.String())
 	return r
 }
 
@@ -244,6 +241,11 @@ func (tl *tally) judge(r httpResult, err error, a attempt) string {
 	if a.violation != "" && !st.hasViolation(a.violation) {
 		return fmt.Sprintf("violations %v lack %s", st.Violations, a.violation)
 	}
+	if a.violationReason != "" {
+		if got := violationReasons(r.Body)[a.violation]; !containsString(got, a.violationReason) {
+			return fmt.Sprintf("the violation of %s has reasons %v, want %s", a.violation, got, a.violationReason)
+		}
+	}
 	if internals := internalsIn(r.Body); internals != "" {
 		return "the error shows internals: " + internals
 	}
@@ -251,31 +253,21 @@ func (tl *tally) judge(r httpResult, err error, a attempt) string {
 }
 
 // count records one row's result.
-func (tl *tally) count(t *testing.T, g *groupCount, what, spec string, want int, verdict, leak, got string) {
+func (tl *tally) count(t *testing.T, g *groupCount, what string, want int, verdict, leak, got string) {
 	t.Helper()
-	// A row awaiting another branch may be reported without failing, so this branch alone can run green:
-	// CUS_E2E_OWASP_PENDING=log. The default is strict, as the merged suite must be.
-	pending := spec != "" && os.Getenv("CUS_E2E_OWASP_PENDING") == "log"
 	tl.mu.Lock()
 	g.tried++
 	n := g.tried
 	switch {
-	case pending && (verdict != "" || leak != ""):
-		g.pending++
-		g.specFailures = append(g.specFailures, spec+": "+what)
 	case verdict != "":
 		g.wrong++
-		if spec != "" {
-			g.specFailures = append(g.specFailures, spec+": "+what)
-		}
-	case leak != "" && spec != "":
-		g.specFailures = append(g.specFailures, spec+": "+what+" (leak)")
+	case leak != "": // a right code carrying a leak is no success: it counts among the leaks only
 	case want >= 400:
 		g.refused++
 	default:
 		g.allowed++
 	}
-	if leak != "" && !pending {
+	if leak != "" {
 		g.leaks++
 	}
 	tl.mu.Unlock()
@@ -284,31 +276,23 @@ func (tl *tally) count(t *testing.T, g *groupCount, what, spec string, want int,
 		outcome = "WRONG: " + verdict
 	}
 	t.Logf("#%d tried: %s: %s", n, what, outcome)
-	report := t.Errorf
-	prefix := ""
-	if spec != "" {
-		prefix = "[" + spec + "] "
-	}
-	if pending {
-		report, prefix = t.Logf, "PENDING "+prefix
-	}
 	if verdict != "" {
-		report("%s%s: %s\n  answer: %s", prefix, what, verdict, got)
+		t.Errorf("%s: %s\n  answer: %s", what, verdict, got)
 	}
 	if leak != "" {
-		report("%sLEAK %s: the answer carries %s\n  answer: %s", prefix, what, leak, got)
+		t.Errorf("LEAK %s: the answer carries %s\n  answer: %s", what, leak, got)
 	}
 }
 
 // outcome records a row checked by the test itself (a stream, a scan): refused says whether it was a
 // refusal row (true) or an allowed one; problem is "" when it went as expected.
-func (tl *tally) outcome(t *testing.T, what, spec string, refusal bool, problem, leak string) {
+func (tl *tally) outcome(t *testing.T, what string, refusal bool, problem, leak string) {
 	t.Helper()
 	want := 200
 	if refusal {
 		want = 400
 	}
-	tl.count(t, tl.group(groupOf(t)), what, spec, want, problem, leak, "(checked by the test)")
+	tl.count(t, tl.group(groupOf(t)), what, want, problem, leak, "(checked by the test)")
 }
 
 // grpcWant is the HTTP status the gateway gives a gRPC code (runtime.HTTPStatusFromCode).
@@ -321,7 +305,7 @@ var grpcWant = map[codes.Code]int{
 
 // runGRPC tries one row directly against a service's gRPC port (bypassing the gateway, as any client on the
 // network could).
-func (tl *tally) runGRPC(t *testing.T, what, spec string, want codes.Code, reason string, call func(ctx context.Context) error) {
+func (tl *tally) runGRPC(t *testing.T, what string, want codes.Code, reason string, call func(ctx context.Context) error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
@@ -351,7 +335,7 @@ func (tl *tally) runGRPC(t *testing.T, what, spec string, want codes.Code, reaso
 		}
 	}
 	tl.count(t, tl.group(groupOf(t)), fmt.Sprintf("%s (gRPC; want %s %s, got %s %s)", what, want, reason, status.Code(err), grpcReason(err)),
-		spec, grpcWant[want], verdict, leak, fmt.Sprint(err))
+		grpcWant[want], verdict, leak, fmt.Sprint(err))
 }
 
 // grpcReason is the ErrorInfo reason of a gRPC error, or "". The detail is decoded from its wire form
@@ -456,6 +440,30 @@ func internalsIn(body []byte) string {
 	return ""
 }
 
+// violationReasons maps each field of an error body's BadRequest violations to their reasons (the harness's
+// apiStatus keeps the fields only).
+func violationReasons(body []byte) map[string][]string {
+	var raw struct {
+		Details []struct {
+			Type            string `json:"@type"`
+			FieldViolations []struct {
+				Field  string `json:"field"`
+				Reason string `json:"reason"`
+			} `json:"fieldViolations"`
+		} `json:"details"`
+	}
+	out := map[string][]string{}
+	if json.Unmarshal(body, &raw) != nil {
+		return out
+	}
+	for _, d := range raw.Details {
+		for _, v := range d.FieldViolations {
+			out[v.Field] = append(out[v.Field], v.Reason)
+		}
+	}
+	return out
+}
+
 // summary logs a line per group and the totals, and fails on any wrong answer or leak.
 func (tl *tally) summary(t *testing.T) {
 	t.Helper()
@@ -466,23 +474,16 @@ func (tl *tally) summary(t *testing.T) {
 	var total groupCount
 	for _, name := range order {
 		g := tl.groups[name]
-		t.Logf("%-6s tried %3d, refused with the right code %3d, allowed as expected %3d, wrong %d, leaks %d, pending %d",
-			name, g.tried, g.refused, g.allowed, g.wrong, g.leaks, g.pending)
+		t.Logf("%-6s tried %3d, refused with the right code %3d, allowed as expected %3d, wrong %d, leaks %d",
+			name, g.tried, g.refused, g.allowed, g.wrong, g.leaks)
 		total.tried += g.tried
 		total.refused += g.refused
 		total.allowed += g.allowed
 		total.wrong += g.wrong
 		total.leaks += g.leaks
-		total.pending += g.pending
-		for _, f := range g.specFailures {
-			t.Logf("       awaiting another branch: %s", f)
-		}
 	}
 	t.Logf("OWASP API Security Top 10 (2023): tried %d, refused with the right code %d, allowed as expected %d, wrong %d, leaks %d",
 		total.tried, total.refused, total.allowed, total.wrong, total.leaks)
-	if total.pending > 0 {
-		t.Logf("%d rows await other branches and were only reported (CUS_E2E_OWASP_PENDING=log)", total.pending)
-	}
 	if total.wrong != 0 || total.leaks != 0 {
 		t.Errorf("%d attempts answered wrongly and %d leaked (see above)", total.wrong, total.leaks)
 	}
@@ -641,6 +642,37 @@ func flagValue(p *proc, name string) string {
 	for i := 0; i+1 < len(args); i++ {
 		if args[i] == "--"+name {
 			return args[i+1]
+		}
+	}
+	return ""
+}
+
+// expiredAdmin is an admin token of the suite's development key that expired an hour ago.
+func expiredAdmin(t testing.TB, s *suite) string {
+	t.Helper()
+	d := loadDevSigner(t, s.keysDir)
+	c := d.claims("admin")
+	c["exp"] = time.Now().Add(-time.Hour).Unix()
+	c["iat"] = time.Now().Add(-2 * time.Hour).Unix()
+	c["nbf"] = time.Now().Add(-2 * time.Hour).Unix()
+	return d.es256(t, d.header(), c)
+}
+
+// containsAll says whether s holds every one of subs.
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}
+
+// containsAny is the first of subs that s holds, or "".
+func containsAny(s string, subs []string) string {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return sub
 		}
 	}
 	return ""

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/codes"
 	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	referralv1 "github.com/cus-suite/cus/proto/cus/referral/v1"
@@ -31,7 +32,7 @@ import (
 // row says what it tried and the answer it must meet; the tally counts rows, refusals with the right code and
 // leaks (a test resident's PESEL, name or street, or another provider's data, in an answer where it must not
 // be). At the end the logs of every process, the data files and a backup are scanned for the test residents'
-// personal data. Rows marked with a spec describe behaviour built on other branches of the same issue.
+// personal data.
 func TestOWASPAPITop10(t *testing.T) {
 	t.Parallel()
 	s := startSuite(t, suiteOptions{full: true})
@@ -89,10 +90,54 @@ var owaspResidents = []struct {
 	given, family, street string
 	birth                 time.Time
 	serial                string
+	household             int
 }{
-	{"Teodozja", "Zmyślonowska-Owaspowa", "ul. Nieistniejąca 77/3", time.Date(1957, time.March, 14, 0, 0, 0, 0, time.UTC), "9386"},
-	{"Hieronim", "Wymysłowicz-Testowy", "ul. Bajkowa 1313", time.Date(1944, time.July, 2, 0, 0, 0, 0, time.UTC), "9417"},
-	{"Scholastyka", "Fikcyjna-Próbna", "ul. Urojona 404", time.Date(1982, time.November, 30, 0, 0, 0, 0, time.UTC), "9528"},
+	{"Teodozja", "Zmyślonowska-Owaspowa", "ul. Nieistniejąca 77/3", time.Date(1957, time.March, 14, 0, 0, 0, 0, time.UTC), "9386", 2},
+	{"Hieronim", "Wymysłowicz-Testowy", "ul. Bajkowa 1313", time.Date(1944, time.July, 2, 0, 0, 0, 0, time.UTC), "9417", 2},
+	{"Scholastyka", "Fikcyjna-Próbna", "ul. Urojona 404", time.Date(1982, time.November, 30, 0, 0, 0, 0, time.UTC), "9528", 2},
+}
+
+// ageOn is the age in full years on day of a person born on birth.
+func ageOn(birth, day time.Time) int {
+	age := day.Year() - birth.Year()
+	if day.Month() < birth.Month() || (day.Month() == birth.Month() && day.Day() < birth.Day()) {
+		age--
+	}
+	return age
+}
+
+// owaspFits says whether a resident born on birth, in a household of household persons and with no declared
+// target group, may be referred to the catalogue service svc without a decyzja on day (the referral service's
+// eligibility rules): active, no age bound the resident is outside, and a target group derivable from the
+// data (all residents, seniors from 60, children and youth under 18, families of more than one person; none
+// listed means everyone).
+func owaspFits(svc map[string]any, birth time.Time, household int, day time.Time) bool {
+	if st, _ := svc["status"].(string); st != "" && st != "SERVICE_STATUS_ACTIVE" {
+		return false
+	}
+	if d, _ := svc["requiresDecision"].(bool); d {
+		return false
+	}
+	age := int64(ageOn(birth, day))
+	if n, ok := svc["minimumAge"].(json.Number); ok {
+		if v, _ := n.Int64(); age < v {
+			return false
+		}
+	}
+	if n, ok := svc["maximumAge"].(json.Number); ok {
+		if v, _ := n.Int64(); age > v {
+			return false
+		}
+	}
+	groups, _ := svc["targetGroups"].([]any)
+	has := map[string]bool{"TARGET_GROUP_ALL_RESIDENTS": true, "TARGET_GROUP_FAMILIES": household > 1,
+		"TARGET_GROUP_SENIORS": age >= 60, "TARGET_GROUP_CHILDREN_AND_YOUTH": age < 18, "TARGET_GROUP_CHILDREN_UNDER_3": age < 3}
+	for _, g := range groups {
+		if s, _ := g.(string); has[s] {
+			return true
+		}
+	}
+	return len(groups) == 0
 }
 
 func newOWASPWorld(t *testing.T, s *suite) *owaspWorld {
@@ -116,9 +161,16 @@ func newOWASPWorld(t *testing.T, s *suite) *owaspWorld {
 	agreements := objects(t, s.call(t, http.MethodGet, "/v1/providers/-/agreements?pageSize=1000&filter="+
 		url.QueryEscape("status = AGREEMENT_STATUS_ACTIVE AND active_on = \""+today+"\""), "", nil).wantOK(t), "agreements")
 	ownerOf := func(agreement string) string { return agreement[:strings.Index(agreement, "/agreements/")] }
+	r1 := owaspResidents[0]
 	for _, a := range agreements {
 		name := str(t, a, "name")
-		if !active[ownerOf(name)] || s.get(t, "/v1/"+str(t, a, "service")).Status != http.StatusOK {
+		if !active[ownerOf(name)] {
+			continue
+		}
+		// The service's own rules must let resident 1 in (the referral service applies them), so only the row's
+		// attack can be what a refusal is about.
+		svc := s.get(t, "/v1/"+str(t, a, "service"))
+		if svc.Status != http.StatusOK || !owaspFits(svc.jsonObject(t), r1.birth, r1.household, time.Now().UTC()) {
 			continue
 		}
 		av := s.call(t, http.MethodGet, "/v1/"+name+"/availability", "", w.coord).wantOK(t)
@@ -129,7 +181,7 @@ func newOWASPWorld(t *testing.T, s *suite) *owaspWorld {
 		break
 	}
 	if w.agreementA == "" {
-		t.Fatalf("no accepting agreement with 20 units of an active demo provider")
+		t.Fatalf("no accepting agreement with 20 units of an active demo provider for a service resident 1 fits")
 	}
 	for _, a := range agreements {
 		if p := ownerOf(str(t, a, "name")); p != w.providerA && active[p] {
@@ -155,7 +207,7 @@ func newOWASPWorld(t *testing.T, s *suite) *owaspWorld {
 		pesel := fictionalPESEL(t, r.birth, r.serial)
 		body := jsonBody(t, map[string]any{
 			"givenName": r.given, "familyName": r.family, "pesel": pesel, "phone": fmt.Sprintf("+48 65 000 11 %02d", i),
-			"terytCode": "3022053", "householdSize": 2, "monthlyIncomePerPersonGrosze": 98765,
+			"terytCode": "3022053", "householdSize": r.household, "monthlyIncomePerPersonGrosze": 98765,
 			"address": map[string]any{"address1": r.street, "city": "Rawicz", "postalCode": "63-900"},
 		})
 		res := s.call(t, http.MethodPost, "/v1/residents", body, w.coord).wantOK(t)
@@ -341,14 +393,14 @@ func owaspAPI1(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 			leak = "provider A's referral " + ref
 		}
 	}
-	tl.outcome(t, "provider B watches referrals from before provider A's referral was created: it never appears", "", false, problem, leak)
+	tl.outcome(t, "provider B watches referrals from before provider A's referral was created: it never appears", false, problem, leak)
 	names, err = watch(tokA, startTimeout)
 	problem = ""
 	if err != nil || !containsString(names, ref) {
 		problem = fmt.Sprintf("provider A's own watch did not deliver %s (%v; saw %d)", ref, err, len(names))
 	}
-	tl.outcome(t, "provider A watches its own referrals (control): the referral appears", "", false, problem, "")
-	tl.runGRPC(t, "provider B GetReferral of provider A's referral", "", codes.NotFound, "REFERRAL_NOT_FOUND", func(ctx context.Context) error {
+	tl.outcome(t, "provider A watches its own referrals (control): the referral appears", false, problem, "")
+	tl.runGRPC(t, "provider B GetReferral of provider A's referral", codes.NotFound, "REFERRAL_NOT_FOUND", func(ctx context.Context) error {
 		_, err := client.GetReferral(withToken(ctx, tokB), &referralv1.GetReferralRequest{Name: ref})
 		return err
 	})
@@ -428,7 +480,7 @@ func owaspAPI2(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 		{"a token with alg none", unsigned(d.claims("admin")), "TOKEN_ALGORITHM_REFUSED"},
 		{"a token of another issuer", spoil("admin", func(h, c map[string]any) { c["iss"] = "https://evil.example/" }), "TOKEN_ISSUER_REFUSED"},
 	} {
-		tl.runGRPC(t, "ListReferrals with "+r.what, "", codes.Unauthenticated, r.reason, func(ctx context.Context) error {
+		tl.runGRPC(t, "ListReferrals with "+r.what, codes.Unauthenticated, r.reason, func(ctx context.Context) error {
 			_, err := client.ListReferrals(withToken(ctx, r.tok), &referralv1.ListReferralsRequest{PageSize: 1})
 			return err
 		})
@@ -522,6 +574,14 @@ func owaspAPI3(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 	tl.run(t, s, attempt{what: "CreateResident with a birth date that contradicts the PESEL", method: http.MethodPost, path: "/v1/residents",
 		body: jsonBody(t, map[string]any{"givenName": "Ktoś", "familyName": "Inny", "pesel": fictionalPESEL(t, time.Date(1970, 1, 2, 0, 0, 0, 0, time.UTC), "9748"),
 			"birthDate": "1999-09-09", "householdSize": 1}), hdr: w.coord, status: 400, reason: "INVALID_FIELDS", violation: "resident.birth_date"})
+	// Target groups the data shows (seniors, children, families, all) are derived, never declared: a declaration
+	// of one would open services whose rules the resident does not meet.
+	tl.run(t, s, attempt{what: "CreateResident declaring herself a senior (derived from the birth date, not declarable)", method: http.MethodPost,
+		path: "/v1/residents", body: jsonBody(t, map[string]any{"givenName": "Młoda", "familyName": "Udająca", "birthDate": "2001-02-03", "householdSize": 1,
+			"declaredTargetGroups": []string{"TARGET_GROUP_SENIORS"}}), hdr: w.coord, status: 400, reason: "INVALID_FIELDS", violation: "resident.declared_target_groups[0]"})
+	tl.run(t, s, attempt{what: "an update of resident 1 declaring a family and children under 3 (derived, not declarable)", method: http.MethodPatch,
+		path: "/v1/" + w.resident1 + "?updateMask=declared_target_groups", body: `{"declaredTargetGroups":["TARGET_GROUP_CARERS","TARGET_GROUP_CHILDREN_UNDER_3"]}`,
+		hdr: w.coord, status: 400, reason: "INVALID_FIELDS", violation: "resident.declared_target_groups[1]"})
 	for _, m := range []struct{ what, path, mask, body string }{
 		{"resident's create_time", w.resident1, "create_time", `{"createTime":"2001-01-01T00:00:00Z"}`},
 		{"resident's update_time", w.resident1, "update_time", `{"updateTime":"2001-01-01T00:00:00Z"}`},
@@ -580,8 +640,8 @@ func owaspAPI3(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 			}
 		}
 	}
-	tl.outcome(t, "provider A watches its referrals (gRPC): the fee carries no income basis, the summary no PESEL, name or street", "", false, problem, leak)
-	tl.run(t, s, attempt{what: "a coordinator lists residents: no PESEL in the list", spec: "new: ListResidents omits pesel",
+	tl.outcome(t, "provider A watches its referrals (gRPC): the fee carries no income basis, the summary no PESEL, name or street", false, problem, leak)
+	tl.run(t, s, attempt{what: "a coordinator lists residents: no PESEL in the list",
 		method: http.MethodGet, path: "/v1/residents?pageSize=1000", hdr: w.coord, status: 200, piiOK: true,
 		forbid: []string{w.pesel1, w.pesel2, w.pesel3, `"pesel"`}})
 	tl.run(t, s, attempt{what: "a director reads statistics: no personal data", method: http.MethodGet, path: "/v1/statistics",
@@ -636,11 +696,25 @@ func owaspAPI4(t *testing.T, s *suite, w *owaspWorld, tl *tally, addProc func(*p
 		path: "/v1/referrals?pageSize=-1", hdr: w.coord, status: 400, reason: "INVALID_FIELDS"})
 	tl.run(t, s, attempt{what: "ListReferrals with a forged page token", method: http.MethodGet,
 		path: "/v1/referrals?pageToken=" + url.QueryEscape(strings.Repeat("QUFB", 500)), hdr: w.coord, status: 400, reason: "INVALID_PAGE_TOKEN"})
-	six := url.QueryEscape("display_name,create_time,update_time,display_name desc,create_time desc,update_time desc")
-	tl.run(t, s, attempt{what: "ListServices ordered by 6 keys (at most 5)", spec: "new: order_by at most 5 keys",
-		method: http.MethodGet, path: "/v1/services?orderBy=" + six, status: 400, violation: "order_by"})
-	tl.run(t, s, attempt{what: "ListProviders ordered by 6 keys (at most 5)", spec: "new: order_by at most 5 keys",
-		method: http.MethodGet, path: "/v1/providers?orderBy=" + six, status: 400, violation: "order_by"})
+	// order_by: at most 5 keys, each field once (INVALID_ARGUMENT naming order_by, with the violation's reason).
+	six := url.QueryEscape("display_name, create_time, update_time, display_name desc, create_time desc, update_time desc")
+	many := url.QueryEscape(strings.Repeat("display_name,", 3000) + "display_name")
+	twice := url.QueryEscape("display_name, display_name desc")
+	for _, o := range []struct{ what, path, orderBy, reason string }{
+		{"ListServices ordered by 6 keys", "/v1/services", six, "TOO_MANY_ORDER_KEYS"},
+		{"ListServices ordered by 3,001 keys", "/v1/services", many, "TOO_MANY_ORDER_KEYS"},
+		{"ListServices ordered by one field twice", "/v1/services", twice, "REPEATED_ORDER_KEY"},
+		{"ListProviders ordered by 6 keys", "/v1/providers", six, "TOO_MANY_ORDER_KEYS"},
+		{"ListProviders ordered by 3,001 keys", "/v1/providers", many, "TOO_MANY_ORDER_KEYS"},
+		{"ListProviders ordered by one field twice", "/v1/providers", twice, "REPEATED_ORDER_KEY"},
+		{"ListAgreements ordered by 6 keys", "/v1/providers/-/agreements", url.QueryEscape(strings.Repeat("start_date, ", 5) + "start_date"), "TOO_MANY_ORDER_KEYS"},
+		{"ListAgreements ordered by one field twice", "/v1/providers/-/agreements", url.QueryEscape("start_date, start_date desc"), "REPEATED_ORDER_KEY"},
+	} {
+		tl.run(t, s, attempt{what: o.what + " (at most 5 keys, each once)", method: http.MethodGet, path: o.path + "?orderBy=" + o.orderBy,
+			hdr: w.organiser, status: 400, reason: "INVALID_FIELDS", violation: "order_by", violationReason: o.reason})
+	}
+	tl.run(t, s, attempt{what: "ListServices ordered by its 3 orderable fields (control)", method: http.MethodGet,
+		path: "/v1/services?pageSize=5&orderBy=" + url.QueryEscape("update_time desc, create_time, display_name"), status: 200})
 	tl.run(t, s, attempt{what: "ListServices ordered by an unknown field", method: http.MethodGet,
 		path: "/v1/services?orderBy=" + url.QueryEscape("pg_sleep(10)"), status: 400, reason: "INVALID_FIELDS", violation: "order_by"})
 	big := strings.Repeat(" ", maxBodyBytes+1)
@@ -689,12 +763,35 @@ func owaspAPI4(t *testing.T, s *suite, w *owaspWorld, tl *tally, addProc func(*p
 	}
 	cancel()
 	wg.Wait()
+	// The suite runs the referral service with the default --max-watches-per-caller 8.
+	const perCaller = 8
 	problem := ""
-	if len(refused) == 0 {
-		problem = fmt.Sprintf("%d watches by one principal were all accepted (other errors: %v)", watches, other)
+	if len(refused) != watches-perCaller || len(other) > 0 {
+		problem = fmt.Sprintf("%d of %d watches by one principal refused TOO_MANY_WATCHES, want %d (the limit is %d); other errors: %v",
+			len(refused), watches, watches-perCaller, perCaller, other)
 	}
-	tl.outcome(t, fmt.Sprintf("one principal opens %d referral watches: refused 429 TOO_MANY_WATCHES beyond the limit", watches),
-		"new: watches per principal limited (TOO_MANY_WATCHES)", true, problem, "")
+	tl.outcome(t, fmt.Sprintf("one principal opens %d referral watches: %d held, the rest refused RESOURCE_EXHAUSTED TOO_MANY_WATCHES", watches, perCaller), true, problem, "")
+
+	// A watch from revision 0 starts at the head: it does not replay the whole history to whoever opens it.
+	func() {
+		ctx, cancel := context.WithTimeout(withToken(context.Background(), strings.TrimPrefix(w.staffA["Authorization"], "Bearer ")), 3*time.Second)
+		defer cancel()
+		problem, replayed := "", 0
+		st, err := client.WatchReferrals(ctx, &referralv1.WatchReferralsRequest{})
+		for err == nil {
+			var ev *referralv1.ReferralEvent
+			if ev, err = st.Recv(); err == nil && ev.GetReferral().GetName() != "" {
+				replayed++
+				if ev.GetReferral().GetName() == w.refA {
+					problem = "the watch replayed " + w.refA + ", created before it was opened"
+				}
+			}
+		}
+		if c := status.Code(err); c != codes.DeadlineExceeded && c != codes.Canceled { // its 3 s are up, nothing else
+			problem = strings.TrimPrefix(problem+fmt.Sprintf("; the watch ended early: %v", err), "; ")
+		}
+		tl.outcome(t, fmt.Sprintf("provider A watches from revision 0: it starts at the head, no history replayed (%d referrals seen in 3 s)", replayed), false, problem, "")
+	}()
 
 	// A flood of anonymous and bad-token calls from one address is limited before authentication.
 	t.Run("flood", func(t *testing.T) {
@@ -711,7 +808,7 @@ func owaspAPI4(t *testing.T, s *suite, w *owaspWorld, tl *tally, addProc func(*p
 			} else if st, err := parseStatus(got); err != nil || st.Reason != "RATE_LIMITED" {
 				problem = fmt.Sprintf("429 without reason RATE_LIMITED: %s", got)
 			}
-			tl.outcome(t, what+": 429 RATE_LIMITED", "new: limits before authentication", true, problem, "")
+			tl.outcome(t, what+": 429 RATE_LIMITED", true, problem, "")
 			time.Sleep(3 * time.Second) // let the bucket refill a little for the next flood
 		}
 	})
@@ -728,8 +825,74 @@ func owaspAPI4(t *testing.T, s *suite, w *owaspWorld, tl *tally, addProc func(*p
 	defer gw.stop(t)
 	tl.run(t, s, attempt{what: "GET /v1/areas through a gateway with a 1µs deadline (control: 504)", method: http.MethodGet,
 		url: "http://" + addr + "/v1/areas", status: 504, raw: true})
-	tl.run(t, s, attempt{what: "GET /v1/areas with Grpc-Timeout: 60S through a gateway with a 1µs deadline", spec: "new: Grpc-Timeout capped by the gateway deadline",
+	tl.run(t, s, attempt{what: "GET /v1/areas with Grpc-Timeout: 60S through a gateway with a 1µs deadline",
 		method: http.MethodGet, url: "http://" + addr + "/v1/areas", hdr: map[string]string{"Grpc-Timeout": "60S"}, status: 504, raw: true})
+
+	owaspStreamPool(t, s, w, tl, addProc)
+}
+
+// owaspStreamPool: a gateway holds a bounded pool of streams to each service; when it is full a new watch is
+// refused at once (429 TOO_MANY_STREAMS) and unary calls still answer, as they go on their own connection.
+func owaspStreamPool(t *testing.T, s *suite, w *owaspWorld, tl *tally, addProc func(*proc)) {
+	addr := freeAddrs(t, 1)[0]
+	gw := startProc(t, "gateway-1-stream", gatewayBin, append(gatewayArgs(addr, s.grpcAddr), "--provider-addr", s.providerAddr,
+		"--referral-addr", s.referralAddr, "--streams-per-conn", "1", "--max-stream-conns", "1"), nil)
+	addProc(gw)
+	if err := waitListening(gw, "http", addr); err != nil {
+		t.Errorf("stream-pool gateway: %v", err)
+		return
+	}
+	defer gw.stop(t)
+	base := "http://" + addr
+	ctx, cancel := context.WithCancel(context.Background())
+	held := make(chan struct{})
+	go func() {
+		defer close(held)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/referrals:watch", nil)
+		if err != nil {
+			return
+		}
+		for k, v := range w.coord {
+			req.Header.Set(k, v)
+		}
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}()
+	defer func() { cancel(); <-held }()
+	// The coordinator's watch holds the pool's one stream once the gauge says so.
+	open := ""
+	for deadline := time.Now().Add(startTimeout); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if open = streamsOpen(base, "referral"); open == "1" {
+			break
+		}
+	}
+	if open != "1" {
+		tl.outcome(t, "a gateway with a pool of one stream holds a coordinator's watch (control)", false, "streams open to the referral service: "+open, "")
+		return
+	}
+	tl.run(t, s, attempt{what: "provider A opens a watch while the gateway's stream pool is full", method: http.MethodGet,
+		url: base + "/v1/referrals:watch", hdr: w.staffA, status: 429, reason: "TOO_MANY_STREAMS"})
+	tl.run(t, s, attempt{what: "the coordinator lists referrals while the stream pool is full (control: unary calls have their own connection)",
+		method: http.MethodGet, url: base + "/v1/referrals?pageSize=1", hdr: w.coord, status: 200, piiOK: true})
+}
+
+// streamsOpen reads a gateway's cus_gateway_backend_streams_open gauge of a backend ("?" when absent).
+func streamsOpen(base, backend string) string {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return "?"
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	prefix := `cus_gateway_backend_streams_open{backend="` + backend + `"} `
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, prefix); ok {
+			return v
+		}
+	}
+	return "?"
 }
 
 // floodUntil429 GETs u with 8 workers until one answer is 429 or max calls were made; it returns the 429
@@ -838,23 +1001,40 @@ func owaspAPI5(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 		tl.run(t, s, attempt{what: c.who + " " + c.what, method: c.method, path: c.path, body: c.body, hdr: roles[c.who],
 			status: 403, reason: "ROLE_NOT_ALLOWED"})
 	}
-	// The admin ports: /backup is the whole data file.
-	for _, p := range []struct{ name, addr string }{{"referral", s.referralAdmin}, {"provider", s.providerAdmin}, {"catalogue", s.adminAddr}} {
-		tl.run(t, s, attempt{what: "GET /backup of the " + p.name + " admin port without a token", spec: "new: /backup needs an admin token",
-			method: http.MethodGet, url: "http://" + p.addr + "/backup", status: 401, raw: true, piiOK: false})
+	// The admin ports: /backup is the whole data file, for the admin only; the refusals are JSON
+	// google.rpc.Status as on the REST API.
+	backups := []struct{ name, addr string }{{"referral", s.referralAdmin}, {"provider", s.providerAdmin}, {"catalogue", s.adminAddr}}
+	for _, p := range backups {
+		u := "http://" + p.addr + "/backup"
+		tl.run(t, s, attempt{what: "GET /backup of the " + p.name + " admin port without a token",
+			method: http.MethodGet, url: u, status: 401, reason: "AUTHENTICATION_REQUIRED"})
+		tl.run(t, s, attempt{what: "GET /backup of the " + p.name + " admin port as a coordinator",
+			method: http.MethodGet, url: u, hdr: w.coord, status: 403, reason: "ADMIN_REQUIRED"})
+		tl.run(t, s, attempt{what: "GET /backup of the " + p.name + " admin port with a garbage token",
+			method: http.MethodGet, url: u, hdr: bearer("not-a-jwt"), status: 401, reason: "TOKEN_MALFORMED"})
 	}
-	tl.run(t, s, attempt{what: "GET /backup of the referral admin port as a coordinator", spec: "new: /backup needs an admin token",
-		method: http.MethodGet, url: "http://" + s.referralAdmin + "/backup", hdr: w.coord, status: 403, raw: true})
-	tl.run(t, s, attempt{what: "GET /backup of the referral admin port as provider staff", spec: "new: /backup needs an admin token",
-		method: http.MethodGet, url: "http://" + s.referralAdmin + "/backup", hdr: w.staffA, status: 403, raw: true})
-	tl.run(t, s, attempt{what: "GET /backup of the referral admin port with a garbage token", spec: "new: /backup needs an admin token",
-		method: http.MethodGet, url: "http://" + s.referralAdmin + "/backup", hdr: bearer("not-a-jwt"), status: 401, raw: true})
+	for _, who := range []struct {
+		name string
+		hdr  map[string]string
+	}{{"provider staff", w.staffA}, {"the director", w.director}, {"an integration", w.integration}, {"a federation peer", w.peer}} {
+		tl.run(t, s, attempt{what: "GET /backup of the referral admin port as " + who.name,
+			method: http.MethodGet, url: "http://" + s.referralAdmin + "/backup", hdr: who.hdr, status: 403, reason: "ADMIN_REQUIRED"})
+	}
+	tl.run(t, s, attempt{what: "GET /backup of the referral admin port with an expired admin token",
+		method: http.MethodGet, url: "http://" + s.referralAdmin + "/backup", hdr: bearer(expiredAdmin(t, s)), status: 401, reason: "TOKEN_EXPIRED"})
+	tl.run(t, s, attempt{what: "GET /backup of the referral admin port with an admin token of another key",
+		method: http.MethodGet, url: "http://" + s.referralAdmin + "/backup",
+		hdr: bearer(mintToken(t, filepath.Join(t.TempDir(), "other-dev"), "--role", "admin")), status: 401, reason: "TOKEN_UNKNOWN_KEY"})
+	for _, p := range backups[1:] {
+		tl.run(t, s, attempt{what: "GET /backup of the " + p.name + " admin port as the admin (control)",
+			method: http.MethodGet, url: "http://" + p.addr + "/backup", hdr: w.admin, status: 200})
+	}
 	tl.run(t, s, attempt{what: "GET /backup on the public gateway (the admin handler is not exposed)", method: http.MethodGet,
 		path: "/backup", status: 404, reason: "ROUTE_NOT_FOUND"})
 	client := referralv1.NewReferralServiceClient(dialGRPC(t, s.referralAddr))
 	for _, role := range []string{"coordinator", "provider", "peer"} {
 		tok := strings.TrimPrefix(roles[role]["Authorization"], "Bearer ")
-		tl.runGRPC(t, role+" ListAuditEntries", "", codes.PermissionDenied, "ROLE_NOT_ALLOWED", func(ctx context.Context) error {
+		tl.runGRPC(t, role+" ListAuditEntries", codes.PermissionDenied, "ROLE_NOT_ALLOWED", func(ctx context.Context) error {
 			_, err := client.ListAuditEntries(withToken(ctx, tok), &referralv1.ListAuditEntriesRequest{})
 			return err
 		})
@@ -879,6 +1059,10 @@ func owaspAPI6(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 	children, childrenAg := newService(map[string]any{"minimumAge": 0, "maximumAge": 17})
 	decision, decisionAg := newService(map[string]any{"requiresDecision": true})
 	plain, plainAg := newService(nil)
+	unemployed, unemployedAg := newService(map[string]any{"targetGroups": []string{"TARGET_GROUP_UNEMPLOYED"}})
+	youth, youthAg := newService(map[string]any{"targetGroups": []string{"TARGET_GROUP_CHILDREN_AND_YOUTH"}})
+	seniors, seniorsAg := newService(map[string]any{"targetGroups": []string{"TARGET_GROUP_SENIORS"}, "minimumAge": 60})
+	birth1 := owaspResidents[0].birth.Format(time.DateOnly)
 	ref := func(svc, ag string, extra map[string]any) string {
 		m := map[string]any{"service": svc, "agreement": ag, "status": "REFERRAL_STATUS_DRAFT"}
 		for k, v := range extra {
@@ -886,16 +1070,39 @@ func owaspAPI6(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 		}
 		return w.referralBody(t, m)
 	}
-	tl.run(t, s, attempt{what: "a referral to a service that is not ACTIVE", spec: "new: FAILED_PRECONDITION SERVICE_NOT_ACTIVE",
-		method: http.MethodPost, path: "/v1/referrals", body: ref(inactive, inactiveAg, nil), hdr: w.coord, status: 400, reason: "SERVICE_NOT_ACTIVE"})
-	tl.run(t, s, attempt{what: "a referral of a 69-year-old to a service for ages 0-17", spec: "new: FAILED_PRECONDITION RESIDENT_AGE_OUTSIDE_SERVICE",
-		method: http.MethodPost, path: "/v1/referrals", body: ref(children, childrenAg, nil), hdr: w.coord, status: 400, reason: "RESIDENT_AGE_OUTSIDE_SERVICE"})
-	tl.run(t, s, attempt{what: "a referral to a service requiring an administrative decision, without decision_reference", spec: "new: FAILED_PRECONDITION DECISION_REQUIRED",
-		method: http.MethodPost, path: "/v1/referrals", body: ref(decision, decisionAg, nil), hdr: w.coord, status: 400, reason: "DECISION_REQUIRED"})
+	tl.run(t, s, attempt{what: "a referral to a service that is not ACTIVE",
+		method: http.MethodPost, path: "/v1/referrals", body: ref(inactive, inactiveAg, nil), hdr: w.coord, status: 400, reason: "SERVICE_NOT_ACTIVE",
+		violation: "referral.service"})
+	tl.run(t, s, attempt{what: fmt.Sprintf("a referral of a %d-year-old to a service for ages 0-17 (the refusal names the range, not her birth date)", ageOn(owaspResidents[0].birth, today)),
+		method: http.MethodPost, path: "/v1/referrals", body: ref(children, childrenAg, nil), hdr: w.coord, status: 400, reason: "RESIDENT_AGE_OUTSIDE_SERVICE",
+		violation: "referral.resident", forbid: []string{birth1}})
+	tl.run(t, s, attempt{what: "a referral of a resident who declared no group to a service for the unemployed only",
+		method: http.MethodPost, path: "/v1/referrals", body: ref(unemployed, unemployedAg, nil), hdr: w.coord, status: 400, reason: "RESIDENT_NOT_IN_TARGET_GROUPS",
+		violation: "referral.resident", forbid: []string{birth1}})
+	tl.run(t, s, attempt{what: "a referral of a senior to a service for children and youth (no age bound: the group alone refuses)",
+		method: http.MethodPost, path: "/v1/referrals", body: ref(youth, youthAg, nil), hdr: w.coord, status: 400, reason: "RESIDENT_NOT_IN_TARGET_GROUPS",
+		violation: "referral.resident", forbid: []string{birth1}})
+	tl.run(t, s, attempt{what: "a referral of a senior to a service for seniors from 60 (control)",
+		method: http.MethodPost, path: "/v1/referrals", body: ref(seniors, seniorsAg, nil), hdr: w.coord, status: 200, piiOK: true})
+	// Bypassing the gateway: the rule is FAILED_PRECONDITION (the request is well formed), not INVALID_ARGUMENT.
+	var children17 referralv1.Referral
+	if err := protojson.Unmarshal([]byte(ref(children, childrenAg, nil)), &children17); err != nil {
+		t.Fatalf("referral body: %v", err)
+	}
+	referrals := referralv1.NewReferralServiceClient(dialGRPC(t, s.referralAddr))
+	coordTok := strings.TrimPrefix(w.coord["Authorization"], "Bearer ")
+	tl.runGRPC(t, "CreateReferral of a senior to a service for ages 0-17", codes.FailedPrecondition, "RESIDENT_AGE_OUTSIDE_SERVICE", func(ctx context.Context) error {
+		_, err := referrals.CreateReferral(withToken(ctx, coordTok), &referralv1.CreateReferralRequest{Referral: &children17})
+		return err
+	})
+	tl.run(t, s, attempt{what: "a referral to a service requiring an administrative decision, without decision_reference",
+		method: http.MethodPost, path: "/v1/referrals", body: ref(decision, decisionAg, nil), hdr: w.coord, status: 400, reason: "DECISION_REQUIRED",
+		violation: "referral.decision_reference"})
 	tl.run(t, s, attempt{what: "a referral to a service requiring a decision, with decision_reference (control)",
 		method: http.MethodPost, path: "/v1/referrals", body: ref(decision, decisionAg, map[string]any{"decisionReference": "CUS.4101.77.2026"}), hdr: w.coord, status: 200, piiOK: true})
-	tl.run(t, s, attempt{what: "a referral with a decision_reference to a service that needs no decision", spec: "new: decision_reference refused where no decision is required",
-		method: http.MethodPost, path: "/v1/referrals", body: ref(plain, plainAg, map[string]any{"decisionReference": "CUS.4101.78.2026"}), hdr: w.coord, status: 400})
+	tl.run(t, s, attempt{what: "a referral with a decision_reference to a service that needs no decision",
+		method: http.MethodPost, path: "/v1/referrals", body: ref(plain, plainAg, map[string]any{"decisionReference": "CUS.4101.78.2026"}), hdr: w.coord, status: 400,
+		reason: "DECISION_NOT_REQUIRED", violation: "referral.decision_reference"})
 
 	// Consent withdrawn, or for another provider.
 	withdrawn := str(t, s.call(t, http.MethodPost, "/v1/"+w.resident1+"/consents", jsonBody(t, map[string]any{
@@ -979,7 +1186,7 @@ func owaspAPI6(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 		(answers[1].Status != 200 && answers[1].Status != 409 && answers[1].Status != 400) {
 		problem = fmt.Sprintf("accept %d, reject %d: want exactly one 200 and one 409/400", answers[0].Status, answers[1].Status)
 	}
-	tl.outcome(t, "provider A accepts and rejects one referral at the same time with the same etag: exactly one wins", "", true, problem, "")
+	tl.outcome(t, "provider A accepts and rejects one referral at the same time with the same etag: exactly one wins", true, problem, "")
 	tl.run(t, s, attempt{what: "the director erases resident 3 without a reason", method: http.MethodPost, path: "/v1/" + w.resident3 + ":erase",
 		body: `{}`, hdr: w.director, status: 400, reason: "INVALID_FIELDS"})
 	tl.run(t, s, attempt{what: "the coordinator cancels the accepted referral (control; frees the capacity)", method: http.MethodPost,
@@ -1028,7 +1235,7 @@ func owaspAPI7(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 	if len(found) > 0 {
 		problem = fmt.Sprintf("operations take a URL parameter: %v", found)
 	}
-	tl.outcome(t, "no operation of /openapi.json takes a URL, callback or webhook to fetch", "", true, problem, "")
+	tl.outcome(t, "no operation of /openapi.json takes a URL, callback or webhook to fetch", true, problem, "")
 }
 
 // ---- API8 ----
@@ -1101,40 +1308,69 @@ func owaspAPI8(t *testing.T, s *suite, w *owaspWorld, tl *tally, addProc func(*p
 			return ""
 		}})
 
-	// Binaries refuse insecure configurations before doing anything.
-	for _, c := range []struct {
-		what, name, bin string
-		args            []string
-		names           string
+	// Binaries refuse insecure configurations before doing anything: each row has everything else valid (private
+	// addresses, data directory, a JWKS file that exists), so the named setting is the only reason to refuse.
+	jwks := filepath.Join(t.TempDir(), "jwks.json")
+	if b, err := os.ReadFile(filepath.Join(s.keysDir, "dev-jwks.json")); err != nil {
+		t.Fatal(err)
+	} else if err := os.WriteFile(jwks, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tls := []string{"--tls-cert", "/nonexistent/cus-owasp/server.pem", "--tls-key", "/nonexistent/cus-owasp/server.key"}
+	cases := []struct {
+		what  string
+		args  []string
+		names []string // what the message must name
+		not   []string // failures of other settings the message must not hold
 	}{
-		{"the referral service on 0.0.0.0 without TLS", "referral", referralBin, []string{"serve", "--listen", "0.0.0.0:0"}, "--tls-cert"},
-		{"the referral service with development keys off loopback", "referral", referralBin, []string{"serve", "--listen", "0.0.0.0:0", "--dev-keys-dir", "DEVKEYS"}, "--dev-keys-dir"},
-		{"the provider registry on 0.0.0.0 without TLS", "provider", providerBin, []string{"serve", "--listen", "0.0.0.0:0"}, "--tls-cert"},
-		{"the provider registry with development keys off loopback", "provider", providerBin, []string{"serve", "--listen", "0.0.0.0:0", "--dev-keys-dir", "DEVKEYS"}, "--dev-keys-dir"},
-	} {
-		tmp := t.TempDir()
-		addrs := freeAddrs(t, 3)
-		var args []string
-		for _, a := range c.args {
-			args = append(args, strings.ReplaceAll(a, "DEVKEYS", filepath.Join(tmp, "dev")))
-		}
-		env := []string{"CUS_ADMIN_LISTEN=" + addrs[0], "CUS_DATA_DIR=" + filepath.Join(tmp, "data"), "CUS_LOG_FORMAT=json",
-			"CUS_CATALOGUE_ADDR=" + addrs[1], "CUS_PROVIDER_ADDR=" + addrs[2]}
-		p := startProc(t, c.name+"-misconfigured", c.bin, args, env)
-		addProc(p)
-		problem := ""
-		if !p.waitExit(callTimeout) {
-			p.kill(t)
-			problem = "still running"
-		} else {
-			p.markEnded()
-			if p.exitCode() == 0 {
-				problem = "exited 0"
-			} else if !strings.Contains(p.stderr.String(), c.names) {
-				problem = "the message does not name " + c.names + ": " + p.stderr.String()
+		{"on 0.0.0.0 without TLS", []string{"--listen", "0.0.0.0:0"}, []string{"--tls-cert", "plaintext"}, []string{"--dev-keys-dir ("}},
+		{"with development keys off loopback (--dev-mode and a certificate given)", append([]string{"--dev-mode", "--dev-keys-dir", "DEVKEYS", "--listen", "0.0.0.0:0"}, tls...),
+			[]string{"--dev-keys-dir", "loopback"}, []string{"--tls-cert (", "--dev-mode ("}},
+		// A loopback listen address is also the single-VM production layout: development keys need --dev-mode.
+		{"with --dev-keys-dir without --dev-mode, on loopback", []string{"--dev-keys-dir", "DEVKEYS"}, []string{"--dev-keys-dir", "--dev-mode"}, []string{"loopback", "--tls-cert ("}},
+		{"with --jwks-file without --oidc-issuer", []string{"--jwks-file", jwks}, []string{"--jwks-file", "--oidc-issuer"}, []string{"--dev-keys-dir (", "--dev-mode ("}},
+		{"with --dev-mode beside --oidc-issuer", []string{"--dev-mode", "--oidc-issuer", "https://sso.example/realms/cus"}, []string{"--dev-mode", "--oidc-issuer"}, []string{"--dev-keys-dir ("}},
+	}
+	for _, bin := range []struct{ name, path string }{{"referral", referralBin}, {"provider", providerBin}, {"catalogue", catalogueBin}} {
+		for _, c := range cases {
+			tmp := t.TempDir()
+			dev, data := filepath.Join(tmp, "dev"), filepath.Join(tmp, "data")
+			addrs := freeAddrs(t, 4)
+			args := []string{"serve", "--listen", addrs[0], "--admin-listen", addrs[1], "--data-dir", data, "--log-format", "json"}
+			switch bin.name {
+			case "referral":
+				args = append(args, "--catalogue-addr", addrs[2], "--provider-addr", addrs[3])
+			case "provider":
+				args = append(args, "--catalogue-addr", addrs[2])
 			}
+			for _, a := range c.args { // later flags win
+				args = append(args, strings.ReplaceAll(a, "DEVKEYS", dev))
+			}
+			p := startProc(t, bin.name+"-misconfigured", bin.path, args, []string{"CUS_LOG_FORMAT=json"})
+			addProc(p)
+			problem := ""
+			if !p.waitExit(callTimeout) {
+				p.kill(t)
+				problem = "still running"
+			} else {
+				p.markEnded()
+				msg := p.stderr.String()
+				switch {
+				case p.exitCode() == 0:
+					problem = "exited 0"
+				case !containsAll(msg, c.names):
+					problem = fmt.Sprintf("the message does not name %v: %s", c.names, msg)
+				case containsAny(msg, c.not) != "":
+					problem = fmt.Sprintf("the message names %q too: another setting failed, so this row proves nothing: %s", containsAny(msg, c.not), msg)
+				}
+				for _, d := range []string{dev, data} {
+					if _, err := os.Stat(d); err == nil {
+						problem += "; the refused configuration still created " + d
+					}
+				}
+			}
+			tl.outcome(t, fmt.Sprintf("starting the %s service %s is refused naming %s", bin.name, c.what, strings.Join(c.names, " and ")), true, problem, "")
 		}
-		tl.outcome(t, "starting "+c.what+" is refused naming "+c.names, "", true, problem, "")
 	}
 }
 
@@ -1178,7 +1414,7 @@ func owaspAPI9(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 				problem = "a documented route is not served: " + r.String()
 			}
 			documented++
-			tl.outcome(t, fmt.Sprintf("documented %s %s answers (anonymously) without a routing error", strings.ToUpper(method), concrete), "", false, problem, tl.leakOf(r, err, attempt{}))
+			tl.outcome(t, fmt.Sprintf("documented %s %s answers (anonymously) without a routing error", strings.ToUpper(method), concrete), false, problem, tl.leakOf(r, err, attempt{}))
 		}
 	}
 	t.Logf("%d documented operations answered", documented)
@@ -1214,7 +1450,7 @@ func owaspAPI9(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 		if !containsString(listed, svc.want) {
 			problem += "the service itself is not listed"
 		}
-		tl.outcome(t, fmt.Sprintf("gRPC reflection of the %s service lists %v only", svc.name, append([]string{svc.want}, infra...)), "", false, problem, "")
+		tl.outcome(t, fmt.Sprintf("gRPC reflection of the %s service lists %v only", svc.name, append([]string{svc.want}, infra...)), false, problem, "")
 	}
 }
 
@@ -1277,7 +1513,7 @@ func owaspAPI10(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 	}
 	peerTok := strings.TrimPrefix(w.peer["Authorization"], "Bearer ")
 	client := referralv1.NewReferralServiceClient(dialGRPC(t, s.referralAddr))
-	tl.runGRPC(t, "a peer watches referrals", "", codes.PermissionDenied, "ROLE_NOT_ALLOWED", func(ctx context.Context) error {
+	tl.runGRPC(t, "a peer watches referrals", codes.PermissionDenied, "ROLE_NOT_ALLOWED", func(ctx context.Context) error {
 		st, err := client.WatchReferrals(withToken(ctx, peerTok), &referralv1.WatchReferralsRequest{})
 		if err != nil {
 			return err
@@ -1318,7 +1554,7 @@ func owaspAPI10(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 	if after := count(); after != before {
 		problem = fmt.Sprintf("%d referrals of resident 1 before, %d after", before, after)
 	}
-	tl.outcome(t, "the refused referral wrote nothing", "", false, problem, "")
+	tl.outcome(t, "the refused referral wrote nothing", false, problem, "")
 	s.provider.stop(t)
 	tl.run(t, s, attempt{what: "provider A accepts while the provider registry is down", method: http.MethodPost,
 		path: "/v1/" + str(t, pending, "name") + ":accept", body: `{}`, hdr: w.staffA, status: 503, reason: "PROVIDER_SERVICE_UNAVAILABLE"})
@@ -1327,7 +1563,7 @@ func owaspAPI10(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 	if optStr(got, "status") != "REFERRAL_STATUS_REQUESTED" {
 		problem = "status " + optStr(got, "status") + " after the refused accept"
 	}
-	tl.outcome(t, "the refused accept changed nothing", "", false, problem, "")
+	tl.outcome(t, "the refused accept changed nothing", false, problem, "")
 }
 
 // owaspFakePeer serves a fixed change feed: what a compromised or broken peer instance could send.
@@ -1437,7 +1673,7 @@ func owaspFederationGarbage(t *testing.T, s *suite, tl *tally) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	if peer == nil {
-		tl.outcome(t, "a catalogue follows a fake peer to the end of its feed", "", false, "the follower did not reach the end of the fake feed", "")
+		tl.outcome(t, "a catalogue follows a fake peer to the end of its feed", false, "the follower did not reach the end of the fake feed", "")
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
@@ -1447,12 +1683,12 @@ func owaspFederationGarbage(t *testing.T, s *suite, tl *tally) {
 	if err != nil || len(list.GetServices()) != 1 || list.GetServices()[0].GetName() != id(1) {
 		problem = fmt.Sprintf("services of the peer's origin: %v (%v), want only %s", names(list.GetServices()), err, id(1))
 	}
-	tl.outcome(t, "the fake peer's one valid service is federated (control)", "", false, problem, "")
+	tl.outcome(t, "the fake peer's one valid service is federated (control)", false, problem, "")
 	problem = ""
 	if peer.GetRejectedCount() < int64(len(garbage)-1) {
 		problem = fmt.Sprintf("rejected_count %d, want at least %d", peer.GetRejectedCount(), len(garbage)-1)
 	}
-	tl.outcome(t, fmt.Sprintf("the follower reports the peer's refused entries (rejected_count %d)", peer.GetRejectedCount()), "", true, problem, "")
+	tl.outcome(t, fmt.Sprintf("the follower reports the peer's refused entries (rejected_count %d)", peer.GetRejectedCount()), true, problem, "")
 	for _, gb := range garbage {
 		problem := ""
 		if gb.name != "" {
@@ -1466,7 +1702,7 @@ func owaspFederationGarbage(t *testing.T, s *suite, tl *tally) {
 				problem = fmt.Sprintf("the local entry was overwritten: %v %v", local, err)
 			}
 		}
-		tl.outcome(t, "a peer's feed entry with "+gb.what+" is refused, never stored", "", true, problem, "")
+		tl.outcome(t, "a peer's feed entry with "+gb.what+" is refused, never stored", true, problem, "")
 	}
 }
 
@@ -1490,8 +1726,20 @@ func owaspLeaks(t *testing.T, s *suite, w *owaspWorld, tl *tally, extra []*proc)
 	} else if err := os.WriteFile(backup, r.Body, 0o600); err != nil {
 		problem = err.Error()
 	}
-	tl.outcome(t, "the admin takes a backup of the referral service (control)", "", false, problem, "")
+	tl.outcome(t, "the admin takes a backup of the referral service (control)", false, problem, "")
 	if problem == "" {
+		// The backup is the real data: it holds the test residents' records (their keys are their ids, which
+		// are no personal data), so finding no PESEL, name or street in it means they are sealed.
+		missing := ""
+		for _, res := range []string{w.resident1, w.resident2, w.resident3} {
+			if !strings.Contains(string(r.Body), lastID(res)) {
+				missing += " " + res
+			}
+		}
+		if missing != "" {
+			missing = "the backup does not hold the test residents' records:" + missing
+		}
+		tl.outcome(t, fmt.Sprintf("the backup (%d bytes) holds the test residents' records (control)", len(r.Body)), false, missing, "")
 		found, _, err := scanTree(filepath.Dir(backup), w.pii)
 		leak := ""
 		if err != nil {
@@ -1500,7 +1748,7 @@ func owaspLeaks(t *testing.T, s *suite, w *owaspWorld, tl *tally, extra []*proc)
 		if len(found) > 0 {
 			leak = strings.Join(found, "; ")
 		}
-		tl.outcome(t, "the backup holds no PESEL, name or street of a test resident in the clear", "new: encryption at rest", true, problem, leak)
+		tl.outcome(t, "the backup holds no PESEL, name or street of a test resident in the clear", true, problem, leak)
 	}
 
 	s.stop(t) // flush every log
@@ -1516,7 +1764,7 @@ func owaspLeaks(t *testing.T, s *suite, w *owaspWorld, tl *tally, extra []*proc)
 		if len(hits) > 0 {
 			leak = strings.Join(hits, ", ")
 		}
-		tl.outcome(t, "the logs of "+p.name+" hold no PESEL, name or street of a test resident", "", true, "", leak)
+		tl.outcome(t, "the logs of "+p.name+" hold no PESEL, name or street of a test resident", true, "", leak)
 	}
 	for _, dir := range []struct{ name, path string }{
 		{"catalogue", s.dataDir},
@@ -1524,7 +1772,7 @@ func owaspLeaks(t *testing.T, s *suite, w *owaspWorld, tl *tally, extra []*proc)
 		{"referral", flagValue(s.referral, "data-dir")},
 	} {
 		if dir.path == "" {
-			tl.outcome(t, "the data files of "+dir.name, "", true, "no data directory found", "")
+			tl.outcome(t, "the data files of "+dir.name, true, "no data directory found", "")
 			continue
 		}
 		found, files, err := scanTree(dir.path, w.pii)
@@ -1533,14 +1781,12 @@ func owaspLeaks(t *testing.T, s *suite, w *owaspWorld, tl *tally, extra []*proc)
 			problem = err.Error()
 		} else if files == 0 {
 			problem = "no files under " + dir.path
+		} else if _, err := os.Stat(filepath.Join(dir.path, dir.name+".db")); err != nil {
+			problem = "no " + dir.name + ".db under " + dir.path + " (the scan missed the data file)"
 		}
 		if len(found) > 0 {
 			leak = strings.Join(found, "; ")
 		}
-		spec := ""
-		if dir.name == "referral" {
-			spec = "new: encryption at rest"
-		}
-		tl.outcome(t, fmt.Sprintf("the %d data files of the %s service hold no PESEL, name or street of a test resident in the clear", files, dir.name), spec, true, problem, leak)
+		tl.outcome(t, fmt.Sprintf("the %d data files of the %s service hold no PESEL, name or street of a test resident in the clear", files, dir.name), true, problem, leak)
 	}
 }
