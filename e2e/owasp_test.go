@@ -824,9 +824,9 @@ func owaspAPI4(t *testing.T, s *suite, w *owaspWorld, tl *tally, addProc func(*p
 	}
 	defer gw.stop(t)
 	tl.run(t, s, attempt{what: "GET /v1/areas through a gateway with a 1µs deadline (control: 504)", method: http.MethodGet,
-		url: "http://" + addr + "/v1/areas", status: 504, raw: true})
+		url: "http://" + addr + "/v1/areas", status: 504, reason: "DEADLINE_EXCEEDED"})
 	tl.run(t, s, attempt{what: "GET /v1/areas with Grpc-Timeout: 60S through a gateway with a 1µs deadline",
-		method: http.MethodGet, url: "http://" + addr + "/v1/areas", hdr: map[string]string{"Grpc-Timeout": "60S"}, status: 504, raw: true})
+		method: http.MethodGet, url: "http://" + addr + "/v1/areas", hdr: map[string]string{"Grpc-Timeout": "60S"}, status: 504, reason: "DEADLINE_EXCEEDED"})
 
 	owaspStreamPool(t, s, w, tl, addProc)
 }

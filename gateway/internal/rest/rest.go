@@ -486,6 +486,12 @@ func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 	case st.Code() == codes.Unavailable && !hasErrorInfo(st):
 		// The backend could not be reached: say so without the dial error's internals.
 		st = withInfo(codes.Unavailable, "BACKEND_UNAVAILABLE", "the service behind this route is unavailable; retry later")
+	case st.Code() == codes.DeadlineExceeded && !hasErrorInfo(st):
+		// The gateway's own deadline (--request-timeout, a ceiling on any Grpc-Timeout) ran out before the service
+		// answered: say which deadline in our words, not Go's "context deadline exceeded".
+		st = withInfo(codes.DeadlineExceeded, "DEADLINE_EXCEEDED", "the service did not answer within the gateway's request deadline; retry later or ask for less")
+	case st.Code() == codes.Canceled && !hasErrorInfo(st):
+		st = withInfo(codes.Canceled, "CANCELLED", "the request was cancelled before the service answered")
 	case st.Code() == codes.InvalidArgument && !hasErrorInfo(st):
 		// Decoding errors of the gateway itself (malformed JSON, unknown field or enum value, bad query
 		// parameter) carry Go parser text; say what is wrong in our words, naming the field when we can.

@@ -1,9 +1,15 @@
 package rest
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 func TestClientAddressTrustsOnlyConfiguredProxies(t *testing.T) {
@@ -51,6 +57,26 @@ func TestDescribeDecodeErrorHasNoGoInternals(t *testing.T) {
 	} {
 		if got := describeDecodeError(in); got != want {
 			t.Errorf("%q -> %q, want %q", in, got, want)
+		}
+	}
+}
+
+// A deadline or cancellation without an ErrorInfo (the gateway's own deadline ran out, or the client went away)
+// is answered with our reason and words, never Go's "context deadline exceeded".
+func TestBareDeadlineAndCancelGetAReason(t *testing.T) {
+	for _, c := range []struct {
+		err        error
+		httpStatus int
+		reason     string
+	}{
+		{status.Error(codes.DeadlineExceeded, context.DeadlineExceeded.Error()), http.StatusGatewayTimeout, "DEADLINE_EXCEEDED"},
+		{status.Error(codes.Canceled, context.Canceled.Error()), 499, "CANCELLED"},
+	} {
+		w := httptest.NewRecorder()
+		errorHandler(context.Background(), nil, &runtime.JSONPb{}, w, httptest.NewRequest(http.MethodGet, "/v1/areas", nil), c.err)
+		body := w.Body.String()
+		if w.Code != c.httpStatus || !strings.Contains(body, `"reason":"`+c.reason+`"`) || strings.Contains(body, "context ") {
+			t.Errorf("%v: %d %s, want %d with reason %s and no Go text", c.err, w.Code, body, c.httpStatus, c.reason)
 		}
 	}
 }
