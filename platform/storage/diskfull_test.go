@@ -3,82 +3,15 @@ package storage
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"syscall"
 	"testing"
 
 	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/storage/storagetest"
 )
-
-// smallFilesystem mounts a fresh ext4 filesystem of size MiB on a loop device and returns its mount point; it
-// is unmounted when the test ends. It skips the test where that cannot be done (not Linux, not root, no loop
-// devices or mkfs.ext4), saying why.
-func smallFilesystem(t *testing.T, size int) string {
-	t.Helper()
-	if runtime.GOOS != "linux" {
-		t.Skip("a loop-mounted filesystem needs Linux")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a small filesystem needs root (tests run as root in CI)")
-	}
-	dir := t.TempDir()
-	img, mnt := filepath.Join(dir, "fs.img"), filepath.Join(dir, "mnt")
-	if err := os.Mkdir(mnt, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Create(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Truncate(int64(size) << 20); err != nil {
-		t.Fatal(err)
-	}
-	_ = f.Close()
-	// -m 0: no blocks reserved for root, so the test (root) sees the same full disk a service user would.
-	if out, err := exec.Command("mkfs.ext4", "-q", "-m", "0", img).CombinedOutput(); err != nil {
-		t.Skipf("mkfs.ext4: %v: %s", err, out)
-	}
-	if out, err := exec.Command("mount", "-o", "loop", img, mnt).CombinedOutput(); err != nil {
-		t.Skipf("mount -o loop: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
-			t.Errorf("umount: %v: %s", err, out)
-		}
-	})
-	return mnt
-}
-
-// fill writes path until the filesystem refuses more, and returns the bytes written.
-func fill(t *testing.T, path string) int64 {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var n int64
-	for _, chunk := range []int{1 << 20, 4 << 10, 512} {
-		buf := make([]byte, chunk)
-		for {
-			m, err := f.Write(buf)
-			n += int64(m)
-			if err != nil {
-				if !errors.Is(err, syscall.ENOSPC) {
-					t.Fatalf("fill: %v", err)
-				}
-				break
-			}
-		}
-	}
-	_ = f.Sync()
-	return n
-}
 
 func bigValue(key string, rev int64) []byte {
 	return append([]byte(fmt.Sprintf("%s@%d|", key, rev)), bytes.Repeat([]byte{'x'}, 6000)...)
@@ -97,7 +30,7 @@ func putBig(b *Backend, key string) error {
 // A full disk refuses writes with RESOURCE_EXHAUSTED / DISK_FULL, keeps serving reads, loses nothing
 // acknowledged, and takes writes again once space is freed, with no restart.
 func TestDiskFull(t *testing.T) {
-	mnt := smallFilesystem(t, 48)
+	mnt := storagetest.SmallFilesystem(t, 48)
 	path := filepath.Join(mnt, "data", "d.db")
 	b := open(t, path)
 	defer func() { _ = b.Close() }()
@@ -115,7 +48,7 @@ func TestDiskFull(t *testing.T) {
 		}
 	}
 	filler := filepath.Join(mnt, "filler")
-	filled := fill(t, filler)
+	filled := storagetest.Fill(t, filler)
 	// The file may still have free pages: writes fit there until they are used up, then the disk refuses.
 	refused := 0
 	var firstRefusal int
