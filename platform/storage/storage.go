@@ -300,9 +300,6 @@ func (b *Backend) commitLoop() {
 	}
 }
 
-// errMemberFailed aborts a group transaction when one member's function fails.
-var errMemberFailed = errors.New("storage: a member of the group commit failed")
-
 func (b *Backend) commit(batch []*writeReq) {
 	// Drop writes whose callers gave up before their turn: nothing of theirs is written.
 	live := batch[:0]
