@@ -281,3 +281,35 @@ func TestFailedCommitUnderConcurrentWriters(t *testing.T) {
 	}
 	t.Logf("%d writes acknowledged, %d more published by the failed commit, failure at revision %d", len(acked), len(seen)-len(acked), failedAt)
 }
+
+// A failure before the service starts supervising (during start-up, e.g. while loading demo data) still ends
+// its run; reopening the file, which reads it again, clears it.
+func TestSuperviseSeesEarlierFailuresUntilTheFileIsReopened(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "d.db")
+	b := open(t, path)
+	remove := InjectFault(path, Fault{Stage: FaultBeforeCommit})
+	defer remove()
+	if err := put(b, "k1"); !errors.Is(err, ErrFailed) {
+		t.Fatalf("write: %v, want STORAGE_FAILED", err)
+	}
+	ctx, finish := Supervise(context.Background(), path)
+	if ctx.Err() == nil || !errors.Is(context.Cause(ctx), ErrFailed) {
+		t.Fatalf("supervised context: %v (cause %v), want ended by STORAGE_FAILED", ctx.Err(), context.Cause(ctx))
+	}
+	if err := finish(nil); !errors.Is(err, ErrFailed) {
+		t.Fatalf("finish: %v, want STORAGE_FAILED", err)
+	}
+	_ = b.Close()
+	b = open(t, path)
+	defer b.Close()
+	ctx, finish = Supervise(context.Background(), path)
+	if ctx.Err() != nil {
+		t.Fatalf("supervision of the reopened file ended at once: %v", context.Cause(ctx))
+	}
+	if err := put(b, "k2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := finish(context.Canceled); !errors.Is(err, context.Canceled) {
+		t.Fatalf("finish: %v, want the run's own result", err)
+	}
+}
