@@ -101,6 +101,7 @@ type Tx interface {
 type Backend struct {
 	db       *bolt.DB
 	path     string
+	absPath  string // the key of the file's fault injections and supervisors (faults.go)
 	log      *zap.Logger
 	maxBatch int
 
@@ -110,7 +111,15 @@ type Backend struct {
 
 	closeOnce sync.Once
 	closed    atomic.Bool
-	revision  atomic.Int64
+	// revision mirrors the newest committed revision for Revision(); a commit never starts from it, it reads
+	// the counter inside its own transaction (a failed commit may have published more than this says).
+	revision atomic.Int64
+
+	// failure is set once, by the first commit whose outcome on disk is unknown (faults.go); failedCh is then
+	// closed. After it every write is refused.
+	failMu   sync.Mutex
+	failure  error
+	failedCh chan struct{}
 
 	notifyMu sync.Mutex
 	notifyCh chan struct{}
@@ -152,16 +161,19 @@ func Open(path string, opts Options) (*Backend, error) {
 		return nil, fmt.Errorf("open data file %s: %w", path, err)
 	}
 	b := &Backend{
-		db: db, path: path, log: opts.Logger, maxBatch: opts.MaxBatch,
+		db: db, path: path, absPath: absPath(path), log: opts.Logger, maxBatch: opts.MaxBatch,
 		queue:    make(chan *writeReq, 4096),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 		notifyCh: make(chan struct{}),
+		failedCh: make(chan struct{}),
 	}
 	if err := b.init(opts); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
+	// The file was read again from disk: an earlier failure of it in this process is over.
+	clearFailure(b.absPath)
 	go b.commitLoop()
 	return b, nil
 }
@@ -198,7 +210,7 @@ func (b *Backend) init(opts Options) error {
 			if m == nil {
 				return fmt.Errorf("no migration from schema version %d", version)
 			}
-			t := &txn{btx: btx, rev: b.revision.Load()}
+			t := &txn{btx: btx, rev: revisionOf(btx)}
 			if err := m.Run(t); err != nil {
 				return fmt.Errorf("migrate schema %d -> %d: %w", version, version+1, err)
 			}
@@ -240,6 +252,9 @@ func (b *Backend) View(fn func(ReadTx) error) error {
 func (b *Backend) Update(ctx context.Context, fn func(Tx) error) error {
 	if b.closed.Load() {
 		return ErrClosed
+	}
+	if err := b.Err(); err != nil {
+		return err
 	}
 	req := &writeReq{ctx: ctx, fn: fn, err: make(chan error, 1)}
 	select {
@@ -285,9 +300,6 @@ func (b *Backend) commitLoop() {
 	}
 }
 
-// errMemberFailed aborts a group transaction when one member's function fails.
-var errMemberFailed = errors.New("storage: a member of the group commit failed")
-
 func (b *Backend) commit(batch []*writeReq) {
 	// Drop writes whose callers gave up before their turn: nothing of theirs is written.
 	live := batch[:0]
@@ -299,46 +311,70 @@ func (b *Backend) commit(batch []*writeReq) {
 		live = append(live, r)
 	}
 	batch = live
+	if err := b.Err(); err != nil {
+		// A commit failed before: the file's state is not what this process believes, so nothing more is
+		// written until a restart has read it again.
+		for _, r := range batch {
+			r.err <- err
+		}
+		return
+	}
 	for len(batch) > 0 {
+		btx, err := b.db.Begin(true)
+		if err != nil {
+			b.commitFailed(batch, 0, err)
+			return
+		}
+		txid := int64(btx.ID())
+		// The revision is read inside the transaction, from the file: after a commit that reported failure
+		// but was published (etcd-io/bbolt#233) the file is ahead of anything kept in memory.
+		t := &txn{btx: btx, rev: revisionOf(btx)}
 		failed := -1
 		var failErr error
-		var newRev int64
-		err := b.db.Update(func(btx *bolt.Tx) error {
-			t := &txn{btx: btx, rev: b.revision.Load()}
-			for i, r := range batch {
-				if err := runMember(r.fn, t); err != nil {
-					failed, failErr = i, err
-					return errMemberFailed
-				}
+		for i, r := range batch {
+			if err := runMember(r.fn, t); err != nil {
+				failed, failErr = i, err
+				break
 			}
-			newRev = t.rev
-			return t.flushRevision()
-		})
+		}
 		if failed >= 0 {
+			_ = btx.Rollback()
 			// The member's error is its answer; the others run again without it, from the same state.
 			batch[failed].err <- failErr
 			batch = append(batch[:failed:failed], batch[failed+1:]...)
 			continue
 		}
-		if err != nil {
-			b.log.Error("commit failed", zap.Int("writes", len(batch)), zap.Error(err))
+		newRev := t.rev
+		if err := t.flushRevision(); err != nil {
+			// Nothing reached the file: an ordinary error of this group.
+			_ = btx.Rollback()
 			for _, r := range batch {
 				r.err <- fmt.Errorf("storage commit: %w", err)
 			}
 			return
 		}
-		if newRev != b.revision.Load() {
-			b.revision.Store(newRev)
-			b.notifyMu.Lock()
-			close(b.notifyCh)
-			b.notifyCh = make(chan struct{})
-			b.notifyMu.Unlock()
+		if err := b.commitTx(btx); err != nil {
+			b.commitFailed(batch, txid, err)
+			return
 		}
+		b.advance(newRev)
 		for _, r := range batch {
 			r.err <- nil
 		}
 		return
 	}
+}
+
+// advance publishes rev as the newest revision and wakes the watchers if it moved.
+func (b *Backend) advance(rev int64) {
+	if rev == b.revision.Load() {
+		return
+	}
+	b.revision.Store(rev)
+	b.notifyMu.Lock()
+	close(b.notifyCh)
+	b.notifyCh = make(chan struct{})
+	b.notifyMu.Unlock()
 }
 
 // runMember runs one writer's function, turning a panic into that writer's error: the commit loop serves

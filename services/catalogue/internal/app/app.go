@@ -184,12 +184,15 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	}
 	// The followers write into the store: they run beside the server in one errgroup and are joined before
 	// Run returns and the deferred Close of the store runs. Either ending stops the other.
+	// A commit whose outcome on disk is unknown ends Run with an error, for the supervisor to restart the
+	// process: the restart re-reads the file, the search index and caches included (docs/decisions.md).
+	ctx, finish := storage.Supervise(ctx, cfg.DataFile())
 	g, gctx := errgroup.WithContext(ctx)
 	if syncer != nil {
 		g.Go(func() error { syncer.Run(gctx); return nil })
 	}
 	g.Go(func() error { return gs.Serve(gctx, ls) })
-	return g.Wait()
+	return finish(g.Wait())
 }
 
 // LoadDemo creates the demo catalogue of the instance (Jarocin's for TERC 3006023, otherwise Rawicz's) through

@@ -156,7 +156,10 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		}
 		ready(ls.GRPC.Addr().String(), admin)
 	}
-	return gs.Serve(ctx, ls)
+	// A commit whose outcome on disk is unknown ends Run with an error, for the supervisor to restart the
+	// process and read the file again (docs/decisions.md).
+	ctx, finish := storage.Supervise(ctx, cfg.DataFile())
+	return finish(gs.Serve(ctx, ls))
 }
 
 // demoCatalogueWait is how many call timeouts the demo load waits for the catalogue to come up.
