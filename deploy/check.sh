@@ -11,10 +11,10 @@
 #      committed, ReadWriteOncePod volumes no other workload mounts, owner-only backups), kustomization complete;
 #   2. `kubectl kustomize` renders the directory, if kubectl is installed (it works offline);
 #   3. every CUS_ variable named in deploy/ is a flag of the binary it configures (`--data-dir` is
-#      CUS_DATA_DIR), with flags read from the Go sources; flags missing from the example configs are reported;
+#      CUS_DATA_DIR), with flags read from the Go sources, and every flag of a binary is in its example config;
 #   4. the systemd units pass `systemd-analyze verify` and an offline `systemd-analyze security` threshold,
 #      if systemd-analyze is installed, their stop timeouts exceed the shutdown grace, and the referral service
-#      runs as its own user with its PESEL key from LoadCredential=;
+#      runs as its own user with its PESEL key from LoadCredential= and its audit anchors outside the data;
 #   5. every service's backup scripts (systemd unit and CronJob) run against stubs and keep exactly the newest
 #      copies, the referral service's owner-only;
 #   6. kubernetes/internal-tls.sh makes, from one CA, a certificate for each service that verifies and names the
