@@ -11,10 +11,10 @@
 #      committed, ReadWriteOncePod volumes no other workload mounts, owner-only backups), kustomization complete;
 #   2. `kubectl kustomize` renders the directory, if kubectl is installed (it works offline);
 #   3. every CUS_ variable named in deploy/ is a flag of the binary it configures (`--data-dir` is
-#      CUS_DATA_DIR), with flags read from the Go sources; flags missing from the example configs are reported;
+#      CUS_DATA_DIR), with flags read from the Go sources, and every flag of a binary is in its example config;
 #   4. the systemd units pass `systemd-analyze verify` and an offline `systemd-analyze security` threshold,
 #      if systemd-analyze is installed, their stop timeouts exceed the shutdown grace, and the referral service
-#      runs as its own user with its PESEL key from LoadCredential=;
+#      runs as its own user with its PESEL key from LoadCredential= and its audit anchors outside the data;
 #   5. every service's backup scripts (systemd unit and CronJob) run against stubs and keep exactly the newest
 #      copies, the referral service's owner-only;
 #   6. kubernetes/internal-tls.sh makes, from one CA, a certificate for each service that verifies and names the
@@ -23,6 +23,8 @@
 #
 # Usage: deploy/check.sh      Exit status 0 when nothing failed. The last line is "check: N passed, N failed".
 set -uo pipefail
+# sort and comm must agree on one collation, whatever the caller's locale.
+export LC_ALL=C
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -234,7 +236,7 @@ for svc, (grpc_port, admin_port) in services.items():
            f"StatefulSet/{name}: listens on gRPC {grpc_port} and admin {admin_port}")
     mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
     for var in ("CUS_DATA_DIR", "CUS_TLS_CERT", "CUS_TLS_KEY", "CUS_CLIENT_CA", "CUS_JWKS_FILE", "CUS_BACKEND_CA",
-                "CUS_PESEL_KEY_FILE", "CUS_DATA_KEY_FILE", "CUS_SERVICE_TOKEN_FILE", "CUS_INCOME_CRITERIA_FILE", "CUS_PEERS_FILE"):
+                "CUS_PESEL_KEY_FILE", "CUS_DATA_KEY_FILE", "CUS_SERVICE_TOKEN_FILE", "CUS_INCOME_CRITERIA_FILE", "CUS_PEERS_FILE", "CUS_AUDIT_ANCHOR_FILE"):
         if cenv.get(var):
             report(any(cenv[var].startswith(m + "/") for m in mounts), f"StatefulSet/{name}: {var} {cenv[var]} is on a mounted volume")
     report(not cenv.get("CUS_DEV_KEYS_DIR"), f"StatefulSet/{name}: no development keys")
@@ -264,6 +266,17 @@ if ref:
     report(not committed and not kgen, f"Secret/{secret.get('secretName')} is referenced, not committed (found in {committed + [k['name'] for k in kgen]})")
     report(any("ReadWriteOncePod" in t["spec"].get("accessModes", []) for t in ref["spec"].get("volumeClaimTemplates", [])),
            "StatefulSet/cus-referral: data volume is ReadWriteOncePod (one pod only)")
+    # The audit anchors prove nothing if they travel with the data: on a volume of their own, not the data's, and
+    # copied to the log store by a second container that mounts that volume (an emptyDir would lose them).
+    anchor = renv.get("CUS_AUDIT_ANCHOR_FILE", "")
+    amount = next((m for m in c.get("volumeMounts", []) if anchor.startswith(m["mountPath"] + "/")), None)
+    dmount = next((m for m in c.get("volumeMounts", []) if renv.get("CUS_DATA_DIR", "/nonexistent").startswith(m["mountPath"] + "/")), None)
+    claims = {t["metadata"]["name"] for t in ref["spec"].get("volumeClaimTemplates", [])}
+    report(bool(anchor) and amount is not None and amount["name"] in claims and (dmount or {}).get("name") != amount["name"],
+           f"StatefulSet/cus-referral: CUS_AUDIT_ANCHOR_FILE {anchor!r} on a claim of its own, not the data volume")
+    shipper = [x for x in rspec["containers"][1:] if amount and any(m["name"] == amount["name"] for m in x.get("volumeMounts", []))]
+    report(bool(shipper) and any(anchor in " ".join(x.get("command", []) + x.get("args", [])) for x in shipper),
+           "StatefulSet/cus-referral: a second container copies the audit anchors to the log store")
     # No other workload mounts the referral service's volumes: its data claims (data-cus-referral-N) and its
     # backups claim are each used by one owner only.
     for f, doc in docs:
@@ -273,7 +286,7 @@ if ref:
         owner = doc["metadata"]["name"]
         for v in spec.get("volumes", []):
             claim = (v.get("persistentVolumeClaim") or {}).get("claimName", "")
-            if claim.startswith("data-cus-referral") or claim.startswith("cus-referral-backup"):
+            if claim.startswith("data-cus-referral") or claim.startswith("audit-cus-referral") or claim.startswith("cus-referral-backup"):
                 report(owner == "cus-referral-backup" and claim.startswith("cus-referral-backup"),
                        f"{doc['kind']}/{owner}: mounts the referral service's claim {claim} (only its backup job may)")
             if claim.startswith("cus-referral-backup"):
@@ -484,7 +497,8 @@ for b in $binaries; do
 		done
 	done < <(sed -nE 's#.*"github\.com/cus-suite/cus/(platform/[a-z0-9/]+)".*#\1#p' "${srcs[@]}" | sort -u)
 	# config: what `<binary> serve` reads; all: that plus the subcommands' flags (backup, restore, generate).
-	type_flags Config "${srcs[@]}" | sort -u | env_name >"$work/config.$b"
+	# Sorted after the renaming: "peer-ca" sorts before "peers-file", CUS_PEER_CA after CUS_PEERS_FILE.
+	type_flags Config "${srcs[@]}" | env_name | sort -u >"$work/config.$b"
 	{ cat "$work/config.$b"; cat "${srcs[@]}" "${libs[@]}" | flag_names | env_name; } | sort -u >"$work/all.$b"
 	n=$(wc -l <"$work/config.$b")
 	if [ "$n" -ge 5 ]; then
@@ -568,15 +582,28 @@ for f in "${files[@]}"; do
 	fi
 done
 
-# The example configuration is meant to list every variable of each binary. A flag added since is reported, not
-# failed: the example is documentation, and the check should not block the change that adds the flag.
+# The example configuration lists every variable of each binary: it is where operators look for a setting, so a
+# flag added without its line there (value and why) fails, like a misspelt one.
+undocumented() { # binary example-files...: the binary's serve flags named in none of the files
+	local b=$1
+	shift
+	comm -23 "$work/config.$b" <(cat "$@" 2>/dev/null | grep -oE 'CUS_[A-Z0-9_]+' | sort -u)
+}
+# The check must catch a flag missing from an example, or its "ok" lines mean nothing.
 for b in $binaries; do
-	documented=$(cat "$here/config/cus.env.example" "$here/config/$b.env.example" 2>/dev/null | grep -oE 'CUS_[A-Z0-9_]+' | sort -u)
-	missing=$(comm -23 "$work/config.$b" <(printf '%s\n' "$documented"))
+	grep -v "CUS_SHUTDOWN_GRACE" "$here/config/$b.env.example" >"$work/$b-missing.env"
+	if [ "$(undocumented "$b" "$here/config/cus.env.example" "$work/$b-missing.env")" = CUS_SHUTDOWN_GRACE ]; then
+		pass "the example check catches a flag missing from config/$b.env.example (CUS_SHUTDOWN_GRACE)"
+	else
+		fail "the example check misses CUS_SHUTDOWN_GRACE removed from config/$b.env.example"
+	fi
+done
+for b in $binaries; do
+	missing=$(undocumented "$b" "$here/config/cus.env.example" "$here/config/$b.env.example")
 	if [ -z "$missing" ]; then
 		pass "config/$b.env.example with cus.env.example documents every flag of $b"
 	else
-		warn "config/$b.env.example does not document: $(tr '\n' ' ' <<<"$missing")"
+		fail "config/$b.env.example does not document: $(tr '\n' ' ' <<<"$missing")"
 	fi
 done
 
@@ -648,6 +675,16 @@ if [ -f "$u" ]; then
 		pass "cus-referral.service: own user $user, private directories, PESEL key by LoadCredential=, backups apart"
 	else
 		fail "cus-referral.service / cus-referral-backup.service: expected an own user (in cus.sysusers.conf), StateDirectoryMode=0700, LoadCredential=pesel.key:... with --pesel-key-file=%d/pesel.key, and backups by the same user in their own directory"
+	fi
+	# The audit anchors outside the data directory, in a state directory of the unit (the only writable paths).
+	anchor=$(sed -nE 's/^ExecStart=.* --audit-anchor-file=([^ ]+).*/\1/p' "$u")
+	datadir=$(sed -nE 's/^ExecStart=.* --data-dir=([^ ]+).*/\1/p' "$u")
+	adir=$(dirname "${anchor:-x}")
+	if [ -n "$anchor" ] && [ -n "$datadir" ] && case $anchor in "$datadir"/*) false ;; *) true ;; esac &&
+		grep -qE "^StateDirectory=(.* )?${adir#%S/}( |$)" "$u"; then
+		pass "cus-referral.service: audit anchors $anchor in a state directory of their own, outside $datadir"
+	else
+		fail "cus-referral.service: want --audit-anchor-file=%S/<dir>/... in ExecStart, <dir> a StateDirectory= outside --data-dir (got '${anchor}')"
 	fi
 fi
 

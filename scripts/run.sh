@@ -73,8 +73,10 @@ CUS suite is running (data in $DATA/, logs in $DATA/log/):
   grpcurl   make tools && bin/grpcurl -plaintext $CATALOGUE list
             bin/grpcurl -plaintext -d '{"query":"opiekunka"}' $CATALOGUE cus.catalogue.v1.CatalogueService/SearchServices
   metrics   http://127.0.0.1:9101/metrics (catalogue), http://$HTTP/metrics (gateway)
-  backup    bin/cusctl token --role admin --keys-dir $DATA/dev >$DATA/dev/admin.token   (/backup needs an admin token)
+  backup    /backup on the admin ports (9101-9103) needs an admin token: 401 without one, 403 for other roles
+            bin/cusctl token --role admin --keys-dir $DATA/dev >$DATA/dev/admin.token
             bin/catalogue backup --token-file $DATA/dev/admin.token --out catalogue.bak
+            curl -s -H "Authorization: Bearer \$(cat $DATA/dev/admin.token)" http://127.0.0.1:9101/backup -o catalogue.bak
 
 Press Ctrl-C to stop.
 MSG
