@@ -13,7 +13,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -114,6 +113,17 @@ type Backend struct {
 
 	notifyMu sync.Mutex
 	notifyCh chan struct{}
+
+	// Compaction (compact.go) swaps db: writeMu is held by each commit and by a compaction (writers wait,
+	// readers do not); hmu guards db for readers, counted in readers so a swapped-out handle is closed by
+	// its last reader (retired).
+	writeMu     sync.Mutex
+	hmu         sync.Mutex
+	readers     map[*bolt.DB]int
+	retired     map[*bolt.DB]bool
+	failure     atomic.Pointer[error]
+	failed      chan struct{}
+	compactHook atomic.Pointer[func(CompactStage) error]
 }
 
 type writeReq struct {
@@ -157,9 +167,16 @@ func Open(path string, opts Options) (*Backend, error) {
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 		notifyCh: make(chan struct{}),
+		readers:  map[*bolt.DB]int{},
+		retired:  map[*bolt.DB]bool{},
+		failed:   make(chan struct{}),
 	}
 	if err := b.init(opts); err != nil {
 		_ = db.Close()
+		return nil, err
+	}
+	if err := b.openPending(); err != nil {
+		_ = b.db.Close()
 		return nil, err
 	}
 	go b.commitLoop()
@@ -229,7 +246,9 @@ func (b *Backend) Changed() <-chan struct{} {
 
 // View runs fn in a read-only transaction on a consistent snapshot.
 func (b *Backend) View(fn func(ReadTx) error) error {
-	return b.db.View(func(btx *bolt.Tx) error {
+	db, release := b.acquire()
+	defer release()
+	return db.View(func(btx *bolt.Tx) error {
 		t := &txn{btx: btx, rev: revisionOf(btx)}
 		return fn(t)
 	})
@@ -289,6 +308,15 @@ func (b *Backend) commitLoop() {
 var errMemberFailed = errors.New("storage: a member of the group commit failed")
 
 func (b *Backend) commit(batch []*writeReq) {
+	// A compaction holds writeMu while it copies and swaps the file (compact.go).
+	b.writeMu.Lock()
+	defer b.writeMu.Unlock()
+	if err := b.Err(); err != nil {
+		for _, r := range batch {
+			r.err <- err
+		}
+		return
+	}
 	// Drop writes whose callers gave up before their turn: nothing of theirs is written.
 	live := batch[:0]
 	for _, r := range batch {
@@ -367,18 +395,6 @@ func (b *Backend) Changes(after int64, limit int, fn func(rev int64, value []byt
 	})
 }
 
-// Backup writes a consistent copy of the whole data file to w while the backend keeps serving, and returns
-// the number of bytes written.
-func (b *Backend) Backup(w io.Writer) (int64, error) {
-	var n int64
-	err := b.db.View(func(btx *bolt.Tx) error {
-		var err error
-		n, err = btx.WriteTo(w)
-		return err
-	})
-	return n, err
-}
-
 // Close stops the commit loop (refusing queued writes) and closes the file.
 func (b *Backend) Close() error {
 	var err error
@@ -386,7 +402,12 @@ func (b *Backend) Close() error {
 		b.closed.Store(true)
 		close(b.stop)
 		<-b.done
-		err = b.db.Close()
+		b.writeMu.Lock() // a compaction in progress finishes first
+		defer b.writeMu.Unlock()
+		b.hmu.Lock()
+		db := b.db
+		b.hmu.Unlock()
+		err = db.Close()
 	})
 	return err
 }
@@ -475,52 +496,4 @@ func RevisionKey(rev int64) []byte { return u64(uint64(rev)) }
 
 func hasPrefix(k, p []byte) bool {
 	return len(k) >= len(p) && string(k[:len(p)]) == string(p)
-}
-
-// Restore checks that src is a readable data file of the service (opening it read-only) and copies it to dst,
-// which must not be locked by a running process. It is the counterpart of Backup.
-func Restore(src, dst string, timeout time.Duration) error {
-	probe, err := bolt.Open(src, 0o400, &bolt.Options{ReadOnly: true, Timeout: timeout})
-	if err != nil {
-		return fmt.Errorf("backup file %s is not a readable data file: %w", src, err)
-	}
-	if err := probe.View(func(btx *bolt.Tx) error {
-		if btx.Bucket([]byte(BucketMeta)) == nil {
-			return fmt.Errorf("backup file %s has no meta bucket", src)
-		}
-		return nil
-	}); err != nil {
-		_ = probe.Close()
-		return err
-	}
-	_ = probe.Close()
-	if _, err := os.Stat(dst); err == nil {
-		lock, err := bolt.Open(dst, 0o600, &bolt.Options{Timeout: timeout})
-		if err != nil {
-			return fmt.Errorf("data file %s is in use; stop the service before restoring: %w", dst, err)
-		}
-		_ = lock.Close()
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	tmp := dst + ".restore"
-	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, dst)
 }
