@@ -146,12 +146,10 @@ func VerifyFile(path string, timeout time.Duration) error {
 	})
 }
 
-// Restore puts the backup src in place of the data file dst, which must not be locked by a running process.
-// Before anything is replaced it checks src against its checksum file (src+ChecksumSuffix, when there is one;
-// a mismatch is refused) and runs bbolt's consistency check on it. The copy gets a new feed id (see FeedID)
-// before it is renamed into place, so every consumer of the old history resyncs. The copy is synced, renamed
-// and the directory synced, so a crash leaves either the old file or the whole restored one.
-func Restore(src, dst string, timeout time.Duration) error {
+// VerifyBackup checks a backup before it is used: against its checksum file (src+ChecksumSuffix, when there
+// is one; a mismatch is refused, naming both sums), then bbolt's consistency check. Errors wrap
+// ErrBackupDamaged and say that nothing was restored.
+func VerifyBackup(src string, timeout time.Duration) error {
 	if want, err := os.ReadFile(src + ChecksumSuffix); err == nil {
 		fields := strings.Fields(string(want))
 		if len(fields) == 0 {
@@ -170,6 +168,18 @@ func Restore(src, dst string, timeout time.Duration) error {
 	}
 	if err := VerifyFile(src, timeout); err != nil {
 		return fmt.Errorf("%w: nothing restored", err)
+	}
+	return nil
+}
+
+// Restore puts the backup src in place of the data file dst, which must not be locked by a running process.
+// Before anything is replaced it checks src against its checksum file (src+ChecksumSuffix, when there is one;
+// a mismatch is refused) and runs bbolt's consistency check on it. The copy gets a new feed id (see FeedID)
+// before it is renamed into place, so every consumer of the old history resyncs. The copy is synced, renamed
+// and the directory synced, so a crash leaves either the old file or the whole restored one.
+func Restore(src, dst string, timeout time.Duration) error {
+	if err := VerifyBackup(src, timeout); err != nil {
+		return err
 	}
 	if _, err := os.Stat(dst); err == nil {
 		lock, err := bolt.Open(dst, 0o600, &bolt.Options{Timeout: timeout})

@@ -360,6 +360,19 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	var workers sync.WaitGroup
 	workers.Go(func() { srv.Run(wctx) })
 	defer func() { stopWorkers(); workers.Wait() }()
+	// A data file left in an unknown state (a compaction whose swap could not be made durable) refuses writes
+	// and stops the service: health goes NOT_SERVING as it drains, and the process exits with the cause for
+	// its supervisor to restart it; the next Open finishes the journaled compaction.
+	sctx, stopServing := context.WithCancelCause(ctx)
+	defer stopServing(nil)
+	workers.Go(func() {
+		select {
+		case <-st.Failed():
+			log.Error("data file failed, stopping the service", zap.Error(st.Err()))
+			stopServing(st.Err())
+		case <-wctx.Done():
+		}
+	})
 	opts := append(sec.Options, srv.AuditDenials(sec.Auth.Verifier)...)
 	opts = append(opts, server.RedactForProviders()...)
 	gs := grpcserver.New(grpcserver.Config{Addr: cfg.Listen, AdminAddr: cfg.AdminListen, ShutdownGrace: cfg.ShutdownGrace, Auth: sec.Auth, Limits: sec.Limits}, log, opts...)
@@ -382,5 +395,8 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		}
 		ready(ls.GRPC.Addr().String(), admin)
 	}
-	return gs.Serve(ctx, ls)
+	if err := gs.Serve(sctx, ls); err != nil {
+		return err
+	}
+	return st.Err()
 }
