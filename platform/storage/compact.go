@@ -14,10 +14,10 @@ import (
 // Compaction rewrites the data file into a fresh one holding only live keys, so deleted data (an erased
 // resident: RODO art. 17) does not linger in free pages that later backups would carry.
 //
-// It holds writers (the commit loop waits on writeMu) but never readers: the copy is a bbolt read transaction
-// of the current file, so reads, backups and watches go on against it. The new file is synced, renamed over
-// the data file and the directory synced; then, in a section only as long as a pointer swap, readers are
-// moved to the new handle. The old handle is closed by its last reader (a backup download that started on it
+// The copy is a bbolt read transaction of the current file, so reads, backups and watches go on against it;
+// writes go on too (reads of personal data write audit entries): the writes committed during the copy are
+// captured and applied to the new file in a short section with writers held (writeMu), in which the new file
+// is synced, renamed over the data file and the directory synced, and readers are moved to the new handle. The old handle is closed by its last reader (a backup download that started on it
 // finishes on it), so no read ever waits for a file copy or for another read.
 //
 // A compaction that must happen (after an erasure) is journaled first: RequireCompaction writes the marker
@@ -111,43 +111,110 @@ func (b *Backend) CompactionPending() bool {
 }
 
 // Compact rewrites the data file with only its live keys and swaps it in, keeping the revision; it returns
-// the new file's size. Writes wait meanwhile; reads do not. Watchers are woken (Changed is closed) so they
-// re-read from the new file. A journaled compaction's marker is removed once the swap is durable.
+// the new file's size. Neither reads nor writes wait for the copy: writes committed meanwhile are captured
+// and applied to the new file in the short section (writers held) that ends with the swap. Watchers are woken
+// (Changed is closed) so they re-read from the new file. A journaled compaction's marker is removed once the
+// swap is durable. One compaction runs at a time.
 func (b *Backend) Compact() (int64, error) {
-	b.writeMu.Lock()
-	defer b.writeMu.Unlock()
+	b.compactMu.Lock()
+	defer b.compactMu.Unlock()
 	if b.closed.Load() {
 		return 0, ErrClosed
 	}
 	if err := b.Err(); err != nil {
 		return 0, err
 	}
-	return b.compactLocked()
+	return b.compact()
 }
 
-// compactLocked runs with writeMu held (or before the commit loop starts).
-func (b *Backend) compactLocked() (int64, error) {
+// capture collects the writes committed while a compaction copies (guarded by writeMu: commits hold it).
+type capture struct {
+	muts []mutation
+}
+
+type mutation struct {
+	bucket     Bucket
+	key, value []byte
+	del        bool
+}
+
+// record keeps a write of a transaction that runs during a compaction's copy; it reaches the capture only if
+// the transaction commits (a group commit retried without a failed member starts a new transaction).
+func (t *txn) record(b Bucket, key, value []byte, del bool) {
+	if t.capture == nil {
+		return
+	}
+	if t.pending == nil {
+		c := t.capture
+		t.btx.OnCommit(func() { c.muts = append(c.muts, t.pending...) })
+	}
+	t.pending = append(t.pending, mutation{bucket: b, key: append([]byte(nil), key...), value: append([]byte(nil), value...), del: del})
+}
+
+// compact runs with compactMu held. The copy reads a snapshot taken, with writers held for an instant, at
+// the same point the capture starts; the capture is applied and the handle swapped with writers held again.
+func (b *Backend) compact() (int64, error) {
 	start := time.Now()
-	old := b.db
 	tmp := b.path + ".compact"
 	_ = os.Remove(tmp)
 	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return 0, fmt.Errorf("compact: %w", err)
 	}
+	b.writeMu.Lock()
+	old := b.db
+	snap, err := old.Begin(false)
+	capt := &capture{}
+	if err == nil {
+		b.capture = capt
+	}
+	b.writeMu.Unlock()
+	stopCapture := func() {
+		b.writeMu.Lock()
+		b.capture = nil
+		b.writeMu.Unlock()
+	}
 	abandon := func(err error) (int64, error) {
 		_ = dst.Close()
 		_ = os.Remove(tmp)
 		return 0, fmt.Errorf("compact: %w", err)
 	}
-	// bolt.Compact reads old in a read transaction: other readers go on; writers are held by writeMu.
-	if err := bolt.Compact(dst, old, 1<<20); err != nil {
+	if err != nil {
 		return abandon(err)
 	}
-	if err := dst.Sync(); err != nil {
+	err = copyLive(snap, dst)
+	_ = snap.Rollback()
+	if err == nil {
+		err = b.hook(StageCopied)
+	}
+	if err != nil {
+		stopCapture()
 		return abandon(err)
 	}
-	if err := b.hook(StageCopied); err != nil {
+
+	b.writeMu.Lock()
+	defer b.writeMu.Unlock()
+	b.capture = nil
+	err = dst.Update(func(tx *bolt.Tx) error {
+		for _, m := range capt.muts {
+			bk := tx.Bucket([]byte(m.bucket))
+			if bk == nil {
+				return fmt.Errorf("bucket %q missing in the copy", m.bucket)
+			}
+			if m.del {
+				if err := bk.Delete(m.key); err != nil {
+					return err
+				}
+			} else if err := bk.Put(m.key, m.value); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		err = dst.Sync()
+	}
+	if err != nil {
 		return abandon(err)
 	}
 	// The open handle follows the inode through the rename; old keeps its own (now nameless) file until its
@@ -186,8 +253,56 @@ func (b *Backend) compactLocked() (int64, error) {
 	if fi, err := os.Stat(b.path); err == nil {
 		size = fi.Size()
 	}
-	b.log.Info("data file compacted", zap.Int64("bytes", size), zap.Duration("took", time.Since(start)))
+	b.log.Info("data file compacted", zap.Int64("bytes", size), zap.Int("writes_during_copy", len(capt.muts)), zap.Duration("took", time.Since(start)))
 	return size, nil
+}
+
+// copyLive copies every bucket and key of src into dst, packed (pages filled), in transactions of about
+// 1 MiB. The backend's buckets are flat (no nested buckets).
+func copyLive(src *bolt.Tx, dst *bolt.DB) error {
+	const maxTx = 1 << 20
+	dtx, err := dst.Begin(true)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = dtx.Rollback() }()
+	var size int
+	err = src.ForEach(func(name []byte, sb *bolt.Bucket) error {
+		db, err := dtx.CreateBucketIfNotExists(name)
+		if err != nil {
+			return err
+		}
+		db.FillPercent = 1.0
+		if err := db.SetSequence(sb.Sequence()); err != nil {
+			return err
+		}
+		c := sb.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if v == nil {
+				return fmt.Errorf("bucket %q holds a nested bucket, which the backend never writes", name)
+			}
+			if size+len(k)+len(v) > maxTx && size > 0 {
+				if err := dtx.Commit(); err != nil {
+					return err
+				}
+				if dtx, err = dst.Begin(true); err != nil {
+					return err
+				}
+				db = dtx.Bucket(name)
+				db.FillPercent = 1.0
+				size = 0
+			}
+			if err := db.Put(k, v); err != nil {
+				return err
+			}
+			size += len(k) + len(v)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return dtx.Commit()
 }
 
 // wake closes the Changed channel without a new revision: watchers re-read (from the new file) and wait again.
@@ -231,8 +346,8 @@ func (b *Backend) openPending() error {
 		return nil
 	}
 	b.log.Info("finishing a compaction interrupted by a stop (erased data is removed from the file before serving)")
-	b.writeMu.Lock()
-	defer b.writeMu.Unlock()
-	_, err := b.compactLocked()
+	b.compactMu.Lock()
+	defer b.compactMu.Unlock()
+	_, err := b.compact()
 	return err
 }

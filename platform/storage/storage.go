@@ -118,12 +118,14 @@ type Backend struct {
 	// readers do not); hmu guards db for readers, counted in readers so a swapped-out handle is closed by
 	// its last reader (retired).
 	writeMu     sync.Mutex
+	compactMu   sync.Mutex
 	hmu         sync.Mutex
 	readers     map[*bolt.DB]int
 	retired     map[*bolt.DB]bool
 	failure     atomic.Pointer[error]
 	failed      chan struct{}
 	compactHook atomic.Pointer[func(CompactStage) error]
+	capture     *capture // set (under writeMu) while a compaction copies
 }
 
 type writeReq struct {
@@ -332,7 +334,7 @@ func (b *Backend) commit(batch []*writeReq) {
 		var failErr error
 		var newRev int64
 		err := b.db.Update(func(btx *bolt.Tx) error {
-			t := &txn{btx: btx, rev: b.revision.Load()}
+			t := &txn{btx: btx, rev: b.revision.Load(), capture: b.capture}
 			for i, r := range batch {
 				if err := runMember(r.fn, t); err != nil {
 					failed, failErr = i, err
@@ -402,8 +404,8 @@ func (b *Backend) Close() error {
 		b.closed.Store(true)
 		close(b.stop)
 		<-b.done
-		b.writeMu.Lock() // a compaction in progress finishes first
-		defer b.writeMu.Unlock()
+		b.compactMu.Lock() // a compaction in progress finishes first
+		defer b.compactMu.Unlock()
 		b.hmu.Lock()
 		db := b.db
 		b.hmu.Unlock()
@@ -416,6 +418,9 @@ func (b *Backend) Close() error {
 type txn struct {
 	btx *bolt.Tx
 	rev int64
+	// capture, during a compaction's copy, receives this transaction's writes once it commits (compact.go).
+	capture *capture
+	pending []mutation
 }
 
 func (t *txn) bucket(b Bucket) *bolt.Bucket {
@@ -461,9 +466,15 @@ func (t *txn) Count(b Bucket) int { return t.bucket(b).Stats().KeyN }
 
 func (t *txn) Revision() int64 { return t.rev }
 
-func (t *txn) Put(b Bucket, key, value []byte) error { return t.bucket(b).Put(key, value) }
+func (t *txn) Put(b Bucket, key, value []byte) error {
+	t.record(b, key, value, false)
+	return t.bucket(b).Put(key, value)
+}
 
-func (t *txn) Delete(b Bucket, key []byte) error { return t.bucket(b).Delete(key) }
+func (t *txn) Delete(b Bucket, key []byte) error {
+	t.record(b, key, nil, true)
+	return t.bucket(b).Delete(key)
+}
 
 func (t *txn) NextRevision() int64 {
 	t.rev++
@@ -471,11 +482,11 @@ func (t *txn) NextRevision() int64 {
 }
 
 func (t *txn) AppendChange(rev int64, value []byte) error {
-	return t.bucket(BucketChanges).Put(u64(uint64(rev)), value)
+	return t.Put(BucketChanges, u64(uint64(rev)), value)
 }
 
 func (t *txn) flushRevision() error {
-	return t.bucket(BucketMeta).Put(keyRevision, u64(uint64(t.rev)))
+	return t.Put(BucketMeta, keyRevision, u64(uint64(t.rev)))
 }
 
 func revisionOf(btx *bolt.Tx) int64 {
