@@ -189,7 +189,8 @@ func syncDir(dir string) error {
 	return err
 }
 
-// Restore puts --from in place of the data file in --data-dir; the service must be stopped.
+// Restore puts --from in place of the data file in --data-dir (storage.Restore: verified first, then given
+// a new feed id); the service must be stopped.
 func (s Service) Restore(args []string, getenv func(string) string) error {
 	fs := flag.NewFlagSet(s.Name+" restore", flag.ContinueOnError)
 	dir := fs.String("data-dir", s.DefaultDataDir, "directory of the "+s.Name+"'s data file")
@@ -208,6 +209,6 @@ func (s Service) Restore(args []string, getenv func(string) string) error {
 	if err := storage.Restore(*from, dst, time.Second); err != nil {
 		return err
 	}
-	fmt.Printf("restored %s to %s\n", *from, dst)
+	fmt.Printf("restored %s to %s under a new feed id (followers and watchers resync)\n", *from, dst)
 	return nil
 }
