@@ -65,6 +65,9 @@ func ToStatus(err error) *status.Status {
 		return reasoned(codes.Canceled, "CANCELLED", "the call was cancelled")
 	case errors.Is(err, storage.ErrClosed):
 		return reasoned(codes.Unavailable, "SHUTTING_DOWN", "the service is shutting down; retry on another instance or later")
+	case errors.Is(err, storage.ErrFailed):
+		// Logged by the backend once; the service stops itself for its supervisor to restart it.
+		return reasoned(codes.Unavailable, "STORAGE_FAILED", "the service's data file is being recovered; retry later")
 	}
 	return reasoned(codes.Internal, "INTERNAL", "internal error")
 }
