@@ -126,7 +126,7 @@ func VerifyFile(path string, timeout time.Duration) error {
 	}
 	db, err := bolt.Open(path, 0o400, &bolt.Options{ReadOnly: true, Timeout: timeout})
 	if err != nil {
-		return fmt.Errorf("%w: %s is not a readable data file: %v", ErrBackupDamaged, path, err)
+		return fmt.Errorf("%w: %s is not a readable data file: %w", ErrBackupDamaged, path, err)
 	}
 	defer db.Close()
 	return db.View(func(btx *bolt.Tx) error {

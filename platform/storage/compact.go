@@ -73,7 +73,7 @@ func (b *Backend) Err() error {
 func (b *Backend) Failed() <-chan struct{} { return b.failed }
 
 func (b *Backend) fail(cause error) {
-	err := fmt.Errorf("%w: %v", ErrFailed, cause)
+	err := fmt.Errorf("%w: %w", ErrFailed, cause)
 	if b.failure.CompareAndSwap(nil, &err) {
 		b.log.Error("storage failed; writes refused until restart", zap.Error(cause))
 		close(b.failed)
