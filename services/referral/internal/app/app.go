@@ -289,6 +289,9 @@ func serviceToken(cfg Config) (func() string, error) {
 	return nil, nil
 }
 
+// storeOpened sees the store Run opened (tests inject storage faults through it).
+var storeOpened = func(*store.Store) {}
+
 // Ready reports the bound addresses once the server serves.
 type Ready func(grpcAddr, adminAddr string)
 
@@ -314,6 +317,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		return err
 	}
 	defer st.Close()
+	storeOpened(st)
 	if cfg.DemoData {
 		// Through the service's handlers, with a copy of the demo catalogue and agreements instead of calls
 		// to the other services (see package demo); nothing happens when the store already holds residents.
