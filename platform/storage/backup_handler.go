@@ -1,6 +1,9 @@
 package storage
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"hash"
 	"io"
 	"net/http"
 	"strconv"
@@ -8,10 +11,19 @@ import (
 	"go.uber.org/zap"
 )
 
-// Snapshotter is what a backup is taken from: a Backend, or a store that may replace its backend (compaction).
+// Headers of a backup response. The size and revision come first; the SHA-256 of the bytes sent comes as an
+// HTTP trailer (chunked encoding: a trailer cannot follow a Content-Length body in HTTP/1.1), so the stream
+// is hashed while it is written, never read twice. A client keeps the copy only if the bytes it received
+// are exactly HeaderSize long, hash to the trailer, and pass bbolt's consistency check (backupcli.Fetch).
+const (
+	HeaderSize     = "X-Backup-Size"
+	HeaderRevision = "X-Revision"
+	TrailerSHA256  = "X-Backup-SHA256"
+)
+
+// Snapshotter is what a backup is taken from (a Backend).
 type Snapshotter interface {
-	Revision() int64
-	Backup(w io.Writer) (int64, error)
+	Snapshot(begin func(size, revision int64) io.Writer) (int64, error)
 }
 
 // BackupHandler streams a consistent copy of the data file while the service keeps serving, for the admin
@@ -24,14 +36,27 @@ func BackupHandler(be Snapshotter, filename string, log *zap.Logger) http.Handle
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
-		w.Header().Set("X-Revision", strconv.FormatInt(be.Revision(), 10))
-		n, err := be.Backup(w)
+		var h hash.Hash
+		n, err := be.Snapshot(func(size, revision int64) io.Writer {
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
+			w.Header().Set(HeaderRevision, strconv.FormatInt(revision, 10))
+			w.Header().Set(HeaderSize, strconv.FormatInt(size, 10))
+			w.Header().Set("Trailer", TrailerSHA256)
+			w.WriteHeader(http.StatusOK)
+			h = sha256.New()
+			return io.MultiWriter(w, h)
+		})
 		if err != nil {
+			// The trailer is left out: the client refuses a copy without it. Nothing more can be said to a
+			// client once the body has started.
 			log.Error("backup failed", zap.Int64("bytes", n), zap.Error(err))
+			if h == nil {
+				http.Error(w, "backup failed", http.StatusInternalServerError)
+			}
 			return
 		}
+		w.Header().Set(TrailerSHA256, hex.EncodeToString(h.Sum(nil)))
 		log.Info("backup written", zap.Int64("bytes", n))
 	})
 }

@@ -13,7 +13,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -123,6 +122,17 @@ type Backend struct {
 
 	notifyMu sync.Mutex
 	notifyCh chan struct{}
+
+	// Compaction (compact.go) swaps db: writeMu is held by each commit and by a compaction (writers wait,
+	// readers do not); hmu guards db for readers, counted in readers so a swapped-out handle is closed by
+	// its last reader (retired).
+	writeMu     sync.Mutex
+	compactMu   sync.Mutex
+	hmu         sync.Mutex
+	readers     map[*bolt.DB]int
+	retired     map[*bolt.DB]bool
+	compactHook atomic.Pointer[func(CompactStage) error]
+	capture     *capture // set (under writeMu) while a compaction copies
 }
 
 type writeReq struct {
@@ -167,6 +177,8 @@ func Open(path string, opts Options) (*Backend, error) {
 		done:     make(chan struct{}),
 		notifyCh: make(chan struct{}),
 		failedCh: make(chan struct{}),
+		readers:  map[*bolt.DB]int{},
+		retired:  map[*bolt.DB]bool{},
 	}
 	if err := b.init(opts); err != nil {
 		_ = db.Close()
@@ -174,6 +186,11 @@ func Open(path string, opts Options) (*Backend, error) {
 	}
 	// The file was read again from disk: an earlier failure of it in this process is over.
 	clearFailure(b.absPath)
+	// A compaction journaled before a crash is finished before serving (compact.go).
+	if err := b.openPending(); err != nil {
+		_ = b.db.Close()
+		return nil, err
+	}
 	go b.commitLoop()
 	return b, nil
 }
@@ -210,7 +227,7 @@ func (b *Backend) init(opts Options) error {
 			if m == nil {
 				return fmt.Errorf("no migration from schema version %d", version)
 			}
-			t := &txn{btx: btx, rev: revisionOf(btx)}
+			t := &txn{btx: btx, rev: revisionOf(btx), capture: b.capture}
 			if err := m.Run(t); err != nil {
 				return fmt.Errorf("migrate schema %d -> %d: %w", version, version+1, err)
 			}
@@ -241,8 +258,10 @@ func (b *Backend) Changed() <-chan struct{} {
 
 // View runs fn in a read-only transaction on a consistent snapshot.
 func (b *Backend) View(fn func(ReadTx) error) error {
-	return b.db.View(func(btx *bolt.Tx) error {
-		t := &txn{btx: btx, rev: revisionOf(btx)}
+	db, release := b.acquire()
+	defer release()
+	return db.View(func(btx *bolt.Tx) error {
+		t := &txn{btx: btx, rev: revisionOf(btx), capture: b.capture}
 		return fn(t)
 	})
 }
@@ -301,6 +320,9 @@ func (b *Backend) commitLoop() {
 }
 
 func (b *Backend) commit(batch []*writeReq) {
+	// A compaction holds writeMu while it copies and swaps the file (compact.go).
+	b.writeMu.Lock()
+	defer b.writeMu.Unlock()
 	// Drop writes whose callers gave up before their turn: nothing of theirs is written.
 	live := batch[:0]
 	for _, r := range batch {
@@ -328,7 +350,7 @@ func (b *Backend) commit(batch []*writeReq) {
 		txid := int64(btx.ID())
 		// The revision is read inside the transaction, from the file: after a commit that reported failure
 		// but was published (etcd-io/bbolt#233) the file is ahead of anything kept in memory.
-		t := &txn{btx: btx, rev: revisionOf(btx)}
+		t := &txn{btx: btx, rev: revisionOf(btx), capture: b.capture}
 		failed := -1
 		var failErr error
 		for i, r := range batch {
@@ -403,18 +425,6 @@ func (b *Backend) Changes(after int64, limit int, fn func(rev int64, value []byt
 	})
 }
 
-// Backup writes a consistent copy of the whole data file to w while the backend keeps serving, and returns
-// the number of bytes written.
-func (b *Backend) Backup(w io.Writer) (int64, error) {
-	var n int64
-	err := b.db.View(func(btx *bolt.Tx) error {
-		var err error
-		n, err = btx.WriteTo(w)
-		return err
-	})
-	return n, err
-}
-
 // Close stops the commit loop (refusing queued writes) and closes the file.
 func (b *Backend) Close() error {
 	var err error
@@ -422,7 +432,12 @@ func (b *Backend) Close() error {
 		b.closed.Store(true)
 		close(b.stop)
 		<-b.done
-		err = b.db.Close()
+		b.compactMu.Lock() // a compaction in progress finishes first
+		defer b.compactMu.Unlock()
+		b.hmu.Lock()
+		db := b.db
+		b.hmu.Unlock()
+		err = db.Close()
 	})
 	return err
 }
@@ -431,6 +446,9 @@ func (b *Backend) Close() error {
 type txn struct {
 	btx *bolt.Tx
 	rev int64
+	// capture, during a compaction's copy, receives this transaction's writes once it commits (compact.go).
+	capture *capture
+	pending []mutation
 }
 
 func (t *txn) bucket(b Bucket) *bolt.Bucket {
@@ -476,9 +494,15 @@ func (t *txn) Count(b Bucket) int { return t.bucket(b).Stats().KeyN }
 
 func (t *txn) Revision() int64 { return t.rev }
 
-func (t *txn) Put(b Bucket, key, value []byte) error { return t.bucket(b).Put(key, value) }
+func (t *txn) Put(b Bucket, key, value []byte) error {
+	t.record(b, key, value, false)
+	return t.bucket(b).Put(key, value)
+}
 
-func (t *txn) Delete(b Bucket, key []byte) error { return t.bucket(b).Delete(key) }
+func (t *txn) Delete(b Bucket, key []byte) error {
+	t.record(b, key, nil, true)
+	return t.bucket(b).Delete(key)
+}
 
 func (t *txn) NextRevision() int64 {
 	t.rev++
@@ -486,11 +510,11 @@ func (t *txn) NextRevision() int64 {
 }
 
 func (t *txn) AppendChange(rev int64, value []byte) error {
-	return t.bucket(BucketChanges).Put(u64(uint64(rev)), value)
+	return t.Put(BucketChanges, u64(uint64(rev)), value)
 }
 
 func (t *txn) flushRevision() error {
-	return t.bucket(BucketMeta).Put(keyRevision, u64(uint64(t.rev)))
+	return t.Put(BucketMeta, keyRevision, u64(uint64(t.rev)))
 }
 
 func revisionOf(btx *bolt.Tx) int64 {
@@ -511,52 +535,4 @@ func RevisionKey(rev int64) []byte { return u64(uint64(rev)) }
 
 func hasPrefix(k, p []byte) bool {
 	return len(k) >= len(p) && string(k[:len(p)]) == string(p)
-}
-
-// Restore checks that src is a readable data file of the service (opening it read-only) and copies it to dst,
-// which must not be locked by a running process. It is the counterpart of Backup.
-func Restore(src, dst string, timeout time.Duration) error {
-	probe, err := bolt.Open(src, 0o400, &bolt.Options{ReadOnly: true, Timeout: timeout})
-	if err != nil {
-		return fmt.Errorf("backup file %s is not a readable data file: %w", src, err)
-	}
-	if err := probe.View(func(btx *bolt.Tx) error {
-		if btx.Bucket([]byte(BucketMeta)) == nil {
-			return fmt.Errorf("backup file %s has no meta bucket", src)
-		}
-		return nil
-	}); err != nil {
-		_ = probe.Close()
-		return err
-	}
-	_ = probe.Close()
-	if _, err := os.Stat(dst); err == nil {
-		lock, err := bolt.Open(dst, 0o600, &bolt.Options{Timeout: timeout})
-		if err != nil {
-			return fmt.Errorf("data file %s is in use; stop the service before restoring: %w", dst, err)
-		}
-		_ = lock.Close()
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	tmp := dst + ".restore"
-	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, dst)
 }

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -24,15 +23,16 @@ import (
 	"github.com/cus-suite/cus/services/catalogue/internal/domain"
 )
 
-// SchemaVersion of the catalogue's data file; raise it with a migration when the layout changes.
-const SchemaVersion = 1
+// SchemaVersion of the catalogue's data file; raise it with a migration when the layout changes. Version 2
+// keeps the feed id in the platform's _meta (storage.Backend.FeedID), where a restore replaces it.
+const SchemaVersion = 2
 
 // The catalogue's buckets, all declared here.
 const (
 	bucketServices   storage.Bucket = "services"   // uuid -> rev + Service
 	bucketProgrammes storage.Bucket = "programmes" // uuid -> rev + Programme
 	bucketPeers      storage.Bucket = "peers"      // peer TERC -> PeerStatus with the persisted cursor
-	bucketFeed       storage.Bucket = "feed"       // "id" -> this data file's feed id
+	bucketFeed       storage.Bucket = "feed"       // schema 1 only: "id" -> the feed id (moved to _meta by schema 2)
 )
 
 var keyFeedID = []byte("id")
@@ -49,29 +49,30 @@ func Open(path string, log *zap.Logger) (*Store, error) {
 	be, err := storage.Open(path, storage.Options{
 		Buckets:       []storage.Bucket{bucketServices, bucketProgrammes, bucketPeers, bucketFeed},
 		SchemaVersion: SchemaVersion,
+		Migrations:    []storage.Migration{{From: 1, Run: adoptFeedID}},
 		Logger:        log,
 	})
 	if err != nil {
 		return nil, err
 	}
-	st := &Store{be: be, now: func() time.Time { return time.Now().UTC() }}
-	// A new data file gets a new feed id, so followers of the old history notice the reset.
-	err = be.Update(context.Background(), func(tx storage.Tx) error {
-		if v := tx.Get(bucketFeed, keyFeedID); v != nil {
-			st.feedID = string(v)
-			return nil
-		}
-		st.feedID = uuid.NewString()
-		return tx.Put(bucketFeed, keyFeedID, []byte(st.feedID))
-	})
-	if err != nil {
-		be.Close()
-		return nil, err
-	}
-	return st, nil
+	// The feed id is fixed while the file is open: only a restore (service stopped) replaces it.
+	return &Store{be: be, now: func() time.Time { return time.Now().UTC() }, feedID: be.FeedID()}, nil
 }
 
-// FeedID identifies this data file's change history.
+// adoptFeedID moves a schema-1 file's feed id into _meta, so followers of it see the same history. A file
+// restored from a schema-1 backup already has a new feed id there (storage.Restore): it is kept, and the old
+// one dropped, so followers resync.
+func adoptFeedID(tx storage.Tx) error {
+	if old := tx.Get(bucketFeed, keyFeedID); old != nil && tx.Get(storage.BucketMeta, storage.MetaFeedID) == nil {
+		if err := tx.Put(storage.BucketMeta, storage.MetaFeedID, append([]byte(nil), old...)); err != nil {
+			return err
+		}
+	}
+	return tx.Delete(bucketFeed, keyFeedID)
+}
+
+// FeedID identifies this data file's change history: made with the file, replaced by a restore (so followers
+// whose cursor belongs to the replaced history purge and resync).
 func (s *Store) FeedID() string { return s.feedID }
 
 // Close closes the data file.

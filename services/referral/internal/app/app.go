@@ -296,6 +296,9 @@ func serviceToken(cfg Config) (func() string, error) {
 	return nil, nil
 }
 
+// storeOpened sees the store Run opened (tests inject storage faults through it).
+var storeOpened = func(*store.Store) {}
+
 // Ready reports the bound addresses once the server serves.
 type Ready func(grpcAddr, adminAddr string)
 
@@ -322,6 +325,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	}
 	defer st.Close()
 	warnAuditDue(st, cfg.AuditRetention, log)
+	storeOpened(st)
 	if cfg.DemoData {
 		// Through the service's handlers, with a copy of the demo catalogue and agreements instead of calls
 		// to the other services (see package demo); nothing happens when the store already holds residents.
@@ -368,6 +372,9 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	var workers sync.WaitGroup
 	workers.Go(func() { srv.Run(wctx) })
 	defer func() { stopWorkers(); workers.Wait() }()
+	// A data file left in an unknown state (a compaction whose swap could not be made durable) refuses writes
+	// and stops the service: health goes NOT_SERVING as it drains, and the process exits with the cause for
+	// its supervisor to restart it; the next Open finishes the journaled compaction.
 	opts := append(sec.Options, srv.AuditDenials(sec.Auth.Verifier)...)
 	opts = append(opts, server.RedactForProviders()...)
 	gs := grpcserver.New(grpcserver.Config{Addr: cfg.Listen, AdminAddr: cfg.AdminListen, ShutdownGrace: cfg.ShutdownGrace, Auth: sec.Auth, Limits: sec.Limits}, log, opts...)
@@ -390,8 +397,9 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		}
 		ready(ls.GRPC.Addr().String(), admin)
 	}
-	// A commit whose outcome on disk is unknown ends Run with an error, for the supervisor to restart the
-	// process and read the file again (docs/decisions.md).
+	// A commit whose outcome on disk is unknown, or a compaction whose swap could not be made durable, ends Run
+	// with an error (health NOT_SERVING while the server drains), for the supervisor to restart the process and
+	// read the file again (docs/decisions.md).
 	ctx, finish := storage.Supervise(ctx, cfg.DataFile())
 	return finish(gs.Serve(ctx, ls))
 }

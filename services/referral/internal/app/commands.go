@@ -45,10 +45,12 @@ func BackupCommand(ctx context.Context, args []string, getenv func(string) strin
 	return nil
 }
 
-// RestoreCommand puts a backup in place of the data file of a stopped referral service. It refuses a backup
-// whose records the data key ring cannot decrypt, or whose PESEL index was built under another key than the
-// one at --pesel-key-file (both by the fingerprints the backup keeps); a missing PESEL key is only warned
-// about, as the service refuses to start without it.
+// RestoreCommand puts a backup in place of the data file of a stopped referral service, under a new feed id.
+// It refuses a backup that fails its checksum file or bbolt's consistency check (storage.VerifyBackup), one
+// whose records the data key ring cannot decrypt, and one whose PESEL index was built under another key than
+// the one at --pesel-key-file (both by the fingerprints the backup keeps); a missing PESEL key is only warned
+// about, as the service refuses to start without it. The erasure journal beside the data file is kept: the
+// service re-applies it at start, so residents erased after the backup stay erased.
 func RestoreCommand(args []string, getenv func(string) string, stdout io.Writer) error {
 	var cfg Config
 	fs := flag.NewFlagSet("referral restore", flag.ContinueOnError)
@@ -62,6 +64,10 @@ func RestoreCommand(args []string, getenv func(string) string, stdout io.Writer)
 	}
 	if *from == "" {
 		return fmt.Errorf("--from is required")
+	}
+	// Checksum and consistency first: Inspect and the key checks below read the file.
+	if err := storage.VerifyBackup(*from, time.Second); err != nil {
+		return err
 	}
 	info, err := store.Inspect(*from)
 	if err != nil {
@@ -95,7 +101,13 @@ func RestoreCommand(args []string, getenv func(string) string, stdout io.Writer)
 	if err := storage.Restore(*from, cfg.DataFile(), time.Second); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "restored %s to %s\n", *from, cfg.DataFile())
+	fmt.Fprintf(stdout, "restored %s to %s under a new feed id (watchers resync)\n", *from, cfg.DataFile())
+	if _, err := os.Stat(store.ErasureJournal(cfg.DataFile())); err == nil {
+		fmt.Fprintf(stdout, "residents erased since the backup (%s) are erased again when the service starts\n", store.ErasureJournal(cfg.DataFile()))
+	} else {
+		// No journal: no resident was erased here, or the data directory was lost with it.
+		fmt.Fprintf(stdout, "no erasure journal at %s: if the data directory was lost, put its copy there before starting, or residents erased after the backup come back\n", store.ErasureJournal(cfg.DataFile()))
+	}
 	if peselKey == nil {
 		fmt.Fprintf(stdout, "warning: no PESEL index key at %s: put the key of the backed-up service there before starting it (the service refuses to start without it)\n", cfg.PESELKeyPath())
 	}

@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/cus-suite/cus/platform/storage"
 	"github.com/cus-suite/cus/services/referral/internal/demo"
 	"github.com/cus-suite/cus/services/referral/internal/store"
 )
@@ -276,6 +278,28 @@ func TestRestoreRefusesABackupTheKeysDoNotFit(t *testing.T) {
 				t.Fatal("the backup was restored anyway")
 			}
 		})
+	}
+	// A damaged backup is refused before its keys are even looked at: cut off (today Inspect and the restore
+	// took it), or different from its checksum file.
+	truncated := filepath.Join(dir, "truncated.db")
+	if err := os.WriteFile(truncated, b[:len(b)/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mismatched := filepath.Join(dir, "mismatched.db")
+	if err := os.WriteFile(mismatched, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := storage.WriteChecksumFile(mismatched, strings.Repeat("0", 64)); err != nil {
+		t.Fatal(err)
+	}
+	for from, want := range map[string]string{truncated: "truncated", mismatched: "does not match its checksum file"} {
+		err := RestoreCommand([]string{"--from", from, "--data-dir", target, "--data-key-file", cfg.DataKeyPath(), "--pesel-key-file", cfg.PESELKeyPath()}, env, &out)
+		if !errors.Is(err, storage.ErrBackupDamaged) || !strings.Contains(err.Error(), want) {
+			t.Fatalf("restore of %s: %v, want %q", filepath.Base(from), err, want)
+		}
+		if _, err := os.Stat(filepath.Join(target, "referral.db")); err == nil {
+			t.Fatal("a damaged backup was restored")
+		}
 	}
 	out.Reset()
 	if err := RestoreCommand([]string{"--from", backup, "--data-dir", target, "--data-key-file", cfg.DataKeyPath(), "--pesel-key-file", cfg.PESELKeyPath()}, env, &out); err != nil {

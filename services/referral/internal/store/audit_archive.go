@@ -224,7 +224,7 @@ func (s *Store) ArchiveAudit(ctx context.Context, opts ArchiveOptions) (res Arch
 		_ = os.Remove(tmp)
 		return res, err
 	}
-	if err := syncDir(filepath.Dir(opts.Out)); err != nil {
+	if err := storage.SyncDir(filepath.Dir(opts.Out)); err != nil {
 		return res, fmt.Errorf("archive %s written but its directory not synced, nothing deleted from the data file: %w", opts.Out, err)
 	}
 	// The archive is durable: now delete its entries and move the base, in one transaction.
@@ -260,15 +260,6 @@ func writeJSONLine(w io.Writer, v any) error {
 	}
 	_, err = w.Write(append(b, '\n'))
 	return err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // auditArchive is an archive file being verified: its header, read first (so archives can be put in order),

@@ -3,7 +3,15 @@ package store
 import (
 	"context"
 	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"go.uber.org/zap"
 
 	"github.com/cus-suite/cus/platform/storage"
 	referralv1 "github.com/cus-suite/cus/proto/cus/referral/v1"
@@ -34,7 +42,33 @@ func Anonymise(r *referralv1.Referral) {
 
 // EraseResident deletes a resident, its PESEL index entry, consents, cases and their plans, anonymises its
 // referrals (also in the change feed), then compacts the data file.
+//
+// Before anything is deleted, the erasure is journaled twice, both synced: in the erasure journal beside the
+// data file (the resident's uuid and the time, nothing else), so that a restore of a backup taken before it
+// does not bring the resident back (Open re-applies it); and as a pending compaction of the backend, so
+// that a crash before the compaction finishes is followed by one at the next start (the erased ciphertext
+// must not stay in free pages that later backups would carry).
 func (s *Store) EraseResident(ctx context.Context, rid string, w Write) (Erased, error) {
+	if err := uuid.Validate(rid); err != nil {
+		return Erased{}, fmt.Errorf("erase: resident id is not a uuid: %w", err)
+	}
+	if err := s.journalErasure(rid); err != nil {
+		return Erased{}, err
+	}
+	if err := s.be.RequireCompaction(); err != nil {
+		return Erased{}, err
+	}
+	out, err := s.erase(ctx, rid, w)
+	if err != nil {
+		return out, err
+	}
+	size, err := s.Compact()
+	out.FileBytes = size
+	return out, err
+}
+
+// erase deletes and anonymises in one transaction (EraseResident, and the re-application at Open).
+func (s *Store) erase(ctx context.Context, rid string, w Write) (Erased, error) {
 	var out Erased
 	name := domain.ResidentPrefix + rid
 	err := s.update(ctx, func(tx storage.Tx) error {
@@ -167,12 +201,105 @@ func (s *Store) EraseResident(ctx context.Context, rid string, w Write) (Erased,
 		tx.NextRevision()
 		return s.appendAudit(tx, w.Audit)
 	})
-	if err != nil {
-		return out, err
-	}
-	size, err := s.Compact()
-	out.FileBytes = size
 	return out, err
+}
+
+// erasureJournalSuffix names the erasure journal beside the data file: "<data file>.erasures", one line per
+// erasure, "<RFC 3339 time> <resident uuid>", appended and synced before the erasure commits. It holds no
+// personal data (a uuid is what every log line carries), lives outside the data file so a restore does not
+// roll it back, and must be kept with the data directory (back it up with the data file's backups: it is what
+// keeps an erased resident erased across a restore on another machine).
+const erasureJournalSuffix = ".erasures"
+
+// ErasureJournal is the path of the erasure journal of the data file at path.
+func ErasureJournal(path string) string { return path + erasureJournalSuffix }
+
+func (s *Store) journalErasure(rid string) error {
+	path := ErasureJournal(s.path)
+	_, statErr := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("erasure journal: %w", err)
+	}
+	_, err = fmt.Fprintf(f, "%s %s\n", s.now().UTC().Format(time.RFC3339), rid)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && errors.Is(statErr, os.ErrNotExist) {
+		err = storage.SyncDir(filepath.Dir(path))
+	}
+	if err != nil {
+		return fmt.Errorf("erasure journal: %w", err)
+	}
+	return nil
+}
+
+// journaledErasures reads the uuids of the erasure journal (none when there is no journal). A line cut short
+// by a crash in the middle of an append is skipped: its erasure was not committed either.
+func journaledErasures(path string) ([]string, error) {
+	b, err := os.ReadFile(ErasureJournal(path))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("erasure journal: %w", err)
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 2 || uuid.Validate(f[1]) != nil || seen[f[1]] {
+			continue
+		}
+		seen[f[1]] = true
+		out = append(out, f[1])
+	}
+	return out, nil
+}
+
+// reapplyErasures erases again, at Open, every journaled resident the data file holds: after a restore of a
+// backup taken before the erasure, or an erasure that failed before it committed. Each is audited as done by
+// the journal; the file is compacted once after them.
+func (s *Store) reapplyErasures() error {
+	ids, err := journaledErasures(s.path)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	var present []string
+	err = s.view(func(tx storage.ReadTx) error {
+		for _, id := range ids {
+			if tx.Get(bucketResidents, []byte(id)) != nil {
+				present = append(present, id)
+			}
+		}
+		return nil
+	})
+	if err != nil || len(present) == 0 {
+		return err
+	}
+	if err := s.be.RequireCompaction(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, id := range present {
+		name := domain.ResidentPrefix + id
+		_, err := s.erase(ctx, id, Write{Audit: &referralv1.AuditEntry{
+			Subject: "system:erasure-journal", Action: "EraseResident", Resource: name,
+			Decision: referralv1.AuditDecision_AUDIT_DECISION_ALLOWED, Reason: "erased again from the erasure journal (the data file predates the erasure: restored from a backup)",
+		}})
+		if err != nil && !errors.Is(err, domain.ErrResidentNotFound) {
+			return fmt.Errorf("re-apply a journaled erasure: %w", err)
+		}
+	}
+	if _, err := s.Compact(); err != nil {
+		return err
+	}
+	s.log.Warn("re-applied erasures from the erasure journal: the data file held residents erased after it was written (a restore)",
+		zap.Int("residents", len(present)))
+	return nil
 }
 
 // ExportResident reads everything about a resident from one snapshot.

@@ -651,8 +651,6 @@ func (s *Store) ForEachReferral(fn func(*referralv1.Referral) error) error {
 
 // ReferralChanges reads up to limit referral events after a revision.
 func (s *Store) ReferralChanges(after int64, limit int) (out []*referralv1.ReferralEvent, err error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
 	err = s.be.Changes(after, limit, func(rev int64, v []byte) (bool, error) {
 		e := &referralv1.ReferralEvent{}
 		if err := s.decodeChange(rev, v, e); err != nil {

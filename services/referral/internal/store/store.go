@@ -1,7 +1,8 @@
 // Package store keeps the referral service's data in its bbolt file (through platform/storage): residents with
 // the keyed-hash PESEL index, consents, cases, plans, referrals, the referral change feed, idempotency records
 // and the hash-chained audit log. It is the only package of the service that touches storage, and the only one
-// that imports bbolt (for compaction after erasure).
+// that imports bbolt (Inspect reads a backup's key fingerprints without keys). Erasures are journaled outside
+// the data file (erase.go) and compacted away by the backend (storage.Backend.Compact).
 //
 // Records are an 8-byte big-endian revision followed by the protobuf binary, which for every record of
 // residents, consents, cases, plans and referrals, and every referral change-feed entry, is sealed with
@@ -20,12 +21,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"sync"
 	"sync/atomic"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -58,8 +56,6 @@ var keyHead = []byte("head")
 
 // Store is the referral service's storage.
 type Store struct {
-	// mu lets compaction swap the data file: every operation holds it shared, compaction exclusively.
-	mu   sync.RWMutex
 	be   *storage.Backend
 	path string
 	key  []byte
@@ -101,6 +97,10 @@ func Open(path string, peselKey []byte, log *zap.Logger, opts ...Option) (*Store
 		_ = s.be.Close()
 		return nil, fmt.Errorf("compact after encrypting the records: %w", err)
 	}
+	if err := s.reapplyErasures(); err != nil {
+		_ = s.be.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -110,35 +110,34 @@ func (s *Store) open() (*storage.Backend, error) {
 }
 
 // Close closes the data file.
-func (s *Store) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.be.Close()
-}
+func (s *Store) Close() error { return s.be.Close() }
 
 // Path of the data file.
 func (s *Store) Path() string { return s.path }
 
 // Revision is the newest committed revision.
-func (s *Store) Revision() int64 {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.be.Revision()
-}
+func (s *Store) Revision() int64 { return s.be.Revision() }
 
 // Changed returns a channel closed at the next commit.
-func (s *Store) Changed() <-chan struct{} {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.be.Changed()
-}
+func (s *Store) Changed() <-chan struct{} { return s.be.Changed() }
 
 // Backup writes a consistent copy of the data file.
-func (s *Store) Backup(w io.Writer) (int64, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.be.Backup(w)
+func (s *Store) Backup(w io.Writer) (int64, error) { return s.be.Backup(w) }
+
+// Snapshot streams a consistent copy of the data file (storage.BackupHandler).
+func (s *Store) Snapshot(begin func(size, revision int64) io.Writer) (int64, error) {
+	return s.be.Snapshot(begin)
 }
+
+// Err is nil while the data file is healthy (see storage.ErrFailed); Failed is closed when it stops being so:
+// the service then stops reporting SERVING.
+func (s *Store) Err() error { return s.be.Err() }
+
+// Failed is closed when the data file fails (Err says why).
+func (s *Store) Failed() <-chan struct{} { return s.be.Failed() }
+
+// SetCompactHook stops compactions at a stage (tests: crash simulation, slow compactions).
+func (s *Store) SetCompactHook(fn func(storage.CompactStage) error) { s.be.SetCompactHook(fn) }
 
 // SetClock replaces the clock (tests).
 func (s *Store) SetClock(now func() time.Time) { s.now = now }
@@ -162,18 +161,12 @@ func (s *Store) RequestHash(m proto.Message) []byte {
 	return h.Sum(nil)
 }
 
-// update runs fn in a write transaction, holding the file shared.
+// update runs fn in a write transaction.
 func (s *Store) update(ctx context.Context, fn func(tx storage.Tx) error) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
 	return s.be.Update(ctx, fn)
 }
 
-func (s *Store) view(fn func(tx storage.ReadTx) error) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.be.View(fn)
-}
+func (s *Store) view(fn func(tx storage.ReadTx) error) error { return s.be.View(fn) }
 
 // --- idempotency ---
 
@@ -234,72 +227,5 @@ func (s *Store) getRecord(tx storage.ReadTx, b storage.Bucket, key string, m pro
 func ts(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }
 
 // Compact rewrites the data file into a fresh one holding only live keys, and swaps it in, so deleted data
-// does not linger in free pages. Every other operation waits meanwhile.
-func (s *Store) Compact() (size int64, err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.be.Close(); err != nil {
-		return 0, err
-	}
-	defer func() {
-		be, oerr := s.open()
-		if oerr != nil {
-			if err == nil {
-				err = oerr
-			}
-			s.log.Error("reopen after compaction failed", zap.Error(oerr))
-			return
-		}
-		s.be = be
-	}()
-	tmp := s.path + ".compact"
-	_ = os.Remove(tmp)
-	src, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: time.Second})
-	if err != nil {
-		return 0, err
-	}
-	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: time.Second})
-	if err != nil {
-		src.Close()
-		return 0, err
-	}
-	if err := bolt.Compact(dst, src, 1<<20); err != nil {
-		src.Close()
-		dst.Close()
-		_ = os.Remove(tmp)
-		return 0, err
-	}
-	if err := dst.Sync(); err != nil {
-		src.Close()
-		dst.Close()
-		return 0, err
-	}
-	if err := dst.Close(); err != nil {
-		src.Close()
-		return 0, err
-	}
-	if err := src.Close(); err != nil {
-		return 0, err
-	}
-	if err := os.Rename(tmp, s.path); err != nil {
-		return 0, err
-	}
-	if d, err := os.Open(dirOf(s.path)); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	fi, err := os.Stat(s.path)
-	if err != nil {
-		return 0, err
-	}
-	return fi.Size(), nil
-}
-
-func dirOf(p string) string {
-	for i := len(p) - 1; i >= 0; i-- {
-		if p[i] == '/' {
-			return p[:i]
-		}
-	}
-	return "."
-}
+// does not linger in free pages (storage.Backend.Compact: writes wait meanwhile, reads do not).
+func (s *Store) Compact() (size int64, err error) { return s.be.Compact() }
