@@ -114,6 +114,8 @@ type Backend struct {
 
 	notifyMu sync.Mutex
 	notifyCh chan struct{}
+
+	gc gcState // change-log compaction and request expiry (changes.go, requests.go)
 }
 
 type writeReq struct {
@@ -168,7 +170,7 @@ func Open(path string, opts Options) (*Backend, error) {
 
 func (b *Backend) init(opts Options) error {
 	return b.db.Update(func(btx *bolt.Tx) error {
-		all := append([]Bucket{BucketMeta, BucketChanges, BucketRequests}, opts.Buckets...)
+		all := append([]Bucket{BucketMeta, BucketChanges, BucketRequests, BucketCheckpoints}, opts.Buckets...)
 		for _, name := range all {
 			if _, err := btx.CreateBucketIfNotExists([]byte(name)); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
@@ -353,17 +355,16 @@ func runMember(fn func(Tx) error, t Tx) (err error) {
 }
 
 // Changes calls fn for each change with a revision above after, in order, until fn returns false or limit
-// changes were read (limit <= 0: no limit). It reads one consistent snapshot.
+// changes were read (limit <= 0: no limit). It reads one consistent snapshot; a cursor below the compaction
+// point gets ErrCompacted (changes.go).
 func (b *Backend) Changes(after int64, limit int, fn func(rev int64, value []byte) (bool, error)) error {
-	return b.View(func(tx ReadTx) error {
-		n := 0
-		return tx.Scan(BucketChanges, u64(uint64(after+1)), func(k, v []byte) (bool, error) {
-			if limit > 0 && n >= limit {
-				return false, nil
-			}
-			n++
-			return fn(int64(binary.BigEndian.Uint64(k)), v)
-		})
+	n := 0
+	return b.ViewChanges(after, func(_ ReadTx, rev int64, v []byte) (bool, error) {
+		if limit > 0 && n >= limit {
+			return false, nil
+		}
+		n++
+		return fn(rev, v)
 	})
 }
 
@@ -450,7 +451,10 @@ func (t *txn) NextRevision() int64 {
 }
 
 func (t *txn) AppendChange(rev int64, value []byte) error {
-	return t.bucket(BucketChanges).Put(u64(uint64(rev)), value)
+	bk := t.bucket(BucketChanges)
+	// Keys only ever grow, so pages can be filled instead of split half-empty (bbolt's default 0.5).
+	bk.FillPercent = 0.95
+	return bk.Put(u64(uint64(rev)), value)
 }
 
 func (t *txn) flushRevision() error {
