@@ -131,7 +131,9 @@ func TestRunMaintenanceStopsWithItsContext(t *testing.T) {
 	defer b.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- b.RunMaintenance(ctx, Maintenance{ChangeRetention: time.Hour, Interval: time.Millisecond}) }()
+	go func() {
+		done <- b.RunMaintenance(ctx, Maintenance{ChangeRetention: time.Hour, Interval: time.Millisecond})
+	}()
 	time.Sleep(20 * time.Millisecond)
 	cancel()
 	if err := <-done; err != nil {
