@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/binary"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
 	"go.uber.org/zap"
 
 	"github.com/cus-suite/cus/platform/apierr"
@@ -42,18 +44,10 @@ const compactBatch = 1000
 type gcState struct {
 	// keep says whether a change at or below the compaction point stays (key-compacted logs); nil: none stays.
 	keep atomic.Pointer[func(tx ReadTx, rev int64, value []byte) bool]
-	// requestTTL: idempotency records older than this are ignored by LookupRequest (0: never).
-	requestTTL atomic.Int64
-	// now is the clock (tests replace it).
-	now func() time.Time
 }
 
-func (g *gcState) clock() time.Time {
-	if g.now != nil {
-		return g.now()
-	}
-	return time.Now()
-}
+// clock is the time source of checkpoints and request records; tests replace it.
+var clock = time.Now
 
 // SetChangeKeeper declares the change log key-compacted: keep reports whether an entry must survive
 // compaction (it is the newest change of a resource that still exists). Call it before serving.
@@ -237,11 +231,10 @@ func (b *Backend) RunMaintenance(ctx context.Context, m Maintenance) error {
 	if m.Interval <= 0 {
 		m.Interval = time.Minute
 	}
-	b.SetRequestTTL(m.RequestTTL)
 	t := time.NewTicker(m.Interval)
 	defer t.Stop()
 	for {
-		b.maintain(ctx, m)
+		b.Maintain(ctx, m)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -250,13 +243,17 @@ func (b *Backend) RunMaintenance(ctx context.Context, m Maintenance) error {
 	}
 }
 
-// maintain is one run of the worker. Failures are logged and retried at the next run: a compaction that did
+// Maintain is one run of the worker (for a store that drives its own loop). Failures are logged and retried at the next run: a compaction that did
 // not happen loses nothing.
-func (b *Backend) maintain(ctx context.Context, m Maintenance) {
+func (b *Backend) Maintain(ctx context.Context, m Maintenance) {
 	if b.closed.Load() || ctx.Err() != nil {
 		return
 	}
-	now := b.gc.clock()
+	now := clock()
+	if err := b.SetRequestTTL(ctx, m.RequestTTL); err != nil {
+		b.log.Warn("recording the request-id TTL failed", zap.Error(err))
+		return
+	}
 	if err := b.Checkpoint(ctx, now); err != nil {
 		b.log.Warn("change-log checkpoint failed", zap.Error(err))
 		return
@@ -286,3 +283,39 @@ func (b *Backend) maintain(ctx context.Context, m Maintenance) {
 		}
 	}
 }
+
+// Page layout (docs/decisions.md, "Data that stops growing"). bbolt splits a page when it passes FillPercent of
+// the page size, 0.5 by default: right for random keys, but keys that only grow (revisions, UUIDv7 ids) are
+// appended at the end, so every page is left half empty and a bucket takes twice its data. Such buckets are
+// declared sequential and filled to 95%. With 4 KiB pages and records of about 1.3 KB only two fit a page
+// whatever the fill, so new files get 16 KiB pages (existing files keep theirs; bbolt fixes it at creation).
+const pageSize = 16 << 10
+
+const sequentialFill = 0.95
+
+// sequential holds the buckets declared with DeclareSequential, by name, for the process.
+var sequential sync.Map
+
+func init() {
+	DeclareSequential(BucketChanges, BucketCheckpoints)
+}
+
+// DeclareSequential marks buckets whose new keys sort after the existing ones (revisions, UUIDv7 ids), so their
+// pages are filled instead of split half empty. Bucket names are the schema of a service; call it from its
+// store package before Open.
+func DeclareSequential(buckets ...Bucket) {
+	for _, b := range buckets {
+		sequential.Store(b, true)
+	}
+}
+
+func fillPercent(b Bucket) float64 {
+	if _, ok := sequential.Load(b); ok {
+		return sequentialFill
+	}
+	return bolt.DefaultFillPercent
+}
+
+// allocSize is how far past its data bbolt grows the file (its default, 16 MiB, is a hole of up to 16 MiB at the
+// end of every file; small steps cost one ftruncate per MiB of growth).
+const allocSize = 1 << 20

@@ -99,24 +99,25 @@ func TestMaintenanceCompactsByTimeThroughCheckpoints(t *testing.T) {
 	b := open(t, filepath.Join(t.TempDir(), "d.db"))
 	defer b.Close()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	b.gc.now = func() time.Time { return now }
+	clock = func() time.Time { return now }
+	defer func() { clock = time.Now }()
 	m := Maintenance{ChangeRetention: time.Hour, RequestTTL: 24 * time.Hour}
 	for i := 0; i < 3; i++ {
 		if err := put(b, fmt.Sprint("old", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	b.maintain(context.Background(), m) // checkpoint (00:00, 3)
+	b.Maintain(context.Background(), m) // checkpoint (00:00, 3)
 	now = now.Add(30 * time.Minute)
 	if err := put(b, "newer"); err != nil {
 		t.Fatal(err)
 	}
-	b.maintain(context.Background(), m) // checkpoint (00:30, 4); nothing is an hour old yet
+	b.Maintain(context.Background(), m) // checkpoint (00:30, 4); nothing is an hour old yet
 	if got := b.CompactedRevision(); got != 0 {
 		t.Fatalf("compacted to %d before anything left the window", got)
 	}
 	now = now.Add(45 * time.Minute) // 01:15: the 00:00 checkpoint is older than the window, 00:30 is not
-	b.maintain(context.Background(), m)
+	b.Maintain(context.Background(), m)
 	if got := b.CompactedRevision(); got != 3 {
 		t.Fatalf("compaction point = %d, want 3 (the revision an hour ago)", got)
 	}

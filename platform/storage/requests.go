@@ -16,9 +16,25 @@ const (
 	requestHashLen = 32
 )
 
-// SetRequestTTL sets the window after which idempotency records are ignored (0: never). RunMaintenance sets it
-// too; call it before serving when the worker starts later.
-func (b *Backend) SetRequestTTL(ttl time.Duration) { b.gc.requestTTL.Store(int64(ttl)) }
+var keyRequestTTL = []byte("request_ttl")
+
+// SetRequestTTL records in the data file the window after which idempotency records are ignored (0: never), so
+// LookupRequest, which sees only a transaction, applies it. RunMaintenance sets it at each run.
+func (b *Backend) SetRequestTTL(ctx context.Context, ttl time.Duration) error {
+	var cur []byte
+	_ = b.View(func(tx ReadTx) error { cur = append(cur, tx.Get(BucketMeta, keyRequestTTL)...); return nil })
+	if string(cur) == string(u64(uint64(ttl))) {
+		return nil
+	}
+	return b.Update(ctx, func(tx Tx) error { return tx.Put(BucketMeta, keyRequestTTL, u64(uint64(ttl))) })
+}
+
+func requestTTL(tx ReadTx) time.Duration {
+	if v := tx.Get(BucketMeta, keyRequestTTL); len(v) == 8 {
+		return time.Duration(binary.BigEndian.Uint64(v))
+	}
+	return 0
+}
 
 // EncodeRequest builds an idempotency record written at t.
 func EncodeRequest(t time.Time, hash, payload []byte) []byte {
@@ -38,18 +54,18 @@ func DecodeRequest(v []byte) (written time.Time, hash, payload []byte, ok bool) 
 }
 
 // RememberRequest stores what the request with key (method + request id) and hash produced, stamped now.
-func (b *Backend) RememberRequest(tx Tx, key, hash, payload []byte) error {
-	return tx.Put(BucketRequests, key, EncodeRequest(b.gc.clock(), hash, payload))
+func RememberRequest(tx Tx, key, hash, payload []byte) error {
+	return tx.Put(BucketRequests, key, EncodeRequest(clock(), hash, payload))
 }
 
 // LookupRequest returns the hash and payload remembered under key, or found = false when there is none or it
 // is older than the request TTL. The slices are valid only inside tx.
-func (b *Backend) LookupRequest(tx ReadTx, key []byte) (hash, payload []byte, found bool) {
+func LookupRequest(tx ReadTx, key []byte) (hash, payload []byte, found bool) {
 	written, hash, payload, ok := DecodeRequest(tx.Get(BucketRequests, key))
 	if !ok {
 		return nil, nil, false
 	}
-	if ttl := time.Duration(b.gc.requestTTL.Load()); ttl > 0 && written.Before(b.gc.clock().Add(-ttl)) {
+	if ttl := requestTTL(tx); ttl > 0 && written.Before(clock().Add(-ttl)) {
 		return nil, nil, false
 	}
 	return hash, payload, true

@@ -13,20 +13,23 @@ func TestRequestRecordsExpireAfterTheirWindow(t *testing.T) {
 	b := open(t, filepath.Join(t.TempDir(), "d.db"))
 	defer b.Close()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	b.gc.now = func() time.Time { return now }
-	b.SetRequestTTL(24 * time.Hour)
+	clock = func() time.Time { return now }
+	defer func() { clock = time.Now }()
+	if err := b.SetRequestTTL(context.Background(), 24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
 	hash := bytes.Repeat([]byte{7}, 32)
 	remember := func(key string) {
 		t.Helper()
 		if err := b.Update(context.Background(), func(tx Tx) error {
-			return b.RememberRequest(tx, []byte(key), hash, []byte("resp-"+key))
+			return RememberRequest(tx, []byte(key), hash, []byte("resp-"+key))
 		}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	lookup := func(key string) (found bool) {
 		_ = b.View(func(tx ReadTx) error {
-			h, p, ok := b.LookupRequest(tx, []byte(key))
+			h, p, ok := LookupRequest(tx, []byte(key))
 			if ok && (!bytes.Equal(h, hash) || string(p) != "resp-"+key) {
 				t.Errorf("%s: got %x %q", key, h, p)
 			}

@@ -144,6 +144,7 @@ func Open(path string, opts Options) (*Backend, error) {
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:        opts.OpenTimeout,
+		PageSize:       pageSize, // new files only (changes.go says why)
 		NoFreelistSync: true,
 		FreelistType:   bolt.FreelistMapType,
 	})
@@ -153,6 +154,7 @@ func Open(path string, opts Options) (*Backend, error) {
 		}
 		return nil, fmt.Errorf("open data file %s: %w", path, err)
 	}
+	db.AllocSize = allocSize
 	b := &Backend{
 		db: db, path: path, log: opts.Logger, maxBatch: opts.MaxBatch,
 		queue:    make(chan *writeReq, 4096),
@@ -404,6 +406,7 @@ func (t *txn) bucket(b Bucket) *bolt.Bucket {
 		// Buckets are declared at Open; a missing one is a programming error.
 		panic(fmt.Sprintf("storage: bucket %q is not declared", b))
 	}
+	bk.FillPercent = fillPercent(b)
 	return bk
 }
 
@@ -451,10 +454,7 @@ func (t *txn) NextRevision() int64 {
 }
 
 func (t *txn) AppendChange(rev int64, value []byte) error {
-	bk := t.bucket(BucketChanges)
-	// Keys only ever grow, so pages can be filled instead of split half-empty (bbolt's default 0.5).
-	bk.FillPercent = 0.95
-	return bk.Put(u64(uint64(rev)), value)
+	return t.bucket(BucketChanges).Put(u64(uint64(rev)), value)
 }
 
 func (t *txn) flushRevision() error {

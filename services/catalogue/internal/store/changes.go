@@ -112,7 +112,7 @@ func (s *Store) ListChanges(after int64, limit int) ([]*cataloguev1.Change, bool
 // time, so they expire one window after the upgrade.
 func migrateCompactLog(now time.Time) func(tx storage.Tx) error {
 	return func(tx storage.Tx) error {
-		if err := storage.MigrateRequests(tx, now); err != nil {
+		if err := migrateRequests(tx, now); err != nil {
 			return err
 		}
 		type entry struct {
@@ -155,4 +155,45 @@ func migrateCompactLog(now time.Time) func(tx storage.Tx) error {
 		}
 		return nil
 	}
+}
+
+// migrateRequests rewrites schema-1 idempotency records (hash, then a copy of the created resource) as the
+// platform's timed records holding the resource's id, written at now.
+func migrateRequests(tx storage.Tx, now time.Time) error {
+	type kv struct{ k, v []byte }
+	var all []kv
+	err := tx.Scan(storage.BucketRequests, nil, func(k, v []byte) (bool, error) {
+		if len(v) < 32 {
+			all = append(all, kv{k: append([]byte(nil), k...)})
+			return true, nil
+		}
+		var m interface{ GetName() string }
+		switch {
+		case strings.HasPrefix(string(k), "CreateProgramme/"):
+			m = &cataloguev1.Programme{}
+		default:
+			m = &cataloguev1.Service{}
+		}
+		if err := proto.Unmarshal(v[32:], m.(proto.Message)); err != nil {
+			return false, err
+		}
+		name := m.GetName()
+		id := name[strings.IndexByte(name, '/')+1:]
+		all = append(all, kv{append([]byte(nil), k...), storage.EncodeRequest(now, v[:32], []byte(id))})
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, e := range all {
+		if e.v == nil {
+			err = tx.Delete(storage.BucketRequests, e.k)
+		} else {
+			err = tx.Put(storage.BucketRequests, e.k, e.v)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -133,7 +133,7 @@ func TestMigrationCompactsAVersion1ChangeLog(t *testing.T) {
 		return nil
 	})
 	got, _, replayed, err := s.CreateService(context.Background(), uuid.NewString(), &cataloguev1.Service{}, "req-1", hash)
-	if err != nil || !replayed || got.GetDisplayName() != "v0" {
+	if err != nil || !replayed || got.GetDisplayName() != "v2" || got.GetName() != "services/"+id {
 		t.Fatalf("request id after migration: %v replayed=%v %v", got, replayed, err)
 	}
 }

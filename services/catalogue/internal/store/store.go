@@ -46,6 +46,8 @@ type Store struct {
 
 // Open opens the catalogue's data file.
 func Open(path string, log *zap.Logger) (*Store, error) {
+	// Ids are UUIDv7 (time-ordered): new records are appended, so their pages are filled.
+	storage.DeclareSequential(bucketServices, bucketProgrammes)
 	be, err := storage.Open(path, storage.Options{
 		Buckets:       []storage.Bucket{bucketServices, bucketProgrammes, bucketPeers, bucketFeed},
 		SchemaVersion: SchemaVersion,
@@ -150,8 +152,9 @@ func appendChange(tx storage.Tx, rev int64, name string, now time.Time, deleted 
 	return tx.AppendChange(rev, b)
 }
 
-// Idempotency: a request id maps to the hash of the first request and its response, so a retry returns the
-// first result and a reuse for another request is refused.
+// Idempotency: a request id maps to the hash of the first request and the id of the resource it created, so a
+// retry within the request-id TTL returns that resource (as it is now: a copy of the first response would double
+// the file, docs/decisions.md) and a reuse for another request is refused.
 func requestKey(method, requestID string) []byte { return []byte(method + "/" + requestID) }
 
 func create[T proto.Message](ctx context.Context, s *Store, k kind[T], id string, t T, method, requestID string, reqHash []byte) (T, int64, bool, error) {
@@ -161,13 +164,19 @@ func create[T proto.Message](ctx context.Context, s *Store, k kind[T], id string
 	err := s.be.Update(ctx, func(tx storage.Tx) error {
 		replayed = false
 		if requestID != "" {
-			if hash, resp, ok := s.be.LookupRequest(tx, requestKey(method, requestID)); ok {
+			if hash, resp, ok := storage.LookupRequest(tx, requestKey(method, requestID)); ok {
 				if !bytes.Equal(hash, reqHash) {
 					return apierr.ErrRequestIDReused
 				}
+				v := tx.Get(k.bucket, resp)
+				if v == nil {
+					// Created by this request id, then deleted before the retry.
+					return k.notFound.With("resource", k.prefix+string(resp))
+				}
 				out = k.newT()
 				replayed = true
-				return proto.Unmarshal(resp, out)
+				_, err := decode(v, out)
+				return err
 			}
 		}
 		if tx.Get(k.bucket, []byte(id)) != nil {
@@ -193,7 +202,7 @@ func create[T proto.Message](ctx context.Context, s *Store, k kind[T], id string
 			return err
 		}
 		if requestID != "" {
-			if err := s.be.RememberRequest(tx, requestKey(method, requestID), reqHash, v[8:]); err != nil {
+			if err := storage.RememberRequest(tx, requestKey(method, requestID), reqHash, []byte(id)); err != nil {
 				return err
 			}
 		}
