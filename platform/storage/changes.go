@@ -30,7 +30,13 @@ import (
 // BucketCheckpoints maps a checkpoint's time (8-byte big-endian unix seconds) to the revision then.
 const BucketCheckpoints Bucket = "_checkpoints"
 
-var keyCompacted = []byte("compacted_revision")
+var (
+	keyCompacted = []byte("compacted_revision")
+	// keySwept: the changes at or below it are deleted (all but the kept ones). It trails keyCompacted while a
+	// compaction runs, so one cut short (crash, shutdown) is finished by the next, and a compaction scans only
+	// the changes above the previous one: a kept entry that a later write supersedes is deleted by that write.
+	keySwept = []byte("compacted_swept")
+)
 
 // ErrCompacted refuses a change-feed read whose cursor is below the compaction point. Match it with
 // errors.Is; the returned copy carries the compaction point in ErrorInfo metadata ("compacted_revision").
@@ -102,20 +108,22 @@ func (b *Backend) CompactChanges(ctx context.Context, upTo int64) (int, error) {
 	if upTo <= 0 {
 		return 0, nil
 	}
-	raised := false
+	var from int64
 	if err := b.Update(ctx, func(tx Tx) error {
-		raised = false
-		if upTo <= compactedOf(tx) {
+		from = 0
+		if v := tx.Get(BucketMeta, keySwept); len(v) == 8 {
+			from = int64(binary.BigEndian.Uint64(v)) + 1
+		}
+		if point := compactedOf(tx); upTo <= point {
+			upTo = point // finish a compaction cut short, if any
 			return nil
 		}
-		raised = true
 		return tx.Put(BucketMeta, keyCompacted, u64(uint64(upTo)))
-	}); err != nil || !raised {
+	}); err != nil || from > upTo {
 		return 0, err
 	}
 	keep := b.keeper()
 	deleted := 0
-	from := int64(0)
 	for {
 		if err := ctx.Err(); err != nil {
 			return deleted, err
@@ -158,7 +166,7 @@ func (b *Backend) CompactChanges(ctx context.Context, upTo int64) (int, error) {
 			deleted += len(keys)
 		}
 		if done {
-			return deleted, nil
+			return deleted, b.Update(ctx, func(tx Tx) error { return tx.Put(BucketMeta, keySwept, u64(uint64(upTo))) })
 		}
 	}
 }

@@ -141,3 +141,24 @@ func TestRunMaintenanceStopsWithItsContext(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A compaction cut short after raising the point (a crash, a shutdown) is finished by the next one.
+func TestCompactionCutShortIsFinishedByTheNext(t *testing.T) {
+	b := open(t, filepath.Join(t.TempDir(), "d.db"))
+	defer b.Close()
+	for i := 0; i < 10; i++ {
+		if err := put(b, fmt.Sprint("k", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The point is raised to 6, but nothing was deleted yet.
+	if err := b.Update(context.Background(), func(tx Tx) error { return tx.Put(BucketMeta, keyCompacted, u64(6)) }); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := b.CompactChanges(context.Background(), 4); err != nil || n != 6 {
+		t.Fatalf("CompactChanges = %d, %v; want the 6 left below the point deleted", n, err)
+	}
+	if n, err := b.CompactChanges(context.Background(), 8); err != nil || n != 2 {
+		t.Fatalf("next CompactChanges = %d, %v; want 2 (only above the previous point)", n, err)
+	}
+}
