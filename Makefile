@@ -9,7 +9,7 @@ MODULES := proto platform services/catalogue services/provider services/referral
 PKGS     = $(addsuffix /...,$(addprefix ./,$(MODULES)))
 GENERATED := proto/cus gateway/internal/openapi
 
-.PHONY: bench-referral bench-watch bench-provider bench-federation run-federation all build run test verify generate tools lint fmt bench bench-storage bench-search ci clean tidy check-tidy fuzz breaking
+.PHONY: bench-referral bench-watch bench-provider bench-federation run-federation all build run test verify generate tools lint fmt bench bench-storage bench-growth bench-search ci clean tidy check-tidy fuzz breaking
 
 all: verify test
 
@@ -111,6 +111,11 @@ bench-storage:
 ## bench-federation: initial sync of a 100k-service peer, propagation p50/p99 over 1,000 changes, memory of 10 peers x 10k
 bench-federation:
 	cd services/catalogue && $(GO) test -run XXX -bench . -benchtime 1x -timeout 30m ./internal/federation/
+
+## bench-growth: file bytes per service after loading 500,000 services, file size after 1,000,000 updates to 10,000
+## (CUS_GROWTH_SERVICES, CUS_GROWTH_UPDATES, CUS_GROWTH_LIVE override the counts)
+bench-growth:
+	cd services/catalogue && $(GO) test -run XXX -bench Growth -benchtime 1x -timeout 90m ./internal/store/
 
 bench-search:
 	cd services/catalogue && $(GO) test -run XXX -bench . -benchtime 200x ./internal/search/

@@ -133,6 +133,8 @@ type Backend struct {
 	retired     map[*bolt.DB]bool
 	compactHook atomic.Pointer[func(CompactStage) error]
 	capture     *capture // set (under writeMu) while a compaction copies
+
+	gc gcState // change-log compaction and request expiry (changes.go, requests.go)
 }
 
 type writeReq struct {
@@ -161,6 +163,7 @@ func Open(path string, opts Options) (*Backend, error) {
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:        opts.OpenTimeout,
+		PageSize:       pageSize, // new files only (changes.go says why)
 		NoFreelistSync: true,
 		FreelistType:   bolt.FreelistMapType,
 	})
@@ -170,6 +173,7 @@ func Open(path string, opts Options) (*Backend, error) {
 		}
 		return nil, fmt.Errorf("open data file %s: %w", path, err)
 	}
+	db.AllocSize = allocSize
 	b := &Backend{
 		db: db, path: path, absPath: absPath(path), log: opts.Logger, maxBatch: opts.MaxBatch,
 		queue:    make(chan *writeReq, 4096),
@@ -197,7 +201,7 @@ func Open(path string, opts Options) (*Backend, error) {
 
 func (b *Backend) init(opts Options) error {
 	return b.db.Update(func(btx *bolt.Tx) error {
-		all := append([]Bucket{BucketMeta, BucketChanges, BucketRequests}, opts.Buckets...)
+		all := append([]Bucket{BucketMeta, BucketChanges, BucketRequests, BucketCheckpoints}, opts.Buckets...)
 		for _, name := range all {
 			if _, err := btx.CreateBucketIfNotExists([]byte(name)); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
@@ -227,7 +231,7 @@ func (b *Backend) init(opts Options) error {
 			if m == nil {
 				return fmt.Errorf("no migration from schema version %d", version)
 			}
-			t := &txn{btx: btx, rev: revisionOf(btx), capture: b.capture}
+			t := &txn{btx: btx, rev: revisionOf(btx)}
 			if err := m.Run(t); err != nil {
 				return fmt.Errorf("migrate schema %d -> %d: %w", version, version+1, err)
 			}
@@ -261,7 +265,7 @@ func (b *Backend) View(fn func(ReadTx) error) error {
 	db, release := b.acquire()
 	defer release()
 	return db.View(func(btx *bolt.Tx) error {
-		t := &txn{btx: btx, rev: revisionOf(btx), capture: b.capture}
+		t := &txn{btx: btx, rev: revisionOf(btx)}
 		return fn(t)
 	})
 }
@@ -411,17 +415,16 @@ func runMember(fn func(Tx) error, t Tx) (err error) {
 }
 
 // Changes calls fn for each change with a revision above after, in order, until fn returns false or limit
-// changes were read (limit <= 0: no limit). It reads one consistent snapshot.
+// changes were read (limit <= 0: no limit). It reads one consistent snapshot; a cursor below the compaction
+// point gets ErrCompacted (changes.go).
 func (b *Backend) Changes(after int64, limit int, fn func(rev int64, value []byte) (bool, error)) error {
-	return b.View(func(tx ReadTx) error {
-		n := 0
-		return tx.Scan(BucketChanges, u64(uint64(after+1)), func(k, v []byte) (bool, error) {
-			if limit > 0 && n >= limit {
-				return false, nil
-			}
-			n++
-			return fn(int64(binary.BigEndian.Uint64(k)), v)
-		})
+	n := 0
+	return b.ViewChanges(after, func(_ ReadTx, rev int64, v []byte) (bool, error) {
+		if limit > 0 && n >= limit {
+			return false, nil
+		}
+		n++
+		return fn(rev, v)
 	})
 }
 
@@ -457,6 +460,7 @@ func (t *txn) bucket(b Bucket) *bolt.Bucket {
 		// Buckets are declared at Open; a missing one is a programming error.
 		panic(fmt.Sprintf("storage: bucket %q is not declared", b))
 	}
+	bk.FillPercent = fillPercent(b)
 	return bk
 }
 

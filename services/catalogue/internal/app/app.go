@@ -48,6 +48,7 @@ type Config struct {
 	ClientCert string
 	ClientKey  string
 	Security   grpcserver.SecurityFlags
+	Growth     storage.GrowthFlags
 }
 
 // RegisterFlags declares the flags of Config on fs with their defaults.
@@ -68,6 +69,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.ClientKey, "client-key", "", "client key (PEM)")
 	fs.StringVar(&c.PeersFile, "peers-file", "", "JSON file listing the federation peers to follow (see docs/federation.md)")
 	c.Security.RegisterFlags(fs)
+	c.Growth.RegisterFlags(fs)
 }
 
 // Validate checks the configuration, naming each bad setting.
@@ -191,7 +193,10 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	if syncer != nil {
 		g.Go(func() error { syncer.Run(gctx); return nil })
 	}
-	g.Go(func() error { return gs.Serve(gctx, ls) })
+	// So does the maintenance worker (change-log compaction, request-id expiry); the server ending stops it.
+	mctx, stopMaintenance := context.WithCancel(gctx)
+	g.Go(func() error { return st.Backend().RunMaintenance(mctx, cfg.Growth.Maintenance()) })
+	g.Go(func() error { defer stopMaintenance(); return gs.Serve(gctx, ls) })
 	return finish(g.Wait())
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -258,6 +259,23 @@ func (f *follower) run(ctx context.Context) {
 // errPeerReset means the peer's feed restarted below our cursor: its data was reset.
 var errPeerReset = errors.New("the peer's change feed is behind our cursor (its data was reset); resynchronising")
 
+// errPeerCompacted means the peer compacted its change log past our cursor (we were away longer than its
+// retention window), so deletes we missed are gone from its feed: we purge its entries and resync from its full
+// listing (its key-compacted feed read from revision 0).
+var errPeerCompacted = errors.New("the peer compacted its change feed past our cursor; resynchronising from its full listing")
+
+// resyncReason names why an OUT_OF_RANGE answer sends us back to a full resync.
+func resyncReason(err error) error {
+	if st, ok := status.FromError(err); ok {
+		for _, d := range st.Details() {
+			if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetReason() == "CHANGES_COMPACTED" {
+				return errPeerCompacted
+			}
+		}
+	}
+	return errPeerReset
+}
+
 // session connects, catches up page by page, then follows the live stream until an error.
 func (f *follower) session(ctx context.Context) error {
 	conn, err := f.dial()
@@ -283,7 +301,7 @@ func (f *follower) session(ctx context.Context) error {
 				return perr
 			}
 			f.update(func(st *cataloguev1.PeerStatus) { st.Cursor = 0 })
-			return errPeerReset
+			return resyncReason(err)
 		}
 		if err != nil {
 			return err
@@ -333,7 +351,7 @@ func (f *follower) session(ctx context.Context) error {
 			if perr := f.s.applier.PurgePeer(ctx, f.peer.TERC); perr != nil {
 				return perr
 			}
-			return errPeerReset
+			return resyncReason(err)
 		}
 		if err != nil {
 			return err

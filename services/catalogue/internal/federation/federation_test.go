@@ -2,6 +2,7 @@ package federation_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/cus-suite/cus/platform/storage"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	"github.com/cus-suite/cus/services/catalogue/internal/federation"
 )
@@ -405,5 +407,44 @@ func TestFederationPathCarriesNoPersonalData(t *testing.T) {
 	}
 	if got := strings.Join(fields, "\n") + "\n"; got != string(want) {
 		t.Fatalf("the federation path changed; review the new fields for personal data, then run with UPDATE_GOLDEN=1.\ngot:\n%s", got)
+	}
+}
+
+// A follower away longer than the peer's change retention finds its cursor below the compaction point: it gets
+// OUT_OF_RANGE CHANGES_COMPACTED, purges the peer's entries and resyncs from the full listing, so the deletes
+// it missed (whose tombstones were compacted away) do not survive here.
+func TestCursorBelowCompactionPointResyncsFromFullListing(t *testing.T) {
+	jar := startInstance(t, jarocin, t.TempDir())
+	raw := startInstance(t, rawicz, t.TempDir())
+	for i := 0; i < 30; i++ {
+		jar.create("Usługa " + string(rune('a'+i%26)))
+	}
+	peer := peerOf(jar, raw, jar.addr)
+	_, stop := raw.follow([]federation.Peer{peer}, fast)
+	eventually(t, "the first sync", func() bool { return raw.originCount(jarocin) == 30 })
+	stop()
+	// While the follower is away: deletes, a create, then compaction past all of it.
+	list, _ := jar.client.ListServices(context.Background(), &cataloguev1.ListServicesRequest{PageSize: 5})
+	for _, s := range list.GetServices() {
+		if _, err := jar.client.DeleteService(jar.editor(), &cataloguev1.DeleteServiceRequest{Name: s.GetName()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	jar.create("Dodana w czasie przerwy")
+	if _, err := jar.st.Backend().CompactChanges(context.Background(), jar.st.Backend().Revision()); err != nil {
+		t.Fatal(err)
+	}
+	cursor, _, _ := raw.st.PeerCursor(jarocin)
+	if _, _, err := jar.st.ListChanges(cursor, 1); !errors.Is(err, storage.ErrCompacted) {
+		t.Fatalf("the follower's cursor %d should be below the compaction point: %v", cursor, err)
+	}
+	s, _ := raw.follow([]federation.Peer{peer}, fast)
+	want := names(jar, jarocin)
+	eventually(t, "convergence after the resync", func() bool {
+		return len(names(raw, jarocin)) == len(want) && statusOf(s).GetState() == cataloguev1.PeerState_PEER_STATE_WATCHING
+	})
+	mustEqualSets(t, names(raw, jarocin), want)
+	if len(want) != 26 {
+		t.Fatalf("peer has %d services, want 26", len(want))
 	}
 }

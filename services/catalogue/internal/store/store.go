@@ -24,8 +24,9 @@ import (
 )
 
 // SchemaVersion of the catalogue's data file; raise it with a migration when the layout changes. Version 2
-// keeps the feed id in the platform's _meta (storage.Backend.FeedID), where a restore replaces it.
-const SchemaVersion = 2
+// keeps the feed id in the platform's _meta (storage.Backend.FeedID), where a restore replaces it; version 3
+// has the key-compacted change log (entries point at the record) and timed idempotency records.
+const SchemaVersion = 3
 
 // The catalogue's buckets, all declared here.
 const (
@@ -46,15 +47,18 @@ type Store struct {
 
 // Open opens the catalogue's data file.
 func Open(path string, log *zap.Logger) (*Store, error) {
+	// Ids are UUIDv7 (time-ordered): new records are appended, so their pages are filled.
+	storage.DeclareSequential(bucketServices, bucketProgrammes)
 	be, err := storage.Open(path, storage.Options{
 		Buckets:       []storage.Bucket{bucketServices, bucketProgrammes, bucketPeers, bucketFeed},
 		SchemaVersion: SchemaVersion,
-		Migrations:    []storage.Migration{{From: 1, Run: adoptFeedID}},
+		Migrations:    []storage.Migration{{From: 1, Run: adoptFeedID}, {From: 2, Run: migrateCompactLog(time.Now().UTC())}},
 		Logger:        log,
 	})
 	if err != nil {
 		return nil, err
 	}
+	be.SetChangeKeeper(keepChange)
 	// The feed id is fixed while the file is open: only a restore (service stopped) replaces it.
 	return &Store{be: be, now: func() time.Time { return time.Now().UTC() }, feedID: be.FeedID()}, nil
 }
@@ -88,8 +92,6 @@ type kind[T proto.Message] struct {
 	notFound *apierr.Error
 	exists   *apierr.Error
 	newT     func() T
-	// change sets the resource on a change record.
-	change func(*cataloguev1.Change, T)
 	// check runs inside the transaction before a create or update is stored (referential checks).
 	check func(tx storage.ReadTx, t T) error
 }
@@ -98,18 +100,12 @@ var services = kind[*cataloguev1.Service]{
 	bucket: bucketServices, prefix: domain.ServicePrefix,
 	notFound: domain.ErrServiceNotFound, exists: domain.ErrServiceExists,
 	newT: func() *cataloguev1.Service { return &cataloguev1.Service{} },
-	change: func(c *cataloguev1.Change, t *cataloguev1.Service) {
-		c.Resource = &cataloguev1.Change_Service{Service: t}
-	},
 }
 
 var programmes = kind[*cataloguev1.Programme]{
 	bucket: bucketProgrammes, prefix: domain.ProgrammePrefix,
 	notFound: domain.ErrProgrammeNotFound, exists: domain.ErrProgrammeExists,
 	newT: func() *cataloguev1.Programme { return &cataloguev1.Programme{} },
-	change: func(c *cataloguev1.Change, t *cataloguev1.Programme) {
-		c.Resource = &cataloguev1.Change_Programme{Programme: t}
-	},
 	check: func(tx storage.ReadTx, p *cataloguev1.Programme) error {
 		var v apierr.Violations
 		for i, name := range p.GetServices() {
@@ -144,13 +140,12 @@ func stamp(m proto.Message, name string, rev int64, now time.Time, created bool)
 	}
 }
 
-func appendChange[T proto.Message](tx storage.Tx, k kind[T], rev int64, name string, now time.Time, t T, deleted bool) error {
+func appendChange(tx storage.Tx, rev int64, name string, now time.Time, deleted bool) error {
 	c := &cataloguev1.Change{Revision: rev, ResourceName: name, ChangeTime: timestamppb.New(now), Type: cataloguev1.ChangeType_CHANGE_TYPE_UPSERT}
 	if deleted {
 		c.Type = cataloguev1.ChangeType_CHANGE_TYPE_DELETE
-	} else {
-		k.change(c, t)
 	}
+	// An upsert refers to the record written at rev instead of copying it (changes.go).
 	b, err := proto.Marshal(c)
 	if err != nil {
 		return err
@@ -158,8 +153,9 @@ func appendChange[T proto.Message](tx storage.Tx, k kind[T], rev int64, name str
 	return tx.AppendChange(rev, b)
 }
 
-// Idempotency: a request id maps to the hash of the first request and its response, so a retry returns the
-// first result and a reuse for another request is refused.
+// Idempotency: a request id maps to the hash of the first request and the id of the resource it created, so a
+// retry within the request-id TTL returns that resource (as it is now: a copy of the first response would double
+// the file, docs/decisions.md) and a reuse for another request is refused.
 func requestKey(method, requestID string) []byte { return []byte(method + "/" + requestID) }
 
 func create[T proto.Message](ctx context.Context, s *Store, k kind[T], id string, t T, method, requestID string, reqHash []byte) (T, int64, bool, error) {
@@ -169,13 +165,19 @@ func create[T proto.Message](ctx context.Context, s *Store, k kind[T], id string
 	err := s.be.Update(ctx, func(tx storage.Tx) error {
 		replayed = false
 		if requestID != "" {
-			if v := tx.Get(storage.BucketRequests, requestKey(method, requestID)); v != nil {
-				if len(v) < 32 || !bytes.Equal(v[:32], reqHash) {
+			if hash, resp, ok := storage.LookupRequest(tx, requestKey(method, requestID)); ok {
+				if !bytes.Equal(hash, reqHash) {
 					return apierr.ErrRequestIDReused
+				}
+				v := tx.Get(k.bucket, resp)
+				if v == nil {
+					// Created by this request id, then deleted before the retry.
+					return k.notFound.With("resource", k.prefix+string(resp))
 				}
 				out = k.newT()
 				replayed = true
-				return proto.Unmarshal(v[32:], out)
+				_, err := decode(v, out)
+				return err
 			}
 		}
 		if tx.Get(k.bucket, []byte(id)) != nil {
@@ -197,11 +199,11 @@ func create[T proto.Message](ctx context.Context, s *Store, k kind[T], id string
 		if err := tx.Put(k.bucket, []byte(id), v); err != nil {
 			return err
 		}
-		if err := appendChange(tx, k, rev, k.prefix+id, now, rec, false); err != nil {
+		if err := appendChange(tx, rev, k.prefix+id, now, false); err != nil {
 			return err
 		}
 		if requestID != "" {
-			if err := tx.Put(storage.BucketRequests, requestKey(method, requestID), append(append([]byte(nil), reqHash...), v[8:]...)); err != nil {
+			if err := storage.RememberRequest(tx, requestKey(method, requestID), reqHash, []byte(id)); err != nil {
 				return err
 			}
 		}
@@ -238,11 +240,14 @@ func update[T proto.Message](ctx context.Context, s *Store, k kind[T], id string
 		if err != nil {
 			return err
 		}
+		if err := supersede(tx, v); err != nil {
+			return err
+		}
 		if err := tx.Put(k.bucket, []byte(id), nv); err != nil {
 			return err
 		}
 		out, outRev = cur, rev
-		return appendChange(tx, k, rev, k.prefix+id, now, cur, false)
+		return appendChange(tx, rev, k.prefix+id, now, false)
 	})
 	return out, outRev, err
 }
@@ -262,11 +267,13 @@ func remove[T proto.Message](ctx context.Context, s *Store, k kind[T], id string
 			return err
 		}
 		rev = tx.NextRevision()
+		if err := supersede(tx, v); err != nil {
+			return err
+		}
 		if err := tx.Delete(k.bucket, []byte(id)); err != nil {
 			return err
 		}
-		var zero T
-		return appendChange(tx, k, rev, k.prefix+id, s.now(), zero, true)
+		return appendChange(tx, rev, k.prefix+id, s.now(), true)
 	})
 	return rev, err
 }
@@ -374,11 +381,6 @@ func (s *Store) ForEachProgramme(fn func(*cataloguev1.Programme, int64) error) e
 	return forEach(s, programmes, fn)
 }
 
-// ListChanges reads up to limit changes after a revision from one snapshot.
-func (s *Store) ListChanges(after int64, limit int) ([]*cataloguev1.Change, bool, error) {
-	return storage.ListChanges(s.be, after, limit, func() *cataloguev1.Change { return &cataloguev1.Change{} })
-}
-
 // ImportServices stores many services in one transaction, as the synthetic-catalogue generator and demo
 // loader do. Existing ids are overwritten. It returns the stored services with their revisions.
 func (s *Store) ImportServices(ctx context.Context, list []*cataloguev1.Service, ids []string) ([]*cataloguev1.Service, []int64, error) {
@@ -389,7 +391,11 @@ func (s *Store) ImportServices(ctx context.Context, list []*cataloguev1.Service,
 		for i, svc := range list {
 			rev := tx.NextRevision()
 			rec := proto.Clone(svc).(*cataloguev1.Service)
-			created := tx.Get(bucketServices, []byte(ids[i])) == nil
+			prev := tx.Get(bucketServices, []byte(ids[i]))
+			created := prev == nil
+			if err := supersede(tx, prev); err != nil {
+				return err
+			}
 			stamp(rec, domain.ServicePrefix+ids[i], rev, now, created)
 			v, err := encode(rev, rec)
 			if err != nil {
@@ -398,7 +404,7 @@ func (s *Store) ImportServices(ctx context.Context, list []*cataloguev1.Service,
 			if err := tx.Put(bucketServices, []byte(ids[i]), v); err != nil {
 				return err
 			}
-			if err := appendChange(tx, services, rev, rec.GetName(), now, rec, false); err != nil {
+			if err := appendChange(tx, rev, rec.GetName(), now, false); err != nil {
 				return err
 			}
 			out[i], revs[i] = rec, rev

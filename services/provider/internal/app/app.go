@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
@@ -45,6 +46,7 @@ type Config struct {
 	ClientKey     string
 	CallTimeout   time.Duration
 	Security      grpcserver.SecurityFlags
+	Growth        storage.GrowthFlags
 }
 
 // RegisterFlags declares the flags of Config on fs with their defaults.
@@ -64,6 +66,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.ClientKey, "client-key", "", "client key (PEM)")
 	fs.DurationVar(&c.CallTimeout, "call-timeout", 3*time.Second, "deadline of each call to the catalogue service")
 	c.Security.RegisterFlags(fs)
+	c.Growth.RegisterFlags(fs)
 }
 
 // Validate checks the configuration, naming each bad setting.
@@ -157,9 +160,15 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		ready(ls.GRPC.Addr().String(), admin)
 	}
 	// A commit whose outcome on disk is unknown ends Run with an error, for the supervisor to restart the
-	// process and read the file again (docs/decisions.md).
+	// process and read the file again (docs/decisions.md). The maintenance worker (change-log compaction,
+	// request-id expiry) writes into the store: it runs beside the server and is joined before Run returns and
+	// the deferred Close of the store runs.
 	ctx, finish := storage.Supervise(ctx, cfg.DataFile())
-	return finish(gs.Serve(ctx, ls))
+	g, gctx := errgroup.WithContext(ctx)
+	mctx, stopMaintenance := context.WithCancel(gctx)
+	g.Go(func() error { return st.Backend().RunMaintenance(mctx, cfg.Growth.Maintenance()) })
+	g.Go(func() error { defer stopMaintenance(); return gs.Serve(gctx, ls) })
+	return finish(g.Wait())
 }
 
 // demoCatalogueWait is how many call timeouts the demo load waits for the catalogue to come up.

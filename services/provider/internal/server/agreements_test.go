@@ -261,4 +261,13 @@ func TestListAgreementsAndChanges(t *testing.T) {
 	}
 	_, err = h.client.ListChanges(admin, &providerv1.ListChangesRequest{AfterRevision: 99})
 	wantErr(t, err, codes.OutOfRange, "REVISION_IN_FUTURE")
+	// After compaction (the retention window), a cursor below the point is told to resync; one at it goes on.
+	if _, err := h.store.Backend().CompactChanges(context.Background(), 3); err != nil {
+		t.Fatal(err)
+	}
+	_, err = h.client.ListChanges(admin, &providerv1.ListChangesRequest{AfterRevision: 2})
+	wantErr(t, err, codes.OutOfRange, "CHANGES_COMPACTED")
+	if rest, err := h.client.ListChanges(admin, &providerv1.ListChangesRequest{AfterRevision: 3}); err != nil || len(rest.GetChanges()) != 2 {
+		t.Fatalf("feed after the compaction point: %v %v", rest, err)
+	}
 }

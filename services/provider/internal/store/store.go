@@ -27,7 +27,7 @@ import (
 )
 
 // SchemaVersion of the registry's data file; raise it with a migration when the layout changes.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // The registry's buckets, all declared here.
 const (
@@ -63,7 +63,9 @@ type Store struct {
 
 // Open opens the registry's data file.
 func Open(path string, log *zap.Logger) (*Store, error) {
-	be, err := storage.Open(path, storage.Options{Buckets: buckets, SchemaVersion: SchemaVersion, Logger: log})
+	be, err := storage.Open(path, storage.Options{Buckets: buckets, SchemaVersion: SchemaVersion, Logger: log,
+		// 2: idempotency records carry their time and expire (platform/storage requests.go).
+		Migrations: []storage.Migration{{From: 1, Run: func(tx storage.Tx) error { return storage.MigrateRequests(tx, time.Now()) }}}})
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +123,8 @@ func appendChange(tx storage.Tx, rev int64, name string, now time.Time, c *provi
 }
 
 // Idempotency: a request id maps to the hash of the first request and its response, so a retry returns the
-// first result and a reuse for another request is refused.
+// first result and a reuse for another request is refused, for the request-id TTL (--request-id-ttl) after the
+// first request; the platform's record format carries the time.
 func requestKey(method, requestID string) []byte { return []byte(method + "/" + requestID) }
 
 // replay returns the stored response of a request id into out (true), or false when the id is new.
@@ -129,14 +132,14 @@ func replay(tx storage.ReadTx, method, requestID string, reqHash []byte, out pro
 	if requestID == "" {
 		return false, nil
 	}
-	v := tx.Get(storage.BucketRequests, requestKey(method, requestID))
-	if v == nil {
+	hash, resp, ok := storage.LookupRequest(tx, requestKey(method, requestID))
+	if !ok {
 		return false, nil
 	}
-	if len(v) < 32 || !bytes.Equal(v[:32], reqHash) {
+	if !bytes.Equal(hash, reqHash) {
 		return false, apierr.ErrRequestIDReused
 	}
-	return true, proto.Unmarshal(v[32:], out)
+	return true, proto.Unmarshal(resp, out)
 }
 
 func remember(tx storage.Tx, method, requestID string, reqHash []byte, resp proto.Message) error {
@@ -147,7 +150,7 @@ func remember(tx storage.Tx, method, requestID string, reqHash []byte, resp prot
 	if err != nil {
 		return err
 	}
-	return tx.Put(storage.BucketRequests, requestKey(method, requestID), append(append([]byte(nil), reqHash...), b...))
+	return storage.RememberRequest(tx, requestKey(method, requestID), reqHash, b)
 }
 
 // --- providers ---

@@ -56,6 +56,7 @@ type Config struct {
 	ClientCert string
 	ClientKey  string
 	Security   grpcserver.SecurityFlags
+	Growth     storage.GrowthFlags
 	// Audit and watches (see docs/referral.md).
 	AuditAnchorFile     string
 	AuditInterval       time.Duration
@@ -91,6 +92,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxWatches, "max-watches", 512, "open WatchReferrals streams of all callers together")
 	fs.DurationVar(&c.WatchHeartbeat, "watch-heartbeat", 15*time.Second, "interval of heartbeats (the revision reached) on WatchReferrals streams")
 	c.Security.RegisterFlags(fs)
+	c.Growth.RegisterFlags(fs)
 }
 
 // Validate checks the configuration, naming each bad setting.
@@ -371,6 +373,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	var workers sync.WaitGroup
 	workers.Go(func() { srv.Run(wctx) })
+	workers.Go(func() { _ = st.RunMaintenance(wctx, cfg.Growth.Maintenance()) })
 	defer func() { stopWorkers(); workers.Wait() }()
 	// A data file left in an unknown state (a compaction whose swap could not be made durable) refuses writes
 	// and stops the service: health goes NOT_SERVING as it drains, and the process exits with the cause for

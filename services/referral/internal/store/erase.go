@@ -188,7 +188,7 @@ func (s *Store) erase(ctx context.Context, rid string, w Write) (Erased, error) 
 		// Idempotency records hold names only; drop those naming the resident's objects anyway.
 		var reqs [][]byte
 		_ = tx.Scan(storage.BucketRequests, nil, func(k, v []byte) (bool, error) {
-			if len(v) > 32 && strings.HasPrefix(string(v[32:]), name) {
+			if _, _, first, ok := storage.DecodeRequest(v); ok && strings.HasPrefix(string(first), name) {
 				reqs = append(reqs, append([]byte(nil), k...))
 			}
 			return true, nil

@@ -33,8 +33,8 @@ import (
 )
 
 // SchemaVersion of the data file: 2 seals the personal records (version 1 kept them in clear and is
-// migrated at start, see sealPlaintext).
-const SchemaVersion = 2
+// migrated at start, see sealPlaintext); 3 stamps idempotency records with their time so they expire.
+const SchemaVersion = 3
 
 // The buckets of the referral service, all declared here.
 const (
@@ -106,7 +106,8 @@ func Open(path string, peselKey []byte, log *zap.Logger, opts ...Option) (*Store
 
 func (s *Store) open() (*storage.Backend, error) {
 	return storage.Open(s.path, storage.Options{Buckets: allBuckets, SchemaVersion: SchemaVersion, Logger: s.log,
-		Migrations: []storage.Migration{{From: 1, Run: s.sealPlaintext}}})
+		Migrations: []storage.Migration{{From: 1, Run: s.sealPlaintext},
+			{From: 2, Run: func(tx storage.Tx) error { return storage.MigrateRequests(tx, time.Now()) }}}})
 }
 
 // Close closes the data file.
@@ -180,21 +181,21 @@ func replay(tx storage.ReadTx, method, requestID string, hash []byte) (string, e
 	if requestID == "" {
 		return "", nil
 	}
-	v := tx.Get(storage.BucketRequests, requestKey(method, requestID))
-	if v == nil {
+	first, name, ok := storage.LookupRequest(tx, requestKey(method, requestID))
+	if !ok {
 		return "", nil
 	}
-	if len(v) < 32 || !bytes.Equal(v[:32], hash) {
+	if !bytes.Equal(first, hash) {
 		return "", apierr.ErrRequestIDReused
 	}
-	return string(v[32:]), nil
+	return string(name), nil
 }
 
 func remember(tx storage.Tx, method, requestID string, hash []byte, name string) error {
 	if requestID == "" {
 		return nil
 	}
-	return tx.Put(storage.BucketRequests, requestKey(method, requestID), append(append([]byte(nil), hash...), name...))
+	return storage.RememberRequest(tx, requestKey(method, requestID), hash, []byte(name))
 }
 
 // Req is the idempotency part of a write: the method, the client's request id and the keyed request hash.
