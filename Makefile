@@ -124,10 +124,10 @@ robustness:
 	cd e2e && $(GO) test -tags robustness -count=1 -v -timeout 60m -run '^TestRobustness$$' . \
 		-args -robust.cycles=$(ROBUST_CYCLES) -robust.writers=$(ROBUST_WRITERS) -robust.load=$(ROBUST_LOAD)
 
-## robustness-short: the CI form (3 cycles per service, disk-full included; under 3 minutes on 2 cores)
+## robustness-short: the CI form (5 cycles per service, disk-full included; under 3 minutes on 2 cores)
 robustness-short:
 	cd e2e && $(GO) test -tags robustness -count=1 -v -timeout 10m -run '^TestRobustness$$' . \
-		-args -robust.cycles=3 -robust.writers=4 -robust.load=1s
+		-args -robust.cycles=5 -robust.writers=4 -robust.load=1s
 
 ## ci: what .ci/run does
 ci: verify test

@@ -87,7 +87,9 @@ func (p *providerLoad) setup(t *testing.T, k *stack) {
 func (p *providerLoad) write(ctx context.Context, w int, rng *rand.Rand) error {
 	ctx = withToken(ctx, p.token)
 	if w == 0 && rng.IntN(5) == 0 {
-		return p.updateAgreement(ctx, rng)
+		if a := p.agrs[rng.IntN(len(p.agrs))]; p.claim(a) {
+			return p.updateAgreement(ctx, a, rng)
+		}
 	}
 	p.mu.Lock()
 	var held []*resEntry
@@ -130,15 +132,20 @@ func (p *providerLoad) write(ctx context.Context, w int, rng *rand.Rand) error {
 	return nil
 }
 
-func (p *providerLoad) updateAgreement(ctx context.Context, rng *rand.Rand) error {
-	a := p.agrs[rng.IntN(len(p.agrs))]
+// claim marks an agreement's update in flight; false when one is already (its answer never came).
+func (p *providerLoad) claim(a *agrEntry) bool {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	if a.pending {
-		p.mu.Unlock()
-		return nil
+		return false
 	}
-	etag := a.etag
 	a.pending = true
+	return true
+}
+
+func (p *providerLoad) updateAgreement(ctx context.Context, a *agrEntry, rng *rand.Rand) error {
+	p.mu.Lock()
+	etag := a.etag
 	p.mu.Unlock()
 	upd, err := p.client.UpdateAgreement(ctx, &providerv1.UpdateAgreementRequest{
 		Agreement:  &providerv1.Agreement{Name: a.name, Etag: etag, Description: fmt.Sprintf("Umowa testu odporności %08x", rng.Uint32())},
