@@ -121,12 +121,12 @@ ROBUST_CYCLES  ?= 20
 ROBUST_WRITERS ?= 8
 ROBUST_LOAD    ?= 1500ms
 robustness:
-	cd e2e && $(GO) test -tags robustness -count=1 -v -timeout 60m -run '^TestRobustness$$' . \
+	cd e2e && $(GO) test -tags robustness -count=1 -v -timeout 60m -run '^TestRobustness' . \
 		-args -robust.cycles=$(ROBUST_CYCLES) -robust.writers=$(ROBUST_WRITERS) -robust.load=$(ROBUST_LOAD)
 
 ## robustness-short: the CI form (5 cycles per service, disk-full included; under 3 minutes on 2 cores)
 robustness-short:
-	cd e2e && $(GO) test -tags robustness -count=1 -v -timeout 10m -run '^TestRobustness$$' . \
+	cd e2e && $(GO) test -tags robustness -count=1 -v -timeout 10m -run '^TestRobustness' . \
 		-args -robust.cycles=5 -robust.writers=4 -robust.load=1s
 
 ## ci: what .ci/run does

@@ -47,14 +47,14 @@ type refEntry struct {
 // provider registry), start and complete, as the coordinator and the provider's staff; the referral service is
 // the one killed.
 type referralLoad struct {
-	client                      referralv1.ReferralServiceClient
-	coord, staff                string
-	resident, consent, kase     string
-	service, provider, agreemnt string
-	mu                          sync.Mutex
-	entries                     []*refEntry
-	current                     map[int]*refEntry // the referral each writer is driving
-	highest                     int64
+	client                       referralv1.ReferralServiceClient
+	coord, staff                 string
+	resident, consent, kase      string
+	service, provider, agreement string
+	mu                           sync.Mutex
+	entries                      []*refEntry
+	current                      map[int]*refEntry // the referral each writer is driving
+	highest                      int64
 }
 
 func (r *referralLoad) setup(t *testing.T, k *stack) {
@@ -93,10 +93,10 @@ func (r *referralLoad) setup(t *testing.T, k *stack) {
 			t.Logf("agreement %s: raise capacity: %v", a.GetName(), err)
 			continue
 		}
-		r.service, r.provider, r.agreemnt = a.GetService(), provName, a.GetName()
+		r.service, r.provider, r.agreement = a.GetService(), provName, a.GetName()
 		break
 	}
-	if r.agreemnt == "" {
+	if r.agreement == "" {
 		t.Fatal("no active agreement of an active demo provider for a service the test resident fits")
 	}
 	r.staff = k.tokens.providerToken(t, lastID(r.provider))
@@ -139,7 +139,7 @@ func (r *referralLoad) setup(t *testing.T, k *stack) {
 	if _, err := r.client.ApprovePlan(withToken(ctx, director), &referralv1.ApprovePlanRequest{Name: plan.GetName(), Etag: plan.GetEtag()}); err != nil {
 		t.Fatalf("ApprovePlan: %v", err)
 	}
-	t.Logf("referring %s to %s (%s)", r.resident, r.agreemnt, r.service)
+	t.Logf("referring %s to %s (%s)", r.resident, r.agreement, r.service)
 }
 
 // protoMap is a message as the JSON object the REST tests read (for fitsTheTestResident).
@@ -182,7 +182,7 @@ func (r *referralLoad) write(ctx context.Context, w int, rng *rand.Rand) error {
 	case referralv1.ReferralStatus_REFERRAL_STATUS_UNSPECIFIED:
 		got, err = r.client.CreateReferral(coord, &referralv1.CreateReferralRequest{ReferralId: lastID(e.name), Referral: &referralv1.Referral{
 			Resident: r.resident, Case: r.kase, Consent: r.consent, Service: r.service, Provider: r.provider,
-			Agreement: r.agreemnt, Units: 1, Priority: referralv1.Priority_PRIORITY_URGENT,
+			Agreement: r.agreement, Units: 1, Priority: referralv1.Priority_PRIORITY_URGENT,
 			Status: referralv1.ReferralStatus_REFERRAL_STATUS_DRAFT, Note: "test odporności",
 		}})
 	case referralv1.ReferralStatus_REFERRAL_STATUS_DRAFT:
