@@ -143,6 +143,11 @@ func runKillLoop(t *testing.T, svc string, tl *robustTally) {
 	wl.setup(t, k)
 	for c := 1; c <= *robustCycles; c++ {
 		ctx, cancel := context.WithCancel(context.Background())
+		// A write refused while the service is up (before the kill) is a finding too: a stale etag on a
+		// writer's own object, an INTERNAL. Only what the kill cuts off may fail.
+		var killing atomic.Bool
+		var unexpectedMu sync.Mutex
+		var unexpected []string
 		var wg sync.WaitGroup
 		for w := range *robustWriters {
 			wg.Add(1)
@@ -160,6 +165,11 @@ func runKillLoop(t *testing.T, svc string, tl *robustTally) {
 					if ctx.Err() != nil {
 						return
 					}
+					if !killing.Load() {
+						unexpectedMu.Lock()
+						unexpected = append(unexpected, err.Error())
+						unexpectedMu.Unlock()
+					}
 					tl.failed(err)
 					if status.Code(err) == codes.Unavailable {
 						time.Sleep(20 * time.Millisecond)
@@ -169,6 +179,7 @@ func runKillLoop(t *testing.T, svc string, tl *robustTally) {
 		}
 		load := time.Duration(100+rand.Int64N(int64(*robustMaxLoad/time.Millisecond))) * time.Millisecond
 		time.Sleep(load)
+		killing.Store(true)
 		k.kill(svc)
 		tl.kills++
 		cancel()
@@ -183,6 +194,13 @@ func runKillLoop(t *testing.T, svc string, tl *robustTally) {
 		tl.lost += len(lost)
 		for _, l := range lost {
 			t.Errorf("cycle %d: %s", c, l)
+		}
+		for i, u := range unexpected {
+			if i == 5 {
+				t.Errorf("cycle %d: ... %d more writes refused before the kill", c, len(unexpected)-i)
+				break
+			}
+			t.Errorf("cycle %d: a write refused before the kill: %s", c, u)
 		}
 		t.Logf("cycle %d: killed after %s; %d acknowledged so far, %d verified this cycle, %d objects read", c, load, tl.acked.Load(), verified, reads)
 		if t.Failed() {
