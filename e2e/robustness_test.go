@@ -394,6 +394,7 @@ type stack struct {
 	admin    map[string]string
 	dataDirs map[string]string
 	procs    map[string]*proc
+	previous map[string][]*proc // the processes killed before, for their logs
 	conns    map[string]*grpc.ClientConn
 	svcToken string
 }
@@ -406,7 +407,7 @@ func newStack(t *testing.T, svc, dataDir string) *stack {
 	base := t.TempDir()
 	k := &stack{t: t, base: base, keysDir: filepath.Join(base, "dev"),
 		grpc: map[string]string{}, admin: map[string]string{}, dataDirs: map[string]string{},
-		procs: map[string]*proc{}, conns: map[string]*grpc.ClientConn{}}
+		procs: map[string]*proc{}, previous: map[string][]*proc{}, conns: map[string]*grpc.ClientConn{}}
 	k.tokens = &suite{t: t, keysDir: k.keysDir}
 	addrs := freeAddrs(t, 6)
 	for i, name := range stackOrder {
@@ -436,7 +437,14 @@ func newStack(t *testing.T, svc, dataDir string) *stack {
 		if t.Failed() {
 			for _, name := range stackOrder {
 				if p := k.procs[name]; p != nil {
-					t.Logf("---- %s stderr (last lines) ----\n%s", name, lastLines(p.stderr.String(), 30))
+					var errs []string
+					for _, q := range append(k.previous[name], p) {
+						if e := errorLines(q.stderr.String(), 5); e != "" {
+							errs = append(errs, e)
+						}
+					}
+					t.Logf("---- %s stderr: errors (every run) ----\n%s\n---- %s stderr (last lines) ----\n%s", name,
+						strings.Join(errs, "\n"), name, lastLines(p.stderr.String(), 30))
 				}
 			}
 		}
@@ -451,6 +459,17 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// errorLines are the first n log lines of level error (the causes of INTERNAL answers are logged there).
+func errorLines(s string, n int) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, `"level":"error"`) && len(out) < n {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 func (k *stack) args(name string) []string {
@@ -485,6 +504,9 @@ func (k *stack) start(name string) {
 				k.t.Fatal(err)
 			}
 		}
+	}
+	if old := k.procs[name]; old != nil {
+		k.previous[name] = append(k.previous[name], old)
 	}
 	p := startProc(k.t, name, *binaries[name], k.args(name), nil)
 	k.procs[name] = p
