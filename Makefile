@@ -9,7 +9,7 @@ MODULES := proto platform services/catalogue services/provider services/referral
 PKGS     = $(addsuffix /...,$(addprefix ./,$(MODULES)))
 GENERATED := proto/cus gateway/internal/openapi
 
-.PHONY: bench-referral bench-watch bench-provider bench-federation run-federation all build run test verify generate tools lint fmt bench bench-storage bench-growth bench-search ci clean tidy check-tidy fuzz breaking
+.PHONY: robustness robustness-short bench-referral bench-watch bench-provider bench-federation run-federation all build run test verify generate tools lint fmt bench bench-storage bench-growth bench-search ci clean tidy check-tidy fuzz breaking
 
 all: verify test
 
@@ -119,6 +119,20 @@ bench-growth:
 
 bench-search:
 	cd services/catalogue && $(GO) test -run XXX -bench . -benchtime 200x ./internal/search/
+
+## robustness: kill -9 loops under load with a ledger of acknowledged writes, and a disk-full run (root), per
+## service (docs/robustness.md); ROBUST_CYCLES, ROBUST_WRITERS and ROBUST_LOAD tune it
+ROBUST_CYCLES  ?= 20
+ROBUST_WRITERS ?= 8
+ROBUST_LOAD    ?= 1500ms
+robustness:
+	cd e2e && $(GO) test -tags robustness -count=1 -v -timeout 60m -run '^TestRobustness' . \
+		-args -robust.cycles=$(ROBUST_CYCLES) -robust.writers=$(ROBUST_WRITERS) -robust.load=$(ROBUST_LOAD)
+
+## robustness-short: the CI form (5 cycles per service, disk-full included; under 3 minutes on 2 cores)
+robustness-short:
+	cd e2e && $(GO) test -tags robustness -count=1 -v -timeout 10m -run '^TestRobustness' . \
+		-args -robust.cycles=5 -robust.writers=4 -robust.load=1s
 
 ## ci: what .ci/run does
 ci: verify test
