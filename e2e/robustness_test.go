@@ -41,10 +41,6 @@ var (
 	robustServices = flag.String("robust.services", "catalogue,provider,referral", "services to run, comma-separated")
 )
 
-// diskFullPending: CUS_ROBUST_DISKFULL_PENDING=log reports a refusal code other than RESOURCE_EXHAUSTED instead of
-// failing (the DISK_FULL mapping lands with the storage work of the same issue).
-func diskFullPending() bool { return os.Getenv("CUS_ROBUST_DISKFULL_PENDING") == "log" }
-
 // robustTally is one service's figures for the summary.
 type robustTally struct {
 	service  string
@@ -321,12 +317,8 @@ func runDiskFull(t *testing.T, svc string, tl *robustTally) {
 	}
 	t.Logf("writes on a full disk refused with %s: %v", observed, refusal)
 	tl.diskFull = "refused " + observed
-	if code != codes.ResourceExhausted {
-		if diskFullPending() {
-			t.Logf("PENDING: a write on a full disk is refused with %s, want RESOURCE_EXHAUSTED", observed)
-		} else {
-			t.Errorf("a write on a full disk is refused with %s (%v), want RESOURCE_EXHAUSTED", observed, refusal)
-		}
+	if code != codes.ResourceExhausted || reason != "DISK_FULL" {
+		t.Errorf("a write on a full disk is refused with %s (%v), want RESOURCE_EXHAUSTED/DISK_FULL", observed, refusal)
 	}
 	if err := wl.probe(ctx); err != nil {
 		t.Errorf("a read on a full disk failed: %v", err)
