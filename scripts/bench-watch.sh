@@ -30,63 +30,10 @@ LOG=$OUT/log
 DEV=$OUT/dev
 CUSBENCH=$BIN/cusbench
 
-names=()
-pids=()
-
-alive() { # the process exists and is not a zombie
-  [[ -r /proc/$1/stat ]] || return 1
-  local stat
-  stat=$(</proc/"$1"/stat) || return 1
-  stat=${stat##*) }
-  [[ ${stat%% *} != Z ]]
-}
-
-cleanup() {
-  local rc=$? i
-  trap - EXIT INT TERM
-  if ((rc != 0 && rc != 130 && rc != 143)); then
-    for i in "${!pids[@]}"; do
-      if ! alive "${pids[$i]}"; then
-        echo "bench-watch: ${names[$i]} (pid ${pids[$i]}) is gone; its log ends:" >&2
-        tail -n 5 "$LOG/${names[$i]}.log" >&2 || true
-      fi
-    done
-  fi
-  # Stop in reverse order of start: the gateway first, the catalogue last.
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do wait "${pids[$i]}" 2>/dev/null || true; done
-  if ((rc == 130 || rc == 143)); then
-    echo "bench-watch: interrupted" >&2
-  elif ((rc != 0)); then
-    echo "bench-watch: FAILED (exit $rc); logs in $LOG/" >&2
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-die() {
-  echo "bench-watch: $*" >&2
-  exit 1
-}
-
+SCRIPT=bench-watch
+# shellcheck source=scripts/lib/suite-procs.sh
+source scripts/lib/suite-procs.sh # (the script runs from the repository root)
 for tool in curl jq; do command -v "$tool" >/dev/null || die "$tool is needed"; done
-
-started() { # name pid: remember a server for cleanup
-  names+=("$1")
-  pids+=("$2")
-}
-
-wait_tcp() { # addr name pid: wait until the server's port accepts connections
-  local addr=$1 name=$2 pid=$3
-  for _ in $(seq 1 300); do
-    alive "$pid" || die "$name exited at start-up; see $LOG/$name.log"
-    if (exec 3<>"/dev/tcp/${addr%:*}/${addr##*:}") 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  die "$name did not start in 30s; see $LOG/$name.log"
-}
 
 echo "== machine: $(nproc) CPU(s), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== build"

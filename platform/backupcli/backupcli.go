@@ -138,7 +138,7 @@ func Fetch(ctx context.Context, adminURL, token, out string) (revision string, s
 	if err := storage.WriteChecksumFile(out, sum); err != nil {
 		return "", 0, fmt.Errorf("backup %s written, its checksum file not: %w", out, err)
 	}
-	if err := syncDir(filepath.Dir(out)); err != nil {
+	if err := storage.SyncDir(filepath.Dir(out)); err != nil {
 		return "", 0, err
 	}
 	return resp.Header.Get(storage.HeaderRevision), n, nil
@@ -177,17 +177,6 @@ func receive(resp *http.Response, tmp string, want int64) (int64, string, error)
 	return n, sum, nil
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
 
 // Restore puts --from in place of the data file in --data-dir (storage.Restore: verified first, then given
 // a new feed id); the service must be stopped.
