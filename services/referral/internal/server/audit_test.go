@@ -160,7 +160,6 @@ func TestAuthenticatedRefusalsAreWrittenWithWellFormedNamesOnly(t *testing.T) {
 	}
 }
 
-
 func deleteTail(t *testing.T, tx *bolt.Tx, n int) {
 	t.Helper()
 	c := tx.Bucket([]byte("audit")).Cursor()
