@@ -120,17 +120,21 @@ bench-growth:
 bench-search:
 	cd services/catalogue && $(GO) test -run XXX -bench . -benchtime 200x ./internal/search/
 
-## robustness: kill -9 loops under load with a ledger of acknowledged writes, and a disk-full run (root), per
-## service (docs/robustness.md); ROBUST_CYCLES, ROBUST_WRITERS and ROBUST_LOAD tune it
+## robustness: the storage layer's fault injection at the commit/fsync point, disk-full and group-commit model
+## tests, then per service kill -9 loops under load with a ledger of acknowledged writes and a disk-full run (root)
+## (docs/robustness.md); ROBUST_CYCLES, ROBUST_WRITERS and ROBUST_LOAD tune the loops
 ROBUST_CYCLES  ?= 20
 ROBUST_WRITERS ?= 8
 ROBUST_LOAD    ?= 1500ms
+STORAGE_FAULT_TESTS := ^(TestFailedCommit|TestFailedCommitUnderConcurrentWriters|TestCommitReadsRevisionFromTheFileNotFromMemory|TestDiskFull|TestGroupCommitModel)$$
 robustness:
+	cd platform && $(GO) test -race -count=1 -v -run '$(STORAGE_FAULT_TESTS)' ./storage/
 	cd e2e && $(GO) test -tags robustness -count=1 -v -timeout 60m -run '^TestRobustness' . \
 		-args -robust.cycles=$(ROBUST_CYCLES) -robust.writers=$(ROBUST_WRITERS) -robust.load=$(ROBUST_LOAD)
 
 ## robustness-short: the CI form (5 cycles per service, disk-full included; under 3 minutes on 2 cores)
 robustness-short:
+	cd platform && $(GO) test -count=1 -run '$(STORAGE_FAULT_TESTS)' ./storage/
 	cd e2e && $(GO) test -tags robustness -count=1 -v -timeout 10m -run '^TestRobustness' . \
 		-args -robust.cycles=5 -robust.writers=4 -robust.load=1s
 
