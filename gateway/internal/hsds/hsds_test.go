@@ -31,25 +31,18 @@ var (
 	schemaCache = map[string]*jsonschema.Schema{}
 )
 
-// hsdsDir finds shared/hsds-3.0 by walking up from the working directory: the shared folder sits next to
-// the repository (../shared from its root). Its absence is a broken checkout, not a reason to skip.
+// hsdsDir is the copy of the HSDS 3.0 schemas kept with the tests (testdata/hsds-3.0, see its README), so the
+// repository tests itself without anything beside it.
 func hsdsDir(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	dir, err := filepath.Abs(filepath.Join("testdata", "hsds-3.0"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		candidate := filepath.Join(dir, "shared", "hsds-3.0")
-		if st, err := os.Stat(candidate); err == nil && st.IsDir() {
-			return candidate
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("shared/hsds-3.0 not found in any parent of the working directory")
-		}
-		dir = parent
+	if _, err := os.Stat(filepath.Join(dir, "schema", "service.json")); err != nil {
+		t.Fatalf("the HSDS schemas are missing from the checkout: %v", err)
 	}
+	return dir
 }
 
 // schemaFile compiles an HSDS schema file (relative to hsds-3.0/schema) with format assertions on, so
