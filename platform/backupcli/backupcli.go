@@ -177,7 +177,6 @@ func receive(resp *http.Response, tmp string, want int64) (int64, string, error)
 	return n, sum, nil
 }
 
-
 // Restore puts --from in place of the data file in --data-dir (storage.Restore: verified first, then given
 // a new feed id); the service must be stopped.
 func (s Service) Restore(args []string, getenv func(string) string) error {
