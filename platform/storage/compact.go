@@ -140,10 +140,12 @@ func (b *Backend) compact() (int64, error) {
 	start := time.Now()
 	tmp := b.path + ".compact"
 	_ = os.Remove(tmp)
-	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	// The same layout as a file made by Open (page size, growth step), since the copy becomes the data file.
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: time.Second, PageSize: pageSize, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return 0, fmt.Errorf("compact: %w", err)
 	}
+	dst.AllocSize = allocSize
 	b.writeMu.Lock()
 	old := b.db
 	snap, err := old.Begin(false)
