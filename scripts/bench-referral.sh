@@ -34,49 +34,7 @@ SCRIPT=bench-referral
 source scripts/lib/suite-procs.sh # (the script runs from the repository root)
 for tool in curl jq; do command -v "$tool" >/dev/null || die "$tool is needed"; done
 
-echo "== machine: $(nproc) CPU(s), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "== build"
-${MAKE:-make} -s build
-go build -o "$BIN/" ./bench/cmd/cusbench
-
-rm -rf "$OUT"
-mkdir -p "$RUN" "$LOG" "$DEV"
-
-ports=$("$CUSBENCH" ports 17011 17012 17013 18090 19111 19112 19113)
-read -r CAT_PORT PROV_PORT REF_PORT GW_PORT CAT_ADMIN PROV_ADMIN REF_ADMIN <<<"$ports"
-CAT=127.0.0.1:$CAT_PORT
-PROV=127.0.0.1:$PROV_PORT
-REF=127.0.0.1:$REF_PORT
-GWADDR=127.0.0.1:$GW_PORT
-GW=http://$GWADDR
-common=(--dev-mode --dev-keys-dir "$DEV" --demo-data --rate-per-caller 0 --rate-per-address 0 --log-level "$LOG_LEVEL")
-
-echo "== servers (data in $OUT/, logs in $LOG/)"
-"$BIN/catalogue" serve --data-dir "$OUT/catalogue" --listen "$CAT" --admin-listen "127.0.0.1:$CAT_ADMIN" \
-  --provider-addr "$PROV" "${common[@]}" >"$LOG/catalogue.log" 2>&1 &
-started catalogue $!
-wait_tcp "$CAT" catalogue $!
-
-"$BIN/provider" serve --data-dir "$OUT/provider" --listen "$PROV" --admin-listen "127.0.0.1:$PROV_ADMIN" --catalogue-addr "$CAT" \
-  "${common[@]}" >"$LOG/provider.log" 2>&1 &
-started provider $!
-wait_tcp "$PROV" provider $!
-
-"$BIN/referral" serve --data-dir "$OUT/referral" --listen "$REF" --admin-listen "127.0.0.1:$REF_ADMIN" \
-  --catalogue-addr "$CAT" --provider-addr "$PROV" --pesel-key-file "$DEV/pesel-index.key" \
-  "${common[@]}" >"$LOG/referral.log" 2>&1 &
-started referral $!
-wait_tcp "$REF" referral $!
-
-"$BIN/gateway" --listen "$GWADDR" --catalogue-addr "$CAT" --provider-addr "$PROV" --referral-addr "$REF" \
-  --public-url "$GW" --log-level "$LOG_LEVEL" >"$LOG/gateway.log" 2>&1 &
-started gateway $!
-gw_pid=$!
-"$CUSBENCH" wait --url "$GW/healthz" --timeout 30s
-alive "$gw_pid" || die "the gateway exited (someone else's answered?); see $LOG/gateway.log"
-echo "  catalogue $CAT, provider $PROV, referral $REF, gateway $GW"
-
-COORD=$("$BIN/cusctl" token --role coordinator --keys-dir "$DEV")
+start_suite 17011 17012 17013 18090 19111 19112 19113
 AUTH="Authorization: Bearer $COORD"
 
 api() { # method path [body]: a REST call as the coordinator; prints the JSON answer, fails on a non-200
@@ -135,10 +93,9 @@ cat >"$RUN/referral-body.json" <<JSON
 JSON
 
 echo
-ref_pid=${pids[2]}
 "$CUSBENCH" post --url "$GW/v1/referrals?requestId={{.UUID}}" --body-file "$RUN/referral-body.json" \
   --header "$AUTH" --conns "$CONNS" --warmup "$WARMUP" --duration "$DURATION" --label referral-create \
-  --out "$RUN/referral-create.json" --cpu-pids "gateway=$gw_pid,referral=$ref_pid,provider=${pids[1]},catalogue=${pids[0]}"
+  --out "$RUN/referral-create.json" --cpu-pids "gateway=${pids[3]},referral=${pids[2]},provider=${pids[1]},catalogue=${pids[0]}"
 
 echo
 echo "== storage baseline, same run: go test -run XXX -bench 'BoltBatch64|GroupCommit64' -benchtime $BOLT_BENCHTIME ./storage/"

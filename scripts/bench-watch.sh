@@ -35,51 +35,7 @@ SCRIPT=bench-watch
 source scripts/lib/suite-procs.sh # (the script runs from the repository root)
 for tool in curl jq; do command -v "$tool" >/dev/null || die "$tool is needed"; done
 
-echo "== machine: $(nproc) CPU(s), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "== build"
-${MAKE:-make} -s build
-go build -o "$BIN/" ./bench/cmd/cusbench
-
-rm -rf "$OUT"
-mkdir -p "$RUN" "$LOG" "$DEV"
-
-ports=$("$CUSBENCH" ports 17021 17022 17023 18091 19121 19122 19123)
-read -r CAT_PORT PROV_PORT REF_PORT GW_PORT CAT_ADMIN PROV_ADMIN REF_ADMIN <<<"$ports"
-CAT=127.0.0.1:$CAT_PORT
-PROV=127.0.0.1:$PROV_PORT
-REF=127.0.0.1:$REF_PORT
-GWADDR=127.0.0.1:$GW_PORT
-GW=http://$GWADDR
-common=(--dev-keys-dir "$DEV" --demo-data --rate-per-caller 0 --rate-per-address 0 --log-level "$LOG_LEVEL")
-# Development mode is explicit on services that know the flag (--dev-mode beside --dev-keys-dir).
-if "$BIN/catalogue" serve --help 2>&1 | grep -q -- '-dev-mode'; then common+=(--dev-mode); fi
-
-echo "== servers (data in $OUT/, logs in $LOG/)"
-"$BIN/catalogue" serve --data-dir "$OUT/catalogue" --listen "$CAT" --admin-listen "127.0.0.1:$CAT_ADMIN" \
-  --provider-addr "$PROV" "${common[@]}" >"$LOG/catalogue.log" 2>&1 &
-started catalogue $!
-wait_tcp "$CAT" catalogue $!
-
-"$BIN/provider" serve --data-dir "$OUT/provider" --listen "$PROV" --admin-listen "127.0.0.1:$PROV_ADMIN" \
-  --catalogue-addr "$CAT" "${common[@]}" >"$LOG/provider.log" 2>&1 &
-started provider $!
-wait_tcp "$PROV" provider $!
-
-"$BIN/referral" serve --data-dir "$OUT/referral" --listen "$REF" --admin-listen "127.0.0.1:$REF_ADMIN" \
-  --catalogue-addr "$CAT" --provider-addr "$PROV" --pesel-key-file "$DEV/pesel-index.key" \
-  "${common[@]}" >"$LOG/referral.log" 2>&1 &
-started referral $!
-wait_tcp "$REF" referral $!
-
-"$GATEWAY_BIN" --listen "$GWADDR" --catalogue-addr "$CAT" --provider-addr "$PROV" --referral-addr "$REF" \
-  --public-url "$GW" --log-level "$LOG_LEVEL" $GATEWAY_ARGS >"$LOG/gateway.log" 2>&1 &
-started gateway $!
-gw_pid=$!
-"$CUSBENCH" wait --url "$GW/healthz" --timeout 30s
-alive "$gw_pid" || die "the gateway exited (someone else's answered?); see $LOG/gateway.log"
-echo "  catalogue $CAT, provider $PROV, referral $REF, gateway $GW"
-
-COORD=$("$BIN/cusctl" token --role coordinator --keys-dir "$DEV")
+start_suite 17021 17022 17023 18091 19121 19122 19123
 provider=$(curl -sS "$GW/v1/providers?pageSize=1" -H "Authorization: Bearer $COORD" | jq -r '.providers[0].name // empty')
 [[ $provider == providers/* ]] || die "no demo provider"
 PROVIDER=$("$BIN/cusctl" token --role provider --provider-id "${provider#providers/}" --keys-dir "$DEV")
