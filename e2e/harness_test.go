@@ -697,8 +697,26 @@ func (r httpResult) status(t testing.TB) apiStatus {
 		t.Errorf("error body has no message: %s", r)
 	}
 	st := apiStatus{Code: *raw.Code, Message: raw.Message}
-	infos := 0
-	for _, d := range raw.Details {
+	infos, err := st.readDetails(raw.Details)
+	if err != nil {
+		t.Fatalf("%v: %s", err, r)
+	}
+	if infos != 1 {
+		t.Fatalf("want exactly one ErrorInfo detail, got %d: %s", infos, r)
+	}
+	if st.Domain != errorDomain {
+		t.Errorf("ErrorInfo domain %q, want %q: %s", st.Domain, errorDomain, r)
+	}
+	if st.Reason == "" || strings.ToUpper(st.Reason) != st.Reason || strings.ContainsAny(st.Reason, " -.") {
+		t.Errorf("ErrorInfo reason %q is not UPPER_SNAKE: %s", st.Reason, r)
+	}
+	return st
+}
+
+// readDetails fills st from a status's details (their types, the ErrorInfo's reason and domain, the BadRequest's
+// fields) and returns how many ErrorInfo details there were.
+func (st *apiStatus) readDetails(details []json.RawMessage) (infos int, err error) {
+	for _, d := range details {
 		var detail struct {
 			Type            string `json:"@type"`
 			Reason          string `json:"reason"`
@@ -708,7 +726,7 @@ func (r httpResult) status(t testing.TB) apiStatus {
 			} `json:"fieldViolations"`
 		}
 		if err := json.Unmarshal(d, &detail); err != nil {
-			t.Fatalf("detail %s: %v", d, err)
+			return infos, fmt.Errorf("detail %s: %w", d, err)
 		}
 		st.Types = append(st.Types, detail.Type)
 		switch detail.Type {
@@ -721,16 +739,7 @@ func (r httpResult) status(t testing.TB) apiStatus {
 			}
 		}
 	}
-	if infos != 1 {
-		t.Fatalf("want exactly one ErrorInfo detail, got %d: %s", infos, r)
-	}
-	if st.Domain != errorDomain {
-		t.Errorf("ErrorInfo domain %q, want %q: %s", st.Domain, errorDomain, r)
-	}
-	if st.Reason == "" || strings.ToUpper(st.Reason) != st.Reason || strings.ContainsAny(st.Reason, " -.") {
-		t.Errorf("ErrorInfo reason %q is not UPPER_SNAKE: %s", st.Reason, r)
-	}
-	return st
+	return infos, nil
 }
 
 func (st apiStatus) hasViolation(field string) bool {

@@ -395,29 +395,9 @@ func parseStatus(r httpResult) (apiStatus, error) {
 		return apiStatus{}, fmt.Errorf("the error body is not a google.rpc.Status (%w)", err)
 	}
 	st := apiStatus{Code: *raw.Code, Message: raw.Message}
-	infos := 0
-	for _, d := range raw.Details {
-		var detail struct {
-			Type            string `json:"@type"`
-			Reason          string `json:"reason"`
-			Domain          string `json:"domain"`
-			FieldViolations []struct {
-				Field string `json:"field"`
-			} `json:"fieldViolations"`
-		}
-		if err := json.Unmarshal(d, &detail); err != nil {
-			return apiStatus{}, fmt.Errorf("detail %s: %w", d, err)
-		}
-		st.Types = append(st.Types, detail.Type)
-		switch detail.Type {
-		case "type.googleapis.com/google.rpc.ErrorInfo":
-			infos++
-			st.Reason, st.Domain = detail.Reason, detail.Domain
-		case "type.googleapis.com/google.rpc.BadRequest":
-			for _, v := range detail.FieldViolations {
-				st.Violations = append(st.Violations, v.Field)
-			}
-		}
+	infos, err := st.readDetails(raw.Details)
+	if err != nil {
+		return apiStatus{}, err
 	}
 	if infos != 1 {
 		return st, fmt.Errorf("want exactly one ErrorInfo detail, got %d", infos)

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"strconv"
@@ -123,6 +124,20 @@ func (b *Backend) CompactChanges(ctx context.Context, upTo int64) (int, error) {
 		return 0, err
 	}
 	keep := b.keeper()
+	// An entry found deletable stays deletable (it is superseded or older than the point).
+	deleted, err := b.sweep(ctx, BucketChanges, u64(uint64(from)), u64(uint64(upTo)), func(tx ReadTx, k, v []byte) bool {
+		return keep == nil || !keep(tx, int64(binary.BigEndian.Uint64(k)), v)
+	})
+	if err != nil {
+		return deleted, err
+	}
+	return deleted, b.Update(ctx, func(tx Tx) error { return tx.Put(BucketMeta, keySwept, u64(uint64(upTo))) })
+}
+
+// sweep deletes the keys of bucket from `from` on (up to `last` when given) that dead says are dead: it reads
+// at most compactBatch of them at a time and deletes each batch in a write of its own, asking dead again inside
+// it, so a key written anew meanwhile stays. It returns how many keys it deleted.
+func (b *Backend) sweep(ctx context.Context, bucket Bucket, from, last []byte, dead func(tx ReadTx, k, v []byte) bool) (int, error) {
 	deleted := 0
 	for {
 		if err := ctx.Err(); err != nil {
@@ -131,13 +146,12 @@ func (b *Backend) CompactChanges(ctx context.Context, upTo int64) (int, error) {
 		var keys [][]byte
 		done := true
 		err := b.View(func(tx ReadTx) error {
-			return tx.Scan(BucketChanges, u64(uint64(from)), func(k, v []byte) (bool, error) {
-				rev := int64(binary.BigEndian.Uint64(k))
-				if rev > upTo {
+			return tx.Scan(bucket, from, func(k, v []byte) (bool, error) {
+				if last != nil && bytes.Compare(k, last) > 0 {
 					return false, nil
 				}
-				from = rev + 1
-				if keep == nil || !keep(tx, rev, v) {
+				from = append(append(from[:0:0], k...), 0) // the next key after k
+				if dead(tx, k, v) {
 					keys = append(keys, append([]byte(nil), k...))
 				}
 				if len(keys) >= compactBatch {
@@ -151,22 +165,26 @@ func (b *Backend) CompactChanges(ctx context.Context, upTo int64) (int, error) {
 			return deleted, err
 		}
 		if len(keys) > 0 {
-			// An entry found deletable stays deletable (it is superseded or older than the point), so the
-			// batch needs no second look inside the write.
+			n := 0
 			if err := b.Update(ctx, func(tx Tx) error {
+				n = 0
 				for _, k := range keys {
-					if err := tx.Delete(BucketChanges, k); err != nil {
+					if v := tx.Get(bucket, k); v == nil || !dead(tx, k, v) {
+						continue
+					}
+					if err := tx.Delete(bucket, k); err != nil {
 						return err
 					}
+					n++
 				}
 				return nil
 			}); err != nil {
 				return deleted, err
 			}
-			deleted += len(keys)
+			deleted += n
 		}
 		if done {
-			return deleted, b.Update(ctx, func(tx Tx) error { return tx.Put(BucketMeta, keySwept, u64(uint64(upTo))) })
+			return deleted, nil
 		}
 	}
 }

@@ -74,52 +74,11 @@ func LookupRequest(tx ReadTx, key []byte) (hash, payload []byte, found bool) {
 // ExpireRequests deletes idempotency records written before t, in transactions of at most compactBatch
 // deletes, and returns how many it deleted.
 func (b *Backend) ExpireRequests(ctx context.Context, before time.Time) (int, error) {
-	deleted := 0
-	var from []byte
-	for {
-		if err := ctx.Err(); err != nil {
-			return deleted, err
-		}
-		var keys [][]byte
-		done := true
-		err := b.View(func(tx ReadTx) error {
-			return tx.Scan(BucketRequests, from, func(k, v []byte) (bool, error) {
-				from = append(append(from[:0:0], k...), 0) // the next key after k
-				written, _, _, ok := DecodeRequest(v)
-				if !ok || written.Before(before) {
-					keys = append(keys, append([]byte(nil), k...))
-				}
-				if len(keys) >= compactBatch {
-					done = false
-					return false, nil
-				}
-				return true, nil
-			})
-		})
-		if err != nil {
-			return deleted, err
-		}
-		if len(keys) > 0 {
-			if err := b.Update(ctx, func(tx Tx) error {
-				for _, k := range keys {
-					// Re-read inside the write: the id may have been reused since (after it expired).
-					if written, _, _, ok := DecodeRequest(tx.Get(BucketRequests, k)); ok && !written.Before(before) {
-						continue
-					}
-					if err := tx.Delete(BucketRequests, k); err != nil {
-						return err
-					}
-				}
-				return nil
-			}); err != nil {
-				return deleted, err
-			}
-			deleted += len(keys)
-		}
-		if done {
-			return deleted, nil
-		}
-	}
+	// Asked again inside each write: an id may have been reused since (after it expired).
+	return b.sweep(ctx, BucketRequests, nil, nil, func(_ ReadTx, _, v []byte) bool {
+		written, _, _, ok := DecodeRequest(v)
+		return !ok || written.Before(before)
+	})
 }
 
 // MigrateRequests rewrites idempotency records of the old layout (hash then payload, no time) in the current
