@@ -11,6 +11,7 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -22,6 +23,59 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// What a change did to a referral.
+type ReferralChangeType int32
+
+const (
+	// Not set.
+	ReferralChangeType_REFERRAL_CHANGE_TYPE_UNSPECIFIED ReferralChangeType = 0
+	// The referral was recorded.
+	ReferralChangeType_REFERRAL_CHANGE_TYPE_CREATED ReferralChangeType = 1
+	// The referral changed afterwards (a status change: its last history entry says which).
+	ReferralChangeType_REFERRAL_CHANGE_TYPE_UPDATED ReferralChangeType = 2
+)
+
+// Enum value maps for ReferralChangeType.
+var (
+	ReferralChangeType_name = map[int32]string{
+		0: "REFERRAL_CHANGE_TYPE_UNSPECIFIED",
+		1: "REFERRAL_CHANGE_TYPE_CREATED",
+		2: "REFERRAL_CHANGE_TYPE_UPDATED",
+	}
+	ReferralChangeType_value = map[string]int32{
+		"REFERRAL_CHANGE_TYPE_UNSPECIFIED": 0,
+		"REFERRAL_CHANGE_TYPE_CREATED":     1,
+		"REFERRAL_CHANGE_TYPE_UPDATED":     2,
+	}
+)
+
+func (x ReferralChangeType) Enum() *ReferralChangeType {
+	p := new(ReferralChangeType)
+	*p = x
+	return p
+}
+
+func (x ReferralChangeType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ReferralChangeType) Descriptor() protoreflect.EnumDescriptor {
+	return file_cus_referral_v1_referral_service_proto_enumTypes[0].Descriptor()
+}
+
+func (ReferralChangeType) Type() protoreflect.EnumType {
+	return &file_cus_referral_v1_referral_service_proto_enumTypes[0]
+}
+
+func (x ReferralChangeType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ReferralChangeType.Descriptor instead.
+func (ReferralChangeType) EnumDescriptor() ([]byte, []int) {
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{0}
+}
 
 // Request of CreateResident.
 type CreateResidentRequest struct {
@@ -1775,9 +1829,16 @@ type ListReferralsRequest struct {
 	// Only this provider, `providers/{uuid}`; provider staff always get only theirs.
 	Provider string `protobuf:"bytes,4,opt,name=provider,proto3" json:"provider,omitempty"`
 	// Only this resident, `residents/{uuid}` (staff only).
-	Resident      string `protobuf:"bytes,5,opt,name=resident,proto3" json:"resident,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Resident string `protobuf:"bytes,5,opt,name=resident,proto3" json:"resident,omitempty"`
+	// Only referrals to this catalogue service, `services/{uuid}`.
+	Service string `protobuf:"bytes,6,opt,name=service,proto3" json:"service,omitempty"`
+	// Only referrals whose response_due_date is before this day, YYYY-MM-DD (e.g. today, with status
+	// REFERRAL_STATUS_REQUESTED: the unanswered referrals past their due date).
+	ResponseDueBefore string `protobuf:"bytes,7,opt,name=response_due_before,json=responseDueBefore,proto3" json:"response_due_before,omitempty"`
+	// Only referrals changed after this time (update_time strictly later).
+	UpdateTimeAfter *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=update_time_after,json=updateTimeAfter,proto3" json:"update_time_after,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ListReferralsRequest) Reset() {
@@ -1843,6 +1904,27 @@ func (x *ListReferralsRequest) GetResident() string {
 		return x.Resident
 	}
 	return ""
+}
+
+func (x *ListReferralsRequest) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *ListReferralsRequest) GetResponseDueBefore() string {
+	if x != nil {
+		return x.ResponseDueBefore
+	}
+	return ""
+}
+
+func (x *ListReferralsRequest) GetUpdateTimeAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTimeAfter
+	}
+	return nil
 }
 
 // Response of ListReferrals.
@@ -3057,11 +3139,224 @@ func (x *MarkReferralEnteredInErrorRequest) GetReason() string {
 	return ""
 }
 
+// Request of ListReferralChanges.
+type ListReferralChangesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Return changes with a revision above this one (a list's revision, or the last next_after_revision); 0 starts
+	// from the oldest change kept.
+	AfterRevision int64 `protobuf:"varint,1,opt,name=after_revision,json=afterRevision,proto3" json:"after_revision,omitempty"`
+	// Maximum number of changes: 0 means 100, above 1000 means 1000.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from a previous response's next_page_token; when given, it replaces after_revision.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReferralChangesRequest) Reset() {
+	*x = ListReferralChangesRequest{}
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReferralChangesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReferralChangesRequest) ProtoMessage() {}
+
+func (x *ListReferralChangesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReferralChangesRequest.ProtoReflect.Descriptor instead.
+func (*ListReferralChangesRequest) Descriptor() ([]byte, []int) {
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *ListReferralChangesRequest) GetAfterRevision() int64 {
+	if x != nil {
+		return x.AfterRevision
+	}
+	return 0
+}
+
+func (x *ListReferralChangesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListReferralChangesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response of ListReferralChanges.
+type ListReferralChangesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Changes the caller may see, in revision order. A referral changed twice appears twice.
+	Changes []*ReferralChange `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
+	// Token for the next page when more changes are recorded right now; empty when the caller is caught up.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// The cursor to keep: pass it as after_revision at the next poll. It may be above the last change returned
+	// (changes the caller may not see were passed over); equals the request's cursor when nothing was read.
+	NextAfterRevision int64 `protobuf:"varint,3,opt,name=next_after_revision,json=nextAfterRevision,proto3" json:"next_after_revision,omitempty"`
+	// The newest revision of the referral service when the page was read.
+	LatestRevision int64 `protobuf:"varint,4,opt,name=latest_revision,json=latestRevision,proto3" json:"latest_revision,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ListReferralChangesResponse) Reset() {
+	*x = ListReferralChangesResponse{}
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReferralChangesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReferralChangesResponse) ProtoMessage() {}
+
+func (x *ListReferralChangesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReferralChangesResponse.ProtoReflect.Descriptor instead.
+func (*ListReferralChangesResponse) Descriptor() ([]byte, []int) {
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *ListReferralChangesResponse) GetChanges() []*ReferralChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *ListReferralChangesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListReferralChangesResponse) GetNextAfterRevision() int64 {
+	if x != nil {
+		return x.NextAfterRevision
+	}
+	return 0
+}
+
+func (x *ListReferralChangesResponse) GetLatestRevision() int64 {
+	if x != nil {
+		return x.LatestRevision
+	}
+	return 0
+}
+
+// One change of a referral in ListReferralChanges.
+type ReferralChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Revision of the change.
+	Revision int64 `protobuf:"varint,1,opt,name=revision,proto3" json:"revision,omitempty"`
+	// Name of the referral, `referrals/{uuid}`.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Created or updated.
+	Type ReferralChangeType `protobuf:"varint,3,opt,name=type,proto3,enum=cus.referral.v1.ReferralChangeType" json:"type,omitempty"`
+	// The referral as of this revision, as the caller may see it (provider staff: without the resident's income
+	// data). Like WatchReferrals, without the resident summary: read it with GetReferral.
+	Referral      *Referral `protobuf:"bytes,4,opt,name=referral,proto3" json:"referral,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReferralChange) Reset() {
+	*x = ReferralChange{}
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReferralChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReferralChange) ProtoMessage() {}
+
+func (x *ReferralChange) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReferralChange.ProtoReflect.Descriptor instead.
+func (*ReferralChange) Descriptor() ([]byte, []int) {
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *ReferralChange) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *ReferralChange) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ReferralChange) GetType() ReferralChangeType {
+	if x != nil {
+		return x.Type
+	}
+	return ReferralChangeType_REFERRAL_CHANGE_TYPE_UNSPECIFIED
+}
+
+func (x *ReferralChange) GetReferral() *Referral {
+	if x != nil {
+		return x.Referral
+	}
+	return nil
+}
+
 var File_cus_referral_v1_referral_service_proto protoreflect.FileDescriptor
 
 const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"\n" +
-	"&cus/referral/v1/referral_service.proto\x12\x0fcus.referral.v1\x1a\x1fcus/referral/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\"\x93\x01\n" +
+	"&cus/referral/v1/referral_service.proto\x12\x0fcus.referral.v1\x1a\x1fcus/referral/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x93\x01\n" +
 	"\x15CreateResidentRequest\x12:\n" +
 	"\bresident\x18\x01 \x01(\v2\x19.cus.referral.v1.ResidentB\x03\xe0A\x02R\bresident\x12\x1f\n" +
 	"\vresident_id\x18\x02 \x01(\tR\n" +
@@ -3170,14 +3465,17 @@ const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"-\n" +
 	"\x12GetReferralRequest\x12\x17\n" +
-	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"\xc3\x01\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"\xd5\x02\n" +
 	"\x14ListReferralsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\x127\n" +
 	"\x06status\x18\x03 \x01(\x0e2\x1f.cus.referral.v1.ReferralStatusR\x06status\x12\x1a\n" +
 	"\bprovider\x18\x04 \x01(\tR\bprovider\x12\x1a\n" +
-	"\bresident\x18\x05 \x01(\tR\bresident\"\x94\x01\n" +
+	"\bresident\x18\x05 \x01(\tR\bresident\x12\x18\n" +
+	"\aservice\x18\x06 \x01(\tR\aservice\x12.\n" +
+	"\x13response_due_before\x18\a \x01(\tR\x11responseDueBefore\x12F\n" +
+	"\x11update_time_after\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x0fupdateTimeAfter\"\x94\x01\n" +
 	"\x15ListReferralsResponse\x127\n" +
 	"\treferrals\x18\x01 \x03(\v2\x19.cus.referral.v1.ReferralR\treferrals\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1a\n" +
@@ -3264,7 +3562,26 @@ const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason2\xd5&\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\x7f\n" +
+	"\x1aListReferralChangesRequest\x12%\n" +
+	"\x0eafter_revision\x18\x01 \x01(\x03R\rafterRevision\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\xd9\x01\n" +
+	"\x1bListReferralChangesResponse\x129\n" +
+	"\achanges\x18\x01 \x03(\v2\x1f.cus.referral.v1.ReferralChangeR\achanges\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12.\n" +
+	"\x13next_after_revision\x18\x03 \x01(\x03R\x11nextAfterRevision\x12'\n" +
+	"\x0flatest_revision\x18\x04 \x01(\x03R\x0elatestRevision\"\xb0\x01\n" +
+	"\x0eReferralChange\x12\x1a\n" +
+	"\brevision\x18\x01 \x01(\x03R\brevision\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x127\n" +
+	"\x04type\x18\x03 \x01(\x0e2#.cus.referral.v1.ReferralChangeTypeR\x04type\x125\n" +
+	"\breferral\x18\x04 \x01(\v2\x19.cus.referral.v1.ReferralR\breferral*~\n" +
+	"\x12ReferralChangeType\x12$\n" +
+	" REFERRAL_CHANGE_TYPE_UNSPECIFIED\x10\x00\x12 \n" +
+	"\x1cREFERRAL_CHANGE_TYPE_CREATED\x10\x01\x12 \n" +
+	"\x1cREFERRAL_CHANGE_TYPE_UPDATED\x10\x022\xe7'\n" +
 	"\x0fReferralService\x12t\n" +
 	"\x0eCreateResident\x12&.cus.referral.v1.CreateResidentRequest\x1a\x19.cus.referral.v1.Resident\"\x1f\x82\xd3\xe4\x93\x02\x19:\bresident\"\r/v1/residents\x12m\n" +
 	"\vGetResident\x12#.cus.referral.v1.GetResidentRequest\x1a\x19.cus.referral.v1.Resident\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/{name=residents/*}\x12u\n" +
@@ -3295,7 +3612,8 @@ const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"\x0eCreateReferral\x12&.cus.referral.v1.CreateReferralRequest\x1a\x19.cus.referral.v1.Referral\"\x1f\x82\xd3\xe4\x93\x02\x19:\breferral\"\r/v1/referrals\x12m\n" +
 	"\vGetReferral\x12#.cus.referral.v1.GetReferralRequest\x1a\x19.cus.referral.v1.Referral\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/{name=referrals/*}\x12u\n" +
 	"\rListReferrals\x12%.cus.referral.v1.ListReferralsRequest\x1a&.cus.referral.v1.ListReferralsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/referrals\x12w\n" +
-	"\x0eWatchReferrals\x12&.cus.referral.v1.WatchReferralsRequest\x1a\x1e.cus.referral.v1.ReferralEvent\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/referrals:watch0\x01\x12w\n" +
+	"\x0eWatchReferrals\x12&.cus.referral.v1.WatchReferralsRequest\x1a\x1e.cus.referral.v1.ReferralEvent\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/referrals:watch0\x01\x12\x8f\x01\n" +
+	"\x13ListReferralChanges\x12+.cus.referral.v1.ListReferralChangesRequest\x1a,.cus.referral.v1.ListReferralChangesResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/referrals:changes\x12w\n" +
 	"\fSendReferral\x12$.cus.referral.v1.SendReferralRequest\x1a\x19.cus.referral.v1.Referral\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/{name=referrals/*}:send\x12\x80\x01\n" +
 	"\x0fReceiveReferral\x12'.cus.referral.v1.ReceiveReferralRequest\x1a\x19.cus.referral.v1.Referral\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/{name=referrals/*}:receive\x12}\n" +
 	"\x0eAcceptReferral\x12&.cus.referral.v1.AcceptReferralRequest\x1a\x19.cus.referral.v1.Referral\"(\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/{name=referrals/*}:accept\x12}\n" +
@@ -3323,184 +3641,196 @@ func file_cus_referral_v1_referral_service_proto_rawDescGZIP() []byte {
 	return file_cus_referral_v1_referral_service_proto_rawDescData
 }
 
-var file_cus_referral_v1_referral_service_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
+var file_cus_referral_v1_referral_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_cus_referral_v1_referral_service_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_cus_referral_v1_referral_service_proto_goTypes = []any{
-	(*CreateResidentRequest)(nil),             // 0: cus.referral.v1.CreateResidentRequest
-	(*GetResidentRequest)(nil),                // 1: cus.referral.v1.GetResidentRequest
-	(*ListResidentsRequest)(nil),              // 2: cus.referral.v1.ListResidentsRequest
-	(*ListResidentsResponse)(nil),             // 3: cus.referral.v1.ListResidentsResponse
-	(*UpdateResidentRequest)(nil),             // 4: cus.referral.v1.UpdateResidentRequest
-	(*LookupResidentRequest)(nil),             // 5: cus.referral.v1.LookupResidentRequest
-	(*EraseResidentRequest)(nil),              // 6: cus.referral.v1.EraseResidentRequest
-	(*EraseResidentResponse)(nil),             // 7: cus.referral.v1.EraseResidentResponse
-	(*ExportResidentRequest)(nil),             // 8: cus.referral.v1.ExportResidentRequest
-	(*ExportResidentResponse)(nil),            // 9: cus.referral.v1.ExportResidentResponse
-	(*CreateConsentRequest)(nil),              // 10: cus.referral.v1.CreateConsentRequest
-	(*ListConsentsRequest)(nil),               // 11: cus.referral.v1.ListConsentsRequest
-	(*ListConsentsResponse)(nil),              // 12: cus.referral.v1.ListConsentsResponse
-	(*WithdrawConsentRequest)(nil),            // 13: cus.referral.v1.WithdrawConsentRequest
-	(*CreateCaseRequest)(nil),                 // 14: cus.referral.v1.CreateCaseRequest
-	(*GetCaseRequest)(nil),                    // 15: cus.referral.v1.GetCaseRequest
-	(*UpdateCaseRequest)(nil),                 // 16: cus.referral.v1.UpdateCaseRequest
-	(*ListCasesRequest)(nil),                  // 17: cus.referral.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),                 // 18: cus.referral.v1.ListCasesResponse
-	(*CreatePlanRequest)(nil),                 // 19: cus.referral.v1.CreatePlanRequest
-	(*GetPlanRequest)(nil),                    // 20: cus.referral.v1.GetPlanRequest
-	(*ListPlansRequest)(nil),                  // 21: cus.referral.v1.ListPlansRequest
-	(*ListPlansResponse)(nil),                 // 22: cus.referral.v1.ListPlansResponse
-	(*UpdatePlanRequest)(nil),                 // 23: cus.referral.v1.UpdatePlanRequest
-	(*AddPlanReviewRequest)(nil),              // 24: cus.referral.v1.AddPlanReviewRequest
-	(*ApprovePlanRequest)(nil),                // 25: cus.referral.v1.ApprovePlanRequest
-	(*ClosePlanRequest)(nil),                  // 26: cus.referral.v1.ClosePlanRequest
-	(*ListOverduePlansRequest)(nil),           // 27: cus.referral.v1.ListOverduePlansRequest
-	(*ListOverduePlansResponse)(nil),          // 28: cus.referral.v1.ListOverduePlansResponse
-	(*CreateReferralRequest)(nil),             // 29: cus.referral.v1.CreateReferralRequest
-	(*GetReferralRequest)(nil),                // 30: cus.referral.v1.GetReferralRequest
-	(*ListReferralsRequest)(nil),              // 31: cus.referral.v1.ListReferralsRequest
-	(*ListReferralsResponse)(nil),             // 32: cus.referral.v1.ListReferralsResponse
-	(*WatchReferralsRequest)(nil),             // 33: cus.referral.v1.WatchReferralsRequest
-	(*ReferralEvent)(nil),                     // 34: cus.referral.v1.ReferralEvent
-	(*GetStatisticsRequest)(nil),              // 35: cus.referral.v1.GetStatisticsRequest
-	(*ListAuditEntriesRequest)(nil),           // 36: cus.referral.v1.ListAuditEntriesRequest
-	(*ListAuditEntriesResponse)(nil),          // 37: cus.referral.v1.ListAuditEntriesResponse
-	(*VerifyAuditChainRequest)(nil),           // 38: cus.referral.v1.VerifyAuditChainRequest
-	(*VerifyAuditChainResponse)(nil),          // 39: cus.referral.v1.VerifyAuditChainResponse
-	(*SendReferralRequest)(nil),               // 40: cus.referral.v1.SendReferralRequest
-	(*ReceiveReferralRequest)(nil),            // 41: cus.referral.v1.ReceiveReferralRequest
-	(*AcceptReferralRequest)(nil),             // 42: cus.referral.v1.AcceptReferralRequest
-	(*RejectReferralRequest)(nil),             // 43: cus.referral.v1.RejectReferralRequest
-	(*StartReferralRequest)(nil),              // 44: cus.referral.v1.StartReferralRequest
-	(*HoldReferralRequest)(nil),               // 45: cus.referral.v1.HoldReferralRequest
-	(*ResumeReferralRequest)(nil),             // 46: cus.referral.v1.ResumeReferralRequest
-	(*CompleteReferralRequest)(nil),           // 47: cus.referral.v1.CompleteReferralRequest
-	(*FailReferralRequest)(nil),               // 48: cus.referral.v1.FailReferralRequest
-	(*CancelReferralRequest)(nil),             // 49: cus.referral.v1.CancelReferralRequest
-	(*MarkReferralEnteredInErrorRequest)(nil), // 50: cus.referral.v1.MarkReferralEnteredInErrorRequest
-	(*Resident)(nil),                          // 51: cus.referral.v1.Resident
-	(*fieldmaskpb.FieldMask)(nil),             // 52: google.protobuf.FieldMask
-	(*Consent)(nil),                           // 53: cus.referral.v1.Consent
-	(*Case)(nil),                              // 54: cus.referral.v1.Case
-	(*Plan)(nil),                              // 55: cus.referral.v1.Plan
-	(*Referral)(nil),                          // 56: cus.referral.v1.Referral
-	(*PlanReview)(nil),                        // 57: cus.referral.v1.PlanReview
-	(ReferralStatus)(0),                       // 58: cus.referral.v1.ReferralStatus
-	(*AuditEntry)(nil),                        // 59: cus.referral.v1.AuditEntry
-	(*Outcome)(nil),                           // 60: cus.referral.v1.Outcome
-	(*Statistics)(nil),                        // 61: cus.referral.v1.Statistics
+	(ReferralChangeType)(0),                   // 0: cus.referral.v1.ReferralChangeType
+	(*CreateResidentRequest)(nil),             // 1: cus.referral.v1.CreateResidentRequest
+	(*GetResidentRequest)(nil),                // 2: cus.referral.v1.GetResidentRequest
+	(*ListResidentsRequest)(nil),              // 3: cus.referral.v1.ListResidentsRequest
+	(*ListResidentsResponse)(nil),             // 4: cus.referral.v1.ListResidentsResponse
+	(*UpdateResidentRequest)(nil),             // 5: cus.referral.v1.UpdateResidentRequest
+	(*LookupResidentRequest)(nil),             // 6: cus.referral.v1.LookupResidentRequest
+	(*EraseResidentRequest)(nil),              // 7: cus.referral.v1.EraseResidentRequest
+	(*EraseResidentResponse)(nil),             // 8: cus.referral.v1.EraseResidentResponse
+	(*ExportResidentRequest)(nil),             // 9: cus.referral.v1.ExportResidentRequest
+	(*ExportResidentResponse)(nil),            // 10: cus.referral.v1.ExportResidentResponse
+	(*CreateConsentRequest)(nil),              // 11: cus.referral.v1.CreateConsentRequest
+	(*ListConsentsRequest)(nil),               // 12: cus.referral.v1.ListConsentsRequest
+	(*ListConsentsResponse)(nil),              // 13: cus.referral.v1.ListConsentsResponse
+	(*WithdrawConsentRequest)(nil),            // 14: cus.referral.v1.WithdrawConsentRequest
+	(*CreateCaseRequest)(nil),                 // 15: cus.referral.v1.CreateCaseRequest
+	(*GetCaseRequest)(nil),                    // 16: cus.referral.v1.GetCaseRequest
+	(*UpdateCaseRequest)(nil),                 // 17: cus.referral.v1.UpdateCaseRequest
+	(*ListCasesRequest)(nil),                  // 18: cus.referral.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),                 // 19: cus.referral.v1.ListCasesResponse
+	(*CreatePlanRequest)(nil),                 // 20: cus.referral.v1.CreatePlanRequest
+	(*GetPlanRequest)(nil),                    // 21: cus.referral.v1.GetPlanRequest
+	(*ListPlansRequest)(nil),                  // 22: cus.referral.v1.ListPlansRequest
+	(*ListPlansResponse)(nil),                 // 23: cus.referral.v1.ListPlansResponse
+	(*UpdatePlanRequest)(nil),                 // 24: cus.referral.v1.UpdatePlanRequest
+	(*AddPlanReviewRequest)(nil),              // 25: cus.referral.v1.AddPlanReviewRequest
+	(*ApprovePlanRequest)(nil),                // 26: cus.referral.v1.ApprovePlanRequest
+	(*ClosePlanRequest)(nil),                  // 27: cus.referral.v1.ClosePlanRequest
+	(*ListOverduePlansRequest)(nil),           // 28: cus.referral.v1.ListOverduePlansRequest
+	(*ListOverduePlansResponse)(nil),          // 29: cus.referral.v1.ListOverduePlansResponse
+	(*CreateReferralRequest)(nil),             // 30: cus.referral.v1.CreateReferralRequest
+	(*GetReferralRequest)(nil),                // 31: cus.referral.v1.GetReferralRequest
+	(*ListReferralsRequest)(nil),              // 32: cus.referral.v1.ListReferralsRequest
+	(*ListReferralsResponse)(nil),             // 33: cus.referral.v1.ListReferralsResponse
+	(*WatchReferralsRequest)(nil),             // 34: cus.referral.v1.WatchReferralsRequest
+	(*ReferralEvent)(nil),                     // 35: cus.referral.v1.ReferralEvent
+	(*GetStatisticsRequest)(nil),              // 36: cus.referral.v1.GetStatisticsRequest
+	(*ListAuditEntriesRequest)(nil),           // 37: cus.referral.v1.ListAuditEntriesRequest
+	(*ListAuditEntriesResponse)(nil),          // 38: cus.referral.v1.ListAuditEntriesResponse
+	(*VerifyAuditChainRequest)(nil),           // 39: cus.referral.v1.VerifyAuditChainRequest
+	(*VerifyAuditChainResponse)(nil),          // 40: cus.referral.v1.VerifyAuditChainResponse
+	(*SendReferralRequest)(nil),               // 41: cus.referral.v1.SendReferralRequest
+	(*ReceiveReferralRequest)(nil),            // 42: cus.referral.v1.ReceiveReferralRequest
+	(*AcceptReferralRequest)(nil),             // 43: cus.referral.v1.AcceptReferralRequest
+	(*RejectReferralRequest)(nil),             // 44: cus.referral.v1.RejectReferralRequest
+	(*StartReferralRequest)(nil),              // 45: cus.referral.v1.StartReferralRequest
+	(*HoldReferralRequest)(nil),               // 46: cus.referral.v1.HoldReferralRequest
+	(*ResumeReferralRequest)(nil),             // 47: cus.referral.v1.ResumeReferralRequest
+	(*CompleteReferralRequest)(nil),           // 48: cus.referral.v1.CompleteReferralRequest
+	(*FailReferralRequest)(nil),               // 49: cus.referral.v1.FailReferralRequest
+	(*CancelReferralRequest)(nil),             // 50: cus.referral.v1.CancelReferralRequest
+	(*MarkReferralEnteredInErrorRequest)(nil), // 51: cus.referral.v1.MarkReferralEnteredInErrorRequest
+	(*ListReferralChangesRequest)(nil),        // 52: cus.referral.v1.ListReferralChangesRequest
+	(*ListReferralChangesResponse)(nil),       // 53: cus.referral.v1.ListReferralChangesResponse
+	(*ReferralChange)(nil),                    // 54: cus.referral.v1.ReferralChange
+	(*Resident)(nil),                          // 55: cus.referral.v1.Resident
+	(*fieldmaskpb.FieldMask)(nil),             // 56: google.protobuf.FieldMask
+	(*Consent)(nil),                           // 57: cus.referral.v1.Consent
+	(*Case)(nil),                              // 58: cus.referral.v1.Case
+	(*Plan)(nil),                              // 59: cus.referral.v1.Plan
+	(*Referral)(nil),                          // 60: cus.referral.v1.Referral
+	(*PlanReview)(nil),                        // 61: cus.referral.v1.PlanReview
+	(ReferralStatus)(0),                       // 62: cus.referral.v1.ReferralStatus
+	(*timestamppb.Timestamp)(nil),             // 63: google.protobuf.Timestamp
+	(*AuditEntry)(nil),                        // 64: cus.referral.v1.AuditEntry
+	(*Outcome)(nil),                           // 65: cus.referral.v1.Outcome
+	(*Statistics)(nil),                        // 66: cus.referral.v1.Statistics
 }
 var file_cus_referral_v1_referral_service_proto_depIdxs = []int32{
-	51, // 0: cus.referral.v1.CreateResidentRequest.resident:type_name -> cus.referral.v1.Resident
-	51, // 1: cus.referral.v1.ListResidentsResponse.residents:type_name -> cus.referral.v1.Resident
-	51, // 2: cus.referral.v1.UpdateResidentRequest.resident:type_name -> cus.referral.v1.Resident
-	52, // 3: cus.referral.v1.UpdateResidentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	51, // 4: cus.referral.v1.ExportResidentResponse.resident:type_name -> cus.referral.v1.Resident
-	53, // 5: cus.referral.v1.ExportResidentResponse.consents:type_name -> cus.referral.v1.Consent
-	54, // 6: cus.referral.v1.ExportResidentResponse.cases:type_name -> cus.referral.v1.Case
-	55, // 7: cus.referral.v1.ExportResidentResponse.plans:type_name -> cus.referral.v1.Plan
-	56, // 8: cus.referral.v1.ExportResidentResponse.referrals:type_name -> cus.referral.v1.Referral
-	53, // 9: cus.referral.v1.CreateConsentRequest.consent:type_name -> cus.referral.v1.Consent
-	53, // 10: cus.referral.v1.ListConsentsResponse.consents:type_name -> cus.referral.v1.Consent
-	54, // 11: cus.referral.v1.CreateCaseRequest.case:type_name -> cus.referral.v1.Case
-	54, // 12: cus.referral.v1.UpdateCaseRequest.case:type_name -> cus.referral.v1.Case
-	52, // 13: cus.referral.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
-	54, // 14: cus.referral.v1.ListCasesResponse.cases:type_name -> cus.referral.v1.Case
-	55, // 15: cus.referral.v1.CreatePlanRequest.plan:type_name -> cus.referral.v1.Plan
-	55, // 16: cus.referral.v1.ListPlansResponse.plans:type_name -> cus.referral.v1.Plan
-	55, // 17: cus.referral.v1.UpdatePlanRequest.plan:type_name -> cus.referral.v1.Plan
-	52, // 18: cus.referral.v1.UpdatePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
-	57, // 19: cus.referral.v1.AddPlanReviewRequest.review:type_name -> cus.referral.v1.PlanReview
-	55, // 20: cus.referral.v1.ListOverduePlansResponse.plans:type_name -> cus.referral.v1.Plan
-	56, // 21: cus.referral.v1.CreateReferralRequest.referral:type_name -> cus.referral.v1.Referral
-	58, // 22: cus.referral.v1.ListReferralsRequest.status:type_name -> cus.referral.v1.ReferralStatus
-	56, // 23: cus.referral.v1.ListReferralsResponse.referrals:type_name -> cus.referral.v1.Referral
-	56, // 24: cus.referral.v1.ReferralEvent.referral:type_name -> cus.referral.v1.Referral
-	59, // 25: cus.referral.v1.ListAuditEntriesResponse.entries:type_name -> cus.referral.v1.AuditEntry
-	60, // 26: cus.referral.v1.CompleteReferralRequest.outcome:type_name -> cus.referral.v1.Outcome
-	0,  // 27: cus.referral.v1.ReferralService.CreateResident:input_type -> cus.referral.v1.CreateResidentRequest
-	1,  // 28: cus.referral.v1.ReferralService.GetResident:input_type -> cus.referral.v1.GetResidentRequest
-	2,  // 29: cus.referral.v1.ReferralService.ListResidents:input_type -> cus.referral.v1.ListResidentsRequest
-	4,  // 30: cus.referral.v1.ReferralService.UpdateResident:input_type -> cus.referral.v1.UpdateResidentRequest
-	5,  // 31: cus.referral.v1.ReferralService.LookupResident:input_type -> cus.referral.v1.LookupResidentRequest
-	6,  // 32: cus.referral.v1.ReferralService.EraseResident:input_type -> cus.referral.v1.EraseResidentRequest
-	8,  // 33: cus.referral.v1.ReferralService.ExportResident:input_type -> cus.referral.v1.ExportResidentRequest
-	10, // 34: cus.referral.v1.ReferralService.CreateConsent:input_type -> cus.referral.v1.CreateConsentRequest
-	11, // 35: cus.referral.v1.ReferralService.ListConsents:input_type -> cus.referral.v1.ListConsentsRequest
-	13, // 36: cus.referral.v1.ReferralService.WithdrawConsent:input_type -> cus.referral.v1.WithdrawConsentRequest
-	14, // 37: cus.referral.v1.ReferralService.CreateCase:input_type -> cus.referral.v1.CreateCaseRequest
-	15, // 38: cus.referral.v1.ReferralService.GetCase:input_type -> cus.referral.v1.GetCaseRequest
-	16, // 39: cus.referral.v1.ReferralService.UpdateCase:input_type -> cus.referral.v1.UpdateCaseRequest
-	17, // 40: cus.referral.v1.ReferralService.ListCases:input_type -> cus.referral.v1.ListCasesRequest
-	19, // 41: cus.referral.v1.ReferralService.CreatePlan:input_type -> cus.referral.v1.CreatePlanRequest
-	20, // 42: cus.referral.v1.ReferralService.GetPlan:input_type -> cus.referral.v1.GetPlanRequest
-	21, // 43: cus.referral.v1.ReferralService.ListPlans:input_type -> cus.referral.v1.ListPlansRequest
-	23, // 44: cus.referral.v1.ReferralService.UpdatePlan:input_type -> cus.referral.v1.UpdatePlanRequest
-	24, // 45: cus.referral.v1.ReferralService.AddPlanReview:input_type -> cus.referral.v1.AddPlanReviewRequest
-	25, // 46: cus.referral.v1.ReferralService.ApprovePlan:input_type -> cus.referral.v1.ApprovePlanRequest
-	26, // 47: cus.referral.v1.ReferralService.ClosePlan:input_type -> cus.referral.v1.ClosePlanRequest
-	27, // 48: cus.referral.v1.ReferralService.ListOverduePlans:input_type -> cus.referral.v1.ListOverduePlansRequest
-	29, // 49: cus.referral.v1.ReferralService.CreateReferral:input_type -> cus.referral.v1.CreateReferralRequest
-	30, // 50: cus.referral.v1.ReferralService.GetReferral:input_type -> cus.referral.v1.GetReferralRequest
-	31, // 51: cus.referral.v1.ReferralService.ListReferrals:input_type -> cus.referral.v1.ListReferralsRequest
-	33, // 52: cus.referral.v1.ReferralService.WatchReferrals:input_type -> cus.referral.v1.WatchReferralsRequest
-	40, // 53: cus.referral.v1.ReferralService.SendReferral:input_type -> cus.referral.v1.SendReferralRequest
-	41, // 54: cus.referral.v1.ReferralService.ReceiveReferral:input_type -> cus.referral.v1.ReceiveReferralRequest
-	42, // 55: cus.referral.v1.ReferralService.AcceptReferral:input_type -> cus.referral.v1.AcceptReferralRequest
-	43, // 56: cus.referral.v1.ReferralService.RejectReferral:input_type -> cus.referral.v1.RejectReferralRequest
-	44, // 57: cus.referral.v1.ReferralService.StartReferral:input_type -> cus.referral.v1.StartReferralRequest
-	45, // 58: cus.referral.v1.ReferralService.HoldReferral:input_type -> cus.referral.v1.HoldReferralRequest
-	46, // 59: cus.referral.v1.ReferralService.ResumeReferral:input_type -> cus.referral.v1.ResumeReferralRequest
-	47, // 60: cus.referral.v1.ReferralService.CompleteReferral:input_type -> cus.referral.v1.CompleteReferralRequest
-	48, // 61: cus.referral.v1.ReferralService.FailReferral:input_type -> cus.referral.v1.FailReferralRequest
-	49, // 62: cus.referral.v1.ReferralService.CancelReferral:input_type -> cus.referral.v1.CancelReferralRequest
-	50, // 63: cus.referral.v1.ReferralService.MarkReferralEnteredInError:input_type -> cus.referral.v1.MarkReferralEnteredInErrorRequest
-	35, // 64: cus.referral.v1.ReferralService.GetStatistics:input_type -> cus.referral.v1.GetStatisticsRequest
-	36, // 65: cus.referral.v1.ReferralService.ListAuditEntries:input_type -> cus.referral.v1.ListAuditEntriesRequest
-	38, // 66: cus.referral.v1.ReferralService.VerifyAuditChain:input_type -> cus.referral.v1.VerifyAuditChainRequest
-	51, // 67: cus.referral.v1.ReferralService.CreateResident:output_type -> cus.referral.v1.Resident
-	51, // 68: cus.referral.v1.ReferralService.GetResident:output_type -> cus.referral.v1.Resident
-	3,  // 69: cus.referral.v1.ReferralService.ListResidents:output_type -> cus.referral.v1.ListResidentsResponse
-	51, // 70: cus.referral.v1.ReferralService.UpdateResident:output_type -> cus.referral.v1.Resident
-	51, // 71: cus.referral.v1.ReferralService.LookupResident:output_type -> cus.referral.v1.Resident
-	7,  // 72: cus.referral.v1.ReferralService.EraseResident:output_type -> cus.referral.v1.EraseResidentResponse
-	9,  // 73: cus.referral.v1.ReferralService.ExportResident:output_type -> cus.referral.v1.ExportResidentResponse
-	53, // 74: cus.referral.v1.ReferralService.CreateConsent:output_type -> cus.referral.v1.Consent
-	12, // 75: cus.referral.v1.ReferralService.ListConsents:output_type -> cus.referral.v1.ListConsentsResponse
-	53, // 76: cus.referral.v1.ReferralService.WithdrawConsent:output_type -> cus.referral.v1.Consent
-	54, // 77: cus.referral.v1.ReferralService.CreateCase:output_type -> cus.referral.v1.Case
-	54, // 78: cus.referral.v1.ReferralService.GetCase:output_type -> cus.referral.v1.Case
-	54, // 79: cus.referral.v1.ReferralService.UpdateCase:output_type -> cus.referral.v1.Case
-	18, // 80: cus.referral.v1.ReferralService.ListCases:output_type -> cus.referral.v1.ListCasesResponse
-	55, // 81: cus.referral.v1.ReferralService.CreatePlan:output_type -> cus.referral.v1.Plan
-	55, // 82: cus.referral.v1.ReferralService.GetPlan:output_type -> cus.referral.v1.Plan
-	22, // 83: cus.referral.v1.ReferralService.ListPlans:output_type -> cus.referral.v1.ListPlansResponse
-	55, // 84: cus.referral.v1.ReferralService.UpdatePlan:output_type -> cus.referral.v1.Plan
-	55, // 85: cus.referral.v1.ReferralService.AddPlanReview:output_type -> cus.referral.v1.Plan
-	55, // 86: cus.referral.v1.ReferralService.ApprovePlan:output_type -> cus.referral.v1.Plan
-	55, // 87: cus.referral.v1.ReferralService.ClosePlan:output_type -> cus.referral.v1.Plan
-	28, // 88: cus.referral.v1.ReferralService.ListOverduePlans:output_type -> cus.referral.v1.ListOverduePlansResponse
-	56, // 89: cus.referral.v1.ReferralService.CreateReferral:output_type -> cus.referral.v1.Referral
-	56, // 90: cus.referral.v1.ReferralService.GetReferral:output_type -> cus.referral.v1.Referral
-	32, // 91: cus.referral.v1.ReferralService.ListReferrals:output_type -> cus.referral.v1.ListReferralsResponse
-	34, // 92: cus.referral.v1.ReferralService.WatchReferrals:output_type -> cus.referral.v1.ReferralEvent
-	56, // 93: cus.referral.v1.ReferralService.SendReferral:output_type -> cus.referral.v1.Referral
-	56, // 94: cus.referral.v1.ReferralService.ReceiveReferral:output_type -> cus.referral.v1.Referral
-	56, // 95: cus.referral.v1.ReferralService.AcceptReferral:output_type -> cus.referral.v1.Referral
-	56, // 96: cus.referral.v1.ReferralService.RejectReferral:output_type -> cus.referral.v1.Referral
-	56, // 97: cus.referral.v1.ReferralService.StartReferral:output_type -> cus.referral.v1.Referral
-	56, // 98: cus.referral.v1.ReferralService.HoldReferral:output_type -> cus.referral.v1.Referral
-	56, // 99: cus.referral.v1.ReferralService.ResumeReferral:output_type -> cus.referral.v1.Referral
-	56, // 100: cus.referral.v1.ReferralService.CompleteReferral:output_type -> cus.referral.v1.Referral
-	56, // 101: cus.referral.v1.ReferralService.FailReferral:output_type -> cus.referral.v1.Referral
-	56, // 102: cus.referral.v1.ReferralService.CancelReferral:output_type -> cus.referral.v1.Referral
-	56, // 103: cus.referral.v1.ReferralService.MarkReferralEnteredInError:output_type -> cus.referral.v1.Referral
-	61, // 104: cus.referral.v1.ReferralService.GetStatistics:output_type -> cus.referral.v1.Statistics
-	37, // 105: cus.referral.v1.ReferralService.ListAuditEntries:output_type -> cus.referral.v1.ListAuditEntriesResponse
-	39, // 106: cus.referral.v1.ReferralService.VerifyAuditChain:output_type -> cus.referral.v1.VerifyAuditChainResponse
-	67, // [67:107] is the sub-list for method output_type
-	27, // [27:67] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	55, // 0: cus.referral.v1.CreateResidentRequest.resident:type_name -> cus.referral.v1.Resident
+	55, // 1: cus.referral.v1.ListResidentsResponse.residents:type_name -> cus.referral.v1.Resident
+	55, // 2: cus.referral.v1.UpdateResidentRequest.resident:type_name -> cus.referral.v1.Resident
+	56, // 3: cus.referral.v1.UpdateResidentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	55, // 4: cus.referral.v1.ExportResidentResponse.resident:type_name -> cus.referral.v1.Resident
+	57, // 5: cus.referral.v1.ExportResidentResponse.consents:type_name -> cus.referral.v1.Consent
+	58, // 6: cus.referral.v1.ExportResidentResponse.cases:type_name -> cus.referral.v1.Case
+	59, // 7: cus.referral.v1.ExportResidentResponse.plans:type_name -> cus.referral.v1.Plan
+	60, // 8: cus.referral.v1.ExportResidentResponse.referrals:type_name -> cus.referral.v1.Referral
+	57, // 9: cus.referral.v1.CreateConsentRequest.consent:type_name -> cus.referral.v1.Consent
+	57, // 10: cus.referral.v1.ListConsentsResponse.consents:type_name -> cus.referral.v1.Consent
+	58, // 11: cus.referral.v1.CreateCaseRequest.case:type_name -> cus.referral.v1.Case
+	58, // 12: cus.referral.v1.UpdateCaseRequest.case:type_name -> cus.referral.v1.Case
+	56, // 13: cus.referral.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	58, // 14: cus.referral.v1.ListCasesResponse.cases:type_name -> cus.referral.v1.Case
+	59, // 15: cus.referral.v1.CreatePlanRequest.plan:type_name -> cus.referral.v1.Plan
+	59, // 16: cus.referral.v1.ListPlansResponse.plans:type_name -> cus.referral.v1.Plan
+	59, // 17: cus.referral.v1.UpdatePlanRequest.plan:type_name -> cus.referral.v1.Plan
+	56, // 18: cus.referral.v1.UpdatePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
+	61, // 19: cus.referral.v1.AddPlanReviewRequest.review:type_name -> cus.referral.v1.PlanReview
+	59, // 20: cus.referral.v1.ListOverduePlansResponse.plans:type_name -> cus.referral.v1.Plan
+	60, // 21: cus.referral.v1.CreateReferralRequest.referral:type_name -> cus.referral.v1.Referral
+	62, // 22: cus.referral.v1.ListReferralsRequest.status:type_name -> cus.referral.v1.ReferralStatus
+	63, // 23: cus.referral.v1.ListReferralsRequest.update_time_after:type_name -> google.protobuf.Timestamp
+	60, // 24: cus.referral.v1.ListReferralsResponse.referrals:type_name -> cus.referral.v1.Referral
+	60, // 25: cus.referral.v1.ReferralEvent.referral:type_name -> cus.referral.v1.Referral
+	64, // 26: cus.referral.v1.ListAuditEntriesResponse.entries:type_name -> cus.referral.v1.AuditEntry
+	65, // 27: cus.referral.v1.CompleteReferralRequest.outcome:type_name -> cus.referral.v1.Outcome
+	54, // 28: cus.referral.v1.ListReferralChangesResponse.changes:type_name -> cus.referral.v1.ReferralChange
+	0,  // 29: cus.referral.v1.ReferralChange.type:type_name -> cus.referral.v1.ReferralChangeType
+	60, // 30: cus.referral.v1.ReferralChange.referral:type_name -> cus.referral.v1.Referral
+	1,  // 31: cus.referral.v1.ReferralService.CreateResident:input_type -> cus.referral.v1.CreateResidentRequest
+	2,  // 32: cus.referral.v1.ReferralService.GetResident:input_type -> cus.referral.v1.GetResidentRequest
+	3,  // 33: cus.referral.v1.ReferralService.ListResidents:input_type -> cus.referral.v1.ListResidentsRequest
+	5,  // 34: cus.referral.v1.ReferralService.UpdateResident:input_type -> cus.referral.v1.UpdateResidentRequest
+	6,  // 35: cus.referral.v1.ReferralService.LookupResident:input_type -> cus.referral.v1.LookupResidentRequest
+	7,  // 36: cus.referral.v1.ReferralService.EraseResident:input_type -> cus.referral.v1.EraseResidentRequest
+	9,  // 37: cus.referral.v1.ReferralService.ExportResident:input_type -> cus.referral.v1.ExportResidentRequest
+	11, // 38: cus.referral.v1.ReferralService.CreateConsent:input_type -> cus.referral.v1.CreateConsentRequest
+	12, // 39: cus.referral.v1.ReferralService.ListConsents:input_type -> cus.referral.v1.ListConsentsRequest
+	14, // 40: cus.referral.v1.ReferralService.WithdrawConsent:input_type -> cus.referral.v1.WithdrawConsentRequest
+	15, // 41: cus.referral.v1.ReferralService.CreateCase:input_type -> cus.referral.v1.CreateCaseRequest
+	16, // 42: cus.referral.v1.ReferralService.GetCase:input_type -> cus.referral.v1.GetCaseRequest
+	17, // 43: cus.referral.v1.ReferralService.UpdateCase:input_type -> cus.referral.v1.UpdateCaseRequest
+	18, // 44: cus.referral.v1.ReferralService.ListCases:input_type -> cus.referral.v1.ListCasesRequest
+	20, // 45: cus.referral.v1.ReferralService.CreatePlan:input_type -> cus.referral.v1.CreatePlanRequest
+	21, // 46: cus.referral.v1.ReferralService.GetPlan:input_type -> cus.referral.v1.GetPlanRequest
+	22, // 47: cus.referral.v1.ReferralService.ListPlans:input_type -> cus.referral.v1.ListPlansRequest
+	24, // 48: cus.referral.v1.ReferralService.UpdatePlan:input_type -> cus.referral.v1.UpdatePlanRequest
+	25, // 49: cus.referral.v1.ReferralService.AddPlanReview:input_type -> cus.referral.v1.AddPlanReviewRequest
+	26, // 50: cus.referral.v1.ReferralService.ApprovePlan:input_type -> cus.referral.v1.ApprovePlanRequest
+	27, // 51: cus.referral.v1.ReferralService.ClosePlan:input_type -> cus.referral.v1.ClosePlanRequest
+	28, // 52: cus.referral.v1.ReferralService.ListOverduePlans:input_type -> cus.referral.v1.ListOverduePlansRequest
+	30, // 53: cus.referral.v1.ReferralService.CreateReferral:input_type -> cus.referral.v1.CreateReferralRequest
+	31, // 54: cus.referral.v1.ReferralService.GetReferral:input_type -> cus.referral.v1.GetReferralRequest
+	32, // 55: cus.referral.v1.ReferralService.ListReferrals:input_type -> cus.referral.v1.ListReferralsRequest
+	34, // 56: cus.referral.v1.ReferralService.WatchReferrals:input_type -> cus.referral.v1.WatchReferralsRequest
+	52, // 57: cus.referral.v1.ReferralService.ListReferralChanges:input_type -> cus.referral.v1.ListReferralChangesRequest
+	41, // 58: cus.referral.v1.ReferralService.SendReferral:input_type -> cus.referral.v1.SendReferralRequest
+	42, // 59: cus.referral.v1.ReferralService.ReceiveReferral:input_type -> cus.referral.v1.ReceiveReferralRequest
+	43, // 60: cus.referral.v1.ReferralService.AcceptReferral:input_type -> cus.referral.v1.AcceptReferralRequest
+	44, // 61: cus.referral.v1.ReferralService.RejectReferral:input_type -> cus.referral.v1.RejectReferralRequest
+	45, // 62: cus.referral.v1.ReferralService.StartReferral:input_type -> cus.referral.v1.StartReferralRequest
+	46, // 63: cus.referral.v1.ReferralService.HoldReferral:input_type -> cus.referral.v1.HoldReferralRequest
+	47, // 64: cus.referral.v1.ReferralService.ResumeReferral:input_type -> cus.referral.v1.ResumeReferralRequest
+	48, // 65: cus.referral.v1.ReferralService.CompleteReferral:input_type -> cus.referral.v1.CompleteReferralRequest
+	49, // 66: cus.referral.v1.ReferralService.FailReferral:input_type -> cus.referral.v1.FailReferralRequest
+	50, // 67: cus.referral.v1.ReferralService.CancelReferral:input_type -> cus.referral.v1.CancelReferralRequest
+	51, // 68: cus.referral.v1.ReferralService.MarkReferralEnteredInError:input_type -> cus.referral.v1.MarkReferralEnteredInErrorRequest
+	36, // 69: cus.referral.v1.ReferralService.GetStatistics:input_type -> cus.referral.v1.GetStatisticsRequest
+	37, // 70: cus.referral.v1.ReferralService.ListAuditEntries:input_type -> cus.referral.v1.ListAuditEntriesRequest
+	39, // 71: cus.referral.v1.ReferralService.VerifyAuditChain:input_type -> cus.referral.v1.VerifyAuditChainRequest
+	55, // 72: cus.referral.v1.ReferralService.CreateResident:output_type -> cus.referral.v1.Resident
+	55, // 73: cus.referral.v1.ReferralService.GetResident:output_type -> cus.referral.v1.Resident
+	4,  // 74: cus.referral.v1.ReferralService.ListResidents:output_type -> cus.referral.v1.ListResidentsResponse
+	55, // 75: cus.referral.v1.ReferralService.UpdateResident:output_type -> cus.referral.v1.Resident
+	55, // 76: cus.referral.v1.ReferralService.LookupResident:output_type -> cus.referral.v1.Resident
+	8,  // 77: cus.referral.v1.ReferralService.EraseResident:output_type -> cus.referral.v1.EraseResidentResponse
+	10, // 78: cus.referral.v1.ReferralService.ExportResident:output_type -> cus.referral.v1.ExportResidentResponse
+	57, // 79: cus.referral.v1.ReferralService.CreateConsent:output_type -> cus.referral.v1.Consent
+	13, // 80: cus.referral.v1.ReferralService.ListConsents:output_type -> cus.referral.v1.ListConsentsResponse
+	57, // 81: cus.referral.v1.ReferralService.WithdrawConsent:output_type -> cus.referral.v1.Consent
+	58, // 82: cus.referral.v1.ReferralService.CreateCase:output_type -> cus.referral.v1.Case
+	58, // 83: cus.referral.v1.ReferralService.GetCase:output_type -> cus.referral.v1.Case
+	58, // 84: cus.referral.v1.ReferralService.UpdateCase:output_type -> cus.referral.v1.Case
+	19, // 85: cus.referral.v1.ReferralService.ListCases:output_type -> cus.referral.v1.ListCasesResponse
+	59, // 86: cus.referral.v1.ReferralService.CreatePlan:output_type -> cus.referral.v1.Plan
+	59, // 87: cus.referral.v1.ReferralService.GetPlan:output_type -> cus.referral.v1.Plan
+	23, // 88: cus.referral.v1.ReferralService.ListPlans:output_type -> cus.referral.v1.ListPlansResponse
+	59, // 89: cus.referral.v1.ReferralService.UpdatePlan:output_type -> cus.referral.v1.Plan
+	59, // 90: cus.referral.v1.ReferralService.AddPlanReview:output_type -> cus.referral.v1.Plan
+	59, // 91: cus.referral.v1.ReferralService.ApprovePlan:output_type -> cus.referral.v1.Plan
+	59, // 92: cus.referral.v1.ReferralService.ClosePlan:output_type -> cus.referral.v1.Plan
+	29, // 93: cus.referral.v1.ReferralService.ListOverduePlans:output_type -> cus.referral.v1.ListOverduePlansResponse
+	60, // 94: cus.referral.v1.ReferralService.CreateReferral:output_type -> cus.referral.v1.Referral
+	60, // 95: cus.referral.v1.ReferralService.GetReferral:output_type -> cus.referral.v1.Referral
+	33, // 96: cus.referral.v1.ReferralService.ListReferrals:output_type -> cus.referral.v1.ListReferralsResponse
+	35, // 97: cus.referral.v1.ReferralService.WatchReferrals:output_type -> cus.referral.v1.ReferralEvent
+	53, // 98: cus.referral.v1.ReferralService.ListReferralChanges:output_type -> cus.referral.v1.ListReferralChangesResponse
+	60, // 99: cus.referral.v1.ReferralService.SendReferral:output_type -> cus.referral.v1.Referral
+	60, // 100: cus.referral.v1.ReferralService.ReceiveReferral:output_type -> cus.referral.v1.Referral
+	60, // 101: cus.referral.v1.ReferralService.AcceptReferral:output_type -> cus.referral.v1.Referral
+	60, // 102: cus.referral.v1.ReferralService.RejectReferral:output_type -> cus.referral.v1.Referral
+	60, // 103: cus.referral.v1.ReferralService.StartReferral:output_type -> cus.referral.v1.Referral
+	60, // 104: cus.referral.v1.ReferralService.HoldReferral:output_type -> cus.referral.v1.Referral
+	60, // 105: cus.referral.v1.ReferralService.ResumeReferral:output_type -> cus.referral.v1.Referral
+	60, // 106: cus.referral.v1.ReferralService.CompleteReferral:output_type -> cus.referral.v1.Referral
+	60, // 107: cus.referral.v1.ReferralService.FailReferral:output_type -> cus.referral.v1.Referral
+	60, // 108: cus.referral.v1.ReferralService.CancelReferral:output_type -> cus.referral.v1.Referral
+	60, // 109: cus.referral.v1.ReferralService.MarkReferralEnteredInError:output_type -> cus.referral.v1.Referral
+	66, // 110: cus.referral.v1.ReferralService.GetStatistics:output_type -> cus.referral.v1.Statistics
+	38, // 111: cus.referral.v1.ReferralService.ListAuditEntries:output_type -> cus.referral.v1.ListAuditEntriesResponse
+	40, // 112: cus.referral.v1.ReferralService.VerifyAuditChain:output_type -> cus.referral.v1.VerifyAuditChainResponse
+	72, // [72:113] is the sub-list for method output_type
+	31, // [31:72] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_cus_referral_v1_referral_service_proto_init() }
@@ -3514,13 +3844,14 @@ func file_cus_referral_v1_referral_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cus_referral_v1_referral_service_proto_rawDesc), len(file_cus_referral_v1_referral_service_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   51,
+			NumEnums:      1,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_cus_referral_v1_referral_service_proto_goTypes,
 		DependencyIndexes: file_cus_referral_v1_referral_service_proto_depIdxs,
+		EnumInfos:         file_cus_referral_v1_referral_service_proto_enumTypes,
 		MessageInfos:      file_cus_referral_v1_referral_service_proto_msgTypes,
 	}.Build()
 	File_cus_referral_v1_referral_service_proto = out.File
