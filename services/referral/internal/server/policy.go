@@ -69,7 +69,6 @@ var Policy = auth.Policy{
 		"GetReferral":      "provider staff: only referrals addressed to their provider, never drafts (others answer NOT_FOUND)",
 		"ListReferrals":    "provider staff: only referrals addressed to their provider, never drafts",
 		"WatchReferrals":   "provider staff: only referrals addressed to their provider, never drafts",
-		"ListReferralChanges": "polling instead of WatchReferrals; provider staff: only referrals addressed to their provider, never drafts",
 		"AcceptReferral":   "provider staff of the referral's provider; reserves capacity in the provider service",
 		"ReceiveReferral":  "provider staff of the referral's provider",
 		"RejectReferral":   "provider staff of the referral's provider; reason required",
@@ -85,5 +84,8 @@ var Policy = auth.Policy{
 		"EraseResident":    "erases personal data, keeps anonymous statistics, compacts the data file",
 		"GetStatistics":    "no personal data",
 		"ListAuditEntries": "every read and change of personal data, denials included",
+
+		// Polling, issue 13.
+		"ListReferralChanges": "polling instead of WatchReferrals; provider staff: only referrals addressed to their provider, never drafts",
 	},
 }
