@@ -3143,7 +3143,7 @@ func (x *MarkReferralEnteredInErrorRequest) GetReason() string {
 type ListReferralChangesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Return changes with a revision above this one (a list's revision, or the last next_after_revision); 0 starts
-	// from the oldest change kept.
+	// at the beginning of the feed, which is CHANGES_COMPACTED once older changes were compacted away.
 	AfterRevision int64 `protobuf:"varint,1,opt,name=after_revision,json=afterRevision,proto3" json:"after_revision,omitempty"`
 	// Maximum number of changes: 0 means 100, above 1000 means 1000.
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`

@@ -122,7 +122,7 @@ func TestListReferralChangesRefusesBadCursors(t *testing.T) {
 // poll writes nothing.
 func TestListReferralChangesShowsProvidersOnlyTheirs(t *testing.T) {
 	h := start(t)
-	res, con, kase := h.seed(t, pesel(t, "800808", 1122), 0, 1)
+	res, con, kase := h.seed(t, pesel(t, "800808", 1122), 150000, 1)
 	start := h.store.Revision()
 	toA := h.refer(t, res, con, kase, 0)
 	draftA := h.refer(t, res, con, kase, referralv1.ReferralStatus_REFERRAL_STATUS_DRAFT)
@@ -145,8 +145,8 @@ func TestListReferralChangesShowsProvidersOnlyTheirs(t *testing.T) {
 		t.Fatalf("provider B: %v, want %s", namesOf(gotB), toB.GetName())
 	}
 	gotCoord, _ := poll(t, h, h.coord(t), start, 10)
-	if len(gotCoord) != 3 {
-		t.Fatalf("coordinator: %v, want all three", namesOf(gotCoord))
+	if len(gotCoord) != 3 || gotCoord[0].GetReferral().GetFee().GetIncomePerPersonGrosze() == 0 {
+		t.Fatalf("coordinator: %v, want all three, with the income the fee was computed from", gotCoord)
 	}
 	var disclosed [][]string
 	for _, e := range entriesOf(t, h, "ListReferralChanges") {
