@@ -5,11 +5,11 @@ SHELL := /bin/bash
 GO    ?= go
 BIN   := $(CURDIR)/bin
 # Every module of the workspace (go.work); the tools modules are kept out of it on purpose.
-MODULES := proto platform services/catalogue services/provider services/referral gateway bench e2e
+MODULES := proto platform services/catalogue services/provider services/referral gateway bench e2e integration
 PKGS     = $(addsuffix /...,$(addprefix ./,$(MODULES)))
 GENERATED := proto/cus gateway/internal/openapi
 
-.PHONY: robustness robustness-short bench-referral bench-watch bench-provider bench-federation run-federation all build run test verify generate tools lint fmt bench bench-storage bench-growth bench-search ci clean tidy check-tidy fuzz breaking
+.PHONY: check-links examples robustness robustness-short bench-referral bench-watch bench-provider bench-federation run-federation all build run test verify generate tools lint fmt bench bench-storage bench-growth bench-search ci clean tidy check-tidy fuzz breaking
 
 all: verify test
 
@@ -137,6 +137,11 @@ robustness-short:
 	cd platform && $(GO) test -count=1 -run '$(STORAGE_FAULT_TESTS)' ./storage/
 	cd e2e && $(GO) test -tags robustness -count=1 -v -timeout 10m -run '^TestRobustness' . \
 		-args -robust.cycles=5 -robust.writers=4 -robust.load=1s
+
+## check-links: every relative link and anchor of every *.md resolves inside the repository (also part of make test);
+## -v lists the external links, which are not fetched
+check-links:
+	cd integration && $(GO) test -count=1 -v -run '^TestRepository$$' ./internal/doclinks/
 
 ## ci: what .ci/run does
 ci: verify test

@@ -1,0 +1,3 @@
+module github.com/cus-suite/cus/integration
+
+go 1.26.0
