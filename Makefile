@@ -9,7 +9,7 @@ MODULES := proto platform services/catalogue services/provider services/referral
 PKGS     = $(addsuffix /...,$(addprefix ./,$(MODULES)))
 GENERATED := proto/cus gateway/internal/openapi
 
-.PHONY: check-links examples robustness robustness-short bench-referral bench-watch bench-provider bench-federation run-federation all build run test verify generate tools lint fmt bench bench-storage bench-growth bench-search ci clean tidy check-tidy fuzz breaking
+.PHONY: robustness robustness-short bench-referral bench-watch bench-provider bench-federation run-federation all build run test verify generate tools lint fmt bench bench-storage bench-growth bench-search ci clean tidy check-tidy fuzz breaking
 
 all: verify test
 
@@ -138,10 +138,17 @@ robustness-short:
 	cd e2e && $(GO) test -tags robustness -count=1 -v -timeout 10m -run '^TestRobustness' . \
 		-args -robust.cycles=5 -robust.writers=4 -robust.load=1s
 
+.PHONY: check-links examples
+
 ## check-links: every relative link and anchor of every *.md resolves inside the repository (also part of make test);
 ## -v lists the external links, which are not fetched
 check-links:
 	cd integration && $(GO) test -count=1 -v -run '^TestRepository$$' ./internal/doclinks/
+
+## examples: the integration kit against the live suite: the Python and PHP client examples and the Bruno
+## collection (needs python3, php and the Bruno CLI `bru` on PATH; .ci/run installs them)
+examples:
+	cd e2e && CUS_E2E_EXAMPLES=1 $(GO) test -count=1 -v -run '^TestIntegrationExamples$$' .
 
 ## ci: what .ci/run does
 ci: verify test
