@@ -211,7 +211,7 @@ var (
 	codeSpanRE  = regexp.MustCompile("`+[^`]*`+")
 	inlineRE    = regexp.MustCompile(`!?\[(?:[^\[\]]|\[[^\[\]]*\])*\]\([ \t]*(<[^>]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)(?:[ \t]+"[^"]*")?[ \t]*\)`)
 	autoRE      = regexp.MustCompile(`<((?:https?|mailto|file):[^>\s]+)>`)
-	refDefRE    = regexp.MustCompile(`^ {0,3}\[[^\]]+\]:[ \t]*(<[^>]*>|\S+)`)
+	refDefRE    = regexp.MustCompile(`(?m)^ {0,3}\[[^\]]+\]:[ \t]*(<[^>]*>|\S+)`)
 	htmlAttrRE  = regexp.MustCompile(`<(?:a|img)\b[^>]*?\b(?:href|src)="([^"]*)"`)
 	htmlIDRE    = regexp.MustCompile(`<a\b[^>]*?\b(?:id|name)="([^"]+)"`)
 	mdLinkTxtRE = regexp.MustCompile(`!?\[([^\]]*)\]\([^)]*\)`)
@@ -231,6 +231,28 @@ func parse(path string, r io.Reader) (*document, error) {
 		}
 		d.anchors[s] = true
 	}
+	// Links are looked for per paragraph, not per line: a link's text may wrap onto the next line.
+	var para []string
+	paraStart := 0
+	flush := func() {
+		text := strings.Join(para, "\n")
+		// Blank code spans out, keeping offsets (and so line numbers) as they were.
+		text = codeSpanRE.ReplaceAllStringFunc(text, func(code string) string {
+			return strings.Map(func(r rune) rune {
+				if r == '\n' {
+					return r
+				}
+				return ' '
+			}, code)
+		})
+		for _, re := range []*regexp.Regexp{inlineRE, autoRE, refDefRE, htmlAttrRE} {
+			for _, m := range re.FindAllStringSubmatchIndex(text, -1) {
+				t := strings.TrimSuffix(strings.TrimPrefix(text[m[2]:m[3]], "<"), ">")
+				d.links = append(d.links, link{line: paraStart + strings.Count(text[:m[2]], "\n"), target: t})
+			}
+		}
+		para = nil
+	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
 	var fence string
@@ -238,6 +260,7 @@ func parse(path string, r io.Reader) (*document, error) {
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
 		if m := fenceRE.FindStringSubmatch(line); m != nil {
+			flush()
 			marker := m[1]
 			switch {
 			case fence == "":
@@ -259,15 +282,17 @@ func parse(path string, r io.Reader) (*document, error) {
 		for _, m := range htmlIDRE.FindAllStringSubmatch(line, -1) {
 			d.anchors[m[1]] = true
 		}
-		text := codeSpanRE.ReplaceAllString(line, "")
-		for _, re := range []*regexp.Regexp{inlineRE, autoRE, refDefRE, htmlAttrRE} {
-			for _, m := range re.FindAllStringSubmatch(text, -1) {
-				t := strings.TrimSuffix(strings.TrimPrefix(m[1], "<"), ">")
-				d.links = append(d.links, link{line: n, target: t})
+		if strings.TrimSpace(line) == "" {
+			flush()
+		} else {
+			if para == nil {
+				paraStart = n
 			}
+			para = append(para, line)
 		}
 		prev = line
 	}
+	flush()
 	return d, sc.Err()
 }
 

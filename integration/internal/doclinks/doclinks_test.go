@@ -45,6 +45,8 @@ func TestCheckFindsEachKindOfBrokenLink(t *testing.T) {
 		{"link in a code span is an example", "`[x](missing.md)`", ""},
 		{"link in a fenced block is an example", "```\n[x](missing.md)\n```", ""},
 		{"missing file", "[x](docs/missing.md)", "no such file"},
+		{"link text wrapped onto the next line", "see [the\nguide](docs/missing.md)", "no such file"},
+		{"code span wrapped onto the next line", "`[x](\nmissing.md)` and [api](docs/api.md)", ""},
 		{"missing anchor", "[x](docs/api.md#nowhere)", "no heading with anchor #nowhere"},
 		{"heading inside code is no anchor", "[x](docs/api.md#not-a-heading)", "no heading"},
 		{"missing anchor in the same file", "# Top\n[x](#bottom)", "no heading"},
