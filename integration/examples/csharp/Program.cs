@@ -23,7 +23,8 @@ http.DefaultRequestHeaders.AcceptLanguage.Add(new StringWithQualityHeaderValue("
 
 async Task<JsonNode> Call(HttpMethod method, string pathAndQuery, object? body = null, string? bearer = null)
 {
-    using var req = new HttpRequestMessage(method, pathAndQuery);
+    // Relative to BaseAddress; explicit, because on Linux a string starting with "/" may be taken for a file path.
+    using var req = new HttpRequestMessage(method, new Uri(pathAndQuery, UriKind.Relative));
     if (body is not null)
         req.Content = new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json");
     if (!string.IsNullOrEmpty(bearer))
