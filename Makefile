@@ -5,7 +5,7 @@ SHELL := /bin/bash
 GO    ?= go
 BIN   := $(CURDIR)/bin
 # Every module of the workspace (go.work); the tools modules are kept out of it on purpose.
-MODULES := proto platform services/catalogue services/provider services/referral gateway bench e2e
+MODULES := proto platform services/catalogue services/provider services/referral gateway bench e2e integration
 PKGS     = $(addsuffix /...,$(addprefix ./,$(MODULES)))
 GENERATED := proto/cus gateway/internal/openapi
 
@@ -137,6 +137,18 @@ robustness-short:
 	cd platform && $(GO) test -count=1 -run '$(STORAGE_FAULT_TESTS)' ./storage/
 	cd e2e && $(GO) test -tags robustness -count=1 -v -timeout 10m -run '^TestRobustness' . \
 		-args -robust.cycles=5 -robust.writers=4 -robust.load=1s
+
+.PHONY: check-links examples
+
+## check-links: every relative link and anchor of every *.md resolves inside the repository (also part of make test);
+## -v lists the external links, which are not fetched
+check-links:
+	cd integration && $(GO) test -count=1 -v -run '^TestRepository$$' ./internal/doclinks/
+
+## examples: the integration kit against the live suite: the Python and PHP client examples and the Bruno
+## collection (needs python3, php and the Bruno CLI `bru` on PATH; .ci/run installs them)
+examples:
+	cd e2e && CUS_E2E_EXAMPLES=1 $(GO) test -count=1 -v -run '^TestIntegrationExamples$$' .
 
 ## ci: what .ci/run does
 ci: verify test
