@@ -266,8 +266,16 @@ func convertOperation(path2, method string, op2 map[string]any, access map[strin
 			op.Parameters = append(op.Parameters, convertParam(pm))
 		}
 	}
+	if method == "patch" {
+		op.Parameters = patchParameters(op.Parameters)
+	}
 	if bodyParam != nil {
-		media := map[string]any{"schema": rewriteRefs(bodyParam["schema"])}
+		body := rewriteRefs(bodyParam["schema"])
+		if m, ok := body.(map[string]any); ok && method == "patch" {
+			// A PATCH sends only the fields it changes: the message's required fields are required on create.
+			delete(m, "required")
+		}
+		media := map[string]any{"schema": body}
 		if ex, ok := requestExamples[id]; ok {
 			v, err := parseExample(ex)
 			if err != nil {
@@ -333,6 +341,23 @@ func convertOperation(path2, method string, op2 map[string]any, access map[strin
 	}
 	op.Responses["default"] = map[string]any{"$ref": "#/components/responses/Error"}
 	return path3, op, nil
+}
+
+// patchParameters documents updateMask on a PATCH: grpc-gateway reads it from the query and infers it from the
+// body when absent, so protoc-gen-openapiv2 leaves it out, but integrators need it to clear a field.
+func patchParameters(params []map[string]any) []map[string]any {
+	for _, p := range params {
+		if p["name"] == "updateMask" || p["name"] == "update_mask" {
+			return params
+		}
+	}
+	return append(params, map[string]any{
+		"name": "updateMask", "in": "query", "required": false,
+		"description": "The fields to update, proto field names separated by commas (`display_name,locations`, " +
+			"`fee.price_grosze`); lists are replaced as a whole. Absent: the fields present in the body. " +
+			"A field in the mask but not in the body is cleared.",
+		"schema": map[string]any{"type": "string"},
+	})
 }
 
 // convertPath turns a grpc-gateway path whose variables hold resource names (/v1/{name_3}:reserve with
@@ -523,16 +548,29 @@ func parseExample(s string) (any, error) {
 	return v, err
 }
 
+// firstSentence is the summary of a proto comment: its first sentence, across the comment's line breaks.
 func firstSentence(s string) string {
 	s = strings.TrimSpace(s)
-	if i := strings.Index(s, "\n"); i >= 0 {
-		s = s[:i]
+	if i := strings.Index(s, "\n\n"); i >= 0 {
+		s = s[:i] // the first paragraph at most
 	}
-	if i := strings.Index(s, ". "); i >= 0 {
-		s = s[:i+1]
+	s = strings.Join(strings.Fields(s), " ")
+	for from := 0; ; {
+		i := strings.Index(s[from:], ". ")
+		if i < 0 {
+			return s
+		}
+		end := from + i
+		word := s[strings.LastIndexAny(s[:end], " (")+1 : end]
+		if !abbreviations[strings.ToLower(word)] {
+			return s[:end+1]
+		}
+		from = end + 2
 	}
-	return s
 }
+
+// abbreviations do not end a sentence: "art. 2 ust. 1", "e.g. a".
+var abbreviations = map[string]bool{"art": true, "ust": true, "pkt": true, "e.g": true, "i.e": true, "no": true, "nr": true, "poz": true}
 
 func accessSentence(a Access) string {
 	if a.Public() {

@@ -414,3 +414,31 @@ func TestExamplesUseDocumentedFields(t *testing.T) {
 		t.Errorf("%d examples placed, want %d: an example names an operation that does not exist", n, len(requestExamples)+len(responseExamples))
 	}
 }
+
+// A PATCH documents updateMask (grpc-gateway reads it, protoc-gen-openapiv2 leaves it out) and requires no
+// field of the body: a partial update sends only what changes.
+func TestPatchDocumentsUpdateMaskAndPartialBodies(t *testing.T) {
+	_, doc := generated(t)
+	n := 0
+	for id, o := range operations(doc) {
+		if o.method != "patch" {
+			continue
+		}
+		n++
+		found := false
+		for _, p := range o.m["parameters"].([]any) {
+			pm := p.(map[string]any)
+			found = found || pm["name"] == "updateMask" && pm["in"] == "query"
+		}
+		if !found {
+			t.Errorf("%s: no updateMask query parameter", id)
+		}
+		schema := o.m["requestBody"].(map[string]any)["content"].(map[string]any)["application/json"].(map[string]any)["schema"].(map[string]any)
+		if schema["required"] != nil {
+			t.Errorf("%s: the PATCH body requires %v", id, schema["required"])
+		}
+	}
+	if n < 5 {
+		t.Errorf("only %d PATCH operations", n)
+	}
+}
