@@ -3791,7 +3791,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the case: the segment after the collection in the resource name `cases/{case}` (a UUID; the value holds no slash). */
+                /** @description The id of the case: the segment after the collection in the resource name `cases/{case}` (one segment, never a slash). The proto field name_6: Name of the case, `cases/{uuid}`. */
                 case: string;
             };
             cookie?: never;
@@ -3826,7 +3826,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The id of the case: the segment after the collection in the resource name `cases/{case}` (a UUID; the value holds no slash). */
+                /** @description The id of the case: the segment after the collection in the resource name `cases/{case}` (one segment, never a slash). The proto field case.name: Resource name, `cases/{uuid}`. */
                 case: string;
             };
             cookie?: never;
@@ -3898,7 +3898,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the case: the segment after the collection in the resource name `cases/{case}` (a UUID; the value holds no slash). */
+                /** @description The id of the case: the segment after the collection in the resource name `cases/{case}` (one segment, never a slash). The proto field parent: The case, `cases/{uuid}`. */
                 case: string;
             };
             cookie?: never;
@@ -3933,7 +3933,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The id of the case: the segment after the collection in the resource name `cases/{case}` (a UUID; the value holds no slash). */
+                /** @description The id of the case: the segment after the collection in the resource name `cases/{case}` (one segment, never a slash). The proto field parent: The case, `cases/{uuid}`. */
                 case: string;
             };
             cookie?: never;
@@ -3972,9 +3972,9 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the case: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (a UUID; the value holds no slash). */
+                /** @description The id of the case: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (one segment, never a slash). The proto field name_7: Name of the plan, `cases/{uuid}/plans/{uuid}`. */
                 case: string;
-                /** @description The id of the plan: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (a UUID; the value holds no slash). */
+                /** @description The id of the plan: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (one segment, never a slash). The proto field name_7: Name of the plan, `cases/{uuid}/plans/{uuid}`. */
                 plan: string;
             };
             cookie?: never;
@@ -4009,9 +4009,9 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The id of the case: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (a UUID; the value holds no slash). */
+                /** @description The id of the case: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (one segment, never a slash). The proto field plan.name: Resource name, `cases/{uuid}/plans/{uuid}`. */
                 case: string;
-                /** @description The id of the plan: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (a UUID; the value holds no slash). */
+                /** @description The id of the plan: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (one segment, never a slash). The proto field plan.name: Resource name, `cases/{uuid}/plans/{uuid}`. */
                 plan: string;
             };
             cookie?: never;
@@ -4101,9 +4101,9 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the case: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (a UUID; the value holds no slash). */
+                /** @description The id of the case: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (one segment, never a slash). The proto field name: Name of the plan, `cases/{uuid}/plans/{uuid}`. */
                 case: string;
-                /** @description The id of the plan: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (a UUID; the value holds no slash). */
+                /** @description The id of the plan: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (one segment, never a slash). The proto field name: Name of the plan, `cases/{uuid}/plans/{uuid}`. */
                 plan: string;
             };
             cookie?: never;
@@ -4141,9 +4141,9 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the case: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (a UUID; the value holds no slash). */
+                /** @description The id of the case: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (one segment, never a slash). The proto field name: Name of the plan, `cases/{uuid}/plans/{uuid}`. */
                 case: string;
-                /** @description The id of the plan: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (a UUID; the value holds no slash). */
+                /** @description The id of the plan: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (one segment, never a slash). The proto field name: Name of the plan, `cases/{uuid}/plans/{uuid}`. */
                 plan: string;
             };
             cookie?: never;
@@ -4181,9 +4181,9 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the case: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (a UUID; the value holds no slash). */
+                /** @description The id of the case: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (one segment, never a slash). The proto field name: Name of the plan, `cases/{uuid}/plans/{uuid}`. */
                 case: string;
-                /** @description The id of the plan: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (a UUID; the value holds no slash). */
+                /** @description The id of the plan: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (one segment, never a slash). The proto field name: Name of the plan, `cases/{uuid}/plans/{uuid}`. */
                 plan: string;
             };
             cookie?: never;
@@ -4419,7 +4419,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the programme: the segment after the collection in the resource name `programmes/{programme}` (a UUID; the value holds no slash). */
+                /** @description The id of the programme: the segment after the collection in the resource name `programmes/{programme}` (one segment, never a slash). The proto field name_1: Name of the programme, `programmes/{uuid}`. */
                 programme: string;
             };
             cookie?: never;
@@ -4453,7 +4453,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The id of the programme: the segment after the collection in the resource name `programmes/{programme}` (a UUID; the value holds no slash). */
+                /** @description The id of the programme: the segment after the collection in the resource name `programmes/{programme}` (one segment, never a slash). The proto field name_1: Name of the programme, `programmes/{uuid}`. */
                 programme: string;
             };
             cookie?: never;
@@ -4489,7 +4489,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The id of the programme: the segment after the collection in the resource name `programmes/{programme}` (a UUID; the value holds no slash). */
+                /** @description The id of the programme: the segment after the collection in the resource name `programmes/{programme}` (one segment, never a slash). The proto field programme.name: Resource name, `programmes/{uuid}`. */
                 programme: string;
             };
             cookie?: never;
@@ -4690,7 +4690,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}` (a UUID; the value holds no slash). */
+                /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}` (one segment, never a slash). The proto field name_2: Name of the provider, `providers/{uuid}`. */
                 provider: string;
             };
             cookie?: never;
@@ -4724,7 +4724,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}` (a UUID; the value holds no slash). */
+                /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}` (one segment, never a slash). The proto field name_2: Name of the provider, `providers/{uuid}`. */
                 provider: string;
             };
             cookie?: never;
@@ -4760,7 +4760,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}` (a UUID; the value holds no slash). */
+                /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}` (one segment, never a slash). The proto field provider.name: Resource name, `providers/{uuid}`. Assigned on create (or from `provider_id`); never changes. */
                 provider: string;
             };
             cookie?: never;
@@ -4875,7 +4875,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}` (a UUID; the value holds no slash). */
+                /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}` (one segment, never a slash). The proto field parent: The provider, `providers/{uuid}`, or `providers/-` for every provider. */
                 provider: string;
             };
             cookie?: never;
@@ -4911,7 +4911,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}` (a UUID; the value holds no slash). */
+                /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}` (one segment, never a slash). The proto field parent: The provider, `providers/{uuid}`. */
                 provider: string;
             };
             cookie?: never;
@@ -4950,9 +4950,9 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (a UUID; the value holds no slash). */
+                /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (one segment, never a slash). The proto field name_3: Name of the agreement, `providers/{uuid}/agreements/{uuid}`. */
                 provider: string;
-                /** @description The id of the agreement: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (a UUID; the value holds no slash). */
+                /** @description The id of the agreement: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (one segment, never a slash). The proto field name_3: Name of the agreement, `providers/{uuid}/agreements/{uuid}`. */
                 agreement: string;
             };
             cookie?: never;
@@ -4986,9 +4986,9 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (a UUID; the value holds no slash). */
+                /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (one segment, never a slash). The proto field name_3: Name of the agreement, `providers/{uuid}/agreements/{uuid}`. */
                 provider: string;
-                /** @description The id of the agreement: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (a UUID; the value holds no slash). */
+                /** @description The id of the agreement: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (one segment, never a slash). The proto field name_3: Name of the agreement, `providers/{uuid}/agreements/{uuid}`. */
                 agreement: string;
             };
             cookie?: never;
@@ -5024,9 +5024,9 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (a UUID; the value holds no slash). */
+                /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (one segment, never a slash). The proto field agreement.name: Resource name, `providers/{provider_uuid}/agreements/{uuid}`. The provider is the parent: an agreement never moves to another provider. */
                 provider: string;
-                /** @description The id of the agreement: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (a UUID; the value holds no slash). */
+                /** @description The id of the agreement: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (one segment, never a slash). The proto field agreement.name: Resource name, `providers/{provider_uuid}/agreements/{uuid}`. The provider is the parent: an agreement never moves to another provider. */
                 agreement: string;
             };
             cookie?: never;
@@ -5109,9 +5109,9 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}/availability` (a UUID; the value holds no slash). */
+                /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}/availability` (one segment, never a slash). The proto field name_4: Name of the availability, `providers/{uuid}/agreements/{uuid}/availability`. */
                 provider: string;
-                /** @description The id of the agreement: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}/availability` (a UUID; the value holds no slash). */
+                /** @description The id of the agreement: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}/availability` (one segment, never a slash). The proto field name_4: Name of the availability, `providers/{uuid}/agreements/{uuid}/availability`. */
                 agreement: string;
             };
             cookie?: never;
@@ -5148,9 +5148,9 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (a UUID; the value holds no slash). */
+                /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (one segment, never a slash). The proto field parent: The agreement, `providers/{uuid}/agreements/{uuid}`; `-` for the agreement lists a provider's every agreement, and `providers/-/agreements/-` every reservation (CUS staff only). */
                 provider: string;
-                /** @description The id of the agreement: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (a UUID; the value holds no slash). */
+                /** @description The id of the agreement: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (one segment, never a slash). The proto field parent: The agreement, `providers/{uuid}/agreements/{uuid}`; `-` for the agreement lists a provider's every agreement, and `providers/-/agreements/-` every reservation (CUS staff only). */
                 agreement: string;
             };
             cookie?: never;
@@ -5182,9 +5182,9 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (a UUID; the value holds no slash). */
+                /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (one segment, never a slash). The proto field name: The agreement, `providers/{uuid}/agreements/{uuid}`. */
                 provider: string;
-                /** @description The id of the agreement: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (a UUID; the value holds no slash). */
+                /** @description The id of the agreement: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (one segment, never a slash). The proto field name: The agreement, `providers/{uuid}/agreements/{uuid}`. */
                 agreement: string;
             };
             cookie?: never;
@@ -5222,9 +5222,9 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (a UUID; the value holds no slash). */
+                /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (one segment, never a slash). The proto field name: The agreement, `providers/{uuid}/agreements/{uuid}`. */
                 provider: string;
-                /** @description The id of the agreement: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (a UUID; the value holds no slash). */
+                /** @description The id of the agreement: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (one segment, never a slash). The proto field name: The agreement, `providers/{uuid}/agreements/{uuid}`. */
                 agreement: string;
             };
             cookie?: never;
@@ -5271,7 +5271,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}` (a UUID; the value holds no slash). */
+                /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}` (one segment, never a slash). The proto field parent: The provider, `providers/{uuid}`, or `providers/-` for every provider (provider staff see only their own). */
                 provider: string;
             };
             cookie?: never;
@@ -5443,7 +5443,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (a UUID; the value holds no slash). */
+                /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name_8: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
             };
             cookie?: never;
@@ -5475,7 +5475,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (a UUID; the value holds no slash). */
+                /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
             };
             cookie?: never;
@@ -5513,7 +5513,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (a UUID; the value holds no slash). */
+                /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
             };
             cookie?: never;
@@ -5551,7 +5551,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (a UUID; the value holds no slash). */
+                /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
             };
             cookie?: never;
@@ -5589,7 +5589,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (a UUID; the value holds no slash). */
+                /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
             };
             cookie?: never;
@@ -5627,7 +5627,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (a UUID; the value holds no slash). */
+                /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
             };
             cookie?: never;
@@ -5665,7 +5665,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (a UUID; the value holds no slash). */
+                /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
             };
             cookie?: never;
@@ -5703,7 +5703,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (a UUID; the value holds no slash). */
+                /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
             };
             cookie?: never;
@@ -5741,7 +5741,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (a UUID; the value holds no slash). */
+                /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
             };
             cookie?: never;
@@ -5779,7 +5779,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (a UUID; the value holds no slash). */
+                /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
             };
             cookie?: never;
@@ -5817,7 +5817,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (a UUID; the value holds no slash). */
+                /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
             };
             cookie?: never;
@@ -5855,7 +5855,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (a UUID; the value holds no slash). */
+                /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
             };
             cookie?: never;
@@ -6003,7 +6003,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the resident: the segment after the collection in the resource name `residents/{resident}` (a UUID; the value holds no slash). */
+                /** @description The id of the resident: the segment after the collection in the resource name `residents/{resident}` (one segment, never a slash). The proto field name_5: Name of the resident, `residents/{uuid}`. */
                 resident: string;
             };
             cookie?: never;
@@ -6038,7 +6038,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The id of the resident: the segment after the collection in the resource name `residents/{resident}` (a UUID; the value holds no slash). */
+                /** @description The id of the resident: the segment after the collection in the resource name `residents/{resident}` (one segment, never a slash). The proto field resident.name: Resource name, `residents/{uuid}`. */
                 resident: string;
             };
             cookie?: never;
@@ -6139,7 +6139,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the resident: the segment after the collection in the resource name `residents/{resident}` (a UUID; the value holds no slash). */
+                /** @description The id of the resident: the segment after the collection in the resource name `residents/{resident}` (one segment, never a slash). The proto field parent: The resident, `residents/{uuid}`. */
                 resident: string;
             };
             cookie?: never;
@@ -6174,7 +6174,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The id of the resident: the segment after the collection in the resource name `residents/{resident}` (a UUID; the value holds no slash). */
+                /** @description The id of the resident: the segment after the collection in the resource name `residents/{resident}` (one segment, never a slash). The proto field parent: The resident, `residents/{uuid}`. */
                 resident: string;
             };
             cookie?: never;
@@ -6213,9 +6213,9 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the resident: the segment after the collection in the resource name `residents/{resident}/consents/{consent}` (a UUID; the value holds no slash). */
+                /** @description The id of the resident: the segment after the collection in the resource name `residents/{resident}/consents/{consent}` (one segment, never a slash). The proto field name: Name of the consent, `residents/{uuid}/consents/{uuid}`. */
                 resident: string;
-                /** @description The id of the consent: the segment after the collection in the resource name `residents/{resident}/consents/{consent}` (a UUID; the value holds no slash). */
+                /** @description The id of the consent: the segment after the collection in the resource name `residents/{resident}/consents/{consent}` (one segment, never a slash). The proto field name: Name of the consent, `residents/{uuid}/consents/{uuid}`. */
                 consent: string;
             };
             cookie?: never;
@@ -6253,7 +6253,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the resident: the segment after the collection in the resource name `residents/{resident}` (a UUID; the value holds no slash). */
+                /** @description The id of the resident: the segment after the collection in the resource name `residents/{resident}` (one segment, never a slash). The proto field name: Name of the resident, `residents/{uuid}`. */
                 resident: string;
             };
             cookie?: never;
@@ -6291,7 +6291,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the resident: the segment after the collection in the resource name `residents/{resident}` (a UUID; the value holds no slash). */
+                /** @description The id of the resident: the segment after the collection in the resource name `residents/{resident}` (one segment, never a slash). The proto field name: Name of the resident, `residents/{uuid}`. */
                 resident: string;
             };
             cookie?: never;
@@ -6537,7 +6537,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of the service: the segment after the collection in the resource name `services/{service}` (a UUID; the value holds no slash). */
+                /** @description The id of the service: the segment after the collection in the resource name `services/{service}` (one segment, never a slash). The proto field name: Name of the service, `services/{uuid}`. */
                 service: string;
             };
             cookie?: never;
@@ -6609,7 +6609,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The id of the service: the segment after the collection in the resource name `services/{service}` (a UUID; the value holds no slash). */
+                /** @description The id of the service: the segment after the collection in the resource name `services/{service}` (one segment, never a slash). The proto field name: Name of the service, `services/{uuid}`. */
                 service: string;
             };
             cookie?: never;
@@ -6645,7 +6645,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The id of the service: the segment after the collection in the resource name `services/{service}` (a UUID; the value holds no slash). */
+                /** @description The id of the service: the segment after the collection in the resource name `services/{service}` (one segment, never a slash). The proto field service.name: Resource name, `services/{uuid}`. Assigned on create (or from `service_id`); never changes. */
                 service: string;
             };
             cookie?: never;

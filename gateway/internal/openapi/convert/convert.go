@@ -399,9 +399,15 @@ func convertPath(path2 string, params2 map[string]any) (string, []map[string]any
 			}
 		}
 		resource := strings.Join(template, "/")
+		orig, _ := p["description"].(string)
 		for _, n := range names {
-			params = append(params, pathParam(n, fmt.Sprintf("The id of the %s: the segment after the collection in the "+
-				"resource name `%s` (a UUID; the value holds no slash).", n, resource)))
+			d := fmt.Sprintf("The id of the %s: the segment after the collection in the resource name `%s` "+
+				"(one segment, never a slash).", n, resource)
+			if orig != "" {
+				// What the proto says of the whole name (e.g. that `-` stands for every parent).
+				d += " The proto field " + name2 + ": " + strings.Join(strings.Fields(orig), " ")
+			}
+			params = append(params, pathParam(n, d))
 		}
 		return resource
 	})
