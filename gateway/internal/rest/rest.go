@@ -103,7 +103,12 @@ func New(ctx context.Context, conns Conns, opts Options, log *zap.Logger) (http.
 	if err != nil {
 		return nil, err
 	}
-	routes, err := newRouteTable(doc)
+	docV2, err := openapi.DocumentV2()
+	if err != nil {
+		return nil, err
+	}
+	// The route table reads the 2.0 document: its path patterns are grpc-gateway's own templates.
+	routes, err := newRouteTable(docV2)
 	if err != nil {
 		return nil, err
 	}
@@ -171,6 +176,10 @@ func New(ctx context.Context, conns Conns, opts Options, log *zap.Logger) (http.
 	mux.HandleFunc("/openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(doc)
+	})
+	mux.HandleFunc("/openapi-v2.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(docV2)
 	})
 	mux.HandleFunc("/docs", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
