@@ -37,8 +37,8 @@ var unitPer = map[cataloguev1.FeeUnit]string{
 }
 
 var statusNames = map[cataloguev1.ServiceStatus]string{
-	cataloguev1.ServiceStatus_SERVICE_STATUS_INACTIVE:          "Usługa jest chwilowo nieoferowana.",
-	cataloguev1.ServiceStatus_SERVICE_STATUS_DEFUNCT:           "Usługa nie jest już oferowana.",
+	cataloguev1.ServiceStatus_SERVICE_STATUS_INACTIVE:           "Usługa jest chwilowo nieoferowana.",
+	cataloguev1.ServiceStatus_SERVICE_STATUS_DEFUNCT:            "Usługa nie jest już oferowana.",
 	cataloguev1.ServiceStatus_SERVICE_STATUS_TEMPORARILY_CLOSED: "Usługa jest czasowo zamknięta (np. urlop, remont).",
 }
 
@@ -167,4 +167,6 @@ func serviceID(name string) string { return name[strings.LastIndexByte(name, '/'
 // one town.
 var folder = strings.NewReplacer("ą", "a", "ć", "c", "ę", "e", "ł", "l", "ń", "n", "ó", "o", "ś", "s", "ź", "z", "ż", "z")
 
-func fold(s string) string { return folder.Replace(strings.ToLower(strings.Join(strings.Fields(s), " "))) }
+func fold(s string) string {
+	return folder.Replace(strings.ToLower(strings.Join(strings.Fields(s), " ")))
+}

@@ -100,7 +100,7 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 
 type programmeView struct {
 	ID, Name, Description, Period, Resolution, Access, Fees, Origin string
-	Services                                                       []resultItem
+	Services                                                        []resultItem
 }
 
 func (h *Handler) programmes(w http.ResponseWriter, r *http.Request) {

@@ -38,9 +38,9 @@ type bandView struct{ Range, Payable string }
 
 type feeResult struct {
 	Amount, Price, Unit, Criterion, Kind, Percent, Band, CriterionFrom string
-	Exempt                                                              bool
-	Payable                                                             int32
-	NoBand                                                              bool
+	Exempt                                                             bool
+	Payable                                                            int32
+	NoBand                                                             bool
 }
 
 type feeView struct {
@@ -55,13 +55,13 @@ type feeView struct {
 
 type serviceBody struct {
 	ID, Name, Alternate, Status, Origin, Age, Eligibility, Apply, URL, Email string
-	Paragraphs                                                              []string
-	Areas, Groups, Languages, Phones, ServiceAreas, Accreditations          []string
-	Decision                                                                bool
-	Locations                                                               []locationView
-	Providers                                                               []providerView
-	Fee                                                                     *feeView
-	Updated                                                                 string
+	Paragraphs                                                               []string
+	Areas, Groups, Languages, Phones, ServiceAreas, Accreditations           []string
+	Decision                                                                 bool
+	Locations                                                                []locationView
+	Providers                                                                []providerView
+	Fee                                                                      *feeView
+	Updated                                                                  string
 }
 
 func (h *Handler) service(w http.ResponseWriter, r *http.Request, id string) {
