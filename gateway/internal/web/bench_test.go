@@ -23,8 +23,8 @@ func BenchmarkRenderResults(b *testing.B) {
 		results = append(results, &cataloguev1.SearchResult{Service: s, DistanceMeters: &d})
 	}
 	resp := &cataloguev1.SearchServicesResponse{Results: results, TotalSize: 734, NextPageToken: "dG9rZW4",
-		SuggestedQuery: "klub seniora",
-		AreaFacets:     []*cataloguev1.AreaFacet{{Area: cataloguev1.Area_AREA_CULTURE, Count: 500}, {Area: cataloguev1.Area_AREA_SOCIAL_ASSISTANCE, Count: 234}},
+		SuggestedQuery:    "klub seniora",
+		AreaFacets:        []*cataloguev1.AreaFacet{{Area: cataloguev1.Area_AREA_CULTURE, Count: 500}, {Area: cataloguev1.Area_AREA_SOCIAL_ASSISTANCE, Count: 234}},
 		TargetGroupFacets: []*cataloguev1.TargetGroupFacet{{TargetGroup: cataloguev1.TargetGroup_TARGET_GROUP_SENIORS, Count: 734}}}
 	h := e.h
 	r := httptest.NewRequest("GET", "/szukaj?q=klub+senora&grupa=TARGET_GROUP_SENIORS&miejscowosc=Rawicz", nil)

@@ -256,8 +256,11 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 	b := &resultsBody{F: f, Problems: problems, Page: f.Page}
 	code := http.StatusOK
 	var resp *cataloguev1.SearchServicesResponse
+	var backend time.Duration
 	if len(problems) == 0 {
+		start := time.Now()
 		resp, err = h.runSearch(ctx, req, &f)
+		backend = time.Since(start)
 		if err != nil {
 			h.fail(w, r, err)
 			return
@@ -279,7 +282,7 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 		desc = "Wyszukiwarka usług społecznych " + h.opts.Site.Name + "."
 	}
 	h.render(w, r, code, "wyniki", &page{Title: title, Description: desc, NoIndex: true, SearchInMain: true,
-		Query: f.Q, Canonical: f.link(f.Page, ""), Body: b})
+		Query: f.Q, Canonical: f.link(f.Page, ""), Body: b, backend: backend})
 }
 
 // runSearch asks the catalogue for the page the filters name.
