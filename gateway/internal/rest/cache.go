@@ -18,6 +18,8 @@ type publicCache struct {
 	ttl time.Duration
 	max int
 	now func() time.Time
+	// match tells the cacheable paths: the REST reads by default, the residents' pages for theirs.
+	match func(path string) bool
 
 	mu sync.RWMutex
 	m  map[string]cachedResponse
@@ -34,7 +36,7 @@ type cachedResponse struct {
 var cacheable = regexp.MustCompile(`^/v1/(services/[0-9a-fA-F-]{36}|programmes/[0-9a-fA-F-]{36}|areas|targetGroups)$`)
 
 func newPublicCache(ttl time.Duration, max int) *publicCache {
-	return &publicCache{ttl: ttl, max: max, now: time.Now, m: map[string]cachedResponse{}}
+	return &publicCache{ttl: ttl, max: max, now: time.Now, match: cacheable.MatchString, m: map[string]cachedResponse{}}
 }
 
 func (c *publicCache) middleware(next http.Handler) http.Handler {
@@ -42,7 +44,7 @@ func (c *publicCache) middleware(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !cacheable.MatchString(r.URL.Path) {
+		if !c.match(r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return
 		}
