@@ -142,6 +142,16 @@ robustness-short:
 	cd e2e && $(GO) test -tags robustness -count=1 -v -timeout 10m -run '^TestRobustness' . \
 		-args -robust.cycles=5 -robust.writers=4 -robust.load=1s
 
+## web-check: the residents' pages in Debian's chromium: axe WCAG 2.1 A/AA with 0 violations, 320 px reflow, 200%
+## zoom, a search walked with the keyboard alone, JavaScript off (e2e/browser; the harness's self-test runs first)
+.PHONY: web-check screenshots
+web-check:
+	@e2e/browser/web-check.sh check
+
+## screenshots: rewrite docs/screenshots/*.png (home, results, service at 375 and 1280 px) from the demo suite
+screenshots:
+	@e2e/browser/web-check.sh screenshots
+
 ## ci: what .ci/run does
 ci: verify test
 
