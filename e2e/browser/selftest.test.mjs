@@ -56,8 +56,10 @@ test('a fixed-width box fails at 320 px but not at 640 px (1280 px zoomed to 200
 
 test('focus without an outline or a box shadow fails the keyboard walk', async (t) => {
   const { results, log } = await check(t, ['focus'], ['home']);
-  assert.deepEqual(failedChecks(results), ['keyboard search walked with the keyboard alone'], log);
+  assert.deepEqual(failedChecks(results), ['focus home', 'keyboard search walked with the keyboard alone'], log);
   assert.match(details(results, 'keyboard'), /has focus but no outline or box shadow/, log);
+  // The walk through the whole home page names every stop without a visible focus: the skip link, then links.
+  assert.match(details(results, 'focus'), /^Tab 1: a\.skip-link "Przejdź do treści" has focus but no outline/m, log);
 });
 
 test('a page without the skip link fails the markup check and the first Tab stop', async (t) => {

@@ -119,6 +119,32 @@ async function checkPageType(page, base, type, results) {
   await results.run('axe', `${where} at 320 px`, () => axe(page));
   await results.run('zoom', `${where} at 1280 px zoomed to 200%`, () => sideways(page, ZOOM_200));
   await page.setViewport(DESKTOP);
+  await results.run('focus', `${where} every Tab stop shows its focus`, () => focusEverywhere(page));
+}
+
+// focusEverywhere opens the page again (without its fragment, so the walk starts at the top) and presses Tab
+// until focus leaves the document or comes back to the first stop, requiring a visible focus at every stop.
+export async function focusEverywhere(page) {
+  const u = new URL(page.url());
+  u.hash = '';
+  await page.goto(u.href, { waitUntil: 'load' });
+  const problems = [];
+  let first = null;
+  for (let i = 1; i <= 300; i++) {
+    await page.keyboard.press('Tab');
+    const f = await focused(page);
+    if (!f) {
+      if (i === 1) problems.push('Tab focuses nothing');
+      return problems;
+    }
+    const id = `${f.desc} ${f.href}`;
+    if (id === first) return problems;
+    first ??= id;
+    const bad = visibleFocus(f);
+    if (bad) problems.push(`Tab ${i}: ${bad}`);
+  }
+  problems.push('focus never left the page after 300 Tabs');
+  return problems;
 }
 
 // axe returns one line per element of every WCAG 2.1 A/AA violation: rule, impact, target, help URL.
