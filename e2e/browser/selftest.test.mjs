@@ -54,6 +54,12 @@ test('a fixed-width box fails at 320 px but not at 640 px (1280 px zoomed to 200
   assert.deepEqual(failedChecks(results), ['reflow home'], log);
 });
 
+test('a banner 100vw wide scrolls sideways beside the vertical scrollbar, at 320 px and at 200%', async (t) => {
+  const { results, log } = await check(t, ['vw'], ['home']);
+  assert.deepEqual(failedChecks(results), ['reflow home', 'zoom home'], log);
+  assert.match(details(results, 'reflow'), /div\.baner ends at \d+px/, log);
+});
+
 test('focus without an outline or a box shadow fails the keyboard walk', async (t) => {
   const { results, log } = await check(t, ['focus'], ['home']);
   assert.deepEqual(failedChecks(results), ['focus home', 'keyboard search walked with the keyboard alone'], log);
