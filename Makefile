@@ -9,7 +9,7 @@ MODULES := proto platform services/catalogue services/provider services/referral
 PKGS     = $(addsuffix /...,$(addprefix ./,$(MODULES)))
 GENERATED := proto/cus gateway/internal/openapi
 
-.PHONY: robustness robustness-short bench-referral bench-watch bench-provider bench-federation run-federation all build run test verify generate tools lint fmt bench bench-storage bench-growth bench-search ci clean tidy check-tidy fuzz breaking
+.PHONY: bench-web robustness robustness-short bench-referral bench-watch bench-provider bench-federation run-federation all build run test verify generate tools lint fmt bench bench-storage bench-growth bench-search ci clean tidy check-tidy fuzz breaking
 
 all: verify test
 
@@ -20,6 +20,10 @@ build:
 ## run: start the whole suite with embedded storage and demo data (Ctrl-C stops it)
 run: build
 	@scripts/run.sh
+
+## bench-web: the residents' results page end to end on 100,000 services: page minus search p50/p99, page weight
+bench-web: build
+	@scripts/bench-web.sh
 
 ## run-federation: two instances (Rawicz 3022053, Jarocin 3006023) that federate their catalogues
 run-federation: build

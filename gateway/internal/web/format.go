@@ -91,24 +91,37 @@ func capitalize(s string) string {
 	return string(unicode.ToUpper(r)) + s[n:]
 }
 
-// excerpt shortens text to about n characters at a word boundary.
+// excerpt shortens text to about n characters at a word boundary, with runs of white space made one space.
+// It reads only as much of s as it shows: descriptions may be 10,000 characters long.
 func excerpt(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	cut := 0
-	for i := range s {
-		if cut >= n {
-			s = s[:i]
+	var b strings.Builder
+	b.Grow(min(len(s), 3*n))
+	count, space, cut := 0, false, false
+	for _, r := range s {
+		if unicode.IsSpace(r) {
+			space = b.Len() > 0
+			continue
+		}
+		if count >= n {
+			cut = true
 			break
 		}
-		cut++
+		if space {
+			b.WriteByte(' ')
+			count++
+			space = false
+		}
+		b.WriteRune(r)
+		count++
 	}
-	if i := strings.LastIndexByte(s, ' '); i > n/2 {
-		s = s[:i]
+	out := b.String()
+	if !cut {
+		return out
 	}
-	return strings.TrimRight(s, " ,.;:") + "…"
+	if i := strings.LastIndexByte(out, ' '); i > len(out)/2 {
+		out = out[:i]
+	}
+	return strings.TrimRight(out, " ,.;:") + "…"
 }
 
 // paragraphs splits text on blank lines (or single line breaks) into paragraphs.

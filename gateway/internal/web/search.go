@@ -223,8 +223,7 @@ func (h *Handler) parseFilters(ctx context.Context, q url.Values, n names) (*cat
 // longer accepts, e.g. "open now" a minute later): it asks for the results before the page, up to 100 at a
 // time, and keeps the last token. ok is false when the results end before the page.
 func (h *Handler) pageToken(ctx context.Context, req *cataloguev1.SearchServicesRequest, page int) (string, bool, error) {
-	walk := &cataloguev1.SearchServicesRequest{}
-	*walk = cataloguev1.SearchServicesRequest{Query: req.Query, Areas: req.Areas, TargetGroups: req.TargetGroups, Age: req.Age,
+	walk := &cataloguev1.SearchServicesRequest{Query: req.Query, Areas: req.Areas, TargetGroups: req.TargetGroups, Age: req.Age,
 		TercCodes: req.TercCodes, FreeOfCharge: req.FreeOfCharge, OpenAt: req.OpenAt, Near: req.Near}
 	token := ""
 	for left := (page - 1) * resultsPerPage; left > 0; {
@@ -257,8 +256,11 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 	b := &resultsBody{F: f, Problems: problems, Page: f.Page}
 	code := http.StatusOK
 	var resp *cataloguev1.SearchServicesResponse
+	var backend time.Duration
 	if len(problems) == 0 {
+		start := time.Now()
 		resp, err = h.runSearch(ctx, req, &f)
+		backend = time.Since(start)
 		if err != nil {
 			h.fail(w, r, err)
 			return
@@ -275,8 +277,12 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 	if f.Page > 1 {
 		title += fmt.Sprintf(" – strona %d", f.Page)
 	}
-	h.render(w, r, code, "wyniki", &page{Title: title, Description: b.Summary, NoIndex: true, SearchInMain: true,
-		Query: f.Q, Canonical: f.link(f.Page, ""), Body: b})
+	desc := b.Summary
+	if desc == "" {
+		desc = "Wyszukiwarka usług społecznych " + h.opts.Site.Name + "."
+	}
+	h.render(w, r, code, "wyniki", &page{Title: title, Description: desc, NoIndex: true, SearchInMain: true,
+		Query: f.Q, Canonical: f.link(f.Page, ""), Body: b, backend: backend})
 }
 
 // runSearch asks the catalogue for the page the filters name.
@@ -329,11 +335,9 @@ func (h *Handler) fillResults(ctx context.Context, b *resultsBody, resp *catalog
 			}
 			b.Items = append(b.Items, it)
 		}
-		switch {
-		case b.Total == 0:
+		b.Summary = fmt.Sprintf("Znaleźliśmy %d %s.", b.Total, plural(b.Total, "usługę", "usługi", "usług"))
+		if b.Total == 0 {
 			b.Summary = "Nie znaleźliśmy usług pasujących do wyszukiwania."
-		default:
-			b.Summary = fmt.Sprintf("Znaleźliśmy %d %s.", b.Total, plural(b.Total, "usługę", "usługi", "usług"))
 		}
 		if f.Page > 1 {
 			b.Prev = f.link(f.Page-1, "")

@@ -82,7 +82,7 @@ func (s *Site) Check() error {
 	}
 	if s.Terc != "" {
 		if err := plid.ValidateTERC(s.Terc); err != nil {
-			return fmt.Errorf("terc: %v", err)
+			return fmt.Errorf("terc: %w", err)
 		}
 	}
 	return nil

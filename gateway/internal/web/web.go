@@ -11,6 +11,7 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -162,12 +163,15 @@ type page struct {
 	Site         *Site
 	Base         string
 	Body         any
+	// backend is the time spent waiting for the catalogue, reported in Server-Timing with the render time.
+	backend time.Duration
 }
 
 // render executes a page into a buffer first, so a failing template yields a clean 500 page rather than half
 // a page.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, code int, name string, p *page) {
 	p.Site, p.Base = &h.opts.Site, h.base
+	start := time.Now()
 	var buf bytes.Buffer
 	if err := h.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
 		h.log.Error("page template failed", zap.String("request_id", r.Header.Get("X-Request-Id")),
@@ -180,6 +184,11 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, code int, name 
 		return
 	}
 	hd := w.Header()
+	// Server-Timing (W3C): what the catalogue took and what the page took to render, visible in a browser's
+	// developer tools, and what make bench-web subtracts to measure the page's own cost.
+	if p.backend > 0 {
+		hd.Set("Server-Timing", fmt.Sprintf("search;dur=%.3f, render;dur=%.3f", ms(p.backend), ms(time.Since(start))))
+	}
 	hd.Set("Content-Type", "text/html; charset=utf-8")
 	hd.Set("Content-Language", "pl")
 	if hd.Get("Cache-Control") == "" {
@@ -194,6 +203,8 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, code int, name 
 		_, _ = w.Write(buf.Bytes())
 	}
 }
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 type errorBody struct {
 	Code    int
