@@ -29,7 +29,7 @@ for (let i = 0; i < args.length; i++) {
 }
 if (!base) usage('no base URL');
 
-const browser = await launch();
+const browser = await launch({ scrollbars: !shotsDir });
 let code = 0;
 try {
   console.log(`== ${await browser.version()} on ${base}`);

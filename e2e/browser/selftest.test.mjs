@@ -46,7 +46,7 @@ test('an image without alt text and a fixed-width box fail axe and the 320 px re
   assert.deepEqual(failedChecks(results), ['axe home', 'axe home', 'reflow home'], log);
   // Every violation is printed with its rule, impact, target and help URL.
   assert.match(details(results, 'axe'), /^image-alt \(critical\) at img: .* https:\/\/dequeuniversity\.com\/rules\/axe\/[\d.]+\/image-alt/m, log);
-  assert.match(details(results, 'reflow'), /scrollWidth \d+ > clientWidth 320 at 320 CSS px; div ends at \d+px/, log);
+  assert.match(details(results, 'reflow'), /scrollWidth \d+ > clientWidth 3\d\d at 320 CSS px; div ends at \d+px/, log);
 });
 
 test('a fixed-width box fails at 320 px but not at 640 px (1280 px zoomed to 200%)', async (t) => {
@@ -54,10 +54,18 @@ test('a fixed-width box fails at 320 px but not at 640 px (1280 px zoomed to 200
   assert.deepEqual(failedChecks(results), ['reflow home'], log);
 });
 
+test('a banner 100vw wide scrolls sideways beside the vertical scrollbar, at 320 px and at 200%', async (t) => {
+  const { results, log } = await check(t, ['vw'], ['home']);
+  assert.deepEqual(failedChecks(results), ['reflow home', 'zoom home'], log);
+  assert.match(details(results, 'reflow'), /div\.baner ends at \d+px/, log);
+});
+
 test('focus without an outline or a box shadow fails the keyboard walk', async (t) => {
   const { results, log } = await check(t, ['focus'], ['home']);
-  assert.deepEqual(failedChecks(results), ['keyboard search walked with the keyboard alone'], log);
+  assert.deepEqual(failedChecks(results), ['focus home', 'keyboard search walked with the keyboard alone'], log);
   assert.match(details(results, 'keyboard'), /has focus but no outline or box shadow/, log);
+  // The walk through the whole home page names every stop without a visible focus: the skip link, then links.
+  assert.match(details(results, 'focus'), /^Tab 1: a\.skip-link "Przejdź do treści" has focus but no outline/m, log);
 });
 
 test('a page without the skip link fails the markup check and the first Tab stop', async (t) => {
@@ -70,4 +78,10 @@ test('results rendered only by a script fail with JavaScript off', async (t) => 
   const { results, log } = await check(t, ['script-results'], ['results']);
   assert.deepEqual(failedChecks(results), ['no-javascript results', 'no-javascript search form submitted'], log);
   assert.match(details(results, 'no-javascript'), /no results \(ol#wyniki > li\)/, log);
+});
+
+test('a fee calculator that answers nothing fails with JavaScript on and off', async (t) => {
+  const { results, log } = await check(t, ['fee-ignored'], ['service-fee']);
+  assert.deepEqual(failedChecks(results), ['no-javascript service-fee', 'page service-fee'], log);
+  assert.match(details(results, 'page'), /the fee calculator answered nothing/, log);
 });

@@ -28,15 +28,26 @@ export function findChromium() {
   throw new Error('no chromium: install Debian\'s chromium package (apt-get install -y chromium) or set CUS_CHROMIUM');
 }
 
-export async function launch(executablePath = findChromium()) {
-  // headless: true is Chrome's new headless mode (puppeteer passes --headless=new); no sandbox because CI runs
-  // as root in a container, where Chromium's sandbox cannot start; no GPU on these machines.
+// launch starts Chromium. headless: true is Chrome's new headless mode (puppeteer passes --headless=new); no
+// sandbox because CI runs as root, where Chromium's sandbox cannot start; no GPU on these machines. Puppeteer
+// also hides scrollbars in headless mode; the checks show them (scrollbars: true), as a desktop browser does,
+// so a page as wide as 100vw that scrolls sideways beside a vertical scrollbar is caught; the screenshots hide
+// them.
+export async function launch({ executablePath = findChromium(), scrollbars = true } = {}) {
   return puppeteer.launch({
     executablePath,
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--lang=pl-PL', '--font-render-hinting=none'],
+    ignoreDefaultArgs: scrollbars ? ['--hide-scrollbars'] : [],
     defaultViewport: DESKTOP,
   });
+}
+
+// newPage opens a tab with timeouts generous enough for a loaded 2-core machine.
+async function newPage(browser) {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(60_000);
+  return page;
 }
 
 // Results collects passed and failed checks.
@@ -80,14 +91,14 @@ export class Results {
 // runAll runs every check against the pages served at base.
 export async function runAll(browser, base, results, opts = {}) {
   const types = opts.only ? PAGE_TYPES.filter((t) => opts.only.includes(t.name)) : PAGE_TYPES;
-  const page = await browser.newPage();
+  const page = await newPage(browser);
   try {
     for (const type of types) await checkPageType(page, base, type, results);
     await results.run('keyboard', 'search walked with the keyboard alone', () => keyboardWalk(page, base, results.log));
   } finally {
     await page.close();
   }
-  const noJS = await browser.newPage();
+  const noJS = await newPage(browser);
   try {
     await noJS.setJavaScriptEnabled(false);
     for (const type of types) {
@@ -119,6 +130,32 @@ async function checkPageType(page, base, type, results) {
   await results.run('axe', `${where} at 320 px`, () => axe(page));
   await results.run('zoom', `${where} at 1280 px zoomed to 200%`, () => sideways(page, ZOOM_200));
   await page.setViewport(DESKTOP);
+  await results.run('focus', `${where} every Tab stop shows its focus`, () => focusEverywhere(page));
+}
+
+// focusEverywhere opens the page again (without its fragment, so the walk starts at the top) and presses Tab
+// until focus leaves the document or comes back to the first stop, requiring a visible focus at every stop.
+export async function focusEverywhere(page) {
+  const u = new URL(page.url());
+  u.hash = '';
+  await page.goto(u.href, { waitUntil: 'load' });
+  const problems = [];
+  let first = null;
+  for (let i = 1; i <= 300; i++) {
+    await page.keyboard.press('Tab');
+    const f = await focused(page);
+    if (!f) {
+      if (i === 1) problems.push('Tab focuses nothing');
+      return problems;
+    }
+    const id = `${f.desc} ${f.href}`;
+    if (id === first) return problems;
+    first ??= id;
+    const bad = visibleFocus(f);
+    if (bad) problems.push(`Tab ${i}: ${bad}`);
+  }
+  problems.push('focus never left the page after 300 Tabs');
+  return problems;
 }
 
 // axe returns one line per element of every WCAG 2.1 A/AA violation: rule, impact, target, help URL.
@@ -281,7 +318,7 @@ const SHOT_MAX_HEIGHT = { 375: 2400, 1280: 1600 };
 // screenshots writes dir/<page>-<width>.png and returns the files written.
 export async function screenshots(browser, base, dir) {
   fs.mkdirSync(dir, { recursive: true });
-  const page = await browser.newPage();
+  const page = await newPage(browser);
   const files = [];
   try {
     for (const shot of SHOTS) {

@@ -119,6 +119,7 @@ export const PAGE_TYPES = [
     async reach(page, base) {
       await navigate(page, base, `/uslugi/${DEMO_SERVICE_ID}`);
       await need(page, 'form#oplata', 'fee calculator');
+      feeBefore.set(page, await mainText(page));
       await fill(page, 'form#oplata [name="dochod"]', '1500');
       await fill(page, 'form#oplata [name="osoby"]', '3');
       await follow(page, 'form#oplata [type="submit"]');
@@ -130,6 +131,8 @@ export const PAGE_TYPES = [
         throw new Error(`fee form went to ${path(page)}, want /uslugi/${DEMO_SERVICE_ID}?dochod=1500&osoby=3`);
       }
       await need(page, 'form#oplata', 'fee calculator after submitting');
+      // The answer is rendered by the server: the page's text must change (a field's value is not text).
+      if ((await mainText(page)) === feeBefore.get(page)) throw new Error('the fee calculator answered nothing: the page reads the same as before submitting');
     },
   },
   {
@@ -181,6 +184,13 @@ export const PAGE_TYPES = [
     },
   },
 ];
+
+// The text of the service page before its fee form was submitted, per tab.
+const feeBefore = new WeakMap();
+
+async function mainText(page) {
+  return page.$eval('main', (m) => m.textContent.replace(/\s+/g, ' ').trim());
+}
 
 async function firstResultIsService(page) {
   if ((await count(page, 'ol#wyniki > li')) === 0) throw new Error(`no results (ol#wyniki > li) on ${path(page)}`);
