@@ -8,6 +8,7 @@ package referralv1
 
 import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -3057,11 +3058,66 @@ func (x *MarkReferralEnteredInErrorRequest) GetReason() string {
 	return ""
 }
 
+// Request of ExportStatistics.
+type ExportStatisticsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// File format: `xlsx` (default), `csv` or `csv_excel`.
+	Format string `protobuf:"bytes,1,opt,name=format,proto3" json:"format,omitempty"`
+	// As GetStatisticsRequest.as_of.
+	AsOf          string `protobuf:"bytes,2,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportStatisticsRequest) Reset() {
+	*x = ExportStatisticsRequest{}
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportStatisticsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportStatisticsRequest) ProtoMessage() {}
+
+func (x *ExportStatisticsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportStatisticsRequest.ProtoReflect.Descriptor instead.
+func (*ExportStatisticsRequest) Descriptor() ([]byte, []int) {
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *ExportStatisticsRequest) GetFormat() string {
+	if x != nil {
+		return x.Format
+	}
+	return ""
+}
+
+func (x *ExportStatisticsRequest) GetAsOf() string {
+	if x != nil {
+		return x.AsOf
+	}
+	return ""
+}
+
 var File_cus_referral_v1_referral_service_proto protoreflect.FileDescriptor
 
 const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"\n" +
-	"&cus/referral/v1/referral_service.proto\x12\x0fcus.referral.v1\x1a\x1fcus/referral/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\"\x93\x01\n" +
+	"&cus/referral/v1/referral_service.proto\x12\x0fcus.referral.v1\x1a\x1fcus/referral/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a google/protobuf/field_mask.proto\"\x93\x01\n" +
 	"\x15CreateResidentRequest\x12:\n" +
 	"\bresident\x18\x01 \x01(\v2\x19.cus.referral.v1.ResidentB\x03\xe0A\x02R\bresident\x12\x1f\n" +
 	"\vresident_id\x18\x02 \x01(\tR\n" +
@@ -3264,7 +3320,10 @@ const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason2\xd5&\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"F\n" +
+	"\x17ExportStatisticsRequest\x12\x16\n" +
+	"\x06format\x18\x01 \x01(\tR\x06format\x12\x13\n" +
+	"\x05as_of\x18\x02 \x01(\tR\x04asOf2\xc8'\n" +
 	"\x0fReferralService\x12t\n" +
 	"\x0eCreateResident\x12&.cus.referral.v1.CreateResidentRequest\x1a\x19.cus.referral.v1.Resident\"\x1f\x82\xd3\xe4\x93\x02\x19:\bresident\"\r/v1/residents\x12m\n" +
 	"\vGetResident\x12#.cus.referral.v1.GetResidentRequest\x1a\x19.cus.referral.v1.Resident\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/{name=residents/*}\x12u\n" +
@@ -3309,7 +3368,8 @@ const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"\x1aMarkReferralEnteredInError\x122.cus.referral.v1.MarkReferralEnteredInErrorRequest\x1a\x19.cus.referral.v1.Referral\"4\x82\xd3\xe4\x93\x02.:\x01*\")/v1/{name=referrals/*}:markEnteredInError\x12k\n" +
 	"\rGetStatistics\x12%.cus.referral.v1.GetStatisticsRequest\x1a\x1b.cus.referral.v1.Statistics\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/statistics\x12\x81\x01\n" +
 	"\x10ListAuditEntries\x12(.cus.referral.v1.ListAuditEntriesRequest\x1a).cus.referral.v1.ListAuditEntriesResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/auditEntries\x12\x8b\x01\n" +
-	"\x10VerifyAuditChain\x12(.cus.referral.v1.VerifyAuditChainRequest\x1a).cus.referral.v1.VerifyAuditChainResponse\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/auditEntries:verifyB;Z9github.com/cus-suite/cus/proto/cus/referral/v1;referralv1b\x06proto3"
+	"\x10VerifyAuditChain\x12(.cus.referral.v1.VerifyAuditChainRequest\x1a).cus.referral.v1.VerifyAuditChainResponse\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/auditEntries:verify\x12q\n" +
+	"\x10ExportStatistics\x12(.cus.referral.v1.ExportStatisticsRequest\x1a\x14.google.api.HttpBody\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/statistics:exportB;Z9github.com/cus-suite/cus/proto/cus/referral/v1;referralv1b\x06proto3"
 
 var (
 	file_cus_referral_v1_referral_service_proto_rawDescOnce sync.Once
@@ -3323,7 +3383,7 @@ func file_cus_referral_v1_referral_service_proto_rawDescGZIP() []byte {
 	return file_cus_referral_v1_referral_service_proto_rawDescData
 }
 
-var file_cus_referral_v1_referral_service_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
+var file_cus_referral_v1_referral_service_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
 var file_cus_referral_v1_referral_service_proto_goTypes = []any{
 	(*CreateResidentRequest)(nil),             // 0: cus.referral.v1.CreateResidentRequest
 	(*GetResidentRequest)(nil),                // 1: cus.referral.v1.GetResidentRequest
@@ -3376,46 +3436,48 @@ var file_cus_referral_v1_referral_service_proto_goTypes = []any{
 	(*FailReferralRequest)(nil),               // 48: cus.referral.v1.FailReferralRequest
 	(*CancelReferralRequest)(nil),             // 49: cus.referral.v1.CancelReferralRequest
 	(*MarkReferralEnteredInErrorRequest)(nil), // 50: cus.referral.v1.MarkReferralEnteredInErrorRequest
-	(*Resident)(nil),                          // 51: cus.referral.v1.Resident
-	(*fieldmaskpb.FieldMask)(nil),             // 52: google.protobuf.FieldMask
-	(*Consent)(nil),                           // 53: cus.referral.v1.Consent
-	(*Case)(nil),                              // 54: cus.referral.v1.Case
-	(*Plan)(nil),                              // 55: cus.referral.v1.Plan
-	(*Referral)(nil),                          // 56: cus.referral.v1.Referral
-	(*PlanReview)(nil),                        // 57: cus.referral.v1.PlanReview
-	(ReferralStatus)(0),                       // 58: cus.referral.v1.ReferralStatus
-	(*AuditEntry)(nil),                        // 59: cus.referral.v1.AuditEntry
-	(*Outcome)(nil),                           // 60: cus.referral.v1.Outcome
-	(*Statistics)(nil),                        // 61: cus.referral.v1.Statistics
+	(*ExportStatisticsRequest)(nil),           // 51: cus.referral.v1.ExportStatisticsRequest
+	(*Resident)(nil),                          // 52: cus.referral.v1.Resident
+	(*fieldmaskpb.FieldMask)(nil),             // 53: google.protobuf.FieldMask
+	(*Consent)(nil),                           // 54: cus.referral.v1.Consent
+	(*Case)(nil),                              // 55: cus.referral.v1.Case
+	(*Plan)(nil),                              // 56: cus.referral.v1.Plan
+	(*Referral)(nil),                          // 57: cus.referral.v1.Referral
+	(*PlanReview)(nil),                        // 58: cus.referral.v1.PlanReview
+	(ReferralStatus)(0),                       // 59: cus.referral.v1.ReferralStatus
+	(*AuditEntry)(nil),                        // 60: cus.referral.v1.AuditEntry
+	(*Outcome)(nil),                           // 61: cus.referral.v1.Outcome
+	(*Statistics)(nil),                        // 62: cus.referral.v1.Statistics
+	(*httpbody.HttpBody)(nil),                 // 63: google.api.HttpBody
 }
 var file_cus_referral_v1_referral_service_proto_depIdxs = []int32{
-	51, // 0: cus.referral.v1.CreateResidentRequest.resident:type_name -> cus.referral.v1.Resident
-	51, // 1: cus.referral.v1.ListResidentsResponse.residents:type_name -> cus.referral.v1.Resident
-	51, // 2: cus.referral.v1.UpdateResidentRequest.resident:type_name -> cus.referral.v1.Resident
-	52, // 3: cus.referral.v1.UpdateResidentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	51, // 4: cus.referral.v1.ExportResidentResponse.resident:type_name -> cus.referral.v1.Resident
-	53, // 5: cus.referral.v1.ExportResidentResponse.consents:type_name -> cus.referral.v1.Consent
-	54, // 6: cus.referral.v1.ExportResidentResponse.cases:type_name -> cus.referral.v1.Case
-	55, // 7: cus.referral.v1.ExportResidentResponse.plans:type_name -> cus.referral.v1.Plan
-	56, // 8: cus.referral.v1.ExportResidentResponse.referrals:type_name -> cus.referral.v1.Referral
-	53, // 9: cus.referral.v1.CreateConsentRequest.consent:type_name -> cus.referral.v1.Consent
-	53, // 10: cus.referral.v1.ListConsentsResponse.consents:type_name -> cus.referral.v1.Consent
-	54, // 11: cus.referral.v1.CreateCaseRequest.case:type_name -> cus.referral.v1.Case
-	54, // 12: cus.referral.v1.UpdateCaseRequest.case:type_name -> cus.referral.v1.Case
-	52, // 13: cus.referral.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
-	54, // 14: cus.referral.v1.ListCasesResponse.cases:type_name -> cus.referral.v1.Case
-	55, // 15: cus.referral.v1.CreatePlanRequest.plan:type_name -> cus.referral.v1.Plan
-	55, // 16: cus.referral.v1.ListPlansResponse.plans:type_name -> cus.referral.v1.Plan
-	55, // 17: cus.referral.v1.UpdatePlanRequest.plan:type_name -> cus.referral.v1.Plan
-	52, // 18: cus.referral.v1.UpdatePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
-	57, // 19: cus.referral.v1.AddPlanReviewRequest.review:type_name -> cus.referral.v1.PlanReview
-	55, // 20: cus.referral.v1.ListOverduePlansResponse.plans:type_name -> cus.referral.v1.Plan
-	56, // 21: cus.referral.v1.CreateReferralRequest.referral:type_name -> cus.referral.v1.Referral
-	58, // 22: cus.referral.v1.ListReferralsRequest.status:type_name -> cus.referral.v1.ReferralStatus
-	56, // 23: cus.referral.v1.ListReferralsResponse.referrals:type_name -> cus.referral.v1.Referral
-	56, // 24: cus.referral.v1.ReferralEvent.referral:type_name -> cus.referral.v1.Referral
-	59, // 25: cus.referral.v1.ListAuditEntriesResponse.entries:type_name -> cus.referral.v1.AuditEntry
-	60, // 26: cus.referral.v1.CompleteReferralRequest.outcome:type_name -> cus.referral.v1.Outcome
+	52, // 0: cus.referral.v1.CreateResidentRequest.resident:type_name -> cus.referral.v1.Resident
+	52, // 1: cus.referral.v1.ListResidentsResponse.residents:type_name -> cus.referral.v1.Resident
+	52, // 2: cus.referral.v1.UpdateResidentRequest.resident:type_name -> cus.referral.v1.Resident
+	53, // 3: cus.referral.v1.UpdateResidentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	52, // 4: cus.referral.v1.ExportResidentResponse.resident:type_name -> cus.referral.v1.Resident
+	54, // 5: cus.referral.v1.ExportResidentResponse.consents:type_name -> cus.referral.v1.Consent
+	55, // 6: cus.referral.v1.ExportResidentResponse.cases:type_name -> cus.referral.v1.Case
+	56, // 7: cus.referral.v1.ExportResidentResponse.plans:type_name -> cus.referral.v1.Plan
+	57, // 8: cus.referral.v1.ExportResidentResponse.referrals:type_name -> cus.referral.v1.Referral
+	54, // 9: cus.referral.v1.CreateConsentRequest.consent:type_name -> cus.referral.v1.Consent
+	54, // 10: cus.referral.v1.ListConsentsResponse.consents:type_name -> cus.referral.v1.Consent
+	55, // 11: cus.referral.v1.CreateCaseRequest.case:type_name -> cus.referral.v1.Case
+	55, // 12: cus.referral.v1.UpdateCaseRequest.case:type_name -> cus.referral.v1.Case
+	53, // 13: cus.referral.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	55, // 14: cus.referral.v1.ListCasesResponse.cases:type_name -> cus.referral.v1.Case
+	56, // 15: cus.referral.v1.CreatePlanRequest.plan:type_name -> cus.referral.v1.Plan
+	56, // 16: cus.referral.v1.ListPlansResponse.plans:type_name -> cus.referral.v1.Plan
+	56, // 17: cus.referral.v1.UpdatePlanRequest.plan:type_name -> cus.referral.v1.Plan
+	53, // 18: cus.referral.v1.UpdatePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
+	58, // 19: cus.referral.v1.AddPlanReviewRequest.review:type_name -> cus.referral.v1.PlanReview
+	56, // 20: cus.referral.v1.ListOverduePlansResponse.plans:type_name -> cus.referral.v1.Plan
+	57, // 21: cus.referral.v1.CreateReferralRequest.referral:type_name -> cus.referral.v1.Referral
+	59, // 22: cus.referral.v1.ListReferralsRequest.status:type_name -> cus.referral.v1.ReferralStatus
+	57, // 23: cus.referral.v1.ListReferralsResponse.referrals:type_name -> cus.referral.v1.Referral
+	57, // 24: cus.referral.v1.ReferralEvent.referral:type_name -> cus.referral.v1.Referral
+	60, // 25: cus.referral.v1.ListAuditEntriesResponse.entries:type_name -> cus.referral.v1.AuditEntry
+	61, // 26: cus.referral.v1.CompleteReferralRequest.outcome:type_name -> cus.referral.v1.Outcome
 	0,  // 27: cus.referral.v1.ReferralService.CreateResident:input_type -> cus.referral.v1.CreateResidentRequest
 	1,  // 28: cus.referral.v1.ReferralService.GetResident:input_type -> cus.referral.v1.GetResidentRequest
 	2,  // 29: cus.referral.v1.ReferralService.ListResidents:input_type -> cus.referral.v1.ListResidentsRequest
@@ -3456,48 +3518,50 @@ var file_cus_referral_v1_referral_service_proto_depIdxs = []int32{
 	35, // 64: cus.referral.v1.ReferralService.GetStatistics:input_type -> cus.referral.v1.GetStatisticsRequest
 	36, // 65: cus.referral.v1.ReferralService.ListAuditEntries:input_type -> cus.referral.v1.ListAuditEntriesRequest
 	38, // 66: cus.referral.v1.ReferralService.VerifyAuditChain:input_type -> cus.referral.v1.VerifyAuditChainRequest
-	51, // 67: cus.referral.v1.ReferralService.CreateResident:output_type -> cus.referral.v1.Resident
-	51, // 68: cus.referral.v1.ReferralService.GetResident:output_type -> cus.referral.v1.Resident
-	3,  // 69: cus.referral.v1.ReferralService.ListResidents:output_type -> cus.referral.v1.ListResidentsResponse
-	51, // 70: cus.referral.v1.ReferralService.UpdateResident:output_type -> cus.referral.v1.Resident
-	51, // 71: cus.referral.v1.ReferralService.LookupResident:output_type -> cus.referral.v1.Resident
-	7,  // 72: cus.referral.v1.ReferralService.EraseResident:output_type -> cus.referral.v1.EraseResidentResponse
-	9,  // 73: cus.referral.v1.ReferralService.ExportResident:output_type -> cus.referral.v1.ExportResidentResponse
-	53, // 74: cus.referral.v1.ReferralService.CreateConsent:output_type -> cus.referral.v1.Consent
-	12, // 75: cus.referral.v1.ReferralService.ListConsents:output_type -> cus.referral.v1.ListConsentsResponse
-	53, // 76: cus.referral.v1.ReferralService.WithdrawConsent:output_type -> cus.referral.v1.Consent
-	54, // 77: cus.referral.v1.ReferralService.CreateCase:output_type -> cus.referral.v1.Case
-	54, // 78: cus.referral.v1.ReferralService.GetCase:output_type -> cus.referral.v1.Case
-	54, // 79: cus.referral.v1.ReferralService.UpdateCase:output_type -> cus.referral.v1.Case
-	18, // 80: cus.referral.v1.ReferralService.ListCases:output_type -> cus.referral.v1.ListCasesResponse
-	55, // 81: cus.referral.v1.ReferralService.CreatePlan:output_type -> cus.referral.v1.Plan
-	55, // 82: cus.referral.v1.ReferralService.GetPlan:output_type -> cus.referral.v1.Plan
-	22, // 83: cus.referral.v1.ReferralService.ListPlans:output_type -> cus.referral.v1.ListPlansResponse
-	55, // 84: cus.referral.v1.ReferralService.UpdatePlan:output_type -> cus.referral.v1.Plan
-	55, // 85: cus.referral.v1.ReferralService.AddPlanReview:output_type -> cus.referral.v1.Plan
-	55, // 86: cus.referral.v1.ReferralService.ApprovePlan:output_type -> cus.referral.v1.Plan
-	55, // 87: cus.referral.v1.ReferralService.ClosePlan:output_type -> cus.referral.v1.Plan
-	28, // 88: cus.referral.v1.ReferralService.ListOverduePlans:output_type -> cus.referral.v1.ListOverduePlansResponse
-	56, // 89: cus.referral.v1.ReferralService.CreateReferral:output_type -> cus.referral.v1.Referral
-	56, // 90: cus.referral.v1.ReferralService.GetReferral:output_type -> cus.referral.v1.Referral
-	32, // 91: cus.referral.v1.ReferralService.ListReferrals:output_type -> cus.referral.v1.ListReferralsResponse
-	34, // 92: cus.referral.v1.ReferralService.WatchReferrals:output_type -> cus.referral.v1.ReferralEvent
-	56, // 93: cus.referral.v1.ReferralService.SendReferral:output_type -> cus.referral.v1.Referral
-	56, // 94: cus.referral.v1.ReferralService.ReceiveReferral:output_type -> cus.referral.v1.Referral
-	56, // 95: cus.referral.v1.ReferralService.AcceptReferral:output_type -> cus.referral.v1.Referral
-	56, // 96: cus.referral.v1.ReferralService.RejectReferral:output_type -> cus.referral.v1.Referral
-	56, // 97: cus.referral.v1.ReferralService.StartReferral:output_type -> cus.referral.v1.Referral
-	56, // 98: cus.referral.v1.ReferralService.HoldReferral:output_type -> cus.referral.v1.Referral
-	56, // 99: cus.referral.v1.ReferralService.ResumeReferral:output_type -> cus.referral.v1.Referral
-	56, // 100: cus.referral.v1.ReferralService.CompleteReferral:output_type -> cus.referral.v1.Referral
-	56, // 101: cus.referral.v1.ReferralService.FailReferral:output_type -> cus.referral.v1.Referral
-	56, // 102: cus.referral.v1.ReferralService.CancelReferral:output_type -> cus.referral.v1.Referral
-	56, // 103: cus.referral.v1.ReferralService.MarkReferralEnteredInError:output_type -> cus.referral.v1.Referral
-	61, // 104: cus.referral.v1.ReferralService.GetStatistics:output_type -> cus.referral.v1.Statistics
-	37, // 105: cus.referral.v1.ReferralService.ListAuditEntries:output_type -> cus.referral.v1.ListAuditEntriesResponse
-	39, // 106: cus.referral.v1.ReferralService.VerifyAuditChain:output_type -> cus.referral.v1.VerifyAuditChainResponse
-	67, // [67:107] is the sub-list for method output_type
-	27, // [27:67] is the sub-list for method input_type
+	51, // 67: cus.referral.v1.ReferralService.ExportStatistics:input_type -> cus.referral.v1.ExportStatisticsRequest
+	52, // 68: cus.referral.v1.ReferralService.CreateResident:output_type -> cus.referral.v1.Resident
+	52, // 69: cus.referral.v1.ReferralService.GetResident:output_type -> cus.referral.v1.Resident
+	3,  // 70: cus.referral.v1.ReferralService.ListResidents:output_type -> cus.referral.v1.ListResidentsResponse
+	52, // 71: cus.referral.v1.ReferralService.UpdateResident:output_type -> cus.referral.v1.Resident
+	52, // 72: cus.referral.v1.ReferralService.LookupResident:output_type -> cus.referral.v1.Resident
+	7,  // 73: cus.referral.v1.ReferralService.EraseResident:output_type -> cus.referral.v1.EraseResidentResponse
+	9,  // 74: cus.referral.v1.ReferralService.ExportResident:output_type -> cus.referral.v1.ExportResidentResponse
+	54, // 75: cus.referral.v1.ReferralService.CreateConsent:output_type -> cus.referral.v1.Consent
+	12, // 76: cus.referral.v1.ReferralService.ListConsents:output_type -> cus.referral.v1.ListConsentsResponse
+	54, // 77: cus.referral.v1.ReferralService.WithdrawConsent:output_type -> cus.referral.v1.Consent
+	55, // 78: cus.referral.v1.ReferralService.CreateCase:output_type -> cus.referral.v1.Case
+	55, // 79: cus.referral.v1.ReferralService.GetCase:output_type -> cus.referral.v1.Case
+	55, // 80: cus.referral.v1.ReferralService.UpdateCase:output_type -> cus.referral.v1.Case
+	18, // 81: cus.referral.v1.ReferralService.ListCases:output_type -> cus.referral.v1.ListCasesResponse
+	56, // 82: cus.referral.v1.ReferralService.CreatePlan:output_type -> cus.referral.v1.Plan
+	56, // 83: cus.referral.v1.ReferralService.GetPlan:output_type -> cus.referral.v1.Plan
+	22, // 84: cus.referral.v1.ReferralService.ListPlans:output_type -> cus.referral.v1.ListPlansResponse
+	56, // 85: cus.referral.v1.ReferralService.UpdatePlan:output_type -> cus.referral.v1.Plan
+	56, // 86: cus.referral.v1.ReferralService.AddPlanReview:output_type -> cus.referral.v1.Plan
+	56, // 87: cus.referral.v1.ReferralService.ApprovePlan:output_type -> cus.referral.v1.Plan
+	56, // 88: cus.referral.v1.ReferralService.ClosePlan:output_type -> cus.referral.v1.Plan
+	28, // 89: cus.referral.v1.ReferralService.ListOverduePlans:output_type -> cus.referral.v1.ListOverduePlansResponse
+	57, // 90: cus.referral.v1.ReferralService.CreateReferral:output_type -> cus.referral.v1.Referral
+	57, // 91: cus.referral.v1.ReferralService.GetReferral:output_type -> cus.referral.v1.Referral
+	32, // 92: cus.referral.v1.ReferralService.ListReferrals:output_type -> cus.referral.v1.ListReferralsResponse
+	34, // 93: cus.referral.v1.ReferralService.WatchReferrals:output_type -> cus.referral.v1.ReferralEvent
+	57, // 94: cus.referral.v1.ReferralService.SendReferral:output_type -> cus.referral.v1.Referral
+	57, // 95: cus.referral.v1.ReferralService.ReceiveReferral:output_type -> cus.referral.v1.Referral
+	57, // 96: cus.referral.v1.ReferralService.AcceptReferral:output_type -> cus.referral.v1.Referral
+	57, // 97: cus.referral.v1.ReferralService.RejectReferral:output_type -> cus.referral.v1.Referral
+	57, // 98: cus.referral.v1.ReferralService.StartReferral:output_type -> cus.referral.v1.Referral
+	57, // 99: cus.referral.v1.ReferralService.HoldReferral:output_type -> cus.referral.v1.Referral
+	57, // 100: cus.referral.v1.ReferralService.ResumeReferral:output_type -> cus.referral.v1.Referral
+	57, // 101: cus.referral.v1.ReferralService.CompleteReferral:output_type -> cus.referral.v1.Referral
+	57, // 102: cus.referral.v1.ReferralService.FailReferral:output_type -> cus.referral.v1.Referral
+	57, // 103: cus.referral.v1.ReferralService.CancelReferral:output_type -> cus.referral.v1.Referral
+	57, // 104: cus.referral.v1.ReferralService.MarkReferralEnteredInError:output_type -> cus.referral.v1.Referral
+	62, // 105: cus.referral.v1.ReferralService.GetStatistics:output_type -> cus.referral.v1.Statistics
+	37, // 106: cus.referral.v1.ReferralService.ListAuditEntries:output_type -> cus.referral.v1.ListAuditEntriesResponse
+	39, // 107: cus.referral.v1.ReferralService.VerifyAuditChain:output_type -> cus.referral.v1.VerifyAuditChainResponse
+	63, // 108: cus.referral.v1.ReferralService.ExportStatistics:output_type -> google.api.HttpBody
+	68, // [68:109] is the sub-list for method output_type
+	27, // [27:68] is the sub-list for method input_type
 	27, // [27:27] is the sub-list for extension type_name
 	27, // [27:27] is the sub-list for extension extendee
 	0,  // [0:27] is the sub-list for field type_name
@@ -3515,7 +3579,7 @@ func file_cus_referral_v1_referral_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cus_referral_v1_referral_service_proto_rawDesc), len(file_cus_referral_v1_referral_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   51,
+			NumMessages:   52,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
