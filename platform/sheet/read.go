@@ -289,6 +289,9 @@ func (r Row) Cell(i int) string {
 	return r.Cells[i]
 }
 
+// spaces are the thousands separators of Polish amounts: a space, or a (narrow) no-break space.
+var spaces = strings.NewReplacer(" ", "", "\u00a0", "", "\u202f", "")
+
 // ParseMoney reads an amount in złoty as people type it in a Polish spreadsheet ("12,50", "12.50", "1 234,50
 // zł", "15 zł", "0") into grosze. It refuses more than two decimals and ambiguous thousands separators.
 func ParseMoney(s string) (int64, error) {
@@ -296,7 +299,7 @@ func ParseMoney(s string) (int64, error) {
 	for _, suffix := range []string{"zł", "zl", "pln"} {
 		s = strings.TrimSpace(strings.TrimSuffix(s, suffix))
 	}
-	s = strings.NewReplacer(" ", "", "\u00a0", "", "\u202f", "").Replace(s)
+	s = spaces.Replace(s)
 	if s == "" {
 		return 0, fmt.Errorf("is empty")
 	}

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"fmt"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cus-suite/cus/platform/apierr"
@@ -432,7 +434,7 @@ func FormatHours(hours []*cataloguev1.OpeningHours) string {
 func ParseHours(s string) ([]*cataloguev1.OpeningHours, error) {
 	var out []*cataloguev1.OpeningHours
 	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == '\n' }) {
-		part = strings.NewReplacer("–", "-", "—", "-", ".", ":").Replace(strings.TrimSpace(part))
+		part = dashes.Replace(strings.TrimSpace(part))
 		if part == "" {
 			continue
 		}
@@ -475,6 +477,9 @@ func ParseHours(s string) ([]*cataloguev1.OpeningHours, error) {
 	sort.SliceStable(out, func(a, b int) bool { return out[a].Day < out[b].Day })
 	return out, nil
 }
+
+// dashes normalises what spreadsheets make of "-" and people of ":" in times.
+var dashes = strings.NewReplacer("–", "-", "—", "-", ".", ":")
 
 func startsWithDigit(s string) bool { return s != "" && s[0] >= '0' && s[0] <= '9' }
 
@@ -555,10 +560,21 @@ func truncate(s string, n int) string {
 
 // Items turns the rows into import items for the instance terc.
 func (f *SheetFile) Items(terc string) []*ImportItem {
-	items := make([]*ImportItem, 0, len(f.rows))
-	for _, r := range f.rows {
-		items = append(items, f.item(r, terc))
+	items := make([]*ImportItem, len(f.rows))
+	// Rows are independent until the check for duplicates: they are read on every core.
+	workers := runtime.GOMAXPROCS(0)
+	chunk := (len(items) + workers - 1) / workers
+	var g errgroup.Group
+	for lo := 0; lo < len(items); lo += chunk {
+		hi := min(lo+chunk, len(items))
+		g.Go(func() error {
+			for i := lo; i < hi; i++ {
+				items[i] = f.item(f.rows[i], terc)
+			}
+			return nil
+		})
 	}
+	_ = g.Wait() // reading a row does not fail; its problems are in the item
 	CheckDuplicates(items)
 	return items
 }

@@ -3,6 +3,7 @@ package domain
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -137,7 +138,8 @@ func ParseHSDS(field string, b []byte, terc string) ([]*ImportItem, error) {
 }
 
 func jsonProblem(err error) string {
-	if se, ok := err.(*json.SyntaxError); ok {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
 		return fmt.Sprintf("syntax error at byte %d", se.Offset)
 	}
 	return err.Error()
@@ -338,8 +340,9 @@ func hsdsItem(pos int, raw json.RawMessage, terc string) *ImportItem {
 
 // hsdsField maps a field path of ValidateService to the HSDS field it comes from.
 func hsdsField(field string) string {
-	r := strings.NewReplacer("display_name", "name", "locations[", "service_at_locations[", "areas", "attributes (obszar)",
-		"target_groups", "attributes (grupa docelowa)", "fee.price_grosze", "cost_options.amount", "fee.unit", "cost_options.option",
-		"fee.description", "fees_description", "opening_hours", "schedules")
-	return r.Replace(field)
+	return hsdsFields.Replace(field)
 }
+
+var hsdsFields = strings.NewReplacer("display_name", "name", "locations[", "service_at_locations[", "areas", "attributes (obszar)",
+	"target_groups", "attributes (grupa docelowa)", "fee.price_grosze", "cost_options.amount", "fee.unit", "cost_options.option",
+	"fee.description", "fees_description", "opening_hours", "schedules")

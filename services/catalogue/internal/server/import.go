@@ -3,8 +3,10 @@ package server
 import (
 	"bytes"
 	"context"
+	"runtime"
 
 	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/cus-suite/cus/platform/apierr"
 	"github.com/cus-suite/cus/platform/paging"
@@ -69,21 +71,7 @@ func (s *Server) ImportServices(ctx context.Context, req *cataloguev1.ImportServ
 		return nil, apierr.Invalid("content", "has no rows to import")
 	}
 	out := &cataloguev1.ImportServicesResponse{DryRun: req.GetDryRun(), Format: format, Rows: make([]*cataloguev1.ImportServiceRow, 0, len(items))}
-	plan := func(it *domain.ImportItem, cur *cataloguev1.Service) domain.ImportPlan {
-		return domain.PlanImportRow(it, cur, s.terc, s.normaliseService)
-	}
-	for start := 0; start < len(items); start += store.ImportBatch {
-		batch := items[start:min(start+store.ImportBatch, len(items))]
-		plans, written, err := s.store.ImportRows(ctx, batch, req.GetDryRun(), plan)
-		if err != nil {
-			if start > 0 {
-				s.log.Warn("services import stopped after committed batches", zap.Int("rows_committed", start), zap.Error(err))
-			}
-			return nil, err
-		}
-		for _, w := range written {
-			s.indexed(w.Service, w.Rev)
-		}
+	err := s.importBatches(ctx, items, req.GetDryRun(), func(batch []*domain.ImportItem, plans []domain.ImportPlan) {
 		for i, it := range batch {
 			row := &cataloguev1.ImportServiceRow{Row: int32(it.Row), SourceId: it.SourceID, Outcome: plans[i].Outcome,
 				DisplayName: it.DisplayName, Violations: plans[i].Violations}
@@ -102,6 +90,9 @@ func (s *Server) ImportServices(ctx context.Context, req *cataloguev1.ImportServ
 			}
 			out.Rows = append(out.Rows, row)
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	if !req.GetDryRun() {
 		if err := s.store.RememberImport(ctx, req.GetRequestId(), hash, out); err != nil {
@@ -113,6 +104,88 @@ func (s *Server) ImportServices(ctx context.Context, req *cataloguev1.ImportServ
 		zap.Int("rows", len(out.GetRows())), zap.Int32("created", out.GetCreatedCount()), zap.Int32("updated", out.GetUpdatedCount()),
 		zap.Int32("unchanged", out.GetUnchangedCount()), zap.Int32("invalid", out.GetInvalidCount()))
 	return out, nil
+}
+
+// importStage is one batch of an import on its way through the pipeline.
+type importStage struct {
+	start   int
+	items   []*domain.ImportItem
+	plans   []domain.ImportPlan
+	bases   []int64
+	written []store.Written
+}
+
+// importBatches runs an import as a pipeline of three stages, each working on its own batch at a time: planning
+// (read the stored services, then check and merge the rows on every core), committing (one transaction per
+// batch, on the storage's write loop) and indexing (search index, read cache, report). On two cores the
+// planning of the next batch and the indexing of the last overlap the commit of the current one. report gets
+// the batches in file order. A failure stops the pipeline; batches already committed stay (a re-run completes
+// the file, their rows then UNCHANGED).
+func (s *Server) importBatches(ctx context.Context, items []*domain.ImportItem, dryRun bool, report func([]*domain.ImportItem, []domain.ImportPlan)) error {
+	plan := func(it *domain.ImportItem, cur *cataloguev1.Service) domain.ImportPlan {
+		return domain.PlanImportRow(it, cur, s.terc, s.normaliseService)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	planned := make(chan *importStage, 1)
+	committed := make(chan *importStage, 1)
+	g.Go(func() error {
+		defer close(planned)
+		for start := 0; start < len(items); start += store.ImportBatch {
+			st := &importStage{start: start, items: items[start:min(start+store.ImportBatch, len(items))]}
+			curs, bases, err := s.store.ImportSnapshot(st.items)
+			if err != nil {
+				return err
+			}
+			st.bases, st.plans = bases, make([]domain.ImportPlan, len(st.items))
+			workers := runtime.GOMAXPROCS(0)
+			chunk := (len(st.items) + workers - 1) / workers
+			var pg errgroup.Group
+			for w := 0; w < len(st.items); w += chunk {
+				lo, hi := w, min(w+chunk, len(st.items))
+				pg.Go(func() error {
+					for i := lo; i < hi; i++ {
+						st.plans[i] = plan(st.items[i], curs[i])
+					}
+					return nil
+				})
+			}
+			_ = pg.Wait() // planning does not fail; a row's problems are in its plan
+			select {
+			case planned <- st:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}
+		return nil
+	})
+	g.Go(func() error {
+		defer close(committed)
+		for st := range planned {
+			if !dryRun {
+				plans, written, err := s.store.ImportRows(gctx, st.items, st.plans, st.bases, plan)
+				if err != nil {
+					if st.start > 0 {
+						s.log.Warn("services import stopped after committed batches", zap.Int("rows_committed", st.start), zap.Error(err))
+					}
+					return err
+				}
+				st.plans, st.written = plans, written
+			}
+			select {
+			case committed <- st:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}
+		return nil
+	})
+	for st := range committed {
+		for _, w := range st.written {
+			s.indexed(w.Service, w.Rev)
+		}
+		report(st.items, st.plans)
+	}
+	return g.Wait()
 }
 
 // detectImportFormat tells an XLSX workbook (a ZIP file), HSDS JSON (a list or an object) and CSV apart.

@@ -21,47 +21,63 @@ type Written struct {
 	Rev     int64
 }
 
-// ImportRows plans each item against the stored service inside one transaction and, unless dryRun, writes the
-// created and updated services there, each with its change-feed entry: the plan and the writes see the same
-// state, and a batch is all or nothing. plan decides a row (domain.PlanImportRow). The caller splits a file
-// into batches of ImportBatch.
-func (s *Store) ImportRows(ctx context.Context, items []*domain.ImportItem, dryRun bool, plan func(it *domain.ImportItem, cur *cataloguev1.Service) domain.ImportPlan) ([]domain.ImportPlan, []Written, error) {
-	outcomes := make([]domain.ImportPlan, len(items))
-	var written []Written
-	run := func(tx storage.ReadTx, put func(id string, prev []byte, svc *cataloguev1.Service) error) error {
-		written = written[:0]
+// ImportSnapshot reads the stored services an import's items name (nil where there is none) and the revisions
+// of their records (0 where there is none), so the rows can be planned outside the write transaction.
+func (s *Store) ImportSnapshot(items []*domain.ImportItem) ([]*cataloguev1.Service, []int64, error) {
+	curs := make([]*cataloguev1.Service, len(items))
+	revs := make([]int64, len(items))
+	err := s.be.View(func(tx storage.ReadTx) error {
 		for i, it := range items {
-			var cur *cataloguev1.Service
-			var prev []byte
-			if it.ID != "" {
-				if prev = tx.Get(bucketServices, []byte(it.ID)); prev != nil {
+			if it.ID == "" {
+				continue
+			}
+			v := tx.Get(bucketServices, []byte(it.ID))
+			if v == nil {
+				continue
+			}
+			cur := &cataloguev1.Service{}
+			rev, err := decode(v, cur)
+			if err != nil {
+				return err
+			}
+			curs[i], revs[i] = cur, rev
+		}
+		return nil
+	})
+	return curs, revs, err
+}
+
+// ImportRows writes the planned rows of one batch in one transaction, each created or updated service with its
+// change-feed entry. plans[i] was made against the record at revision bases[i] (0: none, ImportSnapshot); a
+// row whose record changed since is planned again inside the transaction with replan, so what is written is
+// always decided on the state it replaces. It returns the plans as written and the stored services.
+func (s *Store) ImportRows(ctx context.Context, items []*domain.ImportItem, plans []domain.ImportPlan, bases []int64, replan func(it *domain.ImportItem, cur *cataloguev1.Service) domain.ImportPlan) ([]domain.ImportPlan, []Written, error) {
+	out := make([]domain.ImportPlan, len(plans))
+	var written []Written
+	err := s.be.Update(ctx, func(tx storage.Tx) error {
+		copy(out, plans)
+		written = written[:0]
+		now := s.now()
+		for i, it := range items {
+			if it.ID == "" {
+				continue
+			}
+			prev := tx.Get(bucketServices, []byte(it.ID))
+			if recordRev(prev) != bases[i] {
+				var cur *cataloguev1.Service
+				if prev != nil {
 					cur = &cataloguev1.Service{}
 					if _, err := decode(prev, cur); err != nil {
 						return err
 					}
 				}
+				out[i] = replan(it, cur)
 			}
-			p := plan(it, cur)
-			outcomes[i] = p
-			if p.Next == nil || put == nil {
+			next := out[i].Next
+			if next == nil {
 				continue
 			}
-			if err := put(it.ID, prev, p.Next); err != nil {
-				return err
-			}
-			outcomes[i].Next = nil // stored (and indexed from written); the report needs only the outcome
-		}
-		return nil
-	}
-	if dryRun {
-		err := s.be.View(func(tx storage.ReadTx) error { return run(tx, nil) })
-		return outcomes, nil, err
-	}
-	err := s.be.Update(ctx, func(tx storage.Tx) error {
-		now := s.now()
-		return run(tx, func(id string, prev []byte, svc *cataloguev1.Service) error {
 			rev := tx.NextRevision()
-			rec := proto.Clone(svc).(*cataloguev1.Service)
 			if err := supersede(tx, prev); err != nil {
 				return err
 			}
@@ -71,27 +87,27 @@ func (s *Store) ImportRows(ctx context.Context, items []*domain.ImportItem, dryR
 				if _, err := decode(prev, old); err != nil {
 					return err
 				}
-				rec.CreateTime = old.GetCreateTime()
+				next.CreateTime = old.GetCreateTime()
 			}
-			stamp(rec, domain.ServicePrefix+id, rev, now, created)
-			v, err := encode(rev, rec)
+			stamp(next, domain.ServicePrefix+it.ID, rev, now, created)
+			v, err := encode(rev, next)
 			if err != nil {
 				return err
 			}
-			if err := tx.Put(bucketServices, []byte(id), v); err != nil {
+			if err := tx.Put(bucketServices, []byte(it.ID), v); err != nil {
 				return err
 			}
-			if err := appendChange(tx, rev, rec.GetName(), now, false); err != nil {
+			if err := appendChange(tx, rev, next.GetName(), now, false); err != nil {
 				return err
 			}
-			written = append(written, Written{Service: rec, Rev: rev})
-			return nil
-		})
+			written = append(written, Written{Service: next, Rev: rev})
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	return outcomes, written, nil
+	return out, written, nil
 }
 
 // ImportReport returns the report a request id recorded, if any: hash is the request's, so a reuse of the id
