@@ -26,15 +26,14 @@ const (
 	MaxImportRows  = 20000
 )
 
-// importNamespace seeds the ids of imported services that name themselves by a key rather than by an id (UUID
-// v5 of the instance's TERC and the key), so a second run of a file finds the services the first one created.
+// importNamespace seeds the ids derived for the places (placówki) of imported services, so a second run of a
+// file describes the same places.
 var importNamespace = uuid.MustParse("4d0b6c1a-9f3e-5a27-b8c4-2e6f1d0a7b93")
 
-// ImportedServiceID is the id of the service an import row names by a key: kind is "key" (the Klucz
-// zewnętrzny column), "name" (a row with neither id nor key) or "hsds" (an HSDS id).
-func ImportedServiceID(terc, kind, key string) string {
-	return uuid.NewSHA1(importNamespace, []byte(terc+"/"+kind+"/"+key)).String()
-}
+// ImportKey is the key by which an import row names its service when it has no id: kind is "key" (the Klucz
+// zewnętrzny column), "name" (a row with neither id nor key; the folded name) or "hsds" (an HSDS id). The
+// catalogue keeps which service each key created, so a second run of a file finds it.
+func ImportKey(kind, key string) string { return kind + "/" + key }
 
 // ImportItem is one row of an imported file, parsed: which service it names and what it makes of it.
 type ImportItem struct {
@@ -42,8 +41,11 @@ type ImportItem struct {
 	Row int
 	// SourceID is the HSDS id, for HSDS JSON.
 	SourceID string
-	// ID is the id of the service the row names.
+	// ID is the id of the service the row names: from its Identyfikator, else the service its Key created
+	// (resolved by the store), else a new one; "" in a dry run's new rows.
 	ID string
+	// Key names the service when the row has no Identyfikator (ImportKey).
+	Key string
 	// DisplayName is the service's name as the row gives it.
 	DisplayName string
 	// Violations are the problems found reading the row; a row with any is INVALID.
@@ -85,7 +87,7 @@ func PlanImportRow(it *ImportItem, cur *cataloguev1.Service, terc string, normal
 		return invalid()
 	}
 	if cur != nil && cur.GetOriginTerc() != terc {
-		rep.violate("", "names services/%s, an entry federated from another instance (%s), which is read-only here", it.ID, cur.GetOriginTerc())
+		rep.violate("", "names %s, an entry federated from another instance (%s), which is read-only here", cur.GetName(), cur.GetOriginTerc())
 		return invalid()
 	}
 	var base *cataloguev1.Service
@@ -129,14 +131,18 @@ func sameContent(a, b *cataloguev1.Service) bool {
 func CheckDuplicates(items []*ImportItem) {
 	first := make(map[string]int, len(items))
 	for _, it := range items {
-		if it.ID == "" {
+		k := it.ID
+		if k == "" {
+			k = it.Key
+		}
+		if k == "" {
 			continue
 		}
-		if row, ok := first[it.ID]; ok {
-			it.violate("", "names the same service as row %d (services/%s); a file may describe a service once", row, it.ID)
+		if row, ok := first[k]; ok {
+			it.violate("", "names the same service as row %d; a file may describe a service once", row)
 			continue
 		}
-		first[it.ID] = it.Row
+		first[k] = it.Row
 	}
 }
 
@@ -558,8 +564,8 @@ func truncate(s string, n int) string {
 	return string([]rune(s)[:n]) + "…"
 }
 
-// Items turns the rows into import items for the instance terc.
-func (f *SheetFile) Items(terc string) []*ImportItem {
+// Items turns the rows into import items.
+func (f *SheetFile) Items() []*ImportItem {
 	items := make([]*ImportItem, len(f.rows))
 	// Rows are independent until the check for duplicates: they are read on every core.
 	workers := runtime.GOMAXPROCS(0)
@@ -569,7 +575,7 @@ func (f *SheetFile) Items(terc string) []*ImportItem {
 		hi := min(lo+chunk, len(items))
 		g.Go(func() error {
 			for i := lo; i < hi; i++ {
-				items[i] = f.item(f.rows[i], terc)
+				items[i] = f.item(f.rows[i])
 			}
 			return nil
 		})
@@ -591,7 +597,7 @@ func (f *SheetFile) headerOf(c Column) string {
 	return string(c)
 }
 
-func (f *SheetFile) item(r sheet.Row, terc string) *ImportItem {
+func (f *SheetFile) item(r sheet.Row) *ImportItem {
 	cell := func(c Column) (string, bool) {
 		i := f.cols[c]
 		if i == 0 {
@@ -626,9 +632,9 @@ func (f *SheetFile) item(r sheet.Row, terc string) *ImportItem {
 		}
 		it.ID = id
 	} else if key, ok := cell(ColExternalKey); ok {
-		it.ID = ImportedServiceID(terc, "key", key)
+		it.Key = ImportKey("key", key)
 	} else if name != "" {
-		it.ID = ImportedServiceID(terc, "name", sheet.Fold(name))
+		it.Key = ImportKey("name", sheet.Fold(name))
 	}
 
 	// The cells, read into the fields they set; a cell that cannot be read is reported and the row is invalid.
@@ -800,7 +806,7 @@ func (f *SheetFile) item(r sheet.Row, terc string) *ImportItem {
 			bad(ColWheelchair, "must be tak or nie")
 		}
 	}
-	id := it.ID
+	placeSeed := it.ID + it.Key
 	it.apply = func(cur *cataloguev1.Service) *cataloguev1.Service {
 		s := cur
 		if s == nil {
@@ -811,8 +817,8 @@ func (f *SheetFile) item(r sheet.Row, terc string) *ImportItem {
 		}
 		if len(locSets) > 0 {
 			if len(s.Locations) == 0 {
-				// A new place gets an id derived from the service's, so the report of a dry run and the run agree.
-				s.Locations = []*cataloguev1.Location{{Id: uuid.NewSHA1(importNamespace, []byte(id+"/location/0")).String()}}
+				// A new place gets an id derived from the row's id or key, so the place of a re-run is the same.
+				s.Locations = []*cataloguev1.Location{{Id: uuid.NewSHA1(importNamespace, []byte(placeSeed+"/location/0")).String()}}
 			}
 			for _, set := range locSets {
 				set(s.Locations[0])

@@ -103,7 +103,7 @@ type hsdsCostOption struct {
 
 // ParseHSDS reads an HSDS 3.0 JSON export: an array of services, or a page object whose `contents` is one
 // (the HSDS API's /services answer). Problems with the file as a whole are INVALID_ARGUMENT on field.
-func ParseHSDS(field string, b []byte, terc string) ([]*ImportItem, error) {
+func ParseHSDS(field string, b []byte) ([]*ImportItem, error) {
 	b = bytes.TrimPrefix(b, []byte("\uFEFF"))
 	var raw []json.RawMessage
 	trimmed := bytes.TrimSpace(b)
@@ -131,7 +131,7 @@ func ParseHSDS(field string, b []byte, terc string) ([]*ImportItem, error) {
 	}
 	items := make([]*ImportItem, 0, len(raw))
 	for i, r := range raw {
-		items = append(items, hsdsItem(i+1, r, terc))
+		items = append(items, hsdsItem(i+1, r))
 	}
 	CheckDuplicates(items)
 	return items, nil
@@ -145,7 +145,7 @@ func jsonProblem(err error) string {
 	return err.Error()
 }
 
-func hsdsItem(pos int, raw json.RawMessage, terc string) *ImportItem {
+func hsdsItem(pos int, raw json.RawMessage) *ImportItem {
 	it := &ImportItem{Row: pos, column: hsdsField}
 	var h hsdsService
 	if err := json.Unmarshal(raw, &h); err != nil {
@@ -157,7 +157,7 @@ func hsdsItem(pos int, raw json.RawMessage, terc string) *ImportItem {
 		it.violate("id", "is required: the id names the service in a re-run of the import")
 		return it
 	}
-	it.ID = ImportedServiceID(terc, "hsds", h.ID)
+	it.Key = ImportKey("hsds", h.ID)
 	next := &cataloguev1.Service{
 		DisplayName:            h.Name,
 		AlternateName:          h.AlternateName,
@@ -249,7 +249,7 @@ func hsdsItem(pos int, raw json.RawMessage, terc string) *ImportItem {
 		if id, err := uuid.Parse(l.ID); err == nil && l.ID != "" {
 			loc.Id = id.String()
 		} else {
-			loc.Id = uuid.NewSHA1(importNamespace, []byte(it.ID+"/location/"+l.ID+"/"+fmt.Sprint(i))).String()
+			loc.Id = uuid.NewSHA1(importNamespace, []byte(it.Key+"/location/"+l.ID+"/"+fmt.Sprint(i))).String()
 		}
 		if l.Latitude != nil && l.Longitude != nil {
 			loc.Coordinates = &typev1.LatLng{Latitude: *l.Latitude, Longitude: *l.Longitude}

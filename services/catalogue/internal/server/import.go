@@ -5,6 +5,7 @@ import (
 	"context"
 	"runtime"
 
+	"github.com/google/uuid"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
@@ -58,10 +59,10 @@ func (s *Server) ImportServices(ctx context.Context, req *cataloguev1.ImportServ
 		if err != nil {
 			return nil, err
 		}
-		items = file.Items(s.terc)
+		items = file.Items()
 	case cataloguev1.ImportFormat_IMPORT_FORMAT_HSDS_JSON:
 		var err error
-		if items, err = domain.ParseHSDS("content", content, s.terc); err != nil {
+		if items, err = domain.ParseHSDS("content", content); err != nil {
 			return nil, err
 		}
 	default:
@@ -85,7 +86,7 @@ func (s *Server) ImportServices(ctx context.Context, req *cataloguev1.ImportServ
 			default:
 				out.InvalidCount++
 			}
-			if row.Outcome != cataloguev1.ImportOutcome_IMPORT_OUTCOME_INVALID {
+			if row.Outcome != cataloguev1.ImportOutcome_IMPORT_OUTCOME_INVALID && it.ID != "" {
 				row.Service = domain.ServicePrefix + it.ID
 			}
 			out.Rows = append(out.Rows, row)
@@ -132,9 +133,19 @@ func (s *Server) importBatches(ctx context.Context, items []*domain.ImportItem, 
 		defer close(planned)
 		for start := 0; start < len(items); start += store.ImportBatch {
 			st := &importStage{start: start, items: items[start:min(start+store.ImportBatch, len(items))]}
-			curs, bases, err := s.store.ImportSnapshot(st.items)
+			ids, curs, bases, err := s.store.ImportSnapshot(st.items)
 			if err != nil {
 				return err
+			}
+			for i, it := range st.items {
+				switch {
+				case ids[i] != "":
+					it.ID = ids[i]
+				case it.Key != "" && !dryRun:
+					// A new service by key: a time-ordered id, so the new records are appended to the file's
+					// pages (a derived, random id would rewrite pages all over the file on every commit).
+					it.ID = uuid.Must(uuid.NewV7()).String()
+				}
 			}
 			st.bases, st.plans = bases, make([]domain.ImportPlan, len(st.items))
 			workers := runtime.GOMAXPROCS(0)

@@ -200,11 +200,18 @@ func TestImportDryRunWritesNothing(t *testing.T) {
 	if len(list.GetServices()) != 0 {
 		t.Fatalf("a dry run created %d services", len(list.GetServices()))
 	}
-	// The real run creates what the dry run said, under the names it said.
+	// A dry run names no service it would create (the id is given when it is written); the run creates them.
 	real := importFile(t, h, &cataloguev1.ImportServicesRequest{Content: []byte(csv)})
 	for i, row := range real.GetRows() {
-		if row.GetService() != rep.GetRows()[i].GetService() || row.GetOutcome() != cataloguev1.ImportOutcome_IMPORT_OUTCOME_CREATED {
+		if rep.GetRows()[i].GetService() != "" || row.GetService() == "" || row.GetOutcome() != cataloguev1.ImportOutcome_IMPORT_OUTCOME_CREATED {
 			t.Errorf("row %d: run %v, dry run %v", i, row, rep.GetRows()[i])
+		}
+	}
+	// A dry run of the same file now reports the services the run created.
+	again := importFile(t, h, &cataloguev1.ImportServicesRequest{Content: []byte(csv), DryRun: true})
+	for i, row := range again.GetRows() {
+		if row.GetService() != real.GetRows()[i].GetService() || row.GetOutcome() != cataloguev1.ImportOutcome_IMPORT_OUTCOME_UNCHANGED {
+			t.Errorf("row %d: second dry run %v, run %v", i, row, real.GetRows()[i])
 		}
 	}
 	got, err := h.client.GetService(ctx(t), &cataloguev1.GetServiceRequest{Name: real.GetRows()[1].GetService()})

@@ -21,17 +21,27 @@ type Written struct {
 	Rev     int64
 }
 
-// ImportSnapshot reads the stored services an import's items name (nil where there is none) and the revisions
-// of their records (0 where there is none), so the rows can be planned outside the write transaction.
-func (s *Store) ImportSnapshot(items []*domain.ImportItem) ([]*cataloguev1.Service, []int64, error) {
+// ImportSnapshot resolves the services an import's items name and reads them, so the rows can be planned
+// outside the write transaction. An item without an id whose key created a service earlier gets that service's
+// id; an item still without an id names a new service. It returns the ids ("" for new), the stored services
+// (nil where there is none) and the revisions of their records (0 where there is none).
+func (s *Store) ImportSnapshot(items []*domain.ImportItem) ([]string, []*cataloguev1.Service, []int64, error) {
+	ids := make([]string, len(items))
 	curs := make([]*cataloguev1.Service, len(items))
 	revs := make([]int64, len(items))
 	err := s.be.View(func(tx storage.ReadTx) error {
 		for i, it := range items {
-			if it.ID == "" {
+			id := it.ID
+			if id == "" && it.Key != "" {
+				if v := tx.Get(bucketImportKeys, []byte(it.Key)); v != nil {
+					id = string(v)
+				}
+			}
+			ids[i] = id
+			if id == "" {
 				continue
 			}
-			v := tx.Get(bucketServices, []byte(it.ID))
+			v := tx.Get(bucketServices, []byte(id))
 			if v == nil {
 				continue
 			}
@@ -44,13 +54,15 @@ func (s *Store) ImportSnapshot(items []*domain.ImportItem) ([]*cataloguev1.Servi
 		}
 		return nil
 	})
-	return curs, revs, err
+	return ids, curs, revs, err
 }
 
 // ImportRows writes the planned rows of one batch in one transaction, each created or updated service with its
-// change-feed entry. plans[i] was made against the record at revision bases[i] (0: none, ImportSnapshot); a
-// row whose record changed since is planned again inside the transaction with replan, so what is written is
-// always decided on the state it replaces. It returns the plans as written and the stored services.
+// change-feed entry, and for a service created by a key the key's entry. plans[i] was made against the record
+// at revision bases[i] (0: none, ImportSnapshot) of the service items[i].ID; a row whose record changed since,
+// or whose key another import has meanwhile given a service, is planned again inside the transaction with
+// replan, so what is written is always decided on the state it replaces. It returns the plans as written and
+// the stored services; items[i].ID is the id written.
 func (s *Store) ImportRows(ctx context.Context, items []*domain.ImportItem, plans []domain.ImportPlan, bases []int64, replan func(it *domain.ImportItem, cur *cataloguev1.Service) domain.ImportPlan) ([]domain.ImportPlan, []Written, error) {
 	out := make([]domain.ImportPlan, len(plans))
 	var written []Written
@@ -60,10 +72,18 @@ func (s *Store) ImportRows(ctx context.Context, items []*domain.ImportItem, plan
 		now := s.now()
 		for i, it := range items {
 			if it.ID == "" {
-				continue
+				continue // an invalid row without an id or key
+			}
+			moved := false
+			var keyed []byte
+			if it.Key != "" {
+				keyed = tx.Get(bucketImportKeys, []byte(it.Key))
+				if keyed != nil && string(keyed) != it.ID {
+					it.ID, moved = string(keyed), true
+				}
 			}
 			prev := tx.Get(bucketServices, []byte(it.ID))
-			if recordRev(prev) != bases[i] {
+			if moved || recordRev(prev) != bases[i] {
 				var cur *cataloguev1.Service
 				if prev != nil {
 					cur = &cataloguev1.Service{}
@@ -96,6 +116,11 @@ func (s *Store) ImportRows(ctx context.Context, items []*domain.ImportItem, plan
 			}
 			if err := tx.Put(bucketServices, []byte(it.ID), v); err != nil {
 				return err
+			}
+			if it.Key != "" && keyed == nil {
+				if err := tx.Put(bucketImportKeys, []byte(it.Key), []byte(it.ID)); err != nil {
+					return err
+				}
 			}
 			if err := appendChange(tx, rev, next.GetName(), now, false); err != nil {
 				return err
