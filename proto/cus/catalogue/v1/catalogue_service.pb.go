@@ -2183,7 +2183,8 @@ type ImportServiceRow struct {
 	SourceId string `protobuf:"bytes,2,opt,name=source_id,json=sourceId,proto3" json:"source_id,omitempty"`
 	// What happened.
 	Outcome ImportOutcome `protobuf:"varint,3,opt,name=outcome,proto3,enum=cus.catalogue.v1.ImportOutcome" json:"outcome,omitempty"`
-	// The service created, updated or matched, `services/{uuid}`; empty for invalid rows.
+	// The service created, updated or matched, `services/{uuid}`; empty for invalid rows and for new services in a
+	// dry run (their id is given when they are written).
 	Service string `protobuf:"bytes,4,opt,name=service,proto3" json:"service,omitempty"`
 	// The service's name as in the row.
 	DisplayName string `protobuf:"bytes,5,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
