@@ -8,6 +8,7 @@ package referralv1
 
 import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -3352,11 +3353,66 @@ func (x *ReferralChange) GetReferral() *Referral {
 	return nil
 }
 
+// Request of ExportStatistics.
+type ExportStatisticsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// File format: `xlsx` (default), `csv` or `csv_excel`.
+	Format string `protobuf:"bytes,1,opt,name=format,proto3" json:"format,omitempty"`
+	// As GetStatisticsRequest.as_of.
+	AsOf          string `protobuf:"bytes,2,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportStatisticsRequest) Reset() {
+	*x = ExportStatisticsRequest{}
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportStatisticsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportStatisticsRequest) ProtoMessage() {}
+
+func (x *ExportStatisticsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportStatisticsRequest.ProtoReflect.Descriptor instead.
+func (*ExportStatisticsRequest) Descriptor() ([]byte, []int) {
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *ExportStatisticsRequest) GetFormat() string {
+	if x != nil {
+		return x.Format
+	}
+	return ""
+}
+
+func (x *ExportStatisticsRequest) GetAsOf() string {
+	if x != nil {
+		return x.AsOf
+	}
+	return ""
+}
+
 var File_cus_referral_v1_referral_service_proto protoreflect.FileDescriptor
 
 const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"\n" +
-	"&cus/referral/v1/referral_service.proto\x12\x0fcus.referral.v1\x1a\x1fcus/referral/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x93\x01\n" +
+	"&cus/referral/v1/referral_service.proto\x12\x0fcus.referral.v1\x1a\x1fcus/referral/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x93\x01\n" +
 	"\x15CreateResidentRequest\x12:\n" +
 	"\bresident\x18\x01 \x01(\v2\x19.cus.referral.v1.ResidentB\x03\xe0A\x02R\bresident\x12\x1f\n" +
 	"\vresident_id\x18\x02 \x01(\tR\n" +
@@ -3577,11 +3633,14 @@ const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"\brevision\x18\x01 \x01(\x03R\brevision\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x127\n" +
 	"\x04type\x18\x03 \x01(\x0e2#.cus.referral.v1.ReferralChangeTypeR\x04type\x125\n" +
-	"\breferral\x18\x04 \x01(\v2\x19.cus.referral.v1.ReferralR\breferral*~\n" +
+	"\breferral\x18\x04 \x01(\v2\x19.cus.referral.v1.ReferralR\breferral\"F\n" +
+	"\x17ExportStatisticsRequest\x12\x16\n" +
+	"\x06format\x18\x01 \x01(\tR\x06format\x12\x13\n" +
+	"\x05as_of\x18\x02 \x01(\tR\x04asOf*~\n" +
 	"\x12ReferralChangeType\x12$\n" +
 	" REFERRAL_CHANGE_TYPE_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cREFERRAL_CHANGE_TYPE_CREATED\x10\x01\x12 \n" +
-	"\x1cREFERRAL_CHANGE_TYPE_UPDATED\x10\x022\xe7'\n" +
+	"\x1cREFERRAL_CHANGE_TYPE_UPDATED\x10\x022\xda(\n" +
 	"\x0fReferralService\x12t\n" +
 	"\x0eCreateResident\x12&.cus.referral.v1.CreateResidentRequest\x1a\x19.cus.referral.v1.Resident\"\x1f\x82\xd3\xe4\x93\x02\x19:\bresident\"\r/v1/residents\x12m\n" +
 	"\vGetResident\x12#.cus.referral.v1.GetResidentRequest\x1a\x19.cus.referral.v1.Resident\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/{name=residents/*}\x12u\n" +
@@ -3627,7 +3686,8 @@ const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"\x1aMarkReferralEnteredInError\x122.cus.referral.v1.MarkReferralEnteredInErrorRequest\x1a\x19.cus.referral.v1.Referral\"4\x82\xd3\xe4\x93\x02.:\x01*\")/v1/{name=referrals/*}:markEnteredInError\x12k\n" +
 	"\rGetStatistics\x12%.cus.referral.v1.GetStatisticsRequest\x1a\x1b.cus.referral.v1.Statistics\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/statistics\x12\x81\x01\n" +
 	"\x10ListAuditEntries\x12(.cus.referral.v1.ListAuditEntriesRequest\x1a).cus.referral.v1.ListAuditEntriesResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/auditEntries\x12\x8b\x01\n" +
-	"\x10VerifyAuditChain\x12(.cus.referral.v1.VerifyAuditChainRequest\x1a).cus.referral.v1.VerifyAuditChainResponse\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/auditEntries:verifyB;Z9github.com/cus-suite/cus/proto/cus/referral/v1;referralv1b\x06proto3"
+	"\x10VerifyAuditChain\x12(.cus.referral.v1.VerifyAuditChainRequest\x1a).cus.referral.v1.VerifyAuditChainResponse\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/auditEntries:verify\x12q\n" +
+	"\x10ExportStatistics\x12(.cus.referral.v1.ExportStatisticsRequest\x1a\x14.google.api.HttpBody\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/statistics:exportB;Z9github.com/cus-suite/cus/proto/cus/referral/v1;referralv1b\x06proto3"
 
 var (
 	file_cus_referral_v1_referral_service_proto_rawDescOnce sync.Once
@@ -3642,7 +3702,7 @@ func file_cus_referral_v1_referral_service_proto_rawDescGZIP() []byte {
 }
 
 var file_cus_referral_v1_referral_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_cus_referral_v1_referral_service_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
+var file_cus_referral_v1_referral_service_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
 var file_cus_referral_v1_referral_service_proto_goTypes = []any{
 	(ReferralChangeType)(0),                   // 0: cus.referral.v1.ReferralChangeType
 	(*CreateResidentRequest)(nil),             // 1: cus.referral.v1.CreateResidentRequest
@@ -3699,51 +3759,53 @@ var file_cus_referral_v1_referral_service_proto_goTypes = []any{
 	(*ListReferralChangesRequest)(nil),        // 52: cus.referral.v1.ListReferralChangesRequest
 	(*ListReferralChangesResponse)(nil),       // 53: cus.referral.v1.ListReferralChangesResponse
 	(*ReferralChange)(nil),                    // 54: cus.referral.v1.ReferralChange
-	(*Resident)(nil),                          // 55: cus.referral.v1.Resident
-	(*fieldmaskpb.FieldMask)(nil),             // 56: google.protobuf.FieldMask
-	(*Consent)(nil),                           // 57: cus.referral.v1.Consent
-	(*Case)(nil),                              // 58: cus.referral.v1.Case
-	(*Plan)(nil),                              // 59: cus.referral.v1.Plan
-	(*Referral)(nil),                          // 60: cus.referral.v1.Referral
-	(*PlanReview)(nil),                        // 61: cus.referral.v1.PlanReview
-	(ReferralStatus)(0),                       // 62: cus.referral.v1.ReferralStatus
-	(*timestamppb.Timestamp)(nil),             // 63: google.protobuf.Timestamp
-	(*AuditEntry)(nil),                        // 64: cus.referral.v1.AuditEntry
-	(*Outcome)(nil),                           // 65: cus.referral.v1.Outcome
-	(*Statistics)(nil),                        // 66: cus.referral.v1.Statistics
+	(*ExportStatisticsRequest)(nil),           // 55: cus.referral.v1.ExportStatisticsRequest
+	(*Resident)(nil),                          // 56: cus.referral.v1.Resident
+	(*fieldmaskpb.FieldMask)(nil),             // 57: google.protobuf.FieldMask
+	(*Consent)(nil),                           // 58: cus.referral.v1.Consent
+	(*Case)(nil),                              // 59: cus.referral.v1.Case
+	(*Plan)(nil),                              // 60: cus.referral.v1.Plan
+	(*Referral)(nil),                          // 61: cus.referral.v1.Referral
+	(*PlanReview)(nil),                        // 62: cus.referral.v1.PlanReview
+	(ReferralStatus)(0),                       // 63: cus.referral.v1.ReferralStatus
+	(*timestamppb.Timestamp)(nil),             // 64: google.protobuf.Timestamp
+	(*AuditEntry)(nil),                        // 65: cus.referral.v1.AuditEntry
+	(*Outcome)(nil),                           // 66: cus.referral.v1.Outcome
+	(*Statistics)(nil),                        // 67: cus.referral.v1.Statistics
+	(*httpbody.HttpBody)(nil),                 // 68: google.api.HttpBody
 }
 var file_cus_referral_v1_referral_service_proto_depIdxs = []int32{
-	55, // 0: cus.referral.v1.CreateResidentRequest.resident:type_name -> cus.referral.v1.Resident
-	55, // 1: cus.referral.v1.ListResidentsResponse.residents:type_name -> cus.referral.v1.Resident
-	55, // 2: cus.referral.v1.UpdateResidentRequest.resident:type_name -> cus.referral.v1.Resident
-	56, // 3: cus.referral.v1.UpdateResidentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	55, // 4: cus.referral.v1.ExportResidentResponse.resident:type_name -> cus.referral.v1.Resident
-	57, // 5: cus.referral.v1.ExportResidentResponse.consents:type_name -> cus.referral.v1.Consent
-	58, // 6: cus.referral.v1.ExportResidentResponse.cases:type_name -> cus.referral.v1.Case
-	59, // 7: cus.referral.v1.ExportResidentResponse.plans:type_name -> cus.referral.v1.Plan
-	60, // 8: cus.referral.v1.ExportResidentResponse.referrals:type_name -> cus.referral.v1.Referral
-	57, // 9: cus.referral.v1.CreateConsentRequest.consent:type_name -> cus.referral.v1.Consent
-	57, // 10: cus.referral.v1.ListConsentsResponse.consents:type_name -> cus.referral.v1.Consent
-	58, // 11: cus.referral.v1.CreateCaseRequest.case:type_name -> cus.referral.v1.Case
-	58, // 12: cus.referral.v1.UpdateCaseRequest.case:type_name -> cus.referral.v1.Case
-	56, // 13: cus.referral.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
-	58, // 14: cus.referral.v1.ListCasesResponse.cases:type_name -> cus.referral.v1.Case
-	59, // 15: cus.referral.v1.CreatePlanRequest.plan:type_name -> cus.referral.v1.Plan
-	59, // 16: cus.referral.v1.ListPlansResponse.plans:type_name -> cus.referral.v1.Plan
-	59, // 17: cus.referral.v1.UpdatePlanRequest.plan:type_name -> cus.referral.v1.Plan
-	56, // 18: cus.referral.v1.UpdatePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
-	61, // 19: cus.referral.v1.AddPlanReviewRequest.review:type_name -> cus.referral.v1.PlanReview
-	59, // 20: cus.referral.v1.ListOverduePlansResponse.plans:type_name -> cus.referral.v1.Plan
-	60, // 21: cus.referral.v1.CreateReferralRequest.referral:type_name -> cus.referral.v1.Referral
-	62, // 22: cus.referral.v1.ListReferralsRequest.status:type_name -> cus.referral.v1.ReferralStatus
-	63, // 23: cus.referral.v1.ListReferralsRequest.update_time_after:type_name -> google.protobuf.Timestamp
-	60, // 24: cus.referral.v1.ListReferralsResponse.referrals:type_name -> cus.referral.v1.Referral
-	60, // 25: cus.referral.v1.ReferralEvent.referral:type_name -> cus.referral.v1.Referral
-	64, // 26: cus.referral.v1.ListAuditEntriesResponse.entries:type_name -> cus.referral.v1.AuditEntry
-	65, // 27: cus.referral.v1.CompleteReferralRequest.outcome:type_name -> cus.referral.v1.Outcome
+	56, // 0: cus.referral.v1.CreateResidentRequest.resident:type_name -> cus.referral.v1.Resident
+	56, // 1: cus.referral.v1.ListResidentsResponse.residents:type_name -> cus.referral.v1.Resident
+	56, // 2: cus.referral.v1.UpdateResidentRequest.resident:type_name -> cus.referral.v1.Resident
+	57, // 3: cus.referral.v1.UpdateResidentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	56, // 4: cus.referral.v1.ExportResidentResponse.resident:type_name -> cus.referral.v1.Resident
+	58, // 5: cus.referral.v1.ExportResidentResponse.consents:type_name -> cus.referral.v1.Consent
+	59, // 6: cus.referral.v1.ExportResidentResponse.cases:type_name -> cus.referral.v1.Case
+	60, // 7: cus.referral.v1.ExportResidentResponse.plans:type_name -> cus.referral.v1.Plan
+	61, // 8: cus.referral.v1.ExportResidentResponse.referrals:type_name -> cus.referral.v1.Referral
+	58, // 9: cus.referral.v1.CreateConsentRequest.consent:type_name -> cus.referral.v1.Consent
+	58, // 10: cus.referral.v1.ListConsentsResponse.consents:type_name -> cus.referral.v1.Consent
+	59, // 11: cus.referral.v1.CreateCaseRequest.case:type_name -> cus.referral.v1.Case
+	59, // 12: cus.referral.v1.UpdateCaseRequest.case:type_name -> cus.referral.v1.Case
+	57, // 13: cus.referral.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	59, // 14: cus.referral.v1.ListCasesResponse.cases:type_name -> cus.referral.v1.Case
+	60, // 15: cus.referral.v1.CreatePlanRequest.plan:type_name -> cus.referral.v1.Plan
+	60, // 16: cus.referral.v1.ListPlansResponse.plans:type_name -> cus.referral.v1.Plan
+	60, // 17: cus.referral.v1.UpdatePlanRequest.plan:type_name -> cus.referral.v1.Plan
+	57, // 18: cus.referral.v1.UpdatePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
+	62, // 19: cus.referral.v1.AddPlanReviewRequest.review:type_name -> cus.referral.v1.PlanReview
+	60, // 20: cus.referral.v1.ListOverduePlansResponse.plans:type_name -> cus.referral.v1.Plan
+	61, // 21: cus.referral.v1.CreateReferralRequest.referral:type_name -> cus.referral.v1.Referral
+	63, // 22: cus.referral.v1.ListReferralsRequest.status:type_name -> cus.referral.v1.ReferralStatus
+	64, // 23: cus.referral.v1.ListReferralsRequest.update_time_after:type_name -> google.protobuf.Timestamp
+	61, // 24: cus.referral.v1.ListReferralsResponse.referrals:type_name -> cus.referral.v1.Referral
+	61, // 25: cus.referral.v1.ReferralEvent.referral:type_name -> cus.referral.v1.Referral
+	65, // 26: cus.referral.v1.ListAuditEntriesResponse.entries:type_name -> cus.referral.v1.AuditEntry
+	66, // 27: cus.referral.v1.CompleteReferralRequest.outcome:type_name -> cus.referral.v1.Outcome
 	54, // 28: cus.referral.v1.ListReferralChangesResponse.changes:type_name -> cus.referral.v1.ReferralChange
 	0,  // 29: cus.referral.v1.ReferralChange.type:type_name -> cus.referral.v1.ReferralChangeType
-	60, // 30: cus.referral.v1.ReferralChange.referral:type_name -> cus.referral.v1.Referral
+	61, // 30: cus.referral.v1.ReferralChange.referral:type_name -> cus.referral.v1.Referral
 	1,  // 31: cus.referral.v1.ReferralService.CreateResident:input_type -> cus.referral.v1.CreateResidentRequest
 	2,  // 32: cus.referral.v1.ReferralService.GetResident:input_type -> cus.referral.v1.GetResidentRequest
 	3,  // 33: cus.referral.v1.ReferralService.ListResidents:input_type -> cus.referral.v1.ListResidentsRequest
@@ -3785,49 +3847,51 @@ var file_cus_referral_v1_referral_service_proto_depIdxs = []int32{
 	36, // 69: cus.referral.v1.ReferralService.GetStatistics:input_type -> cus.referral.v1.GetStatisticsRequest
 	37, // 70: cus.referral.v1.ReferralService.ListAuditEntries:input_type -> cus.referral.v1.ListAuditEntriesRequest
 	39, // 71: cus.referral.v1.ReferralService.VerifyAuditChain:input_type -> cus.referral.v1.VerifyAuditChainRequest
-	55, // 72: cus.referral.v1.ReferralService.CreateResident:output_type -> cus.referral.v1.Resident
-	55, // 73: cus.referral.v1.ReferralService.GetResident:output_type -> cus.referral.v1.Resident
-	4,  // 74: cus.referral.v1.ReferralService.ListResidents:output_type -> cus.referral.v1.ListResidentsResponse
-	55, // 75: cus.referral.v1.ReferralService.UpdateResident:output_type -> cus.referral.v1.Resident
-	55, // 76: cus.referral.v1.ReferralService.LookupResident:output_type -> cus.referral.v1.Resident
-	8,  // 77: cus.referral.v1.ReferralService.EraseResident:output_type -> cus.referral.v1.EraseResidentResponse
-	10, // 78: cus.referral.v1.ReferralService.ExportResident:output_type -> cus.referral.v1.ExportResidentResponse
-	57, // 79: cus.referral.v1.ReferralService.CreateConsent:output_type -> cus.referral.v1.Consent
-	13, // 80: cus.referral.v1.ReferralService.ListConsents:output_type -> cus.referral.v1.ListConsentsResponse
-	57, // 81: cus.referral.v1.ReferralService.WithdrawConsent:output_type -> cus.referral.v1.Consent
-	58, // 82: cus.referral.v1.ReferralService.CreateCase:output_type -> cus.referral.v1.Case
-	58, // 83: cus.referral.v1.ReferralService.GetCase:output_type -> cus.referral.v1.Case
-	58, // 84: cus.referral.v1.ReferralService.UpdateCase:output_type -> cus.referral.v1.Case
-	19, // 85: cus.referral.v1.ReferralService.ListCases:output_type -> cus.referral.v1.ListCasesResponse
-	59, // 86: cus.referral.v1.ReferralService.CreatePlan:output_type -> cus.referral.v1.Plan
-	59, // 87: cus.referral.v1.ReferralService.GetPlan:output_type -> cus.referral.v1.Plan
-	23, // 88: cus.referral.v1.ReferralService.ListPlans:output_type -> cus.referral.v1.ListPlansResponse
-	59, // 89: cus.referral.v1.ReferralService.UpdatePlan:output_type -> cus.referral.v1.Plan
-	59, // 90: cus.referral.v1.ReferralService.AddPlanReview:output_type -> cus.referral.v1.Plan
-	59, // 91: cus.referral.v1.ReferralService.ApprovePlan:output_type -> cus.referral.v1.Plan
-	59, // 92: cus.referral.v1.ReferralService.ClosePlan:output_type -> cus.referral.v1.Plan
-	29, // 93: cus.referral.v1.ReferralService.ListOverduePlans:output_type -> cus.referral.v1.ListOverduePlansResponse
-	60, // 94: cus.referral.v1.ReferralService.CreateReferral:output_type -> cus.referral.v1.Referral
-	60, // 95: cus.referral.v1.ReferralService.GetReferral:output_type -> cus.referral.v1.Referral
-	33, // 96: cus.referral.v1.ReferralService.ListReferrals:output_type -> cus.referral.v1.ListReferralsResponse
-	35, // 97: cus.referral.v1.ReferralService.WatchReferrals:output_type -> cus.referral.v1.ReferralEvent
-	53, // 98: cus.referral.v1.ReferralService.ListReferralChanges:output_type -> cus.referral.v1.ListReferralChangesResponse
-	60, // 99: cus.referral.v1.ReferralService.SendReferral:output_type -> cus.referral.v1.Referral
-	60, // 100: cus.referral.v1.ReferralService.ReceiveReferral:output_type -> cus.referral.v1.Referral
-	60, // 101: cus.referral.v1.ReferralService.AcceptReferral:output_type -> cus.referral.v1.Referral
-	60, // 102: cus.referral.v1.ReferralService.RejectReferral:output_type -> cus.referral.v1.Referral
-	60, // 103: cus.referral.v1.ReferralService.StartReferral:output_type -> cus.referral.v1.Referral
-	60, // 104: cus.referral.v1.ReferralService.HoldReferral:output_type -> cus.referral.v1.Referral
-	60, // 105: cus.referral.v1.ReferralService.ResumeReferral:output_type -> cus.referral.v1.Referral
-	60, // 106: cus.referral.v1.ReferralService.CompleteReferral:output_type -> cus.referral.v1.Referral
-	60, // 107: cus.referral.v1.ReferralService.FailReferral:output_type -> cus.referral.v1.Referral
-	60, // 108: cus.referral.v1.ReferralService.CancelReferral:output_type -> cus.referral.v1.Referral
-	60, // 109: cus.referral.v1.ReferralService.MarkReferralEnteredInError:output_type -> cus.referral.v1.Referral
-	66, // 110: cus.referral.v1.ReferralService.GetStatistics:output_type -> cus.referral.v1.Statistics
-	38, // 111: cus.referral.v1.ReferralService.ListAuditEntries:output_type -> cus.referral.v1.ListAuditEntriesResponse
-	40, // 112: cus.referral.v1.ReferralService.VerifyAuditChain:output_type -> cus.referral.v1.VerifyAuditChainResponse
-	72, // [72:113] is the sub-list for method output_type
-	31, // [31:72] is the sub-list for method input_type
+	55, // 72: cus.referral.v1.ReferralService.ExportStatistics:input_type -> cus.referral.v1.ExportStatisticsRequest
+	56, // 73: cus.referral.v1.ReferralService.CreateResident:output_type -> cus.referral.v1.Resident
+	56, // 74: cus.referral.v1.ReferralService.GetResident:output_type -> cus.referral.v1.Resident
+	4,  // 75: cus.referral.v1.ReferralService.ListResidents:output_type -> cus.referral.v1.ListResidentsResponse
+	56, // 76: cus.referral.v1.ReferralService.UpdateResident:output_type -> cus.referral.v1.Resident
+	56, // 77: cus.referral.v1.ReferralService.LookupResident:output_type -> cus.referral.v1.Resident
+	8,  // 78: cus.referral.v1.ReferralService.EraseResident:output_type -> cus.referral.v1.EraseResidentResponse
+	10, // 79: cus.referral.v1.ReferralService.ExportResident:output_type -> cus.referral.v1.ExportResidentResponse
+	58, // 80: cus.referral.v1.ReferralService.CreateConsent:output_type -> cus.referral.v1.Consent
+	13, // 81: cus.referral.v1.ReferralService.ListConsents:output_type -> cus.referral.v1.ListConsentsResponse
+	58, // 82: cus.referral.v1.ReferralService.WithdrawConsent:output_type -> cus.referral.v1.Consent
+	59, // 83: cus.referral.v1.ReferralService.CreateCase:output_type -> cus.referral.v1.Case
+	59, // 84: cus.referral.v1.ReferralService.GetCase:output_type -> cus.referral.v1.Case
+	59, // 85: cus.referral.v1.ReferralService.UpdateCase:output_type -> cus.referral.v1.Case
+	19, // 86: cus.referral.v1.ReferralService.ListCases:output_type -> cus.referral.v1.ListCasesResponse
+	60, // 87: cus.referral.v1.ReferralService.CreatePlan:output_type -> cus.referral.v1.Plan
+	60, // 88: cus.referral.v1.ReferralService.GetPlan:output_type -> cus.referral.v1.Plan
+	23, // 89: cus.referral.v1.ReferralService.ListPlans:output_type -> cus.referral.v1.ListPlansResponse
+	60, // 90: cus.referral.v1.ReferralService.UpdatePlan:output_type -> cus.referral.v1.Plan
+	60, // 91: cus.referral.v1.ReferralService.AddPlanReview:output_type -> cus.referral.v1.Plan
+	60, // 92: cus.referral.v1.ReferralService.ApprovePlan:output_type -> cus.referral.v1.Plan
+	60, // 93: cus.referral.v1.ReferralService.ClosePlan:output_type -> cus.referral.v1.Plan
+	29, // 94: cus.referral.v1.ReferralService.ListOverduePlans:output_type -> cus.referral.v1.ListOverduePlansResponse
+	61, // 95: cus.referral.v1.ReferralService.CreateReferral:output_type -> cus.referral.v1.Referral
+	61, // 96: cus.referral.v1.ReferralService.GetReferral:output_type -> cus.referral.v1.Referral
+	33, // 97: cus.referral.v1.ReferralService.ListReferrals:output_type -> cus.referral.v1.ListReferralsResponse
+	35, // 98: cus.referral.v1.ReferralService.WatchReferrals:output_type -> cus.referral.v1.ReferralEvent
+	53, // 99: cus.referral.v1.ReferralService.ListReferralChanges:output_type -> cus.referral.v1.ListReferralChangesResponse
+	61, // 100: cus.referral.v1.ReferralService.SendReferral:output_type -> cus.referral.v1.Referral
+	61, // 101: cus.referral.v1.ReferralService.ReceiveReferral:output_type -> cus.referral.v1.Referral
+	61, // 102: cus.referral.v1.ReferralService.AcceptReferral:output_type -> cus.referral.v1.Referral
+	61, // 103: cus.referral.v1.ReferralService.RejectReferral:output_type -> cus.referral.v1.Referral
+	61, // 104: cus.referral.v1.ReferralService.StartReferral:output_type -> cus.referral.v1.Referral
+	61, // 105: cus.referral.v1.ReferralService.HoldReferral:output_type -> cus.referral.v1.Referral
+	61, // 106: cus.referral.v1.ReferralService.ResumeReferral:output_type -> cus.referral.v1.Referral
+	61, // 107: cus.referral.v1.ReferralService.CompleteReferral:output_type -> cus.referral.v1.Referral
+	61, // 108: cus.referral.v1.ReferralService.FailReferral:output_type -> cus.referral.v1.Referral
+	61, // 109: cus.referral.v1.ReferralService.CancelReferral:output_type -> cus.referral.v1.Referral
+	61, // 110: cus.referral.v1.ReferralService.MarkReferralEnteredInError:output_type -> cus.referral.v1.Referral
+	67, // 111: cus.referral.v1.ReferralService.GetStatistics:output_type -> cus.referral.v1.Statistics
+	38, // 112: cus.referral.v1.ReferralService.ListAuditEntries:output_type -> cus.referral.v1.ListAuditEntriesResponse
+	40, // 113: cus.referral.v1.ReferralService.VerifyAuditChain:output_type -> cus.referral.v1.VerifyAuditChainResponse
+	68, // 114: cus.referral.v1.ReferralService.ExportStatistics:output_type -> google.api.HttpBody
+	73, // [73:115] is the sub-list for method output_type
+	31, // [31:73] is the sub-list for method input_type
 	31, // [31:31] is the sub-list for extension type_name
 	31, // [31:31] is the sub-list for extension extendee
 	0,  // [0:31] is the sub-list for field type_name
@@ -3845,7 +3909,7 @@ func file_cus_referral_v1_referral_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cus_referral_v1_referral_service_proto_rawDesc), len(file_cus_referral_v1_referral_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   54,
+			NumMessages:   55,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

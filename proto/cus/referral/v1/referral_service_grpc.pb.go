@@ -8,6 +8,7 @@ package referralv1
 
 import (
 	context "context"
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
@@ -60,6 +61,7 @@ const (
 	ReferralService_GetStatistics_FullMethodName              = "/cus.referral.v1.ReferralService/GetStatistics"
 	ReferralService_ListAuditEntries_FullMethodName           = "/cus.referral.v1.ReferralService/ListAuditEntries"
 	ReferralService_VerifyAuditChain_FullMethodName           = "/cus.referral.v1.ReferralService/VerifyAuditChain"
+	ReferralService_ExportStatistics_FullMethodName           = "/cus.referral.v1.ReferralService/ExportStatistics"
 )
 
 // ReferralServiceClient is the client API for ReferralService service.
@@ -173,6 +175,9 @@ type ReferralServiceClient interface {
 	// the data file (set by --audit-anchor-file). Entries moved to archives are not in the data file: the chain is
 	// verified from its stored base (see base_sequence).
 	VerifyAuditChain(ctx context.Context, in *VerifyAuditChainRequest, opts ...grpc.CallOption) (*VerifyAuditChainResponse, error)
+	// Exports the referral statistics (GetStatistics) as a spreadsheet of rows Wskaźnik, Kategoria, Wartość: XLSX
+	// (default), CSV or the "Excel PL" CSV. Over REST the response is the file itself.
+	ExportStatistics(ctx context.Context, in *ExportStatisticsRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
 }
 
 type referralServiceClient struct {
@@ -602,6 +607,16 @@ func (c *referralServiceClient) VerifyAuditChain(ctx context.Context, in *Verify
 	return out, nil
 }
 
+func (c *referralServiceClient) ExportStatistics(ctx context.Context, in *ExportStatisticsRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, ReferralService_ExportStatistics_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReferralServiceServer is the server API for ReferralService service.
 // All implementations must embed UnimplementedReferralServiceServer
 // for forward compatibility.
@@ -713,6 +728,9 @@ type ReferralServiceServer interface {
 	// the data file (set by --audit-anchor-file). Entries moved to archives are not in the data file: the chain is
 	// verified from its stored base (see base_sequence).
 	VerifyAuditChain(context.Context, *VerifyAuditChainRequest) (*VerifyAuditChainResponse, error)
+	// Exports the referral statistics (GetStatistics) as a spreadsheet of rows Wskaźnik, Kategoria, Wartość: XLSX
+	// (default), CSV or the "Excel PL" CSV. Over REST the response is the file itself.
+	ExportStatistics(context.Context, *ExportStatisticsRequest) (*httpbody.HttpBody, error)
 	mustEmbedUnimplementedReferralServiceServer()
 }
 
@@ -845,6 +863,9 @@ func (UnimplementedReferralServiceServer) ListAuditEntries(context.Context, *Lis
 }
 func (UnimplementedReferralServiceServer) VerifyAuditChain(context.Context, *VerifyAuditChainRequest) (*VerifyAuditChainResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method VerifyAuditChain not implemented")
+}
+func (UnimplementedReferralServiceServer) ExportStatistics(context.Context, *ExportStatisticsRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExportStatistics not implemented")
 }
 func (UnimplementedReferralServiceServer) mustEmbedUnimplementedReferralServiceServer() {}
 func (UnimplementedReferralServiceServer) testEmbeddedByValue()                         {}
@@ -1598,6 +1619,24 @@ func _ReferralService_VerifyAuditChain_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReferralService_ExportStatistics_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExportStatisticsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).ExportStatistics(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_ExportStatistics_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).ExportStatistics(ctx, req.(*ExportStatisticsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReferralService_ServiceDesc is the grpc.ServiceDesc for ReferralService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1764,6 +1803,10 @@ var ReferralService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "VerifyAuditChain",
 			Handler:    _ReferralService_VerifyAuditChain_Handler,
+		},
+		{
+			MethodName: "ExportStatistics",
+			Handler:    _ReferralService_ExportStatistics_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
