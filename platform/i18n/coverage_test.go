@@ -498,3 +498,26 @@ func (s *scan) assignments(v *types.Var, fn ast.Node, info *types.Info, f func(a
 		return true
 	})
 }
+
+// TestCatalogueHasNoStrayEntries lists entries no code uses (a message reworded, a key with a typo). It
+// only logs them: an entry may serve a text the scan cannot follow (a second return value, say).
+func TestCatalogueHasNoStrayEntries(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads every module of the workspace")
+	}
+	s := scanRepository(t)
+	used := map[string]bool{}
+	for _, m := range s.messages {
+		used[m.text] = true
+	}
+	var stray []string
+	for en := range polish {
+		if !used[en] {
+			stray = append(stray, en)
+		}
+	}
+	sort.Strings(stray)
+	for _, en := range stray {
+		t.Logf("not used by any code the scan follows: %q", en)
+	}
+}

@@ -132,3 +132,24 @@ func TestReasonsHaveBothLanguages(t *testing.T) {
 		t.Error("an unknown reason has a description")
 	}
 }
+
+// The cost of an error in Polish: a kept format (the services' path) and a text matched against every format
+// of the catalogue (the gateway's path for texts made elsewhere).
+func BenchmarkSprintfPolish(b *testing.B) {
+	nested := NewMsg("must be %d digits", 7)
+	for b.Loop() {
+		_ = Sprintf(Polish, "must be a TERYT TERC code of a gmina: %v", nested)
+	}
+}
+
+func BenchmarkTranslateFilledIn(b *testing.B) {
+	for b.Loop() {
+		_ = Translate(Polish, `column 3 "x" repeats column 1 (both are nazwa)`)
+	}
+}
+
+func BenchmarkTranslateUnknown(b *testing.B) {
+	for b.Loop() {
+		_ = Translate(Polish, "a text the catalogue does not have, of some length, as a dependency might send")
+	}
+}
