@@ -12,13 +12,17 @@ func TestLocalizeKeepsEverythingButTheText(t *testing.T) {
 	var v Violations
 	v.Add("query", "must be at most %d characters", 200)
 	v.AddReason("update_mask", "NOT_ALLOWED", "path %q is listed twice", "display_name")
+	invalid, ok := As(v.Err())
+	if !ok {
+		t.Fatal("Violations.Err is not an *Error")
+	}
 	cases := []struct {
 		name   string
 		err    *Error
 		pl     string
 		plDesc []string
 	}{
-		{"violations", v.Err().(*Error), "żądanie zawiera nieprawidłowe pola",
+		{"violations", invalid, "żądanie zawiera nieprawidłowe pola",
 			[]string{"może mieć najwyżej 200 znaków", `ścieżka "display_name" występuje dwukrotnie`}},
 		{"Invalidf", Invalidf("name", "must be %s{uuid}", "services/"), "żądanie zawiera nieprawidłowe pola",
 			[]string{"musi mieć postać services/{uuid}"}},
