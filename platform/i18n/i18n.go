@@ -193,6 +193,8 @@ type Verb struct {
 	Letter rune
 }
 
+func (v Verb) String() string { return "%[" + strconv.Itoa(v.Arg) + "]" + string(v.Letter) }
+
 // Verbs lists the verbs of a format in order, resolving explicit indices ([2]) as fmt does. "%%" is not a
 // verb.
 func Verbs(format string) []Verb {
@@ -274,7 +276,8 @@ func Translate(lang, message string) string {
 		args := make([]any, len(p.verbs))
 		for i, v := range p.verbs {
 			a := m[i+1]
-			if v.Letter == 'v' {
+			if v.Letter == 'v' && len(a) < len(message) {
+				// Shorter each time, so the recursion ends.
 				a = Translate(lang, a)
 			}
 			args[v.Arg-1] = a
@@ -289,6 +292,7 @@ type pattern struct {
 	verbs   []Verb
 	polish  string // the translation with every verb made %[n]s, as the arguments are text
 	literal int    // characters that are not verbs: the more, the more specific
+	english string
 }
 
 var compiled struct {
@@ -324,6 +328,9 @@ func patterns() []pattern {
 			b.WriteString(regexp.QuoteMeta(lit))
 			literal += len(lit)
 			b.WriteString("$")
+			if literal == 0 {
+				continue // "%v", "%s": matches any text and translates none
+			}
 			n := 0
 			local := verbRE.ReplaceAllStringFunc(pl, func(v string) string {
 				if strings.HasSuffix(v, "%") && v == "%%" {
@@ -338,7 +345,7 @@ func patterns() []pattern {
 				return "%[" + strconv.Itoa(resolveArg(pl, n)) + "]s"
 			})
 			compiled.list = append(compiled.list, pattern{
-				re: regexp.MustCompile("(?s)" + b.String()), verbs: verbs, polish: local, literal: literal,
+				re: regexp.MustCompile("(?s)" + b.String()), verbs: verbs, polish: local, literal: literal, english: en,
 			})
 		}
 		sort.Slice(compiled.list, func(i, j int) bool {
@@ -346,7 +353,7 @@ func patterns() []pattern {
 			if a.literal != b.literal {
 				return a.literal > b.literal
 			}
-			return a.re.String() < b.re.String()
+			return a.english < b.english // the same order on every run, whatever the map's
 		})
 	})
 	return compiled.list

@@ -87,6 +87,22 @@ func TestSprintfAndTranslate(t *testing.T) {
 	}
 }
 
+// TestNoCatchAllPattern: formats that are only verbs ("%v", "%s: %s" has text) would match any message; "%v"
+// matching its own argument recursed without end, depending on the map's order.
+func TestNoCatchAllPattern(t *testing.T) {
+	if _, ok := polish["%v"]; !ok {
+		t.Fatal(`the catalogue has no "%v" entry: this test checks nothing`)
+	}
+	for _, p := range patterns() {
+		if p.literal == 0 {
+			t.Errorf("pattern %s of %q matches any text", p.re, p.english)
+		}
+	}
+	if got := Translate(Polish, "x"); got != "x" {
+		t.Errorf("Translate(x) = %q", got)
+	}
+}
+
 func TestLocalizeStatus(t *testing.T) {
 	st, err := status.New(codes.InvalidArgument, "the request has invalid fields").WithDetails(
 		&errdetails.ErrorInfo{Reason: "INVALID_FIELDS", Domain: "cus.gov.pl"},
