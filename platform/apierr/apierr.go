@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/cus-suite/cus/platform/i18n"
 )
 
 // Domain is the one ErrorInfo domain of the suite.
@@ -41,6 +43,23 @@ type FieldViolation struct {
 	Description string
 	// Reason is an optional stable UPPER_SNAKE code of the violation.
 	Reason string
+
+	// format and args made Description (empty format: Description is a plain text, its own catalogue key).
+	format string
+	args   []any
+}
+
+// Violationf makes a violation whose description is formatted, keeping the format for translation.
+func Violationf(field, reason, format string, args ...any) FieldViolation {
+	return FieldViolation{Field: field, Reason: reason, Description: fmt.Sprintf(format, args...), format: format, args: args}
+}
+
+// MessageFormat is the English format of the description and its arguments (i18n.Formatted).
+func (v FieldViolation) MessageFormat() (string, []any) {
+	if v.format == "" {
+		return v.Description, nil
+	}
+	return v.format, v.args
 }
 
 // Error is a domain error with everything a client needs and nothing it must not see.
@@ -51,6 +70,36 @@ type Error struct {
 	Violations []FieldViolation
 	// Metadata goes to ErrorInfo.metadata, e.g. {"resource": "services/…"}. Never personal data.
 	Metadata map[string]string
+
+	// format and args made Message (empty format: Message is a plain text, its own catalogue key).
+	format string
+	args   []any
+}
+
+// MessageFormat is the English format of the message and its arguments (i18n.Formatted).
+func (e *Error) MessageFormat() (string, []any) {
+	if e.format == "" {
+		return e.Message, nil
+	}
+	return e.format, e.args
+}
+
+// Localize returns e with its message and violation descriptions in lang (platform/i18n); the kind, reason,
+// field paths and metadata do not change. English returns e itself.
+func (e *Error) Localize(lang string) *Error {
+	if lang == i18n.English {
+		return e
+	}
+	c := *e
+	f, a := e.MessageFormat()
+	c.Message = i18n.Sprintf(lang, f, a...)
+	c.Violations = make([]FieldViolation, len(e.Violations))
+	for i, v := range e.Violations {
+		f, a := v.MessageFormat()
+		v.Description = i18n.Sprintf(lang, f, a...)
+		c.Violations[i] = v
+	}
+	return &c
 }
 
 func (e *Error) Error() string {
@@ -86,6 +135,7 @@ func (e *Error) With(key, value string) *Error {
 func (e *Error) Withf(format string, args ...any) *Error {
 	c := *e
 	c.Message = fmt.Sprintf(format, args...)
+	c.format, c.args = format, args
 	return &c
 }
 
@@ -110,12 +160,12 @@ type Violations struct {
 
 // Add records a violation of field.
 func (v *Violations) Add(field, format string, args ...any) {
-	v.list = append(v.list, FieldViolation{Field: field, Description: fmt.Sprintf(format, args...)})
+	v.list = append(v.list, Violationf(field, "", format, args...))
 }
 
 // AddReason records a violation of field with a stable UPPER_SNAKE reason (BadRequest.FieldViolation.reason).
 func (v *Violations) AddReason(field, reason, format string, args ...any) {
-	v.list = append(v.list, FieldViolation{Field: field, Reason: reason, Description: fmt.Sprintf(format, args...)})
+	v.list = append(v.list, Violationf(field, reason, format, args...))
 }
 
 // Len is the number of violations recorded.
@@ -146,6 +196,13 @@ func Invalid(field, description string) *Error {
 		Message:    "the request has invalid fields",
 		Violations: []FieldViolation{{Field: field, Description: description}},
 	}
+}
+
+// Invalidf returns an INVALID_ARGUMENT error for one field whose description is formatted.
+func Invalidf(field, format string, args ...any) *Error {
+	e := Invalid(field, "")
+	e.Violations[0] = Violationf(field, "", format, args...)
+	return e
 }
 
 // Common errors shared by every service.

@@ -4,12 +4,12 @@
 package filter
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 	"unicode"
 
 	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/i18n"
 )
 
 // The List filter language is a subset of AIP-160: comparisons `field op value` joined by AND. It is small on
@@ -42,7 +42,7 @@ func lex(s string) ([]token, error) {
 				b.WriteByte(s[j])
 			}
 			if j >= len(s) {
-				return nil, fmt.Errorf("unterminated string starting at position %d", i+1)
+				return nil, i18n.NewMsg("unterminated string starting at position %d", i+1)
 			}
 			out = append(out, token{"string", b.String(), i + 1})
 			i = j + 1
@@ -53,7 +53,7 @@ func lex(s string) ([]token, error) {
 			}
 			op := s[i:j]
 			if op == "!" {
-				return nil, fmt.Errorf("unknown operator %q at position %d", op, i+1)
+				return nil, i18n.NewMsg("unknown operator %q at position %d", op, i+1)
 			}
 			out = append(out, token{"op", op, i + 1})
 			i = j
@@ -65,7 +65,7 @@ func lex(s string) ([]token, error) {
 			out = append(out, token{"ident", s[i:j], i + 1})
 			i = j
 		default:
-			return nil, fmt.Errorf("unexpected character %q at position %d", r, i+1)
+			return nil, i18n.NewMsg("unexpected character %q at position %d", r, i+1)
 		}
 	}
 	return out, nil
@@ -74,7 +74,7 @@ func lex(s string) ([]token, error) {
 // Parse compiles a List filter over the given fields. An empty filter passes everything.
 func Parse[T any](filter string, fields map[string]Field[T]) (func(T) bool, error) {
 	bad := func(format string, args ...any) error {
-		return apierr.Invalid("filter", fmt.Sprintf(format, args...))
+		return apierr.Invalidf("filter", format, args...)
 	}
 	if len(filter) > 2000 {
 		return nil, bad("must be at most 2000 characters")

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/i18n"
 	"github.com/cus-suite/cus/platform/storage"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -29,7 +30,12 @@ var kindCodes = map[apierr.Kind]codes.Code{
 // ToStatus is the one place where errors become gRPC statuses. Domain errors keep their code, message,
 // ErrorInfo and field violations; context errors keep their meaning; a status made elsewhere passes through;
 // anything else becomes INTERNAL with no text, so no internals (paths, Go error chains) ever reach a client.
-func ToStatus(err error) *status.Status {
+func ToStatus(err error) *status.Status { return StatusIn(err, i18n.English) }
+
+// StatusIn is ToStatus with the message and field violation descriptions in lang (platform/i18n), and, for a
+// language other than English, a google.rpc.LocalizedMessage (AIP-193). The code, the ErrorInfo reason and
+// metadata and the field paths are the same in every language: clients switch on those, never on text.
+func StatusIn(err error, lang string) *status.Status {
 	if err == nil {
 		return nil
 	}
@@ -38,6 +44,7 @@ func ToStatus(err error) *status.Status {
 		if !known {
 			code = codes.Internal
 		}
+		e = e.Localize(lang)
 		st := status.New(code, e.Message)
 		details := []protoadapt.MessageV1{&errdetails.ErrorInfo{Reason: e.Reason, Domain: apierr.Domain, Metadata: e.Metadata}}
 		if len(e.Violations) > 0 {
@@ -49,6 +56,9 @@ func ToStatus(err error) *status.Status {
 			}
 			details = append(details, br)
 		}
+		if lang != i18n.English {
+			details = append(details, i18n.Localized(lang, e.Message))
+		}
 		withDetails, derr := st.WithDetails(details...)
 		if derr != nil {
 			return st
@@ -56,21 +66,27 @@ func ToStatus(err error) *status.Status {
 		return withDetails
 	}
 	if _, ok := status.FromError(err); ok {
-		return status.Convert(err)
+		// Made elsewhere (a dependency's answer passed on): translated by its text, if it was not already.
+		return i18n.LocalizeStatus(status.Convert(err), lang)
 	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		return reasoned(codes.DeadlineExceeded, "DEADLINE_EXCEEDED", "the deadline passed before the call completed")
+		return reasoned(lang, codes.DeadlineExceeded, "DEADLINE_EXCEEDED", "the deadline passed before the call completed")
 	case errors.Is(err, context.Canceled):
-		return reasoned(codes.Canceled, "CANCELLED", "the call was cancelled")
+		return reasoned(lang, codes.Canceled, "CANCELLED", "the call was cancelled")
 	case errors.Is(err, storage.ErrClosed):
-		return reasoned(codes.Unavailable, "SHUTTING_DOWN", "the service is shutting down; retry on another instance or later")
+		return reasoned(lang, codes.Unavailable, "SHUTTING_DOWN", "the service is shutting down; retry on another instance or later")
 	}
-	return reasoned(codes.Internal, "INTERNAL", "internal error")
+	return reasoned(lang, codes.Internal, "INTERNAL", "internal error")
 }
 
-func reasoned(code codes.Code, reason, msg string) *status.Status {
-	st, err := status.New(code, msg).WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: apierr.Domain})
+func reasoned(lang string, code codes.Code, reason, msg string) *status.Status {
+	details := []protoadapt.MessageV1{&errdetails.ErrorInfo{Reason: reason, Domain: apierr.Domain}}
+	if lang != i18n.English {
+		msg = i18n.Text(lang, msg)
+		details = append(details, i18n.Localized(lang, msg))
+	}
+	st, err := status.New(code, msg).WithDetails(details...)
 	if err != nil {
 		return status.New(code, msg)
 	}

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/cus-suite/cus/platform/i18n"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -42,7 +43,8 @@ func requestIDFrom(ctx context.Context) string {
 //  2. access log: logs the final code, after errors were mapped and panics recovered.
 //  3. metrics: counts the same final code.
 //  4. recovery: a panic becomes INTERNAL without its text.
-//  5. error mapping: domain errors become statuses with ErrorInfo, in one place (ToStatus).
+//  5. error mapping: domain errors become statuses with ErrorInfo, in one place (ToStatus), in the language of
+//     the caller's accept-language metadata (StatusIn, platform/i18n).
 //  6. limits per client address and in flight (Config.Limits), BEFORE authentication: a call that will be
 //     refused (no token, a forged one, a garbage key id) is limited like any other, so refusals cannot be used
 //     to make the service verify signatures, fetch keys or write audit entries without bound.
@@ -189,14 +191,14 @@ func typeName(v any) string {
 func unaryErrors(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 	resp, err := h(ctx, req)
 	if err != nil {
-		return nil, ToStatus(err).Err()
+		return nil, StatusIn(err, i18n.FromIncoming(ctx)).Err()
 	}
 	return resp, nil
 }
 
 func streamErrors(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 	if err := h(srv, ss); err != nil {
-		return ToStatus(err).Err()
+		return StatusIn(err, i18n.FromIncoming(ss.Context())).Err()
 	}
 	return nil
 }

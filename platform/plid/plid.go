@@ -26,7 +26,7 @@
 package plid
 
 import (
-	"strconv"
+	"fmt"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -53,9 +53,21 @@ type Error struct {
 	Reason string
 	// Message is short English naming the problem, e.g. "must be 11 digits".
 	Message string
+
+	// format and args made Message, kept for its translation (platform/i18n).
+	format string
+	args   []any
 }
 
 func (e *Error) Error() string { return e.Message }
+
+// MessageFormat is the English format of Message and its arguments (i18n.Formatted).
+func (e *Error) MessageFormat() (string, []any) {
+	if e.format == "" {
+		return e.Message, nil
+	}
+	return e.format, e.args
+}
 
 // Is makes errors.Is match any *Error with the same Reason, e.g.
 // errors.Is(err, &plid.Error{Reason: plid.ReasonBadCheckDigit}).
@@ -66,11 +78,15 @@ func (e *Error) Is(target error) bool {
 
 func fail(reason, msg string) *Error { return &Error{Reason: reason, Message: msg} }
 
+func failf(reason, format string, args ...any) *Error {
+	return &Error{Reason: reason, Message: fmt.Sprintf(format, args...), format: format, args: args}
+}
+
 // needDigits checks that s is exactly n ASCII digits. The length is counted in characters, so a value of the
 // right length in another script's digits is reported as NOT_DIGITS rather than as a wrong length.
 func needDigits(s string, n int) *Error {
 	if utf8.RuneCountInString(s) != n {
-		return fail(ReasonInvalidLength, "must be "+strconv.Itoa(n)+" digits")
+		return failf(ReasonInvalidLength, "must be %d digits", n)
 	}
 	if !allDigits(s) {
 		return fail(ReasonNotDigits, "must contain only digits 0-9")
@@ -185,7 +201,7 @@ func peselDate(s string) (time.Time, *Error) {
 	case mm >= 61 && mm <= 72:
 		century = 2200
 	default:
-		return time.Time{}, fail(ReasonInvalidDate, "month "+s[2:4]+" is not a valid PESEL month")
+		return time.Time{}, failf(ReasonInvalidDate, "month %s is not a valid PESEL month", s[2:4])
 	}
 	year, month := century+yy, mm%20
 	if dd < 1 || dd > daysIn(year, month) {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/i18n"
 	"go.uber.org/zap"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -190,7 +191,9 @@ type statusJSON struct {
 // writeError writes e as a google.rpc.Status. A detail passed through from the catalogue whose type is
 // unknown here is left out rather than failing the whole answer.
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, e *apiError) {
-	p := e.st.Proto()
+	// In the client's language (platform/i18n): the reason and field names stay, the texts are translated.
+	w.Header().Add("Vary", "Accept-Language")
+	p := i18n.LocalizeStatus(e.st, i18n.Negotiate(r.Header.Values("Accept-Language")...)).Proto()
 	out := statusJSON{Code: p.GetCode(), Message: p.GetMessage(), Details: []json.RawMessage{}}
 	for _, d := range p.GetDetails() {
 		if b, err := protojson.Marshal(d); err == nil {

@@ -219,7 +219,7 @@ func New(ctx context.Context, conns Conns, opts Options, log *zap.Logger) (http.
 	pagesHandler := forwardClient(pageCache.middleware(pages))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if apiVersionPath.MatchString(r.URL.Path) {
-			writeStatus(w, http.StatusNotFound, codes.NotFound, "ROUTE_NOT_FOUND",
+			writeStatus(w, r, http.StatusNotFound, codes.NotFound, "ROUTE_NOT_FOUND",
 				fmt.Sprintf("no route %s %s; see /openapi.json for the API", r.Method, r.URL.Path))
 			return
 		}
@@ -470,7 +470,7 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 func limitBody(next http.Handler, max int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > max {
-			writeStatus(w, http.StatusRequestEntityTooLarge, codes.InvalidArgument, "BODY_TOO_LARGE",
+			writeStatus(w, r, http.StatusRequestEntityTooLarge, codes.InvalidArgument, "BODY_TOO_LARGE",
 				fmt.Sprintf("the request body is larger than %d bytes", max))
 			return
 		}
@@ -519,10 +519,10 @@ func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 	st := status.Convert(err)
 	switch {
 	case st.Code() == codes.InvalidArgument && !hasErrorInfo(st) && strings.Contains(st.Message(), errBodyReadTimeout.Error()):
-		writeStatus(w, http.StatusRequestTimeout, codes.DeadlineExceeded, "BODY_READ_TIMEOUT", "the request body was not sent in time")
+		writeStatus(w, r, http.StatusRequestTimeout, codes.DeadlineExceeded, "BODY_READ_TIMEOUT", "the request body was not sent in time")
 		return
 	case st.Code() == codes.InvalidArgument && strings.Contains(st.Message(), "http: request body too large"):
-		writeStatus(w, http.StatusRequestEntityTooLarge, codes.InvalidArgument, "BODY_TOO_LARGE", "the request body is too large")
+		writeStatus(w, r, http.StatusRequestEntityTooLarge, codes.InvalidArgument, "BODY_TOO_LARGE", "the request body is too large")
 		return
 	case st.Code() == codes.Unavailable && !hasErrorInfo(st):
 		// The backend could not be reached: say so without the dial error's internals.
@@ -540,7 +540,7 @@ func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 	case st.Code() == codes.Unknown || st.Code() == codes.Internal:
 		st = withInfo(st.Code(), "INTERNAL", "internal error")
 	}
-	writeGRPCStatus(w, m, st)
+	writeGRPCStatus(w, m, localize(w, r, st))
 }
 
 // writeGRPCStatus renders a status with the code mapping of api-style.md. A 401 carries a proper challenge.
@@ -624,20 +624,20 @@ func routingErrorHandler(routes routeTable) runtime.RoutingErrorHandlerFunc {
 			if allow := routes.allowed(r.URL.Path); len(allow) > 0 {
 				w.Header().Set("Allow", strings.Join(allow, ", "))
 			}
-			writeStatus(w, http.StatusMethodNotAllowed, codes.Unimplemented, "METHOD_NOT_ALLOWED",
+			writeStatus(w, r, http.StatusMethodNotAllowed, codes.Unimplemented, "METHOD_NOT_ALLOWED",
 				fmt.Sprintf("method %s is not allowed on %s", r.Method, r.URL.Path))
 		case http.StatusBadRequest:
-			writeStatus(w, http.StatusBadRequest, codes.InvalidArgument, "MALFORMED_PATH", "the request path is malformed")
+			writeStatus(w, r, http.StatusBadRequest, codes.InvalidArgument, "MALFORMED_PATH", "the request path is malformed")
 		default:
-			writeStatus(w, http.StatusNotFound, codes.NotFound, "ROUTE_NOT_FOUND",
+			writeStatus(w, r, http.StatusNotFound, codes.NotFound, "ROUTE_NOT_FOUND",
 				fmt.Sprintf("no route %s %s; see /openapi.json for the API", r.Method, r.URL.Path))
 		}
 	}
 }
 
 // writeStatus writes a google.rpc.Status JSON body with an ErrorInfo, for errors the gateway itself raises.
-func writeStatus(w http.ResponseWriter, httpStatus int, code codes.Code, reason, msg string) {
-	st := withInfo(code, reason, msg)
+func writeStatus(w http.ResponseWriter, r *http.Request, httpStatus int, code codes.Code, reason, msg string) {
+	st := localize(w, r, withInfo(code, reason, msg))
 	b, err := protojson.Marshal(st.Proto())
 	if err != nil {
 		b = []byte(`{"code":13,"message":"internal error"}`)

@@ -56,7 +56,7 @@ func ParseName(field, prefix, name string) (string, error) {
 		return "", apierr.Invalid(field, "is required")
 	}
 	if !ok || !IsUUID(id) {
-		return "", apierr.Invalid(field, fmt.Sprintf("must be %s{uuid}", prefix))
+		return "", apierr.Invalidf(field, "must be %s{uuid}", prefix)
 	}
 	return strings.ToLower(id), nil
 }

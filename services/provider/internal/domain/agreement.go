@@ -7,6 +7,7 @@ import (
 	_ "time/tzdata" // agreement periods are Polish calendar days; do not depend on the host's zoneinfo
 
 	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/i18n"
 	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
 )
 
@@ -57,7 +58,7 @@ func LegalBasisFits(kind providerv1.ProviderKind, basis providerv1.LegalBasis) (
 func CheckKindFitsAgreements(field string, kind providerv1.ProviderKind, agreements []*providerv1.Agreement) error {
 	for _, a := range agreements {
 		if ok, why := LegalBasisFits(kind, a.GetLegalBasis()); !ok {
-			return Invalid(field, ReasonNotAllowed, "%s has an agreement (%s) on %s: %s", KindLabel(kind), a.GetName(), a.GetLegalBasis(), why)
+			return Invalid(field, ReasonNotAllowed, "%s has an agreement (%s) on %s: %s", i18n.NewMsg(KindLabel(kind)), a.GetName(), a.GetLegalBasis(), i18n.NewMsg(why))
 		}
 	}
 	return nil

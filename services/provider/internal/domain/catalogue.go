@@ -2,6 +2,7 @@ package domain
 
 import (
 	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/i18n"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
 )
@@ -23,9 +24,10 @@ var (
 )
 
 func serviceRefused(field, reason, description string) error {
-	return &apierr.Error{Kind: apierr.KindFailedPrecondition, Reason: reason, Message: field + ": " + description,
+	e := &apierr.Error{Kind: apierr.KindFailedPrecondition, Reason: reason,
 		Violations: []apierr.FieldViolation{{Field: field, Reason: reason, Description: description}},
 		Metadata:   map[string]string{"field": field}}
+	return e.Withf("%s: %v", field, i18n.NewMsg(description))
 }
 
 // CheckServiceOffered refuses a new agreement for a catalogue service that is no longer offered (DEFUNCT). A

@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/cus-suite/cus/platform/i18n"
 	"github.com/cus-suite/cus/platform/plid"
 	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
 	typev1 "github.com/cus-suite/cus/proto/cus/type/v1"
@@ -264,10 +265,10 @@ func ValidateProvider(p *providerv1.Provider, prefix string, v *Violations) {
 			if err := id.validate(id.value); err != nil {
 				v.addPLID(prefix+id.field, err)
 			} else if kindOK && id.need == Forbidden {
-				c.add(id.field, ReasonNotAllowed, "must be empty for %s: %s", KindLabel(kind), rules.KRSForbiddenWhy)
+				c.add(id.field, ReasonNotAllowed, "must be empty for %s: %s", i18n.NewMsg(KindLabel(kind)), i18n.NewMsg(rules.KRSForbiddenWhy))
 			}
 		case kindOK && id.need == Required:
-			c.add(id.field, ReasonRequiredForKind, "%s is required for %s", id.label, KindLabel(kind))
+			c.add(id.field, ReasonRequiredForKind, "%s is required for %s", id.label, i18n.NewMsg(KindLabel(kind)))
 		}
 	}
 	if a := p.GetAddress(); a != nil {

@@ -2,7 +2,6 @@ package domain
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/cus-suite/cus/platform/apierr"
 	"github.com/cus-suite/cus/platform/plid"
@@ -15,14 +14,14 @@ type Violations struct {
 
 // Add records a violation of field with a reason.
 func (v *Violations) Add(field, reason, format string, args ...any) {
-	v.list = append(v.list, apierr.FieldViolation{Field: field, Reason: reason, Description: fmt.Sprintf(format, args...)})
+	v.list = append(v.list, apierr.Violationf(field, reason, format, args...))
 }
 
 // addPLID records a platform/plid failure under field, keeping its reason; other errors become INVALID_FORMAT.
 func (v *Violations) addPLID(field string, err error) {
 	var pe *plid.Error
 	if errors.As(err, &pe) {
-		v.list = append(v.list, apierr.FieldViolation{Field: field, Reason: pe.Reason, Description: pe.Message})
+		v.list = append(v.list, apierr.Violationf(field, pe.Reason, "%v", pe))
 		return
 	}
 	v.Add(field, ReasonInvalidFormat, "%v", err)

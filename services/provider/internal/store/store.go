@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/i18n"
 	"github.com/cus-suite/cus/platform/storage"
 	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
 	"github.com/cus-suite/cus/services/provider/internal/domain"
@@ -392,7 +393,7 @@ func putAgreement(tx storage.Tx, providerID, id string, old, a *providerv1.Agree
 func checkBasis(p *providerv1.Provider, a *providerv1.Agreement) error {
 	if ok, why := domain.LegalBasisFits(p.GetKind(), a.GetLegalBasis()); !ok {
 		return domain.Invalid("agreement.legal_basis", domain.ReasonNotAllowed, "%s is not possible with %s (%s): %s",
-			a.GetLegalBasis(), p.GetName(), domain.KindLabel(p.GetKind()), why)
+			a.GetLegalBasis(), p.GetName(), i18n.NewMsg(domain.KindLabel(p.GetKind())), i18n.NewMsg(why))
 	}
 	return nil
 }

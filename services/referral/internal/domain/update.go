@@ -5,15 +5,17 @@ import (
 	"time"
 
 	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/i18n"
 	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
 	referralv1 "github.com/cus-suite/cus/proto/cus/referral/v1"
 )
 
 // failedField is a FAILED_PRECONDITION naming the request field whose object is in the wrong state.
 func failedField(reason, field, description string) *apierr.Error {
-	return &apierr.Error{Kind: apierr.KindFailedPrecondition, Reason: reason, Message: field + ": " + description,
+	e := &apierr.Error{Kind: apierr.KindFailedPrecondition, Reason: reason,
 		Violations: []apierr.FieldViolation{{Field: field, Description: description, Reason: reason}},
 		Metadata:   map[string]string{"field": field}}
+	return e.Withf("%s: %v", field, i18n.NewMsg(description))
 }
 
 // Errors of the checks a referral's agreement and consent must pass.

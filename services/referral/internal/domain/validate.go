@@ -47,7 +47,7 @@ var (
 func IDFromName(field, prefix, name string) (string, error) {
 	id, ok := strings.CutPrefix(name, prefix)
 	if !ok || uuid.Validate(id) != nil {
-		return "", apierr.Invalid(field, "must be "+prefix+"{uuid}")
+		return "", apierr.Invalidf(field, "must be %s{uuid}", prefix)
 	}
 	return strings.ToLower(id), nil
 }
@@ -60,7 +60,7 @@ func TwoIDs(field, prefix, segment, name string) (string, string, error) {
 			return strings.ToLower(a), strings.ToLower(b), nil
 		}
 	}
-	return "", "", apierr.Invalid(field, "must be "+prefix+"{uuid}"+segment+"{uuid}")
+	return "", "", apierr.Invalidf(field, "must be %s{uuid}%s{uuid}", prefix, segment)
 }
 
 func checkLen(v *apierr.Violations, field, s string, max int, required bool) {

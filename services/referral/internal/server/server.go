@@ -19,6 +19,7 @@ import (
 
 	"github.com/cus-suite/cus/platform/apierr"
 	"github.com/cus-suite/cus/platform/auth"
+	"github.com/cus-suite/cus/platform/i18n"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
 	referralv1 "github.com/cus-suite/cus/proto/cus/referral/v1"
@@ -256,7 +257,10 @@ func dependencyError(err error, down *apierr.Error, what string) error {
 	case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled, codes.ResourceExhausted, codes.Internal, codes.Unknown:
 		return down
 	case codes.NotFound:
-		return apierr.New(apierr.KindFailedPrecondition, strings.ToUpper(what)+"_NOT_FOUND", "the "+what+" does not exist")
+		if what == "service" {
+			return apierr.New(apierr.KindFailedPrecondition, "SERVICE_NOT_FOUND", "the service does not exist")
+		}
+		return apierr.New(apierr.KindFailedPrecondition, "AGREEMENT_NOT_FOUND", "the agreement does not exist")
 	case codes.FailedPrecondition, codes.AlreadyExists, codes.OutOfRange:
 		reason := "CAPACITY_NOT_RESERVED"
 		for _, d := range st.Details() {
@@ -264,9 +268,14 @@ func dependencyError(err error, down *apierr.Error, what string) error {
 				reason = ei.GetReason()
 			}
 		}
-		return apierr.New(apierr.KindFailedPrecondition, reason, "the provider service refused: "+st.Message())
+		// The provider's text is English (this call does not pass the caller's language on): it is translated
+		// with the rest when the caller asks for Polish.
+		return apierr.New(apierr.KindFailedPrecondition, reason, "").Withf("the provider service refused: %v", i18n.NewMsg(st.Message()))
 	case codes.PermissionDenied, codes.Unauthenticated:
-		return apierr.New(apierr.KindFailedPrecondition, "DEPENDENCY_REFUSED", "the "+what+" service refused this service's credentials")
+		if what == "service" {
+			return apierr.New(apierr.KindFailedPrecondition, "DEPENDENCY_REFUSED", "the catalogue service refused this service's credentials")
+		}
+		return apierr.New(apierr.KindFailedPrecondition, "DEPENDENCY_REFUSED", "the provider service refused this service's credentials")
 	}
 	return down
 }
