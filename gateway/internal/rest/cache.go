@@ -26,10 +26,12 @@ type publicCache struct {
 }
 
 type cachedResponse struct {
-	body    []byte
-	ctype   string
-	expires time.Time
-	stored  time.Time
+	body  []byte
+	ctype string
+	// cacheControl is the handler's own Cache-Control (the residents' pages set theirs), kept on hits.
+	cacheControl string
+	expires      time.Time
+	stored       time.Time
 }
 
 // Routes whose anonymous GET answers are the same for every anonymous caller.
@@ -67,7 +69,11 @@ func (c *publicCache) middleware(next http.Handler) http.Handler {
 		if ok && now.Before(e.expires) {
 			h := w.Header()
 			h.Set("Content-Type", e.ctype)
-			h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(c.ttl.Seconds())))
+			if e.cacheControl != "" {
+				h.Set("Cache-Control", e.cacheControl)
+			} else {
+				h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(c.ttl.Seconds())))
+			}
 			h.Set("Age", strconv.Itoa(int(now.Sub(e.stored).Seconds())))
 			h.Set("Content-Length", strconv.Itoa(len(e.body)))
 			w.WriteHeader(http.StatusOK)
@@ -81,7 +87,8 @@ func (c *publicCache) middleware(next http.Handler) http.Handler {
 		if rec.status == http.StatusOK && r.Method == http.MethodGet && rec.buf.Len() > 0 && rec.buf.Len() <= 256<<10 {
 			c.store(r.URL.Path, cachedResponse{
 				body: bytes.Clone(rec.buf.Bytes()), ctype: rec.Header().Get("Content-Type"),
-				stored: now, expires: now.Add(c.ttl),
+				cacheControl: rec.Header().Get("Cache-Control"),
+				stored:       now, expires: now.Add(c.ttl),
 			})
 		}
 	})

@@ -242,6 +242,7 @@ func (h *Handler) pageToken(ctx context.Context, req *cataloguev1.SearchServices
 }
 
 func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
+	started := time.Now()
 	ctx := r.Context()
 	n, err := h.names(ctx)
 	if err != nil {
@@ -282,7 +283,7 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 		desc = "Wyszukiwarka usług społecznych " + h.opts.Site.Name + "."
 	}
 	h.render(w, r, code, "wyniki", &page{Title: title, Description: desc, NoIndex: true, SearchInMain: true,
-		Query: f.Q, Canonical: f.link(f.Page, ""), Body: b, backend: backend})
+		Query: f.Q, Canonical: f.link(f.Page, ""), Body: b, backend: backend, started: started})
 }
 
 // runSearch asks the catalogue for the page the filters name.

@@ -848,7 +848,7 @@ func TestExcerpt(t *testing.T) {
 func TestServerTiming(t *testing.T) {
 	e := newEnv(t, demoServices()...)
 	st := e.get("/szukaj?q=klub").header.Get("Server-Timing")
-	if !regexp.MustCompile(`^search;dur=[0-9]+\.[0-9]{3}, render;dur=[0-9]+\.[0-9]{3}$`).MatchString(st) {
+	if !regexp.MustCompile(`^search;dur=[0-9]+\.[0-9]{3}, render;dur=[0-9]+\.[0-9]{3}, page;dur=[0-9]+\.[0-9]{3}$`).MatchString(st) {
 		t.Errorf("Server-Timing %q", st)
 	}
 }
