@@ -162,6 +162,8 @@ export async function focusEverywhere(page) {
 export async function axe(page) {
   const res = await new AxePuppeteer(page).withTags(WCAG_TAGS).analyze();
   const problems = [];
+  // A run that passed no rule looked at nothing (a blank page, or axe not injected): that is no proof.
+  if (res.passes.length === 0) problems.push('axe passed no rule: nothing was checked');
   for (const v of res.violations) {
     for (const node of v.nodes) {
       problems.push(`${v.id} (${v.impact}) at ${node.target.join(' ')}: ${v.help} ${v.helpUrl}`);
