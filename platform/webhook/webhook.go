@@ -68,7 +68,9 @@ type Secret struct {
 }
 
 // Subscription is one webhook. Filter and EventTypes decide which events it gets; Meta is the host's (who owns
-// it, in which capacity); the engine keeps the rest.
+// it, in which capacity); the engine keeps the rest. A Filter key "attr" requires every event to carry that
+// attribute value; a key "prefix:attr" requires it only of events whose type starts with prefix (e.g.
+// "referral.:provider" scopes referral events to one provider and leaves the catalogue's public ones alone).
 type Subscription struct {
 	ID          string            `json:"id"`
 	URL         string            `json:"url"`
@@ -111,6 +113,12 @@ func (s *Subscription) matches(ev *Event) bool {
 		return false
 	}
 	for k, v := range s.Filter {
+		if scope, attr, scoped := strings.Cut(k, ":"); scoped {
+			if !strings.HasPrefix(ev.Type, scope) {
+				continue
+			}
+			k = attr
+		}
 		if ev.Attrs[k] != v {
 			return false
 		}
@@ -385,6 +393,7 @@ func (e *Engine) Create(ctx context.Context, s Subscription) (*Subscription, err
 	if err != nil {
 		return nil, err
 	}
+	e.Poke() // a follower idle until a subscription wants its source
 	return &s, nil
 }
 
@@ -644,9 +653,12 @@ func (e *Engine) Enqueue(tx storage.Tx, ev Event) error {
 type Source interface {
 	// Name keys the cursor; stable across restarts.
 	Name() string
-	// Prefix of the event types it produces, e.g. "catalogue.": while no subscription wants such a type the
-	// source is not read, and a subscription that comes later starts at the newest revision.
+	// Prefix of the event types it produces, e.g. "catalogue.".
 	Prefix() string
+	// Local says the feed is the host's own (cheap to read): it is followed always, so a subscription gets
+	// every change committed after it was made. A remote feed is read only while a subscription wants its
+	// events, from its newest revision when the first one does (its changes before then are not replayed).
+	Local() bool
 	// Latest is the newest revision, where following starts when there is no cursor.
 	Latest(ctx context.Context) (int64, error)
 	// Read returns the events after a revision (a bounded batch) and the revision they reach. A cursor the
@@ -670,12 +682,20 @@ func (e *Engine) Follow(ctx context.Context, src Source) error {
 		cursor, ok, wanted, err := e.cursor(key, src.Prefix())
 		if err == nil {
 			switch {
-			case !wanted:
+			case !wanted && !src.Local():
 				if ok {
 					err = e.be.Update(ctx, func(tx storage.Tx) error { return tx.Delete(BucketMeta, key) })
 				}
 				if err == nil {
-					e.sleep(ctx, time.Second)
+					// Until a subscription wants it: Create pokes.
+					wake := e.woken()
+					t := time.NewTimer(5 * time.Second)
+					select {
+					case <-ctx.Done():
+					case <-wake:
+					case <-t.C:
+					}
+					t.Stop()
 					continue
 				}
 			case !ok:

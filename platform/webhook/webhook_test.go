@@ -492,16 +492,19 @@ func TestFilterAndPendingCap(t *testing.T) {
 	}
 	other, _ := e.Create(ctx, Subscription{URL: "https://hooks.example.org/b", EventTypes: []string{"thing.changed"}, Filter: map[string]string{"owner": "b"}})
 	none, _ := e.Create(ctx, Subscription{URL: "https://hooks.example.org/c", EventTypes: []string{"other.*"}})
+	// A scoped filter constrains only the events of its prefix: other.* events pass, thing.* ones of owner b do not.
+	scoped, _ := e.Create(ctx, Subscription{URL: "https://hooks.example.org/d", EventTypes: []string{"thing.*", "other.*"},
+		Filter: map[string]string{"thing.:owner": "b"}})
 	if _, err := e.Create(ctx, Subscription{URL: "https://evil.example.net/", EventTypes: []string{"thing.changed"}}); err == nil ||
 		!strings.Contains(fmt.Sprint(err), "allowlist") {
 		t.Fatalf("a target outside the allowlist: %v", err)
 	}
 	r := &running{e: e, be: be}
-	r.enqueue(t, ev("p", 1), ev("p", 2), ev("p", 3))
+	r.enqueue(t, ev("p", 1), ev("p", 2), ev("p", 3), Event{Type: "other.happened", Resource: "o", Data: json.RawMessage(`{}`)})
 	for _, c := range []struct {
 		id               string
 		pending, dropped int64
-	}{{mine.ID, 2, 1}, {other.ID, 0, 0}, {none.ID, 0, 0}} {
+	}{{mine.ID, 2, 1}, {other.ID, 0, 0}, {none.ID, 1, 0}, {scoped.ID, 1, 0}} {
 		s, _ := e.Get(c.id)
 		if s.Pending != c.pending || s.Dropped != c.dropped {
 			t.Errorf("%s: pending %d dropped %d, want %d %d", s.URL, s.Pending, s.Dropped, c.pending, c.dropped)
@@ -531,6 +534,7 @@ type memSource struct {
 
 func (m *memSource) Name() string   { return "mem" }
 func (m *memSource) Prefix() string { return "thing." }
+func (m *memSource) Local() bool    { return false }
 func (m *memSource) Latest(context.Context) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
