@@ -31,7 +31,7 @@ type delivered struct {
 }
 
 type receiver struct {
-	t       *testing.T
+	t       testing.TB
 	mu      sync.Mutex
 	secrets []string
 	// answer decides the status of a delivery (count: earlier deliveries of the same id); a negative status
@@ -43,7 +43,7 @@ type receiver struct {
 	done   chan struct{}
 }
 
-func newReceiver(t *testing.T) *receiver {
+func newReceiver(t testing.TB) *receiver {
 	r := &receiver{t: t, answer: func(delivered, int) int { return http.StatusNoContent }}
 	r.start("127.0.0.1:0")
 	t.Cleanup(r.stop)
