@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -8,9 +11,27 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/cus-suite/cus/platform/webhook"
 )
+
+// verifyStandardWebhook checks a delivery the way docs/webhooks.md tells a receiver to, written here from the
+// specification rather than with the suite's own code: v1, base64 HMAC-SHA256 keyed with the decoded secret
+// over id.timestamp.body, one of the space-separated signatures.
+func verifyStandardWebhook(secret string, h http.Header, body []byte) bool {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	if err != nil {
+		return false
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(h.Get("webhook-id") + "." + h.Get("webhook-timestamp") + "."))
+	m.Write(body)
+	want := "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))
+	for _, s := range strings.Fields(h.Get("webhook-signature")) {
+		if hmac.Equal([]byte(s), []byte(want)) {
+			return true
+		}
+	}
+	return false
+}
 
 // A gmina system subscribes over REST through the gateway (the referral service started with
 // CUS_WEBHOOK_ALLOW), an organiser changes the catalogue, and the system receives the change, signed with the
@@ -24,8 +45,8 @@ func TestWebhookThroughGateway(t *testing.T) {
 		b, _ := io.ReadAll(r.Body)
 		mu.Lock()
 		defer mu.Unlock()
-		if err := webhook.Verify(secret, r.Header, b, time.Now(), webhook.DefaultTolerance); err != nil {
-			t.Errorf("a delivery that does not verify (%v): %s", err, b)
+		if !verifyStandardWebhook(secret, r.Header, b) {
+			t.Errorf("a delivery that does not verify: %s", b)
 		}
 		got = append(got, string(b))
 		w.WriteHeader(http.StatusNoContent)
