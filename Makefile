@@ -5,11 +5,11 @@ SHELL := /bin/bash
 GO    ?= go
 BIN   := $(CURDIR)/bin
 # Every module of the workspace (go.work); the tools modules are kept out of it on purpose.
-MODULES := proto platform services/catalogue services/provider services/referral gateway bench e2e
+MODULES := proto platform services/catalogue services/provider services/referral gateway bench e2e integration
 PKGS     = $(addsuffix /...,$(addprefix ./,$(MODULES)))
 GENERATED := proto/cus gateway/internal/openapi
 
-.PHONY: robustness robustness-short bench-referral bench-watch bench-provider bench-federation run-federation all build run test verify generate tools lint fmt bench bench-storage bench-growth bench-search ci clean tidy check-tidy fuzz breaking
+.PHONY: lint-openapi ts-client robustness robustness-short bench-referral bench-watch bench-provider bench-federation run-federation all build run test verify generate tools lint fmt bench bench-storage bench-growth bench-search ci clean tidy check-tidy fuzz breaking
 
 all: verify test
 
@@ -54,8 +54,33 @@ lint: $(BIN)/golangci-lint
 
 ## generate: regenerate Go code and the OpenAPI document from the protos (byte-for-byte reproducible)
 generate: $(BIN)/buf $(BIN)/protoc-gen-go
-	rm -f proto/cus/*/v1/*.pb.go proto/cus/*/v1/*.pb.gw.go gateway/internal/openapi/*.swagger.json
+	rm -f proto/cus/*/v1/*.pb.go proto/cus/*/v1/*.pb.gw.go gateway/internal/openapi/*.swagger.json gateway/internal/openapi/cus.openapi.json
 	PATH="$(BIN):$$PATH" $(BIN)/buf generate
+	cd gateway && $(GO) run ./internal/openapi/gen
+
+## lint-openapi: lint the OpenAPI 3.1 document with Redocly CLI (pinned in tools/npm, installed there by npm ci;
+## the rules are in gateway/internal/openapi/redocly.yaml). Needs node and npm, so it is not part of verify.
+NPM_BIN := tools/npm/node_modules/.bin
+$(NPM_BIN)/redocly: tools/npm/package.json tools/npm/package-lock.json
+	cd tools/npm && npm ci --no-audit --no-fund
+	@touch $@
+lint-openapi: $(NPM_BIN)/redocly
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(NPM_BIN)/redocly lint \
+		--config gateway/internal/openapi/redocly.yaml gateway/internal/openapi/cus.openapi.json
+
+## ts-client: the TypeScript client generated from the OpenAPI document (e2e/ts-client: openapi-typescript and
+## openapi-fetch, pinned): schema.d.ts must be up to date, the walk must type-check, then it runs the README's
+## flows against a live suite (e2e TestTypeScriptClient). Needs node and npm.
+TS_CLIENT := e2e/ts-client
+$(TS_CLIENT)/node_modules/.bin/tsc: $(TS_CLIENT)/package.json $(TS_CLIENT)/package-lock.json
+	cd $(TS_CLIENT) && npm ci --no-audit --no-fund
+	@touch $@
+ts-client: $(TS_CLIENT)/node_modules/.bin/tsc
+	cd $(TS_CLIENT) && node_modules/.bin/openapi-typescript ../../gateway/internal/openapi/cus.openapi.json -o schema.check.d.ts --silent && \
+		if ! cmp -s schema.d.ts schema.check.d.ts; then rm -f schema.check.d.ts; echo "$(TS_CLIENT)/schema.d.ts is out of date: run npm run generate there and commit"; exit 1; fi; \
+		rm -f schema.check.d.ts
+	cd $(TS_CLIENT) && node_modules/.bin/tsc -p .
+	cd e2e && CUS_TS_CLIENT=1 $(GO) test -count=1 -run '^TestTypeScriptClient$$' -v .
 
 ## verify: formatting, vet, buf lint/format, tidy modules, and generated code up to date
 verify: $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/golangci-lint
@@ -137,6 +162,18 @@ robustness-short:
 	cd platform && $(GO) test -count=1 -run '$(STORAGE_FAULT_TESTS)' ./storage/
 	cd e2e && $(GO) test -tags robustness -count=1 -v -timeout 10m -run '^TestRobustness' . \
 		-args -robust.cycles=5 -robust.writers=4 -robust.load=1s
+
+.PHONY: check-links examples
+
+## check-links: every relative link and anchor of every *.md resolves inside the repository (also part of make test);
+## -v lists the external links, which are not fetched
+check-links:
+	cd integration && $(GO) test -count=1 -v -run '^TestRepository$$' ./internal/doclinks/
+
+## examples: the integration kit against the live suite: the Python and PHP client examples and the Bruno
+## collection (needs python3, php and the Bruno CLI `bru` on PATH; .ci/run installs them)
+examples:
+	cd e2e && CUS_E2E_EXAMPLES=1 $(GO) test -count=1 -v -run '^TestIntegrationExamples$$' .
 
 ## ci: what .ci/run does
 ci: verify test

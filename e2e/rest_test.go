@@ -764,8 +764,8 @@ func TestBackendDown(t *testing.T) {
 	})
 }
 
-// TestOpenAPIAgreesWithWire: every key the REST API sends is a property of the schema /openapi.json
-// documents for it, resolving $ref and arrays generically.
+// TestOpenAPIAgreesWithWire: every key the REST API sends is a property of the schema the OpenAPI 3.1 document
+// at /openapi.json declares for it, resolving $ref, arrays and anyOf generically.
 func TestOpenAPIAgreesWithWire(t *testing.T) {
 	t.Parallel()
 	s := startSuite(t, suiteOptions{})
@@ -774,18 +774,21 @@ func TestOpenAPIAgreesWithWire(t *testing.T) {
 	if ct := docResp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("/openapi.json Content-Type %q", ct)
 	}
+	if v, _ := doc["openapi"].(string); !strings.HasPrefix(v, "3.1.") {
+		t.Errorf("/openapi.json is OpenAPI %q, want 3.1", v)
+	}
 	paths, _ := doc["paths"].(map[string]any)
-	for _, p := range []string{"/v1/services", "/v1/services:search", "/v1/changes", "/v1/changes:watch", "/v1/areas"} {
+	for _, p := range []string{"/v1/services", "/v1/services/{service}", "/v1/services:search", "/v1/changes", "/v1/changes:watch", "/v1/areas"} {
 		if _, ok := paths[p]; !ok {
 			t.Errorf("paths lack %s (have %v)", p, keys(paths))
 		}
 	}
-	defs, _ := doc["definitions"].(map[string]any)
+	defs, _ := dig(t, doc, "components", "schemas").(map[string]any)
 	if len(defs) == 0 {
-		t.Fatal("no definitions")
+		t.Fatal("no components.schemas")
 	}
-	// The schema of an operation's 200 answer, found by operationId so definition names may change.
-	opSchema := func(t *testing.T, opID string) map[string]any {
+	// The schema of an operation's 200 answer in media type, found by operationId so schema names may change.
+	opSchemaOf := func(t *testing.T, opID, media string) map[string]any {
 		t.Helper()
 		for _, item := range paths {
 			for _, op := range item.(map[string]any) {
@@ -793,12 +796,16 @@ func TestOpenAPIAgreesWithWire(t *testing.T) {
 				if !ok || o["operationId"] != opID {
 					continue
 				}
-				schema, _ := dig(t, o, "responses", "200", "schema").(map[string]any)
+				schema, _ := dig(t, o, "responses", "200", "content", media, "schema").(map[string]any)
 				return schema
 			}
 		}
 		t.Fatalf("no operation %s in /openapi.json", opID)
 		return nil
+	}
+	opSchema := func(t *testing.T, opID string) map[string]any {
+		t.Helper()
+		return opSchemaOf(t, opID, "application/json")
 	}
 	check := func(t *testing.T, opID string, wire any) {
 		t.Helper()
@@ -808,14 +815,13 @@ func TestOpenAPIAgreesWithWire(t *testing.T) {
 			t.Error(p)
 		}
 	}
-
 	// The demo service has locations, opening hours, a fee with bands and a legal basis: the deepest object.
 	svc := s.get(t, "/v1/"+demoServiceName).wantOK(t)
 	if len(list(t, svc, "locations")) == 0 {
 		t.Fatalf("demo service has no locations: %v", svc)
 	}
 	check(t, "CatalogueService_GetService", svc)
-	if ref := opSchema(t, "CatalogueService_GetService")["$ref"]; ref != "#/definitions/v1Service" {
+	if ref := opSchema(t, "CatalogueService_GetService")["$ref"]; ref != "#/components/schemas/v1Service" {
 		t.Errorf("GetService answers %v, want the v1Service schema", ref)
 	}
 	loc, _ := defs["catalogueV1Location"].(map[string]any)
@@ -836,9 +842,9 @@ func TestOpenAPIAgreesWithWire(t *testing.T) {
 	var errBody any
 	_ = json.Unmarshal(s.get(t, "/v1/services/123").Body, &errBody)
 	var problems []string
-	checkAgainstSchema(defs, errBody, map[string]any{"$ref": "#/definitions/rpcStatus"}, "an error", &problems)
+	checkAgainstSchema(defs, errBody, map[string]any{"$ref": "#/components/schemas/rpcStatus"}, "an error", &problems)
 
-	// The watch's lines agree with the stream schema of its 200 response.
+	// The watch's lines agree with the stream schema of its 200 response, documented as application/x-ndjson.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	lines, errc := s.watch(ctx, t, 0)
@@ -846,7 +852,7 @@ func TestOpenAPIAgreesWithWire(t *testing.T) {
 	if err := json.Unmarshal([]byte(nextLine(t, lines, errc)), &line); err != nil {
 		t.Fatal(err)
 	}
-	checkAgainstSchema(defs, line, opSchema(t, "CatalogueService_WatchChanges"), "watch line", &problems)
+	checkAgainstSchema(defs, line, opSchemaOf(t, "CatalogueService_WatchChanges", "application/x-ndjson"), "watch line", &problems)
 	for _, p := range problems {
 		t.Error(p)
 	}
@@ -863,17 +869,117 @@ func TestOpenAPIAgreesWithWire(t *testing.T) {
 	}
 }
 
-// checkAgainstSchema reports every object key of wire that the Swagger 2.0 schema does not declare.
+// TestOpenAPIRoutesAgreeWithWire: every path and method of the OpenAPI 3.1 document is a live route of the
+// full suite, with the access the document states: an anonymous call of an operation with a bearer security
+// requirement answers 401, of a public one (security: []) anything but 401/403; and the 3.1 document has
+// exactly the operations of the 2.0 one served at /openapi-v2.json, on the same methods.
+func TestOpenAPIRoutesAgreeWithWire(t *testing.T) {
+	t.Parallel()
+	s := startSuite(t, suiteOptions{full: true})
+	doc := s.get(t, "/openapi.json").wantOK(t)
+	v2 := s.get(t, "/openapi-v2.json").wantOK(t)
+	if v2["swagger"] != "2.0" {
+		t.Errorf("/openapi-v2.json is not Swagger 2.0: swagger=%v", v2["swagger"])
+	}
+	opsOf := func(d map[string]any) map[string]string {
+		out := map[string]string{}
+		for _, item := range d["paths"].(map[string]any) {
+			for m, op := range item.(map[string]any) {
+				if o, ok := op.(map[string]any); ok {
+					out[fmt.Sprint(o["operationId"])] = m
+				}
+			}
+		}
+		return out
+	}
+	ops3, ops2 := opsOf(doc), opsOf(v2)
+	for id, m := range ops2 {
+		if ops3[id] != m {
+			t.Errorf("%s: %s in 2.0, %q in 3.1", id, m, ops3[id])
+		}
+	}
+	for id := range ops3 {
+		if _, ok := ops2[id]; !ok {
+			t.Errorf("%s is only in 3.1", id)
+		}
+	}
+	if len(ops3) < 70 {
+		t.Errorf("only %d operations documented", len(ops3))
+	}
+
+	const sampleID = "0194c050-0a5b-7000-8000-00000000dead"
+	variable := regexp.MustCompile(`\{[^}]+\}`)
+	var checked int
+	for path, item := range doc["paths"].(map[string]any) {
+		for method, op := range item.(map[string]any) {
+			o, ok := op.(map[string]any)
+			if !ok {
+				continue
+			}
+			concrete := variable.ReplaceAllString(path, sampleID)
+			var body io.Reader
+			if method != "get" && method != "delete" {
+				body = strings.NewReader(`{}`)
+			}
+			r := s.do(t, strings.ToUpper(method), concrete, body, nil)
+			reason := ""
+			if r.Status >= 400 {
+				reason = unwrapStreamError(t, r).status(t).Reason
+			}
+			if r.Status == http.StatusMethodNotAllowed || reason == "ROUTE_NOT_FOUND" {
+				t.Errorf("documented %s %s is not served: %s", method, path, r)
+				continue
+			}
+			sec, _ := o["security"].([]any)
+			public := sec != nil && len(sec) == 0
+			switch {
+			case !public && r.Status != http.StatusUnauthorized:
+				t.Errorf("%s %s needs a bearer token by the document, anonymously it answered %s", method, path, r)
+			case public && (r.Status == http.StatusUnauthorized || r.Status == http.StatusForbidden):
+				t.Errorf("%s %s is public by the document, anonymously it answered %s", method, path, r)
+			}
+			checked++
+		}
+	}
+	t.Logf("%d documented operations answered as documented", checked)
+}
+
+// checkAgainstSchema reports every object key of wire that the schema does not declare. defs are the named
+// schemas ($ref "#/components/schemas/X" in OpenAPI 3.1, "#/definitions/X" in Swagger 2.0); a value matching
+// any alternative of an anyOf or oneOf passes.
 func checkAgainstSchema(defs map[string]any, wire any, schema map[string]any, path string, problems *[]string) {
 	for depth := 0; schema["$ref"] != nil; depth++ {
 		ref, _ := schema["$ref"].(string)
-		name, ok := strings.CutPrefix(ref, "#/definitions/")
+		name, ok := strings.CutPrefix(ref, "#/components/schemas/")
+		if !ok {
+			name, ok = strings.CutPrefix(ref, "#/definitions/")
+		}
 		def, found := defs[name].(map[string]any)
 		if !ok || !found || depth > 20 {
 			*problems = append(*problems, fmt.Sprintf("%s: unresolvable $ref %q", path, ref))
 			return
 		}
 		schema = def
+	}
+	for _, key := range []string{"anyOf", "oneOf"} {
+		alts, _ := schema[key].([]any)
+		if len(alts) == 0 {
+			continue
+		}
+		var first []string
+		for i, a := range alts {
+			am, _ := a.(map[string]any)
+			var p []string
+			checkAgainstSchema(defs, wire, am, path, &p)
+			if len(p) == 0 {
+				return
+			}
+			if i == 0 {
+				first = p
+			}
+		}
+		*problems = append(*problems, fmt.Sprintf("%s: matches no alternative of %s (the first says %v)", path, key, first))
+		return
 	}
 	switch w := wire.(type) {
 	case map[string]any:
@@ -941,14 +1047,18 @@ func TestDocsPage(t *testing.T) {
 		t.Errorf("Content-Type %q, want text/html", ct)
 	}
 	page := string(r.Body)
-	for _, want := range []string{"<html", "SearchServices", "services:search", "v1Service", "catalogueV1Location", "rpcStatus"} {
+	for _, want := range []string{"<html", "SearchServices", "services:search", "v1Service", "catalogueV1Location", "rpcStatus",
+		"Services", "usługa", "Referrals", "skierowanie", "umowa", "bearer", "Authorization: Bearer $TOKEN"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("/docs lacks %q", want)
 		}
 	}
 	// Every schema of the OpenAPI document is on the page.
 	doc := s.get(t, "/openapi.json").wantOK(t)
-	defs, _ := doc["definitions"].(map[string]any)
+	defs, _ := dig(t, doc, "components", "schemas").(map[string]any)
+	if len(defs) == 0 {
+		t.Fatal("no components.schemas in /openapi.json")
+	}
 	for name := range defs {
 		if !strings.Contains(page, name) {
 			t.Errorf("/docs lacks the schema %s", name)
@@ -1017,9 +1127,12 @@ func TestStreamErrorsMatchTheDocumentedFormat(t *testing.T) {
 	t.Parallel()
 	s := startSuite(t, suiteOptions{})
 	doc := s.get(t, "/openapi.json").wantOK(t)
-	ref := dig(t, doc, "paths", "/v1/changes:watch", "get", "responses", "default", "schema", "$ref")
-	if ref != "#/definitions/rpcStatus" {
-		t.Fatalf("documented error of the watch is %v", ref)
+	for _, code := range []string{"400", "401", "default"} {
+		ref, _ := dig(t, doc, "paths", "/v1/changes:watch", "get", "responses", code, "$ref").(string)
+		name, _ := strings.CutPrefix(ref, "#/components/responses/")
+		if schema := dig(t, doc, "components", "responses", name, "content", "application/json", "schema", "$ref"); schema != "#/components/schemas/rpcStatus" {
+			t.Fatalf("documented %s error of the watch is %v", code, schema)
+		}
 	}
 	for _, tc := range []struct {
 		name, path string
@@ -1156,6 +1269,8 @@ func TestSchemaCheckerCatchesUnknownKeys(t *testing.T) {
 			"name":      map[string]any{"type": "string"},
 			"locations": map[string]any{"type": "array", "items": map[string]any{"$ref": "#/definitions/Loc"}},
 			"detail":    map[string]any{"$ref": "#/definitions/Any"},
+			"either": map[string]any{"anyOf": []any{map[string]any{"$ref": "#/components/schemas/Loc"},
+				map[string]any{"type": "object", "properties": map[string]any{"code": map[string]any{"type": "integer"}}}}},
 		}},
 		"Loc": map[string]any{"type": "object", "properties": map[string]any{"id": map[string]any{"type": "string"}}},
 		"Any": map[string]any{"type": "object", "properties": map[string]any{"@type": map[string]any{"type": "string"}}, "additionalProperties": true},
@@ -1170,6 +1285,9 @@ func TestSchemaCheckerCatchesUnknownKeys(t *testing.T) {
 		{`{"locations":[{"id":"x"},{"id":"y","terytCode":"1"}]}`, 1},
 		{`{"locations":{"id":"x"}}`, 1},
 		{`{"name":{"nested":true}}`, 1},
+		{`{"either":{"id":"x"}}`, 0},
+		{`{"either":{"code":3}}`, 0},
+		{`{"either":{"id":"x","code":3}}`, 1},
 	} {
 		var wire any
 		if err := json.Unmarshal([]byte(tc.wire), &wire); err != nil {

@@ -26,6 +26,7 @@ type publicCache struct {
 type cachedResponse struct {
 	body    []byte
 	ctype   string
+	etag    string // the ETag header (etag.go), replayed so a cached answer can be revalidated
 	expires time.Time
 	stored  time.Time
 }
@@ -65,6 +66,9 @@ func (c *publicCache) middleware(next http.Handler) http.Handler {
 		if ok && now.Before(e.expires) {
 			h := w.Header()
 			h.Set("Content-Type", e.ctype)
+			if e.etag != "" {
+				h.Set("ETag", e.etag)
+			}
 			h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(c.ttl.Seconds())))
 			h.Set("Age", strconv.Itoa(int(now.Sub(e.stored).Seconds())))
 			h.Set("Content-Length", strconv.Itoa(len(e.body)))
@@ -78,7 +82,7 @@ func (c *publicCache) middleware(next http.Handler) http.Handler {
 		next.ServeHTTP(rec, r)
 		if rec.status == http.StatusOK && r.Method == http.MethodGet && rec.buf.Len() > 0 && rec.buf.Len() <= 256<<10 {
 			c.store(r.URL.Path, cachedResponse{
-				body: bytes.Clone(rec.buf.Bytes()), ctype: rec.Header().Get("Content-Type"),
+				body: bytes.Clone(rec.buf.Bytes()), ctype: rec.Header().Get("Content-Type"), etag: rec.Header().Get("ETag"),
 				stored: now, expires: now.Add(c.ttl),
 			})
 		}

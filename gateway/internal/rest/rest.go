@@ -97,12 +97,18 @@ type Conns struct {
 
 // New builds the gateway's handler over connections to the services.
 func New(ctx context.Context, conns Conns, opts Options, log *zap.Logger) (http.Handler, error) {
+	conns = withIfMatch(conns) // If-Match becomes the request's etag (etag.go)
 	catalogue := conns.Catalogue
 	doc, err := openapi.Document()
 	if err != nil {
 		return nil, err
 	}
-	routes, err := newRouteTable(doc)
+	docV2, err := openapi.DocumentV2()
+	if err != nil {
+		return nil, err
+	}
+	// The route table reads the 2.0 document: its path patterns are grpc-gateway's own templates.
+	routes, err := newRouteTable(docV2)
 	if err != nil {
 		return nil, err
 	}
@@ -124,6 +130,7 @@ func New(ctx context.Context, conns Conns, opts Options, log *zap.Logger) (http.
 		runtime.WithErrorHandler(errorHandler),
 		runtime.WithRoutingErrorHandler(routingErrorHandler(routes)),
 		runtime.WithDisablePathLengthFallback(),
+		runtime.WithForwardResponseOption(etagHeader),
 	)
 	// The handlers call through the given connections (Register*HandlerClient), which may route streams apart
 	// from unary calls (gateway/internal/backend).
@@ -157,7 +164,7 @@ func New(ctx context.Context, conns Conns, opts Options, log *zap.Logger) (http.
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/v1/", newPublicCache(opts.PublicCacheTTL, 10000).middleware(gw))
+	mux.Handle("/v1/", withConditionalRequests(newPublicCache(opts.PublicCacheTTL, 10000).middleware(gw)))
 	hopts := hsds.Options{
 		BaseURL: strings.TrimSuffix(opts.PublicURL, "/") + "/hsds", Publisher: opts.InstanceName, Logger: log,
 	}
@@ -169,6 +176,10 @@ func New(ctx context.Context, conns Conns, opts Options, log *zap.Logger) (http.
 	mux.HandleFunc("/openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(doc)
+	})
+	mux.HandleFunc("/openapi-v2.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(docV2)
 	})
 	mux.HandleFunc("/docs", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -460,10 +471,10 @@ func cors(next http.Handler, origins []string) http.Handler {
 				h.Set("Access-Control-Allow-Origin", origin)
 				h.Add("Vary", "Origin")
 			}
-			h.Set("Access-Control-Expose-Headers", "X-Request-Id")
+			h.Set("Access-Control-Expose-Headers", "X-Request-Id, ETag")
 			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 				h.Set("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE, OPTIONS")
-				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-Id, Accept-Language")
+				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-Id, Accept-Language, If-Match, If-None-Match")
 				h.Set("Access-Control-Max-Age", "600")
 				w.WriteHeader(http.StatusNoContent)
 				return

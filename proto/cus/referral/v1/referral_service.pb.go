@@ -13,6 +13,7 @@ import (
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -24,6 +25,59 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// What a change did to a referral.
+type ReferralChangeType int32
+
+const (
+	// Not set.
+	ReferralChangeType_REFERRAL_CHANGE_TYPE_UNSPECIFIED ReferralChangeType = 0
+	// The referral was recorded.
+	ReferralChangeType_REFERRAL_CHANGE_TYPE_CREATED ReferralChangeType = 1
+	// The referral changed afterwards (a status change: its last history entry says which).
+	ReferralChangeType_REFERRAL_CHANGE_TYPE_UPDATED ReferralChangeType = 2
+)
+
+// Enum value maps for ReferralChangeType.
+var (
+	ReferralChangeType_name = map[int32]string{
+		0: "REFERRAL_CHANGE_TYPE_UNSPECIFIED",
+		1: "REFERRAL_CHANGE_TYPE_CREATED",
+		2: "REFERRAL_CHANGE_TYPE_UPDATED",
+	}
+	ReferralChangeType_value = map[string]int32{
+		"REFERRAL_CHANGE_TYPE_UNSPECIFIED": 0,
+		"REFERRAL_CHANGE_TYPE_CREATED":     1,
+		"REFERRAL_CHANGE_TYPE_UPDATED":     2,
+	}
+)
+
+func (x ReferralChangeType) Enum() *ReferralChangeType {
+	p := new(ReferralChangeType)
+	*p = x
+	return p
+}
+
+func (x ReferralChangeType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ReferralChangeType) Descriptor() protoreflect.EnumDescriptor {
+	return file_cus_referral_v1_referral_service_proto_enumTypes[0].Descriptor()
+}
+
+func (ReferralChangeType) Type() protoreflect.EnumType {
+	return &file_cus_referral_v1_referral_service_proto_enumTypes[0]
+}
+
+func (x ReferralChangeType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ReferralChangeType.Descriptor instead.
+func (ReferralChangeType) EnumDescriptor() ([]byte, []int) {
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{0}
+}
 
 // Request of CreateResident.
 type CreateResidentRequest struct {
@@ -1777,9 +1831,16 @@ type ListReferralsRequest struct {
 	// Only this provider, `providers/{uuid}`; provider staff always get only theirs.
 	Provider string `protobuf:"bytes,4,opt,name=provider,proto3" json:"provider,omitempty"`
 	// Only this resident, `residents/{uuid}` (staff only).
-	Resident      string `protobuf:"bytes,5,opt,name=resident,proto3" json:"resident,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Resident string `protobuf:"bytes,5,opt,name=resident,proto3" json:"resident,omitempty"`
+	// Only referrals to this catalogue service, `services/{uuid}`.
+	Service string `protobuf:"bytes,6,opt,name=service,proto3" json:"service,omitempty"`
+	// Only referrals whose response_due_date is before this day, YYYY-MM-DD (e.g. today, with status
+	// REFERRAL_STATUS_REQUESTED: the unanswered referrals past their due date).
+	ResponseDueBefore string `protobuf:"bytes,7,opt,name=response_due_before,json=responseDueBefore,proto3" json:"response_due_before,omitempty"`
+	// Only referrals changed after this time (update_time strictly later).
+	UpdateTimeAfter *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=update_time_after,json=updateTimeAfter,proto3" json:"update_time_after,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ListReferralsRequest) Reset() {
@@ -1845,6 +1906,27 @@ func (x *ListReferralsRequest) GetResident() string {
 		return x.Resident
 	}
 	return ""
+}
+
+func (x *ListReferralsRequest) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *ListReferralsRequest) GetResponseDueBefore() string {
+	if x != nil {
+		return x.ResponseDueBefore
+	}
+	return ""
+}
+
+func (x *ListReferralsRequest) GetUpdateTimeAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTimeAfter
+	}
+	return nil
 }
 
 // Response of ListReferrals.
@@ -3059,6 +3141,219 @@ func (x *MarkReferralEnteredInErrorRequest) GetReason() string {
 	return ""
 }
 
+// Request of ListReferralChanges.
+type ListReferralChangesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Return changes with a revision above this one (a list's revision, or the last next_after_revision); 0 starts
+	// at the beginning of the feed, which is CHANGES_COMPACTED once older changes were compacted away.
+	AfterRevision int64 `protobuf:"varint,1,opt,name=after_revision,json=afterRevision,proto3" json:"after_revision,omitempty"`
+	// Maximum number of changes: 0 means 100, above 1000 means 1000.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from a previous response's next_page_token; when given, it replaces after_revision.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReferralChangesRequest) Reset() {
+	*x = ListReferralChangesRequest{}
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReferralChangesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReferralChangesRequest) ProtoMessage() {}
+
+func (x *ListReferralChangesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReferralChangesRequest.ProtoReflect.Descriptor instead.
+func (*ListReferralChangesRequest) Descriptor() ([]byte, []int) {
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *ListReferralChangesRequest) GetAfterRevision() int64 {
+	if x != nil {
+		return x.AfterRevision
+	}
+	return 0
+}
+
+func (x *ListReferralChangesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListReferralChangesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response of ListReferralChanges.
+type ListReferralChangesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Changes the caller may see, in revision order. A referral changed twice appears twice.
+	Changes []*ReferralChange `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
+	// Token for the next page when more changes are recorded right now; empty when the caller is caught up.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// The cursor to keep: pass it as after_revision at the next poll. It may be above the last change returned
+	// (changes the caller may not see were passed over); equals the request's cursor when nothing was read.
+	NextAfterRevision int64 `protobuf:"varint,3,opt,name=next_after_revision,json=nextAfterRevision,proto3" json:"next_after_revision,omitempty"`
+	// The newest revision of the referral service when the page was read.
+	LatestRevision int64 `protobuf:"varint,4,opt,name=latest_revision,json=latestRevision,proto3" json:"latest_revision,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ListReferralChangesResponse) Reset() {
+	*x = ListReferralChangesResponse{}
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReferralChangesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReferralChangesResponse) ProtoMessage() {}
+
+func (x *ListReferralChangesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReferralChangesResponse.ProtoReflect.Descriptor instead.
+func (*ListReferralChangesResponse) Descriptor() ([]byte, []int) {
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *ListReferralChangesResponse) GetChanges() []*ReferralChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *ListReferralChangesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListReferralChangesResponse) GetNextAfterRevision() int64 {
+	if x != nil {
+		return x.NextAfterRevision
+	}
+	return 0
+}
+
+func (x *ListReferralChangesResponse) GetLatestRevision() int64 {
+	if x != nil {
+		return x.LatestRevision
+	}
+	return 0
+}
+
+// One change of a referral in ListReferralChanges.
+type ReferralChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Revision of the change.
+	Revision int64 `protobuf:"varint,1,opt,name=revision,proto3" json:"revision,omitempty"`
+	// Name of the referral, `referrals/{uuid}`.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Created or updated.
+	Type ReferralChangeType `protobuf:"varint,3,opt,name=type,proto3,enum=cus.referral.v1.ReferralChangeType" json:"type,omitempty"`
+	// The referral as of this revision, as the caller may see it (provider staff: without the resident's income
+	// data). Like WatchReferrals, without the resident summary: read it with GetReferral.
+	Referral      *Referral `protobuf:"bytes,4,opt,name=referral,proto3" json:"referral,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReferralChange) Reset() {
+	*x = ReferralChange{}
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReferralChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReferralChange) ProtoMessage() {}
+
+func (x *ReferralChange) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReferralChange.ProtoReflect.Descriptor instead.
+func (*ReferralChange) Descriptor() ([]byte, []int) {
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *ReferralChange) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *ReferralChange) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ReferralChange) GetType() ReferralChangeType {
+	if x != nil {
+		return x.Type
+	}
+	return ReferralChangeType_REFERRAL_CHANGE_TYPE_UNSPECIFIED
+}
+
+func (x *ReferralChange) GetReferral() *Referral {
+	if x != nil {
+		return x.Referral
+	}
+	return nil
+}
+
 // Request of CreateWebhook.
 type CreateWebhookRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3072,7 +3367,7 @@ type CreateWebhookRequest struct {
 
 func (x *CreateWebhookRequest) Reset() {
 	*x = CreateWebhookRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[51]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3084,7 +3379,7 @@ func (x *CreateWebhookRequest) String() string {
 func (*CreateWebhookRequest) ProtoMessage() {}
 
 func (x *CreateWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[51]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3097,7 +3392,7 @@ func (x *CreateWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateWebhookRequest.ProtoReflect.Descriptor instead.
 func (*CreateWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{51}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *CreateWebhookRequest) GetWebhook() *Webhook {
@@ -3125,7 +3420,7 @@ type GetWebhookRequest struct {
 
 func (x *GetWebhookRequest) Reset() {
 	*x = GetWebhookRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[52]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3137,7 +3432,7 @@ func (x *GetWebhookRequest) String() string {
 func (*GetWebhookRequest) ProtoMessage() {}
 
 func (x *GetWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[52]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3150,7 +3445,7 @@ func (x *GetWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWebhookRequest.ProtoReflect.Descriptor instead.
 func (*GetWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{52}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *GetWebhookRequest) GetName() string {
@@ -3173,7 +3468,7 @@ type ListWebhooksRequest struct {
 
 func (x *ListWebhooksRequest) Reset() {
 	*x = ListWebhooksRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[53]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3185,7 +3480,7 @@ func (x *ListWebhooksRequest) String() string {
 func (*ListWebhooksRequest) ProtoMessage() {}
 
 func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[53]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3198,7 +3493,7 @@ func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhooksRequest.ProtoReflect.Descriptor instead.
 func (*ListWebhooksRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{53}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ListWebhooksRequest) GetPageSize() int32 {
@@ -3228,7 +3523,7 @@ type ListWebhooksResponse struct {
 
 func (x *ListWebhooksResponse) Reset() {
 	*x = ListWebhooksResponse{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[54]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3240,7 +3535,7 @@ func (x *ListWebhooksResponse) String() string {
 func (*ListWebhooksResponse) ProtoMessage() {}
 
 func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[54]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3253,7 +3548,7 @@ func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhooksResponse.ProtoReflect.Descriptor instead.
 func (*ListWebhooksResponse) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{54}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ListWebhooksResponse) GetWebhooks() []*Webhook {
@@ -3284,7 +3579,7 @@ type UpdateWebhookRequest struct {
 
 func (x *UpdateWebhookRequest) Reset() {
 	*x = UpdateWebhookRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[55]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3296,7 +3591,7 @@ func (x *UpdateWebhookRequest) String() string {
 func (*UpdateWebhookRequest) ProtoMessage() {}
 
 func (x *UpdateWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[55]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3309,7 +3604,7 @@ func (x *UpdateWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateWebhookRequest.ProtoReflect.Descriptor instead.
 func (*UpdateWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{55}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *UpdateWebhookRequest) GetWebhook() *Webhook {
@@ -3339,7 +3634,7 @@ type DeleteWebhookRequest struct {
 
 func (x *DeleteWebhookRequest) Reset() {
 	*x = DeleteWebhookRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[56]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3351,7 +3646,7 @@ func (x *DeleteWebhookRequest) String() string {
 func (*DeleteWebhookRequest) ProtoMessage() {}
 
 func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[56]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3364,7 +3659,7 @@ func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWebhookRequest.ProtoReflect.Descriptor instead.
 func (*DeleteWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{56}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *DeleteWebhookRequest) GetName() string {
@@ -3392,7 +3687,7 @@ type EnableWebhookRequest struct {
 
 func (x *EnableWebhookRequest) Reset() {
 	*x = EnableWebhookRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[57]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3404,7 +3699,7 @@ func (x *EnableWebhookRequest) String() string {
 func (*EnableWebhookRequest) ProtoMessage() {}
 
 func (x *EnableWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[57]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3417,7 +3712,7 @@ func (x *EnableWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnableWebhookRequest.ProtoReflect.Descriptor instead.
 func (*EnableWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{57}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *EnableWebhookRequest) GetName() string {
@@ -3440,7 +3735,7 @@ type RotateWebhookSecretRequest struct {
 
 func (x *RotateWebhookSecretRequest) Reset() {
 	*x = RotateWebhookSecretRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[58]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3452,7 +3747,7 @@ func (x *RotateWebhookSecretRequest) String() string {
 func (*RotateWebhookSecretRequest) ProtoMessage() {}
 
 func (x *RotateWebhookSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[58]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3465,7 +3760,7 @@ func (x *RotateWebhookSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateWebhookSecretRequest.ProtoReflect.Descriptor instead.
 func (*RotateWebhookSecretRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{58}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *RotateWebhookSecretRequest) GetName() string {
@@ -3497,7 +3792,7 @@ type ListWebhookDeliveriesRequest struct {
 
 func (x *ListWebhookDeliveriesRequest) Reset() {
 	*x = ListWebhookDeliveriesRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[59]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3509,7 +3804,7 @@ func (x *ListWebhookDeliveriesRequest) String() string {
 func (*ListWebhookDeliveriesRequest) ProtoMessage() {}
 
 func (x *ListWebhookDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[59]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3522,7 +3817,7 @@ func (x *ListWebhookDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhookDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*ListWebhookDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{59}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ListWebhookDeliveriesRequest) GetParent() string {
@@ -3559,7 +3854,7 @@ type ListWebhookDeliveriesResponse struct {
 
 func (x *ListWebhookDeliveriesResponse) Reset() {
 	*x = ListWebhookDeliveriesResponse{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[60]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3571,7 +3866,7 @@ func (x *ListWebhookDeliveriesResponse) String() string {
 func (*ListWebhookDeliveriesResponse) ProtoMessage() {}
 
 func (x *ListWebhookDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[60]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3584,7 +3879,7 @@ func (x *ListWebhookDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhookDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*ListWebhookDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{60}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *ListWebhookDeliveriesResponse) GetDeliveries() []*WebhookDelivery {
@@ -3605,7 +3900,7 @@ var File_cus_referral_v1_referral_service_proto protoreflect.FileDescriptor
 
 const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"\n" +
-	"&cus/referral/v1/referral_service.proto\x12\x0fcus.referral.v1\x1a\x1fcus/referral/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\"\x93\x01\n" +
+	"&cus/referral/v1/referral_service.proto\x12\x0fcus.referral.v1\x1a\x1fcus/referral/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x93\x01\n" +
 	"\x15CreateResidentRequest\x12:\n" +
 	"\bresident\x18\x01 \x01(\v2\x19.cus.referral.v1.ResidentB\x03\xe0A\x02R\bresident\x12\x1f\n" +
 	"\vresident_id\x18\x02 \x01(\tR\n" +
@@ -3714,14 +4009,17 @@ const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"-\n" +
 	"\x12GetReferralRequest\x12\x17\n" +
-	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"\xc3\x01\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"\xd5\x02\n" +
 	"\x14ListReferralsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\x127\n" +
 	"\x06status\x18\x03 \x01(\x0e2\x1f.cus.referral.v1.ReferralStatusR\x06status\x12\x1a\n" +
 	"\bprovider\x18\x04 \x01(\tR\bprovider\x12\x1a\n" +
-	"\bresident\x18\x05 \x01(\tR\bresident\"\x94\x01\n" +
+	"\bresident\x18\x05 \x01(\tR\bresident\x12\x18\n" +
+	"\aservice\x18\x06 \x01(\tR\aservice\x12.\n" +
+	"\x13response_due_before\x18\a \x01(\tR\x11responseDueBefore\x12F\n" +
+	"\x11update_time_after\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x0fupdateTimeAfter\"\x94\x01\n" +
 	"\x15ListReferralsResponse\x127\n" +
 	"\treferrals\x18\x01 \x03(\v2\x19.cus.referral.v1.ReferralR\treferrals\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1a\n" +
@@ -3808,7 +4106,22 @@ const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason\"n\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\x7f\n" +
+	"\x1aListReferralChangesRequest\x12%\n" +
+	"\x0eafter_revision\x18\x01 \x01(\x03R\rafterRevision\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\xd9\x01\n" +
+	"\x1bListReferralChangesResponse\x129\n" +
+	"\achanges\x18\x01 \x03(\v2\x1f.cus.referral.v1.ReferralChangeR\achanges\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12.\n" +
+	"\x13next_after_revision\x18\x03 \x01(\x03R\x11nextAfterRevision\x12'\n" +
+	"\x0flatest_revision\x18\x04 \x01(\x03R\x0elatestRevision\"\xb0\x01\n" +
+	"\x0eReferralChange\x12\x1a\n" +
+	"\brevision\x18\x01 \x01(\x03R\brevision\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x127\n" +
+	"\x04type\x18\x03 \x01(\x0e2#.cus.referral.v1.ReferralChangeTypeR\x04type\x125\n" +
+	"\breferral\x18\x04 \x01(\v2\x19.cus.referral.v1.ReferralR\breferral\"n\n" +
 	"\x14CreateWebhookRequest\x127\n" +
 	"\awebhook\x18\x01 \x01(\v2\x18.cus.referral.v1.WebhookB\x03\xe0A\x02R\awebhook\x12\x1d\n" +
 	"\n" +
@@ -3843,7 +4156,11 @@ const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"\n" +
 	"deliveries\x18\x01 \x03(\v2 .cus.referral.v1.WebhookDeliveryR\n" +
 	"deliveries\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xc4.\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*~\n" +
+	"\x12ReferralChangeType\x12$\n" +
+	" REFERRAL_CHANGE_TYPE_UNSPECIFIED\x10\x00\x12 \n" +
+	"\x1cREFERRAL_CHANGE_TYPE_CREATED\x10\x01\x12 \n" +
+	"\x1cREFERRAL_CHANGE_TYPE_UPDATED\x10\x022\xd6/\n" +
 	"\x0fReferralService\x12t\n" +
 	"\x0eCreateResident\x12&.cus.referral.v1.CreateResidentRequest\x1a\x19.cus.referral.v1.Resident\"\x1f\x82\xd3\xe4\x93\x02\x19:\bresident\"\r/v1/residents\x12m\n" +
 	"\vGetResident\x12#.cus.referral.v1.GetResidentRequest\x1a\x19.cus.referral.v1.Resident\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/{name=residents/*}\x12u\n" +
@@ -3874,7 +4191,8 @@ const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"\x0eCreateReferral\x12&.cus.referral.v1.CreateReferralRequest\x1a\x19.cus.referral.v1.Referral\"\x1f\x82\xd3\xe4\x93\x02\x19:\breferral\"\r/v1/referrals\x12m\n" +
 	"\vGetReferral\x12#.cus.referral.v1.GetReferralRequest\x1a\x19.cus.referral.v1.Referral\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/{name=referrals/*}\x12u\n" +
 	"\rListReferrals\x12%.cus.referral.v1.ListReferralsRequest\x1a&.cus.referral.v1.ListReferralsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/referrals\x12w\n" +
-	"\x0eWatchReferrals\x12&.cus.referral.v1.WatchReferralsRequest\x1a\x1e.cus.referral.v1.ReferralEvent\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/referrals:watch0\x01\x12w\n" +
+	"\x0eWatchReferrals\x12&.cus.referral.v1.WatchReferralsRequest\x1a\x1e.cus.referral.v1.ReferralEvent\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/referrals:watch0\x01\x12\x8f\x01\n" +
+	"\x13ListReferralChanges\x12+.cus.referral.v1.ListReferralChangesRequest\x1a,.cus.referral.v1.ListReferralChangesResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/referrals:changes\x12w\n" +
 	"\fSendReferral\x12$.cus.referral.v1.SendReferralRequest\x1a\x19.cus.referral.v1.Referral\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/{name=referrals/*}:send\x12\x80\x01\n" +
 	"\x0fReceiveReferral\x12'.cus.referral.v1.ReceiveReferralRequest\x1a\x19.cus.referral.v1.Referral\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/{name=referrals/*}:receive\x12}\n" +
 	"\x0eAcceptReferral\x12&.cus.referral.v1.AcceptReferralRequest\x1a\x19.cus.referral.v1.Referral\"(\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/{name=referrals/*}:accept\x12}\n" +
@@ -3911,220 +4229,232 @@ func file_cus_referral_v1_referral_service_proto_rawDescGZIP() []byte {
 	return file_cus_referral_v1_referral_service_proto_rawDescData
 }
 
-var file_cus_referral_v1_referral_service_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
+var file_cus_referral_v1_referral_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_cus_referral_v1_referral_service_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
 var file_cus_referral_v1_referral_service_proto_goTypes = []any{
-	(*CreateResidentRequest)(nil),             // 0: cus.referral.v1.CreateResidentRequest
-	(*GetResidentRequest)(nil),                // 1: cus.referral.v1.GetResidentRequest
-	(*ListResidentsRequest)(nil),              // 2: cus.referral.v1.ListResidentsRequest
-	(*ListResidentsResponse)(nil),             // 3: cus.referral.v1.ListResidentsResponse
-	(*UpdateResidentRequest)(nil),             // 4: cus.referral.v1.UpdateResidentRequest
-	(*LookupResidentRequest)(nil),             // 5: cus.referral.v1.LookupResidentRequest
-	(*EraseResidentRequest)(nil),              // 6: cus.referral.v1.EraseResidentRequest
-	(*EraseResidentResponse)(nil),             // 7: cus.referral.v1.EraseResidentResponse
-	(*ExportResidentRequest)(nil),             // 8: cus.referral.v1.ExportResidentRequest
-	(*ExportResidentResponse)(nil),            // 9: cus.referral.v1.ExportResidentResponse
-	(*CreateConsentRequest)(nil),              // 10: cus.referral.v1.CreateConsentRequest
-	(*ListConsentsRequest)(nil),               // 11: cus.referral.v1.ListConsentsRequest
-	(*ListConsentsResponse)(nil),              // 12: cus.referral.v1.ListConsentsResponse
-	(*WithdrawConsentRequest)(nil),            // 13: cus.referral.v1.WithdrawConsentRequest
-	(*CreateCaseRequest)(nil),                 // 14: cus.referral.v1.CreateCaseRequest
-	(*GetCaseRequest)(nil),                    // 15: cus.referral.v1.GetCaseRequest
-	(*UpdateCaseRequest)(nil),                 // 16: cus.referral.v1.UpdateCaseRequest
-	(*ListCasesRequest)(nil),                  // 17: cus.referral.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),                 // 18: cus.referral.v1.ListCasesResponse
-	(*CreatePlanRequest)(nil),                 // 19: cus.referral.v1.CreatePlanRequest
-	(*GetPlanRequest)(nil),                    // 20: cus.referral.v1.GetPlanRequest
-	(*ListPlansRequest)(nil),                  // 21: cus.referral.v1.ListPlansRequest
-	(*ListPlansResponse)(nil),                 // 22: cus.referral.v1.ListPlansResponse
-	(*UpdatePlanRequest)(nil),                 // 23: cus.referral.v1.UpdatePlanRequest
-	(*AddPlanReviewRequest)(nil),              // 24: cus.referral.v1.AddPlanReviewRequest
-	(*ApprovePlanRequest)(nil),                // 25: cus.referral.v1.ApprovePlanRequest
-	(*ClosePlanRequest)(nil),                  // 26: cus.referral.v1.ClosePlanRequest
-	(*ListOverduePlansRequest)(nil),           // 27: cus.referral.v1.ListOverduePlansRequest
-	(*ListOverduePlansResponse)(nil),          // 28: cus.referral.v1.ListOverduePlansResponse
-	(*CreateReferralRequest)(nil),             // 29: cus.referral.v1.CreateReferralRequest
-	(*GetReferralRequest)(nil),                // 30: cus.referral.v1.GetReferralRequest
-	(*ListReferralsRequest)(nil),              // 31: cus.referral.v1.ListReferralsRequest
-	(*ListReferralsResponse)(nil),             // 32: cus.referral.v1.ListReferralsResponse
-	(*WatchReferralsRequest)(nil),             // 33: cus.referral.v1.WatchReferralsRequest
-	(*ReferralEvent)(nil),                     // 34: cus.referral.v1.ReferralEvent
-	(*GetStatisticsRequest)(nil),              // 35: cus.referral.v1.GetStatisticsRequest
-	(*ListAuditEntriesRequest)(nil),           // 36: cus.referral.v1.ListAuditEntriesRequest
-	(*ListAuditEntriesResponse)(nil),          // 37: cus.referral.v1.ListAuditEntriesResponse
-	(*VerifyAuditChainRequest)(nil),           // 38: cus.referral.v1.VerifyAuditChainRequest
-	(*VerifyAuditChainResponse)(nil),          // 39: cus.referral.v1.VerifyAuditChainResponse
-	(*SendReferralRequest)(nil),               // 40: cus.referral.v1.SendReferralRequest
-	(*ReceiveReferralRequest)(nil),            // 41: cus.referral.v1.ReceiveReferralRequest
-	(*AcceptReferralRequest)(nil),             // 42: cus.referral.v1.AcceptReferralRequest
-	(*RejectReferralRequest)(nil),             // 43: cus.referral.v1.RejectReferralRequest
-	(*StartReferralRequest)(nil),              // 44: cus.referral.v1.StartReferralRequest
-	(*HoldReferralRequest)(nil),               // 45: cus.referral.v1.HoldReferralRequest
-	(*ResumeReferralRequest)(nil),             // 46: cus.referral.v1.ResumeReferralRequest
-	(*CompleteReferralRequest)(nil),           // 47: cus.referral.v1.CompleteReferralRequest
-	(*FailReferralRequest)(nil),               // 48: cus.referral.v1.FailReferralRequest
-	(*CancelReferralRequest)(nil),             // 49: cus.referral.v1.CancelReferralRequest
-	(*MarkReferralEnteredInErrorRequest)(nil), // 50: cus.referral.v1.MarkReferralEnteredInErrorRequest
-	(*CreateWebhookRequest)(nil),              // 51: cus.referral.v1.CreateWebhookRequest
-	(*GetWebhookRequest)(nil),                 // 52: cus.referral.v1.GetWebhookRequest
-	(*ListWebhooksRequest)(nil),               // 53: cus.referral.v1.ListWebhooksRequest
-	(*ListWebhooksResponse)(nil),              // 54: cus.referral.v1.ListWebhooksResponse
-	(*UpdateWebhookRequest)(nil),              // 55: cus.referral.v1.UpdateWebhookRequest
-	(*DeleteWebhookRequest)(nil),              // 56: cus.referral.v1.DeleteWebhookRequest
-	(*EnableWebhookRequest)(nil),              // 57: cus.referral.v1.EnableWebhookRequest
-	(*RotateWebhookSecretRequest)(nil),        // 58: cus.referral.v1.RotateWebhookSecretRequest
-	(*ListWebhookDeliveriesRequest)(nil),      // 59: cus.referral.v1.ListWebhookDeliveriesRequest
-	(*ListWebhookDeliveriesResponse)(nil),     // 60: cus.referral.v1.ListWebhookDeliveriesResponse
-	(*Resident)(nil),                          // 61: cus.referral.v1.Resident
-	(*fieldmaskpb.FieldMask)(nil),             // 62: google.protobuf.FieldMask
-	(*Consent)(nil),                           // 63: cus.referral.v1.Consent
-	(*Case)(nil),                              // 64: cus.referral.v1.Case
-	(*Plan)(nil),                              // 65: cus.referral.v1.Plan
-	(*Referral)(nil),                          // 66: cus.referral.v1.Referral
-	(*PlanReview)(nil),                        // 67: cus.referral.v1.PlanReview
-	(ReferralStatus)(0),                       // 68: cus.referral.v1.ReferralStatus
-	(*AuditEntry)(nil),                        // 69: cus.referral.v1.AuditEntry
-	(*Outcome)(nil),                           // 70: cus.referral.v1.Outcome
-	(*Webhook)(nil),                           // 71: cus.referral.v1.Webhook
-	(*durationpb.Duration)(nil),               // 72: google.protobuf.Duration
-	(*WebhookDelivery)(nil),                   // 73: cus.referral.v1.WebhookDelivery
-	(*Statistics)(nil),                        // 74: cus.referral.v1.Statistics
-	(*emptypb.Empty)(nil),                     // 75: google.protobuf.Empty
+	(ReferralChangeType)(0),                   // 0: cus.referral.v1.ReferralChangeType
+	(*CreateResidentRequest)(nil),             // 1: cus.referral.v1.CreateResidentRequest
+	(*GetResidentRequest)(nil),                // 2: cus.referral.v1.GetResidentRequest
+	(*ListResidentsRequest)(nil),              // 3: cus.referral.v1.ListResidentsRequest
+	(*ListResidentsResponse)(nil),             // 4: cus.referral.v1.ListResidentsResponse
+	(*UpdateResidentRequest)(nil),             // 5: cus.referral.v1.UpdateResidentRequest
+	(*LookupResidentRequest)(nil),             // 6: cus.referral.v1.LookupResidentRequest
+	(*EraseResidentRequest)(nil),              // 7: cus.referral.v1.EraseResidentRequest
+	(*EraseResidentResponse)(nil),             // 8: cus.referral.v1.EraseResidentResponse
+	(*ExportResidentRequest)(nil),             // 9: cus.referral.v1.ExportResidentRequest
+	(*ExportResidentResponse)(nil),            // 10: cus.referral.v1.ExportResidentResponse
+	(*CreateConsentRequest)(nil),              // 11: cus.referral.v1.CreateConsentRequest
+	(*ListConsentsRequest)(nil),               // 12: cus.referral.v1.ListConsentsRequest
+	(*ListConsentsResponse)(nil),              // 13: cus.referral.v1.ListConsentsResponse
+	(*WithdrawConsentRequest)(nil),            // 14: cus.referral.v1.WithdrawConsentRequest
+	(*CreateCaseRequest)(nil),                 // 15: cus.referral.v1.CreateCaseRequest
+	(*GetCaseRequest)(nil),                    // 16: cus.referral.v1.GetCaseRequest
+	(*UpdateCaseRequest)(nil),                 // 17: cus.referral.v1.UpdateCaseRequest
+	(*ListCasesRequest)(nil),                  // 18: cus.referral.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),                 // 19: cus.referral.v1.ListCasesResponse
+	(*CreatePlanRequest)(nil),                 // 20: cus.referral.v1.CreatePlanRequest
+	(*GetPlanRequest)(nil),                    // 21: cus.referral.v1.GetPlanRequest
+	(*ListPlansRequest)(nil),                  // 22: cus.referral.v1.ListPlansRequest
+	(*ListPlansResponse)(nil),                 // 23: cus.referral.v1.ListPlansResponse
+	(*UpdatePlanRequest)(nil),                 // 24: cus.referral.v1.UpdatePlanRequest
+	(*AddPlanReviewRequest)(nil),              // 25: cus.referral.v1.AddPlanReviewRequest
+	(*ApprovePlanRequest)(nil),                // 26: cus.referral.v1.ApprovePlanRequest
+	(*ClosePlanRequest)(nil),                  // 27: cus.referral.v1.ClosePlanRequest
+	(*ListOverduePlansRequest)(nil),           // 28: cus.referral.v1.ListOverduePlansRequest
+	(*ListOverduePlansResponse)(nil),          // 29: cus.referral.v1.ListOverduePlansResponse
+	(*CreateReferralRequest)(nil),             // 30: cus.referral.v1.CreateReferralRequest
+	(*GetReferralRequest)(nil),                // 31: cus.referral.v1.GetReferralRequest
+	(*ListReferralsRequest)(nil),              // 32: cus.referral.v1.ListReferralsRequest
+	(*ListReferralsResponse)(nil),             // 33: cus.referral.v1.ListReferralsResponse
+	(*WatchReferralsRequest)(nil),             // 34: cus.referral.v1.WatchReferralsRequest
+	(*ReferralEvent)(nil),                     // 35: cus.referral.v1.ReferralEvent
+	(*GetStatisticsRequest)(nil),              // 36: cus.referral.v1.GetStatisticsRequest
+	(*ListAuditEntriesRequest)(nil),           // 37: cus.referral.v1.ListAuditEntriesRequest
+	(*ListAuditEntriesResponse)(nil),          // 38: cus.referral.v1.ListAuditEntriesResponse
+	(*VerifyAuditChainRequest)(nil),           // 39: cus.referral.v1.VerifyAuditChainRequest
+	(*VerifyAuditChainResponse)(nil),          // 40: cus.referral.v1.VerifyAuditChainResponse
+	(*SendReferralRequest)(nil),               // 41: cus.referral.v1.SendReferralRequest
+	(*ReceiveReferralRequest)(nil),            // 42: cus.referral.v1.ReceiveReferralRequest
+	(*AcceptReferralRequest)(nil),             // 43: cus.referral.v1.AcceptReferralRequest
+	(*RejectReferralRequest)(nil),             // 44: cus.referral.v1.RejectReferralRequest
+	(*StartReferralRequest)(nil),              // 45: cus.referral.v1.StartReferralRequest
+	(*HoldReferralRequest)(nil),               // 46: cus.referral.v1.HoldReferralRequest
+	(*ResumeReferralRequest)(nil),             // 47: cus.referral.v1.ResumeReferralRequest
+	(*CompleteReferralRequest)(nil),           // 48: cus.referral.v1.CompleteReferralRequest
+	(*FailReferralRequest)(nil),               // 49: cus.referral.v1.FailReferralRequest
+	(*CancelReferralRequest)(nil),             // 50: cus.referral.v1.CancelReferralRequest
+	(*MarkReferralEnteredInErrorRequest)(nil), // 51: cus.referral.v1.MarkReferralEnteredInErrorRequest
+	(*ListReferralChangesRequest)(nil),        // 52: cus.referral.v1.ListReferralChangesRequest
+	(*ListReferralChangesResponse)(nil),       // 53: cus.referral.v1.ListReferralChangesResponse
+	(*ReferralChange)(nil),                    // 54: cus.referral.v1.ReferralChange
+	(*CreateWebhookRequest)(nil),              // 55: cus.referral.v1.CreateWebhookRequest
+	(*GetWebhookRequest)(nil),                 // 56: cus.referral.v1.GetWebhookRequest
+	(*ListWebhooksRequest)(nil),               // 57: cus.referral.v1.ListWebhooksRequest
+	(*ListWebhooksResponse)(nil),              // 58: cus.referral.v1.ListWebhooksResponse
+	(*UpdateWebhookRequest)(nil),              // 59: cus.referral.v1.UpdateWebhookRequest
+	(*DeleteWebhookRequest)(nil),              // 60: cus.referral.v1.DeleteWebhookRequest
+	(*EnableWebhookRequest)(nil),              // 61: cus.referral.v1.EnableWebhookRequest
+	(*RotateWebhookSecretRequest)(nil),        // 62: cus.referral.v1.RotateWebhookSecretRequest
+	(*ListWebhookDeliveriesRequest)(nil),      // 63: cus.referral.v1.ListWebhookDeliveriesRequest
+	(*ListWebhookDeliveriesResponse)(nil),     // 64: cus.referral.v1.ListWebhookDeliveriesResponse
+	(*Resident)(nil),                          // 65: cus.referral.v1.Resident
+	(*fieldmaskpb.FieldMask)(nil),             // 66: google.protobuf.FieldMask
+	(*Consent)(nil),                           // 67: cus.referral.v1.Consent
+	(*Case)(nil),                              // 68: cus.referral.v1.Case
+	(*Plan)(nil),                              // 69: cus.referral.v1.Plan
+	(*Referral)(nil),                          // 70: cus.referral.v1.Referral
+	(*PlanReview)(nil),                        // 71: cus.referral.v1.PlanReview
+	(ReferralStatus)(0),                       // 72: cus.referral.v1.ReferralStatus
+	(*timestamppb.Timestamp)(nil),             // 73: google.protobuf.Timestamp
+	(*AuditEntry)(nil),                        // 74: cus.referral.v1.AuditEntry
+	(*Outcome)(nil),                           // 75: cus.referral.v1.Outcome
+	(*Webhook)(nil),                           // 76: cus.referral.v1.Webhook
+	(*durationpb.Duration)(nil),               // 77: google.protobuf.Duration
+	(*WebhookDelivery)(nil),                   // 78: cus.referral.v1.WebhookDelivery
+	(*Statistics)(nil),                        // 79: cus.referral.v1.Statistics
+	(*emptypb.Empty)(nil),                     // 80: google.protobuf.Empty
 }
 var file_cus_referral_v1_referral_service_proto_depIdxs = []int32{
-	61, // 0: cus.referral.v1.CreateResidentRequest.resident:type_name -> cus.referral.v1.Resident
-	61, // 1: cus.referral.v1.ListResidentsResponse.residents:type_name -> cus.referral.v1.Resident
-	61, // 2: cus.referral.v1.UpdateResidentRequest.resident:type_name -> cus.referral.v1.Resident
-	62, // 3: cus.referral.v1.UpdateResidentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	61, // 4: cus.referral.v1.ExportResidentResponse.resident:type_name -> cus.referral.v1.Resident
-	63, // 5: cus.referral.v1.ExportResidentResponse.consents:type_name -> cus.referral.v1.Consent
-	64, // 6: cus.referral.v1.ExportResidentResponse.cases:type_name -> cus.referral.v1.Case
-	65, // 7: cus.referral.v1.ExportResidentResponse.plans:type_name -> cus.referral.v1.Plan
-	66, // 8: cus.referral.v1.ExportResidentResponse.referrals:type_name -> cus.referral.v1.Referral
-	63, // 9: cus.referral.v1.CreateConsentRequest.consent:type_name -> cus.referral.v1.Consent
-	63, // 10: cus.referral.v1.ListConsentsResponse.consents:type_name -> cus.referral.v1.Consent
-	64, // 11: cus.referral.v1.CreateCaseRequest.case:type_name -> cus.referral.v1.Case
-	64, // 12: cus.referral.v1.UpdateCaseRequest.case:type_name -> cus.referral.v1.Case
-	62, // 13: cus.referral.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
-	64, // 14: cus.referral.v1.ListCasesResponse.cases:type_name -> cus.referral.v1.Case
-	65, // 15: cus.referral.v1.CreatePlanRequest.plan:type_name -> cus.referral.v1.Plan
-	65, // 16: cus.referral.v1.ListPlansResponse.plans:type_name -> cus.referral.v1.Plan
-	65, // 17: cus.referral.v1.UpdatePlanRequest.plan:type_name -> cus.referral.v1.Plan
-	62, // 18: cus.referral.v1.UpdatePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
-	67, // 19: cus.referral.v1.AddPlanReviewRequest.review:type_name -> cus.referral.v1.PlanReview
-	65, // 20: cus.referral.v1.ListOverduePlansResponse.plans:type_name -> cus.referral.v1.Plan
-	66, // 21: cus.referral.v1.CreateReferralRequest.referral:type_name -> cus.referral.v1.Referral
-	68, // 22: cus.referral.v1.ListReferralsRequest.status:type_name -> cus.referral.v1.ReferralStatus
-	66, // 23: cus.referral.v1.ListReferralsResponse.referrals:type_name -> cus.referral.v1.Referral
-	66, // 24: cus.referral.v1.ReferralEvent.referral:type_name -> cus.referral.v1.Referral
-	69, // 25: cus.referral.v1.ListAuditEntriesResponse.entries:type_name -> cus.referral.v1.AuditEntry
-	70, // 26: cus.referral.v1.CompleteReferralRequest.outcome:type_name -> cus.referral.v1.Outcome
-	71, // 27: cus.referral.v1.CreateWebhookRequest.webhook:type_name -> cus.referral.v1.Webhook
-	71, // 28: cus.referral.v1.ListWebhooksResponse.webhooks:type_name -> cus.referral.v1.Webhook
-	71, // 29: cus.referral.v1.UpdateWebhookRequest.webhook:type_name -> cus.referral.v1.Webhook
-	62, // 30: cus.referral.v1.UpdateWebhookRequest.update_mask:type_name -> google.protobuf.FieldMask
-	72, // 31: cus.referral.v1.RotateWebhookSecretRequest.previous_secret_grace:type_name -> google.protobuf.Duration
-	73, // 32: cus.referral.v1.ListWebhookDeliveriesResponse.deliveries:type_name -> cus.referral.v1.WebhookDelivery
-	0,  // 33: cus.referral.v1.ReferralService.CreateResident:input_type -> cus.referral.v1.CreateResidentRequest
-	1,  // 34: cus.referral.v1.ReferralService.GetResident:input_type -> cus.referral.v1.GetResidentRequest
-	2,  // 35: cus.referral.v1.ReferralService.ListResidents:input_type -> cus.referral.v1.ListResidentsRequest
-	4,  // 36: cus.referral.v1.ReferralService.UpdateResident:input_type -> cus.referral.v1.UpdateResidentRequest
-	5,  // 37: cus.referral.v1.ReferralService.LookupResident:input_type -> cus.referral.v1.LookupResidentRequest
-	6,  // 38: cus.referral.v1.ReferralService.EraseResident:input_type -> cus.referral.v1.EraseResidentRequest
-	8,  // 39: cus.referral.v1.ReferralService.ExportResident:input_type -> cus.referral.v1.ExportResidentRequest
-	10, // 40: cus.referral.v1.ReferralService.CreateConsent:input_type -> cus.referral.v1.CreateConsentRequest
-	11, // 41: cus.referral.v1.ReferralService.ListConsents:input_type -> cus.referral.v1.ListConsentsRequest
-	13, // 42: cus.referral.v1.ReferralService.WithdrawConsent:input_type -> cus.referral.v1.WithdrawConsentRequest
-	14, // 43: cus.referral.v1.ReferralService.CreateCase:input_type -> cus.referral.v1.CreateCaseRequest
-	15, // 44: cus.referral.v1.ReferralService.GetCase:input_type -> cus.referral.v1.GetCaseRequest
-	16, // 45: cus.referral.v1.ReferralService.UpdateCase:input_type -> cus.referral.v1.UpdateCaseRequest
-	17, // 46: cus.referral.v1.ReferralService.ListCases:input_type -> cus.referral.v1.ListCasesRequest
-	19, // 47: cus.referral.v1.ReferralService.CreatePlan:input_type -> cus.referral.v1.CreatePlanRequest
-	20, // 48: cus.referral.v1.ReferralService.GetPlan:input_type -> cus.referral.v1.GetPlanRequest
-	21, // 49: cus.referral.v1.ReferralService.ListPlans:input_type -> cus.referral.v1.ListPlansRequest
-	23, // 50: cus.referral.v1.ReferralService.UpdatePlan:input_type -> cus.referral.v1.UpdatePlanRequest
-	24, // 51: cus.referral.v1.ReferralService.AddPlanReview:input_type -> cus.referral.v1.AddPlanReviewRequest
-	25, // 52: cus.referral.v1.ReferralService.ApprovePlan:input_type -> cus.referral.v1.ApprovePlanRequest
-	26, // 53: cus.referral.v1.ReferralService.ClosePlan:input_type -> cus.referral.v1.ClosePlanRequest
-	27, // 54: cus.referral.v1.ReferralService.ListOverduePlans:input_type -> cus.referral.v1.ListOverduePlansRequest
-	29, // 55: cus.referral.v1.ReferralService.CreateReferral:input_type -> cus.referral.v1.CreateReferralRequest
-	30, // 56: cus.referral.v1.ReferralService.GetReferral:input_type -> cus.referral.v1.GetReferralRequest
-	31, // 57: cus.referral.v1.ReferralService.ListReferrals:input_type -> cus.referral.v1.ListReferralsRequest
-	33, // 58: cus.referral.v1.ReferralService.WatchReferrals:input_type -> cus.referral.v1.WatchReferralsRequest
-	40, // 59: cus.referral.v1.ReferralService.SendReferral:input_type -> cus.referral.v1.SendReferralRequest
-	41, // 60: cus.referral.v1.ReferralService.ReceiveReferral:input_type -> cus.referral.v1.ReceiveReferralRequest
-	42, // 61: cus.referral.v1.ReferralService.AcceptReferral:input_type -> cus.referral.v1.AcceptReferralRequest
-	43, // 62: cus.referral.v1.ReferralService.RejectReferral:input_type -> cus.referral.v1.RejectReferralRequest
-	44, // 63: cus.referral.v1.ReferralService.StartReferral:input_type -> cus.referral.v1.StartReferralRequest
-	45, // 64: cus.referral.v1.ReferralService.HoldReferral:input_type -> cus.referral.v1.HoldReferralRequest
-	46, // 65: cus.referral.v1.ReferralService.ResumeReferral:input_type -> cus.referral.v1.ResumeReferralRequest
-	47, // 66: cus.referral.v1.ReferralService.CompleteReferral:input_type -> cus.referral.v1.CompleteReferralRequest
-	48, // 67: cus.referral.v1.ReferralService.FailReferral:input_type -> cus.referral.v1.FailReferralRequest
-	49, // 68: cus.referral.v1.ReferralService.CancelReferral:input_type -> cus.referral.v1.CancelReferralRequest
-	50, // 69: cus.referral.v1.ReferralService.MarkReferralEnteredInError:input_type -> cus.referral.v1.MarkReferralEnteredInErrorRequest
-	35, // 70: cus.referral.v1.ReferralService.GetStatistics:input_type -> cus.referral.v1.GetStatisticsRequest
-	36, // 71: cus.referral.v1.ReferralService.ListAuditEntries:input_type -> cus.referral.v1.ListAuditEntriesRequest
-	38, // 72: cus.referral.v1.ReferralService.VerifyAuditChain:input_type -> cus.referral.v1.VerifyAuditChainRequest
-	51, // 73: cus.referral.v1.ReferralService.CreateWebhook:input_type -> cus.referral.v1.CreateWebhookRequest
-	52, // 74: cus.referral.v1.ReferralService.GetWebhook:input_type -> cus.referral.v1.GetWebhookRequest
-	53, // 75: cus.referral.v1.ReferralService.ListWebhooks:input_type -> cus.referral.v1.ListWebhooksRequest
-	55, // 76: cus.referral.v1.ReferralService.UpdateWebhook:input_type -> cus.referral.v1.UpdateWebhookRequest
-	56, // 77: cus.referral.v1.ReferralService.DeleteWebhook:input_type -> cus.referral.v1.DeleteWebhookRequest
-	57, // 78: cus.referral.v1.ReferralService.EnableWebhook:input_type -> cus.referral.v1.EnableWebhookRequest
-	58, // 79: cus.referral.v1.ReferralService.RotateWebhookSecret:input_type -> cus.referral.v1.RotateWebhookSecretRequest
-	59, // 80: cus.referral.v1.ReferralService.ListWebhookDeliveries:input_type -> cus.referral.v1.ListWebhookDeliveriesRequest
-	61, // 81: cus.referral.v1.ReferralService.CreateResident:output_type -> cus.referral.v1.Resident
-	61, // 82: cus.referral.v1.ReferralService.GetResident:output_type -> cus.referral.v1.Resident
-	3,  // 83: cus.referral.v1.ReferralService.ListResidents:output_type -> cus.referral.v1.ListResidentsResponse
-	61, // 84: cus.referral.v1.ReferralService.UpdateResident:output_type -> cus.referral.v1.Resident
-	61, // 85: cus.referral.v1.ReferralService.LookupResident:output_type -> cus.referral.v1.Resident
-	7,  // 86: cus.referral.v1.ReferralService.EraseResident:output_type -> cus.referral.v1.EraseResidentResponse
-	9,  // 87: cus.referral.v1.ReferralService.ExportResident:output_type -> cus.referral.v1.ExportResidentResponse
-	63, // 88: cus.referral.v1.ReferralService.CreateConsent:output_type -> cus.referral.v1.Consent
-	12, // 89: cus.referral.v1.ReferralService.ListConsents:output_type -> cus.referral.v1.ListConsentsResponse
-	63, // 90: cus.referral.v1.ReferralService.WithdrawConsent:output_type -> cus.referral.v1.Consent
-	64, // 91: cus.referral.v1.ReferralService.CreateCase:output_type -> cus.referral.v1.Case
-	64, // 92: cus.referral.v1.ReferralService.GetCase:output_type -> cus.referral.v1.Case
-	64, // 93: cus.referral.v1.ReferralService.UpdateCase:output_type -> cus.referral.v1.Case
-	18, // 94: cus.referral.v1.ReferralService.ListCases:output_type -> cus.referral.v1.ListCasesResponse
-	65, // 95: cus.referral.v1.ReferralService.CreatePlan:output_type -> cus.referral.v1.Plan
-	65, // 96: cus.referral.v1.ReferralService.GetPlan:output_type -> cus.referral.v1.Plan
-	22, // 97: cus.referral.v1.ReferralService.ListPlans:output_type -> cus.referral.v1.ListPlansResponse
-	65, // 98: cus.referral.v1.ReferralService.UpdatePlan:output_type -> cus.referral.v1.Plan
-	65, // 99: cus.referral.v1.ReferralService.AddPlanReview:output_type -> cus.referral.v1.Plan
-	65, // 100: cus.referral.v1.ReferralService.ApprovePlan:output_type -> cus.referral.v1.Plan
-	65, // 101: cus.referral.v1.ReferralService.ClosePlan:output_type -> cus.referral.v1.Plan
-	28, // 102: cus.referral.v1.ReferralService.ListOverduePlans:output_type -> cus.referral.v1.ListOverduePlansResponse
-	66, // 103: cus.referral.v1.ReferralService.CreateReferral:output_type -> cus.referral.v1.Referral
-	66, // 104: cus.referral.v1.ReferralService.GetReferral:output_type -> cus.referral.v1.Referral
-	32, // 105: cus.referral.v1.ReferralService.ListReferrals:output_type -> cus.referral.v1.ListReferralsResponse
-	34, // 106: cus.referral.v1.ReferralService.WatchReferrals:output_type -> cus.referral.v1.ReferralEvent
-	66, // 107: cus.referral.v1.ReferralService.SendReferral:output_type -> cus.referral.v1.Referral
-	66, // 108: cus.referral.v1.ReferralService.ReceiveReferral:output_type -> cus.referral.v1.Referral
-	66, // 109: cus.referral.v1.ReferralService.AcceptReferral:output_type -> cus.referral.v1.Referral
-	66, // 110: cus.referral.v1.ReferralService.RejectReferral:output_type -> cus.referral.v1.Referral
-	66, // 111: cus.referral.v1.ReferralService.StartReferral:output_type -> cus.referral.v1.Referral
-	66, // 112: cus.referral.v1.ReferralService.HoldReferral:output_type -> cus.referral.v1.Referral
-	66, // 113: cus.referral.v1.ReferralService.ResumeReferral:output_type -> cus.referral.v1.Referral
-	66, // 114: cus.referral.v1.ReferralService.CompleteReferral:output_type -> cus.referral.v1.Referral
-	66, // 115: cus.referral.v1.ReferralService.FailReferral:output_type -> cus.referral.v1.Referral
-	66, // 116: cus.referral.v1.ReferralService.CancelReferral:output_type -> cus.referral.v1.Referral
-	66, // 117: cus.referral.v1.ReferralService.MarkReferralEnteredInError:output_type -> cus.referral.v1.Referral
-	74, // 118: cus.referral.v1.ReferralService.GetStatistics:output_type -> cus.referral.v1.Statistics
-	37, // 119: cus.referral.v1.ReferralService.ListAuditEntries:output_type -> cus.referral.v1.ListAuditEntriesResponse
-	39, // 120: cus.referral.v1.ReferralService.VerifyAuditChain:output_type -> cus.referral.v1.VerifyAuditChainResponse
-	71, // 121: cus.referral.v1.ReferralService.CreateWebhook:output_type -> cus.referral.v1.Webhook
-	71, // 122: cus.referral.v1.ReferralService.GetWebhook:output_type -> cus.referral.v1.Webhook
-	54, // 123: cus.referral.v1.ReferralService.ListWebhooks:output_type -> cus.referral.v1.ListWebhooksResponse
-	71, // 124: cus.referral.v1.ReferralService.UpdateWebhook:output_type -> cus.referral.v1.Webhook
-	75, // 125: cus.referral.v1.ReferralService.DeleteWebhook:output_type -> google.protobuf.Empty
-	71, // 126: cus.referral.v1.ReferralService.EnableWebhook:output_type -> cus.referral.v1.Webhook
-	71, // 127: cus.referral.v1.ReferralService.RotateWebhookSecret:output_type -> cus.referral.v1.Webhook
-	60, // 128: cus.referral.v1.ReferralService.ListWebhookDeliveries:output_type -> cus.referral.v1.ListWebhookDeliveriesResponse
-	81, // [81:129] is the sub-list for method output_type
-	33, // [33:81] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	65, // 0: cus.referral.v1.CreateResidentRequest.resident:type_name -> cus.referral.v1.Resident
+	65, // 1: cus.referral.v1.ListResidentsResponse.residents:type_name -> cus.referral.v1.Resident
+	65, // 2: cus.referral.v1.UpdateResidentRequest.resident:type_name -> cus.referral.v1.Resident
+	66, // 3: cus.referral.v1.UpdateResidentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	65, // 4: cus.referral.v1.ExportResidentResponse.resident:type_name -> cus.referral.v1.Resident
+	67, // 5: cus.referral.v1.ExportResidentResponse.consents:type_name -> cus.referral.v1.Consent
+	68, // 6: cus.referral.v1.ExportResidentResponse.cases:type_name -> cus.referral.v1.Case
+	69, // 7: cus.referral.v1.ExportResidentResponse.plans:type_name -> cus.referral.v1.Plan
+	70, // 8: cus.referral.v1.ExportResidentResponse.referrals:type_name -> cus.referral.v1.Referral
+	67, // 9: cus.referral.v1.CreateConsentRequest.consent:type_name -> cus.referral.v1.Consent
+	67, // 10: cus.referral.v1.ListConsentsResponse.consents:type_name -> cus.referral.v1.Consent
+	68, // 11: cus.referral.v1.CreateCaseRequest.case:type_name -> cus.referral.v1.Case
+	68, // 12: cus.referral.v1.UpdateCaseRequest.case:type_name -> cus.referral.v1.Case
+	66, // 13: cus.referral.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	68, // 14: cus.referral.v1.ListCasesResponse.cases:type_name -> cus.referral.v1.Case
+	69, // 15: cus.referral.v1.CreatePlanRequest.plan:type_name -> cus.referral.v1.Plan
+	69, // 16: cus.referral.v1.ListPlansResponse.plans:type_name -> cus.referral.v1.Plan
+	69, // 17: cus.referral.v1.UpdatePlanRequest.plan:type_name -> cus.referral.v1.Plan
+	66, // 18: cus.referral.v1.UpdatePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
+	71, // 19: cus.referral.v1.AddPlanReviewRequest.review:type_name -> cus.referral.v1.PlanReview
+	69, // 20: cus.referral.v1.ListOverduePlansResponse.plans:type_name -> cus.referral.v1.Plan
+	70, // 21: cus.referral.v1.CreateReferralRequest.referral:type_name -> cus.referral.v1.Referral
+	72, // 22: cus.referral.v1.ListReferralsRequest.status:type_name -> cus.referral.v1.ReferralStatus
+	73, // 23: cus.referral.v1.ListReferralsRequest.update_time_after:type_name -> google.protobuf.Timestamp
+	70, // 24: cus.referral.v1.ListReferralsResponse.referrals:type_name -> cus.referral.v1.Referral
+	70, // 25: cus.referral.v1.ReferralEvent.referral:type_name -> cus.referral.v1.Referral
+	74, // 26: cus.referral.v1.ListAuditEntriesResponse.entries:type_name -> cus.referral.v1.AuditEntry
+	75, // 27: cus.referral.v1.CompleteReferralRequest.outcome:type_name -> cus.referral.v1.Outcome
+	54, // 28: cus.referral.v1.ListReferralChangesResponse.changes:type_name -> cus.referral.v1.ReferralChange
+	0,  // 29: cus.referral.v1.ReferralChange.type:type_name -> cus.referral.v1.ReferralChangeType
+	70, // 30: cus.referral.v1.ReferralChange.referral:type_name -> cus.referral.v1.Referral
+	76, // 31: cus.referral.v1.CreateWebhookRequest.webhook:type_name -> cus.referral.v1.Webhook
+	76, // 32: cus.referral.v1.ListWebhooksResponse.webhooks:type_name -> cus.referral.v1.Webhook
+	76, // 33: cus.referral.v1.UpdateWebhookRequest.webhook:type_name -> cus.referral.v1.Webhook
+	66, // 34: cus.referral.v1.UpdateWebhookRequest.update_mask:type_name -> google.protobuf.FieldMask
+	77, // 35: cus.referral.v1.RotateWebhookSecretRequest.previous_secret_grace:type_name -> google.protobuf.Duration
+	78, // 36: cus.referral.v1.ListWebhookDeliveriesResponse.deliveries:type_name -> cus.referral.v1.WebhookDelivery
+	1,  // 37: cus.referral.v1.ReferralService.CreateResident:input_type -> cus.referral.v1.CreateResidentRequest
+	2,  // 38: cus.referral.v1.ReferralService.GetResident:input_type -> cus.referral.v1.GetResidentRequest
+	3,  // 39: cus.referral.v1.ReferralService.ListResidents:input_type -> cus.referral.v1.ListResidentsRequest
+	5,  // 40: cus.referral.v1.ReferralService.UpdateResident:input_type -> cus.referral.v1.UpdateResidentRequest
+	6,  // 41: cus.referral.v1.ReferralService.LookupResident:input_type -> cus.referral.v1.LookupResidentRequest
+	7,  // 42: cus.referral.v1.ReferralService.EraseResident:input_type -> cus.referral.v1.EraseResidentRequest
+	9,  // 43: cus.referral.v1.ReferralService.ExportResident:input_type -> cus.referral.v1.ExportResidentRequest
+	11, // 44: cus.referral.v1.ReferralService.CreateConsent:input_type -> cus.referral.v1.CreateConsentRequest
+	12, // 45: cus.referral.v1.ReferralService.ListConsents:input_type -> cus.referral.v1.ListConsentsRequest
+	14, // 46: cus.referral.v1.ReferralService.WithdrawConsent:input_type -> cus.referral.v1.WithdrawConsentRequest
+	15, // 47: cus.referral.v1.ReferralService.CreateCase:input_type -> cus.referral.v1.CreateCaseRequest
+	16, // 48: cus.referral.v1.ReferralService.GetCase:input_type -> cus.referral.v1.GetCaseRequest
+	17, // 49: cus.referral.v1.ReferralService.UpdateCase:input_type -> cus.referral.v1.UpdateCaseRequest
+	18, // 50: cus.referral.v1.ReferralService.ListCases:input_type -> cus.referral.v1.ListCasesRequest
+	20, // 51: cus.referral.v1.ReferralService.CreatePlan:input_type -> cus.referral.v1.CreatePlanRequest
+	21, // 52: cus.referral.v1.ReferralService.GetPlan:input_type -> cus.referral.v1.GetPlanRequest
+	22, // 53: cus.referral.v1.ReferralService.ListPlans:input_type -> cus.referral.v1.ListPlansRequest
+	24, // 54: cus.referral.v1.ReferralService.UpdatePlan:input_type -> cus.referral.v1.UpdatePlanRequest
+	25, // 55: cus.referral.v1.ReferralService.AddPlanReview:input_type -> cus.referral.v1.AddPlanReviewRequest
+	26, // 56: cus.referral.v1.ReferralService.ApprovePlan:input_type -> cus.referral.v1.ApprovePlanRequest
+	27, // 57: cus.referral.v1.ReferralService.ClosePlan:input_type -> cus.referral.v1.ClosePlanRequest
+	28, // 58: cus.referral.v1.ReferralService.ListOverduePlans:input_type -> cus.referral.v1.ListOverduePlansRequest
+	30, // 59: cus.referral.v1.ReferralService.CreateReferral:input_type -> cus.referral.v1.CreateReferralRequest
+	31, // 60: cus.referral.v1.ReferralService.GetReferral:input_type -> cus.referral.v1.GetReferralRequest
+	32, // 61: cus.referral.v1.ReferralService.ListReferrals:input_type -> cus.referral.v1.ListReferralsRequest
+	34, // 62: cus.referral.v1.ReferralService.WatchReferrals:input_type -> cus.referral.v1.WatchReferralsRequest
+	52, // 63: cus.referral.v1.ReferralService.ListReferralChanges:input_type -> cus.referral.v1.ListReferralChangesRequest
+	41, // 64: cus.referral.v1.ReferralService.SendReferral:input_type -> cus.referral.v1.SendReferralRequest
+	42, // 65: cus.referral.v1.ReferralService.ReceiveReferral:input_type -> cus.referral.v1.ReceiveReferralRequest
+	43, // 66: cus.referral.v1.ReferralService.AcceptReferral:input_type -> cus.referral.v1.AcceptReferralRequest
+	44, // 67: cus.referral.v1.ReferralService.RejectReferral:input_type -> cus.referral.v1.RejectReferralRequest
+	45, // 68: cus.referral.v1.ReferralService.StartReferral:input_type -> cus.referral.v1.StartReferralRequest
+	46, // 69: cus.referral.v1.ReferralService.HoldReferral:input_type -> cus.referral.v1.HoldReferralRequest
+	47, // 70: cus.referral.v1.ReferralService.ResumeReferral:input_type -> cus.referral.v1.ResumeReferralRequest
+	48, // 71: cus.referral.v1.ReferralService.CompleteReferral:input_type -> cus.referral.v1.CompleteReferralRequest
+	49, // 72: cus.referral.v1.ReferralService.FailReferral:input_type -> cus.referral.v1.FailReferralRequest
+	50, // 73: cus.referral.v1.ReferralService.CancelReferral:input_type -> cus.referral.v1.CancelReferralRequest
+	51, // 74: cus.referral.v1.ReferralService.MarkReferralEnteredInError:input_type -> cus.referral.v1.MarkReferralEnteredInErrorRequest
+	36, // 75: cus.referral.v1.ReferralService.GetStatistics:input_type -> cus.referral.v1.GetStatisticsRequest
+	37, // 76: cus.referral.v1.ReferralService.ListAuditEntries:input_type -> cus.referral.v1.ListAuditEntriesRequest
+	39, // 77: cus.referral.v1.ReferralService.VerifyAuditChain:input_type -> cus.referral.v1.VerifyAuditChainRequest
+	55, // 78: cus.referral.v1.ReferralService.CreateWebhook:input_type -> cus.referral.v1.CreateWebhookRequest
+	56, // 79: cus.referral.v1.ReferralService.GetWebhook:input_type -> cus.referral.v1.GetWebhookRequest
+	57, // 80: cus.referral.v1.ReferralService.ListWebhooks:input_type -> cus.referral.v1.ListWebhooksRequest
+	59, // 81: cus.referral.v1.ReferralService.UpdateWebhook:input_type -> cus.referral.v1.UpdateWebhookRequest
+	60, // 82: cus.referral.v1.ReferralService.DeleteWebhook:input_type -> cus.referral.v1.DeleteWebhookRequest
+	61, // 83: cus.referral.v1.ReferralService.EnableWebhook:input_type -> cus.referral.v1.EnableWebhookRequest
+	62, // 84: cus.referral.v1.ReferralService.RotateWebhookSecret:input_type -> cus.referral.v1.RotateWebhookSecretRequest
+	63, // 85: cus.referral.v1.ReferralService.ListWebhookDeliveries:input_type -> cus.referral.v1.ListWebhookDeliveriesRequest
+	65, // 86: cus.referral.v1.ReferralService.CreateResident:output_type -> cus.referral.v1.Resident
+	65, // 87: cus.referral.v1.ReferralService.GetResident:output_type -> cus.referral.v1.Resident
+	4,  // 88: cus.referral.v1.ReferralService.ListResidents:output_type -> cus.referral.v1.ListResidentsResponse
+	65, // 89: cus.referral.v1.ReferralService.UpdateResident:output_type -> cus.referral.v1.Resident
+	65, // 90: cus.referral.v1.ReferralService.LookupResident:output_type -> cus.referral.v1.Resident
+	8,  // 91: cus.referral.v1.ReferralService.EraseResident:output_type -> cus.referral.v1.EraseResidentResponse
+	10, // 92: cus.referral.v1.ReferralService.ExportResident:output_type -> cus.referral.v1.ExportResidentResponse
+	67, // 93: cus.referral.v1.ReferralService.CreateConsent:output_type -> cus.referral.v1.Consent
+	13, // 94: cus.referral.v1.ReferralService.ListConsents:output_type -> cus.referral.v1.ListConsentsResponse
+	67, // 95: cus.referral.v1.ReferralService.WithdrawConsent:output_type -> cus.referral.v1.Consent
+	68, // 96: cus.referral.v1.ReferralService.CreateCase:output_type -> cus.referral.v1.Case
+	68, // 97: cus.referral.v1.ReferralService.GetCase:output_type -> cus.referral.v1.Case
+	68, // 98: cus.referral.v1.ReferralService.UpdateCase:output_type -> cus.referral.v1.Case
+	19, // 99: cus.referral.v1.ReferralService.ListCases:output_type -> cus.referral.v1.ListCasesResponse
+	69, // 100: cus.referral.v1.ReferralService.CreatePlan:output_type -> cus.referral.v1.Plan
+	69, // 101: cus.referral.v1.ReferralService.GetPlan:output_type -> cus.referral.v1.Plan
+	23, // 102: cus.referral.v1.ReferralService.ListPlans:output_type -> cus.referral.v1.ListPlansResponse
+	69, // 103: cus.referral.v1.ReferralService.UpdatePlan:output_type -> cus.referral.v1.Plan
+	69, // 104: cus.referral.v1.ReferralService.AddPlanReview:output_type -> cus.referral.v1.Plan
+	69, // 105: cus.referral.v1.ReferralService.ApprovePlan:output_type -> cus.referral.v1.Plan
+	69, // 106: cus.referral.v1.ReferralService.ClosePlan:output_type -> cus.referral.v1.Plan
+	29, // 107: cus.referral.v1.ReferralService.ListOverduePlans:output_type -> cus.referral.v1.ListOverduePlansResponse
+	70, // 108: cus.referral.v1.ReferralService.CreateReferral:output_type -> cus.referral.v1.Referral
+	70, // 109: cus.referral.v1.ReferralService.GetReferral:output_type -> cus.referral.v1.Referral
+	33, // 110: cus.referral.v1.ReferralService.ListReferrals:output_type -> cus.referral.v1.ListReferralsResponse
+	35, // 111: cus.referral.v1.ReferralService.WatchReferrals:output_type -> cus.referral.v1.ReferralEvent
+	53, // 112: cus.referral.v1.ReferralService.ListReferralChanges:output_type -> cus.referral.v1.ListReferralChangesResponse
+	70, // 113: cus.referral.v1.ReferralService.SendReferral:output_type -> cus.referral.v1.Referral
+	70, // 114: cus.referral.v1.ReferralService.ReceiveReferral:output_type -> cus.referral.v1.Referral
+	70, // 115: cus.referral.v1.ReferralService.AcceptReferral:output_type -> cus.referral.v1.Referral
+	70, // 116: cus.referral.v1.ReferralService.RejectReferral:output_type -> cus.referral.v1.Referral
+	70, // 117: cus.referral.v1.ReferralService.StartReferral:output_type -> cus.referral.v1.Referral
+	70, // 118: cus.referral.v1.ReferralService.HoldReferral:output_type -> cus.referral.v1.Referral
+	70, // 119: cus.referral.v1.ReferralService.ResumeReferral:output_type -> cus.referral.v1.Referral
+	70, // 120: cus.referral.v1.ReferralService.CompleteReferral:output_type -> cus.referral.v1.Referral
+	70, // 121: cus.referral.v1.ReferralService.FailReferral:output_type -> cus.referral.v1.Referral
+	70, // 122: cus.referral.v1.ReferralService.CancelReferral:output_type -> cus.referral.v1.Referral
+	70, // 123: cus.referral.v1.ReferralService.MarkReferralEnteredInError:output_type -> cus.referral.v1.Referral
+	79, // 124: cus.referral.v1.ReferralService.GetStatistics:output_type -> cus.referral.v1.Statistics
+	38, // 125: cus.referral.v1.ReferralService.ListAuditEntries:output_type -> cus.referral.v1.ListAuditEntriesResponse
+	40, // 126: cus.referral.v1.ReferralService.VerifyAuditChain:output_type -> cus.referral.v1.VerifyAuditChainResponse
+	76, // 127: cus.referral.v1.ReferralService.CreateWebhook:output_type -> cus.referral.v1.Webhook
+	76, // 128: cus.referral.v1.ReferralService.GetWebhook:output_type -> cus.referral.v1.Webhook
+	58, // 129: cus.referral.v1.ReferralService.ListWebhooks:output_type -> cus.referral.v1.ListWebhooksResponse
+	76, // 130: cus.referral.v1.ReferralService.UpdateWebhook:output_type -> cus.referral.v1.Webhook
+	80, // 131: cus.referral.v1.ReferralService.DeleteWebhook:output_type -> google.protobuf.Empty
+	76, // 132: cus.referral.v1.ReferralService.EnableWebhook:output_type -> cus.referral.v1.Webhook
+	76, // 133: cus.referral.v1.ReferralService.RotateWebhookSecret:output_type -> cus.referral.v1.Webhook
+	64, // 134: cus.referral.v1.ReferralService.ListWebhookDeliveries:output_type -> cus.referral.v1.ListWebhookDeliveriesResponse
+	86, // [86:135] is the sub-list for method output_type
+	37, // [37:86] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_cus_referral_v1_referral_service_proto_init() }
@@ -4138,13 +4468,14 @@ func file_cus_referral_v1_referral_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cus_referral_v1_referral_service_proto_rawDesc), len(file_cus_referral_v1_referral_service_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   61,
+			NumEnums:      1,
+			NumMessages:   64,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_cus_referral_v1_referral_service_proto_goTypes,
 		DependencyIndexes: file_cus_referral_v1_referral_service_proto_depIdxs,
+		EnumInfos:         file_cus_referral_v1_referral_service_proto_enumTypes,
 		MessageInfos:      file_cus_referral_v1_referral_service_proto_msgTypes,
 	}.Build()
 	File_cus_referral_v1_referral_service_proto = out.File

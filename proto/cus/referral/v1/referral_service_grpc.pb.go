@@ -46,6 +46,7 @@ const (
 	ReferralService_GetReferral_FullMethodName                = "/cus.referral.v1.ReferralService/GetReferral"
 	ReferralService_ListReferrals_FullMethodName              = "/cus.referral.v1.ReferralService/ListReferrals"
 	ReferralService_WatchReferrals_FullMethodName             = "/cus.referral.v1.ReferralService/WatchReferrals"
+	ReferralService_ListReferralChanges_FullMethodName        = "/cus.referral.v1.ReferralService/ListReferralChanges"
 	ReferralService_SendReferral_FullMethodName               = "/cus.referral.v1.ReferralService/SendReferral"
 	ReferralService_ReceiveReferral_FullMethodName            = "/cus.referral.v1.ReferralService/ReceiveReferral"
 	ReferralService_AcceptReferral_FullMethodName             = "/cus.referral.v1.ReferralService/AcceptReferral"
@@ -143,6 +144,13 @@ type ReferralServiceClient interface {
 	// with UNAUTHENTICATED (TOKEN_EXPIRED) when the caller's token expires; open watches are capped per caller
 	// and per service (RESOURCE_EXHAUSTED, TOO_MANY_WATCHES).
 	WatchReferrals(ctx context.Context, in *WatchReferralsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ReferralEvent], error)
+	// Lists changes of referrals after a revision, page by page: polling for clients that cannot keep a stream
+	// open (WatchReferrals). List first (ListReferrals returns its revision), then poll with after_revision set to
+	// the last next_after_revision. Provider staff get only referrals addressed to their provider, never drafts,
+	// and their cursor moves past the changes they may not see. Every page that discloses referrals is audited,
+	// naming them. A cursor below the compaction point (--change-retention) is OUT_OF_RANGE CHANGES_COMPACTED with
+	// the earliest revision still served in its metadata: list again and poll from that list's revision.
+	ListReferralChanges(ctx context.Context, in *ListReferralChangesRequest, opts ...grpc.CallOption) (*ListReferralChangesResponse, error)
 	// Sends a draft referral to the provider (DRAFT -> REQUESTED). Requester (coordinator, director).
 	SendReferral(ctx context.Context, in *SendReferralRequest, opts ...grpc.CallOption) (*Referral, error)
 	// The provider acknowledges a referral (REQUESTED -> RECEIVED).
@@ -475,6 +483,16 @@ func (c *referralServiceClient) WatchReferrals(ctx context.Context, in *WatchRef
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ReferralService_WatchReferralsClient = grpc.ServerStreamingClient[ReferralEvent]
 
+func (c *referralServiceClient) ListReferralChanges(ctx context.Context, in *ListReferralChangesRequest, opts ...grpc.CallOption) (*ListReferralChangesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListReferralChangesResponse)
+	err := c.cc.Invoke(ctx, ReferralService_ListReferralChanges_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *referralServiceClient) SendReferral(ctx context.Context, in *SendReferralRequest, opts ...grpc.CallOption) (*Referral, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Referral)
@@ -768,6 +786,13 @@ type ReferralServiceServer interface {
 	// with UNAUTHENTICATED (TOKEN_EXPIRED) when the caller's token expires; open watches are capped per caller
 	// and per service (RESOURCE_EXHAUSTED, TOO_MANY_WATCHES).
 	WatchReferrals(*WatchReferralsRequest, grpc.ServerStreamingServer[ReferralEvent]) error
+	// Lists changes of referrals after a revision, page by page: polling for clients that cannot keep a stream
+	// open (WatchReferrals). List first (ListReferrals returns its revision), then poll with after_revision set to
+	// the last next_after_revision. Provider staff get only referrals addressed to their provider, never drafts,
+	// and their cursor moves past the changes they may not see. Every page that discloses referrals is audited,
+	// naming them. A cursor below the compaction point (--change-retention) is OUT_OF_RANGE CHANGES_COMPACTED with
+	// the earliest revision still served in its metadata: list again and poll from that list's revision.
+	ListReferralChanges(context.Context, *ListReferralChangesRequest) (*ListReferralChangesResponse, error)
 	// Sends a draft referral to the provider (DRAFT -> REQUESTED). Requester (coordinator, director).
 	SendReferral(context.Context, *SendReferralRequest) (*Referral, error)
 	// The provider acknowledges a referral (REQUESTED -> RECEIVED).
@@ -908,6 +933,9 @@ func (UnimplementedReferralServiceServer) ListReferrals(context.Context, *ListRe
 }
 func (UnimplementedReferralServiceServer) WatchReferrals(*WatchReferralsRequest, grpc.ServerStreamingServer[ReferralEvent]) error {
 	return status.Error(codes.Unimplemented, "method WatchReferrals not implemented")
+}
+func (UnimplementedReferralServiceServer) ListReferralChanges(context.Context, *ListReferralChangesRequest) (*ListReferralChangesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListReferralChanges not implemented")
 }
 func (UnimplementedReferralServiceServer) SendReferral(context.Context, *SendReferralRequest) (*Referral, error) {
 	return nil, status.Error(codes.Unimplemented, "method SendReferral not implemented")
@@ -1457,6 +1485,24 @@ func _ReferralService_WatchReferrals_Handler(srv interface{}, stream grpc.Server
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ReferralService_WatchReferralsServer = grpc.ServerStreamingServer[ReferralEvent]
 
+func _ReferralService_ListReferralChanges_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListReferralChangesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).ListReferralChanges(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_ListReferralChanges_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).ListReferralChanges(ctx, req.(*ListReferralChangesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ReferralService_SendReferral_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(SendReferralRequest)
 	if err := dec(in); err != nil {
@@ -1959,6 +2005,10 @@ var ReferralService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListReferrals",
 			Handler:    _ReferralService_ListReferrals_Handler,
+		},
+		{
+			MethodName: "ListReferralChanges",
+			Handler:    _ReferralService_ListReferralChanges_Handler,
 		},
 		{
 			MethodName: "SendReferral",

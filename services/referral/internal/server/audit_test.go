@@ -283,6 +283,9 @@ func TestReadsFailClosedWhenTheAuditLogCannotBeWritten(t *testing.T) {
 		"ListReferrals": func() (proto.Message, error) {
 			return h.client.ListReferrals(h.prov(t), &referralv1.ListReferralsRequest{})
 		},
+		"ListReferralChanges": func() (proto.Message, error) {
+			return h.client.ListReferralChanges(h.prov(t), &referralv1.ListReferralChangesRequest{})
+		},
 		"WatchReferrals": func() (proto.Message, error) {
 			s, err := h.client.WatchReferrals(h.prov(t), &referralv1.WatchReferralsRequest{AfterRevision: 1})
 			if err != nil {

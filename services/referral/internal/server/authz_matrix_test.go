@@ -88,6 +88,7 @@ var matrixTable = map[string][8]verdict{
 	"GetReferral":                {D, A, D, A, D, A, D, D},
 	"ListReferrals":              {D, A, D, A, D, A, D, D},
 	"WatchReferrals":             {D, A, D, A, D, A, D, D},
+	"ListReferralChanges":        {D, A, D, A, D, A, D, D},
 	"SendReferral":               {D, A, D, A, D, D, D, D},
 	"CancelReferral":             {D, A, D, A, D, D, D, D},
 	"MarkReferralEnteredInError": {D, A, D, A, D, D, D, D},
@@ -298,6 +299,10 @@ func matrixCalls() map[string]func(t *testing.T, f *matrixFixture, ctx context.C
 		},
 		"ListReferrals": func(t *testing.T, f *matrixFixture, ctx context.Context) error {
 			_, err := f.h.client.ListReferrals(ctx, &referralv1.ListReferralsRequest{})
+			return err
+		},
+		"ListReferralChanges": func(t *testing.T, f *matrixFixture, ctx context.Context) error {
+			_, err := f.h.client.ListReferralChanges(ctx, &referralv1.ListReferralChangesRequest{})
 			return err
 		},
 		"WatchReferrals": func(t *testing.T, f *matrixFixture, ctx context.Context) error {

@@ -239,16 +239,16 @@ func (s *Server) ListReferrals(ctx context.Context, req *referralv1.ListReferral
 	if err != nil {
 		return nil, err
 	}
+	f, err := parseReferralFilter(req)
+	if err != nil {
+		return nil, err
+	}
 	p := auth.FromContext(ctx)
 	// Read before the referrals: a watch from it misses no later change (at worst repeats one).
 	rev := s.st.Revision()
 	var all []*referralv1.Referral
-	err = s.st.ForEachReferral(func(r *referralv1.Referral) error {
-		if _, ok := actorOf(p, r); !ok {
-			return nil
-		}
-		if (req.GetStatus() != 0 && r.GetStatus() != req.GetStatus()) || (req.GetProvider() != "" && r.GetProvider() != req.GetProvider()) ||
-			(req.GetResident() != "" && r.GetResident() != req.GetResident()) {
+	err = s.eachReferral(p, f, func(r *referralv1.Referral) error {
+		if _, ok := actorOf(p, r); !ok || !f.match(r) {
 			return nil
 		}
 		all = append(all, r)

@@ -532,6 +532,9 @@ func (s *Store) CreateReferral(ctx context.Context, id string, r *referralv1.Ref
 		if err := s.appendReferralChange(tx, rev, rec); err != nil {
 			return err
 		}
+		if err := tx.Put(bucketByProvider, providerKey(rec.GetProvider(), id), []byte{}); err != nil {
+			return err
+		}
 		if err := remember(tx, w.Req.Method, w.Req.ID, w.Req.Hash, rec.Name); err != nil {
 			return err
 		}

@@ -34,8 +34,9 @@ import (
 )
 
 // SchemaVersion of the data file: 2 seals the personal records (version 1 kept them in clear and is
-// migrated at start, see sealPlaintext); 3 stamps idempotency records with their time so they expire.
-const SchemaVersion = 3
+// migrated at start, see sealPlaintext); 3 stamps idempotency records with their time so they expire; 4 adds
+// the index of referrals by provider (changes.go, built at start from the stored referrals).
+const SchemaVersion = 4
 
 // The buckets of the referral service, all declared here.
 const (
@@ -51,7 +52,7 @@ const (
 	bucketKeys      storage.Bucket = "keys"       // "pesel" | "data/<key id>" -> fingerprint of that key
 )
 
-var allBuckets = append([]storage.Bucket{bucketResidents, bucketPESEL, bucketConsents, bucketCases, bucketPlans, bucketReferrals, bucketAudit, bucketAuditHead, bucketReleases, bucketKeys},
+var allBuckets = append([]storage.Bucket{bucketResidents, bucketPESEL, bucketConsents, bucketCases, bucketPlans, bucketReferrals, bucketAudit, bucketAuditHead, bucketReleases, bucketKeys, bucketByProvider},
 	webhook.Buckets...) // webhook.go
 
 var keyHead = []byte("head")
@@ -109,7 +110,8 @@ func Open(path string, peselKey []byte, log *zap.Logger, opts ...Option) (*Store
 func (s *Store) open() (*storage.Backend, error) {
 	return storage.Open(s.path, storage.Options{Buckets: allBuckets, SchemaVersion: SchemaVersion, Logger: s.log,
 		Migrations: []storage.Migration{{From: 1, Run: s.sealPlaintext},
-			{From: 2, Run: func(tx storage.Tx) error { return storage.MigrateRequests(tx, time.Now()) }}}})
+			{From: 2, Run: func(tx storage.Tx) error { return storage.MigrateRequests(tx, time.Now()) }},
+			{From: 3, Run: s.indexProviders}}})
 }
 
 // Close closes the data file.
