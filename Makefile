@@ -9,7 +9,7 @@ MODULES := proto platform services/catalogue services/provider services/referral
 PKGS     = $(addsuffix /...,$(addprefix ./,$(MODULES)))
 GENERATED := proto/cus gateway/internal/openapi
 
-.PHONY: lint-openapi ts-client robustness robustness-short bench-referral bench-watch bench-provider bench-federation run-federation all build run test verify generate tools lint fmt bench bench-storage bench-growth bench-search ci clean tidy check-tidy fuzz breaking
+.PHONY: bench-web lint-openapi ts-client robustness robustness-short bench-referral bench-watch bench-provider bench-federation run-federation all build run test verify generate tools lint fmt bench bench-storage bench-growth bench-search ci clean tidy check-tidy fuzz breaking
 
 all: verify test
 
@@ -20,6 +20,10 @@ build:
 ## run: start the whole suite with embedded storage and demo data (Ctrl-C stops it)
 run: build
 	@scripts/run.sh
+
+## bench-web: the residents' results page end to end on 100,000 services: page minus search p50/p99, page weight
+bench-web: build
+	@scripts/bench-web.sh
 
 ## run-federation: two instances (Rawicz 3022053, Jarocin 3006023) that federate their catalogues
 run-federation: build
@@ -174,6 +178,16 @@ check-links:
 ## collection (needs python3, php and the Bruno CLI `bru` on PATH; .ci/run installs them)
 examples:
 	cd e2e && CUS_E2E_EXAMPLES=1 $(GO) test -count=1 -v -run '^TestIntegrationExamples$$' .
+
+## web-check: the residents' pages in Debian's chromium: axe WCAG 2.1 A/AA with 0 violations, 320 px reflow, 200%
+## zoom, a search walked with the keyboard alone, JavaScript off (e2e/browser; the harness's self-test runs first)
+.PHONY: web-check screenshots
+web-check:
+	@e2e/browser/web-check.sh check
+
+## screenshots: rewrite docs/screenshots/*.png (home, results, service at 375 and 1280 px) from the demo suite
+screenshots:
+	@e2e/browser/web-check.sh screenshots
 
 ## ci: what .ci/run does
 ci: verify test

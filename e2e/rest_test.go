@@ -1064,15 +1064,9 @@ func TestDocsPage(t *testing.T) {
 			t.Errorf("/docs lacks the schema %s", name)
 		}
 	}
-	// And / leads there.
-	noRedirect := &http.Client{Timeout: callTimeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noRedirect.Get(s.baseURL + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if loc := resp.Header.Get("Location"); resp.StatusCode/100 != 3 || loc != "/docs" {
-		t.Errorf("GET / -> %d Location %q, want a redirect to /docs", resp.StatusCode, loc)
+	// And the residents' page at / links to it.
+	if home := s.get(t, "/"); home.Status != http.StatusOK || !strings.Contains(string(home.Body), `href="/docs"`) {
+		t.Errorf("GET / -> %d, want the home page linking /docs", home.Status)
 	}
 }
 

@@ -53,11 +53,14 @@ pids+=($!)
 wait_grpc "$REFERRAL" referral
 
 "$BIN/gateway" --listen "$HTTP" --catalogue-addr "$CATALOGUE" --provider-addr "$PROVIDER" --referral-addr "$REFERRAL" \
-  --public-url "http://$HTTP" --cors-origins "*" --log-format console >"$DATA/log/gateway.log" 2>&1 &
+  --public-url "http://$HTTP" --cors-origins "*" --cus-contact-file deploy/config/cus-contact.json.example \
+  --log-format console >"$DATA/log/gateway.log" 2>&1 &
 pids+=($!)
 wait_grpc "$HTTP" gateway
 
 cat <<MSG
+
+  pages     http://$HTTP/                  the CUS web page for residents (search, services, fee calculator)
 
 CUS suite is running (data in $DATA/, logs in $DATA/log/):
 

@@ -49,3 +49,28 @@ func TestForAcrossBandEdges(t *testing.T) {
 		t.Errorf("no bands: %+v", q)
 	}
 }
+
+func TestCriteria(t *testing.T) {
+	cs := DefaultCriteria()
+	if err := CheckCriteria(cs); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		day  string
+		from string
+		ok   bool
+	}{{"2021-12-31", "", false}, {"2022-01-01", "2022-01-01", true}, {"2024-12-31", "2022-01-01", true}, {"2025-01-01", "2025-01-01", true}} {
+		got, ok := CriterionOn(cs, c.day)
+		if ok != c.ok || got.From != c.from {
+			t.Errorf("%s: %+v %v", c.day, got, ok)
+		}
+	}
+	c, _ := CriterionOn(cs, "2026-06-01")
+	if c.ForHousehold(1) != 101000 || c.ForHousehold(0) != 101000 || c.ForHousehold(3) != 82300 {
+		t.Errorf("household amounts: %d %d", c.ForHousehold(1), c.ForHousehold(3))
+	}
+	if CheckCriteria(nil) == nil || CheckCriteria([]Criterion{{From: "2025-13-01", SingleGrosze: 1, FamilyGrosze: 1}}) == nil ||
+		CheckCriteria([]Criterion{{From: "2025-01-01", SingleGrosze: 0, FamilyGrosze: 1}}) == nil {
+		t.Error("a bad criteria list was accepted")
+	}
+}

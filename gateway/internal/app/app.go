@@ -20,8 +20,10 @@ import (
 
 	"github.com/cus-suite/cus/gateway/internal/backend"
 	"github.com/cus-suite/cus/gateway/internal/rest"
+	"github.com/cus-suite/cus/gateway/internal/web"
 	"github.com/cus-suite/cus/platform/auth"
 	"github.com/cus-suite/cus/platform/config"
+	"github.com/cus-suite/cus/platform/fee"
 )
 
 // Config of the gateway. Every field has a flag and a CUS_ environment variable.
@@ -57,6 +59,11 @@ type Config struct {
 	// connections (up to MaxStreamConns of StreamsPerConn streams each), never on the one of unary calls.
 	StreamsPerConn int
 	MaxStreamConns int
+	// ContactFile is the JSON description of the CUS for the residents' pages (name, contact details,
+	// accessibility declaration); IncomeCriteriaFile the income criteria of their fee calculator, in the format
+	// of the referral service's file of the same flag.
+	ContactFile        string
+	IncomeCriteriaFile string
 }
 
 // RegisterFlags declares the flags of Config on fs with their defaults.
@@ -82,6 +89,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.BodyReadTimeout, "body-read-timeout", time.Minute, "time a client gets to send a request body (watches have no read limit)")
 	fs.IntVar(&c.StreamsPerConn, "streams-per-conn", 100, "watches carried on one connection to a service before another is opened (below the services' 256 concurrent streams)")
 	fs.IntVar(&c.MaxStreamConns, "max-stream-conns", 10, "connections for watches to each service; beyond streams-per-conn times this, a new watch gets 429 TOO_MANY_STREAMS")
+	fs.StringVar(&c.ContactFile, "cus-contact-file", "", "JSON file with the CUS's name, contact details and accessibility declaration for the pages at / (docs/web.md); empty: the instance name only")
+	fs.StringVar(&c.IncomeCriteriaFile, "income-criteria-file", "", "JSON file of income criteria (kryterium dochodowe) by date for the pages' fee calculator, as the referral service's; empty: the statutory amounts built in")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDR prefixes of reverse proxies in front of the gateway whose X-Forwarded-For is trusted")
 }
 
@@ -131,6 +140,16 @@ func (c *Config) Validate() error {
 	}
 	if c.PublicCacheTTL < 0 || c.PublicCacheTTL > time.Minute {
 		ch.Fail("public-cache-ttl", "must be between 0 and 1m")
+	}
+	if c.ContactFile != "" {
+		if _, err := web.LoadSite(c.ContactFile); err != nil {
+			ch.Fail("cus-contact-file", "%v", err)
+		}
+	}
+	if c.IncomeCriteriaFile != "" {
+		if _, err := fee.LoadCriteria(c.IncomeCriteriaFile); err != nil {
+			ch.Fail("income-criteria-file", "%v", err)
+		}
 	}
 	if _, err := rest.ParsePrefixes(c.TrustedProxies); err != nil {
 		ch.Fail("trusted-proxies", "%v", err)
@@ -208,7 +227,21 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	if err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
+	site := web.DefaultSite(cfg.InstanceName)
+	if cfg.ContactFile != "" {
+		if site, err = web.LoadSite(cfg.ContactFile); err != nil {
+			return fmt.Errorf("--cus-contact-file: %w", err)
+		}
+	}
+	var criteria []fee.Criterion
+	if cfg.IncomeCriteriaFile != "" {
+		if criteria, err = fee.LoadCriteria(cfg.IncomeCriteriaFile); err != nil {
+			return fmt.Errorf("--income-criteria-file: %w", err)
+		}
+	}
 	h, err := rest.New(ctx, conns, rest.Options{
+		Site:           site,
+		IncomeCriteria: criteria,
 		Streams:        streams,
 		PublicCacheTTL: cfg.PublicCacheTTL,
 		TrustedProxies: proxies,

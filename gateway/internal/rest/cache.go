@@ -18,24 +18,28 @@ type publicCache struct {
 	ttl time.Duration
 	max int
 	now func() time.Time
+	// match tells the cacheable paths: the REST reads by default, the residents' pages for theirs.
+	match func(path string) bool
 
 	mu sync.RWMutex
 	m  map[string]cachedResponse
 }
 
 type cachedResponse struct {
-	body    []byte
-	ctype   string
-	etag    string // the ETag header (etag.go), replayed so a cached answer can be revalidated
-	expires time.Time
-	stored  time.Time
+	body  []byte
+	ctype string
+	etag  string // the ETag header (etag.go), replayed so a cached answer can be revalidated
+	// cacheControl is the handler's own Cache-Control (the residents' pages set theirs), kept on hits.
+	cacheControl string
+	expires      time.Time
+	stored       time.Time
 }
 
 // Routes whose anonymous GET answers are the same for every anonymous caller.
 var cacheable = regexp.MustCompile(`^/v1/(services/[0-9a-fA-F-]{36}|programmes/[0-9a-fA-F-]{36}|areas|targetGroups)$`)
 
 func newPublicCache(ttl time.Duration, max int) *publicCache {
-	return &publicCache{ttl: ttl, max: max, now: time.Now, m: map[string]cachedResponse{}}
+	return &publicCache{ttl: ttl, max: max, now: time.Now, match: cacheable.MatchString, m: map[string]cachedResponse{}}
 }
 
 func (c *publicCache) middleware(next http.Handler) http.Handler {
@@ -43,7 +47,7 @@ func (c *publicCache) middleware(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !cacheable.MatchString(r.URL.Path) {
+		if !c.match(r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -69,7 +73,11 @@ func (c *publicCache) middleware(next http.Handler) http.Handler {
 			if e.etag != "" {
 				h.Set("ETag", e.etag)
 			}
-			h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(c.ttl.Seconds())))
+			if e.cacheControl != "" {
+				h.Set("Cache-Control", e.cacheControl)
+			} else {
+				h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(c.ttl.Seconds())))
+			}
 			h.Set("Age", strconv.Itoa(int(now.Sub(e.stored).Seconds())))
 			h.Set("Content-Length", strconv.Itoa(len(e.body)))
 			w.WriteHeader(http.StatusOK)
@@ -83,7 +91,8 @@ func (c *publicCache) middleware(next http.Handler) http.Handler {
 		if rec.status == http.StatusOK && r.Method == http.MethodGet && rec.buf.Len() > 0 && rec.buf.Len() <= 256<<10 {
 			c.store(r.URL.Path, cachedResponse{
 				body: bytes.Clone(rec.buf.Bytes()), ctype: rec.Header().Get("Content-Type"), etag: rec.Header().Get("ETag"),
-				stored: now, expires: now.Add(c.ttl),
+				cacheControl: rec.Header().Get("Cache-Control"),
+				stored:       now, expires: now.Add(c.ttl),
 			})
 		}
 	})

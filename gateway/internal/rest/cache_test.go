@@ -5,6 +5,8 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/cus-suite/cus/gateway/internal/web"
 )
 
 func TestPublicCache(t *testing.T) {
@@ -62,5 +64,38 @@ func TestPublicCache(t *testing.T) {
 	}
 	if newPublicCache(0, 10).middleware(backend) == nil {
 		t.Fatal("disabled cache must pass through")
+	}
+}
+
+// The residents' pages share the cache with their own path matcher: a page without a query is kept with the
+// page's own Cache-Control; search results and pages with figures in the query always go through.
+func TestPublicCacheOfPages(t *testing.T) {
+	calls := 0
+	pages := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=60")
+		_, _ = w.Write([]byte("<p>strona</p>"))
+	})
+	c := newPublicCache(time.Second, 100)
+	c.match = web.Cacheable
+	h := c.middleware(pages)
+	get := func(path string) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		return w
+	}
+	const page = "/uslugi/0194c050-3022-7053-8000-000000000001"
+	get(page)
+	if w := get(page); calls != 1 || w.Header().Get("Cache-Control") != "public, max-age=60" || w.Header().Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Fatalf("a cached page: %d calls, Cache-Control %q", calls, w.Header().Get("Cache-Control"))
+	}
+	for _, p := range []string{page + "?dochod=1200&osoby=3", "/szukaj?q=zlobek", "/szukaj"} {
+		before := calls
+		get(p)
+		get(p)
+		if calls != before+2 {
+			t.Errorf("%s was cached", p)
+		}
 	}
 }

@@ -1,6 +1,6 @@
 // Package rest builds the gateway's HTTP handler: the REST/JSON mapping of the services (grpc-gateway), with
 // the suite's error format, a header allowlist, body caps, CORS, request ids, access logs and metrics, plus
-// /healthz, /openapi.json, /docs and the HSDS read API.
+// /healthz, /openapi.json, /docs, the HSDS read API and the residents' pages at / (gateway/internal/web).
 package rest
 
 import (
@@ -36,7 +36,9 @@ import (
 	"github.com/cus-suite/cus/gateway/internal/docs"
 	"github.com/cus-suite/cus/gateway/internal/hsds"
 	"github.com/cus-suite/cus/gateway/internal/openapi"
+	"github.com/cus-suite/cus/gateway/internal/web"
 	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/fee"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
 	referralv1 "github.com/cus-suite/cus/proto/cus/referral/v1"
@@ -67,6 +69,11 @@ type Options struct {
 	// PublicCacheTTL is how long anonymous reads of single public resources may be answered from memory;
 	// 0 disables the cache.
 	PublicCacheTTL time.Duration
+	// Site describes the CUS on the residents' pages served at / (name, contact, accessibility declaration);
+	// a site named after InstanceName, without contact details, when its Name is empty.
+	Site web.Site
+	// IncomeCriteria are the income criteria of the pages' fee calculator (platform/fee defaults when empty).
+	IncomeCriteria []fee.Criterion
 	// Streams ends when the gateway starts shutting down: open watch streams end with it, so a graceful
 	// shutdown does not wait for long-lived responses.
 	Streams context.Context
@@ -86,6 +93,9 @@ var forwardedHeaders = map[string]string{
 var returnedHeaders = map[string]string{}
 
 var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// apiVersionPath matches paths of API versions the gateway does not serve (/v2/...), answered as API errors.
+var apiVersionPath = regexp.MustCompile(`^/v[0-9]+(/|$)`)
 
 // Conns are the gateway's connections to the services; Provider and Referral are optional (their routes are
 // served only when they are configured).
@@ -187,13 +197,30 @@ func New(ctx context.Context, conns Conns, opts Options, log *zap.Logger) (http.
 	})
 	mux.Handle("/healthz", healthHandler(opts.Backends))
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	// The residents' pages own every other path; what looks like another API version stays a JSON 404.
+	site := opts.Site
+	if site.Name == "" {
+		site = web.DefaultSite(opts.InstanceName)
+	}
+	wopts := web.Options{Catalogue: cataloguev1.NewCatalogueServiceClient(catalogue), PublicURL: opts.PublicURL,
+		Site: site, Criteria: opts.IncomeCriteria, Logger: log}
+	if conns.Provider != nil {
+		wopts.Providers = providerv1.NewProviderServiceClient(conns.Provider)
+	}
+	pages, err := web.New(wopts)
+	if err != nil {
+		return nil, err
+	}
+	pageCache := newPublicCache(opts.PublicCacheTTL, 1000)
+	pageCache.match = web.Cacheable
+	pagesHandler := forwardClient(pageCache.middleware(pages))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/" {
-			http.Redirect(w, r, "/docs", http.StatusFound)
+		if apiVersionPath.MatchString(r.URL.Path) {
+			writeStatus(w, http.StatusNotFound, codes.NotFound, "ROUTE_NOT_FOUND",
+				fmt.Sprintf("no route %s %s; see /openapi.json for the API", r.Method, r.URL.Path))
 			return
 		}
-		writeStatus(w, http.StatusNotFound, codes.NotFound, "ROUTE_NOT_FOUND",
-			fmt.Sprintf("no route %s %s; see /openapi.json for the API", r.Method, r.URL.Path))
+		pagesHandler.ServeHTTP(w, r)
 	})
 
 	var h http.Handler = mux

@@ -75,6 +75,8 @@ var errorResponses = []struct{ code, name, description string }{
 	{"404", "NotFound", "The resource does not exist (NOT_FOUND, reason SERVICE_NOT_FOUND, REFERRAL_NOT_FOUND, ...). " +
 		"An unknown route answers 404 with reason ROUTE_NOT_FOUND."},
 	{"409", "Conflict", "The resource already exists (ALREADY_EXISTS) or the etag sent is stale (ABORTED, reason STALE_ETAG): read again and retry."},
+	{"412", "PreconditionFailed", "The If-Match header names an etag that is no longer the resource's (ABORTED, reason STALE_ETAG), " +
+		"or a weak tag: read the resource again (its ETag header) and retry."},
 	{"413", "PayloadTooLarge", "The request body is larger than the gateway accepts (reason BODY_TOO_LARGE)."},
 	{"429", "TooManyRequests", "A rate limit or the cap on calls in flight (RESOURCE_EXHAUSTED, reason RATE_LIMITED, OVERLOADED or TOO_MANY_WATCHES): retry later."},
 	{"500", "Internal", "An internal error (INTERNAL): logged with the request id, which the message carries."},
@@ -269,6 +271,10 @@ func convertOperation(path2, method string, op2 map[string]any, access map[strin
 	if method == "patch" {
 		op.Parameters = patchParameters(op.Parameters)
 	}
+	conditional := conditionalHeader(method, path3, len(pathParams) > 0)
+	if conditional != nil {
+		op.Parameters = append(op.Parameters, conditional)
+	}
 	if bodyParam != nil {
 		body := rewriteRefs(bodyParam["schema"])
 		if m, ok := body.(map[string]any); ok && method == "patch" {
@@ -313,7 +319,17 @@ func convertOperation(path2, method string, op2 map[string]any, access map[strin
 			"content": map[string]any{ndjson: media},
 		}
 	} else {
-		op.Responses["200"] = map[string]any{"description": "OK.", "content": map[string]any{"application/json": media}}
+		ok := map[string]any{"description": "OK.", "content": map[string]any{"application/json": media}}
+		if method == "get" || method == "patch" {
+			ok["headers"] = map[string]any{"ETag": etagHeader}
+		}
+		op.Responses["200"] = ok
+		if method == "get" {
+			op.Responses["304"] = map[string]any{
+				"description": "Not Modified: the If-None-Match header named the current ETag; no body.",
+				"headers":     map[string]any{"ETag": etagHeader},
+			}
+		}
 	}
 	codes := []string{"400", "401"}
 	if !a.Public() {
@@ -328,6 +344,9 @@ func convertOperation(path2, method string, op2 map[string]any, access map[strin
 		method == "post" && (custom == "" || len(pathParams) > 0) {
 		codes = append(codes, "409")
 	}
+	if conditional != nil && conditional["name"] == "If-Match" {
+		codes = append(codes, "412")
+	}
 	if bodyParam != nil {
 		codes = append(codes, "413")
 	}
@@ -341,6 +360,36 @@ func convertOperation(path2, method string, op2 map[string]any, access map[strin
 	}
 	op.Responses["default"] = map[string]any{"$ref": "#/components/responses/Error"}
 	return path3, op, nil
+}
+
+// etagHeader is the ETag response header the gateway sets (gateway/internal/rest/etag.go): the body's etag in
+// quotes for one resource, a hash of the body for a list.
+var etagHeader = map[string]any{
+	"description": "A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body.",
+	"schema":      map[string]any{"type": "string"},
+}
+
+// conditionalHeader documents the conditional request header the gateway honours on an operation: If-None-Match
+// on reads (304 when unchanged), If-Match on changes of one resource (PATCH, DELETE and custom methods on it;
+// 412 when stale). Streams and queries by POST have none.
+func conditionalHeader(method, path3 string, onResource bool) map[string]any {
+	_, custom := collectionOf(path3)
+	switch {
+	case method == "get" && !strings.HasSuffix(path3, ":watch"):
+		return map[string]any{
+			"name": "If-None-Match", "in": "header", "required": false,
+			"description": "An ETag from an earlier answer: 304 Not Modified with no body when it is still current.",
+			"schema":      map[string]any{"type": "string"},
+		}
+	case onResource && (method == "patch" || method == "delete" || method == "post" && custom != ""):
+		return map[string]any{
+			"name": "If-Match", "in": "header", "required": false,
+			"description": "The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed " +
+				"when the resource changed since. Sent with an etag in the body, both must be the same.",
+			"schema": map[string]any{"type": "string"},
+		}
+	}
+	return nil
 }
 
 // patchParameters documents updateMask on a PATCH: grpc-gateway reads it from the query and infers it from the

@@ -442,3 +442,47 @@ func TestPatchDocumentsUpdateMaskAndPartialBodies(t *testing.T) {
 		t.Errorf("only %d PATCH operations", n)
 	}
 }
+
+// The gateway answers conditional requests (gateway/internal/rest/etag.go): reads take If-None-Match and may
+// answer 304, changes of one resource take If-Match and may answer 412. The document must say so.
+func TestConditionalHeadersAreDocumented(t *testing.T) {
+	_, doc := generated(t)
+	header := func(o map[string]any, name string) bool {
+		ps, _ := o["parameters"].([]any)
+		for _, p := range ps {
+			pm := p.(map[string]any)
+			if pm["name"] == name && pm["in"] == "header" {
+				return true
+			}
+		}
+		return false
+	}
+	cases := []struct {
+		id, header, code string
+	}{
+		{"CatalogueService_GetService", "If-None-Match", "304"},
+		{"CatalogueService_ListServices", "If-None-Match", "304"},
+		{"CatalogueService_UpdateService", "If-Match", "412"},
+		{"CatalogueService_DeleteService", "If-Match", "412"},
+		{"ReferralService_ReceiveReferral", "If-Match", "412"},
+	}
+	ops := operations(doc)
+	for _, c := range cases {
+		o, ok := ops[c.id]
+		if !ok {
+			t.Fatalf("no operation %s", c.id)
+		}
+		if !header(o.m, c.header) {
+			t.Errorf("%s: no %s header parameter", c.id, c.header)
+		}
+		if _, ok := o.m["responses"].(map[string]any)[c.code]; !ok {
+			t.Errorf("%s: no %s response", c.id, c.code)
+		}
+	}
+	for _, id := range []string{"CatalogueService_SearchServices", "CatalogueService_CreateService", "CatalogueService_WatchChanges"} {
+		o := ops[id]
+		if header(o.m, "If-Match") || header(o.m, "If-None-Match") {
+			t.Errorf("%s: a conditional header on an operation that has no resource to compare", id)
+		}
+	}
+}

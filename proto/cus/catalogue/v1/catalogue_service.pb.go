@@ -653,8 +653,12 @@ type SearchServicesResponse struct {
 	AreaFacets []*AreaFacet `protobuf:"bytes,4,rep,name=area_facets,json=areaFacets,proto3" json:"area_facets,omitempty"`
 	// Number of matching services per target group (before the target-group filter is applied).
 	TargetGroupFacets []*TargetGroupFacet `protobuf:"bytes,5,rep,name=target_group_facets,json=targetGroupFacets,proto3" json:"target_group_facets,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// "Did you mean" (czy chodziło Ci o): the query with each word that looks mistyped replaced by the closest
+	// word of the catalogue (nearest first, then the most frequent), in folded form (lower case, no diacritics);
+	// empty when every word is known. Offered even when the query found results, since typos are forgiven.
+	SuggestedQuery string `protobuf:"bytes,6,opt,name=suggested_query,json=suggestedQuery,proto3" json:"suggested_query,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *SearchServicesResponse) Reset() {
@@ -720,6 +724,13 @@ func (x *SearchServicesResponse) GetTargetGroupFacets() []*TargetGroupFacet {
 		return x.TargetGroupFacets
 	}
 	return nil
+}
+
+func (x *SearchServicesResponse) GetSuggestedQuery() string {
+	if x != nil {
+		return x.SuggestedQuery
+	}
+	return ""
 }
 
 // One search hit.
@@ -1908,7 +1919,7 @@ const file_cus_catalogue_v1_catalogue_service_proto_rawDesc = "" +
 	"\x04_age\"g\n" +
 	"\tGeoFilter\x120\n" +
 	"\x06center\x18\x01 \x01(\v2\x13.cus.type.v1.LatLngB\x03\xe0A\x02R\x06center\x12(\n" +
-	"\rradius_meters\x18\x02 \x01(\x05B\x03\xe0A\x02R\fradiusMeters\"\xab\x02\n" +
+	"\rradius_meters\x18\x02 \x01(\x05B\x03\xe0A\x02R\fradiusMeters\"\xd9\x02\n" +
 	"\x16SearchServicesResponse\x128\n" +
 	"\aresults\x18\x01 \x03(\v2\x1e.cus.catalogue.v1.SearchResultR\aresults\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
@@ -1916,7 +1927,8 @@ const file_cus_catalogue_v1_catalogue_service_proto_rawDesc = "" +
 	"total_size\x18\x03 \x01(\x05R\ttotalSize\x12<\n" +
 	"\varea_facets\x18\x04 \x03(\v2\x1b.cus.catalogue.v1.AreaFacetR\n" +
 	"areaFacets\x12R\n" +
-	"\x13target_group_facets\x18\x05 \x03(\v2\".cus.catalogue.v1.TargetGroupFacetR\x11targetGroupFacets\"\x9b\x01\n" +
+	"\x13target_group_facets\x18\x05 \x03(\v2\".cus.catalogue.v1.TargetGroupFacetR\x11targetGroupFacets\x12,\n" +
+	"\x0fsuggested_query\x18\x06 \x01(\tB\x03\xe0A\x03R\x0esuggestedQuery\"\x9b\x01\n" +
 	"\fSearchResult\x123\n" +
 	"\aservice\x18\x01 \x01(\v2\x19.cus.catalogue.v1.ServiceR\aservice\x12\x14\n" +
 	"\x05score\x18\x02 \x01(\x02R\x05score\x12,\n" +

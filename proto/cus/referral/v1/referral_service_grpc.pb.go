@@ -148,7 +148,7 @@ type ReferralServiceClient interface {
 	// open (WatchReferrals). List first (ListReferrals returns its revision), then poll with after_revision set to
 	// the last next_after_revision. Provider staff get only referrals addressed to their provider, never drafts,
 	// and their cursor moves past the changes they may not see. Every page that discloses referrals is audited,
-	// naming them. A cursor below the compaction point (--change-retention) is OUT_OF_RANGE CHANGES_COMPACTED with
+	// naming them. A cursor below the compaction point (set by --change-retention) is OUT_OF_RANGE CHANGES_COMPACTED with
 	// the earliest revision still served in its metadata: list again and poll from that list's revision.
 	ListReferralChanges(ctx context.Context, in *ListReferralChangesRequest, opts ...grpc.CallOption) (*ListReferralChangesResponse, error)
 	// Sends a draft referral to the provider (DRAFT -> REQUESTED). Requester (coordinator, director).
@@ -179,7 +179,7 @@ type ReferralServiceClient interface {
 	ListAuditEntries(ctx context.Context, in *ListAuditEntriesRequest, opts ...grpc.CallOption) (*ListAuditEntriesResponse, error)
 	// Recomputes the audit log's hash chain and reports the first broken entry: a changed entry, a chain that
 	// does not end at its stored head (a deleted tail), or one that does not match the anchors written outside
-	// the data file (--audit-anchor-file). Entries moved to archives are not in the data file: the chain is
+	// the data file (set by --audit-anchor-file). Entries moved to archives are not in the data file: the chain is
 	// verified from its stored base (see base_sequence).
 	VerifyAuditChain(ctx context.Context, in *VerifyAuditChainRequest, opts ...grpc.CallOption) (*VerifyAuditChainResponse, error)
 	// Subscribes a URL to events (docs/webhooks.md). The response holds the signing secret, shown only here and
@@ -790,7 +790,7 @@ type ReferralServiceServer interface {
 	// open (WatchReferrals). List first (ListReferrals returns its revision), then poll with after_revision set to
 	// the last next_after_revision. Provider staff get only referrals addressed to their provider, never drafts,
 	// and their cursor moves past the changes they may not see. Every page that discloses referrals is audited,
-	// naming them. A cursor below the compaction point (--change-retention) is OUT_OF_RANGE CHANGES_COMPACTED with
+	// naming them. A cursor below the compaction point (set by --change-retention) is OUT_OF_RANGE CHANGES_COMPACTED with
 	// the earliest revision still served in its metadata: list again and poll from that list's revision.
 	ListReferralChanges(context.Context, *ListReferralChangesRequest) (*ListReferralChangesResponse, error)
 	// Sends a draft referral to the provider (DRAFT -> REQUESTED). Requester (coordinator, director).
@@ -821,7 +821,7 @@ type ReferralServiceServer interface {
 	ListAuditEntries(context.Context, *ListAuditEntriesRequest) (*ListAuditEntriesResponse, error)
 	// Recomputes the audit log's hash chain and reports the first broken entry: a changed entry, a chain that
 	// does not end at its stored head (a deleted tail), or one that does not match the anchors written outside
-	// the data file (--audit-anchor-file). Entries moved to archives are not in the data file: the chain is
+	// the data file (set by --audit-anchor-file). Entries moved to archives are not in the data file: the chain is
 	// verified from its stored base (see base_sequence).
 	VerifyAuditChain(context.Context, *VerifyAuditChainRequest) (*VerifyAuditChainResponse, error)
 	// Subscribes a URL to events (docs/webhooks.md). The response holds the signing secret, shown only here and

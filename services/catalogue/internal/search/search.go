@@ -53,6 +53,9 @@ type Result struct {
 	Total             int
 	AreaFacets        map[int]int // area -> count of matching docs, computed with every filter EXCEPT the Areas filter
 	TargetGroupFacets map[int]int // likewise, every filter except TargetGroups
+	// Suggestion is the query text with mistyped words replaced by the closest vocabulary words (folded), or
+	// "" when every word is known; see suggest.
+	Suggestion string
 }
 
 // Ranking parameters. The variant weights encode "exact beats prefix beats
@@ -657,6 +660,9 @@ func (ix *Index) Search(q Query) Result {
 		Total:             len(c.cands),
 		AreaFacets:        facetMap(&c.areaCnt),
 		TargetGroupFacets: facetMap(&c.groupCnt),
+	}
+	if len(terms) > 0 {
+		res.Suggestion = ix.suggest(q.Text, s)
 	}
 	page := pageOf(c.cands, q.Offset, q.Limit, cmp)
 	res.Hits = make([]Hit, len(page))

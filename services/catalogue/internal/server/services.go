@@ -226,7 +226,7 @@ func (s *Server) SearchServices(_ context.Context, req *cataloguev1.SearchServic
 	for _, svc := range list {
 		byID[strings.TrimPrefix(svc.GetName(), domain.ServicePrefix)] = svc
 	}
-	resp := &cataloguev1.SearchServicesResponse{TotalSize: int32(res.Total)}
+	resp := &cataloguev1.SearchServicesResponse{TotalSize: int32(res.Total), SuggestedQuery: res.Suggestion}
 	for _, h := range res.Hits {
 		svc, ok := byID[h.ID]
 		if !ok {
