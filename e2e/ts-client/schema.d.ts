@@ -58,10 +58,11 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Recomputes the audit log's hash chain and reports the first broken entry: a changed entry, a chain that does not end at its stored head (a deleted tail), or one that does not match the anchors written outside the data file
+         * Recomputes the audit log's hash chain and reports the first broken entry: a changed entry, a chain that does not end at its stored head (a deleted tail), or one that does not match the anchors written outside the data file (set by --audit-anchor-file).
          * @description Recomputes the audit log's hash chain and reports the first broken entry: a changed entry, a chain that
          *     does not end at its stored head (a deleted tail), or one that does not match the anchors written outside
-         *     the data file
+         *     the data file (set by --audit-anchor-file). Entries moved to archives are not in the data file: the chain is
+         *     verified from its stored base (see base_sequence).
          *
          *     Needs a bearer token of the role admin.
          */
@@ -1015,7 +1016,8 @@ export interface paths {
          *     open (WatchReferrals). List first (ListReferrals returns its revision), then poll with after_revision set to
          *     the last next_after_revision. Provider staff get only referrals addressed to their provider, never drafts,
          *     and their cursor moves past the changes they may not see. Every page that discloses referrals is audited,
-         *     naming them. A cursor below the compaction point
+         *     naming them. A cursor below the compaction point (set by --change-retention) is OUT_OF_RANGE CHANGES_COMPACTED with
+         *     the earliest revision still served in its metadata: list again and poll from that list's revision.
          *
          *     Needs a bearer token of one of the roles coordinator, director, provider. Note: polling instead of WatchReferrals; provider staff: only referrals addressed to their provider, never drafts.
          */
@@ -3328,6 +3330,12 @@ export interface components {
             nextPageToken?: string;
             /** @description The page of results, best first. */
             results?: components["schemas"]["v1SearchResult"][];
+            /**
+             * @description "Did you mean" (czy chodziło Ci o): the query with each word that looks mistyped replaced by the closest
+             *     word of the catalogue (nearest first, then the most frequent), in folded form (lower case, no diacritics);
+             *     empty when every word is known. Offered even when the query found results, since typos are forgiven.
+             */
+            readonly suggestedQuery?: string;
             /** @description Number of matching services per target group (before the target-group filter is applied). */
             targetGroupFacets?: components["schemas"]["v1TargetGroupFacet"][];
             /**
@@ -3884,6 +3892,15 @@ export interface components {
                 "application/json": components["schemas"]["rpcStatus"];
             };
         };
+        /** @description The If-Match header names an etag that is no longer the resource's (ABORTED, reason STALE_ETAG), or a weak tag: read the resource again (its ETag header) and retry. */
+        PreconditionFailed: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["rpcStatus"];
+            };
+        };
         /** @description A rate limit or the cap on calls in flight (RESOURCE_EXHAUSTED, reason RATE_LIMITED, OVERLOADED or TOO_MANY_WATCHES): retry later. */
         TooManyRequests: {
             headers: {
@@ -3963,7 +3980,10 @@ export interface operations {
     CatalogueService_ListAreas: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3972,11 +3992,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListAreasResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -3997,7 +4028,10 @@ export interface operations {
                 /** @description Only entries about this resource name, or naming it among the records they disclosed; all when empty. */
                 resource?: string;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4006,11 +4040,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListAuditEntriesResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -4066,7 +4111,10 @@ export interface operations {
                 /** @description Only the cases of this resident, `residents/{uuid}`; all when empty. */
                 resident?: string;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4075,11 +4123,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListCasesResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -4134,7 +4193,10 @@ export interface operations {
     ReferralService_GetCase: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the case: the segment after the collection in the resource name `cases/{case}` (one segment, never a slash). The proto field name_6: Name of the case, `cases/{uuid}`. */
                 case: string;
@@ -4146,11 +4208,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1Case"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -4169,7 +4242,10 @@ export interface operations {
                 /** @description The fields to update, proto field names separated by commas (`display_name,locations`, `fee.price_grosze`); lists are replaced as a whole. Absent: the fields present in the body. A field in the mask but not in the body is cleared. */
                 updateMask?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the case: the segment after the collection in the resource name `cases/{case}` (one segment, never a slash). The proto field case.name: Resource name, `cases/{uuid}`. */
                 case: string;
@@ -4219,6 +4295,8 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4230,6 +4308,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -4241,7 +4320,10 @@ export interface operations {
     ReferralService_ListPlans: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the case: the segment after the collection in the resource name `cases/{case}` (one segment, never a slash). The proto field parent: The case, `cases/{uuid}`. */
                 case: string;
@@ -4253,11 +4335,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListPlansResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -4315,7 +4408,10 @@ export interface operations {
     ReferralService_GetPlan: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the case: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (one segment, never a slash). The proto field name_7: Name of the plan, `cases/{uuid}/plans/{uuid}`. */
                 case: string;
@@ -4329,11 +4425,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1Plan"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -4352,7 +4459,10 @@ export interface operations {
                 /** @description The fields to update, proto field names separated by commas (`display_name,locations`, `fee.price_grosze`); lists are replaced as a whole. Absent: the fields present in the body. A field in the mask but not in the body is cleared. */
                 updateMask?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the case: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (one segment, never a slash). The proto field plan.name: Resource name, `cases/{uuid}/plans/{uuid}`. */
                 case: string;
@@ -4422,6 +4532,8 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4433,6 +4545,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -4444,7 +4557,10 @@ export interface operations {
     ReferralService_ApprovePlan: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the case: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (one segment, never a slash). The proto field name: Name of the plan, `cases/{uuid}/plans/{uuid}`. */
                 case: string;
@@ -4473,6 +4589,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -4484,7 +4601,10 @@ export interface operations {
     ReferralService_ClosePlan: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the case: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (one segment, never a slash). The proto field name: Name of the plan, `cases/{uuid}/plans/{uuid}`. */
                 case: string;
@@ -4513,6 +4633,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -4524,7 +4645,10 @@ export interface operations {
     ReferralService_AddPlanReview: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the case: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (one segment, never a slash). The proto field name: Name of the plan, `cases/{uuid}/plans/{uuid}`. */
                 case: string;
@@ -4553,6 +4677,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -4569,7 +4694,10 @@ export interface operations {
                 /** @description Maximum number of changes: 0 means 100, above 1000 means 1000. */
                 pageSize?: number;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4578,11 +4706,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["cusCatalogueV1ListChangesResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -4631,7 +4770,10 @@ export interface operations {
     CatalogueService_ListPeers: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4640,11 +4782,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListPeersResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -4662,7 +4815,10 @@ export interface operations {
                 /** @description The day to judge by, YYYY-MM-DD; today (UTC) when empty. */
                 asOf?: string;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4671,11 +4827,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListOverduePlansResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -4695,7 +4862,10 @@ export interface operations {
                 /** @description Token from a previous response. */
                 pageToken?: string;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4704,11 +4874,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListProgrammesResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -4762,7 +4943,10 @@ export interface operations {
     CatalogueService_GetProgramme: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the programme: the segment after the collection in the resource name `programmes/{programme}` (one segment, never a slash). The proto field name_1: Name of the programme, `programmes/{uuid}`. */
                 programme: string;
@@ -4774,11 +4958,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1Programme"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -4796,7 +4991,10 @@ export interface operations {
                 /** @description The etag last read; when given and stale, the call fails with ABORTED. */
                 etag?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the programme: the segment after the collection in the resource name `programmes/{programme}` (one segment, never a slash). The proto field name_1: Name of the programme, `programmes/{uuid}`. */
                 programme: string;
@@ -4819,6 +5017,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -4832,7 +5031,10 @@ export interface operations {
                 /** @description The fields to update, proto field names separated by commas (`display_name,locations`, `fee.price_grosze`); lists are replaced as a whole. Absent: the fields present in the body. A field in the mask but not in the body is cleared. */
                 updateMask?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the programme: the segment after the collection in the resource name `programmes/{programme}` (one segment, never a slash). The proto field programme.name: Resource name, `programmes/{uuid}`. */
                 programme: string;
@@ -4880,6 +5082,8 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4891,6 +5095,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -4907,7 +5112,10 @@ export interface operations {
                 /** @description Maximum number of changes: 0 means 100, above 1000 means 1000. */
                 pageSize?: number;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4916,11 +5124,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["cusProviderV1ListChangesResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -4953,7 +5172,10 @@ export interface operations {
                  */
                 orderBy?: string;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4962,11 +5184,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListProvidersResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -5033,7 +5266,10 @@ export interface operations {
     ProviderService_GetProvider: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}` (one segment, never a slash). The proto field name_2: Name of the provider, `providers/{uuid}`. */
                 provider: string;
@@ -5045,11 +5281,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1Provider"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -5067,7 +5314,10 @@ export interface operations {
                 /** @description The etag last read; when given and stale, the call fails with ABORTED. */
                 etag?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}` (one segment, never a slash). The proto field name_2: Name of the provider, `providers/{uuid}`. */
                 provider: string;
@@ -5090,6 +5340,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -5103,7 +5354,10 @@ export interface operations {
                 /** @description The fields to update, proto field names separated by commas (`display_name,locations`, `fee.price_grosze`); lists are replaced as a whole. Absent: the fields present in the body. A field in the mask but not in the body is cleared. */
                 updateMask?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}` (one segment, never a slash). The proto field provider.name: Resource name, `providers/{uuid}`. Assigned on create (or from `provider_id`); never changes. */
                 provider: string;
@@ -5178,6 +5432,8 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5189,6 +5445,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -5218,7 +5475,10 @@ export interface operations {
                  */
                 orderBy?: string;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}` (one segment, never a slash). The proto field parent: The provider, `providers/{uuid}`, or `providers/-` for every provider. */
                 provider: string;
@@ -5230,11 +5490,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListAgreementsResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -5293,7 +5564,10 @@ export interface operations {
     ProviderService_GetAgreement: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (one segment, never a slash). The proto field name_3: Name of the agreement, `providers/{uuid}/agreements/{uuid}`. */
                 provider: string;
@@ -5307,11 +5581,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1Agreement"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -5329,7 +5614,10 @@ export interface operations {
                 /** @description The etag last read; when given and stale, the call fails with ABORTED. */
                 etag?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (one segment, never a slash). The proto field name_3: Name of the agreement, `providers/{uuid}/agreements/{uuid}`. */
                 provider: string;
@@ -5354,6 +5642,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -5367,7 +5656,10 @@ export interface operations {
                 /** @description The fields to update, proto field names separated by commas (`display_name,locations`, `fee.price_grosze`); lists are replaced as a whole. Absent: the fields present in the body. A field in the mask but not in the body is cleared. */
                 updateMask?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (one segment, never a slash). The proto field agreement.name: Resource name, `providers/{provider_uuid}/agreements/{uuid}`. The provider is the parent: an agreement never moves to another provider. */
                 provider: string;
@@ -5430,6 +5722,8 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5441,6 +5735,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -5452,7 +5747,10 @@ export interface operations {
     ProviderService_GetAvailability: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}/availability` (one segment, never a slash). The proto field name_4: Name of the availability, `providers/{uuid}/agreements/{uuid}/availability`. */
                 provider: string;
@@ -5466,11 +5764,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1Availability"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -5491,7 +5800,10 @@ export interface operations {
                 /** @description Token from a previous response's next_page_token; the other parameters must be unchanged. */
                 pageToken?: string;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (one segment, never a slash). The proto field parent: The agreement, `providers/{uuid}/agreements/{uuid}`; `-` for the agreement lists a provider's every agreement, and `providers/-/agreements/-` every reservation (CUS staff only). */
                 provider: string;
@@ -5505,11 +5817,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListReservationsResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -5525,7 +5848,10 @@ export interface operations {
     ProviderService_ReleaseCapacity: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (one segment, never a slash). The proto field name: The agreement, `providers/{uuid}/agreements/{uuid}`. */
                 provider: string;
@@ -5554,6 +5880,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -5565,7 +5892,10 @@ export interface operations {
     ProviderService_ReserveCapacity: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (one segment, never a slash). The proto field name: The agreement, `providers/{uuid}/agreements/{uuid}`. */
                 provider: string;
@@ -5594,6 +5924,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -5614,7 +5945,10 @@ export interface operations {
                 /** @description Token from a previous response's next_page_token; the other parameters must be unchanged. */
                 pageToken?: string;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}` (one segment, never a slash). The proto field parent: The provider, `providers/{uuid}`, or `providers/-` for every provider (provider staff see only their own). */
                 provider: string;
@@ -5626,11 +5960,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListAvailabilityResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -5715,7 +6060,10 @@ export interface operations {
                 /** @description Only referrals changed after this time (update_time strictly later). */
                 updateTimeAfter?: string;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5724,11 +6072,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListReferralsResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -5795,7 +6154,10 @@ export interface operations {
     ReferralService_GetReferral: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name_8: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
@@ -5807,11 +6169,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1Referral"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -5827,7 +6200,10 @@ export interface operations {
     ReferralService_AcceptReferral: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
@@ -5854,6 +6230,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -5865,7 +6242,10 @@ export interface operations {
     ReferralService_CancelReferral: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
@@ -5892,6 +6272,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -5903,7 +6284,10 @@ export interface operations {
     ReferralService_CompleteReferral: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
@@ -5930,6 +6314,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -5941,7 +6326,10 @@ export interface operations {
     ReferralService_FailReferral: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
@@ -5968,6 +6356,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -5979,7 +6368,10 @@ export interface operations {
     ReferralService_HoldReferral: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
@@ -6006,6 +6398,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -6017,7 +6410,10 @@ export interface operations {
     ReferralService_MarkReferralEnteredInError: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
@@ -6044,6 +6440,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -6055,7 +6452,10 @@ export interface operations {
     ReferralService_ReceiveReferral: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
@@ -6082,6 +6482,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -6093,7 +6494,10 @@ export interface operations {
     ReferralService_RejectReferral: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
@@ -6120,6 +6524,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -6131,7 +6536,10 @@ export interface operations {
     ReferralService_ResumeReferral: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
@@ -6158,6 +6566,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -6169,7 +6578,10 @@ export interface operations {
     ReferralService_SendReferral: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
@@ -6196,6 +6608,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -6207,7 +6620,10 @@ export interface operations {
     ReferralService_StartReferral: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
@@ -6234,6 +6650,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -6255,7 +6672,10 @@ export interface operations {
                 /** @description Token from a previous response's next_page_token; when given, it replaces after_revision. */
                 pageToken?: string;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -6264,11 +6684,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListReferralChangesResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -6325,7 +6756,10 @@ export interface operations {
                 /** @description Token from a previous response's next_page_token. */
                 pageToken?: string;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -6334,11 +6768,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListResidentsResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -6393,7 +6838,10 @@ export interface operations {
     ReferralService_GetResident: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the resident: the segment after the collection in the resource name `residents/{resident}` (one segment, never a slash). The proto field name_5: Name of the resident, `residents/{uuid}`. */
                 resident: string;
@@ -6405,11 +6853,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1Resident"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -6428,7 +6887,10 @@ export interface operations {
                 /** @description The fields to update, proto field names separated by commas (`display_name,locations`, `fee.price_grosze`); lists are replaced as a whole. Absent: the fields present in the body. A field in the mask but not in the body is cleared. */
                 updateMask?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the resident: the segment after the collection in the resource name `residents/{resident}` (one segment, never a slash). The proto field resident.name: Resource name, `residents/{uuid}`. */
                 resident: string;
@@ -6507,6 +6969,8 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6518,6 +6982,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -6529,7 +6994,10 @@ export interface operations {
     ReferralService_ListConsents: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the resident: the segment after the collection in the resource name `residents/{resident}` (one segment, never a slash). The proto field parent: The resident, `residents/{uuid}`. */
                 resident: string;
@@ -6541,11 +7009,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListConsentsResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -6603,7 +7082,10 @@ export interface operations {
     ReferralService_WithdrawConsent: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the resident: the segment after the collection in the resource name `residents/{resident}/consents/{consent}` (one segment, never a slash). The proto field name: Name of the consent, `residents/{uuid}/consents/{uuid}`. */
                 resident: string;
@@ -6632,6 +7114,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -6643,7 +7126,10 @@ export interface operations {
     ReferralService_EraseResident: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the resident: the segment after the collection in the resource name `residents/{resident}` (one segment, never a slash). The proto field name: Name of the resident, `residents/{uuid}`. */
                 resident: string;
@@ -6670,6 +7156,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -6681,7 +7168,10 @@ export interface operations {
     ReferralService_ExportResident: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the resident: the segment after the collection in the resource name `residents/{resident}` (one segment, never a slash). The proto field name: Name of the resident, `residents/{uuid}`. */
                 resident: string;
@@ -6693,11 +7183,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ExportResidentResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -6765,7 +7266,10 @@ export interface operations {
                  */
                 orderBy?: string;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -6774,6 +7278,8 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6823,6 +7329,15 @@ export interface operations {
                      */
                     "application/json": components["schemas"]["v1ListServicesResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -6927,7 +7442,10 @@ export interface operations {
     CatalogueService_GetService: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the service: the segment after the collection in the resource name `services/{service}` (one segment, never a slash). The proto field name: Name of the service, `services/{uuid}`. */
                 service: string;
@@ -6939,6 +7457,8 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6983,6 +7503,15 @@ export interface operations {
                     "application/json": components["schemas"]["v1Service"];
                 };
             };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NotFound"];
@@ -6999,7 +7528,10 @@ export interface operations {
                 /** @description The etag last read; when given and stale, the call fails with ABORTED. */
                 etag?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the service: the segment after the collection in the resource name `services/{service}` (one segment, never a slash). The proto field name: Name of the service, `services/{uuid}`. */
                 service: string;
@@ -7022,6 +7554,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -7035,7 +7568,10 @@ export interface operations {
                 /** @description The fields to update, proto field names separated by commas (`display_name,locations`, `fee.price_grosze`); lists are replaced as a whole. Absent: the fields present in the body. A field in the mask but not in the body is cleared. */
                 updateMask?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the service: the segment after the collection in the resource name `services/{service}` (one segment, never a slash). The proto field service.name: Resource name, `services/{uuid}`. Assigned on create (or from `service_id`); never changes. */
                 service: string;
@@ -7124,6 +7660,8 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7135,6 +7673,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -7251,7 +7790,10 @@ export interface operations {
                 /** @description The day overdue counts are judged by, YYYY-MM-DD; today (UTC) when empty. */
                 asOf?: string;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -7260,6 +7802,8 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7277,6 +7821,15 @@ export interface operations {
                     "application/json": components["schemas"]["v1Statistics"];
                 };
             };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
@@ -7290,7 +7843,10 @@ export interface operations {
     CatalogueService_ListTargetGroups: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -7299,11 +7855,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListTargetGroupsResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -7322,7 +7889,10 @@ export interface operations {
                 /** @description Token from a previous response's next_page_token. */
                 pageToken?: string;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -7331,11 +7901,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListWebhooksResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -7388,7 +7969,10 @@ export interface operations {
     ReferralService_GetWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the webhook: the segment after the collection in the resource name `webhooks/{webhook}` (one segment, never a slash). The proto field name_9: Name of the webhook, `webhooks/{uuid}`. */
                 webhook: string;
@@ -7400,11 +7984,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1Webhook"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -7423,7 +8018,10 @@ export interface operations {
                 /** @description The etag last read; when given and stale, the call fails with ABORTED. */
                 etag?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the webhook: the segment after the collection in the resource name `webhooks/{webhook}` (one segment, never a slash). The proto field name_4: Name of the webhook, `webhooks/{uuid}`. */
                 webhook: string;
@@ -7446,6 +8044,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -7459,7 +8058,10 @@ export interface operations {
                 /** @description The fields to update, proto field names separated by commas (`display_name,locations`, `fee.price_grosze`); lists are replaced as a whole. Absent: the fields present in the body. A field in the mask but not in the body is cleared. */
                 updateMask?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the webhook: the segment after the collection in the resource name `webhooks/{webhook}` (one segment, never a slash). The proto field webhook.name: Resource name, `webhooks/{uuid}`. */
                 webhook: string;
@@ -7546,6 +8148,8 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7557,6 +8161,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -7573,7 +8178,10 @@ export interface operations {
                 /** @description Token from a previous response's next_page_token. */
                 pageToken?: string;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the webhook: the segment after the collection in the resource name `webhooks/{webhook}` (one segment, never a slash). The proto field parent: Name of the webhook, `webhooks/{uuid}`. */
                 webhook: string;
@@ -7585,11 +8193,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListWebhookDeliveriesResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -7605,7 +8224,10 @@ export interface operations {
     ReferralService_EnableWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the webhook: the segment after the collection in the resource name `webhooks/{webhook}` (one segment, never a slash). The proto field name: Name of the webhook, `webhooks/{uuid}`. */
                 webhook: string;
@@ -7632,6 +8254,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -7643,7 +8266,10 @@ export interface operations {
     ReferralService_RotateWebhookSecret: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the webhook: the segment after the collection in the resource name `webhooks/{webhook}` (one segment, never a slash). The proto field name: Name of the webhook, `webhooks/{uuid}`. */
                 webhook: string;
@@ -7670,6 +8296,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
