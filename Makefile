@@ -9,7 +9,7 @@ MODULES := proto platform services/catalogue services/provider services/referral
 PKGS     = $(addsuffix /...,$(addprefix ./,$(MODULES)))
 GENERATED := proto/cus gateway/internal/openapi
 
-.PHONY: bench-web lint-openapi ts-client robustness robustness-short bench-referral bench-watch bench-provider bench-federation run-federation all build run test verify generate tools lint fmt bench bench-storage bench-growth bench-search ci clean tidy check-tidy fuzz breaking
+.PHONY: bench-web lint-openapi ts-client robustness robustness-short bench-referral bench-watch bench-provider bench-import bench-federation run-federation all build run test verify generate tools lint fmt bench bench-storage bench-growth bench-search ci clean tidy check-tidy fuzz breaking
 
 all: verify test
 
@@ -133,6 +133,10 @@ bench-watch: build
 ## bench-provider: capacity reservations/s at 64 callers beside raw bbolt batch commits
 bench-provider:
 	cd services/provider && $(GO) test -run XXX -bench 64 -benchtime 3s ./internal/store/
+
+## bench-import: ImportServices of 100,000 services (CSV, batched durable commits, change feed, search index), services/s
+bench-import:
+	cd services/catalogue && $(GO) test -run XXX -bench ImportServices -benchtime 1x -benchmem -timeout 30m ./internal/server/
 
 bench-storage:
 	cd platform && $(GO) test -run XXX -bench . -benchtime 3s ./storage/

@@ -4,6 +4,29 @@
  */
 
 export interface paths {
+    "/v1/agreements:export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Exports agreements (umowy) of every provider, or of one with `parent`, as a spreadsheet (Numer umowy, Od, Do, Limit miejsc, Kwota, ...).
+         * @description Exports agreements (umowy) of every provider, or of one with `parent`, as a spreadsheet (Numer umowy, Od, Do,
+         *     Limit miejsc, Kwota, ...). At most 50,000 agreements.
+         *
+         *     Public: no token needed.
+         */
+        get: operations["ProviderService_ExportAgreements"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/areas": {
         parameters: {
             query?: never;
@@ -683,6 +706,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/providers:export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Exports the providers that match a filter as a spreadsheet: XLSX (default), CSV (RFC 4180) or the "Excel PL" CSV (UTF-8 with a byte order mark, `;`), with Polish column headers (Nazwa organizacji, NIP, REGON, KRS, ...).
+         * @description Exports the providers that match a filter as a spreadsheet: XLSX (default), CSV (RFC 4180) or the "Excel PL"
+         *     CSV (UTF-8 with a byte order mark, `;`), with Polish column headers (Nazwa organizacji, NIP, REGON, KRS, ...).
+         *     Over REST the response is the file itself with a Content-Disposition naming it. At most 50,000 providers.
+         *
+         *     Public: no token needed.
+         */
+        get: operations["ProviderService_ExportProviders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/providers:import": {
         parameters: {
             query?: never;
@@ -1298,6 +1345,57 @@ export interface paths {
         patch: operations["CatalogueService_UpdateService"];
         trace?: never;
     };
+    "/v1/services:export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Exports the services that match a filter as a spreadsheet (arkusz): XLSX (default), CSV (RFC 4180) or the "Excel PL" CSV (UTF-8 with a byte order mark, `;`, decimal comma), with Polish column headers; the file imports back with ImportServices.
+         * @description Exports the services that match a filter as a spreadsheet (arkusz): XLSX (default), CSV (RFC 4180) or the
+         *     "Excel PL" CSV (UTF-8 with a byte order mark, `;`, decimal comma), with Polish column headers; the file
+         *     imports back with ImportServices. Over REST the response is the file itself with its Content-Type and a
+         *     Content-Disposition naming it. At most 50,000 services per file (narrow the filter, e.g. by area, past that).
+         *
+         *     Public: no token needed.
+         */
+        get: operations["CatalogueService_ExportServices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/services:import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Imports services in bulk from a spreadsheet (CSV or XLSX, the columns of ExportServices) or from an HSDS 3.0 JSON export of another system.
+         * @description Imports services in bulk from a spreadsheet (CSV or XLSX, the columns of ExportServices) or from an HSDS 3.0
+         *     JSON export of another system. Each row names its service by a key (Identyfikator, else Klucz zewnętrzny,
+         *     else the service name; an HSDS id), so re-running a file creates nothing new: its rows report UNCHANGED and
+         *     add nothing to the change feed. Every row is checked by the rules of CreateService; invalid rows are reported
+         *     with the columns at fault and nothing of them is written. With dry_run nothing is written at all.
+         *
+         *     Needs a bearer token of one of the roles organiser, director, admin, integration. Note: rows naming an entry federated from another instance are refused.
+         */
+        post: operations["CatalogueService_ImportServices"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/services:search": {
         parameters: {
             query?: never;
@@ -1335,6 +1433,29 @@ export interface paths {
          *     Needs a bearer token of one of the roles coordinator, organiser, director, admin, integration. Note: no personal data.
          */
         get: operations["ReferralService_GetStatistics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/statistics:export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Exports the referral statistics (GetStatistics) as a spreadsheet of rows Wskaźnik, Kategoria, Wartość: XLSX (default), CSV or the "Excel PL" CSV.
+         * @description Exports the referral statistics (GetStatistics) as a spreadsheet of rows Wskaźnik, Kategoria, Wartość: XLSX
+         *     (default), CSV or the "Excel PL" CSV. Over REST the response is the file itself.
+         *
+         *     Needs a bearer token of one of the roles coordinator, organiser, director, admin, integration. Note: no personal data; the same figures as GetStatistics.
+         */
+        get: operations["ReferralService_ExportStatistics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1645,6 +1766,32 @@ export interface components {
             /** @description The etag last read; when given and stale, ABORTED. */
             etag?: string;
         };
+        /**
+         * @description Message that represents an arbitrary HTTP body. It should only be used for
+         *     payload formats that can't be represented as JSON, such as raw binary or
+         *     an HTML page.
+         *
+         *     This message can be used both in streaming and non-streaming API methods in
+         *     the request as well as the response.
+         *
+         *     It can be used as a top-level request field, which is convenient if one
+         *     wants to extract parameters from either the URL or HTTP template into the
+         *     request fields and also want access to the raw HTTP body.
+         */
+        apiHttpBody: {
+            /** @description The HTTP Content-Type header value specifying the content type of the body. */
+            contentType?: string;
+            /**
+             * Format: byte
+             * @description The HTTP request/response body as raw binary.
+             */
+            data?: string;
+            /**
+             * @description Application specific response metadata. Must be set in the first response
+             *     for streaming APIs.
+             */
+            extensions?: components["schemas"]["protobufAny"][];
+        };
         /** @description A place where a service is delivered (placówka, miejsce świadczenia usługi). */
         catalogueV1Location: {
             /** @description Accessibility of the place (dostępność). */
@@ -1837,7 +1984,70 @@ export interface components {
             /** @description The message in that locale. */
             message?: string;
         };
+        /**
+         * @description `Any` contains an arbitrary serialized protocol buffer message along with a
+         *     URL that describes the type of the serialized message.
+         *
+         *     In its binary encoding, an `Any` is an ordinary message; but in other wire
+         *     forms like JSON, it has a special encoding. The format of the type URL is
+         *     described on the `type_url` field.
+         *
+         *     Protobuf APIs provide utilities to interact with `Any` values:
+         *
+         *     - A 'pack' operation accepts a message and constructs a generic `Any` wrapper
+         *       around it.
+         *     - An 'unpack' operation reads the content of an `Any` message, either into an
+         *       existing message or a new one. Unpack operations must check the type of the
+         *       value they unpack against the declared `type_url`.
+         *     - An 'is' operation decides whether an `Any` contains a message of the given
+         *       type, i.e. whether it can 'unpack' that type.
+         *
+         *     The JSON format representation of an `Any` follows one of these cases:
+         *
+         *     - For types without special-cased JSON encodings, the JSON format
+         *       representation of the `Any` is the same as that of the message, with an
+         *       additional `@type` field which contains the type URL.
+         *     - For types with special-cased JSON encodings (typically called 'well-known'
+         *       types, listed in https://protobuf.dev/programming-guides/json/#any), the
+         *       JSON format representation has a key `@type` which contains the type URL
+         *       and a key `value` which contains the JSON-serialized value.
+         *
+         *     The text format representation of an `Any` is like a message with one field
+         *     whose name is the type URL in brackets. For example, an `Any` containing a
+         *     `foo.Bar` message may be written `[type.googleapis.com/foo.Bar] { a: 2 }`.
+         */
         protobufAny: {
+            /**
+             * @description Identifies the type of the serialized Protobuf message with a URI reference
+             *     consisting of a prefix ending in a slash and the fully-qualified type name.
+             *
+             *     Example: type.googleapis.com/google.protobuf.StringValue
+             *
+             *     This string must contain at least one `/` character, and the content after
+             *     the last `/` must be the fully-qualified name of the type in canonical
+             *     form, without a leading dot. Do not write a scheme on these URI references
+             *     so that clients do not attempt to contact them.
+             *
+             *     The prefix is arbitrary and Protobuf implementations are expected to
+             *     simply strip off everything up to and including the last `/` to identify
+             *     the type. `type.googleapis.com/` is a common default prefix that some
+             *     legacy implementations require. This prefix does not indicate the origin of
+             *     the type, and URIs containing it are not expected to respond to any
+             *     requests.
+             *
+             *     All type URL strings must be legal URI references with the additional
+             *     restriction (for the text format) that the content of the reference
+             *     must consist only of alphanumeric characters, percent-encoded escapes, and
+             *     characters in the following set (not including the outer backticks):
+             *     `/-.~_!$&()*+,;=`. Despite our allowing percent encodings, implementations
+             *     should not unescape them to prevent confusion with existing parsers. For
+             *     example, `type.googleapis.com%2FFoo` should be rejected.
+             *
+             *     In the original design of `Any`, the possibility of launching a type
+             *     resolution service at these type URLs was considered but Protobuf never
+             *     implemented one and considers contacting these URLs to be problematic and
+             *     a potential security issue. Do not attempt to contact type URLs.
+             */
             "@type"?: string;
         } & {
             [key: string]: unknown;
@@ -2412,6 +2622,31 @@ export interface components {
          * @enum {string}
          */
         v1ImportAction: "IMPORT_ACTION_UNSPECIFIED" | "IMPORT_ACTION_CREATED" | "IMPORT_ACTION_UPDATED" | "IMPORT_ACTION_UNCHANGED" | "IMPORT_ACTION_REJECTED";
+        /**
+         * @description The format of an imported file.
+         *
+         *      - IMPORT_FORMAT_UNSPECIFIED: Not set: detected from the content (an XLSX workbook, a JSON array or object, else CSV).
+         *      - IMPORT_FORMAT_CSV: CSV with the columns of ExportServices; `;`, `,` or tab separated, UTF-8 (a byte order mark is ignored) or
+         *     Windows-1250.
+         *      - IMPORT_FORMAT_XLSX: XLSX workbook with the columns of ExportServices on its first sheet.
+         *      - IMPORT_FORMAT_HSDS_JSON: HSDS 3.0 JSON: an array of services (or a page object with `contents`) as another HSDS system exports them,
+         *     with service_at_locations, schedules, phones and cost_options.
+         * @default IMPORT_FORMAT_UNSPECIFIED
+         * @enum {string}
+         */
+        v1ImportFormat: "IMPORT_FORMAT_UNSPECIFIED" | "IMPORT_FORMAT_CSV" | "IMPORT_FORMAT_XLSX" | "IMPORT_FORMAT_HSDS_JSON";
+        /**
+         * @description What an import did (or, in a dry run, would do) with a row.
+         *
+         *      - IMPORT_OUTCOME_UNSPECIFIED: Not set.
+         *      - IMPORT_OUTCOME_CREATED: A new service was created.
+         *      - IMPORT_OUTCOME_UPDATED: An existing service was changed.
+         *      - IMPORT_OUTCOME_UNCHANGED: The row matched a service and changed nothing.
+         *      - IMPORT_OUTCOME_INVALID: The row was refused; violations say why. Nothing of it was written.
+         * @default IMPORT_OUTCOME_UNSPECIFIED
+         * @enum {string}
+         */
+        v1ImportOutcome: "IMPORT_OUTCOME_UNSPECIFIED" | "IMPORT_OUTCOME_CREATED" | "IMPORT_OUTCOME_UPDATED" | "IMPORT_OUTCOME_UNCHANGED" | "IMPORT_OUTCOME_INVALID";
         /** @description Request of ImportProviders. The file is at most 4 MiB and 10,000 rows. */
         v1ImportProvidersRequest: {
             /**
@@ -2480,6 +2715,80 @@ export interface components {
             row?: number;
             /** @description Why the row was rejected, one entry per problem. */
             violations?: components["schemas"]["v1ImportViolation"][];
+        };
+        /** @description The outcome of one row of an import. */
+        v1ImportServiceRow: {
+            /** @description The service's name as in the row. */
+            displayName?: string;
+            /** @description What happened. */
+            outcome?: components["schemas"]["v1ImportOutcome"];
+            /**
+             * Format: int32
+             * @description Row number as a spreadsheet shows it (the header is row 1); for HSDS JSON the position in the list, from 1.
+             */
+            row?: number;
+            /**
+             * @description The service created, updated or matched, `services/{uuid}`; empty for invalid rows and for new services in a
+             *     dry run (their id is given when they are written).
+             */
+            service?: string;
+            /** @description The HSDS id of the service, for HSDS JSON imports. */
+            sourceId?: string;
+            /** @description Why the row is invalid, one entry per problem. */
+            violations?: components["schemas"]["v1ImportServiceViolation"][];
+        };
+        /** @description One problem with a cell (or a whole row) of an imported file. */
+        v1ImportServiceViolation: {
+            /**
+             * @description The column as the file's header names it (e.g. "Gmina (TERC)"), or the HSDS field (e.g.
+             *     "service_at_locations[0].location.address"); empty for a problem with the whole row.
+             */
+            column?: string;
+            /** @description What is wrong, e.g. "must be 7 digits". */
+            description?: string;
+        };
+        /** @description Request of ImportServices. The file is at most 4 MiB and 20,000 rows. */
+        v1ImportServicesRequest: {
+            /**
+             * Format: byte
+             * @description The file's bytes (base64 in JSON).
+             */
+            content?: string;
+            /** @description Only check and report what would happen; write nothing. */
+            dryRun?: boolean;
+            /** @description The file's format; detected when not set. */
+            format?: components["schemas"]["v1ImportFormat"];
+            /** @description Optional idempotency key (a UUID): a repeated import with the same key and file returns the first report. */
+            requestId?: string;
+        };
+        /** @description Response of ImportServices. */
+        v1ImportServicesResponse: {
+            /**
+             * Format: int32
+             * @description Number of rows CREATED.
+             */
+            createdCount?: number;
+            /** @description Whether this was a dry run (nothing was written). */
+            dryRun?: boolean;
+            /** @description The format read (detected or given). */
+            format?: components["schemas"]["v1ImportFormat"];
+            /**
+             * Format: int32
+             * @description Number of rows INVALID.
+             */
+            invalidCount?: number;
+            /** @description One result per non-empty row, in file order. */
+            rows?: components["schemas"]["v1ImportServiceRow"][];
+            /**
+             * Format: int32
+             * @description Number of rows UNCHANGED.
+             */
+            unchangedCount?: number;
+            /**
+             * Format: int32
+             * @description Number of rows UPDATED.
+             */
+            updatedCount?: number;
         };
         /** @description One problem with a cell (or a row) of an imported file. */
         v1ImportViolation: {
@@ -3977,6 +4286,56 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    ProviderService_ExportAgreements: {
+        parameters: {
+            query?: {
+                /** @description File format: `xlsx` (default), `csv` or `csv_excel`. */
+                format?: string;
+                /** @description The provider, `providers/{uuid}`; every provider when empty. */
+                parent?: string;
+                /** @description Filter, as ListAgreementsRequest.filter. */
+                filter?: string;
+                /** @description Order, as ListAgreementsRequest.order_by. */
+                orderBy?: string;
+            };
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["apiHttpBody"];
+                };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["DeadlineExceeded"];
+            default: components["responses"]["Error"];
+        };
+    };
     CatalogueService_ListAreas: {
         parameters: {
             query?: never;
@@ -5988,6 +6347,54 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    ProviderService_ExportProviders: {
+        parameters: {
+            query?: {
+                /** @description File format: `xlsx` (default), `csv` or `csv_excel`. */
+                format?: string;
+                /** @description Filter, as ListProvidersRequest.filter. */
+                filter?: string;
+                /** @description Order, as ListProvidersRequest.order_by. */
+                orderBy?: string;
+            };
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["apiHttpBody"];
+                };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["DeadlineExceeded"];
+            default: components["responses"]["Error"];
+        };
+    };
     ProviderService_ImportProviders: {
         parameters: {
             query?: never;
@@ -7682,6 +8089,91 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    CatalogueService_ExportServices: {
+        parameters: {
+            query?: {
+                /**
+                 * @description File format: `xlsx` (default), `csv` (RFC 4180: UTF-8, comma, decimal point) or `csv_excel` (what Excel
+                 *     with a Polish locale opens with Polish letters intact: UTF-8 with a byte order mark, `;`, decimal comma).
+                 */
+                format?: string;
+                /** @description Filter, as ListServicesRequest.filter. */
+                filter?: string;
+                /** @description Order, as ListServicesRequest.order_by. */
+                orderBy?: string;
+            };
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["apiHttpBody"];
+                };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["DeadlineExceeded"];
+            default: components["responses"]["Error"];
+        };
+    };
+    CatalogueService_ImportServices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Request of ImportServices. The file is at most 4 MiB and 20,000 rows. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["v1ImportServicesRequest"];
+            };
+        };
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1ImportServicesResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["DeadlineExceeded"];
+            default: components["responses"]["Error"];
+        };
+    };
     CatalogueService_SearchServices: {
         parameters: {
             query?: never;
@@ -7819,6 +8311,53 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["v1Statistics"];
+                };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["DeadlineExceeded"];
+            default: components["responses"]["Error"];
+        };
+    };
+    ReferralService_ExportStatistics: {
+        parameters: {
+            query?: {
+                /** @description File format: `xlsx` (default), `csv` or `csv_excel`. */
+                format?: string;
+                /** @description As GetStatisticsRequest.as_of. */
+                asOf?: string;
+            };
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["apiHttpBody"];
                 };
             };
             /** @description Not Modified: the If-None-Match header named the current ETag; no body. */

@@ -88,9 +88,10 @@ var forwardedHeaders = map[string]string{
 	"Accept-Language": "accept-language",
 }
 
-// Response metadata that becomes response headers: none. The request id header is set by the gateway itself
-// (and forwarded to the services, which keep it), so passing the services' copy back would only duplicate it.
-var returnedHeaders = map[string]string{}
+// Response metadata that becomes response headers: only the file name of a spreadsheet export
+// (Content-Disposition, set by the Export* RPCs). The request id header is set by the gateway itself (and
+// forwarded to the services, which keep it), so passing the services' copy back would only duplicate it.
+var returnedHeaders = map[string]string{"content-disposition": "Content-Disposition"}
 
 var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
@@ -127,7 +128,9 @@ func New(ctx context.Context, conns Conns, opts Options, log *zap.Logger) (http.
 		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 	}
 	gw := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler),
+		// HTTPBodyMarshaler writes a google.api.HttpBody response (the spreadsheet exports) as its raw bytes with
+		// its own Content-Type; every other message is JSON.
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: marshaler}),
 		runtime.WithIncomingHeaderMatcher(func(key string) (string, bool) {
 			md, ok := forwardedHeaders[textproto.CanonicalMIMEHeaderKey(key)]
 			return md, ok

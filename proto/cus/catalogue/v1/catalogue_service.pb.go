@@ -10,6 +10,7 @@ import (
 	v1 "github.com/cus-suite/cus/proto/cus/type/v1"
 	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
@@ -82,6 +83,126 @@ func (x PeerState) Number() protoreflect.EnumNumber {
 // Deprecated: Use PeerState.Descriptor instead.
 func (PeerState) EnumDescriptor() ([]byte, []int) {
 	return file_cus_catalogue_v1_catalogue_service_proto_rawDescGZIP(), []int{0}
+}
+
+// The format of an imported file.
+type ImportFormat int32
+
+const (
+	// Not set: detected from the content (an XLSX workbook, a JSON array or object, else CSV).
+	ImportFormat_IMPORT_FORMAT_UNSPECIFIED ImportFormat = 0
+	// CSV with the columns of ExportServices; `;`, `,` or tab separated, UTF-8 (a byte order mark is ignored) or
+	// Windows-1250.
+	ImportFormat_IMPORT_FORMAT_CSV ImportFormat = 1
+	// XLSX workbook with the columns of ExportServices on its first sheet.
+	ImportFormat_IMPORT_FORMAT_XLSX ImportFormat = 2
+	// HSDS 3.0 JSON: an array of services (or a page object with `contents`) as another HSDS system exports them,
+	// with service_at_locations, schedules, phones and cost_options.
+	ImportFormat_IMPORT_FORMAT_HSDS_JSON ImportFormat = 3
+)
+
+// Enum value maps for ImportFormat.
+var (
+	ImportFormat_name = map[int32]string{
+		0: "IMPORT_FORMAT_UNSPECIFIED",
+		1: "IMPORT_FORMAT_CSV",
+		2: "IMPORT_FORMAT_XLSX",
+		3: "IMPORT_FORMAT_HSDS_JSON",
+	}
+	ImportFormat_value = map[string]int32{
+		"IMPORT_FORMAT_UNSPECIFIED": 0,
+		"IMPORT_FORMAT_CSV":         1,
+		"IMPORT_FORMAT_XLSX":        2,
+		"IMPORT_FORMAT_HSDS_JSON":   3,
+	}
+)
+
+func (x ImportFormat) Enum() *ImportFormat {
+	p := new(ImportFormat)
+	*p = x
+	return p
+}
+
+func (x ImportFormat) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ImportFormat) Descriptor() protoreflect.EnumDescriptor {
+	return file_cus_catalogue_v1_catalogue_service_proto_enumTypes[1].Descriptor()
+}
+
+func (ImportFormat) Type() protoreflect.EnumType {
+	return &file_cus_catalogue_v1_catalogue_service_proto_enumTypes[1]
+}
+
+func (x ImportFormat) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ImportFormat.Descriptor instead.
+func (ImportFormat) EnumDescriptor() ([]byte, []int) {
+	return file_cus_catalogue_v1_catalogue_service_proto_rawDescGZIP(), []int{1}
+}
+
+// What an import did (or, in a dry run, would do) with a row.
+type ImportOutcome int32
+
+const (
+	// Not set.
+	ImportOutcome_IMPORT_OUTCOME_UNSPECIFIED ImportOutcome = 0
+	// A new service was created.
+	ImportOutcome_IMPORT_OUTCOME_CREATED ImportOutcome = 1
+	// An existing service was changed.
+	ImportOutcome_IMPORT_OUTCOME_UPDATED ImportOutcome = 2
+	// The row matched a service and changed nothing.
+	ImportOutcome_IMPORT_OUTCOME_UNCHANGED ImportOutcome = 3
+	// The row was refused; violations say why. Nothing of it was written.
+	ImportOutcome_IMPORT_OUTCOME_INVALID ImportOutcome = 4
+)
+
+// Enum value maps for ImportOutcome.
+var (
+	ImportOutcome_name = map[int32]string{
+		0: "IMPORT_OUTCOME_UNSPECIFIED",
+		1: "IMPORT_OUTCOME_CREATED",
+		2: "IMPORT_OUTCOME_UPDATED",
+		3: "IMPORT_OUTCOME_UNCHANGED",
+		4: "IMPORT_OUTCOME_INVALID",
+	}
+	ImportOutcome_value = map[string]int32{
+		"IMPORT_OUTCOME_UNSPECIFIED": 0,
+		"IMPORT_OUTCOME_CREATED":     1,
+		"IMPORT_OUTCOME_UPDATED":     2,
+		"IMPORT_OUTCOME_UNCHANGED":   3,
+		"IMPORT_OUTCOME_INVALID":     4,
+	}
+)
+
+func (x ImportOutcome) Enum() *ImportOutcome {
+	p := new(ImportOutcome)
+	*p = x
+	return p
+}
+
+func (x ImportOutcome) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ImportOutcome) Descriptor() protoreflect.EnumDescriptor {
+	return file_cus_catalogue_v1_catalogue_service_proto_enumTypes[2].Descriptor()
+}
+
+func (ImportOutcome) Type() protoreflect.EnumType {
+	return &file_cus_catalogue_v1_catalogue_service_proto_enumTypes[2]
+}
+
+func (x ImportOutcome) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ImportOutcome.Descriptor instead.
+func (ImportOutcome) EnumDescriptor() ([]byte, []int) {
+	return file_cus_catalogue_v1_catalogue_service_proto_rawDescGZIP(), []int{2}
 }
 
 // Request of GetService.
@@ -1870,11 +1991,397 @@ func (x *PeerStatus) GetRejectedCount() int64 {
 	return 0
 }
 
+// Request of ExportServices.
+type ExportServicesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// File format: `xlsx` (default), `csv` (RFC 4180: UTF-8, comma, decimal point) or `csv_excel` (what Excel
+	// with a Polish locale opens with Polish letters intact: UTF-8 with a byte order mark, `;`, decimal comma).
+	Format string `protobuf:"bytes,1,opt,name=format,proto3" json:"format,omitempty"`
+	// Filter, as ListServicesRequest.filter.
+	Filter string `protobuf:"bytes,2,opt,name=filter,proto3" json:"filter,omitempty"`
+	// Order, as ListServicesRequest.order_by.
+	OrderBy       string `protobuf:"bytes,3,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportServicesRequest) Reset() {
+	*x = ExportServicesRequest{}
+	mi := &file_cus_catalogue_v1_catalogue_service_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportServicesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportServicesRequest) ProtoMessage() {}
+
+func (x *ExportServicesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_catalogue_v1_catalogue_service_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportServicesRequest.ProtoReflect.Descriptor instead.
+func (*ExportServicesRequest) Descriptor() ([]byte, []int) {
+	return file_cus_catalogue_v1_catalogue_service_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ExportServicesRequest) GetFormat() string {
+	if x != nil {
+		return x.Format
+	}
+	return ""
+}
+
+func (x *ExportServicesRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+func (x *ExportServicesRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
+}
+
+// Request of ImportServices. The file is at most 4 MiB and 20,000 rows.
+type ImportServicesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The file's bytes (base64 in JSON).
+	Content []byte `protobuf:"bytes,1,opt,name=content,proto3" json:"content,omitempty"`
+	// The file's format; detected when not set.
+	Format ImportFormat `protobuf:"varint,2,opt,name=format,proto3,enum=cus.catalogue.v1.ImportFormat" json:"format,omitempty"`
+	// Only check and report what would happen; write nothing.
+	DryRun bool `protobuf:"varint,3,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	// Optional idempotency key (a UUID): a repeated import with the same key and file returns the first report.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportServicesRequest) Reset() {
+	*x = ImportServicesRequest{}
+	mi := &file_cus_catalogue_v1_catalogue_service_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportServicesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportServicesRequest) ProtoMessage() {}
+
+func (x *ImportServicesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_catalogue_v1_catalogue_service_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportServicesRequest.ProtoReflect.Descriptor instead.
+func (*ImportServicesRequest) Descriptor() ([]byte, []int) {
+	return file_cus_catalogue_v1_catalogue_service_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ImportServicesRequest) GetContent() []byte {
+	if x != nil {
+		return x.Content
+	}
+	return nil
+}
+
+func (x *ImportServicesRequest) GetFormat() ImportFormat {
+	if x != nil {
+		return x.Format
+	}
+	return ImportFormat_IMPORT_FORMAT_UNSPECIFIED
+}
+
+func (x *ImportServicesRequest) GetDryRun() bool {
+	if x != nil {
+		return x.DryRun
+	}
+	return false
+}
+
+func (x *ImportServicesRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// One problem with a cell (or a whole row) of an imported file.
+type ImportServiceViolation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The column as the file's header names it (e.g. "Gmina (TERC)"), or the HSDS field (e.g.
+	// "service_at_locations[0].location.address"); empty for a problem with the whole row.
+	Column string `protobuf:"bytes,1,opt,name=column,proto3" json:"column,omitempty"`
+	// What is wrong, e.g. "must be 7 digits".
+	Description   string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportServiceViolation) Reset() {
+	*x = ImportServiceViolation{}
+	mi := &file_cus_catalogue_v1_catalogue_service_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportServiceViolation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportServiceViolation) ProtoMessage() {}
+
+func (x *ImportServiceViolation) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_catalogue_v1_catalogue_service_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportServiceViolation.ProtoReflect.Descriptor instead.
+func (*ImportServiceViolation) Descriptor() ([]byte, []int) {
+	return file_cus_catalogue_v1_catalogue_service_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ImportServiceViolation) GetColumn() string {
+	if x != nil {
+		return x.Column
+	}
+	return ""
+}
+
+func (x *ImportServiceViolation) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+// The outcome of one row of an import.
+type ImportServiceRow struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Row number as a spreadsheet shows it (the header is row 1); for HSDS JSON the position in the list, from 1.
+	Row int32 `protobuf:"varint,1,opt,name=row,proto3" json:"row,omitempty"`
+	// The HSDS id of the service, for HSDS JSON imports.
+	SourceId string `protobuf:"bytes,2,opt,name=source_id,json=sourceId,proto3" json:"source_id,omitempty"`
+	// What happened.
+	Outcome ImportOutcome `protobuf:"varint,3,opt,name=outcome,proto3,enum=cus.catalogue.v1.ImportOutcome" json:"outcome,omitempty"`
+	// The service created, updated or matched, `services/{uuid}`; empty for invalid rows and for new services in a
+	// dry run (their id is given when they are written).
+	Service string `protobuf:"bytes,4,opt,name=service,proto3" json:"service,omitempty"`
+	// The service's name as in the row.
+	DisplayName string `protobuf:"bytes,5,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// Why the row is invalid, one entry per problem.
+	Violations    []*ImportServiceViolation `protobuf:"bytes,6,rep,name=violations,proto3" json:"violations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportServiceRow) Reset() {
+	*x = ImportServiceRow{}
+	mi := &file_cus_catalogue_v1_catalogue_service_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportServiceRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportServiceRow) ProtoMessage() {}
+
+func (x *ImportServiceRow) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_catalogue_v1_catalogue_service_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportServiceRow.ProtoReflect.Descriptor instead.
+func (*ImportServiceRow) Descriptor() ([]byte, []int) {
+	return file_cus_catalogue_v1_catalogue_service_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ImportServiceRow) GetRow() int32 {
+	if x != nil {
+		return x.Row
+	}
+	return 0
+}
+
+func (x *ImportServiceRow) GetSourceId() string {
+	if x != nil {
+		return x.SourceId
+	}
+	return ""
+}
+
+func (x *ImportServiceRow) GetOutcome() ImportOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return ImportOutcome_IMPORT_OUTCOME_UNSPECIFIED
+}
+
+func (x *ImportServiceRow) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *ImportServiceRow) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *ImportServiceRow) GetViolations() []*ImportServiceViolation {
+	if x != nil {
+		return x.Violations
+	}
+	return nil
+}
+
+// Response of ImportServices.
+type ImportServicesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One result per non-empty row, in file order.
+	Rows []*ImportServiceRow `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
+	// Number of rows CREATED.
+	CreatedCount int32 `protobuf:"varint,2,opt,name=created_count,json=createdCount,proto3" json:"created_count,omitempty"`
+	// Number of rows UPDATED.
+	UpdatedCount int32 `protobuf:"varint,3,opt,name=updated_count,json=updatedCount,proto3" json:"updated_count,omitempty"`
+	// Number of rows UNCHANGED.
+	UnchangedCount int32 `protobuf:"varint,4,opt,name=unchanged_count,json=unchangedCount,proto3" json:"unchanged_count,omitempty"`
+	// Number of rows INVALID.
+	InvalidCount int32 `protobuf:"varint,5,opt,name=invalid_count,json=invalidCount,proto3" json:"invalid_count,omitempty"`
+	// Whether this was a dry run (nothing was written).
+	DryRun bool `protobuf:"varint,6,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	// The format read (detected or given).
+	Format        ImportFormat `protobuf:"varint,7,opt,name=format,proto3,enum=cus.catalogue.v1.ImportFormat" json:"format,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportServicesResponse) Reset() {
+	*x = ImportServicesResponse{}
+	mi := &file_cus_catalogue_v1_catalogue_service_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportServicesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportServicesResponse) ProtoMessage() {}
+
+func (x *ImportServicesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_catalogue_v1_catalogue_service_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportServicesResponse.ProtoReflect.Descriptor instead.
+func (*ImportServicesResponse) Descriptor() ([]byte, []int) {
+	return file_cus_catalogue_v1_catalogue_service_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ImportServicesResponse) GetRows() []*ImportServiceRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *ImportServicesResponse) GetCreatedCount() int32 {
+	if x != nil {
+		return x.CreatedCount
+	}
+	return 0
+}
+
+func (x *ImportServicesResponse) GetUpdatedCount() int32 {
+	if x != nil {
+		return x.UpdatedCount
+	}
+	return 0
+}
+
+func (x *ImportServicesResponse) GetUnchangedCount() int32 {
+	if x != nil {
+		return x.UnchangedCount
+	}
+	return 0
+}
+
+func (x *ImportServicesResponse) GetInvalidCount() int32 {
+	if x != nil {
+		return x.InvalidCount
+	}
+	return 0
+}
+
+func (x *ImportServicesResponse) GetDryRun() bool {
+	if x != nil {
+		return x.DryRun
+	}
+	return false
+}
+
+func (x *ImportServicesResponse) GetFormat() ImportFormat {
+	if x != nil {
+		return x.Format
+	}
+	return ImportFormat_IMPORT_FORMAT_UNSPECIFIED
+}
+
 var File_cus_catalogue_v1_catalogue_service_proto protoreflect.FileDescriptor
 
 const file_cus_catalogue_v1_catalogue_service_proto_rawDesc = "" +
 	"\n" +
-	"(cus/catalogue/v1/catalogue_service.proto\x12\x10cus.catalogue.v1\x1a cus/catalogue/v1/resources.proto\x1a\x17cus/type/v1/types.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\",\n" +
+	"(cus/catalogue/v1/catalogue_service.proto\x12\x10cus.catalogue.v1\x1a cus/catalogue/v1/resources.proto\x1a\x17cus/type/v1/types.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\",\n" +
 	"\x11GetServiceRequest\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"\x84\x01\n" +
 	"\x13ListServicesRequest\x12\x1b\n" +
@@ -2002,12 +2509,53 @@ const file_cus_catalogue_v1_catalogue_service_proto_rawDesc = "" +
 	" \x01(\tR\tlastError\x12B\n" +
 	"\x0flast_error_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\rlastErrorTime\x12#\n" +
 	"\rservice_count\x18\f \x01(\x05R\fserviceCount\x12%\n" +
-	"\x0erejected_count\x18\r \x01(\x03R\rrejectedCount*p\n" +
+	"\x0erejected_count\x18\r \x01(\x03R\rrejectedCount\"b\n" +
+	"\x15ExportServicesRequest\x12\x16\n" +
+	"\x06format\x18\x01 \x01(\tR\x06format\x12\x16\n" +
+	"\x06filter\x18\x02 \x01(\tR\x06filter\x12\x19\n" +
+	"\border_by\x18\x03 \x01(\tR\aorderBy\"\xa1\x01\n" +
+	"\x15ImportServicesRequest\x12\x18\n" +
+	"\acontent\x18\x01 \x01(\fR\acontent\x126\n" +
+	"\x06format\x18\x02 \x01(\x0e2\x1e.cus.catalogue.v1.ImportFormatR\x06format\x12\x17\n" +
+	"\adry_run\x18\x03 \x01(\bR\x06dryRun\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"R\n" +
+	"\x16ImportServiceViolation\x12\x16\n" +
+	"\x06column\x18\x01 \x01(\tR\x06column\x12 \n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\"\x83\x02\n" +
+	"\x10ImportServiceRow\x12\x10\n" +
+	"\x03row\x18\x01 \x01(\x05R\x03row\x12\x1b\n" +
+	"\tsource_id\x18\x02 \x01(\tR\bsourceId\x129\n" +
+	"\aoutcome\x18\x03 \x01(\x0e2\x1f.cus.catalogue.v1.ImportOutcomeR\aoutcome\x12\x18\n" +
+	"\aservice\x18\x04 \x01(\tR\aservice\x12!\n" +
+	"\fdisplay_name\x18\x05 \x01(\tR\vdisplayName\x12H\n" +
+	"\n" +
+	"violations\x18\x06 \x03(\v2(.cus.catalogue.v1.ImportServiceViolationR\n" +
+	"violations\"\xb9\x02\n" +
+	"\x16ImportServicesResponse\x126\n" +
+	"\x04rows\x18\x01 \x03(\v2\".cus.catalogue.v1.ImportServiceRowR\x04rows\x12#\n" +
+	"\rcreated_count\x18\x02 \x01(\x05R\fcreatedCount\x12#\n" +
+	"\rupdated_count\x18\x03 \x01(\x05R\fupdatedCount\x12'\n" +
+	"\x0funchanged_count\x18\x04 \x01(\x05R\x0eunchangedCount\x12#\n" +
+	"\rinvalid_count\x18\x05 \x01(\x05R\finvalidCount\x12\x17\n" +
+	"\adry_run\x18\x06 \x01(\bR\x06dryRun\x126\n" +
+	"\x06format\x18\a \x01(\x0e2\x1e.cus.catalogue.v1.ImportFormatR\x06format*p\n" +
 	"\tPeerState\x12\x1a\n" +
 	"\x16PEER_STATE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12PEER_STATE_SYNCING\x10\x01\x12\x17\n" +
 	"\x13PEER_STATE_WATCHING\x10\x02\x12\x16\n" +
-	"\x12PEER_STATE_BACKOFF\x10\x032\x9d\x0f\n" +
+	"\x12PEER_STATE_BACKOFF\x10\x03*y\n" +
+	"\fImportFormat\x12\x1d\n" +
+	"\x19IMPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11IMPORT_FORMAT_CSV\x10\x01\x12\x16\n" +
+	"\x12IMPORT_FORMAT_XLSX\x10\x02\x12\x1b\n" +
+	"\x17IMPORT_FORMAT_HSDS_JSON\x10\x03*\xa1\x01\n" +
+	"\rImportOutcome\x12\x1e\n" +
+	"\x1aIMPORT_OUTCOME_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16IMPORT_OUTCOME_CREATED\x10\x01\x12\x1a\n" +
+	"\x16IMPORT_OUTCOME_UPDATED\x10\x02\x12\x1c\n" +
+	"\x18IMPORT_OUTCOME_UNCHANGED\x10\x03\x12\x1a\n" +
+	"\x16IMPORT_OUTCOME_INVALID\x10\x042\x91\x11\n" +
 	"\x10CatalogueService\x12k\n" +
 	"\n" +
 	"GetService\x12#.cus.catalogue.v1.GetServiceRequest\x1a\x19.cus.catalogue.v1.Service\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/{name=services/*}\x12s\n" +
@@ -2025,7 +2573,9 @@ const file_cus_catalogue_v1_catalogue_service_proto_rawDesc = "" +
 	"\x10ListTargetGroups\x12).cus.catalogue.v1.ListTargetGroupsRequest\x1a*.cus.catalogue.v1.ListTargetGroupsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/targetGroups\x12o\n" +
 	"\vListChanges\x12$.cus.catalogue.v1.ListChangesRequest\x1a%.cus.catalogue.v1.ListChangesResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/changes\x12z\n" +
 	"\fWatchChanges\x12%.cus.catalogue.v1.WatchChangesRequest\x1a&.cus.catalogue.v1.WatchChangesResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/changes:watch0\x01\x12g\n" +
-	"\tListPeers\x12\".cus.catalogue.v1.ListPeersRequest\x1a#.cus.catalogue.v1.ListPeersResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/peersB\xd4\x03\x92A\x93\x03\x12\xe8\x02\n" +
+	"\tListPeers\x12\".cus.catalogue.v1.ListPeersRequest\x1a#.cus.catalogue.v1.ListPeersResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/peers\x12l\n" +
+	"\x0eExportServices\x12'.cus.catalogue.v1.ExportServicesRequest\x1a\x14.google.api.HttpBody\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/services:export\x12\x83\x01\n" +
+	"\x0eImportServices\x12'.cus.catalogue.v1.ImportServicesRequest\x1a(.cus.catalogue.v1.ImportServicesResponse\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*\"\x13/v1/services:importB\xd4\x03\x92A\x93\x03\x12\xe8\x02\n" +
 	"\x1aCUS coordination suite API\x12\xb7\x02REST/JSON API of the CUS coordination suite (Centrum Usług Społecznych). Field names are lowerCamelCase, enums are strings, times are RFC 3339 UTC, money is integer grosze. Errors are google.rpc.Status objects with an ErrorInfo detail (domain \"cus.gov.pl\") and, for invalid input, BadRequest field violations.*\f\n" +
 	"\n" +
 	"Apache-2.02\x02v1*\x02\x01\x022\x10application/json:\x10application/jsonZ;github.com/cus-suite/cus/proto/cus/catalogue/v1;cataloguev1b\x06proto3"
@@ -2042,116 +2592,133 @@ func file_cus_catalogue_v1_catalogue_service_proto_rawDescGZIP() []byte {
 	return file_cus_catalogue_v1_catalogue_service_proto_rawDescData
 }
 
-var file_cus_catalogue_v1_catalogue_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_cus_catalogue_v1_catalogue_service_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_cus_catalogue_v1_catalogue_service_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_cus_catalogue_v1_catalogue_service_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_cus_catalogue_v1_catalogue_service_proto_goTypes = []any{
 	(PeerState)(0),                   // 0: cus.catalogue.v1.PeerState
-	(*GetServiceRequest)(nil),        // 1: cus.catalogue.v1.GetServiceRequest
-	(*ListServicesRequest)(nil),      // 2: cus.catalogue.v1.ListServicesRequest
-	(*ListServicesResponse)(nil),     // 3: cus.catalogue.v1.ListServicesResponse
-	(*CreateServiceRequest)(nil),     // 4: cus.catalogue.v1.CreateServiceRequest
-	(*UpdateServiceRequest)(nil),     // 5: cus.catalogue.v1.UpdateServiceRequest
-	(*DeleteServiceRequest)(nil),     // 6: cus.catalogue.v1.DeleteServiceRequest
-	(*SearchServicesRequest)(nil),    // 7: cus.catalogue.v1.SearchServicesRequest
-	(*GeoFilter)(nil),                // 8: cus.catalogue.v1.GeoFilter
-	(*SearchServicesResponse)(nil),   // 9: cus.catalogue.v1.SearchServicesResponse
-	(*SearchResult)(nil),             // 10: cus.catalogue.v1.SearchResult
-	(*AreaFacet)(nil),                // 11: cus.catalogue.v1.AreaFacet
-	(*TargetGroupFacet)(nil),         // 12: cus.catalogue.v1.TargetGroupFacet
-	(*GetProgrammeRequest)(nil),      // 13: cus.catalogue.v1.GetProgrammeRequest
-	(*ListProgrammesRequest)(nil),    // 14: cus.catalogue.v1.ListProgrammesRequest
-	(*ListProgrammesResponse)(nil),   // 15: cus.catalogue.v1.ListProgrammesResponse
-	(*CreateProgrammeRequest)(nil),   // 16: cus.catalogue.v1.CreateProgrammeRequest
-	(*UpdateProgrammeRequest)(nil),   // 17: cus.catalogue.v1.UpdateProgrammeRequest
-	(*DeleteProgrammeRequest)(nil),   // 18: cus.catalogue.v1.DeleteProgrammeRequest
-	(*ListAreasRequest)(nil),         // 19: cus.catalogue.v1.ListAreasRequest
-	(*ListAreasResponse)(nil),        // 20: cus.catalogue.v1.ListAreasResponse
-	(*ListTargetGroupsRequest)(nil),  // 21: cus.catalogue.v1.ListTargetGroupsRequest
-	(*ListTargetGroupsResponse)(nil), // 22: cus.catalogue.v1.ListTargetGroupsResponse
-	(*ListChangesRequest)(nil),       // 23: cus.catalogue.v1.ListChangesRequest
-	(*ListChangesResponse)(nil),      // 24: cus.catalogue.v1.ListChangesResponse
-	(*WatchChangesRequest)(nil),      // 25: cus.catalogue.v1.WatchChangesRequest
-	(*WatchChangesResponse)(nil),     // 26: cus.catalogue.v1.WatchChangesResponse
-	(*ListPeersRequest)(nil),         // 27: cus.catalogue.v1.ListPeersRequest
-	(*ListPeersResponse)(nil),        // 28: cus.catalogue.v1.ListPeersResponse
-	(*PeerStatus)(nil),               // 29: cus.catalogue.v1.PeerStatus
-	(*Service)(nil),                  // 30: cus.catalogue.v1.Service
-	(*fieldmaskpb.FieldMask)(nil),    // 31: google.protobuf.FieldMask
-	(Area)(0),                        // 32: cus.catalogue.v1.Area
-	(TargetGroup)(0),                 // 33: cus.catalogue.v1.TargetGroup
-	(*timestamppb.Timestamp)(nil),    // 34: google.protobuf.Timestamp
-	(*v1.LatLng)(nil),                // 35: cus.type.v1.LatLng
-	(*Programme)(nil),                // 36: cus.catalogue.v1.Programme
-	(*AreaInfo)(nil),                 // 37: cus.catalogue.v1.AreaInfo
-	(*TargetGroupInfo)(nil),          // 38: cus.catalogue.v1.TargetGroupInfo
-	(*Change)(nil),                   // 39: cus.catalogue.v1.Change
-	(*emptypb.Empty)(nil),            // 40: google.protobuf.Empty
+	(ImportFormat)(0),                // 1: cus.catalogue.v1.ImportFormat
+	(ImportOutcome)(0),               // 2: cus.catalogue.v1.ImportOutcome
+	(*GetServiceRequest)(nil),        // 3: cus.catalogue.v1.GetServiceRequest
+	(*ListServicesRequest)(nil),      // 4: cus.catalogue.v1.ListServicesRequest
+	(*ListServicesResponse)(nil),     // 5: cus.catalogue.v1.ListServicesResponse
+	(*CreateServiceRequest)(nil),     // 6: cus.catalogue.v1.CreateServiceRequest
+	(*UpdateServiceRequest)(nil),     // 7: cus.catalogue.v1.UpdateServiceRequest
+	(*DeleteServiceRequest)(nil),     // 8: cus.catalogue.v1.DeleteServiceRequest
+	(*SearchServicesRequest)(nil),    // 9: cus.catalogue.v1.SearchServicesRequest
+	(*GeoFilter)(nil),                // 10: cus.catalogue.v1.GeoFilter
+	(*SearchServicesResponse)(nil),   // 11: cus.catalogue.v1.SearchServicesResponse
+	(*SearchResult)(nil),             // 12: cus.catalogue.v1.SearchResult
+	(*AreaFacet)(nil),                // 13: cus.catalogue.v1.AreaFacet
+	(*TargetGroupFacet)(nil),         // 14: cus.catalogue.v1.TargetGroupFacet
+	(*GetProgrammeRequest)(nil),      // 15: cus.catalogue.v1.GetProgrammeRequest
+	(*ListProgrammesRequest)(nil),    // 16: cus.catalogue.v1.ListProgrammesRequest
+	(*ListProgrammesResponse)(nil),   // 17: cus.catalogue.v1.ListProgrammesResponse
+	(*CreateProgrammeRequest)(nil),   // 18: cus.catalogue.v1.CreateProgrammeRequest
+	(*UpdateProgrammeRequest)(nil),   // 19: cus.catalogue.v1.UpdateProgrammeRequest
+	(*DeleteProgrammeRequest)(nil),   // 20: cus.catalogue.v1.DeleteProgrammeRequest
+	(*ListAreasRequest)(nil),         // 21: cus.catalogue.v1.ListAreasRequest
+	(*ListAreasResponse)(nil),        // 22: cus.catalogue.v1.ListAreasResponse
+	(*ListTargetGroupsRequest)(nil),  // 23: cus.catalogue.v1.ListTargetGroupsRequest
+	(*ListTargetGroupsResponse)(nil), // 24: cus.catalogue.v1.ListTargetGroupsResponse
+	(*ListChangesRequest)(nil),       // 25: cus.catalogue.v1.ListChangesRequest
+	(*ListChangesResponse)(nil),      // 26: cus.catalogue.v1.ListChangesResponse
+	(*WatchChangesRequest)(nil),      // 27: cus.catalogue.v1.WatchChangesRequest
+	(*WatchChangesResponse)(nil),     // 28: cus.catalogue.v1.WatchChangesResponse
+	(*ListPeersRequest)(nil),         // 29: cus.catalogue.v1.ListPeersRequest
+	(*ListPeersResponse)(nil),        // 30: cus.catalogue.v1.ListPeersResponse
+	(*PeerStatus)(nil),               // 31: cus.catalogue.v1.PeerStatus
+	(*ExportServicesRequest)(nil),    // 32: cus.catalogue.v1.ExportServicesRequest
+	(*ImportServicesRequest)(nil),    // 33: cus.catalogue.v1.ImportServicesRequest
+	(*ImportServiceViolation)(nil),   // 34: cus.catalogue.v1.ImportServiceViolation
+	(*ImportServiceRow)(nil),         // 35: cus.catalogue.v1.ImportServiceRow
+	(*ImportServicesResponse)(nil),   // 36: cus.catalogue.v1.ImportServicesResponse
+	(*Service)(nil),                  // 37: cus.catalogue.v1.Service
+	(*fieldmaskpb.FieldMask)(nil),    // 38: google.protobuf.FieldMask
+	(Area)(0),                        // 39: cus.catalogue.v1.Area
+	(TargetGroup)(0),                 // 40: cus.catalogue.v1.TargetGroup
+	(*timestamppb.Timestamp)(nil),    // 41: google.protobuf.Timestamp
+	(*v1.LatLng)(nil),                // 42: cus.type.v1.LatLng
+	(*Programme)(nil),                // 43: cus.catalogue.v1.Programme
+	(*AreaInfo)(nil),                 // 44: cus.catalogue.v1.AreaInfo
+	(*TargetGroupInfo)(nil),          // 45: cus.catalogue.v1.TargetGroupInfo
+	(*Change)(nil),                   // 46: cus.catalogue.v1.Change
+	(*emptypb.Empty)(nil),            // 47: google.protobuf.Empty
+	(*httpbody.HttpBody)(nil),        // 48: google.api.HttpBody
 }
 var file_cus_catalogue_v1_catalogue_service_proto_depIdxs = []int32{
-	30, // 0: cus.catalogue.v1.ListServicesResponse.services:type_name -> cus.catalogue.v1.Service
-	30, // 1: cus.catalogue.v1.CreateServiceRequest.service:type_name -> cus.catalogue.v1.Service
-	30, // 2: cus.catalogue.v1.UpdateServiceRequest.service:type_name -> cus.catalogue.v1.Service
-	31, // 3: cus.catalogue.v1.UpdateServiceRequest.update_mask:type_name -> google.protobuf.FieldMask
-	32, // 4: cus.catalogue.v1.SearchServicesRequest.areas:type_name -> cus.catalogue.v1.Area
-	33, // 5: cus.catalogue.v1.SearchServicesRequest.target_groups:type_name -> cus.catalogue.v1.TargetGroup
-	34, // 6: cus.catalogue.v1.SearchServicesRequest.open_at:type_name -> google.protobuf.Timestamp
-	8,  // 7: cus.catalogue.v1.SearchServicesRequest.near:type_name -> cus.catalogue.v1.GeoFilter
-	35, // 8: cus.catalogue.v1.GeoFilter.center:type_name -> cus.type.v1.LatLng
-	10, // 9: cus.catalogue.v1.SearchServicesResponse.results:type_name -> cus.catalogue.v1.SearchResult
-	11, // 10: cus.catalogue.v1.SearchServicesResponse.area_facets:type_name -> cus.catalogue.v1.AreaFacet
-	12, // 11: cus.catalogue.v1.SearchServicesResponse.target_group_facets:type_name -> cus.catalogue.v1.TargetGroupFacet
-	30, // 12: cus.catalogue.v1.SearchResult.service:type_name -> cus.catalogue.v1.Service
-	32, // 13: cus.catalogue.v1.AreaFacet.area:type_name -> cus.catalogue.v1.Area
-	33, // 14: cus.catalogue.v1.TargetGroupFacet.target_group:type_name -> cus.catalogue.v1.TargetGroup
-	36, // 15: cus.catalogue.v1.ListProgrammesResponse.programmes:type_name -> cus.catalogue.v1.Programme
-	36, // 16: cus.catalogue.v1.CreateProgrammeRequest.programme:type_name -> cus.catalogue.v1.Programme
-	36, // 17: cus.catalogue.v1.UpdateProgrammeRequest.programme:type_name -> cus.catalogue.v1.Programme
-	31, // 18: cus.catalogue.v1.UpdateProgrammeRequest.update_mask:type_name -> google.protobuf.FieldMask
-	37, // 19: cus.catalogue.v1.ListAreasResponse.areas:type_name -> cus.catalogue.v1.AreaInfo
-	38, // 20: cus.catalogue.v1.ListTargetGroupsResponse.target_groups:type_name -> cus.catalogue.v1.TargetGroupInfo
-	39, // 21: cus.catalogue.v1.ListChangesResponse.changes:type_name -> cus.catalogue.v1.Change
-	39, // 22: cus.catalogue.v1.WatchChangesResponse.change:type_name -> cus.catalogue.v1.Change
-	29, // 23: cus.catalogue.v1.ListPeersResponse.peers:type_name -> cus.catalogue.v1.PeerStatus
+	37, // 0: cus.catalogue.v1.ListServicesResponse.services:type_name -> cus.catalogue.v1.Service
+	37, // 1: cus.catalogue.v1.CreateServiceRequest.service:type_name -> cus.catalogue.v1.Service
+	37, // 2: cus.catalogue.v1.UpdateServiceRequest.service:type_name -> cus.catalogue.v1.Service
+	38, // 3: cus.catalogue.v1.UpdateServiceRequest.update_mask:type_name -> google.protobuf.FieldMask
+	39, // 4: cus.catalogue.v1.SearchServicesRequest.areas:type_name -> cus.catalogue.v1.Area
+	40, // 5: cus.catalogue.v1.SearchServicesRequest.target_groups:type_name -> cus.catalogue.v1.TargetGroup
+	41, // 6: cus.catalogue.v1.SearchServicesRequest.open_at:type_name -> google.protobuf.Timestamp
+	10, // 7: cus.catalogue.v1.SearchServicesRequest.near:type_name -> cus.catalogue.v1.GeoFilter
+	42, // 8: cus.catalogue.v1.GeoFilter.center:type_name -> cus.type.v1.LatLng
+	12, // 9: cus.catalogue.v1.SearchServicesResponse.results:type_name -> cus.catalogue.v1.SearchResult
+	13, // 10: cus.catalogue.v1.SearchServicesResponse.area_facets:type_name -> cus.catalogue.v1.AreaFacet
+	14, // 11: cus.catalogue.v1.SearchServicesResponse.target_group_facets:type_name -> cus.catalogue.v1.TargetGroupFacet
+	37, // 12: cus.catalogue.v1.SearchResult.service:type_name -> cus.catalogue.v1.Service
+	39, // 13: cus.catalogue.v1.AreaFacet.area:type_name -> cus.catalogue.v1.Area
+	40, // 14: cus.catalogue.v1.TargetGroupFacet.target_group:type_name -> cus.catalogue.v1.TargetGroup
+	43, // 15: cus.catalogue.v1.ListProgrammesResponse.programmes:type_name -> cus.catalogue.v1.Programme
+	43, // 16: cus.catalogue.v1.CreateProgrammeRequest.programme:type_name -> cus.catalogue.v1.Programme
+	43, // 17: cus.catalogue.v1.UpdateProgrammeRequest.programme:type_name -> cus.catalogue.v1.Programme
+	38, // 18: cus.catalogue.v1.UpdateProgrammeRequest.update_mask:type_name -> google.protobuf.FieldMask
+	44, // 19: cus.catalogue.v1.ListAreasResponse.areas:type_name -> cus.catalogue.v1.AreaInfo
+	45, // 20: cus.catalogue.v1.ListTargetGroupsResponse.target_groups:type_name -> cus.catalogue.v1.TargetGroupInfo
+	46, // 21: cus.catalogue.v1.ListChangesResponse.changes:type_name -> cus.catalogue.v1.Change
+	46, // 22: cus.catalogue.v1.WatchChangesResponse.change:type_name -> cus.catalogue.v1.Change
+	31, // 23: cus.catalogue.v1.ListPeersResponse.peers:type_name -> cus.catalogue.v1.PeerStatus
 	0,  // 24: cus.catalogue.v1.PeerStatus.state:type_name -> cus.catalogue.v1.PeerState
-	34, // 25: cus.catalogue.v1.PeerStatus.last_success_time:type_name -> google.protobuf.Timestamp
-	34, // 26: cus.catalogue.v1.PeerStatus.last_error_time:type_name -> google.protobuf.Timestamp
-	1,  // 27: cus.catalogue.v1.CatalogueService.GetService:input_type -> cus.catalogue.v1.GetServiceRequest
-	2,  // 28: cus.catalogue.v1.CatalogueService.ListServices:input_type -> cus.catalogue.v1.ListServicesRequest
-	4,  // 29: cus.catalogue.v1.CatalogueService.CreateService:input_type -> cus.catalogue.v1.CreateServiceRequest
-	5,  // 30: cus.catalogue.v1.CatalogueService.UpdateService:input_type -> cus.catalogue.v1.UpdateServiceRequest
-	6,  // 31: cus.catalogue.v1.CatalogueService.DeleteService:input_type -> cus.catalogue.v1.DeleteServiceRequest
-	7,  // 32: cus.catalogue.v1.CatalogueService.SearchServices:input_type -> cus.catalogue.v1.SearchServicesRequest
-	13, // 33: cus.catalogue.v1.CatalogueService.GetProgramme:input_type -> cus.catalogue.v1.GetProgrammeRequest
-	14, // 34: cus.catalogue.v1.CatalogueService.ListProgrammes:input_type -> cus.catalogue.v1.ListProgrammesRequest
-	16, // 35: cus.catalogue.v1.CatalogueService.CreateProgramme:input_type -> cus.catalogue.v1.CreateProgrammeRequest
-	17, // 36: cus.catalogue.v1.CatalogueService.UpdateProgramme:input_type -> cus.catalogue.v1.UpdateProgrammeRequest
-	18, // 37: cus.catalogue.v1.CatalogueService.DeleteProgramme:input_type -> cus.catalogue.v1.DeleteProgrammeRequest
-	19, // 38: cus.catalogue.v1.CatalogueService.ListAreas:input_type -> cus.catalogue.v1.ListAreasRequest
-	21, // 39: cus.catalogue.v1.CatalogueService.ListTargetGroups:input_type -> cus.catalogue.v1.ListTargetGroupsRequest
-	23, // 40: cus.catalogue.v1.CatalogueService.ListChanges:input_type -> cus.catalogue.v1.ListChangesRequest
-	25, // 41: cus.catalogue.v1.CatalogueService.WatchChanges:input_type -> cus.catalogue.v1.WatchChangesRequest
-	27, // 42: cus.catalogue.v1.CatalogueService.ListPeers:input_type -> cus.catalogue.v1.ListPeersRequest
-	30, // 43: cus.catalogue.v1.CatalogueService.GetService:output_type -> cus.catalogue.v1.Service
-	3,  // 44: cus.catalogue.v1.CatalogueService.ListServices:output_type -> cus.catalogue.v1.ListServicesResponse
-	30, // 45: cus.catalogue.v1.CatalogueService.CreateService:output_type -> cus.catalogue.v1.Service
-	30, // 46: cus.catalogue.v1.CatalogueService.UpdateService:output_type -> cus.catalogue.v1.Service
-	40, // 47: cus.catalogue.v1.CatalogueService.DeleteService:output_type -> google.protobuf.Empty
-	9,  // 48: cus.catalogue.v1.CatalogueService.SearchServices:output_type -> cus.catalogue.v1.SearchServicesResponse
-	36, // 49: cus.catalogue.v1.CatalogueService.GetProgramme:output_type -> cus.catalogue.v1.Programme
-	15, // 50: cus.catalogue.v1.CatalogueService.ListProgrammes:output_type -> cus.catalogue.v1.ListProgrammesResponse
-	36, // 51: cus.catalogue.v1.CatalogueService.CreateProgramme:output_type -> cus.catalogue.v1.Programme
-	36, // 52: cus.catalogue.v1.CatalogueService.UpdateProgramme:output_type -> cus.catalogue.v1.Programme
-	40, // 53: cus.catalogue.v1.CatalogueService.DeleteProgramme:output_type -> google.protobuf.Empty
-	20, // 54: cus.catalogue.v1.CatalogueService.ListAreas:output_type -> cus.catalogue.v1.ListAreasResponse
-	22, // 55: cus.catalogue.v1.CatalogueService.ListTargetGroups:output_type -> cus.catalogue.v1.ListTargetGroupsResponse
-	24, // 56: cus.catalogue.v1.CatalogueService.ListChanges:output_type -> cus.catalogue.v1.ListChangesResponse
-	26, // 57: cus.catalogue.v1.CatalogueService.WatchChanges:output_type -> cus.catalogue.v1.WatchChangesResponse
-	28, // 58: cus.catalogue.v1.CatalogueService.ListPeers:output_type -> cus.catalogue.v1.ListPeersResponse
-	43, // [43:59] is the sub-list for method output_type
-	27, // [27:43] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	41, // 25: cus.catalogue.v1.PeerStatus.last_success_time:type_name -> google.protobuf.Timestamp
+	41, // 26: cus.catalogue.v1.PeerStatus.last_error_time:type_name -> google.protobuf.Timestamp
+	1,  // 27: cus.catalogue.v1.ImportServicesRequest.format:type_name -> cus.catalogue.v1.ImportFormat
+	2,  // 28: cus.catalogue.v1.ImportServiceRow.outcome:type_name -> cus.catalogue.v1.ImportOutcome
+	34, // 29: cus.catalogue.v1.ImportServiceRow.violations:type_name -> cus.catalogue.v1.ImportServiceViolation
+	35, // 30: cus.catalogue.v1.ImportServicesResponse.rows:type_name -> cus.catalogue.v1.ImportServiceRow
+	1,  // 31: cus.catalogue.v1.ImportServicesResponse.format:type_name -> cus.catalogue.v1.ImportFormat
+	3,  // 32: cus.catalogue.v1.CatalogueService.GetService:input_type -> cus.catalogue.v1.GetServiceRequest
+	4,  // 33: cus.catalogue.v1.CatalogueService.ListServices:input_type -> cus.catalogue.v1.ListServicesRequest
+	6,  // 34: cus.catalogue.v1.CatalogueService.CreateService:input_type -> cus.catalogue.v1.CreateServiceRequest
+	7,  // 35: cus.catalogue.v1.CatalogueService.UpdateService:input_type -> cus.catalogue.v1.UpdateServiceRequest
+	8,  // 36: cus.catalogue.v1.CatalogueService.DeleteService:input_type -> cus.catalogue.v1.DeleteServiceRequest
+	9,  // 37: cus.catalogue.v1.CatalogueService.SearchServices:input_type -> cus.catalogue.v1.SearchServicesRequest
+	15, // 38: cus.catalogue.v1.CatalogueService.GetProgramme:input_type -> cus.catalogue.v1.GetProgrammeRequest
+	16, // 39: cus.catalogue.v1.CatalogueService.ListProgrammes:input_type -> cus.catalogue.v1.ListProgrammesRequest
+	18, // 40: cus.catalogue.v1.CatalogueService.CreateProgramme:input_type -> cus.catalogue.v1.CreateProgrammeRequest
+	19, // 41: cus.catalogue.v1.CatalogueService.UpdateProgramme:input_type -> cus.catalogue.v1.UpdateProgrammeRequest
+	20, // 42: cus.catalogue.v1.CatalogueService.DeleteProgramme:input_type -> cus.catalogue.v1.DeleteProgrammeRequest
+	21, // 43: cus.catalogue.v1.CatalogueService.ListAreas:input_type -> cus.catalogue.v1.ListAreasRequest
+	23, // 44: cus.catalogue.v1.CatalogueService.ListTargetGroups:input_type -> cus.catalogue.v1.ListTargetGroupsRequest
+	25, // 45: cus.catalogue.v1.CatalogueService.ListChanges:input_type -> cus.catalogue.v1.ListChangesRequest
+	27, // 46: cus.catalogue.v1.CatalogueService.WatchChanges:input_type -> cus.catalogue.v1.WatchChangesRequest
+	29, // 47: cus.catalogue.v1.CatalogueService.ListPeers:input_type -> cus.catalogue.v1.ListPeersRequest
+	32, // 48: cus.catalogue.v1.CatalogueService.ExportServices:input_type -> cus.catalogue.v1.ExportServicesRequest
+	33, // 49: cus.catalogue.v1.CatalogueService.ImportServices:input_type -> cus.catalogue.v1.ImportServicesRequest
+	37, // 50: cus.catalogue.v1.CatalogueService.GetService:output_type -> cus.catalogue.v1.Service
+	5,  // 51: cus.catalogue.v1.CatalogueService.ListServices:output_type -> cus.catalogue.v1.ListServicesResponse
+	37, // 52: cus.catalogue.v1.CatalogueService.CreateService:output_type -> cus.catalogue.v1.Service
+	37, // 53: cus.catalogue.v1.CatalogueService.UpdateService:output_type -> cus.catalogue.v1.Service
+	47, // 54: cus.catalogue.v1.CatalogueService.DeleteService:output_type -> google.protobuf.Empty
+	11, // 55: cus.catalogue.v1.CatalogueService.SearchServices:output_type -> cus.catalogue.v1.SearchServicesResponse
+	43, // 56: cus.catalogue.v1.CatalogueService.GetProgramme:output_type -> cus.catalogue.v1.Programme
+	17, // 57: cus.catalogue.v1.CatalogueService.ListProgrammes:output_type -> cus.catalogue.v1.ListProgrammesResponse
+	43, // 58: cus.catalogue.v1.CatalogueService.CreateProgramme:output_type -> cus.catalogue.v1.Programme
+	43, // 59: cus.catalogue.v1.CatalogueService.UpdateProgramme:output_type -> cus.catalogue.v1.Programme
+	47, // 60: cus.catalogue.v1.CatalogueService.DeleteProgramme:output_type -> google.protobuf.Empty
+	22, // 61: cus.catalogue.v1.CatalogueService.ListAreas:output_type -> cus.catalogue.v1.ListAreasResponse
+	24, // 62: cus.catalogue.v1.CatalogueService.ListTargetGroups:output_type -> cus.catalogue.v1.ListTargetGroupsResponse
+	26, // 63: cus.catalogue.v1.CatalogueService.ListChanges:output_type -> cus.catalogue.v1.ListChangesResponse
+	28, // 64: cus.catalogue.v1.CatalogueService.WatchChanges:output_type -> cus.catalogue.v1.WatchChangesResponse
+	30, // 65: cus.catalogue.v1.CatalogueService.ListPeers:output_type -> cus.catalogue.v1.ListPeersResponse
+	48, // 66: cus.catalogue.v1.CatalogueService.ExportServices:output_type -> google.api.HttpBody
+	36, // 67: cus.catalogue.v1.CatalogueService.ImportServices:output_type -> cus.catalogue.v1.ImportServicesResponse
+	50, // [50:68] is the sub-list for method output_type
+	32, // [32:50] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_cus_catalogue_v1_catalogue_service_proto_init() }
@@ -2167,8 +2734,8 @@ func file_cus_catalogue_v1_catalogue_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cus_catalogue_v1_catalogue_service_proto_rawDesc), len(file_cus_catalogue_v1_catalogue_service_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   29,
+			NumEnums:      3,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -8,6 +8,7 @@ package cataloguev1
 
 import (
 	context "context"
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
@@ -36,6 +37,8 @@ const (
 	CatalogueService_ListChanges_FullMethodName      = "/cus.catalogue.v1.CatalogueService/ListChanges"
 	CatalogueService_WatchChanges_FullMethodName     = "/cus.catalogue.v1.CatalogueService/WatchChanges"
 	CatalogueService_ListPeers_FullMethodName        = "/cus.catalogue.v1.CatalogueService/ListPeers"
+	CatalogueService_ExportServices_FullMethodName   = "/cus.catalogue.v1.CatalogueService/ExportServices"
+	CatalogueService_ImportServices_FullMethodName   = "/cus.catalogue.v1.CatalogueService/ImportServices"
 )
 
 // CatalogueServiceClient is the client API for CatalogueService service.
@@ -84,6 +87,17 @@ type CatalogueServiceClient interface {
 	// Lists the federation peers of this instance (other CUS instances whose catalogues it follows) with the
 	// state of their synchronisation.
 	ListPeers(ctx context.Context, in *ListPeersRequest, opts ...grpc.CallOption) (*ListPeersResponse, error)
+	// Exports the services that match a filter as a spreadsheet (arkusz): XLSX (default), CSV (RFC 4180) or the
+	// "Excel PL" CSV (UTF-8 with a byte order mark, `;`, decimal comma), with Polish column headers; the file
+	// imports back with ImportServices. Over REST the response is the file itself with its Content-Type and a
+	// Content-Disposition naming it. At most 50,000 services per file (narrow the filter, e.g. by area, past that).
+	ExportServices(ctx context.Context, in *ExportServicesRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// Imports services in bulk from a spreadsheet (CSV or XLSX, the columns of ExportServices) or from an HSDS 3.0
+	// JSON export of another system. Each row names its service by a key (Identyfikator, else Klucz zewnętrzny,
+	// else the service name; an HSDS id), so re-running a file creates nothing new: its rows report UNCHANGED and
+	// add nothing to the change feed. Every row is checked by the rules of CreateService; invalid rows are reported
+	// with the columns at fault and nothing of them is written. With dry_run nothing is written at all.
+	ImportServices(ctx context.Context, in *ImportServicesRequest, opts ...grpc.CallOption) (*ImportServicesResponse, error)
 }
 
 type catalogueServiceClient struct {
@@ -263,6 +277,26 @@ func (c *catalogueServiceClient) ListPeers(ctx context.Context, in *ListPeersReq
 	return out, nil
 }
 
+func (c *catalogueServiceClient) ExportServices(ctx context.Context, in *ExportServicesRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, CatalogueService_ExportServices_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogueServiceClient) ImportServices(ctx context.Context, in *ImportServicesRequest, opts ...grpc.CallOption) (*ImportServicesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ImportServicesResponse)
+	err := c.cc.Invoke(ctx, CatalogueService_ImportServices_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CatalogueServiceServer is the server API for CatalogueService service.
 // All implementations must embed UnimplementedCatalogueServiceServer
 // for forward compatibility.
@@ -309,6 +343,17 @@ type CatalogueServiceServer interface {
 	// Lists the federation peers of this instance (other CUS instances whose catalogues it follows) with the
 	// state of their synchronisation.
 	ListPeers(context.Context, *ListPeersRequest) (*ListPeersResponse, error)
+	// Exports the services that match a filter as a spreadsheet (arkusz): XLSX (default), CSV (RFC 4180) or the
+	// "Excel PL" CSV (UTF-8 with a byte order mark, `;`, decimal comma), with Polish column headers; the file
+	// imports back with ImportServices. Over REST the response is the file itself with its Content-Type and a
+	// Content-Disposition naming it. At most 50,000 services per file (narrow the filter, e.g. by area, past that).
+	ExportServices(context.Context, *ExportServicesRequest) (*httpbody.HttpBody, error)
+	// Imports services in bulk from a spreadsheet (CSV or XLSX, the columns of ExportServices) or from an HSDS 3.0
+	// JSON export of another system. Each row names its service by a key (Identyfikator, else Klucz zewnętrzny,
+	// else the service name; an HSDS id), so re-running a file creates nothing new: its rows report UNCHANGED and
+	// add nothing to the change feed. Every row is checked by the rules of CreateService; invalid rows are reported
+	// with the columns at fault and nothing of them is written. With dry_run nothing is written at all.
+	ImportServices(context.Context, *ImportServicesRequest) (*ImportServicesResponse, error)
 	mustEmbedUnimplementedCatalogueServiceServer()
 }
 
@@ -366,6 +411,12 @@ func (UnimplementedCatalogueServiceServer) WatchChanges(*WatchChangesRequest, gr
 }
 func (UnimplementedCatalogueServiceServer) ListPeers(context.Context, *ListPeersRequest) (*ListPeersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListPeers not implemented")
+}
+func (UnimplementedCatalogueServiceServer) ExportServices(context.Context, *ExportServicesRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExportServices not implemented")
+}
+func (UnimplementedCatalogueServiceServer) ImportServices(context.Context, *ImportServicesRequest) (*ImportServicesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ImportServices not implemented")
 }
 func (UnimplementedCatalogueServiceServer) mustEmbedUnimplementedCatalogueServiceServer() {}
 func (UnimplementedCatalogueServiceServer) testEmbeddedByValue()                          {}
@@ -669,6 +720,42 @@ func _CatalogueService_ListPeers_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CatalogueService_ExportServices_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExportServicesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogueServiceServer).ExportServices(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogueService_ExportServices_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogueServiceServer).ExportServices(ctx, req.(*ExportServicesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogueService_ImportServices_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ImportServicesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogueServiceServer).ImportServices(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogueService_ImportServices_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogueServiceServer).ImportServices(ctx, req.(*ImportServicesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CatalogueService_ServiceDesc is the grpc.ServiceDesc for CatalogueService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -735,6 +822,14 @@ var CatalogueService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListPeers",
 			Handler:    _CatalogueService_ListPeers_Handler,
+		},
+		{
+			MethodName: "ExportServices",
+			Handler:    _CatalogueService_ExportServices_Handler,
+		},
+		{
+			MethodName: "ImportServices",
+			Handler:    _CatalogueService_ImportServices_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -8,6 +8,7 @@ package providerv1
 
 import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
@@ -1882,11 +1883,148 @@ func (x *ListChangesResponse) GetHasMore() bool {
 	return false
 }
 
+// Request of ExportProviders.
+type ExportProvidersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// File format: `xlsx` (default), `csv` or `csv_excel`.
+	Format string `protobuf:"bytes,1,opt,name=format,proto3" json:"format,omitempty"`
+	// Filter, as ListProvidersRequest.filter.
+	Filter string `protobuf:"bytes,2,opt,name=filter,proto3" json:"filter,omitempty"`
+	// Order, as ListProvidersRequest.order_by.
+	OrderBy       string `protobuf:"bytes,3,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportProvidersRequest) Reset() {
+	*x = ExportProvidersRequest{}
+	mi := &file_cus_provider_v1_provider_service_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportProvidersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportProvidersRequest) ProtoMessage() {}
+
+func (x *ExportProvidersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_provider_v1_provider_service_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportProvidersRequest.ProtoReflect.Descriptor instead.
+func (*ExportProvidersRequest) Descriptor() ([]byte, []int) {
+	return file_cus_provider_v1_provider_service_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ExportProvidersRequest) GetFormat() string {
+	if x != nil {
+		return x.Format
+	}
+	return ""
+}
+
+func (x *ExportProvidersRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+func (x *ExportProvidersRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
+}
+
+// Request of ExportAgreements.
+type ExportAgreementsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// File format: `xlsx` (default), `csv` or `csv_excel`.
+	Format string `protobuf:"bytes,1,opt,name=format,proto3" json:"format,omitempty"`
+	// The provider, `providers/{uuid}`; every provider when empty.
+	Parent string `protobuf:"bytes,2,opt,name=parent,proto3" json:"parent,omitempty"`
+	// Filter, as ListAgreementsRequest.filter.
+	Filter string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
+	// Order, as ListAgreementsRequest.order_by.
+	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportAgreementsRequest) Reset() {
+	*x = ExportAgreementsRequest{}
+	mi := &file_cus_provider_v1_provider_service_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportAgreementsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportAgreementsRequest) ProtoMessage() {}
+
+func (x *ExportAgreementsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_provider_v1_provider_service_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportAgreementsRequest.ProtoReflect.Descriptor instead.
+func (*ExportAgreementsRequest) Descriptor() ([]byte, []int) {
+	return file_cus_provider_v1_provider_service_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ExportAgreementsRequest) GetFormat() string {
+	if x != nil {
+		return x.Format
+	}
+	return ""
+}
+
+func (x *ExportAgreementsRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ExportAgreementsRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+func (x *ExportAgreementsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
+}
+
 var File_cus_provider_v1_provider_service_proto protoreflect.FileDescriptor
 
 const file_cus_provider_v1_provider_service_proto_rawDesc = "" +
 	"\n" +
-	"&cus/provider/v1/provider_service.proto\x12\x0fcus.provider.v1\x1a\x1fcus/provider/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\"-\n" +
+	"&cus/provider/v1/provider_service.proto\x12\x0fcus.provider.v1\x1a\x1fcus/provider/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\"-\n" +
 	"\x12GetProviderRequest\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"\x85\x01\n" +
 	"\x14ListProvidersRequest\x12\x1b\n" +
@@ -2017,13 +2155,22 @@ const file_cus_provider_v1_provider_service_proto_rawDesc = "" +
 	"\achanges\x18\x01 \x03(\v2\x17.cus.provider.v1.ChangeR\achanges\x12.\n" +
 	"\x13next_after_revision\x18\x02 \x01(\x03R\x11nextAfterRevision\x12'\n" +
 	"\x0flatest_revision\x18\x03 \x01(\x03R\x0elatestRevision\x12\x19\n" +
-	"\bhas_more\x18\x04 \x01(\bR\ahasMore*\x9c\x01\n" +
+	"\bhas_more\x18\x04 \x01(\bR\ahasMore\"c\n" +
+	"\x16ExportProvidersRequest\x12\x16\n" +
+	"\x06format\x18\x01 \x01(\tR\x06format\x12\x16\n" +
+	"\x06filter\x18\x02 \x01(\tR\x06filter\x12\x19\n" +
+	"\border_by\x18\x03 \x01(\tR\aorderBy\"|\n" +
+	"\x17ExportAgreementsRequest\x12\x16\n" +
+	"\x06format\x18\x01 \x01(\tR\x06format\x12\x16\n" +
+	"\x06parent\x18\x02 \x01(\tR\x06parent\x12\x16\n" +
+	"\x06filter\x18\x03 \x01(\tR\x06filter\x12\x19\n" +
+	"\border_by\x18\x04 \x01(\tR\aorderBy*\x9c\x01\n" +
 	"\fImportAction\x12\x1d\n" +
 	"\x19IMPORT_ACTION_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15IMPORT_ACTION_CREATED\x10\x01\x12\x19\n" +
 	"\x15IMPORT_ACTION_UPDATED\x10\x02\x12\x1b\n" +
 	"\x17IMPORT_ACTION_UNCHANGED\x10\x03\x12\x1a\n" +
-	"\x16IMPORT_ACTION_REJECTED\x10\x042\xb7\x12\n" +
+	"\x16IMPORT_ACTION_REJECTED\x10\x042\x9a\x14\n" +
 	"\x0fProviderService\x12m\n" +
 	"\vGetProvider\x12#.cus.provider.v1.GetProviderRequest\x1a\x19.cus.provider.v1.Provider\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/{name=providers/*}\x12u\n" +
 	"\rListProviders\x12%.cus.provider.v1.ListProvidersRequest\x1a&.cus.provider.v1.ListProvidersResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/providers\x12t\n" +
@@ -2041,7 +2188,9 @@ const file_cus_provider_v1_provider_service_proto_rawDesc = "" +
 	"\x0fGetAvailability\x12'.cus.provider.v1.GetAvailabilityRequest\x1a\x1d.cus.provider.v1.Availability\"8\x82\xd3\xe4\x93\x022\x120/v1/{name=providers/*/agreements/*/availability}\x12\x96\x01\n" +
 	"\x10ListAvailability\x12(.cus.provider.v1.ListAvailabilityRequest\x1a).cus.provider.v1.ListAvailabilityResponse\"-\x82\xd3\xe4\x93\x02'\x12%/v1/{parent=providers/*}/availability\x12\xa3\x01\n" +
 	"\x10ListReservations\x12(.cus.provider.v1.ListReservationsRequest\x1a).cus.provider.v1.ListReservationsResponse\":\x82\xd3\xe4\x93\x024\x122/v1/{parent=providers/*/agreements/*}/reservations\x12u\n" +
-	"\vListChanges\x12#.cus.provider.v1.ListChangesRequest\x1a$.cus.provider.v1.ListChangesResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/providerChangesB;Z9github.com/cus-suite/cus/proto/cus/provider/v1;providerv1b\x06proto3"
+	"\vListChanges\x12#.cus.provider.v1.ListChangesRequest\x1a$.cus.provider.v1.ListChangesResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/providerChanges\x12n\n" +
+	"\x0fExportProviders\x12'.cus.provider.v1.ExportProvidersRequest\x1a\x14.google.api.HttpBody\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/providers:export\x12q\n" +
+	"\x10ExportAgreements\x12(.cus.provider.v1.ExportAgreementsRequest\x1a\x14.google.api.HttpBody\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/agreements:exportB;Z9github.com/cus-suite/cus/proto/cus/provider/v1;providerv1b\x06proto3"
 
 var (
 	file_cus_provider_v1_provider_service_proto_rawDescOnce sync.Once
@@ -2056,7 +2205,7 @@ func file_cus_provider_v1_provider_service_proto_rawDescGZIP() []byte {
 }
 
 var file_cus_provider_v1_provider_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_cus_provider_v1_provider_service_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_cus_provider_v1_provider_service_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_cus_provider_v1_provider_service_proto_goTypes = []any{
 	(ImportAction)(0),                // 0: cus.provider.v1.ImportAction
 	(*GetProviderRequest)(nil),       // 1: cus.provider.v1.GetProviderRequest
@@ -2086,32 +2235,35 @@ var file_cus_provider_v1_provider_service_proto_goTypes = []any{
 	(*ListReservationsResponse)(nil), // 25: cus.provider.v1.ListReservationsResponse
 	(*ListChangesRequest)(nil),       // 26: cus.provider.v1.ListChangesRequest
 	(*ListChangesResponse)(nil),      // 27: cus.provider.v1.ListChangesResponse
-	(*Provider)(nil),                 // 28: cus.provider.v1.Provider
-	(*fieldmaskpb.FieldMask)(nil),    // 29: google.protobuf.FieldMask
-	(*Agreement)(nil),                // 30: cus.provider.v1.Agreement
-	(*Reservation)(nil),              // 31: cus.provider.v1.Reservation
-	(*Availability)(nil),             // 32: cus.provider.v1.Availability
-	(*Change)(nil),                   // 33: cus.provider.v1.Change
-	(*emptypb.Empty)(nil),            // 34: google.protobuf.Empty
+	(*ExportProvidersRequest)(nil),   // 28: cus.provider.v1.ExportProvidersRequest
+	(*ExportAgreementsRequest)(nil),  // 29: cus.provider.v1.ExportAgreementsRequest
+	(*Provider)(nil),                 // 30: cus.provider.v1.Provider
+	(*fieldmaskpb.FieldMask)(nil),    // 31: google.protobuf.FieldMask
+	(*Agreement)(nil),                // 32: cus.provider.v1.Agreement
+	(*Reservation)(nil),              // 33: cus.provider.v1.Reservation
+	(*Availability)(nil),             // 34: cus.provider.v1.Availability
+	(*Change)(nil),                   // 35: cus.provider.v1.Change
+	(*emptypb.Empty)(nil),            // 36: google.protobuf.Empty
+	(*httpbody.HttpBody)(nil),        // 37: google.api.HttpBody
 }
 var file_cus_provider_v1_provider_service_proto_depIdxs = []int32{
-	28, // 0: cus.provider.v1.ListProvidersResponse.providers:type_name -> cus.provider.v1.Provider
-	28, // 1: cus.provider.v1.CreateProviderRequest.provider:type_name -> cus.provider.v1.Provider
-	28, // 2: cus.provider.v1.UpdateProviderRequest.provider:type_name -> cus.provider.v1.Provider
-	29, // 3: cus.provider.v1.UpdateProviderRequest.update_mask:type_name -> google.protobuf.FieldMask
+	30, // 0: cus.provider.v1.ListProvidersResponse.providers:type_name -> cus.provider.v1.Provider
+	30, // 1: cus.provider.v1.CreateProviderRequest.provider:type_name -> cus.provider.v1.Provider
+	30, // 2: cus.provider.v1.UpdateProviderRequest.provider:type_name -> cus.provider.v1.Provider
+	31, // 3: cus.provider.v1.UpdateProviderRequest.update_mask:type_name -> google.protobuf.FieldMask
 	0,  // 4: cus.provider.v1.ImportRowResult.action:type_name -> cus.provider.v1.ImportAction
 	8,  // 5: cus.provider.v1.ImportRowResult.violations:type_name -> cus.provider.v1.ImportViolation
 	9,  // 6: cus.provider.v1.ImportProvidersResponse.rows:type_name -> cus.provider.v1.ImportRowResult
-	30, // 7: cus.provider.v1.ListAgreementsResponse.agreements:type_name -> cus.provider.v1.Agreement
-	30, // 8: cus.provider.v1.CreateAgreementRequest.agreement:type_name -> cus.provider.v1.Agreement
-	30, // 9: cus.provider.v1.UpdateAgreementRequest.agreement:type_name -> cus.provider.v1.Agreement
-	29, // 10: cus.provider.v1.UpdateAgreementRequest.update_mask:type_name -> google.protobuf.FieldMask
-	31, // 11: cus.provider.v1.ReserveCapacityResponse.reservation:type_name -> cus.provider.v1.Reservation
-	32, // 12: cus.provider.v1.ReserveCapacityResponse.availability:type_name -> cus.provider.v1.Availability
-	32, // 13: cus.provider.v1.ReleaseCapacityResponse.availability:type_name -> cus.provider.v1.Availability
-	32, // 14: cus.provider.v1.ListAvailabilityResponse.availabilities:type_name -> cus.provider.v1.Availability
-	31, // 15: cus.provider.v1.ListReservationsResponse.reservations:type_name -> cus.provider.v1.Reservation
-	33, // 16: cus.provider.v1.ListChangesResponse.changes:type_name -> cus.provider.v1.Change
+	32, // 7: cus.provider.v1.ListAgreementsResponse.agreements:type_name -> cus.provider.v1.Agreement
+	32, // 8: cus.provider.v1.CreateAgreementRequest.agreement:type_name -> cus.provider.v1.Agreement
+	32, // 9: cus.provider.v1.UpdateAgreementRequest.agreement:type_name -> cus.provider.v1.Agreement
+	31, // 10: cus.provider.v1.UpdateAgreementRequest.update_mask:type_name -> google.protobuf.FieldMask
+	33, // 11: cus.provider.v1.ReserveCapacityResponse.reservation:type_name -> cus.provider.v1.Reservation
+	34, // 12: cus.provider.v1.ReserveCapacityResponse.availability:type_name -> cus.provider.v1.Availability
+	34, // 13: cus.provider.v1.ReleaseCapacityResponse.availability:type_name -> cus.provider.v1.Availability
+	34, // 14: cus.provider.v1.ListAvailabilityResponse.availabilities:type_name -> cus.provider.v1.Availability
+	33, // 15: cus.provider.v1.ListReservationsResponse.reservations:type_name -> cus.provider.v1.Reservation
+	35, // 16: cus.provider.v1.ListChangesResponse.changes:type_name -> cus.provider.v1.Change
 	1,  // 17: cus.provider.v1.ProviderService.GetProvider:input_type -> cus.provider.v1.GetProviderRequest
 	2,  // 18: cus.provider.v1.ProviderService.ListProviders:input_type -> cus.provider.v1.ListProvidersRequest
 	4,  // 19: cus.provider.v1.ProviderService.CreateProvider:input_type -> cus.provider.v1.CreateProviderRequest
@@ -2129,25 +2281,29 @@ var file_cus_provider_v1_provider_service_proto_depIdxs = []int32{
 	22, // 31: cus.provider.v1.ProviderService.ListAvailability:input_type -> cus.provider.v1.ListAvailabilityRequest
 	24, // 32: cus.provider.v1.ProviderService.ListReservations:input_type -> cus.provider.v1.ListReservationsRequest
 	26, // 33: cus.provider.v1.ProviderService.ListChanges:input_type -> cus.provider.v1.ListChangesRequest
-	28, // 34: cus.provider.v1.ProviderService.GetProvider:output_type -> cus.provider.v1.Provider
-	3,  // 35: cus.provider.v1.ProviderService.ListProviders:output_type -> cus.provider.v1.ListProvidersResponse
-	28, // 36: cus.provider.v1.ProviderService.CreateProvider:output_type -> cus.provider.v1.Provider
-	28, // 37: cus.provider.v1.ProviderService.UpdateProvider:output_type -> cus.provider.v1.Provider
-	34, // 38: cus.provider.v1.ProviderService.DeleteProvider:output_type -> google.protobuf.Empty
-	10, // 39: cus.provider.v1.ProviderService.ImportProviders:output_type -> cus.provider.v1.ImportProvidersResponse
-	30, // 40: cus.provider.v1.ProviderService.GetAgreement:output_type -> cus.provider.v1.Agreement
-	13, // 41: cus.provider.v1.ProviderService.ListAgreements:output_type -> cus.provider.v1.ListAgreementsResponse
-	30, // 42: cus.provider.v1.ProviderService.CreateAgreement:output_type -> cus.provider.v1.Agreement
-	30, // 43: cus.provider.v1.ProviderService.UpdateAgreement:output_type -> cus.provider.v1.Agreement
-	34, // 44: cus.provider.v1.ProviderService.DeleteAgreement:output_type -> google.protobuf.Empty
-	18, // 45: cus.provider.v1.ProviderService.ReserveCapacity:output_type -> cus.provider.v1.ReserveCapacityResponse
-	20, // 46: cus.provider.v1.ProviderService.ReleaseCapacity:output_type -> cus.provider.v1.ReleaseCapacityResponse
-	32, // 47: cus.provider.v1.ProviderService.GetAvailability:output_type -> cus.provider.v1.Availability
-	23, // 48: cus.provider.v1.ProviderService.ListAvailability:output_type -> cus.provider.v1.ListAvailabilityResponse
-	25, // 49: cus.provider.v1.ProviderService.ListReservations:output_type -> cus.provider.v1.ListReservationsResponse
-	27, // 50: cus.provider.v1.ProviderService.ListChanges:output_type -> cus.provider.v1.ListChangesResponse
-	34, // [34:51] is the sub-list for method output_type
-	17, // [17:34] is the sub-list for method input_type
+	28, // 34: cus.provider.v1.ProviderService.ExportProviders:input_type -> cus.provider.v1.ExportProvidersRequest
+	29, // 35: cus.provider.v1.ProviderService.ExportAgreements:input_type -> cus.provider.v1.ExportAgreementsRequest
+	30, // 36: cus.provider.v1.ProviderService.GetProvider:output_type -> cus.provider.v1.Provider
+	3,  // 37: cus.provider.v1.ProviderService.ListProviders:output_type -> cus.provider.v1.ListProvidersResponse
+	30, // 38: cus.provider.v1.ProviderService.CreateProvider:output_type -> cus.provider.v1.Provider
+	30, // 39: cus.provider.v1.ProviderService.UpdateProvider:output_type -> cus.provider.v1.Provider
+	36, // 40: cus.provider.v1.ProviderService.DeleteProvider:output_type -> google.protobuf.Empty
+	10, // 41: cus.provider.v1.ProviderService.ImportProviders:output_type -> cus.provider.v1.ImportProvidersResponse
+	32, // 42: cus.provider.v1.ProviderService.GetAgreement:output_type -> cus.provider.v1.Agreement
+	13, // 43: cus.provider.v1.ProviderService.ListAgreements:output_type -> cus.provider.v1.ListAgreementsResponse
+	32, // 44: cus.provider.v1.ProviderService.CreateAgreement:output_type -> cus.provider.v1.Agreement
+	32, // 45: cus.provider.v1.ProviderService.UpdateAgreement:output_type -> cus.provider.v1.Agreement
+	36, // 46: cus.provider.v1.ProviderService.DeleteAgreement:output_type -> google.protobuf.Empty
+	18, // 47: cus.provider.v1.ProviderService.ReserveCapacity:output_type -> cus.provider.v1.ReserveCapacityResponse
+	20, // 48: cus.provider.v1.ProviderService.ReleaseCapacity:output_type -> cus.provider.v1.ReleaseCapacityResponse
+	34, // 49: cus.provider.v1.ProviderService.GetAvailability:output_type -> cus.provider.v1.Availability
+	23, // 50: cus.provider.v1.ProviderService.ListAvailability:output_type -> cus.provider.v1.ListAvailabilityResponse
+	25, // 51: cus.provider.v1.ProviderService.ListReservations:output_type -> cus.provider.v1.ListReservationsResponse
+	27, // 52: cus.provider.v1.ProviderService.ListChanges:output_type -> cus.provider.v1.ListChangesResponse
+	37, // 53: cus.provider.v1.ProviderService.ExportProviders:output_type -> google.api.HttpBody
+	37, // 54: cus.provider.v1.ProviderService.ExportAgreements:output_type -> google.api.HttpBody
+	36, // [36:55] is the sub-list for method output_type
+	17, // [17:36] is the sub-list for method input_type
 	17, // [17:17] is the sub-list for extension type_name
 	17, // [17:17] is the sub-list for extension extendee
 	0,  // [0:17] is the sub-list for field type_name
@@ -2169,7 +2325,7 @@ func file_cus_provider_v1_provider_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cus_provider_v1_provider_service_proto_rawDesc), len(file_cus_provider_v1_provider_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   27,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

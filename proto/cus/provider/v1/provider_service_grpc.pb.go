@@ -8,6 +8,7 @@ package providerv1
 
 import (
 	context "context"
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
@@ -37,6 +38,8 @@ const (
 	ProviderService_ListAvailability_FullMethodName = "/cus.provider.v1.ProviderService/ListAvailability"
 	ProviderService_ListReservations_FullMethodName = "/cus.provider.v1.ProviderService/ListReservations"
 	ProviderService_ListChanges_FullMethodName      = "/cus.provider.v1.ProviderService/ListChanges"
+	ProviderService_ExportProviders_FullMethodName  = "/cus.provider.v1.ProviderService/ExportProviders"
+	ProviderService_ExportAgreements_FullMethodName = "/cus.provider.v1.ProviderService/ExportAgreements"
 )
 
 // ProviderServiceClient is the client API for ProviderService service.
@@ -106,6 +109,13 @@ type ProviderServiceClient interface {
 	// Pages through the change feed of providers and agreements after a revision. Deletes appear as tombstones.
 	// Reservations are not in the feed.
 	ListChanges(ctx context.Context, in *ListChangesRequest, opts ...grpc.CallOption) (*ListChangesResponse, error)
+	// Exports the providers that match a filter as a spreadsheet: XLSX (default), CSV (RFC 4180) or the "Excel PL"
+	// CSV (UTF-8 with a byte order mark, `;`), with Polish column headers (Nazwa organizacji, NIP, REGON, KRS, ...).
+	// Over REST the response is the file itself with a Content-Disposition naming it. At most 50,000 providers.
+	ExportProviders(ctx context.Context, in *ExportProvidersRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// Exports agreements (umowy) of every provider, or of one with `parent`, as a spreadsheet (Numer umowy, Od, Do,
+	// Limit miejsc, Kwota, ...). At most 50,000 agreements.
+	ExportAgreements(ctx context.Context, in *ExportAgreementsRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
 }
 
 type providerServiceClient struct {
@@ -286,6 +296,26 @@ func (c *providerServiceClient) ListChanges(ctx context.Context, in *ListChanges
 	return out, nil
 }
 
+func (c *providerServiceClient) ExportProviders(ctx context.Context, in *ExportProvidersRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, ProviderService_ExportProviders_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *providerServiceClient) ExportAgreements(ctx context.Context, in *ExportAgreementsRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, ProviderService_ExportAgreements_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ProviderServiceServer is the server API for ProviderService service.
 // All implementations must embed UnimplementedProviderServiceServer
 // for forward compatibility.
@@ -353,6 +383,13 @@ type ProviderServiceServer interface {
 	// Pages through the change feed of providers and agreements after a revision. Deletes appear as tombstones.
 	// Reservations are not in the feed.
 	ListChanges(context.Context, *ListChangesRequest) (*ListChangesResponse, error)
+	// Exports the providers that match a filter as a spreadsheet: XLSX (default), CSV (RFC 4180) or the "Excel PL"
+	// CSV (UTF-8 with a byte order mark, `;`), with Polish column headers (Nazwa organizacji, NIP, REGON, KRS, ...).
+	// Over REST the response is the file itself with a Content-Disposition naming it. At most 50,000 providers.
+	ExportProviders(context.Context, *ExportProvidersRequest) (*httpbody.HttpBody, error)
+	// Exports agreements (umowy) of every provider, or of one with `parent`, as a spreadsheet (Numer umowy, Od, Do,
+	// Limit miejsc, Kwota, ...). At most 50,000 agreements.
+	ExportAgreements(context.Context, *ExportAgreementsRequest) (*httpbody.HttpBody, error)
 	mustEmbedUnimplementedProviderServiceServer()
 }
 
@@ -413,6 +450,12 @@ func (UnimplementedProviderServiceServer) ListReservations(context.Context, *Lis
 }
 func (UnimplementedProviderServiceServer) ListChanges(context.Context, *ListChangesRequest) (*ListChangesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListChanges not implemented")
+}
+func (UnimplementedProviderServiceServer) ExportProviders(context.Context, *ExportProvidersRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExportProviders not implemented")
+}
+func (UnimplementedProviderServiceServer) ExportAgreements(context.Context, *ExportAgreementsRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExportAgreements not implemented")
 }
 func (UnimplementedProviderServiceServer) mustEmbedUnimplementedProviderServiceServer() {}
 func (UnimplementedProviderServiceServer) testEmbeddedByValue()                         {}
@@ -741,6 +784,42 @@ func _ProviderService_ListChanges_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ProviderService_ExportProviders_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExportProvidersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProviderServiceServer).ExportProviders(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProviderService_ExportProviders_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProviderServiceServer).ExportProviders(ctx, req.(*ExportProvidersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ProviderService_ExportAgreements_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExportAgreementsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProviderServiceServer).ExportAgreements(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProviderService_ExportAgreements_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProviderServiceServer).ExportAgreements(ctx, req.(*ExportAgreementsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ProviderService_ServiceDesc is the grpc.ServiceDesc for ProviderService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -815,6 +894,14 @@ var ProviderService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListChanges",
 			Handler:    _ProviderService_ListChanges_Handler,
+		},
+		{
+			MethodName: "ExportProviders",
+			Handler:    _ProviderService_ExportProviders_Handler,
+		},
+		{
+			MethodName: "ExportAgreements",
+			Handler:    _ProviderService_ExportAgreements_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

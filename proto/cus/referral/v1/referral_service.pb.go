@@ -8,6 +8,7 @@ package referralv1
 
 import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
@@ -3354,6 +3355,61 @@ func (x *ReferralChange) GetReferral() *Referral {
 	return nil
 }
 
+// Request of ExportStatistics.
+type ExportStatisticsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// File format: `xlsx` (default), `csv` or `csv_excel`.
+	Format string `protobuf:"bytes,1,opt,name=format,proto3" json:"format,omitempty"`
+	// As GetStatisticsRequest.as_of.
+	AsOf          string `protobuf:"bytes,2,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportStatisticsRequest) Reset() {
+	*x = ExportStatisticsRequest{}
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportStatisticsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportStatisticsRequest) ProtoMessage() {}
+
+func (x *ExportStatisticsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportStatisticsRequest.ProtoReflect.Descriptor instead.
+func (*ExportStatisticsRequest) Descriptor() ([]byte, []int) {
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *ExportStatisticsRequest) GetFormat() string {
+	if x != nil {
+		return x.Format
+	}
+	return ""
+}
+
+func (x *ExportStatisticsRequest) GetAsOf() string {
+	if x != nil {
+		return x.AsOf
+	}
+	return ""
+}
+
 // Request of CreateWebhook.
 type CreateWebhookRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3367,7 +3423,7 @@ type CreateWebhookRequest struct {
 
 func (x *CreateWebhookRequest) Reset() {
 	*x = CreateWebhookRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[54]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3379,7 +3435,7 @@ func (x *CreateWebhookRequest) String() string {
 func (*CreateWebhookRequest) ProtoMessage() {}
 
 func (x *CreateWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[54]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3392,7 +3448,7 @@ func (x *CreateWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateWebhookRequest.ProtoReflect.Descriptor instead.
 func (*CreateWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{54}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *CreateWebhookRequest) GetWebhook() *Webhook {
@@ -3420,7 +3476,7 @@ type GetWebhookRequest struct {
 
 func (x *GetWebhookRequest) Reset() {
 	*x = GetWebhookRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[55]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3432,7 +3488,7 @@ func (x *GetWebhookRequest) String() string {
 func (*GetWebhookRequest) ProtoMessage() {}
 
 func (x *GetWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[55]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3445,7 +3501,7 @@ func (x *GetWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWebhookRequest.ProtoReflect.Descriptor instead.
 func (*GetWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{55}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *GetWebhookRequest) GetName() string {
@@ -3468,7 +3524,7 @@ type ListWebhooksRequest struct {
 
 func (x *ListWebhooksRequest) Reset() {
 	*x = ListWebhooksRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[56]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3480,7 +3536,7 @@ func (x *ListWebhooksRequest) String() string {
 func (*ListWebhooksRequest) ProtoMessage() {}
 
 func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[56]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3493,7 +3549,7 @@ func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhooksRequest.ProtoReflect.Descriptor instead.
 func (*ListWebhooksRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{56}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ListWebhooksRequest) GetPageSize() int32 {
@@ -3523,7 +3579,7 @@ type ListWebhooksResponse struct {
 
 func (x *ListWebhooksResponse) Reset() {
 	*x = ListWebhooksResponse{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[57]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3535,7 +3591,7 @@ func (x *ListWebhooksResponse) String() string {
 func (*ListWebhooksResponse) ProtoMessage() {}
 
 func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[57]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3548,7 +3604,7 @@ func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhooksResponse.ProtoReflect.Descriptor instead.
 func (*ListWebhooksResponse) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{57}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ListWebhooksResponse) GetWebhooks() []*Webhook {
@@ -3579,7 +3635,7 @@ type UpdateWebhookRequest struct {
 
 func (x *UpdateWebhookRequest) Reset() {
 	*x = UpdateWebhookRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[58]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3591,7 +3647,7 @@ func (x *UpdateWebhookRequest) String() string {
 func (*UpdateWebhookRequest) ProtoMessage() {}
 
 func (x *UpdateWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[58]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3604,7 +3660,7 @@ func (x *UpdateWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateWebhookRequest.ProtoReflect.Descriptor instead.
 func (*UpdateWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{58}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *UpdateWebhookRequest) GetWebhook() *Webhook {
@@ -3634,7 +3690,7 @@ type DeleteWebhookRequest struct {
 
 func (x *DeleteWebhookRequest) Reset() {
 	*x = DeleteWebhookRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[59]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3646,7 +3702,7 @@ func (x *DeleteWebhookRequest) String() string {
 func (*DeleteWebhookRequest) ProtoMessage() {}
 
 func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[59]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3659,7 +3715,7 @@ func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWebhookRequest.ProtoReflect.Descriptor instead.
 func (*DeleteWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{59}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *DeleteWebhookRequest) GetName() string {
@@ -3687,7 +3743,7 @@ type EnableWebhookRequest struct {
 
 func (x *EnableWebhookRequest) Reset() {
 	*x = EnableWebhookRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[60]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3699,7 +3755,7 @@ func (x *EnableWebhookRequest) String() string {
 func (*EnableWebhookRequest) ProtoMessage() {}
 
 func (x *EnableWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[60]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3712,7 +3768,7 @@ func (x *EnableWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnableWebhookRequest.ProtoReflect.Descriptor instead.
 func (*EnableWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{60}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *EnableWebhookRequest) GetName() string {
@@ -3735,7 +3791,7 @@ type RotateWebhookSecretRequest struct {
 
 func (x *RotateWebhookSecretRequest) Reset() {
 	*x = RotateWebhookSecretRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[61]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3747,7 +3803,7 @@ func (x *RotateWebhookSecretRequest) String() string {
 func (*RotateWebhookSecretRequest) ProtoMessage() {}
 
 func (x *RotateWebhookSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[61]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3760,7 +3816,7 @@ func (x *RotateWebhookSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateWebhookSecretRequest.ProtoReflect.Descriptor instead.
 func (*RotateWebhookSecretRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{61}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *RotateWebhookSecretRequest) GetName() string {
@@ -3792,7 +3848,7 @@ type ListWebhookDeliveriesRequest struct {
 
 func (x *ListWebhookDeliveriesRequest) Reset() {
 	*x = ListWebhookDeliveriesRequest{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[62]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3804,7 +3860,7 @@ func (x *ListWebhookDeliveriesRequest) String() string {
 func (*ListWebhookDeliveriesRequest) ProtoMessage() {}
 
 func (x *ListWebhookDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[62]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3817,7 +3873,7 @@ func (x *ListWebhookDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhookDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*ListWebhookDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{62}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *ListWebhookDeliveriesRequest) GetParent() string {
@@ -3854,7 +3910,7 @@ type ListWebhookDeliveriesResponse struct {
 
 func (x *ListWebhookDeliveriesResponse) Reset() {
 	*x = ListWebhookDeliveriesResponse{}
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[63]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3866,7 +3922,7 @@ func (x *ListWebhookDeliveriesResponse) String() string {
 func (*ListWebhookDeliveriesResponse) ProtoMessage() {}
 
 func (x *ListWebhookDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[63]
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3879,7 +3935,7 @@ func (x *ListWebhookDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhookDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*ListWebhookDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{63}
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ListWebhookDeliveriesResponse) GetDeliveries() []*WebhookDelivery {
@@ -3900,7 +3956,7 @@ var File_cus_referral_v1_referral_service_proto protoreflect.FileDescriptor
 
 const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"\n" +
-	"&cus/referral/v1/referral_service.proto\x12\x0fcus.referral.v1\x1a\x1fcus/referral/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x93\x01\n" +
+	"&cus/referral/v1/referral_service.proto\x12\x0fcus.referral.v1\x1a\x1fcus/referral/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x93\x01\n" +
 	"\x15CreateResidentRequest\x12:\n" +
 	"\bresident\x18\x01 \x01(\v2\x19.cus.referral.v1.ResidentB\x03\xe0A\x02R\bresident\x12\x1f\n" +
 	"\vresident_id\x18\x02 \x01(\tR\n" +
@@ -4121,7 +4177,10 @@ const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"\brevision\x18\x01 \x01(\x03R\brevision\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x127\n" +
 	"\x04type\x18\x03 \x01(\x0e2#.cus.referral.v1.ReferralChangeTypeR\x04type\x125\n" +
-	"\breferral\x18\x04 \x01(\v2\x19.cus.referral.v1.ReferralR\breferral\"n\n" +
+	"\breferral\x18\x04 \x01(\v2\x19.cus.referral.v1.ReferralR\breferral\"F\n" +
+	"\x17ExportStatisticsRequest\x12\x16\n" +
+	"\x06format\x18\x01 \x01(\tR\x06format\x12\x13\n" +
+	"\x05as_of\x18\x02 \x01(\tR\x04asOf\"n\n" +
 	"\x14CreateWebhookRequest\x127\n" +
 	"\awebhook\x18\x01 \x01(\v2\x18.cus.referral.v1.WebhookB\x03\xe0A\x02R\awebhook\x12\x1d\n" +
 	"\n" +
@@ -4160,7 +4219,7 @@ const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"\x12ReferralChangeType\x12$\n" +
 	" REFERRAL_CHANGE_TYPE_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cREFERRAL_CHANGE_TYPE_CREATED\x10\x01\x12 \n" +
-	"\x1cREFERRAL_CHANGE_TYPE_UPDATED\x10\x022\xd6/\n" +
+	"\x1cREFERRAL_CHANGE_TYPE_UPDATED\x10\x022\xc90\n" +
 	"\x0fReferralService\x12t\n" +
 	"\x0eCreateResident\x12&.cus.referral.v1.CreateResidentRequest\x1a\x19.cus.referral.v1.Resident\"\x1f\x82\xd3\xe4\x93\x02\x19:\bresident\"\r/v1/residents\x12m\n" +
 	"\vGetResident\x12#.cus.referral.v1.GetResidentRequest\x1a\x19.cus.referral.v1.Resident\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/{name=residents/*}\x12u\n" +
@@ -4206,7 +4265,8 @@ const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"\x1aMarkReferralEnteredInError\x122.cus.referral.v1.MarkReferralEnteredInErrorRequest\x1a\x19.cus.referral.v1.Referral\"4\x82\xd3\xe4\x93\x02.:\x01*\")/v1/{name=referrals/*}:markEnteredInError\x12k\n" +
 	"\rGetStatistics\x12%.cus.referral.v1.GetStatisticsRequest\x1a\x1b.cus.referral.v1.Statistics\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/statistics\x12\x81\x01\n" +
 	"\x10ListAuditEntries\x12(.cus.referral.v1.ListAuditEntriesRequest\x1a).cus.referral.v1.ListAuditEntriesResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/auditEntries\x12\x8b\x01\n" +
-	"\x10VerifyAuditChain\x12(.cus.referral.v1.VerifyAuditChainRequest\x1a).cus.referral.v1.VerifyAuditChainResponse\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/auditEntries:verify\x12o\n" +
+	"\x10VerifyAuditChain\x12(.cus.referral.v1.VerifyAuditChainRequest\x1a).cus.referral.v1.VerifyAuditChainResponse\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/auditEntries:verify\x12q\n" +
+	"\x10ExportStatistics\x12(.cus.referral.v1.ExportStatisticsRequest\x1a\x14.google.api.HttpBody\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/statistics:export\x12o\n" +
 	"\rCreateWebhook\x12%.cus.referral.v1.CreateWebhookRequest\x1a\x18.cus.referral.v1.Webhook\"\x1d\x82\xd3\xe4\x93\x02\x17:\awebhook\"\f/v1/webhooks\x12i\n" +
 	"\n" +
 	"GetWebhook\x12\".cus.referral.v1.GetWebhookRequest\x1a\x18.cus.referral.v1.Webhook\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/{name=webhooks/*}\x12q\n" +
@@ -4230,7 +4290,7 @@ func file_cus_referral_v1_referral_service_proto_rawDescGZIP() []byte {
 }
 
 var file_cus_referral_v1_referral_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_cus_referral_v1_referral_service_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
+var file_cus_referral_v1_referral_service_proto_msgTypes = make([]protoimpl.MessageInfo, 65)
 var file_cus_referral_v1_referral_service_proto_goTypes = []any{
 	(ReferralChangeType)(0),                   // 0: cus.referral.v1.ReferralChangeType
 	(*CreateResidentRequest)(nil),             // 1: cus.referral.v1.CreateResidentRequest
@@ -4287,71 +4347,73 @@ var file_cus_referral_v1_referral_service_proto_goTypes = []any{
 	(*ListReferralChangesRequest)(nil),        // 52: cus.referral.v1.ListReferralChangesRequest
 	(*ListReferralChangesResponse)(nil),       // 53: cus.referral.v1.ListReferralChangesResponse
 	(*ReferralChange)(nil),                    // 54: cus.referral.v1.ReferralChange
-	(*CreateWebhookRequest)(nil),              // 55: cus.referral.v1.CreateWebhookRequest
-	(*GetWebhookRequest)(nil),                 // 56: cus.referral.v1.GetWebhookRequest
-	(*ListWebhooksRequest)(nil),               // 57: cus.referral.v1.ListWebhooksRequest
-	(*ListWebhooksResponse)(nil),              // 58: cus.referral.v1.ListWebhooksResponse
-	(*UpdateWebhookRequest)(nil),              // 59: cus.referral.v1.UpdateWebhookRequest
-	(*DeleteWebhookRequest)(nil),              // 60: cus.referral.v1.DeleteWebhookRequest
-	(*EnableWebhookRequest)(nil),              // 61: cus.referral.v1.EnableWebhookRequest
-	(*RotateWebhookSecretRequest)(nil),        // 62: cus.referral.v1.RotateWebhookSecretRequest
-	(*ListWebhookDeliveriesRequest)(nil),      // 63: cus.referral.v1.ListWebhookDeliveriesRequest
-	(*ListWebhookDeliveriesResponse)(nil),     // 64: cus.referral.v1.ListWebhookDeliveriesResponse
-	(*Resident)(nil),                          // 65: cus.referral.v1.Resident
-	(*fieldmaskpb.FieldMask)(nil),             // 66: google.protobuf.FieldMask
-	(*Consent)(nil),                           // 67: cus.referral.v1.Consent
-	(*Case)(nil),                              // 68: cus.referral.v1.Case
-	(*Plan)(nil),                              // 69: cus.referral.v1.Plan
-	(*Referral)(nil),                          // 70: cus.referral.v1.Referral
-	(*PlanReview)(nil),                        // 71: cus.referral.v1.PlanReview
-	(ReferralStatus)(0),                       // 72: cus.referral.v1.ReferralStatus
-	(*timestamppb.Timestamp)(nil),             // 73: google.protobuf.Timestamp
-	(*AuditEntry)(nil),                        // 74: cus.referral.v1.AuditEntry
-	(*Outcome)(nil),                           // 75: cus.referral.v1.Outcome
-	(*Webhook)(nil),                           // 76: cus.referral.v1.Webhook
-	(*durationpb.Duration)(nil),               // 77: google.protobuf.Duration
-	(*WebhookDelivery)(nil),                   // 78: cus.referral.v1.WebhookDelivery
-	(*Statistics)(nil),                        // 79: cus.referral.v1.Statistics
-	(*emptypb.Empty)(nil),                     // 80: google.protobuf.Empty
+	(*ExportStatisticsRequest)(nil),           // 55: cus.referral.v1.ExportStatisticsRequest
+	(*CreateWebhookRequest)(nil),              // 56: cus.referral.v1.CreateWebhookRequest
+	(*GetWebhookRequest)(nil),                 // 57: cus.referral.v1.GetWebhookRequest
+	(*ListWebhooksRequest)(nil),               // 58: cus.referral.v1.ListWebhooksRequest
+	(*ListWebhooksResponse)(nil),              // 59: cus.referral.v1.ListWebhooksResponse
+	(*UpdateWebhookRequest)(nil),              // 60: cus.referral.v1.UpdateWebhookRequest
+	(*DeleteWebhookRequest)(nil),              // 61: cus.referral.v1.DeleteWebhookRequest
+	(*EnableWebhookRequest)(nil),              // 62: cus.referral.v1.EnableWebhookRequest
+	(*RotateWebhookSecretRequest)(nil),        // 63: cus.referral.v1.RotateWebhookSecretRequest
+	(*ListWebhookDeliveriesRequest)(nil),      // 64: cus.referral.v1.ListWebhookDeliveriesRequest
+	(*ListWebhookDeliveriesResponse)(nil),     // 65: cus.referral.v1.ListWebhookDeliveriesResponse
+	(*Resident)(nil),                          // 66: cus.referral.v1.Resident
+	(*fieldmaskpb.FieldMask)(nil),             // 67: google.protobuf.FieldMask
+	(*Consent)(nil),                           // 68: cus.referral.v1.Consent
+	(*Case)(nil),                              // 69: cus.referral.v1.Case
+	(*Plan)(nil),                              // 70: cus.referral.v1.Plan
+	(*Referral)(nil),                          // 71: cus.referral.v1.Referral
+	(*PlanReview)(nil),                        // 72: cus.referral.v1.PlanReview
+	(ReferralStatus)(0),                       // 73: cus.referral.v1.ReferralStatus
+	(*timestamppb.Timestamp)(nil),             // 74: google.protobuf.Timestamp
+	(*AuditEntry)(nil),                        // 75: cus.referral.v1.AuditEntry
+	(*Outcome)(nil),                           // 76: cus.referral.v1.Outcome
+	(*Webhook)(nil),                           // 77: cus.referral.v1.Webhook
+	(*durationpb.Duration)(nil),               // 78: google.protobuf.Duration
+	(*WebhookDelivery)(nil),                   // 79: cus.referral.v1.WebhookDelivery
+	(*Statistics)(nil),                        // 80: cus.referral.v1.Statistics
+	(*httpbody.HttpBody)(nil),                 // 81: google.api.HttpBody
+	(*emptypb.Empty)(nil),                     // 82: google.protobuf.Empty
 }
 var file_cus_referral_v1_referral_service_proto_depIdxs = []int32{
-	65, // 0: cus.referral.v1.CreateResidentRequest.resident:type_name -> cus.referral.v1.Resident
-	65, // 1: cus.referral.v1.ListResidentsResponse.residents:type_name -> cus.referral.v1.Resident
-	65, // 2: cus.referral.v1.UpdateResidentRequest.resident:type_name -> cus.referral.v1.Resident
-	66, // 3: cus.referral.v1.UpdateResidentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	65, // 4: cus.referral.v1.ExportResidentResponse.resident:type_name -> cus.referral.v1.Resident
-	67, // 5: cus.referral.v1.ExportResidentResponse.consents:type_name -> cus.referral.v1.Consent
-	68, // 6: cus.referral.v1.ExportResidentResponse.cases:type_name -> cus.referral.v1.Case
-	69, // 7: cus.referral.v1.ExportResidentResponse.plans:type_name -> cus.referral.v1.Plan
-	70, // 8: cus.referral.v1.ExportResidentResponse.referrals:type_name -> cus.referral.v1.Referral
-	67, // 9: cus.referral.v1.CreateConsentRequest.consent:type_name -> cus.referral.v1.Consent
-	67, // 10: cus.referral.v1.ListConsentsResponse.consents:type_name -> cus.referral.v1.Consent
-	68, // 11: cus.referral.v1.CreateCaseRequest.case:type_name -> cus.referral.v1.Case
-	68, // 12: cus.referral.v1.UpdateCaseRequest.case:type_name -> cus.referral.v1.Case
-	66, // 13: cus.referral.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
-	68, // 14: cus.referral.v1.ListCasesResponse.cases:type_name -> cus.referral.v1.Case
-	69, // 15: cus.referral.v1.CreatePlanRequest.plan:type_name -> cus.referral.v1.Plan
-	69, // 16: cus.referral.v1.ListPlansResponse.plans:type_name -> cus.referral.v1.Plan
-	69, // 17: cus.referral.v1.UpdatePlanRequest.plan:type_name -> cus.referral.v1.Plan
-	66, // 18: cus.referral.v1.UpdatePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
-	71, // 19: cus.referral.v1.AddPlanReviewRequest.review:type_name -> cus.referral.v1.PlanReview
-	69, // 20: cus.referral.v1.ListOverduePlansResponse.plans:type_name -> cus.referral.v1.Plan
-	70, // 21: cus.referral.v1.CreateReferralRequest.referral:type_name -> cus.referral.v1.Referral
-	72, // 22: cus.referral.v1.ListReferralsRequest.status:type_name -> cus.referral.v1.ReferralStatus
-	73, // 23: cus.referral.v1.ListReferralsRequest.update_time_after:type_name -> google.protobuf.Timestamp
-	70, // 24: cus.referral.v1.ListReferralsResponse.referrals:type_name -> cus.referral.v1.Referral
-	70, // 25: cus.referral.v1.ReferralEvent.referral:type_name -> cus.referral.v1.Referral
-	74, // 26: cus.referral.v1.ListAuditEntriesResponse.entries:type_name -> cus.referral.v1.AuditEntry
-	75, // 27: cus.referral.v1.CompleteReferralRequest.outcome:type_name -> cus.referral.v1.Outcome
+	66, // 0: cus.referral.v1.CreateResidentRequest.resident:type_name -> cus.referral.v1.Resident
+	66, // 1: cus.referral.v1.ListResidentsResponse.residents:type_name -> cus.referral.v1.Resident
+	66, // 2: cus.referral.v1.UpdateResidentRequest.resident:type_name -> cus.referral.v1.Resident
+	67, // 3: cus.referral.v1.UpdateResidentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	66, // 4: cus.referral.v1.ExportResidentResponse.resident:type_name -> cus.referral.v1.Resident
+	68, // 5: cus.referral.v1.ExportResidentResponse.consents:type_name -> cus.referral.v1.Consent
+	69, // 6: cus.referral.v1.ExportResidentResponse.cases:type_name -> cus.referral.v1.Case
+	70, // 7: cus.referral.v1.ExportResidentResponse.plans:type_name -> cus.referral.v1.Plan
+	71, // 8: cus.referral.v1.ExportResidentResponse.referrals:type_name -> cus.referral.v1.Referral
+	68, // 9: cus.referral.v1.CreateConsentRequest.consent:type_name -> cus.referral.v1.Consent
+	68, // 10: cus.referral.v1.ListConsentsResponse.consents:type_name -> cus.referral.v1.Consent
+	69, // 11: cus.referral.v1.CreateCaseRequest.case:type_name -> cus.referral.v1.Case
+	69, // 12: cus.referral.v1.UpdateCaseRequest.case:type_name -> cus.referral.v1.Case
+	67, // 13: cus.referral.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	69, // 14: cus.referral.v1.ListCasesResponse.cases:type_name -> cus.referral.v1.Case
+	70, // 15: cus.referral.v1.CreatePlanRequest.plan:type_name -> cus.referral.v1.Plan
+	70, // 16: cus.referral.v1.ListPlansResponse.plans:type_name -> cus.referral.v1.Plan
+	70, // 17: cus.referral.v1.UpdatePlanRequest.plan:type_name -> cus.referral.v1.Plan
+	67, // 18: cus.referral.v1.UpdatePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
+	72, // 19: cus.referral.v1.AddPlanReviewRequest.review:type_name -> cus.referral.v1.PlanReview
+	70, // 20: cus.referral.v1.ListOverduePlansResponse.plans:type_name -> cus.referral.v1.Plan
+	71, // 21: cus.referral.v1.CreateReferralRequest.referral:type_name -> cus.referral.v1.Referral
+	73, // 22: cus.referral.v1.ListReferralsRequest.status:type_name -> cus.referral.v1.ReferralStatus
+	74, // 23: cus.referral.v1.ListReferralsRequest.update_time_after:type_name -> google.protobuf.Timestamp
+	71, // 24: cus.referral.v1.ListReferralsResponse.referrals:type_name -> cus.referral.v1.Referral
+	71, // 25: cus.referral.v1.ReferralEvent.referral:type_name -> cus.referral.v1.Referral
+	75, // 26: cus.referral.v1.ListAuditEntriesResponse.entries:type_name -> cus.referral.v1.AuditEntry
+	76, // 27: cus.referral.v1.CompleteReferralRequest.outcome:type_name -> cus.referral.v1.Outcome
 	54, // 28: cus.referral.v1.ListReferralChangesResponse.changes:type_name -> cus.referral.v1.ReferralChange
 	0,  // 29: cus.referral.v1.ReferralChange.type:type_name -> cus.referral.v1.ReferralChangeType
-	70, // 30: cus.referral.v1.ReferralChange.referral:type_name -> cus.referral.v1.Referral
-	76, // 31: cus.referral.v1.CreateWebhookRequest.webhook:type_name -> cus.referral.v1.Webhook
-	76, // 32: cus.referral.v1.ListWebhooksResponse.webhooks:type_name -> cus.referral.v1.Webhook
-	76, // 33: cus.referral.v1.UpdateWebhookRequest.webhook:type_name -> cus.referral.v1.Webhook
-	66, // 34: cus.referral.v1.UpdateWebhookRequest.update_mask:type_name -> google.protobuf.FieldMask
-	77, // 35: cus.referral.v1.RotateWebhookSecretRequest.previous_secret_grace:type_name -> google.protobuf.Duration
-	78, // 36: cus.referral.v1.ListWebhookDeliveriesResponse.deliveries:type_name -> cus.referral.v1.WebhookDelivery
+	71, // 30: cus.referral.v1.ReferralChange.referral:type_name -> cus.referral.v1.Referral
+	77, // 31: cus.referral.v1.CreateWebhookRequest.webhook:type_name -> cus.referral.v1.Webhook
+	77, // 32: cus.referral.v1.ListWebhooksResponse.webhooks:type_name -> cus.referral.v1.Webhook
+	77, // 33: cus.referral.v1.UpdateWebhookRequest.webhook:type_name -> cus.referral.v1.Webhook
+	67, // 34: cus.referral.v1.UpdateWebhookRequest.update_mask:type_name -> google.protobuf.FieldMask
+	78, // 35: cus.referral.v1.RotateWebhookSecretRequest.previous_secret_grace:type_name -> google.protobuf.Duration
+	79, // 36: cus.referral.v1.ListWebhookDeliveriesResponse.deliveries:type_name -> cus.referral.v1.WebhookDelivery
 	1,  // 37: cus.referral.v1.ReferralService.CreateResident:input_type -> cus.referral.v1.CreateResidentRequest
 	2,  // 38: cus.referral.v1.ReferralService.GetResident:input_type -> cus.referral.v1.GetResidentRequest
 	3,  // 39: cus.referral.v1.ReferralService.ListResidents:input_type -> cus.referral.v1.ListResidentsRequest
@@ -4393,65 +4455,67 @@ var file_cus_referral_v1_referral_service_proto_depIdxs = []int32{
 	36, // 75: cus.referral.v1.ReferralService.GetStatistics:input_type -> cus.referral.v1.GetStatisticsRequest
 	37, // 76: cus.referral.v1.ReferralService.ListAuditEntries:input_type -> cus.referral.v1.ListAuditEntriesRequest
 	39, // 77: cus.referral.v1.ReferralService.VerifyAuditChain:input_type -> cus.referral.v1.VerifyAuditChainRequest
-	55, // 78: cus.referral.v1.ReferralService.CreateWebhook:input_type -> cus.referral.v1.CreateWebhookRequest
-	56, // 79: cus.referral.v1.ReferralService.GetWebhook:input_type -> cus.referral.v1.GetWebhookRequest
-	57, // 80: cus.referral.v1.ReferralService.ListWebhooks:input_type -> cus.referral.v1.ListWebhooksRequest
-	59, // 81: cus.referral.v1.ReferralService.UpdateWebhook:input_type -> cus.referral.v1.UpdateWebhookRequest
-	60, // 82: cus.referral.v1.ReferralService.DeleteWebhook:input_type -> cus.referral.v1.DeleteWebhookRequest
-	61, // 83: cus.referral.v1.ReferralService.EnableWebhook:input_type -> cus.referral.v1.EnableWebhookRequest
-	62, // 84: cus.referral.v1.ReferralService.RotateWebhookSecret:input_type -> cus.referral.v1.RotateWebhookSecretRequest
-	63, // 85: cus.referral.v1.ReferralService.ListWebhookDeliveries:input_type -> cus.referral.v1.ListWebhookDeliveriesRequest
-	65, // 86: cus.referral.v1.ReferralService.CreateResident:output_type -> cus.referral.v1.Resident
-	65, // 87: cus.referral.v1.ReferralService.GetResident:output_type -> cus.referral.v1.Resident
-	4,  // 88: cus.referral.v1.ReferralService.ListResidents:output_type -> cus.referral.v1.ListResidentsResponse
-	65, // 89: cus.referral.v1.ReferralService.UpdateResident:output_type -> cus.referral.v1.Resident
-	65, // 90: cus.referral.v1.ReferralService.LookupResident:output_type -> cus.referral.v1.Resident
-	8,  // 91: cus.referral.v1.ReferralService.EraseResident:output_type -> cus.referral.v1.EraseResidentResponse
-	10, // 92: cus.referral.v1.ReferralService.ExportResident:output_type -> cus.referral.v1.ExportResidentResponse
-	67, // 93: cus.referral.v1.ReferralService.CreateConsent:output_type -> cus.referral.v1.Consent
-	13, // 94: cus.referral.v1.ReferralService.ListConsents:output_type -> cus.referral.v1.ListConsentsResponse
-	67, // 95: cus.referral.v1.ReferralService.WithdrawConsent:output_type -> cus.referral.v1.Consent
-	68, // 96: cus.referral.v1.ReferralService.CreateCase:output_type -> cus.referral.v1.Case
-	68, // 97: cus.referral.v1.ReferralService.GetCase:output_type -> cus.referral.v1.Case
-	68, // 98: cus.referral.v1.ReferralService.UpdateCase:output_type -> cus.referral.v1.Case
-	19, // 99: cus.referral.v1.ReferralService.ListCases:output_type -> cus.referral.v1.ListCasesResponse
-	69, // 100: cus.referral.v1.ReferralService.CreatePlan:output_type -> cus.referral.v1.Plan
-	69, // 101: cus.referral.v1.ReferralService.GetPlan:output_type -> cus.referral.v1.Plan
-	23, // 102: cus.referral.v1.ReferralService.ListPlans:output_type -> cus.referral.v1.ListPlansResponse
-	69, // 103: cus.referral.v1.ReferralService.UpdatePlan:output_type -> cus.referral.v1.Plan
-	69, // 104: cus.referral.v1.ReferralService.AddPlanReview:output_type -> cus.referral.v1.Plan
-	69, // 105: cus.referral.v1.ReferralService.ApprovePlan:output_type -> cus.referral.v1.Plan
-	69, // 106: cus.referral.v1.ReferralService.ClosePlan:output_type -> cus.referral.v1.Plan
-	29, // 107: cus.referral.v1.ReferralService.ListOverduePlans:output_type -> cus.referral.v1.ListOverduePlansResponse
-	70, // 108: cus.referral.v1.ReferralService.CreateReferral:output_type -> cus.referral.v1.Referral
-	70, // 109: cus.referral.v1.ReferralService.GetReferral:output_type -> cus.referral.v1.Referral
-	33, // 110: cus.referral.v1.ReferralService.ListReferrals:output_type -> cus.referral.v1.ListReferralsResponse
-	35, // 111: cus.referral.v1.ReferralService.WatchReferrals:output_type -> cus.referral.v1.ReferralEvent
-	53, // 112: cus.referral.v1.ReferralService.ListReferralChanges:output_type -> cus.referral.v1.ListReferralChangesResponse
-	70, // 113: cus.referral.v1.ReferralService.SendReferral:output_type -> cus.referral.v1.Referral
-	70, // 114: cus.referral.v1.ReferralService.ReceiveReferral:output_type -> cus.referral.v1.Referral
-	70, // 115: cus.referral.v1.ReferralService.AcceptReferral:output_type -> cus.referral.v1.Referral
-	70, // 116: cus.referral.v1.ReferralService.RejectReferral:output_type -> cus.referral.v1.Referral
-	70, // 117: cus.referral.v1.ReferralService.StartReferral:output_type -> cus.referral.v1.Referral
-	70, // 118: cus.referral.v1.ReferralService.HoldReferral:output_type -> cus.referral.v1.Referral
-	70, // 119: cus.referral.v1.ReferralService.ResumeReferral:output_type -> cus.referral.v1.Referral
-	70, // 120: cus.referral.v1.ReferralService.CompleteReferral:output_type -> cus.referral.v1.Referral
-	70, // 121: cus.referral.v1.ReferralService.FailReferral:output_type -> cus.referral.v1.Referral
-	70, // 122: cus.referral.v1.ReferralService.CancelReferral:output_type -> cus.referral.v1.Referral
-	70, // 123: cus.referral.v1.ReferralService.MarkReferralEnteredInError:output_type -> cus.referral.v1.Referral
-	79, // 124: cus.referral.v1.ReferralService.GetStatistics:output_type -> cus.referral.v1.Statistics
-	38, // 125: cus.referral.v1.ReferralService.ListAuditEntries:output_type -> cus.referral.v1.ListAuditEntriesResponse
-	40, // 126: cus.referral.v1.ReferralService.VerifyAuditChain:output_type -> cus.referral.v1.VerifyAuditChainResponse
-	76, // 127: cus.referral.v1.ReferralService.CreateWebhook:output_type -> cus.referral.v1.Webhook
-	76, // 128: cus.referral.v1.ReferralService.GetWebhook:output_type -> cus.referral.v1.Webhook
-	58, // 129: cus.referral.v1.ReferralService.ListWebhooks:output_type -> cus.referral.v1.ListWebhooksResponse
-	76, // 130: cus.referral.v1.ReferralService.UpdateWebhook:output_type -> cus.referral.v1.Webhook
-	80, // 131: cus.referral.v1.ReferralService.DeleteWebhook:output_type -> google.protobuf.Empty
-	76, // 132: cus.referral.v1.ReferralService.EnableWebhook:output_type -> cus.referral.v1.Webhook
-	76, // 133: cus.referral.v1.ReferralService.RotateWebhookSecret:output_type -> cus.referral.v1.Webhook
-	64, // 134: cus.referral.v1.ReferralService.ListWebhookDeliveries:output_type -> cus.referral.v1.ListWebhookDeliveriesResponse
-	86, // [86:135] is the sub-list for method output_type
-	37, // [37:86] is the sub-list for method input_type
+	55, // 78: cus.referral.v1.ReferralService.ExportStatistics:input_type -> cus.referral.v1.ExportStatisticsRequest
+	56, // 79: cus.referral.v1.ReferralService.CreateWebhook:input_type -> cus.referral.v1.CreateWebhookRequest
+	57, // 80: cus.referral.v1.ReferralService.GetWebhook:input_type -> cus.referral.v1.GetWebhookRequest
+	58, // 81: cus.referral.v1.ReferralService.ListWebhooks:input_type -> cus.referral.v1.ListWebhooksRequest
+	60, // 82: cus.referral.v1.ReferralService.UpdateWebhook:input_type -> cus.referral.v1.UpdateWebhookRequest
+	61, // 83: cus.referral.v1.ReferralService.DeleteWebhook:input_type -> cus.referral.v1.DeleteWebhookRequest
+	62, // 84: cus.referral.v1.ReferralService.EnableWebhook:input_type -> cus.referral.v1.EnableWebhookRequest
+	63, // 85: cus.referral.v1.ReferralService.RotateWebhookSecret:input_type -> cus.referral.v1.RotateWebhookSecretRequest
+	64, // 86: cus.referral.v1.ReferralService.ListWebhookDeliveries:input_type -> cus.referral.v1.ListWebhookDeliveriesRequest
+	66, // 87: cus.referral.v1.ReferralService.CreateResident:output_type -> cus.referral.v1.Resident
+	66, // 88: cus.referral.v1.ReferralService.GetResident:output_type -> cus.referral.v1.Resident
+	4,  // 89: cus.referral.v1.ReferralService.ListResidents:output_type -> cus.referral.v1.ListResidentsResponse
+	66, // 90: cus.referral.v1.ReferralService.UpdateResident:output_type -> cus.referral.v1.Resident
+	66, // 91: cus.referral.v1.ReferralService.LookupResident:output_type -> cus.referral.v1.Resident
+	8,  // 92: cus.referral.v1.ReferralService.EraseResident:output_type -> cus.referral.v1.EraseResidentResponse
+	10, // 93: cus.referral.v1.ReferralService.ExportResident:output_type -> cus.referral.v1.ExportResidentResponse
+	68, // 94: cus.referral.v1.ReferralService.CreateConsent:output_type -> cus.referral.v1.Consent
+	13, // 95: cus.referral.v1.ReferralService.ListConsents:output_type -> cus.referral.v1.ListConsentsResponse
+	68, // 96: cus.referral.v1.ReferralService.WithdrawConsent:output_type -> cus.referral.v1.Consent
+	69, // 97: cus.referral.v1.ReferralService.CreateCase:output_type -> cus.referral.v1.Case
+	69, // 98: cus.referral.v1.ReferralService.GetCase:output_type -> cus.referral.v1.Case
+	69, // 99: cus.referral.v1.ReferralService.UpdateCase:output_type -> cus.referral.v1.Case
+	19, // 100: cus.referral.v1.ReferralService.ListCases:output_type -> cus.referral.v1.ListCasesResponse
+	70, // 101: cus.referral.v1.ReferralService.CreatePlan:output_type -> cus.referral.v1.Plan
+	70, // 102: cus.referral.v1.ReferralService.GetPlan:output_type -> cus.referral.v1.Plan
+	23, // 103: cus.referral.v1.ReferralService.ListPlans:output_type -> cus.referral.v1.ListPlansResponse
+	70, // 104: cus.referral.v1.ReferralService.UpdatePlan:output_type -> cus.referral.v1.Plan
+	70, // 105: cus.referral.v1.ReferralService.AddPlanReview:output_type -> cus.referral.v1.Plan
+	70, // 106: cus.referral.v1.ReferralService.ApprovePlan:output_type -> cus.referral.v1.Plan
+	70, // 107: cus.referral.v1.ReferralService.ClosePlan:output_type -> cus.referral.v1.Plan
+	29, // 108: cus.referral.v1.ReferralService.ListOverduePlans:output_type -> cus.referral.v1.ListOverduePlansResponse
+	71, // 109: cus.referral.v1.ReferralService.CreateReferral:output_type -> cus.referral.v1.Referral
+	71, // 110: cus.referral.v1.ReferralService.GetReferral:output_type -> cus.referral.v1.Referral
+	33, // 111: cus.referral.v1.ReferralService.ListReferrals:output_type -> cus.referral.v1.ListReferralsResponse
+	35, // 112: cus.referral.v1.ReferralService.WatchReferrals:output_type -> cus.referral.v1.ReferralEvent
+	53, // 113: cus.referral.v1.ReferralService.ListReferralChanges:output_type -> cus.referral.v1.ListReferralChangesResponse
+	71, // 114: cus.referral.v1.ReferralService.SendReferral:output_type -> cus.referral.v1.Referral
+	71, // 115: cus.referral.v1.ReferralService.ReceiveReferral:output_type -> cus.referral.v1.Referral
+	71, // 116: cus.referral.v1.ReferralService.AcceptReferral:output_type -> cus.referral.v1.Referral
+	71, // 117: cus.referral.v1.ReferralService.RejectReferral:output_type -> cus.referral.v1.Referral
+	71, // 118: cus.referral.v1.ReferralService.StartReferral:output_type -> cus.referral.v1.Referral
+	71, // 119: cus.referral.v1.ReferralService.HoldReferral:output_type -> cus.referral.v1.Referral
+	71, // 120: cus.referral.v1.ReferralService.ResumeReferral:output_type -> cus.referral.v1.Referral
+	71, // 121: cus.referral.v1.ReferralService.CompleteReferral:output_type -> cus.referral.v1.Referral
+	71, // 122: cus.referral.v1.ReferralService.FailReferral:output_type -> cus.referral.v1.Referral
+	71, // 123: cus.referral.v1.ReferralService.CancelReferral:output_type -> cus.referral.v1.Referral
+	71, // 124: cus.referral.v1.ReferralService.MarkReferralEnteredInError:output_type -> cus.referral.v1.Referral
+	80, // 125: cus.referral.v1.ReferralService.GetStatistics:output_type -> cus.referral.v1.Statistics
+	38, // 126: cus.referral.v1.ReferralService.ListAuditEntries:output_type -> cus.referral.v1.ListAuditEntriesResponse
+	40, // 127: cus.referral.v1.ReferralService.VerifyAuditChain:output_type -> cus.referral.v1.VerifyAuditChainResponse
+	81, // 128: cus.referral.v1.ReferralService.ExportStatistics:output_type -> google.api.HttpBody
+	77, // 129: cus.referral.v1.ReferralService.CreateWebhook:output_type -> cus.referral.v1.Webhook
+	77, // 130: cus.referral.v1.ReferralService.GetWebhook:output_type -> cus.referral.v1.Webhook
+	59, // 131: cus.referral.v1.ReferralService.ListWebhooks:output_type -> cus.referral.v1.ListWebhooksResponse
+	77, // 132: cus.referral.v1.ReferralService.UpdateWebhook:output_type -> cus.referral.v1.Webhook
+	82, // 133: cus.referral.v1.ReferralService.DeleteWebhook:output_type -> google.protobuf.Empty
+	77, // 134: cus.referral.v1.ReferralService.EnableWebhook:output_type -> cus.referral.v1.Webhook
+	77, // 135: cus.referral.v1.ReferralService.RotateWebhookSecret:output_type -> cus.referral.v1.Webhook
+	65, // 136: cus.referral.v1.ReferralService.ListWebhookDeliveries:output_type -> cus.referral.v1.ListWebhookDeliveriesResponse
+	87, // [87:137] is the sub-list for method output_type
+	37, // [37:87] is the sub-list for method input_type
 	37, // [37:37] is the sub-list for extension type_name
 	37, // [37:37] is the sub-list for extension extendee
 	0,  // [0:37] is the sub-list for field type_name
@@ -4469,7 +4533,7 @@ func file_cus_referral_v1_referral_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cus_referral_v1_referral_service_proto_rawDesc), len(file_cus_referral_v1_referral_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   64,
+			NumMessages:   65,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -8,6 +8,7 @@ package referralv1
 
 import (
 	context "context"
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
@@ -61,6 +62,7 @@ const (
 	ReferralService_GetStatistics_FullMethodName              = "/cus.referral.v1.ReferralService/GetStatistics"
 	ReferralService_ListAuditEntries_FullMethodName           = "/cus.referral.v1.ReferralService/ListAuditEntries"
 	ReferralService_VerifyAuditChain_FullMethodName           = "/cus.referral.v1.ReferralService/VerifyAuditChain"
+	ReferralService_ExportStatistics_FullMethodName           = "/cus.referral.v1.ReferralService/ExportStatistics"
 	ReferralService_CreateWebhook_FullMethodName              = "/cus.referral.v1.ReferralService/CreateWebhook"
 	ReferralService_GetWebhook_FullMethodName                 = "/cus.referral.v1.ReferralService/GetWebhook"
 	ReferralService_ListWebhooks_FullMethodName               = "/cus.referral.v1.ReferralService/ListWebhooks"
@@ -182,6 +184,9 @@ type ReferralServiceClient interface {
 	// the data file (set by --audit-anchor-file). Entries moved to archives are not in the data file: the chain is
 	// verified from its stored base (see base_sequence).
 	VerifyAuditChain(ctx context.Context, in *VerifyAuditChainRequest, opts ...grpc.CallOption) (*VerifyAuditChainResponse, error)
+	// Exports the referral statistics (GetStatistics) as a spreadsheet of rows Wskaźnik, Kategoria, Wartość: XLSX
+	// (default), CSV or the "Excel PL" CSV. Over REST the response is the file itself.
+	ExportStatistics(ctx context.Context, in *ExportStatisticsRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
 	// Subscribes a URL to events (docs/webhooks.md). The response holds the signing secret, shown only here and
 	// by RotateWebhookSecret. The URL must be in the operator's allowlist (INVALID_ARGUMENT on webhook.url).
 	// Coordinators and directors may subscribe to referral and catalogue events, provider staff to the referrals
@@ -633,6 +638,16 @@ func (c *referralServiceClient) VerifyAuditChain(ctx context.Context, in *Verify
 	return out, nil
 }
 
+func (c *referralServiceClient) ExportStatistics(ctx context.Context, in *ExportStatisticsRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, ReferralService_ExportStatistics_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *referralServiceClient) CreateWebhook(ctx context.Context, in *CreateWebhookRequest, opts ...grpc.CallOption) (*Webhook, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Webhook)
@@ -824,6 +839,9 @@ type ReferralServiceServer interface {
 	// the data file (set by --audit-anchor-file). Entries moved to archives are not in the data file: the chain is
 	// verified from its stored base (see base_sequence).
 	VerifyAuditChain(context.Context, *VerifyAuditChainRequest) (*VerifyAuditChainResponse, error)
+	// Exports the referral statistics (GetStatistics) as a spreadsheet of rows Wskaźnik, Kategoria, Wartość: XLSX
+	// (default), CSV or the "Excel PL" CSV. Over REST the response is the file itself.
+	ExportStatistics(context.Context, *ExportStatisticsRequest) (*httpbody.HttpBody, error)
 	// Subscribes a URL to events (docs/webhooks.md). The response holds the signing secret, shown only here and
 	// by RotateWebhookSecret. The URL must be in the operator's allowlist (INVALID_ARGUMENT on webhook.url).
 	// Coordinators and directors may subscribe to referral and catalogue events, provider staff to the referrals
@@ -978,6 +996,9 @@ func (UnimplementedReferralServiceServer) ListAuditEntries(context.Context, *Lis
 }
 func (UnimplementedReferralServiceServer) VerifyAuditChain(context.Context, *VerifyAuditChainRequest) (*VerifyAuditChainResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method VerifyAuditChain not implemented")
+}
+func (UnimplementedReferralServiceServer) ExportStatistics(context.Context, *ExportStatisticsRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExportStatistics not implemented")
 }
 func (UnimplementedReferralServiceServer) CreateWebhook(context.Context, *CreateWebhookRequest) (*Webhook, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateWebhook not implemented")
@@ -1755,6 +1776,24 @@ func _ReferralService_VerifyAuditChain_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReferralService_ExportStatistics_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExportStatisticsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).ExportStatistics(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_ExportStatistics_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).ExportStatistics(ctx, req.(*ExportStatisticsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ReferralService_CreateWebhook_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreateWebhookRequest)
 	if err := dec(in); err != nil {
@@ -2065,6 +2104,10 @@ var ReferralService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "VerifyAuditChain",
 			Handler:    _ReferralService_VerifyAuditChain_Handler,
+		},
+		{
+			MethodName: "ExportStatistics",
+			Handler:    _ReferralService_ExportStatistics_Handler,
 		},
 		{
 			MethodName: "CreateWebhook",

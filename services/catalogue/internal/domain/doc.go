@@ -11,15 +11,23 @@ import (
 	"github.com/cus-suite/cus/services/catalogue/internal/search"
 )
 
-// A collator is not safe for concurrent use, and building one is costly: keep a pool.
-var collators = sync.Pool{New: func() any { return collate.New(language.Polish, collate.IgnoreCase) }}
+// A collator is not safe for concurrent use, and building one is costly: keep a pool, each with its key
+// buffer (a few KiB, which a bulk import would otherwise allocate per service).
+var collators = sync.Pool{New: func() any {
+	return &collator{c: collate.New(language.Polish, collate.IgnoreCase)}
+}}
+
+type collator struct {
+	c   *collate.Collator
+	buf collate.Buffer
+}
 
 // SortKey is the Polish collation key of a name: byte order of keys is the order a Polish reader expects.
 func SortKey(name string) []byte {
-	c := collators.Get().(*collate.Collator)
+	c := collators.Get().(*collator)
 	defer collators.Put(c)
-	var buf collate.Buffer
-	return append([]byte(nil), c.KeyFromString(&buf, name)...)
+	c.buf.Reset()
+	return append([]byte(nil), c.c.KeyFromString(&c.buf, name)...)
 }
 
 // IndexDoc is what the search index keeps of a service stored at revision rev.

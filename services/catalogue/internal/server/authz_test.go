@@ -84,10 +84,10 @@ func init() {
 			expected[method][r] = true
 		}
 	}
-	for _, m := range []string{"GetService", "ListServices", "SearchServices", "GetProgramme", "ListProgrammes", "ListAreas", "ListTargetGroups"} {
+	for _, m := range []string{"GetService", "ListServices", "SearchServices", "GetProgramme", "ListProgrammes", "ListAreas", "ListTargetGroups", "ExportServices"} {
 		allow(m, all...)
 	}
-	for _, m := range []string{"CreateService", "UpdateService", "DeleteService", "CreateProgramme", "UpdateProgramme", "DeleteProgramme"} {
+	for _, m := range []string{"CreateService", "UpdateService", "DeleteService", "CreateProgramme", "UpdateProgramme", "DeleteProgramme", "ImportServices"} {
 		allow(m, auth.RoleOrganiser, auth.RoleDirector, auth.RoleAdmin, auth.RoleIntegration)
 	}
 	for _, m := range []string{"ListChanges", "WatchChanges"} {
@@ -173,6 +173,14 @@ func TestEveryRPCWithEveryRole(t *testing.T) {
 		},
 		"DeleteProgramme": func(ctx context.Context) error {
 			_, err := client.DeleteProgramme(ctx, &cataloguev1.DeleteProgrammeRequest{Name: "programmes/0194c050-0000-7000-8000-000000000000"})
+			return err
+		},
+		"ExportServices": func(ctx context.Context) error {
+			_, err := client.ExportServices(ctx, &cataloguev1.ExportServicesRequest{Format: "csv"})
+			return err
+		},
+		"ImportServices": func(ctx context.Context) error {
+			_, err := client.ImportServices(ctx, &cataloguev1.ImportServicesRequest{Content: []byte("Nazwa usługi;Obszar\nKlub;kultura\n"), DryRun: true})
 			return err
 		},
 		"ListPeers": func(ctx context.Context) error {

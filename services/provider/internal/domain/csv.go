@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -10,9 +9,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"golang.org/x/text/encoding/charmap"
-
 	"github.com/cus-suite/cus/platform/plid"
+	"github.com/cus-suite/cus/platform/sheet"
 	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
 	typev1 "github.com/cus-suite/cus/proto/cus/type/v1"
 )
@@ -164,47 +162,9 @@ func (f *CSVFile) Has(c Column) bool {
 	return false
 }
 
-// DecodeCSVText returns the text of an uploaded file: UTF-8 without its byte order mark, or, when the bytes
-// are not valid UTF-8, decoded from Windows-1250 (what Polish spreadsheets save as plain "CSV"). Windows-1250
-// text with Polish letters is practically never valid UTF-8, so the guess is safe.
-func DecodeCSVText(b []byte) string {
-	b = bytes.TrimPrefix(b, []byte("\uFEFF"))
-	if utf8.Valid(b) {
-		return string(b)
-	}
-	out, err := charmap.Windows1250.NewDecoder().Bytes(b)
-	if err != nil {
-		return strings.ToValidUTF8(string(b), "\uFFFD")
-	}
-	return string(out)
-}
-
-// detectSeparator picks the separator of the header line: the most frequent of ; , and tab outside quotes
-// (Polish spreadsheets use ; because , is the decimal comma). Ties go to ;, then tab.
-func detectSeparator(text string) rune {
-	counts := map[rune]int{}
-	inQuotes := false
-	for _, r := range text {
-		if r == '\n' && !inQuotes {
-			break
-		}
-		switch r {
-		case '"':
-			inQuotes = !inQuotes
-		case ';', ',', '\t':
-			if !inQuotes {
-				counts[r]++
-			}
-		}
-	}
-	best := ';'
-	for _, r := range []rune{'\t', ','} {
-		if counts[r] > counts[best] {
-			best = r
-		}
-	}
-	return best
-}
+// DecodeCSVText returns the text of an uploaded file: UTF-8 without its byte order mark, or Windows-1250
+// decoded (platform/sheet.DecodeText, shared with the catalogue's import).
+func DecodeCSVText(b []byte) string { return sheet.DecodeText(b) }
 
 // ParseProvidersCSV parses a provider CSV (text from DecodeCSVText or a UTF-8 string; a byte order mark is
 // ignored). Problems with the file as a whole (no header, unknown or repeated columns, missing required
@@ -218,7 +178,7 @@ func ParseProvidersCSV(field, text string) (*CSVFile, error) {
 	if strings.TrimSpace(text) == "" {
 		return nil, Invalid(field, ReasonRequired, "the file is empty; it needs a header row (nazwa;forma_prawna;...) and a row per provider")
 	}
-	f := &CSVFile{Separator: detectSeparator(text)}
+	f := &CSVFile{Separator: sheet.DetectSeparator(text)}
 	r := csv.NewReader(strings.NewReader(text))
 	r.Comma = f.Separator
 	r.FieldsPerRecord = -1

@@ -32,7 +32,7 @@ func init() {
 			expected[method][r] = true
 		}
 	}
-	for _, m := range []string{"GetProvider", "ListProviders", "GetAgreement", "ListAgreements"} {
+	for _, m := range []string{"GetProvider", "ListProviders", "GetAgreement", "ListAgreements", "ExportProviders", "ExportAgreements"} {
 		allow(m, auth.Roles...)
 	}
 	for _, m := range []string{"CreateProvider", "DeleteProvider", "ImportProviders", "CreateAgreement", "UpdateAgreement", "DeleteAgreement", "ListChanges"} {
@@ -90,6 +90,14 @@ func TestEveryRPCWithEveryRole(t *testing.T) {
 		},
 		"ListAgreements": func(ctx context.Context) error {
 			_, err := c.ListAgreements(ctx, &providerv1.ListAgreementsRequest{Parent: "providers/-"})
+			return err
+		},
+		"ExportProviders": func(ctx context.Context) error {
+			_, err := c.ExportProviders(ctx, &providerv1.ExportProvidersRequest{Format: "csv"})
+			return err
+		},
+		"ExportAgreements": func(ctx context.Context) error {
+			_, err := c.ExportAgreements(ctx, &providerv1.ExportAgreementsRequest{})
 			return err
 		},
 		"CreateAgreement": func(ctx context.Context) error {

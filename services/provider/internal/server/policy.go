@@ -44,6 +44,8 @@ var Policy = auth.Policy{
 		"ListAvailability": capacity,
 		"ListReservations": with(bookers, auth.RoleProvider),
 		"ListChanges":      editors,
+		"ExportProviders":  public,
+		"ExportAgreements": public,
 	},
 	Notes: map[string]string{
 		"UpdateProvider":   "provider staff: only their own provider, and only address, teryt_code, phones, email, website, description, accreditations",

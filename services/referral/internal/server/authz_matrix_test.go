@@ -103,6 +103,7 @@ var matrixTable = map[string][8]verdict{
 	"FailReferral":     {D, D, D, D, D, A, D, D},
 	// Statistics without personal data; the audit log is the admin's.
 	"GetStatistics":    {D, A, A, A, A, D, A, D},
+	"ExportStatistics": {D, A, A, A, A, D, A, D},
 	"ListAuditEntries": {D, D, D, D, A, D, D, D},
 	"VerifyAuditChain": {D, D, D, D, A, D, D, D},
 	// Webhooks (issue 13): every identified role that reads something here may subscribe (to what it may read;
@@ -363,6 +364,10 @@ func matrixCalls() map[string]func(t *testing.T, f *matrixFixture, ctx context.C
 		}),
 		"GetStatistics": func(t *testing.T, f *matrixFixture, ctx context.Context) error {
 			_, err := f.h.client.GetStatistics(ctx, &referralv1.GetStatisticsRequest{})
+			return err
+		},
+		"ExportStatistics": func(t *testing.T, f *matrixFixture, ctx context.Context) error {
+			_, err := f.h.client.ExportStatistics(ctx, &referralv1.ExportStatisticsRequest{Format: "csv"})
 			return err
 		},
 		"ListAuditEntries": func(t *testing.T, f *matrixFixture, ctx context.Context) error {

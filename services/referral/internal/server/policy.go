@@ -64,6 +64,7 @@ var Policy = auth.Policy{
 		"CompleteReferral":           providers,
 		"FailReferral":               providers,
 		"GetStatistics":              statistics,
+		"ExportStatistics":           statistics,
 		"ListAuditEntries":           auditors,
 		"VerifyAuditChain":           auditors,
 		"CreateWebhook":              subscribers,
@@ -93,6 +94,7 @@ var Policy = auth.Policy{
 		"AddPlanReview":    "approved plans only; reviews are append-only",
 		"EraseResident":    "erases personal data, keeps anonymous statistics, compacts the data file",
 		"GetStatistics":    "no personal data",
+		"ExportStatistics": "no personal data; the same figures as GetStatistics",
 		"ListAuditEntries": "every read and change of personal data, denials included",
 
 		// Polling, issue 13.

@@ -1,0 +1,348 @@
+package domain
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/sheet"
+	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
+	typev1 "github.com/cus-suite/cus/proto/cus/type/v1"
+)
+
+// The part of an HSDS 3.0 service (fully nested, as /services/{id} of the HSDS API returns it) that the
+// catalogue imports. Unknown fields are ignored: another system's export carries more than a catalogue keeps.
+type hsdsService struct {
+	ID                     string                  `json:"id"`
+	Name                   string                  `json:"name"`
+	AlternateName          string                  `json:"alternate_name"`
+	Description            string                  `json:"description"`
+	URL                    string                  `json:"url"`
+	Email                  string                  `json:"email"`
+	Status                 string                  `json:"status"`
+	ApplicationProcess     string                  `json:"application_process"`
+	EligibilityDescription string                  `json:"eligibility_description"`
+	FeesDescription        string                  `json:"fees_description"`
+	MinimumAge             *float64                `json:"minimum_age"`
+	MaximumAge             *float64                `json:"maximum_age"`
+	Phones                 []hsdsPhone             `json:"phones"`
+	ServiceAtLocations     []hsdsServiceAtLocation `json:"service_at_locations"`
+	CostOptions            []hsdsCostOption        `json:"cost_options"`
+	Languages              []struct {
+		Code string `json:"code"`
+	} `json:"languages"`
+	Attributes []struct {
+		TaxonomyTermID string        `json:"taxonomy_term_id"`
+		TaxonomyTerm   *hsdsTaxonomy `json:"taxonomy_term"`
+	} `json:"attributes"`
+	ServiceAreas []struct {
+		Name        string `json:"name"`
+		Description string `json:"description"`
+	} `json:"service_areas"`
+}
+
+type hsdsTaxonomy struct {
+	ID   string `json:"id"`
+	Code string `json:"code"`
+	Name string `json:"name"`
+	Term string `json:"term"`
+}
+
+type hsdsPhone struct {
+	Number      string   `json:"number"`
+	Extension   *float64 `json:"extension"`
+	Type        string   `json:"type"`
+	Description string   `json:"description"`
+}
+
+type hsdsServiceAtLocation struct {
+	Location *struct {
+		ID          string   `json:"id"`
+		Name        string   `json:"name"`
+		Description string   `json:"description"`
+		Latitude    *float64 `json:"latitude"`
+		Longitude   *float64 `json:"longitude"`
+		Addresses   []struct {
+			Address1    string `json:"address_1"`
+			Address2    string `json:"address_2"`
+			City        string `json:"city"`
+			Region      string `json:"region"`
+			State       string `json:"state_province"`
+			PostalCode  string `json:"postal_code"`
+			Country     string `json:"country"`
+			AddressType string `json:"address_type"`
+		} `json:"addresses"`
+		Accessibility []struct {
+			Description string `json:"description"`
+			Details     string `json:"details"`
+			URL         string `json:"url"`
+		} `json:"accessibility"`
+	} `json:"location"`
+	Schedules []struct {
+		Freq     string `json:"freq"`
+		Byday    string `json:"byday"`
+		OpensAt  string `json:"opens_at"`
+		ClosesAt string `json:"closes_at"`
+		Notes    string `json:"notes"`
+	} `json:"schedules"`
+}
+
+type hsdsCostOption struct {
+	Option            string   `json:"option"`
+	Amount            *float64 `json:"amount"`
+	Currency          string   `json:"currency"`
+	AmountDescription string   `json:"amount_description"`
+}
+
+// ParseHSDS reads an HSDS 3.0 JSON export: an array of services, or a page object whose `contents` is one
+// (the HSDS API's /services answer). Problems with the file as a whole are INVALID_ARGUMENT on field.
+func ParseHSDS(field string, b []byte) ([]*ImportItem, error) {
+	b = bytes.TrimPrefix(b, []byte("\uFEFF"))
+	var raw []json.RawMessage
+	trimmed := bytes.TrimSpace(b)
+	switch {
+	case len(trimmed) > 0 && trimmed[0] == '[':
+		if err := json.Unmarshal(trimmed, &raw); err != nil {
+			return nil, apierr.Invalid(field, "is not an HSDS JSON list of services: "+jsonProblem(err))
+		}
+	case len(trimmed) > 0 && trimmed[0] == '{':
+		var page struct {
+			Contents []json.RawMessage `json:"contents"`
+		}
+		if err := json.Unmarshal(trimmed, &page); err != nil {
+			return nil, apierr.Invalid(field, "is not an HSDS JSON page of services: "+jsonProblem(err))
+		}
+		if page.Contents == nil {
+			return nil, apierr.Invalid(field, "is an HSDS JSON object without contents; send a list of services or a page with contents")
+		}
+		raw = page.Contents
+	default:
+		return nil, apierr.Invalid(field, "is not HSDS JSON (a list of services)")
+	}
+	if len(raw) > MaxImportRows {
+		return nil, apierr.Invalid(field, fmt.Sprintf("has more than %d services; split it", MaxImportRows))
+	}
+	items := make([]*ImportItem, 0, len(raw))
+	for i, r := range raw {
+		items = append(items, hsdsItem(i+1, r))
+	}
+	CheckDuplicates(items)
+	return items, nil
+}
+
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+	}
+	return err.Error()
+}
+
+func hsdsItem(pos int, raw json.RawMessage) *ImportItem {
+	it := &ImportItem{Row: pos, column: hsdsField}
+	var h hsdsService
+	if err := json.Unmarshal(raw, &h); err != nil {
+		it.violate("", "the service cannot be read: %s", jsonProblem(err))
+		return it
+	}
+	it.SourceID, it.DisplayName = h.ID, h.Name
+	if strings.TrimSpace(h.ID) == "" {
+		it.violate("id", "is required: the id names the service in a re-run of the import")
+		return it
+	}
+	it.Key = ImportKey("hsds", h.ID)
+	next := &cataloguev1.Service{
+		DisplayName:            h.Name,
+		AlternateName:          h.AlternateName,
+		Description:            h.Description,
+		Url:                    h.URL,
+		Email:                  h.Email,
+		ApplicationProcess:     h.ApplicationProcess,
+		EligibilityDescription: h.EligibilityDescription,
+	}
+	switch strings.ToLower(h.Status) {
+	case "", "active":
+		next.Status = cataloguev1.ServiceStatus_SERVICE_STATUS_ACTIVE
+	case "inactive":
+		next.Status = cataloguev1.ServiceStatus_SERVICE_STATUS_INACTIVE
+	case "defunct":
+		next.Status = cataloguev1.ServiceStatus_SERVICE_STATUS_DEFUNCT
+	case "temporarily closed":
+		next.Status = cataloguev1.ServiceStatus_SERVICE_STATUS_TEMPORARILY_CLOSED
+	default:
+		it.violate("status", "must be active, inactive, defunct or temporarily closed")
+	}
+	age := func(field string, f *float64) *int32 {
+		if f == nil {
+			return nil
+		}
+		if *f != math.Trunc(*f) || *f < 0 || *f > 150 {
+			it.violate(field, "must be a whole number of years from 0 to 150")
+			return nil
+		}
+		n := int32(*f)
+		return &n
+	}
+	next.MinimumAge, next.MaximumAge = age("minimum_age", h.MinimumAge), age("maximum_age", h.MaximumAge)
+	for _, p := range h.Phones {
+		ph := &typev1.Phone{Number: p.Number, Type: p.Type, Description: p.Description}
+		if p.Extension != nil {
+			ph.Extension = fmt.Sprintf("%.0f", *p.Extension)
+		}
+		next.Phones = append(next.Phones, ph)
+	}
+	for _, l := range h.Languages {
+		if c := strings.ToLower(strings.TrimSpace(l.Code)); c != "" {
+			next.Languages = append(next.Languages, c)
+		}
+	}
+	for _, a := range h.ServiceAreas {
+		ga := &cataloguev1.GeographicArea{Name: a.Name, Description: a.Description}
+		// Our HSDS export writes the gmina's TERYT code into the description: read it back.
+		if _, code, ok := strings.Cut(a.Description, "Kod TERYT: "); ok {
+			ga.TerytCode = strings.TrimSuffix(strings.TrimSpace(code), ".")
+			ga.Description = strings.TrimSpace(strings.TrimSuffix(a.Description, "Kod TERYT: "+code))
+		}
+		next.ServiceAreas = append(next.ServiceAreas, ga)
+	}
+	seenArea, seenGroup := map[cataloguev1.Area]bool{}, map[cataloguev1.TargetGroup]bool{}
+	for _, a := range h.Attributes {
+		keys := []string{a.TaxonomyTermID}
+		if t := a.TaxonomyTerm; t != nil {
+			keys = append(keys, t.ID, t.Code, t.Name, t.Term)
+		}
+		// Terms of other taxonomies (e.g. Open Eligibility) are not the catalogue's: they are skipped.
+		for _, k := range keys {
+			if k == "" {
+				continue
+			}
+			if ar, ok := areaByKey[sheet.Fold(k)]; ok {
+				if !seenArea[ar] {
+					next.Areas = append(next.Areas, ar)
+				}
+				seenArea[ar] = true
+				break
+			}
+			if g, ok := groupByKey[sheet.Fold(k)]; ok {
+				if !seenGroup[g] {
+					next.TargetGroups = append(next.TargetGroups, g)
+				}
+				seenGroup[g] = true
+				break
+			}
+		}
+	}
+	for i, sal := range h.ServiceAtLocations {
+		if sal.Location == nil {
+			continue
+		}
+		l := sal.Location
+		f := fmt.Sprintf("service_at_locations[%d]", i)
+		loc := &cataloguev1.Location{Name: l.Name, Description: l.Description}
+		if id, err := uuid.Parse(l.ID); err == nil && l.ID != "" {
+			loc.Id = id.String()
+		} else {
+			loc.Id = uuid.NewSHA1(importNamespace, []byte(it.Key+"/location/"+l.ID+"/"+fmt.Sprint(i))).String()
+		}
+		if l.Latitude != nil && l.Longitude != nil {
+			loc.Coordinates = &typev1.LatLng{Latitude: *l.Latitude, Longitude: *l.Longitude}
+		}
+		for _, a := range l.Addresses {
+			if a.AddressType != "" && a.AddressType != "physical" {
+				continue
+			}
+			region := a.Region
+			if region == "" {
+				region = a.State
+			}
+			loc.Address = &typev1.Address{Address_1: a.Address1, Address_2: a.Address2, City: a.City, PostalCode: a.PostalCode, Region: region, Country: strings.ToUpper(a.Country)}
+			break
+		}
+		for _, acc := range l.Accessibility {
+			loc.Accessibility = &cataloguev1.Accessibility{Description: acc.Description, Url: acc.URL,
+				WheelchairAccessible: strings.Contains(strings.ToLower(acc.Details), "wheelchair") || strings.Contains(sheet.Fold(acc.Details), "wozk")}
+			break
+		}
+		for j, sc := range sal.Schedules {
+			if sc.Freq != "" && !strings.EqualFold(sc.Freq, "WEEKLY") {
+				it.violate(fmt.Sprintf("%s.schedules[%d].freq", f, j), "only WEEKLY schedules can be imported")
+				continue
+			}
+			closes := sc.ClosesAt
+			if len(closes) >= 5 {
+				closes = closes[:5] // "16:00:00" or "16:00+01:00": the catalogue keeps local HH:MM
+			}
+			opens := sc.OpensAt
+			if len(opens) >= 5 {
+				opens = opens[:5]
+			}
+			if closes == "23:59" {
+				closes = "24:00" // our HSDS export's spelling of midnight at the end of the day
+			}
+			for _, code := range strings.Split(sc.Byday, ",") {
+				d, ok := dayByKey[sheet.Fold(strings.TrimSpace(code))]
+				if !ok {
+					it.violate(fmt.Sprintf("%s.schedules[%d].byday", f, j), "%q is not a weekday (MO, TU, WE, TH, FR, SA, SU)", code)
+					continue
+				}
+				loc.OpeningHours = append(loc.OpeningHours, &cataloguev1.OpeningHours{Day: d, OpensAt: opens, ClosesAt: closes, Description: sc.Notes})
+			}
+		}
+		next.Locations = append(next.Locations, loc)
+	}
+	for _, c := range h.CostOptions {
+		if c.Amount == nil || *c.Amount <= 0 {
+			continue
+		}
+		g := math.Round(*c.Amount * 100)
+		if g > math.MaxInt32 {
+			it.violate("cost_options.amount", "is too large")
+			break
+		}
+		next.Fee = &cataloguev1.FeeRule{PriceGrosze: int32(g), Currency: strings.ToUpper(c.Currency), Description: h.FeesDescription}
+		for _, k := range []string{c.Option, c.AmountDescription} {
+			if u, ok := unitByKey[sheet.Fold(k)]; ok {
+				next.Fee.Unit = u
+				break
+			}
+		}
+		break // the catalogue keeps one price; further options stay in fees_description
+	}
+	if next.Fee == nil && h.FeesDescription != "" {
+		next.Fee = &cataloguev1.FeeRule{Description: h.FeesDescription}
+	}
+	it.apply = func(cur *cataloguev1.Service) *cataloguev1.Service {
+		out := proto.Clone(next).(*cataloguev1.Service)
+		if cur != nil {
+			// What HSDS does not carry stays as the catalogue has it.
+			out.Providers, out.RequiresDecision, out.Accreditations = cur.GetProviders(), cur.GetRequiresDecision(), cur.GetAccreditations()
+			if f := cur.GetFee(); f != nil && out.Fee != nil {
+				out.Fee.IncomeBands, out.Fee.LegalBasis = f.GetIncomeBands(), f.GetLegalBasis()
+			}
+			if len(out.TargetGroups) == 0 {
+				out.TargetGroups = cur.GetTargetGroups()
+			}
+			if len(out.Areas) == 0 {
+				out.Areas = cur.GetAreas()
+			}
+		}
+		return out
+	}
+	return it
+}
+
+// hsdsField maps a field path of ValidateService to the HSDS field it comes from.
+func hsdsField(field string) string {
+	return hsdsFields.Replace(field)
+}
+
+var hsdsFields = strings.NewReplacer("display_name", "name", "locations[", "service_at_locations[", "areas", "attributes (obszar)",
+	"target_groups", "attributes (grupa docelowa)", "fee.price_grosze", "cost_options.amount", "fee.unit", "cost_options.option",
+	"fee.description", "fees_description", "opening_hours", "schedules")

@@ -1,0 +1,212 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"runtime"
+
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/paging"
+	"github.com/cus-suite/cus/platform/sheet"
+	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
+	"github.com/cus-suite/cus/services/catalogue/internal/domain"
+	"github.com/cus-suite/cus/services/catalogue/internal/store"
+)
+
+// ImportServices imports services from a spreadsheet or an HSDS JSON export, or reports what it would do.
+//
+// The rows are written in batches of store.ImportBatch, each one transaction with its change-feed entries, so a
+// file of thousands of services costs a few commits. A failure (a full disk) stops the import after the batches
+// already committed: the error is returned, and running the file again completes it, since rows that are
+// already stored report UNCHANGED.
+func (s *Server) ImportServices(ctx context.Context, req *cataloguev1.ImportServicesRequest) (*cataloguev1.ImportServicesResponse, error) {
+	if err := checkRequestID(req.GetRequestId()); err != nil {
+		return nil, err
+	}
+	content := req.GetContent()
+	if len(bytes.TrimSpace(content)) == 0 {
+		return nil, apierr.Invalid("content", "is required: the file's bytes (base64 in JSON)")
+	}
+	if len(content) > domain.MaxImportBytes {
+		return nil, apierr.Invalid("content", "the file is larger than 4 MiB; split it")
+	}
+	format := req.GetFormat()
+	if format == cataloguev1.ImportFormat_IMPORT_FORMAT_UNSPECIFIED {
+		format = detectImportFormat(content)
+	}
+	hash := paging.RequestHash(req)
+	if !req.GetDryRun() {
+		if rep, ok, err := s.store.ImportReport(req.GetRequestId(), hash); err != nil || ok {
+			return rep, err
+		}
+	}
+	var items []*domain.ImportItem
+	switch format {
+	case cataloguev1.ImportFormat_IMPORT_FORMAT_CSV, cataloguev1.ImportFormat_IMPORT_FORMAT_XLSX:
+		f := sheet.CSV
+		if format == cataloguev1.ImportFormat_IMPORT_FORMAT_XLSX {
+			f = sheet.XLSX
+		}
+		t, err := sheet.Read("content", content, f, sheet.Limits{MaxBytes: domain.MaxImportBytes, MaxRows: domain.MaxImportRows})
+		if err != nil {
+			return nil, err
+		}
+		file, err := domain.ParseServicesSheet("content", t)
+		if err != nil {
+			return nil, err
+		}
+		items = file.Items()
+	case cataloguev1.ImportFormat_IMPORT_FORMAT_HSDS_JSON:
+		var err error
+		if items, err = domain.ParseHSDS("content", content); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, apierr.Invalid("format", "must be IMPORT_FORMAT_CSV, IMPORT_FORMAT_XLSX or IMPORT_FORMAT_HSDS_JSON")
+	}
+	if len(items) == 0 {
+		return nil, apierr.Invalid("content", "has no rows to import")
+	}
+	out := &cataloguev1.ImportServicesResponse{DryRun: req.GetDryRun(), Format: format, Rows: make([]*cataloguev1.ImportServiceRow, 0, len(items))}
+	err := s.importBatches(ctx, items, req.GetDryRun(), func(batch []*domain.ImportItem, plans []domain.ImportPlan) {
+		for i, it := range batch {
+			row := &cataloguev1.ImportServiceRow{Row: int32(it.Row), SourceId: it.SourceID, Outcome: plans[i].Outcome,
+				DisplayName: it.DisplayName, Violations: plans[i].Violations}
+			switch plans[i].Outcome {
+			case cataloguev1.ImportOutcome_IMPORT_OUTCOME_CREATED:
+				out.CreatedCount++
+			case cataloguev1.ImportOutcome_IMPORT_OUTCOME_UPDATED:
+				out.UpdatedCount++
+			case cataloguev1.ImportOutcome_IMPORT_OUTCOME_UNCHANGED:
+				out.UnchangedCount++
+			default:
+				out.InvalidCount++
+			}
+			if row.Outcome != cataloguev1.ImportOutcome_IMPORT_OUTCOME_INVALID && it.ID != "" {
+				row.Service = domain.ServicePrefix + it.ID
+			}
+			out.Rows = append(out.Rows, row)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !req.GetDryRun() {
+		if err := s.store.RememberImport(ctx, req.GetRequestId(), hash, out); err != nil {
+			return nil, err
+		}
+	}
+	// Counts only: the log is no place for a file's content.
+	s.log.Info("services imported", zap.Bool("dry_run", out.GetDryRun()), zap.String("format", format.String()),
+		zap.Int("rows", len(out.GetRows())), zap.Int32("created", out.GetCreatedCount()), zap.Int32("updated", out.GetUpdatedCount()),
+		zap.Int32("unchanged", out.GetUnchangedCount()), zap.Int32("invalid", out.GetInvalidCount()))
+	return out, nil
+}
+
+// importStage is one batch of an import on its way through the pipeline.
+type importStage struct {
+	start   int
+	items   []*domain.ImportItem
+	plans   []domain.ImportPlan
+	bases   []int64
+	written []store.Written
+}
+
+// importBatches runs an import as a pipeline of three stages, each working on its own batch at a time: planning
+// (read the stored services, then check and merge the rows on every core), committing (one transaction per
+// batch, on the storage's write loop) and indexing (search index, read cache, report). On two cores the
+// planning of the next batch and the indexing of the last overlap the commit of the current one. report gets
+// the batches in file order. A failure stops the pipeline; batches already committed stay (a re-run completes
+// the file, their rows then UNCHANGED).
+func (s *Server) importBatches(ctx context.Context, items []*domain.ImportItem, dryRun bool, report func([]*domain.ImportItem, []domain.ImportPlan)) error {
+	plan := func(it *domain.ImportItem, cur *cataloguev1.Service) domain.ImportPlan {
+		return domain.PlanImportRow(it, cur, s.terc, s.normaliseService)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	planned := make(chan *importStage, 1)
+	committed := make(chan *importStage, 1)
+	g.Go(func() error {
+		defer close(planned)
+		for start := 0; start < len(items); start += store.ImportBatch {
+			st := &importStage{start: start, items: items[start:min(start+store.ImportBatch, len(items))]}
+			ids, curs, bases, err := s.store.ImportSnapshot(st.items)
+			if err != nil {
+				return err
+			}
+			for i, it := range st.items {
+				switch {
+				case ids[i] != "":
+					it.ID = ids[i]
+				case it.Key != "" && !dryRun:
+					// A new service by key: a time-ordered id, so the new records are appended to the file's
+					// pages (a derived, random id would rewrite pages all over the file on every commit).
+					it.ID = uuid.Must(uuid.NewV7()).String()
+				}
+			}
+			st.bases, st.plans = bases, make([]domain.ImportPlan, len(st.items))
+			workers := runtime.GOMAXPROCS(0)
+			chunk := (len(st.items) + workers - 1) / workers
+			var pg errgroup.Group
+			for w := 0; w < len(st.items); w += chunk {
+				lo, hi := w, min(w+chunk, len(st.items))
+				pg.Go(func() error {
+					for i := lo; i < hi; i++ {
+						st.plans[i] = plan(st.items[i], curs[i])
+					}
+					return nil
+				})
+			}
+			_ = pg.Wait() // planning does not fail; a row's problems are in its plan
+			select {
+			case planned <- st:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}
+		return nil
+	})
+	g.Go(func() error {
+		defer close(committed)
+		for st := range planned {
+			if !dryRun {
+				plans, written, err := s.store.ImportRows(gctx, st.items, st.plans, st.bases, plan)
+				if err != nil {
+					if st.start > 0 {
+						s.log.Warn("services import stopped after committed batches", zap.Int("rows_committed", st.start), zap.Error(err))
+					}
+					return err
+				}
+				st.plans, st.written = plans, written
+			}
+			select {
+			case committed <- st:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}
+		return nil
+	})
+	for st := range committed {
+		for _, w := range st.written {
+			s.indexed(w.Service, w.Rev)
+		}
+		report(st.items, st.plans)
+	}
+	return g.Wait()
+}
+
+// detectImportFormat tells an XLSX workbook (a ZIP file), HSDS JSON (a list or an object) and CSV apart.
+func detectImportFormat(b []byte) cataloguev1.ImportFormat {
+	if bytes.HasPrefix(b, []byte("PK\x03\x04")) {
+		return cataloguev1.ImportFormat_IMPORT_FORMAT_XLSX
+	}
+	t := bytes.TrimSpace(bytes.TrimPrefix(b, []byte("\uFEFF")))
+	if len(t) > 0 && (t[0] == '[' || t[0] == '{') {
+		return cataloguev1.ImportFormat_IMPORT_FORMAT_HSDS_JSON
+	}
+	return cataloguev1.ImportFormat_IMPORT_FORMAT_CSV
+}
