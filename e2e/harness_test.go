@@ -292,8 +292,8 @@ type suiteOptions struct {
 	noDemo bool
 	// viaEnv passes the whole configuration as CUS_ environment variables instead of flags.
 	viaEnv bool
-	// catalogueEnv and gatewayEnv are extra environment variables of the processes.
-	catalogueEnv, gatewayEnv []string
+	// catalogueEnv and gatewayEnv are extra environment variables of the processes; referralEnv too (with full).
+	catalogueEnv, gatewayEnv, referralEnv []string
 	// full also starts the provider registry and the referral service (each with its own data directory,
 	// the same development key directory and demo data, as scripts/run.sh does) and makes the gateway serve
 	// their REST routes (--provider-addr, --referral-addr).
@@ -444,7 +444,7 @@ func tryStartSuite(t *testing.T, opts suiteOptions) (*suite, error) {
 			s.abandon()
 			return nil, err
 		}
-		s.referral = startProc(t, "referral", referralBin, refArgs, refEnv)
+		s.referral = startProc(t, "referral", referralBin, refArgs, append(refEnv, opts.referralEnv...))
 		if err := waitListening(s.referral, "grpc", s.referralAddr); err != nil {
 			s.abandon()
 			return nil, err

@@ -4,6 +4,29 @@
  */
 
 export interface paths {
+    "/v1/agreements:export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Exports agreements (umowy) of every provider, or of one with `parent`, as a spreadsheet (Numer umowy, Od, Do, Limit miejsc, Kwota, ...).
+         * @description Exports agreements (umowy) of every provider, or of one with `parent`, as a spreadsheet (Numer umowy, Od, Do,
+         *     Limit miejsc, Kwota, ...). At most 50,000 agreements.
+         *
+         *     Public: no token needed.
+         */
+        get: operations["ProviderService_ExportAgreements"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/areas": {
         parameters: {
             query?: never;
@@ -58,10 +81,11 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Recomputes the audit log's hash chain and reports the first broken entry: a changed entry, a chain that does not end at its stored head (a deleted tail), or one that does not match the anchors written outside the data file
+         * Recomputes the audit log's hash chain and reports the first broken entry: a changed entry, a chain that does not end at its stored head (a deleted tail), or one that does not match the anchors written outside the data file (set by --audit-anchor-file).
          * @description Recomputes the audit log's hash chain and reports the first broken entry: a changed entry, a chain that
          *     does not end at its stored head (a deleted tail), or one that does not match the anchors written outside
-         *     the data file
+         *     the data file (set by --audit-anchor-file). Entries moved to archives are not in the data file: the chain is
+         *     verified from its stored base (see base_sequence).
          *
          *     Needs a bearer token of the role admin.
          */
@@ -682,6 +706,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/providers:export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Exports the providers that match a filter as a spreadsheet: XLSX (default), CSV (RFC 4180) or the "Excel PL" CSV (UTF-8 with a byte order mark, `;`), with Polish column headers (Nazwa organizacji, NIP, REGON, KRS, ...).
+         * @description Exports the providers that match a filter as a spreadsheet: XLSX (default), CSV (RFC 4180) or the "Excel PL"
+         *     CSV (UTF-8 with a byte order mark, `;`), with Polish column headers (Nazwa organizacji, NIP, REGON, KRS, ...).
+         *     Over REST the response is the file itself with a Content-Disposition naming it. At most 50,000 providers.
+         *
+         *     Public: no token needed.
+         */
+        get: operations["ProviderService_ExportProviders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/providers:import": {
         parameters: {
             query?: never;
@@ -1002,6 +1050,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/referrals:changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lists changes of referrals after a revision, page by page: polling for clients that cannot keep a stream open (WatchReferrals).
+         * @description Lists changes of referrals after a revision, page by page: polling for clients that cannot keep a stream
+         *     open (WatchReferrals). List first (ListReferrals returns its revision), then poll with after_revision set to
+         *     the last next_after_revision. Provider staff get only referrals addressed to their provider, never drafts,
+         *     and their cursor moves past the changes they may not see. Every page that discloses referrals is audited,
+         *     naming them. A cursor below the compaction point (set by --change-retention) is OUT_OF_RANGE CHANGES_COMPACTED with
+         *     the earliest revision still served in its metadata: list again and poll from that list's revision.
+         *
+         *     Needs a bearer token of one of the roles coordinator, director, provider. Note: polling instead of WatchReferrals; provider staff: only referrals addressed to their provider, never drafts.
+         */
+        get: operations["ReferralService_ListReferralChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/referrals:watch": {
         parameters: {
             query?: never;
@@ -1270,6 +1345,57 @@ export interface paths {
         patch: operations["CatalogueService_UpdateService"];
         trace?: never;
     };
+    "/v1/services:export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Exports the services that match a filter as a spreadsheet (arkusz): XLSX (default), CSV (RFC 4180) or the "Excel PL" CSV (UTF-8 with a byte order mark, `;`, decimal comma), with Polish column headers; the file imports back with ImportServices.
+         * @description Exports the services that match a filter as a spreadsheet (arkusz): XLSX (default), CSV (RFC 4180) or the
+         *     "Excel PL" CSV (UTF-8 with a byte order mark, `;`, decimal comma), with Polish column headers; the file
+         *     imports back with ImportServices. Over REST the response is the file itself with its Content-Type and a
+         *     Content-Disposition naming it. At most 50,000 services per file (narrow the filter, e.g. by area, past that).
+         *
+         *     Public: no token needed.
+         */
+        get: operations["CatalogueService_ExportServices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/services:import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Imports services in bulk from a spreadsheet (CSV or XLSX, the columns of ExportServices) or from an HSDS 3.0 JSON export of another system.
+         * @description Imports services in bulk from a spreadsheet (CSV or XLSX, the columns of ExportServices) or from an HSDS 3.0
+         *     JSON export of another system. Each row names its service by a key (Identyfikator, else Klucz zewnętrzny,
+         *     else the service name; an HSDS id), so re-running a file creates nothing new: its rows report UNCHANGED and
+         *     add nothing to the change feed. Every row is checked by the rules of CreateService; invalid rows are reported
+         *     with the columns at fault and nothing of them is written. With dry_run nothing is written at all.
+         *
+         *     Needs a bearer token of one of the roles organiser, director, admin, integration. Note: rows naming an entry federated from another instance are refused.
+         */
+        post: operations["CatalogueService_ImportServices"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/services:search": {
         parameters: {
             query?: never;
@@ -1315,6 +1441,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/statistics:export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Exports the referral statistics (GetStatistics) as a spreadsheet of rows Wskaźnik, Kategoria, Wartość: XLSX (default), CSV or the "Excel PL" CSV.
+         * @description Exports the referral statistics (GetStatistics) as a spreadsheet of rows Wskaźnik, Kategoria, Wartość: XLSX
+         *     (default), CSV or the "Excel PL" CSV. Over REST the response is the file itself.
+         *
+         *     Needs a bearer token of one of the roles coordinator, organiser, director, admin, integration. Note: no personal data; the same figures as GetStatistics.
+         */
+        get: operations["ReferralService_ExportStatistics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/targetGroups": {
         parameters: {
             query?: never;
@@ -1331,6 +1480,140 @@ export interface paths {
         get: operations["CatalogueService_ListTargetGroups"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lists the caller's webhooks; admins, coordinators and directors see every webhook.
+         * @description Lists the caller's webhooks; admins, coordinators and directors see every webhook.
+         *
+         *     Needs a bearer token of one of the roles coordinator, organiser, director, admin, provider, integration. Note: the caller's own; admin, coordinator and director see every webhook.
+         */
+        get: operations["ReferralService_ListWebhooks"];
+        put?: never;
+        /**
+         * Subscribes a URL to events (docs/webhooks.md).
+         * @description Subscribes a URL to events (docs/webhooks.md). The response holds the signing secret, shown only here and
+         *     by RotateWebhookSecret. The URL must be in the operator's allowlist (INVALID_ARGUMENT on webhook.url).
+         *     Coordinators and directors may subscribe to referral and catalogue events, provider staff to the referrals
+         *     addressed to their provider and catalogue events, organisers, admins and integrations to catalogue events.
+         *
+         *     Needs a bearer token of one of the roles coordinator, organiser, director, admin, provider, integration. Note: referral events: coordinator, director, provider staff (only referrals addressed to their provider, never drafts); catalogue events: every role here.
+         */
+        post: operations["ReferralService_CreateWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{webhook}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Returns a webhook (without its secret).
+         * @description Returns a webhook (without its secret). Its owner, or an admin, coordinator or director.
+         *
+         *     Needs a bearer token of one of the roles coordinator, organiser, director, admin, provider, integration. Note: its owner; admin, coordinator and director see every webhook (others answer NOT_FOUND).
+         */
+        get: operations["ReferralService_GetWebhook"];
+        put?: never;
+        post?: never;
+        /**
+         * Deletes a webhook with the events awaiting delivery and its delivery log.
+         * @description Deletes a webhook with the events awaiting delivery and its delivery log.
+         *
+         *     Needs a bearer token of one of the roles coordinator, organiser, director, admin, provider, integration. Note: its owner or an admin.
+         */
+        delete: operations["ReferralService_DeleteWebhook"];
+        options?: never;
+        head?: never;
+        /**
+         * Changes a webhook's url, event types, provider or description (update mask; etag), or disables it (state DISABLED).
+         * @description Changes a webhook's url, event types, provider or description (update mask; etag), or disables it (state
+         *     DISABLED). Re-enabling is EnableWebhook.
+         *
+         *     Needs a bearer token of one of the roles coordinator, organiser, director, admin, provider, integration. Note: its owner or an admin.
+         */
+        patch: operations["ReferralService_UpdateWebhook"];
+        trace?: never;
+    };
+    "/v1/webhooks/{webhook}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lists a webhook's delivery log, newest first: attempt time, HTTP status, latency, error (no payloads).
+         * @description Lists a webhook's delivery log, newest first: attempt time, HTTP status, latency, error (no payloads).
+         *
+         *     Needs a bearer token of one of the roles coordinator, organiser, director, admin, provider, integration. Note: whoever may read the webhook.
+         */
+        get: operations["ReferralService_ListWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{webhook}:enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Re-enables a disabled webhook: the events kept while it was disabled are delivered, in order, from where it stopped.
+         * @description Re-enables a disabled webhook: the events kept while it was disabled are delivered, in order, from where
+         *     it stopped. FAILED_PRECONDITION (WEBHOOK_ACTIVE) when it is active.
+         *
+         *     Needs a bearer token of one of the roles coordinator, organiser, director, admin, provider, integration. Note: its owner or an admin.
+         */
+        post: operations["ReferralService_EnableWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{webhook}:rotateSecret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Gives a webhook a new secret (in the response, shown only there).
+         * @description Gives a webhook a new secret (in the response, shown only there). The previous one keeps signing for the
+         *     grace period: both signatures are sent until then, so receivers switch without a failed delivery.
+         *
+         *     Needs a bearer token of one of the roles coordinator, organiser, director, admin, provider, integration. Note: its owner only (the response shows the secret).
+         */
+        post: operations["ReferralService_RotateWebhookSecret"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1402,6 +1685,8 @@ export interface components {
             /** @description Optional idempotency key (a UUID): a repeat returns the first result and changes nothing. */
             requestId?: string;
         };
+        /** @description Request of EnableWebhook. */
+        ReferralServiceEnableWebhookBody: Record<string, never>;
         /** @description Request of EraseResident. */
         ReferralServiceEraseResidentBody: {
             /** @description Why the data is erased (e.g. "wniosek RODO art. 17 z dnia 2026-03-01"), up to 500 characters. */
@@ -1457,6 +1742,11 @@ export interface components {
             /** @description Optional idempotency key (a UUID): a repeat returns the first result and changes nothing. */
             requestId?: string;
         };
+        /** @description Request of RotateWebhookSecret. */
+        ReferralServiceRotateWebhookSecretBody: {
+            /** @description How long the previous secret keeps signing: absent means 24 hours, at most 7 days; zero drops it at once. */
+            previousSecretGrace?: string;
+        };
         /** @description Request of SendReferral. */
         ReferralServiceSendReferralBody: {
             /** @description The etag last read; when given and stale, the call fails with ABORTED. */
@@ -1475,6 +1765,32 @@ export interface components {
         ReferralServiceWithdrawConsentBody: {
             /** @description The etag last read; when given and stale, ABORTED. */
             etag?: string;
+        };
+        /**
+         * @description Message that represents an arbitrary HTTP body. It should only be used for
+         *     payload formats that can't be represented as JSON, such as raw binary or
+         *     an HTML page.
+         *
+         *     This message can be used both in streaming and non-streaming API methods in
+         *     the request as well as the response.
+         *
+         *     It can be used as a top-level request field, which is convenient if one
+         *     wants to extract parameters from either the URL or HTTP template into the
+         *     request fields and also want access to the raw HTTP body.
+         */
+        apiHttpBody: {
+            /** @description The HTTP Content-Type header value specifying the content type of the body. */
+            contentType?: string;
+            /**
+             * Format: byte
+             * @description The HTTP request/response body as raw binary.
+             */
+            data?: string;
+            /**
+             * @description Application specific response metadata. Must be set in the first response
+             *     for streaming APIs.
+             */
+            extensions?: components["schemas"]["protobufAny"][];
         };
         /** @description A place where a service is delivered (placówka, miejsce świadczenia usługi). */
         catalogueV1Location: {
@@ -1668,7 +1984,70 @@ export interface components {
             /** @description The message in that locale. */
             message?: string;
         };
+        /**
+         * @description `Any` contains an arbitrary serialized protocol buffer message along with a
+         *     URL that describes the type of the serialized message.
+         *
+         *     In its binary encoding, an `Any` is an ordinary message; but in other wire
+         *     forms like JSON, it has a special encoding. The format of the type URL is
+         *     described on the `type_url` field.
+         *
+         *     Protobuf APIs provide utilities to interact with `Any` values:
+         *
+         *     - A 'pack' operation accepts a message and constructs a generic `Any` wrapper
+         *       around it.
+         *     - An 'unpack' operation reads the content of an `Any` message, either into an
+         *       existing message or a new one. Unpack operations must check the type of the
+         *       value they unpack against the declared `type_url`.
+         *     - An 'is' operation decides whether an `Any` contains a message of the given
+         *       type, i.e. whether it can 'unpack' that type.
+         *
+         *     The JSON format representation of an `Any` follows one of these cases:
+         *
+         *     - For types without special-cased JSON encodings, the JSON format
+         *       representation of the `Any` is the same as that of the message, with an
+         *       additional `@type` field which contains the type URL.
+         *     - For types with special-cased JSON encodings (typically called 'well-known'
+         *       types, listed in https://protobuf.dev/programming-guides/json/#any), the
+         *       JSON format representation has a key `@type` which contains the type URL
+         *       and a key `value` which contains the JSON-serialized value.
+         *
+         *     The text format representation of an `Any` is like a message with one field
+         *     whose name is the type URL in brackets. For example, an `Any` containing a
+         *     `foo.Bar` message may be written `[type.googleapis.com/foo.Bar] { a: 2 }`.
+         */
         protobufAny: {
+            /**
+             * @description Identifies the type of the serialized Protobuf message with a URI reference
+             *     consisting of a prefix ending in a slash and the fully-qualified type name.
+             *
+             *     Example: type.googleapis.com/google.protobuf.StringValue
+             *
+             *     This string must contain at least one `/` character, and the content after
+             *     the last `/` must be the fully-qualified name of the type in canonical
+             *     form, without a leading dot. Do not write a scheme on these URI references
+             *     so that clients do not attempt to contact them.
+             *
+             *     The prefix is arbitrary and Protobuf implementations are expected to
+             *     simply strip off everything up to and including the last `/` to identify
+             *     the type. `type.googleapis.com/` is a common default prefix that some
+             *     legacy implementations require. This prefix does not indicate the origin of
+             *     the type, and URIs containing it are not expected to respond to any
+             *     requests.
+             *
+             *     All type URL strings must be legal URI references with the additional
+             *     restriction (for the text format) that the content of the reference
+             *     must consist only of alphanumeric characters, percent-encoded escapes, and
+             *     characters in the following set (not including the outer backticks):
+             *     `/-.~_!$&()*+,;=`. Despite our allowing percent encodings, implementations
+             *     should not unescape them to prevent confusion with existing parsers. For
+             *     example, `type.googleapis.com%2FFoo` should be rejected.
+             *
+             *     In the original design of `Any`, the possibility of launching a type
+             *     resolution service at these type URLs was considered but Protobuf never
+             *     implemented one and considers contacting these URLs to be problematic and
+             *     a potential security issue. Do not attempt to contact type URLs.
+             */
             "@type"?: string;
         } & {
             [key: string]: unknown;
@@ -2243,6 +2622,31 @@ export interface components {
          * @enum {string}
          */
         v1ImportAction: "IMPORT_ACTION_UNSPECIFIED" | "IMPORT_ACTION_CREATED" | "IMPORT_ACTION_UPDATED" | "IMPORT_ACTION_UNCHANGED" | "IMPORT_ACTION_REJECTED";
+        /**
+         * @description The format of an imported file.
+         *
+         *      - IMPORT_FORMAT_UNSPECIFIED: Not set: detected from the content (an XLSX workbook, a JSON array or object, else CSV).
+         *      - IMPORT_FORMAT_CSV: CSV with the columns of ExportServices; `;`, `,` or tab separated, UTF-8 (a byte order mark is ignored) or
+         *     Windows-1250.
+         *      - IMPORT_FORMAT_XLSX: XLSX workbook with the columns of ExportServices on its first sheet.
+         *      - IMPORT_FORMAT_HSDS_JSON: HSDS 3.0 JSON: an array of services (or a page object with `contents`) as another HSDS system exports them,
+         *     with service_at_locations, schedules, phones and cost_options.
+         * @default IMPORT_FORMAT_UNSPECIFIED
+         * @enum {string}
+         */
+        v1ImportFormat: "IMPORT_FORMAT_UNSPECIFIED" | "IMPORT_FORMAT_CSV" | "IMPORT_FORMAT_XLSX" | "IMPORT_FORMAT_HSDS_JSON";
+        /**
+         * @description What an import did (or, in a dry run, would do) with a row.
+         *
+         *      - IMPORT_OUTCOME_UNSPECIFIED: Not set.
+         *      - IMPORT_OUTCOME_CREATED: A new service was created.
+         *      - IMPORT_OUTCOME_UPDATED: An existing service was changed.
+         *      - IMPORT_OUTCOME_UNCHANGED: The row matched a service and changed nothing.
+         *      - IMPORT_OUTCOME_INVALID: The row was refused; violations say why. Nothing of it was written.
+         * @default IMPORT_OUTCOME_UNSPECIFIED
+         * @enum {string}
+         */
+        v1ImportOutcome: "IMPORT_OUTCOME_UNSPECIFIED" | "IMPORT_OUTCOME_CREATED" | "IMPORT_OUTCOME_UPDATED" | "IMPORT_OUTCOME_UNCHANGED" | "IMPORT_OUTCOME_INVALID";
         /** @description Request of ImportProviders. The file is at most 4 MiB and 10,000 rows. */
         v1ImportProvidersRequest: {
             /**
@@ -2311,6 +2715,80 @@ export interface components {
             row?: number;
             /** @description Why the row was rejected, one entry per problem. */
             violations?: components["schemas"]["v1ImportViolation"][];
+        };
+        /** @description The outcome of one row of an import. */
+        v1ImportServiceRow: {
+            /** @description The service's name as in the row. */
+            displayName?: string;
+            /** @description What happened. */
+            outcome?: components["schemas"]["v1ImportOutcome"];
+            /**
+             * Format: int32
+             * @description Row number as a spreadsheet shows it (the header is row 1); for HSDS JSON the position in the list, from 1.
+             */
+            row?: number;
+            /**
+             * @description The service created, updated or matched, `services/{uuid}`; empty for invalid rows and for new services in a
+             *     dry run (their id is given when they are written).
+             */
+            service?: string;
+            /** @description The HSDS id of the service, for HSDS JSON imports. */
+            sourceId?: string;
+            /** @description Why the row is invalid, one entry per problem. */
+            violations?: components["schemas"]["v1ImportServiceViolation"][];
+        };
+        /** @description One problem with a cell (or a whole row) of an imported file. */
+        v1ImportServiceViolation: {
+            /**
+             * @description The column as the file's header names it (e.g. "Gmina (TERC)"), or the HSDS field (e.g.
+             *     "service_at_locations[0].location.address"); empty for a problem with the whole row.
+             */
+            column?: string;
+            /** @description What is wrong, e.g. "must be 7 digits". */
+            description?: string;
+        };
+        /** @description Request of ImportServices. The file is at most 4 MiB and 20,000 rows. */
+        v1ImportServicesRequest: {
+            /**
+             * Format: byte
+             * @description The file's bytes (base64 in JSON).
+             */
+            content?: string;
+            /** @description Only check and report what would happen; write nothing. */
+            dryRun?: boolean;
+            /** @description The file's format; detected when not set. */
+            format?: components["schemas"]["v1ImportFormat"];
+            /** @description Optional idempotency key (a UUID): a repeated import with the same key and file returns the first report. */
+            requestId?: string;
+        };
+        /** @description Response of ImportServices. */
+        v1ImportServicesResponse: {
+            /**
+             * Format: int32
+             * @description Number of rows CREATED.
+             */
+            createdCount?: number;
+            /** @description Whether this was a dry run (nothing was written). */
+            dryRun?: boolean;
+            /** @description The format read (detected or given). */
+            format?: components["schemas"]["v1ImportFormat"];
+            /**
+             * Format: int32
+             * @description Number of rows INVALID.
+             */
+            invalidCount?: number;
+            /** @description One result per non-empty row, in file order. */
+            rows?: components["schemas"]["v1ImportServiceRow"][];
+            /**
+             * Format: int32
+             * @description Number of rows UNCHANGED.
+             */
+            unchangedCount?: number;
+            /**
+             * Format: int32
+             * @description Number of rows UPDATED.
+             */
+            updatedCount?: number;
         };
         /** @description One problem with a cell (or a row) of an imported file. */
         v1ImportViolation: {
@@ -2435,6 +2913,24 @@ export interface components {
              */
             totalSize?: number;
         };
+        /** @description Response of ListReferralChanges. */
+        v1ListReferralChangesResponse: {
+            /** @description Changes the caller may see, in revision order. A referral changed twice appears twice. */
+            changes?: components["schemas"]["v1ReferralChange"][];
+            /**
+             * Format: int64
+             * @description The newest revision of the referral service when the page was read.
+             */
+            latestRevision?: string;
+            /**
+             * Format: int64
+             * @description The cursor to keep: pass it as after_revision at the next poll. It may be above the last change returned
+             *     (changes the caller may not see were passed over); equals the request's cursor when nothing was read.
+             */
+            nextAfterRevision?: string;
+            /** @description Token for the next page when more changes are recorded right now; empty when the caller is caught up. */
+            nextPageToken?: string;
+        };
         /** @description Response of ListReferrals. */
         v1ListReferralsResponse: {
             /** @description Token for the next page; empty on the last page. */
@@ -2482,6 +2978,20 @@ export interface components {
         v1ListTargetGroupsResponse: {
             /** @description All target groups. */
             targetGroups?: components["schemas"]["v1TargetGroupInfo"][];
+        };
+        /** @description Response of ListWebhookDeliveries. */
+        v1ListWebhookDeliveriesResponse: {
+            /** @description The page of attempts, newest first. */
+            deliveries?: components["schemas"]["v1WebhookDelivery"][];
+            /** @description Token for the next page; empty on the last page. */
+            nextPageToken?: string;
+        };
+        /** @description Response of ListWebhooks. */
+        v1ListWebhooksResponse: {
+            /** @description Token for the next page; empty on the last page. */
+            nextPageToken?: string;
+            /** @description The page of webhooks, without secrets. */
+            webhooks?: components["schemas"]["v1Webhook"][];
         };
         /** @description Request of LookupResident. */
         v1LookupResidentRequest: {
@@ -2884,6 +3394,33 @@ export interface components {
              */
             readonly updateTime?: string;
         };
+        /** @description One change of a referral in ListReferralChanges. */
+        v1ReferralChange: {
+            /** @description Name of the referral, `referrals/{uuid}`. */
+            name?: string;
+            /**
+             * @description The referral as of this revision, as the caller may see it (provider staff: without the resident's income
+             *     data). Like WatchReferrals, without the resident summary: read it with GetReferral.
+             */
+            referral?: components["schemas"]["v1Referral"];
+            /**
+             * Format: int64
+             * @description Revision of the change.
+             */
+            revision?: string;
+            /** @description Created or updated. */
+            type?: components["schemas"]["v1ReferralChangeType"];
+        };
+        /**
+         * @description What a change did to a referral.
+         *
+         *      - REFERRAL_CHANGE_TYPE_UNSPECIFIED: Not set.
+         *      - REFERRAL_CHANGE_TYPE_CREATED: The referral was recorded.
+         *      - REFERRAL_CHANGE_TYPE_UPDATED: The referral changed afterwards (a status change: its last history entry says which).
+         * @default REFERRAL_CHANGE_TYPE_UNSPECIFIED
+         * @enum {string}
+         */
+        v1ReferralChangeType: "REFERRAL_CHANGE_TYPE_UNSPECIFIED" | "REFERRAL_CHANGE_TYPE_CREATED" | "REFERRAL_CHANGE_TYPE_UPDATED";
         /** @description One change of a referral, or a heartbeat. */
         v1ReferralEvent: {
             /**
@@ -3102,6 +3639,12 @@ export interface components {
             nextPageToken?: string;
             /** @description The page of results, best first. */
             results?: components["schemas"]["v1SearchResult"][];
+            /**
+             * @description "Did you mean" (czy chodziło Ci o): the query with each word that looks mistyped replaced by the closest
+             *     word of the catalogue (nearest first, then the most frequent), in folded form (lower case, no diacritics);
+             *     empty when every word is known. Offered even when the query found results, since typos are forgiven.
+             */
+            readonly suggestedQuery?: string;
             /** @description Number of matching services per target group (before the target-group filter is applied). */
             targetGroupFacets?: components["schemas"]["v1TargetGroupFacet"][];
             /**
@@ -3351,6 +3894,125 @@ export interface components {
             change?: components["schemas"]["cusCatalogueV1Change"];
         };
         /**
+         * @description A webhook (subskrypcja zdarzeń): events of referrals and of the catalogue POSTed as JSON to a URL of the
+         *     subscriber, signed as the Standard Webhooks specification says (headers webhook-id, webhook-timestamp,
+         *     webhook-signature), at least once and in order per resource. docs/webhooks.md shows how to verify them.
+         */
+        v1Webhook: {
+            /**
+             * Format: int32
+             * @description Failed deliveries since the last success.
+             */
+            readonly consecutiveFailures?: number;
+            /**
+             * Format: date-time
+             * @description Creation time.
+             */
+            readonly createTime?: string;
+            /** @description Free text of the subscriber, up to 200 characters. */
+            description?: string;
+            /**
+             * Format: date-time
+             * @description When it was disabled.
+             */
+            readonly disableTime?: string;
+            /** @description Why it is disabled, when it is. */
+            readonly disabledReason?: string;
+            /**
+             * Format: int64
+             * @description Events not kept because too many were awaiting delivery (a long-disabled webhook).
+             */
+            readonly droppedEvents?: string;
+            /** @description Changes on every write; send it back to update or delete only the version read. */
+            etag?: string;
+            /**
+             * @description Event types delivered: referral.created, referral.status_changed, referral.updated,
+             *     catalogue.service.changed, catalogue.programme.changed, or a family as referral.* and catalogue.*. Referral
+             *     events need a role that reads referrals (coordinator, director; provider staff get only the referrals
+             *     addressed to their provider, never drafts).
+             */
+            eventTypes: string[];
+            /**
+             * Format: date-time
+             * @description Last successful delivery.
+             */
+            readonly lastSuccessTime?: string;
+            /** @description Resource name, `webhooks/{uuid}`. */
+            name?: string;
+            /** @description Subject of the principal that created it. */
+            readonly owner?: string;
+            /**
+             * Format: int64
+             * @description Events awaiting delivery.
+             */
+            readonly pendingEvents?: string;
+            /**
+             * Format: date-time
+             * @description After a rotation, until when the previous secret still signs (both signatures are sent until then).
+             */
+            readonly previousSecretExpireTime?: string;
+            /**
+             * @description Only referrals addressed to this provider, `providers/{uuid}`. Provider staff's webhooks always have their
+             *     own provider here.
+             */
+            provider?: string;
+            /**
+             * @description The signing secret, `whsec_<base64>`: only in the responses of CreateWebhook and RotateWebhookSecret, never
+             *     readable again (rotate when it is lost).
+             */
+            readonly secret?: string;
+            /** @description State. */
+            readonly state?: components["schemas"]["v1WebhookState"];
+            /**
+             * Format: date-time
+             * @description Last change.
+             */
+            readonly updateTime?: string;
+            /** Where events are POSTed: https, within the operator's allowlist */
+            url: string;
+        };
+        /** @description One delivery attempt of a webhook, as its delivery log keeps it (no payload). */
+        v1WebhookDelivery: {
+            /**
+             * Format: int32
+             * @description 1 for the first attempt of the event, 2 for its first retry, ...
+             */
+            attempt?: number;
+            /**
+             * Format: date-time
+             * @description When the attempt started.
+             */
+            attemptTime?: string;
+            /** @description What went wrong, e.g. "HTTP 500", "timed out", "connection refused"; empty on success. */
+            error?: string;
+            /** @description The event's webhook-id; the same on every attempt of one event. */
+            eventId?: string;
+            /** @description The event's type. */
+            eventType?: string;
+            /**
+             * Format: int32
+             * @description HTTP status answered; 0 when there was no answer (refused, timed out).
+             */
+            httpStatus?: number;
+            /** @description How long the attempt took. */
+            latency?: string;
+            /** @description The resource the event is about, e.g. `referrals/{uuid}`. */
+            resource?: string;
+            /** @description Whether the receiver answered 2xx. */
+            success?: boolean;
+        };
+        /**
+         * @description State of a webhook.
+         *
+         *      - WEBHOOK_STATE_UNSPECIFIED: Not used.
+         *      - WEBHOOK_STATE_ACTIVE: Events are delivered.
+         *      - WEBHOOK_STATE_DISABLED: Nothing is delivered (after repeated failures, a 410 Gone answer, or by its owner); events keep being kept
+         *     for it (up to a cap) and are delivered, in order, once EnableWebhook re-enables it.
+         * @default WEBHOOK_STATE_UNSPECIFIED
+         * @enum {string}
+         */
+        v1WebhookState: "WEBHOOK_STATE_UNSPECIFIED" | "WEBHOOK_STATE_ACTIVE" | "WEBHOOK_STATE_DISABLED";
+        /**
          * @description Day of the week, Monday first as in Poland.
          *
          *      - WEEKDAY_UNSPECIFIED: Not set; never valid.
@@ -3539,6 +4201,15 @@ export interface components {
                 "application/json": components["schemas"]["rpcStatus"];
             };
         };
+        /** @description The If-Match header names an etag that is no longer the resource's (ABORTED, reason STALE_ETAG), or a weak tag: read the resource again (its ETag header) and retry. */
+        PreconditionFailed: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["rpcStatus"];
+            };
+        };
         /** @description A rate limit or the cap on calls in flight (RESOURCE_EXHAUSTED, reason RATE_LIMITED, OVERLOADED or TOO_MANY_WATCHES): retry later. */
         TooManyRequests: {
             headers: {
@@ -3615,10 +4286,22 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    CatalogueService_ListAreas: {
+    ProviderService_ExportAgreements: {
         parameters: {
-            query?: never;
-            header?: never;
+            query?: {
+                /** @description File format: `xlsx` (default), `csv` or `csv_excel`. */
+                format?: string;
+                /** @description The provider, `providers/{uuid}`; every provider when empty. */
+                parent?: string;
+                /** @description Filter, as ListAgreementsRequest.filter. */
+                filter?: string;
+                /** @description Order, as ListAgreementsRequest.order_by. */
+                orderBy?: string;
+            };
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3627,11 +4310,63 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["apiHttpBody"];
+                };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["DeadlineExceeded"];
+            default: components["responses"]["Error"];
+        };
+    };
+    CatalogueService_ListAreas: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListAreasResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -3652,7 +4387,10 @@ export interface operations {
                 /** @description Only entries about this resource name, or naming it among the records they disclosed; all when empty. */
                 resource?: string;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3661,11 +4399,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListAuditEntriesResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -3721,7 +4470,10 @@ export interface operations {
                 /** @description Only the cases of this resident, `residents/{uuid}`; all when empty. */
                 resident?: string;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3730,11 +4482,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListCasesResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -3789,7 +4552,10 @@ export interface operations {
     ReferralService_GetCase: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the case: the segment after the collection in the resource name `cases/{case}` (one segment, never a slash). The proto field name_6: Name of the case, `cases/{uuid}`. */
                 case: string;
@@ -3801,11 +4567,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1Case"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -3824,7 +4601,10 @@ export interface operations {
                 /** @description The fields to update, proto field names separated by commas (`display_name,locations`, `fee.price_grosze`); lists are replaced as a whole. Absent: the fields present in the body. A field in the mask but not in the body is cleared. */
                 updateMask?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the case: the segment after the collection in the resource name `cases/{case}` (one segment, never a slash). The proto field case.name: Resource name, `cases/{uuid}`. */
                 case: string;
@@ -3874,6 +4654,8 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3885,6 +4667,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -3896,7 +4679,10 @@ export interface operations {
     ReferralService_ListPlans: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the case: the segment after the collection in the resource name `cases/{case}` (one segment, never a slash). The proto field parent: The case, `cases/{uuid}`. */
                 case: string;
@@ -3908,11 +4694,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListPlansResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -3970,7 +4767,10 @@ export interface operations {
     ReferralService_GetPlan: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the case: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (one segment, never a slash). The proto field name_7: Name of the plan, `cases/{uuid}/plans/{uuid}`. */
                 case: string;
@@ -3984,11 +4784,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1Plan"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -4007,7 +4818,10 @@ export interface operations {
                 /** @description The fields to update, proto field names separated by commas (`display_name,locations`, `fee.price_grosze`); lists are replaced as a whole. Absent: the fields present in the body. A field in the mask but not in the body is cleared. */
                 updateMask?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the case: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (one segment, never a slash). The proto field plan.name: Resource name, `cases/{uuid}/plans/{uuid}`. */
                 case: string;
@@ -4077,6 +4891,8 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4088,6 +4904,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -4099,7 +4916,10 @@ export interface operations {
     ReferralService_ApprovePlan: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the case: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (one segment, never a slash). The proto field name: Name of the plan, `cases/{uuid}/plans/{uuid}`. */
                 case: string;
@@ -4128,6 +4948,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -4139,7 +4960,10 @@ export interface operations {
     ReferralService_ClosePlan: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the case: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (one segment, never a slash). The proto field name: Name of the plan, `cases/{uuid}/plans/{uuid}`. */
                 case: string;
@@ -4168,6 +4992,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -4179,7 +5004,10 @@ export interface operations {
     ReferralService_AddPlanReview: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the case: the segment after the collection in the resource name `cases/{case}/plans/{plan}` (one segment, never a slash). The proto field name: Name of the plan, `cases/{uuid}/plans/{uuid}`. */
                 case: string;
@@ -4208,6 +5036,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -4224,7 +5053,10 @@ export interface operations {
                 /** @description Maximum number of changes: 0 means 100, above 1000 means 1000. */
                 pageSize?: number;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4233,11 +5065,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["cusCatalogueV1ListChangesResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -4286,7 +5129,10 @@ export interface operations {
     CatalogueService_ListPeers: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4295,11 +5141,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListPeersResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -4317,7 +5174,10 @@ export interface operations {
                 /** @description The day to judge by, YYYY-MM-DD; today (UTC) when empty. */
                 asOf?: string;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4326,11 +5186,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListOverduePlansResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -4350,7 +5221,10 @@ export interface operations {
                 /** @description Token from a previous response. */
                 pageToken?: string;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4359,11 +5233,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListProgrammesResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -4417,7 +5302,10 @@ export interface operations {
     CatalogueService_GetProgramme: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the programme: the segment after the collection in the resource name `programmes/{programme}` (one segment, never a slash). The proto field name_1: Name of the programme, `programmes/{uuid}`. */
                 programme: string;
@@ -4429,11 +5317,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1Programme"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -4451,7 +5350,10 @@ export interface operations {
                 /** @description The etag last read; when given and stale, the call fails with ABORTED. */
                 etag?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the programme: the segment after the collection in the resource name `programmes/{programme}` (one segment, never a slash). The proto field name_1: Name of the programme, `programmes/{uuid}`. */
                 programme: string;
@@ -4474,6 +5376,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -4487,7 +5390,10 @@ export interface operations {
                 /** @description The fields to update, proto field names separated by commas (`display_name,locations`, `fee.price_grosze`); lists are replaced as a whole. Absent: the fields present in the body. A field in the mask but not in the body is cleared. */
                 updateMask?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the programme: the segment after the collection in the resource name `programmes/{programme}` (one segment, never a slash). The proto field programme.name: Resource name, `programmes/{uuid}`. */
                 programme: string;
@@ -4535,6 +5441,8 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4546,6 +5454,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -4562,7 +5471,10 @@ export interface operations {
                 /** @description Maximum number of changes: 0 means 100, above 1000 means 1000. */
                 pageSize?: number;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4571,11 +5483,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["cusProviderV1ListChangesResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -4608,7 +5531,10 @@ export interface operations {
                  */
                 orderBy?: string;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4617,11 +5543,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListProvidersResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -4688,7 +5625,10 @@ export interface operations {
     ProviderService_GetProvider: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}` (one segment, never a slash). The proto field name_2: Name of the provider, `providers/{uuid}`. */
                 provider: string;
@@ -4700,11 +5640,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1Provider"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -4722,7 +5673,10 @@ export interface operations {
                 /** @description The etag last read; when given and stale, the call fails with ABORTED. */
                 etag?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}` (one segment, never a slash). The proto field name_2: Name of the provider, `providers/{uuid}`. */
                 provider: string;
@@ -4745,6 +5699,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -4758,7 +5713,10 @@ export interface operations {
                 /** @description The fields to update, proto field names separated by commas (`display_name,locations`, `fee.price_grosze`); lists are replaced as a whole. Absent: the fields present in the body. A field in the mask but not in the body is cleared. */
                 updateMask?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}` (one segment, never a slash). The proto field provider.name: Resource name, `providers/{uuid}`. Assigned on create (or from `provider_id`); never changes. */
                 provider: string;
@@ -4833,6 +5791,8 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4844,6 +5804,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -4873,7 +5834,10 @@ export interface operations {
                  */
                 orderBy?: string;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}` (one segment, never a slash). The proto field parent: The provider, `providers/{uuid}`, or `providers/-` for every provider. */
                 provider: string;
@@ -4885,11 +5849,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListAgreementsResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -4948,7 +5923,10 @@ export interface operations {
     ProviderService_GetAgreement: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (one segment, never a slash). The proto field name_3: Name of the agreement, `providers/{uuid}/agreements/{uuid}`. */
                 provider: string;
@@ -4962,11 +5940,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1Agreement"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -4984,7 +5973,10 @@ export interface operations {
                 /** @description The etag last read; when given and stale, the call fails with ABORTED. */
                 etag?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (one segment, never a slash). The proto field name_3: Name of the agreement, `providers/{uuid}/agreements/{uuid}`. */
                 provider: string;
@@ -5009,6 +6001,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -5022,7 +6015,10 @@ export interface operations {
                 /** @description The fields to update, proto field names separated by commas (`display_name,locations`, `fee.price_grosze`); lists are replaced as a whole. Absent: the fields present in the body. A field in the mask but not in the body is cleared. */
                 updateMask?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (one segment, never a slash). The proto field agreement.name: Resource name, `providers/{provider_uuid}/agreements/{uuid}`. The provider is the parent: an agreement never moves to another provider. */
                 provider: string;
@@ -5085,6 +6081,8 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5096,6 +6094,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -5107,7 +6106,10 @@ export interface operations {
     ProviderService_GetAvailability: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}/availability` (one segment, never a slash). The proto field name_4: Name of the availability, `providers/{uuid}/agreements/{uuid}/availability`. */
                 provider: string;
@@ -5121,11 +6123,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1Availability"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -5146,7 +6159,10 @@ export interface operations {
                 /** @description Token from a previous response's next_page_token; the other parameters must be unchanged. */
                 pageToken?: string;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (one segment, never a slash). The proto field parent: The agreement, `providers/{uuid}/agreements/{uuid}`; `-` for the agreement lists a provider's every agreement, and `providers/-/agreements/-` every reservation (CUS staff only). */
                 provider: string;
@@ -5160,11 +6176,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListReservationsResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -5180,7 +6207,10 @@ export interface operations {
     ProviderService_ReleaseCapacity: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (one segment, never a slash). The proto field name: The agreement, `providers/{uuid}/agreements/{uuid}`. */
                 provider: string;
@@ -5209,6 +6239,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -5220,7 +6251,10 @@ export interface operations {
     ProviderService_ReserveCapacity: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}/agreements/{agreement}` (one segment, never a slash). The proto field name: The agreement, `providers/{uuid}/agreements/{uuid}`. */
                 provider: string;
@@ -5249,6 +6283,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -5269,7 +6304,10 @@ export interface operations {
                 /** @description Token from a previous response's next_page_token; the other parameters must be unchanged. */
                 pageToken?: string;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the provider: the segment after the collection in the resource name `providers/{provider}` (one segment, never a slash). The proto field parent: The provider, `providers/{uuid}`, or `providers/-` for every provider (provider staff see only their own). */
                 provider: string;
@@ -5281,16 +6319,75 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListAvailabilityResponse"];
                 };
             };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["DeadlineExceeded"];
+            default: components["responses"]["Error"];
+        };
+    };
+    ProviderService_ExportProviders: {
+        parameters: {
+            query?: {
+                /** @description File format: `xlsx` (default), `csv` or `csv_excel`. */
+                format?: string;
+                /** @description Filter, as ListProvidersRequest.filter. */
+                filter?: string;
+                /** @description Order, as ListProvidersRequest.order_by. */
+                orderBy?: string;
+            };
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["apiHttpBody"];
+                };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -5360,8 +6457,20 @@ export interface operations {
                 provider?: string;
                 /** @description Only this resident, `residents/{uuid}` (staff only). */
                 resident?: string;
+                /** @description Only referrals to this catalogue service, `services/{uuid}`. */
+                service?: string;
+                /**
+                 * @description Only referrals whose response_due_date is before this day, YYYY-MM-DD (e.g. today, with status
+                 *     REFERRAL_STATUS_REQUESTED: the unanswered referrals past their due date).
+                 */
+                responseDueBefore?: string;
+                /** @description Only referrals changed after this time (update_time strictly later). */
+                updateTimeAfter?: string;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5370,11 +6479,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListReferralsResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -5441,7 +6561,10 @@ export interface operations {
     ReferralService_GetReferral: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name_8: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
@@ -5453,11 +6576,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1Referral"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -5473,7 +6607,10 @@ export interface operations {
     ReferralService_AcceptReferral: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
@@ -5500,6 +6637,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -5511,7 +6649,10 @@ export interface operations {
     ReferralService_CancelReferral: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
@@ -5538,6 +6679,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -5549,7 +6691,10 @@ export interface operations {
     ReferralService_CompleteReferral: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
@@ -5576,6 +6721,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -5587,7 +6733,10 @@ export interface operations {
     ReferralService_FailReferral: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
@@ -5614,6 +6763,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -5625,7 +6775,10 @@ export interface operations {
     ReferralService_HoldReferral: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
@@ -5652,6 +6805,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -5663,7 +6817,10 @@ export interface operations {
     ReferralService_MarkReferralEnteredInError: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
@@ -5690,6 +6847,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -5701,7 +6859,10 @@ export interface operations {
     ReferralService_ReceiveReferral: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
@@ -5728,6 +6889,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -5739,7 +6901,10 @@ export interface operations {
     ReferralService_RejectReferral: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
@@ -5766,6 +6931,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -5777,7 +6943,10 @@ export interface operations {
     ReferralService_ResumeReferral: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
@@ -5804,6 +6973,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -5815,7 +6985,10 @@ export interface operations {
     ReferralService_SendReferral: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
@@ -5842,6 +7015,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -5853,7 +7027,10 @@ export interface operations {
     ReferralService_StartReferral: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the referral: the segment after the collection in the resource name `referrals/{referral}` (one segment, never a slash). The proto field name: Name of the referral, `referrals/{uuid}`. */
                 referral: string;
@@ -5880,7 +7057,60 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["DeadlineExceeded"];
+            default: components["responses"]["Error"];
+        };
+    };
+    ReferralService_ListReferralChanges: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Return changes with a revision above this one (a list's revision, or the last next_after_revision); 0 starts
+                 *     at the beginning of the feed, which is CHANGES_COMPACTED once older changes were compacted away.
+                 */
+                afterRevision?: string;
+                /** @description Maximum number of changes: 0 means 100, above 1000 means 1000. */
+                pageSize?: number;
+                /** @description Token from a previous response's next_page_token; when given, it replaces after_revision. */
+                pageToken?: string;
+            };
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1ListReferralChangesResponse"];
+                };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -5933,7 +7163,10 @@ export interface operations {
                 /** @description Token from a previous response's next_page_token. */
                 pageToken?: string;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5942,11 +7175,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListResidentsResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -6001,7 +7245,10 @@ export interface operations {
     ReferralService_GetResident: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the resident: the segment after the collection in the resource name `residents/{resident}` (one segment, never a slash). The proto field name_5: Name of the resident, `residents/{uuid}`. */
                 resident: string;
@@ -6013,11 +7260,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1Resident"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -6036,7 +7294,10 @@ export interface operations {
                 /** @description The fields to update, proto field names separated by commas (`display_name,locations`, `fee.price_grosze`); lists are replaced as a whole. Absent: the fields present in the body. A field in the mask but not in the body is cleared. */
                 updateMask?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the resident: the segment after the collection in the resource name `residents/{resident}` (one segment, never a slash). The proto field resident.name: Resource name, `residents/{uuid}`. */
                 resident: string;
@@ -6115,6 +7376,8 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6126,6 +7389,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -6137,7 +7401,10 @@ export interface operations {
     ReferralService_ListConsents: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the resident: the segment after the collection in the resource name `residents/{resident}` (one segment, never a slash). The proto field parent: The resident, `residents/{uuid}`. */
                 resident: string;
@@ -6149,11 +7416,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListConsentsResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -6211,7 +7489,10 @@ export interface operations {
     ReferralService_WithdrawConsent: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the resident: the segment after the collection in the resource name `residents/{resident}/consents/{consent}` (one segment, never a slash). The proto field name: Name of the consent, `residents/{uuid}/consents/{uuid}`. */
                 resident: string;
@@ -6240,6 +7521,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -6251,7 +7533,10 @@ export interface operations {
     ReferralService_EraseResident: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the resident: the segment after the collection in the resource name `residents/{resident}` (one segment, never a slash). The proto field name: Name of the resident, `residents/{uuid}`. */
                 resident: string;
@@ -6278,6 +7563,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -6289,7 +7575,10 @@ export interface operations {
     ReferralService_ExportResident: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the resident: the segment after the collection in the resource name `residents/{resident}` (one segment, never a slash). The proto field name: Name of the resident, `residents/{uuid}`. */
                 resident: string;
@@ -6301,11 +7590,22 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ExportResidentResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -6373,7 +7673,10 @@ export interface operations {
                  */
                 orderBy?: string;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -6382,6 +7685,8 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6431,6 +7736,15 @@ export interface operations {
                      */
                     "application/json": components["schemas"]["v1ListServicesResponse"];
                 };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
@@ -6535,7 +7849,10 @@ export interface operations {
     CatalogueService_GetService: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The id of the service: the segment after the collection in the resource name `services/{service}` (one segment, never a slash). The proto field name: Name of the service, `services/{uuid}`. */
                 service: string;
@@ -6547,6 +7864,8 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6591,6 +7910,15 @@ export interface operations {
                     "application/json": components["schemas"]["v1Service"];
                 };
             };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NotFound"];
@@ -6607,7 +7935,10 @@ export interface operations {
                 /** @description The etag last read; when given and stale, the call fails with ABORTED. */
                 etag?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the service: the segment after the collection in the resource name `services/{service}` (one segment, never a slash). The proto field name: Name of the service, `services/{uuid}`. */
                 service: string;
@@ -6630,6 +7961,7 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -6643,7 +7975,10 @@ export interface operations {
                 /** @description The fields to update, proto field names separated by commas (`display_name,locations`, `fee.price_grosze`); lists are replaced as a whole. Absent: the fields present in the body. A field in the mask but not in the body is cleared. */
                 updateMask?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id of the service: the segment after the collection in the resource name `services/{service}` (one segment, never a slash). The proto field service.name: Resource name, `services/{uuid}`. Assigned on create (or from `service_id`); never changes. */
                 service: string;
@@ -6732,6 +8067,8 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6743,6 +8080,92 @@ export interface operations {
             403: components["responses"]["PermissionDenied"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["DeadlineExceeded"];
+            default: components["responses"]["Error"];
+        };
+    };
+    CatalogueService_ExportServices: {
+        parameters: {
+            query?: {
+                /**
+                 * @description File format: `xlsx` (default), `csv` (RFC 4180: UTF-8, comma, decimal point) or `csv_excel` (what Excel
+                 *     with a Polish locale opens with Polish letters intact: UTF-8 with a byte order mark, `;`, decimal comma).
+                 */
+                format?: string;
+                /** @description Filter, as ListServicesRequest.filter. */
+                filter?: string;
+                /** @description Order, as ListServicesRequest.order_by. */
+                orderBy?: string;
+            };
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["apiHttpBody"];
+                };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["DeadlineExceeded"];
+            default: components["responses"]["Error"];
+        };
+    };
+    CatalogueService_ImportServices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Request of ImportServices. The file is at most 4 MiB and 20,000 rows. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["v1ImportServicesRequest"];
+            };
+        };
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1ImportServicesResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
@@ -6859,7 +8282,10 @@ export interface operations {
                 /** @description The day overdue counts are judged by, YYYY-MM-DD; today (UTC) when empty. */
                 asOf?: string;
             };
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -6868,6 +8294,8 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6885,6 +8313,62 @@ export interface operations {
                     "application/json": components["schemas"]["v1Statistics"];
                 };
             };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["DeadlineExceeded"];
+            default: components["responses"]["Error"];
+        };
+    };
+    ReferralService_ExportStatistics: {
+        parameters: {
+            query?: {
+                /** @description File format: `xlsx` (default), `csv` or `csv_excel`. */
+                format?: string;
+                /** @description As GetStatisticsRequest.as_of. */
+                asOf?: string;
+            };
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["apiHttpBody"];
+                };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["PermissionDenied"];
@@ -6898,8 +8382,189 @@ export interface operations {
     CatalogueService_ListTargetGroups: {
         parameters: {
             query?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1ListTargetGroupsResponse"];
+                };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["DeadlineExceeded"];
+            default: components["responses"]["Error"];
+        };
+    };
+    ReferralService_ListWebhooks: {
+        parameters: {
+            query?: {
+                /** @description Maximum number to return: 0 means 50, above 500 means 500. */
+                pageSize?: number;
+                /** @description Token from a previous response's next_page_token. */
+                pageToken?: string;
+            };
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1ListWebhooksResponse"];
+                };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["DeadlineExceeded"];
+            default: components["responses"]["Error"];
+        };
+    };
+    ReferralService_CreateWebhook: {
+        parameters: {
+            query?: {
+                /** @description Optional client-chosen UUID, which becomes `webhooks/{webhook_id}`. */
+                webhookId?: string;
+            };
             header?: never;
             path?: never;
+            cookie?: never;
+        };
+        /** @description The webhook. Output-only fields are ignored. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["v1Webhook"];
+            };
+        };
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1Webhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["DeadlineExceeded"];
+            default: components["responses"]["Error"];
+        };
+    };
+    ReferralService_GetWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
+            path: {
+                /** @description The id of the webhook: the segment after the collection in the resource name `webhooks/{webhook}` (one segment, never a slash). The proto field name_9: Name of the webhook, `webhooks/{uuid}`. */
+                webhook: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1Webhook"];
+                };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["DeadlineExceeded"];
+            default: components["responses"]["Error"];
+        };
+    };
+    ReferralService_DeleteWebhook: {
+        parameters: {
+            query?: {
+                /** @description The etag last read; when given and stale, the call fails with ABORTED. */
+                etag?: string;
+            };
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description The id of the webhook: the segment after the collection in the resource name `webhooks/{webhook}` (one segment, never a slash). The proto field name_4: Name of the webhook, `webhooks/{uuid}`. */
+                webhook: string;
+            };
             cookie?: never;
         };
         requestBody?: never;
@@ -6910,11 +8575,268 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["v1ListTargetGroupsResponse"];
+                    "application/json": Record<string, never>;
                 };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["DeadlineExceeded"];
+            default: components["responses"]["Error"];
+        };
+    };
+    ReferralService_UpdateWebhook: {
+        parameters: {
+            query?: {
+                /** @description The fields to update, proto field names separated by commas (`display_name,locations`, `fee.price_grosze`); lists are replaced as a whole. Absent: the fields present in the body. A field in the mask but not in the body is cleared. */
+                updateMask?: string;
+            };
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description The id of the webhook: the segment after the collection in the resource name `webhooks/{webhook}` (one segment, never a slash). The proto field webhook.name: Resource name, `webhooks/{uuid}`. */
+                webhook: string;
+            };
+            cookie?: never;
+        };
+        /** @description The webhook with its name set and the new values of the fields in update_mask. */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: int32
+                     * @description Failed deliveries since the last success.
+                     */
+                    readonly consecutiveFailures?: number;
+                    /**
+                     * Format: date-time
+                     * @description Creation time.
+                     */
+                    readonly createTime?: string;
+                    /** @description Free text of the subscriber, up to 200 characters. */
+                    description?: string;
+                    /**
+                     * Format: date-time
+                     * @description When it was disabled.
+                     */
+                    readonly disableTime?: string;
+                    /** @description Why it is disabled, when it is. */
+                    readonly disabledReason?: string;
+                    /**
+                     * Format: int64
+                     * @description Events not kept because too many were awaiting delivery (a long-disabled webhook).
+                     */
+                    readonly droppedEvents?: string;
+                    /** @description Changes on every write; send it back to update or delete only the version read. */
+                    etag?: string;
+                    /**
+                     * @description Event types delivered: referral.created, referral.status_changed, referral.updated,
+                     *     catalogue.service.changed, catalogue.programme.changed, or a family as referral.* and catalogue.*. Referral
+                     *     events need a role that reads referrals (coordinator, director; provider staff get only the referrals
+                     *     addressed to their provider, never drafts).
+                     */
+                    eventTypes?: string[];
+                    /**
+                     * Format: date-time
+                     * @description Last successful delivery.
+                     */
+                    readonly lastSuccessTime?: string;
+                    /** @description Subject of the principal that created it. */
+                    readonly owner?: string;
+                    /**
+                     * Format: int64
+                     * @description Events awaiting delivery.
+                     */
+                    readonly pendingEvents?: string;
+                    /**
+                     * Format: date-time
+                     * @description After a rotation, until when the previous secret still signs (both signatures are sent until then).
+                     */
+                    readonly previousSecretExpireTime?: string;
+                    /**
+                     * @description Only referrals addressed to this provider, `providers/{uuid}`. Provider staff's webhooks always have their
+                     *     own provider here.
+                     */
+                    provider?: string;
+                    /**
+                     * @description The signing secret, `whsec_<base64>`: only in the responses of CreateWebhook and RotateWebhookSecret, never
+                     *     readable again (rotate when it is lost).
+                     */
+                    readonly secret?: string;
+                    /** @description State. */
+                    readonly state?: components["schemas"]["v1WebhookState"];
+                    /**
+                     * Format: date-time
+                     * @description Last change.
+                     */
+                    readonly updateTime?: string;
+                    /** Where events are POSTed: https, within the operator's allowlist */
+                    url?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1Webhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["DeadlineExceeded"];
+            default: components["responses"]["Error"];
+        };
+    };
+    ReferralService_ListWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Maximum number to return: 0 means 50, above 100 means 100 (the log keeps the last 100 attempts). */
+                pageSize?: number;
+                /** @description Token from a previous response's next_page_token. */
+                pageToken?: string;
+            };
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified with no body when it is still current. */
+                "If-None-Match"?: string;
+            };
+            path: {
+                /** @description The id of the webhook: the segment after the collection in the resource name `webhooks/{webhook}` (one segment, never a slash). The proto field parent: Name of the webhook, `webhooks/{uuid}`. */
+                webhook: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1ListWebhookDeliveriesResponse"];
+                };
+            };
+            /** @description Not Modified: the If-None-Match header named the current ETag; no body. */
+            304: {
+                headers: {
+                    /** @description A strong entity tag: the resource's etag field in quotes, or for a list a hash of the body. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["DeadlineExceeded"];
+            default: components["responses"]["Error"];
+        };
+    };
+    ReferralService_EnableWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description The id of the webhook: the segment after the collection in the resource name `webhooks/{webhook}` (one segment, never a slash). The proto field name: Name of the webhook, `webhooks/{uuid}`. */
+                webhook: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReferralServiceEnableWebhookBody"];
+            };
+        };
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1Webhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["DeadlineExceeded"];
+            default: components["responses"]["Error"];
+        };
+    };
+    ReferralService_RotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag the change is based on (the resource's etag in quotes): 412 Precondition Failed when the resource changed since. Sent with an etag in the body, both must be the same. */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description The id of the webhook: the segment after the collection in the resource name `webhooks/{webhook}` (one segment, never a slash). The proto field name: Name of the webhook, `webhooks/{uuid}`. */
+                webhook: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReferralServiceRotateWebhookSecretBody"];
+            };
+        };
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1Webhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];

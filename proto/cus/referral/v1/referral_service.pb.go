@@ -11,6 +11,8 @@ import (
 	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
+	emptypb "google.golang.org/protobuf/types/known/emptypb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
@@ -3408,11 +3410,553 @@ func (x *ExportStatisticsRequest) GetAsOf() string {
 	return ""
 }
 
+// Request of CreateWebhook.
+type CreateWebhookRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The webhook. Output-only fields are ignored.
+	Webhook *Webhook `protobuf:"bytes,1,opt,name=webhook,proto3" json:"webhook,omitempty"`
+	// Optional client-chosen UUID, which becomes `webhooks/{webhook_id}`.
+	WebhookId     string `protobuf:"bytes,2,opt,name=webhook_id,json=webhookId,proto3" json:"webhook_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateWebhookRequest) Reset() {
+	*x = CreateWebhookRequest{}
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateWebhookRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateWebhookRequest) ProtoMessage() {}
+
+func (x *CreateWebhookRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateWebhookRequest.ProtoReflect.Descriptor instead.
+func (*CreateWebhookRequest) Descriptor() ([]byte, []int) {
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *CreateWebhookRequest) GetWebhook() *Webhook {
+	if x != nil {
+		return x.Webhook
+	}
+	return nil
+}
+
+func (x *CreateWebhookRequest) GetWebhookId() string {
+	if x != nil {
+		return x.WebhookId
+	}
+	return ""
+}
+
+// Request of GetWebhook.
+type GetWebhookRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name of the webhook, `webhooks/{uuid}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetWebhookRequest) Reset() {
+	*x = GetWebhookRequest{}
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetWebhookRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetWebhookRequest) ProtoMessage() {}
+
+func (x *GetWebhookRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetWebhookRequest.ProtoReflect.Descriptor instead.
+func (*GetWebhookRequest) Descriptor() ([]byte, []int) {
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *GetWebhookRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request of ListWebhooks.
+type ListWebhooksRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Maximum number to return: 0 means 50, above 500 means 500.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from a previous response's next_page_token.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWebhooksRequest) Reset() {
+	*x = ListWebhooksRequest{}
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWebhooksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWebhooksRequest) ProtoMessage() {}
+
+func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWebhooksRequest.ProtoReflect.Descriptor instead.
+func (*ListWebhooksRequest) Descriptor() ([]byte, []int) {
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *ListWebhooksRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListWebhooksRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response of ListWebhooks.
+type ListWebhooksResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The page of webhooks, without secrets.
+	Webhooks []*Webhook `protobuf:"bytes,1,rep,name=webhooks,proto3" json:"webhooks,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWebhooksResponse) Reset() {
+	*x = ListWebhooksResponse{}
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWebhooksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWebhooksResponse) ProtoMessage() {}
+
+func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWebhooksResponse.ProtoReflect.Descriptor instead.
+func (*ListWebhooksResponse) Descriptor() ([]byte, []int) {
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *ListWebhooksResponse) GetWebhooks() []*Webhook {
+	if x != nil {
+		return x.Webhooks
+	}
+	return nil
+}
+
+func (x *ListWebhooksResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request of UpdateWebhook.
+type UpdateWebhookRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The webhook with its name set and the new values of the fields in update_mask.
+	Webhook *Webhook `protobuf:"bytes,1,opt,name=webhook,proto3" json:"webhook,omitempty"`
+	// Fields to update: url, event_types, provider, description, state (to DISABLED only). Absent or `*` means
+	// url, event_types, provider and description.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateWebhookRequest) Reset() {
+	*x = UpdateWebhookRequest{}
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateWebhookRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateWebhookRequest) ProtoMessage() {}
+
+func (x *UpdateWebhookRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateWebhookRequest.ProtoReflect.Descriptor instead.
+func (*UpdateWebhookRequest) Descriptor() ([]byte, []int) {
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *UpdateWebhookRequest) GetWebhook() *Webhook {
+	if x != nil {
+		return x.Webhook
+	}
+	return nil
+}
+
+func (x *UpdateWebhookRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// Request of DeleteWebhook.
+type DeleteWebhookRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name of the webhook, `webhooks/{uuid}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The etag last read; when given and stale, the call fails with ABORTED.
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteWebhookRequest) Reset() {
+	*x = DeleteWebhookRequest{}
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteWebhookRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteWebhookRequest) ProtoMessage() {}
+
+func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteWebhookRequest.ProtoReflect.Descriptor instead.
+func (*DeleteWebhookRequest) Descriptor() ([]byte, []int) {
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *DeleteWebhookRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeleteWebhookRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// Request of EnableWebhook.
+type EnableWebhookRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name of the webhook, `webhooks/{uuid}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnableWebhookRequest) Reset() {
+	*x = EnableWebhookRequest{}
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnableWebhookRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnableWebhookRequest) ProtoMessage() {}
+
+func (x *EnableWebhookRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnableWebhookRequest.ProtoReflect.Descriptor instead.
+func (*EnableWebhookRequest) Descriptor() ([]byte, []int) {
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *EnableWebhookRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request of RotateWebhookSecret.
+type RotateWebhookSecretRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name of the webhook, `webhooks/{uuid}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// How long the previous secret keeps signing: absent means 24 hours, at most 7 days; zero drops it at once.
+	PreviousSecretGrace *durationpb.Duration `protobuf:"bytes,2,opt,name=previous_secret_grace,json=previousSecretGrace,proto3" json:"previous_secret_grace,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *RotateWebhookSecretRequest) Reset() {
+	*x = RotateWebhookSecretRequest{}
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateWebhookSecretRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateWebhookSecretRequest) ProtoMessage() {}
+
+func (x *RotateWebhookSecretRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateWebhookSecretRequest.ProtoReflect.Descriptor instead.
+func (*RotateWebhookSecretRequest) Descriptor() ([]byte, []int) {
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *RotateWebhookSecretRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RotateWebhookSecretRequest) GetPreviousSecretGrace() *durationpb.Duration {
+	if x != nil {
+		return x.PreviousSecretGrace
+	}
+	return nil
+}
+
+// Request of ListWebhookDeliveries.
+type ListWebhookDeliveriesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name of the webhook, `webhooks/{uuid}`.
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// Maximum number to return: 0 means 50, above 100 means 100 (the log keeps the last 100 attempts).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from a previous response's next_page_token.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWebhookDeliveriesRequest) Reset() {
+	*x = ListWebhookDeliveriesRequest{}
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWebhookDeliveriesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWebhookDeliveriesRequest) ProtoMessage() {}
+
+func (x *ListWebhookDeliveriesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWebhookDeliveriesRequest.ProtoReflect.Descriptor instead.
+func (*ListWebhookDeliveriesRequest) Descriptor() ([]byte, []int) {
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *ListWebhookDeliveriesRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListWebhookDeliveriesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListWebhookDeliveriesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response of ListWebhookDeliveries.
+type ListWebhookDeliveriesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The page of attempts, newest first.
+	Deliveries []*WebhookDelivery `protobuf:"bytes,1,rep,name=deliveries,proto3" json:"deliveries,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWebhookDeliveriesResponse) Reset() {
+	*x = ListWebhookDeliveriesResponse{}
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWebhookDeliveriesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWebhookDeliveriesResponse) ProtoMessage() {}
+
+func (x *ListWebhookDeliveriesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_referral_v1_referral_service_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWebhookDeliveriesResponse.ProtoReflect.Descriptor instead.
+func (*ListWebhookDeliveriesResponse) Descriptor() ([]byte, []int) {
+	return file_cus_referral_v1_referral_service_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *ListWebhookDeliveriesResponse) GetDeliveries() []*WebhookDelivery {
+	if x != nil {
+		return x.Deliveries
+	}
+	return nil
+}
+
+func (x *ListWebhookDeliveriesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_cus_referral_v1_referral_service_proto protoreflect.FileDescriptor
 
 const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"\n" +
-	"&cus/referral/v1/referral_service.proto\x12\x0fcus.referral.v1\x1a\x1fcus/referral/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x93\x01\n" +
+	"&cus/referral/v1/referral_service.proto\x12\x0fcus.referral.v1\x1a\x1fcus/referral/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x93\x01\n" +
 	"\x15CreateResidentRequest\x12:\n" +
 	"\bresident\x18\x01 \x01(\v2\x19.cus.referral.v1.ResidentB\x03\xe0A\x02R\bresident\x12\x1f\n" +
 	"\vresident_id\x18\x02 \x01(\tR\n" +
@@ -3636,11 +4180,46 @@ const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"\breferral\x18\x04 \x01(\v2\x19.cus.referral.v1.ReferralR\breferral\"F\n" +
 	"\x17ExportStatisticsRequest\x12\x16\n" +
 	"\x06format\x18\x01 \x01(\tR\x06format\x12\x13\n" +
-	"\x05as_of\x18\x02 \x01(\tR\x04asOf*~\n" +
+	"\x05as_of\x18\x02 \x01(\tR\x04asOf\"n\n" +
+	"\x14CreateWebhookRequest\x127\n" +
+	"\awebhook\x18\x01 \x01(\v2\x18.cus.referral.v1.WebhookB\x03\xe0A\x02R\awebhook\x12\x1d\n" +
+	"\n" +
+	"webhook_id\x18\x02 \x01(\tR\twebhookId\",\n" +
+	"\x11GetWebhookRequest\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"Q\n" +
+	"\x13ListWebhooksRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"t\n" +
+	"\x14ListWebhooksResponse\x124\n" +
+	"\bwebhooks\x18\x01 \x03(\v2\x18.cus.referral.v1.WebhookR\bwebhooks\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8c\x01\n" +
+	"\x14UpdateWebhookRequest\x127\n" +
+	"\awebhook\x18\x01 \x01(\v2\x18.cus.referral.v1.WebhookB\x03\xe0A\x02R\awebhook\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"C\n" +
+	"\x14DeleteWebhookRequest\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"/\n" +
+	"\x14EnableWebhookRequest\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"\x84\x01\n" +
+	"\x1aRotateWebhookSecretRequest\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12M\n" +
+	"\x15previous_secret_grace\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x13previousSecretGrace\"w\n" +
+	"\x1cListWebhookDeliveriesRequest\x12\x1b\n" +
+	"\x06parent\x18\x01 \x01(\tB\x03\xe0A\x02R\x06parent\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x89\x01\n" +
+	"\x1dListWebhookDeliveriesResponse\x12@\n" +
+	"\n" +
+	"deliveries\x18\x01 \x03(\v2 .cus.referral.v1.WebhookDeliveryR\n" +
+	"deliveries\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*~\n" +
 	"\x12ReferralChangeType\x12$\n" +
 	" REFERRAL_CHANGE_TYPE_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cREFERRAL_CHANGE_TYPE_CREATED\x10\x01\x12 \n" +
-	"\x1cREFERRAL_CHANGE_TYPE_UPDATED\x10\x022\xda(\n" +
+	"\x1cREFERRAL_CHANGE_TYPE_UPDATED\x10\x022\xc90\n" +
 	"\x0fReferralService\x12t\n" +
 	"\x0eCreateResident\x12&.cus.referral.v1.CreateResidentRequest\x1a\x19.cus.referral.v1.Resident\"\x1f\x82\xd3\xe4\x93\x02\x19:\bresident\"\r/v1/residents\x12m\n" +
 	"\vGetResident\x12#.cus.referral.v1.GetResidentRequest\x1a\x19.cus.referral.v1.Resident\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/{name=residents/*}\x12u\n" +
@@ -3687,7 +4266,16 @@ const file_cus_referral_v1_referral_service_proto_rawDesc = "" +
 	"\rGetStatistics\x12%.cus.referral.v1.GetStatisticsRequest\x1a\x1b.cus.referral.v1.Statistics\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/statistics\x12\x81\x01\n" +
 	"\x10ListAuditEntries\x12(.cus.referral.v1.ListAuditEntriesRequest\x1a).cus.referral.v1.ListAuditEntriesResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/auditEntries\x12\x8b\x01\n" +
 	"\x10VerifyAuditChain\x12(.cus.referral.v1.VerifyAuditChainRequest\x1a).cus.referral.v1.VerifyAuditChainResponse\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/auditEntries:verify\x12q\n" +
-	"\x10ExportStatistics\x12(.cus.referral.v1.ExportStatisticsRequest\x1a\x14.google.api.HttpBody\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/statistics:exportB;Z9github.com/cus-suite/cus/proto/cus/referral/v1;referralv1b\x06proto3"
+	"\x10ExportStatistics\x12(.cus.referral.v1.ExportStatisticsRequest\x1a\x14.google.api.HttpBody\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/statistics:export\x12o\n" +
+	"\rCreateWebhook\x12%.cus.referral.v1.CreateWebhookRequest\x1a\x18.cus.referral.v1.Webhook\"\x1d\x82\xd3\xe4\x93\x02\x17:\awebhook\"\f/v1/webhooks\x12i\n" +
+	"\n" +
+	"GetWebhook\x12\".cus.referral.v1.GetWebhookRequest\x1a\x18.cus.referral.v1.Webhook\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/{name=webhooks/*}\x12q\n" +
+	"\fListWebhooks\x12$.cus.referral.v1.ListWebhooksRequest\x1a%.cus.referral.v1.ListWebhooksResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/webhooks\x12\x80\x01\n" +
+	"\rUpdateWebhook\x12%.cus.referral.v1.UpdateWebhookRequest\x1a\x18.cus.referral.v1.Webhook\".\x82\xd3\xe4\x93\x02(:\awebhook2\x1d/v1/{webhook.name=webhooks/*}\x12m\n" +
+	"\rDeleteWebhook\x12%.cus.referral.v1.DeleteWebhookRequest\x1a\x16.google.protobuf.Empty\"\x1d\x82\xd3\xe4\x93\x02\x17*\x15/v1/{name=webhooks/*}\x12y\n" +
+	"\rEnableWebhook\x12%.cus.referral.v1.EnableWebhookRequest\x1a\x18.cus.referral.v1.Webhook\"'\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/{name=webhooks/*}:enable\x12\x8b\x01\n" +
+	"\x13RotateWebhookSecret\x12+.cus.referral.v1.RotateWebhookSecretRequest\x1a\x18.cus.referral.v1.Webhook\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/{name=webhooks/*}:rotateSecret\x12\xa2\x01\n" +
+	"\x15ListWebhookDeliveries\x12-.cus.referral.v1.ListWebhookDeliveriesRequest\x1a..cus.referral.v1.ListWebhookDeliveriesResponse\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/{parent=webhooks/*}/deliveriesB;Z9github.com/cus-suite/cus/proto/cus/referral/v1;referralv1b\x06proto3"
 
 var (
 	file_cus_referral_v1_referral_service_proto_rawDescOnce sync.Once
@@ -3702,7 +4290,7 @@ func file_cus_referral_v1_referral_service_proto_rawDescGZIP() []byte {
 }
 
 var file_cus_referral_v1_referral_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_cus_referral_v1_referral_service_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
+var file_cus_referral_v1_referral_service_proto_msgTypes = make([]protoimpl.MessageInfo, 65)
 var file_cus_referral_v1_referral_service_proto_goTypes = []any{
 	(ReferralChangeType)(0),                   // 0: cus.referral.v1.ReferralChangeType
 	(*CreateResidentRequest)(nil),             // 1: cus.referral.v1.CreateResidentRequest
@@ -3760,141 +4348,177 @@ var file_cus_referral_v1_referral_service_proto_goTypes = []any{
 	(*ListReferralChangesResponse)(nil),       // 53: cus.referral.v1.ListReferralChangesResponse
 	(*ReferralChange)(nil),                    // 54: cus.referral.v1.ReferralChange
 	(*ExportStatisticsRequest)(nil),           // 55: cus.referral.v1.ExportStatisticsRequest
-	(*Resident)(nil),                          // 56: cus.referral.v1.Resident
-	(*fieldmaskpb.FieldMask)(nil),             // 57: google.protobuf.FieldMask
-	(*Consent)(nil),                           // 58: cus.referral.v1.Consent
-	(*Case)(nil),                              // 59: cus.referral.v1.Case
-	(*Plan)(nil),                              // 60: cus.referral.v1.Plan
-	(*Referral)(nil),                          // 61: cus.referral.v1.Referral
-	(*PlanReview)(nil),                        // 62: cus.referral.v1.PlanReview
-	(ReferralStatus)(0),                       // 63: cus.referral.v1.ReferralStatus
-	(*timestamppb.Timestamp)(nil),             // 64: google.protobuf.Timestamp
-	(*AuditEntry)(nil),                        // 65: cus.referral.v1.AuditEntry
-	(*Outcome)(nil),                           // 66: cus.referral.v1.Outcome
-	(*Statistics)(nil),                        // 67: cus.referral.v1.Statistics
-	(*httpbody.HttpBody)(nil),                 // 68: google.api.HttpBody
+	(*CreateWebhookRequest)(nil),              // 56: cus.referral.v1.CreateWebhookRequest
+	(*GetWebhookRequest)(nil),                 // 57: cus.referral.v1.GetWebhookRequest
+	(*ListWebhooksRequest)(nil),               // 58: cus.referral.v1.ListWebhooksRequest
+	(*ListWebhooksResponse)(nil),              // 59: cus.referral.v1.ListWebhooksResponse
+	(*UpdateWebhookRequest)(nil),              // 60: cus.referral.v1.UpdateWebhookRequest
+	(*DeleteWebhookRequest)(nil),              // 61: cus.referral.v1.DeleteWebhookRequest
+	(*EnableWebhookRequest)(nil),              // 62: cus.referral.v1.EnableWebhookRequest
+	(*RotateWebhookSecretRequest)(nil),        // 63: cus.referral.v1.RotateWebhookSecretRequest
+	(*ListWebhookDeliveriesRequest)(nil),      // 64: cus.referral.v1.ListWebhookDeliveriesRequest
+	(*ListWebhookDeliveriesResponse)(nil),     // 65: cus.referral.v1.ListWebhookDeliveriesResponse
+	(*Resident)(nil),                          // 66: cus.referral.v1.Resident
+	(*fieldmaskpb.FieldMask)(nil),             // 67: google.protobuf.FieldMask
+	(*Consent)(nil),                           // 68: cus.referral.v1.Consent
+	(*Case)(nil),                              // 69: cus.referral.v1.Case
+	(*Plan)(nil),                              // 70: cus.referral.v1.Plan
+	(*Referral)(nil),                          // 71: cus.referral.v1.Referral
+	(*PlanReview)(nil),                        // 72: cus.referral.v1.PlanReview
+	(ReferralStatus)(0),                       // 73: cus.referral.v1.ReferralStatus
+	(*timestamppb.Timestamp)(nil),             // 74: google.protobuf.Timestamp
+	(*AuditEntry)(nil),                        // 75: cus.referral.v1.AuditEntry
+	(*Outcome)(nil),                           // 76: cus.referral.v1.Outcome
+	(*Webhook)(nil),                           // 77: cus.referral.v1.Webhook
+	(*durationpb.Duration)(nil),               // 78: google.protobuf.Duration
+	(*WebhookDelivery)(nil),                   // 79: cus.referral.v1.WebhookDelivery
+	(*Statistics)(nil),                        // 80: cus.referral.v1.Statistics
+	(*httpbody.HttpBody)(nil),                 // 81: google.api.HttpBody
+	(*emptypb.Empty)(nil),                     // 82: google.protobuf.Empty
 }
 var file_cus_referral_v1_referral_service_proto_depIdxs = []int32{
-	56, // 0: cus.referral.v1.CreateResidentRequest.resident:type_name -> cus.referral.v1.Resident
-	56, // 1: cus.referral.v1.ListResidentsResponse.residents:type_name -> cus.referral.v1.Resident
-	56, // 2: cus.referral.v1.UpdateResidentRequest.resident:type_name -> cus.referral.v1.Resident
-	57, // 3: cus.referral.v1.UpdateResidentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	56, // 4: cus.referral.v1.ExportResidentResponse.resident:type_name -> cus.referral.v1.Resident
-	58, // 5: cus.referral.v1.ExportResidentResponse.consents:type_name -> cus.referral.v1.Consent
-	59, // 6: cus.referral.v1.ExportResidentResponse.cases:type_name -> cus.referral.v1.Case
-	60, // 7: cus.referral.v1.ExportResidentResponse.plans:type_name -> cus.referral.v1.Plan
-	61, // 8: cus.referral.v1.ExportResidentResponse.referrals:type_name -> cus.referral.v1.Referral
-	58, // 9: cus.referral.v1.CreateConsentRequest.consent:type_name -> cus.referral.v1.Consent
-	58, // 10: cus.referral.v1.ListConsentsResponse.consents:type_name -> cus.referral.v1.Consent
-	59, // 11: cus.referral.v1.CreateCaseRequest.case:type_name -> cus.referral.v1.Case
-	59, // 12: cus.referral.v1.UpdateCaseRequest.case:type_name -> cus.referral.v1.Case
-	57, // 13: cus.referral.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
-	59, // 14: cus.referral.v1.ListCasesResponse.cases:type_name -> cus.referral.v1.Case
-	60, // 15: cus.referral.v1.CreatePlanRequest.plan:type_name -> cus.referral.v1.Plan
-	60, // 16: cus.referral.v1.ListPlansResponse.plans:type_name -> cus.referral.v1.Plan
-	60, // 17: cus.referral.v1.UpdatePlanRequest.plan:type_name -> cus.referral.v1.Plan
-	57, // 18: cus.referral.v1.UpdatePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
-	62, // 19: cus.referral.v1.AddPlanReviewRequest.review:type_name -> cus.referral.v1.PlanReview
-	60, // 20: cus.referral.v1.ListOverduePlansResponse.plans:type_name -> cus.referral.v1.Plan
-	61, // 21: cus.referral.v1.CreateReferralRequest.referral:type_name -> cus.referral.v1.Referral
-	63, // 22: cus.referral.v1.ListReferralsRequest.status:type_name -> cus.referral.v1.ReferralStatus
-	64, // 23: cus.referral.v1.ListReferralsRequest.update_time_after:type_name -> google.protobuf.Timestamp
-	61, // 24: cus.referral.v1.ListReferralsResponse.referrals:type_name -> cus.referral.v1.Referral
-	61, // 25: cus.referral.v1.ReferralEvent.referral:type_name -> cus.referral.v1.Referral
-	65, // 26: cus.referral.v1.ListAuditEntriesResponse.entries:type_name -> cus.referral.v1.AuditEntry
-	66, // 27: cus.referral.v1.CompleteReferralRequest.outcome:type_name -> cus.referral.v1.Outcome
+	66, // 0: cus.referral.v1.CreateResidentRequest.resident:type_name -> cus.referral.v1.Resident
+	66, // 1: cus.referral.v1.ListResidentsResponse.residents:type_name -> cus.referral.v1.Resident
+	66, // 2: cus.referral.v1.UpdateResidentRequest.resident:type_name -> cus.referral.v1.Resident
+	67, // 3: cus.referral.v1.UpdateResidentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	66, // 4: cus.referral.v1.ExportResidentResponse.resident:type_name -> cus.referral.v1.Resident
+	68, // 5: cus.referral.v1.ExportResidentResponse.consents:type_name -> cus.referral.v1.Consent
+	69, // 6: cus.referral.v1.ExportResidentResponse.cases:type_name -> cus.referral.v1.Case
+	70, // 7: cus.referral.v1.ExportResidentResponse.plans:type_name -> cus.referral.v1.Plan
+	71, // 8: cus.referral.v1.ExportResidentResponse.referrals:type_name -> cus.referral.v1.Referral
+	68, // 9: cus.referral.v1.CreateConsentRequest.consent:type_name -> cus.referral.v1.Consent
+	68, // 10: cus.referral.v1.ListConsentsResponse.consents:type_name -> cus.referral.v1.Consent
+	69, // 11: cus.referral.v1.CreateCaseRequest.case:type_name -> cus.referral.v1.Case
+	69, // 12: cus.referral.v1.UpdateCaseRequest.case:type_name -> cus.referral.v1.Case
+	67, // 13: cus.referral.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	69, // 14: cus.referral.v1.ListCasesResponse.cases:type_name -> cus.referral.v1.Case
+	70, // 15: cus.referral.v1.CreatePlanRequest.plan:type_name -> cus.referral.v1.Plan
+	70, // 16: cus.referral.v1.ListPlansResponse.plans:type_name -> cus.referral.v1.Plan
+	70, // 17: cus.referral.v1.UpdatePlanRequest.plan:type_name -> cus.referral.v1.Plan
+	67, // 18: cus.referral.v1.UpdatePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
+	72, // 19: cus.referral.v1.AddPlanReviewRequest.review:type_name -> cus.referral.v1.PlanReview
+	70, // 20: cus.referral.v1.ListOverduePlansResponse.plans:type_name -> cus.referral.v1.Plan
+	71, // 21: cus.referral.v1.CreateReferralRequest.referral:type_name -> cus.referral.v1.Referral
+	73, // 22: cus.referral.v1.ListReferralsRequest.status:type_name -> cus.referral.v1.ReferralStatus
+	74, // 23: cus.referral.v1.ListReferralsRequest.update_time_after:type_name -> google.protobuf.Timestamp
+	71, // 24: cus.referral.v1.ListReferralsResponse.referrals:type_name -> cus.referral.v1.Referral
+	71, // 25: cus.referral.v1.ReferralEvent.referral:type_name -> cus.referral.v1.Referral
+	75, // 26: cus.referral.v1.ListAuditEntriesResponse.entries:type_name -> cus.referral.v1.AuditEntry
+	76, // 27: cus.referral.v1.CompleteReferralRequest.outcome:type_name -> cus.referral.v1.Outcome
 	54, // 28: cus.referral.v1.ListReferralChangesResponse.changes:type_name -> cus.referral.v1.ReferralChange
 	0,  // 29: cus.referral.v1.ReferralChange.type:type_name -> cus.referral.v1.ReferralChangeType
-	61, // 30: cus.referral.v1.ReferralChange.referral:type_name -> cus.referral.v1.Referral
-	1,  // 31: cus.referral.v1.ReferralService.CreateResident:input_type -> cus.referral.v1.CreateResidentRequest
-	2,  // 32: cus.referral.v1.ReferralService.GetResident:input_type -> cus.referral.v1.GetResidentRequest
-	3,  // 33: cus.referral.v1.ReferralService.ListResidents:input_type -> cus.referral.v1.ListResidentsRequest
-	5,  // 34: cus.referral.v1.ReferralService.UpdateResident:input_type -> cus.referral.v1.UpdateResidentRequest
-	6,  // 35: cus.referral.v1.ReferralService.LookupResident:input_type -> cus.referral.v1.LookupResidentRequest
-	7,  // 36: cus.referral.v1.ReferralService.EraseResident:input_type -> cus.referral.v1.EraseResidentRequest
-	9,  // 37: cus.referral.v1.ReferralService.ExportResident:input_type -> cus.referral.v1.ExportResidentRequest
-	11, // 38: cus.referral.v1.ReferralService.CreateConsent:input_type -> cus.referral.v1.CreateConsentRequest
-	12, // 39: cus.referral.v1.ReferralService.ListConsents:input_type -> cus.referral.v1.ListConsentsRequest
-	14, // 40: cus.referral.v1.ReferralService.WithdrawConsent:input_type -> cus.referral.v1.WithdrawConsentRequest
-	15, // 41: cus.referral.v1.ReferralService.CreateCase:input_type -> cus.referral.v1.CreateCaseRequest
-	16, // 42: cus.referral.v1.ReferralService.GetCase:input_type -> cus.referral.v1.GetCaseRequest
-	17, // 43: cus.referral.v1.ReferralService.UpdateCase:input_type -> cus.referral.v1.UpdateCaseRequest
-	18, // 44: cus.referral.v1.ReferralService.ListCases:input_type -> cus.referral.v1.ListCasesRequest
-	20, // 45: cus.referral.v1.ReferralService.CreatePlan:input_type -> cus.referral.v1.CreatePlanRequest
-	21, // 46: cus.referral.v1.ReferralService.GetPlan:input_type -> cus.referral.v1.GetPlanRequest
-	22, // 47: cus.referral.v1.ReferralService.ListPlans:input_type -> cus.referral.v1.ListPlansRequest
-	24, // 48: cus.referral.v1.ReferralService.UpdatePlan:input_type -> cus.referral.v1.UpdatePlanRequest
-	25, // 49: cus.referral.v1.ReferralService.AddPlanReview:input_type -> cus.referral.v1.AddPlanReviewRequest
-	26, // 50: cus.referral.v1.ReferralService.ApprovePlan:input_type -> cus.referral.v1.ApprovePlanRequest
-	27, // 51: cus.referral.v1.ReferralService.ClosePlan:input_type -> cus.referral.v1.ClosePlanRequest
-	28, // 52: cus.referral.v1.ReferralService.ListOverduePlans:input_type -> cus.referral.v1.ListOverduePlansRequest
-	30, // 53: cus.referral.v1.ReferralService.CreateReferral:input_type -> cus.referral.v1.CreateReferralRequest
-	31, // 54: cus.referral.v1.ReferralService.GetReferral:input_type -> cus.referral.v1.GetReferralRequest
-	32, // 55: cus.referral.v1.ReferralService.ListReferrals:input_type -> cus.referral.v1.ListReferralsRequest
-	34, // 56: cus.referral.v1.ReferralService.WatchReferrals:input_type -> cus.referral.v1.WatchReferralsRequest
-	52, // 57: cus.referral.v1.ReferralService.ListReferralChanges:input_type -> cus.referral.v1.ListReferralChangesRequest
-	41, // 58: cus.referral.v1.ReferralService.SendReferral:input_type -> cus.referral.v1.SendReferralRequest
-	42, // 59: cus.referral.v1.ReferralService.ReceiveReferral:input_type -> cus.referral.v1.ReceiveReferralRequest
-	43, // 60: cus.referral.v1.ReferralService.AcceptReferral:input_type -> cus.referral.v1.AcceptReferralRequest
-	44, // 61: cus.referral.v1.ReferralService.RejectReferral:input_type -> cus.referral.v1.RejectReferralRequest
-	45, // 62: cus.referral.v1.ReferralService.StartReferral:input_type -> cus.referral.v1.StartReferralRequest
-	46, // 63: cus.referral.v1.ReferralService.HoldReferral:input_type -> cus.referral.v1.HoldReferralRequest
-	47, // 64: cus.referral.v1.ReferralService.ResumeReferral:input_type -> cus.referral.v1.ResumeReferralRequest
-	48, // 65: cus.referral.v1.ReferralService.CompleteReferral:input_type -> cus.referral.v1.CompleteReferralRequest
-	49, // 66: cus.referral.v1.ReferralService.FailReferral:input_type -> cus.referral.v1.FailReferralRequest
-	50, // 67: cus.referral.v1.ReferralService.CancelReferral:input_type -> cus.referral.v1.CancelReferralRequest
-	51, // 68: cus.referral.v1.ReferralService.MarkReferralEnteredInError:input_type -> cus.referral.v1.MarkReferralEnteredInErrorRequest
-	36, // 69: cus.referral.v1.ReferralService.GetStatistics:input_type -> cus.referral.v1.GetStatisticsRequest
-	37, // 70: cus.referral.v1.ReferralService.ListAuditEntries:input_type -> cus.referral.v1.ListAuditEntriesRequest
-	39, // 71: cus.referral.v1.ReferralService.VerifyAuditChain:input_type -> cus.referral.v1.VerifyAuditChainRequest
-	55, // 72: cus.referral.v1.ReferralService.ExportStatistics:input_type -> cus.referral.v1.ExportStatisticsRequest
-	56, // 73: cus.referral.v1.ReferralService.CreateResident:output_type -> cus.referral.v1.Resident
-	56, // 74: cus.referral.v1.ReferralService.GetResident:output_type -> cus.referral.v1.Resident
-	4,  // 75: cus.referral.v1.ReferralService.ListResidents:output_type -> cus.referral.v1.ListResidentsResponse
-	56, // 76: cus.referral.v1.ReferralService.UpdateResident:output_type -> cus.referral.v1.Resident
-	56, // 77: cus.referral.v1.ReferralService.LookupResident:output_type -> cus.referral.v1.Resident
-	8,  // 78: cus.referral.v1.ReferralService.EraseResident:output_type -> cus.referral.v1.EraseResidentResponse
-	10, // 79: cus.referral.v1.ReferralService.ExportResident:output_type -> cus.referral.v1.ExportResidentResponse
-	58, // 80: cus.referral.v1.ReferralService.CreateConsent:output_type -> cus.referral.v1.Consent
-	13, // 81: cus.referral.v1.ReferralService.ListConsents:output_type -> cus.referral.v1.ListConsentsResponse
-	58, // 82: cus.referral.v1.ReferralService.WithdrawConsent:output_type -> cus.referral.v1.Consent
-	59, // 83: cus.referral.v1.ReferralService.CreateCase:output_type -> cus.referral.v1.Case
-	59, // 84: cus.referral.v1.ReferralService.GetCase:output_type -> cus.referral.v1.Case
-	59, // 85: cus.referral.v1.ReferralService.UpdateCase:output_type -> cus.referral.v1.Case
-	19, // 86: cus.referral.v1.ReferralService.ListCases:output_type -> cus.referral.v1.ListCasesResponse
-	60, // 87: cus.referral.v1.ReferralService.CreatePlan:output_type -> cus.referral.v1.Plan
-	60, // 88: cus.referral.v1.ReferralService.GetPlan:output_type -> cus.referral.v1.Plan
-	23, // 89: cus.referral.v1.ReferralService.ListPlans:output_type -> cus.referral.v1.ListPlansResponse
-	60, // 90: cus.referral.v1.ReferralService.UpdatePlan:output_type -> cus.referral.v1.Plan
-	60, // 91: cus.referral.v1.ReferralService.AddPlanReview:output_type -> cus.referral.v1.Plan
-	60, // 92: cus.referral.v1.ReferralService.ApprovePlan:output_type -> cus.referral.v1.Plan
-	60, // 93: cus.referral.v1.ReferralService.ClosePlan:output_type -> cus.referral.v1.Plan
-	29, // 94: cus.referral.v1.ReferralService.ListOverduePlans:output_type -> cus.referral.v1.ListOverduePlansResponse
-	61, // 95: cus.referral.v1.ReferralService.CreateReferral:output_type -> cus.referral.v1.Referral
-	61, // 96: cus.referral.v1.ReferralService.GetReferral:output_type -> cus.referral.v1.Referral
-	33, // 97: cus.referral.v1.ReferralService.ListReferrals:output_type -> cus.referral.v1.ListReferralsResponse
-	35, // 98: cus.referral.v1.ReferralService.WatchReferrals:output_type -> cus.referral.v1.ReferralEvent
-	53, // 99: cus.referral.v1.ReferralService.ListReferralChanges:output_type -> cus.referral.v1.ListReferralChangesResponse
-	61, // 100: cus.referral.v1.ReferralService.SendReferral:output_type -> cus.referral.v1.Referral
-	61, // 101: cus.referral.v1.ReferralService.ReceiveReferral:output_type -> cus.referral.v1.Referral
-	61, // 102: cus.referral.v1.ReferralService.AcceptReferral:output_type -> cus.referral.v1.Referral
-	61, // 103: cus.referral.v1.ReferralService.RejectReferral:output_type -> cus.referral.v1.Referral
-	61, // 104: cus.referral.v1.ReferralService.StartReferral:output_type -> cus.referral.v1.Referral
-	61, // 105: cus.referral.v1.ReferralService.HoldReferral:output_type -> cus.referral.v1.Referral
-	61, // 106: cus.referral.v1.ReferralService.ResumeReferral:output_type -> cus.referral.v1.Referral
-	61, // 107: cus.referral.v1.ReferralService.CompleteReferral:output_type -> cus.referral.v1.Referral
-	61, // 108: cus.referral.v1.ReferralService.FailReferral:output_type -> cus.referral.v1.Referral
-	61, // 109: cus.referral.v1.ReferralService.CancelReferral:output_type -> cus.referral.v1.Referral
-	61, // 110: cus.referral.v1.ReferralService.MarkReferralEnteredInError:output_type -> cus.referral.v1.Referral
-	67, // 111: cus.referral.v1.ReferralService.GetStatistics:output_type -> cus.referral.v1.Statistics
-	38, // 112: cus.referral.v1.ReferralService.ListAuditEntries:output_type -> cus.referral.v1.ListAuditEntriesResponse
-	40, // 113: cus.referral.v1.ReferralService.VerifyAuditChain:output_type -> cus.referral.v1.VerifyAuditChainResponse
-	68, // 114: cus.referral.v1.ReferralService.ExportStatistics:output_type -> google.api.HttpBody
-	73, // [73:115] is the sub-list for method output_type
-	31, // [31:73] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	71, // 30: cus.referral.v1.ReferralChange.referral:type_name -> cus.referral.v1.Referral
+	77, // 31: cus.referral.v1.CreateWebhookRequest.webhook:type_name -> cus.referral.v1.Webhook
+	77, // 32: cus.referral.v1.ListWebhooksResponse.webhooks:type_name -> cus.referral.v1.Webhook
+	77, // 33: cus.referral.v1.UpdateWebhookRequest.webhook:type_name -> cus.referral.v1.Webhook
+	67, // 34: cus.referral.v1.UpdateWebhookRequest.update_mask:type_name -> google.protobuf.FieldMask
+	78, // 35: cus.referral.v1.RotateWebhookSecretRequest.previous_secret_grace:type_name -> google.protobuf.Duration
+	79, // 36: cus.referral.v1.ListWebhookDeliveriesResponse.deliveries:type_name -> cus.referral.v1.WebhookDelivery
+	1,  // 37: cus.referral.v1.ReferralService.CreateResident:input_type -> cus.referral.v1.CreateResidentRequest
+	2,  // 38: cus.referral.v1.ReferralService.GetResident:input_type -> cus.referral.v1.GetResidentRequest
+	3,  // 39: cus.referral.v1.ReferralService.ListResidents:input_type -> cus.referral.v1.ListResidentsRequest
+	5,  // 40: cus.referral.v1.ReferralService.UpdateResident:input_type -> cus.referral.v1.UpdateResidentRequest
+	6,  // 41: cus.referral.v1.ReferralService.LookupResident:input_type -> cus.referral.v1.LookupResidentRequest
+	7,  // 42: cus.referral.v1.ReferralService.EraseResident:input_type -> cus.referral.v1.EraseResidentRequest
+	9,  // 43: cus.referral.v1.ReferralService.ExportResident:input_type -> cus.referral.v1.ExportResidentRequest
+	11, // 44: cus.referral.v1.ReferralService.CreateConsent:input_type -> cus.referral.v1.CreateConsentRequest
+	12, // 45: cus.referral.v1.ReferralService.ListConsents:input_type -> cus.referral.v1.ListConsentsRequest
+	14, // 46: cus.referral.v1.ReferralService.WithdrawConsent:input_type -> cus.referral.v1.WithdrawConsentRequest
+	15, // 47: cus.referral.v1.ReferralService.CreateCase:input_type -> cus.referral.v1.CreateCaseRequest
+	16, // 48: cus.referral.v1.ReferralService.GetCase:input_type -> cus.referral.v1.GetCaseRequest
+	17, // 49: cus.referral.v1.ReferralService.UpdateCase:input_type -> cus.referral.v1.UpdateCaseRequest
+	18, // 50: cus.referral.v1.ReferralService.ListCases:input_type -> cus.referral.v1.ListCasesRequest
+	20, // 51: cus.referral.v1.ReferralService.CreatePlan:input_type -> cus.referral.v1.CreatePlanRequest
+	21, // 52: cus.referral.v1.ReferralService.GetPlan:input_type -> cus.referral.v1.GetPlanRequest
+	22, // 53: cus.referral.v1.ReferralService.ListPlans:input_type -> cus.referral.v1.ListPlansRequest
+	24, // 54: cus.referral.v1.ReferralService.UpdatePlan:input_type -> cus.referral.v1.UpdatePlanRequest
+	25, // 55: cus.referral.v1.ReferralService.AddPlanReview:input_type -> cus.referral.v1.AddPlanReviewRequest
+	26, // 56: cus.referral.v1.ReferralService.ApprovePlan:input_type -> cus.referral.v1.ApprovePlanRequest
+	27, // 57: cus.referral.v1.ReferralService.ClosePlan:input_type -> cus.referral.v1.ClosePlanRequest
+	28, // 58: cus.referral.v1.ReferralService.ListOverduePlans:input_type -> cus.referral.v1.ListOverduePlansRequest
+	30, // 59: cus.referral.v1.ReferralService.CreateReferral:input_type -> cus.referral.v1.CreateReferralRequest
+	31, // 60: cus.referral.v1.ReferralService.GetReferral:input_type -> cus.referral.v1.GetReferralRequest
+	32, // 61: cus.referral.v1.ReferralService.ListReferrals:input_type -> cus.referral.v1.ListReferralsRequest
+	34, // 62: cus.referral.v1.ReferralService.WatchReferrals:input_type -> cus.referral.v1.WatchReferralsRequest
+	52, // 63: cus.referral.v1.ReferralService.ListReferralChanges:input_type -> cus.referral.v1.ListReferralChangesRequest
+	41, // 64: cus.referral.v1.ReferralService.SendReferral:input_type -> cus.referral.v1.SendReferralRequest
+	42, // 65: cus.referral.v1.ReferralService.ReceiveReferral:input_type -> cus.referral.v1.ReceiveReferralRequest
+	43, // 66: cus.referral.v1.ReferralService.AcceptReferral:input_type -> cus.referral.v1.AcceptReferralRequest
+	44, // 67: cus.referral.v1.ReferralService.RejectReferral:input_type -> cus.referral.v1.RejectReferralRequest
+	45, // 68: cus.referral.v1.ReferralService.StartReferral:input_type -> cus.referral.v1.StartReferralRequest
+	46, // 69: cus.referral.v1.ReferralService.HoldReferral:input_type -> cus.referral.v1.HoldReferralRequest
+	47, // 70: cus.referral.v1.ReferralService.ResumeReferral:input_type -> cus.referral.v1.ResumeReferralRequest
+	48, // 71: cus.referral.v1.ReferralService.CompleteReferral:input_type -> cus.referral.v1.CompleteReferralRequest
+	49, // 72: cus.referral.v1.ReferralService.FailReferral:input_type -> cus.referral.v1.FailReferralRequest
+	50, // 73: cus.referral.v1.ReferralService.CancelReferral:input_type -> cus.referral.v1.CancelReferralRequest
+	51, // 74: cus.referral.v1.ReferralService.MarkReferralEnteredInError:input_type -> cus.referral.v1.MarkReferralEnteredInErrorRequest
+	36, // 75: cus.referral.v1.ReferralService.GetStatistics:input_type -> cus.referral.v1.GetStatisticsRequest
+	37, // 76: cus.referral.v1.ReferralService.ListAuditEntries:input_type -> cus.referral.v1.ListAuditEntriesRequest
+	39, // 77: cus.referral.v1.ReferralService.VerifyAuditChain:input_type -> cus.referral.v1.VerifyAuditChainRequest
+	55, // 78: cus.referral.v1.ReferralService.ExportStatistics:input_type -> cus.referral.v1.ExportStatisticsRequest
+	56, // 79: cus.referral.v1.ReferralService.CreateWebhook:input_type -> cus.referral.v1.CreateWebhookRequest
+	57, // 80: cus.referral.v1.ReferralService.GetWebhook:input_type -> cus.referral.v1.GetWebhookRequest
+	58, // 81: cus.referral.v1.ReferralService.ListWebhooks:input_type -> cus.referral.v1.ListWebhooksRequest
+	60, // 82: cus.referral.v1.ReferralService.UpdateWebhook:input_type -> cus.referral.v1.UpdateWebhookRequest
+	61, // 83: cus.referral.v1.ReferralService.DeleteWebhook:input_type -> cus.referral.v1.DeleteWebhookRequest
+	62, // 84: cus.referral.v1.ReferralService.EnableWebhook:input_type -> cus.referral.v1.EnableWebhookRequest
+	63, // 85: cus.referral.v1.ReferralService.RotateWebhookSecret:input_type -> cus.referral.v1.RotateWebhookSecretRequest
+	64, // 86: cus.referral.v1.ReferralService.ListWebhookDeliveries:input_type -> cus.referral.v1.ListWebhookDeliveriesRequest
+	66, // 87: cus.referral.v1.ReferralService.CreateResident:output_type -> cus.referral.v1.Resident
+	66, // 88: cus.referral.v1.ReferralService.GetResident:output_type -> cus.referral.v1.Resident
+	4,  // 89: cus.referral.v1.ReferralService.ListResidents:output_type -> cus.referral.v1.ListResidentsResponse
+	66, // 90: cus.referral.v1.ReferralService.UpdateResident:output_type -> cus.referral.v1.Resident
+	66, // 91: cus.referral.v1.ReferralService.LookupResident:output_type -> cus.referral.v1.Resident
+	8,  // 92: cus.referral.v1.ReferralService.EraseResident:output_type -> cus.referral.v1.EraseResidentResponse
+	10, // 93: cus.referral.v1.ReferralService.ExportResident:output_type -> cus.referral.v1.ExportResidentResponse
+	68, // 94: cus.referral.v1.ReferralService.CreateConsent:output_type -> cus.referral.v1.Consent
+	13, // 95: cus.referral.v1.ReferralService.ListConsents:output_type -> cus.referral.v1.ListConsentsResponse
+	68, // 96: cus.referral.v1.ReferralService.WithdrawConsent:output_type -> cus.referral.v1.Consent
+	69, // 97: cus.referral.v1.ReferralService.CreateCase:output_type -> cus.referral.v1.Case
+	69, // 98: cus.referral.v1.ReferralService.GetCase:output_type -> cus.referral.v1.Case
+	69, // 99: cus.referral.v1.ReferralService.UpdateCase:output_type -> cus.referral.v1.Case
+	19, // 100: cus.referral.v1.ReferralService.ListCases:output_type -> cus.referral.v1.ListCasesResponse
+	70, // 101: cus.referral.v1.ReferralService.CreatePlan:output_type -> cus.referral.v1.Plan
+	70, // 102: cus.referral.v1.ReferralService.GetPlan:output_type -> cus.referral.v1.Plan
+	23, // 103: cus.referral.v1.ReferralService.ListPlans:output_type -> cus.referral.v1.ListPlansResponse
+	70, // 104: cus.referral.v1.ReferralService.UpdatePlan:output_type -> cus.referral.v1.Plan
+	70, // 105: cus.referral.v1.ReferralService.AddPlanReview:output_type -> cus.referral.v1.Plan
+	70, // 106: cus.referral.v1.ReferralService.ApprovePlan:output_type -> cus.referral.v1.Plan
+	70, // 107: cus.referral.v1.ReferralService.ClosePlan:output_type -> cus.referral.v1.Plan
+	29, // 108: cus.referral.v1.ReferralService.ListOverduePlans:output_type -> cus.referral.v1.ListOverduePlansResponse
+	71, // 109: cus.referral.v1.ReferralService.CreateReferral:output_type -> cus.referral.v1.Referral
+	71, // 110: cus.referral.v1.ReferralService.GetReferral:output_type -> cus.referral.v1.Referral
+	33, // 111: cus.referral.v1.ReferralService.ListReferrals:output_type -> cus.referral.v1.ListReferralsResponse
+	35, // 112: cus.referral.v1.ReferralService.WatchReferrals:output_type -> cus.referral.v1.ReferralEvent
+	53, // 113: cus.referral.v1.ReferralService.ListReferralChanges:output_type -> cus.referral.v1.ListReferralChangesResponse
+	71, // 114: cus.referral.v1.ReferralService.SendReferral:output_type -> cus.referral.v1.Referral
+	71, // 115: cus.referral.v1.ReferralService.ReceiveReferral:output_type -> cus.referral.v1.Referral
+	71, // 116: cus.referral.v1.ReferralService.AcceptReferral:output_type -> cus.referral.v1.Referral
+	71, // 117: cus.referral.v1.ReferralService.RejectReferral:output_type -> cus.referral.v1.Referral
+	71, // 118: cus.referral.v1.ReferralService.StartReferral:output_type -> cus.referral.v1.Referral
+	71, // 119: cus.referral.v1.ReferralService.HoldReferral:output_type -> cus.referral.v1.Referral
+	71, // 120: cus.referral.v1.ReferralService.ResumeReferral:output_type -> cus.referral.v1.Referral
+	71, // 121: cus.referral.v1.ReferralService.CompleteReferral:output_type -> cus.referral.v1.Referral
+	71, // 122: cus.referral.v1.ReferralService.FailReferral:output_type -> cus.referral.v1.Referral
+	71, // 123: cus.referral.v1.ReferralService.CancelReferral:output_type -> cus.referral.v1.Referral
+	71, // 124: cus.referral.v1.ReferralService.MarkReferralEnteredInError:output_type -> cus.referral.v1.Referral
+	80, // 125: cus.referral.v1.ReferralService.GetStatistics:output_type -> cus.referral.v1.Statistics
+	38, // 126: cus.referral.v1.ReferralService.ListAuditEntries:output_type -> cus.referral.v1.ListAuditEntriesResponse
+	40, // 127: cus.referral.v1.ReferralService.VerifyAuditChain:output_type -> cus.referral.v1.VerifyAuditChainResponse
+	81, // 128: cus.referral.v1.ReferralService.ExportStatistics:output_type -> google.api.HttpBody
+	77, // 129: cus.referral.v1.ReferralService.CreateWebhook:output_type -> cus.referral.v1.Webhook
+	77, // 130: cus.referral.v1.ReferralService.GetWebhook:output_type -> cus.referral.v1.Webhook
+	59, // 131: cus.referral.v1.ReferralService.ListWebhooks:output_type -> cus.referral.v1.ListWebhooksResponse
+	77, // 132: cus.referral.v1.ReferralService.UpdateWebhook:output_type -> cus.referral.v1.Webhook
+	82, // 133: cus.referral.v1.ReferralService.DeleteWebhook:output_type -> google.protobuf.Empty
+	77, // 134: cus.referral.v1.ReferralService.EnableWebhook:output_type -> cus.referral.v1.Webhook
+	77, // 135: cus.referral.v1.ReferralService.RotateWebhookSecret:output_type -> cus.referral.v1.Webhook
+	65, // 136: cus.referral.v1.ReferralService.ListWebhookDeliveries:output_type -> cus.referral.v1.ListWebhookDeliveriesResponse
+	87, // [87:137] is the sub-list for method output_type
+	37, // [37:87] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_cus_referral_v1_referral_service_proto_init() }
@@ -3909,7 +4533,7 @@ func file_cus_referral_v1_referral_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cus_referral_v1_referral_service_proto_rawDesc), len(file_cus_referral_v1_referral_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   55,
+			NumMessages:   65,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -12,6 +12,7 @@ import (
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
+	emptypb "google.golang.org/protobuf/types/known/emptypb"
 )
 
 // This is a compile-time assertion to ensure that this generated file
@@ -62,6 +63,14 @@ const (
 	ReferralService_ListAuditEntries_FullMethodName           = "/cus.referral.v1.ReferralService/ListAuditEntries"
 	ReferralService_VerifyAuditChain_FullMethodName           = "/cus.referral.v1.ReferralService/VerifyAuditChain"
 	ReferralService_ExportStatistics_FullMethodName           = "/cus.referral.v1.ReferralService/ExportStatistics"
+	ReferralService_CreateWebhook_FullMethodName              = "/cus.referral.v1.ReferralService/CreateWebhook"
+	ReferralService_GetWebhook_FullMethodName                 = "/cus.referral.v1.ReferralService/GetWebhook"
+	ReferralService_ListWebhooks_FullMethodName               = "/cus.referral.v1.ReferralService/ListWebhooks"
+	ReferralService_UpdateWebhook_FullMethodName              = "/cus.referral.v1.ReferralService/UpdateWebhook"
+	ReferralService_DeleteWebhook_FullMethodName              = "/cus.referral.v1.ReferralService/DeleteWebhook"
+	ReferralService_EnableWebhook_FullMethodName              = "/cus.referral.v1.ReferralService/EnableWebhook"
+	ReferralService_RotateWebhookSecret_FullMethodName        = "/cus.referral.v1.ReferralService/RotateWebhookSecret"
+	ReferralService_ListWebhookDeliveries_FullMethodName      = "/cus.referral.v1.ReferralService/ListWebhookDeliveries"
 )
 
 // ReferralServiceClient is the client API for ReferralService service.
@@ -178,6 +187,28 @@ type ReferralServiceClient interface {
 	// Exports the referral statistics (GetStatistics) as a spreadsheet of rows Wskaźnik, Kategoria, Wartość: XLSX
 	// (default), CSV or the "Excel PL" CSV. Over REST the response is the file itself.
 	ExportStatistics(ctx context.Context, in *ExportStatisticsRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// Subscribes a URL to events (docs/webhooks.md). The response holds the signing secret, shown only here and
+	// by RotateWebhookSecret. The URL must be in the operator's allowlist (INVALID_ARGUMENT on webhook.url).
+	// Coordinators and directors may subscribe to referral and catalogue events, provider staff to the referrals
+	// addressed to their provider and catalogue events, organisers, admins and integrations to catalogue events.
+	CreateWebhook(ctx context.Context, in *CreateWebhookRequest, opts ...grpc.CallOption) (*Webhook, error)
+	// Returns a webhook (without its secret). Its owner, or an admin, coordinator or director.
+	GetWebhook(ctx context.Context, in *GetWebhookRequest, opts ...grpc.CallOption) (*Webhook, error)
+	// Lists the caller's webhooks; admins, coordinators and directors see every webhook.
+	ListWebhooks(ctx context.Context, in *ListWebhooksRequest, opts ...grpc.CallOption) (*ListWebhooksResponse, error)
+	// Changes a webhook's url, event types, provider or description (update mask; etag), or disables it (state
+	// DISABLED). Re-enabling is EnableWebhook.
+	UpdateWebhook(ctx context.Context, in *UpdateWebhookRequest, opts ...grpc.CallOption) (*Webhook, error)
+	// Deletes a webhook with the events awaiting delivery and its delivery log.
+	DeleteWebhook(ctx context.Context, in *DeleteWebhookRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Re-enables a disabled webhook: the events kept while it was disabled are delivered, in order, from where
+	// it stopped. FAILED_PRECONDITION (WEBHOOK_ACTIVE) when it is active.
+	EnableWebhook(ctx context.Context, in *EnableWebhookRequest, opts ...grpc.CallOption) (*Webhook, error)
+	// Gives a webhook a new secret (in the response, shown only there). The previous one keeps signing for the
+	// grace period: both signatures are sent until then, so receivers switch without a failed delivery.
+	RotateWebhookSecret(ctx context.Context, in *RotateWebhookSecretRequest, opts ...grpc.CallOption) (*Webhook, error)
+	// Lists a webhook's delivery log, newest first: attempt time, HTTP status, latency, error (no payloads).
+	ListWebhookDeliveries(ctx context.Context, in *ListWebhookDeliveriesRequest, opts ...grpc.CallOption) (*ListWebhookDeliveriesResponse, error)
 }
 
 type referralServiceClient struct {
@@ -617,6 +648,86 @@ func (c *referralServiceClient) ExportStatistics(ctx context.Context, in *Export
 	return out, nil
 }
 
+func (c *referralServiceClient) CreateWebhook(ctx context.Context, in *CreateWebhookRequest, opts ...grpc.CallOption) (*Webhook, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Webhook)
+	err := c.cc.Invoke(ctx, ReferralService_CreateWebhook_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) GetWebhook(ctx context.Context, in *GetWebhookRequest, opts ...grpc.CallOption) (*Webhook, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Webhook)
+	err := c.cc.Invoke(ctx, ReferralService_GetWebhook_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) ListWebhooks(ctx context.Context, in *ListWebhooksRequest, opts ...grpc.CallOption) (*ListWebhooksResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListWebhooksResponse)
+	err := c.cc.Invoke(ctx, ReferralService_ListWebhooks_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) UpdateWebhook(ctx context.Context, in *UpdateWebhookRequest, opts ...grpc.CallOption) (*Webhook, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Webhook)
+	err := c.cc.Invoke(ctx, ReferralService_UpdateWebhook_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) DeleteWebhook(ctx context.Context, in *DeleteWebhookRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, ReferralService_DeleteWebhook_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) EnableWebhook(ctx context.Context, in *EnableWebhookRequest, opts ...grpc.CallOption) (*Webhook, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Webhook)
+	err := c.cc.Invoke(ctx, ReferralService_EnableWebhook_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) RotateWebhookSecret(ctx context.Context, in *RotateWebhookSecretRequest, opts ...grpc.CallOption) (*Webhook, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Webhook)
+	err := c.cc.Invoke(ctx, ReferralService_RotateWebhookSecret_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *referralServiceClient) ListWebhookDeliveries(ctx context.Context, in *ListWebhookDeliveriesRequest, opts ...grpc.CallOption) (*ListWebhookDeliveriesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListWebhookDeliveriesResponse)
+	err := c.cc.Invoke(ctx, ReferralService_ListWebhookDeliveries_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReferralServiceServer is the server API for ReferralService service.
 // All implementations must embed UnimplementedReferralServiceServer
 // for forward compatibility.
@@ -731,6 +842,28 @@ type ReferralServiceServer interface {
 	// Exports the referral statistics (GetStatistics) as a spreadsheet of rows Wskaźnik, Kategoria, Wartość: XLSX
 	// (default), CSV or the "Excel PL" CSV. Over REST the response is the file itself.
 	ExportStatistics(context.Context, *ExportStatisticsRequest) (*httpbody.HttpBody, error)
+	// Subscribes a URL to events (docs/webhooks.md). The response holds the signing secret, shown only here and
+	// by RotateWebhookSecret. The URL must be in the operator's allowlist (INVALID_ARGUMENT on webhook.url).
+	// Coordinators and directors may subscribe to referral and catalogue events, provider staff to the referrals
+	// addressed to their provider and catalogue events, organisers, admins and integrations to catalogue events.
+	CreateWebhook(context.Context, *CreateWebhookRequest) (*Webhook, error)
+	// Returns a webhook (without its secret). Its owner, or an admin, coordinator or director.
+	GetWebhook(context.Context, *GetWebhookRequest) (*Webhook, error)
+	// Lists the caller's webhooks; admins, coordinators and directors see every webhook.
+	ListWebhooks(context.Context, *ListWebhooksRequest) (*ListWebhooksResponse, error)
+	// Changes a webhook's url, event types, provider or description (update mask; etag), or disables it (state
+	// DISABLED). Re-enabling is EnableWebhook.
+	UpdateWebhook(context.Context, *UpdateWebhookRequest) (*Webhook, error)
+	// Deletes a webhook with the events awaiting delivery and its delivery log.
+	DeleteWebhook(context.Context, *DeleteWebhookRequest) (*emptypb.Empty, error)
+	// Re-enables a disabled webhook: the events kept while it was disabled are delivered, in order, from where
+	// it stopped. FAILED_PRECONDITION (WEBHOOK_ACTIVE) when it is active.
+	EnableWebhook(context.Context, *EnableWebhookRequest) (*Webhook, error)
+	// Gives a webhook a new secret (in the response, shown only there). The previous one keeps signing for the
+	// grace period: both signatures are sent until then, so receivers switch without a failed delivery.
+	RotateWebhookSecret(context.Context, *RotateWebhookSecretRequest) (*Webhook, error)
+	// Lists a webhook's delivery log, newest first: attempt time, HTTP status, latency, error (no payloads).
+	ListWebhookDeliveries(context.Context, *ListWebhookDeliveriesRequest) (*ListWebhookDeliveriesResponse, error)
 	mustEmbedUnimplementedReferralServiceServer()
 }
 
@@ -866,6 +999,30 @@ func (UnimplementedReferralServiceServer) VerifyAuditChain(context.Context, *Ver
 }
 func (UnimplementedReferralServiceServer) ExportStatistics(context.Context, *ExportStatisticsRequest) (*httpbody.HttpBody, error) {
 	return nil, status.Error(codes.Unimplemented, "method ExportStatistics not implemented")
+}
+func (UnimplementedReferralServiceServer) CreateWebhook(context.Context, *CreateWebhookRequest) (*Webhook, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateWebhook not implemented")
+}
+func (UnimplementedReferralServiceServer) GetWebhook(context.Context, *GetWebhookRequest) (*Webhook, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetWebhook not implemented")
+}
+func (UnimplementedReferralServiceServer) ListWebhooks(context.Context, *ListWebhooksRequest) (*ListWebhooksResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListWebhooks not implemented")
+}
+func (UnimplementedReferralServiceServer) UpdateWebhook(context.Context, *UpdateWebhookRequest) (*Webhook, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateWebhook not implemented")
+}
+func (UnimplementedReferralServiceServer) DeleteWebhook(context.Context, *DeleteWebhookRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteWebhook not implemented")
+}
+func (UnimplementedReferralServiceServer) EnableWebhook(context.Context, *EnableWebhookRequest) (*Webhook, error) {
+	return nil, status.Error(codes.Unimplemented, "method EnableWebhook not implemented")
+}
+func (UnimplementedReferralServiceServer) RotateWebhookSecret(context.Context, *RotateWebhookSecretRequest) (*Webhook, error) {
+	return nil, status.Error(codes.Unimplemented, "method RotateWebhookSecret not implemented")
+}
+func (UnimplementedReferralServiceServer) ListWebhookDeliveries(context.Context, *ListWebhookDeliveriesRequest) (*ListWebhookDeliveriesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListWebhookDeliveries not implemented")
 }
 func (UnimplementedReferralServiceServer) mustEmbedUnimplementedReferralServiceServer() {}
 func (UnimplementedReferralServiceServer) testEmbeddedByValue()                         {}
@@ -1637,6 +1794,150 @@ func _ReferralService_ExportStatistics_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReferralService_CreateWebhook_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateWebhookRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).CreateWebhook(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_CreateWebhook_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).CreateWebhook(ctx, req.(*CreateWebhookRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_GetWebhook_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetWebhookRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).GetWebhook(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_GetWebhook_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).GetWebhook(ctx, req.(*GetWebhookRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_ListWebhooks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListWebhooksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).ListWebhooks(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_ListWebhooks_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).ListWebhooks(ctx, req.(*ListWebhooksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_UpdateWebhook_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateWebhookRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).UpdateWebhook(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_UpdateWebhook_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).UpdateWebhook(ctx, req.(*UpdateWebhookRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_DeleteWebhook_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteWebhookRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).DeleteWebhook(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_DeleteWebhook_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).DeleteWebhook(ctx, req.(*DeleteWebhookRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_EnableWebhook_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EnableWebhookRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).EnableWebhook(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_EnableWebhook_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).EnableWebhook(ctx, req.(*EnableWebhookRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_RotateWebhookSecret_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RotateWebhookSecretRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).RotateWebhookSecret(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_RotateWebhookSecret_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).RotateWebhookSecret(ctx, req.(*RotateWebhookSecretRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReferralService_ListWebhookDeliveries_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListWebhookDeliveriesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).ListWebhookDeliveries(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_ListWebhookDeliveries_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).ListWebhookDeliveries(ctx, req.(*ListWebhookDeliveriesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReferralService_ServiceDesc is the grpc.ServiceDesc for ReferralService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1807,6 +2108,38 @@ var ReferralService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ExportStatistics",
 			Handler:    _ReferralService_ExportStatistics_Handler,
+		},
+		{
+			MethodName: "CreateWebhook",
+			Handler:    _ReferralService_CreateWebhook_Handler,
+		},
+		{
+			MethodName: "GetWebhook",
+			Handler:    _ReferralService_GetWebhook_Handler,
+		},
+		{
+			MethodName: "ListWebhooks",
+			Handler:    _ReferralService_ListWebhooks_Handler,
+		},
+		{
+			MethodName: "UpdateWebhook",
+			Handler:    _ReferralService_UpdateWebhook_Handler,
+		},
+		{
+			MethodName: "DeleteWebhook",
+			Handler:    _ReferralService_DeleteWebhook_Handler,
+		},
+		{
+			MethodName: "EnableWebhook",
+			Handler:    _ReferralService_EnableWebhook_Handler,
+		},
+		{
+			MethodName: "RotateWebhookSecret",
+			Handler:    _ReferralService_RotateWebhookSecret_Handler,
+		},
+		{
+			MethodName: "ListWebhookDeliveries",
+			Handler:    _ReferralService_ListWebhookDeliveries_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

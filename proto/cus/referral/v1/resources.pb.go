@@ -12,6 +12,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -629,6 +630,60 @@ func (x AuditDecision) Number() protoreflect.EnumNumber {
 // Deprecated: Use AuditDecision.Descriptor instead.
 func (AuditDecision) EnumDescriptor() ([]byte, []int) {
 	return file_cus_referral_v1_resources_proto_rawDescGZIP(), []int{9}
+}
+
+// State of a webhook.
+type WebhookState int32
+
+const (
+	// Not used.
+	WebhookState_WEBHOOK_STATE_UNSPECIFIED WebhookState = 0
+	// Events are delivered.
+	WebhookState_WEBHOOK_STATE_ACTIVE WebhookState = 1
+	// Nothing is delivered (after repeated failures, a 410 Gone answer, or by its owner); events keep being kept
+	// for it (up to a cap) and are delivered, in order, once EnableWebhook re-enables it.
+	WebhookState_WEBHOOK_STATE_DISABLED WebhookState = 2
+)
+
+// Enum value maps for WebhookState.
+var (
+	WebhookState_name = map[int32]string{
+		0: "WEBHOOK_STATE_UNSPECIFIED",
+		1: "WEBHOOK_STATE_ACTIVE",
+		2: "WEBHOOK_STATE_DISABLED",
+	}
+	WebhookState_value = map[string]int32{
+		"WEBHOOK_STATE_UNSPECIFIED": 0,
+		"WEBHOOK_STATE_ACTIVE":      1,
+		"WEBHOOK_STATE_DISABLED":    2,
+	}
+)
+
+func (x WebhookState) Enum() *WebhookState {
+	p := new(WebhookState)
+	*p = x
+	return p
+}
+
+func (x WebhookState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (WebhookState) Descriptor() protoreflect.EnumDescriptor {
+	return file_cus_referral_v1_resources_proto_enumTypes[10].Descriptor()
+}
+
+func (WebhookState) Type() protoreflect.EnumType {
+	return &file_cus_referral_v1_resources_proto_enumTypes[10]
+}
+
+func (x WebhookState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use WebhookState.Descriptor instead.
+func (WebhookState) EnumDescriptor() ([]byte, []int) {
+	return file_cus_referral_v1_resources_proto_rawDescGZIP(), []int{10}
 }
 
 // A resident (mieszkaniec) the CUS helps. Personal data: every read and change is written to the audit log,
@@ -2306,11 +2361,336 @@ func (x *Statistics) GetTotal() int32 {
 	return 0
 }
 
+// A webhook (subskrypcja zdarzeń): events of referrals and of the catalogue POSTed as JSON to a URL of the
+// subscriber, signed as the Standard Webhooks specification says (headers webhook-id, webhook-timestamp,
+// webhook-signature), at least once and in order per resource. docs/webhooks.md shows how to verify them.
+type Webhook struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Resource name, `webhooks/{uuid}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Where events are POSTed: https, within the operator's allowlist (--webhook-allow); a URL outside it is
+	// INVALID_ARGUMENT. Redirects are not followed.
+	Url string `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
+	// Event types delivered: referral.created, referral.status_changed, referral.updated,
+	// catalogue.service.changed, catalogue.programme.changed, or a family as referral.* and catalogue.*. Referral
+	// events need a role that reads referrals (coordinator, director; provider staff get only the referrals
+	// addressed to their provider, never drafts).
+	EventTypes []string `protobuf:"bytes,3,rep,name=event_types,json=eventTypes,proto3" json:"event_types,omitempty"`
+	// Only referrals addressed to this provider, `providers/{uuid}`. Provider staff's webhooks always have their
+	// own provider here.
+	Provider string `protobuf:"bytes,4,opt,name=provider,proto3" json:"provider,omitempty"`
+	// Free text of the subscriber, up to 200 characters.
+	Description string `protobuf:"bytes,5,opt,name=description,proto3" json:"description,omitempty"`
+	// State.
+	State WebhookState `protobuf:"varint,6,opt,name=state,proto3,enum=cus.referral.v1.WebhookState" json:"state,omitempty"`
+	// Why it is disabled, when it is.
+	DisabledReason string `protobuf:"bytes,7,opt,name=disabled_reason,json=disabledReason,proto3" json:"disabled_reason,omitempty"`
+	// When it was disabled.
+	DisableTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=disable_time,json=disableTime,proto3" json:"disable_time,omitempty"`
+	// The signing secret, `whsec_<base64>`: only in the responses of CreateWebhook and RotateWebhookSecret, never
+	// readable again (rotate when it is lost).
+	Secret string `protobuf:"bytes,9,opt,name=secret,proto3" json:"secret,omitempty"`
+	// Subject of the principal that created it.
+	Owner string `protobuf:"bytes,10,opt,name=owner,proto3" json:"owner,omitempty"`
+	// Failed deliveries since the last success.
+	ConsecutiveFailures int32 `protobuf:"varint,11,opt,name=consecutive_failures,json=consecutiveFailures,proto3" json:"consecutive_failures,omitempty"`
+	// Events awaiting delivery.
+	PendingEvents int64 `protobuf:"varint,12,opt,name=pending_events,json=pendingEvents,proto3" json:"pending_events,omitempty"`
+	// Events not kept because too many were awaiting delivery (a long-disabled webhook).
+	DroppedEvents int64 `protobuf:"varint,13,opt,name=dropped_events,json=droppedEvents,proto3" json:"dropped_events,omitempty"`
+	// Last successful delivery.
+	LastSuccessTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=last_success_time,json=lastSuccessTime,proto3" json:"last_success_time,omitempty"`
+	// After a rotation, until when the previous secret still signs (both signatures are sent until then).
+	PreviousSecretExpireTime *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=previous_secret_expire_time,json=previousSecretExpireTime,proto3" json:"previous_secret_expire_time,omitempty"`
+	// Creation time.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Last change.
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Changes on every write; send it back to update or delete only the version read.
+	Etag          string `protobuf:"bytes,18,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Webhook) Reset() {
+	*x = Webhook{}
+	mi := &file_cus_referral_v1_resources_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Webhook) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Webhook) ProtoMessage() {}
+
+func (x *Webhook) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_referral_v1_resources_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Webhook.ProtoReflect.Descriptor instead.
+func (*Webhook) Descriptor() ([]byte, []int) {
+	return file_cus_referral_v1_resources_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Webhook) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Webhook) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *Webhook) GetEventTypes() []string {
+	if x != nil {
+		return x.EventTypes
+	}
+	return nil
+}
+
+func (x *Webhook) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *Webhook) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Webhook) GetState() WebhookState {
+	if x != nil {
+		return x.State
+	}
+	return WebhookState_WEBHOOK_STATE_UNSPECIFIED
+}
+
+func (x *Webhook) GetDisabledReason() string {
+	if x != nil {
+		return x.DisabledReason
+	}
+	return ""
+}
+
+func (x *Webhook) GetDisableTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DisableTime
+	}
+	return nil
+}
+
+func (x *Webhook) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+func (x *Webhook) GetOwner() string {
+	if x != nil {
+		return x.Owner
+	}
+	return ""
+}
+
+func (x *Webhook) GetConsecutiveFailures() int32 {
+	if x != nil {
+		return x.ConsecutiveFailures
+	}
+	return 0
+}
+
+func (x *Webhook) GetPendingEvents() int64 {
+	if x != nil {
+		return x.PendingEvents
+	}
+	return 0
+}
+
+func (x *Webhook) GetDroppedEvents() int64 {
+	if x != nil {
+		return x.DroppedEvents
+	}
+	return 0
+}
+
+func (x *Webhook) GetLastSuccessTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastSuccessTime
+	}
+	return nil
+}
+
+func (x *Webhook) GetPreviousSecretExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PreviousSecretExpireTime
+	}
+	return nil
+}
+
+func (x *Webhook) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Webhook) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Webhook) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// One delivery attempt of a webhook, as its delivery log keeps it (no payload).
+type WebhookDelivery struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The event's webhook-id; the same on every attempt of one event.
+	EventId string `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	// The event's type.
+	EventType string `protobuf:"bytes,2,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
+	// The resource the event is about, e.g. `referrals/{uuid}`.
+	Resource string `protobuf:"bytes,3,opt,name=resource,proto3" json:"resource,omitempty"`
+	// When the attempt started.
+	AttemptTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=attempt_time,json=attemptTime,proto3" json:"attempt_time,omitempty"`
+	// 1 for the first attempt of the event, 2 for its first retry, ...
+	Attempt int32 `protobuf:"varint,5,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	// HTTP status answered; 0 when there was no answer (refused, timed out).
+	HttpStatus int32 `protobuf:"varint,6,opt,name=http_status,json=httpStatus,proto3" json:"http_status,omitempty"`
+	// How long the attempt took.
+	Latency *durationpb.Duration `protobuf:"bytes,7,opt,name=latency,proto3" json:"latency,omitempty"`
+	// What went wrong, e.g. "HTTP 500", "timed out", "connection refused"; empty on success.
+	Error string `protobuf:"bytes,8,opt,name=error,proto3" json:"error,omitempty"`
+	// Whether the receiver answered 2xx.
+	Success       bool `protobuf:"varint,9,opt,name=success,proto3" json:"success,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WebhookDelivery) Reset() {
+	*x = WebhookDelivery{}
+	mi := &file_cus_referral_v1_resources_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WebhookDelivery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WebhookDelivery) ProtoMessage() {}
+
+func (x *WebhookDelivery) ProtoReflect() protoreflect.Message {
+	mi := &file_cus_referral_v1_resources_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WebhookDelivery.ProtoReflect.Descriptor instead.
+func (*WebhookDelivery) Descriptor() ([]byte, []int) {
+	return file_cus_referral_v1_resources_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *WebhookDelivery) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *WebhookDelivery) GetEventType() string {
+	if x != nil {
+		return x.EventType
+	}
+	return ""
+}
+
+func (x *WebhookDelivery) GetResource() string {
+	if x != nil {
+		return x.Resource
+	}
+	return ""
+}
+
+func (x *WebhookDelivery) GetAttemptTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AttemptTime
+	}
+	return nil
+}
+
+func (x *WebhookDelivery) GetAttempt() int32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+func (x *WebhookDelivery) GetHttpStatus() int32 {
+	if x != nil {
+		return x.HttpStatus
+	}
+	return 0
+}
+
+func (x *WebhookDelivery) GetLatency() *durationpb.Duration {
+	if x != nil {
+		return x.Latency
+	}
+	return nil
+}
+
+func (x *WebhookDelivery) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *WebhookDelivery) GetSuccess() bool {
+	if x != nil {
+		return x.Success
+	}
+	return false
+}
+
 var File_cus_referral_v1_resources_proto protoreflect.FileDescriptor
 
 const file_cus_referral_v1_resources_proto_rawDesc = "" +
 	"\n" +
-	"\x1fcus/referral/v1/resources.proto\x12\x0fcus.referral.v1\x1a cus/catalogue/v1/resources.proto\x1a\x17cus/type/v1/types.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf0\x05\n" +
+	"\x1fcus/referral/v1/resources.proto\x12\x0fcus.referral.v1\x1a cus/catalogue/v1/resources.proto\x1a\x17cus/type/v1/types.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf0\x05\n" +
 	"\bResident\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\"\n" +
 	"\n" +
@@ -2506,7 +2886,43 @@ const file_cus_referral_v1_resources_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\x1a<\n" +
 	"\x0eByOutcomeEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01*8\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"\x96\a\n" +
+	"\aWebhook\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x15\n" +
+	"\x03url\x18\x02 \x01(\tB\x03\xe0A\x02R\x03url\x12$\n" +
+	"\vevent_types\x18\x03 \x03(\tB\x03\xe0A\x02R\n" +
+	"eventTypes\x12\x1a\n" +
+	"\bprovider\x18\x04 \x01(\tR\bprovider\x12 \n" +
+	"\vdescription\x18\x05 \x01(\tR\vdescription\x128\n" +
+	"\x05state\x18\x06 \x01(\x0e2\x1d.cus.referral.v1.WebhookStateB\x03\xe0A\x03R\x05state\x12,\n" +
+	"\x0fdisabled_reason\x18\a \x01(\tB\x03\xe0A\x03R\x0edisabledReason\x12B\n" +
+	"\fdisable_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vdisableTime\x12\x1b\n" +
+	"\x06secret\x18\t \x01(\tB\x03\xe0A\x03R\x06secret\x12\x19\n" +
+	"\x05owner\x18\n" +
+	" \x01(\tB\x03\xe0A\x03R\x05owner\x126\n" +
+	"\x14consecutive_failures\x18\v \x01(\x05B\x03\xe0A\x03R\x13consecutiveFailures\x12*\n" +
+	"\x0epending_events\x18\f \x01(\x03B\x03\xe0A\x03R\rpendingEvents\x12*\n" +
+	"\x0edropped_events\x18\r \x01(\x03B\x03\xe0A\x03R\rdroppedEvents\x12K\n" +
+	"\x11last_success_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x0flastSuccessTime\x12^\n" +
+	"\x1bprevious_secret_expire_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x18previousSecretExpireTime\x12@\n" +
+	"\vcreate_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\x12@\n" +
+	"\vupdate_time\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"updateTime\x12\x12\n" +
+	"\x04etag\x18\x12 \x01(\tR\x04etag:>\xeaA;\n" +
+	"\x12cus.gov.pl/Webhook\x12\x12webhooks/{webhook}*\bwebhooks2\awebhook\"\xc6\x02\n" +
+	"\x0fWebhookDelivery\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1d\n" +
+	"\n" +
+	"event_type\x18\x02 \x01(\tR\teventType\x12\x1a\n" +
+	"\bresource\x18\x03 \x01(\tR\bresource\x12=\n" +
+	"\fattempt_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vattemptTime\x12\x18\n" +
+	"\aattempt\x18\x05 \x01(\x05R\aattempt\x12\x1f\n" +
+	"\vhttp_status\x18\x06 \x01(\x05R\n" +
+	"httpStatus\x123\n" +
+	"\alatency\x18\a \x01(\v2\x19.google.protobuf.DurationR\alatency\x12\x14\n" +
+	"\x05error\x18\b \x01(\tR\x05error\x12\x18\n" +
+	"\asuccess\x18\t \x01(\bR\asuccess*8\n" +
 	"\x03Sex\x12\x13\n" +
 	"\x0fSEX_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -2570,7 +2986,11 @@ const file_cus_referral_v1_resources_proto_rawDesc = "" +
 	"\x1aAUDIT_DECISION_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16AUDIT_DECISION_ALLOWED\x10\x01\x12\x19\n" +
 	"\x15AUDIT_DECISION_DENIED\x10\x02\x12\x19\n" +
-	"\x15AUDIT_DECISION_FAILED\x10\x03B;Z9github.com/cus-suite/cus/proto/cus/referral/v1;referralv1b\x06proto3"
+	"\x15AUDIT_DECISION_FAILED\x10\x03*c\n" +
+	"\fWebhookState\x12\x1d\n" +
+	"\x19WEBHOOK_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14WEBHOOK_STATE_ACTIVE\x10\x01\x12\x1a\n" +
+	"\x16WEBHOOK_STATE_DISABLED\x10\x02B;Z9github.com/cus-suite/cus/proto/cus/referral/v1;referralv1b\x06proto3"
 
 var (
 	file_cus_referral_v1_resources_proto_rawDescOnce sync.Once
@@ -2584,8 +3004,8 @@ func file_cus_referral_v1_resources_proto_rawDescGZIP() []byte {
 	return file_cus_referral_v1_resources_proto_rawDescData
 }
 
-var file_cus_referral_v1_resources_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_cus_referral_v1_resources_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_cus_referral_v1_resources_proto_enumTypes = make([]protoimpl.EnumInfo, 11)
+var file_cus_referral_v1_resources_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_cus_referral_v1_resources_proto_goTypes = []any{
 	(Sex)(0),                      // 0: cus.referral.v1.Sex
 	(LegalBasis)(0),               // 1: cus.referral.v1.LegalBasis
@@ -2597,80 +3017,92 @@ var file_cus_referral_v1_resources_proto_goTypes = []any{
 	(OutcomeCode)(0),              // 7: cus.referral.v1.OutcomeCode
 	(CriterionKind)(0),            // 8: cus.referral.v1.CriterionKind
 	(AuditDecision)(0),            // 9: cus.referral.v1.AuditDecision
-	(*Resident)(nil),              // 10: cus.referral.v1.Resident
-	(*Consent)(nil),               // 11: cus.referral.v1.Consent
-	(*AssessedNeed)(nil),          // 12: cus.referral.v1.AssessedNeed
-	(*Case)(nil),                  // 13: cus.referral.v1.Case
-	(*Plan)(nil),                  // 14: cus.referral.v1.Plan
-	(*PlanReview)(nil),            // 15: cus.referral.v1.PlanReview
-	(*Outcome)(nil),               // 16: cus.referral.v1.Outcome
-	(*Transition)(nil),            // 17: cus.referral.v1.Transition
-	(*FeeSnapshot)(nil),           // 18: cus.referral.v1.FeeSnapshot
-	(*ResidentSummary)(nil),       // 19: cus.referral.v1.ResidentSummary
-	(*Referral)(nil),              // 20: cus.referral.v1.Referral
-	(*AuditEntry)(nil),            // 21: cus.referral.v1.AuditEntry
-	(*Statistics)(nil),            // 22: cus.referral.v1.Statistics
-	nil,                           // 23: cus.referral.v1.Statistics.ByStatusEntry
-	nil,                           // 24: cus.referral.v1.Statistics.ByAreaEntry
-	nil,                           // 25: cus.referral.v1.Statistics.ByProviderEntry
-	nil,                           // 26: cus.referral.v1.Statistics.ByOutcomeEntry
-	(*v1.Address)(nil),            // 27: cus.type.v1.Address
-	(*timestamppb.Timestamp)(nil), // 28: google.protobuf.Timestamp
-	(v11.TargetGroup)(0),          // 29: cus.catalogue.v1.TargetGroup
-	(v11.Area)(0),                 // 30: cus.catalogue.v1.Area
-	(v11.FeeUnit)(0),              // 31: cus.catalogue.v1.FeeUnit
+	(WebhookState)(0),             // 10: cus.referral.v1.WebhookState
+	(*Resident)(nil),              // 11: cus.referral.v1.Resident
+	(*Consent)(nil),               // 12: cus.referral.v1.Consent
+	(*AssessedNeed)(nil),          // 13: cus.referral.v1.AssessedNeed
+	(*Case)(nil),                  // 14: cus.referral.v1.Case
+	(*Plan)(nil),                  // 15: cus.referral.v1.Plan
+	(*PlanReview)(nil),            // 16: cus.referral.v1.PlanReview
+	(*Outcome)(nil),               // 17: cus.referral.v1.Outcome
+	(*Transition)(nil),            // 18: cus.referral.v1.Transition
+	(*FeeSnapshot)(nil),           // 19: cus.referral.v1.FeeSnapshot
+	(*ResidentSummary)(nil),       // 20: cus.referral.v1.ResidentSummary
+	(*Referral)(nil),              // 21: cus.referral.v1.Referral
+	(*AuditEntry)(nil),            // 22: cus.referral.v1.AuditEntry
+	(*Statistics)(nil),            // 23: cus.referral.v1.Statistics
+	(*Webhook)(nil),               // 24: cus.referral.v1.Webhook
+	(*WebhookDelivery)(nil),       // 25: cus.referral.v1.WebhookDelivery
+	nil,                           // 26: cus.referral.v1.Statistics.ByStatusEntry
+	nil,                           // 27: cus.referral.v1.Statistics.ByAreaEntry
+	nil,                           // 28: cus.referral.v1.Statistics.ByProviderEntry
+	nil,                           // 29: cus.referral.v1.Statistics.ByOutcomeEntry
+	(*v1.Address)(nil),            // 30: cus.type.v1.Address
+	(*timestamppb.Timestamp)(nil), // 31: google.protobuf.Timestamp
+	(v11.TargetGroup)(0),          // 32: cus.catalogue.v1.TargetGroup
+	(v11.Area)(0),                 // 33: cus.catalogue.v1.Area
+	(v11.FeeUnit)(0),              // 34: cus.catalogue.v1.FeeUnit
+	(*durationpb.Duration)(nil),   // 35: google.protobuf.Duration
 }
 var file_cus_referral_v1_resources_proto_depIdxs = []int32{
 	0,  // 0: cus.referral.v1.Resident.sex:type_name -> cus.referral.v1.Sex
-	27, // 1: cus.referral.v1.Resident.address:type_name -> cus.type.v1.Address
-	28, // 2: cus.referral.v1.Resident.create_time:type_name -> google.protobuf.Timestamp
-	28, // 3: cus.referral.v1.Resident.update_time:type_name -> google.protobuf.Timestamp
-	29, // 4: cus.referral.v1.Resident.declared_target_groups:type_name -> cus.catalogue.v1.TargetGroup
+	30, // 1: cus.referral.v1.Resident.address:type_name -> cus.type.v1.Address
+	31, // 2: cus.referral.v1.Resident.create_time:type_name -> google.protobuf.Timestamp
+	31, // 3: cus.referral.v1.Resident.update_time:type_name -> google.protobuf.Timestamp
+	32, // 4: cus.referral.v1.Resident.declared_target_groups:type_name -> cus.catalogue.v1.TargetGroup
 	1,  // 5: cus.referral.v1.Consent.basis:type_name -> cus.referral.v1.LegalBasis
 	2,  // 6: cus.referral.v1.Consent.scope:type_name -> cus.referral.v1.DataScope
-	28, // 7: cus.referral.v1.Consent.withdraw_time:type_name -> google.protobuf.Timestamp
-	28, // 8: cus.referral.v1.Consent.create_time:type_name -> google.protobuf.Timestamp
-	28, // 9: cus.referral.v1.Consent.update_time:type_name -> google.protobuf.Timestamp
-	30, // 10: cus.referral.v1.AssessedNeed.area:type_name -> cus.catalogue.v1.Area
-	28, // 11: cus.referral.v1.Case.receive_time:type_name -> google.protobuf.Timestamp
-	12, // 12: cus.referral.v1.Case.needs:type_name -> cus.referral.v1.AssessedNeed
+	31, // 7: cus.referral.v1.Consent.withdraw_time:type_name -> google.protobuf.Timestamp
+	31, // 8: cus.referral.v1.Consent.create_time:type_name -> google.protobuf.Timestamp
+	31, // 9: cus.referral.v1.Consent.update_time:type_name -> google.protobuf.Timestamp
+	33, // 10: cus.referral.v1.AssessedNeed.area:type_name -> cus.catalogue.v1.Area
+	31, // 11: cus.referral.v1.Case.receive_time:type_name -> google.protobuf.Timestamp
+	13, // 12: cus.referral.v1.Case.needs:type_name -> cus.referral.v1.AssessedNeed
 	3,  // 13: cus.referral.v1.Case.status:type_name -> cus.referral.v1.CaseStatus
-	28, // 14: cus.referral.v1.Case.create_time:type_name -> google.protobuf.Timestamp
-	28, // 15: cus.referral.v1.Case.update_time:type_name -> google.protobuf.Timestamp
+	31, // 14: cus.referral.v1.Case.create_time:type_name -> google.protobuf.Timestamp
+	31, // 15: cus.referral.v1.Case.update_time:type_name -> google.protobuf.Timestamp
 	4,  // 16: cus.referral.v1.Plan.status:type_name -> cus.referral.v1.PlanStatus
-	28, // 17: cus.referral.v1.Plan.approve_time:type_name -> google.protobuf.Timestamp
-	28, // 18: cus.referral.v1.Plan.close_time:type_name -> google.protobuf.Timestamp
-	28, // 19: cus.referral.v1.Plan.create_time:type_name -> google.protobuf.Timestamp
-	28, // 20: cus.referral.v1.Plan.update_time:type_name -> google.protobuf.Timestamp
-	15, // 21: cus.referral.v1.Plan.reviews:type_name -> cus.referral.v1.PlanReview
-	28, // 22: cus.referral.v1.PlanReview.create_time:type_name -> google.protobuf.Timestamp
+	31, // 17: cus.referral.v1.Plan.approve_time:type_name -> google.protobuf.Timestamp
+	31, // 18: cus.referral.v1.Plan.close_time:type_name -> google.protobuf.Timestamp
+	31, // 19: cus.referral.v1.Plan.create_time:type_name -> google.protobuf.Timestamp
+	31, // 20: cus.referral.v1.Plan.update_time:type_name -> google.protobuf.Timestamp
+	16, // 21: cus.referral.v1.Plan.reviews:type_name -> cus.referral.v1.PlanReview
+	31, // 22: cus.referral.v1.PlanReview.create_time:type_name -> google.protobuf.Timestamp
 	7,  // 23: cus.referral.v1.Outcome.code:type_name -> cus.referral.v1.OutcomeCode
 	5,  // 24: cus.referral.v1.Transition.from:type_name -> cus.referral.v1.ReferralStatus
 	5,  // 25: cus.referral.v1.Transition.to:type_name -> cus.referral.v1.ReferralStatus
-	28, // 26: cus.referral.v1.Transition.time:type_name -> google.protobuf.Timestamp
-	31, // 27: cus.referral.v1.FeeSnapshot.unit:type_name -> cus.catalogue.v1.FeeUnit
+	31, // 26: cus.referral.v1.Transition.time:type_name -> google.protobuf.Timestamp
+	34, // 27: cus.referral.v1.FeeSnapshot.unit:type_name -> cus.catalogue.v1.FeeUnit
 	8,  // 28: cus.referral.v1.FeeSnapshot.criterion_kind:type_name -> cus.referral.v1.CriterionKind
-	27, // 29: cus.referral.v1.ResidentSummary.address:type_name -> cus.type.v1.Address
+	30, // 29: cus.referral.v1.ResidentSummary.address:type_name -> cus.type.v1.Address
 	6,  // 30: cus.referral.v1.Referral.priority:type_name -> cus.referral.v1.Priority
 	5,  // 31: cus.referral.v1.Referral.status:type_name -> cus.referral.v1.ReferralStatus
-	16, // 32: cus.referral.v1.Referral.outcome:type_name -> cus.referral.v1.Outcome
-	18, // 33: cus.referral.v1.Referral.fee:type_name -> cus.referral.v1.FeeSnapshot
-	30, // 34: cus.referral.v1.Referral.areas:type_name -> cus.catalogue.v1.Area
-	17, // 35: cus.referral.v1.Referral.history:type_name -> cus.referral.v1.Transition
-	19, // 36: cus.referral.v1.Referral.resident_summary:type_name -> cus.referral.v1.ResidentSummary
-	28, // 37: cus.referral.v1.Referral.create_time:type_name -> google.protobuf.Timestamp
-	28, // 38: cus.referral.v1.Referral.update_time:type_name -> google.protobuf.Timestamp
-	28, // 39: cus.referral.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
+	17, // 32: cus.referral.v1.Referral.outcome:type_name -> cus.referral.v1.Outcome
+	19, // 33: cus.referral.v1.Referral.fee:type_name -> cus.referral.v1.FeeSnapshot
+	33, // 34: cus.referral.v1.Referral.areas:type_name -> cus.catalogue.v1.Area
+	18, // 35: cus.referral.v1.Referral.history:type_name -> cus.referral.v1.Transition
+	20, // 36: cus.referral.v1.Referral.resident_summary:type_name -> cus.referral.v1.ResidentSummary
+	31, // 37: cus.referral.v1.Referral.create_time:type_name -> google.protobuf.Timestamp
+	31, // 38: cus.referral.v1.Referral.update_time:type_name -> google.protobuf.Timestamp
+	31, // 39: cus.referral.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
 	9,  // 40: cus.referral.v1.AuditEntry.decision:type_name -> cus.referral.v1.AuditDecision
-	23, // 41: cus.referral.v1.Statistics.by_status:type_name -> cus.referral.v1.Statistics.ByStatusEntry
-	24, // 42: cus.referral.v1.Statistics.by_area:type_name -> cus.referral.v1.Statistics.ByAreaEntry
-	25, // 43: cus.referral.v1.Statistics.by_provider:type_name -> cus.referral.v1.Statistics.ByProviderEntry
-	26, // 44: cus.referral.v1.Statistics.by_outcome:type_name -> cus.referral.v1.Statistics.ByOutcomeEntry
-	45, // [45:45] is the sub-list for method output_type
-	45, // [45:45] is the sub-list for method input_type
-	45, // [45:45] is the sub-list for extension type_name
-	45, // [45:45] is the sub-list for extension extendee
-	0,  // [0:45] is the sub-list for field type_name
+	26, // 41: cus.referral.v1.Statistics.by_status:type_name -> cus.referral.v1.Statistics.ByStatusEntry
+	27, // 42: cus.referral.v1.Statistics.by_area:type_name -> cus.referral.v1.Statistics.ByAreaEntry
+	28, // 43: cus.referral.v1.Statistics.by_provider:type_name -> cus.referral.v1.Statistics.ByProviderEntry
+	29, // 44: cus.referral.v1.Statistics.by_outcome:type_name -> cus.referral.v1.Statistics.ByOutcomeEntry
+	10, // 45: cus.referral.v1.Webhook.state:type_name -> cus.referral.v1.WebhookState
+	31, // 46: cus.referral.v1.Webhook.disable_time:type_name -> google.protobuf.Timestamp
+	31, // 47: cus.referral.v1.Webhook.last_success_time:type_name -> google.protobuf.Timestamp
+	31, // 48: cus.referral.v1.Webhook.previous_secret_expire_time:type_name -> google.protobuf.Timestamp
+	31, // 49: cus.referral.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
+	31, // 50: cus.referral.v1.Webhook.update_time:type_name -> google.protobuf.Timestamp
+	31, // 51: cus.referral.v1.WebhookDelivery.attempt_time:type_name -> google.protobuf.Timestamp
+	35, // 52: cus.referral.v1.WebhookDelivery.latency:type_name -> google.protobuf.Duration
+	53, // [53:53] is the sub-list for method output_type
+	53, // [53:53] is the sub-list for method input_type
+	53, // [53:53] is the sub-list for extension type_name
+	53, // [53:53] is the sub-list for extension extendee
+	0,  // [0:53] is the sub-list for field type_name
 }
 
 func init() { file_cus_referral_v1_resources_proto_init() }
@@ -2683,8 +3115,8 @@ func file_cus_referral_v1_resources_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cus_referral_v1_resources_proto_rawDesc), len(file_cus_referral_v1_resources_proto_rawDesc)),
-			NumEnums:      10,
-			NumMessages:   17,
+			NumEnums:      11,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -24,6 +24,7 @@ import (
 	"github.com/cus-suite/cus/platform/config"
 	"github.com/cus-suite/cus/platform/grpcserver"
 	"github.com/cus-suite/cus/platform/storage"
+	"github.com/cus-suite/cus/platform/webhook"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
 	referralv1 "github.com/cus-suite/cus/proto/cus/referral/v1"
@@ -64,6 +65,13 @@ type Config struct {
 	MaxWatchesPerCaller int
 	MaxWatches          int
 	WatchHeartbeat      time.Duration
+	// Webhooks (docs/webhooks.md).
+	WebhookAllow         string
+	WebhookTimeout       time.Duration
+	WebhookMaxFailures   int
+	WebhookFailureWindow time.Duration
+	WebhookConcurrency   int
+	WebhookCataloguePoll time.Duration
 }
 
 // RegisterFlags declares the flags of Config on fs with their defaults.
@@ -91,8 +99,28 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxWatchesPerCaller, "max-watches-per-caller", 8, "open WatchReferrals streams one principal may hold")
 	fs.IntVar(&c.MaxWatches, "max-watches", 512, "open WatchReferrals streams of all callers together")
 	fs.DurationVar(&c.WatchHeartbeat, "watch-heartbeat", 15*time.Second, "interval of heartbeats (the revision reached) on WatchReferrals streams")
+	fs.StringVar(&c.WebhookAllow, "webhook-allow", "", "where webhooks may be delivered, comma-separated: hosts (hooks.example.org, *.gmina.pl: https), URL prefixes (https://crm.gmina.pl/cus/; http only to a loopback IP literal) and address ranges a target may resolve to (10.20.0.0/16); empty: webhooks are refused")
+	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", 10*time.Second, "deadline of one webhook delivery (connect, TLS, answer)")
+	fs.IntVar(&c.WebhookMaxFailures, "webhook-max-failures", 20, "consecutive failed deliveries (spanning --webhook-failure-window) that disable a webhook")
+	fs.DurationVar(&c.WebhookFailureWindow, "webhook-failure-window", 24*time.Hour, "a webhook is disabled only when its failures have lasted this long too")
+	fs.IntVar(&c.WebhookConcurrency, "webhook-concurrency", 8, "webhook deliveries in flight at once")
+	fs.DurationVar(&c.WebhookCataloguePoll, "webhook-catalogue-poll", 15*time.Second, "how often the catalogue's change feed is read while a webhook wants catalogue events (needs --service-token-file)")
 	c.Security.RegisterFlags(fs)
 	c.Growth.RegisterFlags(fs)
+}
+
+// Webhooks builds the webhook options from the flags (the allowlist parsed).
+func (c *Config) Webhooks() (server.WebhookOptions, error) {
+	g, err := webhook.ParseAllowlist([]string{c.WebhookAllow})
+	if err != nil {
+		return server.WebhookOptions{}, err
+	}
+	window := c.WebhookFailureWindow
+	if window == 0 {
+		window = -1 // zero given: the count alone (the server reads 0 as its default)
+	}
+	return server.WebhookOptions{Guard: g, Timeout: c.WebhookTimeout, MaxFailures: c.WebhookMaxFailures, FailureWindow: window,
+		Concurrency: c.WebhookConcurrency, CataloguePoll: c.WebhookCataloguePoll}, nil
 }
 
 // Validate checks the configuration, naming each bad setting.
@@ -134,6 +162,15 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxWatchesPerCaller < 0 || c.MaxWatches < 0 || c.MaxWatches > 0 && c.MaxWatchesPerCaller > c.MaxWatches {
 		ch.Fail("max-watches", "--max-watches-per-caller (%d) must be at most --max-watches (%d), neither negative", c.MaxWatchesPerCaller, c.MaxWatches)
+	}
+	if _, err := c.Webhooks(); err != nil {
+		ch.Fail("webhook-allow", "%v", err)
+	}
+	if c.WebhookTimeout < 0 || c.WebhookCataloguePoll < 0 || c.WebhookFailureWindow < 0 {
+		ch.Fail("webhook-timeout", "--webhook-timeout, --webhook-catalogue-poll and --webhook-failure-window must not be negative")
+	}
+	if c.WebhookMaxFailures < 0 || c.WebhookConcurrency < 0 {
+		ch.Fail("webhook-max-failures", "--webhook-max-failures and --webhook-concurrency must not be negative")
 	}
 	c.Security.Validate(&ch, c.Listen)
 	return ch.Err()
@@ -365,10 +402,15 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	if err != nil {
 		return err
 	}
+	hooks, err := cfg.Webhooks()
+	if err != nil {
+		return fmt.Errorf("--webhook-allow: %w", err)
+	}
 	srv := server.New(st, cataloguev1.NewCatalogueServiceClient(catConn), providerv1.NewProviderServiceClient(provConn), log,
 		server.Options{Criteria: criteria, CallTimeout: cfg.CallTimeout, ServiceToken: tokens, AuditAnchorFile: cfg.AuditAnchorFile,
-			AuditInterval: cfg.AuditInterval, MaxWatchesPerCaller: cfg.MaxWatchesPerCaller, MaxWatches: cfg.MaxWatches, WatchHeartbeat: cfg.WatchHeartbeat})
-	// The workers (release retries, refusal summaries, audit anchors) outlive the serving, so the last summary
+			AuditInterval: cfg.AuditInterval, MaxWatchesPerCaller: cfg.MaxWatchesPerCaller, MaxWatches: cfg.MaxWatches, WatchHeartbeat: cfg.WatchHeartbeat,
+			Webhooks: hooks})
+	// The workers (release retries, refusal summaries, audit anchors, webhook deliveries) outlive the serving, so the last summary
 	// and anchor come after the last call; they are joined before the store closes (deferred above).
 	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	var workers sync.WaitGroup

@@ -52,6 +52,7 @@ func (s *Server) disclose(ctx context.Context, action, resource string, disclose
 func (s *Server) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.RetryReleases(ctx, s.opts.ReleaseRetry) })
+	wg.Go(func() { s.runWebhooks(ctx) })
 	wg.Go(func() {
 		t := time.NewTicker(s.opts.AuditInterval)
 		defer t.Stop()

@@ -106,6 +106,16 @@ var matrixTable = map[string][8]verdict{
 	"ExportStatistics": {D, A, A, A, A, D, A, D},
 	"ListAuditEntries": {D, D, D, D, A, D, D, D},
 	"VerifyAuditChain": {D, D, D, D, A, D, D, D},
+	// Webhooks (issue 13): every identified role that reads something here may subscribe (to what it may read;
+	// webhooks_test.go checks the scopes); each call below acts on the caller's own webhook.
+	"CreateWebhook":         {D, A, A, A, A, A, A, D},
+	"GetWebhook":            {D, A, A, A, A, A, A, D},
+	"ListWebhooks":          {D, A, A, A, A, A, A, D},
+	"UpdateWebhook":         {D, A, A, A, A, A, A, D},
+	"DeleteWebhook":         {D, A, A, A, A, A, A, D},
+	"EnableWebhook":         {D, A, A, A, A, A, A, D},
+	"RotateWebhookSecret":   {D, A, A, A, A, A, A, D},
+	"ListWebhookDeliveries": {D, A, A, A, A, A, A, D},
 }
 
 // knownBugs maps "Method/role" to a description of where the implementation disagrees with matrixTable; such a
@@ -368,6 +378,58 @@ func matrixCalls() map[string]func(t *testing.T, f *matrixFixture, ctx context.C
 			_, err := f.h.client.VerifyAuditChain(ctx, &referralv1.VerifyAuditChainRequest{})
 			return err
 		},
+		"CreateWebhook": func(t *testing.T, f *matrixFixture, ctx context.Context) error {
+			_, err := ownWebhook(f, ctx)
+			return err
+		},
+		"GetWebhook": onOwnWebhook(func(c referralv1.ReferralServiceClient, ctx context.Context, n string) error {
+			_, err := c.GetWebhook(ctx, &referralv1.GetWebhookRequest{Name: n})
+			return err
+		}),
+		"ListWebhooks": func(t *testing.T, f *matrixFixture, ctx context.Context) error {
+			_, err := f.h.client.ListWebhooks(ctx, &referralv1.ListWebhooksRequest{})
+			return err
+		},
+		"UpdateWebhook": onOwnWebhook(func(c referralv1.ReferralServiceClient, ctx context.Context, n string) error {
+			_, err := c.UpdateWebhook(ctx, &referralv1.UpdateWebhookRequest{Webhook: &referralv1.Webhook{Name: n, Description: "zmiana"},
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"description"}}})
+			return err
+		}),
+		"DeleteWebhook": onOwnWebhook(func(c referralv1.ReferralServiceClient, ctx context.Context, n string) error {
+			_, err := c.DeleteWebhook(ctx, &referralv1.DeleteWebhookRequest{Name: n})
+			return err
+		}),
+		"EnableWebhook": onOwnWebhook(func(c referralv1.ReferralServiceClient, ctx context.Context, n string) error {
+			// An active webhook: FAILED_PRECONDITION, past authorization.
+			_, err := c.EnableWebhook(ctx, &referralv1.EnableWebhookRequest{Name: n})
+			return err
+		}),
+		"RotateWebhookSecret": onOwnWebhook(func(c referralv1.ReferralServiceClient, ctx context.Context, n string) error {
+			_, err := c.RotateWebhookSecret(ctx, &referralv1.RotateWebhookSecretRequest{Name: n})
+			return err
+		}),
+		"ListWebhookDeliveries": onOwnWebhook(func(c referralv1.ReferralServiceClient, ctx context.Context, n string) error {
+			_, err := c.ListWebhookDeliveries(ctx, &referralv1.ListWebhookDeliveriesRequest{Parent: n})
+			return err
+		}),
+	}
+}
+
+// ownWebhook creates a webhook as the caller, on catalogue events (which every subscriber may have).
+func ownWebhook(f *matrixFixture, ctx context.Context) (string, error) {
+	w, err := f.h.client.CreateWebhook(ctx, &referralv1.CreateWebhookRequest{Webhook: &referralv1.Webhook{
+		Url: "https://hooks.example.org/matrix", EventTypes: []string{"catalogue.*"}}})
+	return w.GetName(), err
+}
+
+// onOwnWebhook runs do on a webhook the caller owns; a caller who may not create one is refused there.
+func onOwnWebhook(do func(c referralv1.ReferralServiceClient, ctx context.Context, name string) error) func(t *testing.T, f *matrixFixture, ctx context.Context) error {
+	return func(t *testing.T, f *matrixFixture, ctx context.Context) error {
+		name, err := ownWebhook(f, ctx)
+		if err != nil {
+			return err
+		}
+		return do(f.h.client, ctx, name)
 	}
 }
 

@@ -184,7 +184,7 @@ func startWith(t testing.TB, cat cataloguev1.CatalogueServiceServer, options ...
 	catAddr, stopCat := serveFake(t, func(s *grpc.Server) { cataloguev1.RegisterCatalogueServiceServer(s, cat) })
 	fp := &fakeProvider{reserved: map[string]int32{}}
 	provAddr, stopProv := serveFake(t, func(s *grpc.Server) { providerv1.RegisterProviderServiceServer(s, fp) })
-	opts := server.Options{CallTimeout: time.Second}
+	opts := server.Options{CallTimeout: time.Second, Webhooks: server.WebhookOptions{Guard: testAllowlist}}
 	for _, o := range options {
 		o(&opts)
 	}

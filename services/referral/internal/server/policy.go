@@ -14,6 +14,8 @@ var (
 	statistics = []auth.Role{auth.RoleCoordinator, auth.RoleOrganiser, auth.RoleDirector, auth.RoleAdmin, auth.RoleIntegration}
 	erasers    = []auth.Role{auth.RoleDirector, auth.RoleAdmin}
 	auditors   = []auth.Role{auth.RoleAdmin}
+	// subscribers may hold webhooks; what each may subscribe to is checked in webhooks.go.
+	subscribers = []auth.Role{auth.RoleCoordinator, auth.RoleDirector, auth.RoleProvider, auth.RoleOrganiser, auth.RoleAdmin, auth.RoleIntegration}
 )
 
 // Policy says which role may call which method of the referral service. Residents, consents, cases and plans
@@ -65,6 +67,14 @@ var Policy = auth.Policy{
 		"ExportStatistics":           statistics,
 		"ListAuditEntries":           auditors,
 		"VerifyAuditChain":           auditors,
+		"CreateWebhook":              subscribers,
+		"GetWebhook":                 subscribers,
+		"ListWebhooks":               subscribers,
+		"UpdateWebhook":              subscribers,
+		"DeleteWebhook":              subscribers,
+		"EnableWebhook":              subscribers,
+		"RotateWebhookSecret":        subscribers,
+		"ListWebhookDeliveries":      subscribers,
 	},
 	Notes: map[string]string{
 		"GetReferral":      "provider staff: only referrals addressed to their provider, never drafts (others answer NOT_FOUND)",
@@ -89,5 +99,15 @@ var Policy = auth.Policy{
 
 		// Polling, issue 13.
 		"ListReferralChanges": "polling instead of WatchReferrals; provider staff: only referrals addressed to their provider, never drafts",
+
+		// Webhooks, issue 13.
+		"CreateWebhook":         "referral events: coordinator, director, provider staff (only referrals addressed to their provider, never drafts); catalogue events: every role here",
+		"GetWebhook":            "its owner; admin, coordinator and director see every webhook (others answer NOT_FOUND)",
+		"ListWebhooks":          "the caller's own; admin, coordinator and director see every webhook",
+		"UpdateWebhook":         "its owner or an admin",
+		"DeleteWebhook":         "its owner or an admin",
+		"EnableWebhook":         "its owner or an admin",
+		"RotateWebhookSecret":   "its owner only (the response shows the secret)",
+		"ListWebhookDeliveries": "whoever may read the webhook",
 	},
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/cus-suite/cus/platform/apierr"
 	"github.com/cus-suite/cus/platform/auth"
 	"github.com/cus-suite/cus/platform/i18n"
+	"github.com/cus-suite/cus/platform/webhook"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
 	referralv1 "github.com/cus-suite/cus/proto/cus/referral/v1"
@@ -50,6 +51,8 @@ type Options struct {
 	WatchHeartbeat time.Duration
 	// ReleaseRetry is how often deferred capacity releases are retried. Default 30s.
 	ReleaseRetry time.Duration
+	// Webhooks configure the webhooks (webhooks.go).
+	Webhooks WebhookOptions
 }
 
 // Server is the referral service.
@@ -70,6 +73,8 @@ type Server struct {
 	watchMu     sync.Mutex
 	watchers    map[string]int
 	watchersAll int
+
+	hooks *webhook.Engine
 }
 
 // New builds the server.
@@ -95,8 +100,10 @@ func New(st *store.Store, catalogue cataloguev1.CatalogueServiceClient, provider
 	if opts.ReleaseRetry <= 0 {
 		opts.ReleaseRetry = 30 * time.Second
 	}
-	return &Server{st: st, catalogue: catalogue, provider: provider, log: log, opts: opts,
+	s := &Server{st: st, catalogue: catalogue, provider: provider, log: log, opts: opts,
 		now: func() time.Time { return time.Now().UTC() }, stop: make(chan struct{}), watchers: map[string]int{}}
+	s.hooks = newWebhooks(s)
+	return s
 }
 
 // Shutdown ends watch streams.

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cus-suite/cus/platform/storage"
+	"github.com/cus-suite/cus/platform/webhook"
 	referralv1 "github.com/cus-suite/cus/proto/cus/referral/v1"
 )
 
@@ -35,7 +36,7 @@ func WithDataKeys(r *KeyRing) Option { return func(o *options) { o.ring = r } }
 // is sealed too. The PESEL index (keyed hashes -> ids), the audit log (staff subjects, resource names and
 // counts, no resident values), idempotency records (keyed hash + resource name), pending releases (ids) and
 // the key fingerprints stay in clear.
-var sealedBuckets = []storage.Bucket{bucketResidents, bucketConsents, bucketCases, bucketPlans, bucketReferrals}
+var sealedBuckets = []storage.Bucket{bucketResidents, bucketConsents, bucketCases, bucketPlans, bucketReferrals, webhook.BucketSubscriptions}
 
 var (
 	keyPESELFingerprint = []byte("pesel")

@@ -30,6 +30,7 @@ import (
 
 	"github.com/cus-suite/cus/platform/apierr"
 	"github.com/cus-suite/cus/platform/storage"
+	"github.com/cus-suite/cus/platform/webhook"
 )
 
 // SchemaVersion of the data file: 2 seals the personal records (version 1 kept them in clear and is
@@ -51,7 +52,8 @@ const (
 	bucketKeys      storage.Bucket = "keys"       // "pesel" | "data/<key id>" -> fingerprint of that key
 )
 
-var allBuckets = []storage.Bucket{bucketResidents, bucketPESEL, bucketConsents, bucketCases, bucketPlans, bucketReferrals, bucketAudit, bucketAuditHead, bucketReleases, bucketKeys, bucketByProvider}
+var allBuckets = append([]storage.Bucket{bucketResidents, bucketPESEL, bucketConsents, bucketCases, bucketPlans, bucketReferrals, bucketAudit, bucketAuditHead, bucketReleases, bucketKeys, bucketByProvider},
+	webhook.Buckets...) // webhook.go
 
 var keyHead = []byte("head")
 
