@@ -47,7 +47,7 @@ wait_grpc "$PROVIDER" provider
 "$BIN/cusctl" token --role integration --subject referral-service --ttl 720h --keys-dir "$DATA/dev" >"$DATA/dev/referral-service.token"
 "$BIN/referral" serve --data-dir "$DATA/referral" --service-token-file "$DATA/dev/referral-service.token" --listen "$REFERRAL" --admin-listen 127.0.0.1:9103 \
   --catalogue-addr "$CATALOGUE" --provider-addr "$PROVIDER" --pesel-key-file "$DATA/dev/pesel-index.key" \
-  --data-key-file "$DATA/dev/referral-data.keys" --audit-anchor-file "$DATA/dev/referral-audit.anchors" \
+  --data-key-file "$DATA/dev/referral-data.keys" --audit-anchor-file "$DATA/dev/referral-audit.anchors" --webhook-allow http://127.0.0.1 \
   --dev-mode --dev-keys-dir "$DATA/dev" --demo-data --log-format console >"$DATA/log/referral.log" 2>&1 &
 pids+=($!)
 wait_grpc "$REFERRAL" referral
