@@ -1029,8 +1029,9 @@ func owaspAPI5(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 		tl.run(t, s, attempt{what: "GET /backup of the " + p.name + " admin port as the admin (control)",
 			method: http.MethodGet, url: "http://" + p.addr + "/backup", hdr: w.admin, status: 200})
 	}
-	tl.run(t, s, attempt{what: "GET /backup on the public gateway (the admin handler is not exposed)", method: http.MethodGet,
-		path: "/backup", status: 404, reason: "ROUTE_NOT_FOUND"})
+	// Outside the API the residents' pages answer: a Polish 404 page, not the admin handler.
+	tl.run(t, s, attempt{what: "GET /backup on the public gateway (the admin handler is not exposed: the pages' 404)", method: http.MethodGet,
+		path: "/backup", status: 404, raw: true})
 	client := referralv1.NewReferralServiceClient(dialGRPC(t, s.referralAddr))
 	for _, role := range []string{"coordinator", "provider", "peer"} {
 		tok := strings.TrimPrefix(roles[role]["Authorization"], "Bearer ")
@@ -1214,7 +1215,16 @@ func owaspAPI7(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 		path: "/v1/peers", hdr: w.organiser, status: 200})
 	tl.run(t, s, attempt{what: "an HSDS query with a url parameter (no fetching)", method: http.MethodGet,
 		path: "/hsds/services?url=" + url.QueryEscape("http://169.254.169.254/"), status: 200, alt: []int{400}, raw: true})
-	// No operation takes a URL to fetch: no parameter of /openapi.json names a URL, callback or webhook.
+	// Webhooks are the one place the suite calls a URL a caller gives: only inside the operator's allowlist
+	// (--webhook-allow), checked again on the address dialled. The e2e suite allows http://127.0.0.1 only.
+	for _, target := range []string{"http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/", "http://localhost:9/",
+		"file:///etc/passwd", "gopher://127.0.0.1:6379/", "https://metadata.google.internal/"} {
+		tl.run(t, s, attempt{what: "a webhook to " + target + " (outside the allowlist)", method: http.MethodPost, path: "/v1/webhooks",
+			body: fmt.Sprintf(`{"url":%q,"eventTypes":["referral.created"]}`, target), hdr: w.coord,
+			status: 400, reason: "INVALID_FIELDS", violation: "webhook.url"})
+	}
+	// No other operation takes a URL to fetch: no parameter of /openapi.json names a URL, callback or webhook
+	// outside the webhooks collection.
 	doc := s.get(t, "/openapi.json").wantOK(t)
 	var found []string
 	paths, _ := doc["paths"].(map[string]any)
@@ -1225,7 +1235,7 @@ func owaspAPI7(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 			for _, pa := range params {
 				pm, _ := pa.(map[string]any)
 				n := strings.ToLower(fmt.Sprint(pm["name"]))
-				if pm["in"] != "body" && regexp.MustCompile(`url|uri|callback|webhook|endpoint|fetch`).MatchString(n) {
+				if pm["in"] != "body" && !strings.HasPrefix(p, "/v1/webhooks") && regexp.MustCompile(`url|uri|callback|webhook|endpoint|fetch`).MatchString(n) {
 					found = append(found, m+" "+p+" "+n)
 				}
 			}
@@ -1235,7 +1245,7 @@ func owaspAPI7(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 	if len(found) > 0 {
 		problem = fmt.Sprintf("operations take a URL parameter: %v", found)
 	}
-	tl.outcome(t, "no operation of /openapi.json takes a URL, callback or webhook to fetch", true, problem, "")
+	tl.outcome(t, "no operation of /openapi.json but the webhooks takes a URL, callback or webhook to fetch", true, problem, "")
 }
 
 // ---- API8 ----
@@ -1279,8 +1289,12 @@ func owaspAPI8(t *testing.T, s *suite, w *owaspWorld, tl *tally, addProc func(*p
 	}
 	tl.run(t, s, attempt{what: "GET a referral whose id is not a uuid", method: http.MethodGet, path: "/v1/referrals/%27%20OR%201=1--",
 		hdr: w.coord, status: 400, reason: "INVALID_FIELDS"})
-	for _, p := range []string{"/v1/admin", "/debug/pprof/", "/.env", "/v1/referrals/" + lastID(w.refA) + "/history", "/server-status", "/v1/residents/-/consents/-/x"} {
+	for _, p := range []string{"/v1/admin", "/v1/referrals/" + lastID(w.refA) + "/history", "/v1/residents/-/consents/-/x"} {
 		tl.run(t, s, attempt{what: "GET " + p + " (no such route)", method: http.MethodGet, path: p, hdr: w.coord, status: 404, reason: "ROUTE_NOT_FOUND"})
+	}
+	// Outside /v1 the residents' pages answer their 404 page (HTML); nothing else is served there.
+	for _, p := range []string{"/debug/pprof/", "/.env", "/server-status"} {
+		tl.run(t, s, attempt{what: "GET " + p + " (no such page: the pages' 404)", method: http.MethodGet, path: p, hdr: w.coord, status: 404, raw: true})
 	}
 	for _, m := range []struct{ method, path string }{
 		{http.MethodPut, "/v1/referrals"}, {http.MethodDelete, "/v1/" + w.refA}, {http.MethodPatch, "/v1/" + w.refA},

@@ -95,8 +95,8 @@ var returnedHeaders = map[string]string{"content-disposition": "Content-Disposit
 
 var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
-// apiVersionPath matches paths of API versions the gateway does not serve (/v2/...), answered as API errors.
-var apiVersionPath = regexp.MustCompile(`^/v[0-9]+(/|$)`)
+// apiVersionPath matches paths of API versions the gateway does not serve (/v2/..., /v1beta/...), answered as API errors.
+var apiVersionPath = regexp.MustCompile(`^/v[0-9]+[a-z0-9]*(/|$)`)
 
 // Conns are the gateway's connections to the services; Provider and Referral are optional (their routes are
 // served only when they are configured).
