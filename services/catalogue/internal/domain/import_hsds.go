@@ -156,7 +156,7 @@ func hsdsItem(pos int, raw json.RawMessage) *ImportItem {
 	it := &ImportItem{Row: pos, column: hsdsField}
 	var h hsdsService
 	if err := json.Unmarshal(raw, &h); err != nil {
-		it.violate("", "the service cannot be read: %s", jsonProblem(err))
+		it.violate("", "the service cannot be read: %v", jsonProblem(err))
 		return it
 	}
 	it.SourceID, it.DisplayName = h.ID, h.Name
