@@ -226,7 +226,7 @@ var polish = map[string]string{
 	"the header has no column Nazwa usługi; it is required":                                                                         "w nagłówku brakuje kolumny Nazwa usługi; jest ona wymagana",
 	"the row has more cells than the header has columns (%d)":                                                                       "wiersz ma więcej komórek, niż nagłówek ma kolumn (%d)",
 	"names the same service as row %d; a file may describe a service once":                                                          "wskazuje tę samą usługę co wiersz %d; w pliku każda usługa może wystąpić tylko raz",
-	"names %s, an entry federated from another instance (%s), which is read-only here":                                              "wskazuje %s, wpis przejęty z innego CUS (%s), który tutaj można tylko czytać",
+	"names %s, an entry federated from another instance (%s), which is read-only here":                                              "wskazuje %s, wpis pochodzący z innego CUS (%s), który tutaj można tylko czytać",
 	"must be the UUID of a service (as ExportServices writes it), or empty for a new service":                                       "musi być identyfikatorem UUID usługi (w postaci zapisanej przez ExportServices) albo pozostać puste dla nowej usługi",
 	"%q is not a status; use aktywna, nieaktywna, czasowo zamknięta or zakończona":                                                  "%q nie jest statusem; wpisz: aktywna, nieaktywna, czasowo zamknięta albo zakończona",
 	"%q is not an area of art. 2 ust. 1; use its Polish name (e.g. wspieranie rodziny, pomoc społeczna, kultura) or its point 1-14": "%q nie jest obszarem z art. 2 ust. 1; wpisz jego nazwę (np. wspieranie rodziny, pomoc społeczna, kultura) albo numer punktu od 1 do 14",
@@ -248,7 +248,7 @@ var polish = map[string]string{
 	"must be active, inactive, defunct or temporarily closed":                                  "musi mieć wartość active, inactive, defunct albo temporarily closed",
 	"only WEEKLY schedules can be imported":                                                    "można importować tylko harmonogramy tygodniowe (WEEKLY)",
 	"%q is not a weekday (MO, TU, WE, TH, FR, SA, SU)":                                         "%q nie jest dniem tygodnia (MO, TU, WE, TH, FR, SA, SU)",
-	"is too large": "jest za duże",
+	"is too large": "ma za dużą wartość",
 	// Cells parsed by sheet.ParseMoney and domain.ParseHours (fmt.Errorf, so the coverage scan does not see
 	// them), reported as they are with "%v".
 	"is empty": "jest puste",

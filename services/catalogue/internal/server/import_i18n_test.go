@@ -18,7 +18,9 @@ func TestImportReportInPolish(t *testing.T) {
 	csv := "Nazwa usługi;Obszar;Decyzja;Godziny otwarcia\n" +
 		"Klub Młodzieżowy;gotowanie;może;pn 15:00\n"
 	req := &cataloguev1.ImportServicesRequest{Content: []byte(csv), RequestId: "0194c050-3022-7053-8000-00000000f001"}
-	polish := func() context.Context { return metadata.AppendToOutgoingContext(ctx(t), i18n.MetadataKey, "pl-PL,pl;q=0.9") }
+	polish := func() context.Context {
+		return metadata.AppendToOutgoingContext(ctx(t), i18n.MetadataKey, "pl-PL,pl;q=0.9")
+	}
 	want := map[string]struct{ en, pl string }{
 		"Obszar": {`"gotowanie" is not an area of art. 2 ust. 1; use its Polish name (e.g. wspieranie rodziny, pomoc społeczna, kultura) or its point 1-14`,
 			`"gotowanie" nie jest obszarem z art. 2 ust. 1; wpisz jego nazwę (np. wspieranie rodziny, pomoc społeczna, kultura) albo numer punktu od 1 do 14`},
