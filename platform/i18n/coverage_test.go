@@ -49,6 +49,11 @@ var (
 		module + "/gateway/internal/hsds.query":             true,
 		module + "/gateway/internal/hsds.param":             true,
 	}
+	// Packages of this repository whose "description" parameters document the API (the OpenAPI 3.1
+	// document's parameters and schemas), not an error: integrators read them in English.
+	operatorPackages = map[string]bool{
+		module + "/gateway/internal/openapi/convert": true,
+	}
 	// Functions outside the repository whose texts reach clients.
 	externalBuilders = map[string]bool{
 		"google.golang.org/grpc/status.Error":  true,
@@ -254,14 +259,15 @@ func (s *scan) file(f *ast.File, info *types.Info) {
 					return true
 				}
 				inRepo := strings.HasPrefix(callee.Pkg().Path(), module+"/")
-				if !inRepo && !externalBuilders[callee.Pkg().Path()+"."+callee.Name()] || operatorBuilders[callee.FullName()] {
+				if !inRepo && !externalBuilders[callee.Pkg().Path()+"."+callee.Name()] || operatorBuilders[callee.FullName()] ||
+					operatorPackages[callee.Pkg().Path()] {
 					return true
 				}
 				sig = callee.Type().(*types.Signature)
 			case *types.Var:
 				// A function literal held in a variable (bad := func(format string, args ...any) error {...}).
 				fs, ok := callee.Type().Underlying().(*types.Signature)
-				if !ok || callee.Pkg() == nil || !strings.HasPrefix(callee.Pkg().Path(), module+"/") {
+				if !ok || callee.Pkg() == nil || !strings.HasPrefix(callee.Pkg().Path(), module+"/") || operatorPackages[callee.Pkg().Path()] {
 					return true
 				}
 				sig = fs
@@ -276,7 +282,16 @@ func (s *scan) file(f *ast.File, info *types.Info) {
 			}
 			for i := 0; i < sig.Params().Len() && i < len(n.Args) && hasMessage; i++ {
 				p := sig.Params().At(i)
-				if !isString(p.Type()) || (sig.Variadic() && i == sig.Params().Len()-1) {
+				if sig.Variadic() && i == sig.Params().Len()-1 {
+					// A variadic text (description ...string): every argument passed for it is a text.
+					if sl, ok := p.Type().(*types.Slice); ok && isString(sl.Elem()) && messageParams[p.Name()] && !n.Ellipsis.IsValid() {
+						for _, a := range n.Args[i:] {
+							s.message(a, info, fn, 0)
+						}
+					}
+					continue
+				}
+				if !isString(p.Type()) {
 					continue
 				}
 				switch {
@@ -376,6 +391,13 @@ func (s *scan) message(e ast.Expr, info *types.Info, fn ast.Node, depth int) {
 		return
 	case *ast.SelectorExpr:
 		return // a field of another value: checked where that value was made
+	case *ast.IndexExpr:
+		// An element of a variadic text parameter (description[0]): checked where the caller passes it.
+		if id, ok := ast.Unparen(e.X).(*ast.Ident); ok {
+			if v, ok := info.Uses[id].(*types.Var); ok && isParam(v, fn, info) {
+				return
+			}
+		}
 	case *ast.CallExpr:
 		callee, _ := typeutil.Callee(info, e).(*types.Func)
 		if callee == nil {

@@ -99,6 +99,21 @@ var polish = map[string]string{
 	"%q: expected a field optionally followed by asc or desc":             "%q: oczekiwano nazwy pola, po której może wystąpić asc albo desc",
 	"names %s twice; name each field at most once":                        "podaje %s dwukrotnie; każde pole można podać najwyżej raz",
 
+	// Spreadsheets: reading imports, writing exports (platform/sheet).
+	"must be one of xlsx, csv, csv_excel":                               "musi być jedną z wartości: xlsx, csv, csv_excel",
+	"the file is empty; it needs a header row and a row per record":     "plik jest pusty; potrzebny jest wiersz nagłówka i po jednym wierszu na każdy rekord",
+	"the file is not an XLSX workbook (is it an older .xls, or a CSV?)": "plik nie jest skoroszytem XLSX (czy to nie starszy plik .xls albo plik CSV?)",
+	"the workbook has no sheet":                                         "skoroszyt nie zawiera żadnego arkusza",
+	"the workbook has no sheet %q":                                      "skoroszyt nie zawiera arkusza %q",
+	"the sheet %q cannot be read":                                       "nie można odczytać arkusza %q",
+	"the sheet %q is empty; it needs a header row and a row per record": "arkusz %q jest pusty; potrzebny jest wiersz nagłówka i po jednym wierszu na każdy rekord",
+	"matches %d %s; an export holds at most %d: narrow the filter":      "liczba pasujących pozycji (%[2]s): %[1]d; eksport może zawierać najwyżej %[3]d pozycji: zawęź filtr",
+	"the export would be larger than 15 MiB; narrow the filter":         "plik eksportu byłby większy niż 15 MiB; zawęź filtr",
+	// What an export holds (sheet.TooManyRows), embedded in the message above.
+	"services":   "usługi",
+	"providers":  "realizatorzy",
+	"agreements": "umowy",
+
 	// Errors the gateway makes itself (gateway/internal/rest, backend, hsds).
 	"no route %s %s; see /openapi.json for the API":                                                 "nie ma trasy %s %s; opis API jest w /openapi.json",
 	"method %s is not allowed on %s":                                                                "metoda %s nie jest dozwolona dla %s",
@@ -131,6 +146,13 @@ var polish = map[string]string{
 	"taxonomy not found":                                                                            "nie znaleziono taksonomii",
 	"taxonomy term not found":                                                                       "nie znaleziono pojęcia taksonomii",
 	"organization not found":                                                                        "nie znaleziono organizacji",
+	// Conditional requests (gateway/internal/rest, etag.go).
+	"If-Match must be \"*\" or one entity tag in double quotes, e.g. If-Match: \"r2s\"":         "If-Match musi mieć wartość \"*\" albo zawierać jeden etag w cudzysłowie, np. If-Match: \"r2s\"",
+	"If-Match must carry one entity tag: a resource has one current etag":                       "If-Match może zawierać tylko jeden etag: zasób ma jeden bieżący etag",
+	"If-Match applies to PATCH, DELETE and custom methods (POST …:action) of a resource":        "If-Match dotyczy metod PATCH i DELETE oraz metod niestandardowych zasobu (POST …:action)",
+	"this method takes no etag, so If-Match cannot be checked":                                  "ta metoda nie przyjmuje etagu, więc nie można sprawdzić warunku If-Match",
+	"a weak entity tag (W/...) never matches If-Match; send the etag as read, in double quotes": "słaby etag (W/...) nigdy nie spełnia warunku If-Match; wyślij etag dokładnie w odczytanej postaci, w cudzysłowie",
+	"differs from the If-Match header; send the etag once, or the same in both":                 "różni się od nagłówka If-Match; wyślij etag raz albo ten sam w obu miejscach",
 
 	// The catalogue of services (services/catalogue).
 	"a programme with this id already exists":                              "program o tym identyfikatorze już istnieje",
@@ -193,6 +215,47 @@ var polish = map[string]string{
 	"provider %s is closed": "realizator %s zakończył działalność",
 	"must be 1 to 100 characters of letters, digits, . _ - (a UUID is best)": "musi mieć od 1 do 100 znaków: liter, cyfr oraz . _ - (najlepiej UUID)",
 	"no service %s in this catalogue":                                        "w tym katalogu nie ma usługi %s",
+
+	// Importing services from XLSX, CSV or HSDS JSON (services/catalogue ImportServices).
+	"is required: the file's bytes (base64 in JSON)":                           "jest wymagane: zawartość pliku (w JSON zakodowana w base64)",
+	"the file is larger than 4 MiB; split it":                                  "plik jest większy niż 4 MiB; podziel go",
+	"must be IMPORT_FORMAT_CSV, IMPORT_FORMAT_XLSX or IMPORT_FORMAT_HSDS_JSON": "musi mieć wartość IMPORT_FORMAT_CSV, IMPORT_FORMAT_XLSX albo IMPORT_FORMAT_HSDS_JSON",
+	"has no rows to import":                                                    "nie zawiera wierszy do zaimportowania",
+	"column %d %q is not a column of the services sheet; the columns are those of ExportServices (Nazwa usługi, Obszar, Grupy docelowe, Gmina (TERC), ...)": "kolumna %d %q nie jest kolumną arkusza usług; kolumny są takie jak w pliku z ExportServices (Nazwa usługi, Obszar, Grupy docelowe, Gmina (TERC), ...)",
+	"column %d %q repeats an earlier column":                                                                                        "kolumna %d %q powtarza wcześniejszą kolumnę",
+	"the header has no column Nazwa usługi; it is required":                                                                         "w nagłówku brakuje kolumny Nazwa usługi; jest ona wymagana",
+	"the row has more cells than the header has columns (%d)":                                                                       "wiersz ma więcej komórek, niż nagłówek ma kolumn (%d)",
+	"names the same service as row %d; a file may describe a service once":                                                          "wskazuje tę samą usługę co wiersz %d; w pliku każda usługa może wystąpić tylko raz",
+	"names %s, an entry federated from another instance (%s), which is read-only here":                                              "wskazuje %s, wpis pochodzący z innego CUS (%s), który tutaj można tylko czytać",
+	"must be the UUID of a service (as ExportServices writes it), or empty for a new service":                                       "musi być identyfikatorem UUID usługi (w postaci zapisanej przez ExportServices) albo pozostać puste dla nowej usługi",
+	"%q is not a status; use aktywna, nieaktywna, czasowo zamknięta or zakończona":                                                  "%q nie jest statusem; wpisz: aktywna, nieaktywna, czasowo zamknięta albo zakończona",
+	"%q is not an area of art. 2 ust. 1; use its Polish name (e.g. wspieranie rodziny, pomoc społeczna, kultura) or its point 1-14": "%q nie jest obszarem z art. 2 ust. 1; wpisz jego nazwę (np. wspieranie rodziny, pomoc społeczna, kultura) albo numer punktu od 1 do 14",
+	"%q is not a target group; use e.g. seniorzy, rodziny, dzieci i młodzież, osoby z niepełnosprawnościami, wszyscy mieszkańcy":    "%q nie jest grupą docelową; wpisz np.: seniorzy, rodziny, dzieci i młodzież, osoby z niepełnosprawnościami, wszyscy mieszkańcy",
+	"%q is not a unit; use godzina, wizyta, dzień, miesiąc, posiłek or kurs":                                                        "%q nie jest jednostką; wpisz: godzina, wizyta, dzień, miesiąc, posiłek albo kurs",
+	"must be tak or nie":                                                                       "musi mieć wartość tak albo nie",
+	"must be a whole number of years":                                                          "musi być liczbą całkowitą lat",
+	"must be a whole number of years from 0 to 150":                                            "musi być liczbą całkowitą lat od 0 do 150",
+	"must be an amount from 0 to 21 474 836,47 zł":                                             "musi być kwotą od 0 do 21 474 836,47 zł",
+	"is not an HSDS JSON list of services: %v":                                                 "nie jest listą usług w formacie HSDS JSON: %v",
+	"is not an HSDS JSON page of services: %v":                                                 "nie jest stroną usług w formacie HSDS JSON: %v",
+	"syntax error at byte %d":                                                                  "błąd składni w bajcie %d",
+	"the field %s holds a JSON %s of the wrong type":                                           "pole %s zawiera wartość JSON niewłaściwego typu (%s)",
+	"is an HSDS JSON object without contents; send a list of services or a page with contents": "jest obiektem HSDS JSON bez pola contents; wyślij listę usług albo stronę z polem contents",
+	"is not HSDS JSON (a list of services)":                                                    "nie jest dokumentem HSDS JSON (listą usług)",
+	"has more than %d services; split it":                                                      "zawiera więcej niż %d usług; podziel go",
+	"the service cannot be read: %v":                                                           "nie można odczytać usługi: %v",
+	"is required: the id names the service in a re-run of the import":                          "jest wymagane: po identyfikatorze ponowny import rozpoznaje usługę",
+	"must be active, inactive, defunct or temporarily closed":                                  "musi mieć wartość active, inactive, defunct albo temporarily closed",
+	"only WEEKLY schedules can be imported":                                                    "można importować tylko harmonogramy tygodniowe (WEEKLY)",
+	"%q is not a weekday (MO, TU, WE, TH, FR, SA, SU)":                                         "%q nie jest dniem tygodnia (MO, TU, WE, TH, FR, SA, SU)",
+	"is too large": "ma za dużą wartość",
+	// Cells parsed by sheet.ParseMoney and domain.ParseHours (fmt.Errorf, so the coverage scan does not see
+	// them), reported as they are with "%v".
+	"is empty": "jest puste",
+	"%q is not an amount in złoty (write e.g. 12,50)":                                 "%q nie jest kwotą w złotych (wpisz np. 12,50)",
+	"%q is not a day or range of days (write e.g. pn-pt 08:00-16:00; sb 09:00-13:00)": "%q nie jest dniem ani zakresem dni (wpisz np. pn-pt 08:00-16:00; sb 09:00-13:00)",
+	"%q needs days and hours (write e.g. pn-pt 08:00-16:00)":                          "w %q brakuje dni albo godzin (wpisz np. pn-pt 08:00-16:00)",
+	"%q is not an interval HH:MM-HH:MM":                                               "%q nie jest przedziałem godzin GG:MM-GG:MM",
 
 	// The provider registry and agreements (services/provider).
 	"provider not found":                                    "nie znaleziono realizatora",
@@ -360,4 +423,7 @@ var polish = map[string]string{
 	"the bearer token expired; reconnect with a fresh token and after_revision":                                  "token wygasł; połącz się ponownie z nowym tokenem i parametrem after_revision",
 	"after_revision is above the newest revision of this service; list again and watch from the list's revision": "after_revision jest większe niż najnowsza rewizja tej usługi; pobierz listę ponownie i obserwuj od jej rewizji",
 	"the service is shutting down; reconnect with after_revision":                                                "usługa się zamyka; połącz się ponownie z parametrem after_revision",
+	// Listing referrals by filters and following their changes (referrals_filter.go, changes_list.go).
+	"is not a referral status":                  "nie jest statusem skierowania",
+	"must be a valid time (RFC 3339 over REST)": "musi być poprawnym czasem (w REST w formacie RFC 3339)",
 }

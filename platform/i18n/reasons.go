@@ -41,6 +41,12 @@ var reasons = map[string]reasonText{
 	"TOO_MANY_ORDER_KEYS":      {"order_by names too many keys.", "order_by podaje zbyt wiele kluczy sortowania."},
 	"REPEATED_ORDER_KEY":       {"order_by names a field twice.", "order_by podaje to samo pole dwukrotnie."},
 
+	// Spreadsheets (platform/sheet: imports and exports).
+	"FILE_TOO_LARGE":   {"The file sent is larger than the method accepts: split it.", "Przesłany plik jest większy, niż przyjmuje metoda: podziel go."},
+	"EMPTY_FILE":       {"The file, or its sheet, has no header row and no data.", "Plik albo jego arkusz nie ma wiersza nagłówka ani danych."},
+	"UNREADABLE_FILE":  {"The file cannot be read in the format given (not an XLSX workbook, malformed CSV, a missing sheet).", "Nie można odczytać pliku w podanym formacie (to nie skoroszyt XLSX, błędny CSV, brak arkusza)."},
+	"EXPORT_TOO_LARGE": {"The export file would be larger than 15 MiB: narrow the filter.", "Plik eksportu byłby większy niż 15 MiB: zawęź filtr."},
+
 	// Tokens and roles.
 	"AUTHENTICATION_REQUIRED":   {"The method needs a bearer token.", "Metoda wymaga tokenu (Bearer)."},
 	"AUTHORIZATION_MALFORMED":   {"The Authorization header is not \"Bearer <token>\".", "Nagłówek Authorization nie ma postaci \"Bearer <token>\"."},
@@ -73,6 +79,9 @@ var reasons = map[string]reasonText{
 	"TAXONOMY_NOT_FOUND":      {"No such HSDS taxonomy.", "Nie ma takiej taksonomii HSDS."},
 	"TAXONOMY_TERM_NOT_FOUND": {"No such HSDS taxonomy term.", "Nie ma takiego pojęcia taksonomii HSDS."},
 	"ORGANIZATION_NOT_FOUND":  {"No such HSDS organization.", "Nie ma takiej organizacji HSDS."},
+
+	// Conditional requests of the gateway (If-Match).
+	"PRECONDITION_UNSUPPORTED": {"If-Match cannot be applied to this request: more than one etag, or a method that takes none.", "Nagłówka If-Match nie można zastosować do tego żądania: podano więcej niż jeden etag albo metoda nie przyjmuje etagu."},
 
 	// The catalogue of services.
 	"SERVICE_NOT_FOUND":             {"No such service in the catalogue.", "W katalogu nie ma takiej usługi."},

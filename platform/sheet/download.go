@@ -2,13 +2,13 @@ package sheet
 
 import (
 	"context"
-	"strconv"
 
 	"google.golang.org/genproto/googleapis/api/httpbody"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/i18n"
 )
 
 // Bounds of an export RPC (ExportServices, ExportProviders, ExportAgreements, ExportStatistics): the rows of one
@@ -20,7 +20,9 @@ const (
 
 // TooManyRows is the error of an export whose filter matches more than MaxExportRows records.
 func TooManyRows(field string, n int, what string) error {
-	return apierr.Invalid(field, "matches "+strconv.Itoa(n)+" "+what+"; an export holds at most "+strconv.Itoa(MaxExportRows)+": narrow the filter")
+	// what ("services", "providers", "agreements") is a catalogue text of its own, so a Polish caller reads
+	// "usługi", not "services", inside the Polish sentence.
+	return apierr.Invalidf(field, "matches %d %s; an export holds at most %d: narrow the filter", n, i18n.NewMsg(what), MaxExportRows)
 }
 
 // ErrExportTooLarge is the error of an export whose file would pass MaxExportBytes.

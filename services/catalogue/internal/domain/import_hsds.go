@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/i18n"
 	"github.com/cus-suite/cus/platform/sheet"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	typev1 "github.com/cus-suite/cus/proto/cus/type/v1"
@@ -110,14 +111,14 @@ func ParseHSDS(field string, b []byte) ([]*ImportItem, error) {
 	switch {
 	case len(trimmed) > 0 && trimmed[0] == '[':
 		if err := json.Unmarshal(trimmed, &raw); err != nil {
-			return nil, apierr.Invalid(field, "is not an HSDS JSON list of services: "+jsonProblem(err))
+			return nil, apierr.Invalidf(field, "is not an HSDS JSON list of services: %v", jsonProblem(err))
 		}
 	case len(trimmed) > 0 && trimmed[0] == '{':
 		var page struct {
 			Contents []json.RawMessage `json:"contents"`
 		}
 		if err := json.Unmarshal(trimmed, &page); err != nil {
-			return nil, apierr.Invalid(field, "is not an HSDS JSON page of services: "+jsonProblem(err))
+			return nil, apierr.Invalidf(field, "is not an HSDS JSON page of services: %v", jsonProblem(err))
 		}
 		if page.Contents == nil {
 			return nil, apierr.Invalid(field, "is an HSDS JSON object without contents; send a list of services or a page with contents")
@@ -137,19 +138,25 @@ func ParseHSDS(field string, b []byte) ([]*ImportItem, error) {
 	return items, nil
 }
 
-func jsonProblem(err error) string {
+// jsonProblem says what is wrong with a JSON document as a catalogue message, so that the error which embeds
+// it translates whole; a problem it does not recognise passes on encoding/json's English text.
+func jsonProblem(err error) i18n.Msg {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+		return i18n.NewMsg("syntax error at byte %d", se.Offset)
 	}
-	return err.Error()
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return i18n.NewMsg("the field %s holds a JSON %s of the wrong type", te.Field, te.Value)
+	}
+	return i18n.NewMsg("%v", err)
 }
 
 func hsdsItem(pos int, raw json.RawMessage) *ImportItem {
 	it := &ImportItem{Row: pos, column: hsdsField}
 	var h hsdsService
 	if err := json.Unmarshal(raw, &h); err != nil {
-		it.violate("", "the service cannot be read: %s", jsonProblem(err))
+		it.violate("", "the service cannot be read: %v", jsonProblem(err))
 		return it
 	}
 	it.SourceID, it.DisplayName = h.ID, h.Name

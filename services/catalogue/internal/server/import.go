@@ -8,8 +8,10 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/i18n"
 	"github.com/cus-suite/cus/platform/paging"
 	"github.com/cus-suite/cus/platform/sheet"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
@@ -41,7 +43,10 @@ func (s *Server) ImportServices(ctx context.Context, req *cataloguev1.ImportServ
 	hash := paging.RequestHash(req)
 	if !req.GetDryRun() {
 		if rep, ok, err := s.store.ImportReport(req.GetRequestId(), hash); err != nil || ok {
-			return rep, err
+			if err != nil {
+				return nil, err
+			}
+			return localizeReport(ctx, rep), nil
 		}
 	}
 	var items []*domain.ImportItem
@@ -104,7 +109,25 @@ func (s *Server) ImportServices(ctx context.Context, req *cataloguev1.ImportServ
 	s.log.Info("services imported", zap.Bool("dry_run", out.GetDryRun()), zap.String("format", format.String()),
 		zap.Int("rows", len(out.GetRows())), zap.Int32("created", out.GetCreatedCount()), zap.Int32("updated", out.GetUpdatedCount()),
 		zap.Int32("unchanged", out.GetUnchangedCount()), zap.Int32("invalid", out.GetInvalidCount()))
-	return out, nil
+	return localizeReport(ctx, out), nil
+}
+
+// localizeReport returns the report with the descriptions of its rows' problems in the caller's language
+// (accept-language, platform/i18n): a gmina clerk importing a spreadsheet reads "musi mieć wartość tak albo
+// nie", not "must be tak or nie". The report is stored in English, so a retried request_id is answered in
+// the language of the retry.
+func localizeReport(ctx context.Context, rep *cataloguev1.ImportServicesResponse) *cataloguev1.ImportServicesResponse {
+	lang := i18n.FromIncoming(ctx)
+	if lang == i18n.English {
+		return rep
+	}
+	out := proto.CloneOf(rep)
+	for _, row := range out.GetRows() {
+		for _, v := range row.GetViolations() {
+			v.Description = i18n.Translate(lang, v.GetDescription())
+		}
+	}
+	return out
 }
 
 // importStage is one batch of an import on its way through the pipeline.
