@@ -426,4 +426,18 @@ var polish = map[string]string{
 	// Listing referrals by filters and following their changes (referrals_filter.go, changes_list.go).
 	"is not a referral status":                  "nie jest statusem skierowania",
 	"must be a valid time (RFC 3339 over REST)": "musi być poprawnym czasem (w REST w formacie RFC 3339)",
+	// Webhooks (platform/webhook, the referral service's webhooks.go).
+	"no such webhook":                  "nie ma takiego webhooka",
+	"the webhook is already active":    "webhook jest już aktywny",
+	"a webhook with this id exists":    "webhook o tym identyfikatorze już istnieje",
+	"required: one or more of %s":      "wymagane: co najmniej jeden z %s",
+	"unknown event type %q; known: %s": "nieznany typ zdarzenia %q; znane typy: %s",
+	"provider staff subscribe only to referrals addressed to their provider, %s":                                                                "pracownicy realizatora subskrybują tylko skierowania do swojego realizatora, %s",
+	"referral events need a role that reads referrals (coordinator, director, provider staff); this caller may subscribe to catalogue.* events": "zdarzenia skierowań wymagają roli, która może czytać skierowania (koordynator, dyrektor, pracownik realizatora); ten klient może subskrybować zdarzenia catalogue.*",
+	"only with referral events":                                           "tylko ze zdarzeniami skierowań",
+	"only its owner or an admin may change a webhook":                     "webhook może zmienić tylko jego właściciel albo administrator",
+	"at most 200 characters":                                              "najwyżej 200 znaków",
+	"only DISABLED may be set; EnableWebhook re-enables":                  "można ustawić tylko DISABLED; ponownie włącza EnableWebhook",
+	"only the webhook's owner rotates its secret (the response shows it)": "sekret webhooka zmienia tylko jego właściciel (odpowiedź go pokazuje)",
+	"between 0 and 7 days":                                                "od 0 do 7 dni",
 }

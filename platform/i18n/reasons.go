@@ -83,6 +83,12 @@ var reasons = map[string]reasonText{
 	// Conditional requests of the gateway (If-Match).
 	"PRECONDITION_UNSUPPORTED": {"If-Match cannot be applied to this request: more than one etag, or a method that takes none.", "Nagłówka If-Match nie można zastosować do tego żądania: podano więcej niż jeden etag albo metoda nie przyjmuje etagu."},
 
+	// Webhooks of the referral service.
+	"WEBHOOK_NOT_FOUND": {"No such webhook, or not one of the caller's.", "Nie ma takiego webhooka albo nie należy on do wywołującego."},
+	"WEBHOOK_ACTIVE":    {"The webhook is already active: there is nothing to enable.", "Webhook jest już aktywny: nie ma czego włączać."},
+	"WEBHOOK_EXISTS":    {"A webhook with this id exists.", "Webhook o tym identyfikatorze już istnieje."},
+	"NOT_WEBHOOK_OWNER": {"Only the webhook's owner (or an admin, except for rotating the secret) may do this.", "Tylko właściciel webhooka (albo administrator, z wyjątkiem zmiany sekretu) może to zrobić."},
+
 	// The catalogue of services.
 	"SERVICE_NOT_FOUND":             {"No such service in the catalogue.", "W katalogu nie ma takiej usługi."},
 	"SERVICE_ALREADY_EXISTS":        {"A service with this id exists.", "Usługa o tym identyfikatorze już istnieje."},
