@@ -266,7 +266,14 @@ func TestTagsPerResourceWithPolishNames(t *testing.T) {
 			t.Errorf("%s: tags %v not one declared tag", id, tags)
 		}
 	}
-	for tag, pl := range map[string]string{"Services": "usługa", "Referrals": "skierowanie", "Agreements": "umowa",
+	// Every resource of the committed document has its Polish name: a collection added without a line in
+	// tags.go would be grouped under a bare English tag, unreadable to a gmina's staff.
+	for name, m := range declared {
+		if pl, _ := m["x-name-pl"].(string); pl == "" {
+			t.Errorf("tag %s has no Polish name (x-name-pl): add its line to tags.go", name)
+		}
+	}
+	for tag, pl := range map[string]string{"Services": "usługa", "Referrals": "skierowanie", "Agreements": "umowa", "Webhooks": "webhook",
 		"Plans": "IPUS", "Programmes": "PUS", "Residents": "mieszkaniec", "Consents": "zgoda", "Cases": "sprawa"} {
 		if got, _ := declared[tag]["x-name-pl"].(string); !strings.Contains(got, pl) {
 			t.Errorf("tag %s: Polish name %q, want it to contain %q", tag, got, pl)

@@ -46,6 +46,9 @@ var tags = []struct {
 		"Counts and response times of referrals, without personal data."}},
 	{[]string{"auditEntries"}, tagInfo{"Audit", "dziennik audytu",
 		"The hash-chained audit log of every access to personal data, and its verification."}},
+	{[]string{"webhooks", "deliveries"}, tagInfo{"Webhooks", "webhook (powiadomienie o zdarzeniu)",
+		"Subscriptions to referral events and catalogue changes, delivered to an integrator's URL inside the operator's " +
+			"allowlist, signed as Standard Webhooks say; with the delivery log, re-enabling and secret rotation."}},
 }
 
 // tagFor returns the tag of an operation on path (the 3.1 form, /v1/providers/{provider}/agreements).
