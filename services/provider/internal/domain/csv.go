@@ -1,10 +1,7 @@
 package domain
 
 import (
-	"encoding/csv"
-	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"strings"
 	"unicode/utf8"
@@ -178,21 +175,19 @@ func ParseProvidersCSV(field, text string) (*CSVFile, error) {
 	if strings.TrimSpace(text) == "" {
 		return nil, Invalid(field, ReasonRequired, "the file is empty; it needs a header row (nazwa;forma_prawna;...) and a row per provider")
 	}
-	f := &CSVFile{Separator: sheet.DetectSeparator(text)}
-	r := csv.NewReader(strings.NewReader(text))
-	r.Comma = f.Separator
-	r.FieldsPerRecord = -1
-	r.LazyQuotes = true // hand-made files put quotes in names: Fundacja "Dobry Start"
-	header, err := r.Read()
+	// Reading the CSV (separator, quoting, row numbers, empty rows) is platform/sheet's, shared with the
+	// catalogue's import; the size and emptiness were checked above with this registry's reasons. With lazy
+	// quotes only a malformed header row can fail the read (UNREADABLE_FILE).
+	t, err := sheet.ReadCSV(field, []byte(text), sheet.Limits{MaxBytes: MaxImportBytes})
 	if err != nil {
-		return nil, Invalid(field, ReasonInvalidFormat, "the header row cannot be read: %v", csvProblem(err))
+		return nil, err
 	}
+	f := &CSVFile{Separator: t.Separator}
 	var v Violations
 	seen := map[Column]int{}
-	for i, h := range header {
-		h = strings.TrimSpace(h)
+	for i, h := range t.Header {
 		f.Header = append(f.Header, h)
-		if h == "" && i == len(header)-1 && i > 0 {
+		if h == "" && i == len(t.Header)-1 && i > 0 {
 			f.Columns = append(f.Columns, "") // a trailing separator
 			continue
 		}
@@ -215,52 +210,24 @@ func ParseProvidersCSV(field, text string) (*CSVFile, error) {
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	for {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
+	for _, r := range t.Rows { // sheet.ReadCSV keeps only rows with a non-empty cell
+		if len(f.Rows) == MaxImportRows {
+			return nil, Invalid(field, ReasonTooLong, "the file has more than %d rows; split it", MaxImportRows)
 		}
-		if err != nil {
-			line := 0
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				line = pe.StartLine
-			}
-			f.Rows = append(f.Rows, CSVRow{Row: line, Problem: "the row cannot be read: " + csvProblem(err)})
-			continue
-		}
-		line, _ := r.FieldPos(0)
-		row := CSVRow{Row: line, Cells: map[Column]string{}}
-		empty := true
-		for i, cell := range rec {
-			cell = strings.TrimSpace(cell)
+		row := CSVRow{Row: r.Line, Problem: r.Problem, Cells: map[Column]string{}}
+		for i, cell := range r.Cells {
 			if cell == "" {
 				continue
 			}
-			empty = false
 			if i >= len(f.Columns) || f.Columns[i] == "" {
 				row.Problem = fmt.Sprintf("the row has a value in column %d, but the header has %d columns", i+1, len(f.Header))
 				continue
 			}
 			row.Cells[f.Columns[i]] = cell
 		}
-		if empty {
-			continue // spreadsheets export trailing empty rows as ;;;;
-		}
-		if len(f.Rows) == MaxImportRows {
-			return nil, Invalid(field, ReasonTooLong, "the file has more than %d rows; split it", MaxImportRows)
-		}
 		f.Rows = append(f.Rows, row)
 	}
 	return f, nil
-}
-
-func csvProblem(err error) string {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return "malformed CSV"
 }
 
 func columnList() string {
