@@ -152,7 +152,9 @@ func (g *Guard) CheckURL(raw string) (*url.URL, error) {
 		if r.wildcard && !strings.HasSuffix(host, "."+r.host) || !r.wildcard && host != r.host {
 			continue
 		}
-		if p := u.EscapedPath(); r.path != "" && r.path != "/" && p != strings.TrimSuffix(r.path, "/") && !strings.HasPrefix(p, strings.TrimSuffix(r.path, "/")+"/") {
+		if p := u.EscapedPath(); r.path != "" && dotSegments(p) {
+			continue // /cus/../admin would leave the allowed prefix once the receiver normalises the path
+		} else if r.path != "" && r.path != "/" && p != strings.TrimSuffix(r.path, "/") && !strings.HasPrefix(p, strings.TrimSuffix(r.path, "/")+"/") {
 			continue
 		}
 		return u, nil
@@ -164,6 +166,24 @@ func (g *Guard) CheckURL(raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("must be https (plain http only to a loopback address the operator allows); %s is not in the allowlist (--webhook-allow)", u.Host)
 	}
 	return nil, fmt.Errorf("%s is not in the operator's allowlist of webhook targets (--webhook-allow)", u.Host)
+}
+
+// dotSegments reports whether an escaped URL path has a "." or ".." segment, or an escaped slash, once unescaped:
+// such a path can leave a path prefix of the allowlist after the receiving server normalises it.
+func dotSegments(escaped string) bool {
+	if strings.Contains(strings.ToLower(escaped), "%2f") || strings.Contains(strings.ToLower(escaped), "%5c") {
+		return true
+	}
+	p, err := url.PathUnescape(escaped)
+	if err != nil {
+		return true
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 func (g *Guard) inNets(a netip.Addr) bool {
@@ -185,6 +205,9 @@ var special = []netip.Prefix{
 	netip.MustParsePrefix("64:ff9b::/96"), // NAT64: would reach any IPv4 address, private ones included
 	netip.MustParsePrefix("64:ff9b:1::/48"),
 	netip.MustParsePrefix("2002::/16"), // 6to4
+	netip.MustParsePrefix("::/96"),     // IPv4-compatible (::127.0.0.1): routed to the IPv4 address over sit tunnels
+	netip.MustParsePrefix("2001::/32"), // Teredo
+	netip.MustParsePrefix("fec0::/10"), // site-local (deprecated, still routed privately)
 }
 
 // ErrAddressRefused is the error of a connection to an address the allowlist does not allow.

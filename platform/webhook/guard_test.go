@@ -28,6 +28,9 @@ func TestAllowlistURLs(t *testing.T) {
 		{"https://crm.example.com:8443/cus/hook", ""},
 		{"https://crm.example.com:8443/cus", ""},
 		{"https://crm.example.com:8443/cusX", "not in the operator's allowlist"},
+		{"https://crm.example.com:8443/cus/../admin", "not in the operator's allowlist"},     // normalised by the receiver
+		{"https://crm.example.com:8443/cus/%2e%2e/admin", "not in the operator's allowlist"}, // the same, escaped
+		{"https://crm.example.com:8443/cus%2f..%2fadmin", "not in the operator's allowlist"}, // an escaped slash
 		{"https://crm.example.com/cus/hook", "not in the operator's allowlist"},
 		{"http://hooks.example.org/in", "must be https"},
 		{"http://127.0.0.1:8085/hook", ""},
@@ -76,7 +79,10 @@ func TestCheckAddr(t *testing.T) {
 		{"hooks.example.org", "fd00::1", false},
 		{"hooks.example.org", "64:ff9b::a00:1", false},
 		{"hooks.example.org", "0.0.0.0", false},
-		{"127.0.0.1", "127.0.0.1", true}, // the URL names the loopback literal itself
+		{"hooks.example.org", "::127.0.0.1", false},         // IPv4-compatible: a sit tunnel routes it to loopback
+		{"hooks.example.org", "::a00:1", false},             // ... or to 10.0.0.1
+		{"hooks.example.org", "2001:0:4136:e378::1", false}, // Teredo
+		{"127.0.0.1", "127.0.0.1", true},                    // the URL names the loopback literal itself
 		{"127.0.0.1", "127.0.0.2", false},
 	} {
 		err := g.CheckAddr(c.host, netip.MustParseAddr(c.addr))

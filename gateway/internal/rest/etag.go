@@ -321,6 +321,13 @@ func (c *conditional) applyIfMatch(req any) (applied bool, err error) {
 		return false, gatewayError(codes.InvalidArgument, "PRECONDITION_UNSUPPORTED",
 			"this method takes no etag, so If-Match cannot be checked", "If-Match")
 	}
+	if tags[0].value == "" {
+		// No resource has the empty etag, and the services read an empty etag as "no check": "" must fail, not
+		// turn the write into an unconditional one.
+		c.stale.Store(true)
+		return false, gatewayError(codes.Aborted, staleEtagReason,
+			"the etag does not match the current version; read the resource again and retry", "")
+	}
 	if tags[0].weak {
 		// RFC 9110 §13.1.1: If-Match compares strongly, and a weak tag never matches.
 		c.stale.Store(true)

@@ -263,6 +263,8 @@ func TestIfMatchOnPatchAndDelete(t *testing.T) {
 		{"stale etag in the body keeps 409", http.MethodPatch, "/v1/" + name, `{"displayName":"X","etag":"` + first + `"}`, nil, http.StatusConflict, "STALE_ETAG", true},
 		{"body and If-Match differ", http.MethodPatch, "/v1/" + name, `{"displayName":"X","etag":"` + first + `"}`, []string{"If-Match", `"` + current + `"`}, http.StatusBadRequest, "INVALID_FIELDS", false},
 		{"weak If-Match never matches", http.MethodPatch, "/v1/" + name, `{"displayName":"X"}`, []string{"If-Match", `W/"` + current + `"`}, http.StatusPreconditionFailed, "STALE_ETAG", false},
+		{"the empty tag never matches", http.MethodPatch, "/v1/" + name, `{"displayName":"Bez warunku"}`, []string{"If-Match", `""`}, http.StatusPreconditionFailed, "STALE_ETAG", false},
+		{"the empty tag on DELETE", http.MethodDelete, "/v1/" + name, "", []string{"If-Match", `""`}, http.StatusPreconditionFailed, "STALE_ETAG", false},
 		{"several tags", http.MethodDelete, "/v1/" + name, "", []string{"If-Match", `"` + current + `", "r0"`}, http.StatusBadRequest, "PRECONDITION_UNSUPPORTED", false},
 		{"not an entity tag", http.MethodDelete, "/v1/" + name, "", []string{"If-Match", current}, http.StatusBadRequest, "MALFORMED_REQUEST", false},
 		{"If-Match on a create", http.MethodPost, "/v1/services", `{"displayName":"Nowa"}`, []string{"If-Match", `"` + current + `"`}, http.StatusBadRequest, "PRECONDITION_UNSUPPORTED", false},

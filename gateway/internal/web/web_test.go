@@ -563,6 +563,25 @@ func TestPaging(t *testing.T) {
 	}
 }
 
+// A deep page typed without a token is not walked to: a page number alone must not cost the catalogue dozens of
+// searches (the site's own links carry their token).
+func TestDeepPageWithoutTokenIsNotWalked(t *testing.T) {
+	var many []*cataloguev1.Service
+	for i := 1; i <= 1300; i++ {
+		many = append(many, svc(i, fmt.Sprintf("Usługa %04d", i), "Zajęcia dla seniorów."))
+	}
+	e := newEnv(t, many...)
+	before := e.cat.searchCount()
+	r := e.get("/szukaj?q=zajecia&strona=60")
+	if r.code != 200 || resultIDs(t, doc(t, r.body)) != nil || e.cat.searchCount()-before > 2 {
+		t.Errorf("page 60 without a token: %d, no results expected, after %d searches", r.code, e.cat.searchCount()-before)
+	}
+	before = e.cat.searchCount()
+	if got := resultIDs(t, doc(t, e.get("/szukaj?q=zajecia&strona=3").body)); len(got) != 20 || e.cat.searchCount()-before > 3 {
+		t.Errorf("page 3 without a token: %d results after %d searches", len(got), e.cat.searchCount()-before)
+	}
+}
+
 func TestNotFoundAndUnavailablePages(t *testing.T) {
 	e := newEnv(t, demoServices()...)
 	r := e.get("/uslugi/" + sid(77))

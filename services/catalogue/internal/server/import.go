@@ -205,10 +205,12 @@ func (s *Server) importBatches(ctx context.Context, items []*domain.ImportItem, 
 				}
 				st.plans, st.written = plans, written
 			}
-			select {
-			case committed <- st:
-			case <-gctx.Done():
-				return gctx.Err()
+			// A committed batch always reaches the reader below, even when the import is being cancelled: its
+			// services are stored, so the search index and the read cache must learn of them (the reader drains
+			// committed until it is closed, so this send cannot block forever).
+			committed <- st
+			if err := gctx.Err(); err != nil {
+				return err
 			}
 		}
 		return nil
