@@ -20,12 +20,11 @@ import (
 const (
 	// resultsPerPage is the page size of the results page.
 	resultsPerPage = 20
-	// maxPage bounds the page number: deeper than 10,000 results a resident is better served by a filter.
-	maxPage = 500
-	// maxWalkedPage bounds the pages found by walking from the first one when a link carries no valid token
-	// (a typed or stale address): 10 catalogue calls at most, so an anonymous request cannot multiply its load
-	// on the catalogue a hundredfold. The site's own links carry their token and reach every page.
-	maxWalkedPage = 50
+	// maxPage bounds the page number: deeper than 1,000 results a resident is better served by a filter. It also
+	// bounds what a link without a token costs (a typed page number, a "previous" link): the page is found by
+	// walking from the first one, at most 10 catalogue searches, so an anonymous request cannot multiply its
+	// load on the catalogue.
+	maxPage = 50
 	// defaultRadiusKm is the distance from a town when none is chosen.
 	defaultRadiusKm = 10
 	// gminaSelectMax is the most gminas offered as a list; with more (a large federation, a synthetic
@@ -229,9 +228,6 @@ func (h *Handler) parseFilters(ctx context.Context, q url.Values, n names) (*cat
 func (h *Handler) pageToken(ctx context.Context, req *cataloguev1.SearchServicesRequest, page int) (string, bool, error) {
 	walk := &cataloguev1.SearchServicesRequest{Query: req.Query, Areas: req.Areas, TargetGroups: req.TargetGroups, Age: req.Age,
 		TercCodes: req.TercCodes, FreeOfCharge: req.FreeOfCharge, OpenAt: req.OpenAt, Near: req.Near}
-	if page > maxWalkedPage {
-		return "", false, nil // answered as past the end: the totals and facets, no results
-	}
 	token := ""
 	for left := (page - 1) * resultsPerPage; left > 0; {
 		walk.PageSize, walk.PageToken = int32(min(left, 100)), token
