@@ -80,7 +80,7 @@ $(TS_CLIENT)/node_modules/.bin/tsc: $(TS_CLIENT)/package.json $(TS_CLIENT)/packa
 	cd $(TS_CLIENT) && npm ci --no-audit --no-fund
 	@touch $@
 ts-client: $(TS_CLIENT)/node_modules/.bin/tsc
-	cd $(TS_CLIENT) && node_modules/.bin/openapi-typescript ../../gateway/internal/openapi/cus.openapi.json -o schema.check.d.ts --silent && \
+	cd $(TS_CLIENT) && node_modules/.bin/openapi-typescript $(CURDIR)/gateway/internal/openapi/cus.openapi.json -o schema.check.d.ts --silent && \
 		if ! cmp -s schema.d.ts schema.check.d.ts; then rm -f schema.check.d.ts; echo "$(TS_CLIENT)/schema.d.ts is out of date: run npm run generate there and commit"; exit 1; fi; \
 		rm -f schema.check.d.ts
 	cd $(TS_CLIENT) && node_modules/.bin/tsc -p .

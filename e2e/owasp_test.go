@@ -447,7 +447,7 @@ func owaspAPI2(t *testing.T, s *suite, w *owaspWorld, tl *tally) {
 		})), path, "TOKEN_NOT_YET_VALID"},
 		{"a token of another issuer", bearer(spoil("coordinator", func(h, c map[string]any) { c["iss"] = "https://evil.example/" })), path, "TOKEN_ISSUER_REFUSED"},
 		{"a token for another audience", bearer(spoil("coordinator", func(h, c map[string]any) { c["aud"] = []string{"someone-else"} })), path, "TOKEN_AUDIENCE_REFUSED"},
-		{"a token with a garbage kid", bearer(spoil("coordinator", func(h, c map[string]any) { h["kid"] = "../../etc/passwd" })), path, "TOKEN_UNKNOWN_KEY"},
+		{"a token with a garbage kid", bearer(spoil("coordinator", func(h, c map[string]any) { h["kid"] = "../../etc/passwd" })), path, "TOKEN_UNKNOWN_KEY"}, // outside-ok: a path-traversal payload, never read
 		{"a token signed by another key", bearer(foreign), path, "TOKEN_UNKNOWN_KEY"},
 		{"a coordinator token whose claims were changed to admin (signature kept)", bearer(tampered), "/v1/auditEntries", "TOKEN_SIGNATURE_INVALID"},
 		{"a token with no role of the suite", bearer(spoil("coordinator", func(h, c map[string]any) { c["roles"] = []string{"superuser"} })), path, "TOKEN_WITHOUT_ROLE"},
