@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"bytes"
 	"fmt"
 	"sort"
 	"strconv"
@@ -159,8 +158,8 @@ func contains(list []string, v string) bool {
 	return false
 }
 
-// Order compares two indexed services for List.
-type Order func(a, b *search.Doc) bool
+// Order is the sort keys of a List of indexed services; the ID breaks remaining ties.
+type Order = []search.OrderKey
 
 // ParseServiceOrder compiles an order_by of ListServices. display_name sorts with Polish collation
 // (ą after a, ł after l, ż after ź...), the way residents expect a list of names.
@@ -169,33 +168,22 @@ func ParseServiceOrder(orderBy string) (Order, error) {
 	if err != nil {
 		return nil, err
 	}
+	order := make(Order, 0, len(keys))
 	for _, k := range keys {
+		var f search.OrderField
 		switch k.Field {
-		case "display_name", "create_time", "update_time":
+		case "display_name":
+			f = search.OrderByName
+		case "create_time":
+			f = search.OrderByCreateTime
+		case "update_time":
+			f = search.OrderByUpdateTime
 		default:
 			return nil, apierr.Invalid("order_by", fmt.Sprintf("cannot order by %q; use display_name, create_time or update_time", k.Field))
 		}
+		order = append(order, search.OrderKey{Field: f, Desc: k.Desc})
 	}
-	return func(a, b *search.Doc) bool {
-		for _, k := range keys {
-			var c int
-			switch k.Field {
-			case "display_name":
-				c = bytes.Compare(a.SortKey, b.SortKey)
-			case "create_time":
-				c = a.CreateTime.Compare(b.CreateTime)
-			case "update_time":
-				c = a.UpdateTime.Compare(b.UpdateTime)
-			}
-			if k.Desc {
-				c = -c
-			}
-			if c != 0 {
-				return c < 0
-			}
-		}
-		return a.ID < b.ID
-	}, nil
+	return order, nil
 }
 
 // SortKeys is used by tests to show the Polish order.

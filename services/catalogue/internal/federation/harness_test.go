@@ -131,7 +131,7 @@ func service(terc, name string) *cataloguev1.Service {
 
 // originCount counts the services of an origin held by in.
 func (in *instance) originCount(terc string) int {
-	_, total := in.srv.Index().List(func(d *search.Doc) bool { return d.Origin == terc }, func(a, b *search.Doc) bool { return a.ID < b.ID }, 0, 1)
+	_, total := in.srv.Index().List(func(d *search.Doc) bool { return d.Origin == terc }, nil, 0, 1)
 	return total
 }
 
@@ -272,7 +272,7 @@ func (p *proxy) setTarget(addr string) {
 
 func names(in *instance, terc string) map[string]bool {
 	out := map[string]bool{}
-	ids, _ := in.srv.Index().List(func(d *search.Doc) bool { return d.Origin == terc }, func(a, b *search.Doc) bool { return a.ID < b.ID }, 0, 1<<30)
+	ids, _ := in.srv.Index().List(func(d *search.Doc) bool { return d.Origin == terc }, nil, 0, 1<<30)
 	for _, id := range ids {
 		out[id] = true
 	}

@@ -1,6 +1,7 @@
 package search
 
 import (
+	"encoding/binary"
 	"math"
 	"slices"
 	"strings"
@@ -20,7 +21,9 @@ type Interval struct {
 	OpenMin, CloseMin int
 }
 
-// Doc is the searchable projection of one catalogue service.
+// Doc is the searchable projection of one catalogue service: what Upsert
+// takes. The index does not keep it: the text fields are tokenised into
+// postings and dropped, and only the list projection (see List) is kept.
 type Doc struct {
 	ID       string // service UUID
 	Revision int64  // store revision of this version; Upsert ignores a Doc older than what the index has (and older than a tombstone)
@@ -62,14 +65,45 @@ const (
 
 var fieldWeight = [nFields]float32{fName: 3, fAlt: 2, fKeywords: 1.5, fDesc: 1, fElig: 1}
 
-// posting packs the per-field term frequencies of one (term, doc) pair into
-// 6 bits per field. Eight bytes per posting instead of a struct with five
-// counters keeps 100k documents of ~1 KB text around 100 MB of postings;
-// frequencies above 63 are saturated, which BM25's saturation makes
-// irrelevant anyway.
-type posting struct {
-	doc uint32
-	tf  uint32
+// A posting list holds, in doc-number order, the documents containing one
+// term (docs) and beside them (tfs) the per-field term frequencies packed
+// into 6 bits per field (frequencies above 63 are saturated, which BM25's
+// saturation makes irrelevant anyway) and the impact of the posting (imps):
+// its BM25F term score t/(t+k1), t = the field-weighted, length-normalised
+// frequency, in units of 1/65535. Impacts make scoring a posting one load
+// and one multiply, and maxImp, an upper bound of imps, lets the ranking
+// skip a variant that cannot reach the current top k (see scoreFinal).
+// Parallel arrays rather than an array of structs: building the match set
+// reads only docs (4 bytes a posting), and all serialise as flat arrays.
+type plist struct {
+	docs   []uint32
+	tfs    []uint32
+	imps   []uint16
+	maxImp uint16
+	// dense mirrors docs as a bitset for the frequent terms (see
+	// denseRatio): OR-ing 61 KiB of words into a query's term set beats
+	// setting tens of thousands of bits one by one.
+	dense bitset
+}
+
+// A term found in at least 1/denseRatio of the documents (and at least
+// denseMin) also gets a dense bitset: it costs no more than its docs array.
+const (
+	denseRatio = 32
+	denseMin   = 2048
+)
+
+const impScale = 65535
+
+// impact returns the scaled BM25F term score of a posting with packed
+// frequencies tf in a document with field norms nm.
+func impact(tf uint32, nm *[nFields]float32) uint16 {
+	var t float32
+	for f := 0; tf != 0; f++ {
+		t += float32(tf&tfMax) * nm[f]
+		tf >>= tfBits
+	}
+	return uint16(t/(t+k1)*impScale + 0.5)
 }
 
 const (
@@ -82,9 +116,9 @@ type hourIv struct {
 	open, close int16
 }
 
-// docHot is what the common filters need, kept to 44 bytes per document
-// so that scanning all 100k documents stays within the CPU caches; the rarer
-// filters' data lives in docMeta.
+// docHot is what the per-document filters need, kept small so that a scan
+// of the candidates stays within the CPU caches; the rarer filters' data
+// lives in docMeta.
 type docHot struct {
 	flags  uint8
 	nTerc  uint8     // number of TERC ids; the first two are inline in terc
@@ -138,10 +172,24 @@ func buildWeek(hours []hourIv) weekMap {
 }
 
 type docMeta struct {
-	tercs   []uint32
-	points  []LatLng
-	hours   []hourIv
-	nameKey string // folded name, the tie-break order
+	tercs  []uint32 // only when more than two (docHot.terc holds up to two)
+	points []LatLng
+	hours  []hourIv
+}
+
+// listDoc is the list projection of a document: what List's callers filter
+// and order by, without the text.
+type listDoc struct {
+	name      string
+	sortKey   string
+	providers []string // interned
+	created   int64    // Unix seconds
+	updated   int64
+	createdNs int32
+	updatedNs int32
+	status    int32
+	origin    int32 // TERC id, -1 for none
+	reqDec    bool
 }
 
 // Index is an in-memory full-text, faceted and geo index of catalogue
@@ -150,11 +198,22 @@ type Index struct {
 	mu sync.RWMutex
 
 	byID map[string]uint32
-	docs []Doc // by internal doc number; ID "" marks a free slot
+	ids  []string // by internal doc number; "" marks a free slot
+	revs []int64
 	hot  []docHot
 	week []weekMap // only read by OpenAt queries
 	meta []docMeta
-	flen [][nFields]uint16 // field lengths in tokens
+	list []listDoc
+	// nameKey is the folded name, the tie-break order of results; namePfx
+	// its first 8 bytes big-endian, which settles most comparisons of a
+	// name-ordered page without touching the strings.
+	nameKey []string
+	namePfx []uint64
+	// dterms holds each document's distinct term ids, ascending, as
+	// uvarint deltas: what an update or delete needs to find the postings
+	// to edit, in about 1.5 bytes a term, now that the text is not kept.
+	dterms [][]byte
+	flen   [][nFields]uint16 // field lengths in tokens
 	// norm is fieldWeight / (1 - b + b*len/avgLen) per field, so the
 	// scoring loop multiplies instead of dividing. It is computed against
 	// normAvg, a snapshot of the average field lengths refreshed for all
@@ -167,15 +226,29 @@ type Index struct {
 	live    int
 	tombs   map[string]int64
 
-	lenSum [nFields]int64
-	voc    vocab
-	post   [][]posting // by term id, ordered by doc number
+	lenSum     [nFields]int64
+	voc        vocab
+	post       []plist  // by term id
+	denseTerms []uint32 // terms with a dense bitset
 
-	tercIDs map[string]uint32
+	// Filters as bitsets over doc numbers, kept current by every write:
+	// a query's filter and facet work is word-wide ANDs and popcounts.
+	bLive, bActive, bFree bitset
+	bArea, bGroup         [32]bitset // nil until some document has the bit
+
+	tercIDs   map[string]uint32
+	tercNames []string
+	tercDocs  [][]uint32 // by TERC id, ascending doc numbers
+	// cells is a geo grid of cellDeg x cellDeg cells, each with the
+	// ascending doc numbers having a point in it: a radius query visits
+	// the few cells its box covers instead of every document.
+	cells     map[uint32][]uint32
+	providers map[string]string // interning
 
 	// Writer-only scratch (guarded by mu held for writing).
 	wtok   tokenizer
 	wterms []uint64
+	wdec   []uint32
 
 	// Reader scratch. A plain free list rather than sync.Pool: the
 	// buffers are sized to the corpus (a few MB) and a GC emptying a
@@ -188,10 +261,12 @@ type Index struct {
 // New returns an empty index.
 func New() *Index {
 	return &Index{
-		byID:    make(map[string]uint32),
-		tombs:   make(map[string]int64),
-		voc:     newVocab(),
-		tercIDs: make(map[string]uint32),
+		byID:      make(map[string]uint32),
+		tombs:     make(map[string]int64),
+		voc:       newVocab(),
+		tercIDs:   make(map[string]uint32),
+		cells:     make(map[uint32][]uint32),
+		providers: make(map[string]string),
 	}
 }
 
@@ -202,7 +277,9 @@ func (ix *Index) Len() int {
 	return ix.live
 }
 
-// Get returns a copy of the indexed document.
+// Get returns the indexed projection of a document: its ID, revision,
+// filter fields and list fields. The text fields (Name excepted) are
+// empty: the index keeps postings, not text.
 func (ix *Index) Get(id string) (Doc, bool) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
@@ -210,7 +287,59 @@ func (ix *Index) Get(id string) (Doc, bool) {
 	if !ok {
 		return Doc{}, false
 	}
-	return cloneDoc(&ix.docs[n]), true
+	var d Doc
+	ix.fillDoc(n, &d, nil)
+	d.Tercs = slices.Clone(d.Tercs)
+	d.Providers = slices.Clone(d.Providers)
+	d.SortKey = slices.Clone(d.SortKey)
+	m := &ix.meta[n]
+	d.Points = slices.Clone(m.points)
+	for _, h := range m.hours {
+		d.Hours = append(d.Hours, Interval{Weekday: int(h.wd), OpenMin: int(h.open), CloseMin: int(h.close)})
+	}
+	return d, true
+}
+
+// fillDoc writes document n's list projection into d, reusing tercBuf for
+// d.Tercs. SortKey aliases the index's copy: callers must not modify it.
+func (ix *Index) fillDoc(n uint32, d *Doc, tercBuf []string) []string {
+	h, l := &ix.hot[n], &ix.list[n]
+	*d = Doc{
+		ID:               ix.ids[n],
+		Revision:         ix.revs[n],
+		Name:             l.name,
+		Areas:            h.areas,
+		TargetGroups:     h.tgs,
+		MinAge:           h.minAge,
+		MaxAge:           h.maxAge,
+		Free:             h.flags&hotFree != 0,
+		Active:           h.flags&hotActive != 0,
+		Status:           l.status,
+		Providers:        l.providers,
+		RequiresDecision: l.reqDec,
+		CreateTime:       time.Unix(l.created, int64(l.createdNs)).UTC(),
+		UpdateTime:       time.Unix(l.updated, int64(l.updatedNs)).UTC(),
+	}
+	if l.sortKey != "" {
+		d.SortKey = []byte(l.sortKey)
+	}
+	if l.origin >= 0 {
+		d.Origin = ix.tercNames[l.origin]
+	}
+	tercBuf = tercBuf[:0]
+	for _, t := range ix.docTercs(n) {
+		tercBuf = append(tercBuf, ix.tercNames[t])
+	}
+	d.Tercs = tercBuf
+	return tercBuf
+}
+
+func (ix *Index) docTercs(n uint32) []uint32 {
+	h := &ix.hot[n]
+	if h.nTerc > 2 {
+		return ix.meta[n].tercs
+	}
+	return h.terc[:h.nTerc]
 }
 
 // Upsert adds or replaces a document. A Doc with a Revision lower than the
@@ -220,50 +349,55 @@ func (ix *Index) Get(id string) (Doc, bool) {
 func (ix *Index) Upsert(d Doc) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	ix.upsertLocked(d)
+	ix.upsertLocked(&d)
 }
 
 // BulkLoad upserts docs under one lock acquisition and then tidies the
 // internal structures; use it for the start-up rebuild from the store.
-// Searches block for its duration (about 3 s per 100k documents), so a
-// rebuild of a serving instance should load a fresh Index and swap it in.
+// Searches block for its duration, so a rebuild of a serving instance
+// should load a fresh Index and swap it in.
 func (ix *Index) BulkLoad(docs []Doc) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	ix.byID = growMap(ix.byID, len(docs))
-	if cap(ix.docs)-len(ix.docs) < len(docs) {
-		ix.docs = slices.Grow(ix.docs, len(docs))
-		ix.hot = slices.Grow(ix.hot, len(docs))
-		ix.week = slices.Grow(ix.week, len(docs))
-		ix.meta = slices.Grow(ix.meta, len(docs))
-		ix.flen = slices.Grow(ix.flen, len(docs))
-		ix.norm = slices.Grow(ix.norm, len(docs))
+	if len(ix.byID) == 0 && len(docs) >= 1024 {
+		ix.byID = make(map[string]uint32, len(docs))
+	}
+	if cap(ix.ids)-len(ix.ids) < len(docs) {
+		n := len(ix.ids) + len(docs)
+		ix.ids = slices.Grow(ix.ids, n-len(ix.ids))
+		ix.revs = slices.Grow(ix.revs, n-len(ix.revs))
+		ix.hot = slices.Grow(ix.hot, n-len(ix.hot))
+		ix.week = slices.Grow(ix.week, n-len(ix.week))
+		ix.meta = slices.Grow(ix.meta, n-len(ix.meta))
+		ix.list = slices.Grow(ix.list, n-len(ix.list))
+		ix.nameKey = slices.Grow(ix.nameKey, n-len(ix.nameKey))
+		ix.namePfx = slices.Grow(ix.namePfx, n-len(ix.namePfx))
+		ix.dterms = slices.Grow(ix.dterms, n-len(ix.dterms))
+		ix.flen = slices.Grow(ix.flen, n-len(ix.flen))
+		ix.norm = slices.Grow(ix.norm, n-len(ix.norm))
 	}
 	ix.inBulk = true
 	for i := range docs {
-		ix.upsertLocked(docs[i])
+		ix.upsertLocked(&docs[i])
 	}
 	ix.inBulk = false
 	ix.refreshNorms()
 	ix.voc.merge()
+	ix.refreshDense()
 	// Append-doubling leaves up to half of every postings slice unused;
 	// after a load that built most of the index the lists are mostly
 	// final, so trim them. After a small batch the walk is not worth it.
 	if 2*len(docs) < ix.live {
 		return
 	}
-	for t, p := range ix.post {
-		if cap(p)-len(p) > len(p)/8+4 {
-			ix.post[t] = slices.Clone(p)
+	for t := range ix.post {
+		p := &ix.post[t]
+		if cap(p.docs)-len(p.docs) > len(p.docs)/8+4 {
+			p.docs = slices.Clip(slices.Clone(p.docs))
+			p.tfs = slices.Clip(slices.Clone(p.tfs))
+			p.imps = slices.Clip(slices.Clone(p.imps))
 		}
 	}
-}
-
-func growMap(m map[string]uint32, extra int) map[string]uint32 {
-	if len(m) > 0 || extra < 1024 {
-		return m
-	}
-	return make(map[string]uint32, extra)
 }
 
 // Delete removes the document and records a tombstone at rev: a later
@@ -275,7 +409,7 @@ func (ix *Index) Delete(id string, rev int64) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if n, ok := ix.byID[id]; ok {
-		if ix.docs[n].Revision > rev {
+		if ix.revs[n] > rev {
 			return
 		}
 		ix.removeLocked(n)
@@ -285,21 +419,12 @@ func (ix *Index) Delete(id string, rev int64) {
 	}
 }
 
-func cloneDoc(d *Doc) Doc {
-	c := *d
-	c.Tercs = slices.Clone(d.Tercs)
-	c.Points = slices.Clone(d.Points)
-	c.Hours = slices.Clone(d.Hours)
-	c.Providers = slices.Clone(d.Providers)
-	return c
-}
-
-func (ix *Index) upsertLocked(d Doc) {
+func (ix *Index) upsertLocked(d *Doc) {
 	if d.ID == "" {
 		return
 	}
 	n, exists := ix.byID[d.ID]
-	if exists && d.Revision < ix.docs[n].Revision {
+	if exists && d.Revision < ix.revs[n] {
 		return
 	}
 	if t, ok := ix.tombs[d.ID]; ok {
@@ -308,36 +433,73 @@ func (ix *Index) upsertLocked(d Doc) {
 		}
 		delete(ix.tombs, d.ID)
 	}
-	d = cloneDoc(&d)
-	var flen [nFields]uint16
+	terms, flen := ix.analyze(d)
 	if exists {
-		old, _ := ix.analyze(&ix.docs[n])
-		oldTerms := slices.Clone(old)
 		for f, l := range ix.flen[n] {
 			ix.lenSum[f] -= int64(l)
 		}
-		var newTerms []uint64
-		newTerms, flen = ix.analyze(&d)
-		ix.diffPostings(n, oldTerms, newTerms)
+		ix.unindexMeta(n)
 	} else {
 		n = ix.alloc()
-		ix.byID[d.ID] = n
+		ix.ids[n] = strings.Clone(d.ID)
+		ix.byID[ix.ids[n]] = n
 		ix.live++
-		var terms []uint64
-		terms, flen = ix.analyze(&d)
-		for _, e := range terms {
-			t := uint32(e >> 32)
-			ix.post[t] = insertPosting(ix.post[t], posting{doc: n, tf: uint32(e)})
-		}
 	}
-	ix.docs[n] = d
+	// The norms first: the postings' impacts are computed from them.
 	ix.flen[n] = flen
 	for f, l := range flen {
 		ix.lenSum[f] += int64(l)
 	}
-	ix.hot[n], ix.meta[n] = ix.buildMeta(&d)
-	ix.week[n] = buildWeek(ix.meta[n].hours)
 	ix.lengthsChanged(n)
+	if exists {
+		ix.diffPostings(n, ix.decodeTerms(n), terms)
+	} else {
+		for _, e := range terms {
+			ix.post[uint32(e>>32)].insert(n, uint32(e), ix.impact(n, uint32(e)))
+		}
+	}
+	ix.dterms[n] = encodeTerms(ix.dterms[n][:0], terms)
+	ix.revs[n] = d.Revision
+	ix.indexMeta(n, d)
+}
+
+// impact is the impact of a posting of document n; during a bulk load it
+// is left for refreshNorms, which recomputes them all at the end.
+func (ix *Index) impact(n, tf uint32) uint16 {
+	if ix.inBulk {
+		return 0
+	}
+	return impact(tf, &ix.norm[n])
+}
+
+// encodeTerms appends the term ids of terms (ascending) as uvarint deltas.
+func encodeTerms(buf []byte, terms []uint64) []byte {
+	buf = slices.Grow(buf, len(terms)*2)
+	prev := uint64(0)
+	for _, e := range terms {
+		t := e >> 32
+		buf = binary.AppendUvarint(buf, t-prev)
+		prev = t
+	}
+	if cap(buf)-len(buf) > 8 {
+		buf = slices.Clip(buf)
+	}
+	return buf
+}
+
+// decodeTerms returns document n's term ids in writer scratch.
+func (ix *Index) decodeTerms(n uint32) []uint32 {
+	out := ix.wdec[:0]
+	b := ix.dterms[n]
+	prev := uint64(0)
+	for len(b) > 0 {
+		v, k := binary.Uvarint(b)
+		b = b[k:]
+		prev += v
+		out = append(out, uint32(prev))
+	}
+	ix.wdec = out
+	return out
 }
 
 const normDrift = 0.02
@@ -377,12 +539,49 @@ func (ix *Index) docNorm(n uint32) [nFields]float32 {
 	return nm
 }
 
+// refreshNorms recomputes every document's norms against the current
+// average field lengths, and with them every posting's impact: a pass over
+// all postings, which runs once per BulkLoad and again only after the
+// averages drifted by normDrift.
 func (ix *Index) refreshNorms() {
 	for f := range nFields {
 		ix.normAvg[f] = ix.avgLen(f)
 	}
 	for n := range ix.norm {
 		ix.norm[n] = ix.docNorm(uint32(n))
+	}
+	for t := range ix.post {
+		p := &ix.post[t]
+		var mx uint16
+		for j, d := range p.docs {
+			imp := impact(p.tfs[j], &ix.norm[d])
+			p.imps[j] = imp
+			mx = max(mx, imp)
+		}
+		p.maxImp = mx
+	}
+}
+
+// refreshDense gives every frequent term its dense bitset (and takes it from
+// terms that became rare).
+func (ix *Index) refreshDense() {
+	limit := max(denseMin, len(ix.ids)/denseRatio)
+	ix.denseTerms = ix.denseTerms[:0]
+	for t := range ix.post {
+		p := &ix.post[t]
+		if len(p.docs) < limit {
+			p.dense = nil
+			continue
+		}
+		if len(p.dense) != len(ix.bLive) {
+			p.dense = make(bitset, len(ix.bLive))
+		} else {
+			p.dense.zero()
+		}
+		for _, d := range p.docs {
+			p.dense.set(d)
+		}
+		ix.denseTerms = append(ix.denseTerms, uint32(t))
 	}
 }
 
@@ -392,29 +591,55 @@ func (ix *Index) alloc() uint32 {
 		ix.free = ix.free[:k-1]
 		return n
 	}
-	ix.docs = append(ix.docs, Doc{})
+	n := uint32(len(ix.ids))
+	ix.ids = append(ix.ids, "")
+	ix.revs = append(ix.revs, 0)
 	ix.hot = append(ix.hot, docHot{})
 	ix.week = append(ix.week, weekMap{})
 	ix.meta = append(ix.meta, docMeta{})
+	ix.list = append(ix.list, listDoc{})
+	ix.nameKey = append(ix.nameKey, "")
+	ix.namePfx = append(ix.namePfx, 0)
+	ix.dterms = append(ix.dterms, nil)
 	ix.flen = append(ix.flen, [nFields]uint16{})
 	ix.norm = append(ix.norm, [nFields]float32{})
-	return uint32(len(ix.docs) - 1)
+	if words := int(n)/64 + 1; words > len(ix.bLive) {
+		ix.bLive = append(ix.bLive, 0)
+		ix.bActive = append(ix.bActive, 0)
+		ix.bFree = append(ix.bFree, 0)
+		for _, t := range ix.denseTerms {
+			ix.post[t].dense = append(ix.post[t].dense, 0)
+		}
+		for i := range ix.bArea {
+			if ix.bArea[i] != nil {
+				ix.bArea[i] = append(ix.bArea[i], 0)
+			}
+			if ix.bGroup[i] != nil {
+				ix.bGroup[i] = append(ix.bGroup[i], 0)
+			}
+		}
+	}
+	return n
 }
 
 func (ix *Index) removeLocked(n uint32) {
-	terms, _ := ix.analyze(&ix.docs[n])
-	for _, e := range terms {
-		t := uint32(e >> 32)
-		ix.post[t] = removePosting(ix.post[t], n)
+	for _, t := range ix.decodeTerms(n) {
+		ix.post[t].remove(n)
 	}
 	for f, l := range ix.flen[n] {
 		ix.lenSum[f] -= int64(l)
 	}
-	delete(ix.byID, ix.docs[n].ID)
-	ix.docs[n] = Doc{}
+	ix.unindexMeta(n)
+	delete(ix.byID, ix.ids[n])
+	ix.ids[n] = ""
+	ix.revs[n] = 0
 	ix.hot[n] = docHot{}
 	ix.week[n] = weekMap{}
 	ix.meta[n] = docMeta{}
+	ix.list[n] = listDoc{}
+	ix.nameKey[n] = ""
+	ix.namePfx[n] = 0
+	ix.dterms[n] = nil
 	ix.flen[n] = [nFields]uint16{}
 	ix.free = append(ix.free, n)
 	ix.live--
@@ -454,62 +679,84 @@ func (ix *Index) analyze(d *Doc) ([]uint64, [nFields]uint16) {
 	}
 	ix.wterms = raw
 	for len(ix.post) < len(ix.voc.terms) {
-		ix.post = append(ix.post, nil)
+		ix.post = append(ix.post, plist{})
 	}
 	return out, flen
 }
 
 // diffPostings applies an update in place: unchanged terms get their tf
 // rewritten, vanished terms lose the posting, new terms gain one.
-func (ix *Index) diffPostings(n uint32, old, cur []uint64) {
+func (ix *Index) diffPostings(n uint32, old []uint32, cur []uint64) {
 	i, j := 0, 0
 	for i < len(old) || j < len(cur) {
 		switch {
-		case j == len(cur) || (i < len(old) && old[i]>>32 < cur[j]>>32):
-			t := uint32(old[i] >> 32)
-			ix.post[t] = removePosting(ix.post[t], n)
+		case j == len(cur) || (i < len(old) && uint64(old[i]) < cur[j]>>32):
+			ix.post[old[i]].remove(n)
 			i++
-		case i == len(old) || cur[j]>>32 < old[i]>>32:
-			t := uint32(cur[j] >> 32)
-			ix.post[t] = insertPosting(ix.post[t], posting{doc: n, tf: uint32(cur[j])})
+		case i == len(old) || cur[j]>>32 < uint64(old[i]):
+			ix.post[uint32(cur[j]>>32)].insert(n, uint32(cur[j]), ix.impact(n, uint32(cur[j])))
 			j++
 		default:
-			t := uint32(cur[j] >> 32)
-			ix.post[t] = insertPosting(ix.post[t], posting{doc: n, tf: uint32(cur[j])})
+			ix.post[uint32(cur[j]>>32)].insert(n, uint32(cur[j]), ix.impact(n, uint32(cur[j])))
 			i++
 			j++
 		}
 	}
 }
 
-func findPosting(list []posting, n uint32) (int, bool) {
-	return slices.BinarySearchFunc(list, n, func(p posting, n uint32) int {
-		switch {
-		case p.doc < n:
-			return -1
-		case p.doc > n:
-			return 1
-		}
-		return 0
-	})
+// insert inserts or overwrites. The append fast path is the bulk load:
+// fresh doc numbers only grow.
+func (p *plist) insert(n, tf uint32, imp uint16) {
+	p.maxImp = max(p.maxImp, imp)
+	if p.dense != nil {
+		p.dense.set(n)
+	}
+	if k := len(p.docs); k == 0 || p.docs[k-1] < n {
+		p.docs = append(p.docs, n)
+		p.tfs = append(p.tfs, tf)
+		p.imps = append(p.imps, imp)
+		return
+	}
+	i, found := slices.BinarySearch(p.docs, n)
+	if found {
+		p.tfs[i] = tf
+		p.imps[i] = imp
+		return
+	}
+	p.docs = slices.Insert(p.docs, i, n)
+	p.tfs = slices.Insert(p.tfs, i, tf)
+	p.imps = slices.Insert(p.imps, i, imp)
 }
 
-// insertPosting inserts or overwrites. The append fast path is the bulk
-// load: fresh doc numbers only grow.
-func insertPosting(list []posting, p posting) []posting {
-	if k := len(list); k == 0 || list[k-1].doc < p.doc {
-		return append(list, p)
+func (p *plist) remove(n uint32) {
+	i, found := slices.BinarySearch(p.docs, n)
+	if !found {
+		return
 	}
-	i, found := findPosting(list, p.doc)
+	p.docs = slices.Delete(p.docs, i, i+1)
+	p.tfs = slices.Delete(p.tfs, i, i+1)
+	p.imps = slices.Delete(p.imps, i, i+1)
+	if p.dense != nil {
+		p.dense.clear(n)
+	}
+	if len(p.docs) == 0 {
+		p.docs, p.tfs, p.imps = nil, nil, nil
+	}
+}
+
+func insertSorted(list []uint32, n uint32) []uint32 {
+	if k := len(list); k == 0 || list[k-1] < n {
+		return append(list, n)
+	}
+	i, found := slices.BinarySearch(list, n)
 	if found {
-		list[i] = p
 		return list
 	}
-	return slices.Insert(list, i, p)
+	return slices.Insert(list, i, n)
 }
 
-func removePosting(list []posting, n uint32) []posting {
-	i, found := findPosting(list, n)
+func removeSorted(list []uint32, n uint32) []uint32 {
+	i, found := slices.BinarySearch(list, n)
 	if !found {
 		return list
 	}
@@ -520,7 +767,60 @@ func removePosting(list []posting, n uint32) []posting {
 	return list
 }
 
-func (ix *Index) buildMeta(d *Doc) (docHot, docMeta) {
+// Geo grid: 0.1 degree cells (about 11 x 7 km in Poland), so a radius of
+// a few tens of kilometres covers tens of cells of a few hundred services.
+const (
+	cellDeg      = 0.1
+	maxGeoCells  = 4096 // a box covering more cells is filtered per document instead
+	cellLatShift = 16
+)
+
+func cellOf(lat, lng float64) (int, int) {
+	return int(math.Floor(lat / cellDeg)), int(math.Floor(lng / cellDeg))
+}
+
+func cellKey(la, lo int) uint32 { return uint32(la+1000)<<cellLatShift | uint32(lo+2000) }
+
+func (ix *Index) docCells(n uint32, fn func(key uint32)) {
+	var seen [8]uint32
+	k := 0
+	for _, p := range ix.meta[n].points {
+		key := cellKey(cellOf(p.Lat, p.Lng))
+		if slices.Contains(seen[:min(k, len(seen))], key) {
+			continue
+		}
+		if k < len(seen) {
+			seen[k] = key
+		}
+		k++
+		fn(key)
+	}
+}
+
+func (ix *Index) tercID(code string) uint32 {
+	id, ok := ix.tercIDs[code]
+	if !ok {
+		id = uint32(len(ix.tercNames))
+		code = strings.Clone(code)
+		ix.tercIDs[code] = id
+		ix.tercNames = append(ix.tercNames, code)
+		ix.tercDocs = append(ix.tercDocs, nil)
+	}
+	return id
+}
+
+func (ix *Index) intern(s string) string {
+	if v, ok := ix.providers[s]; ok {
+		return v
+	}
+	s = strings.Clone(s)
+	ix.providers[s] = s
+	return s
+}
+
+// indexMeta stores d's filter and list data as document n and adds n to
+// the filter bitsets, TERC lists and geo cells.
+func (ix *Index) indexMeta(n uint32, d *Doc) {
 	h := docHot{flags: hotLive, areas: d.Areas, tgs: d.TargetGroups, minAge: d.MinAge, maxAge: d.MaxAge}
 	if d.Active {
 		h.flags |= hotActive
@@ -528,7 +828,7 @@ func (ix *Index) buildMeta(d *Doc) (docHot, docMeta) {
 	if d.Free {
 		h.flags |= hotFree
 	}
-	m := docMeta{nameKey: Normalize(d.Name)}
+	var m docMeta
 	for _, p := range d.Points {
 		// A NaN coordinate would poison distance ordering; drop it here
 		// rather than test for it on every query.
@@ -546,17 +846,14 @@ func (ix *Index) buildMeta(d *Doc) (docHot, docMeta) {
 		}
 		m.points = append(m.points, p)
 	}
+	var tercs []uint32
 	add := func(code string) {
 		if code == "" {
 			return
 		}
-		id, ok := ix.tercIDs[code]
-		if !ok {
-			id = uint32(len(ix.tercIDs))
-			ix.tercIDs[code] = id
-		}
-		if !slices.Contains(m.tercs, id) {
-			m.tercs = append(m.tercs, id)
+		id := ix.tercID(code)
+		if !slices.Contains(tercs, id) {
+			tercs = append(tercs, id)
 		}
 	}
 	for _, c := range d.Tercs {
@@ -565,8 +862,11 @@ func (ix *Index) buildMeta(d *Doc) (docHot, docMeta) {
 	// Origin is normally already in Tercs; adding it again is free and
 	// protects against callers that forget.
 	add(d.Origin)
-	h.nTerc = uint8(min(len(m.tercs), 255))
-	copy(h.terc[:], m.tercs)
+	h.nTerc = uint8(min(len(tercs), 255))
+	copy(h.terc[:], tercs)
+	if len(tercs) > 2 {
+		m.tercs = tercs
+	}
 	for _, iv := range d.Hours {
 		if iv.Weekday < 1 || iv.Weekday > 7 || iv.OpenMin < 0 || iv.OpenMin >= 1440 ||
 			iv.CloseMin < 0 || iv.CloseMin > 1440 || iv.CloseMin == iv.OpenMin {
@@ -574,42 +874,170 @@ func (ix *Index) buildMeta(d *Doc) (docHot, docMeta) {
 		}
 		m.hours = append(m.hours, hourIv{wd: int8(iv.Weekday), open: int16(iv.OpenMin), close: int16(iv.CloseMin)})
 	}
-	return h, m
+	ix.hot[n], ix.meta[n] = h, m
+	ix.week[n] = buildWeek(m.hours)
+	nk := Normalize(d.Name)
+	ix.nameKey[n] = nk
+	var pfx [8]byte
+	copy(pfx[:], nk)
+	ix.namePfx[n] = binary.BigEndian.Uint64(pfx[:])
+
+	l := listDoc{
+		name:      strings.Clone(d.Name),
+		sortKey:   string(d.SortKey),
+		created:   d.CreateTime.Unix(),
+		createdNs: int32(d.CreateTime.Nanosecond()),
+		updated:   d.UpdateTime.Unix(),
+		updatedNs: int32(d.UpdateTime.Nanosecond()),
+		status:    d.Status,
+		origin:    -1,
+		reqDec:    d.RequiresDecision,
+	}
+	if d.Origin != "" {
+		l.origin = int32(ix.tercID(d.Origin))
+	}
+	if len(d.Providers) > 0 {
+		l.providers = make([]string, len(d.Providers))
+		for i, p := range d.Providers {
+			l.providers[i] = ix.intern(p)
+		}
+	}
+	ix.list[n] = l
+
+	ix.bLive.set(n)
+	if d.Active {
+		ix.bActive.set(n)
+	}
+	if d.Free {
+		ix.bFree.set(n)
+	}
+	for v := h.areas; v != 0; v &= v - 1 {
+		ix.bitsFor(&ix.bArea, trailing(v)).set(n)
+	}
+	for v := h.tgs; v != 0; v &= v - 1 {
+		ix.bitsFor(&ix.bGroup, trailing(v)).set(n)
+	}
+	for _, t := range ix.docTercs(n) {
+		ix.tercDocs[t] = insertSorted(ix.tercDocs[t], n)
+	}
+	ix.docCells(n, func(key uint32) { ix.cells[key] = insertSorted(ix.cells[key], n) })
+}
+
+// unindexMeta removes document n from the bitsets, TERC lists and geo
+// cells (its stored data stays until overwritten).
+func (ix *Index) unindexMeta(n uint32) {
+	h := &ix.hot[n]
+	ix.bLive.clear(n)
+	ix.bActive.clear(n)
+	ix.bFree.clear(n)
+	for v := h.areas; v != 0; v &= v - 1 {
+		ix.bArea[trailing(v)].clear(n)
+	}
+	for v := h.tgs; v != 0; v &= v - 1 {
+		ix.bGroup[trailing(v)].clear(n)
+	}
+	for _, t := range ix.docTercs(n) {
+		ix.tercDocs[t] = removeSorted(ix.tercDocs[t], n)
+	}
+	ix.docCells(n, func(key uint32) {
+		if l := removeSorted(ix.cells[key], n); l == nil {
+			delete(ix.cells, key)
+		} else {
+			ix.cells[key] = l
+		}
+	})
+}
+
+func (ix *Index) bitsFor(set *[32]bitset, i int) bitset {
+	if set[i] == nil {
+		set[i] = make(bitset, len(ix.bLive))
+	}
+	return set[i]
+}
+
+// OrderField is a List sort key.
+type OrderField int
+
+// List sort keys; the document ID always breaks remaining ties.
+const (
+	OrderByID OrderField = iota
+	OrderByName
+	OrderByCreateTime
+	OrderByUpdateTime
+)
+
+// OrderKey is one List sort key, ascending unless Desc.
+type OrderKey struct {
+	Field OrderField
+	Desc  bool
 }
 
 // List returns the IDs of all live documents (active or not) for which keep
-// returns true (nil keeps all), ordered by less (nil: by ID) with ID as the
+// returns true (nil keeps all), ordered by order (nil: by ID) with ID as the
 // final tie-break, paged as [offset, offset+limit); limit <= 0 means
-// DefaultLimit. total is the number of documents kept. keep and less run
-// under the index read lock: they must not retain the pointers, modify the
-// documents or call back into the Index.
-func (ix *Index) List(keep func(*Doc) bool, less func(a, b *Doc) bool, offset, limit int) (ids []string, total int) {
+// DefaultLimit. total is the number of documents kept. keep sees each
+// document's list projection (no text fields but Name; see Get) in a Doc
+// reused between calls; it runs under the index read lock and must not
+// retain the Doc or its slices nor call back into the Index.
+func (ix *Index) List(keep func(*Doc) bool, order []OrderKey, offset, limit int) (ids []string, total int) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	var kept []*Doc
-	for i := range ix.docs {
+	var kept []uint32
+	var d Doc
+	var tercBuf []string
+	for i := range ix.ids {
 		if ix.hot[i].flags&hotLive == 0 {
 			continue
 		}
-		if keep == nil || keep(&ix.docs[i]) {
-			kept = append(kept, &ix.docs[i])
+		if keep != nil {
+			tercBuf = ix.fillDoc(uint32(i), &d, tercBuf)
+			if !keep(&d) {
+				continue
+			}
 		}
+		kept = append(kept, uint32(i))
 	}
-	cmp := func(a, b *Doc) int {
-		if less != nil {
-			if less(a, b) {
-				return -1
+	cmp := func(a, b uint32) int {
+		la, lb := &ix.list[a], &ix.list[b]
+		for _, k := range order {
+			var c int
+			switch k.Field {
+			case OrderByName:
+				c = strings.Compare(la.sortKey, lb.sortKey)
+			case OrderByCreateTime:
+				c = cmpTime(la.created, la.createdNs, lb.created, lb.createdNs)
+			case OrderByUpdateTime:
+				c = cmpTime(la.updated, la.updatedNs, lb.updated, lb.updatedNs)
+			case OrderByID:
+				c = strings.Compare(ix.ids[a], ix.ids[b])
 			}
-			if less(b, a) {
-				return 1
+			if k.Desc {
+				c = -c
+			}
+			if c != 0 {
+				return c
 			}
 		}
-		return strings.Compare(a.ID, b.ID)
+		return strings.Compare(ix.ids[a], ix.ids[b])
 	}
 	page := pageOf(kept, offset, limit, cmp)
 	ids = make([]string, len(page))
-	for i, d := range page {
-		ids[i] = d.ID
+	for i, n := range page {
+		ids[i] = ix.ids[n]
 	}
 	return ids, len(kept)
+}
+
+func cmpTime(s1 int64, ns1 int32, s2 int64, ns2 int32) int {
+	switch {
+	case s1 < s2:
+		return -1
+	case s1 > s2:
+		return 1
+	case ns1 < ns2:
+		return -1
+	case ns1 > ns2:
+		return 1
+	}
+	return 0
 }

@@ -134,13 +134,18 @@ type cand struct {
 	dist    float64
 }
 
+// scratch is one searcher's working memory, sized to the corpus.
 type scratch struct {
-	cur, acc    []float32
-	cnt         []uint8
-	termTouched []uint32
-	touched     []uint32
-	cands       []cand
-	fz          fuzzyScratch
+	base, match, final, tmp bitset
+	asel, gsel              bitset
+	tsets                   []bitset // one per query term
+	cur, acc                []float32
+	cnt                     []uint8
+	cands                   []cand
+	vs                      []boundedVariant
+	heap                    []scored
+	touched                 []uint32
+	fz                      fuzzyScratch
 }
 
 const maxIdleScratch = 8
@@ -156,12 +161,19 @@ func (ix *Index) getScratch() *scratch {
 	if s == nil {
 		s = &scratch{}
 	}
-	if n := len(ix.docs); len(s.cur) < n {
+	if n := len(ix.ids); len(s.cur) < n {
 		n += n / 8
 		s.cur = make([]float32, n)
 		s.acc = make([]float32, n)
 		s.cnt = make([]uint8, n)
 	}
+	nw := len(ix.bLive)
+	s.base = grow(s.base, nw)
+	s.match = grow(s.match, nw)
+	s.final = grow(s.final, nw)
+	s.tmp = grow(s.tmp, nw)
+	s.asel = grow(s.asel, nw)
+	s.gsel = grow(s.gsel, nw)
 	return s
 }
 
@@ -223,7 +235,7 @@ func (ix *Index) parseQuery(text string, s *scratch) []qterm {
 	return terms
 }
 
-func (ix *Index) df(id uint32) int { return len(ix.post[id]) }
+func (ix *Index) df(id uint32) int { return len(ix.post[id].docs) }
 
 // expand collects the vocabulary terms a query token matches, each with
 // the best weight by which it was reached.
@@ -303,50 +315,6 @@ func (ix *Index) expand(tok string, prefixOK bool, s *scratch) qterm {
 	return qt
 }
 
-// score accumulates BM25F scores for the query terms into s.acc and the
-// number of matched terms into s.cnt; it returns the touched doc numbers.
-func (ix *Index) score(terms []qterm, s *scratch) []uint32 {
-	cur, acc, cnt := s.cur, s.acc, s.cnt
-	touched := s.touched[:0]
-	for _, qt := range terms {
-		tt := s.termTouched[:0]
-		for _, v := range qt.vs {
-			wk := v.w * (k1 + 1)
-			for _, p := range ix.post[v.id] {
-				d := p.doc
-				nm := &ix.norm[d]
-				var t float32
-				tf := p.tf
-				for f := 0; tf != 0; f++ {
-					t += float32(tf&tfMax) * nm[f]
-					tf >>= tfBits
-				}
-				sc := wk * t / (t + k1)
-				// A query term counts once per document, through its
-				// best variant, so "senior seniorzy seniorów" in one
-				// description does not triple the term's weight.
-				if cur[d] == 0 {
-					tt = append(tt, d)
-				}
-				if sc > cur[d] {
-					cur[d] = sc
-				}
-			}
-		}
-		for _, d := range tt {
-			if cnt[d] == 0 {
-				touched = append(touched, d)
-			}
-			cnt[d]++
-			acc[d] += qt.idf * cur[d]
-			cur[d] = 0
-		}
-		s.termTouched = tt
-	}
-	s.touched = touched
-	return touched
-}
-
 // filter is a query's compiled non-text constraints.
 type filter struct {
 	flags      uint8 // hot flags a document must have
@@ -354,7 +322,7 @@ type filter struct {
 	hasAge     bool
 	age        int32
 	hasTerc    bool
-	tercs      []uint64 // bitset over interned TERC ids
+	tercs      []uint32 // interned TERC ids
 	hasOpen    bool
 	wd         int8
 	minute     int16
@@ -392,10 +360,9 @@ func (ix *Index) compileFilter(q *Query) filter {
 		// Unknown codes match nothing, but the filter stays on: a
 		// filter on an unknown gmina must not widen to everything.
 		f.hasTerc = true
-		f.tercs = make([]uint64, (len(ix.tercIDs)+63)/64)
 		for _, c := range q.Tercs {
-			if id, ok := ix.tercIDs[c]; ok {
-				f.tercs[id/64] |= 1 << (id % 64)
+			if id, ok := ix.tercIDs[c]; ok && !slices.Contains(f.tercs, id) {
+				f.tercs = append(f.tercs, id)
 			}
 		}
 	}
@@ -476,91 +443,174 @@ func openAt(hours []hourIv, wd int8, minute int16) bool {
 	return false
 }
 
-// base reports whether the document passes every filter except Areas and
-// TargetGroups, which are evaluated separately for the facets.
-func (f *filter) base(ix *Index, d uint32) (ok bool, dist float64, hasDist bool) {
+// docOK reports whether document d passes the filters that are not
+// bitsets: age, opening hours and the exact radius.
+func (f *filter) docOK(ix *Index, d uint32) bool {
 	h := &ix.hot[d]
-	if h.flags&f.flags != f.flags {
-		return false, 0, false
-	}
 	if f.hasAge && (h.minAge >= 0 && f.age < h.minAge || h.maxAge >= 0 && f.age > h.maxAge) {
-		return false, 0, false
+		return false
 	}
 	if f.hasGeo && f.box {
 		if h.flags&hotPoints == 0 || h.maxLat < f.minLat32 || h.minLat > f.maxLat32 ||
 			f.lngBox && (h.maxLng < f.minLng32 || h.minLng > f.maxLng32) {
-			return false, 0, false
+			return false
 		}
-	}
-	if f.hasTerc && !f.tercMatch(h, &ix.meta[d]) {
-		return false, 0, false
 	}
 	if f.hasOpen {
 		w := &ix.week[d]
 		if !weekBit(&w.full, f.hourBit) && (!weekBit(&w.any, f.hourBit) || !openAt(ix.meta[d].hours, f.wd, f.minute)) {
-			return false, 0, false
+			return false
 		}
 	}
-	if f.hasGeo {
-		dist, hasDist = f.nearest(ix.meta[d].points)
-		if f.radius > 0 && (!hasDist || dist > f.radius) {
-			return false, 0, false
+	if f.hasGeo && f.radius > 0 {
+		if dist, ok := f.nearest(ix.meta[d].points); !ok || dist > f.radius {
+			return false
 		}
 	}
-	return true, dist, hasDist
+	return true
 }
 
-func (f *filter) tercMatch(h *docHot, m *docMeta) bool {
-	tercs := h.terc[:min(h.nTerc, 2)]
-	if h.nTerc > 2 {
-		tercs = m.tercs
+func (f *filter) perDoc() bool { return f.hasAge || f.hasOpen || f.hasGeo && f.radius > 0 }
+
+// applyDocFilters clears the members of b that fail the per-document
+// filters. It runs last, on the smallest set.
+func (ix *Index) applyDocFilters(b bitset, f *filter) {
+	if !f.perDoc() {
+		return
 	}
-	for _, t := range tercs {
-		if f.tercs[t/64]&(1<<(t%64)) != 0 {
-			return true
+	for i, w := range b {
+		for v := w; v != 0; v &= v - 1 {
+			d := uint32(i<<6 | bits.TrailingZeros64(v))
+			if !f.docOK(ix, d) {
+				w &^= 1 << (d & 63)
+			}
+		}
+		b[i] = w
+	}
+}
+
+// baseSet writes into b the documents passing the bitset filters: live,
+// active, free, TERC and the geo grid.
+func (ix *Index) baseSet(b, tmp bitset, f *filter) {
+	copy(b, ix.bLive)
+	if f.flags&hotActive != 0 {
+		b.and(ix.bActive)
+	}
+	if f.flags&hotFree != 0 {
+		b.and(ix.bFree)
+	}
+	if f.hasTerc {
+		tmp.zero()
+		for _, t := range f.tercs {
+			for _, d := range ix.tercDocs[t] {
+				tmp.set(d)
+			}
+		}
+		b.and(tmp)
+	}
+	if f.hasGeo && f.box && f.lngBox {
+		la0, lo0 := cellOf(f.minLat, f.minLng)
+		la1, lo1 := cellOf(f.maxLat, f.maxLng)
+		if (la1-la0+1)*(lo1-lo0+1) <= maxGeoCells {
+			tmp.zero()
+			for la := la0; la <= la1; la++ {
+				for lo := lo0; lo <= lo1; lo++ {
+					for _, d := range ix.cells[cellKey(la, lo)] {
+						tmp.set(d)
+					}
+				}
+			}
+			b.and(tmp)
 		}
 	}
-	return false
 }
 
-// collector applies the filters to candidate documents and counts facets.
-type collector struct {
-	ix       *Index
-	f        *filter
-	cands    []cand
-	areaCnt  [32]int
-	groupCnt [32]int
+// termSet writes into b the documents containing any variant of qt.
+func (ix *Index) termSet(b bitset, qt *qterm) {
+	b.zero()
+	for _, v := range qt.vs {
+		p := &ix.post[v.id]
+		if p.dense != nil {
+			b.or(p.dense)
+			continue
+		}
+		for _, d := range p.docs {
+			b[d>>6] |= 1 << (d & 63)
+		}
+	}
 }
 
-func (c *collector) reset() {
-	c.cands = c.cands[:0]
-	c.areaCnt = [32]int{}
-	c.groupCnt = [32]int{}
+// selSet writes into b the union of the sets of the bits of mask, or
+// returns nil (no filter) when mask is 0.
+func selSet(b bitset, sets *[32]bitset, mask uint32) bitset {
+	if mask == 0 {
+		return nil
+	}
+	b.zero()
+	for v := mask; v != 0; v &= v - 1 {
+		if s := sets[trailing(v)]; s != nil {
+			b.or(s)
+		}
+	}
+	return b
+}
+
+// facets counts, over match, the areas of the documents passing the
+// target-group filter and the target groups of those passing the area
+// filter: each facet with every filter except its own.
+func (ix *Index) facets(match, asel, gsel bitset) (areas, groups [32]int) {
+	var used [2][]int
+	for i := range 32 {
+		if ix.bArea[i] != nil {
+			used[0] = append(used[0], i)
+		}
+		if ix.bGroup[i] != nil {
+			used[1] = append(used[1], i)
+		}
+	}
+	for i, w := range match {
+		if w == 0 {
+			continue
+		}
+		wa, wg := w, w
+		if gsel != nil {
+			wa &= gsel[i]
+		}
+		if asel != nil {
+			wg &= asel[i]
+		}
+		if wa != 0 {
+			if bits.OnesCount64(wa) <= 2 {
+				// A sparse word: the documents' own bits are cheaper
+				// than a popcount per area.
+				for v := wa; v != 0; v &= v - 1 {
+					addBits(&areas, ix.hot[i<<6|bits.TrailingZeros64(v)].areas)
+				}
+			} else {
+				for _, a := range used[0] {
+					areas[a] += bits.OnesCount64(wa & ix.bArea[a][i])
+				}
+			}
+		}
+		if wg != 0 {
+			if bits.OnesCount64(wg) <= 2 {
+				for v := wg; v != 0; v &= v - 1 {
+					addBits(&groups, ix.hot[i<<6|bits.TrailingZeros64(v)].tgs)
+				}
+			} else {
+				for _, g := range used[1] {
+					groups[g] += bits.OnesCount64(wg & ix.bGroup[g][i])
+				}
+			}
+		}
+	}
+	return areas, groups
 }
 
 func addBits(cnt *[32]int, v uint32) {
 	for v != 0 {
 		cnt[bits.TrailingZeros32(v)]++
 		v &= v - 1
-	}
-}
-
-func (c *collector) consider(d uint32, score float32, n uint8) {
-	h := &c.ix.hot[d]
-	ok, dist, hasDist := c.f.base(c.ix, d)
-	if !ok {
-		return
-	}
-	areaOK := c.f.areas == 0 || h.areas&c.f.areas != 0
-	groupOK := c.f.tgs == 0 || h.tgs&c.f.tgs != 0
-	if groupOK {
-		addBits(&c.areaCnt, h.areas)
-	}
-	if areaOK {
-		addBits(&c.groupCnt, h.tgs)
-	}
-	if areaOK && groupOK {
-		c.cands = append(c.cands, cand{doc: d, cnt: n, score: score, dist: dist, hasDist: hasDist})
 	}
 }
 
@@ -577,6 +627,12 @@ func facetMap(cnt *[32]int) map[int]int {
 // Search runs q. Text terms must all match (exactly, by prefix or within
 // the typo budget); when that finds nothing the query falls back to any
 // term, ranking documents that match more terms first.
+//
+// It works in two phases. Matching is exact and works on sets: the
+// documents passing the filters, those containing each term (the union of
+// its variants' postings), their intersection, the facets and the total,
+// all as bitset operations. Ranking then scores only the final matches and
+// keeps the best offset+limit.
 func (ix *Index) Search(q Query) Result {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
@@ -584,46 +640,77 @@ func (ix *Index) Search(q Query) Result {
 	defer ix.putScratch(s)
 
 	f := ix.compileFilter(&q)
-	c := collector{ix: ix, f: &f, cands: s.cands[:0]}
 	terms := ix.parseQuery(q.Text, s)
-	if len(terms) == 0 {
-		for d := range ix.hot {
-			if ix.hot[d].flags&f.flags == f.flags {
-				c.consider(uint32(d), 0, 0)
+	n := len(terms)
+	ix.baseSet(s.base, s.tmp, &f)
+	asel := selSet(s.asel, &ix.bArea, f.areas)
+	gsel := selSet(s.gsel, &ix.bGroup, f.tgs)
+	match, final := s.match, s.final
+	copy(match, s.base)
+	orMode := false
+	if n > 0 {
+		for len(s.tsets) < n {
+			s.tsets = append(s.tsets, nil)
+		}
+		for i := range terms {
+			s.tsets[i] = grow(s.tsets[i], len(match))
+			ix.termSet(s.tsets[i], &terms[i])
+			match.and(s.tsets[i])
+		}
+		ix.applyDocFilters(match, &f)
+		copy(final, match)
+		final.and(asel)
+		final.and(gsel)
+		if n > 1 && final.empty() {
+			orMode = true
+			s.tmp.zero()
+			for i := range terms {
+				s.tmp.or(s.tsets[i])
 			}
+			copy(match, s.base)
+			match.and(s.tmp)
+			ix.applyDocFilters(match, &f)
 		}
 	} else {
-		touched := ix.score(terms, s)
-		n := uint8(len(terms))
-		for _, d := range touched {
-			if s.cnt[d] == n {
-				c.consider(d, s.acc[d], n)
-			}
-		}
-		if len(c.cands) == 0 && n > 1 {
-			c.reset()
-			for _, d := range touched {
-				// Coordination factor: partial matches are
-				// discounted in proportion to the missing terms.
-				c.consider(d, s.acc[d]*float32(s.cnt[d])/float32(n), s.cnt[d])
-			}
-		}
-		for _, d := range touched {
-			s.acc[d], s.cnt[d] = 0, 0
-		}
+		ix.applyDocFilters(match, &f)
 	}
-	s.cands = c.cands[:0] // keep the grown buffer for the next query
+	if n == 0 || orMode {
+		copy(final, match)
+		final.and(asel)
+		final.and(gsel)
+	}
+	areaCnt, groupCnt := ix.facets(match, asel, gsel)
+	res := Result{
+		Total:             final.count(),
+		AreaFacets:        facetMap(&areaCnt),
+		TargetGroupFacets: facetMap(&groupCnt),
+	}
+	if n > 0 {
+		res.Suggestion = ix.suggest(q.Text, s)
+	}
 
-	meta, docs := ix.meta, ix.docs
+	cands := s.cands[:0]
+	names, pfx := ix.nameKey, ix.namePfx
 	byName := func(a, b cand) int {
-		if r := strings.Compare(meta[a.doc].nameKey, meta[b.doc].nameKey); r != 0 {
+		if pa, pb := pfx[a.doc], pfx[b.doc]; pa != pb {
+			if pa < pb {
+				return -1
+			}
+			return 1
+		}
+		if r := strings.Compare(names[a.doc], names[b.doc]); r != 0 {
 			return r
 		}
-		return strings.Compare(docs[a.doc].ID, docs[b.doc].ID)
+		return strings.Compare(ix.ids[a.doc], ix.ids[b.doc])
 	}
 	var cmp func(a, b cand) int
 	switch {
-	case len(terms) > 0:
+	case n > 0:
+		k := max(q.Offset, 0) + q.Limit
+		if q.Limit <= 0 {
+			k = max(q.Offset, 0) + DefaultLimit
+		}
+		cands = ix.scoreFinal(terms, final, orMode, min(k, res.Total), s, cands)
 		cmp = func(a, b cand) int {
 			if a.cnt != b.cnt {
 				return int(b.cnt) - int(a.cnt)
@@ -637,6 +724,10 @@ func (ix *Index) Search(q Query) Result {
 			return byName(a, b)
 		}
 	case f.hasGeo:
+		final.each(func(d uint32) {
+			dist, ok := f.nearest(ix.meta[d].points)
+			cands = append(cands, cand{doc: d, dist: dist, hasDist: ok})
+		})
 		cmp = func(a, b cand) int {
 			if a.hasDist != b.hasDist {
 				if a.hasDist {
@@ -653,28 +744,203 @@ func (ix *Index) Search(q Query) Result {
 			return byName(a, b)
 		}
 	default:
+		final.each(func(d uint32) { cands = append(cands, cand{doc: d}) })
 		cmp = byName
 	}
+	s.cands = cands[:0] // keep the grown buffer for the next query
 
-	res := Result{
-		Total:             len(c.cands),
-		AreaFacets:        facetMap(&c.areaCnt),
-		TargetGroupFacets: facetMap(&c.groupCnt),
-	}
-	if len(terms) > 0 {
-		res.Suggestion = ix.suggest(q.Text, s)
-	}
-	page := pageOf(c.cands, q.Offset, q.Limit, cmp)
+	page := pageOf(cands, q.Offset, q.Limit, cmp)
 	res.Hits = make([]Hit, len(page))
 	for i, p := range page {
-		h := Hit{ID: docs[p.doc].ID, Score: p.score}
-		if p.hasDist {
-			h.HasDistance = true
-			h.DistanceMeters = int32(math.Round(min(p.dist, math.MaxInt32)))
+		h := Hit{ID: ix.ids[p.doc], Score: p.score}
+		if f.hasGeo {
+			if n > 0 {
+				p.dist, p.hasDist = f.nearest(ix.meta[p.doc].points)
+			}
+			if p.hasDist {
+				h.HasDistance = true
+				h.DistanceMeters = int32(math.Round(min(p.dist, math.MaxInt32)))
+			}
 		}
 		res.Hits[i] = h
 	}
 	return res
+}
+
+// scoreFinal computes the BM25F score of the documents in final that can
+// rank among the first k and appends them as candidates. Per term, a
+// document's score is that of its best variant, so "senior seniorzy
+// seniorów" in one description does not triple the term's weight. In
+// orMode a document's score is discounted in proportion to the terms it
+// misses (coordination factor).
+//
+// A one-term query (the common case: "żłobek", "opieka") does not score
+// every match. Its variants are visited from the highest possible
+// contribution (weight times the list's largest impact) down, keeping the
+// best k distinct documents seen; once the k-th of them scores more than
+// the next variant could give anyone, no document outside can reach the
+// top k and no document inside can change its score (its best variant is
+// already counted), so the rest is skipped (the MaxScore idea, over a
+// term's variants). Total and facets come from the match set, so they
+// stay exact.
+func (ix *Index) scoreFinal(terms []qterm, final bitset, orMode bool, k int, s *scratch, cands []cand) []cand {
+	if len(terms) == 1 {
+		return ix.scoreOne(&terms[0], final, k, s, cands)
+	}
+	cur, acc, cnt := s.cur, s.acc, s.cnt
+	for i := range terms {
+		qt := &terms[i]
+		for _, v := range qt.vs {
+			wk := v.w * (k1 + 1) / impScale
+			p := &ix.post[v.id]
+			imps := p.imps[:len(p.docs)]
+			for j, d := range p.docs {
+				if final[d>>6]&(1<<(d&63)) == 0 {
+					continue
+				}
+				if sc := wk * float32(imps[j]); sc > cur[d] {
+					cur[d] = sc
+				}
+			}
+		}
+		ts := s.tsets[i]
+		for w, x := range final {
+			if orMode {
+				x &= ts[w]
+			}
+			for ; x != 0; x &= x - 1 {
+				d := uint32(w<<6 | bits.TrailingZeros64(x))
+				cnt[d]++
+				acc[d] += qt.idf * cur[d]
+				cur[d] = 0
+			}
+		}
+	}
+	nq := float32(len(terms))
+	final.each(func(d uint32) {
+		sc := acc[d]
+		if orMode {
+			sc = sc * float32(cnt[d]) / nq
+		}
+		cands = append(cands, cand{doc: d, cnt: cnt[d], score: sc})
+		acc[d], cnt[d] = 0, 0
+	})
+	return cands
+}
+
+// scoreOne ranks a one-term query; see scoreFinal.
+func (ix *Index) scoreOne(qt *qterm, final bitset, k int, s *scratch, cands []cand) []cand {
+	cur := s.cur
+	vs := s.vs[:0]
+	for _, v := range qt.vs {
+		vs = append(vs, boundedVariant{v, v.w * (k1 + 1) / impScale * float32(ix.post[v.id].maxImp)})
+	}
+	// Highest bound first; the variant id keeps the order deterministic.
+	slices.SortFunc(vs, func(a, b boundedVariant) int {
+		if a.ub != b.ub {
+			if a.ub > b.ub {
+				return -1
+			}
+			return 1
+		}
+		return int(a.id) - int(b.id)
+	})
+	s.vs = vs
+	// heap is a min-heap of the best k distinct documents seen, by a score
+	// that is a lower bound of theirs (cur only grows); inHeap marks them.
+	heap := s.heap[:0]
+	inHeap := s.tmp
+	inHeap.zero()
+	touched := s.touched[:0]
+	theta := float32(-1)
+	for _, v := range vs {
+		if len(heap) == k && theta > v.ub {
+			break
+		}
+		wk := v.w * (k1 + 1) / impScale
+		p := &ix.post[v.id]
+		imps := p.imps[:len(p.docs)]
+		for j, d := range p.docs {
+			if final[d>>6]&(1<<(d&63)) == 0 {
+				continue
+			}
+			sc := wk * float32(imps[j])
+			c := cur[d]
+			if sc <= c {
+				continue
+			}
+			if c == 0 {
+				touched = append(touched, d)
+			}
+			cur[d] = sc
+			if k == 0 || inHeap.has(d) {
+				continue
+			}
+			if len(heap) < k {
+				heap = heapPush(heap, scored{d, sc})
+				inHeap.set(d)
+			} else if sc > heap[0].score {
+				inHeap.clear(heap[0].doc)
+				heap[0] = scored{d, sc}
+				heapDown(heap, 0)
+				inHeap.set(d)
+			}
+			if len(heap) == k {
+				theta = heap[0].score
+			}
+		}
+	}
+	for _, d := range touched {
+		// With an early stop, documents below theta cannot reach the top
+		// k; without one theta is -1 and every match is a candidate.
+		if cur[d] >= theta {
+			cands = append(cands, cand{doc: d, cnt: 1, score: qt.idf * cur[d]})
+		}
+		cur[d] = 0
+	}
+	s.heap, s.touched = heap[:0], touched[:0]
+	return cands
+}
+
+type boundedVariant struct {
+	variant
+	ub float32
+}
+
+type scored struct {
+	doc   uint32
+	score float32
+}
+
+func heapPush(h []scored, x scored) []scored {
+	h = append(h, x)
+	for i := len(h) - 1; i > 0; {
+		p := (i - 1) / 2
+		if h[p].score <= h[i].score {
+			break
+		}
+		h[p], h[i] = h[i], h[p]
+		i = p
+	}
+	return h
+}
+
+func heapDown(h []scored, i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		m := l
+		if r := l + 1; r < len(h) && h[r].score < h[l].score {
+			m = r
+		}
+		if h[i].score <= h[m].score {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
 }
 
 // pageOf orders items by cmp and returns [offset, offset+limit). It sorts

@@ -520,7 +520,7 @@ func TestList(t *testing.T) {
 	ix := New()
 	ix.BulkLoad(docs)
 	keep := func(d *Doc) bool { return d.Status == 1 }
-	newest := func(a, b *Doc) bool { return a.CreateTime.After(b.CreateTime) }
+	newest := []OrderKey{{Field: OrderByCreateTime, Desc: true}}
 	all, total := ix.List(keep, newest, 0, 100)
 	if total != 10 || len(all) != 10 {
 		t.Fatalf("total %d, %d ids; want 10 (inactive included)", total, len(all))
@@ -593,11 +593,14 @@ func TestUpdateKeepsIndexConsistent(t *testing.T) {
 	}
 	// Postings are ordered and reference live documents only.
 	for term, list := range ix.post {
-		for i, p := range list {
-			if i > 0 && list[i-1].doc >= p.doc {
+		if len(list.docs) != len(list.tfs) {
+			t.Fatalf("term %q: %d docs, %d tfs", ix.voc.terms[term], len(list.docs), len(list.tfs))
+		}
+		for i, d := range list.docs {
+			if i > 0 && list.docs[i-1] >= d {
 				t.Fatalf("term %q postings out of order", ix.voc.terms[term])
 			}
-			if ix.hot[p.doc].flags&hotLive == 0 {
+			if ix.hot[d].flags&hotLive == 0 {
 				t.Fatalf("term %q references a free slot", ix.voc.terms[term])
 			}
 		}

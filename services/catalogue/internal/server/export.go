@@ -10,7 +10,6 @@ import (
 	"github.com/cus-suite/cus/platform/sheet"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	"github.com/cus-suite/cus/services/catalogue/internal/domain"
-	"github.com/cus-suite/cus/services/catalogue/internal/search"
 )
 
 // exportPage is how many services are read from the store at a time while the file is written.
@@ -30,7 +29,7 @@ func (s *Server) ExportServices(ctx context.Context, req *cataloguev1.ExportServ
 	if err != nil {
 		return nil, err
 	}
-	ids, total := s.index.List(func(d *search.Doc) bool { return keep(d) }, func(a, b *search.Doc) bool { return less(a, b) }, 0, sheet.MaxExportRows)
+	ids, total := s.index.List(keep, less, 0, sheet.MaxExportRows)
 	if total > sheet.MaxExportRows {
 		return nil, sheet.TooManyRows("filter", total, "services")
 	}

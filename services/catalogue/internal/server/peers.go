@@ -70,6 +70,6 @@ func (s *Server) PurgePeer(ctx context.Context, terc string) error {
 
 // PeerServiceCount implements federation.Applier.
 func (s *Server) PeerServiceCount(terc string) int {
-	_, total := s.index.List(func(d *search.Doc) bool { return d.Origin == terc }, func(a, b *search.Doc) bool { return a.ID < b.ID }, 0, 1)
+	_, total := s.index.List(func(d *search.Doc) bool { return d.Origin == terc }, nil, 0, 1)
 	return total
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/cus-suite/cus/platform/paging"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	"github.com/cus-suite/cus/services/catalogue/internal/domain"
-	"github.com/cus-suite/cus/services/catalogue/internal/search"
 )
 
 // GetService returns one service.
@@ -51,7 +50,7 @@ func (s *Server) ListServices(_ context.Context, req *cataloguev1.ListServicesRe
 	if err != nil {
 		return nil, err
 	}
-	ids, total := s.index.List(func(d *search.Doc) bool { return keep(d) }, func(a, b *search.Doc) bool { return less(a, b) }, offset, size)
+	ids, total := s.index.List(keep, less, offset, size)
 	list, err := s.services(ids)
 	if err != nil {
 		return nil, err
