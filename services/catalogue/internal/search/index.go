@@ -132,6 +132,13 @@ type docHot struct {
 	minLat, maxLat, minLng, maxLng float32
 }
 
+// maxAgeBit is the largest age with a bitset; an Age filter above it is
+// checked per document.
+const (
+	maxAgeBit    = 120
+	hoursPerWeek = 7 * 24
+)
+
 const (
 	hotLive uint8 = 1 << iota
 	hotActive
@@ -209,6 +216,9 @@ type Index struct {
 	// name-ordered page without touching the strings.
 	nameKey []string
 	namePfx []uint64
+	// facetBits is areas | target groups<<32 per document: the facet
+	// counts of sparse matches read it, 8 documents a cache line.
+	facetBits []uint64
 	// dterms holds each document's distinct term ids, ascending, as
 	// uvarint deltas: what an update or delete needs to find the postings
 	// to edit, in about 1.5 bytes a term, now that the text is not kept.
@@ -235,6 +245,11 @@ type Index struct {
 	// a query's filter and facet work is word-wide ANDs and popcounts.
 	bLive, bActive, bFree bitset
 	bArea, bGroup         [32]bitset // nil until some document has the bit
+	// bAge[a]: the documents whose age bounds admit age a.
+	bAge [maxAgeBit + 1]bitset
+	// bOpenAny[h], bOpenFull[h]: the documents open some of, or all of,
+	// hour h of the week (weekMap bits); nil while none is.
+	bOpenAny, bOpenFull [hoursPerWeek]bitset
 
 	tercIDs   map[string]uint32
 	tercNames []string
@@ -372,6 +387,7 @@ func (ix *Index) BulkLoad(docs []Doc) {
 		ix.list = slices.Grow(ix.list, n-len(ix.list))
 		ix.nameKey = slices.Grow(ix.nameKey, n-len(ix.nameKey))
 		ix.namePfx = slices.Grow(ix.namePfx, n-len(ix.namePfx))
+		ix.facetBits = slices.Grow(ix.facetBits, n-len(ix.facetBits))
 		ix.dterms = slices.Grow(ix.dterms, n-len(ix.dterms))
 		ix.flen = slices.Grow(ix.flen, n-len(ix.flen))
 		ix.norm = slices.Grow(ix.norm, n-len(ix.norm))
@@ -600,6 +616,7 @@ func (ix *Index) alloc() uint32 {
 	ix.list = append(ix.list, listDoc{})
 	ix.nameKey = append(ix.nameKey, "")
 	ix.namePfx = append(ix.namePfx, 0)
+	ix.facetBits = append(ix.facetBits, 0)
 	ix.dterms = append(ix.dterms, nil)
 	ix.flen = append(ix.flen, [nFields]uint16{})
 	ix.norm = append(ix.norm, [nFields]float32{})
@@ -609,6 +626,17 @@ func (ix *Index) alloc() uint32 {
 		ix.bFree = append(ix.bFree, 0)
 		for _, t := range ix.denseTerms {
 			ix.post[t].dense = append(ix.post[t].dense, 0)
+		}
+		for i := range ix.bAge {
+			ix.bAge[i] = append(ix.bAge[i], 0)
+		}
+		for h := range hoursPerWeek {
+			if ix.bOpenAny[h] != nil {
+				ix.bOpenAny[h] = append(ix.bOpenAny[h], 0)
+			}
+			if ix.bOpenFull[h] != nil {
+				ix.bOpenFull[h] = append(ix.bOpenFull[h], 0)
+			}
 		}
 		for i := range ix.bArea {
 			if ix.bArea[i] != nil {
@@ -639,6 +667,7 @@ func (ix *Index) removeLocked(n uint32) {
 	ix.list[n] = listDoc{}
 	ix.nameKey[n] = ""
 	ix.namePfx[n] = 0
+	ix.facetBits[n] = 0
 	ix.dterms[n] = nil
 	ix.flen[n] = [nFields]uint16{}
 	ix.free = append(ix.free, n)
@@ -875,6 +904,7 @@ func (ix *Index) indexMeta(n uint32, d *Doc) {
 		m.hours = append(m.hours, hourIv{wd: int8(iv.Weekday), open: int16(iv.OpenMin), close: int16(iv.CloseMin)})
 	}
 	ix.hot[n], ix.meta[n] = h, m
+	ix.facetBits[n] = uint64(h.areas) | uint64(h.tgs)<<32
 	ix.week[n] = buildWeek(m.hours)
 	nk := Normalize(d.Name)
 	ix.nameKey[n] = nk
@@ -917,6 +947,20 @@ func (ix *Index) indexMeta(n uint32, d *Doc) {
 	for v := h.tgs; v != 0; v &= v - 1 {
 		ix.bitsFor(&ix.bGroup, trailing(v)).set(n)
 	}
+	for a := range ix.bAge {
+		if ageOK(&h, int32(a)) {
+			ix.bAge[a].set(n)
+		}
+	}
+	w := &ix.week[n]
+	for hr := range hoursPerWeek {
+		if weekBit(&w.any, hr) {
+			ix.openSet(&ix.bOpenAny, hr).set(n)
+		}
+		if weekBit(&w.full, hr) {
+			ix.openSet(&ix.bOpenFull, hr).set(n)
+		}
+	}
 	for _, t := range ix.docTercs(n) {
 		ix.tercDocs[t] = insertSorted(ix.tercDocs[t], n)
 	}
@@ -936,6 +980,18 @@ func (ix *Index) unindexMeta(n uint32) {
 	for v := h.tgs; v != 0; v &= v - 1 {
 		ix.bGroup[trailing(v)].clear(n)
 	}
+	for a := range ix.bAge {
+		ix.bAge[a].clear(n)
+	}
+	w := &ix.week[n]
+	for hr := range hoursPerWeek {
+		if weekBit(&w.any, hr) {
+			ix.bOpenAny[hr].clear(n)
+		}
+		if weekBit(&w.full, hr) {
+			ix.bOpenFull[hr].clear(n)
+		}
+	}
 	for _, t := range ix.docTercs(n) {
 		ix.tercDocs[t] = removeSorted(ix.tercDocs[t], n)
 	}
@@ -946,6 +1002,17 @@ func (ix *Index) unindexMeta(n uint32) {
 			ix.cells[key] = l
 		}
 	})
+}
+
+func ageOK(h *docHot, age int32) bool {
+	return (h.minAge < 0 || age >= h.minAge) && (h.maxAge < 0 || age <= h.maxAge)
+}
+
+func (ix *Index) openSet(sets *[hoursPerWeek]bitset, hr int) bitset {
+	if sets[hr] == nil {
+		sets[hr] = make(bitset, len(ix.bLive))
+	}
+	return sets[hr]
 }
 
 func (ix *Index) bitsFor(set *[32]bitset, i int) bitset {

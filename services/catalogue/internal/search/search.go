@@ -320,6 +320,7 @@ type filter struct {
 	flags      uint8 // hot flags a document must have
 	areas, tgs uint32
 	hasAge     bool
+	ageBits    bool // the age filter is bAge[age]
 	age        int32
 	hasTerc    bool
 	tercs      []uint32 // interned TERC ids
@@ -355,6 +356,7 @@ func (ix *Index) compileFilter(q *Query) filter {
 	}
 	if q.Age != nil {
 		f.hasAge, f.age = true, *q.Age
+		f.ageBits = f.age >= 0 && f.age <= maxAgeBit
 	}
 	if len(q.Tercs) > 0 {
 		// Unknown codes match nothing, but the filter stays on: a
@@ -447,7 +449,7 @@ func openAt(hours []hourIv, wd int8, minute int16) bool {
 // bitsets: age, opening hours and the exact radius.
 func (f *filter) docOK(ix *Index, d uint32) bool {
 	h := &ix.hot[d]
-	if f.hasAge && (h.minAge >= 0 && f.age < h.minAge || h.maxAge >= 0 && f.age > h.maxAge) {
+	if f.hasAge && !f.ageBits && !ageOK(h, f.age) {
 		return false
 	}
 	if f.hasGeo && f.box {
@@ -470,16 +472,25 @@ func (f *filter) docOK(ix *Index, d uint32) bool {
 	return true
 }
 
-func (f *filter) perDoc() bool { return f.hasAge || f.hasOpen || f.hasGeo && f.radius > 0 }
+// perDocAll tells whether every document must be checked by docOK; when
+// only the opening hours are, the documents open for the whole hour
+// (bOpenFull) are not.
+func (f *filter) perDocAll() bool { return f.hasAge && !f.ageBits || f.hasGeo && f.radius > 0 }
 
 // applyDocFilters clears the members of b that fail the per-document
 // filters. It runs last, on the smallest set.
 func (ix *Index) applyDocFilters(b bitset, f *filter) {
-	if !f.perDoc() {
+	all := f.perDocAll()
+	if !all && !f.hasOpen {
 		return
 	}
+	full := ix.bOpenFull[max(f.hourBit, 0)]
 	for i, w := range b {
-		for v := w; v != 0; v &= v - 1 {
+		check := w
+		if !all && full != nil {
+			check &^= full[i]
+		}
+		for v := check; v != 0; v &= v - 1 {
 			d := uint32(i<<6 | bits.TrailingZeros64(v))
 			if !f.docOK(ix, d) {
 				w &^= 1 << (d & 63)
@@ -498,6 +509,16 @@ func (ix *Index) baseSet(b, tmp bitset, f *filter) {
 	}
 	if f.flags&hotFree != 0 {
 		b.and(ix.bFree)
+	}
+	if f.hasAge && f.ageBits {
+		b.and(ix.bAge[f.age])
+	}
+	if f.hasOpen {
+		if open := ix.bOpenAny[f.hourBit]; open != nil {
+			b.and(open)
+		} else {
+			b.zero()
+		}
 	}
 	if f.hasTerc {
 		tmp.zero()
@@ -580,11 +601,11 @@ func (ix *Index) facets(match, asel, gsel bitset) (areas, groups [32]int) {
 			wg &= asel[i]
 		}
 		if wa != 0 {
-			if bits.OnesCount64(wa) <= 2 {
+			if bits.OnesCount64(wa) <= facetSparse {
 				// A sparse word: the documents' own bits are cheaper
 				// than a popcount per area.
 				for v := wa; v != 0; v &= v - 1 {
-					addBits(&areas, ix.hot[i<<6|bits.TrailingZeros64(v)].areas)
+					addBits(&areas, uint32(ix.facetBits[i<<6|bits.TrailingZeros64(v)]))
 				}
 			} else {
 				for _, a := range used[0] {
@@ -593,9 +614,9 @@ func (ix *Index) facets(match, asel, gsel bitset) (areas, groups [32]int) {
 			}
 		}
 		if wg != 0 {
-			if bits.OnesCount64(wg) <= 2 {
+			if bits.OnesCount64(wg) <= facetSparse {
 				for v := wg; v != 0; v &= v - 1 {
-					addBits(&groups, ix.hot[i<<6|bits.TrailingZeros64(v)].tgs)
+					addBits(&groups, uint32(ix.facetBits[i<<6|bits.TrailingZeros64(v)]>>32))
 				}
 			} else {
 				for _, g := range used[1] {
@@ -606,6 +627,11 @@ func (ix *Index) facets(match, asel, gsel bitset) (areas, groups [32]int) {
 	}
 	return areas, groups
 }
+
+// facetSparse is the number of matches in a 64-document word up to which
+// facets are counted per document (one 8-byte load each) rather than by a
+// popcount per area and target group (some 22 loads).
+const facetSparse = 6
 
 func addBits(cnt *[32]int, v uint32) {
 	for v != 0 {
