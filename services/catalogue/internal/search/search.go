@@ -145,6 +145,9 @@ type scratch struct {
 	vs                      []boundedVariant
 	heap                    []scored
 	touched                 []uint32
+	tv                      []termVariant
+	slot                    []int32
+	best, lsum              []float32
 	fz                      fuzzyScratch
 }
 
@@ -813,6 +816,9 @@ func (ix *Index) scoreFinal(terms []qterm, final bitset, orMode bool, k int, s *
 	if len(terms) == 1 {
 		return ix.scoreOne(&terms[0], final, k, s, cands)
 	}
+	if !orMode && len(terms) <= maxPrunedTerms {
+		return ix.scoreMany(terms, final, k, s, cands)
+	}
 	cur, acc, cnt := s.cur, s.acc, s.cnt
 	for i := range terms {
 		qt := &terms[i]
@@ -925,6 +931,171 @@ func (ix *Index) scoreOne(qt *qterm, final bitset, k int, s *scratch, cands []ca
 		cur[d] = 0
 	}
 	s.heap, s.touched = heap[:0], touched[:0]
+	return cands
+}
+
+// maxPrunedTerms bounds the terms of a query ranked by scoreMany (its
+// per-document state is one float per term).
+const maxPrunedTerms = 8
+
+// boundSlack absorbs float rounding in the bounds of scoreMany: a bound
+// is only used to skip work, so erring wide keeps the result exact.
+const boundSlack = 1e-4
+
+type termVariant struct {
+	term int
+	variant
+	ub float32 // idf times the largest contribution of the variant
+}
+
+// scoreMany ranks an all-terms query of several terms, the MaxScore idea
+// of scoreOne over every term's variants at once. Variants are visited
+// from the highest bound down; a document's partial score is the sum over
+// terms of its best variant seen so far. Once the k-th best partial score
+// exceeds what a document not yet seen could reach (the sum over terms of
+// the next variant's bound), the visit stops; the documents seen whose
+// bound can still reach the top k get their missing terms looked up in the
+// remaining variants (binary search), so every candidate's score is exact.
+func (ix *Index) scoreMany(terms []qterm, final bitset, k int, s *scratch, cands []cand) []cand {
+	n := len(terms)
+	order := s.tv[:0]
+	for i := range terms {
+		for _, v := range terms[i].vs {
+			ub := terms[i].idf * v.w * (k1 + 1) / impScale * float32(ix.post[v.id].maxImp)
+			order = append(order, termVariant{i, v, ub})
+		}
+	}
+	slices.SortFunc(order, func(a, b termVariant) int {
+		if a.ub != b.ub {
+			if a.ub > b.ub {
+				return -1
+			}
+			return 1
+		}
+		if a.term != b.term {
+			return a.term - b.term
+		}
+		return int(a.id) - int(b.id)
+	})
+	s.tv = order
+	// rem[i] is the bound of term i's next variant to visit: the order is
+	// by bound, so the first unvisited one of the term in it.
+	var rem [maxPrunedTerms]float32
+	var left [maxPrunedTerms]int
+	for _, tv := range order {
+		if left[tv.term] == 0 {
+			rem[tv.term] = tv.ub
+		}
+		left[tv.term]++
+	}
+	slot := s.slot
+	if len(slot) < len(ix.ids) {
+		slot = make([]int32, len(ix.ids)+len(ix.ids)/8)
+		s.slot = slot
+	}
+	best := s.best[:0] // per seen document: n best contributions (without idf)
+	lsum := s.lsum[:0] // per seen document: its partial score
+	touched := s.touched[:0]
+	heap := s.heap[:0]
+	inHeap := s.tmp
+	inHeap.zero()
+	theta := float32(-1)
+	stop := len(order)
+	for oi, tv := range order {
+		if len(heap) == k && k > 0 {
+			var r float32
+			for i := range n {
+				r += rem[i]
+			}
+			if theta*(1-boundSlack) > r*(1+boundSlack) {
+				stop = oi
+				break
+			}
+		}
+		t, idf := tv.term, terms[tv.term].idf
+		wk := tv.w * (k1 + 1) / impScale
+		p := &ix.post[tv.id]
+		imps := p.imps[:len(p.docs)]
+		for j, d := range p.docs {
+			if final[d>>6]&(1<<(d&63)) == 0 {
+				continue
+			}
+			c := wk * float32(imps[j])
+			sl := slot[d]
+			if sl == 0 {
+				touched = append(touched, d)
+				sl = int32(len(touched))
+				slot[d] = sl
+				for range n {
+					best = append(best, 0)
+				}
+				lsum = append(lsum, 0)
+			}
+			b := &best[int(sl-1)*n+t]
+			if c <= *b {
+				continue
+			}
+			ls := &lsum[sl-1]
+			*ls += idf * (c - *b)
+			*b = c
+			if k == 0 || inHeap.has(d) {
+				continue
+			}
+			if len(heap) < k {
+				heap = heapPush(heap, scored{d, *ls})
+				inHeap.set(d)
+			} else if *ls > heap[0].score {
+				inHeap.clear(heap[0].doc)
+				heap[0] = scored{d, *ls}
+				heapDown(heap, 0)
+				inHeap.set(d)
+			}
+			if len(heap) == k {
+				theta = heap[0].score
+			}
+		}
+		left[t]--
+		rem[t] = 0
+		if left[t] > 0 {
+			for _, nx := range order[oi+1:] {
+				if nx.term == t {
+					rem[t] = nx.ub
+					break
+				}
+			}
+		}
+	}
+	rest := order[stop:]
+	for _, d := range touched {
+		sl := int(slot[d] - 1)
+		slot[d] = 0
+		b := best[sl*n : sl*n+n]
+		if stop < len(order) {
+			var u float32
+			for i := range n {
+				u += max(terms[i].idf*b[i], rem[i])
+			}
+			if u*(1+boundSlack) < theta*(1-boundSlack) {
+				continue
+			}
+			// Complete the terms whose best variant may be unvisited.
+			for _, tv := range rest {
+				if tv.ub <= terms[tv.term].idf*b[tv.term]*(1-boundSlack) {
+					continue
+				}
+				p := &ix.post[tv.id]
+				if j, ok := slices.BinarySearch(p.docs, d); ok {
+					b[tv.term] = max(b[tv.term], tv.w*(k1+1)/impScale*float32(p.imps[j]))
+				}
+			}
+		}
+		var sc float32
+		for i := range n {
+			sc += terms[i].idf * b[i]
+		}
+		cands = append(cands, cand{doc: d, cnt: uint8(n), score: sc})
+	}
+	s.best, s.lsum, s.touched, s.heap = best[:0], lsum[:0], touched[:0], heap[:0]
 	return cands
 }
 
