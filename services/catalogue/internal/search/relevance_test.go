@@ -621,6 +621,17 @@ var relevanceQueries = []relQuery{
 	{name: "depresja u nastolatka (one word unknown)", q: text("depresja nastolatka"), want: []string{"krk-depresja"}},
 	{name: "dom dziecka", q: text("dom dziecka"), want: []string{"krk-placowka"}},
 
+	// A rare word beside common ones: the rare one must carry the query.
+	{name: "zajęcia dla dzieci z autyzmem", q: text("zajęcia dla dzieci z autyzmem"), want: []string{"krk-specopiek-zab"}},
+	{name: "gimnastyka dla seniorów", q: text("gimnastyka dla seniorów"), want: []string{"krk-gimnastyka-senior"}},
+	{name: "basen dla seniorów", q: text("basen dla seniorów"), want: []string{"krk-basen-senior"}},
+	{name: "kino dla seniorów", q: text("kino dla seniorów"), want: []string{"krk-kino-senior"}},
+	{name: "opieka nad seniorem w nocy", q: text("opieka nad seniorem w nocy"), want: []string{"krk-nocna-pomoc"}},
+	{name: "pomoc w nauce dla dzieci", q: text("pomoc w nauce dla dzieci"), want: []string{"krk-korepetycje", "krk-swietlica"}},
+	{name: "szkolenia dla rodzin zastępczych", q: text("szkolenia dla rodzin zastępczych"), want: []string{"krk-piecza"}},
+	{name: "psycholog dla dzieci", q: text("psycholog dla dzieci"), want: []string{"krk-psycholog-dzieci", "krk-depresja"}},
+	{name: "mieszkanie dla bezdomnych", q: text("mieszkanie dla bezdomnych"), want: []string{"gda-mieszkanie"}},
+
 	// With filters.
 	{name: "klub seniora within 5 km of Kraków", q: search.Query{Text: "klub seniora", Near: nearGmina("krakow", 5)},
 		want: []string{"krk-klub-seniora", "krk-klub-seniora-2"}, notAbove: []string{"wie-klub-seniora"}},
@@ -658,10 +669,17 @@ var relevanceKnownMisses = map[string]string{
 	// three-token "MOPS, pracownik socjalny" weighs less than MOPS
 	// mentioned in other services' keywords (location "Filia MOPS ...")
 	// and eligibility ("decyzja MOPS").
-	"MOPS": "an acronym in a (normalised) alternate name loses to mentions in keywords and eligibility; the MOPS itself is not in the top 5",
+	"MOPS": "an acronym in a (normalised) alternate name loses to mentions of MOPS in other services' keywords and eligibility",
 	// Same cause, plus no phrase or proximity bonus: "Dom Pomocy" in a
 	// name outscores the alternate name "pomoc w domu dla osób starszych".
 	"pomoc w domu": "the alternate name holding the whole phrase loses to names holding its words (Dom Pomocy, w domu); no phrase bonus",
+	// stem("mieszkanie") = "mieszkan", which as a prefix reaches
+	// "mieszkańcy" in the keywords of every service for "wszyscy
+	// mieszkańcy" (1,353 of 3,171 documents match "mieszkanie"); a query
+	// term takes the idf of its most frequent variant, so "mieszkanie"
+	// weighs almost nothing and services for the homeless without any
+	// housing outrank the one housing service.
+	"mieszkanie dla bezdomnych": "the stem of mieszkanie reaches mieszkańcy, whose document frequency then sets the idf of the whole term",
 }
 
 // rankOf returns the 1-based rank of id among hits, or 0.
@@ -798,8 +816,10 @@ func TestRelevance(t *testing.T) {
 					t.Errorf("%q: %s; top hits: %s", rq.name, why, describeHits(res.Hits, corpus, 5))
 				}
 			}
+			// The summary counts known misses as failures; every other
+			// query must succeed.
 			n := len(relevanceQueries)
-			t.Logf("%s index, %d documents: %d queries, success@3 %.3f (%d/%d, %d known misses), MRR %.3f",
+			t.Logf("%s index, %d documents, %d queries: success@3 %.3f (%d/%d; %d known misses), MRR %.3f",
 				ix.name, ix.ix.Len(), n, float64(succ)/float64(n), succ, n, known, mrr/float64(n))
 		})
 	}
