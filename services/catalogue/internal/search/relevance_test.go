@@ -337,7 +337,7 @@ var (
 		"Pomagamy w przygotowaniu posiłków i zakupach.",
 		"Celem jest integracja społeczna i aktywizacja zawodowa uczestników.",
 		"Prowadzimy profilaktykę uzależnień w szkołach.",
-		"Zajęcia obejmują elementy profilaktyki zdrowotnej.",
+		"Zajęcia obejmują tematy profilaktyki zdrowotnej.",
 		"Wspieramy wolontariat i aktywność obywatelską.",
 		"Usługi świadczone są w miejscu zamieszkania uczestnika.",
 		"Realizowane przez stowarzyszenie działające na rzecz lokalnej społeczności.",
@@ -875,7 +875,7 @@ func TestRelevanceTotalsAndFacets(t *testing.T) {
 			name:  "unemployment in Kraków",
 			q:     search.Query{Tercs: inGmina("krakow"), Areas: area(cataloguev1.Area_AREA_UNEMPLOYMENT)},
 			ids:   []string{"krk-cis", "krk-kis", "krk-pup"},
-			areas: nil, // the area facet of Kraków's whole catalogue: see TestRelevanceFacetsConsistent
+			areas: nil, // Kraków's whole catalogue: recounted in TestRelevanceFacetsConsistent
 			group: map[int]int{7: 3},
 		},
 		{
@@ -994,6 +994,7 @@ func TestRelevanceFacetsConsistent(t *testing.T) {
 		{Text: "usługi opiekuńcze", Near: &search.Geo{Center: katowice, RadiusMeters: 40000}},
 		{Text: "terpia uzaleznien"}, // typo, then the OR fallback's partial matches
 		{Text: "kluby nieistniejacewyrazy seniorów"},
+		{Tercs: inGmina("krakow"), Areas: area(cataloguev1.Area_AREA_UNEMPLOYMENT)},
 		{Areas: area(cataloguev1.Area_AREA_DISABILITY_SUPPORT), TargetGroups: group(cataloguev1.TargetGroup_TARGET_GROUP_PERSONS_WITH_DISABILITIES)},
 		{Age: ptr(int32(70)), FreeOnly: true},
 		{Tercs: []string{"1263011", relevanceGminas["lublin"].terc}, IncludeInactive: true},
