@@ -621,6 +621,12 @@ var relevanceQueries = []relQuery{
 	{name: "depresja u nastolatka (one word unknown)", q: text("depresja nastolatka"), want: []string{"krk-depresja"}},
 	{name: "dom dziecka", q: text("dom dziecka"), want: []string{"krk-placowka"}},
 
+	// Words only the keywords carry: a location's name through the real
+	// projection, the taxonomy's area names, an extra keyword.
+	{name: "usługi opiekuńcze nowa huta (location name)", q: text("usługi opiekuńcze nowa huta"), want: []string{"krk-uslopiek"}},
+	{name: "reintegracja zawodowa (area name) in Białystok", q: textIn("reintegracja zawodowa", "bialystok"), want: []string{"bia-cis"}},
+	{name: "teleopiekun (keyword)", q: text("teleopiekun"), want: []string{"krk-teleopieka"}},
+
 	// A rare word beside common ones: the rare one must carry the query.
 	{name: "zajęcia dla dzieci z autyzmem", q: text("zajęcia dla dzieci z autyzmem"), want: []string{"krk-specopiek-zab"}},
 	{name: "gimnastyka dla seniorów", q: text("gimnastyka dla seniorów"), want: []string{"krk-gimnastyka-senior"}},
