@@ -15,6 +15,9 @@ import (
 // benchmarks and load tests. Each service's origin is the gmina of its first location, as in a regional
 // aggregator that federates many instances.
 func Generate(ctx context.Context, dataFile string, opts demo.SyntheticOptions, log *zap.Logger) (int, error) {
+	if err := opts.Validate(); err != nil {
+		return 0, err
+	}
 	st, err := store.Open(dataFile, log)
 	if err != nil {
 		return 0, err
