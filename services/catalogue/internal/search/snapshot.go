@@ -504,13 +504,15 @@ type snapReader struct {
 	err     error
 }
 
-func (sr *snapReader) fail(format string, args ...any) {
+// fail records the first problem; what is formatted with args. (The texts are for the operator's log, never
+// for an API client: not translated.)
+func (sr *snapReader) fail(what string, args ...any) {
 	if sr.err == nil {
 		where := "the snapshot"
 		if sr.section != "" {
 			where = "section " + sr.section
 		}
-		sr.err = fmt.Errorf("search snapshot: %s: %s", where, fmt.Sprintf(format, args...))
+		sr.err = fmt.Errorf("search snapshot: %s: %s", where, fmt.Sprintf(what, args...))
 	}
 }
 
