@@ -904,13 +904,8 @@ func (ix *Index) indexMeta(n uint32, d *Doc) {
 		m.hours = append(m.hours, hourIv{wd: int8(iv.Weekday), open: int16(iv.OpenMin), close: int16(iv.CloseMin)})
 	}
 	ix.hot[n], ix.meta[n] = h, m
-	ix.facetBits[n] = uint64(h.areas) | uint64(h.tgs)<<32
 	ix.week[n] = buildWeek(m.hours)
-	nk := Normalize(d.Name)
-	ix.nameKey[n] = nk
-	var pfx [8]byte
-	copy(pfx[:], nk)
-	ix.namePfx[n] = binary.BigEndian.Uint64(pfx[:])
+	ix.nameKey[n] = Normalize(d.Name)
 
 	l := listDoc{
 		name:      strings.Clone(d.Name),
@@ -933,12 +928,23 @@ func (ix *Index) indexMeta(n uint32, d *Doc) {
 		}
 	}
 	ix.list[n] = l
+	ix.link(n)
+}
 
+// link adds live document n to the structures derived from its stored
+// data: the filter bitsets, facet bits, name prefix, TERC lists and geo
+// cells.
+func (ix *Index) link(n uint32) {
+	h := &ix.hot[n]
+	var pfx [8]byte
+	copy(pfx[:], ix.nameKey[n])
+	ix.namePfx[n] = binary.BigEndian.Uint64(pfx[:])
+	ix.facetBits[n] = uint64(h.areas) | uint64(h.tgs)<<32
 	ix.bLive.set(n)
-	if d.Active {
+	if h.flags&hotActive != 0 {
 		ix.bActive.set(n)
 	}
-	if d.Free {
+	if h.flags&hotFree != 0 {
 		ix.bFree.set(n)
 	}
 	for v := h.areas; v != 0; v &= v - 1 {
@@ -948,7 +954,7 @@ func (ix *Index) indexMeta(n uint32, d *Doc) {
 		ix.bitsFor(&ix.bGroup, trailing(v)).set(n)
 	}
 	for a := range ix.bAge {
-		if ageOK(&h, int32(a)) {
+		if ageOK(h, int32(a)) {
 			ix.bAge[a].set(n)
 		}
 	}
@@ -965,6 +971,34 @@ func (ix *Index) indexMeta(n uint32, d *Doc) {
 		ix.tercDocs[t] = insertSorted(ix.tercDocs[t], n)
 	}
 	ix.docCells(n, func(key uint32) { ix.cells[key] = insertSorted(ix.cells[key], n) })
+}
+
+// derive rebuilds every derived structure (see link) from the stored
+// per-document data, for an index read from a snapshot.
+func (ix *Index) derive() {
+	n := len(ix.ids)
+	nw := (n + 63) / 64
+	ix.bLive, ix.bActive, ix.bFree = make(bitset, nw), make(bitset, nw), make(bitset, nw)
+	ix.bArea, ix.bGroup = [32]bitset{}, [32]bitset{}
+	for a := range ix.bAge {
+		ix.bAge[a] = make(bitset, nw)
+	}
+	ix.bOpenAny, ix.bOpenFull = [hoursPerWeek]bitset{}, [hoursPerWeek]bitset{}
+	ix.namePfx = make([]uint64, n)
+	ix.facetBits = make([]uint64, n)
+	ix.tercDocs = make([][]uint32, len(ix.tercNames))
+	ix.cells = make(map[uint32][]uint32)
+	ix.providers = make(map[string]string)
+	for i := range n {
+		if ix.hot[i].flags&hotLive == 0 {
+			continue
+		}
+		ix.link(uint32(i))
+		for _, p := range ix.list[i].providers {
+			ix.providers[p] = p
+		}
+	}
+	ix.refreshDense()
 }
 
 // unindexMeta removes document n from the bitsets, TERC lists and geo

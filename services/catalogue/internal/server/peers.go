@@ -38,6 +38,7 @@ func (s *Server) ApplyPeerChanges(ctx context.Context, peer federation.Peer, fee
 		}
 		return nil
 	}
+	defer s.beginWrite()() // from the commit to the index update (startup.go)
 	applied, rejected, err := s.store.ApplyRemote(ctx, peer.TERC, feedID, changes, cursor, s.PeerServiceCount(peer.TERC), peer.MaxServices, validate)
 	if err != nil {
 		return nil, err
@@ -58,6 +59,7 @@ func (s *Server) ApplyPeerChanges(ctx context.Context, peer federation.Peer, fee
 
 // PurgePeer implements federation.Applier.
 func (s *Server) PurgePeer(ctx context.Context, terc string) error {
+	defer s.beginWrite()() // from the commit to the index update (startup.go)
 	removed, err := s.store.PurgeOrigin(ctx, terc)
 	if err != nil {
 		return err
