@@ -392,6 +392,17 @@ func (ix *Index) BulkLoad(docs []Doc) {
 		ix.flen = slices.Grow(ix.flen, n-len(ix.flen))
 		ix.norm = slices.Grow(ix.norm, n-len(ix.norm))
 	}
+	// A load that builds most of the index defers norms and impacts to one
+	// pass at the end; a smaller batch (a page of the change feed, an
+	// import batch) is cheaper as so many upserts than as a pass over
+	// every posting of the index.
+	if 2*len(docs) < ix.live+len(docs) {
+		for i := range docs {
+			ix.upsertLocked(&docs[i])
+		}
+		ix.voc.merge()
+		return
+	}
 	ix.inBulk = true
 	for i := range docs {
 		ix.upsertLocked(&docs[i])
@@ -402,10 +413,7 @@ func (ix *Index) BulkLoad(docs []Doc) {
 	ix.refreshDense()
 	// Append-doubling leaves up to half of every postings slice unused;
 	// after a load that built most of the index the lists are mostly
-	// final, so trim them. After a small batch the walk is not worth it.
-	if 2*len(docs) < ix.live {
-		return
-	}
+	// final, so trim them.
 	for t := range ix.post {
 		p := &ix.post[t]
 		if cap(p.docs)-len(p.docs) > len(p.docs)/8+4 {
@@ -530,6 +538,7 @@ func (ix *Index) lengthsChanged(n uint32) {
 		avg := ix.avgLen(f)
 		if d := avg - ix.normAvg[f]; d > normDrift*ix.normAvg[f] || -d > normDrift*ix.normAvg[f] {
 			ix.refreshNorms()
+			ix.refreshDense()
 			return
 		}
 	}

@@ -165,10 +165,7 @@ func (ix *Index) getScratch() *scratch {
 		s = &scratch{}
 	}
 	if n := len(ix.ids); len(s.cur) < n {
-		n += n / 8
-		s.cur = make([]float32, n)
-		s.acc = make([]float32, n)
-		s.cnt = make([]uint8, n)
+		s.cur = make([]float32, n+n/8)
 	}
 	nw := len(ix.bLive)
 	s.base = grow(s.base, nw)
@@ -735,11 +732,7 @@ func (ix *Index) Search(q Query) Result {
 	var cmp func(a, b cand) int
 	switch {
 	case n > 0:
-		k := max(q.Offset, 0) + q.Limit
-		if q.Limit <= 0 {
-			k = max(q.Offset, 0) + DefaultLimit
-		}
-		cands = ix.scoreFinal(terms, final, orMode, min(k, res.Total), s, cands)
+		cands = ix.scoreFinal(terms, final, orMode, min(pageK(q.Offset, q.Limit), res.Total), s, cands)
 		cmp = func(a, b cand) int {
 			if a.cnt != b.cnt {
 				return int(b.cnt) - int(a.cnt)
@@ -753,10 +746,6 @@ func (ix *Index) Search(q Query) Result {
 			return byName(a, b)
 		}
 	case f.hasGeo:
-		final.each(func(d uint32) {
-			dist, ok := f.nearest(ix.meta[d].points)
-			cands = append(cands, cand{doc: d, dist: dist, hasDist: ok})
-		})
 		cmp = func(a, b cand) int {
 			if a.hasDist != b.hasDist {
 				if a.hasDist {
@@ -772,9 +761,17 @@ func (ix *Index) Search(q Query) Result {
 			}
 			return byName(a, b)
 		}
+		top := newTopK(cands, pageK(q.Offset, q.Limit), cmp)
+		final.each(func(d uint32) {
+			dist, ok := f.nearest(ix.meta[d].points)
+			top.push(cand{doc: d, dist: dist, hasDist: ok})
+		})
+		cands = top.items
 	default:
-		final.each(func(d uint32) { cands = append(cands, cand{doc: d}) })
 		cmp = byName
+		top := newTopK(cands, pageK(q.Offset, q.Limit), cmp)
+		final.each(func(d uint32) { top.push(cand{doc: d}) })
+		cands = top.items
 	}
 	s.cands = cands[:0] // keep the grown buffer for the next query
 
@@ -818,6 +815,12 @@ func (ix *Index) scoreFinal(terms []qterm, final bitset, orMode bool, k int, s *
 	}
 	if !orMode && len(terms) <= maxPrunedTerms {
 		return ix.scoreMany(terms, final, k, s, cands)
+	}
+	// The exhaustive path's accumulators are allocated when first needed:
+	// most queries never take it, and every idle scratch keeps them.
+	if n := len(ix.ids); len(s.acc) < n {
+		s.acc = make([]float32, n+n/8)
+		s.cnt = make([]uint8, n+n/8)
 	}
 	cur, acc, cnt := s.cur, s.acc, s.cnt
 	for i := range terms {
@@ -1137,6 +1140,63 @@ func heapDown(h []scored, i int) {
 		}
 		h[i], h[m] = h[m], h[i]
 		i = m
+	}
+}
+
+// pageK is the number of best results a page needs: offset+limit.
+func pageK(offset, limit int) int {
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	return max(offset, 0) + limit
+}
+
+// topK keeps the k smallest items pushed by cmp (a max-heap, the worst at
+// the root), so a query ordered by name or distance over hundreds of
+// thousands of matches holds k candidates, not all of them.
+type topK[T any] struct {
+	items []T
+	k     int
+	cmp   func(a, b T) int
+}
+
+func newTopK[T any](buf []T, k int, cmp func(a, b T) int) *topK[T] {
+	return &topK[T]{items: buf[:0], k: k, cmp: cmp}
+}
+
+func (t *topK[T]) push(x T) {
+	h := t.items
+	if len(h) < t.k {
+		h = append(h, x)
+		for i := len(h) - 1; i > 0; {
+			p := (i - 1) / 2
+			if t.cmp(h[i], h[p]) <= 0 {
+				break
+			}
+			h[i], h[p] = h[p], h[i]
+			i = p
+		}
+		t.items = h
+		return
+	}
+	if t.k == 0 || t.cmp(x, h[0]) >= 0 {
+		return
+	}
+	h[0] = x
+	for i := 0; ; {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		w := l
+		if r := l + 1; r < len(h) && t.cmp(h[r], h[l]) > 0 {
+			w = r
+		}
+		if t.cmp(h[w], h[i]) <= 0 {
+			return
+		}
+		h[i], h[w] = h[w], h[i]
+		i = w
 	}
 }
 
