@@ -3,6 +3,7 @@ package search
 import (
 	"encoding/binary"
 	"math"
+	"math/bits"
 	"slices"
 	"strings"
 	"sync"
@@ -232,9 +233,11 @@ type Index struct {
 	norm    [][nFields]float32
 	normAvg [nFields]float64
 	inBulk  bool
-	free    []uint32
-	live    int
-	tombs   map[string]int64
+	// sinceRefresh counts the documents changed since refreshNorms.
+	sinceRefresh int
+	free         []uint32
+	live         int
+	tombs        map[string]int64
 
 	lenSum     [nFields]int64
 	voc        vocab
@@ -419,7 +422,6 @@ func (ix *Index) BulkLoad(docs []Doc) {
 		if cap(p.docs)-len(p.docs) > len(p.docs)/8+4 {
 			p.docs = slices.Clip(slices.Clone(p.docs))
 			p.tfs = slices.Clip(slices.Clone(p.tfs))
-			p.imps = slices.Clip(slices.Clone(p.imps))
 		}
 	}
 }
@@ -479,7 +481,11 @@ func (ix *Index) upsertLocked(d *Doc) {
 		ix.diffPostings(n, ix.decodeTerms(n), terms)
 	} else {
 		for _, e := range terms {
-			ix.post[uint32(e>>32)].insert(n, uint32(e), ix.impact(n, uint32(e)))
+			p := &ix.post[uint32(e>>32)]
+			if ix.inBulk && p.bulkAppend(n, uint32(e)) {
+				continue
+			}
+			p.insert(n, uint32(e), ix.impact(n, uint32(e)))
 		}
 	}
 	ix.dterms[n] = encodeTerms(ix.dterms[n][:0], terms)
@@ -526,7 +532,16 @@ func (ix *Index) decodeTerms(n uint32) []uint32 {
 	return out
 }
 
-const normDrift = 0.02
+// normDrift is the drift of an average field length that makes every
+// norm and impact be recomputed, once at least 1/refreshEvery of the
+// documents changed since the last time: a refresh is a pass over every
+// posting, so it must not run every few writes while a small index grows
+// (its averages are noisy) or a big one takes an import. A 2% stale average
+// changes BM25 scores by well under 1%.
+const (
+	normDrift    = 0.02
+	refreshEvery = 16
+)
 
 // lengthsChanged keeps norm consistent after document n's field lengths
 // changed (n is a freed slot after a delete).
@@ -534,7 +549,11 @@ func (ix *Index) lengthsChanged(n uint32) {
 	if ix.inBulk {
 		return // BulkLoad refreshes everything once at the end
 	}
+	ix.sinceRefresh++
 	for f := range nFields {
+		if ix.sinceRefresh < max(64, ix.live/refreshEvery) {
+			break
+		}
 		avg := ix.avgLen(f)
 		if d := avg - ix.normAvg[f]; d > normDrift*ix.normAvg[f] || -d > normDrift*ix.normAvg[f] {
 			ix.refreshNorms()
@@ -569,6 +588,7 @@ func (ix *Index) docNorm(n uint32) [nFields]float32 {
 // all postings, which runs once per BulkLoad and again only after the
 // averages drifted by normDrift.
 func (ix *Index) refreshNorms() {
+	ix.sinceRefresh = 0
 	for f := range nFields {
 		ix.normAvg[f] = ix.avgLen(f)
 	}
@@ -577,6 +597,9 @@ func (ix *Index) refreshNorms() {
 	}
 	for t := range ix.post {
 		p := &ix.post[t]
+		if len(p.imps) != len(p.docs) {
+			p.imps = make([]uint16, len(p.docs))
+		}
 		var mx uint16
 		for j, d := range p.docs {
 			imp := impact(p.tfs[j], &ix.norm[d])
@@ -744,7 +767,25 @@ func (ix *Index) diffPostings(n uint32, old []uint32, cur []uint64) {
 
 // insert inserts or overwrites. The append fast path is the bulk load:
 // fresh doc numbers only grow.
+// bulkAppend appends a posting of a new document during a bulk load,
+// leaving its impact to refreshNorms (which sizes imps once at the end:
+// one growing array less). It reports false when the list is not in a
+// state to take it, and insert must.
+func (p *plist) bulkAppend(n, tf uint32) bool {
+	if k := len(p.docs); len(p.imps) != 0 || k > 0 && p.docs[k-1] >= n || p.dense != nil {
+		return false
+	}
+	p.docs = append(p.docs, n)
+	p.tfs = append(p.tfs, tf)
+	return true
+}
+
 func (p *plist) insert(n, tf uint32, imp uint16) {
+	if len(p.imps) != len(p.docs) {
+		// After bulk appends: give the earlier postings their slots
+		// (their impacts come with the next refreshNorms).
+		p.imps = append(p.imps, make([]uint16, len(p.docs)-len(p.imps))...)
+	}
 	p.maxImp = max(p.maxImp, imp)
 	if p.dense != nil {
 		p.dense.set(n)
@@ -968,14 +1009,8 @@ func (ix *Index) link(n uint32) {
 		}
 	}
 	w := &ix.week[n]
-	for hr := range hoursPerWeek {
-		if weekBit(&w.any, hr) {
-			ix.openSet(&ix.bOpenAny, hr).set(n)
-		}
-		if weekBit(&w.full, hr) {
-			ix.openSet(&ix.bOpenFull, hr).set(n)
-		}
-	}
+	forWeekBits(&w.any, func(hr int) { ix.openSet(&ix.bOpenAny, hr).set(n) })
+	forWeekBits(&w.full, func(hr int) { ix.openSet(&ix.bOpenFull, hr).set(n) })
 	for _, t := range ix.docTercs(n) {
 		ix.tercDocs[t] = insertSorted(ix.tercDocs[t], n)
 	}
@@ -1027,14 +1062,8 @@ func (ix *Index) unindexMeta(n uint32) {
 		ix.bAge[a].clear(n)
 	}
 	w := &ix.week[n]
-	for hr := range hoursPerWeek {
-		if weekBit(&w.any, hr) {
-			ix.bOpenAny[hr].clear(n)
-		}
-		if weekBit(&w.full, hr) {
-			ix.bOpenFull[hr].clear(n)
-		}
-	}
+	forWeekBits(&w.any, func(hr int) { ix.bOpenAny[hr].clear(n) })
+	forWeekBits(&w.full, func(hr int) { ix.bOpenFull[hr].clear(n) })
 	for _, t := range ix.docTercs(n) {
 		ix.tercDocs[t] = removeSorted(ix.tercDocs[t], n)
 	}
@@ -1045,6 +1074,14 @@ func (ix *Index) unindexMeta(n uint32) {
 			ix.cells[key] = l
 		}
 	})
+}
+
+func forWeekBits(b *[3]uint64, fn func(hr int)) {
+	for i, w := range b {
+		for ; w != 0; w &= w - 1 {
+			fn(i*64 + bits.TrailingZeros64(w))
+		}
+	}
 }
 
 func ageOK(h *docHot, age int32) bool {

@@ -5,7 +5,11 @@ package search
 // stays derived state: a snapshot records the store revision it reflects, and the caller catches up from the
 // change feed (or rebuilds from the store when the snapshot does not fit the data file).
 //
-// # Format (version 1)
+// Version 2 holds no text but names: the index keeps postings, not text. What can be derived from the
+// stored arrays (the filter bitsets, TERC doc lists, geo cells, dense term sets, name prefixes, the id map)
+// is rebuilt on reading rather than stored, so it cannot disagree with them.
+//
+// # Format (version 2)
 //
 // All integers are little-endian.
 //
@@ -28,17 +32,19 @@ package search
 // in this order:
 //
 //	HEAD  feed id, revision, write time, number of document slots, live documents, terms, TERC codes
-//	DOCS  per slot: revision, areas, target groups, ages, status, flags, create and update time (fixed size)
-//	TEXT  string columns of the slots: id, name, alternate name, description, eligibility, keywords, origin,
-//	      sort key; then the per-slot lists: TERC codes, providers, points, opening hours
+//	DOCS  per slot: revision, create and update time, status, origin TERC id, flags (fixed size)
+//	TEXT  string columns of the slots: id, name, sort key, folded name; then the per-slot provider lists
 //	HOTF  the filter data (docHot) of every slot, fixed size
 //	WEEK  the opening-hours week map of every slot
-//	META  the rarer filter data (docMeta): interned TERC ids, valid points, hours, folded name
-//	LENS  field lengths and BM25 norms per slot, the average lengths the norms use, the length sums
+//	META  the rarer filter data (docMeta): interned TERC ids (more than two), valid points, hours
+//	LENS  field lengths and BM25 norms per slot, the average lengths the norms use, the length sums, the
+//	      documents changed since the norms were computed
+//	TRMS  per slot its distinct term ids (uvarint deltas): byte counts, then the bytes
 //	FREE  free slots; tombstones (id and revision)
 //	TERC  the interned TERC codes in id order
 //	VOCA  the terms in id order, the sorted and pending orders, the typo bigram index and its by-length lists
-//	POST  postings: per term its length, then every posting (doc number, packed term frequencies)
+//	POST  postings: per term its length and largest impact, then the doc numbers, the packed term
+//	      frequencies and the impacts of all terms, each as one array
 //	END.  nothing: its presence proves the file is complete
 //
 // A string column is the lengths of its n strings (uint32 each) followed by their bytes concatenated; a
@@ -221,6 +227,7 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 	for _, x := range ix.lenSum {
 		sw.i64(x)
 	}
+	sw.i64(int64(ix.sinceRefresh))
 
 	sw.section("TRMS")
 	sw.counts(n, func(i int) int { return len(ix.dterms[i]) })
@@ -820,6 +827,7 @@ func (sr *snapReader) index(meta *SnapshotMeta) (*Index, error) {
 	for f := range nFields {
 		ix.lenSum[f] = sr.i64()
 	}
+	ix.sinceRefresh = int(sr.i64())
 
 	sr.expect("TRMS")
 	termCounts, total := sr.counts(n)
