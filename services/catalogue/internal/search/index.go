@@ -1,6 +1,7 @@
 package search
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"math/bits"
@@ -189,7 +190,7 @@ type docMeta struct {
 // and order by, without the text.
 type listDoc struct {
 	name      string
-	sortKey   string
+	sortKey   []byte // shared with List's callers, read-only
 	providers []string // interned
 	created   int64    // Unix seconds
 	updated   int64
@@ -319,7 +320,8 @@ func (ix *Index) Get(id string) (Doc, bool) {
 }
 
 // fillDoc writes document n's list projection into d, reusing tercBuf for
-// d.Tercs. SortKey aliases the index's copy: callers must not modify it.
+// d.Tercs. SortKey and Providers alias the index's copies: callers must
+// not modify them.
 func (ix *Index) fillDoc(n uint32, d *Doc, tercBuf []string) []string {
 	h, l := &ix.hot[n], &ix.list[n]
 	*d = Doc{
@@ -338,8 +340,8 @@ func (ix *Index) fillDoc(n uint32, d *Doc, tercBuf []string) []string {
 		CreateTime:       time.Unix(l.created, int64(l.createdNs)).UTC(),
 		UpdateTime:       time.Unix(l.updated, int64(l.updatedNs)).UTC(),
 	}
-	if l.sortKey != "" {
-		d.SortKey = []byte(l.sortKey)
+	if len(l.sortKey) > 0 {
+		d.SortKey = l.sortKey
 	}
 	if l.origin >= 0 {
 		d.Origin = ix.tercNames[l.origin]
@@ -959,7 +961,7 @@ func (ix *Index) indexMeta(n uint32, d *Doc) {
 
 	l := listDoc{
 		name:      strings.Clone(d.Name),
-		sortKey:   string(d.SortKey),
+		sortKey:   slices.Clip(slices.Clone(d.SortKey)),
 		created:   d.CreateTime.Unix(),
 		createdNs: int32(d.CreateTime.Nanosecond()),
 		updated:   d.UpdateTime.Unix(),
@@ -1150,7 +1152,7 @@ func (ix *Index) List(keep func(*Doc) bool, order []OrderKey, offset, limit int)
 			var c int
 			switch k.Field {
 			case OrderByName:
-				c = strings.Compare(la.sortKey, lb.sortKey)
+				c = bytes.Compare(la.sortKey, lb.sortKey)
 			case OrderByCreateTime:
 				c = cmpTime(la.created, la.createdNs, lb.created, lb.createdNs)
 			case OrderByUpdateTime:

@@ -149,7 +149,10 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 	sw.section("TEXT")
 	sw.strColumn(n, func(i int) string { return ix.ids[i] })
 	sw.strColumn(n, func(i int) string { return ix.list[i].name })
-	sw.strColumn(n, func(i int) string { return ix.list[i].sortKey })
+	sw.counts(n, func(i int) int { return len(ix.list[i].sortKey) })
+	for i := range n {
+		sw.bytes(ix.list[i].sortKey)
+	}
 	sw.strColumn(n, func(i int) string { return ix.nameKey[i] })
 	sw.listStrings(n, func(i int) []string { return ix.list[i].providers })
 
@@ -748,9 +751,10 @@ func (sr *snapReader) index(meta *SnapshotMeta) (*Index, error) {
 	for i, s := range sr.strColumn(n) {
 		ix.list[i].name = s
 	}
-	for i, s := range sr.strColumn(n) {
-		ix.list[i].sortKey = s
-	}
+	keyCounts, total := sr.counts(n)
+	keyBytes := sr.bytes(total)
+	// One array, each key a window with its capacity capped.
+	each(keyCounts, func(i, from, to int) { ix.list[i].sortKey = keyBytes[from:to:to] })
 	ix.nameKey = sr.strColumn(n)
 	sr.listStrings(n, func(i int, items []string) { ix.list[i].providers = items })
 
