@@ -190,7 +190,7 @@ type docMeta struct {
 // and order by, without the text.
 type listDoc struct {
 	name      string
-	sortKey   []byte // shared with List's callers, read-only
+	sortKey   []byte   // shared with List's callers, read-only
 	providers []string // interned
 	created   int64    // Unix seconds
 	updated   int64
