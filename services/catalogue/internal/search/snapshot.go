@@ -405,17 +405,6 @@ func (sw *snapWriter) i64(v int64)   { sw.u64(uint64(v)) }
 func (sw *snapWriter) f32(v float32) { sw.u32(math.Float32bits(v)) }
 func (sw *snapWriter) f64(v float64) { sw.u64(math.Float64bits(v)) }
 
-// time writes seconds and nanoseconds (a zero time is marked in the record's flags instead).
-func (sw *snapWriter) time(t time.Time) {
-	if t.IsZero() {
-		sw.i64(0)
-		sw.u32(0)
-		return
-	}
-	sw.i64(t.Unix())
-	sw.u32(uint32(t.Nanosecond()))
-}
-
 func (sw *snapWriter) u32s(vs []uint32) {
 	sw.u32(uint32(len(vs)))
 	for _, v := range vs {
