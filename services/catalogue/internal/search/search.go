@@ -151,7 +151,9 @@ type scratch struct {
 	fz                      fuzzyScratch
 }
 
-const maxIdleScratch = 8
+// maxIdleScratch bounds the idle scratches kept (each some MB at 500,000
+// documents); on two cores more rarely run at once.
+const maxIdleScratch = 4
 
 func (ix *Index) getScratch() *scratch {
 	var s *scratch
