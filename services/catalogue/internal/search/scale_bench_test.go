@@ -1,7 +1,10 @@
 package search_test
 
 import (
+	"bufio"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"sync"
@@ -24,7 +27,8 @@ import (
 //	index-MiB       heap held by the index after GC (the corpus dropped)
 //	build-s         the BulkLoad
 //
-// Run: go test -run XXX -bench 'Search(100|500)k$' -benchtime 20x ./internal/search/
+// Run: go test -run XXX -bench 'Search(Scale100|500)k$' -benchtime 20x ./internal/search/
+// (CUS_BENCH_SNAPSHOT=1 adds the snapshot's size and write and read times).
 
 func BenchmarkSearchScale100k(b *testing.B) { benchScale(b, 100_000) }
 func BenchmarkSearch500k(b *testing.B)      { benchScale(b, 500_000) }
@@ -196,6 +200,9 @@ func benchScale(b *testing.B, n int) {
 	b.ReportMetric(qps, "qps-8")
 	b.ReportMetric(si.heapMiB, "index-MiB")
 	b.ReportMetric(si.build.Seconds(), "build-s")
+	if os.Getenv("CUS_BENCH_SNAPSHOT") != "" {
+		benchSnapshot(b, si.ix)
+	}
 	b.ReportMetric(0, "ns/op")
 	if testing.Verbose() {
 		for i, q := range qs {
@@ -203,6 +210,50 @@ func benchScale(b *testing.B, n int) {
 			b.Logf("%-60s p50=%6.2fms p99=%6.2fms total=%d", describeQ(q), pct(per[i], .5), pct(per[i], .99), r.Total)
 		}
 	}
+}
+
+// benchSnapshot writes the index to a file and reads it back (what a start-up does before catching up
+// from the change feed), reporting the size and both times. Set CUS_BENCH_SNAPSHOT=1: at 500k it holds
+// a second index for a moment.
+func benchSnapshot(b *testing.B, ix *search.Index) {
+	path := filepath.Join(b.TempDir(), "index.snap")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	t0 := time.Now()
+	if err := ix.WriteSnapshot(w, search.SnapshotMeta{FeedID: "bench", Revision: 1}); err != nil {
+		b.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	write := time.Since(t0)
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err = os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	t0 = time.Now()
+	got, _, err := search.ReadSnapshot(bufio.NewReaderSize(f, 1<<20))
+	if err != nil {
+		b.Fatal(err)
+	}
+	read := time.Since(t0)
+	if got.Len() != ix.Len() {
+		b.Fatalf("snapshot read back %d documents, want %d", got.Len(), ix.Len())
+	}
+	b.ReportMetric(float64(st.Size())/(1<<20), "snap-MiB")
+	b.ReportMetric(write.Seconds(), "snap-write-s")
+	b.ReportMetric(read.Seconds(), "snap-read-s")
 }
 
 func describeQ(q search.Query) string {
