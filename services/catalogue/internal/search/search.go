@@ -148,6 +148,7 @@ type scratch struct {
 	tv                      []termVariant
 	slot                    []int32
 	best, lsum              []float32
+	open                    []scored
 	fz                      fuzzyScratch
 }
 
@@ -1070,37 +1071,78 @@ func (ix *Index) scoreMany(terms []qterm, final bitset, k int, s *scratch, cands
 			}
 		}
 	}
-	rest := order[stop:]
-	for _, d := range touched {
-		sl := int(slot[d] - 1)
-		slot[d] = 0
-		b := best[sl*n : sl*n+n]
-		if stop < len(order) {
-			var u float32
-			for i := range n {
-				u += max(terms[i].idf*b[i], rem[i])
-			}
-			if u*(1+boundSlack) < theta*(1-boundSlack) {
-				continue
-			}
-			// Complete the terms whose best variant may be unvisited.
-			for _, tv := range rest {
-				if tv.ub <= terms[tv.term].idf*b[tv.term]*(1-boundSlack) {
-					continue
-				}
-				p := &ix.post[tv.id]
-				if j, ok := slices.BinarySearch(p.docs, d); ok {
-					b[tv.term] = max(b[tv.term], tv.w*(k1+1)/impScale*float32(p.imps[j]))
-				}
-			}
-		}
+	score := func(b []float32) float32 {
 		var sc float32
 		for i := range n {
 			sc += terms[i].idf * b[i]
 		}
-		cands = append(cands, cand{doc: d, cnt: uint8(n), score: sc})
+		return sc
 	}
-	s.best, s.lsum, s.touched, s.heap = best[:0], lsum[:0], touched[:0], heap[:0]
+	if stop == len(order) {
+		// Every variant visited: every partial score is exact.
+		for _, d := range touched {
+			sl := int(slot[d] - 1)
+			slot[d] = 0
+			cands = append(cands, cand{doc: d, cnt: uint8(n), score: score(best[sl*n : sl*n+n])})
+		}
+		s.best, s.lsum, s.touched, s.heap = best[:0], lsum[:0], touched[:0], heap[:0]
+		return cands
+	}
+	// The documents whose bound still reaches theta are completed from the
+	// highest bound down, keeping the best k exact scores: once a bound is
+	// below the k-th of them, no document left can enter the page.
+	open := s.open[:0]
+	for _, d := range touched {
+		sl := int(slot[d] - 1)
+		slot[d] = 0
+		b := best[sl*n : sl*n+n]
+		var u float32
+		for i := range n {
+			u += max(terms[i].idf*b[i], rem[i])
+		}
+		if u*(1+boundSlack) >= theta*(1-boundSlack) {
+			open = append(open, scored{uint32(sl), u})
+		}
+	}
+	slices.SortFunc(open, func(a, b scored) int {
+		if a.score != b.score {
+			if a.score > b.score {
+				return -1
+			}
+			return 1
+		}
+		return int(a.doc) - int(b.doc)
+	})
+	rest := order[stop:]
+	exact := heap[:0]
+	for _, o := range open {
+		if k > 0 && len(exact) == k && o.score*(1+boundSlack) < exact[0].score*(1-boundSlack) {
+			break
+		}
+		sl := int(o.doc)
+		d := touched[sl]
+		b := best[sl*n : sl*n+n]
+		// Complete the terms whose best variant may be unvisited.
+		for _, tv := range rest {
+			if tv.ub <= terms[tv.term].idf*b[tv.term]*(1-boundSlack) {
+				continue
+			}
+			p := &ix.post[tv.id]
+			if j, ok := slices.BinarySearch(p.docs, d); ok {
+				b[tv.term] = max(b[tv.term], tv.w*(k1+1)/impScale*float32(p.imps[j]))
+			}
+		}
+		sc := score(b)
+		cands = append(cands, cand{doc: d, cnt: uint8(n), score: sc})
+		if len(exact) < k {
+			exact = heapPush(exact, scored{d, sc})
+		} else if sc > exact[0].score {
+			exact[0] = scored{d, sc}
+			heapDown(exact, 0)
+		}
+	}
+	s.open = open[:0]
+	s.best, s.lsum, s.touched, s.heap = best[:0], lsum[:0], touched[:0], exact[:0]
 	return cands
 }
 
