@@ -63,6 +63,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // snapshotVersion is the format version written; a snapshot of any other version is refused (the caller
@@ -611,14 +612,45 @@ func (sr *snapReader) u32s(limit uint32, what string) []uint32 {
 	return out
 }
 
+// littleEndian reports whether the host stores integers as the snapshot does: then an array of them is
+// read with one copy per frame instead of a decode per value (the postings are tens of millions).
+var littleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
+
+// u32Array fills dst with len(dst) values.
+func (sr *snapReader) u32Array(dst []uint32) {
+	if littleEndian && len(dst) > 0 {
+		raw := unsafe.Slice((*byte)(unsafe.Pointer(&dst[0])), 4*len(dst))
+		sr.chunk(len(dst), 4, func(b []byte, start, k int) { copy(raw[4*start:], b[:4*k]) })
+		return
+	}
+	sr.chunk(len(dst), 4, func(b []byte, start, k int) {
+		for i := range k {
+			dst[start+i] = binary.LittleEndian.Uint32(b[4*i:])
+		}
+	})
+}
+
+// u16Array fills dst with len(dst) values.
+func (sr *snapReader) u16Array(dst []uint16) {
+	if littleEndian && len(dst) > 0 {
+		raw := unsafe.Slice((*byte)(unsafe.Pointer(&dst[0])), 2*len(dst))
+		sr.chunk(len(dst), 2, func(b []byte, start, k int) { copy(raw[2*start:], b[:2*k]) })
+		return
+	}
+	sr.chunk(len(dst), 2, func(b []byte, start, k int) {
+		for i := range k {
+			dst[start+i] = binary.LittleEndian.Uint16(b[2*i:])
+		}
+	})
+}
+
 // counts reads n per-slot counts and returns them with their sum.
 func (sr *snapReader) counts(n int) ([]uint32, int) {
 	out := make([]uint32, n)
-	sr.chunk(n, 4, func(b []byte, start, k int) {
-		for i := range k {
-			out[start+i] = binary.LittleEndian.Uint32(b[4*i:])
-		}
-	})
+	sr.u32Array(out)
 	total := 0
 	for _, c := range out {
 		total += int(c)
@@ -883,23 +915,11 @@ func (sr *snapReader) index(meta *SnapshotMeta) (*Index, error) {
 		}
 	})
 	docs := make([]uint32, total)
-	sr.chunk(total, 4, func(b []byte, start, k int) {
-		for i := range k {
-			docs[start+i] = binary.LittleEndian.Uint32(b[4*i:])
-		}
-	})
+	sr.u32Array(docs)
 	tfs := make([]uint32, total)
-	sr.chunk(total, 4, func(b []byte, start, k int) {
-		for i := range k {
-			tfs[start+i] = binary.LittleEndian.Uint32(b[4*i:])
-		}
-	})
+	sr.u32Array(tfs)
 	imps := make([]uint16, total)
-	sr.chunk(total, 2, func(b []byte, start, k int) {
-		for i := range k {
-			imps[start+i] = binary.LittleEndian.Uint16(b[2*i:])
-		}
-	})
+	sr.u16Array(imps)
 	// Each list is a window of one array, capacity capped: the first insert into a list moves it out.
 	each(postCounts, func(t, from, to int) {
 		p := &ix.post[t]
