@@ -148,6 +148,10 @@ func SearchQueries(opts SyntheticOptions, n int) ([]Query, error) {
 	return out, nil
 }
 
+// queryStopwords are words a resident does not search for on their own ("teleopieka dla" is not a query).
+var queryStopwords = map[string]bool{"dla": true, "przy": true, "oraz": true, "przez": true, "nad": true, "pod": true,
+	"the": true, "door": true, "and": true, "lub": true, "ich": true, "jest": true, "się": true}
+
 // queryWord is a word a resident types for a kind of service: from its names and keywords mostly, lower-case,
 // at least 4 letters.
 func queryWord(r *rand.Rand, k *kind) string {
@@ -155,7 +159,7 @@ func queryWord(r *rand.Rand, k *kind) string {
 	for _, src := range [][]string{k.names, k.keywords, k.keywords, k.acts} {
 		for _, p := range src {
 			for _, w := range strings.FieldsFunc(p, func(c rune) bool { return strings.ContainsRune(" -–„”(),.+", c) }) {
-				if utf8.RuneCountInString(w) >= 4 && !strings.ContainsAny(w, "0123456789") {
+				if utf8.RuneCountInString(w) >= 4 && !strings.ContainsAny(w, "0123456789") && !queryStopwords[strings.ToLower(w)] {
 					pool = append(pool, strings.ToLower(w))
 				}
 			}
@@ -174,7 +178,7 @@ func queryPhrase(r *rand.Rand, k *kind) string {
 		for _, p := range src {
 			ws := strings.Fields(strings.ToLower(strings.NewReplacer("„", "", "”", "", "–", "", ",", "").Replace(p)))
 			for j := 0; j+1 < len(ws); j++ {
-				if utf8.RuneCountInString(ws[j]) >= 3 && utf8.RuneCountInString(ws[j+1]) >= 3 {
+				if utf8.RuneCountInString(ws[j]) >= 3 && utf8.RuneCountInString(ws[j+1]) >= 3 && !queryStopwords[ws[j]] && !queryStopwords[ws[j+1]] {
 					two = append(two, ws[j]+" "+ws[j+1])
 				}
 			}
