@@ -36,6 +36,16 @@ began=$(date +%s)
 
 cat_pid=""
 pid_file=""
+child=""
+
+# run runs one step in the background and waits for it, so that a TERM or INT reaches the traps at once (bash
+# runs a trap only between foreground commands); cleanup ends the step.
+run() {
+  "$@" &
+  child=$!
+  wait "$child"
+  child=""
+}
 
 alive() { # the process exists and is not a zombie
   [[ -r /proc/$1/stat ]] || return 1
@@ -63,6 +73,10 @@ stop_catalogue() {
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  if [[ -n $child ]]; then
+    kill -TERM "$child" 2>/dev/null || true
+    wait "$child" 2>/dev/null || true
+  fi
   if ((rc != 0 && rc != 130 && rc != 143)) && [[ -n ${log:-} && -f ${log:-} ]]; then
     echo "bench-scale: the catalogue's log ends:" >&2
     tail -n 5 "$log" >&2 || true
@@ -115,33 +129,34 @@ for n in $SIZES; do
 
   echo "== generate (load average $(loadavg1))"
   t0=$(date +%s.%N)
-  "$BIN/catalogue" generate --out-dir "$files" --services "$n" --gminas "$GMINAS" --seed "$SEED" --format "$FORMAT" --queries "$QUERIES"
+  run "$BIN/catalogue" generate --out-dir "$files" --services "$n" --gminas "$GMINAS" --seed "$SEED" --format "$FORMAT" --queries "$QUERIES"
   gen_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
   gen_la=$(loadavg1)
   import_bytes=$(find "$files" -name '[0-9]*.*' -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
 
   echo
-  "$CUSBENCH" startup --bin "$BIN/catalogue" --data-dir "$data" --listen "$CAT" --admin-listen "$ADMIN" \
+  run "$CUSBENCH" startup --bin "$BIN/catalogue" --data-dir "$data" --listen "$CAT" --admin-listen "$ADMIN" \
     --log "$dir/catalogue-import.log" --pid-file "$pid_file" --label startup-empty --out "$dir/startup-empty.json" -- "${cat_flags[@]}"
   log=$dir/catalogue-import.log
   cat_pid=$(<"$pid_file")
   "$BIN/cusctl" token --role organiser --keys-dir "$DEV" >"$dir/token"
   echo
-  "$CUSBENCH" import --addr "$CAT" --dir "$files" --token-file "$dir/token" --in-flight "$IN_FLIGHT" --out "$dir/import.json"
+  run "$CUSBENCH" import --addr "$CAT" --dir "$files" --token-file "$dir/token" --in-flight "$IN_FLIGHT" --out "$dir/import.json"
   "$CUSBENCH" rss --pid "$cat_pid" --label rss-after-import --out "$dir/rss-after-import.json"
   stop_catalogue
 
   echo
-  "$CUSBENCH" startup --bin "$BIN/catalogue" --data-dir "$data" --listen "$CAT" --admin-listen "$ADMIN" \
+  run "$CUSBENCH" startup --bin "$BIN/catalogue" --data-dir "$data" --listen "$CAT" --admin-listen "$ADMIN" \
     --log "$dir/catalogue.log" --pid-file "$pid_file" --label startup --out "$dir/startup.json" -- "${cat_flags[@]}"
   log=$dir/catalogue.log
   cat_pid=$(<"$pid_file")
   echo
-  "$CUSBENCH" search --addr "$CAT" --queries "$files/queries.json" --clients 1 --warmup "$WARMUP" --duration "$SEARCH_DURATION" \
-    --label search-1 --out "$dir/search-1.json" --cpu-pids "catalogue=$cat_pid" | grep -v '^RESULT' # the JSON, 200 queries long, is in the file
+  # The report (200 queries long) goes to the file only.
+  run "$CUSBENCH" search --addr "$CAT" --queries "$files/queries.json" --clients 1 --warmup "$WARMUP" --duration "$SEARCH_DURATION" \
+    --label search-1 --out "$dir/search-1.json" --cpu-pids "catalogue=$cat_pid" --result-line=false
   echo
-  "$CUSBENCH" search --addr "$CAT" --queries "$files/queries.json" --clients 8 --warmup "$WARMUP" --duration "$SEARCH_DURATION" \
-    --label search-8 --out "$dir/search-8.json" --cpu-pids "catalogue=$cat_pid" | grep -v '^RESULT'
+  run "$CUSBENCH" search --addr "$CAT" --queries "$files/queries.json" --clients 8 --warmup "$WARMUP" --duration "$SEARCH_DURATION" \
+    --label search-8 --out "$dir/search-8.json" --cpu-pids "catalogue=$cat_pid" --result-line=false
   echo
   "$CUSBENCH" rss --pid "$cat_pid" --label rss-after-search --out "$dir/rss-after-search.json"
   stop_catalogue

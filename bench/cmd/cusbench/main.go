@@ -190,6 +190,8 @@ type Report struct {
 	NumCPU     int    `json:"num_cpu"`
 	GOMAXPROCS int    `json:"gomaxprocs"`
 	Time       string `json:"time"`
+
+	noResultLine bool // the JSON goes to --out only (a query set's report is long)
 }
 
 // QueryReport is the per-query breakdown of a search run.
@@ -227,7 +229,9 @@ func (r *Report) emit(out, outDir string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("RESULT %s\n", b)
+	if !r.noResultLine {
+		fmt.Printf("RESULT %s\n", b)
+	}
 	if out != "" {
 		if err := os.WriteFile(out, append(b, '\n'), 0o644); err != nil {
 			return err

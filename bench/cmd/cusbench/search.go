@@ -118,6 +118,7 @@ func searchCommand(ctx context.Context, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:7001", "gRPC address of the catalogue")
 	perQuery := fs.Bool("per-query", true, "print the per-query breakdown (per class with --queries)")
 	queriesFile := fs.String("queries", "", "query set file (catalogue generate --out-dir writes queries.json) instead of the built-in set")
+	resultLine := fs.Bool("result-line", true, "print the closing RESULT {json} line (false: only --out gets the JSON)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -174,6 +175,7 @@ func searchCommand(ctx context.Context, args []string) error {
 		return err
 	}
 	r := newReport("search", lf.label)
+	r.noResultLine = !*resultLine
 	r.Target = *addr
 	r.Method = cataloguev1.CatalogueService_SearchServices_FullMethodName
 	r.Conns = 1
