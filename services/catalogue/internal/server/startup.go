@@ -243,7 +243,11 @@ func catchUp(ctx context.Context, ix *search.Index, list func(after int64, limit
 				docs = append(docs, domain.IndexDoc(svc, c.GetRevision()))
 			}
 		}
-		ix.BulkLoad(docs)
+		if len(docs) > 0 {
+			// (Not with none: BulkLoad also refreshes the length norms, which would move every score a little
+			// for nothing.)
+			ix.BulkLoad(docs)
+		}
 		if !more || len(changes) == 0 {
 			return n, nil
 		}
