@@ -25,6 +25,7 @@ import (
 	"github.com/cus-suite/cus/platform/storage"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	typev1 "github.com/cus-suite/cus/proto/cus/type/v1"
+	"github.com/cus-suite/cus/services/catalogue/internal/search"
 	"github.com/cus-suite/cus/services/catalogue/internal/store"
 )
 
@@ -309,6 +310,28 @@ func TestUnusableSnapshotIsIgnoredWithARebuild(t *testing.T) {
 			b[8]++
 			writeFile(t, cfg.SnapshotFile(), b)
 		}, "format version"},
+		{"written by another build", func(t *testing.T, cfg Config) {
+			f, err := os.Open(cfg.SnapshotFile())
+			if err != nil {
+				t.Fatal(err)
+			}
+			ix, meta, err := search.ReadSnapshot(f)
+			f.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			meta.Source = "schema 3, commit 0123456789abcdef"
+			out, err := os.Create(cfg.SnapshotFile())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ix.WriteSnapshot(out, meta); err != nil {
+				t.Fatal(err)
+			}
+			if err := out.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}, "another build"},
 		{"not a snapshot", func(t *testing.T, cfg Config) {
 			writeFile(t, cfg.SnapshotFile(), []byte("{}"))
 		}, "truncated in the file header"},

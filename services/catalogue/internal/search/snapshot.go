@@ -27,7 +27,7 @@ package search
 // The payload is a sequence of sections, each opened by its four-letter tag and each starting a new frame,
 // in this order:
 //
-//	HEAD  feed id, revision, write time, number of document slots, live documents, terms, TERC codes
+//	HEAD  feed id, source, revision, write time, number of document slots, live documents, terms, TERC codes
 //	DOCS  per slot: revision, areas, target groups, ages, status, flags, create and update time (fixed size)
 //	TEXT  string columns of the slots: id, name, alternate name, description, eligibility, keywords, origin,
 //	      sort key; then the per-slot lists: TERC codes, providers, points, opening hours
@@ -85,6 +85,10 @@ type SnapshotMeta struct {
 	// Revision is a store revision such that every write at or below it is in the index. Writes above it may
 	// be too: re-applying them is harmless (Upsert ignores older revisions, Delete leaves tombstones).
 	Revision int64
+	// Source names what derived the documents from the stored records (the caller's build): the same records
+	// may give other documents, or another analysis, in another build, so a snapshot of another source must
+	// not be used. This package only stores it.
+	Source string
 	// Written is when the snapshot was taken (WriteSnapshot sets it when zero); for logs.
 	Written time.Time
 	// Docs is the number of live documents (set by WriteSnapshot).
@@ -115,6 +119,7 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 
 	sw.section("HEAD")
 	sw.str(meta.FeedID)
+	sw.str(meta.Source)
 	sw.i64(meta.Revision)
 	sw.i64(meta.Written.UnixNano())
 	sw.u32(uint32(n))
@@ -700,6 +705,7 @@ func (sr *snapReader) expect(tag string) {
 func (sr *snapReader) index(meta *SnapshotMeta) (*Index, error) {
 	sr.expect("HEAD")
 	meta.FeedID = sr.str()
+	meta.Source = sr.str()
 	meta.Revision = sr.i64()
 	meta.Written = time.Unix(0, sr.i64())
 	n := int(sr.u32())

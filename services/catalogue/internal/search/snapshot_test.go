@@ -217,7 +217,7 @@ func corpusIDs(n int) []string {
 func TestSnapshotRoundTrip(t *testing.T) {
 	const n = 3000
 	ix := snapCorpus(n)
-	meta := SnapshotMeta{FeedID: "feed-1f2e", Revision: 4242, Written: time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)}
+	meta := SnapshotMeta{FeedID: "feed-1f2e", Revision: 4242, Source: "build 1", Written: time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)}
 	b := snapshotBytes(t, ix, meta)
 	if len(b) < 4*frameTarget {
 		t.Fatalf("snapshot of %d bytes does not span enough frames to test them", len(b))
@@ -226,7 +226,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ReadSnapshot: %v", err)
 	}
-	if gotMeta.FeedID != meta.FeedID || gotMeta.Revision != meta.Revision || !gotMeta.Written.Equal(meta.Written) || gotMeta.Docs != ix.Len() {
+	if gotMeta.FeedID != meta.FeedID || gotMeta.Revision != meta.Revision || gotMeta.Source != meta.Source || !gotMeta.Written.Equal(meta.Written) || gotMeta.Docs != ix.Len() {
 		t.Fatalf("meta = %+v, want %+v with %d docs", gotMeta, meta, ix.Len())
 	}
 	ids := corpusIDs(n)
