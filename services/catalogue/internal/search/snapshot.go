@@ -42,8 +42,9 @@ package search
 //	END.  nothing: its presence proves the file is complete
 //
 // A string column is the lengths of its n strings (uint32 each) followed by their bytes concatenated; a
-// per-slot list is the count of items per slot (uint32 each) followed by the items. The strings of a column
-// are read into one allocation and share it.
+// per-slot list is the count of items per slot (uint32 each) followed by the items. The bytes of a string
+// column fill frames of their own, so they are read (and checked) in place, into one allocation the strings
+// share.
 
 import (
 	"bytes"
@@ -57,6 +58,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // snapshotVersion is the format version written; a snapshot of any other version is refused (the caller
@@ -468,14 +470,17 @@ func (sw *snapWriter) str(s string) {
 	sw.blob(s)
 }
 
-// strColumn writes n strings as their lengths, then their bytes.
+// strColumn writes n strings as their lengths, then their bytes in frames of their own (ReadSnapshot reads
+// them straight into place).
 func (sw *snapWriter) strColumn(n int, get func(i int) string) {
 	for i := range n {
 		sw.u32(uint32(len(get(i))))
 	}
+	sw.flush()
 	for i := range n {
 		sw.blob(get(i))
 	}
+	sw.flush()
 }
 
 func (sw *snapWriter) counts(n int, count func(i int) int) {
@@ -502,6 +507,7 @@ func (sw *snapWriter) listStrings(n int, get func(i int) []string) {
 // values), so the decoding code reads straight through and checks once per section.
 type snapReader struct {
 	r       io.Reader
+	buf     []byte // reused for the frames of fixed-size values
 	frame   []byte // payload of the current, verified frame
 	pos     int
 	seq     uint32
@@ -521,41 +527,61 @@ func (sr *snapReader) fail(what string, args ...any) {
 	}
 }
 
-// next loads and verifies the next frame.
+// next loads and verifies the next frame into the reader's buffer.
 func (sr *snapReader) next() bool {
-	if sr.err != nil {
+	buf := sr.readFrame(func(n int) []byte {
+		if cap(sr.buf) < n {
+			sr.buf = make([]byte, max(n, frameTarget))
+		}
+		return sr.buf[:n]
+	})
+	if buf == nil {
 		return false
+	}
+	sr.frame, sr.pos = buf, 0
+	return true
+}
+
+// readFrame reads the next frame's payload into the slice into returns for its length, and verifies it there
+// before returning it (nil after an error, which is recorded).
+func (sr *snapReader) readFrame(into func(n int) []byte) []byte {
+	if sr.err != nil {
+		return nil
 	}
 	var hdr [4]byte
 	if _, err := io.ReadFull(sr.r, hdr[:]); err != nil {
 		sr.readFail(err)
-		return false
+		return nil
 	}
 	n := binary.LittleEndian.Uint32(hdr[:])
 	if n == 0 || n > maxFrame {
 		sr.fail("frame %d: corrupt length %d", sr.seq, n)
-		return false
+		return nil
 	}
-	if cap(sr.frame) < int(n)+4 {
-		sr.frame = make([]byte, n+4, max(int(n)+4, frameTarget+64))
+	buf := into(int(n))
+	if buf == nil {
+		return nil
 	}
-	buf := sr.frame[:n+4]
+	var tail [4]byte
 	if _, err := io.ReadFull(sr.r, buf); err != nil {
 		sr.readFail(err)
-		return false
+		return nil
+	}
+	if _, err := io.ReadFull(sr.r, tail[:]); err != nil {
+		sr.readFail(err)
+		return nil
 	}
 	var seq [4]byte
 	binary.LittleEndian.PutUint32(seq[:], sr.seq)
 	crc := crc32.Update(0, castagnoli, seq[:])
 	crc = crc32.Update(crc, castagnoli, hdr[:])
-	crc = crc32.Update(crc, castagnoli, buf[:n])
-	if got := binary.LittleEndian.Uint32(buf[n:]); got != crc {
+	crc = crc32.Update(crc, castagnoli, buf)
+	if got := binary.LittleEndian.Uint32(tail[:]); got != crc {
 		sr.fail("frame %d: checksum mismatch (stored %08x, computed %08x)", sr.seq, got, crc)
-		return false
+		return nil
 	}
-	sr.frame, sr.pos = buf[:n], 0
 	sr.seq++
-	return true
+	return buf
 }
 
 func (sr *snapReader) readFail(err error) {
@@ -670,14 +696,37 @@ func (sr *snapReader) blob(n int) string {
 
 func (sr *snapReader) str() string { return sr.blob(int(sr.u32())) }
 
-// strColumn reads n strings, which share one allocation.
+// strColumn reads n strings. Their bytes fill whole frames, read straight into one allocation the strings
+// then share (no copy through a frame buffer: the text is most of a snapshot).
 func (sr *snapReader) strColumn(n int) []string {
 	lens, total := sr.counts(n)
-	all := sr.blob(total)
 	if sr.err != nil {
 		return nil
 	}
 	out := make([]string, n)
+	if total == 0 {
+		return out
+	}
+	if sr.pos != len(sr.frame) {
+		sr.fail("frame %d: a string column does not start a frame", sr.seq-1)
+		return nil
+	}
+	b := make([]byte, total)
+	for off := 0; off < total; {
+		got := sr.readFrame(func(k int) []byte {
+			if k > total-off {
+				sr.fail("frame %d: corrupt length %d (past the end of its string column)", sr.seq, k)
+				return nil
+			}
+			return b[off : off+k]
+		})
+		if got == nil {
+			return nil
+		}
+		off += len(got)
+	}
+	// b is never written again: the strings may share it.
+	all := unsafe.String(unsafe.SliceData(b), len(b))
 	off := 0
 	for i, l := range lens {
 		out[i] = all[off : off+int(l)]

@@ -236,7 +236,11 @@ func (s *Server) loadSnapshot(ctx context.Context, path string) (IndexLoad, erro
 		return IndexLoad{}, err
 	}
 	defer f.Close()
-	ix, meta, err := search.ReadSnapshot(bufio.NewReaderSize(f, 1<<20))
+	// No collection while the snapshot is read: the heap only grows, to the index, and a collection every
+	// time it doubles would scan the growing index again and again. (A GOMEMLIMIT still bounds it.)
+	gc := debug.SetGCPercent(-1)
+	ix, meta, err := search.ReadSnapshot(f) // unbuffered: it reads whole frames
+	debug.SetGCPercent(gc)
 	if err != nil {
 		return IndexLoad{}, err
 	}
