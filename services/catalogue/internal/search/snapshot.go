@@ -130,35 +130,21 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 	sw.u32(uint32(len(ix.tercIDs)))
 
 	sw.section("DOCS")
-	for i := range ix.docs {
-		d := &ix.docs[i]
-		sw.room(docRecordSize)
-		sw.i64(d.Revision)
-		sw.u32(d.Areas)
-		sw.u32(d.TargetGroups)
-		sw.i32(d.MinAge)
-		sw.i32(d.MaxAge)
-		sw.i32(d.Status)
-		var flags uint8
-		if d.Free {
-			flags |= docFree
+	le := binary.LittleEndian
+	sw.records(n, docRecordSize, func(b []byte, start, k int) {
+		for i := range k {
+			d, r := &ix.docs[start+i], b[i*docRecordSize:]
+			le.PutUint64(r, uint64(d.Revision))
+			le.PutUint32(r[8:], d.Areas)
+			le.PutUint32(r[12:], d.TargetGroups)
+			le.PutUint32(r[16:], uint32(d.MinAge))
+			le.PutUint32(r[20:], uint32(d.MaxAge))
+			le.PutUint32(r[24:], uint32(d.Status))
+			r[28] = docFlags(d)
+			putTime(r[29:], d.CreateTime)
+			putTime(r[41:], d.UpdateTime)
 		}
-		if d.Active {
-			flags |= docActive
-		}
-		if d.RequiresDecision {
-			flags |= docRequiresDecision
-		}
-		if d.CreateTime.IsZero() {
-			flags |= docNoCreateTime
-		}
-		if d.UpdateTime.IsZero() {
-			flags |= docNoUpdateTime
-		}
-		sw.u8(flags)
-		sw.time(d.CreateTime)
-		sw.time(d.UpdateTime)
-	}
+	})
 
 	sw.section("TEXT")
 	for _, field := range docStringFields {
@@ -186,34 +172,27 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 	}
 
 	sw.section("HOTF")
-	for i := range ix.hot {
-		h := &ix.hot[i]
-		sw.room(hotRecordSize)
-		sw.u8(h.flags)
-		sw.u8(h.nTerc)
-		sw.u32(h.terc[0])
-		sw.u32(h.terc[1])
-		sw.u32(h.areas)
-		sw.u32(h.tgs)
-		sw.i32(h.minAge)
-		sw.i32(h.maxAge)
-		sw.f32(h.minLat)
-		sw.f32(h.maxLat)
-		sw.f32(h.minLng)
-		sw.f32(h.maxLng)
-	}
+	sw.records(n, hotRecordSize, func(b []byte, start, k int) {
+		for i := range k {
+			h, r := &ix.hot[start+i], b[i*hotRecordSize:]
+			r[0], r[1] = h.flags, h.nTerc
+			for j, v := range [...]uint32{h.terc[0], h.terc[1], h.areas, h.tgs, uint32(h.minAge), uint32(h.maxAge),
+				math.Float32bits(h.minLat), math.Float32bits(h.maxLat), math.Float32bits(h.minLng), math.Float32bits(h.maxLng)} {
+				le.PutUint32(r[2+4*j:], v)
+			}
+		}
+	})
 
 	sw.section("WEEK")
-	for i := range ix.week {
-		w := &ix.week[i]
-		sw.room(48)
-		for _, x := range w.any {
-			sw.u64(x)
+	sw.records(n, 48, func(b []byte, start, k int) {
+		for i := range k {
+			w := &ix.week[start+i]
+			for j := range 3 {
+				le.PutUint64(b[48*i+8*j:], w.any[j])
+				le.PutUint64(b[48*i+24+8*j:], w.full[j])
+			}
 		}
-		for _, x := range w.full {
-			sw.u64(x)
-		}
-	}
+	})
 
 	sw.section("META")
 	sw.counts(n, func(i int) int { return len(ix.meta[i].tercs) })
@@ -242,18 +221,20 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 	sw.strColumn(n, func(i int) string { return ix.meta[i].nameKey })
 
 	sw.section("LENS")
-	for i := range ix.flen {
-		sw.room(2 * nFields)
-		for _, l := range ix.flen[i] {
-			sw.u16(l)
+	sw.records(n, 2*nFields, func(b []byte, start, k int) {
+		for i := range k {
+			for f, l := range ix.flen[start+i] {
+				le.PutUint16(b[2*(nFields*i+f):], l)
+			}
 		}
-	}
-	for i := range ix.norm {
-		sw.room(4 * nFields)
-		for _, x := range ix.norm[i] {
-			sw.f32(x)
+	})
+	sw.records(n, 4*nFields, func(b []byte, start, k int) {
+		for i := range k {
+			for f, x := range ix.norm[start+i] {
+				le.PutUint32(b[4*(nFields*i+f):], math.Float32bits(x))
+			}
 		}
-	}
+	})
 	for _, x := range ix.normAvg {
 		sw.f64(x)
 	}
@@ -300,13 +281,22 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 	sw.section("POST")
 	sw.u32(uint32(len(ix.post)))
 	sw.counts(len(ix.post), func(t int) int { return len(ix.post[t]) })
+	total := 0
 	for _, list := range ix.post {
-		for _, p := range list {
-			sw.room(8)
-			sw.u32(p.doc)
-			sw.u32(p.tf)
-		}
+		total += len(list)
 	}
+	t, j := 0, 0 // the next posting: ix.post[t][j]
+	sw.records(total, 8, func(b []byte, _, k int) {
+		for i := range k {
+			for j == len(ix.post[t]) {
+				t, j = t+1, 0
+			}
+			p := ix.post[t][j]
+			j++
+			le.PutUint32(b[8*i:], p.doc)
+			le.PutUint32(b[8*i+4:], p.tf)
+		}
+	})
 
 	sw.section("END.")
 	sw.flush()
@@ -432,18 +422,36 @@ func (sw *snapWriter) u64(v uint64) {
 }
 func (sw *snapWriter) i32(v int32)   { sw.u32(uint32(v)) }
 func (sw *snapWriter) i64(v int64)   { sw.u64(uint64(v)) }
-func (sw *snapWriter) f32(v float32) { sw.u32(math.Float32bits(v)) }
 func (sw *snapWriter) f64(v float64) { sw.u64(math.Float64bits(v)) }
 
-// time writes seconds and nanoseconds (a zero time is marked in the record's flags instead).
-func (sw *snapWriter) time(t time.Time) {
+// putTime puts seconds and nanoseconds (a zero time is marked in the record's flags instead).
+func putTime(b []byte, t time.Time) {
 	if t.IsZero() {
-		sw.i64(0)
-		sw.u32(0)
+		clear(b[:12])
 		return
 	}
-	sw.i64(t.Unix())
-	sw.u32(uint32(t.Nanosecond()))
+	binary.LittleEndian.PutUint64(b, uint64(t.Unix()))
+	binary.LittleEndian.PutUint32(b[8:], uint32(t.Nanosecond()))
+}
+
+func docFlags(d *Doc) uint8 {
+	var flags uint8
+	if d.Free {
+		flags |= docFree
+	}
+	if d.Active {
+		flags |= docActive
+	}
+	if d.RequiresDecision {
+		flags |= docRequiresDecision
+	}
+	if d.CreateTime.IsZero() {
+		flags |= docNoCreateTime
+	}
+	if d.UpdateTime.IsZero() {
+		flags |= docNoUpdateTime
+	}
+	return flags
 }
 
 func (sw *snapWriter) u32s(vs []uint32) {
@@ -473,9 +481,7 @@ func (sw *snapWriter) str(s string) {
 // strColumn writes n strings as their lengths, then their bytes in frames of their own (ReadSnapshot reads
 // them straight into place).
 func (sw *snapWriter) strColumn(n int, get func(i int) string) {
-	for i := range n {
-		sw.u32(uint32(len(get(i))))
-	}
+	sw.counts(n, func(i int) int { return len(get(i)) })
 	sw.flush()
 	for i := range n {
 		sw.blob(get(i))
@@ -484,8 +490,26 @@ func (sw *snapWriter) strColumn(n int, get func(i int) string) {
 }
 
 func (sw *snapWriter) counts(n int, count func(i int) int) {
-	for i := range n {
-		sw.u32(uint32(count(i)))
+	sw.records(n, 4, func(b []byte, start, k int) {
+		for i := range k {
+			binary.LittleEndian.PutUint32(b[4*i:], uint32(count(start+i)))
+		}
+	})
+}
+
+// records appends n fixed-size records of size bytes, which fill fills in place, as many at a time as the
+// current frame holds (a record never spans two frames: ReadSnapshot decodes them in place too).
+func (sw *snapWriter) records(n, size int, fill func(b []byte, start, k int)) {
+	for done := 0; done < n && sw.err == nil; {
+		k := min(n-done, (frameTarget-len(sw.buf))/size)
+		if k == 0 {
+			sw.flush()
+			continue
+		}
+		off := len(sw.buf)
+		sw.buf = sw.buf[:off+k*size]
+		fill(sw.buf[off:], done, k)
+		done += k
 	}
 }
 
