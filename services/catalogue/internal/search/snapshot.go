@@ -86,6 +86,7 @@ type SnapshotMeta struct {
 	FeedID string
 	// Revision is a store revision such that every write at or below it is in the index. Writes above it may
 	// be too: re-applying them is harmless (Upsert ignores older revisions, Delete leaves tombstones).
+	// Tombstones at or below it are not written.
 	Revision int64
 	// Source names what derived the documents from the stored records (the caller's build): the same records
 	// may give other documents, or another analysis, in another build, so a snapshot of another source must
@@ -248,7 +249,15 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 		sw.u32(f)
 	}
 	// Maps are written in key order, so the same index always gives the same bytes.
-	tombIDs := slices.Sorted(maps.Keys(ix.tombs))
+	// Tombstones at or below meta.Revision are left out: they only refuse writes older than themselves, and
+	// every write at or below the revision is already in the index (no such write can arrive any more), so
+	// the tombstones of deletes do not pile up from snapshot to snapshot.
+	var tombIDs []string
+	for _, id := range slices.Sorted(maps.Keys(ix.tombs)) {
+		if ix.tombs[id] > meta.Revision {
+			tombIDs = append(tombIDs, id)
+		}
+	}
 	sw.u32(uint32(len(tombIDs)))
 	sw.strColumn(len(tombIDs), func(i int) string { return tombIDs[i] })
 	for _, id := range tombIDs {
