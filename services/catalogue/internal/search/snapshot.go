@@ -22,7 +22,7 @@ package search
 // Every frame is checked before any of its bytes is decoded, so a flipped byte anywhere is reported as a
 // checksum error (naming the frame and the section) and never decoded into the index; the sequence number
 // in the checksum catches frames that are missing, repeated or out of order. A fixed-size value never spans
-// two frames (the writer starts a new frame instead); only the bytes of a string column's blob do.
+// two frames (the writer starts a new frame instead); only the bytes of a string column do.
 //
 // The payload is a sequence of sections, each opened by its four-letter tag and each starting a new frame,
 // in this order:
@@ -35,7 +35,7 @@ package search
 //	WEEK  the opening-hours week map of every slot
 //	META  the rarer filter data (docMeta): interned TERC ids, valid points, hours, folded name
 //	LENS  field lengths and BM25 norms per slot, the average lengths the norms use, the length sums
-//	FREE  free slots; tombstones (id and revision)
+//	FREE  free slots; tombstones (id and revision) above the snapshot's revision
 //	TERC  the interned TERC codes in id order
 //	VOCA  the terms in id order, the sorted and pending orders, the typo bigram index and its by-length lists
 //	POST  postings: per term its length, then every posting (doc number, packed term frequencies)
