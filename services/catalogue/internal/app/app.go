@@ -67,7 +67,7 @@ type Config struct {
 // RegisterFlags declares the flags of Config on fs with their defaults.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Listen, "listen", "127.0.0.1:7001", "gRPC listen address")
-	fs.StringVar(&c.AdminListen, "admin-listen", "127.0.0.1:9101", "admin HTTP address: /metrics and /backup (keep it private)")
+	fs.StringVar(&c.AdminListen, "admin-listen", "127.0.0.1:9101", "admin HTTP address: /metrics, /backup and /readyz (keep it private)")
 	fs.StringVar(&c.DataDir, "data-dir", "var/catalogue", "directory of the catalogue's data file")
 	fs.StringVar(&c.InstanceTERC, "instance-terc", "3022053", "TERYT TERC code of this CUS instance's gmina (origin of local entries)")
 	fs.StringVar(&c.InstanceName, "instance-name", "CUS Rawicz", "name of this CUS instance")
