@@ -129,8 +129,8 @@ type Options struct {
 	CallTimeout    time.Duration
 	MinBackoff     time.Duration
 	MaxBackoff     time.Duration
-	// MaxBatch caps the changes stored in one transaction (default 8,000): pages and live changes that wait
-	// are joined up to it.
+	// MaxBatch caps the changes stored in one transaction (default 4,000, as an import): pages and live
+	// changes that wait are joined up to it.
 	MaxBatch int
 	// Prefetch is how many catch-up pages may wait decoded while an earlier one is stored (default 2).
 	Prefetch int
@@ -167,7 +167,7 @@ func New(cfg Config, applier Applier, log *zap.Logger, reg prometheus.Registerer
 		opts.PageSize = 5000
 	}
 	if opts.MaxBatch <= 0 {
-		opts.MaxBatch = 8000
+		opts.MaxBatch = 4000
 	}
 	if opts.Prefetch <= 0 {
 		opts.Prefetch = 2

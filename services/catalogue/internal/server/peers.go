@@ -64,7 +64,7 @@ func (s *Server) ApplyPeerChanges(ctx context.Context, peer federation.Peer, fee
 			if a.Service == nil {
 				s.removed(a.ID, a.Revision)
 			} else {
-				s.cache.put(a.ID, a.Revision, a.Service)
+				s.cache.invalidate(a.ID, a.Revision)
 			}
 		}
 		// Revisions order the index, not call order: a delete and a later upsert of one id land right
