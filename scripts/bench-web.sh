@@ -61,7 +61,7 @@ ${MAKE:-make} -s build
 if [[ ! -d $DATA ]]; then
   echo "== generate $SERVICES services over $GMINAS gminas"
   rm -rf "$DATA.tmp"
-  "$BIN/catalogue" generate --services "$SERVICES" --gminas "$GMINAS" --seed 1 --data-dir "$DATA.tmp"
+  "$BIN/catalogue" generate --profile harsh --services "$SERVICES" --gminas "$GMINAS" --seed 1 --data-dir "$DATA.tmp"
   mv "$DATA.tmp" "$DATA"
 fi
 CAT=127.0.0.1:$(free_port)

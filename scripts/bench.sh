@@ -104,7 +104,7 @@ if [[ -f $DATA/catalogue.db && -f $DATA/PARAMS && $(<"$DATA/PARAMS") == "$params
   echo "  already generated with the same parameters (rm -rf $DATA to regenerate)"
 else
   rm -rf "$DATA" "$DATA.tmp"
-  "$BIN/catalogue" generate --services "$SERVICES" --gminas "$GMINAS" --seed "$SEED" --data-dir "$DATA.tmp"
+  "$BIN/catalogue" generate --profile harsh --services "$SERVICES" --gminas "$GMINAS" --seed "$SEED" --data-dir "$DATA.tmp"
   echo "$params" >"$DATA.tmp/PARAMS"
   mv "$DATA.tmp" "$DATA"
 fi

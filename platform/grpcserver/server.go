@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -55,6 +56,13 @@ type Server struct {
 	services []string
 	onStop   []func()
 	limits   *limiter
+
+	// Health gating (HoldServing): SERVING is reported only while the server serves, is not stopping, and
+	// nothing holds it.
+	healthMu sync.Mutex
+	holds    int
+	up       bool
+	stopping bool
 }
 
 // OnShutdown registers fn to run when shutdown starts, before GracefulStop: long-lived streams (watches) use
@@ -127,6 +135,27 @@ func (s *Server) ReportHealth(serviceName string) {
 	s.health.SetServingStatus(serviceName, healthpb.HealthCheckResponse_NOT_SERVING)
 }
 
+// HoldServing keeps the health NOT_SERVING, even once Serve runs, until the returned release is called (once;
+// later calls do nothing). A service that listens before it can answer (a search index still loading) holds
+// it, so load balancers and probes route no traffic to it while callers can already connect. Call it before
+// Serve; the health becomes SERVING when the last hold is released while serving.
+func (s *Server) HoldServing() (release func()) {
+	s.healthMu.Lock()
+	s.holds++
+	s.healthMu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.healthMu.Lock()
+			defer s.healthMu.Unlock()
+			s.holds--
+			if s.holds == 0 && s.up && !s.stopping {
+				s.setServing(healthpb.HealthCheckResponse_SERVING)
+			}
+		})
+	}
+}
+
 // Listen binds the gRPC address (and admin address); Run then serves on them. Separate so that callers
 // (tests, `make run`) learn the bound addresses before serving.
 type Listeners struct {
@@ -172,12 +201,20 @@ func (s *Server) Serve(ctx context.Context, l *Listeners) error {
 			return nil
 		})
 	}
-	s.setServing(healthpb.HealthCheckResponse_SERVING)
+	s.healthMu.Lock()
+	s.up = true
+	if s.holds == 0 {
+		s.setServing(healthpb.HealthCheckResponse_SERVING)
+	}
+	s.healthMu.Unlock()
 	s.log.Info("serving", zap.String("grpc", l.GRPC.Addr().String()), zap.Stringer("admin", addrOf(l.Admin)))
 	g.Go(func() error {
 		<-gctx.Done()
+		s.healthMu.Lock()
+		s.stopping = true
 		s.setServing(healthpb.HealthCheckResponse_NOT_SERVING)
 		s.health.Shutdown()
+		s.healthMu.Unlock()
 		for _, fn := range s.onStop {
 			fn()
 		}

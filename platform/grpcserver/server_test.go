@@ -181,6 +181,65 @@ func TestHealthServingThenNotServingOnShutdown(t *testing.T) {
 	}
 }
 
+func TestHoldServingKeepsHealthNotServingUntilReleased(t *testing.T) {
+	s := New(Config{Addr: "127.0.0.1:0", ShutdownGrace: time.Second}, zap.NewNop())
+	s.GRPC().RegisterService(&probeDesc, &probe{fn: func(context.Context) error { return nil }})
+	s.ReportHealth("cus.test.Probe")
+	release := s.HoldServing()
+	releaseOther := s.HoldServing()
+	ls, err := s.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ls) }()
+	conn, err := grpc.NewClient(ls.GRPC.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	hc := healthpb.NewHealthClient(conn)
+	watch, err := hc.Watch(context.Background(), &healthpb.HealthCheckRequest{Service: "cus.test.Probe"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := func() healthpb.HealthCheckResponse_ServingStatus {
+		t.Helper()
+		m, err := watch.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.GetStatus()
+	}
+	if st := next(); st != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Fatalf("held: %v, want NOT_SERVING", st)
+	}
+	// The server answers while held (callers connect; only the health says to wait).
+	if _, err := call(conn); err != nil {
+		t.Fatalf("a call while held: %v", err)
+	}
+	release()
+	release() // a second release of the same hold does not release another
+	for _, name := range []string{"", "cus.test.Probe"} {
+		if resp, err := hc.Check(context.Background(), &healthpb.HealthCheckRequest{Service: name}); err != nil ||
+			resp.GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
+			t.Fatalf("one hold left, health of %q = %v %v", name, resp, err)
+		}
+	}
+	releaseOther()
+	if st := next(); st != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("released: %v, want SERVING", st)
+	}
+	if resp, err := hc.Check(context.Background(), &healthpb.HealthCheckRequest{}); err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("released, health of the server = %v %v", resp, err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestToStatusMapsContextAndStorageErrors(t *testing.T) {
 	cases := map[error]codes.Code{
 		context.DeadlineExceeded:                       codes.DeadlineExceeded,

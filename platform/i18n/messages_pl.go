@@ -211,6 +211,7 @@ var polish = map[string]string{
 	"must not contain NUL characters":                                      "nie może zawierać znaków NUL",
 	"the service is shutting down; reconnect and resume from the last revision you received": "usługa się zamyka; połącz się ponownie i wznów od ostatniej otrzymanej rewizji",
 	"the provider registry cannot be reached to check the service's providers; retry later":  "nie można połączyć się z rejestrem realizatorów, by sprawdzić realizatorów usługi; spróbuj ponownie później",
+	"the catalogue is loading its search index; retry in a few seconds":                      "katalog usług wczytuje indeks wyszukiwania; spróbuj ponownie za kilka sekund",
 	"no provider %s in the provider registry":                                                "w rejestrze realizatorów nie ma realizatora %s",
 	"provider %s is closed": "realizator %s zakończył działalność",
 	"must be 1 to 100 characters of letters, digits, . _ - (a UUID is best)": "musi mieć od 1 do 100 znaków: liter, cyfr oraz . _ - (najlepiej UUID)",

@@ -96,6 +96,7 @@ var reasons = map[string]reasonText{
 	"PROGRAMME_ALREADY_EXISTS":      {"A programme with this id exists.", "Program o tym identyfikatorze już istnieje."},
 	"FEDERATED_READ_ONLY":           {"The entry comes from another CUS instance and is read-only here.", "Wpis pochodzi z innego CUS i tutaj można go tylko czytać."},
 	"PROVIDER_REGISTRY_UNAVAILABLE": {"The provider registry cannot be reached to check a service's providers: retry later.", "Nie można połączyć się z rejestrem realizatorów, by sprawdzić realizatorów usługi: ponów później."},
+	"SEARCH_INDEX_LOADING":          {"The catalogue is starting and its search index is still loading: retry in a few seconds.", "Katalog usług uruchamia się i wciąż wczytuje indeks wyszukiwania: ponów za kilka sekund."},
 
 	// The provider registry.
 	"PROVIDER_NOT_FOUND":          {"No such provider.", "Nie ma takiego realizatora."},

@@ -3,7 +3,7 @@
 //	catalogue [serve] [flags]      serve gRPC (default :7001) and admin HTTP (/metrics, /backup)
 //	catalogue backup --admin-url URL --token-file FILE --out FILE   copy the data file of a running service (admin token)
 //	catalogue restore --from FILE [--data-dir DIR]   put a backup in place (service stopped)
-//	catalogue generate --services N --gminas G [--data-dir DIR]   write a synthetic catalogue
+//	catalogue generate --services N --gminas G [--profile realistic|harsh] [--data-dir DIR]   write a synthetic catalogue
 //
 // Every flag also reads from an environment variable: --data-dir is CUS_DATA_DIR.
 package main

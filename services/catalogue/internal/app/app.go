@@ -49,6 +49,15 @@ type Config struct {
 	ClientKey  string
 	Security   grpcserver.SecurityFlags
 	Growth     storage.GrowthFlags
+	// SnapshotInterval and SnapshotChanges: how often the search index snapshot is rewritten while serving,
+	// and how many changes since the last one make it worth it (it is always written at a graceful stop).
+	SnapshotInterval time.Duration
+	SnapshotChanges  int
+
+	// Test hooks: listening gets the gRPC address as soon as it is bound (before the index is ready);
+	// indexLoaded runs after the index loaded and before it is declared ready (a test makes the load slow).
+	listening   func(grpcAddr string)
+	indexLoaded func()
 }
 
 // RegisterFlags declares the flags of Config on fs with their defaults.
@@ -68,6 +77,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.ClientCert, "client-cert", "", "client certificate (PEM) for mTLS to the provider registry")
 	fs.StringVar(&c.ClientKey, "client-key", "", "client key (PEM)")
 	fs.StringVar(&c.PeersFile, "peers-file", "", "JSON file listing the federation peers to follow (see docs/federation.md)")
+	fs.DurationVar(&c.SnapshotInterval, "index-snapshot-interval", 10*time.Minute, "how often the search index snapshot (catalogue.search beside the data file) is rewritten while serving, when enough changed; 0: only at a graceful stop")
+	fs.IntVar(&c.SnapshotChanges, "index-snapshot-changes", 1000, "changes since the last search index snapshot that make the periodic rewrite worth it (0: any)")
 	c.Security.RegisterFlags(fs)
 	c.Growth.RegisterFlags(fs)
 }
@@ -95,6 +106,12 @@ func (c *Config) Validate() error {
 		ch.Fail("client-cert", "--client-cert and --client-key go together")
 	}
 	ch.Range("max-recv-bytes", c.MaxRecvBytes, 64<<10, 64<<20)
+	if c.SnapshotInterval < 0 {
+		ch.Fail("index-snapshot-interval", "must not be negative, got %s", c.SnapshotInterval)
+	}
+	if c.SnapshotChanges < 0 {
+		ch.Fail("index-snapshot-changes", "must not be negative, got %d", c.SnapshotChanges)
+	}
 	c.Security.Validate(&ch, c.Listen)
 	switch c.LogFormat {
 	case "json", "console":
@@ -107,10 +124,22 @@ func (c *Config) Validate() error {
 // DataFile is the path of the bbolt file.
 func (c *Config) DataFile() string { return filepath.Join(c.DataDir, "catalogue.db") }
 
+// SnapshotFile is the path of the search index snapshot: beside the data file, never in a backup (/backup
+// streams only the bbolt file, and a restored file's new feed id makes an old snapshot unusable anyway).
+func (c *Config) SnapshotFile() string { return snapshotFileIn(c.DataDir) }
+
+func snapshotFileIn(dataDir string) string { return filepath.Join(dataDir, "catalogue.search") }
+
 // Ready reports the bound addresses once the server serves (used by tests and the dev runner).
 type Ready func(grpcAddr, adminAddr string)
 
 // Run serves until ctx ends.
+//
+// The process listens at once with its health NOT_SERVING and loads the search index meanwhile (from the
+// snapshot and the change feed, or by a rebuild from the store); calls to the catalogue wait for it (or are
+// refused UNAVAILABLE SEARCH_INDEX_LOADING after a few seconds). Once the index is ready: the demo data when
+// asked for, health SERVING, then the federation followers, the maintenance worker and the snapshot writer.
+// A graceful stop writes the snapshot after the gRPC server stopped and before the store closes.
 func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	start := time.Now()
 	st, err := store.Open(cfg.DataFile(), log)
@@ -119,16 +148,6 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	}
 	defer st.Close()
 	srv := server.New(st, cfg.InstanceTERC, log)
-	n, err := srv.LoadIndex()
-	if err != nil {
-		return fmt.Errorf("build search index: %w", err)
-	}
-	if n == 0 && cfg.DemoData {
-		if n, err = LoadDemo(ctx, srv, cfg.InstanceTERC); err != nil {
-			return fmt.Errorf("load demo data: %w", err)
-		}
-		log.Info("demo catalogue loaded", zap.Int("services", n))
-	}
 	sec, err := cfg.Security.Build(server.Policy)
 	if err != nil {
 		return err
@@ -136,13 +155,16 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	if sec.Auth.Verifier == nil {
 		log.Warn("no token issuer configured: only anonymous calls (the public catalogue) are possible")
 	}
+	gateUnary, gateStream := srv.IndexGate()
 	gs := grpcserver.New(grpcserver.Config{
 		Addr: cfg.Listen, AdminAddr: cfg.AdminListen,
 		MaxRecvMsgBytes: cfg.MaxRecvBytes, ShutdownGrace: cfg.ShutdownGrace,
 		Auth: sec.Auth, Limits: sec.Limits,
-	}, log, append(sec.Options, grpc.ForceServerCodecV2(srv.Codec()))...)
+	}, log, append(sec.Options, grpc.ForceServerCodecV2(srv.Codec()),
+		grpc.ChainUnaryInterceptor(gateUnary), grpc.ChainStreamInterceptor(gateStream))...)
 	cataloguev1.RegisterCatalogueServiceServer(gs.GRPC(), srv)
 	gs.ReportHealth(cataloguev1.CatalogueService_ServiceDesc.ServiceName)
+	indexReady := gs.HoldServing()
 	gs.OnShutdown(srv.Shutdown)
 	gs.HandleAdmin("/backup", auth.RequireAdmin(sec.Auth.Verifier, storage.BackupHandler(st.Backend(), "catalogue.db", log)))
 	if cfg.ProviderAddr != "" {
@@ -175,29 +197,76 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	if err != nil {
 		return err
 	}
-	log.Info("catalogue ready", zap.Int("services", srv.Index().Len()), zap.Duration("startup", time.Since(start)),
-		zap.String("instance_terc", cfg.InstanceTERC))
-	if ready != nil {
-		admin := ""
-		if ls.Admin != nil {
-			admin = ls.Admin.Addr().String()
-		}
-		ready(ls.GRPC.Addr().String(), admin)
+	if cfg.listening != nil {
+		cfg.listening(ls.GRPC.Addr().String())
 	}
-	// The followers write into the store: they run beside the server in one errgroup and are joined before
-	// Run returns and the deferred Close of the store runs. Either ending stops the other.
+	// Everything below runs in one errgroup, joined before Run returns and the deferred Close of the store
+	// runs: the server, the index load, and once the index is ready the followers (they write into the store),
+	// the maintenance worker and the snapshot writer. Any of them failing stops the others.
 	// A commit whose outcome on disk is unknown ends Run with an error, for the supervisor to restart the
 	// process: the restart re-reads the file, the search index and caches included (docs/decisions.md).
 	ctx, finish := storage.Supervise(ctx, cfg.DataFile())
 	g, gctx := errgroup.WithContext(ctx)
-	if syncer != nil {
-		g.Go(func() error { syncer.Run(gctx); return nil })
-	}
-	// So does the maintenance worker (change-log compaction, request-id expiry); the server ending stops it.
+	// The maintenance worker (change-log compaction, request-id expiry) stops with the server.
 	mctx, stopMaintenance := context.WithCancel(gctx)
-	g.Go(func() error { return st.Backend().RunMaintenance(mctx, cfg.Growth.Maintenance()) })
 	g.Go(func() error { defer stopMaintenance(); return gs.Serve(gctx, ls) })
-	return finish(g.Wait())
+	g.Go(func() error {
+		load, err := srv.OpenIndex(gctx, cfg.SnapshotFile())
+		if err != nil {
+			if gctx.Err() != nil {
+				return nil // stopped while loading
+			}
+			return fmt.Errorf("build search index: %w", err)
+		}
+		if load.Docs == 0 && cfg.DemoData {
+			n, err := LoadDemo(gctx, srv, cfg.InstanceTERC)
+			if err != nil {
+				return fmt.Errorf("load demo data: %w", err)
+			}
+			log.Info("demo catalogue loaded", zap.Int("services", n))
+		}
+		if cfg.indexLoaded != nil {
+			cfg.indexLoaded()
+		}
+		if gctx.Err() != nil {
+			return nil
+		}
+		// Calls go through from here; the workers start before the health says SERVING, so what a caller
+		// sees once it does (the first compaction checkpoint included) is the steady state.
+		srv.MarkIndexReady()
+		if syncer != nil {
+			g.Go(func() error { syncer.Run(gctx); return nil })
+		}
+		g.Go(func() error { return st.Backend().RunMaintenance(mctx, cfg.Growth.Maintenance()) })
+		g.Go(func() error {
+			return srv.KeepSnapshots(gctx, cfg.SnapshotFile(), cfg.SnapshotInterval, int64(max(cfg.SnapshotChanges, 1)))
+		})
+		indexReady()
+		log.Info("catalogue ready", zap.Int("services", srv.Index().Len()), zap.Duration("startup", time.Since(start)),
+			zap.Bool("from_snapshot", load.FromSnapshot), zap.Int64("snapshot_revision", load.SnapshotRevision),
+			zap.Int("changes_applied", load.CaughtUp), zap.String("instance_terc", cfg.InstanceTERC))
+		if ready != nil {
+			admin := ""
+			if ls.Admin != nil {
+				admin = ls.Admin.Addr().String()
+			}
+			ready(ls.GRPC.Addr().String(), admin)
+		}
+		return nil
+	})
+	err = finish(g.Wait())
+	// A graceful stop: nothing writes any more (the server and the followers are joined). After a failure (of
+	// the data file too) the snapshot on disk stays as it was; the next start catches up from it or rebuilds.
+	if err == nil && srv.IndexReady() && srv.SnapshotDue(1) {
+		began := time.Now()
+		if meta, serr := srv.SaveIndex(cfg.SnapshotFile()); serr != nil {
+			log.Warn("search index snapshot not written at shutdown", zap.Error(serr))
+		} else {
+			log.Info("search index snapshot written", zap.Int64("revision", meta.Revision), zap.Int("services", meta.Docs),
+				zap.Duration("took", time.Since(began)))
+		}
+	}
+	return err
 }
 
 // LoadDemo creates the demo catalogue of the instance (Jarocin's for TERC 3006023, otherwise Rawicz's) through

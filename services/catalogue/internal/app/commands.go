@@ -35,6 +35,7 @@ func GenerateCommand(ctx context.Context, args []string, getenv func(string) str
 	fs.IntVar(&opts.Services, "services", 100000, "number of services")
 	fs.IntVar(&opts.Gminas, "gminas", 200, "number of gminas they are spread over")
 	fs.Int64Var(&opts.Seed, "seed", 1, "random seed (same seed, same catalogue)")
+	fs.StringVar(&opts.Profile, "profile", demo.ProfileRealistic, "text of the services: realistic (a national catalogue's vocabulary) or harsh (the earlier generator: a few templates, common words in most services)")
 	fs.Usage = config.Usage(fs)
 	if err := config.Parse(fs, args, getenv); err != nil {
 		return err
@@ -47,6 +48,6 @@ func GenerateCommand(ctx context.Context, args []string, getenv func(string) str
 	if err != nil {
 		return err
 	}
-	fmt.Printf("generated %d services over %d gminas into %s in %s\n", n, opts.Gminas, cfg.DataFile(), time.Since(start).Round(time.Millisecond))
+	fmt.Printf("generated %d services (%s) over %d gminas into %s in %s\n", n, opts.Profile, opts.Gminas, cfg.DataFile(), time.Since(start).Round(time.Millisecond))
 	return nil
 }

@@ -3,11 +3,13 @@ package app
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 
 	"go.uber.org/zap"
 
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	"github.com/cus-suite/cus/services/catalogue/internal/demo"
+	"github.com/cus-suite/cus/services/catalogue/internal/server"
 	"github.com/cus-suite/cus/services/catalogue/internal/store"
 )
 
@@ -15,6 +17,9 @@ import (
 // benchmarks and load tests. Each service's origin is the gmina of its first location, as in a regional
 // aggregator that federates many instances.
 func Generate(ctx context.Context, dataFile string, opts demo.SyntheticOptions, log *zap.Logger) (int, error) {
+	if err := opts.Validate(); err != nil {
+		return 0, err
+	}
 	st, err := store.Open(dataFile, log)
 	if err != nil {
 		return 0, err
@@ -51,5 +56,16 @@ func Generate(ctx context.Context, dataFile string, opts demo.SyntheticOptions, 
 	if err != nil {
 		return total, fmt.Errorf("generate: %w", err)
 	}
-	return total, flush()
+	if err := flush(); err != nil {
+		return total, err
+	}
+	// A snapshot of the search index beside the file, so that the first start serves in seconds too.
+	srv := server.New(st, "", log)
+	if _, err := srv.LoadIndex(); err != nil {
+		return total, fmt.Errorf("generate: index: %w", err)
+	}
+	if _, err := srv.SaveIndex(snapshotFileIn(filepath.Dir(dataFile))); err != nil {
+		return total, fmt.Errorf("generate: %w", err)
+	}
+	return total, nil
 }

@@ -521,7 +521,9 @@ func TestSyntheticCountAndValidity(t *testing.T) {
 	if withFee < 400 || withFee > 1600 {
 		t.Errorf("%d of 2000 sampled services have a fee", withFee)
 	}
-	if len(words) < 3000 {
+	// Real words of the trade, not invented ones: fewer distinct words than the harsh profile's lexicon, but not
+	// a handful of templates either.
+	if len(words) < 2000 {
 		t.Errorf("vocabulary of the sample is only %d words", len(words))
 	}
 	t.Logf("sample: %d gminas, %d with fee, %d folded, %d distinct words", len(gminas), withFee, folded, len(words))

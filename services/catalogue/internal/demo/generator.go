@@ -20,9 +20,26 @@ type SyntheticOptions struct {
 	// Gminas is the number of gminas (CUS instances) the services are spread over, at most MaxSyntheticGminas.
 	// 0 or less means one gmina per 40 services, at least one.
 	Gminas int
-	// Seed makes the output deterministic: the same seed and Gminas give the same services in the same order,
-	// and the first k services do not depend on Services.
+	// Seed makes the output deterministic: the same seed, Gminas and Profile give the same services in the same
+	// order, and the first k services do not depend on Services.
 	Seed int64
+	// Profile is ProfileRealistic (also "") or ProfileHarsh.
+	Profile string
+}
+
+// Validate says what is wrong with the options, if anything.
+func (opts SyntheticOptions) Validate() error {
+	if opts.Services < 0 {
+		return errors.New("demo: SyntheticOptions.Services must not be negative")
+	}
+	if opts.Gminas > MaxSyntheticGminas {
+		return fmt.Errorf("demo: SyntheticOptions.Gminas must be at most %d", MaxSyntheticGminas)
+	}
+	switch opts.Profile {
+	case "", ProfileRealistic, ProfileHarsh:
+		return nil
+	}
+	return fmt.Errorf("demo: unknown SyntheticOptions.Profile %q (want %q or %q)", opts.Profile, ProfileRealistic, ProfileHarsh)
 }
 
 // MaxSyntheticGminas is the largest SyntheticOptions.Gminas accepted.
@@ -39,32 +56,44 @@ const (
 // Synthetic produces n services spread over gminas (each with a plausible 7-digit TERC code with valid structure:
 // even voivodeship 02-32, powiat 01-99, gmina 01-99, type digit 1-5), deterministic for a seed.
 //
+// The default profile (ProfileRealistic) writes the text of a real national catalogue: kinds of services as
+// common as they are in Poland, each common word in 2-15% of the services, about 1 KB of text per service,
+// gminas spread over the voivodeships as the real 2,477 are (Gminas 0 means one per 40 services, at most
+// NationalGminas), cities drawing more services than villages, 1 to 4 locations per service. ProfileHarsh is
+// the earlier generator (a few templates and invented words; 1 or 2 locations), kept for comparable figures.
+//
 // Every service is freshly allocated and passed to fn with its id (a UUID in version 7 format, unique within one
 // run and derived from the seed); fn may keep it. A service is valid for CreateService: it has at least one area,
-// valid target groups, 1 or 2 locations in its gmina (TERC, postal code NN-NNN, coordinates within a few
-// kilometres of the gmina's centre and inside Poland), valid opening hours and, when it has a fee, valid income
-// bands. Output-only fields (name, origin_terc, times, etag) are left empty. Synthetic stops at and returns the
-// first error fn returns.
+// valid target groups, locations in its gmina (TERC, postal code NN-NNN, coordinates within a few kilometres of
+// the gmina's centre and inside Poland), valid opening hours and, when it has a fee, valid income bands.
+// Output-only fields (name, origin_terc, times, etag) are left empty. Synthetic stops at and returns the first
+// error fn returns.
 func Synthetic(opts SyntheticOptions, fn func(id string, s *cataloguev1.Service) error) error {
-	if opts.Services < 0 {
-		return errors.New("demo: SyntheticOptions.Services must not be negative")
-	}
-	if opts.Gminas > MaxSyntheticGminas {
-		return fmt.Errorf("demo: SyntheticOptions.Gminas must be at most %d", MaxSyntheticGminas)
+	if err := opts.Validate(); err != nil {
+		return err
 	}
 	if fn == nil {
 		return errors.New("demo: Synthetic needs a callback")
 	}
+	harsh := opts.Profile == ProfileHarsh
 	nGminas := opts.Gminas
 	if nGminas <= 0 {
 		nGminas = max(1, opts.Services/40)
+		if !harsh {
+			nGminas = min(nGminas, NationalGminas)
+		}
 	}
-	g := newGenerator(opts.Seed, nGminas)
+	g := newGenerator(opts.Seed, nGminas, harsh)
 	var idBuf [36]byte
 	for i := range opts.Services {
 		ts := g.baseMs + uint64(i)*16 + g.r.Uint64N(16)
 		id := g.uuid7(&idBuf, ts)
-		s := g.service(i, ts)
+		var s *cataloguev1.Service
+		if harsh {
+			s = g.service(i, ts)
+		} else {
+			s = g.realService(i, ts)
+		}
 		if err := fn(id, s); err != nil {
 			return err
 		}
@@ -90,7 +119,8 @@ type generator struct {
 	r       *rand.Rand
 	baseMs  uint64
 	gminas  []gmina
-	lexicon []string // invented words, Zipf-like sampling
+	lexicon []string   // harsh profile: invented words, Zipf-like sampling
+	real    *realistic // realistic profile
 	b       strings.Builder
 }
 
@@ -126,12 +156,18 @@ func capitalize(s string) string {
 	return string(unicode.ToUpper(r)) + s[n:]
 }
 
-func newGenerator(seed int64, nGminas int) *generator {
+func newGenerator(seed int64, nGminas int, harsh bool) *generator {
 	s := uint64(seed)
 	g := &generator{
 		r: rand.New(rand.NewPCG(s, 0x5851f42d4c957f2d)),
 		// Timestamps start in 2025, shifted by up to a year depending on the seed.
 		baseMs: 1735689600000 + s%31_536_000_000,
+	}
+	if !harsh {
+		gminas, weights := makeRealGminas(rand.New(rand.NewPCG(s, 0x9e3779b97f4a7c15)), nGminas)
+		g.gminas = gminas
+		g.real = newRealistic(gminas, weights)
+		return g
 	}
 	lr := rand.New(rand.NewPCG(s, 0x2545f4914f6cdd1d))
 	g.lexicon = make([]string, lexiconSize)

@@ -146,6 +146,7 @@ type importStage struct {
 // the batches in file order. A failure stops the pipeline; batches already committed stay (a re-run completes
 // the file, their rows then UNCHANGED).
 func (s *Server) importBatches(ctx context.Context, items []*domain.ImportItem, dryRun bool, report func([]*domain.ImportItem, []domain.ImportPlan)) error {
+	defer s.beginWrite()() // from the first commit to the last index update (startup.go)
 	plan := func(it *domain.ImportItem, cur *cataloguev1.Service) domain.ImportPlan {
 		return domain.PlanImportRow(it, cur, s.terc, s.normaliseService)
 	}

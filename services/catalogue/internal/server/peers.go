@@ -43,8 +43,12 @@ func (s *Server) ApplyPeerChanges(ctx context.Context, peer federation.Peer, fee
 		}
 		return nil
 	}
+	// Registered from the commit to the index update (startup.go): publish ends it, and the syncer calls
+	// every publish it gets.
+	end := s.beginWrite()
 	applied, rejected, err := s.store.ApplyRemote(ctx, peer.TERC, feedID, changes, cursor, peer.MaxServices, validate)
 	if err != nil {
+		end()
 		return nil, nil, err
 	}
 	out := make([]string, len(rejected))
@@ -70,12 +74,14 @@ func (s *Server) ApplyPeerChanges(ctx context.Context, peer federation.Peer, fee
 		// Revisions order the index, not call order: a delete and a later upsert of one id land right
 		// whichever is applied first (an upsert at or below a tombstone is ignored, and the reverse).
 		s.index.BulkLoad(docs)
+		end()
 	}
 	return out, publish, nil
 }
 
 // PurgePeer implements federation.Applier.
 func (s *Server) PurgePeer(ctx context.Context, terc string) error {
+	defer s.beginWrite()() // from the commit to the index update (startup.go)
 	removed, err := s.store.PurgeOrigin(ctx, terc)
 	if err != nil {
 		return err

@@ -37,14 +37,19 @@ type Server struct {
 
 	// peerStatus reports federation peers (nil without federation).
 	peerStatus func() []*cataloguev1.PeerStatus
+
+	// start is the index's readiness, the writes in flight and the last snapshot (startup.go).
+	start *startState
 }
 
-// New returns a server over an open store. Call LoadIndex before serving.
+// New returns a server over an open store. Load the index (OpenIndex, or LoadIndex) before serving.
 func New(st *store.Store, terc string, log *zap.Logger) *Server {
-	return &Server{store: st, index: search.New(), cache: newServiceCache(20000), log: log, terc: terc, stopping: make(chan struct{})}
+	return &Server{store: st, index: search.New(), cache: newServiceCache(20000), log: log, terc: terc, stopping: make(chan struct{}),
+		start: newStartState()}
 }
 
-// LoadIndex builds the search index from the store, returning the number of services indexed.
+// LoadIndex builds the search index from the whole store, returning the number of services indexed. A
+// process start uses OpenIndex, which starts from a snapshot when it can.
 func (s *Server) LoadIndex() (int, error) {
 	var docs []search.Doc
 	err := s.store.ForEachService(func(svc *cataloguev1.Service, rev int64) error {

@@ -93,6 +93,7 @@ func (s *Server) CreateService(ctx context.Context, req *cataloguev1.CreateServi
 		return nil, err
 	}
 	svc.ProviderDisplayNames = names
+	defer s.beginWrite()() // from the commit to the index update (startup.go)
 	out, rev, replayed, err := s.store.CreateService(ctx, id, svc, req.GetRequestId(), paging.RequestHash(req))
 	if err != nil {
 		return nil, err
@@ -150,6 +151,7 @@ func (s *Server) UpdateService(ctx context.Context, req *cataloguev1.UpdateServi
 			return nil, err
 		}
 	}
+	defer s.beginWrite()() // from the commit to the index update (startup.go)
 	out, rev, err := s.store.UpdateService(ctx, id, func(cur *cataloguev1.Service) error {
 		if cur.GetOriginTerc() != s.terc {
 			return domain.ErrReadOnlyOrigin
@@ -179,6 +181,7 @@ func (s *Server) DeleteService(ctx context.Context, req *cataloguev1.DeleteServi
 	if err != nil {
 		return nil, err
 	}
+	defer s.beginWrite()() // from the commit to the index update (startup.go)
 	rev, err := s.store.DeleteService(ctx, id, func(cur *cataloguev1.Service) error {
 		if cur.GetOriginTerc() != s.terc {
 			return domain.ErrReadOnlyOrigin
