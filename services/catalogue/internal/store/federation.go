@@ -18,6 +18,11 @@ import (
 // read-only under their origin, with the peer's cursor (and the number of its entries held) updated in the same
 // transaction (so a crash never applies a change twice or skips one). They are not appended to this instance's
 // change log: an instance republishes only its own catalogue, which keeps feeds free of loops between peers.
+//
+// They are recorded in the peer log instead: under the local revision of each write, 'u' or 'd' and the id,
+// key-compacted like the change log (a newer write of an entry deletes the entry of the previous one), so a
+// start from a search index snapshot catches up the federated entries written after it (ListPeerChanges) as
+// it catches up the local ones from the change feed.
 
 // AppliedRemote is one effect of applying a peer's changes, for the search index.
 type AppliedRemote struct {
@@ -209,7 +214,11 @@ func (s *Store) ApplyRemote(ctx context.Context, terc, feedID string, changes []
 					return err
 				}
 				n--
-				applied = append(applied, AppliedRemote{ID: st.id, Revision: tx.NextRevision()})
+				rev := tx.NextRevision()
+				if err := logPeerWrite(tx, rev, st.id, true, prev); err != nil {
+					return err
+				}
+				applied = append(applied, AppliedRemote{ID: st.id, Revision: rev})
 				continue
 			}
 			if prev == nil {
@@ -227,6 +236,9 @@ func (s *Store) ApplyRemote(ctx context.Context, terc, feedID string, changes []
 				return err
 			}
 			if err := tx.Put(bucketServices, []byte(st.id), v); err != nil {
+				return err
+			}
+			if err := logPeerWrite(tx, rev, st.id, false, prev); err != nil {
 				return err
 			}
 			applied = append(applied, AppliedRemote{ID: st.id, Revision: rev, Service: st.svc})
@@ -253,22 +265,80 @@ func (s *Store) PurgeOrigin(ctx context.Context, terc string) ([]AppliedRemote, 
 	err := s.be.Update(ctx, func(tx storage.Tx) error {
 		removed = removed[:0]
 		var ids []string
+		var prevs [][]byte
 		err := tx.Scan(bucketServices, nil, func(k, v []byte) (bool, error) {
 			if originOf(v) == terc {
 				ids = append(ids, string(k))
+				prevs = append(prevs, append([]byte(nil), v[:8]...))
 			}
 			return true, nil
 		})
 		if err != nil {
 			return err
 		}
-		for _, id := range ids {
+		for i, id := range ids {
 			if err := tx.Delete(bucketServices, []byte(id)); err != nil {
 				return err
 			}
-			removed = append(removed, AppliedRemote{ID: id, Revision: tx.NextRevision()})
+			rev := tx.NextRevision()
+			if err := logPeerWrite(tx, rev, id, true, prevs[i]); err != nil {
+				return err
+			}
+			removed = append(removed, AppliedRemote{ID: id, Revision: rev})
 		}
 		return s.putPeer(tx, terc, peerRecord{})
 	})
 	return removed, err
+}
+
+// logPeerWrite records a write of a federated entry at rev in the peer log, dropping the entry of the write it
+// replaces (prev: the stored record, or at least its 8-byte revision; nil for a new entry).
+func logPeerWrite(tx storage.Tx, rev int64, id string, deleted bool, prev []byte) error {
+	if old := recordRev(prev); old > 0 {
+		if err := tx.Delete(bucketPeerLog, storage.RevisionKey(old)); err != nil {
+			return err
+		}
+	}
+	op := byte('u')
+	if deleted {
+		op = 'd'
+	}
+	return tx.Put(bucketPeerLog, storage.RevisionKey(rev), append([]byte{op}, id...))
+}
+
+// ListPeerChanges reads up to limit writes of federated entries after a revision from the peer log, in the
+// form of ListChanges (upserts with the stored service, deletes as tombstones), for a start from a search
+// index snapshot: federated entries are not in the change feed. It is never served to anyone.
+func (s *Store) ListPeerChanges(after int64, limit int) ([]*cataloguev1.Change, bool, error) {
+	var out []*cataloguev1.Change
+	more := false
+	err := s.be.View(func(tx storage.ReadTx) error {
+		return tx.Scan(bucketPeerLog, storage.RevisionKey(after+1), func(k, v []byte) (bool, error) {
+			if len(k) != 8 || len(v) < 2 {
+				return false, fmt.Errorf("peer log: malformed entry %x", k)
+			}
+			rev := recordRev(k)
+			name := domain.ServicePrefix + string(v[1:])
+			c := &cataloguev1.Change{Revision: rev, ResourceName: name, Type: cataloguev1.ChangeType_CHANGE_TYPE_DELETE}
+			if v[0] == 'u' {
+				rv := tx.Get(bucketServices, v[1:])
+				if recordRev(rv) != rev {
+					return true, nil // replaced since (its entry goes with the replacing write)
+				}
+				svc := &cataloguev1.Service{}
+				if _, err := decode(rv, svc); err != nil {
+					return false, err
+				}
+				c.Type = cataloguev1.ChangeType_CHANGE_TYPE_UPSERT
+				c.Resource = &cataloguev1.Change_Service{Service: svc}
+			}
+			if len(out) == limit {
+				more = true
+				return false, nil
+			}
+			out = append(out, c)
+			return true, nil
+		})
+	})
+	return out, more, err
 }

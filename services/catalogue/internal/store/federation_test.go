@@ -124,3 +124,61 @@ func TestOriginOfAStoredRecord(t *testing.T) {
 		t.Fatalf("origin of a short record: %q", got)
 	}
 }
+
+// The peer log keeps the newest write of each federated entry, deletes as tombstones, in revision order, so a
+// start from a snapshot at any revision finds every federated write after it.
+func TestPeerLogKeepsTheNewestWriteOfEachEntry(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(t.TempDir(), "c.db"), zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	apply := func(changes ...*cataloguev1.Change) {
+		t.Helper()
+		if _, _, err := s.ApplyRemote(ctx, peerTERC, "feed", changes, changes[len(changes)-1].GetRevision(), 0, noCheck); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply(peerUpsert(1, 1), peerUpsert(2, 2), peerUpsert(3, 3)) // local revisions 1, 2, 3
+	apply(peerUpsert(4, 1), peerDelete(5, 2))                   // 4 replaces 1; 5 deletes 2
+	type entry struct {
+		rev  int64
+		kind cataloguev1.ChangeType
+		name string
+	}
+	list := func(after int64) []entry {
+		t.Helper()
+		changes, more, err := s.ListPeerChanges(after, 100)
+		if err != nil || more {
+			t.Fatal(err, more)
+		}
+		var out []entry
+		for _, c := range changes {
+			if c.GetType() == cataloguev1.ChangeType_CHANGE_TYPE_UPSERT && c.GetService().GetName() != c.GetResourceName() {
+				t.Fatalf("upsert without its service: %v", c)
+			}
+			out = append(out, entry{c.GetRevision(), c.GetType(), c.GetResourceName()})
+		}
+		return out
+	}
+	up, del := cataloguev1.ChangeType_CHANGE_TYPE_UPSERT, cataloguev1.ChangeType_CHANGE_TYPE_DELETE
+	want := []entry{{3, up, peerUpsert(0, 3).GetResourceName()}, {4, up, peerUpsert(0, 1).GetResourceName()}, {5, del, peerDelete(0, 2).GetResourceName()}}
+	if got := list(0); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("peer log %v, want %v", got, want)
+	}
+	if got := list(4); fmt.Sprint(got) != fmt.Sprint(want[2:]) {
+		t.Fatalf("peer log after 4: %v", got)
+	}
+	if _, err := s.PurgeOrigin(ctx, peerTERC); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range list(5) {
+		if e.kind != del {
+			t.Fatalf("after a purge: %v", e)
+		}
+	}
+	if got := list(0); len(got) != 3 { // the tombstone at 5 and the purge's two
+		t.Fatalf("after a purge: %v", got)
+	}
+}
