@@ -116,6 +116,9 @@ func TestOriginOfAStoredRecord(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if sized, err := encodeSized(42, svc); err != nil || string(sized) != string(v) {
+			t.Fatalf("encodeSized differs from the platform's record: %v", err)
+		}
 		if got := originOf(v); got != svc.GetOriginTerc() {
 			t.Fatalf("origin %q, want %q", got, svc.GetOriginTerc())
 		}
