@@ -122,6 +122,18 @@ fuzz:
 bench: build
 	@scripts/bench.sh
 
+.PHONY: bench-scale bench-scale-smoke
+
+## bench-scale: issue 12's growth table, end to end per size (BENCH_SCALE_SIZES, default 10000 100000 500000
+## 1000000): generate realistic import files, ImportServices into an empty catalogue, restart to SERVING, search
+## at 1 and 8 clients, memory, file sizes; var/bench-scale/results.json and table.md (scripts/bench-scale.sh)
+bench-scale:
+	@scripts/bench-scale.sh
+
+## bench-scale-smoke: the same at 2,000 services with short runs (under a minute), so the script cannot rot
+bench-scale-smoke:
+	@BENCH_SCALE_SIZES=2000 BENCH_SCALE_SEARCH_DURATION=3s BENCH_SCALE_WARMUP=1s BENCH_SCALE_OUT=var/bench-scale-smoke scripts/bench-scale.sh
+
 ## bench-referral: durable referral creates/s through REST at 64 clients beside raw bbolt batch commits
 bench-referral: build
 	@scripts/bench-referral.sh

@@ -22,12 +22,12 @@ package search
 // Every frame is checked before any of its bytes is decoded, so a flipped byte anywhere is reported as a
 // checksum error (naming the frame and the section) and never decoded into the index; the sequence number
 // in the checksum catches frames that are missing, repeated or out of order. A fixed-size value never spans
-// two frames (the writer starts a new frame instead); only the bytes of a string column's blob do.
+// two frames (the writer starts a new frame instead); only the bytes of a string column do.
 //
 // The payload is a sequence of sections, each opened by its four-letter tag and each starting a new frame,
 // in this order:
 //
-//	HEAD  feed id, revision, write time, number of document slots, live documents, terms, TERC codes
+//	HEAD  feed id, source, revision, write time, number of document slots, live documents, terms, TERC codes
 //	DOCS  per slot: revision, areas, target groups, ages, status, flags, create and update time (fixed size)
 //	TEXT  string columns of the slots: id, name, alternate name, description, eligibility, keywords, origin,
 //	      sort key; then the per-slot lists: TERC codes, providers, points, opening hours
@@ -35,15 +35,16 @@ package search
 //	WEEK  the opening-hours week map of every slot
 //	META  the rarer filter data (docMeta): interned TERC ids, valid points, hours, folded name
 //	LENS  field lengths and BM25 norms per slot, the average lengths the norms use, the length sums
-//	FREE  free slots; tombstones (id and revision)
+//	FREE  free slots; tombstones (id and revision) above the snapshot's revision
 //	TERC  the interned TERC codes in id order
 //	VOCA  the terms in id order, the sorted and pending orders, the typo bigram index and its by-length lists
 //	POST  postings: per term its length, then every posting (doc number, packed term frequencies)
 //	END.  nothing: its presence proves the file is complete
 //
 // A string column is the lengths of its n strings (uint32 each) followed by their bytes concatenated; a
-// per-slot list is the count of items per slot (uint32 each) followed by the items. The strings of a column
-// are read into one allocation and share it.
+// per-slot list is the count of items per slot (uint32 each) followed by the items. The bytes of a string
+// column fill frames of their own, so they are read (and checked) in place, into one allocation the strings
+// share.
 
 import (
 	"bytes"
@@ -57,6 +58,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // snapshotVersion is the format version written; a snapshot of any other version is refused (the caller
@@ -84,7 +86,12 @@ type SnapshotMeta struct {
 	FeedID string
 	// Revision is a store revision such that every write at or below it is in the index. Writes above it may
 	// be too: re-applying them is harmless (Upsert ignores older revisions, Delete leaves tombstones).
+	// Tombstones at or below it are not written.
 	Revision int64
+	// Source names what derived the documents from the stored records (the caller's build): the same records
+	// may give other documents, or another analysis, in another build, so a snapshot of another source must
+	// not be used. This package only stores it.
+	Source string
 	// Written is when the snapshot was taken (WriteSnapshot sets it when zero); for logs.
 	Written time.Time
 	// Docs is the number of live documents (set by WriteSnapshot).
@@ -115,6 +122,7 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 
 	sw.section("HEAD")
 	sw.str(meta.FeedID)
+	sw.str(meta.Source)
 	sw.i64(meta.Revision)
 	sw.i64(meta.Written.UnixNano())
 	sw.u32(uint32(n))
@@ -123,35 +131,21 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 	sw.u32(uint32(len(ix.tercIDs)))
 
 	sw.section("DOCS")
-	for i := range ix.docs {
-		d := &ix.docs[i]
-		sw.room(docRecordSize)
-		sw.i64(d.Revision)
-		sw.u32(d.Areas)
-		sw.u32(d.TargetGroups)
-		sw.i32(d.MinAge)
-		sw.i32(d.MaxAge)
-		sw.i32(d.Status)
-		var flags uint8
-		if d.Free {
-			flags |= docFree
+	le := binary.LittleEndian
+	sw.records(n, docRecordSize, func(b []byte, start, k int) {
+		for i := range k {
+			d, r := &ix.docs[start+i], b[i*docRecordSize:]
+			le.PutUint64(r, uint64(d.Revision))
+			le.PutUint32(r[8:], d.Areas)
+			le.PutUint32(r[12:], d.TargetGroups)
+			le.PutUint32(r[16:], uint32(d.MinAge))
+			le.PutUint32(r[20:], uint32(d.MaxAge))
+			le.PutUint32(r[24:], uint32(d.Status))
+			r[28] = docFlags(d)
+			putTime(r[29:], d.CreateTime)
+			putTime(r[41:], d.UpdateTime)
 		}
-		if d.Active {
-			flags |= docActive
-		}
-		if d.RequiresDecision {
-			flags |= docRequiresDecision
-		}
-		if d.CreateTime.IsZero() {
-			flags |= docNoCreateTime
-		}
-		if d.UpdateTime.IsZero() {
-			flags |= docNoUpdateTime
-		}
-		sw.u8(flags)
-		sw.time(d.CreateTime)
-		sw.time(d.UpdateTime)
-	}
+	})
 
 	sw.section("TEXT")
 	for _, field := range docStringFields {
@@ -179,34 +173,27 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 	}
 
 	sw.section("HOTF")
-	for i := range ix.hot {
-		h := &ix.hot[i]
-		sw.room(hotRecordSize)
-		sw.u8(h.flags)
-		sw.u8(h.nTerc)
-		sw.u32(h.terc[0])
-		sw.u32(h.terc[1])
-		sw.u32(h.areas)
-		sw.u32(h.tgs)
-		sw.i32(h.minAge)
-		sw.i32(h.maxAge)
-		sw.f32(h.minLat)
-		sw.f32(h.maxLat)
-		sw.f32(h.minLng)
-		sw.f32(h.maxLng)
-	}
+	sw.records(n, hotRecordSize, func(b []byte, start, k int) {
+		for i := range k {
+			h, r := &ix.hot[start+i], b[i*hotRecordSize:]
+			r[0], r[1] = h.flags, h.nTerc
+			for j, v := range [...]uint32{h.terc[0], h.terc[1], h.areas, h.tgs, uint32(h.minAge), uint32(h.maxAge),
+				math.Float32bits(h.minLat), math.Float32bits(h.maxLat), math.Float32bits(h.minLng), math.Float32bits(h.maxLng)} {
+				le.PutUint32(r[2+4*j:], v)
+			}
+		}
+	})
 
 	sw.section("WEEK")
-	for i := range ix.week {
-		w := &ix.week[i]
-		sw.room(48)
-		for _, x := range w.any {
-			sw.u64(x)
+	sw.records(n, 48, func(b []byte, start, k int) {
+		for i := range k {
+			w := &ix.week[start+i]
+			for j := range 3 {
+				le.PutUint64(b[48*i+8*j:], w.any[j])
+				le.PutUint64(b[48*i+24+8*j:], w.full[j])
+			}
 		}
-		for _, x := range w.full {
-			sw.u64(x)
-		}
-	}
+	})
 
 	sw.section("META")
 	sw.counts(n, func(i int) int { return len(ix.meta[i].tercs) })
@@ -235,18 +222,20 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 	sw.strColumn(n, func(i int) string { return ix.meta[i].nameKey })
 
 	sw.section("LENS")
-	for i := range ix.flen {
-		sw.room(2 * nFields)
-		for _, l := range ix.flen[i] {
-			sw.u16(l)
+	sw.records(n, 2*nFields, func(b []byte, start, k int) {
+		for i := range k {
+			for f, l := range ix.flen[start+i] {
+				le.PutUint16(b[2*(nFields*i+f):], l)
+			}
 		}
-	}
-	for i := range ix.norm {
-		sw.room(4 * nFields)
-		for _, x := range ix.norm[i] {
-			sw.f32(x)
+	})
+	sw.records(n, 4*nFields, func(b []byte, start, k int) {
+		for i := range k {
+			for f, x := range ix.norm[start+i] {
+				le.PutUint32(b[4*(nFields*i+f):], math.Float32bits(x))
+			}
 		}
-	}
+	})
 	for _, x := range ix.normAvg {
 		sw.f64(x)
 	}
@@ -260,7 +249,15 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 		sw.u32(f)
 	}
 	// Maps are written in key order, so the same index always gives the same bytes.
-	tombIDs := slices.Sorted(maps.Keys(ix.tombs))
+	// Tombstones at or below meta.Revision are left out: they only refuse writes older than themselves, and
+	// every write at or below the revision is already in the index (no such write can arrive any more), so
+	// the tombstones of deletes do not pile up from snapshot to snapshot.
+	var tombIDs []string
+	for _, id := range slices.Sorted(maps.Keys(ix.tombs)) {
+		if ix.tombs[id] > meta.Revision {
+			tombIDs = append(tombIDs, id)
+		}
+	}
 	sw.u32(uint32(len(tombIDs)))
 	sw.strColumn(len(tombIDs), func(i int) string { return tombIDs[i] })
 	for _, id := range tombIDs {
@@ -293,13 +290,22 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 	sw.section("POST")
 	sw.u32(uint32(len(ix.post)))
 	sw.counts(len(ix.post), func(t int) int { return len(ix.post[t]) })
+	total := 0
 	for _, list := range ix.post {
-		for _, p := range list {
-			sw.room(8)
-			sw.u32(p.doc)
-			sw.u32(p.tf)
-		}
+		total += len(list)
 	}
+	t, j := 0, 0 // the next posting: ix.post[t][j]
+	sw.records(total, 8, func(b []byte, _, k int) {
+		for i := range k {
+			for j == len(ix.post[t]) {
+				t, j = t+1, 0
+			}
+			p := ix.post[t][j]
+			j++
+			le.PutUint32(b[8*i:], p.doc)
+			le.PutUint32(b[8*i+4:], p.tf)
+		}
+	})
 
 	sw.section("END.")
 	sw.flush()
@@ -425,18 +431,36 @@ func (sw *snapWriter) u64(v uint64) {
 }
 func (sw *snapWriter) i32(v int32)   { sw.u32(uint32(v)) }
 func (sw *snapWriter) i64(v int64)   { sw.u64(uint64(v)) }
-func (sw *snapWriter) f32(v float32) { sw.u32(math.Float32bits(v)) }
 func (sw *snapWriter) f64(v float64) { sw.u64(math.Float64bits(v)) }
 
-// time writes seconds and nanoseconds (a zero time is marked in the record's flags instead).
-func (sw *snapWriter) time(t time.Time) {
+// putTime puts seconds and nanoseconds (a zero time is marked in the record's flags instead).
+func putTime(b []byte, t time.Time) {
 	if t.IsZero() {
-		sw.i64(0)
-		sw.u32(0)
+		clear(b[:12])
 		return
 	}
-	sw.i64(t.Unix())
-	sw.u32(uint32(t.Nanosecond()))
+	binary.LittleEndian.PutUint64(b, uint64(t.Unix()))
+	binary.LittleEndian.PutUint32(b[8:], uint32(t.Nanosecond()))
+}
+
+func docFlags(d *Doc) uint8 {
+	var flags uint8
+	if d.Free {
+		flags |= docFree
+	}
+	if d.Active {
+		flags |= docActive
+	}
+	if d.RequiresDecision {
+		flags |= docRequiresDecision
+	}
+	if d.CreateTime.IsZero() {
+		flags |= docNoCreateTime
+	}
+	if d.UpdateTime.IsZero() {
+		flags |= docNoUpdateTime
+	}
+	return flags
 }
 
 func (sw *snapWriter) u32s(vs []uint32) {
@@ -463,19 +487,38 @@ func (sw *snapWriter) str(s string) {
 	sw.blob(s)
 }
 
-// strColumn writes n strings as their lengths, then their bytes.
+// strColumn writes n strings as their lengths, then their bytes in frames of their own (ReadSnapshot reads
+// them straight into place).
 func (sw *snapWriter) strColumn(n int, get func(i int) string) {
-	for i := range n {
-		sw.u32(uint32(len(get(i))))
-	}
+	sw.counts(n, func(i int) int { return len(get(i)) })
+	sw.flush()
 	for i := range n {
 		sw.blob(get(i))
 	}
+	sw.flush()
 }
 
 func (sw *snapWriter) counts(n int, count func(i int) int) {
-	for i := range n {
-		sw.u32(uint32(count(i)))
+	sw.records(n, 4, func(b []byte, start, k int) {
+		for i := range k {
+			binary.LittleEndian.PutUint32(b[4*i:], uint32(count(start+i)))
+		}
+	})
+}
+
+// records appends n fixed-size records of size bytes, which fill fills in place, as many at a time as the
+// current frame holds (a record never spans two frames: ReadSnapshot decodes them in place too).
+func (sw *snapWriter) records(n, size int, fill func(b []byte, start, k int)) {
+	for done := 0; done < n && sw.err == nil; {
+		k := min(n-done, (frameTarget-len(sw.buf))/size)
+		if k == 0 {
+			sw.flush()
+			continue
+		}
+		off := len(sw.buf)
+		sw.buf = sw.buf[:off+k*size]
+		fill(sw.buf[off:], done, k)
+		done += k
 	}
 }
 
@@ -497,6 +540,7 @@ func (sw *snapWriter) listStrings(n int, get func(i int) []string) {
 // values), so the decoding code reads straight through and checks once per section.
 type snapReader struct {
 	r       io.Reader
+	buf     []byte // reused for the frames of fixed-size values
 	frame   []byte // payload of the current, verified frame
 	pos     int
 	seq     uint32
@@ -516,41 +560,61 @@ func (sr *snapReader) fail(what string, args ...any) {
 	}
 }
 
-// next loads and verifies the next frame.
+// next loads and verifies the next frame into the reader's buffer.
 func (sr *snapReader) next() bool {
-	if sr.err != nil {
+	buf := sr.readFrame(func(n int) []byte {
+		if cap(sr.buf) < n {
+			sr.buf = make([]byte, max(n, frameTarget))
+		}
+		return sr.buf[:n]
+	})
+	if buf == nil {
 		return false
+	}
+	sr.frame, sr.pos = buf, 0
+	return true
+}
+
+// readFrame reads the next frame's payload into the slice into returns for its length, and verifies it there
+// before returning it (nil after an error, which is recorded).
+func (sr *snapReader) readFrame(into func(n int) []byte) []byte {
+	if sr.err != nil {
+		return nil
 	}
 	var hdr [4]byte
 	if _, err := io.ReadFull(sr.r, hdr[:]); err != nil {
 		sr.readFail(err)
-		return false
+		return nil
 	}
 	n := binary.LittleEndian.Uint32(hdr[:])
 	if n == 0 || n > maxFrame {
 		sr.fail("frame %d: corrupt length %d", sr.seq, n)
-		return false
+		return nil
 	}
-	if cap(sr.frame) < int(n)+4 {
-		sr.frame = make([]byte, n+4, max(int(n)+4, frameTarget+64))
+	buf := into(int(n))
+	if buf == nil {
+		return nil
 	}
-	buf := sr.frame[:n+4]
+	var tail [4]byte
 	if _, err := io.ReadFull(sr.r, buf); err != nil {
 		sr.readFail(err)
-		return false
+		return nil
+	}
+	if _, err := io.ReadFull(sr.r, tail[:]); err != nil {
+		sr.readFail(err)
+		return nil
 	}
 	var seq [4]byte
 	binary.LittleEndian.PutUint32(seq[:], sr.seq)
 	crc := crc32.Update(0, castagnoli, seq[:])
 	crc = crc32.Update(crc, castagnoli, hdr[:])
-	crc = crc32.Update(crc, castagnoli, buf[:n])
-	if got := binary.LittleEndian.Uint32(buf[n:]); got != crc {
+	crc = crc32.Update(crc, castagnoli, buf)
+	if got := binary.LittleEndian.Uint32(tail[:]); got != crc {
 		sr.fail("frame %d: checksum mismatch (stored %08x, computed %08x)", sr.seq, got, crc)
-		return false
+		return nil
 	}
-	sr.frame, sr.pos = buf[:n], 0
 	sr.seq++
-	return true
+	return buf
 }
 
 func (sr *snapReader) readFail(err error) {
@@ -665,14 +729,37 @@ func (sr *snapReader) blob(n int) string {
 
 func (sr *snapReader) str() string { return sr.blob(int(sr.u32())) }
 
-// strColumn reads n strings, which share one allocation.
+// strColumn reads n strings. Their bytes fill whole frames, read straight into one allocation the strings
+// then share (no copy through a frame buffer: the text is most of a snapshot).
 func (sr *snapReader) strColumn(n int) []string {
 	lens, total := sr.counts(n)
-	all := sr.blob(total)
 	if sr.err != nil {
 		return nil
 	}
 	out := make([]string, n)
+	if total == 0 {
+		return out
+	}
+	if sr.pos != len(sr.frame) {
+		sr.fail("frame %d: a string column does not start a frame", sr.seq-1)
+		return nil
+	}
+	b := make([]byte, total)
+	for off := 0; off < total; {
+		got := sr.readFrame(func(k int) []byte {
+			if k > total-off {
+				sr.fail("frame %d: corrupt length %d (past the end of its string column)", sr.seq, k)
+				return nil
+			}
+			return b[off : off+k]
+		})
+		if got == nil {
+			return nil
+		}
+		off += len(got)
+	}
+	// b is never written again: the strings may share it.
+	all := unsafe.String(unsafe.SliceData(b), len(b))
 	off := 0
 	for i, l := range lens {
 		out[i] = all[off : off+int(l)]
@@ -700,6 +787,7 @@ func (sr *snapReader) expect(tag string) {
 func (sr *snapReader) index(meta *SnapshotMeta) (*Index, error) {
 	sr.expect("HEAD")
 	meta.FeedID = sr.str()
+	meta.Source = sr.str()
 	meta.Revision = sr.i64()
 	meta.Written = time.Unix(0, sr.i64())
 	n := int(sr.u32())
