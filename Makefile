@@ -153,9 +153,10 @@ bench-import:
 bench-storage:
 	cd platform && $(GO) test -run XXX -bench . -benchtime 3s ./storage/
 
-## bench-federation: initial sync of a 100k-service peer, propagation p50/p99 over 1,000 changes, memory of 10 peers x 10k
+## bench-federation: initial sync of a 100k-service peer, propagation p50/p99 over 1,000 changes, time, heap and
+## VmRSS of an instance following 10 and 50 peers x 10k (the peers run in a child process)
 bench-federation:
-	cd services/catalogue && $(GO) test -run XXX -bench . -benchtime 1x -timeout 30m ./internal/federation/
+	cd services/catalogue && $(GO) test -run XXX -bench . -benchtime 1x -timeout 60m ./internal/federation/
 
 ## bench-growth: file bytes per service after loading 500,000 services, file size after 1,000,000 updates to 10,000
 ## (CUS_GROWTH_SERVICES, CUS_GROWTH_UPDATES, CUS_GROWTH_LIVE override the counts)

@@ -254,6 +254,12 @@ func (s *Server) loadSnapshot(ctx context.Context, path string) (IndexLoad, erro
 		return IndexLoad{}, fmt.Errorf("the snapshot (revision %d) is newer than the data file (revision %d)", meta.Revision, rev)
 	}
 	caught, err := catchUp(ctx, ix, s.store.ListChanges, meta.Revision)
+	if err == nil {
+		// Entries federated from peers are not in the change feed: their writes are in the peer log.
+		var peers int
+		peers, err = catchUp(ctx, ix, s.store.ListPeerChanges, meta.Revision)
+		caught += peers
+	}
 	if err != nil {
 		if errors.Is(err, storage.ErrCompacted) {
 			return IndexLoad{}, fmt.Errorf("the change feed no longer reaches back to the snapshot's revision %d (compacted)", meta.Revision)
