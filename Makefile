@@ -122,6 +122,18 @@ fuzz:
 bench: build
 	@scripts/bench.sh
 
+.PHONY: bench-scale bench-scale-smoke
+
+## bench-scale: issue 12's growth table, end to end per size (BENCH_SCALE_SIZES, default 10000 100000 500000
+## 1000000): generate realistic import files, ImportServices into an empty catalogue, restart to SERVING, search
+## at 1 and 8 clients, memory, file sizes; var/bench-scale/results.json and table.md (scripts/bench-scale.sh)
+bench-scale:
+	@scripts/bench-scale.sh
+
+## bench-scale-smoke: the same at 2,000 services with short runs (under a minute), so the script cannot rot
+bench-scale-smoke:
+	@BENCH_SCALE_SIZES=2000 BENCH_SCALE_SEARCH_DURATION=3s BENCH_SCALE_WARMUP=1s BENCH_SCALE_OUT=var/bench-scale-smoke scripts/bench-scale.sh
+
 ## bench-referral: durable referral creates/s through REST at 64 clients beside raw bbolt batch commits
 bench-referral: build
 	@scripts/bench-referral.sh
@@ -141,9 +153,10 @@ bench-import:
 bench-storage:
 	cd platform && $(GO) test -run XXX -bench . -benchtime 3s ./storage/
 
-## bench-federation: initial sync of a 100k-service peer, propagation p50/p99 over 1,000 changes, memory of 10 peers x 10k
+## bench-federation: initial sync of a 100k-service peer, propagation p50/p99 over 1,000 changes, time, heap and
+## VmRSS of an instance following 10 and 50 peers x 10k (the peers run in a child process)
 bench-federation:
-	cd services/catalogue && $(GO) test -run XXX -bench . -benchtime 1x -timeout 30m ./internal/federation/
+	cd services/catalogue && $(GO) test -run XXX -bench . -benchtime 1x -timeout 60m ./internal/federation/
 
 ## bench-growth: file bytes per service after loading 500,000 services, file size after 1,000,000 updates to 10,000
 ## (CUS_GROWTH_SERVICES, CUS_GROWTH_UPDATES, CUS_GROWTH_LIVE override the counts)

@@ -227,8 +227,15 @@ for svc, (grpc_port, admin_port) in services.items():
     for p in ("startupProbe", "readinessProbe", "livenessProbe"):
         probe = c.get(p) or {}
         action = next((a for a in ("grpc", "tcpSocket", "httpGet", "exec") if a in probe), None)
-        port = (probe.get(action) or {}).get("port") if action in ("grpc", "tcpSocket") else None
-        report(ports.get(port, port) == grpc_port, f"StatefulSet/{name}: {p} checks the gRPC port {grpc_port} ({action})")
+        port = (probe.get(action) or {}).get("port") if action in ("grpc", "tcpSocket", "httpGet") else None
+        if p == "livenessProbe":
+            report(ports.get(port, port) == grpc_port, f"StatefulSet/{name}: {p} checks the gRPC port {grpc_port} ({action})")
+        else:
+            # Readiness must follow grpc.health.v1 (NOT_SERVING while the service loads or drains): the admin
+            # port's /readyz says it over plaintext HTTP; a TCP check passes as soon as the port opens.
+            path = (probe.get("httpGet") or {}).get("path")
+            report(action == "httpGet" and path == "/readyz" and ports.get(port, port) == admin_port,
+                   f"StatefulSet/{name}: {p} asks /readyz on the admin port {admin_port} ({action} {path})")
         if tls:
             # The kubelet's gRPC probe cannot speak TLS: it would never pass against a TLS-only port.
             report(action != "grpc", f"StatefulSet/{name}: {p} is no plaintext grpc probe against the TLS port")

@@ -5050,7 +5050,10 @@ export interface operations {
             query?: {
                 /** @description Return changes with a revision above this one; 0 starts from the beginning. */
                 afterRevision?: string;
-                /** @description Maximum number of changes: 0 means 100, above 1000 means 1000. */
+                /**
+                 * @description Maximum number of changes: 0 means 100, above 1000 means 1000 (5000 for a caller with role peer, a
+                 *     federation follower). A page may hold fewer, with has_more set: it ends before 3 MiB of records.
+                 */
                 pageSize?: number;
             };
             header?: {

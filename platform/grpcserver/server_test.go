@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -182,7 +184,7 @@ func TestHealthServingThenNotServingOnShutdown(t *testing.T) {
 }
 
 func TestHoldServingKeepsHealthNotServingUntilReleased(t *testing.T) {
-	s := New(Config{Addr: "127.0.0.1:0", ShutdownGrace: time.Second}, zap.NewNop())
+	s := New(Config{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", ShutdownGrace: time.Second}, zap.NewNop())
 	s.GRPC().RegisterService(&probeDesc, &probe{fn: func(context.Context) error { return nil }})
 	s.ReportHealth("cus.test.Probe")
 	release := s.HoldServing()
@@ -215,6 +217,20 @@ func TestHoldServingKeepsHealthNotServingUntilReleased(t *testing.T) {
 	if st := next(); st != healthpb.HealthCheckResponse_NOT_SERVING {
 		t.Fatalf("held: %v, want NOT_SERVING", st)
 	}
+	// The admin port's readiness probe says the same.
+	readyz := func() (int, string) {
+		t.Helper()
+		resp, err := http.Get("http://" + ls.Admin.Addr().String() + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, strings.TrimSpace(string(body))
+	}
+	if code, body := readyz(); code != http.StatusServiceUnavailable || body != "NOT_SERVING" {
+		t.Fatalf("/readyz while held: %d %q, want 503 NOT_SERVING", code, body)
+	}
 	// The server answers while held (callers connect; only the health says to wait).
 	if _, err := call(conn); err != nil {
 		t.Fatalf("a call while held: %v", err)
@@ -233,6 +249,9 @@ func TestHoldServingKeepsHealthNotServingUntilReleased(t *testing.T) {
 	}
 	if resp, err := hc.Check(context.Background(), &healthpb.HealthCheckRequest{}); err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 		t.Fatalf("released, health of the server = %v %v", resp, err)
+	}
+	if code, body := readyz(); code != http.StatusOK || body != "SERVING" {
+		t.Fatalf("/readyz released: %d %q, want 200 SERVING", code, body)
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -141,7 +141,7 @@ func (b *Backend) compact() (int64, error) {
 	tmp := b.path + ".compact"
 	_ = os.Remove(tmp)
 	// The same layout as a file made by Open (page size, growth step), since the copy becomes the data file.
-	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: time.Second, PageSize: pageSize, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: time.Second, PageSize: pageSize, NoFreelistSync: false, FreelistType: bolt.FreelistMapType}) // as Open: storage.go
 	if err != nil {
 		return 0, fmt.Errorf("compact: %w", err)
 	}

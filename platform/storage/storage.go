@@ -162,9 +162,13 @@ func Open(path string, opts Options) (*Backend, error) {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:        opts.OpenTimeout,
-		PageSize:       pageSize, // new files only (changes.go says why)
-		NoFreelistSync: true,
+		Timeout:  opts.OpenTimeout,
+		PageSize: pageSize, // new files only (changes.go says why)
+		// The freelist is written with each commit (one small page with a compacted file) rather than rebuilt
+		// at open: without it bbolt walks and checks every page of the file at every start, which at 500,000
+		// catalogue services cost about a second and kept the whole 0.8 GB file resident (docs/performance.md).
+		// A file written without it gets its freelist at its first commit.
+		NoFreelistSync: false,
 		FreelistType:   bolt.FreelistMapType,
 	})
 	if err != nil {

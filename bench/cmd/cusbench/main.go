@@ -18,6 +18,12 @@
 //	cusbench grpc    --addr A --method getservice|health [--vs health|getservice] [--name services/ID]
 //	                 [--conns 64] [--clientconns 4] [--rounds 5]  unary load, one method or two interleaved
 //	cusbench search  --addr A [--clients 1] [--duration 15s]      a fixed mixed query set, cycled
+//	                 [--queries F]                                or the query set of F (catalogue generate --out-dir)
+//	cusbench import  --addr A --dir D --token-file F [--in-flight 3]
+//	                                                              ImportServices of every file of D (NNNNN.csv,
+//	                                                              NNNNN.json), services/s; every row must be created
+//	cusbench scale-table --root D --sizes "10000 100000"          the growth table of make bench-scale
+//	                                                              (D/<size>/*.json): results.json and table.md
 //	cusbench startup --bin B --data-dir D --listen A --admin-listen A2 [--log F] [--pid-file F]
 //	                                                              start the catalogue, time it to SERVING, leave it running
 //	cusbench rss     --pid P                                      VmRSS and VmHWM of a process
@@ -70,7 +76,7 @@ func main() {
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: cusbench http|post|watchflood|bare|grpc|search|startup|rss|pick|wait|ports|busy|summary [flags] (see the package doc)")
+		return errors.New("usage: cusbench http|post|watchflood|bare|grpc|search|import|startup|rss|pick|wait|ports|busy|summary|scale-table [flags] (see the package doc)")
 	}
 	cmd, args := args[0], args[1:]
 	switch cmd {
@@ -100,6 +106,10 @@ func run(ctx context.Context, args []string) error {
 		return summaryCommand(args)
 	case "busy":
 		return busyCommand(args)
+	case "import":
+		return importCommand(ctx, args)
+	case "scale-table":
+		return scaleTableCommand(args)
 	}
 	return fmt.Errorf("unknown command %q", cmd)
 }
@@ -158,22 +168,43 @@ type Report struct {
 	Services      int     `json:"services,omitempty"`
 	VmRSSKiB      int64   `json:"vmrss_kib,omitempty"`
 	VmHWMKiB      int64   `json:"vmhwm_kib,omitempty"`
+	// RssAnonKiB is the heap, stacks and other private memory; RssFileKiB the pages of mapped files (the bbolt
+	// data file, the binary) that are resident: the kernel can drop those under pressure and read them again.
+	RssAnonKiB  int64 `json:"rss_anon_kib,omitempty"`
+	RssFileKiB  int64 `json:"rss_file_kib,omitempty"`
+	RssShmemKiB int64 `json:"rss_shmem_kib,omitempty"`
+
+	// import
+	Files   int   `json:"files,omitempty"`
+	Bytes   int64 `json:"bytes,omitempty"`
+	Created int   `json:"created,omitempty"`
+
+	// search with a query set: how many queries find something, and the median number of matches
+	QueriesWithResults int `json:"queries_with_results,omitempty"`
+	MedianMatches      int `json:"median_matches,omitempty"`
+
+	// The 1-minute load average when the command started and when it ended (other work on the machine).
+	LoadAvgStart float64 `json:"loadavg_start,omitempty"`
+	LoadAvgEnd   float64 `json:"loadavg_end,omitempty"`
 
 	NumCPU     int    `json:"num_cpu"`
 	GOMAXPROCS int    `json:"gomaxprocs"`
 	Time       string `json:"time"`
+
+	noResultLine bool // the JSON goes to --out only (a query set's report is long)
 }
 
 // QueryReport is the per-query breakdown of a search run.
 type QueryReport struct {
 	Name    string        `json:"name"`
+	Kind    string        `json:"kind,omitempty"`
 	Total   int32         `json:"total_size"`
 	Latency stats.Summary `json:"latency"`
 }
 
 func newReport(kind, label string) *Report {
 	return &Report{Kind: kind, Label: label, NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
-		Time: time.Now().UTC().Format(time.RFC3339)}
+		Time: time.Now().UTC().Format(time.RFC3339), LoadAvgStart: loadAvg1()}
 }
 
 func (r *Report) fill(cfg load.Config, res load.Result) {
@@ -193,11 +224,14 @@ func (r *Report) fill(cfg load.Config, res load.Result) {
 
 // emit prints the closing RESULT line and writes the --out file and/or DIR/<label>.json.
 func (r *Report) emit(out, outDir string) error {
+	r.LoadAvgEnd = loadAvg1()
 	b, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("RESULT %s\n", b)
+	if !r.noResultLine {
+		fmt.Printf("RESULT %s\n", b)
+	}
 	if out != "" {
 		if err := os.WriteFile(out, append(b, '\n'), 0o644); err != nil {
 			return err

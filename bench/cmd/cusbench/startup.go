@@ -121,7 +121,7 @@ func startupCommand(ctx context.Context, args []string) error {
 			serving = time.Since(start)
 		}
 	}
-	rss, hwm, err := procMemory(pid)
+	mem, err := procStatus(pid)
 	if err != nil {
 		return fail(err)
 	}
@@ -136,7 +136,7 @@ func startupCommand(ctx context.Context, args []string) error {
 	r.Target = *listen
 	r.PID = pid
 	r.ServingS = serving.Seconds()
-	r.VmRSSKiB, r.VmHWMKiB = rss, hwm
+	mem.fill(r)
 	if *logFile != "" {
 		r.SelfReportedS, r.Services = readyLine(*logFile)
 	}
@@ -144,7 +144,8 @@ func startupCommand(ctx context.Context, args []string) error {
 	if r.SelfReportedS > 0 {
 		fmt.Printf("  %-22s %.3f s (the catalogue's own \"catalogue ready\" log line: open store + build index), %d services\n", "", r.SelfReportedS, r.Services)
 	}
-	fmt.Printf("  %-22s VmRSS %.1f MiB, VmHWM (peak) %.1f MiB\n", "memory at SERVING", float64(rss)/1024, float64(hwm)/1024)
+	fmt.Printf("  %-22s VmRSS %.1f MiB (RssAnon %.1f MiB, RssFile %.1f MiB), VmHWM (peak) %.1f MiB\n", "memory at SERVING",
+		float64(mem.rss)/1024, float64(mem.anon)/1024, float64(mem.file)/1024, float64(mem.hwm)/1024)
 	fmt.Printf("  %-22s %d (left running)\n", "pid", pid)
 	return r.emit(*out, "")
 }
@@ -210,31 +211,51 @@ func readyLine(path string) (float64, int) {
 	return 0, 0
 }
 
-// procMemory reads VmRSS and VmHWM (KiB) from /proc/<pid>/status.
-func procMemory(pid int) (rss, hwm int64, err error) {
+// memStatus is the memory of a process as /proc/<pid>/status gives it, in KiB.
+type memStatus struct{ rss, hwm, anon, file, shmem int64 }
+
+func (m memStatus) fill(r *Report) {
+	r.VmRSSKiB, r.VmHWMKiB, r.RssAnonKiB, r.RssFileKiB, r.RssShmemKiB = m.rss, m.hwm, m.anon, m.file, m.shmem
+}
+
+// procStatus reads VmRSS, VmHWM, RssAnon, RssFile and RssShmem (KiB) from /proc/<pid>/status.
+func procStatus(pid int) (memStatus, error) {
+	var m memStatus
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0, err
+		return m, err
 	}
+	fields := map[string]*int64{"VmRSS": &m.rss, "VmHWM": &m.hwm, "RssAnon": &m.anon, "RssFile": &m.file, "RssShmem": &m.shmem}
 	for _, line := range strings.Split(string(b), "\n") {
 		k, v, ok := strings.Cut(line, ":")
-		if !ok || (k != "VmRSS" && k != "VmHWM") {
+		dst := fields[k]
+		if !ok || dst == nil {
 			continue
 		}
 		n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 		if err != nil {
-			return 0, 0, fmt.Errorf("/proc/%d/status %s: %w", pid, k, err)
+			return m, fmt.Errorf("/proc/%d/status %s: %w", pid, k, err)
 		}
-		if k == "VmRSS" {
-			rss = n
-		} else {
-			hwm = n
-		}
+		*dst = n
 	}
-	if rss == 0 {
-		return 0, 0, fmt.Errorf("/proc/%d/status has no VmRSS", pid)
+	if m.rss == 0 {
+		return m, fmt.Errorf("/proc/%d/status has no VmRSS", pid)
 	}
-	return rss, hwm, nil
+	return m, nil
+}
+
+// loadAvg1 is the 1-minute load average, or 0 when /proc/loadavg cannot be read.
+func loadAvg1() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }
 
 func rssCommand(args []string) error {
@@ -245,13 +266,15 @@ func rssCommand(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	rss, hwm, err := procMemory(*pid)
+	m, err := procStatus(*pid)
 	if err != nil {
 		return err
 	}
 	r := newReport("rss", *label)
-	r.PID, r.VmRSSKiB, r.VmHWMKiB = *pid, rss, hwm
-	fmt.Printf("== %s: pid %d VmRSS %.1f MiB, VmHWM (peak) %.1f MiB\n", *label, *pid, float64(rss)/1024, float64(hwm)/1024)
+	r.PID = *pid
+	m.fill(r)
+	fmt.Printf("== %s: pid %d VmRSS %.1f MiB (RssAnon %.1f MiB: heap and other private memory; RssFile %.1f MiB: mapped file pages), VmHWM (peak) %.1f MiB\n",
+		*label, *pid, float64(m.rss)/1024, float64(m.anon)/1024, float64(m.file)/1024, float64(m.hwm)/1024)
 	return r.emit(*out, "")
 }
 

@@ -1529,7 +1529,8 @@ type ListChangesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Return changes with a revision above this one; 0 starts from the beginning.
 	AfterRevision int64 `protobuf:"varint,1,opt,name=after_revision,json=afterRevision,proto3" json:"after_revision,omitempty"`
-	// Maximum number of changes: 0 means 100, above 1000 means 1000.
+	// Maximum number of changes: 0 means 100, above 1000 means 1000 (5000 for a caller with role peer, a
+	// federation follower). A page may hold fewer, with has_more set: it ends before 3 MiB of records.
 	PageSize      int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

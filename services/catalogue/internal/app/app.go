@@ -55,15 +55,19 @@ type Config struct {
 	SnapshotChanges  int
 
 	// Test hooks: listening gets the gRPC address as soon as it is bound (before the index is ready);
-	// indexLoaded runs after the index loaded and before it is declared ready (a test makes the load slow).
+	// indexLoaded runs after the index loaded and before it is declared ready (a test makes the load slow);
+	// indexWait replaces how long calls wait for the index (server.SetIndexWait); maintain replaces the
+	// maintenance worker (whose own commits would race a test's injected storage fault).
 	listening   func(grpcAddr string)
 	indexLoaded func()
+	indexWait   time.Duration
+	maintain    func(ctx context.Context) error
 }
 
 // RegisterFlags declares the flags of Config on fs with their defaults.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Listen, "listen", "127.0.0.1:7001", "gRPC listen address")
-	fs.StringVar(&c.AdminListen, "admin-listen", "127.0.0.1:9101", "admin HTTP address: /metrics and /backup (keep it private)")
+	fs.StringVar(&c.AdminListen, "admin-listen", "127.0.0.1:9101", "admin HTTP address: /metrics, /backup and /readyz (keep it private)")
 	fs.StringVar(&c.DataDir, "data-dir", "var/catalogue", "directory of the catalogue's data file")
 	fs.StringVar(&c.InstanceTERC, "instance-terc", "3022053", "TERYT TERC code of this CUS instance's gmina (origin of local entries)")
 	fs.StringVar(&c.InstanceName, "instance-name", "CUS Rawicz", "name of this CUS instance")
@@ -148,6 +152,9 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	}
 	defer st.Close()
 	srv := server.New(st, cfg.InstanceTERC, log)
+	if cfg.indexWait > 0 {
+		srv.SetIndexWait(cfg.indexWait)
+	}
 	sec, err := cfg.Security.Build(server.Policy)
 	if err != nil {
 		return err
@@ -237,7 +244,11 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		if syncer != nil {
 			g.Go(func() error { syncer.Run(gctx); return nil })
 		}
-		g.Go(func() error { return st.Backend().RunMaintenance(mctx, cfg.Growth.Maintenance()) })
+		maintain := cfg.maintain
+		if maintain == nil {
+			maintain = func(ctx context.Context) error { return st.Backend().RunMaintenance(ctx, cfg.Growth.Maintenance()) }
+		}
+		g.Go(func() error { return maintain(mctx) })
 		g.Go(func() error {
 			return srv.KeepSnapshots(gctx, cfg.SnapshotFile(), cfg.SnapshotInterval, int64(max(cfg.SnapshotChanges, 1)))
 		})

@@ -26,16 +26,22 @@ func RestoreCommand(args []string, getenv func(string) string) error {
 	return backups.Restore(args, getenv)
 }
 
-// GenerateCommand writes a synthetic catalogue into a data file.
+// GenerateCommand writes a synthetic catalogue into a data file or, with --out-dir, into files for
+// ImportServices (and the search query set of the benchmarks).
 func GenerateCommand(ctx context.Context, args []string, getenv func(string) string) error {
 	var cfg Config
 	var opts demo.SyntheticOptions
+	var fo FileOptions
 	fs := flag.NewFlagSet("catalogue generate", flag.ContinueOnError)
 	fs.StringVar(&cfg.DataDir, "data-dir", "var/catalogue", "directory of the catalogue's data file")
 	fs.IntVar(&opts.Services, "services", 100000, "number of services")
-	fs.IntVar(&opts.Gminas, "gminas", 200, "number of gminas they are spread over")
+	fs.IntVar(&opts.Gminas, "gminas", 200, "number of gminas they are spread over (2477: all of Poland's)")
 	fs.Int64Var(&opts.Seed, "seed", 1, "random seed (same seed, same catalogue)")
 	fs.StringVar(&opts.Profile, "profile", demo.ProfileRealistic, "text of the services: realistic (a national catalogue's vocabulary) or harsh (the earlier generator: a few templates, common words in most services)")
+	outDir := fs.String("out-dir", "", "write import files (CSV, HSDS 3.0 JSON) and queries.json into this directory instead of a data file")
+	fs.StringVar(&fo.Format, "format", FileFormatMixed, "with --out-dir: csv, hsds or mixed (the two in turn)")
+	fs.IntVar(&fo.MaxBytes, "max-file-bytes", 3<<20, "with --out-dir: largest file, below the import's 4 MiB")
+	fs.IntVar(&fo.Queries, "queries", 200, "with --out-dir: number of search queries in queries.json (0: none)")
 	fs.Usage = config.Usage(fs)
 	if err := config.Parse(fs, args, getenv); err != nil {
 		return err
@@ -44,6 +50,16 @@ func GenerateCommand(ctx context.Context, args []string, getenv func(string) str
 		return fmt.Errorf("--services and --gminas must be at least 1")
 	}
 	start := time.Now()
+	if *outDir != "" {
+		set, err := GenerateFiles(*outDir, opts, fo)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("generated %d services (%s) over %d gminas into %s in %s: %d CSV files (%d services), %d HSDS files (%d services), %.1f MiB\n",
+			set.Services, opts.Profile, opts.Gminas, *outDir, time.Since(start).Round(time.Millisecond),
+			set.CSVFiles, set.CSVServices, set.HSDSFiles, set.HSDSServices, float64(set.Bytes)/(1<<20))
+		return nil
+	}
 	n, err := Generate(ctx, cfg.DataFile(), opts, zap.NewNop())
 	if err != nil {
 		return err

@@ -146,7 +146,9 @@ func makeRealGminas(r *rand.Rand, n int) ([]gmina, []float64) {
 	for vi, c := range counts {
 		v := &voivodeships[vi]
 		cities := min(3, c/40) // cities with powiat rights: TERC PP 61..
-		perPowiat := max(1, (c-cities+97)/98)
+		// Powiats 01-98 less the cities' numbers: enough for MaxSyntheticGminas with gminas 01-99 in each.
+		slots := 98 - cities
+		perPowiat := max(1, (c-cities+slots-1)/slots)
 		p, inPowiat, size := 0, 0, 0
 		var plat, plng float64
 		var proot string
@@ -161,6 +163,9 @@ func makeRealGminas(r *rand.Rand, n int) ([]gmina, []float64) {
 			} else {
 				if inPowiat == size {
 					p++
+					if p == 61 {
+						p += cities // the numbers of the cities with powiat rights
+					}
 					inPowiat = 0
 					size = max(perPowiat, 4+r.IntN(9))
 					plat = v.lat + (r.Float64()*2-1)*v.dlat*0.85

@@ -3,6 +3,7 @@ package demo
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -266,5 +267,23 @@ func TestProfiles(t *testing.T) {
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != "c56a473853c27b8ecdb4dbb2860e4ff6ed9666204ce1c8b11ff8aa46610efc95" {
 		t.Errorf("the harsh profile's output changed: %s", got)
+	}
+}
+
+// TestRealisticTERCsUnique: every gmina has its own valid TERC code, up to MaxSyntheticGminas (where powiats run
+// past 61, the numbers of the cities with powiat rights).
+func TestRealisticTERCsUnique(t *testing.T) {
+	for _, n := range []int{1, 16, NationalGminas, MaxSyntheticGminas} {
+		gminas, weights := makeRealGminas(rand.New(rand.NewPCG(1, 2)), n)
+		if len(gminas) != n || len(weights) != n {
+			t.Fatalf("%d gminas asked, %d made", n, len(gminas))
+		}
+		seen := make(map[string]bool, n)
+		for _, g := range gminas {
+			if !validTERC(g.terc) || seen[g.terc] {
+				t.Fatalf("%d gminas: TERC %q invalid or repeated", n, g.terc)
+			}
+			seen[g.terc] = true
+		}
 	}
 }

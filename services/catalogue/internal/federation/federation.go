@@ -1,8 +1,11 @@
 // Package federation keeps copies of peer CUS instances' catalogues: for each peer in the operator's allowlist it
 // pulls the peer's change feed from a cursor persisted in the local store (paging through the recorded changes
 // first, then following the live stream), applies the changes read-only under the peer's origin, and
-// reconnects with backoff when anything goes wrong. Only published catalogue data crosses: the feed carries
-// services, which hold no personal data (a test walks every field on this path).
+// reconnects with backoff when anything goes wrong. A session fetches, stores and indexes in three overlapping
+// stages, with thousands of changes per transaction, and at most MaxConcurrentSyncs peers catch up at once, so
+// a regional instance syncs hundreds of thousands of services in minutes (docs/federation.md). Only published
+// catalogue data crosses: the feed carries services, which hold no personal data (a test walks every field on
+// this path).
 package federation
 
 import (
@@ -20,6 +23,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -108,9 +112,11 @@ func LoadConfig(path, ownTERC string) (Config, error) {
 type Applier interface {
 	// PeerCursor is the persisted cursor of a peer and the id of the peer's feed it belongs to.
 	PeerCursor(terc string) (cursor int64, feedID string, err error)
-	// ApplyPeerChanges applies changes and moves the cursor in one transaction; it returns the changes
-	// rejected and why (one line per rejection).
-	ApplyPeerChanges(ctx context.Context, peer Peer, feedID string, changes []*cataloguev1.Change, cursor int64) (rejected []string, err error)
+	// ApplyPeerChanges stores changes and moves the cursor in one transaction; it returns the changes rejected
+	// and why (one line per rejection), and publish, which makes what was stored searchable. The syncer calls
+	// every publish it gets, in order, even when its session then fails (what was stored must reach search),
+	// and may store the next batch meanwhile.
+	ApplyPeerChanges(ctx context.Context, peer Peer, feedID string, changes []*cataloguev1.Change, cursor int64) (rejected []string, publish func(), err error)
 	// PurgePeer removes everything of a peer and resets its cursor (the peer's data was reset).
 	PurgePeer(ctx context.Context, terc string) error
 	// PeerServiceCount is how many of the peer's services are held.
@@ -119,11 +125,21 @@ type Applier interface {
 
 // Options tune the syncer; zero values take defaults.
 type Options struct {
+	// PageSize asked of the peer's ListChanges (default 5,000: what a peer serves to a peer caller; it may
+	// answer with fewer, e.g. to keep a page under the message limit).
 	PageSize       int32
 	MaxMessageSize int
 	CallTimeout    time.Duration
 	MinBackoff     time.Duration
 	MaxBackoff     time.Duration
+	// MaxBatch caps the changes stored in one transaction (default 4,000, as an import): pages and live
+	// changes that wait are joined up to it.
+	MaxBatch int
+	// Prefetch is how many catch-up pages may wait decoded while an earlier one is stored (default 2).
+	Prefetch int
+	// MaxConcurrentSyncs is how many peers may catch up at the same time (default 2); the others wait for a
+	// slot, then sync at full speed. Following the live stream needs no slot.
+	MaxConcurrentSyncs int
 }
 
 // Syncer runs one follower per peer.
@@ -133,12 +149,34 @@ type Syncer struct {
 	opts    Options
 	peers   []*follower
 	metrics *metrics
+	// slots holds a token for every catch-up under way (MaxConcurrentSyncs).
+	slots chan struct{}
+}
+
+// acquireSlot waits for a sync slot; release gives it back and may be called more than once.
+func (s *Syncer) acquireSlot(ctx context.Context) (release func(), err error) {
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	var once sync.Once
+	return func() { once.Do(func() { <-s.slots }) }, nil
 }
 
 // New builds a syncer; call Run to start it.
 func New(cfg Config, applier Applier, log *zap.Logger, reg prometheus.Registerer, opts Options) *Syncer {
 	if opts.PageSize <= 0 {
-		opts.PageSize = 200
+		opts.PageSize = 5000
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 4000
+	}
+	if opts.Prefetch <= 0 {
+		opts.Prefetch = 2
+	}
+	if opts.MaxConcurrentSyncs <= 0 {
+		opts.MaxConcurrentSyncs = 2
 	}
 	if opts.MaxMessageSize <= 0 {
 		opts.MaxMessageSize = 8 << 20
@@ -152,7 +190,7 @@ func New(cfg Config, applier Applier, log *zap.Logger, reg prometheus.Registerer
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = 30 * time.Second
 	}
-	s := &Syncer{applier: applier, log: log, opts: opts, metrics: newMetrics(reg)}
+	s := &Syncer{applier: applier, log: log, opts: opts, metrics: newMetrics(reg), slots: make(chan struct{}, opts.MaxConcurrentSyncs)}
 	for _, p := range cfg.Peers {
 		s.peers = append(s.peers, &follower{peer: p, s: s, status: &cataloguev1.PeerStatus{
 			Terc: p.TERC, DisplayName: p.Name, Address: p.Address, State: cataloguev1.PeerState_PEER_STATE_SYNCING,
@@ -276,7 +314,31 @@ func resyncReason(err error) error {
 	return errPeerReset
 }
 
-// session connects, catches up page by page, then follows the live stream until an error.
+// batch is what the fetching side of a session hands to the applying side: a page of the catch-up, or a change
+// of the live stream.
+type batch struct {
+	changes []*cataloguev1.Change
+	// next is the cursor once the changes are applied; latest the peer's newest revision (0: unknown).
+	next, latest int64
+	feedID       string
+	// caughtUp marks the last page of the catch-up: the live stream follows.
+	caughtUp bool
+	// page is a catch-up page, which holds a credit of the session's prefetch window.
+	page bool
+}
+
+// resync is a fetch that found our copy of the peer unusable: everything of it is purged and synced again.
+type resync struct{ reason error }
+
+func (r *resync) Error() string { return r.reason.Error() }
+
+// session connects, catches up page by page, then follows the live stream until an error. Three goroutines
+// split the work, so that on a machine with two cores or more the peer's reads, the wire, the durable writes
+// and the search index overlap instead of taking turns: one fetches (the next page is read and decoded while
+// the previous one is being stored), one stores, joining what has arrived meanwhile into one transaction (at
+// most MaxBatch changes, so a burst on the peer's live stream is not stored one fsync per change), and one
+// makes what was stored searchable. The catch-up waits for one of the syncer's sync
+// slots, so an instance following many peers does not split its CPU and memory between all of them at once.
 func (f *follower) session(ctx context.Context) error {
 	conn, err := f.dial()
 	if err != nil {
@@ -292,16 +354,70 @@ func (f *follower) session(ctx context.Context) error {
 		st.State = cataloguev1.PeerState_PEER_STATE_SYNCING
 		st.Cursor = cursor
 	})
+	release, err := f.s.acquireSlot(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+
+	// Either side failing ends the other (and the watch stream) through the errgroup's context.
+	g, gctx := errgroup.WithContext(ctx)
+	batches := make(chan batch, watchBuffer)
+	credits := make(chan struct{}, f.s.opts.Prefetch)
+	for range f.s.opts.Prefetch {
+		credits <- struct{}{}
+	}
+	g.Go(func() error {
+		defer close(batches)
+		return f.fetch(gctx, client, cursor, feedID, batches, credits)
+	})
+	stored := make(chan storedBatch, 1)
+	g.Go(func() error {
+		defer close(stored)
+		return f.storeAll(gctx, batches, credits, stored)
+	})
+	// Not under the errgroup's context: every stored batch is published, whatever ends the session.
+	g.Go(func() error {
+		f.publishAll(stored, release)
+		return nil
+	})
+	err = g.Wait()
+	var rs *resync
+	if errors.As(err, &rs) {
+		if perr := f.s.applier.PurgePeer(ctx, f.peer.TERC); perr != nil {
+			return perr
+		}
+		f.update(func(st *cataloguev1.PeerStatus) { st.Cursor = 0 })
+		return rs.reason
+	}
+	return err
+}
+
+// watchBuffer bounds the live changes received and not yet applied.
+const watchBuffer = 1024
+
+// fetch pages through the peer's recorded changes after cursor, then follows its live stream, handing batches
+// to out. A catch-up page takes a credit first, so at most Prefetch pages wait decoded in memory.
+func (f *follower) fetch(ctx context.Context, client cataloguev1.CatalogueServiceClient, cursor int64, feedID string, out chan<- batch, credits <-chan struct{}) error {
+	send := func(b batch) error {
+		select {
+		case out <- b:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	for {
+		select {
+		case <-credits:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 		cctx, cancel := context.WithTimeout(ctx, f.s.opts.CallTimeout)
 		resp, err := client.ListChanges(cctx, &cataloguev1.ListChangesRequest{AfterRevision: cursor, PageSize: f.s.opts.PageSize})
 		cancel()
 		if status.Code(err) == codes.OutOfRange {
-			if perr := f.s.applier.PurgePeer(ctx, f.peer.TERC); perr != nil {
-				return perr
-			}
-			f.update(func(st *cataloguev1.PeerStatus) { st.Cursor = 0 })
-			return resyncReason(err)
+			return &resync{resyncReason(err)}
 		}
 		if err != nil {
 			return err
@@ -309,11 +425,7 @@ func (f *follower) session(ctx context.Context) error {
 		if resp.GetFeedId() != feedID {
 			if cursor > 0 {
 				// Our cursor counts revisions of another history of the peer: start over.
-				if perr := f.s.applier.PurgePeer(ctx, f.peer.TERC); perr != nil {
-					return perr
-				}
-				f.update(func(st *cataloguev1.PeerStatus) { st.Cursor = 0 })
-				return errPeerReset
+				return &resync{errPeerReset}
 			}
 			feedID = resp.GetFeedId()
 		}
@@ -321,37 +433,23 @@ func (f *follower) session(ctx context.Context) error {
 		if next < cursor || (len(resp.GetChanges()) > 0 && resp.GetChanges()[0].GetRevision() <= cursor) {
 			return errors.New("the peer sent changes out of order")
 		}
-		rejected, err := f.apply(ctx, feedID, resp.GetChanges(), next)
-		if err != nil {
+		cursor = next
+		b := batch{changes: resp.GetChanges(), next: next, latest: max(resp.GetLatestRevision(), next), feedID: feedID, caughtUp: !resp.GetHasMore(), page: true}
+		if err := send(b); err != nil {
 			return err
 		}
-		cursor = next
-		f.update(func(st *cataloguev1.PeerStatus) {
-			st.Cursor = cursor
-			st.PeerLatestRevision = max(resp.GetLatestRevision(), cursor)
-			st.LastSuccessTime = timestamppb.Now()
-			if rejected == 0 {
-				st.LastError = ""
-			}
-		})
-		if !resp.GetHasMore() {
+		if b.caughtUp {
 			break
 		}
 	}
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stream, err := client.WatchChanges(wctx, &cataloguev1.WatchChangesRequest{AfterRevision: cursor})
+	stream, err := client.WatchChanges(ctx, &cataloguev1.WatchChangesRequest{AfterRevision: cursor})
 	if err != nil {
 		return err
 	}
-	f.update(func(st *cataloguev1.PeerStatus) { st.State = cataloguev1.PeerState_PEER_STATE_WATCHING })
 	for {
 		m, err := stream.Recv()
 		if status.Code(err) == codes.OutOfRange {
-			if perr := f.s.applier.PurgePeer(ctx, f.peer.TERC); perr != nil {
-				return perr
-			}
-			return resyncReason(err)
+			return &resync{resyncReason(err)}
 		}
 		if err != nil {
 			return err
@@ -360,27 +458,89 @@ func (f *follower) session(ctx context.Context) error {
 		if c.GetRevision() <= cursor {
 			return errors.New("the peer sent changes out of order")
 		}
-		rejected, err := f.apply(ctx, feedID, []*cataloguev1.Change{c}, c.GetRevision())
+		cursor = c.GetRevision()
+		if err := send(batch{changes: []*cataloguev1.Change{c}, next: cursor, feedID: feedID}); err != nil {
+			return err
+		}
+	}
+}
+
+// storedBatch is a committed batch on its way to the search index.
+type storedBatch struct {
+	publish  func()
+	caughtUp bool
+}
+
+// storeAll stores the batches fetch hands over, joining those already waiting (up to MaxBatch changes, never
+// past the end of the catch-up) into one transaction, and hands each committed batch to publishAll.
+func (f *follower) storeAll(ctx context.Context, in <-chan batch, credits chan<- struct{}, out chan<- storedBatch) error {
+	for b := range in {
+		pages := 0
+		if b.page {
+			pages++
+		}
+		changes := b.changes
+	join:
+		for !b.caughtUp && len(changes) < f.s.opts.MaxBatch {
+			select {
+			case nb, ok := <-in:
+				if !ok {
+					break join
+				}
+				if nb.page {
+					pages++
+				}
+				if len(changes) == len(b.changes) {
+					changes = append(make([]*cataloguev1.Change, 0, len(changes)+len(nb.changes)), changes...)
+				}
+				changes = append(changes, nb.changes...)
+				nb.latest = max(nb.latest, b.latest)
+				b = nb
+			default:
+				break join
+			}
+		}
+		rejected, publish, err := f.apply(ctx, b.feedID, changes, b.next)
 		if err != nil {
 			return err
 		}
-		cursor = c.GetRevision()
+		// Always handed on (publishAll drains until this side closes), so a stored batch reaches search.
+		out <- storedBatch{publish: publish, caughtUp: b.caughtUp}
+		for range pages {
+			credits <- struct{}{}
+		}
 		f.update(func(st *cataloguev1.PeerStatus) {
-			st.Cursor = cursor
-			st.PeerLatestRevision = max(st.PeerLatestRevision, cursor)
+			st.Cursor = b.next
+			st.PeerLatestRevision = max(st.PeerLatestRevision, b.latest, b.next)
 			st.LastSuccessTime = timestamppb.Now()
 			if rejected == 0 {
 				st.LastError = ""
 			}
 		})
 	}
+	return nil
 }
 
-// apply stores a batch and reports rejections; it returns how many changes were rejected.
-func (f *follower) apply(ctx context.Context, feedID string, changes []*cataloguev1.Change, cursor int64) (int, error) {
-	rejected, err := f.s.applier.ApplyPeerChanges(ctx, f.peer, feedID, changes, cursor)
+// publishAll makes stored batches searchable in order. Once the catch-up is searchable the peer is WATCHING and
+// the sync slot is given back.
+func (f *follower) publishAll(in <-chan storedBatch, release func()) {
+	for b := range in {
+		if b.publish != nil {
+			b.publish()
+		}
+		if b.caughtUp {
+			f.update(func(st *cataloguev1.PeerStatus) { st.State = cataloguev1.PeerState_PEER_STATE_WATCHING })
+			release()
+		}
+	}
+}
+
+// apply stores a batch and reports rejections; it returns how many changes were rejected and the batch's
+// publish.
+func (f *follower) apply(ctx context.Context, feedID string, changes []*cataloguev1.Change, cursor int64) (int, func(), error) {
+	rejected, publish, err := f.s.applier.ApplyPeerChanges(ctx, f.peer, feedID, changes, cursor)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	f.s.metrics.applied.WithLabelValues(f.peer.TERC).Add(float64(len(changes) - len(rejected)))
 	if len(rejected) > 0 {
@@ -392,7 +552,7 @@ func (f *follower) apply(ctx context.Context, feedID string, changes []*catalogu
 			st.LastErrorTime = timestamppb.Now()
 		})
 	}
-	return len(rejected), nil
+	return len(rejected), publish, nil
 }
 
 func (f *follower) dial() (*grpc.ClientConn, error) {

@@ -255,7 +255,7 @@ func (f *fakePeer) WatchChanges(_ *cataloguev1.WatchChangesRequest, s cataloguev
 	return nil
 }
 
-func startFake(t *testing.T, f *fakePeer) string {
+func startFake(t *testing.T, f cataloguev1.CatalogueServiceServer) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -31,7 +31,7 @@ package search
 // The payload is a sequence of sections, each opened by its four-letter tag and each starting a new frame,
 // in this order:
 //
-//	HEAD  feed id, revision, write time, number of document slots, live documents, terms, TERC codes
+//	HEAD  feed id, source, revision, write time, number of document slots, live documents, terms, TERC codes
 //	DOCS  per slot: revision, create and update time, status, origin TERC id, flags (fixed size)
 //	TEXT  string columns of the slots: id, name, sort key, folded name; then the per-slot provider lists
 //	HOTF  the filter data (docHot) of every slot, fixed size
@@ -40,7 +40,7 @@ package search
 //	LENS  field lengths and BM25 norms per slot, the average lengths the norms use, the length sums, the
 //	      documents changed since the norms were computed
 //	TRMS  per slot its distinct term ids (uvarint deltas): byte counts, then the bytes
-//	FREE  free slots; tombstones (id and revision)
+//	FREE  free slots; tombstones (id and revision) above the snapshot's revision
 //	TERC  the interned TERC codes in id order
 //	VOCA  the terms in id order, the sorted and pending orders, the typo bigram index and its by-length lists
 //	POST  postings: per term its length and largest impact, then the doc numbers, the packed term
@@ -91,7 +91,12 @@ type SnapshotMeta struct {
 	FeedID string
 	// Revision is a store revision such that every write at or below it is in the index. Writes above it may
 	// be too: re-applying them is harmless (Upsert ignores older revisions, Delete leaves tombstones).
+	// Tombstones at or below it are not written.
 	Revision int64
+	// Source names what derived the documents from the stored records (the caller's build): the same records
+	// may give other documents, or another analysis, in another build, so a snapshot of another source must
+	// not be used. This package only stores it.
+	Source string
 	// Written is when the snapshot was taken (WriteSnapshot sets it when zero); for logs.
 	Written time.Time
 	// Docs is the number of live documents (set by WriteSnapshot).
@@ -122,6 +127,7 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 
 	sw.section("HEAD")
 	sw.str(meta.FeedID)
+	sw.str(meta.Source)
 	sw.i64(meta.Revision)
 	sw.i64(meta.Written.UnixNano())
 	sw.u32(uint32(n))
@@ -244,8 +250,15 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 	for _, f := range ix.free {
 		sw.u32(f)
 	}
-	// Maps are written in key order, so the same index always gives the same bytes.
-	tombIDs := slices.Sorted(maps.Keys(ix.tombs))
+	// Maps are written in key order, so the same index always gives the same bytes. A tombstone at or below
+	// the snapshot's revision can refuse nothing any more (every write up to it is in the index), so it is
+	// left out and tombstones do not pile up across restarts.
+	var tombIDs []string
+	for _, id := range slices.Sorted(maps.Keys(ix.tombs)) {
+		if ix.tombs[id] > meta.Revision {
+			tombIDs = append(tombIDs, id)
+		}
+	}
 	sw.u32(uint32(len(tombIDs)))
 	sw.strColumn(len(tombIDs), func(i int) string { return tombIDs[i] })
 	for _, id := range tombIDs {
@@ -724,6 +737,7 @@ func (sr *snapReader) expect(tag string) {
 func (sr *snapReader) index(meta *SnapshotMeta) (*Index, error) {
 	sr.expect("HEAD")
 	meta.FeedID = sr.str()
+	meta.Source = sr.str()
 	meta.Revision = sr.i64()
 	meta.Written = time.Unix(0, sr.i64())
 	n := int(sr.u32())

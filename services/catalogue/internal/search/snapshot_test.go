@@ -217,7 +217,8 @@ func corpusIDs(n int) []string {
 func TestSnapshotRoundTrip(t *testing.T) {
 	const n = 3000
 	ix := snapCorpus(n)
-	meta := SnapshotMeta{FeedID: "feed-1f2e", Revision: 4242, Written: time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)}
+	// The corpus's writes go up to revision 3936 (deletes from 3601): the snapshot claims 3700.
+	meta := SnapshotMeta{FeedID: "feed-1f2e", Revision: 3700, Source: "build 1", Written: time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)}
 	b := snapshotBytes(t, ix, meta)
 	if len(b) < 4*frameTarget {
 		t.Fatalf("snapshot of %d bytes does not span enough frames to test them", len(b))
@@ -226,22 +227,34 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ReadSnapshot: %v", err)
 	}
-	if gotMeta.FeedID != meta.FeedID || gotMeta.Revision != meta.Revision || !gotMeta.Written.Equal(meta.Written) || gotMeta.Docs != ix.Len() {
+	if gotMeta.FeedID != meta.FeedID || gotMeta.Revision != meta.Revision || gotMeta.Source != meta.Source || !gotMeta.Written.Equal(meta.Written) || gotMeta.Docs != ix.Len() {
 		t.Fatalf("meta = %+v, want %+v with %d docs", gotMeta, meta, ix.Len())
 	}
 	ids := corpusIDs(n)
 	sameIndex(t, ix, got, ids)
+
+	// Tombstones at or below the snapshot's revision are left out (no write they could refuse can come any
+	// more), the later ones kept.
+	kept := 0
+	for _, rev := range ix.tombs {
+		if rev > meta.Revision {
+			kept++
+		}
+	}
+	if len(got.tombs) != kept || kept == 0 || kept == len(ix.tombs) {
+		t.Fatalf("%d tombstones loaded, want the %d of the %d above revision %d", len(got.tombs), kept, len(ix.tombs), meta.Revision)
+	}
 
 	// Every structure round-trips: the loaded index writes the same bytes.
 	if again := snapshotBytes(t, got, meta); !bytes.Equal(again, b) {
 		t.Fatalf("a loaded snapshot written again differs (%d vs %d bytes)", len(again), len(b))
 	}
 
-	// The revision rules survive: a tombstone still refuses an older re-creation, an older version is still
-	// ignored, and the same writes applied to both indexes keep them alike (lists loaded from one array grow
-	// without overwriting their neighbours).
+	// The revision rules survive: a tombstone still refuses an older re-creation (of a revision above the
+	// snapshot's: nothing older can come), an older version is still ignored, and the same writes applied to
+	// both indexes keep them alike (lists loaded from one array grow without overwriting their neighbours).
 	for _, x := range []*Index{ix, got} {
-		x.Upsert(Doc{ID: "only-word", Revision: 1, Name: "wskrzeszona", MinAge: -1, MaxAge: -1, Active: true})
+		x.Upsert(Doc{ID: "only-word", Revision: 3800, Name: "wskrzeszona", MinAge: -1, MaxAge: -1, Active: true})
 		x.Upsert(Doc{ID: "svc-00001", Revision: 1, Name: "cofnięta wersja", MinAge: -1, MaxAge: -1, Active: true})
 		x.Delete("svc-00002", 1)
 		for i := 0; i < n; i += 3 {

@@ -25,7 +25,9 @@ type serviceCache struct {
 
 type cachedService struct {
 	rev int64
-	svc *cataloguev1.Service // nil: deleted at rev
+	svc *cataloguev1.Service // nil: deleted at rev, or (notHeld) written at rev and not kept
+	// notHeld marks a write recorded without its service (invalidate): a reader may fill it at that revision.
+	notHeld bool
 	// wire is svc's protobuf encoding, made on first send and reused by every later one.
 	wire atomic.Pointer[[]byte]
 }
@@ -59,25 +61,44 @@ func (c *serviceCache) entryOf(svc *cataloguev1.Service) *cachedService {
 func (c *serviceCache) put(id string, rev int64, svc *cataloguev1.Service) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.m[id]; ok && e.rev >= rev {
+	if e, ok := c.m[id]; ok && (e.rev > rev || (e.rev == rev && !(e.notHeld && svc != nil))) {
 		return
 	}
 	if len(c.m) >= c.max {
-		// Drop about a tenth, in map order (effectively random): cheap, and good enough for a read cache.
-		n := c.max / 10
-		for k := range c.m {
-			if n <= 0 {
-				break
-			}
-			delete(c.m, k)
-			n--
-		}
+		c.evictLocked()
 	}
 	c.m[id] = &cachedService{rev: rev, svc: svc}
 }
 
+// evictLocked drops about a tenth, in map order (effectively random): cheap, and good enough for a read cache.
+func (c *serviceCache) evictLocked() {
+	n := c.max / 10
+	for k := range c.m {
+		if n <= 0 {
+			break
+		}
+		delete(c.m, k)
+		n--
+	}
+}
+
 // drop records that id was deleted at rev.
 func (c *serviceCache) drop(id string, rev int64) { c.put(id, rev, nil) }
+
+// invalidate records that id was written at rev without keeping the service: a reader that loaded an older
+// version cannot put it back, and the first reader of rev caches it. A federation sync writes many thousands of
+// services nobody has asked for yet; keeping them all would fill the cache with them (and the heap).
+func (c *serviceCache) invalidate(id string, rev int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[id]; ok && e.rev >= rev {
+		return
+	}
+	if len(c.m) >= c.max {
+		c.evictLocked()
+	}
+	c.m[id] = &cachedService{rev: rev, notHeld: true}
+}
 
 // wireCodec is the proto codec, except that a cached service is sent as the bytes encoded the first time it
 // was sent: GetService of a hot service then costs a map lookup, not a marshal. Anything else, and every

@@ -26,6 +26,34 @@ func TestServiceCacheNeverGoesBackInTime(t *testing.T) {
 	}
 }
 
+// A write recorded without its service (a federation sync) keeps older readers out and lets the first reader
+// of the written revision fill the entry.
+func TestServiceCacheInvalidatedEntryIsFilledByAReader(t *testing.T) {
+	c := newServiceCache(100)
+	c.put("a", 1, &cataloguev1.Service{DisplayName: "v1"})
+	c.invalidate("a", 2)
+	if _, ok := c.get("a"); ok {
+		t.Fatal("an invalidated entry answered")
+	}
+	c.put("a", 1, &cataloguev1.Service{DisplayName: "v1"}) // a reader that loaded before the write
+	if _, ok := c.get("a"); ok {
+		t.Fatal("an older version came back")
+	}
+	c.put("a", 2, &cataloguev1.Service{DisplayName: "v2"})
+	if got, ok := c.get("a"); !ok || got.GetDisplayName() != "v2" {
+		t.Fatalf("the written revision was not cached: %v %v", got, ok)
+	}
+	c.invalidate("a", 2) // a replay of the same write does not throw the entry away
+	if _, ok := c.get("a"); !ok {
+		t.Fatal("a replayed invalidation dropped the entry")
+	}
+	c.drop("b", 5)
+	c.put("b", 5, &cataloguev1.Service{}) // a delete's revision has no record: nothing may fill it
+	if _, ok := c.get("b"); ok {
+		t.Fatal("a deleted entry was filled")
+	}
+}
+
 func TestServiceCacheIsBounded(t *testing.T) {
 	c := newServiceCache(50)
 	for i := 0; i < 1000; i++ {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/auth"
 	"github.com/cus-suite/cus/platform/paging"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	"github.com/cus-suite/cus/services/catalogue/internal/domain"
@@ -24,17 +25,31 @@ func (s *Server) checkAfter(after int64) error {
 	return nil
 }
 
+// maxPeerPageSize is the largest page of ListChanges served to a peer (role peer); other callers get 1,000.
+const maxPeerPageSize = 5000
+
+// maxPageBytes bounds the records of one ListChanges page, under the 4 MiB a gRPC client accepts by default
+// (a page of large services is cut short, with has_more set).
+const maxPageBytes = 3 << 20
+
 // ListChanges pages through the change feed.
-func (s *Server) ListChanges(_ context.Context, req *cataloguev1.ListChangesRequest) (*cataloguev1.ListChangesResponse, error) {
+func (s *Server) ListChanges(ctx context.Context, req *cataloguev1.ListChangesRequest) (*cataloguev1.ListChangesResponse, error) {
 	if err := s.checkAfter(req.GetAfterRevision()); err != nil {
 		return nil, err
 	}
-	size, err := paging.Size("page_size", req.GetPageSize(), 100, 1000)
+	maxSize := int32(1000)
+	if auth.FromContext(ctx).Has(auth.RolePeer) {
+		// A peer's follower stores what it reads in batches of thousands: bigger pages spare it round trips.
+		maxSize = maxPeerPageSize
+	}
+	size, err := paging.Size("page_size", req.GetPageSize(), 100, maxSize)
 	if err != nil {
 		return nil, err
 	}
 	latest := s.store.Backend().Revision()
-	changes, more, err := s.store.ListChanges(req.GetAfterRevision(), size)
+	// The changes go out as they are (this handler only sends them), so the records are not decoded and
+	// re-encoded: they are attached in their stored encoding.
+	changes, more, err := s.store.ListChangesEncoded(req.GetAfterRevision(), size, maxPageBytes, true)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"go.uber.org/zap"
+
 	"github.com/cus-suite/cus/platform/apierr"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	"github.com/cus-suite/cus/services/catalogue/internal/domain"
@@ -29,7 +31,10 @@ func (s *Server) ListPeers(context.Context, *cataloguev1.ListPeersRequest) (*cat
 func (s *Server) PeerCursor(terc string) (int64, string, error) { return s.store.PeerCursor(terc) }
 
 // ApplyPeerChanges implements federation.Applier: each upserted entry is validated exactly like user input.
-func (s *Server) ApplyPeerChanges(ctx context.Context, peer federation.Peer, feedID string, changes []*cataloguev1.Change, cursor int64) ([]string, error) {
+// Its publish gives the committed batch to the search index in one batched call (one lock, norms refreshed
+// once) rather than one upsert per entry: an initial sync brings thousands of entries per transaction, and the
+// syncer indexes one batch while it stores the next.
+func (s *Server) ApplyPeerChanges(ctx context.Context, peer federation.Peer, feedID string, changes []*cataloguev1.Change, cursor int64) ([]string, func(), error) {
 	validate := func(svc *cataloguev1.Service) error {
 		var v apierr.Violations
 		domain.ValidateService(svc, "service.", &v)
@@ -38,23 +43,40 @@ func (s *Server) ApplyPeerChanges(ctx context.Context, peer federation.Peer, fee
 		}
 		return nil
 	}
-	defer s.beginWrite()() // from the commit to the index update (startup.go)
-	applied, rejected, err := s.store.ApplyRemote(ctx, peer.TERC, feedID, changes, cursor, s.PeerServiceCount(peer.TERC), peer.MaxServices, validate)
+	// Registered from the commit to the index update (startup.go): publish ends it, and the syncer calls
+	// every publish it gets.
+	end := s.beginWrite()
+	applied, rejected, err := s.store.ApplyRemote(ctx, peer.TERC, feedID, changes, cursor, peer.MaxServices, validate)
 	if err != nil {
-		return nil, err
-	}
-	for _, a := range applied {
-		if a.Service == nil {
-			s.removed(a.ID, a.Revision)
-		} else {
-			s.indexed(a.Service, a.Revision)
-		}
+		end()
+		return nil, nil, err
 	}
 	out := make([]string, len(rejected))
 	for i, r := range rejected {
 		out[i] = fmt.Sprintf("%s: %s", r.ResourceName, r.Reason)
 	}
-	return out, nil
+	// The documents are made here, so the publishing side (one goroutine, holding the index's lock) only
+	// indexes them.
+	docs := make([]search.Doc, 0, len(applied))
+	for _, a := range applied {
+		if a.Service != nil {
+			docs = append(docs, domain.IndexDoc(a.Service, a.Revision))
+		}
+	}
+	publish := func() {
+		for _, a := range applied {
+			if a.Service == nil {
+				s.removed(a.ID, a.Revision)
+			} else {
+				s.cache.invalidate(a.ID, a.Revision)
+			}
+		}
+		// Revisions order the index, not call order: a delete and a later upsert of one id land right
+		// whichever is applied first (an upsert at or below a tombstone is ignored, and the reverse).
+		s.index.BulkLoad(docs)
+		end()
+	}
+	return out, publish, nil
 }
 
 // PurgePeer implements federation.Applier.
@@ -70,8 +92,12 @@ func (s *Server) PurgePeer(ctx context.Context, terc string) error {
 	return nil
 }
 
-// PeerServiceCount implements federation.Applier.
+// PeerServiceCount implements federation.Applier: the count is kept with the peer's cursor in the store.
 func (s *Server) PeerServiceCount(terc string) int {
-	_, total := s.index.List(func(d *search.Doc) bool { return d.Origin == terc }, nil, 0, 1)
-	return total
+	n, err := s.store.PeerServiceCount(terc)
+	if err != nil {
+		s.log.Warn("federation: reading a peer's service count failed", zap.String("peer", terc), zap.Error(err))
+		return 0
+	}
+	return n
 }

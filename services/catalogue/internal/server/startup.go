@@ -5,16 +5,21 @@ package server
 // start loads it and applies the change feed after that revision, instead of decoding and analysing every
 // service. Whenever the snapshot does not fit the data file (missing, damaged, another format version,
 // another feed id after a restore, newer than the file, or a change feed compacted past it) the start
-// rebuilds from the store as before and says why.
+// rebuilds from the store as before and says why. A snapshot written by another build is not used either (see
+// indexSource).
 
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,6 +33,7 @@ import (
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	"github.com/cus-suite/cus/services/catalogue/internal/domain"
 	"github.com/cus-suite/cus/services/catalogue/internal/search"
+	"github.com/cus-suite/cus/services/catalogue/internal/store"
 )
 
 // errIndexLoading answers calls that arrive while the index loads and do not see it ready within the index wait.
@@ -181,6 +187,42 @@ func (s *Server) OpenIndex(ctx context.Context, path string) (IndexLoad, error) 
 	return load, nil
 }
 
+// indexSource names this build for SnapshotMeta.Source: how records become documents (domain.IndexDoc) and
+// how documents are analysed (package search) are code, and a new build may change either without changing
+// the snapshot layout. The commit of a clean build names it; otherwise (a work tree with changes, go test,
+// go run) the executable's own hash does. Each new build thus rebuilds the index once, at its first start.
+var indexSource = sync.OnceValue(func() string {
+	src := fmt.Sprintf("schema %d", store.SchemaVersion)
+	rev, dirty := "", false
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, kv := range bi.Settings {
+			switch kv.Key {
+			case "vcs.revision":
+				rev = kv.Value
+			case "vcs.modified":
+				dirty = kv.Value == "true"
+			}
+		}
+	}
+	if rev != "" && !dirty {
+		return src + ", commit " + rev
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return src
+	}
+	f, err := os.Open(exe)
+	if err != nil {
+		return src
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return src
+	}
+	return src + ", binary " + hex.EncodeToString(h.Sum(nil)[:12])
+})
+
 // errNoSnapshot is why a start without a snapshot file rebuilds.
 var errNoSnapshot = fmt.Errorf("no snapshot: %w", fs.ErrNotExist)
 
@@ -194,17 +236,30 @@ func (s *Server) loadSnapshot(ctx context.Context, path string) (IndexLoad, erro
 		return IndexLoad{}, err
 	}
 	defer f.Close()
-	ix, meta, err := search.ReadSnapshot(bufio.NewReaderSize(f, 1<<20))
+	// No collection while the snapshot is read: the heap only grows, to the index, and a collection every
+	// time it doubles would scan the growing index again and again. (A GOMEMLIMIT still bounds it.)
+	gc := debug.SetGCPercent(-1)
+	ix, meta, err := search.ReadSnapshot(f) // unbuffered: it reads whole frames
+	debug.SetGCPercent(gc)
 	if err != nil {
 		return IndexLoad{}, err
 	}
 	if feed := s.store.FeedID(); meta.FeedID != feed {
 		return IndexLoad{}, fmt.Errorf("the snapshot is of another data file (feed id %s, the store's is %s): restored from a backup?", meta.FeedID, feed)
 	}
+	if src := indexSource(); meta.Source != src {
+		return IndexLoad{}, fmt.Errorf("the snapshot was written by another build of the catalogue (%s; this is %s): its documents may be derived differently", meta.Source, src)
+	}
 	if rev := s.store.Backend().Revision(); meta.Revision > rev {
 		return IndexLoad{}, fmt.Errorf("the snapshot (revision %d) is newer than the data file (revision %d)", meta.Revision, rev)
 	}
 	caught, err := catchUp(ctx, ix, s.store.ListChanges, meta.Revision)
+	if err == nil {
+		// Entries federated from peers are not in the change feed: their writes are in the peer log.
+		var peers int
+		peers, err = catchUp(ctx, ix, s.store.ListPeerChanges, meta.Revision)
+		caught += peers
+	}
 	if err != nil {
 		if errors.Is(err, storage.ErrCompacted) {
 			return IndexLoad{}, fmt.Errorf("the change feed no longer reaches back to the snapshot's revision %d (compacted)", meta.Revision)
@@ -243,7 +298,11 @@ func catchUp(ctx context.Context, ix *search.Index, list func(after int64, limit
 				docs = append(docs, domain.IndexDoc(svc, c.GetRevision()))
 			}
 		}
-		ix.BulkLoad(docs)
+		if len(docs) > 0 {
+			// (Not with none: BulkLoad also refreshes the length norms, which would move every score a little
+			// for nothing.)
+			ix.BulkLoad(docs)
+		}
 		if !more || len(changes) == 0 {
 			return n, nil
 		}
@@ -275,7 +334,7 @@ func (s *Server) rebuild(ctx context.Context) (int, error) {
 func (s *Server) SaveIndex(path string) (search.SnapshotMeta, error) {
 	s.start.saveMu.Lock()
 	defer s.start.saveMu.Unlock()
-	meta := search.SnapshotMeta{FeedID: s.store.FeedID(), Revision: s.indexedRevision(), Docs: s.index.Len()}
+	meta := search.SnapshotMeta{FeedID: s.store.FeedID(), Revision: s.indexedRevision(), Docs: s.index.Len(), Source: indexSource()}
 	// After a commit whose outcome is unknown the store's revision may count a write the index never got (its
 	// caller saw an error): such a snapshot would skip that write at the next start. The backend fails before
 	// it advances the revision, so checking after reading it is enough.

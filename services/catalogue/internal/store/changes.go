@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cus-suite/cus/platform/storage"
@@ -66,13 +67,36 @@ func keepChange(tx storage.ReadTx, rev int64, v []byte) bool {
 // stored record and skipping entries a newer write superseded. A cursor below the compaction point (other than
 // 0) gets storage.ErrCompacted, an OUT_OF_RANGE CHANGES_COMPACTED error.
 func (s *Store) ListChanges(after int64, limit int) ([]*cataloguev1.Change, bool, error) {
+	return s.ListChangesEncoded(after, limit, 0, false)
+}
+
+// changeOverhead bounds what a change's encoding adds to its log entry and record (tags and lengths).
+const changeOverhead = 16
+
+// Field numbers of the resource oneof of cus.catalogue.v1.Change.
+const (
+	changeServiceField   = 5
+	changeProgrammeField = 6
+)
+
+// ListChangesEncoded is ListChanges that also stops before the page's records exceed maxBytes (0: no bound),
+// always returning at least one change, so a page of large services stays under a gRPC message limit.
+//
+// With encoded, an upsert's resource is not decoded: the stored protobuf bytes are attached to the change as
+// the encoding of its resource field (protobuf unknown fields, which marshal verbatim), so the change is
+// complete on the wire, and whoever decodes it gets the resource, at the cost of a copy instead of a decode and
+// a re-encode. GetService and GetProgramme of such a change are nil until it has crossed the wire: only a
+// handler that sends the changes as they are may ask for it.
+func (s *Store) ListChangesEncoded(after int64, limit, maxBytes int, encoded bool) ([]*cataloguev1.Change, bool, error) {
 	var out []*cataloguev1.Change
 	more := false
+	size := 0
 	err := s.be.ViewChanges(after, func(tx storage.ReadTx, rev int64, v []byte) (bool, error) {
 		c := &cataloguev1.Change{}
 		if err := proto.Unmarshal(v, c); err != nil {
 			return false, err
 		}
+		sized := 0 // bytes of the record filled in
 		if c.GetType() == cataloguev1.ChangeType_CHANGE_TYPE_UPSERT && c.GetResource() == nil {
 			b, id, ok := bucketOf(c.GetResourceName())
 			if !ok {
@@ -82,8 +106,17 @@ func (s *Store) ListChanges(after int64, limit int) ([]*cataloguev1.Change, bool
 			if recordRev(rv) != rev {
 				return true, nil // superseded (or deleted) later in the log
 			}
-			switch b {
-			case bucketServices:
+			sized = len(rv) - 8
+			switch {
+			case encoded:
+				field := protowire.Number(changeServiceField)
+				if b != bucketServices {
+					field = changeProgrammeField
+				}
+				// rv belongs to the read transaction: the append copies it.
+				raw := protowire.AppendTag(make([]byte, 0, len(rv)+8), field, protowire.BytesType)
+				c.ProtoReflect().SetUnknown(protowire.AppendBytes(raw, rv[8:]))
+			case b == bucketServices:
 				svc := &cataloguev1.Service{}
 				if _, err := decode(rv, svc); err != nil {
 					return false, err
@@ -97,10 +130,12 @@ func (s *Store) ListChanges(after int64, limit int) ([]*cataloguev1.Change, bool
 				c.Resource = &cataloguev1.Change_Programme{Programme: p}
 			}
 		}
-		if len(out) == limit {
+		n := changeOverhead + len(v) + sized
+		if len(out) == limit || (maxBytes > 0 && len(out) > 0 && size+n > maxBytes) {
 			more = true
 			return false, nil
 		}
+		size += n
 		out = append(out, c)
 		return true, nil
 	})

@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"strings"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
@@ -14,9 +16,14 @@ import (
 )
 
 // Federation: entries pulled from a peer's change feed are stored in the same services bucket as local ones,
-// read-only under their origin, with the peer's cursor updated in the same transaction (so a crash never applies
-// a change twice or skips one). They are not appended to this instance's change log: an instance republishes
-// only its own catalogue, which keeps feeds free of loops between peers.
+// read-only under their origin, with the peer's cursor (and the number of its entries held) updated in the same
+// transaction (so a crash never applies a change twice or skips one). They are not appended to this instance's
+// change log: an instance republishes only its own catalogue, which keeps feeds free of loops between peers.
+//
+// They are recorded in the peer log instead: under the local revision of each write, 'u' or 'd' and the id,
+// key-compacted like the change log (a newer write of an entry deletes the entry of the previous one), so a
+// start from a search index snapshot catches up the federated entries written after it (ListPeerChanges) as
+// it catches up the local ones from the change feed.
 
 // AppliedRemote is one effect of applying a peer's changes, for the search index.
 type AppliedRemote struct {
@@ -32,116 +39,220 @@ type RemoteRejection struct {
 	Reason       string
 }
 
+// peerRecord is what the peers bucket holds for one peer. It is stored as a well-known Struct, which keeps the
+// record protobuf without an internal schema; revisions and counts stay far below 2^53.
+type peerRecord struct {
+	cursor int64
+	feedID string
+	// services is the number of the peer's entries held; -1 when the record predates the field (it is then
+	// counted once from the services bucket, and stored with the next write).
+	services int
+}
+
+func readPeer(tx storage.ReadTx, terc string) (peerRecord, error) {
+	rec := peerRecord{services: -1}
+	v := tx.Get(bucketPeers, []byte(terc))
+	if v == nil {
+		rec.services = 0
+		return rec, nil
+	}
+	st := &structpb.Struct{}
+	if err := proto.Unmarshal(v, st); err != nil {
+		return rec, err
+	}
+	f := st.GetFields()
+	rec.cursor = int64(f["cursor"].GetNumberValue())
+	rec.feedID = f["feed_id"].GetStringValue()
+	if n, ok := f["services"]; ok {
+		rec.services = int(n.GetNumberValue())
+	}
+	return rec, nil
+}
+
 // PeerCursor is the last revision of terc's feed applied here, and the feed id it belongs to.
 func (s *Store) PeerCursor(terc string) (int64, string, error) {
-	var cursor int64
-	var feed string
+	var rec peerRecord
+	err := s.be.View(func(tx storage.ReadTx) (err error) {
+		rec, err = readPeer(tx, terc)
+		return err
+	})
+	return rec.cursor, rec.feedID, err
+}
+
+// PeerServiceCount is how many entries of origin terc are held. It reads one record: the count is kept with the
+// peer's cursor, so status pages of an instance following many peers cost nothing per entry.
+func (s *Store) PeerServiceCount(terc string) (int, error) {
+	var n int
 	err := s.be.View(func(tx storage.ReadTx) error {
-		v := tx.Get(bucketPeers, []byte(terc))
-		if v == nil {
-			return nil
-		}
-		st := &structpb.Struct{}
-		if err := proto.Unmarshal(v, st); err != nil {
+		rec, err := readPeer(tx, terc)
+		if err != nil {
 			return err
 		}
-		cursor = int64(st.GetFields()["cursor"].GetNumberValue())
-		feed = st.GetFields()["feed_id"].GetStringValue()
+		n = rec.services
+		if n < 0 {
+			n = countOrigin(tx, terc)
+		}
 		return nil
 	})
-	return cursor, feed, err
+	return n, err
+}
+
+// countOrigin counts the stored services of an origin, reading only the origin field of each record.
+func countOrigin(tx storage.ReadTx, terc string) int {
+	n := 0
+	_ = tx.Scan(bucketServices, nil, func(_, v []byte) (bool, error) {
+		if originOf(v) == terc {
+			n++
+		}
+		return true, nil
+	})
+	return n
+}
+
+// serviceOriginField is the field number of cus.catalogue.v1.Service.origin_terc.
+const serviceOriginField = 21
+
+// originOf reads the origin TERC of a stored service record without decoding the rest of it: the origin
+// checks of a peer's changes (and a purge) then cost a walk over the record's field tags, not an allocation of
+// every field.
+func originOf(v []byte) string {
+	if len(v) < 8 {
+		return ""
+	}
+	b := v[8:]
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return ""
+		}
+		b = b[n:]
+		if num == serviceOriginField && typ == protowire.BytesType {
+			s, m := protowire.ConsumeBytes(b)
+			if m < 0 {
+				return ""
+			}
+			return string(s)
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b)
+		if m < 0 {
+			return ""
+		}
+		b = b[m:]
+	}
+	return ""
 }
 
 // ApplyRemote applies changes from peer terc and moves its cursor to cursor, all in one transaction. validate
 // checks an upserted service as if a user had sent it; a change that fails (or that would overwrite an entry of
-// another origin, or exceed maxServices) is rejected and reported, and the cursor still moves past it.
-func (s *Store) ApplyRemote(ctx context.Context, terc, feedID string, changes []*cataloguev1.Change, cursor int64, count int, maxServices int, validate func(*cataloguev1.Service) error) ([]AppliedRemote, []RemoteRejection, error) {
+// another origin, or exceed maxServices) is rejected and reported, and the cursor still moves past it. The
+// upserted services are stored as given (the caller hands them over; they are not copied).
+//
+// Everything that does not depend on the stored state (the name, the origin, validation) is checked before the
+// write transaction, so the commit loop, shared with local writers, is held only for the lookups and writes.
+func (s *Store) ApplyRemote(ctx context.Context, terc, feedID string, changes []*cataloguev1.Change, cursor int64, maxServices int, validate func(*cataloguev1.Service) error) ([]AppliedRemote, []RemoteRejection, error) {
+	type step struct {
+		name   string // as the change gives it, for a rejection
+		id     string
+		svc    *cataloguev1.Service // nil: delete
+		reject string
+	}
+	steps := make([]step, 0, len(changes))
+	for _, c := range changes {
+		id, ok := strings.CutPrefix(c.GetResourceName(), domain.ServicePrefix)
+		if !ok {
+			continue // programmes and future resource types do not federate
+		}
+		st := step{name: c.GetResourceName(), id: strings.ToLower(id)}
+		switch {
+		case !domain.IsUUID(id):
+			st.reject = "resource name is not services/{uuid}"
+		case c.GetType() == cataloguev1.ChangeType_CHANGE_TYPE_DELETE:
+		case c.GetType() != cataloguev1.ChangeType_CHANGE_TYPE_UPSERT:
+			continue
+		case c.GetService() == nil:
+			st.reject = "upsert without a service"
+		case strings.ToLower(strings.TrimPrefix(c.GetService().GetName(), domain.ServicePrefix)) != st.id:
+			st.reject = "the service's name differs from the change's resource name"
+		case c.GetService().GetOriginTerc() != terc:
+			st.reject = fmt.Sprintf("origin %q is not the peer's TERC", c.GetService().GetOriginTerc())
+		default:
+			if err := validate(c.GetService()); err != nil {
+				st.reject = err.Error()
+			} else {
+				st.svc = c.GetService()
+			}
+		}
+		steps = append(steps, st)
+	}
 	var applied []AppliedRemote
 	var rejected []RemoteRejection
 	err := s.be.Update(ctx, func(tx storage.Tx) error {
 		applied, rejected = applied[:0], rejected[:0]
-		n := count
-		for _, c := range changes {
-			id, ok := strings.CutPrefix(c.GetResourceName(), domain.ServicePrefix)
-			if !ok {
-				continue // programmes and future resource types do not federate
-			}
-			if !domain.IsUUID(id) {
-				rejected = append(rejected, RemoteRejection{c.GetResourceName(), "resource name is not services/{uuid}"})
+		rec, err := readPeer(tx, terc)
+		if err != nil {
+			return err
+		}
+		n := rec.services
+		if n < 0 {
+			n = countOrigin(tx, terc)
+		}
+		for _, st := range steps {
+			name := domain.ServicePrefix + st.id
+			if st.reject != "" {
+				rejected = append(rejected, RemoteRejection{st.name, st.reject})
 				continue
 			}
-			id = strings.ToLower(id)
-			existing := &cataloguev1.Service{}
-			if v := tx.Get(bucketServices, []byte(id)); v != nil {
-				if _, err := decode(v, existing); err != nil {
-					return err
-				}
-				if existing.GetOriginTerc() != terc {
-					rejected = append(rejected, RemoteRejection{c.GetResourceName(), "the id belongs to an entry of another origin"})
-					continue
-				}
-			} else {
-				existing = nil
+			prev := tx.Get(bucketServices, []byte(st.id))
+			if prev != nil && originOf(prev) != terc {
+				rejected = append(rejected, RemoteRejection{st.name, "the id belongs to an entry of another origin"})
+				continue
 			}
-			switch c.GetType() {
-			case cataloguev1.ChangeType_CHANGE_TYPE_DELETE:
-				if existing == nil {
+			if st.svc == nil {
+				if prev == nil {
 					continue
 				}
-				if err := tx.Delete(bucketServices, []byte(id)); err != nil {
+				if err := tx.Delete(bucketServices, []byte(st.id)); err != nil {
 					return err
 				}
 				n--
-				applied = append(applied, AppliedRemote{ID: id, Revision: tx.NextRevision()})
-			case cataloguev1.ChangeType_CHANGE_TYPE_UPSERT:
-				svc := c.GetService()
-				if svc == nil {
-					rejected = append(rejected, RemoteRejection{c.GetResourceName(), "upsert without a service"})
-					continue
-				}
-				svc = proto.Clone(svc).(*cataloguev1.Service)
-				if strings.ToLower(strings.TrimPrefix(svc.GetName(), domain.ServicePrefix)) != id {
-					rejected = append(rejected, RemoteRejection{c.GetResourceName(), "the service's name differs from the change's resource name"})
-					continue
-				}
-				if svc.GetOriginTerc() != terc {
-					rejected = append(rejected, RemoteRejection{c.GetResourceName(), fmt.Sprintf("origin %q is not the peer's TERC", svc.GetOriginTerc())})
-					continue
-				}
-				if err := validate(svc); err != nil {
-					rejected = append(rejected, RemoteRejection{c.GetResourceName(), err.Error()})
-					continue
-				}
-				if existing == nil {
-					if maxServices > 0 && n >= maxServices {
-						rejected = append(rejected, RemoteRejection{c.GetResourceName(), fmt.Sprintf("the peer exceeds the cap of %d services", maxServices)})
-						continue
-					}
-					n++
-				}
-				svc.Name = domain.ServicePrefix + id
 				rev := tx.NextRevision()
-				// Keep the peer's etag and times: they describe the entry at its origin.
-				v, err := encode(rev, svc)
-				if err != nil {
+				if err := logPeerWrite(tx, rev, st.id, true, prev); err != nil {
 					return err
 				}
-				if err := tx.Put(bucketServices, []byte(id), v); err != nil {
-					return err
-				}
-				applied = append(applied, AppliedRemote{ID: id, Revision: rev, Service: svc})
+				applied = append(applied, AppliedRemote{ID: st.id, Revision: rev})
+				continue
 			}
+			if prev == nil {
+				if maxServices > 0 && n >= maxServices {
+					rejected = append(rejected, RemoteRejection{st.name, fmt.Sprintf("the peer exceeds the cap of %d services", maxServices)})
+					continue
+				}
+				n++
+			}
+			st.svc.Name = name
+			rev := tx.NextRevision()
+			// Keep the peer's etag and times: they describe the entry at its origin.
+			v, err := encodeSized(rev, st.svc)
+			if err != nil {
+				return err
+			}
+			if err := tx.Put(bucketServices, []byte(st.id), v); err != nil {
+				return err
+			}
+			if err := logPeerWrite(tx, rev, st.id, false, prev); err != nil {
+				return err
+			}
+			applied = append(applied, AppliedRemote{ID: st.id, Revision: rev, Service: st.svc})
 		}
-		return s.putCursor(tx, terc, feedID, cursor)
+		return s.putPeer(tx, terc, peerRecord{cursor: cursor, feedID: feedID, services: n})
 	})
 	return applied, rejected, err
 }
 
-func (s *Store) putCursor(tx storage.Tx, terc, feedID string, cursor int64) error {
-	// A well-known Struct keeps the record protobuf without an internal schema; revisions stay far below 2^53.
+func (s *Store) putPeer(tx storage.Tx, terc string, rec peerRecord) error {
 	b, err := proto.Marshal(&structpb.Struct{Fields: map[string]*structpb.Value{
-		"terc": structpb.NewStringValue(terc), "feed_id": structpb.NewStringValue(feedID),
-		"cursor": structpb.NewNumberValue(float64(cursor)),
+		"terc": structpb.NewStringValue(terc), "feed_id": structpb.NewStringValue(rec.feedID),
+		"cursor": structpb.NewNumberValue(float64(rec.cursor)), "services": structpb.NewNumberValue(float64(rec.services)),
 	}})
 	if err != nil {
 		return err
@@ -155,26 +266,91 @@ func (s *Store) PurgeOrigin(ctx context.Context, terc string) ([]AppliedRemote, 
 	err := s.be.Update(ctx, func(tx storage.Tx) error {
 		removed = removed[:0]
 		var ids []string
+		var prevs [][]byte
 		err := tx.Scan(bucketServices, nil, func(k, v []byte) (bool, error) {
-			svc := &cataloguev1.Service{}
-			if _, err := decode(v, svc); err != nil {
-				return false, err
-			}
-			if svc.GetOriginTerc() == terc {
+			if originOf(v) == terc {
 				ids = append(ids, string(k))
+				prevs = append(prevs, append([]byte(nil), v[:8]...))
 			}
 			return true, nil
 		})
 		if err != nil {
 			return err
 		}
-		for _, id := range ids {
+		for i, id := range ids {
 			if err := tx.Delete(bucketServices, []byte(id)); err != nil {
 				return err
 			}
-			removed = append(removed, AppliedRemote{ID: id, Revision: tx.NextRevision()})
+			rev := tx.NextRevision()
+			if err := logPeerWrite(tx, rev, id, true, prevs[i]); err != nil {
+				return err
+			}
+			removed = append(removed, AppliedRemote{ID: id, Revision: rev})
 		}
-		return s.putCursor(tx, terc, "", 0)
+		return s.putPeer(tx, terc, peerRecord{})
 	})
 	return removed, err
+}
+
+// logPeerWrite records a write of a federated entry at rev in the peer log, dropping the entry of the write it
+// replaces (prev: the stored record, or at least its 8-byte revision; nil for a new entry).
+func logPeerWrite(tx storage.Tx, rev int64, id string, deleted bool, prev []byte) error {
+	if old := recordRev(prev); old > 0 {
+		if err := tx.Delete(bucketPeerLog, storage.RevisionKey(old)); err != nil {
+			return err
+		}
+	}
+	op := byte('u')
+	if deleted {
+		op = 'd'
+	}
+	return tx.Put(bucketPeerLog, storage.RevisionKey(rev), append([]byte{op}, id...))
+}
+
+// ListPeerChanges reads up to limit writes of federated entries after a revision from the peer log, in the
+// form of ListChanges (upserts with the stored service, deletes as tombstones), for a start from a search
+// index snapshot: federated entries are not in the change feed. It is never served to anyone.
+func (s *Store) ListPeerChanges(after int64, limit int) ([]*cataloguev1.Change, bool, error) {
+	var out []*cataloguev1.Change
+	more := false
+	err := s.be.View(func(tx storage.ReadTx) error {
+		return tx.Scan(bucketPeerLog, storage.RevisionKey(after+1), func(k, v []byte) (bool, error) {
+			if len(k) != 8 || len(v) < 2 {
+				return false, fmt.Errorf("peer log: malformed entry %x", k)
+			}
+			rev := recordRev(k)
+			name := domain.ServicePrefix + string(v[1:])
+			c := &cataloguev1.Change{Revision: rev, ResourceName: name, Type: cataloguev1.ChangeType_CHANGE_TYPE_DELETE}
+			if v[0] == 'u' {
+				rv := tx.Get(bucketServices, v[1:])
+				if recordRev(rv) != rev {
+					return true, nil // replaced since (its entry goes with the replacing write)
+				}
+				svc := &cataloguev1.Service{}
+				if _, err := decode(rv, svc); err != nil {
+					return false, err
+				}
+				c.Type = cataloguev1.ChangeType_CHANGE_TYPE_UPSERT
+				c.Resource = &cataloguev1.Change_Service{Service: svc}
+			}
+			if len(out) == limit {
+				more = true
+				return false, nil
+			}
+			out = append(out, c)
+			return true, nil
+		})
+	})
+	return out, more, err
+}
+
+// encodeSized is storage.EncodeRecord marshalled straight into a buffer of the record's size (one allocation
+// and no copy per record: a sync writes hundreds of thousands).
+func encodeSized(rev int64, svc *cataloguev1.Service) ([]byte, error) {
+	opts := proto.MarshalOptions{Deterministic: true}
+	out := make([]byte, 8, 8+opts.Size(svc))
+	binary.BigEndian.PutUint64(out, uint64(rev))
+	// The sizes were just computed, on a message nothing else touches meanwhile.
+	opts.UseCachedSize = true
+	return opts.MarshalAppend(out, svc)
 }

@@ -35,6 +35,7 @@ const (
 	bucketPeers      storage.Bucket = "peers"       // peer TERC -> PeerStatus with the persisted cursor
 	bucketFeed       storage.Bucket = "feed"        // schema 1 only: "id" -> the feed id (moved to _meta by schema 2)
 	bucketImportKeys storage.Bucket = "import_keys" // import key (domain.ImportKey) -> uuid of the service it created
+	bucketPeerLog    storage.Bucket = "peer_log"    // revision -> 'u'|'d' + uuid of a federated entry written (federation.go)
 )
 
 var keyFeedID = []byte("id")
@@ -51,7 +52,7 @@ func Open(path string, log *zap.Logger) (*Store, error) {
 	// Ids are UUIDv7 (time-ordered): new records are appended, so their pages are filled.
 	storage.DeclareSequential(bucketServices, bucketProgrammes)
 	be, err := storage.Open(path, storage.Options{
-		Buckets:       []storage.Bucket{bucketServices, bucketProgrammes, bucketPeers, bucketFeed, bucketImportKeys},
+		Buckets:       []storage.Bucket{bucketServices, bucketProgrammes, bucketPeers, bucketFeed, bucketImportKeys, bucketPeerLog},
 		SchemaVersion: SchemaVersion,
 		Migrations:    []storage.Migration{{From: 1, Run: adoptFeedID}, {From: 2, Run: migrateCompactLog(time.Now().UTC())}},
 		Logger:        log,

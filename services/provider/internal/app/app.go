@@ -52,7 +52,7 @@ type Config struct {
 // RegisterFlags declares the flags of Config on fs with their defaults.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Listen, "listen", "127.0.0.1:7002", "gRPC listen address")
-	fs.StringVar(&c.AdminListen, "admin-listen", "127.0.0.1:9102", "admin HTTP address: /metrics and /backup (keep it private)")
+	fs.StringVar(&c.AdminListen, "admin-listen", "127.0.0.1:9102", "admin HTTP address: /metrics, /backup and /readyz (keep it private)")
 	fs.StringVar(&c.DataDir, "data-dir", "var/provider", "directory of the provider registry's data file")
 	fs.BoolVar(&c.DemoData, "demo-data", false, "load the demo registry (the providers of CUS Rawicz) when the store is empty")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")

@@ -77,7 +77,7 @@ type Config struct {
 // RegisterFlags declares the flags of Config on fs with their defaults.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Listen, "listen", "127.0.0.1:7003", "gRPC listen address")
-	fs.StringVar(&c.AdminListen, "admin-listen", "127.0.0.1:9103", "admin HTTP address: /metrics and /backup (keep it private)")
+	fs.StringVar(&c.AdminListen, "admin-listen", "127.0.0.1:9103", "admin HTTP address: /metrics, /backup and /readyz (keep it private)")
 	fs.StringVar(&c.DataDir, "data-dir", "var/referral", "directory of the referral service's data file")
 	fs.StringVar(&c.CatalogueAddr, "catalogue-addr", "127.0.0.1:7001", "gRPC address of the catalogue service")
 	fs.StringVar(&c.ProviderAddr, "provider-addr", "127.0.0.1:7002", "gRPC address of the provider service")

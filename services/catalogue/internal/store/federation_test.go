@@ -1,0 +1,187 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/cus-suite/cus/platform/storage"
+	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
+)
+
+const peerTERC = "3006023"
+
+func peerUpsert(rev int64, i int) *cataloguev1.Change {
+	name := fmt.Sprintf("services/0194c050-3006-7023-8000-%012d", i)
+	return &cataloguev1.Change{Revision: rev, Type: cataloguev1.ChangeType_CHANGE_TYPE_UPSERT, ResourceName: name,
+		Resource: &cataloguev1.Change_Service{Service: &cataloguev1.Service{Name: name, DisplayName: "Usługa", OriginTerc: peerTERC}}}
+}
+
+func peerDelete(rev int64, i int) *cataloguev1.Change {
+	return &cataloguev1.Change{Revision: rev, Type: cataloguev1.ChangeType_CHANGE_TYPE_DELETE, ResourceName: fmt.Sprintf("services/0194c050-3006-7023-8000-%012d", i)}
+}
+
+func noCheck(*cataloguev1.Service) error { return nil }
+
+// The number of a peer's entries is kept with its cursor, so reading it costs one record, not a walk over the
+// catalogue; it follows upserts, deletes, the cap and a purge, and a record written before the count existed
+// is counted from the services once.
+func TestPeerServiceCountIsKeptWithTheCursor(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(t.TempDir(), "c.db"), zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	count := func() int {
+		t.Helper()
+		n, err := s.PeerServiceCount(peerTERC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("an unknown peer holds %d", n)
+	}
+	steps := []struct {
+		name    string
+		changes []*cataloguev1.Change
+		max     int
+		want    int
+	}{
+		{"five new", []*cataloguev1.Change{peerUpsert(1, 1), peerUpsert(2, 2), peerUpsert(3, 3), peerUpsert(4, 4), peerUpsert(5, 5)}, 0, 5},
+		{"an update is not a new entry", []*cataloguev1.Change{peerUpsert(6, 1)}, 0, 5},
+		{"a delete, and a delete of nothing", []*cataloguev1.Change{peerDelete(7, 2), peerDelete(8, 99)}, 0, 4},
+		{"the cap refuses the third new one", []*cataloguev1.Change{peerUpsert(9, 6), peerUpsert(10, 7), peerUpsert(11, 8)}, 6, 6},
+	}
+	for _, st := range steps {
+		cursor := st.changes[len(st.changes)-1].GetRevision()
+		if _, _, err := s.ApplyRemote(ctx, peerTERC, "feed", st.changes, cursor, st.max, noCheck); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(); n != st.want {
+			t.Fatalf("%s: count %d, want %d", st.name, n, st.want)
+		}
+		if c, feed, _ := s.PeerCursor(peerTERC); c != cursor || feed != "feed" {
+			t.Fatalf("%s: cursor %d of %q", st.name, c, feed)
+		}
+	}
+
+	// A record of an older version has no count: it is counted from the services bucket.
+	err = s.be.Update(ctx, func(tx storage.Tx) error {
+		b, err := proto.Marshal(&structpb.Struct{Fields: map[string]*structpb.Value{
+			"terc": structpb.NewStringValue(peerTERC), "feed_id": structpb.NewStringValue("feed"), "cursor": structpb.NewNumberValue(11),
+		}})
+		if err != nil {
+			return err
+		}
+		return tx.Put(bucketPeers, []byte(peerTERC), b)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 6 {
+		t.Fatalf("count of an old record: %d, want 6", n)
+	}
+	if _, _, err := s.ApplyRemote(ctx, peerTERC, "feed", []*cataloguev1.Change{peerUpsert(12, 9)}, 12, 0, noCheck); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 7 {
+		t.Fatalf("count after an apply on an old record: %d, want 7", n)
+	}
+
+	removed, err := s.PurgeOrigin(ctx, peerTERC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed) != 7 || count() != 0 {
+		t.Fatalf("purge removed %d, count %d", len(removed), count())
+	}
+}
+
+// originOf reads the origin of a stored record without decoding it, and agrees with a full decode.
+func TestOriginOfAStoredRecord(t *testing.T) {
+	for _, svc := range []*cataloguev1.Service{
+		{Name: "services/x", DisplayName: "Usługa", OriginTerc: peerTERC, Description: "opis"},
+		{Name: "services/y", DisplayName: "Lokalna"},
+		{OriginTerc: "3022053", Locations: []*cataloguev1.Location{{Name: "Siedziba", TerytCode: peerTERC}}},
+	} {
+		v, err := encode(42, svc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sized, err := encodeSized(42, svc); err != nil || string(sized) != string(v) {
+			t.Fatalf("encodeSized differs from the platform's record: %v", err)
+		}
+		if got := originOf(v); got != svc.GetOriginTerc() {
+			t.Fatalf("origin %q, want %q", got, svc.GetOriginTerc())
+		}
+	}
+	if got := originOf([]byte{1, 2, 3}); got != "" {
+		t.Fatalf("origin of a short record: %q", got)
+	}
+}
+
+// The peer log keeps the newest write of each federated entry, deletes as tombstones, in revision order, so a
+// start from a snapshot at any revision finds every federated write after it.
+func TestPeerLogKeepsTheNewestWriteOfEachEntry(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(t.TempDir(), "c.db"), zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	apply := func(changes ...*cataloguev1.Change) {
+		t.Helper()
+		if _, _, err := s.ApplyRemote(ctx, peerTERC, "feed", changes, changes[len(changes)-1].GetRevision(), 0, noCheck); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply(peerUpsert(1, 1), peerUpsert(2, 2), peerUpsert(3, 3)) // local revisions 1, 2, 3
+	apply(peerUpsert(4, 1), peerDelete(5, 2))                   // 4 replaces 1; 5 deletes 2
+	type entry struct {
+		rev  int64
+		kind cataloguev1.ChangeType
+		name string
+	}
+	list := func(after int64) []entry {
+		t.Helper()
+		changes, more, err := s.ListPeerChanges(after, 100)
+		if err != nil || more {
+			t.Fatal(err, more)
+		}
+		var out []entry
+		for _, c := range changes {
+			if c.GetType() == cataloguev1.ChangeType_CHANGE_TYPE_UPSERT && c.GetService().GetName() != c.GetResourceName() {
+				t.Fatalf("upsert without its service: %v", c)
+			}
+			out = append(out, entry{c.GetRevision(), c.GetType(), c.GetResourceName()})
+		}
+		return out
+	}
+	up, del := cataloguev1.ChangeType_CHANGE_TYPE_UPSERT, cataloguev1.ChangeType_CHANGE_TYPE_DELETE
+	want := []entry{{3, up, peerUpsert(0, 3).GetResourceName()}, {4, up, peerUpsert(0, 1).GetResourceName()}, {5, del, peerDelete(0, 2).GetResourceName()}}
+	if got := list(0); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("peer log %v, want %v", got, want)
+	}
+	if got := list(4); fmt.Sprint(got) != fmt.Sprint(want[2:]) {
+		t.Fatalf("peer log after 4: %v", got)
+	}
+	if _, err := s.PurgeOrigin(ctx, peerTERC); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range list(5) {
+		if e.kind != del {
+			t.Fatalf("after a purge: %v", e)
+		}
+	}
+	if got := list(0); len(got) != 3 { // the tombstone at 5 and the purge's two
+		t.Fatalf("after a purge: %v", got)
+	}
+}
