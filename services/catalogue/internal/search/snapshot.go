@@ -58,6 +58,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"maps"
 	"math"
 	"slices"
@@ -329,7 +330,7 @@ func ReadSnapshot(r io.Reader) (*Index, SnapshotMeta, error) {
 	if v := binary.LittleEndian.Uint32(head[8:]); v != snapshotVersion {
 		return nil, meta, fmt.Errorf("search snapshot: format version %d, this build reads version %d", v, snapshotVersion)
 	}
-	sr := &snapReader{r: r}
+	sr := &snapReader{r: r, size: inputSize(r)}
 	ix, err := sr.index(&meta)
 	if err == nil {
 		err = sr.err
@@ -338,6 +339,31 @@ func ReadSnapshot(r io.Reader) (*Index, SnapshotMeta, error) {
 		return nil, SnapshotMeta{}, err
 	}
 	return ix, meta, nil
+}
+
+// inputSize is the length of r when it can say (an *os.File, a *bytes.Reader), else -1.
+func inputSize(r io.Reader) int64 {
+	switch v := r.(type) {
+	case interface{ Stat() (fs.FileInfo, error) }:
+		if fi, err := v.Stat(); err == nil && fi.Mode().IsRegular() {
+			return fi.Size()
+		}
+	case interface{ Len() int }:
+		return int64(v.Len()) + 12 // the header is already read
+	}
+	return -1
+}
+
+// fits reports whether n items of at least each bytes apiece can be in the input; if not it fails the read.
+func (sr *snapReader) fits(n, each int, what string) bool {
+	if sr.err != nil {
+		return false
+	}
+	if n < 0 || (sr.size >= 0 && int64(n)*int64(each) > sr.size) {
+		sr.fail("truncated or corrupt: %d %s cannot be in a %d-byte snapshot", n, what, sr.size)
+		return false
+	}
+	return true
 }
 
 // Sizes of the fixed records, for snapWriter.room.
@@ -488,7 +514,12 @@ func (sw *snapWriter) listStrings(n int, get func(i int) []string) {
 // snapReader reads verified frames. Errors are sticky (the first one is kept, reads after it return zero
 // values), so the decoding code reads straight through and checks once per section.
 type snapReader struct {
-	r       io.Reader
+	r io.Reader
+	// size is the input's length in bytes when known (a file, a byte reader), else -1. Every count read from
+	// the snapshot is checked against it before anything is allocated for it: the checksums prove a frame is
+	// intact, not that its counts are plausible, and a crafted or miswritten count must give an error, not
+	// an allocation of gigabytes (the reader runs with the collector off).
+	size    int64
 	frame   []byte // payload of the current, verified frame
 	pos     int
 	seq     uint32
@@ -607,7 +638,7 @@ func (sr *snapReader) i64() int64 { return int64(sr.u64()) }
 // u32s reads a counted array; every value must be below limit.
 func (sr *snapReader) u32s(limit uint32, what string) []uint32 {
 	n := int(sr.u32())
-	if sr.err != nil || n == 0 {
+	if sr.err != nil || n == 0 || !sr.fits(n, 4, what+"s") {
 		return nil
 	}
 	out := make([]uint32, n)
@@ -662,17 +693,28 @@ func (sr *snapReader) u16Array(dst []uint16) {
 
 // counts reads n per-slot counts and returns them with their sum.
 func (sr *snapReader) counts(n int) ([]uint32, int) {
+	if !sr.fits(n, 4, "counts") {
+		return nil, 0
+	}
 	out := make([]uint32, n)
 	sr.u32Array(out)
 	total := 0
 	for _, c := range out {
 		total += int(c)
 	}
+	if sr.size >= 0 && int64(total) > sr.size {
+		// Each counted item takes at least a byte: a sum beyond the input is corrupt.
+		sr.fail("truncated or corrupt: counts add up to %d, beyond a %d-byte snapshot", total, sr.size)
+		return nil, 0
+	}
 	return out, total
 }
 
 // blob reads n bytes, across frames, into one string.
 func (sr *snapReader) blob(n int) string {
+	if !sr.fits(n, 1, "bytes of text") {
+		return ""
+	}
 	var sb strings.Builder
 	sb.Grow(n)
 	for sb.Len() < n && sr.err == nil {
@@ -688,6 +730,9 @@ func (sr *snapReader) blob(n int) string {
 
 // bytes reads n bytes, across frames, into one new array.
 func (sr *snapReader) bytes(n int) []byte {
+	if !sr.fits(n, 1, "bytes") {
+		return nil
+	}
 	out := make([]byte, 0, n)
 	for len(out) < n && sr.err == nil {
 		if sr.pos == len(sr.frame) && !sr.next() {
@@ -752,6 +797,11 @@ func (sr *snapReader) index(meta *SnapshotMeta) (*Index, error) {
 		sr.fail("%d live documents in %d slots", live, n)
 		return nil, sr.err
 	}
+	// Nothing is allocated for the slots before the input is known to hold their records (fits).
+	sr.expect("DOCS")
+	if !sr.fits(n, docRecordSize, "document slots") || !sr.fits(int(nTerms), 4, "terms") || !sr.fits(int(nTercs), 4, "TERC codes") {
+		return nil, sr.err
+	}
 	ix := New()
 	ix.byID = make(map[string]uint32, live)
 	ix.revs = make([]int64, n)
@@ -764,7 +814,6 @@ func (sr *snapReader) index(meta *SnapshotMeta) (*Index, error) {
 	ix.dterms = make([][]byte, n)
 	ix.live = live
 
-	sr.expect("DOCS")
 	sr.chunk(n, docRecordSize, func(b []byte, start, k int) {
 		for i := range k {
 			r := b[i*docRecordSize:]
@@ -877,6 +926,9 @@ func (sr *snapReader) index(meta *SnapshotMeta) (*Index, error) {
 	sr.expect("FREE")
 	ix.free = sr.u32s(uint32(n), "free slot")
 	nTombs := int(sr.u32())
+	if !sr.fits(nTombs, 4+8, "tombstones") {
+		return nil, sr.err
+	}
 	tombIDs := sr.strColumn(nTombs)
 	ix.tombs = make(map[string]int64, nTombs)
 	for _, id := range tombIDs {

@@ -177,6 +177,15 @@ func (s *Server) OpenIndex(ctx context.Context, path string) (IndexLoad, error) 
 	load = IndexLoad{Rebuilt: why.Error()}
 	if !errors.Is(why, fs.ErrNotExist) {
 		s.log.Warn("search index snapshot not used; rebuilding the index from the store", zap.String("snapshot", path), zap.String("reason", why.Error()))
+		// An unusable snapshot is removed, not left for a later start: one refused as newer than a data file
+		// put back from a copy of itself (same feed id) would fit again once the new history passes its
+		// revision, and would skip that history's writes and keep the abandoned one's.
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return IndexLoad{}, fmt.Errorf("remove the unusable search index snapshot %s: %w", path, err)
+		}
+		if err := storage.SyncDir(filepath.Dir(path)); err != nil {
+			return IndexLoad{}, err
+		}
 	}
 	s.index = search.New()
 	n, err := s.rebuild(ctx)
@@ -252,6 +261,11 @@ func (s *Server) loadSnapshot(ctx context.Context, path string) (IndexLoad, erro
 	}
 	if rev := s.store.Backend().Revision(); meta.Revision > rev {
 		return IndexLoad{}, fmt.Errorf("the snapshot (revision %d) is newer than the data file (revision %d)", meta.Revision, rev)
+	}
+	// The feed must still hold every change after the snapshot: a compacted feed read from below its
+	// compaction point lists the live records but not the deletes it dropped.
+	if point := s.store.Backend().CompactedRevision(); meta.Revision < point {
+		return IndexLoad{}, fmt.Errorf("the change feed no longer reaches back to the snapshot's revision %d (compacted up to %d)", meta.Revision, point)
 	}
 	caught, err := catchUp(ctx, ix, s.store.ListChanges, meta.Revision)
 	if err == nil {
@@ -375,7 +389,9 @@ func (s *Server) SaveIndex(path string) (search.SnapshotMeta, error) {
 // when none is known).
 func (s *Server) SnapshotDue(minChanges int64) bool {
 	saved := s.start.savedRev.Load()
-	return saved < 0 || s.store.Backend().Revision()-saved >= minChanges
+	// A snapshot the feed's compaction has passed is as good as none (loadSnapshot refuses it): rewrite it
+	// however little changed, so a quiet catalogue still starts from a snapshot after a crash.
+	return saved < 0 || s.store.Backend().Revision()-saved >= minChanges || saved < s.store.Backend().CompactedRevision()
 }
 
 // KeepSnapshots writes a snapshot to path at once and then every interval when at least minChanges revisions
