@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"os"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -107,6 +108,39 @@ func TestParseHSDSStreamAgreesWithSlowPath(t *testing.T) {
 					t.Errorf("item %d: service %v, want %v", i, g.apply(nil), w.apply(nil))
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkParseHSDS reads one HSDS JSON import file (CUS_BENCH_HSDS_FILE, e.g. one that `catalogue generate
+// --format hsds` wrote) the streaming way and the whole-file way, side by side in one run. Skipped without it.
+func BenchmarkParseHSDS(b *testing.B) {
+	name := os.Getenv("CUS_BENCH_HSDS_FILE")
+	if name == "" {
+		b.Skip("CUS_BENCH_HSDS_FILE names no HSDS JSON file")
+	}
+	file, err := os.ReadFile(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		parse func([]byte) ([]*ImportItem, error)
+	}{
+		{"stream", func(f []byte) ([]*ImportItem, error) { return ParseHSDS("content", f) }},
+		{"whole-file", func(f []byte) ([]*ImportItem, error) { return parseHSDSSlow("content", f) }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(file)))
+			n := 0
+			for i := 0; i < b.N; i++ {
+				items, err := tc.parse(file)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n += len(items)
+			}
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "services/s")
 		})
 	}
 }
