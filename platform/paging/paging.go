@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/cus-suite/cus/platform/apierr"
 )
@@ -80,13 +81,21 @@ func Page[T any](list []T, offset, size int, digest string) ([]T, string) {
 }
 
 // RequestHash identifies a create or state-change request for idempotency, without its request_id field.
+//
+// The message hashed is a shallow copy that shares the request's field values (a deep proto.Clone would copy a
+// 3 MiB import file only to marshal it): the same bytes are hashed, so a hash stored earlier still matches.
 func RequestHash(req proto.Message) []byte {
-	c := proto.Clone(req)
-	r := c.ProtoReflect()
-	if fd := r.Descriptor().Fields().ByName("request_id"); fd != nil {
-		r.Clear(fd)
-	}
-	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(c)
+	r := req.ProtoReflect()
+	c := r.New()
+	rid := r.Descriptor().Fields().ByName("request_id")
+	r.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if fd != rid {
+			c.Set(fd, v)
+		}
+		return true
+	})
+	c.SetUnknown(r.GetUnknown())
+	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(c.Interface())
 	sum := sha256.Sum256(b)
 	return sum[:]
 }

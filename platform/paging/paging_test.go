@@ -1,10 +1,15 @@
 package paging
 
 import (
+	"crypto/sha256"
 	"errors"
 	"testing"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/protobuf/proto"
+
+	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
+	typev1 "github.com/cus-suite/cus/proto/cus/type/v1"
 
 	"github.com/cus-suite/cus/platform/apierr"
 )
@@ -50,5 +55,62 @@ func TestRequestHashIgnoresOnlyRequestID(t *testing.T) {
 	// ErrorInfo has no request_id: the hash is of the whole message and differs with its content.
 	if string(RequestHash(&errdetails.ErrorInfo{Reason: "a"})) == string(RequestHash(&errdetails.ErrorInfo{Reason: "b"})) {
 		t.Fatal("different requests hash alike")
+	}
+}
+
+// clonedHash is RequestHash as it was: a deep clone with request_id cleared, marshalled and hashed.
+func clonedHash(m proto.Message) []byte {
+	c := proto.Clone(m)
+	r := c.ProtoReflect()
+	if fd := r.Descriptor().Fields().ByName("request_id"); fd != nil {
+		r.Clear(fd)
+	}
+	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(c)
+	sum := sha256.Sum256(b)
+	return sum[:]
+}
+
+// BenchmarkRequestHash hashes an import of a 3 MiB file, the shallow copy beside the deep clone.
+func BenchmarkRequestHash(b *testing.B) {
+	req := &cataloguev1.ImportServicesRequest{Content: make([]byte, 3<<20), RequestId: "r-1"}
+	for _, tc := range []struct {
+		name string
+		hash func(proto.Message) []byte
+	}{{"shallow", RequestHash}, {"clone", clonedHash}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(req.Content)))
+			for i := 0; i < b.N; i++ {
+				tc.hash(req)
+			}
+		})
+	}
+}
+
+// TestRequestHashUnchanged: the shallow copy hashes the very bytes the deep clone with request_id cleared did,
+// so the hashes idempotency records already hold still match a retry; the request itself is left as it was.
+func TestRequestHashUnchanged(t *testing.T) {
+	withUnknown := &cataloguev1.ImportServicesRequest{Content: []byte("a;b"), RequestId: "r-1"}
+	withUnknown.ProtoReflect().SetUnknown([]byte{0xf8, 0x06, 0x01}) // field 111, varint 1
+	for _, tc := range []struct {
+		name string
+		req  proto.Message
+	}{
+		{"import with request id", &cataloguev1.ImportServicesRequest{Content: []byte("Nazwa usługi\r\nKlub"), DryRun: true, RequestId: "r-1",
+			Format: cataloguev1.ImportFormat_IMPORT_FORMAT_CSV}},
+		{"import without request id", &cataloguev1.ImportServicesRequest{Content: []byte("x")}},
+		{"unknown fields", withUnknown},
+		{"nested message and lists", &cataloguev1.CreateServiceRequest{RequestId: "r-2", Service: &cataloguev1.Service{DisplayName: "Klub Seniora",
+			Languages: []string{"pl", "uk"}, Phones: []*typev1.Phone{{Number: "+48 65 546 00 00"}}}}},
+		{"no request_id field", &errdetails.ErrorInfo{Reason: "a", Metadata: map[string]string{"k": "v", "l": "w"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := proto.Clone(tc.req)
+			if got, want := RequestHash(tc.req), clonedHash(tc.req); string(got) != string(want) {
+				t.Errorf("hash %x, want %x", got, want)
+			}
+			if !proto.Equal(before, tc.req) {
+				t.Errorf("the request changed: %v, was %v", tc.req, before)
+			}
+		})
 	}
 }

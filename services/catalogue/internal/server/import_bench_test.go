@@ -85,3 +85,53 @@ var benchImportRows = func() int {
 	}
 	return 100000
 }()
+
+// BenchmarkImportServicesFiles imports the files `catalogue generate --out-dir DIR` wrote (CSV and HSDS 3.0
+// JSON, realistic services over many gminas) from CUS_BENCH_IMPORT_DIR into an empty catalogue, one
+// ImportServices per file as make bench-scale sends them, and reports services/s: the in-process half of the
+// gRPC import, for profiling (go test -cpuprofile). Skipped without the variable.
+func BenchmarkImportServicesFiles(b *testing.B) {
+	dir := os.Getenv("CUS_BENCH_IMPORT_DIR")
+	if dir == "" {
+		b.Skip("CUS_BENCH_IMPORT_DIR names no directory of generated import files")
+	}
+	var files [][]byte
+	for _, pat := range []string{"[0-9]*.csv", "[0-9]*.json"} {
+		names, err := filepath.Glob(filepath.Join(dir, pat))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, name := range names {
+			f, err := os.ReadFile(name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			files = append(files, f)
+		}
+	}
+	if len(files) == 0 {
+		b.Fatalf("no import files in %s", dir)
+	}
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		st, err := store.Open(filepath.Join(b.TempDir(), "catalogue.db"), zap.NewNop())
+		if err != nil {
+			b.Fatal(err)
+		}
+		srv := server.New(st, rawicz, zap.NewNop())
+		b.StartTimer()
+		start := time.Now()
+		imported := 0
+		for _, f := range files {
+			rep, err := srv.ImportServices(context.Background(), &cataloguev1.ImportServicesRequest{Content: f})
+			if err != nil {
+				b.Fatal(err)
+			}
+			imported += int(rep.GetCreatedCount() + rep.GetUpdatedCount() + rep.GetUnchangedCount())
+		}
+		elapsed := time.Since(start)
+		b.StopTimer()
+		b.ReportMetric(float64(imported)/elapsed.Seconds(), "services/s")
+		st.Close()
+	}
+}
