@@ -826,8 +826,21 @@ func (ix *Index) Search(q Query) Result {
 		cands = top.items
 	default:
 		cmp = byName
-		top := newTopK(cands, pageK(q.Offset, q.Limit), cmp)
-		final.each(func(d uint32) { top.push(cand{doc: d}) })
+		k := pageK(q.Offset, q.Limit)
+		top := newTopK(cands, k, cmp)
+		// Filters alone can match tens of thousands of documents, nearly all
+		// of which sort after a full page: the name prefix of the page's
+		// worst rejects them without the comparison's call (an equal prefix
+		// is left to byName).
+		for i, w := range final {
+			for ; w != 0; w &= w - 1 {
+				d := uint32(i<<6 | bits.TrailingZeros64(w))
+				if len(top.items) == k && k > 0 && pfx[d] > pfx[top.items[0].doc] {
+					continue
+				}
+				top.push(cand{doc: d})
+			}
+		}
 		cands = top.items
 	}
 	s.cands = cands[:0] // keep the grown buffer for the next query

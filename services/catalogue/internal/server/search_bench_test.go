@@ -202,4 +202,3 @@ func searchRequests(points []*typev1.LatLng, tercs []string) []*cataloguev1.Sear
 	)
 	return reqs
 }
-
