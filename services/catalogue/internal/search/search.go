@@ -592,15 +592,6 @@ func (ix *Index) facets(match, asel, gsel bitset) (areas, groups [32]int) {
 			used[1] = append(used[1], i)
 		}
 	}
-	// The per-document path counts in byte-wide lanes (laneCounts), emptied
-	// into areas and groups before a lane can overflow.
-	var la, lg laneCounts
-	if k := len(used[0]); k > 0 {
-		la.words = used[0][k-1]/8 + 1
-	}
-	if k := len(used[1]); k > 0 {
-		lg.words = used[1][k-1]/8 + 1
-	}
 	for i, w := range match {
 		if w == 0 {
 			continue
@@ -613,15 +604,11 @@ func (ix *Index) facets(match, asel, gsel bitset) (areas, groups [32]int) {
 			wg &= asel[i]
 		}
 		if wa != 0 {
-			if na := bits.OnesCount64(wa); na <= facetSparse {
+			if bits.OnesCount64(wa) <= facetSparse {
 				// A sparse word: the documents' own bits are cheaper
 				// than a popcount per area.
-				if la.pending+na > laneMax {
-					la.flush(&areas)
-				}
-				la.pending += na
 				for v := wa; v != 0; v &= v - 1 {
-					la.add(uint32(ix.facetBits[i<<6|bits.TrailingZeros64(v)]))
+					addBits(&areas, uint32(ix.facetBits[i<<6|bits.TrailingZeros64(v)]))
 				}
 			} else {
 				for _, a := range used[0] {
@@ -630,13 +617,9 @@ func (ix *Index) facets(match, asel, gsel bitset) (areas, groups [32]int) {
 			}
 		}
 		if wg != 0 {
-			if ng := bits.OnesCount64(wg); ng <= facetSparse {
-				if lg.pending+ng > laneMax {
-					lg.flush(&groups)
-				}
-				lg.pending += ng
+			if bits.OnesCount64(wg) <= facetSparse {
 				for v := wg; v != 0; v &= v - 1 {
-					lg.add(uint32(ix.facetBits[i<<6|bits.TrailingZeros64(v)] >> 32))
+					addBits(&groups, uint32(ix.facetBits[i<<6|bits.TrailingZeros64(v)]>>32))
 				}
 			} else {
 				for _, g := range used[1] {
@@ -645,8 +628,6 @@ func (ix *Index) facets(match, asel, gsel bitset) (areas, groups [32]int) {
 			}
 		}
 	}
-	la.flush(&areas)
-	lg.flush(&groups)
 	return areas, groups
 }
 
@@ -655,46 +636,11 @@ func (ix *Index) facets(match, asel, gsel bitset) (areas, groups [32]int) {
 // popcount per area and target group (some 22 loads).
 const facetSparse = 6
 
-// laneCounts counts the values 0..31 of many bit masks in byte-wide lanes,
-// eight to a word: adding a mask is one table load and one add per byte of
-// it, with no branch per set bit (a loop over the bits mispredicts on
-// every document, as their number varies). A lane holds at most laneMax.
-type laneCounts struct {
-	acc     [4]uint64
-	words   int // bytes of the masks in use: 1 + the highest value / 8
-	pending int // masks added since the last flush
-}
-
-const laneMax = 255
-
-// spread8[b] holds bit j of b in byte j.
-var spread8 = func() (t [256]uint64) {
-	for b := range 256 {
-		for j := range 8 {
-			if b>>j&1 != 0 {
-				t[b] |= 1 << (8 * j)
-			}
-		}
+func addBits(cnt *[32]int, v uint32) {
+	for v != 0 {
+		cnt[bits.TrailingZeros32(v)]++
+		v &= v - 1
 	}
-	return t
-}()
-
-func (c *laneCounts) add(v uint32) {
-	for j := range c.words {
-		c.acc[j] += spread8[uint8(v>>(8*j))]
-	}
-}
-
-// flush adds the lanes to cnt and empties them.
-func (c *laneCounts) flush(cnt *[32]int) {
-	for j := range c.words {
-		w := c.acc[j]
-		for l := range 8 {
-			cnt[j*8+l] += int(w >> (8 * l) & 0xff)
-		}
-		c.acc[j] = 0
-	}
-	c.pending = 0
 }
 
 func facetMap(cnt *[32]int) map[int]int {
