@@ -772,8 +772,21 @@ func (ix *Index) Search(q Query) Result {
 		cands = top.items
 	default:
 		cmp = byName
-		top := newTopK(cands, pageK(q.Offset, q.Limit), cmp)
-		final.each(func(d uint32) { top.push(cand{doc: d}) })
+		k := pageK(q.Offset, q.Limit)
+		top := newTopK(cands, k, cmp)
+		// Filters alone can match tens of thousands of documents, nearly all
+		// of which sort after a full page: the name prefix of the page's
+		// worst rejects them without the comparison's call (an equal prefix
+		// is left to byName).
+		for i, w := range final {
+			for ; w != 0; w &= w - 1 {
+				d := uint32(i<<6 | bits.TrailingZeros64(w))
+				if len(top.items) == k && k > 0 && pfx[d] > pfx[top.items[0].doc] {
+					continue
+				}
+				top.push(cand{doc: d})
+			}
+		}
 		cands = top.items
 	}
 	s.cands = cands[:0] // keep the grown buffer for the next query
@@ -1104,18 +1117,15 @@ func (ix *Index) scoreMany(terms []qterm, final bitset, k int, s *scratch, cands
 			open = append(open, scored{uint32(sl), u})
 		}
 	}
-	slices.SortFunc(open, func(a, b scored) int {
-		if a.score != b.score {
-			if a.score > b.score {
-				return -1
-			}
-			return 1
-		}
-		return int(a.doc) - int(b.doc)
-	})
+	// Usually only the first few dozen of the open documents are completed before the bound falls below the
+	// page, out of tens of thousands: a heap pops them in the order a full sort would give (highest bound,
+	// then lowest slot: a total order) for O(n) to build instead of O(n log n).
+	openHeapInit(open)
 	rest := order[stop:]
 	exact := heap[:0]
-	for _, o := range open {
+	for len(open) > 0 {
+		var o scored
+		o, open = openHeapPop(open)
 		if k > 0 && len(exact) == k && o.score*(1+boundSlack) < exact[0].score*(1-boundSlack) {
 			break
 		}
@@ -1144,6 +1154,43 @@ func (ix *Index) scoreMany(terms []qterm, final bitset, k int, s *scratch, cands
 	s.open = open[:0]
 	s.best, s.lsum, s.touched, s.heap = best[:0], lsum[:0], touched[:0], exact[:0]
 	return cands
+}
+
+// openFirst orders the open documents of scoreMany: highest bound first, then the lowest slot.
+func openFirst(a, b scored) bool { return a.score > b.score || a.score == b.score && a.doc < b.doc }
+
+func openHeapInit(h []scored) {
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		openHeapDown(h, i)
+	}
+}
+
+// openHeapPop removes and returns the first of h by openFirst.
+func openHeapPop(h []scored) (scored, []scored) {
+	top := h[0]
+	last := len(h) - 1
+	h[0] = h[last]
+	h = h[:last]
+	openHeapDown(h, 0)
+	return top, h
+}
+
+func openHeapDown(h []scored, i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		m := l
+		if r := l + 1; r < len(h) && openFirst(h[r], h[l]) {
+			m = r
+		}
+		if !openFirst(h[m], h[i]) {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
 }
 
 type boundedVariant struct {

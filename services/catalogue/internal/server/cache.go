@@ -1,13 +1,16 @@
 package server
 
 import (
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
 
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	"github.com/cus-suite/cus/services/catalogue/internal/domain"
@@ -109,23 +112,108 @@ type wireCodec struct {
 }
 
 func (w wireCodec) Marshal(v any) (mem.BufferSlice, error) {
-	svc, ok := v.(*cataloguev1.Service)
-	if !ok {
-		return w.base.Marshal(v)
+	switch m := v.(type) {
+	case *cataloguev1.Service:
+		if e := w.cache.entryOf(m); e != nil {
+			b, err := e.encoded()
+			if err != nil {
+				return nil, err
+			}
+			return mem.BufferSlice{mem.SliceBuffer(b)}, nil
+		}
+	case *cataloguev1.SearchServicesResponse:
+		return w.marshalSearch(m)
 	}
-	e := w.cache.entryOf(svc)
-	if e == nil {
-		return w.base.Marshal(v)
-	}
+	return w.base.Marshal(v)
+}
+
+// encoded returns the entry's service encoded, encoding it on first use.
+func (e *cachedService) encoded() ([]byte, error) {
 	if b := e.wire.Load(); b != nil {
-		return mem.BufferSlice{mem.SliceBuffer(*b)}, nil
+		return *b, nil
 	}
-	b, err := proto.Marshal(svc)
+	b, err := proto.Marshal(e.svc)
 	if err != nil {
 		return nil, err
 	}
 	e.wire.Store(&b)
-	return mem.BufferSlice{mem.SliceBuffer(b)}, nil
+	return b, nil
+}
+
+// marshalSearch encodes a search response with the cached encoding of each service of the page (a result
+// page is read through the cache, so after its first search a service is encoded once, not per response):
+// marshalling twenty services was about a sixth of the CPU of a whole search call. The bytes are those
+// proto.Marshal gives: results (field 1) first, then the other fields in number order.
+func (w wireCodec) marshalSearch(resp *cataloguev1.SearchServicesResponse) (mem.BufferSlice, error) {
+	results := resp.GetResults()
+	if len(results) == 0 {
+		return w.base.Marshal(resp)
+	}
+	// First the sizes, so that the response is written into one buffer of its final size (growing it by
+	// appending copied each service several times, which cost more than the encoding saved).
+	svcs := make([][]byte, len(results))
+	sizes := make([]int, len(results))
+	total := 0
+	for i, r := range results {
+		if len(r.ProtoReflect().GetUnknown()) > 0 {
+			return w.base.Marshal(resp)
+		}
+		size := 0
+		if svc := r.GetService(); svc != nil {
+			e := w.cache.entryOf(svc)
+			var err error
+			if e != nil {
+				svcs[i], err = e.encoded()
+			} else {
+				svcs[i], err = proto.Marshal(svc)
+			}
+			if err != nil {
+				return nil, err
+			}
+			size += 1 + protowire.SizeBytes(len(svcs[i]))
+		}
+		if math.Float32bits(r.GetScore()) != 0 {
+			size += 1 + 4
+		}
+		if r.DistanceMeters != nil {
+			size += 1 + protowire.SizeVarint(uint64(int64(*r.DistanceMeters)))
+		}
+		sizes[i] = size
+		total += 1 + protowire.SizeBytes(size)
+	}
+	// Every other field, whatever fields the message gains later, shared (not copied) into a message
+	// without the results.
+	rest := &cataloguev1.SearchServicesResponse{}
+	rm := rest.ProtoReflect()
+	resp.ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if fd.Number() != 1 {
+			rm.Set(fd, v)
+		}
+		return true
+	})
+	rm.SetUnknown(resp.ProtoReflect().GetUnknown())
+	buf := make([]byte, 0, total+proto.Size(rest))
+	for i, r := range results {
+		buf = protowire.AppendTag(buf, 1, protowire.BytesType)
+		buf = protowire.AppendVarint(buf, uint64(sizes[i]))
+		if r.GetService() != nil {
+			buf = protowire.AppendTag(buf, 1, protowire.BytesType)
+			buf = protowire.AppendBytes(buf, svcs[i])
+		}
+		if score := math.Float32bits(r.GetScore()); score != 0 {
+			buf = protowire.AppendTag(buf, 2, protowire.Fixed32Type)
+			buf = protowire.AppendFixed32(buf, score)
+		}
+		if r.DistanceMeters != nil {
+			buf = protowire.AppendTag(buf, 3, protowire.VarintType)
+			buf = protowire.AppendVarint(buf, uint64(int64(*r.DistanceMeters)))
+		}
+	}
+	buf, err := proto.MarshalOptions{}.MarshalAppend(buf, rest)
+	if err != nil {
+		return nil, err
+	}
+	return mem.BufferSlice{mem.SliceBuffer(buf)}, nil
 }
 
 func (w wireCodec) Unmarshal(data mem.BufferSlice, v any) error { return w.base.Unmarshal(data, v) }

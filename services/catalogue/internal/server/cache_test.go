@@ -1,8 +1,12 @@
 package server
 
 import (
-	"google.golang.org/grpc/encoding"
+	"bytes"
+	"math"
 	"testing"
+
+	"google.golang.org/grpc/encoding"
+	"google.golang.org/protobuf/proto"
 
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 )
@@ -88,5 +92,64 @@ func TestWireCodecSendsCachedBytesAndDecodesNormally(t *testing.T) {
 	_ = codec.Unmarshal(b, &got)
 	if got.GetDisplayName() != "inna" {
 		t.Fatal("a non-cached message was sent as the cached bytes")
+	}
+}
+
+// A search response is sent with the cached encoding of each service of its page, and its bytes are exactly
+// those of proto.Marshal (scores of zero and minus zero, distances absent, zero and negative, a service not
+// in the cache, every other field of the response).
+func TestWireCodecEncodesSearchResponsesLikeProto(t *testing.T) {
+	c := newServiceCache(10)
+	codec := wireCodec{base: encoding.GetCodecV2("proto"), cache: c}
+	cached := &cataloguev1.Service{Name: "services/0194c050-3022-7053-8000-000000000001", DisplayName: "Żłobek „Promyk”",
+		Areas: []cataloguev1.Area{cataloguev1.Area_AREA_FAMILY_POLICY}}
+	c.put("0194c050-3022-7053-8000-000000000001", 1, cached)
+	fresh := &cataloguev1.Service{Name: "services/0194c050-3022-7053-8000-000000000002", DisplayName: "Klub seniora"}
+	zero, neg, far := int32(0), int32(-5), int32(1_234_567)
+	negZero := float32(math.Copysign(0, -1))
+	resp := &cataloguev1.SearchServicesResponse{
+		Results: []*cataloguev1.SearchResult{
+			{Service: cached, Score: 3.25, DistanceMeters: &far},
+			{Service: fresh},
+			{Service: cached, Score: negZero, DistanceMeters: &zero},
+			{Score: 1, DistanceMeters: &neg},
+		},
+		NextPageToken:     "abc",
+		TotalSize:         4,
+		AreaFacets:        []*cataloguev1.AreaFacet{{Area: cataloguev1.Area_AREA_FAMILY_POLICY, Count: 2}},
+		TargetGroupFacets: []*cataloguev1.TargetGroupFacet{{TargetGroup: cataloguev1.TargetGroup_TARGET_GROUP_SENIORS, Count: 1}},
+		SuggestedQuery:    "zlobek",
+	}
+	want, err := proto.Marshal(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the first encodes the cached service, the second reuses it
+		got, err := codec.Marshal(resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Materialize(), want) {
+			t.Fatalf("search response bytes differ:\n got %x\nwant %x", got.Materialize(), want)
+		}
+	}
+	e := c.entryOf(cached)
+	if e == nil || e.wire.Load() == nil {
+		t.Fatal("the cached service's encoding was not kept")
+	}
+	// The kept encoding is what is sent: a stale one (it cannot be, as cached messages are never mutated)
+	// would show.
+	marker := []byte{0x12, 0x01, 'X'} // display_name = "X"
+	e.wire.Store(&marker)
+	got, _ := codec.Marshal(resp)
+	var back cataloguev1.SearchServicesResponse
+	if err := codec.Unmarshal(got, &back); err != nil {
+		t.Fatal(err)
+	}
+	if n := back.GetResults()[0].GetService().GetDisplayName(); n != "X" {
+		t.Fatalf("the page's cached service was re-encoded (display name %q)", n)
+	}
+	if back.GetResults()[1].GetService().GetDisplayName() != "Klub seniora" || back.GetSuggestedQuery() != "zlobek" {
+		t.Fatalf("round trip: %v", &back)
 	}
 }
