@@ -412,26 +412,7 @@ func (g *generator) service(i int, ts uint64) *cataloguev1.Service {
 	}
 	s.ApplicationProcess = g.pick(applyPhrases)
 	s.EligibilityDescription = "Usługa dla " + groupPhrase[k.groups[0]] + " z terenu gminy " + gm.name + "."
-	if k.minAge >= 0 {
-		v := k.minAge
-		s.MinimumAge = &v
-	}
-	if k.maxAge >= 0 {
-		v := k.maxAge
-		s.MaximumAge = &v
-	}
-	s.Languages = []string{"pl"}
-	switch x := r.IntN(100); {
-	case x < 12:
-		s.Languages = append(s.Languages, "uk")
-	case x < 15:
-		s.Languages = append(s.Languages, "en")
-	case x < 16:
-		s.Languages = append(s.Languages, "de")
-	}
-	if r.IntN(5) == 0 {
-		s.Accreditations = []string{g.pick(accreditationsPool)}
-	}
+	g.agesAndLanguages(s, k.minAge, k.maxAge)
 	s.ServiceAreas = []*cataloguev1.GeographicArea{{Name: gm.areaName, TerytCode: gm.terc}}
 	if r.IntN(7) == 0 {
 		s.ServiceAreas = append(s.ServiceAreas, &cataloguev1.GeographicArea{Name: gm.powiatName, TerytCode: gm.powiat})
@@ -651,4 +632,30 @@ func (g *generator) fee(k *kind) *cataloguev1.FeeRule {
 		strconv.Itoa(int(*f.IncomeBands[0].ToPercent)) + "% kryterium dochodowego są zwolnione z odpłatności, " +
 		"pozostali płacą część ceny według tabeli."
 	return f
+}
+
+// agesAndLanguages sets the age bounds (-1: none), the languages and sometimes an accreditation, drawing from
+// the generator's source in the same order for both profiles (the harsh profile's output is pinned).
+func (g *generator) agesAndLanguages(s *cataloguev1.Service, minAge, maxAge int32) {
+	r := g.r
+	if minAge >= 0 {
+		v := minAge
+		s.MinimumAge = &v
+	}
+	if maxAge >= 0 {
+		v := maxAge
+		s.MaximumAge = &v
+	}
+	s.Languages = []string{"pl"}
+	switch x := r.IntN(100); {
+	case x < 12:
+		s.Languages = append(s.Languages, "uk")
+	case x < 15:
+		s.Languages = append(s.Languages, "en")
+	case x < 16:
+		s.Languages = append(s.Languages, "de")
+	}
+	if r.IntN(5) == 0 {
+		s.Accreditations = []string{g.pick(accreditationsPool)}
+	}
 }

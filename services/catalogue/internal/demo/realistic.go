@@ -454,26 +454,7 @@ func (g *generator) realService(i int, ts uint64) *cataloguev1.Service {
 	s.ApplicationProcess = g.pick(applyPhrases)
 	el := eligibilitySentences[r.IntN(len(eligibilitySentences))]
 	s.EligibilityDescription = fmt.Sprintf(el.s, groupIn(el.kase, s.TargetGroups[0]), g.place(gm))
-	if k.minAge >= 0 {
-		v := k.minAge
-		s.MinimumAge = &v
-	}
-	if k.maxAge >= 0 {
-		v := k.maxAge
-		s.MaximumAge = &v
-	}
-	s.Languages = []string{"pl"}
-	switch x := r.IntN(100); {
-	case x < 12:
-		s.Languages = append(s.Languages, "uk")
-	case x < 15:
-		s.Languages = append(s.Languages, "en")
-	case x < 16:
-		s.Languages = append(s.Languages, "de")
-	}
-	if r.IntN(5) == 0 {
-		s.Accreditations = []string{g.pick(accreditationsPool)}
-	}
+	g.agesAndLanguages(s, k.minAge, k.maxAge)
 	// The official name ("Gmina X", "Miasto X") or, as many catalogues write it, the bare name.
 	areaName := gm.areaName
 	if r.IntN(3) > 0 {
