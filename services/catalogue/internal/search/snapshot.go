@@ -317,18 +317,8 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 // checksum mismatch, a truncation, values out of range) is an error naming it, and no index is returned.
 func ReadSnapshot(r io.Reader) (*Index, SnapshotMeta, error) {
 	var meta SnapshotMeta
-	var head [12]byte
-	if _, err := io.ReadFull(r, head[:]); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, meta, errors.New("search snapshot: truncated in the file header")
-		}
-		return nil, meta, fmt.Errorf("search snapshot: %w", err)
-	}
-	if !bytes.Equal(head[:8], snapshotMagic[:]) {
-		return nil, meta, fmt.Errorf("search snapshot: not a search snapshot (magic %q)", head[:8])
-	}
-	if v := binary.LittleEndian.Uint32(head[8:]); v != snapshotVersion {
-		return nil, meta, fmt.Errorf("search snapshot: format version %d, this build reads version %d", v, snapshotVersion)
+	if err := readFileHeader(r); err != nil {
+		return nil, meta, err
 	}
 	sr := &snapReader{r: r, size: inputSize(r)}
 	ix, err := sr.index(&meta)
@@ -364,6 +354,45 @@ func (sr *snapReader) fits(n, each int, what string) bool {
 		return false
 	}
 	return true
+}
+
+// readFileHeader checks the magic and the format version.
+func readFileHeader(r io.Reader) error {
+	var head [12]byte
+	if _, err := io.ReadFull(r, head[:]); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return errors.New("search snapshot: truncated in the file header")
+		}
+		return fmt.Errorf("search snapshot: %w", err)
+	}
+	if !bytes.Equal(head[:8], snapshotMagic[:]) {
+		return fmt.Errorf("search snapshot: not a search snapshot (magic %q)", head[:8])
+	}
+	if v := binary.LittleEndian.Uint32(head[8:]); v != snapshotVersion {
+		return fmt.Errorf("search snapshot: format version %d, this build reads version %d", v, snapshotVersion)
+	}
+	return nil
+}
+
+// ReadSnapshotMeta reads only what a snapshot says of itself (its first frame), so a caller can judge it
+// (another data file, another build, newer than the store) before reading and allocating the whole index.
+func ReadSnapshotMeta(r io.Reader) (SnapshotMeta, error) {
+	var meta SnapshotMeta
+	if err := readFileHeader(r); err != nil {
+		return meta, err
+	}
+	sr := &snapReader{r: r, size: inputSize(r)}
+	sr.expect("HEAD")
+	meta.FeedID = sr.str()
+	meta.Source = sr.str()
+	meta.Revision = sr.i64()
+	meta.Written = time.Unix(0, sr.i64())
+	_ = sr.u32() // slots
+	meta.Docs = int(sr.u32())
+	if sr.err != nil {
+		return SnapshotMeta{}, sr.err
+	}
+	return meta, nil
 }
 
 // Sizes of the fixed records, for snapWriter.room.

@@ -484,3 +484,29 @@ func BenchmarkSnapshot(b *testing.B) {
 		}
 	})
 }
+
+// ReadSnapshotMeta reads the snapshot's own account of itself from the first frame alone, so the caller can
+// refuse a snapshot of another data file or build without reading the index.
+func TestReadSnapshotMetaReadsTheFirstFrameOnly(t *testing.T) {
+	want := SnapshotMeta{FeedID: "feed-1", Source: "schema 3, commit abc", Revision: 42}
+	ix := snapCorpus(300)
+	b := snapshotBytes(t, ix, want)
+	frames := snapshotFrames(t, b)
+	if len(frames) < 2 || frames[0].section != "HEAD" {
+		t.Fatalf("frames %+v: want HEAD first and more after it", frames)
+	}
+	head := b[:frames[1].off] // everything after the first frame cut away
+	got, err := ReadSnapshotMeta(bytes.NewReader(head))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.FeedID != want.FeedID || got.Source != want.Source || got.Revision != want.Revision || got.Docs != ix.Len() {
+		t.Fatalf("meta %+v, want %+v with %d documents", got, want, ix.Len())
+	}
+	if _, _, err := ReadSnapshot(bytes.NewReader(head)); err == nil {
+		t.Fatal("the whole reader accepted a snapshot cut after its first frame")
+	}
+	if _, err := ReadSnapshotMeta(bytes.NewReader(b[:frames[0].off+6])); err == nil || !strings.Contains(err.Error(), "truncated") {
+		t.Fatalf("a first frame cut short: %v, want truncated", err)
+	}
+}

@@ -235,6 +235,25 @@ var indexSource = sync.OnceValue(func() string {
 // errNoSnapshot is why a start without a snapshot file rebuilds.
 var errNoSnapshot = fmt.Errorf("no snapshot: %w", fs.ErrNotExist)
 
+// snapshotFits says why a snapshot cannot serve this store, or nil.
+func (s *Server) snapshotFits(meta search.SnapshotMeta) error {
+	if feed := s.store.FeedID(); meta.FeedID != feed {
+		return fmt.Errorf("the snapshot is of another data file (feed id %s, the store's is %s): restored from a backup?", meta.FeedID, feed)
+	}
+	if src := indexSource(); meta.Source != src {
+		return fmt.Errorf("the snapshot was written by another build of the catalogue (%s; this is %s): its documents may be derived differently", meta.Source, src)
+	}
+	if rev := s.store.Backend().Revision(); meta.Revision > rev {
+		return fmt.Errorf("the snapshot (revision %d) is newer than the data file (revision %d)", meta.Revision, rev)
+	}
+	// The feed must still hold every change after the snapshot: a compacted feed read from below its
+	// compaction point lists the live records but not the deletes it dropped.
+	if point := s.store.Backend().CompactedRevision(); meta.Revision < point {
+		return fmt.Errorf("the change feed no longer reaches back to the snapshot's revision %d (compacted up to %d)", meta.Revision, point)
+	}
+	return nil
+}
+
 // loadSnapshot installs the snapshot at path and applies the feed after it, or says why it cannot.
 func (s *Server) loadSnapshot(ctx context.Context, path string) (IndexLoad, error) {
 	f, err := os.Open(path)
@@ -245,6 +264,18 @@ func (s *Server) loadSnapshot(ctx context.Context, path string) (IndexLoad, erro
 		return IndexLoad{}, err
 	}
 	defer f.Close()
+	// What the snapshot says of itself is judged first: a new build or a restore must not read (and hold,
+	// beside the rebuild that follows) a whole index it will not use.
+	head, err := search.ReadSnapshotMeta(f)
+	if err != nil {
+		return IndexLoad{}, err
+	}
+	if err := s.snapshotFits(head); err != nil {
+		return IndexLoad{}, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return IndexLoad{}, err
+	}
 	// No collection while the snapshot is read: the heap only grows, to the index, and a collection every
 	// time it doubles would scan the growing index again and again. (A GOMEMLIMIT still bounds it.)
 	gc := debug.SetGCPercent(-1)
@@ -253,19 +284,8 @@ func (s *Server) loadSnapshot(ctx context.Context, path string) (IndexLoad, erro
 	if err != nil {
 		return IndexLoad{}, err
 	}
-	if feed := s.store.FeedID(); meta.FeedID != feed {
-		return IndexLoad{}, fmt.Errorf("the snapshot is of another data file (feed id %s, the store's is %s): restored from a backup?", meta.FeedID, feed)
-	}
-	if src := indexSource(); meta.Source != src {
-		return IndexLoad{}, fmt.Errorf("the snapshot was written by another build of the catalogue (%s; this is %s): its documents may be derived differently", meta.Source, src)
-	}
-	if rev := s.store.Backend().Revision(); meta.Revision > rev {
-		return IndexLoad{}, fmt.Errorf("the snapshot (revision %d) is newer than the data file (revision %d)", meta.Revision, rev)
-	}
-	// The feed must still hold every change after the snapshot: a compacted feed read from below its
-	// compaction point lists the live records but not the deletes it dropped.
-	if point := s.store.Backend().CompactedRevision(); meta.Revision < point {
-		return IndexLoad{}, fmt.Errorf("the change feed no longer reaches back to the snapshot's revision %d (compacted up to %d)", meta.Revision, point)
+	if err := s.snapshotFits(meta); err != nil {
+		return IndexLoad{}, err
 	}
 	caught, err := catchUp(ctx, ix, s.store.ListChanges, meta.Revision)
 	if err == nil {

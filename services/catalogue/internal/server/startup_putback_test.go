@@ -1,14 +1,17 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.uber.org/zap"
 
+	"github.com/cus-suite/cus/services/catalogue/internal/search"
 	"github.com/cus-suite/cus/services/catalogue/internal/store"
 )
 
@@ -87,5 +90,39 @@ func TestUnusableSnapshotIsRemoved(t *testing.T) {
 	}
 	if k, a := found(srv, "kwiaciarnia"), found(srv, "apteka"); k != 0 || a != 5 {
 		t.Fatalf("start %+v: search finds %d services of the abandoned history (not in the store) and %d of the 5 acknowledged ones", load, k, a)
+	}
+}
+
+// A snapshot is judged by what its first frame says before the index is read: one newer than the data file
+// is refused as such even when its body is damaged (so a new build or a restore does not read, and hold beside
+// the rebuild, a whole index it will not use).
+func TestSnapshotIsJudgedByItsHeadFirst(t *testing.T) {
+	dir := t.TempDir()
+	snap := filepath.Join(dir, "catalogue.search")
+	st, err := store.Open(filepath.Join(dir, "catalogue.db"), zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ix := search.New()
+	for i := range 50 {
+		ix.Upsert(search.Doc{ID: fmt.Sprintf("0194c050-3022-7053-8000-%012d", i), Revision: int64(i + 1), Name: "Apteka", Active: true, MinAge: -1, MaxAge: -1})
+	}
+	var buf bytes.Buffer
+	if err := ix.WriteSnapshot(&buf, search.SnapshotMeta{FeedID: st.FeedID(), Source: indexSource(), Revision: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	b[len(b)-10] ^= 0xff // damage the last frame
+	if err := os.WriteFile(snap, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := New(st, "3022053", zap.NewNop())
+	load, err := srv.OpenIndex(context.Background(), snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(load.Rebuilt, "newer than the data file") {
+		t.Fatalf("rebuilt because %q, want the snapshot judged newer than the data file by its head", load.Rebuilt)
 	}
 }
