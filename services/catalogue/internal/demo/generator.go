@@ -498,36 +498,7 @@ func (g *generator) location(gm *gmina, k *kind, j int, ts uint64, idBuf *[36]by
 	case 1:
 		name += " w miejscowości " + city
 	}
-	l := &cataloguev1.Location{
-		Id:   g.uuid7(idBuf, ts),
-		Name: name,
-		Address: &typev1.Address{
-			Address_1:  addr,
-			City:       city,
-			PostalCode: gm.postal,
-			Region:     gm.region,
-			Country:    "PL",
-		},
-		TerytCode: gm.terc,
-		Coordinates: &typev1.LatLng{
-			Latitude:  gm.lat + (r.Float64()*2-1)*0.04,
-			Longitude: gm.lng + (r.Float64()*2-1)*0.06,
-		},
-	}
-	if j == 1 {
-		l.Description = "Filia"
-	}
-	acc := &cataloguev1.Accessibility{WheelchairAccessible: r.IntN(10) < 7}
-	if acc.WheelchairAccessible {
-		a := g.r.IntN(len(accessYes))
-		b := (a + 1 + g.r.IntN(len(accessYes)-1)) % len(accessYes)
-		acc.Description = capitalize(accessYes[a]) + ", " + accessYes[b] + "."
-	} else {
-		acc.Description = capitalize(g.pick(accessNo)) + "."
-	}
-	l.Accessibility = acc
-	l.OpeningHours = g.hours(k)
-	return l
+	return g.placeLocation(gm, k, j > 0, ts, idBuf, name, addr, city)
 }
 
 var weekdays = [...]cataloguev1.Weekday{
@@ -658,4 +629,41 @@ func (g *generator) agesAndLanguages(s *cataloguev1.Service, minAge, maxAge int3
 	if r.IntN(5) == 0 {
 		s.Accreditations = []string{g.pick(accreditationsPool)}
 	}
+}
+
+// placeLocation builds a location of the service in gmina gm (a branch, filia, when branch) with its address,
+// coordinates near the gmina's centre, accessibility and opening hours; both profiles draw from the
+// generator's source through it in the same order (the harsh profile's output is pinned).
+func (g *generator) placeLocation(gm *gmina, k *kind, branch bool, ts uint64, idBuf *[36]byte, name, addr, city string) *cataloguev1.Location {
+	r := g.r
+	l := &cataloguev1.Location{
+		Id:   g.uuid7(idBuf, ts),
+		Name: name,
+		Address: &typev1.Address{
+			Address_1:  addr,
+			City:       city,
+			PostalCode: gm.postal,
+			Region:     gm.region,
+			Country:    "PL",
+		},
+		TerytCode: gm.terc,
+		Coordinates: &typev1.LatLng{
+			Latitude:  gm.lat + (r.Float64()*2-1)*0.04,
+			Longitude: gm.lng + (r.Float64()*2-1)*0.06,
+		},
+	}
+	if branch {
+		l.Description = "Filia"
+	}
+	acc := &cataloguev1.Accessibility{WheelchairAccessible: r.IntN(10) < 7}
+	if acc.WheelchairAccessible {
+		a := g.r.IntN(len(accessYes))
+		b := (a + 1 + g.r.IntN(len(accessYes)-1)) % len(accessYes)
+		acc.Description = capitalize(accessYes[a]) + ", " + accessYes[b] + "."
+	} else {
+		acc.Description = capitalize(g.pick(accessNo)) + "."
+	}
+	l.Accessibility = acc
+	l.OpeningHours = g.hours(k)
+	return l
 }

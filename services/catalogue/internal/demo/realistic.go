@@ -534,34 +534,5 @@ func (g *generator) realLocation(gm *gmina, k *kind, j int, ts uint64, orgName s
 			name += " " + g.patron()
 		}
 	}
-	l := &cataloguev1.Location{
-		Id:   g.uuid7(idBuf, ts),
-		Name: name,
-		Address: &typev1.Address{
-			Address_1:  addr,
-			City:       city,
-			PostalCode: gm.postal,
-			Region:     gm.region,
-			Country:    "PL",
-		},
-		TerytCode: gm.terc,
-		Coordinates: &typev1.LatLng{
-			Latitude:  gm.lat + (r.Float64()*2-1)*0.04,
-			Longitude: gm.lng + (r.Float64()*2-1)*0.06,
-		},
-	}
-	if j > 0 {
-		l.Description = "Filia"
-	}
-	acc := &cataloguev1.Accessibility{WheelchairAccessible: r.IntN(10) < 7}
-	if acc.WheelchairAccessible {
-		a := r.IntN(len(accessYes))
-		b := (a + 1 + r.IntN(len(accessYes)-1)) % len(accessYes)
-		acc.Description = capitalize(accessYes[a]) + ", " + accessYes[b] + "."
-	} else {
-		acc.Description = capitalize(g.pick(accessNo)) + "."
-	}
-	l.Accessibility = acc
-	l.OpeningHours = g.hours(k)
-	return l
+	return g.placeLocation(gm, k, j > 0, ts, idBuf, name, addr, city)
 }
