@@ -15,7 +15,7 @@ all: verify test
 
 ## build: compile the service binaries into bin/
 build:
-	$(GO) build -o $(BIN)/ ./services/catalogue/cmd/catalogue ./services/provider/cmd/provider ./services/referral/cmd/referral ./gateway/cmd/gateway ./platform/cmd/cusctl
+	$(GO) build -o $(BIN)/ ./services/catalogue/cmd/catalogue ./services/provider/cmd/provider ./services/referral/cmd/referral ./gateway/cmd/gateway ./platform/cmd/cusctl ./platform/cmd/cus-etcd
 
 ## run: start the whole suite with embedded storage and demo data (Ctrl-C stops it)
 run: build

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+)
+
+func TestValidateNamesEachBadSetting(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string // a fragment of the error, "" for a valid configuration
+	}{
+		{"defaults", nil, ""},
+		{"a three-member cluster", []string{"--name", "e1", "--initial-cluster", "e0=http://127.0.0.1:2480,e1=http://127.0.0.1:2482,e2=http://127.0.0.1:2484"}, ""},
+		{"revision compaction", []string{"--auto-compaction-mode", "revision", "--auto-compaction-retention", "100000"}, ""},
+		{"initial cluster without this member", []string{"--name", "e9", "--initial-cluster", "e0=http://127.0.0.1:2480"}, "does not list this member (--name e9)"},
+		{"initial cluster not name=url", []string{"--initial-cluster", "e0"}, `"e0" is not name=peer-URL`},
+		{"initial cluster with a bad url", []string{"--initial-cluster", "e0=127.0.0.1:2480"}, "is not a peer URL"},
+		{"initial cluster state", []string{"--initial-cluster-state", "joining"}, "--initial-cluster-state (CUS_INITIAL_CLUSTER_STATE): must be new or existing"},
+		{"listen client", []string{"--listen-client", "2379"}, "--listen-client (CUS_LISTEN_CLIENT)"},
+		{"plaintext beyond loopback", []string{"--listen-client", "0.0.0.0:2379"}, "plaintext is allowed only on loopback"},
+		{"peer plaintext beyond loopback", []string{"--listen-peer", "10.0.0.5:2380"}, "--listen-peer (CUS_LISTEN_PEER): plaintext is allowed only on loopback"},
+		{"cert without key", []string{"--cert-file", "a.pem"}, "--cert-file and --key-file go together"},
+		{"quota above etcd's recommended maximum", []string{"--quota-backend-bytes", fmt.Sprint(int64(9) << 30)}, "--quota-backend-bytes (CUS_QUOTA_BACKEND_BYTES): must be between 16 MiB and 8 GiB"},
+		{"request limit", []string{"--max-request-bytes", "1024"}, "--max-request-bytes"},
+		{"txn ops", []string{"--max-txn-ops", "2"}, "--max-txn-ops"},
+		{"compaction mode", []string{"--auto-compaction-mode", "daily"}, "must be periodic or revision"},
+		{"periodic retention", []string{"--auto-compaction-retention", "often"}, "periodic mode wants a duration"},
+		{"revision retention", []string{"--auto-compaction-mode", "revision", "--auto-compaction-retention", "1h"}, "revision mode wants a count"},
+		{"election against heartbeat", []string{"--heartbeat-interval", "100", "--election-timeout", "300"}, "at least 5 heartbeat intervals"},
+		{"log format", []string{"--log-format", "xml"}, "--log-format"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := run(t.Context(), append(tt.args, "--data-dir", ""), noEnv, nil, nil)
+			// An empty data dir is always wrong, so every case fails; the case's own message must be there
+			// too, and a valid case must name nothing else.
+			if err == nil || !strings.Contains(err.Error(), "--data-dir (CUS_DATA_DIR): must not be empty") {
+				t.Fatalf("run = %v, want the empty data dir named", err)
+			}
+			if tt.want == "" {
+				if n := strings.Count(err.Error(), "\n--"); n != 1 {
+					t.Fatalf("a valid configuration got more complaints: %v", err)
+				}
+				return
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("run = %v, want it to say %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestEnvironmentSetsFlags(t *testing.T) {
+	env := map[string]string{"CUS_INITIAL_CLUSTER_STATE": "joining", "CUS_DATA_DIR": ""}
+	err := run(t.Context(), []string{"--data-dir", ""}, func(k string) string { return env[k] }, nil, nil)
+	if err == nil || !strings.Contains(err.Error(), `got "joining"`) {
+		t.Fatalf("run = %v, want CUS_INITIAL_CLUSTER_STATE read", err)
+	}
+}
+
+// One member serves, stops on its context (what SIGTERM does in main) and finds its data again on restart.
+func TestMemberStopsGracefullyAndKeepsItsData(t *testing.T) {
+	ports := freePorts(t, 2)
+	args := []string{
+		"--name", "e0", "--data-dir", filepath.Join(t.TempDir(), "e0"),
+		"--listen-client", fmt.Sprintf("127.0.0.1:%d", ports[0]), "--listen-peer", fmt.Sprintf("127.0.0.1:%d", ports[1]),
+		"--log-level", "error",
+	}
+	m := startMember(t, args)
+	cli := client(t, m.url)
+	if _, err := cli.Put(t.Context(), "/cus/test/kept", "yes"); err != nil {
+		t.Fatal(err)
+	}
+	m.stop(t)
+
+	m = startMember(t, args)
+	get, err := client(t, m.url).Get(t.Context(), "/cus/test/kept")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(get.Kvs) != 1 || string(get.Kvs[0].Value) != "yes" {
+		t.Fatalf("after a restart the key is %v, want yes", get.Kvs)
+	}
+	m.stop(t)
+}
+
+// Three members started from --initial-cluster form one cluster: a write through one is read through another.
+func TestThreeMembersFormOneCluster(t *testing.T) {
+	ports := freePorts(t, 6)
+	var initial []string
+	for i := range 3 {
+		initial = append(initial, fmt.Sprintf("e%d=http://127.0.0.1:%d", i, ports[2*i+1]))
+	}
+	dir := t.TempDir()
+	members := make([]*runningMember, 3)
+	started := make(chan *runningMember, 3)
+	for i := range 3 {
+		args := []string{
+			"--name", fmt.Sprintf("e%d", i), "--data-dir", filepath.Join(dir, fmt.Sprintf("e%d", i)),
+			"--listen-client", fmt.Sprintf("127.0.0.1:%d", ports[2*i]), "--listen-peer", fmt.Sprintf("127.0.0.1:%d", ports[2*i+1]),
+			"--initial-cluster", strings.Join(initial, ","), "--heartbeat-interval", "25", "--election-timeout", "250",
+			"--log-level", "error",
+		}
+		members[i] = launch(t, args)
+		go func() { members[i].waitReady(t); started <- members[i] }()
+	}
+	for range 3 {
+		<-started
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if _, err := client(t, members[0].url).Put(ctx, "/cus/test/shared", "1"); err != nil {
+		t.Fatal(err)
+	}
+	get, err := client(t, members[2].url).Get(ctx, "/cus/test/shared")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(get.Kvs) != 1 {
+		t.Fatal("a key written through member 0 is not read through member 2")
+	}
+	status, err := client(t, members[1].url).Status(ctx, members[1].url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status.Leader == 0 {
+		t.Fatal("member 1 knows no leader")
+	}
+	for _, m := range members {
+		m.cancel()
+	}
+	for _, m := range members {
+		if err := m.wait(); err != nil {
+			t.Errorf("member stopped with %v", err)
+		}
+	}
+}
+
+type runningMember struct {
+	url    string
+	ready  chan string
+	cancel context.CancelFunc
+	done   chan struct{} // closed when run has returned err
+	err    error
+}
+
+func launch(t *testing.T, args []string) *runningMember {
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &runningMember{ready: make(chan string, 1), cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(m.done)
+		m.err = run(ctx, args, noEnv, func(*zap.Logger) {}, m.ready)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-m.done
+	})
+	return m
+}
+
+func (m *runningMember) wait() error {
+	<-m.done
+	return m.err
+}
+
+func (m *runningMember) waitReady(t *testing.T) {
+	select {
+	case m.url = <-m.ready:
+	case <-m.done:
+		t.Errorf("member ended before it was ready: %v", m.err)
+	case <-time.After(60 * time.Second):
+		t.Error("member not ready after 60s")
+	}
+}
+
+func startMember(t *testing.T, args []string) *runningMember {
+	t.Helper()
+	m := launch(t, args)
+	m.waitReady(t)
+	if m.url == "" {
+		t.FailNow()
+	}
+	return m
+}
+
+func (m *runningMember) stop(t *testing.T) {
+	t.Helper()
+	m.cancel()
+	if err := m.wait(); err != nil {
+		t.Fatalf("a member stopped by its context returned %v", err)
+	}
+}
+
+func client(t *testing.T, url string) *clientv3.Client {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{url}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cli.Close() })
+	return cli
+}
+
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = l.Close() }()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports
+}
+
+func noEnv(string) string { return "" }
