@@ -21,6 +21,12 @@ build:
 run: build
 	@scripts/run.sh
 
+## run-ha: a three-member etcd cluster (bin/cus-etcd), two replicas of each service on it and the gateway, with
+## demo data under var/ha/, on ports apart from make run's (Ctrl-C stops it; docs/etcd.md)
+.PHONY: run-ha
+run-ha: build
+	@scripts/run-ha.sh
+
 ## bench-web: the residents' results page end to end on 100,000 services: page minus search p50/p99, page weight
 bench-web: build
 	@scripts/bench-web.sh
