@@ -8,9 +8,13 @@
 # Services built before the etcd engine existed have no --storage-engine: then only the etcd cluster runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=bin
+# CUS_HA_BIN, CUS_HA_DATA and the CUS_HA_*_PORT bases move it (the e2e test runs it on free ports).
+BIN=${CUS_HA_BIN:-bin}
 DATA=${CUS_HA_DATA:-var/ha}
-HTTP=${CUS_HA_HTTP:-127.0.0.1:8090}
+HTTP=127.0.0.1:${CUS_HA_HTTP_PORT:-8090}
+ETCD_PORT=${CUS_HA_ETCD_PORT:-2479}
+GRPC_PORT=${CUS_HA_GRPC_PORT:-7101}
+ADMIN_PORT=${CUS_HA_ADMIN_PORT:-9201}
 LOG=$DATA/log
 DEV=$DATA/dev
 mkdir -p "$LOG" "$DEV"
@@ -19,8 +23,8 @@ mkdir -p "$LOG" "$DEV"
 ETCD_NAMES=(e0 e1 e2)
 ETCD_CLIENT=() ETCD_PEER=() initial=()
 for i in 0 1 2; do
-  ETCD_CLIENT+=("127.0.0.1:$((2479 + 2 * i))")
-  ETCD_PEER+=("127.0.0.1:$((2480 + 2 * i))")
+  ETCD_CLIENT+=("127.0.0.1:$((ETCD_PORT + 2 * i))")
+  ETCD_PEER+=("127.0.0.1:$((ETCD_PORT + 1 + 2 * i))")
   initial+=("${ETCD_NAMES[$i]}=http://${ETCD_PEER[$i]}")
 done
 ETCD_ENDPOINTS=$(printf 'http://%s,' "${ETCD_CLIENT[@]}")
@@ -28,10 +32,14 @@ ETCD_ENDPOINTS=${ETCD_ENDPOINTS%,}
 INITIAL_CLUSTER=$(IFS=,; echo "${initial[*]}")
 
 # Replica r (1, 2) of a service: gRPC 71xx/72xx, admin 92xx/93xx (make run uses 7001-7003 and 9101-9103).
-declare -A GRPC=([catalogue1]=127.0.0.1:7101 [catalogue2]=127.0.0.1:7201 [provider1]=127.0.0.1:7102
-  [provider2]=127.0.0.1:7202 [referral1]=127.0.0.1:7103 [referral2]=127.0.0.1:7203)
-declare -A ADMIN=([catalogue1]=127.0.0.1:9201 [catalogue2]=127.0.0.1:9301 [provider1]=127.0.0.1:9202
-  [provider2]=127.0.0.1:9302 [referral1]=127.0.0.1:9203 [referral2]=127.0.0.1:9303)
+declare -A GRPC ADMIN
+for r in 1 2; do
+  for k in 0 1 2; do
+    svc=(catalogue provider referral)
+    GRPC[${svc[$k]}$r]=127.0.0.1:$((GRPC_PORT + 100 * (r - 1) + k))
+    ADMIN[${svc[$k]}$r]=127.0.0.1:$((ADMIN_PORT + 100 * (r - 1) + k))
+  done
+done
 
 names=()
 pids=()

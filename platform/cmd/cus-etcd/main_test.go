@@ -6,11 +6,14 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 func TestValidateNamesEachBadSetting(t *testing.T) {
@@ -229,3 +232,21 @@ func freePorts(t *testing.T, n int) []int {
 }
 
 func noEnv(string) string { return "" }
+
+// embed logs every listener Close shuts as a failure; those lines are dropped once the stop began, not before.
+func TestQuietStopDropsOnlyTheClosingNoise(t *testing.T) {
+	core, logs := observer.New(zapcore.InfoLevel)
+	var stopping atomic.Bool
+	log := zap.New(&quietStop{Core: core, stopping: &stopping}).With(zap.String("member", "e0"))
+	log.Error(embedServeFailed, zap.String("error", "accept tcp: address already in use"))
+	stopping.Store(true)
+	log.Error(embedServeFailed, zap.String("error", "http: Server closed"))
+	log.Info("closed etcd server")
+	var got []string
+	for _, e := range logs.All() {
+		got = append(got, e.Message)
+	}
+	if want := []string{embedServeFailed, "closed etcd server"}; strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("logged %q, want %q", got, want)
+	}
+}
