@@ -108,6 +108,7 @@ etcd_help() {
   cat <<MSG
 
   etcd      $ETCD_ENDPOINTS (three members; each serves /health and /metrics)
+            $BIN/cus-etcd status --endpoints $ETCD_ENDPOINTS
             curl -s http://${ETCD_CLIENT[0]}/health
             curl -s http://${ETCD_CLIENT[0]}/metrics | grep -E '^etcd_server_(has_leader|leader_changes_seen_total|proposals_committed_total)'
   failover  kill -TERM <pid> stops a member gracefully (a leader hands over first); kill -9 <pid> crashes it;

@@ -9,6 +9,13 @@
 // A member serves etcd's API, /health and /metrics on its client address. SIGTERM or SIGINT stops it
 // gracefully: a leader hands leadership to a follower first, so writes pause for one round trip, not an
 // election. Every flag also reads from an environment variable: --data-dir is CUS_DATA_DIR.
+//
+//	cus-etcd [serve] [flags]              run a member
+//	cus-etcd status --endpoints URL,...   each member: leader or follower, database size and in use, alarms
+//	cus-etcd defrag --endpoints URL,...   defragment the members one at a time (each answers nothing meanwhile)
+//	cus-etcd disarm --endpoints URL,...   clear a NOSPACE alarm once space is freed
+//
+// The last three spare an operator installing etcdctl beside the suite.
 package main
 
 import (
@@ -18,6 +25,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/cus-suite/cus/platform/logging"
@@ -25,10 +33,24 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, logging.RouteGRPCLogs, nil)
+	err := dispatch(ctx, os.Args[1:])
 	stop()
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "cus-etcd:", err)
 		os.Exit(1)
 	}
+}
+
+func dispatch(ctx context.Context, args []string) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return run(ctx, args, os.Getenv, logging.RouteGRPCLogs, nil)
+	case "status", "defrag", "disarm":
+		return admin(ctx, cmd, args, os.Getenv, os.Stdout)
+	}
+	return fmt.Errorf("unknown command %q (want serve, status, defrag or disarm)", cmd)
 }

@@ -14,6 +14,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/cus-suite/cus/platform/etcdtest"
 )
 
 func TestValidateNamesEachBadSetting(t *testing.T) {
@@ -248,5 +250,72 @@ func TestQuietStopDropsOnlyTheClosingNoise(t *testing.T) {
 	}
 	if want := []string{embedServeFailed, "closed etcd server"}; strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("logged %q, want %q", got, want)
+	}
+}
+
+// A cluster past its quota refuses writes (NOSPACE); status shows the alarm, defrag shrinks the file once the
+// data is deleted and compacted, disarm clears the alarm, and writes are accepted again.
+func TestAdminCommandsRecoverFromNoSpace(t *testing.T) {
+	c := etcdtest.StartWith(t, 1, etcdtest.Options{QuotaBackendBytes: 4 << 20})
+	cli := c.Client(t)
+	ctx := t.Context()
+	endpoints := "--endpoints=http://" + c.Endpoint(0)
+	value := strings.Repeat("x", 256<<10)
+	var full error
+	for i := 0; i < 64 && full == nil; i++ {
+		_, full = cli.Put(ctx, fmt.Sprintf("/cus/test/big/%02d", i), value)
+	}
+	if full == nil || !strings.Contains(full.Error(), "database space exceeded") {
+		t.Fatalf("16 MiB of puts into a 4 MiB quota ended with %v, want database space exceeded", full)
+	}
+
+	var out strings.Builder
+	if err := admin(ctx, "status", []string{endpoints}, noEnv, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "leader") || !strings.Contains(out.String(), "ALARM NOSPACE") {
+		t.Fatalf("status:\n%s\nwant the leader and the NOSPACE alarm", out.String())
+	}
+
+	del, err := cli.Delete(ctx, "/cus/test/big/", clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.Compact(ctx, del.Header.Revision, clientv3.WithCompactPhysical()); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := admin(ctx, "defrag", []string{endpoints}, noEnv, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "defragmented in") {
+		t.Fatalf("defrag said %q", out.String())
+	}
+	out.Reset()
+	if err := admin(ctx, "disarm", []string{endpoints}, noEnv, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "disarmed NOSPACE") {
+		t.Fatalf("disarm said %q", out.String())
+	}
+	if _, err := cli.Put(ctx, "/cus/test/after", "v"); err != nil {
+		t.Fatalf("a put after defrag and disarm: %v", err)
+	}
+	out.Reset()
+	if err := admin(ctx, "disarm", []string{endpoints}, noEnv, &out); err != nil || !strings.Contains(out.String(), "no alarm") {
+		t.Fatalf("a second disarm: %v, %q", err, out.String())
+	}
+}
+
+func TestAdminStatusNamesAnUnreachableMember(t *testing.T) {
+	c := etcdtest.StartOne(t)
+	gone := freePorts(t, 1)[0]
+	var out strings.Builder
+	err := admin(t.Context(), "status", []string{fmt.Sprintf("--endpoints=http://%s,http://127.0.0.1:%d", c.Endpoint(0), gone), "--timeout=2s"}, noEnv, &out)
+	if err == nil || !strings.Contains(err.Error(), "1 of 2 members unreachable") {
+		t.Fatalf("status = %v, want one member unreachable\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), fmt.Sprintf("127.0.0.1:%d\tunreachable", gone)) {
+		t.Fatalf("status does not name the unreachable member:\n%s", out.String())
 	}
 }
