@@ -21,10 +21,14 @@ import (
 //	cus-etcd status --endpoints URL,...   each member: leader or follower, database size and in use, alarms
 //	cus-etcd defrag --endpoints URL,...   defragment the members one at a time (each answers nothing meanwhile)
 //	cus-etcd disarm --endpoints URL,...   clear a NOSPACE alarm once space is freed (compaction, defragmentation)
+//	cus-etcd members --endpoints URL,...  the members: id, name, peer and client URLs
+//	cus-etcd add-member --name N --peer-url URL --endpoints URL,...   announce a new member before starting it
+//	cus-etcd remove-member --name N --endpoints URL,...               drop a member that is gone for good
 type adminFlags struct {
 	Endpoints     string
 	Cert, Key, CA string
 	Timeout       time.Duration
+	Name, PeerURL string // add-member, remove-member
 }
 
 func (a *adminFlags) register(fs *flag.FlagSet) {
@@ -67,9 +71,24 @@ func admin(ctx context.Context, cmd string, args []string, getenv func(string) s
 	var a adminFlags
 	fs := flag.NewFlagSet("cus-etcd "+cmd, flag.ContinueOnError)
 	a.register(fs)
+	switch cmd {
+	case "add-member":
+		fs.StringVar(&a.PeerURL, "peer-url", "", "peer URL of the new member (its --listen-peer or --advertise-peer, as http:// or https://)")
+		fallthrough
+	case "remove-member":
+		fs.StringVar(&a.Name, "name", "", "name of the member (its --name)")
+	}
 	fs.Usage = config.Usage(fs)
 	if err := config.Parse(fs, args, getenv); err != nil {
 		return err
+	}
+	if (cmd == "add-member" || cmd == "remove-member") && a.Name == "" {
+		return fmt.Errorf("--name (%s): which member?", config.EnvName("name"))
+	}
+	if cmd == "add-member" {
+		if _, err := parseInitialCluster(a.Name+"="+a.PeerURL, a.Name); err != nil {
+			return fmt.Errorf("--peer-url (%s): %w", config.EnvName("peer-url"), err)
+		}
 	}
 	cli, err := a.client()
 	if err != nil {
@@ -145,6 +164,59 @@ func admin(ctx context.Context, cmd string, args []string, getenv func(string) s
 			_, _ = fmt.Fprintln(out, "no alarm was raised")
 		}
 		return nil
+	case "members":
+		c, cancel := call()
+		defer cancel()
+		resp, err := cli.MemberList(c)
+		if err != nil {
+			return fmt.Errorf("members: %w", err)
+		}
+		for _, m := range resp.Members {
+			name := m.Name
+			if name == "" {
+				name = "(not started yet)"
+			}
+			_, _ = fmt.Fprintf(out, "%x\t%s\tpeer %s\tclient %s\n", m.ID, name, strings.Join(m.PeerURLs, ","), strings.Join(m.ClientURLs, ","))
+		}
+		return nil
+	case "add-member":
+		c, cancel := call()
+		defer cancel()
+		resp, err := cli.MemberAdd(c, []string{a.PeerURL})
+		if err != nil {
+			return fmt.Errorf("add member %s: %w", a.Name, err)
+		}
+		// The new member starts with every member listed, itself included, and joins the running cluster.
+		var initial []string
+		for _, m := range resp.Members {
+			name := m.Name
+			if m.ID == resp.Member.ID {
+				name = a.Name
+			}
+			for _, u := range m.PeerURLs {
+				initial = append(initial, name+"="+u)
+			}
+		}
+		_, _ = fmt.Fprintf(out, "added member %s (%x); start it with:\n  --name %s --initial-cluster %s --initial-cluster-state existing\n",
+			a.Name, resp.Member.ID, a.Name, strings.Join(initial, ","))
+		return nil
+	case "remove-member":
+		c, cancel := call()
+		defer cancel()
+		list, err := cli.MemberList(c)
+		if err != nil {
+			return fmt.Errorf("members: %w", err)
+		}
+		for _, m := range list.Members {
+			if m.Name == a.Name {
+				if _, err := cli.MemberRemove(c, m.ID); err != nil {
+					return fmt.Errorf("remove member %s: %w", a.Name, err)
+				}
+				_, _ = fmt.Fprintf(out, "removed member %s (%x)\n", a.Name, m.ID)
+				return nil
+			}
+		}
+		return fmt.Errorf("no member named %q", a.Name)
 	}
 	return fmt.Errorf("unknown command %q", cmd)
 }

@@ -14,8 +14,9 @@
 //	cus-etcd status --endpoints URL,...   each member: leader or follower, database size and in use, alarms
 //	cus-etcd defrag --endpoints URL,...   defragment the members one at a time (each answers nothing meanwhile)
 //	cus-etcd disarm --endpoints URL,...   clear a NOSPACE alarm once space is freed
+//	cus-etcd members | add-member --name N --peer-url URL | remove-member --name N   (--endpoints URL,...)
 //
-// The last three spare an operator installing etcdctl beside the suite.
+// The commands after serve spare an operator installing etcdctl beside the suite.
 package main
 
 import (
@@ -49,8 +50,8 @@ func dispatch(ctx context.Context, args []string) error {
 	switch cmd {
 	case "serve":
 		return run(ctx, args, os.Getenv, logging.RouteGRPCLogs, nil)
-	case "status", "defrag", "disarm":
+	case "status", "defrag", "disarm", "members", "add-member", "remove-member":
 		return admin(ctx, cmd, args, os.Getenv, os.Stdout)
 	}
-	return fmt.Errorf("unknown command %q (want serve, status, defrag or disarm)", cmd)
+	return fmt.Errorf("unknown command %q (want serve, status, defrag, disarm, members, add-member or remove-member)", cmd)
 }

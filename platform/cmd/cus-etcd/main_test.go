@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"path/filepath"
 	"strings"
@@ -317,5 +318,88 @@ func TestAdminStatusNamesAnUnreachableMember(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), fmt.Sprintf("127.0.0.1:%d\tunreachable", gone)) {
 		t.Fatalf("status does not name the unreachable member:\n%s", out.String())
+	}
+}
+
+// A member lost for good is replaced: removed by name, a new one announced with add-member and started with
+// the flags it printed; the new member catches up with what was written before it joined.
+func TestAdminReplacesALostMember(t *testing.T) {
+	c := etcdtest.Start(t, 3)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	leader, err := c.WaitLeader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost := (leader + 1) % 3
+	c.Kill(lost)
+	cli := c.Client(t)
+	if _, err := cli.Put(ctx, "/cus/test/before", "1"); err != nil {
+		t.Fatal(err)
+	}
+	endpoints := "--endpoints=http://" + c.Endpoint(leader)
+	var out strings.Builder
+	if err := admin(ctx, "remove-member", []string{endpoints, "--name", fmt.Sprintf("m%d", lost)}, noEnv, &out); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin(ctx, "remove-member", []string{endpoints, "--name", "nobody"}, noEnv, &out); err == nil || !strings.Contains(err.Error(), `no member named "nobody"`) {
+		t.Fatalf("removing an unknown member: %v", err)
+	}
+
+	ports := freePorts(t, 2)
+	peer := fmt.Sprintf("http://127.0.0.1:%d", ports[1])
+	// etcd refuses a new member until every voting member has been connected for 5 s (the cluster here is
+	// only seconds old); an operator simply runs the command again.
+	for {
+		out.Reset()
+		err := admin(ctx, "add-member", []string{endpoints, "--name", "e9", "--peer-url", peer}, noEnv, &out)
+		if err == nil {
+			break
+		}
+		if !strings.Contains(err.Error(), "unhealthy cluster") || ctx.Err() != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	_, flags, ok := strings.Cut(out.String(), "start it with:\n")
+	if !ok {
+		t.Fatalf("add-member printed %q", out.String())
+	}
+	args := append(strings.Fields(flags), "--data-dir", filepath.Join(t.TempDir(), "e9"),
+		"--listen-client", fmt.Sprintf("127.0.0.1:%d", ports[0]), "--listen-peer", fmt.Sprintf("127.0.0.1:%d", ports[1]),
+		"--heartbeat-interval", "25", "--election-timeout", "250", "--log-level", "error")
+	m := startMember(t, args)
+	get, err := client(t, m.url).Get(ctx, "/cus/test/before", clientv3.WithSerializable())
+	for err == nil && len(get.Kvs) == 0 && ctx.Err() == nil { // a serializable read shows what e9 has applied
+		time.Sleep(50 * time.Millisecond)
+		get, err = client(t, m.url).Get(ctx, "/cus/test/before", clientv3.WithSerializable())
+	}
+	if err != nil || len(get.Kvs) != 1 {
+		t.Fatalf("the new member has not caught up: %v, %v", err, get)
+	}
+	out.Reset()
+	if err := admin(ctx, "members", []string{endpoints}, noEnv, &out); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out.String(), "\n"); n != 3 || !strings.Contains(out.String(), "\te9\t") || strings.Contains(out.String(), fmt.Sprintf("\tm%d\t", lost)) {
+		t.Fatalf("members after the replacement:\n%s", out.String())
+	}
+}
+
+func TestAdminRefusesBadMemberFlags(t *testing.T) {
+	for _, tt := range []struct {
+		cmd  string
+		args []string
+		want string
+	}{
+		{"add-member", []string{"--peer-url", "http://127.0.0.1:2480"}, "--name (CUS_NAME): which member?"},
+		{"add-member", []string{"--name", "e3", "--peer-url", "127.0.0.1:2480"}, "--peer-url (CUS_PEER_URL)"},
+		{"remove-member", nil, "--name (CUS_NAME)"},
+		{"status", []string{"--name", "e3"}, "flag provided but not defined: -name"},
+	} {
+		err := admin(t.Context(), tt.cmd, tt.args, noEnv, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s %v = %v, want %q", tt.cmd, tt.args, err, tt.want)
+		}
 	}
 }
