@@ -117,7 +117,10 @@ MSG
 }
 
 # 2. The services, only when they know the etcd engine.
-if ! "$BIN/catalogue" serve --help 2>&1 | grep -q -- '--storage-engine'; then
+# The help is read whole before it is searched: grep -q leaving early would kill the binary with SIGPIPE, and
+# pipefail would take that for "no such flag".
+catalogue_help=$("$BIN/catalogue" serve --help 2>&1 || true)
+if [[ $catalogue_help != *--storage-engine* ]]; then
   etcd_help
   cat <<MSG
 
@@ -132,8 +135,9 @@ fi
 
 # The services and the gateway take a list of replicas (host:port,host:port) where they support one; an older
 # build gets the first replica only.
+gateway_help=$("$BIN/gateway" --help 2>&1 || true)
 list() { # service: its replicas' addresses as the callers' flags take them
-  if "$BIN/gateway" --help 2>&1 | grep -q 'host:port,host:port'; then
+  if [[ $gateway_help == *host:port,host:port* ]]; then
     echo "${GRPC[${1}1]},${GRPC[${1}2]}"
   else
     echo "${GRPC[${1}1]}"
@@ -190,7 +194,7 @@ pid_of() { local i; for i in "${!names[@]}"; do [[ ${names[$i]} == "$1" ]] && ec
 
 cat <<MSG
 
-  pages     http://$HTTP/                  the CUS web page for residents, served through both replicas
+  pages     http://$HTTP/                  the CUS web page for residents
 
 CUS suite is running on etcd (data in $DATA/, logs in $LOG/):
 
