@@ -7,9 +7,11 @@ package search
 //
 // Version 2 holds no text but names: the index keeps postings, not text. What can be derived from the
 // stored arrays (the filter bitsets, TERC doc lists, geo cells, dense term sets, name prefixes, the id map)
-// is rebuilt on reading rather than stored, so it cannot disagree with them.
+// is rebuilt on reading rather than stored, so it cannot disagree with them. Version 3 stores the postings'
+// frequencies as one-byte codes of the index's frequency dictionary (tfDict) and no norms (the index
+// computes them from the field lengths).
 //
-// # Format (version 2)
+// # Format (version 3)
 //
 // All integers are little-endian.
 //
@@ -37,14 +39,16 @@ package search
 //	HOTF  the filter data (docHot) of every slot, fixed size
 //	WEEK  the opening-hours week map of every slot
 //	META  the rarer filter data (docMeta): interned TERC ids (more than two), valid points, hours
-//	LENS  field lengths and BM25 norms per slot, the average lengths the norms use, the length sums, the
-//	      documents changed since the norms were computed
+//	LENS  field lengths per slot, the average lengths the norms use, the length sums, the documents
+//	      changed since the norms were computed
 //	TRMS  per slot its distinct term ids (uvarint deltas): byte counts, then the bytes
 //	FREE  free slots; tombstones (id and revision) above the snapshot's revision
 //	TERC  the interned TERC codes in id order
 //	VOCA  the terms in id order, the sorted and pending orders, the typo bigram index and its by-length lists
-//	POST  postings: per term its length and largest impact, then the doc numbers, the packed term
-//	      frequencies and the impacts of all terms, each as one array
+//	POST  postings: per term its length and largest impact, then the doc numbers of all terms as one
+//	      array; the frequency dictionary (packed frequencies by code), the frequency codes and the impacts
+//	      of all terms, each as one array; the frequencies of the postings coded tfEscape (count, then
+//	      term<<32|doc and the packed frequencies, in key order)
 //	END.  nothing: its presence proves the file is complete
 //
 // A string column is the lengths of its n strings (uint32 each) followed by their bytes concatenated; a
@@ -69,7 +73,7 @@ import (
 
 // snapshotVersion is the format version written; a snapshot of any other version is refused (the caller
 // rebuilds), so change it whenever the layout or the meaning of a field changes.
-const snapshotVersion = 2
+const snapshotVersion = 3
 
 var snapshotMagic = [8]byte{'C', 'U', 'S', 'S', 'R', 'C', 'H', '\n'}
 
@@ -226,12 +230,6 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 			sw.u16(l)
 		}
 	}
-	for i := range ix.norm {
-		sw.room(4 * nFields)
-		for _, x := range ix.norm[i] {
-			sw.f32(x)
-		}
-	}
 	for _, x := range ix.normAvg {
 		sw.f64(x)
 	}
@@ -297,15 +295,20 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 			sw.u32(d)
 		}
 	}
+	sw.u32s(ix.tfd.vals)
 	for t := range ix.post {
-		for _, tf := range ix.post[t].tfs {
-			sw.u32(tf)
-		}
+		sw.bytes(ix.post[t].tfc)
 	}
 	for t := range ix.post {
 		for _, imp := range ix.post[t].imps {
 			sw.u16(imp)
 		}
+	}
+	sw.u32(uint32(len(ix.tfd.over)))
+	for _, k := range slices.Sorted(maps.Keys(ix.tfd.over)) {
+		sw.room(12)
+		sw.u64(k)
+		sw.u32(ix.tfd.over[k])
 	}
 
 	sw.section("END.")
@@ -839,7 +842,6 @@ func (sr *snapReader) index(meta *SnapshotMeta) (*Index, error) {
 	ix.week = make([]weekMap, n)
 	ix.meta = make([]docMeta, n)
 	ix.flen = make([][nFields]uint16, n)
-	ix.norm = make([][nFields]float32, n)
 	ix.dterms = make([][]byte, n)
 	ix.live = live
 
@@ -931,13 +933,6 @@ func (sr *snapReader) index(meta *SnapshotMeta) (*Index, error) {
 			}
 		}
 	})
-	sr.chunk(n, 4*nFields, func(b []byte, start, k int) {
-		for i := range k {
-			for f := range nFields {
-				ix.norm[start+i][f] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*(nFields*i+f):]))
-			}
-		}
-	})
 	for f := range nFields {
 		ix.normAvg[f] = math.Float64frombits(sr.u64())
 	}
@@ -1009,16 +1004,40 @@ func (sr *snapReader) index(meta *SnapshotMeta) (*Index, error) {
 			ix.post[start+i].maxImp = binary.LittleEndian.Uint16(b[2*i:])
 		}
 	})
+	// total is bounded by the input's size (counts), and each posting takes 7 bytes of it.
+	if !sr.fits(total, 7, "postings") {
+		return nil, sr.err
+	}
 	docs := make([]uint32, total)
 	sr.u32Array(docs)
-	tfs := make([]uint32, total)
-	sr.u32Array(tfs)
+	ix.tfd.vals = sr.u32s(1<<(tfBits*nFields), "packed frequency")
+	if len(ix.tfd.vals) > tfEscape {
+		sr.fail("%d frequency codes, at most %d", len(ix.tfd.vals), tfEscape)
+	}
+	for c, v := range ix.tfd.vals {
+		ix.tfd.codes[v] = uint8(c)
+	}
+	if len(ix.tfd.codes) != len(ix.tfd.vals) {
+		sr.fail("duplicate frequency codes")
+	}
+	tfc := sr.bytes(total)
 	imps := make([]uint16, total)
 	sr.u16Array(imps)
+	nOver := int(sr.u32())
+	if !sr.fits(nOver, 12, "escaped frequencies") {
+		return nil, sr.err
+	}
+	for range nOver {
+		k := sr.u64()
+		ix.tfd.over[k] = sr.u32()
+	}
+	if sr.err != nil {
+		return nil, sr.err
+	}
 	// Each list is a window of one array, capacity capped: the first insert into a list moves it out.
 	each(postCounts, func(t, from, to int) {
 		p := &ix.post[t]
-		p.docs, p.tfs, p.imps = docs[from:to:to], tfs[from:to:to], imps[from:to:to]
+		p.docs, p.tfc, p.imps = docs[from:to:to], tfc[from:to:to], imps[from:to:to]
 	})
 
 	sr.expect("END.")
@@ -1083,14 +1102,28 @@ func each(counts []uint32, fn func(i, from, to int)) {
 func (ix *Index) checkLoaded() error {
 	n := uint32(len(ix.ids))
 	nTercs := uint32(len(ix.tercNames))
+	escaped := 0
 	for t := range ix.post {
 		prev := int64(-1)
-		for _, d := range ix.post[t].docs {
+		p := &ix.post[t]
+		for j, d := range p.docs {
 			if d >= n || int64(d) <= prev {
 				return fmt.Errorf("postings of term %d: doc %d out of order or range (%d slots)", t, d, n)
 			}
 			prev = int64(d)
+			switch c := p.tfc[j]; {
+			case c == tfEscape:
+				if _, ok := ix.tfd.over[overKey(uint32(t), d)]; !ok {
+					return fmt.Errorf("postings of term %d: doc %d has no escaped frequencies", t, d)
+				}
+				escaped++
+			case int(c) >= len(ix.tfd.vals):
+				return fmt.Errorf("postings of term %d: frequency code %d out of range (%d)", t, c, len(ix.tfd.vals))
+			}
 		}
+	}
+	if escaped != len(ix.tfd.over) {
+		return fmt.Errorf("%d escaped frequencies for %d escaped postings", len(ix.tfd.over), escaped)
 	}
 	for i := range ix.hot {
 		h := &ix.hot[i]
@@ -1107,7 +1140,8 @@ func (ix *Index) checkLoaded() error {
 				return fmt.Errorf("document %d: TERC id %d out of range", i, t)
 			}
 		}
-		if o := ix.list[i].origin; o < -1 || o >= int32(nTercs) {
+		// A freed slot's list data is zero (origin 0), which an index without TERC codes does not have.
+		if o := ix.list[i].origin; h.flags&hotLive != 0 && (o < -1 || o >= int32(nTercs)) {
 			return fmt.Errorf("document %d: origin TERC id %d out of range", i, o)
 		}
 		if (h.flags&hotLive != 0) != (ix.ids[i] != "") {
