@@ -127,8 +127,8 @@ func parseBytes(s string) (int64, error) {
 	return n << shift, nil
 }
 
-// containerLimit reads the memory limit of the process's cgroup: v2 memory.max (its own cgroup's, found in
-// /proc/self/cgroup, or the root's as mounted in a container), else v1 memory.limit_in_bytes. "max" and the
+// containerLimit reads the memory limit of the process's cgroup: v2 memory.max or v1 memory.limit_in_bytes
+// of its own cgroup (found in /proc/self/cgroup), else of the root as mounted in a container. "max" and the
 // v1 "unlimited" value (a page-rounded maximum) are no limit.
 func containerLimit(host hostFiles) (int64, bool) {
 	root := host.cgroupRoot
@@ -137,6 +137,8 @@ func containerLimit(host hostFiles) (int64, bool) {
 		for _, line := range strings.Split(string(self), "\n") {
 			if rest, ok := strings.CutPrefix(line, "0::"); ok {
 				candidates = append(candidates, filepath.Join(root, rest, "memory.max"))
+			} else if _, path, ok := strings.Cut(line, ":memory:"); ok {
+				candidates = append(candidates, filepath.Join(root, "memory", path, "memory.limit_in_bytes"))
 			}
 		}
 	}

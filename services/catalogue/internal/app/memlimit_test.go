@@ -27,6 +27,8 @@ func TestResolveMemoryLimit(t *testing.T) {
 			files: files{"self": "0::/kubepods/pod1/catalogue\n", "cg/kubepods/pod1/catalogue/memory.max": "2147483648", "cg/memory.max": "max"}, want: 1932735283},
 		{name: "auto: v2 without a limit", setting: "", files: files{"cg/memory.max": "max"}, want: 0},
 		{name: "auto: 90% of cgroup v1", setting: "auto", files: files{"cg/memory/memory.limit_in_bytes": "536870912"}, want: 483183820},
+		{name: "auto: the process's own v1 cgroup", setting: "auto",
+			files: files{"self": "4:memory:/process_api/abc\n0::/\n", "cg/memory/process_api/abc/memory.limit_in_bytes": "1073741824"}, want: 966367641},
 		{name: "auto: cgroup v1 unlimited", setting: "auto", files: files{"cg/memory/memory.limit_in_bytes": "9223372036854771712"}, want: 0},
 		{name: "auto outside a container", setting: "auto", files: files{"meminfo": "MemTotal:       16384000 kB\n"}, want: 0},
 		{name: "off beats GOMEMLIMIT", setting: "off", gomem: "1GiB", want: 0},
