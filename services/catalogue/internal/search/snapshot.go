@@ -9,7 +9,7 @@ package search
 // stored arrays (the filter bitsets, TERC doc lists, geo cells, dense term sets, name prefixes, the id map)
 // is rebuilt on reading rather than stored, so it cannot disagree with them. Version 3 stores the postings'
 // frequencies as one-byte codes of the index's frequency dictionary (tfDict) and no norms (the index
-// computes them from the field lengths).
+// computes them from the field lengths), and the sort keys packed (packSortKey).
 //
 // # Format (version 3)
 //
@@ -35,7 +35,8 @@ package search
 //
 //	HEAD  feed id, source, revision, write time, number of document slots, live documents, terms, TERC codes
 //	DOCS  per slot: revision, create and update time, status, origin TERC id, flags (fixed size)
-//	TEXT  string columns of the slots: id, name, sort key, folded name; then the per-slot provider lists
+//	TEXT  string columns of the slots: id, name, sort key (packed: packSortKey), then the sort keys' runs
+//	      (uint16 each), the folded names; then the per-slot provider lists
 //	HOTF  the filter data (docHot) of every slot, fixed size
 //	WEEK  the opening-hours week map of every slot
 //	META  the rarer filter data (docMeta): interned TERC ids (more than two), valid points, hours
@@ -161,9 +162,9 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 	sw.section("TEXT")
 	sw.strColumn(n, func(i int) string { return ix.ids[i] })
 	sw.strColumn(n, func(i int) string { return ix.list[i].name })
-	sw.counts(n, func(i int) int { return len(ix.list[i].sortKey) })
+	sw.strColumn(n, func(i int) string { return ix.list[i].sortKey })
 	for i := range n {
-		sw.bytes(ix.list[i].sortKey)
+		sw.u16(ix.list[i].sortRun)
 	}
 	sw.strColumn(n, func(i int) string { return ix.nameKey[i] })
 	sw.listStrings(n, func(i int) []string { return ix.list[i].providers })
@@ -866,10 +867,14 @@ func (sr *snapReader) index(meta *SnapshotMeta) (*Index, error) {
 	for i, s := range sr.strColumn(n) {
 		ix.list[i].name = s
 	}
-	keyCounts, total := sr.counts(n)
-	keyBytes := sr.bytes(total)
-	// One array, each key a window with its capacity capped.
-	each(keyCounts, func(i, from, to int) { ix.list[i].sortKey = keyBytes[from:to:to] })
+	for i, s := range sr.strColumn(n) {
+		ix.list[i].sortKey = s
+	}
+	sr.chunk(n, 2, func(b []byte, start, k int) {
+		for i := range k {
+			ix.list[start+i].sortRun = binary.LittleEndian.Uint16(b[2*i:])
+		}
+	})
 	ix.nameKey = sr.strColumn(n)
 	sr.listStrings(n, func(i int, items []string) { ix.list[i].providers = items })
 
