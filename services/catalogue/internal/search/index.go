@@ -236,8 +236,10 @@ func buildWeek(hours []hourIv) weekMap {
 	return w
 }
 
+// docMeta is what the rarer filters read. The TERC ids of the few documents
+// with more than two (docHot.terc holds two) are in Index.manyTercs: a
+// slice header here would cost every document 24 bytes.
 type docMeta struct {
-	tercs  []uint32 // only when more than two (docHot.terc holds up to two)
 	points []LatLng
 	hours  []hourIv
 }
@@ -385,6 +387,7 @@ type Index struct {
 
 	tercIDs   map[string]uint32
 	tercNames []string
+	manyTercs map[uint32][]uint32 // by doc number: the TERC ids of a document with more than two
 	tercDocs  [][]uint32 // by TERC id, ascending doc numbers
 	// cells is a geo grid of cellDeg x cellDeg cells, each with the
 	// ascending doc numbers having a point in it: a radius query visits
@@ -413,6 +416,7 @@ func New() *Index {
 		voc:       newVocab(),
 		tfd:       newTfDict(),
 		tercIDs:   make(map[string]uint32),
+		manyTercs: make(map[uint32][]uint32),
 		cells:     make(map[uint32][]uint32),
 		providers: make(map[string]string),
 	}
@@ -486,7 +490,7 @@ func (ix *Index) fillDoc(n uint32, d *Doc, tercBuf []string, keyBuf []byte) ([]s
 func (ix *Index) docTercs(n uint32) []uint32 {
 	h := &ix.hot[n]
 	if h.nTerc > 2 {
-		return ix.meta[n].tercs
+		return ix.manyTercs[n]
 	}
 	return h.terc[:h.nTerc]
 }
@@ -842,6 +846,7 @@ func (ix *Index) removeLocked(n uint32) {
 	ix.hot[n] = docHot{}
 	ix.week[n] = weekMap{}
 	ix.meta[n] = docMeta{}
+	delete(ix.manyTercs, n)
 	ix.list[n] = listDoc{}
 	ix.nameKey[n] = ""
 	ix.namePfx[n] = 0
@@ -1057,7 +1062,15 @@ func (ix *Index) indexMeta(n uint32, d *Doc) {
 	if d.Free {
 		h.flags |= hotFree
 	}
+	// Sized once: appending would leave up to half of each array unused,
+	// for every document.
 	var m docMeta
+	if len(d.Points) > 0 {
+		m.points = make([]LatLng, 0, len(d.Points))
+	}
+	if len(d.Hours) > 0 {
+		m.hours = make([]hourIv, 0, len(d.Hours))
+	}
 	for _, p := range d.Points {
 		// A NaN coordinate would poison distance ordering; drop it here
 		// rather than test for it on every query.
@@ -1094,7 +1107,9 @@ func (ix *Index) indexMeta(n uint32, d *Doc) {
 	h.nTerc = uint8(min(len(tercs), 255))
 	copy(h.terc[:], tercs)
 	if len(tercs) > 2 {
-		m.tercs = tercs
+		ix.manyTercs[n] = tercs
+	} else {
+		delete(ix.manyTercs, n)
 	}
 	for _, iv := range d.Hours {
 		if iv.Weekday < 1 || iv.Weekday > 7 || iv.OpenMin < 0 || iv.OpenMin >= 1440 ||

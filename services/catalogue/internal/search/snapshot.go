@@ -200,9 +200,9 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 	}
 
 	sw.section("META")
-	sw.counts(n, func(i int) int { return len(ix.meta[i].tercs) })
+	sw.counts(n, func(i int) int { return len(ix.manyTercs[uint32(i)]) })
 	for i := range ix.meta {
-		for _, t := range ix.meta[i].tercs {
+		for _, t := range ix.manyTercs[uint32(i)] {
 			sw.u32(t)
 		}
 	}
@@ -916,7 +916,7 @@ func (sr *snapReader) index(meta *SnapshotMeta) (*Index, error) {
 			tercs[start+i] = binary.LittleEndian.Uint32(b[4*i:])
 		}
 	})
-	each(tercCounts, func(i, from, to int) { ix.meta[i].tercs = tercs[from:to:to] })
+	each(tercCounts, func(i, from, to int) { ix.manyTercs[uint32(i)] = tercs[from:to:to] })
 	pointCounts, total := sr.counts(n)
 	points := sr.points(total)
 	each(pointCounts, func(i, from, to int) { ix.meta[i].points = points[from:to:to] })
@@ -1137,10 +1137,10 @@ func (ix *Index) checkLoaded() error {
 				return fmt.Errorf("document %d: TERC id %d out of range", i, h.terc[j])
 			}
 		}
-		if m := len(ix.meta[i].tercs); h.nTerc > 2 && int(h.nTerc) != min(m, 255) || h.nTerc <= 2 && m != 0 {
+		if m := len(ix.manyTercs[uint32(i)]); h.nTerc > 2 && int(h.nTerc) != min(m, 255) || h.nTerc <= 2 && m != 0 {
 			return fmt.Errorf("document %d: %d TERC ids, %d in its meta", i, h.nTerc, m)
 		}
-		for _, t := range ix.meta[i].tercs {
+		for _, t := range ix.manyTercs[uint32(i)] {
 			if t >= nTercs {
 				return fmt.Errorf("document %d: TERC id %d out of range", i, t)
 			}
