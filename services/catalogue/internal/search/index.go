@@ -388,7 +388,7 @@ type Index struct {
 	tercIDs   map[string]uint32
 	tercNames []string
 	manyTercs map[uint32][]uint32 // by doc number: the TERC ids of a document with more than two
-	tercDocs  [][]uint32 // by TERC id, ascending doc numbers
+	tercDocs  [][]uint32          // by TERC id, ascending doc numbers
 	// cells is a geo grid of cellDeg x cellDeg cells, each with the
 	// ascending doc numbers having a point in it: a radius query visits
 	// the few cells its box covers instead of every document.
