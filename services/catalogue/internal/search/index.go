@@ -251,13 +251,13 @@ type listDoc struct {
 	// sortKey is the collation key without its trailing run of sortRun
 	// default secondary weights (see packSortKey).
 	sortKey   string
-	providers []string // interned
-	created   int64    // Unix seconds
+	created   int64 // Unix seconds
 	updated   int64
 	createdNs int32
 	updatedNs int32
 	status    int32
-	origin    int32 // TERC id, -1 for none
+	origin    int32  // TERC id, -1 for none
+	provs     uint32 // its provider list: Index.provLists[provs]; 0 for none
 	sortRun   uint16
 	reqDec    bool
 }
@@ -392,8 +392,14 @@ type Index struct {
 	// cells is a geo grid of cellDeg x cellDeg cells, each with the
 	// ascending doc numbers having a point in it: a radius query visits
 	// the few cells its box covers instead of every document.
-	cells     map[uint32][]uint32
-	providers map[string]string // interning
+	cells map[uint32][]uint32
+	// provLists are the distinct provider lists of the documents (the
+	// first is none), provIDs their indexes by the list joined with NULs: a
+	// catalogue has a few provider combinations, shared by many services.
+	// Entries are not removed (their number is bounded by the
+	// combinations that ever occurred).
+	provLists [][]string
+	provIDs   map[string]uint32
 
 	// Writer-only scratch (guarded by mu held for writing).
 	wtok   tokenizer
@@ -418,7 +424,8 @@ func New() *Index {
 		tercIDs:   make(map[string]uint32),
 		manyTercs: make(map[uint32][]uint32),
 		cells:     make(map[uint32][]uint32),
-		providers: make(map[string]string),
+		provLists: [][]string{nil},
+		provIDs:   make(map[string]uint32),
 	}
 }
 
@@ -467,7 +474,7 @@ func (ix *Index) fillDoc(n uint32, d *Doc, tercBuf []string, keyBuf []byte) ([]s
 		Free:             h.flags&hotFree != 0,
 		Active:           h.flags&hotActive != 0,
 		Status:           l.status,
-		Providers:        l.providers,
+		Providers:        ix.provLists[l.provs],
 		RequiresDecision: l.reqDec,
 		CreateTime:       time.Unix(l.created, int64(l.createdNs)).UTC(),
 		UpdateTime:       time.Unix(l.updated, int64(l.updatedNs)).UTC(),
@@ -1043,13 +1050,20 @@ func (ix *Index) tercID(code string) uint32 {
 	return id
 }
 
-func (ix *Index) intern(s string) string {
-	if v, ok := ix.providers[s]; ok {
-		return v
+// internProviders returns the index of the provider list ps in provLists,
+// adding a copy of it if it is new.
+func (ix *Index) internProviders(ps []string) uint32 {
+	if len(ps) == 0 {
+		return 0
 	}
-	s = strings.Clone(s)
-	ix.providers[s] = s
-	return s
+	key := strings.Join(ps, "\x00")
+	if id, ok := ix.provIDs[key]; ok {
+		return id
+	}
+	id := uint32(len(ix.provLists))
+	ix.provIDs[key] = id
+	ix.provLists = append(ix.provLists, slices.Clone(ps))
+	return id
 }
 
 // indexMeta stores d's filter and list data as document n and adds n to
@@ -1136,12 +1150,7 @@ func (ix *Index) indexMeta(n uint32, d *Doc) {
 	if d.Origin != "" {
 		l.origin = int32(ix.tercID(d.Origin))
 	}
-	if len(d.Providers) > 0 {
-		l.providers = make([]string, len(d.Providers))
-		for i, p := range d.Providers {
-			l.providers[i] = ix.intern(p)
-		}
-	}
+	l.provs = ix.internProviders(d.Providers)
 	ix.list[n] = l
 	// A bulk load sets the age bits a word at a time at the end.
 	ix.link(n, !ix.inBulk)
@@ -1198,15 +1207,11 @@ func (ix *Index) derive() {
 	ix.facetBits = make([]uint64, n)
 	ix.tercDocs = make([][]uint32, len(ix.tercNames))
 	ix.cells = make(map[uint32][]uint32)
-	ix.providers = make(map[string]string)
 	for i := range n {
 		if ix.hot[i].flags&hotLive == 0 {
 			continue
 		}
 		ix.link(uint32(i), false)
-		for _, p := range ix.list[i].providers {
-			ix.providers[p] = p
-		}
 	}
 	ix.deriveAges()
 	ix.refreshDense()

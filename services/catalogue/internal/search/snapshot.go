@@ -167,7 +167,7 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 		sw.u16(ix.list[i].sortRun)
 	}
 	sw.strColumn(n, func(i int) string { return ix.nameKey[i] })
-	sw.listStrings(n, func(i int) []string { return ix.list[i].providers })
+	sw.listStrings(n, func(i int) []string { return ix.provLists[ix.list[i].provs] })
 
 	sw.section("HOTF")
 	for i := range ix.hot {
@@ -876,7 +876,7 @@ func (sr *snapReader) index(meta *SnapshotMeta) (*Index, error) {
 		}
 	})
 	ix.nameKey = sr.strColumn(n)
-	sr.listStrings(n, func(i int, items []string) { ix.list[i].providers = items })
+	sr.listStrings(n, func(i int, items []string) { ix.list[i].provs = ix.internProviders(items) })
 
 	sr.expect("HOTF")
 	sr.chunk(n, hotRecordSize, func(b []byte, start, k int) {
