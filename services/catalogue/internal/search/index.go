@@ -341,9 +341,19 @@ type Index struct {
 	ids  []string // by internal doc number; "" marks a free slot
 	revs []int64
 	hot  []docHot
-	week []weekMap // only read by OpenAt queries
-	meta []docMeta
-	list []listDoc
+	// week is each document's opening-hours week map (only read by OpenAt
+	// queries) as an index into weeks, the distinct maps: services share a
+	// few opening patterns, and 4 bytes a document replace 48. weekRefs
+	// counts the documents of each map, weekIDs finds a map's index, and
+	// weekFree lists the indexes no document uses any more; weeks[0] is the
+	// empty map.
+	week     []uint32
+	weeks    []weekMap
+	weekRefs []uint32
+	weekIDs  map[weekMap]uint32
+	weekFree []uint32
+	meta     []docMeta
+	list     []listDoc
 	// nameKey is the folded name, the tie-break order of results; namePfx
 	// its first 8 bytes big-endian, which settles most comparisons of a
 	// name-ordered page without touching the strings.
@@ -423,6 +433,9 @@ func New() *Index {
 		tfd:       newTfDict(),
 		tercIDs:   make(map[string]uint32),
 		manyTercs: make(map[uint32][]uint32),
+		weeks:     []weekMap{{}},
+		weekRefs:  []uint32{0},
+		weekIDs:   make(map[weekMap]uint32),
 		cells:     make(map[uint32][]uint32),
 		provLists: [][]string{nil},
 		provIDs:   make(map[string]uint32),
@@ -801,7 +814,7 @@ func (ix *Index) alloc() uint32 {
 	ix.ids = append(ix.ids, "")
 	ix.revs = append(ix.revs, 0)
 	ix.hot = append(ix.hot, docHot{})
-	ix.week = append(ix.week, weekMap{})
+	ix.week = append(ix.week, 0)
 	ix.meta = append(ix.meta, docMeta{})
 	ix.list = append(ix.list, listDoc{})
 	ix.nameKey = append(ix.nameKey, "")
@@ -851,7 +864,6 @@ func (ix *Index) removeLocked(n uint32) {
 	ix.ids[n] = ""
 	ix.revs[n] = 0
 	ix.hot[n] = docHot{}
-	ix.week[n] = weekMap{}
 	ix.meta[n] = docMeta{}
 	delete(ix.manyTercs, n)
 	ix.list[n] = listDoc{}
@@ -1133,7 +1145,7 @@ func (ix *Index) indexMeta(n uint32, d *Doc) {
 		m.hours = append(m.hours, hourIv{wd: int8(iv.Weekday), open: int16(iv.OpenMin), close: int16(iv.CloseMin)})
 	}
 	ix.hot[n], ix.meta[n] = h, m
-	ix.week[n] = buildWeek(m.hours)
+	ix.week[n] = ix.internWeek(buildWeek(m.hours))
 	ix.nameKey[n] = Normalize(d.Name)
 
 	l := listDoc{
@@ -1183,7 +1195,7 @@ func (ix *Index) link(n uint32, ages bool) {
 			ix.bAge[a].set(n)
 		}
 	}
-	w := &ix.week[n]
+	w := ix.weekOf(n)
 	forWeekBits(&w.any, func(hr int) { ix.openSet(&ix.bOpenAny, hr).set(n) })
 	forWeekBits(&w.full, func(hr int) { ix.openSet(&ix.bOpenFull, hr).set(n) })
 	for _, t := range ix.docTercs(n) {
@@ -1264,9 +1276,11 @@ func (ix *Index) unindexMeta(n uint32) {
 	for a := range ix.bAge {
 		ix.bAge[a].clear(n)
 	}
-	w := &ix.week[n]
+	w := ix.weekOf(n)
 	forWeekBits(&w.any, func(hr int) { ix.bOpenAny[hr].clear(n) })
 	forWeekBits(&w.full, func(hr int) { ix.bOpenFull[hr].clear(n) })
+	ix.releaseWeek(ix.week[n])
+	ix.week[n] = 0
 	for _, t := range ix.docTercs(n) {
 		ix.tercDocs[t] = removeSorted(ix.tercDocs[t], n)
 	}
@@ -1277,6 +1291,45 @@ func (ix *Index) unindexMeta(n uint32) {
 			ix.cells[key] = l
 		}
 	})
+}
+
+// weekOf returns document n's week map.
+func (ix *Index) weekOf(n uint32) *weekMap { return &ix.weeks[ix.week[n]] }
+
+// internWeek returns the index of w in weeks, counting one more document.
+func (ix *Index) internWeek(w weekMap) uint32 {
+	if w == (weekMap{}) {
+		return 0
+	}
+	if id, ok := ix.weekIDs[w]; ok {
+		ix.weekRefs[id]++
+		return id
+	}
+	var id uint32
+	if k := len(ix.weekFree); k > 0 {
+		id = ix.weekFree[k-1]
+		ix.weekFree = ix.weekFree[:k-1]
+		ix.weeks[id], ix.weekRefs[id] = w, 1
+	} else {
+		id = uint32(len(ix.weeks))
+		ix.weeks = append(ix.weeks, w)
+		ix.weekRefs = append(ix.weekRefs, 1)
+	}
+	ix.weekIDs[w] = id
+	return id
+}
+
+// releaseWeek counts one document less of week map id, freeing it when no
+// document has it.
+func (ix *Index) releaseWeek(id uint32) {
+	if id == 0 {
+		return
+	}
+	if ix.weekRefs[id]--; ix.weekRefs[id] == 0 {
+		delete(ix.weekIDs, ix.weeks[id])
+		ix.weeks[id] = weekMap{}
+		ix.weekFree = append(ix.weekFree, id)
+	}
 }
 
 func forWeekBits(b *[3]uint64, fn func(hr int)) {

@@ -9,7 +9,7 @@ package search
 // stored arrays (the filter bitsets, TERC doc lists, geo cells, dense term sets, name prefixes, the id map)
 // is rebuilt on reading rather than stored, so it cannot disagree with them. Version 3 stores the postings'
 // frequencies as one-byte codes of the index's frequency dictionary (tfDict) and no norms (the index
-// computes them from the field lengths), and the sort keys packed (packSortKey).
+// computes them from the field lengths), the sort keys packed (packSortKey) and the week maps once each.
 //
 // # Format (version 3)
 //
@@ -38,7 +38,8 @@ package search
 //	TEXT  string columns of the slots: id, name, sort key (packed: packSortKey), then the sort keys' runs
 //	      (uint16 each), the folded names; then the per-slot provider lists
 //	HOTF  the filter data (docHot) of every slot, fixed size
-//	WEEK  the opening-hours week map of every slot
+//	WEEK  the distinct opening-hours week maps (count, then 48 bytes each, the empty map first), then per slot
+//	      the index of its map
 //	META  the rarer filter data (docMeta): interned TERC ids (more than two), valid points, hours
 //	LENS  field lengths per slot, the average lengths the norms use, the length sums, the documents
 //	      changed since the norms were computed
@@ -188,8 +189,9 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 	}
 
 	sw.section("WEEK")
-	for i := range ix.week {
-		w := &ix.week[i]
+	sw.u32(uint32(len(ix.weeks)))
+	for i := range ix.weeks {
+		w := &ix.weeks[i]
 		sw.room(48)
 		for _, x := range w.any {
 			sw.u64(x)
@@ -197,6 +199,9 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 		for _, x := range w.full {
 			sw.u64(x)
 		}
+	}
+	for _, id := range ix.week {
+		sw.u32(id)
 	}
 
 	sw.section("META")
@@ -840,7 +845,6 @@ func (sr *snapReader) index(meta *SnapshotMeta) (*Index, error) {
 	ix.revs = make([]int64, n)
 	ix.list = make([]listDoc, n)
 	ix.hot = make([]docHot, n)
-	ix.week = make([]weekMap, n)
 	ix.meta = make([]docMeta, n)
 	ix.flen = make([][nFields]uint16, n)
 	ix.dterms = make([][]byte, n)
@@ -898,15 +902,22 @@ func (sr *snapReader) index(meta *SnapshotMeta) (*Index, error) {
 	})
 
 	sr.expect("WEEK")
-	sr.chunk(n, 48, func(b []byte, start, k int) {
+	nWeeks := int(sr.u32())
+	if !sr.fits(nWeeks, 48, "week maps") {
+		return nil, sr.err
+	}
+	ix.weeks = make([]weekMap, nWeeks)
+	sr.chunk(nWeeks, 48, func(b []byte, start, k int) {
 		for i := range k {
-			w := &ix.week[start+i]
+			w := &ix.weeks[start+i]
 			for j := range 3 {
 				w.any[j] = binary.LittleEndian.Uint64(b[48*i+8*j:])
 				w.full[j] = binary.LittleEndian.Uint64(b[48*i+24+8*j:])
 			}
 		}
 	})
+	ix.week = make([]uint32, n)
+	sr.u32Array(ix.week)
 
 	sr.expect("META")
 	tercCounts, total := sr.counts(n)
@@ -1153,6 +1164,9 @@ func (ix *Index) checkLoaded() error {
 			return fmt.Errorf("document %d: live flag and id disagree", i)
 		}
 	}
+	if err := ix.loadWeeks(); err != nil {
+		return err
+	}
 	if len(ix.voc.sorted)+len(ix.voc.pending) != len(ix.voc.terms) {
 		return fmt.Errorf("%d sorted and %d pending terms for %d terms", len(ix.voc.sorted), len(ix.voc.pending), len(ix.voc.terms))
 	}
@@ -1162,5 +1176,38 @@ func (ix *Index) checkLoaded() error {
 	if len(ix.tercIDs) != int(nTercs) {
 		return errors.New("duplicate TERC codes")
 	}
+	return nil
+}
+
+// loadWeeks checks the week maps read from a snapshot (the empty map first, every document's index in range,
+// a free slot's 0, no map twice) and rebuilds their reference counts, index and free list.
+func (ix *Index) loadWeeks() error {
+	if len(ix.weeks) == 0 || ix.weeks[0] != (weekMap{}) {
+		return errors.New("the first week map is not the empty one")
+	}
+	ix.weekRefs = make([]uint32, len(ix.weeks))
+	for i, id := range ix.week {
+		if int(id) >= len(ix.weeks) {
+			return fmt.Errorf("document %d: week map %d out of range (%d)", i, id, len(ix.weeks))
+		}
+		if ix.hot[i].flags&hotLive == 0 && id != 0 {
+			return fmt.Errorf("free slot %d has week map %d", i, id)
+		}
+		ix.weekRefs[id]++
+	}
+	ix.weekIDs = make(map[weekMap]uint32, len(ix.weeks))
+	ix.weekFree = nil
+	for id := 1; id < len(ix.weeks); id++ {
+		if ix.weekRefs[id] == 0 {
+			ix.weeks[id] = weekMap{}
+			ix.weekFree = append(ix.weekFree, uint32(id))
+			continue
+		}
+		if _, dup := ix.weekIDs[ix.weeks[id]]; dup || ix.weeks[id] == (weekMap{}) {
+			return fmt.Errorf("week map %d is empty or repeated", id)
+		}
+		ix.weekIDs[ix.weeks[id]] = uint32(id)
+	}
+	ix.weekRefs[0] = 0
 	return nil
 }
