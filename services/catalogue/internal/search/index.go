@@ -283,11 +283,17 @@ func packSortKey(key []byte) (string, uint16) {
 	return string(key), uint16(run)
 }
 
+// sortPads is a run of 00 20 pairs to append from (List fills every
+// document's key for its filter).
+var sortPads = strings.Repeat(string([]byte{sortPad0, sortPad1}), 64)
+
 // appendSortKey appends the whole key of a packed one to buf.
 func appendSortKey(buf []byte, key string, run uint16) []byte {
 	buf = append(buf, key...)
-	for range run {
-		buf = append(buf, sortPad0, sortPad1)
+	for n := 2 * int(run); n > 0; {
+		k := min(n, len(sortPads))
+		buf = append(buf, sortPads[:k]...)
+		n -= k
 	}
 	return buf
 }
