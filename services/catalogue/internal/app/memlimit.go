@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-// The catalogue's memory is mostly the search index: long-lived heap (about 1.1 KiB a service), which the
+// The catalogue's memory is mostly the search index: long-lived heap (about 1.2 KiB a service), which the
 // collector lets grow to twice its live size before it collects with the default GOGC=100. A soft memory
 // limit (the runtime's GOMEMLIMIT) makes it collect harder as the process nears the limit instead, so the
 // private memory stays near the index's own size plus the limit's headroom rather than doubling, and the
