@@ -53,7 +53,8 @@ type Req struct {
 	Hash   []byte
 }
 
-func (r Req) key() []byte { return []byte(r.Method + "/" + r.ID) }
+// Key is the key of the request's idempotency record in storage.BucketRequests: method "/" request id.
+func (r Req) Key() []byte { return []byte(r.Method + "/" + r.ID) }
 
 // Change is what a write tells the change-feed mapping of its kind.
 type Change[T proto.Message] struct {
@@ -335,7 +336,7 @@ func (k *Kind[T]) finish(tx storage.Tx, key string, out T, rev int64, w Write[T]
 		case ReplayName:
 			payload = []byte(k.Name(key))
 		}
-		if err := storage.RememberRequest(tx, w.Req.key(), w.Req.Hash, payload); err != nil {
+		if err := storage.RememberRequest(tx, w.Req.Key(), w.Req.Hash, payload); err != nil {
 			return err
 		}
 	}
@@ -362,7 +363,7 @@ func lookupRequest(tx storage.ReadTx, req Req) ([]byte, bool, error) {
 	if req.ID == "" {
 		return nil, false, nil
 	}
-	hash, payload, ok := storage.LookupRequest(tx, req.key())
+	hash, payload, ok := storage.LookupRequest(tx, req.Key())
 	if !ok {
 		return nil, false, nil
 	}
@@ -421,7 +422,7 @@ func RememberAnswer(tx storage.Tx, req Req, answer proto.Message) error {
 	if err != nil {
 		return err
 	}
-	return storage.RememberRequest(tx, req.key(), req.Hash, b)
+	return storage.RememberRequest(tx, req.Key(), req.Hash, b)
 }
 
 // Replayed returns the payload an idempotent write of req left (for ReplayName, the resource name), or found
