@@ -454,6 +454,20 @@ func (k *Kind[T]) supersede(tx storage.Tx, prev []byte) error {
 	return nil
 }
 
+// Stamp sets the server-owned fields of m written at rev under name, as every write of the kind does (for a
+// store that writes a bulk of records itself): on an update (created false) m keeps the create time it carries.
+func (k *Kind[T]) Stamp(m T, name string, rev int64, now time.Time, created bool) {
+	var none T
+	k.stamp(m, name, rev, now, created, none)
+}
+
+// AppendChange appends the change record the kind makes of c (for a store that writes records itself).
+func (k *Kind[T]) AppendChange(tx storage.Tx, c Change[T]) error { return k.appendChange(tx, c) }
+
+// Supersede drops, in a key-compacted log, the change entry of the stored record prev that a write replaces
+// (for a store that writes records itself).
+func (k *Kind[T]) Supersede(tx storage.Tx, prev []byte) error { return k.supersede(tx, prev) }
+
 // RecordRevision is the revision a stored record was written at (0: none or not a record).
 func RecordRevision(v []byte) int64 {
 	if len(v) < 8 {
