@@ -2,13 +2,11 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/cus-suite/cus/platform/resource/resourcetest"
 	"github.com/cus-suite/cus/platform/storage"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 )
@@ -64,33 +62,8 @@ func TestStoredBytesUnchanged(t *testing.T) {
 	_, err = s.DeleteService(ctx, s3, func(*cataloguev1.Service) error { return nil })
 	must(err)
 
-	got := digest(t, s.be, []storage.Bucket{bucketServices, bucketProgrammes, bucketImportKeys, storage.BucketChanges, storage.BucketRequests})
+	got := resourcetest.Digest(t, s.be, []storage.Bucket{bucketServices, bucketProgrammes, bucketImportKeys, storage.BucketChanges, storage.BucketRequests}, nil)
 	if got != layoutDigest {
 		t.Fatalf("the data file's bytes changed: digest %s, want %s", got, layoutDigest)
 	}
-}
-
-// digest hashes every key and value of the buckets, in order; an idempotency record without its time (the
-// platform's clock, not the store's).
-func digest(t *testing.T, be *storage.Backend, list []storage.Bucket) string {
-	t.Helper()
-	h := sha256.New()
-	err := be.View(func(tx storage.ReadTx) error {
-		for _, b := range list {
-			if err := tx.Scan(b, nil, func(k, v []byte) (bool, error) {
-				if b == storage.BucketRequests {
-					v = v[8:]
-				}
-				fmt.Fprintf(h, "%s\x00%x\x00%x\n", b, k, v)
-				return true, nil
-			}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(h.Sum(nil))
 }

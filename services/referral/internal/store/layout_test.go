@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -12,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cus-suite/cus/platform/resource/resourcetest"
 	"github.com/cus-suite/cus/platform/storage"
 	referralv1 "github.com/cus-suite/cus/proto/cus/referral/v1"
 )
@@ -73,46 +72,32 @@ func TestStoredContentUnchanged(t *testing.T) {
 	_, err = s.UpdateReferral(ctx, refID, func(r *referralv1.Referral, now time.Time) error { r.Note = "opieka wytchnieniowa"; return nil }, w("UpdateReferral", "req-7"))
 	must(err)
 
-	h := sha256.New()
-	err = s.be.View(func(tx storage.ReadTx) error {
-		for _, b := range []storage.Bucket{bucketResidents, bucketPESEL, bucketConsents, bucketCases, bucketPlans, bucketReferrals, bucketByProvider,
-			bucketAudit, bucketAuditHead, storage.BucketChanges, storage.BucketRequests} {
-			if err := tx.Scan(b, nil, func(k, v []byte) (bool, error) {
-				switch {
-				case b == storage.BucketRequests:
-					v = v[8:] // the platform's clock, not the store's
-				case b == storage.BucketChanges || slices.Contains(sealedBuckets, b):
-					var m proto.Message = &referralv1.ReferralEvent{}
-					switch b {
-					case bucketResidents:
-						m = &referralv1.Resident{}
-					case bucketConsents:
-						m = &referralv1.Consent{}
-					case bucketCases:
-						m = &referralv1.Case{}
-					case bucketPlans:
-						m = &referralv1.Plan{}
-					case bucketReferrals:
-						m = &referralv1.Referral{}
-					}
-					rev, err := s.decode(b, k, v, m)
-					if err != nil {
-						return false, err
-					}
-					if v, err = storage.EncodeRecord(rev, m); err != nil {
-						return false, err
-					}
-				}
-				fmt.Fprintf(h, "%s\x00%x\x00%x\n", b, k, v)
-				return true, nil
-			}); err != nil {
-				return err
+	got := resourcetest.Digest(t, s.be, []storage.Bucket{bucketResidents, bucketPESEL, bucketConsents, bucketCases, bucketPlans, bucketReferrals,
+		bucketByProvider, bucketAudit, bucketAuditHead, storage.BucketChanges, storage.BucketRequests},
+		func(b storage.Bucket, k, v []byte) ([]byte, error) {
+			if b != storage.BucketChanges && !slices.Contains(sealedBuckets, b) {
+				return v, nil
 			}
-		}
-		return nil
-	})
-	must(err)
-	if got := hex.EncodeToString(h.Sum(nil)); got != layoutDigest {
+			var m proto.Message = &referralv1.ReferralEvent{}
+			switch b {
+			case bucketResidents:
+				m = &referralv1.Resident{}
+			case bucketConsents:
+				m = &referralv1.Consent{}
+			case bucketCases:
+				m = &referralv1.Case{}
+			case bucketPlans:
+				m = &referralv1.Plan{}
+			case bucketReferrals:
+				m = &referralv1.Referral{}
+			}
+			rev, err := s.decode(b, k, v, m)
+			if err != nil {
+				return nil, err
+			}
+			return storage.EncodeRecord(rev, m)
+		})
+	if got != layoutDigest {
 		t.Fatalf("the data file's content changed: digest %s, want %s", got, layoutDigest)
 	}
 }
