@@ -170,6 +170,17 @@ func (k *Kind[T]) Get(tx storage.ReadTx, key string) (T, int64, error) {
 	return m, rev, err
 }
 
+// stored reads the record at key for a write: the resource, its stored value, or NotFound.
+func (k *Kind[T]) stored(tx storage.ReadTx, key string) (T, []byte, error) {
+	v := tx.Get(k.Bucket, []byte(key))
+	if v == nil {
+		var none T
+		return none, nil, k.NotFound
+	}
+	m, _, err := k.decode([]byte(key), v)
+	return m, v, err
+}
+
 // Create stores t (a copy of it, stamped) under key. With a request id, a retry of the same request answers
 // as the first did (replayed = true, nothing written) and another request under the same id is refused with
 // INVALID_ARGUMENT REQUEST_ID_REUSED.
@@ -187,25 +198,17 @@ func (k *Kind[T]) Create(tx storage.Tx, key string, t T, w Write[T]) (out T, rep
 		return none, false, k.Exists.With("resource", k.Name(key))
 	}
 	rec := proto.Clone(t).(T)
-	if err := k.check(tx, key, none, rec, w); err != nil {
+	if err := k.write(tx, key, none, nil, rec, w); err != nil {
 		return none, false, err
 	}
-	rev, err := k.put(tx, key, none, nil, rec, w.Now)
-	if err != nil {
-		return none, false, err
-	}
-	return rec, false, k.finish(tx, key, rec, rev, w)
+	return rec, false, nil
 }
 
 // Update applies mutate to the stored resource at key and writes it stamped. With a request id, a retry of a
 // request already applied returns the resource as it is (replayed = true) and changes nothing.
 func (k *Kind[T]) Update(tx storage.Tx, key string, w Write[T], mutate func(cur T) error) (out T, replayed bool, err error) {
 	var none T
-	v := tx.Get(k.Bucket, []byte(key))
-	if v == nil {
-		return none, false, k.NotFound
-	}
-	cur, _, err := k.decode([]byte(key), v)
+	cur, v, err := k.stored(tx, key)
 	if err != nil {
 		return none, false, err
 	}
@@ -219,29 +222,34 @@ func (k *Kind[T]) Update(tx storage.Tx, key string, w Write[T], mutate func(cur 
 	if err := mutate(cur); err != nil {
 		return none, false, err
 	}
-	if err := k.check(tx, key, old, cur, w); err != nil {
+	if err := k.write(tx, key, old, v, cur, w); err != nil {
 		return none, false, err
 	}
-	rev, err := k.put(tx, key, old, v, cur, w.Now)
+	return cur, false, nil
+}
+
+// write ends a create (old invalid, prev nil) or an update: the checks, the record with its index entries and
+// change, the idempotency record and the call's After hook.
+func (k *Kind[T]) write(tx storage.Tx, key string, old T, prev []byte, rec T, w Write[T]) error {
+	if err := k.check(tx, key, old, rec, w); err != nil {
+		return err
+	}
+	rev, err := k.put(tx, key, old, prev, rec, w.Now)
 	if err != nil {
-		return none, false, err
+		return err
 	}
-	return cur, false, k.finish(tx, key, cur, rev, w)
+	return k.finish(tx, key, rec, rev, w)
 }
 
 // Delete removes the resource at key after w.Check approves its stored state (given as old), drops its index
 // entries and appends the delete to the change feed. It returns the revision of the delete.
 func (k *Kind[T]) Delete(tx storage.Tx, key string, w Write[T]) (int64, error) {
 	var none T
-	v := tx.Get(k.Bucket, []byte(key))
-	if v == nil {
-		return 0, k.NotFound
+	cur, v, err := k.stored(tx, key)
+	if err == nil {
+		err = k.precondition(cur, w.Etag)
 	}
-	cur, _, err := k.decode([]byte(key), v)
 	if err != nil {
-		return 0, err
-	}
-	if err := k.precondition(cur, w.Etag); err != nil {
 		return 0, err
 	}
 	if w.Check != nil {
