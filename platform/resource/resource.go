@@ -70,8 +70,10 @@ type Change[T proto.Message] struct {
 	Deleted bool
 }
 
-// Kind declares one resource type. Declare it once, as a package variable of the store, and use it by
-// pointer (it caches the descriptors of the stamped fields).
+// Kind declares one resource type. Declare it once (a package variable of the store, or a field of a store
+// whose record encoding needs the store, as sealing does) and use it by pointer: it caches the descriptors of
+// the stamped fields. The stamped fields are name, etag, create_time and update_time, where the message has
+// them.
 type Kind[T proto.Message] struct {
 	// Bucket holds the records, under Key.
 	Bucket storage.Bucket
@@ -100,7 +102,8 @@ type Kind[T proto.Message] struct {
 	// (or a nil record) appends none.
 	Change func(c Change[T]) ([]byte, error)
 	// KeyCompacted: the change log keeps one entry per live resource (storage.SetChangeKeeper); a write
-	// deletes the entry of the version it supersedes, found by the revision in the stored record.
+	// deletes the entry of the version it supersedes, found by the revision in the first 8 bytes of the stored
+	// record (storage.EncodeRecord's layout).
 	KeyCompacted bool
 	// Check validates a create or update inside the transaction, after the caller's changes and before the
 	// write (referential checks, uniqueness): old is the stored state (invalid on create), cur the new one.
@@ -116,7 +119,7 @@ type Kind[T proto.Message] struct {
 // Write carries what one create, update or delete needs beyond the kind: idempotency, the time, an etag
 // precondition and the hooks of this call.
 type Write[T proto.Message] struct {
-	// Req makes the write idempotent (ID ""): not.
+	// Req makes the write idempotent; with an empty ID it is not.
 	Req Req
 	// Now is the time of the write (create and update times, the change record).
 	Now time.Time
@@ -127,7 +130,8 @@ type Write[T proto.Message] struct {
 	// Check runs after the kind's Check (create, update: old invalid on create) or before a delete (cur
 	// invalid); its error aborts the write.
 	Check func(tx storage.Tx, old, cur T) error
-	// After runs once the record, its indexes and its change are written (an audit entry, counters).
+	// After runs once the record, its indexes and its change are written (an audit entry, counters); after a
+	// delete, cur is the last state.
 	After func(tx storage.Tx, cur T, rev int64) error
 }
 
