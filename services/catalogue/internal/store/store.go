@@ -230,17 +230,14 @@ func (s *Store) GetServicesWithRevisions(ids []string) ([]*cataloguev1.Service, 
 	revs := make([]int64, 0, len(ids))
 	err := s.be.View(func(tx storage.ReadTx) error {
 		for _, id := range ids {
-			v := tx.Get(bucketServices, []byte(id))
-			if v == nil {
-				continue
-			}
-			svc := &cataloguev1.Service{}
-			rev, err := decode(v, svc)
+			svc, rev, found, err := services.Lookup(tx, id)
 			if err != nil {
 				return err
 			}
-			out = append(out, svc)
-			revs = append(revs, rev)
+			if found {
+				out = append(out, svc)
+				revs = append(revs, rev)
+			}
 		}
 		return nil
 	})
