@@ -136,11 +136,30 @@ func (c *memberConfig) validate() error {
 	if (c.PeerCertFile == "") != (c.PeerKeyFile == "") {
 		ch.Fail("peer-cert-file", "--peer-cert-file and --peer-key-file go together")
 	}
-	if c.CertFile == "" && !auth.IsLoopback(c.ListenClient) {
-		ch.Fail("listen-client", "plaintext is allowed only on loopback, not on %s; set --cert-file and --key-file", c.ListenClient)
+	// A CA without a certificate would be ignored by etcd (no TLS listener to ask for client certificates),
+	// leaving an operator believing clients are checked when they are not.
+	if c.TrustedCAFile != "" && c.CertFile == "" {
+		ch.Fail("trusted-ca-file", "client certificates are checked only over TLS; set --cert-file and --key-file too")
 	}
-	if c.PeerCertFile == "" && !auth.IsLoopback(c.ListenPeer) {
-		ch.Fail("listen-peer", "plaintext is allowed only on loopback, not on %s; set --peer-cert-file and --peer-key-file", c.ListenPeer)
+	if c.PeerTrustedCAFile != "" && c.PeerCertFile == "" {
+		ch.Fail("peer-trusted-ca-file", "peer certificates are checked only over TLS; set --peer-cert-file and --peer-key-file too")
+	}
+	// etcd has no authentication of its own here: whoever reaches the client port reads and writes every key
+	// (the referral's sealed records included) and whoever reaches the peer port speaks raft. Beyond loopback
+	// TLS alone only hides the traffic, so a CA is required too, making client and peer certificates mandatory.
+	if !auth.IsLoopback(c.ListenClient) {
+		if c.CertFile == "" {
+			ch.Fail("listen-client", "plaintext is allowed only on loopback, not on %s; set --cert-file and --key-file", c.ListenClient)
+		} else if c.TrustedCAFile == "" {
+			ch.Fail("trusted-ca-file", "required when --listen-client is beyond loopback (%s): without it any client that reaches the port reads and writes every key", c.ListenClient)
+		}
+	}
+	if !auth.IsLoopback(c.ListenPeer) {
+		if c.PeerCertFile == "" {
+			ch.Fail("listen-peer", "plaintext is allowed only on loopback, not on %s; set --peer-cert-file and --peer-key-file", c.ListenPeer)
+		} else if c.PeerTrustedCAFile == "" {
+			ch.Fail("peer-trusted-ca-file", "required when --listen-peer is beyond loopback (%s): without it anyone who reaches the port can join raft", c.ListenPeer)
+		}
 	}
 	ch.Positive("start-timeout", c.StartTimeout)
 	switch c.LogFormat {
