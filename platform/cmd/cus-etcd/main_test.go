@@ -26,7 +26,15 @@ func TestValidateNamesEachBadSetting(t *testing.T) {
 		want string // a fragment of the error, "" for a valid configuration
 	}{
 		{"defaults", nil, ""},
-		{"a three-member cluster", []string{"--name", "e1", "--initial-cluster", "e0=http://127.0.0.1:2480,e1=http://127.0.0.1:2482,e2=http://127.0.0.1:2484"}, ""},
+		{"a three-member cluster", []string{"--name", "e1", "--listen-peer", "127.0.0.1:2482", "--initial-cluster", "e0=http://127.0.0.1:2480,e1=http://127.0.0.1:2482,e2=http://127.0.0.1:2484"}, ""},
+		{"a three-member cluster over TLS", []string{"--name", "e1", "--listen-peer", "10.0.0.2:2380", "--peer-cert-file", "c.pem", "--peer-key-file", "k.pem", "--peer-trusted-ca-file", "ca.pem",
+			"--initial-cluster", "e0=https://10.0.0.1:2380,e1=https://10.0.0.2:2380,e2=https://10.0.0.3:2380"}, ""},
+		{"an advertised peer address", []string{"--listen-peer", "127.0.0.1:2380", "--advertise-peer", "localhost:2380", "--initial-cluster", "e0=http://localhost:2380"}, ""},
+		{"this member at another port", []string{"--name", "e1", "--initial-cluster", "e0=http://127.0.0.1:2480,e1=http://127.0.0.1:2482"}, "lists this member (--name e1) as http://127.0.0.1:2482, but it announces http://127.0.0.1:2380"},
+		{"this member as http with a peer certificate", []string{"--peer-cert-file", "c.pem", "--peer-key-file", "k.pem", "--initial-cluster", "e0=http://127.0.0.1:2380"},
+			"lists this member (--name e0) as http://127.0.0.1:2380, but it announces https://127.0.0.1:2380"},
+		{"this member as https without a peer certificate", []string{"--initial-cluster", "e0=https://127.0.0.1:2380"}, "but it announces http://127.0.0.1:2380"},
+		{"a peer in plaintext beyond loopback", []string{"--initial-cluster", "e0=http://127.0.0.1:2380,e1=http://10.0.0.2:2380"}, `--initial-cluster (CUS_INITIAL_CLUSTER): member e1: "http://10.0.0.2:2380" is plaintext beyond loopback`},
 		{"revision compaction", []string{"--auto-compaction-mode", "revision", "--auto-compaction-retention", "100000"}, ""},
 		{"initial cluster without this member", []string{"--name", "e9", "--initial-cluster", "e0=http://127.0.0.1:2480"}, "does not list this member (--name e9)"},
 		{"initial cluster not name=url", []string{"--initial-cluster", "e0"}, `"e0" is not name=peer-URL`},
@@ -401,6 +409,7 @@ func TestAdminRefusesBadMemberFlags(t *testing.T) {
 	}{
 		{"add-member", []string{"--peer-url", "http://127.0.0.1:2480"}, "--name (CUS_NAME): which member?"},
 		{"add-member", []string{"--name", "e3", "--peer-url", "127.0.0.1:2480"}, "--peer-url (CUS_PEER_URL)"},
+		{"add-member", []string{"--name", "e3", "--peer-url", "http://10.0.0.4:2380"}, "--peer-url (CUS_PEER_URL): member e3: \"http://10.0.0.4:2380\" is plaintext beyond loopback"},
 		{"remove-member", nil, "--name (CUS_NAME)"},
 		{"status", []string{"--name", "e3"}, "flag provided but not defined: -name"},
 	} {

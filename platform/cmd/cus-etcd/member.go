@@ -94,8 +94,12 @@ func (c *memberConfig) validate() error {
 		ch.Addr("advertise-peer", c.AdvertisePeer)
 	}
 	if c.InitialCluster != "" {
-		if _, err := parseInitialCluster(c.InitialCluster, c.Name); err != nil {
+		if members, err := parseInitialCluster(c.InitialCluster, c.Name); err != nil {
 			ch.Fail("initial-cluster", "%v", err)
+		} else if own, want := members[c.Name], c.peerURL(); strings.TrimSuffix(own.String(), "/") != want {
+			// etcd would refuse the mismatch too, but later and naming none of these flags.
+			ch.Fail("initial-cluster", "lists this member (--name %s) as %s, but it announces %s (from --advertise-peer or --listen-peer, https with --peer-cert-file)",
+				c.Name, own, want)
 		}
 	}
 	switch c.InitialClusterState {
@@ -170,9 +174,22 @@ func (c *memberConfig) validate() error {
 	return ch.Err()
 }
 
-// parseInitialCluster checks name=URL,... and that name is among the members.
-func parseInitialCluster(s, name string) (map[string]string, error) {
-	members := map[string]string{}
+// peerURL is the peer URL this member announces to the others.
+func (c *memberConfig) peerURL() string {
+	scheme, host := "http", c.AdvertisePeer
+	if c.PeerCertFile != "" {
+		scheme = "https"
+	}
+	if host == "" {
+		host = c.ListenPeer
+	}
+	return scheme + "://" + host
+}
+
+// parseInitialCluster checks name=URL,... and that name is among the members. A member beyond loopback must
+// be reached over https: peers speak raft, and a plaintext peer port beyond loopback is refused by validate.
+func parseInitialCluster(s, name string) (map[string]*url.URL, error) {
+	members := map[string]*url.URL{}
 	for _, part := range strings.Split(s, ",") {
 		n, u, ok := strings.Cut(strings.TrimSpace(part), "=")
 		if !ok || n == "" {
@@ -182,10 +199,13 @@ func parseInitialCluster(s, name string) (map[string]string, error) {
 		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Port() == "" {
 			return nil, fmt.Errorf("member %s: %q is not a peer URL such as http://127.0.0.1:2380", n, u)
 		}
+		if pu.Scheme != "https" && !auth.IsLoopback(pu.Host) {
+			return nil, fmt.Errorf("member %s: %q is plaintext beyond loopback; peers there speak https", n, u)
+		}
 		if _, dup := members[n]; dup {
 			return nil, fmt.Errorf("member %s listed twice", n)
 		}
-		members[n] = u
+		members[n] = pu
 	}
 	if _, ok := members[name]; !ok {
 		return nil, fmt.Errorf("does not list this member (--name %s)", name)
