@@ -401,6 +401,68 @@ func TestAdminReplacesALostMember(t *testing.T) {
 	}
 }
 
+// A member added but never started has no name: a second add-member says so instead of printing an
+// --initial-cluster with a nameless entry (which cus-etcd refuses), and remove-member --id drops it.
+func TestAdminHandlesAMemberNotStarted(t *testing.T) {
+	c := etcdtest.Start(t, 3)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	leader, err := c.WaitLeader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	endpoints := "--endpoints=http://" + c.Endpoint(leader)
+	ports := freePorts(t, 2)
+	unstarted := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
+	var out strings.Builder
+	for { // etcd refuses a new member until every voting member has been connected for 5 s
+		out.Reset()
+		err := admin(ctx, "add-member", []string{endpoints, "--name", "e8", "--peer-url", unstarted}, noEnv, &out)
+		if err == nil {
+			break
+		}
+		if !strings.Contains(err.Error(), "unhealthy cluster") || ctx.Err() != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	out.Reset()
+	err = admin(ctx, "add-member", []string{endpoints, "--name", "e9", "--peer-url", fmt.Sprintf("http://127.0.0.1:%d", ports[1])}, noEnv, &out)
+	if err == nil || !strings.Contains(err.Error(), "(peer "+unstarted+") was added but has not started yet") {
+		t.Fatalf("add-member beside an unstarted member = %v, printed %q", err, out.String())
+	}
+	out.Reset()
+	if err := admin(ctx, "members", []string{endpoints}, noEnv, &out); err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.Contains(line, "(not started yet)\tpeer "+unstarted) {
+			id, _, _ = strings.Cut(line, "\t")
+		}
+	}
+	if id == "" {
+		t.Fatalf("members does not show the unstarted member:\n%s", out.String())
+	}
+	out.Reset()
+	if err := admin(ctx, "remove-member", []string{endpoints, "--id", id}, noEnv, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "removed member (not started yet, peer "+unstarted+")") {
+		t.Fatalf("remove-member --id printed %q", out.String())
+	}
+	out.Reset()
+	if err := admin(ctx, "members", []string{endpoints}, noEnv, &out); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out.String(), "\n"); n != 3 || strings.Contains(out.String(), unstarted) {
+		t.Fatalf("members after removing the unstarted one:\n%s", out.String())
+	}
+	if err := admin(ctx, "remove-member", []string{endpoints, "--id", id}, noEnv, &out); err == nil || !strings.Contains(err.Error(), "no member with id "+id) {
+		t.Fatalf("removing it twice: %v", err)
+	}
+}
+
 func TestAdminRefusesBadMemberFlags(t *testing.T) {
 	for _, tt := range []struct {
 		cmd  string
@@ -411,6 +473,8 @@ func TestAdminRefusesBadMemberFlags(t *testing.T) {
 		{"add-member", []string{"--name", "e3", "--peer-url", "127.0.0.1:2480"}, "--peer-url (CUS_PEER_URL)"},
 		{"add-member", []string{"--name", "e3", "--peer-url", "http://10.0.0.4:2380"}, "--peer-url (CUS_PEER_URL): member e3: \"http://10.0.0.4:2380\" is plaintext beyond loopback"},
 		{"remove-member", nil, "--name (CUS_NAME)"},
+		{"remove-member", []string{"--id", "zz"}, `--id (CUS_ID): "zz" is not a member id`},
+		{"remove-member", []string{"--id", "8e9e05c52164694d", "--name", "e1"}, "--id (CUS_ID): give --name or --id, not both"},
 		{"status", []string{"--name", "e3"}, "flag provided but not defined: -name"},
 	} {
 		err := admin(t.Context(), tt.cmd, tt.args, noEnv, io.Discard)
