@@ -52,17 +52,31 @@ func TestRunHAStartsAndStopsTheCluster(t *testing.T) {
 	}
 	exited := make(chan error, 1)
 	lines := make(chan string, 256)
+	done := make(chan struct{})   // closed when the test stops reading lines: the reader then drops them
+	reaped := make(chan struct{}) // closed once cmd.Wait has returned
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			lines <- sc.Text()
+			// Never blocks for good: after an early failure nobody reads lines, but the script must still be
+			// able to write (a full pipe would stop it) and cmd.Wait must still run.
+			select {
+			case lines <- sc.Text():
+			case <-done:
+			}
 		}
 		close(lines)
 		exited <- cmd.Wait()
+		close(reaped)
 	}()
 	t.Cleanup(func() {
-		// Whatever happened above, nothing of the script's outlives the test.
+		close(done)
+		// Whatever happened above, nothing of the script's outlives the test, and neither does the reader.
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		select {
+		case <-reaped:
+		case <-time.After(30 * time.Second):
+			t.Error("run-ha.sh not reaped 30 s after SIGKILL")
+		}
 	})
 
 	var printed []string
@@ -79,10 +93,6 @@ func TestRunHAStartsAndStopsTheCluster(t *testing.T) {
 			t.Fatalf("run-ha.sh not ready after 3 minutes:\n%s", strings.Join(printed, "\n"))
 		}
 	}
-	go func() { // keep draining, so the script never blocks on a full pipe
-		for range lines {
-		}
-	}()
 	all := strings.Join(printed, "\n")
 
 	for i := range 3 {
@@ -105,11 +115,19 @@ func TestRunHAStartsAndStopsTheCluster(t *testing.T) {
 	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-exited:
-	case <-time.After(90 * time.Second):
-		t.Fatal("run-ha.sh still running 90 s after Ctrl-C")
+	var stopping []string // what the script printed while it stopped
+	stopped := time.After(90 * time.Second)
+	for reading := true; reading; {
+		select {
+		case line, ok := <-lines:
+			if reading = ok; ok {
+				stopping = append(stopping, line)
+			}
+		case <-stopped:
+			t.Fatalf("run-ha.sh still running 90 s after Ctrl-C:\n%s", strings.Join(stopping, "\n"))
+		}
 	}
+	<-exited
 	// Every process of the group is gone: kill(-pgid, 0) fails with ESRCH once the group is empty.
 	deadline := time.Now().Add(30 * time.Second)
 	for syscall.Kill(-cmd.Process.Pid, 0) == nil {
