@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -127,7 +128,12 @@ func TestRunHAStartsAndStopsTheCluster(t *testing.T) {
 			t.Fatalf("run-ha.sh still running 90 s after Ctrl-C:\n%s", strings.Join(stopping, "\n"))
 		}
 	}
-	<-exited
+	// The script ends after its stop, with the status of the signal: it used to go on (and start whatever came
+	// next, with no trap left) and end with 0.
+	var exit *exec.ExitError
+	if err := <-exited; !errors.As(err, &exit) || exit.ExitCode() != 130 {
+		t.Fatalf("run-ha.sh after Ctrl-C ended with %v, want exit status 130\n%s", err, strings.Join(stopping, "\n"))
+	}
 	// Every process of the group is gone: kill(-pgid, 0) fails with ESRCH once the group is empty.
 	deadline := time.Now().Add(30 * time.Second)
 	for syscall.Kill(-cmd.Process.Pid, 0) == nil {

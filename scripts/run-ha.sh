@@ -47,17 +47,29 @@ stop() {
   trap - INT TERM EXIT
   echo
   echo "stopping..."
-  # Reverse order of start: the gateway and the services finish their calls before etcd goes.
+  # Reverse order of start: the gateway and the services are stopped and have finished their calls before the
+  # first member goes; then the members one at a time, so each leader hands over to a member still running.
   local i
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    kill -TERM "${pids[$i]}" 2>/dev/null || true
-    # Members one at a time, so each leader hands over to a member still running.
-    if [[ ${names[$i]} == etcd-* ]]; then wait "${pids[$i]}" 2>/dev/null || true; fi
+    [[ ${names[$i]} == etcd-* ]] || kill -TERM "${pids[$i]}" 2>/dev/null || true
   done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    [[ ${names[$i]} == etcd-* ]] && continue
+    wait "${pids[$i]}" 2>/dev/null || true
+    echo "   stopped ${names[$i]}"
+  done
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    [[ ${names[$i]} == etcd-* ]] || continue
+    kill -TERM "${pids[$i]}" 2>/dev/null || true
+    wait "${pids[$i]}" 2>/dev/null || true
+    echo "   stopped ${names[$i]}"
+  done
   echo "stopped; data kept in $DATA/ (rm -rf $DATA to start again from the demo data)"
 }
-trap stop INT TERM EXIT
+# After stop the script ends: going on would start the rest of the suite with no trap left to stop it.
+trap 'stop; exit 130' INT
+trap 'stop; exit 143' TERM
+trap stop EXIT
 
 started() { names+=("$1"); pids+=("$2"); }
 
