@@ -111,8 +111,13 @@ func New(cfg Config, log *zap.Logger, extra ...grpc.ServerOption) *Server {
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{
 			MaxConnectionIdle: 15 * time.Minute,
-			Time:              2 * time.Minute,
-			Timeout:           20 * time.Second,
+			// Clients that balance over dns:///name (platform/grpcclient) look the name up again only when a
+			// connection ends, so a replica added by scaling up would get no calls from them. Ending each
+			// connection after 5 minutes (GOAWAY: new calls move to a new connection, open streams finish on
+			// the old one, with no grace limit) bounds that time.
+			MaxConnectionAge: 5 * time.Minute,
+			Time:             2 * time.Minute,
+			Timeout:          20 * time.Second,
 		}),
 	}, extra...)
 	s := &Server{
