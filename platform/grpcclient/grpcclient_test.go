@@ -2,7 +2,11 @@ package grpcclient_test
 
 import (
 	"context"
+	"maps"
 	"net"
+	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -115,6 +119,23 @@ func TestEveryMethodClassified(t *testing.T) {
 	})
 	if len(seen) < 90 {
 		t.Fatalf("only %d methods found: are the proto packages linked in?", len(seen))
+	}
+	// A new service's package must be linked into this test (imported above), or its RPCs go unchecked.
+	protos, err := filepath.Glob("../../proto/cus/*/v1/*.proto")
+	if err != nil || len(protos) == 0 {
+		t.Fatalf("no protos found: %v", err)
+	}
+	for _, p := range protos {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, svc := range regexp.MustCompile(`(?m)^service (\w+) \{`).FindAllStringSubmatch(string(b), -1) {
+			pkg := "cus." + filepath.Base(filepath.Dir(filepath.Dir(p))) + ".v1." + svc[1]
+			if !slices.ContainsFunc(slices.Collect(maps.Keys(seen)), func(m string) bool { return strings.HasPrefix(m, "/"+pkg+"/") }) {
+				t.Errorf("%s (%s) is not linked into this test: import its Go package", pkg, p)
+			}
+		}
 	}
 	for m := range grpcclient.Methods {
 		if !seen[m] {

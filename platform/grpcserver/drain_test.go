@@ -337,3 +337,96 @@ func waitStatus(ctx context.Context, t *testing.T, url string, want int) {
 		}
 	}
 }
+
+func (r *watchReplica) UpdateService(context.Context, *cataloguev1.UpdateServiceRequest) (*cataloguev1.Service, error) {
+	return &cataloguev1.Service{DisplayName: r.name}, nil
+}
+
+// Callers keep calling, reads and writes that are never retried, while one of two replicas stops: none of
+// their calls fails. Calls sent to the stopping replica are answered (the drain period, then GracefulStop), and
+// calls that meet its closing connection go to the other replica before they were sent (gRPC's transparent
+// retry over the round robin of platform/grpcclient). This holds with no drain period too: what the drain
+// period adds is for callers that do not see the health (TestDrainHandsWatchersOver's direct call) and for
+// streams.
+func TestDrainLosesNoCall(t *testing.T) {
+	f := newFeed()
+	replicas := map[string]*runningReplica{"a": startReplica(t, "a", f, 300*time.Millisecond), "b": startReplica(t, "b", f, 300*time.Millisecond)}
+	conn, err := grpcclient.Dial(replicas["a"].addr+","+replicas["b"].addr, insecure.NewCredentials())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c := cataloguev1.NewCatalogueServiceClient(conn)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	var mu sync.Mutex
+	served := map[string]int{}
+	var failures []error
+	stopped := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; ; n++ {
+				select {
+				case <-stopped:
+					return
+				default:
+				}
+				var got *cataloguev1.Service
+				var err error
+				if (i+n)%2 == 0 {
+					got, err = c.GetService(ctx, &cataloguev1.GetServiceRequest{})
+				} else {
+					got, err = c.UpdateService(ctx, &cataloguev1.UpdateServiceRequest{})
+				}
+				mu.Lock()
+				if err != nil {
+					failures = append(failures, err)
+				} else {
+					served[got.GetDisplayName()]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	// Both replicas take calls before the stop.
+	for {
+		mu.Lock()
+		both := served["a"] > 0 && served["b"] > 0
+		mu.Unlock()
+		if both {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("the calls never reached both replicas")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	replicas["a"].stop()
+	if err := <-replicas["a"].done; err != nil {
+		t.Fatal(err)
+	}
+	replicas["a"].done <- nil // for the cleanup
+	mu.Lock()
+	atStop := served["b"]
+	mu.Unlock()
+	// And after it: the survivor answers everything.
+	for {
+		mu.Lock()
+		more := served["b"] > atStop+200
+		mu.Unlock()
+		if more || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(stopped)
+	wg.Wait()
+	t.Logf("calls answered: %d by the stopped replica, %d by the other; %d failed", served["a"], served["b"], len(failures))
+	if len(failures) > 0 {
+		t.Errorf("%d calls failed while a replica stopped, the first: %v", len(failures), failures[0])
+	}
+}
