@@ -740,7 +740,7 @@ type_flags() { # type files...: the flags the type's RegisterFlags declares, del
 	local body field ftype files
 	body=$(func_body "$type" "$@")
 	printf '%s\n' "$body" | flag_names
-	for field in $(printf '%s\n' "$body" | sed -nE 's/.*[a-z]+\.([A-Za-z0-9_]+)\.RegisterFlags\(fs\).*/\1/p'); do
+	for field in $(printf '%s\n' "$body" | sed -nE 's/.*[a-z]+\.([A-Za-z0-9_]+)\.RegisterFlags\(fs(, *[^)]*)?\).*/\1/p'); do
 		ftype=$(awk -v t="$type" -v f="$field" '
 			$0 ~ "^type " t " struct" { s = 1; next } s && /^}/ { s = 0 }
 			s && $1 == f { n = split($2, a, "."); print a[n] }' "$@")
