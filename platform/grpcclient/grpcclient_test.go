@@ -197,7 +197,7 @@ func (r *replica) CreateService(_ context.Context, req *cataloguev1.CreateServic
 	return &cataloguev1.Service{Name: "services/x", DisplayName: r.name}, nil
 }
 
-func serve(t *testing.T, r *replica) string {
+func serve(t testing.TB, r *replica) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
