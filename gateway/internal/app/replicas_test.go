@@ -84,7 +84,8 @@ func (f *flakyCatalogue) DeleteService(context.Context, *cataloguev1.DeleteServi
 // the other replica), while a delete that met the failing replica reaches the client as 503, never resent.
 func TestGatewayOverReplicas(t *testing.T) {
 	a, b := &flakyCatalogue{name: "a", fail: true}, &flakyCatalogue{name: "b"}
-	base := startGateway(t, "--catalogue-addr", serveReplica(t, a)+","+serveReplica(t, b))
+	// No cache of public reads: every GET must reach a replica.
+	base := startGateway(t, "--public-cache-ttl", "0s", "--catalogue-addr", serveReplica(t, a)+","+serveReplica(t, b))
 	get := func(method string) (int, string) {
 		req, _ := http.NewRequest(method, base+"/v1/services/0194c050-3022-7053-8000-000000000001", nil)
 		resp, err := http.DefaultClient.Do(req)
@@ -95,6 +96,15 @@ func TestGatewayOverReplicas(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(body)
 	}
+	// Every read is answered, from the start (while the gateway connects to the replicas) and once it balances
+	// over both of them.
+	deadline := time.Now().Add(10 * time.Second)
+	for a.calls.Load() == 0 && time.Now().Before(deadline) {
+		if code, body := get(http.MethodGet); code != http.StatusOK || !strings.Contains(body, `"displayName":"b"`) {
+			t.Fatalf("GET while connecting: %d %s", code, body)
+		}
+	}
+	a.calls.Store(0)
 	for i := range 6 {
 		if code, body := get(http.MethodGet); code != http.StatusOK || !strings.Contains(body, `"displayName":"b"`) {
 			t.Fatalf("GET %d: %d %s", i, code, body)
