@@ -14,6 +14,9 @@ const FreeBucket Bucket = "(free pages)"
 
 // Stats returns the space each bucket takes (every bucket of the file, by name) and the free pages.
 func (b *Backend) Stats() map[Bucket]BucketStat {
+	if b.etcd != nil {
+		return b.etcd.stats(b)
+	}
 	out := map[Bucket]BucketStat{}
 	// A compaction may swap the handle: read the current one, held (compact.go).
 	db, release := b.acquire()
