@@ -147,7 +147,6 @@ func (b *Backend) commit(batch []*writeReq) {
 	}
 }
 
-
 // txn implements Tx over a bbolt transaction.
 type txn struct {
 	btx *bolt.Tx
@@ -230,4 +229,3 @@ func revisionOf(btx *bolt.Tx) int64 {
 	}
 	return 0
 }
-
