@@ -51,7 +51,9 @@ type EtcdOptions struct {
 	// --max-request-bytes. Defaults: etcd's (128 operations, 1.5 MiB).
 	MaxTxnOps       int
 	MaxRequestBytes int
-	// RequestTimeout bounds one request to etcd. Default 5 s.
+	// RequestTimeout bounds one request to etcd. Default 2 s: a request stuck on a member that just lost its
+	// leader is given up early (a read is tried again, a commit's outcome resolved) rather than waiting for
+	// the server's own timeout (5 s and more).
 	RequestTimeout time.Duration
 	// ResolveTimeout bounds learning the outcome of a commit whose reply was lost; past it the backend fails
 	// (ErrFailed) and the process restarts. Default 30 s.
@@ -76,7 +78,7 @@ func (o EtcdOptions) withDefaults() EtcdOptions {
 		o.MaxRequestBytes = DefaultEtcdMaxRequestBytes
 	}
 	if o.RequestTimeout <= 0 {
-		o.RequestTimeout = 5 * time.Second
+		o.RequestTimeout = 2 * time.Second
 	}
 	if o.ResolveTimeout <= 0 {
 		o.ResolveTimeout = 30 * time.Second

@@ -2,92 +2,34 @@ package storage
 
 import (
 	"fmt"
-	"net"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/server/v3/embed"
-	"go.uber.org/zap"
+
+	"github.com/cus-suite/cus/platform/etcdtest"
 )
 
-// The tests that mean the same on both engines run on each (engines); etcd is one embedded member on loopback,
-// started once for the package's run, each test with a prefix of its own.
+// The tests that mean the same on both engines run on each (engines); etcd is a real cluster in the test
+// process (platform/etcdtest: one member unless a test asks for more), one per test, each store a prefix of
+// its own.
 
-var testEtcd struct {
-	once      sync.Once
-	server    *embed.Etcd
-	dir       string
-	endpoints []string
-	err       error
-	n         atomic.Int64
-}
+var clusters sync.Map // testing.TB -> *etcdtest.Cluster
+var prefixes atomic.Int64
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if testEtcd.server != nil {
-		testEtcd.server.Close()
-		_ = os.RemoveAll(testEtcd.dir)
-	}
-	os.Exit(code)
-}
-
-func freePort(t testing.TB) string {
+// clusterFor is the test's cluster, started at its first use.
+func clusterFor(t testing.TB) *etcdtest.Cluster {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	if c, ok := clusters.Load(t); ok {
+		return c.(*etcdtest.Cluster)
 	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// startEtcd starts an embedded single-member etcd in dir with etcd's default limits.
-func startEtcd(t testing.TB, dir string) (*embed.Etcd, []string) {
-	t.Helper()
-	cfg := embed.NewConfig()
-	cfg.Name = "m0"
-	cfg.Dir = dir
-	cu := url.URL{Scheme: "http", Host: freePort(t)}
-	pu := url.URL{Scheme: "http", Host: freePort(t)}
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{cu}, []url.URL{cu}
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{pu}, []url.URL{pu}
-	cfg.InitialCluster = cfg.Name + "=" + pu.String()
-	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-	e, err := embed.StartEtcd(cfg)
-	if err != nil {
-		t.Fatalf("start embedded etcd: %v", err)
-	}
-	select {
-	case <-e.Server.ReadyNotify():
-	case <-time.After(30 * time.Second):
-		e.Close()
-		t.Fatal("embedded etcd did not become ready")
-	}
-	return e, []string{cu.String()}
-}
-
-func sharedEtcd(t testing.TB) []string {
-	t.Helper()
-	testEtcd.once.Do(func() {
-		dir, err := os.MkdirTemp("", "storage-etcd-")
-		if err != nil {
-			testEtcd.err = err
-			return
-		}
-		testEtcd.dir = dir
-		testEtcd.server, testEtcd.endpoints = startEtcd(t, dir)
-	})
-	if testEtcd.err != nil {
-		t.Fatal(testEtcd.err)
-	}
-	return testEtcd.endpoints
+	c := etcdtest.StartOne(t)
+	clusters.Store(t, c)
+	t.Cleanup(func() { clusters.Delete(t) })
+	return c
 }
 
 // place is one store: a bbolt file or an etcd prefix. Each open is a new Backend on it (a restart, or on etcd
@@ -106,8 +48,8 @@ func newPlace(t testing.TB, kind EngineKind) *place {
 		p.path = filepath.Join(t.TempDir(), "d.db")
 	case EngineEtcd:
 		name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
-		p.etcd = EtcdOptions{Endpoints: sharedEtcd(t), Prefix: fmt.Sprintf("/t/%s/%d/", name, testEtcd.n.Add(1)),
-			RequestTimeout: 10 * time.Second, ScratchDir: t.TempDir()}
+		p.etcd = EtcdOptions{Endpoints: clusterFor(t).Endpoints(), Prefix: fmt.Sprintf("/t/%s/%d/", name, prefixes.Add(1)),
+			ScratchDir: t.TempDir()}
 	}
 	return p
 }
@@ -141,13 +83,8 @@ func engines(t *testing.T, fn func(t *testing.T, p *place)) {
 	}
 }
 
-// rawClient is a client of the shared etcd, for checks past the Backend.
+// rawClient is a client of the test's cluster, for checks past the Backend.
 func rawClient(t testing.TB) *clientv3.Client {
 	t.Helper()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: sharedEtcd(t), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cli.Close() })
-	return cli
+	return clusterFor(t).Client(t)
 }

@@ -99,10 +99,14 @@ func openEtcd(opts Options) (*Backend, error) {
 	defer cancel()
 	// A prefix holding data but no commit key is a copy (MigrateToEtcd) under way or cut short: serving it
 	// would serve part of a store.
-	resp, err := e.cli.Txn(ctx).Then(
-		clientv3.OpGet(e.kCommit),
-		clientv3.OpGet(e.prefix, clientv3.WithPrefix(), clientv3.WithCountOnly()),
-	).Commit()
+	var resp *clientv3.TxnResponse
+	err := e.read(ctx, func(ctx context.Context) (err error) {
+		resp, err = e.cli.Txn(ctx).Then(
+			clientv3.OpGet(e.kCommit),
+			clientv3.OpGet(e.prefix, clientv3.WithPrefix(), clientv3.WithCountOnly()),
+		).Commit()
+		return err
+	})
 	if err != nil {
 		return fail(fmt.Errorf("open etcd prefix %s at %v: %w", eo.Prefix, eo.Endpoints, err))
 	}
@@ -152,8 +156,8 @@ func dialEtcd(eo EtcdOptions, log *zap.Logger) (*clientv3.Client, error) {
 		DialTimeout: eo.DialTimeout,
 		// The client's own logs (reconnects, retries) at warning and above, into the service's log.
 		Logger: log.Named("etcd").WithOptions(zap.IncreaseLevel(zapcore.WarnLevel)),
-		// A request whose member lost its leader fails instead of hanging; the engine retries or resolves.
-		RejectOldCluster: true,
+		// No RejectOldCluster: it asks every endpoint at start-up, so one member down would stop a replica
+		// from starting.
 	}
 	if eo.CertFile != "" || eo.CAFile != "" {
 		tlsInfo := transport.TLSInfo{CertFile: eo.CertFile, KeyFile: eo.KeyFile, TrustedCAFile: eo.CAFile}
@@ -205,9 +209,37 @@ type point struct {
 	etcd, ours, commitMod int64
 }
 
+// read runs a read, tried again (on another member: the client balances round robin) while ctx allows, each
+// try bounded by RequestTimeout: a member that lost its leader or hangs in a failover is not waited for.
+// Reads at a compacted revision are not tried again.
+func (e *etcdEngine) read(ctx context.Context, fn func(ctx context.Context) error) error {
+	for wait := 20 * time.Millisecond; ; wait = min(2*wait, 500*time.Millisecond) {
+		actx, cancel := context.WithTimeout(ctx, e.opt.RequestTimeout)
+		err := fn(actx)
+		cancel()
+		if err == nil || isCompacted(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
+}
+
+// readCtx bounds the tries of one read: a failover takes a moment.
+func (e *etcdEngine) readCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 3*e.opt.RequestTimeout)
+}
+
 // current reads the commit key and the revision key in one linearizable request.
 func (e *etcdEngine) current(ctx context.Context) (point, error) {
-	resp, err := e.cli.Txn(ctx).Then(clientv3.OpGet(e.kCommit), clientv3.OpGet(e.kRevision)).Commit()
+	var resp *clientv3.TxnResponse
+	err := e.read(ctx, func(ctx context.Context) (err error) {
+		resp, err = e.cli.Txn(ctx).Then(clientv3.OpGet(e.kCommit), clientv3.OpGet(e.kRevision)).Commit()
+		return err
+	})
 	if err != nil {
 		return point{}, err
 	}
@@ -258,9 +290,13 @@ func (t *etcdRead) getAt(k string) []byte {
 	if t.err != nil {
 		return nil
 	}
-	ctx, cancel := t.e.rctx()
+	ctx, cancel := t.e.readCtx()
 	defer cancel()
-	resp, err := t.e.cli.Get(ctx, k, clientv3.WithRev(t.at.etcd))
+	var resp *clientv3.GetResponse
+	err := t.e.read(ctx, func(ctx context.Context) (err error) {
+		resp, err = t.e.cli.Get(ctx, k, clientv3.WithRev(t.at.etcd))
+		return err
+	})
 	if err != nil {
 		t.setErr(err)
 		return nil
@@ -284,8 +320,12 @@ func (t *etcdRead) rangeAt(start, end string, fn func(k string, v []byte) (bool,
 		return true, t.err
 	}
 	for {
-		ctx, cancel := t.e.rctx()
-		resp, err := t.e.cli.Get(ctx, start, clientv3.WithRange(end), clientv3.WithRev(t.at.etcd), clientv3.WithLimit(scanPage))
+		ctx, cancel := t.e.readCtx()
+		var resp *clientv3.GetResponse
+		err := t.e.read(ctx, func(ctx context.Context) (err error) {
+			resp, err = t.e.cli.Get(ctx, start, clientv3.WithRange(end), clientv3.WithRev(t.at.etcd), clientv3.WithLimit(scanPage))
+			return err
+		})
 		cancel()
 		if err != nil {
 			t.setErr(err)
@@ -330,9 +370,13 @@ func (t *etcdRead) countAt(b Bucket) int {
 	if t.err != nil {
 		return 0
 	}
-	ctx, cancel := t.e.rctx()
+	ctx, cancel := t.e.readCtx()
 	defer cancel()
-	resp, err := t.e.cli.Get(ctx, t.e.bucketPrefix(b), clientv3.WithPrefix(), clientv3.WithCountOnly(), clientv3.WithRev(t.at.etcd))
+	var resp *clientv3.GetResponse
+	err := t.e.read(ctx, func(ctx context.Context) (err error) {
+		resp, err = t.e.cli.Get(ctx, t.e.bucketPrefix(b), clientv3.WithPrefix(), clientv3.WithCountOnly(), clientv3.WithRev(t.at.etcd))
+		return err
+	})
 	if err != nil {
 		t.setErr(err)
 		return 0
@@ -345,7 +389,7 @@ func (t *etcdRead) Count(b Bucket) int { return t.countAt(b) }
 func (t *etcdRead) Revision() int64 { return t.at.ours }
 
 func (e *etcdEngine) view(fn func(ReadTx) error) error {
-	ctx, cancel := e.rctx()
+	ctx, cancel := e.readCtx()
 	at, err := e.current(ctx)
 	cancel()
 	if err != nil {
@@ -560,7 +604,8 @@ func (e *etcdEngine) commit(b *Backend, batch []*writeReq) {
 	limit := len(pending) // members per Txn; halved when etcd refuses a Txn as too large
 	lost := 0             // compares lost in a row
 	for len(pending) > 0 {
-		ctx, cancel := e.rctx()
+		// A failover takes a moment: the snapshot read waits for it, up to a few request timeouts.
+		ctx, cancel := e.readCtx()
 		at, err := e.current(ctx)
 		cancel()
 		if err != nil {

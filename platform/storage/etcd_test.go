@@ -17,6 +17,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/etcdtest"
 )
 
 // Tests of the etcd engine's own guarantees: replicas on one prefix, etcd's limits, lost replies, backup
@@ -455,5 +456,91 @@ func TestEtcdCompactRemovesErasedDataFromHistory(t *testing.T) {
 	case <-ch:
 	case <-time.After(10 * time.Second):
 		t.Fatal("no notification after the compaction")
+	}
+}
+
+// The leader of a three-member cluster is killed under a write load: every acknowledged write is there
+// afterwards, nothing else is (a refused write saved nothing), revisions stay gapless, and writes resume.
+func TestEtcdLeaderKilledUnderWritesLosesNothingAcknowledged(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a three-member cluster and a failover")
+	}
+	c := etcdtest.Start(t, 3)
+	clusters.Store(t, c)
+	p := newPlace(t, EngineEtcd)
+	b := p.open(t)
+	defer b.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var (
+		mu       sync.Mutex
+		acked    = map[string]bool{}
+		refused  int
+		killedAt time.Time
+		resumed  time.Duration
+		wg       sync.WaitGroup
+	)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; ctx.Err() == nil; i++ {
+				key := fmt.Sprintf("w%d-%05d", w, i)
+				err := put(b, key)
+				mu.Lock()
+				if err == nil {
+					acked[key] = true
+					if !killedAt.IsZero() && resumed == 0 {
+						resumed = time.Since(killedAt)
+					}
+				} else if errors.Is(err, ErrUnavailable) {
+					refused++
+				} else {
+					t.Errorf("write %s: %v", key, err)
+				}
+				mu.Unlock()
+			}
+		}(w)
+	}
+	time.Sleep(500 * time.Millisecond)
+	leader := c.Leader()
+	mu.Lock()
+	before := len(acked)
+	killedAt = time.Now()
+	mu.Unlock()
+	c.Kill(leader)
+	time.Sleep(3 * time.Second)
+	cancel()
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if resumed == 0 {
+		t.Fatalf("no write acknowledged after the leader (member %d) was killed", leader)
+	}
+	t.Logf("writes acknowledged: %d before the kill, %d in all; %d refused as unavailable; first write acknowledged %v after the kill",
+		before, len(acked), refused, resumed)
+	if isFailed(b) {
+		t.Fatal("the backend failed")
+	}
+	// A replica opened afresh reads exactly the acknowledged writes.
+	r := p.open(t)
+	defer r.Close()
+	err := r.View(func(tx ReadTx) error {
+		n := 0
+		if err := tx.Scan(bucketItems, nil, func(k, _ []byte) (bool, error) {
+			if !acked[string(k)] {
+				return false, fmt.Errorf("key %s is stored but was never acknowledged", k)
+			}
+			n++
+			return true, nil
+		}); err != nil {
+			return err
+		}
+		if n != len(acked) || tx.Revision() != int64(len(acked)) || tx.Count(BucketChanges) != len(acked) {
+			return fmt.Errorf("%d keys, revision %d, %d changes; want %d each", n, tx.Revision(), tx.Count(BucketChanges), len(acked))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
