@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 )
@@ -133,6 +135,9 @@ func copyToEtcd(ctx context.Context, src string, opts Options, newFeedID bool) (
 		timeout = time.Second
 	}
 	if err := VerifyBackup(src, timeout); err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return 0, fmt.Errorf("data file %s is locked by a running service: stop it first, or copy from a backup", src)
+		}
 		return 0, err
 	}
 	cli := eo.Client
