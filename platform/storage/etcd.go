@@ -664,6 +664,15 @@ func (e *etcdEngine) commit(b *Backend, batch []*writeReq) {
 		if len(members) == 0 {
 			continue
 		}
+		if len(t.writes) == 0 && t.rev == at.ours {
+			// Nothing to write (a check that found nothing to do): the members' reads were linearizable at
+			// the snapshot, which is their answer; a Txn would only wake every replica for nothing.
+			for _, r := range members {
+				r.err <- nil
+			}
+			pending, limit = rest, max(1, len(rest))
+			continue
+		}
 		res, rerr := e.commitTxn(b, t)
 		switch res {
 		case committed:
@@ -751,7 +760,10 @@ func (e *etcdEngine) commitTxn(b *Backend, t *etcdTx) (outcome, error) {
 	b.log.Warn("etcd commit reply lost; learning its outcome", zap.Error(err))
 	res, rerr := e.resolve(t.at.commitMod, t.at.ours, nonce)
 	if res == unknown {
-		return unknown, fmt.Errorf("commit outcome unknown after %v: %w (last: %v)", e.opt.ResolveTimeout, err, rerr)
+		if rerr == nil {
+			rerr = errors.New("no answer")
+		}
+		return unknown, fmt.Errorf("commit outcome unknown after %v: %w (last: %w)", e.opt.ResolveTimeout, err, rerr)
 	}
 	return res, nil
 }

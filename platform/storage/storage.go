@@ -307,8 +307,8 @@ func (b *Backend) View(fn func(ReadTx) error) error {
 	})
 }
 
-// Update runs fn in a write transaction shared with concurrent writers and returns after the commit is on
-// disk. fn's error is returned as is and its writes are discarded; other writers are not affected.
+// Update runs fn in a write transaction shared with concurrent writers and returns after the commit is
+// durable (bbolt: fsynced; etcd: in a quorum's log). fn's error is returned as is and its writes are discarded; other writers are not affected.
 func (b *Backend) Update(ctx context.Context, fn func(Tx) error) error {
 	if b.closed.Load() {
 		return ErrClosed
