@@ -38,8 +38,15 @@
 // carries the group's nonce the group committed, otherwise the group runs again. If nothing was committed yet,
 // the engine fences with a Txn of the same compare that only rewrites the commit key, so the lost Txn can never
 // apply later. A write is thus acknowledged only once it is in etcd (a quorum's WAL, fsynced) and never applied
-// twice. When the outcome cannot be learnt (etcd unreachable for EtcdOptions.ResolveTimeout) the backend fails
-// as a bbolt backend does after a failed fsync (ErrFailed; the process restarts).
+// twice. When the outcome cannot be learnt (etcd unreachable for EtcdOptions.ResolveTimeout, or its history
+// compacted past the group's snapshot meanwhile) the backend fails as a bbolt backend does after a failed
+// fsync (ErrFailed; the process restarts). Each request is bounded by EtcdOptions.RequestTimeout (2 s), well
+// below the server's own timeout, and reads are tried again on another member, so a leader's failover costs a
+// writer a few hundred milliseconds (TestEtcdLeaderKilledUnderWritesLosesNothingAcknowledged). A group that
+// could not even read its snapshot is refused with ErrUnavailable: nothing of it was written.
+//
+// Schema migrations run in the first commit of an Open, so on etcd a migration must fit in one Txn; move a
+// bbolt file to etcd (MigrateToEtcd, cusctl migrate-to-etcd) after the same release has opened it once.
 //
 // Reads: View reads at one etcd revision, taken by a linearizable read of the revision key, so a View sees
 // every write acknowledged anywhere before it began. Get is one range request, Scan and ScanPrefix read pages
