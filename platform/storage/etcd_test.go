@@ -470,6 +470,9 @@ func TestEtcdLeaderKilledUnderWritesLosesNothingAcknowledged(t *testing.T) {
 	p := newPlace(t, EngineEtcd)
 	b := p.open(t)
 	defer b.Close()
+	// Another replica only watches: its watch stream may be on the member killed, and must come back.
+	obs := p.open(t)
+	defer obs.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	var (
 		mu       sync.Mutex
@@ -520,6 +523,15 @@ func TestEtcdLeaderKilledUnderWritesLosesNothingAcknowledged(t *testing.T) {
 		before, len(acked), refused, resumed)
 	if isFailed(b) {
 		t.Fatal("the backend failed")
+	}
+	for deadline := time.Now().Add(10 * time.Second); obs.Revision() != int64(len(acked)); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the watching replica is at revision %d, the writes at %d", obs.Revision(), len(acked))
+		}
+		select {
+		case <-obs.Changed():
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	// A replica opened afresh reads exactly the acknowledged writes.
 	r := p.open(t)
