@@ -93,6 +93,12 @@ func (o EtcdOptions) withDefaults() EtcdOptions {
 }
 
 func (o EtcdOptions) validate() error {
+	if o.MaxTxnOps < 0 || (o.MaxTxnOps > 0 && o.MaxTxnOps < 16) {
+		return fmt.Errorf("storage engine etcd: --etcd-max-txn-ops %d is below 16 (etcd's default is %d)", o.MaxTxnOps, DefaultEtcdMaxTxnOps)
+	}
+	if o.MaxRequestBytes < 0 || (o.MaxRequestBytes > 0 && o.MaxRequestBytes < 64<<10) {
+		return fmt.Errorf("storage engine etcd: --etcd-max-request-bytes %d is below 64 KiB (etcd's default is %d)", o.MaxRequestBytes, DefaultEtcdMaxRequestBytes)
+	}
 	if o.Prefix == "" {
 		return fmt.Errorf("storage engine etcd: a key prefix is required (--etcd-prefix, e.g. /cus/catalogue/)")
 	}

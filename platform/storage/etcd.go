@@ -567,6 +567,16 @@ func (e *etcdEngine) fits(t *etcdTx) bool {
 	return ops <= e.opt.MaxTxnOps && n <= e.opt.MaxRequestBytes-e.opt.MaxRequestBytes/16
 }
 
+// WriteLimit is what one Update may write on this backend, for a store that splits large work (an import)
+// into several Updates: keys written (puts and deletes) and about the bytes of keys and values. 0 means no
+// limit (bbolt); on etcd they follow EtcdOptions.MaxTxnOps and MaxRequestBytes.
+func (b *Backend) WriteLimit() (keys, bytes int) {
+	if b.etcd == nil {
+		return 0, 0
+	}
+	return b.etcd.opt.MaxTxnOps - 2, b.etcd.opt.MaxRequestBytes - b.etcd.opt.MaxRequestBytes/16 - 256
+}
+
 // maxWriteOps is how many keys one Update may write on this backend (sweeps of compaction and expiry).
 func (b *Backend) maxWriteOps() int {
 	if b.etcd != nil {

@@ -245,6 +245,25 @@ func TestOversizeWriteIsRefusedWhole(t *testing.T) {
 			})
 		})
 	}
+	// WriteLimit is honest: a write of exactly its keys commits, one more is refused.
+	keys, size := b.WriteLimit()
+	if keys != DefaultEtcdMaxTxnOps-2 || size <= 0 || size >= DefaultEtcdMaxRequestBytes {
+		t.Fatalf("WriteLimit = %d keys, %d bytes", keys, size)
+	}
+	for _, n := range []int{keys, keys + 1} {
+		err := b.Update(context.Background(), func(tx Tx) error {
+			rev := tx.NextRevision()
+			for i := 1; i < n; i++ {
+				if err := tx.Put(bucketItems, []byte(fmt.Sprintf("limit-%d/%03d", n, i)), []byte("v")); err != nil {
+					return err
+				}
+			}
+			return tx.AppendChange(rev, []byte("limit"))
+		})
+		if (n == keys) != (err == nil) || (n > keys && !errors.Is(err, ErrWriteTooLarge)) {
+			t.Fatalf("a write of %d keys (limit %d): %v", n, keys, err)
+		}
+	}
 	// Through Update as a service calls it.
 	if err := b.Update(context.Background(), func(tx Tx) error {
 		return tx.Put(bucketItems, []byte("big"), bytes.Repeat([]byte("x"), 2<<20))

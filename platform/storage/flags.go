@@ -44,6 +44,9 @@ type EngineFlags struct {
 	Cert      string
 	Key       string
 	CA        string
+	// MaxTxnOps and MaxRequestBytes: the cluster's --max-txn-ops and --max-request-bytes (0: etcd's defaults).
+	MaxTxnOps       int
+	MaxRequestBytes int
 }
 
 // RegisterFlags declares the engine flags on fs; service names the default prefix (/cus/<service>/).
@@ -57,6 +60,10 @@ func (f *EngineFlags) RegisterFlags(fs *flag.FlagSet, service string) {
 	fs.StringVar(&f.Cert, "etcd-cert", "", "TLS client certificate (PEM) for etcd")
 	fs.StringVar(&f.Key, "etcd-key", "", "TLS client key (PEM) for etcd")
 	fs.StringVar(&f.CA, "etcd-ca", "", "CA certificate (PEM) that signed the etcd members' certificates")
+	fs.IntVar(&f.MaxTxnOps, "etcd-max-txn-ops", DefaultEtcdMaxTxnOps,
+		"the etcd cluster's --max-txn-ops: keys one write may change (raise both together for large imports)")
+	fs.IntVar(&f.MaxRequestBytes, "etcd-max-request-bytes", DefaultEtcdMaxRequestBytes,
+		"the etcd cluster's --max-request-bytes: bytes one write may send")
 }
 
 // Engine checks the flags and returns the engine they choose.
@@ -71,7 +78,8 @@ func (f EngineFlags) Engine() (Engine, error) {
 				eps = append(eps, ep)
 			}
 		}
-		e := Engine{Kind: EngineEtcd, Etcd: EtcdOptions{Endpoints: eps, Prefix: f.Prefix, CertFile: f.Cert, KeyFile: f.Key, CAFile: f.CA}}
+		e := Engine{Kind: EngineEtcd, Etcd: EtcdOptions{Endpoints: eps, Prefix: f.Prefix, CertFile: f.Cert, KeyFile: f.Key, CAFile: f.CA,
+			MaxTxnOps: f.MaxTxnOps, MaxRequestBytes: f.MaxRequestBytes}}
 		if err := e.Etcd.validate(); err != nil {
 			return Engine{}, err
 		}
