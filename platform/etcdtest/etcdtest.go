@@ -56,6 +56,7 @@ type Cluster struct {
 	token   string
 	initial string // name=peerURL,... of every member
 	log     *zap.Logger
+	sink    *testSink
 
 	mu      sync.Mutex
 	members []*member
@@ -125,6 +126,7 @@ func tryStart(tb testing.TB, n int, opts Options, lvl zapcore.Level) (*Cluster, 
 	c := &Cluster{
 		tb:    tb,
 		opts:  opts,
+		sink:  sink,
 		token: fmt.Sprintf("cus-etcdtest-%d", time.Now().UnixNano()),
 		log: zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()),
 			zapcore.AddSync(sink), lvl)),
@@ -337,6 +339,7 @@ func (c *Cluster) Kill(i int) {
 	if e == nil {
 		c.tb.Fatalf("etcdtest: kill member %d: not running", i)
 	}
+	defer c.closing()()
 	e.Server.HardStop()
 	e.Close()
 }
@@ -348,6 +351,7 @@ func (c *Cluster) Stop(i int) {
 	if e == nil {
 		c.tb.Fatalf("etcdtest: stop member %d: not running", i)
 	}
+	defer c.closing()()
 	e.Close()
 }
 
@@ -369,6 +373,14 @@ func (c *Cluster) Restart(i int) {
 	c.mu.Lock()
 	m.etcd = e
 	c.mu.Unlock()
+}
+
+// closing marks a member being closed until the returned func runs: embed logs every listener it closes as
+// "setting up serving from embedded etcd failed" at error level, which is noise then (Close waits for those
+// handlers, so no such line comes after it returns).
+func (c *Cluster) closing() func() {
+	c.sink.closing.Add(1)
+	return func() { c.sink.closing.Add(-1) }
 }
 
 func (c *Cluster) take(i int) *embed.Etcd {
@@ -397,6 +409,7 @@ func (c *Cluster) closeAll() {
 		}
 	}
 	c.mu.Unlock()
+	defer c.closing()()
 	// Closed together: a member closed alone while the others run would first try to hand its leadership
 	// over, and the last ones would wait for a quorum that has gone.
 	var wg sync.WaitGroup
@@ -437,11 +450,15 @@ func isAddrInUse(err error) bool {
 
 // testSink writes the members' log lines to the test log while the test runs, and drops them afterwards.
 type testSink struct {
-	tb    testing.TB
-	alive atomic.Bool
+	tb      testing.TB
+	alive   atomic.Bool
+	closing atomic.Int32 // members being closed (see Cluster.closing)
 }
 
 func (s *testSink) Write(p []byte) (int, error) {
+	if s.closing.Load() > 0 && strings.Contains(string(p), "setting up serving from embedded etcd failed") {
+		return len(p), nil
+	}
 	if s.alive.Load() {
 		s.tb.Log(strings.TrimRight(string(p), "\n"))
 	}
