@@ -65,6 +65,8 @@ type Store struct {
 	ring *KeyRing
 	log  *zap.Logger
 	now  func() time.Time
+	// engine is the storage engine (WithEngine; zero: bbolt at path).
+	engine storage.Engine
 	// auditFault, when set, fails every stand-alone audit write (SetAuditFault, for tests).
 	auditFault atomic.Pointer[error]
 }
@@ -86,7 +88,7 @@ func Open(path string, peselKey []byte, log *zap.Logger, opts ...Option) (*Store
 	if log == nil {
 		log = zap.NewNop()
 	}
-	s := &Store{path: path, key: append([]byte(nil), peselKey...), ring: o.ring, log: log, now: func() time.Time { return time.Now().UTC() }}
+	s := &Store{path: path, key: append([]byte(nil), peselKey...), ring: o.ring, log: log, now: func() time.Time { return time.Now().UTC() }, engine: o.engine}
 	be, err := s.open()
 	if err != nil {
 		return nil, err
@@ -108,7 +110,7 @@ func Open(path string, peselKey []byte, log *zap.Logger, opts ...Option) (*Store
 }
 
 func (s *Store) open() (*storage.Backend, error) {
-	return storage.Open(s.path, storage.Options{Buckets: allBuckets, SchemaVersion: SchemaVersion, Logger: s.log,
+	return storage.Open(s.path, storage.Options{Buckets: allBuckets, SchemaVersion: SchemaVersion, Logger: s.log, Engine: s.engine,
 		Migrations: []storage.Migration{{From: 1, Run: s.sealPlaintext},
 			{From: 2, Run: func(tx storage.Tx) error { return storage.MigrateRequests(tx, time.Now()) }},
 			{From: 3, Run: s.indexProviders}}})
