@@ -49,6 +49,7 @@ type Config struct {
 	ClientKey  string
 	Security   grpcserver.SecurityFlags
 	Growth     storage.GrowthFlags
+	Storage    storage.EngineFlags
 	// SnapshotInterval and SnapshotChanges: how often the search index snapshot is rewritten while serving,
 	// and how many changes since the last one make it worth it (it is always written at a graceful stop).
 	SnapshotInterval time.Duration
@@ -89,6 +90,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.MemoryLimit, "memory-limit", "auto", "soft memory limit of the Go runtime (GOMEMLIMIT): auto (GOMEMLIMIT if set, else 90% of the container's memory limit, else none), off, a share such as 85% (of the container's limit, else of the machine's memory) or a size such as 900MiB")
 	c.Security.RegisterFlags(fs)
 	c.Growth.RegisterFlags(fs)
+	c.Storage.RegisterFlags(fs, "catalogue")
 }
 
 // Validate checks the configuration, naming each bad setting.
@@ -99,6 +101,9 @@ func (c *Config) Validate() error {
 		ch.Addr("admin-listen", c.AdminListen)
 	}
 	ch.NonEmpty("data-dir", c.DataDir)
+	if _, err := c.Storage.Engine(); err != nil {
+		ch.Fail("storage-engine", "%v", err)
+	}
 	if err := plid.ValidateTERC(c.InstanceTERC); err != nil {
 		ch.Fail("instance-terc", "%q is not a TERYT TERC code of a gmina: %v", c.InstanceTERC, err)
 	}
@@ -159,7 +164,11 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		limit := ml.apply()
 		log.Info("memory limit", zap.Int64("limit_mib", limit>>20), zap.String("from", ml.source))
 	}
-	st, err := store.Open(cfg.DataFile(), log)
+	engine, err := cfg.Storage.Engine()
+	if err != nil {
+		return err
+	}
+	st, err := store.OpenOn(engine, cfg.DataFile(), log)
 	if err != nil {
 		return err
 	}
@@ -221,7 +230,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	// the maintenance worker and the snapshot writer. Any of them failing stops the others.
 	// A commit whose outcome on disk is unknown ends Run with an error, for the supervisor to restart the
 	// process: the restart re-reads the file, the search index and caches included (docs/decisions.md).
-	ctx, finish := storage.Supervise(ctx, cfg.DataFile())
+	ctx, finish := storage.Supervise(ctx, engine.Location(cfg.DataFile()))
 	g, gctx := errgroup.WithContext(ctx)
 	// The maintenance worker (change-log compaction, request-id expiry) stops with the server.
 	mctx, stopMaintenance := context.WithCancel(gctx)

@@ -46,6 +46,7 @@ type Config struct {
 	CallTimeout   time.Duration
 	Security      grpcserver.SecurityFlags
 	Growth        storage.GrowthFlags
+	Storage       storage.EngineFlags
 }
 
 // RegisterFlags declares the flags of Config on fs with their defaults.
@@ -66,6 +67,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.CallTimeout, "call-timeout", 3*time.Second, "deadline of each call to the catalogue service")
 	c.Security.RegisterFlags(fs)
 	c.Growth.RegisterFlags(fs)
+	c.Storage.RegisterFlags(fs, "provider")
 }
 
 // Validate checks the configuration, naming each bad setting.
@@ -76,6 +78,9 @@ func (c *Config) Validate() error {
 		ch.Addr("admin-listen", c.AdminListen)
 	}
 	ch.NonEmpty("data-dir", c.DataDir)
+	if _, err := c.Storage.Engine(); err != nil {
+		ch.Fail("storage-engine", "%v", err)
+	}
 	ch.Positive("shutdown-grace", c.ShutdownGrace)
 	ch.Range("max-recv-bytes", c.MaxRecvBytes, 64<<10, 64<<20)
 	grpcclient.CheckAddr(&ch, "catalogue-addr", c.CatalogueAddr)
@@ -104,7 +109,11 @@ type Ready func(grpcAddr, adminAddr string)
 // Run serves until ctx ends.
 func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	start := time.Now()
-	st, err := store.Open(cfg.DataFile(), log)
+	engine, err := cfg.Storage.Engine()
+	if err != nil {
+		return err
+	}
+	st, err := store.OpenOn(engine, cfg.DataFile(), log)
 	if err != nil {
 		return err
 	}
@@ -162,7 +171,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	// process and read the file again (docs/decisions.md). The maintenance worker (change-log compaction,
 	// request-id expiry) writes into the store: it runs beside the server and is joined before Run returns and
 	// the deferred Close of the store runs.
-	ctx, finish := storage.Supervise(ctx, cfg.DataFile())
+	ctx, finish := storage.Supervise(ctx, engine.Location(cfg.DataFile()))
 	g, gctx := errgroup.WithContext(ctx)
 	mctx, stopMaintenance := context.WithCancel(gctx)
 	g.Go(func() error { return st.Backend().RunMaintenance(mctx, cfg.Growth.Maintenance()) })
