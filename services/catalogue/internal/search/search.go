@@ -149,7 +149,9 @@ type scratch struct {
 	slot                    []int32
 	best, lsum              []float32
 	open                    []scored
+	dists                   []cand // the distances of a query without text ordered by distance
 	fz                      fuzzyScratch
+	near                    []nearTerm // per query token expanded: its closest live term (see suggest)
 }
 
 // maxIdleScratch bounds the idle scratches kept (each some MB at 500,000
@@ -229,6 +231,7 @@ func (ix *Index) parseQuery(text string, s *scratch) []qterm {
 	if len(keep) > maxQueryTerms {
 		keep = keep[:maxQueryTerms]
 	}
+	s.near = s.near[:0]
 	terms := make([]qterm, 0, len(keep))
 	for _, t := range keep {
 		n := utf8.RuneCountInString(t)
@@ -277,13 +280,16 @@ func (ix *Index) expand(tok string, prefixOK bool, s *scratch) qterm {
 			add(id, weight)
 		}
 	}
-	addFuzzy := func(t string, weight float32) {
+	addFuzzy := func(t string, weight float32, near *nearTerm) {
 		d := maxEdits(utf8.RuneCountInString(t))
 		if d == 0 || hasDigit(t) {
 			return
 		}
 		ix.voc.fuzzy(t, d, &s.fz, func(id uint32, d int) {
 			add(id, weight*float32(math.Pow(fuzzyDecay, float64(d))))
+			if near != nil {
+				ix.nearer(near, id, d)
+			}
 		})
 	}
 
@@ -296,10 +302,14 @@ func (ix *Index) expand(tok string, prefixOK bool, s *scratch) qterm {
 	if !hasDigit(tok) && utf8.RuneCountInString(tok) >= 5 {
 		if st := stem(tok); st != tok {
 			addPrefix(st, wStem)
-			addFuzzy(st, wStem)
+			addFuzzy(st, wStem, nil)
 		}
 	}
-	addFuzzy(tok, 1)
+	// The token's own fuzzy neighbours are also what "did you mean" picks from (suggest): the nearest is
+	// kept for it, so a query does not walk the bigram index twice for one word.
+	near := nearTerm{tok: tok, d: -1}
+	addFuzzy(tok, 1, &near)
+	s.near = append(s.near, near)
 
 	qt := qterm{vs: make([]variant, 0, len(w))}
 	maxDF := 0
@@ -334,12 +344,20 @@ type filter struct {
 	hasGeo     bool
 	center     LatLng
 	radius     float64 // <= 0: unbounded
-	box        bool    // latitude box valid
-	lngBox     bool
-	minLat     float64
-	maxLat     float64
-	minLng     float64
-	maxLng     float64
+	cosCenter  float64 // cos of the centre's latitude, which haversine needs for every point
+	// A point within the diamond |dLat|*mLat + |dLng|*mLng <= inner (metres) is within the radius
+	// without haversine: see compileFilter.
+	diamond     bool
+	mLng, inner float64
+	// dists, when set, collects the distance of every document docOK keeps (a query without text ordered
+	// by distance, which would otherwise compute each again).
+	dists  *[]cand
+	box    bool // latitude box valid
+	lngBox bool
+	minLat float64
+	maxLat float64
+	minLng float64
+	maxLng float64
 	// float32 copies for the docHot box test (the doc box is rounded
 	// outwards, so comparing in float32 stays conservative).
 	minLat32, maxLat32, minLng32, maxLng32 float32
@@ -382,6 +400,7 @@ func (ix *Index) compileFilter(q *Query) filter {
 	}
 	if q.Near != nil && validPoint(q.Near.Center) {
 		f.hasGeo, f.center, f.radius = true, q.Near.Center, q.Near.RadiusMeters
+		f.cosCenter = math.Cos(f.center.Lat * (math.Pi / 180))
 		if f.radius > 0 && !math.IsInf(f.radius, 1) {
 			// Bounding box pre-check with a small margin: it only has to
 			// be conservative, haversine decides.
@@ -395,6 +414,19 @@ func (ix *Index) compileFilter(q *Query) filter {
 			}
 			f.minLat32, f.maxLat32 = float32(f.minLat), float32(f.maxLat)
 			f.minLng32, f.maxLng32 = float32(f.minLng), float32(f.maxLng)
+			// The great-circle distance is at most the way along the meridian to the point's latitude and
+			// then along its parallel: |dLat|*metersPerDegree + |dLng|*metersPerDegree*cos(lat), and cos(lat)
+			// is at most its value at the smallest |lat| the diamond reaches. A point inside the diamond with
+			// 2% to spare is within the radius whatever haversine's rounding: most of the circle's documents
+			// are decided by two multiplications.
+			lo, hi := math.Abs(f.center.Lat)-dLat, math.Abs(f.center.Lat)+dLat
+			if hi < 90 {
+				cosMax := 1.0
+				if lo > 0 {
+					cosMax = math.Cos(lo * (math.Pi / 180))
+				}
+				f.diamond, f.mLng, f.inner = true, metersPerDegree*cosMax, 0.98*f.radius
+			}
 		} else {
 			f.radius = 0
 		}
@@ -403,11 +435,16 @@ func (ix *Index) compileFilter(q *Query) filter {
 }
 
 func haversine(a, b LatLng) float64 {
+	return haversineCos(a, math.Cos(a.Lat*(math.Pi/180)), b)
+}
+
+// haversineCos is haversine with cos(a.Lat) given (a query's centre is the same for every document).
+func haversineCos(a LatLng, cosA float64, b LatLng) float64 {
 	const rad = math.Pi / 180
 	dLat := (b.Lat - a.Lat) * rad
 	dLng := (b.Lng - a.Lng) * rad
 	s1, s2 := math.Sin(dLat/2), math.Sin(dLng/2)
-	h := s1*s1 + math.Cos(a.Lat*rad)*math.Cos(b.Lat*rad)*s2*s2
+	h := s1*s1 + cosA*math.Cos(b.Lat*rad)*s2*s2
 	return 2 * earthRadiusMeter * math.Asin(math.Sqrt(min(h, 1)))
 }
 
@@ -422,11 +459,25 @@ func (f *filter) nearest(points []LatLng) (float64, bool) {
 		if f.lngBox && (p.Lng < f.minLng || p.Lng > f.maxLng) {
 			continue
 		}
-		if d := haversine(f.center, p); d < best {
+		if d := haversineCos(f.center, f.cosCenter, p); d < best {
 			best, ok = d, true
 		}
 	}
 	return best, ok
+}
+
+// within tells whether some point is within the radius, settling most by the diamond (see compileFilter)
+// before computing any distance.
+func (f *filter) within(points []LatLng) bool {
+	if f.diamond {
+		for _, p := range points {
+			if math.Abs(p.Lat-f.center.Lat)*metersPerDegree+math.Abs(p.Lng-f.center.Lng)*f.mLng <= f.inner {
+				return true
+			}
+		}
+	}
+	dist, ok := f.nearest(points)
+	return ok && dist <= f.radius
 }
 
 func openAt(hours []hourIv, wd int8, minute int16) bool {
@@ -468,9 +519,14 @@ func (f *filter) docOK(ix *Index, d uint32) bool {
 		}
 	}
 	if f.hasGeo && f.radius > 0 {
-		if dist, ok := f.nearest(ix.meta[d].points); !ok || dist > f.radius {
+		if f.dists == nil {
+			return f.within(ix.meta[d].points)
+		}
+		dist, ok := f.nearest(ix.meta[d].points)
+		if !ok || dist > f.radius {
 			return false
 		}
+		*f.dists = append(*f.dists, cand{doc: d, dist: dist, hasDist: true})
 	}
 	return true
 }
@@ -701,7 +757,13 @@ func (ix *Index) Search(q Query) Result {
 			ix.applyDocFilters(match, &f)
 		}
 	} else {
+		if f.hasGeo && f.radius > 0 {
+			// Ordered by distance: keep the distances the radius check computes.
+			s.dists = s.dists[:0]
+			f.dists = &s.dists
+		}
 		ix.applyDocFilters(match, &f)
+		f.dists = nil
 	}
 	if n == 0 || orMode {
 		copy(final, match)
@@ -765,10 +827,20 @@ func (ix *Index) Search(q Query) Result {
 			return byName(a, b)
 		}
 		top := newTopK(cands, pageK(q.Offset, q.Limit), cmp)
-		final.each(func(d uint32) {
-			dist, ok := f.nearest(ix.meta[d].points)
-			top.push(cand{doc: d, dist: dist, hasDist: ok})
-		})
+		if f.radius > 0 {
+			// Every match passed the radius check, which kept its distance (ascending doc numbers, as
+			// final.each would visit them).
+			for _, c := range s.dists {
+				if final.has(c.doc) {
+					top.push(c)
+				}
+			}
+		} else {
+			final.each(func(d uint32) {
+				dist, ok := f.nearest(ix.meta[d].points)
+				top.push(cand{doc: d, dist: dist, hasDist: ok})
+			})
+		}
 		cands = top.items
 	default:
 		cmp = byName
