@@ -149,7 +149,7 @@ type scratch struct {
 	slot                    []int32
 	best, lsum              []float32
 	open                    []scored
-	dists                   []cand // the distances of a query without text ordered by distance
+	geo                     []geoCand // the matches of a query without text ordered by distance
 	fz                      fuzzyScratch
 	near                    []nearTerm // per query token expanded: its closest live term (see suggest)
 }
@@ -345,13 +345,13 @@ type filter struct {
 	center     LatLng
 	radius     float64 // <= 0: unbounded
 	cosCenter  float64 // cos of the centre's latitude, which haversine needs for every point
-	// A point within the diamond |dLat|*mLat + |dLng|*mLng <= inner (metres) is within the radius
-	// without haversine: see compileFilter.
-	diamond     bool
-	mLng, inner float64
-	// dists, when set, collects the distance of every document docOK keeps (a query without text ordered
-	// by distance, which would otherwise compute each again).
-	dists  *[]cand
+	// bounds: a point's distance is bounded from both sides by bound (cLo, cHi: see compileFilter), which
+	// settles the radius of all but a thin ring of documents without haversine.
+	bounds   bool
+	cLo, cHi float64
+	// geo, when set, collects the documents docOK keeps with what it learnt of their distance (a query
+	// without text, ordered by distance).
+	geo    *[]geoCand
 	box    bool // latitude box valid
 	lngBox bool
 	minLat float64
@@ -414,18 +414,19 @@ func (ix *Index) compileFilter(q *Query) filter {
 			}
 			f.minLat32, f.maxLat32 = float32(f.minLat), float32(f.maxLat)
 			f.minLng32, f.maxLng32 = float32(f.minLng), float32(f.maxLng)
-			// The great-circle distance is at most the way along the meridian to the point's latitude and
-			// then along its parallel: |dLat|*metersPerDegree + |dLng|*metersPerDegree*cos(lat), and cos(lat)
-			// is at most its value at the smallest |lat| the diamond reaches. A point inside the diamond with
-			// 2% to spare is within the radius whatever haversine's rounding: most of the circle's documents
-			// are decided by two multiplications.
+			// Within a box of a few degrees, haversine's h = sin²(dLat/2) + cos(lat1)cos(lat2)sin²(dLng/2)
+			// lies between y² + cLo*x² and y² + cHi*x² (x, y the half differences in radians, cLo and cHi
+			// cos(lat1) times the smallest and largest cos(lat2) of the box), up to sin's and asin's
+			// departure from their argument, under 0.1% here: see bound.
 			lo, hi := math.Abs(f.center.Lat)-dLat, math.Abs(f.center.Lat)+dLat
-			if hi < 90 {
-				cosMax := 1.0
+			if f.lngBox && dLat <= 5 && f.maxLng-f.center.Lng <= 5 && hi < 90 {
+				cosNear := 1.0
 				if lo > 0 {
-					cosMax = math.Cos(lo * (math.Pi / 180))
+					cosNear = math.Cos(lo * (math.Pi / 180))
 				}
-				f.diamond, f.mLng, f.inner = true, metersPerDegree*cosMax, 0.98*f.radius
+				f.bounds = true
+				f.cLo = f.cosCenter * math.Cos(hi*(math.Pi/180))
+				f.cHi = f.cosCenter * cosNear
 			}
 		} else {
 			f.radius = 0
@@ -466,18 +467,60 @@ func (f *filter) nearest(points []LatLng) (float64, bool) {
 	return best, ok
 }
 
-// within tells whether some point is within the radius, settling most by the diamond (see compileFilter)
-// before computing any distance.
-func (f *filter) within(points []LatLng) bool {
-	if f.diamond {
-		for _, p := range points {
-			if math.Abs(p.Lat-f.center.Lat)*metersPerDegree+math.Abs(p.Lng-f.center.Lng)*f.mLng <= f.inner {
-				return true
-			}
+// geoSlack is the margin of bound: sin(t) >= t(1-t²/6) and asin(s) <= s(1+s²/5) for the half angles
+// of a 5-degree box (t, s < 0.07) are within 0.2% of their argument, and float rounding far below.
+const geoSlack = 2e-3
+
+// bound returns a lower and an upper bound of the distance from the centre to p, a point of the box, in
+// metres (f.bounds must be set).
+func (f *filter) bound(p LatLng) (lb, ub float64) {
+	const rad = math.Pi / 180
+	y := (p.Lat - f.center.Lat) * (rad / 2)
+	x := (p.Lng - f.center.Lng) * (rad / 2)
+	y2, x2 := y*y, x*x
+	lb = 2 * earthRadiusMeter * math.Sqrt((y2+f.cLo*x2)*(1-geoSlack))
+	ub = 2 * earthRadiusMeter * math.Sqrt(y2+f.cHi*x2) * (1 + geoSlack)
+	return lb, ub
+}
+
+// geoCand is a document within the radius of a query without text: a lower bound of its distance, and
+// the distance itself when the radius check had to compute it.
+type geoCand struct {
+	doc      uint32
+	exact    bool
+	lb, dist float64
+}
+
+// geoCheck tells whether some point of a document is within the radius; lb is a lower bound of its
+// distance, and dist the distance when exact (computed to decide). Only the documents near the circle
+// (the lower bound within the radius, the upper bound beyond it) pay for haversine.
+func (f *filter) geoCheck(points []LatLng) (ok bool, lb, dist float64, exact bool) {
+	if !f.bounds {
+		dist, ok := f.nearest(points)
+		return ok && dist <= f.radius, dist, dist, ok
+	}
+	lb = math.Inf(1)
+	inside, ring := false, false
+	for _, p := range points {
+		if p.Lat < f.minLat || p.Lat > f.maxLat || p.Lng < f.minLng || p.Lng > f.maxLng {
+			continue // nearest ignores it too
+		}
+		l, u := f.bound(p)
+		lb = min(lb, l)
+		if u <= f.radius {
+			inside = true
+		} else if l <= f.radius {
+			ring = true
 		}
 	}
-	dist, ok := f.nearest(points)
-	return ok && dist <= f.radius
+	if inside {
+		return true, lb, 0, false
+	}
+	if !ring {
+		return false, lb, 0, false
+	}
+	dist, ok = f.nearest(points)
+	return ok && dist <= f.radius, lb, dist, ok
 }
 
 func openAt(hours []hourIv, wd int8, minute int16) bool {
@@ -519,14 +562,13 @@ func (f *filter) docOK(ix *Index, d uint32) bool {
 		}
 	}
 	if f.hasGeo && f.radius > 0 {
-		if f.dists == nil {
-			return f.within(ix.meta[d].points)
-		}
-		dist, ok := f.nearest(ix.meta[d].points)
-		if !ok || dist > f.radius {
+		ok, lb, dist, exact := f.geoCheck(ix.meta[d].points)
+		if !ok {
 			return false
 		}
-		*f.dists = append(*f.dists, cand{doc: d, dist: dist, hasDist: true})
+		if f.geo != nil {
+			*f.geo = append(*f.geo, geoCand{doc: d, exact: exact, lb: lb, dist: dist})
+		}
 	}
 	return true
 }
@@ -544,6 +586,32 @@ func (ix *Index) applyDocFilters(b bitset, f *filter) {
 		return
 	}
 	full := ix.bOpenFull[max(f.hourBit, 0)]
+	if f.hasOpen {
+		cnt := 0
+		for i, w := range b {
+			if full != nil {
+				w &^= full[i]
+			}
+			cnt += bits.OnesCount64(w)
+		}
+		// The documents open at the minute, when cached (or worth caching: see openPartial), settle the
+		// opening hours a word at a time.
+		if part := ix.openPartial(f, cnt); part != nil {
+			for i := range b {
+				keep := part[i]
+				if full != nil {
+					keep |= full[i]
+				}
+				b[i] &= keep
+			}
+			if !all {
+				return
+			}
+			g := *f
+			g.hasOpen = false
+			f = &g
+		}
+	}
 	for i, w := range b {
 		check := w
 		if !all && full != nil {
@@ -638,6 +706,14 @@ func selSet(b bitset, sets *[32]bitset, mask uint32) bitset {
 // facets counts, over match, the areas of the documents passing the
 // target-group filter and the target groups of those passing the area
 // filter: each facet with every filter except its own.
+//
+// A word of match with many documents is counted by a popcount per area and
+// target group; a sparse one by its documents' own facet bits (facetBits),
+// both facets in one visit of each document. Those bits are added as nibbles
+// (spread): the first 16 areas and target groups are 16 four-bit counters in
+// one word each, so a document costs four table loads and two additions, not
+// a branch and a memory increment per bit, and the loads of a word's
+// documents do not wait for one another.
 func (ix *Index) facets(match, asel, gsel bitset) (areas, groups [32]int) {
 	var used [2][]int
 	for i := range 32 {
@@ -648,6 +724,8 @@ func (ix *Index) facets(match, asel, gsel bitset) (areas, groups [32]int) {
 			used[1] = append(used[1], i)
 		}
 	}
+	var nc nibbleCounts
+	fbits := ix.facetBits
 	for i, w := range match {
 		if w == 0 {
 			continue
@@ -659,31 +737,38 @@ func (ix *Index) facets(match, asel, gsel bitset) (areas, groups [32]int) {
 		if asel != nil {
 			wg &= asel[i]
 		}
-		if wa != 0 {
-			if bits.OnesCount64(wa) <= facetSparse {
-				// A sparse word: the documents' own bits are cheaper
-				// than a popcount per area.
-				for v := wa; v != 0; v &= v - 1 {
-					addBits(&areas, uint32(ix.facetBits[i<<6|bits.TrailingZeros64(v)]))
-				}
-			} else {
-				for _, a := range used[0] {
-					areas[a] += bits.OnesCount64(wa & ix.bArea[a][i])
-				}
+		// sa, sg: the documents of the sparse facets, counted one by one.
+		sa, sg := wa, wg
+		if bits.OnesCount64(wa) > facetSparse {
+			sa = 0
+			for _, a := range used[0] {
+				areas[a] += bits.OnesCount64(wa & ix.bArea[a][i])
 			}
 		}
-		if wg != 0 {
-			if bits.OnesCount64(wg) <= facetSparse {
-				for v := wg; v != 0; v &= v - 1 {
-					addBits(&groups, uint32(ix.facetBits[i<<6|bits.TrailingZeros64(v)]>>32))
-				}
-			} else {
-				for _, g := range used[1] {
-					groups[g] += bits.OnesCount64(wg & ix.bGroup[g][i])
-				}
+		if bits.OnesCount64(wg) > facetSparse {
+			sg = 0
+			for _, g := range used[1] {
+				groups[g] += bits.OnesCount64(wg & ix.bGroup[g][i])
 			}
+		}
+		if sa|sg == 0 {
+			continue
+		}
+		docs := fbits[i<<6:]
+		if sa == sg {
+			for v := sa; v != 0; v &= v - 1 {
+				nc.add(docs[bits.TrailingZeros64(v)], &areas, &groups)
+			}
+			continue
+		}
+		for v := sa | sg; v != 0; v &= v - 1 {
+			b := bits.TrailingZeros64(v)
+			// The area half when the document is among sa, the group half when among sg.
+			m := -(sa>>b&1)&0xffffffff | -(sg>>b&1)<<32
+			nc.add(docs[b]&m, &areas, &groups)
 		}
 	}
+	nc.flush(&areas, &groups)
 	return areas, groups
 }
 
@@ -691,6 +776,74 @@ func (ix *Index) facets(match, asel, gsel bitset) (areas, groups [32]int) {
 // facets are counted per document (one 8-byte load each) rather than by a
 // popcount per area and target group (some 22 loads).
 const facetSparse = 6
+
+// spread maps a byte to a word with bit i of the byte as nibble i.
+var spread = func() (t [256]uint32) {
+	for b := range 256 {
+		for i := range 8 {
+			if b>>i&1 != 0 {
+				t[b] |= 1 << (4 * i)
+			}
+		}
+	}
+	return t
+}()
+
+// nibbleCounts counts the bits 0-15 of each half of facet bits (areas |
+// groups<<32) in 16 four-bit counters per half (a, g). Every 15 documents,
+// before a nibble can overflow, they are added to byte-wide counters (the
+// even and the odd nibbles apart), and those every 17 times to the int
+// counts: a document costs a few operations whatever its bits.
+type nibbleCounts struct {
+	a, g             uint64
+	ae, ao, ge, gOdd uint64
+	n, m             int
+}
+
+const nibbleLow = 0x0f0f0f0f0f0f0f0f
+
+// add counts the bits of x, a document's facetBits (possibly with a half masked out).
+func (c *nibbleCounts) add(x uint64, areas, groups *[32]int) {
+	if x&^0x0000ffff0000ffff != 0 {
+		// Bits 16-31 of a half: no nibble for them (the catalogue has 14
+		// areas and 8 target groups).
+		addBits(areas, uint32(x)&^0xffff)
+		addBits(groups, uint32(x>>32)&^0xffff)
+	}
+	c.a += uint64(spread[x&0xff]) | uint64(spread[x>>8&0xff])<<32
+	c.g += uint64(spread[x>>32&0xff]) | uint64(spread[x>>40&0xff])<<32
+	if c.n++; c.n == 15 {
+		c.spill(areas, groups)
+	}
+}
+
+// spill moves the nibbles to the byte counters (and those, when they could
+// overflow next time, to the counts).
+func (c *nibbleCounts) spill(areas, groups *[32]int) {
+	c.ae += c.a & nibbleLow
+	c.ao += c.a >> 4 & nibbleLow
+	c.ge += c.g & nibbleLow
+	c.gOdd += c.g >> 4 & nibbleLow
+	c.a, c.g, c.n = 0, 0, 0
+	if c.m++; c.m == 17 { // 17 x 15 = 255
+		c.flush(areas, groups)
+	}
+}
+
+// flush adds everything counted so far to the counts.
+func (c *nibbleCounts) flush(areas, groups *[32]int) {
+	if c.n > 0 {
+		c.n = 0
+		c.spill(areas, groups)
+	}
+	for j := range 8 {
+		areas[2*j] += int(c.ae >> (8 * j) & 0xff)
+		areas[2*j+1] += int(c.ao >> (8 * j) & 0xff)
+		groups[2*j] += int(c.ge >> (8 * j) & 0xff)
+		groups[2*j+1] += int(c.gOdd >> (8 * j) & 0xff)
+	}
+	*c = nibbleCounts{}
+}
 
 func addBits(cnt *[32]int, v uint32) {
 	for v != 0 {
@@ -759,11 +912,11 @@ func (ix *Index) Search(q Query) Result {
 	} else {
 		if f.hasGeo && f.radius > 0 {
 			// Ordered by distance: keep the distances the radius check computes.
-			s.dists = s.dists[:0]
-			f.dists = &s.dists
+			s.geo = s.geo[:0]
+			f.geo = &s.geo
 		}
 		ix.applyDocFilters(match, &f)
-		f.dists = nil
+		f.geo = nil
 	}
 	if n == 0 || orMode {
 		copy(final, match)
@@ -828,12 +981,21 @@ func (ix *Index) Search(q Query) Result {
 		}
 		top := newTopK(cands, pageK(q.Offset, q.Limit), cmp)
 		if f.radius > 0 {
-			// Every match passed the radius check, which kept its distance (ascending doc numbers, as
-			// final.each would visit them).
-			for _, c := range s.dists {
-				if final.has(c.doc) {
-					top.push(c)
+			// Every match passed the radius check, which kept a lower bound of its distance or the
+			// distance: a document whose bound is beyond the page's farthest cannot enter the page, and
+			// its distance is never computed.
+			k := pageK(q.Offset, q.Limit)
+			for _, g := range s.geo {
+				if !final.has(g.doc) {
+					continue
 				}
+				if !g.exact {
+					if k > 0 && len(top.items) == k && g.lb > top.items[0].dist {
+						continue
+					}
+					g.dist, _ = f.nearest(ix.meta[g.doc].points)
+				}
+				top.push(cand{doc: g.doc, dist: g.dist, hasDist: true})
 			}
 		} else {
 			final.each(func(d uint32) {
