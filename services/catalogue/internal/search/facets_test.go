@@ -21,7 +21,7 @@ func facetsByBit(ix *Index, match, asel, gsel bitset) (areas, groups [32]int) {
 }
 
 // facetIndex is an index of n documents with random areas and target groups (the catalogue's 14 and 8,
-// and a few documents with higher bits that the nibble counters cannot hold), linked as Upsert would.
+// and a few documents with higher bits), loaded as the catalogue loads them.
 func facetIndex(n int, r *rand.Rand) *Index {
 	ix := New()
 	docs := make([]Doc, n)

@@ -707,13 +707,12 @@ func selSet(b bitset, sets *[32]bitset, mask uint32) bitset {
 // target-group filter and the target groups of those passing the area
 // filter: each facet with every filter except its own.
 //
-// A word of match with many documents is counted by a popcount per area and
-// target group; a sparse one by its documents' own facet bits (facetBits),
-// both facets in one visit of each document. Those bits are added as nibbles
-// (spread): the first 16 areas and target groups are 16 four-bit counters in
-// one word each, so a document costs four table loads and two additions, not
-// a branch and a memory increment per bit, and the loads of a word's
-// documents do not wait for one another.
+// A sparse word of match is counted from its documents' own facet bits
+// (facetBits); the dense words of a block of facetBlock words (one cache
+// line of each set) are counted area by area over the block: the 22 area
+// and group sets start at the same offset of their pages, so counting a
+// word at a time had their lines evict one another from one cache set
+// before the next word used them again.
 func (ix *Index) facets(match, asel, gsel bitset) (areas, groups [32]int) {
 	var used [2][]int
 	for i := range 32 {
@@ -724,12 +723,7 @@ func (ix *Index) facets(match, asel, gsel bitset) (areas, groups [32]int) {
 			used[1] = append(used[1], i)
 		}
 	}
-	var nc nibbleCounts
 	fbits := ix.facetBits
-	// Words are taken a block of facetBlock (one cache line of each set) at a time, and the dense ones
-	// counted area by area over the block: the 22 area and group sets start at the same offset of their
-	// pages, so a word at a time had their lines evict one another from the same cache set before the
-	// next word used them again.
 	var da, dg [facetBlock]uint64
 	for blk := 0; blk < len(match); blk += facetBlock {
 		ws := match[blk:min(blk+facetBlock, len(match))]
@@ -747,29 +741,23 @@ func (ix *Index) facets(match, asel, gsel bitset) (areas, groups [32]int) {
 			if asel != nil {
 				wg &= asel[i]
 			}
-			// sa, sg: the documents of the sparse facets, counted one by one.
-			sa, sg := wa, wg
-			if bits.OnesCount64(wa) > facetSparse {
-				sa, da[j], denseA = 0, wa, true
-			}
-			if bits.OnesCount64(wg) > facetSparse {
-				sg, dg[j], denseG = 0, wg, true
-			}
-			if sa|sg == 0 {
-				continue
-			}
-			docs := fbits[i<<6:]
-			if sa == sg {
-				for v := sa; v != 0; v &= v - 1 {
-					nc.add(docs[bits.TrailingZeros64(v)], &areas, &groups)
+			if wa != 0 {
+				if bits.OnesCount64(wa) <= facetSparse {
+					for v := wa; v != 0; v &= v - 1 {
+						addBits(&areas, uint32(fbits[i<<6|bits.TrailingZeros64(v)]))
+					}
+				} else {
+					da[j], denseA = wa, true
 				}
-				continue
 			}
-			for v := sa | sg; v != 0; v &= v - 1 {
-				b := bits.TrailingZeros64(v)
-				// The area half when the document is among sa, the group half when among sg.
-				m := -(sa>>b&1)&0xffffffff | -(sg>>b&1)<<32
-				nc.add(docs[b]&m, &areas, &groups)
+			if wg != 0 {
+				if bits.OnesCount64(wg) <= facetSparse {
+					for v := wg; v != 0; v &= v - 1 {
+						addBits(&groups, uint32(fbits[i<<6|bits.TrailingZeros64(v)]>>32))
+					}
+				} else {
+					dg[j], denseG = wg, true
+				}
 			}
 		}
 		n := len(ws)
@@ -794,7 +782,6 @@ func (ix *Index) facets(match, asel, gsel bitset) (areas, groups [32]int) {
 			}
 		}
 	}
-	nc.flush(&areas, &groups)
 	return areas, groups
 }
 
@@ -805,74 +792,6 @@ const facetBlock = 8
 // facets are counted per document (one 8-byte load each) rather than by a
 // popcount per area and target group (some 22 loads).
 const facetSparse = 6
-
-// spread maps a byte to a word with bit i of the byte as nibble i.
-var spread = func() (t [256]uint32) {
-	for b := range 256 {
-		for i := range 8 {
-			if b>>i&1 != 0 {
-				t[b] |= 1 << (4 * i)
-			}
-		}
-	}
-	return t
-}()
-
-// nibbleCounts counts the bits 0-15 of each half of facet bits (areas |
-// groups<<32) in 16 four-bit counters per half (a, g). Every 15 documents,
-// before a nibble can overflow, they are added to byte-wide counters (the
-// even and the odd nibbles apart), and those every 17 times to the int
-// counts: a document costs a few operations whatever its bits.
-type nibbleCounts struct {
-	a, g             uint64
-	ae, ao, ge, gOdd uint64
-	n, m             int
-}
-
-const nibbleLow = 0x0f0f0f0f0f0f0f0f
-
-// add counts the bits of x, a document's facetBits (possibly with a half masked out).
-func (c *nibbleCounts) add(x uint64, areas, groups *[32]int) {
-	if x&^0x0000ffff0000ffff != 0 {
-		// Bits 16-31 of a half: no nibble for them (the catalogue has 14
-		// areas and 8 target groups).
-		addBits(areas, uint32(x)&^0xffff)
-		addBits(groups, uint32(x>>32)&^0xffff)
-	}
-	c.a += uint64(spread[x&0xff]) | uint64(spread[x>>8&0xff])<<32
-	c.g += uint64(spread[x>>32&0xff]) | uint64(spread[x>>40&0xff])<<32
-	if c.n++; c.n == 15 {
-		c.spill(areas, groups)
-	}
-}
-
-// spill moves the nibbles to the byte counters (and those, when they could
-// overflow next time, to the counts).
-func (c *nibbleCounts) spill(areas, groups *[32]int) {
-	c.ae += c.a & nibbleLow
-	c.ao += c.a >> 4 & nibbleLow
-	c.ge += c.g & nibbleLow
-	c.gOdd += c.g >> 4 & nibbleLow
-	c.a, c.g, c.n = 0, 0, 0
-	if c.m++; c.m == 17 { // 17 x 15 = 255
-		c.flush(areas, groups)
-	}
-}
-
-// flush adds everything counted so far to the counts.
-func (c *nibbleCounts) flush(areas, groups *[32]int) {
-	if c.n > 0 {
-		c.n = 0
-		c.spill(areas, groups)
-	}
-	for j := range 8 {
-		areas[2*j] += int(c.ae >> (8 * j) & 0xff)
-		areas[2*j+1] += int(c.ao >> (8 * j) & 0xff)
-		groups[2*j] += int(c.ge >> (8 * j) & 0xff)
-		groups[2*j+1] += int(c.gOdd >> (8 * j) & 0xff)
-	}
-	*c = nibbleCounts{}
-}
 
 func addBits(cnt *[32]int, v uint32) {
 	for v != 0 {
