@@ -428,6 +428,11 @@ type Index struct {
 	// which shows up directly in tail latency.
 	scratchMu sync.Mutex
 	scratches []*scratch
+
+	// gen counts the writes (under mu), so what a query caches (qc, querycache.go) is used only while the
+	// index is unchanged.
+	gen uint64
+	qc  queryCache
 }
 
 // New returns an empty index.
@@ -622,6 +627,7 @@ func (ix *Index) upsertLocked(d *Doc) {
 		}
 		delete(ix.tombs, d.ID)
 	}
+	ix.gen++ // the query caches (querycache.go) are of the previous generation
 	terms, flen := ix.analyze(d)
 	if exists {
 		for f, l := range ix.flen[n] {
@@ -859,6 +865,7 @@ func (ix *Index) alloc() uint32 {
 }
 
 func (ix *Index) removeLocked(n uint32) {
+	ix.gen++
 	for _, t := range ix.decodeTerms(n) {
 		ix.removePosting(t, n)
 	}
