@@ -127,10 +127,13 @@ func (a *batchAnalyzer) prepare(ix *Index, d *Doc, p *preparedDoc) {
 	}
 	ix.mu.RUnlock()
 	slices.Sort(raw)
-	p.terms = packTerms(make([]uint64, 0, len(raw)), raw)
-	if n := len(p.terms); cap(p.terms)-n > n/4+8 {
-		p.terms = slices.Clip(slices.Clone(p.terms))
+	distinct := 0
+	for i := range raw {
+		if i == 0 || raw[i]>>32 != raw[i-1]>>32 {
+			distinct++
+		}
 	}
+	p.terms = packTerms(make([]uint64, 0, distinct), raw) // one allocation of the final size: the batch holds thousands
 	a.raw = raw
 }
 
