@@ -4,17 +4,19 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"time"
 )
 
 // The batch path of a bulk import (UpsertBatch). Analysing a document (tokenising and folding its text,
 // looking its words up in the vocabulary, counting them per field) is most of what an Upsert costs, and
 // Upsert does it under the write lock, so every search and every other writer waits for it, and an import
 // of thousands of services analyses them one at a time on one core. UpsertBatch analyses the whole batch
-// first, on every core, holding only the read lock for the vocabulary lookups, then takes the write lock
-// once and only edits the postings and the filters. Term ids never change once given (the vocabulary only
-// grows), so an id read under the read lock is still right under the write lock; a word the vocabulary did
-// not have yet gets its id under the write lock, in the order a sequence of Upserts would have given it, so
-// the index a batch leaves is the one the same Upserts one by one would have left.
+// first, on every core, holding only the read lock for the vocabulary lookups, then only edits the postings
+// and the filters under the write lock, a few milliseconds of documents at a time. Term ids never change
+// once given (the vocabulary only grows), so an id read under the read lock is still right under the write
+// lock; a word the vocabulary did not have yet gets its id under the write lock, in the order a sequence of
+// Upserts would have given it, so the index a batch leaves is the one the same Upserts one by one would have
+// left.
 
 // tempTerm marks, in a prepared document's terms, a word the vocabulary did not have when it was analysed:
 // tempTerm+k is the document's k-th such word. Real term ids stay far below it.
@@ -35,8 +37,8 @@ type batchAnalyzer struct {
 }
 
 // UpsertBatch upserts docs as so many Upserts in this order would (the same revision rules), but analyses
-// their text on every core before it takes the write lock, once for the whole batch: what a bulk import
-// calls after each commit. It keeps docs' elements as Upsert keeps its argument (not at all: the index
+// their text on every core before it takes the write lock, then takes it for a few milliseconds of documents
+// at a time (lockSpan) rather than once per document: what a bulk import calls after each commit. It keeps docs' elements as Upsert keeps its argument (not at all: the index
 // copies what it keeps).
 func (ix *Index) UpsertBatch(docs []Doc) {
 	if len(docs) == 0 {
@@ -66,9 +68,27 @@ func (ix *Index) UpsertBatch(docs []Doc) {
 		}
 		wg.Wait()
 	}
+	for i := 0; i < len(docs); {
+		i = ix.applyPrepared(docs, prep, i)
+	}
+}
+
+// lockSpan bounds how long UpsertBatch holds the write lock at a time: it lets the searches that queued
+// meanwhile through every few milliseconds instead of holding them for a whole batch (thousands of documents,
+// tens of milliseconds, far more on a loaded machine), and it takes the lock once per span instead of once per
+// document (each time waiting for the searches in progress).
+const lockSpan = 2 * time.Millisecond
+
+// applyPrepared indexes the prepared documents from i on under the write lock, for about lockSpan, and
+// returns the index of the first one it left.
+func (ix *Index) applyPrepared(docs []Doc, prep []preparedDoc, i int) int {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	for i := range docs {
+	first, start := i, time.Now()
+	for ; i < len(docs); i++ {
+		if i > first && (i-first)%16 == 0 && time.Since(start) > lockSpan {
+			return i // at least 16 done: it always progresses, however slow the machine
+		}
 		d, p := &docs[i], &prep[i]
 		if !ix.admitLocked(d) {
 			continue // stale: like Upsert, its new words do not enter the vocabulary either
@@ -90,6 +110,7 @@ func (ix *Index) UpsertBatch(docs []Doc) {
 		}
 		ix.upsertAnalyzedLocked(d, p.terms, p.flen)
 	}
+	return i
 }
 
 // prepare analyses d into p as Index.analyze does, reading the vocabulary under the read lock.

@@ -228,9 +228,9 @@ func (s *Server) importBatches(ctx context.Context, items []*domain.ImportItem, 
 }
 
 // indexedBatch is indexed for a committed batch: the documents are projected on every core and go into the
-// search index as one batch (search.Index.UpsertBatch analyses their text before it takes the index's write
-// lock, once), so searches wait for an import's index updates far less, and the rows of a batch do not queue
-// one at a time for the lock behind each other import's.
+// search index as one batch (search.Index.UpsertBatch analyses their text on every core before it takes the
+// index's write lock, then holds it a few milliseconds of documents at a time), so the rows of a batch do not
+// queue one at a time for the lock, each behind the searches in progress and the other imports' rows.
 func (s *Server) indexedBatch(written []store.Written) {
 	if len(written) == 0 {
 		return
