@@ -110,7 +110,8 @@ func (s *Store) ImportRows(ctx context.Context, items []*domain.ImportItem, plan
 				next.CreateTime = old.GetCreateTime()
 			}
 			stamp(next, domain.ServicePrefix+it.ID, rev, now, created)
-			v, err := encode(rev, next)
+			// Marshalled once, into the record's own buffer (encode marshals, then copies behind the revision).
+			v, err := encodeSized(rev, next)
 			if err != nil {
 				return err
 			}
