@@ -25,8 +25,9 @@ import (
 
 // ImportServices imports services from a spreadsheet or an HSDS JSON export, or reports what it would do.
 //
-// The rows are written in batches of store.ImportBatch, each one transaction with its change-feed entries, so a
-// file of thousands of services costs a few commits. A failure (a full disk) stops the import after the batches
+// The rows are written in batches of store.ImportBatch (fewer on etcd, whose transactions are limited:
+// Store.ImportBatchSize), each one transaction with its change-feed entries, so a file of thousands of services
+// costs a few commits. A failure (a full disk) stops the import after the batches
 // already committed: the error is returned, and running the file again completes it, since rows that are
 // already stored report UNCHANGED.
 func (s *Server) ImportServices(ctx context.Context, req *cataloguev1.ImportServicesRequest) (*cataloguev1.ImportServicesResponse, error) {
@@ -159,8 +160,9 @@ func (s *Server) importBatches(ctx context.Context, items []*domain.ImportItem, 
 	committed := make(chan *importStage, 1)
 	g.Go(func() error {
 		defer close(planned)
-		for start := 0; start < len(items); start += store.ImportBatch {
-			st := &importStage{start: start, items: items[start:min(start+store.ImportBatch, len(items))]}
+		size := s.store.ImportBatchSize()
+		for start := 0; start < len(items); start += size {
+			st := &importStage{start: start, items: items[start:min(start+size, len(items))]}
 			ids, curs, bases, err := s.store.ImportSnapshot(st.items)
 			if err != nil {
 				return err
