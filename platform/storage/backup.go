@@ -37,23 +37,14 @@ func (b *Backend) FeedID() string {
 	return id
 }
 
-// ensureFeedID gives a file without a feed id one (new files; files from before feed ids were kept here).
-// It runs after the migrations, which may adopt a service's older feed id.
-func (b *Backend) ensureFeedID() error {
-	return b.db.Update(func(btx *bolt.Tx) error {
-		meta := btx.Bucket([]byte(BucketMeta))
-		if meta.Get(keyFeedID) != nil {
-			return nil
-		}
-		return meta.Put(keyFeedID, []byte(uuid.NewString()))
-	})
-}
-
 // Snapshot writes a consistent copy of the whole data file while the backend keeps serving (reads and
 // writes: the copy is one read transaction). begin is called first with the copy's exact size and revision
 // and returns where to write it; Snapshot returns the number of bytes written. A compaction that swaps the
 // file meanwhile does not disturb it: the copy keeps reading the file it started on.
 func (b *Backend) Snapshot(begin func(size, revision int64) io.Writer) (int64, error) {
+	if b.etcd != nil {
+		return b.etcd.snapshot(b, begin)
+	}
 	db, release := b.acquire()
 	defer release()
 	var n int64

@@ -154,7 +154,7 @@ func (b *Backend) sweep(ctx context.Context, bucket Bucket, from, last []byte, d
 				if dead(tx, k, v) {
 					keys = append(keys, append([]byte(nil), k...))
 				}
-				if len(keys) >= compactBatch {
+				if len(keys) >= b.maxWriteOps() {
 					done = false
 					return false, nil
 				}
@@ -220,7 +220,7 @@ func (b *Backend) pruneCheckpoints(ctx context.Context, t time.Time) error {
 	var old [][]byte
 	_ = b.View(func(tx ReadTx) error {
 		return tx.Scan(BucketCheckpoints, nil, func(k, _ []byte) (bool, error) {
-			if string(k) > string(cut) || len(old) > compactBatch {
+			if string(k) > string(cut) || len(old) > b.maxWriteOps() {
 				return false, nil
 			}
 			old = append(old, append([]byte(nil), k...))
@@ -307,6 +307,9 @@ func (b *Backend) Maintain(ctx context.Context, m Maintenance) {
 		} else if n > 0 {
 			b.log.Info("request ids expired", zap.Int("deleted", n))
 		}
+	}
+	if b.etcd != nil {
+		b.etcd.maintain(ctx, b, now)
 	}
 }
 

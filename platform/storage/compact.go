@@ -67,6 +67,9 @@ func (b *Backend) failCompaction(cause error) {
 // directory, so a crash before Compact finishes is followed by a compaction at the next Open. Call it before
 // committing the deletion whose bytes must go.
 func (b *Backend) RequireCompaction() error {
+	if b.etcd != nil {
+		return b.etcd.requireCompaction()
+	}
 	f, err := os.OpenFile(b.path+compactMarkerSuffix, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("journal the compaction: %w", err)
@@ -89,6 +92,12 @@ func (b *Backend) RequireCompaction() error {
 
 // CompactionPending reports whether a compaction is journaled and not yet done.
 func (b *Backend) CompactionPending() bool {
+	if b.etcd != nil {
+		ctx, cancel := b.etcd.rctx()
+		defer cancel()
+		pending, err := b.etcd.pending(ctx)
+		return pending || err != nil
+	}
 	_, err := os.Stat(b.path + compactMarkerSuffix)
 	return err == nil
 }
@@ -106,6 +115,9 @@ func (b *Backend) Compact() (int64, error) {
 	}
 	if err := b.Err(); err != nil {
 		return 0, err
+	}
+	if b.etcd != nil {
+		return b.etcd.compact(b)
 	}
 	return b.compact()
 }
@@ -321,12 +333,8 @@ func (b *Backend) acquire() (*bolt.DB, func()) {
 	}
 }
 
-// openPending runs at Open, before the commit loop: it gives the file a feed id when it has none and finishes
-// a compaction a crash interrupted.
+// openPending runs at Open, before the commit loop: it finishes a compaction a crash interrupted.
 func (b *Backend) openPending() error {
-	if err := b.ensureFeedID(); err != nil {
-		return err
-	}
 	if !b.CompactionPending() {
 		return nil
 	}

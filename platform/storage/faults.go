@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -142,6 +143,9 @@ func isDiskFull(err error) bool {
 }
 
 func absPath(path string) string {
+	if strings.HasPrefix(path, "etcd:") {
+		return path // an etcd prefix (Engine.Location), not a file
+	}
 	if p, err := filepath.Abs(path); err == nil {
 		return p
 	}

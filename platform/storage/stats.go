@@ -12,8 +12,12 @@ type BucketStat struct {
 // FreeBucket is the Stats entry for the file's free pages (Keys: page count; Alloc: their bytes).
 const FreeBucket Bucket = "(free pages)"
 
-// Stats returns the space each bucket takes (every bucket of the file, by name) and the free pages.
+// Stats returns the space each bucket takes (every bucket of the file, by name) and the free pages. On etcd it
+// counts the keys of the backend's buckets only (etcd keeps no per-range page accounting).
 func (b *Backend) Stats() map[Bucket]BucketStat {
+	if b.etcd != nil {
+		return b.etcd.stats(b)
+	}
 	out := map[Bucket]BucketStat{}
 	// A compaction may swap the handle: read the current one, held (compact.go).
 	db, release := b.acquire()

@@ -1,11 +1,71 @@
-// Package storage is the suite's embedded key-value backend: one bbolt file per service behind a narrow,
-// etcd-like interface (ordered keys in named buckets, read and write transactions, one monotonically increasing
-// revision, a change log read from a revision, and a notification when a new revision commits).
+// Package storage is the suite's storage contract and its two engines: ordered keys in named buckets, read and
+// write transactions, one monotonically increasing revision, a change log read from a revision, a notification
+// when a new revision commits, backup, restore and compaction. A service's store package builds on it and is the
+// only package of that service that touches storage; this package is the only one that imports bbolt or the
+// etcd client.
 //
-// It is the only package of the platform that imports bbolt; a service's store package builds on it and is the
-// only package of that service that touches storage. Writes are group-committed: a single commit loop takes
-// every write that queued while the previous commit was being synced and commits them in one bbolt transaction,
-// so a write is acknowledged only after fsync while concurrent writers share the cost of it.
+// The contract (this file): *Backend with View and Update, the generic machinery that works on transactions
+// (change-log compaction and checkpoints in changes.go, idempotency records in requests.go, schema migrations
+// and the feed id here and in backup.go, maintenance) and the group commit: a single commit loop takes every
+// write that queued while the previous commit was being made durable and commits them together, so a write is
+// acknowledged only once it is durable while concurrent writers share the cost of it. Each engine implements
+// the commit of one group, read transactions, backup and compaction:
+//
+//   - bbolt (bolt.go, the default): one file per service at Options.Path (or Open's path), one bbolt
+//     transaction per group, fsync before acknowledging; faults.go says what a failed commit means.
+//   - etcd (etcd.go): a prefix per service on an etcd cluster shared by every replica of the service.
+//
+// # The etcd engine
+//
+// Keys: a key of bucket B is prefix + B + 0x00 + key (bucket names never hold 0x00); the engine's own keys
+// are prefix + 0x00 + name, so they never collide with a bucket's. The revision counter stays in the _meta
+// bucket, exactly as in a bbolt file, so revisions, etags and change feeds are the same on both engines and a
+// bbolt file moved to etcd (MigrateToEtcd) keeps its revisions and feed id. etcd's own revision is used only
+// for snapshots and compare-and-swap; it never reaches a client.
+//
+// Writes: a group reads from one etcd revision R (a snapshot: every read of the group is served at R, its
+// own writes overlaid), buffers its writes and commits them as one etcd Txn guarded by a compare on the
+// ModRevision of the commit key (prefix + 0x00 "commit"), which every commit rewrites with a fresh nonce and
+// the new revision. Commits of all replicas on one prefix are therefore serialised: a group whose snapshot is
+// stale loses the compare and runs again from a new snapshot (a Tx function may run more than once: that is
+// the contract of both engines), so a read-check-write in one Update (a capacity check) can never be
+// overtaken by another replica. A group is split into several Txns when it would pass etcd's limits
+// (EtcdOptions.MaxTxnOps, MaxRequestBytes, which must not exceed the cluster's --max-txn-ops and
+// --max-request-bytes); one write too large alone is refused with ErrWriteTooLarge and nothing of it is written.
+//
+// An outcome the client does not know (a timeout, a lost leader) is resolved before anyone is answered: the
+// engine watches the commit key from R+1, where the first put names the commit that won the compare; if it
+// carries the group's nonce the group committed, otherwise the group runs again. If nothing was committed yet,
+// the engine fences with a Txn of the same compare that only rewrites the commit key, so the lost Txn can never
+// apply later. A write is thus acknowledged only once it is in etcd (a quorum's WAL, fsynced) and never applied
+// twice. When the outcome cannot be learnt (etcd unreachable for EtcdOptions.ResolveTimeout, or its history
+// compacted past the group's snapshot meanwhile) the backend fails as a bbolt backend does after a failed
+// fsync (ErrFailed; the process restarts). Each request is bounded by EtcdOptions.RequestTimeout (2 s), well
+// below the server's own timeout, and reads are tried again on another member, so a leader's failover costs a
+// writer a few hundred milliseconds (TestEtcdLeaderKilledUnderWritesLosesNothingAcknowledged). A group that
+// could not even read its snapshot is refused with ErrUnavailable: nothing of it was written.
+//
+// Schema migrations run in the first commit of an Open, so on etcd a migration must fit in one Txn; move a
+// bbolt file to etcd (MigrateToEtcd, cusctl migrate-to-etcd) after the same release has opened it once.
+//
+// Reads: View reads at one etcd revision, taken by a linearizable read of the revision key, so a View sees
+// every write acknowledged anywhere before it began. Get is one range request, Scan and ScanPrefix read pages
+// of scanPage keys, Count is a count-only range. Revision() and Changed() follow an etcd watch on the commit
+// key, so a write by another replica wakes this one; the watch is re-established after errors and after etcd
+// compacts its history past it (the current revision is read again: no commit is missed, a wake-up may be
+// spurious).
+//
+// Backup on etcd writes every key of the prefix, read at one revision, into a bbolt file and streams that, so
+// backups have one format: VerifyBackup and Restore work for both engines, and MigrateToEtcd copies such a file
+// (or any data file) into an empty prefix.
+//
+// Maintenance on etcd: change-log compaction, checkpoints and request expiry are the generic code. Each run
+// also compacts etcd's history to the etcd revision this process saw EtcdOptions.HistoryRetention ago (1 h by
+// default; every replica may do it, compaction to the same or an older revision is a no-op), and at most once
+// per EtcdOptions.DefragInterval (24 h) defragments each member whose database is less than half in use.
+// Compact() means the same as on bbolt - deleted personal data must not linger - so on etcd it compacts the
+// history up to the current revision and defragments every member; RequireCompaction journals it in the
+// prefix (prefix + 0x00 "compact-pending") and Open finishes a journaled one.
 package storage
 
 import (
@@ -13,18 +73,16 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 	"go.uber.org/zap"
 )
 
-// Bucket names a bbolt bucket. Each service declares its buckets in one place (its store's schema).
+// Bucket names a bucket (a bbolt bucket; a key range on etcd). Each service declares its buckets in one place (its store's schema).
 type Bucket string
 
 // Buckets the backend itself owns. Services must not declare these names.
@@ -65,6 +123,8 @@ type Options struct {
 	MaxBatch int
 	// Logger for start-up and commit errors; never given values, only sizes and durations.
 	Logger *zap.Logger
+	// Engine chooses bbolt (the default) or etcd (engine.go).
+	Engine Engine
 }
 
 // ReadTx is a read-only view of one consistent snapshot. Byte slices it returns are valid only inside the
@@ -96,13 +156,15 @@ type Tx interface {
 	AppendChange(rev int64, value []byte) error
 }
 
-// Backend is an open data file.
+// Backend is an open store: a bbolt data file (db) or a prefix on an etcd cluster (etcd).
 type Backend struct {
 	db       *bolt.DB
+	etcd     *etcdEngine
 	path     string
-	absPath  string // the key of the file's fault injections and supervisors (faults.go)
+	absPath  string // the key of the store's fault injections and supervisors (faults.go)
 	log      *zap.Logger
 	maxBatch int
+	buckets  []Bucket // the service's, declared at Open
 
 	queue chan *writeReq
 	stop  chan struct{}
@@ -143,8 +205,9 @@ type writeReq struct {
 	err chan error
 }
 
-// Open opens (creating if needed) the data file at path, declares the buckets, checks the schema version and
-// runs migrations, and starts the commit loop.
+// Open opens the backend: on bbolt (the default) the data file at path, created if needed; on etcd
+// (opts.Engine.Kind == EngineEtcd) the prefix opts.Engine.Etcd.Prefix, path then naming nothing. It checks the
+// schema version and runs migrations, gives a new store a feed id, and starts the commit loop.
 func Open(path string, opts Options) (*Backend, error) {
 	if opts.OpenTimeout <= 0 {
 		opts.OpenTimeout = time.Second
@@ -158,28 +221,19 @@ func Open(path string, opts Options) (*Backend, error) {
 	if opts.SchemaVersion <= 0 {
 		opts.SchemaVersion = 1
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
+	switch opts.Engine.Kind {
+	case EngineBolt, "":
+		return openBolt(path, opts)
+	case EngineEtcd:
+		return openEtcd(opts)
+	default:
+		return nil, fmt.Errorf("storage engine %q is not known (want %q or %q)", opts.Engine.Kind, EngineBolt, EngineEtcd)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:  opts.OpenTimeout,
-		PageSize: pageSize, // new files only (changes.go says why)
-		// The freelist is written with each commit (one small page with a compacted file) rather than rebuilt
-		// at open: without it bbolt walks and checks every page of the file at every start, which at 500,000
-		// catalogue services cost about a second and kept the whole 0.8 GB file resident (docs/performance.md).
-		// A file written without it gets its freelist at its first commit.
-		NoFreelistSync: false,
-		FreelistType:   bolt.FreelistMapType,
-	})
-	if err != nil {
-		if errors.Is(err, berrors.ErrTimeout) {
-			return nil, fmt.Errorf("data file %s is locked by another process (is the service already running?)", path)
-		}
-		return nil, fmt.Errorf("open data file %s: %w", path, err)
-	}
-	db.AllocSize = allocSize
-	b := &Backend{
-		db: db, path: path, absPath: absPath(path), log: opts.Logger, maxBatch: opts.MaxBatch,
+}
+
+func newBackend(path, key string, opts Options) *Backend {
+	return &Backend{
+		path: path, absPath: key, log: opts.Logger, maxBatch: opts.MaxBatch, buckets: opts.Buckets,
 		queue:    make(chan *writeReq, 4096),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
@@ -188,66 +242,49 @@ func Open(path string, opts Options) (*Backend, error) {
 		readers:  map[*bolt.DB]int{},
 		retired:  map[*bolt.DB]bool{},
 	}
-	if err := b.init(opts); err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	// The file was read again from disk: an earlier failure of it in this process is over.
-	clearFailure(b.absPath)
-	// A compaction journaled before a crash is finished before serving (compact.go).
-	if err := b.openPending(); err != nil {
-		_ = b.db.Close()
-		return nil, err
-	}
-	go b.commitLoop()
-	return b, nil
 }
 
-func (b *Backend) init(opts Options) error {
-	return b.db.Update(func(btx *bolt.Tx) error {
-		all := append([]Bucket{BucketMeta, BucketChanges, BucketRequests, BucketCheckpoints}, opts.Buckets...)
-		for _, name := range all {
-			if _, err := btx.CreateBucketIfNotExists([]byte(name)); err != nil {
-				return fmt.Errorf("create bucket %s: %w", name, err)
+// prepare runs in the first write transaction of an Open, on either engine: it checks the schema version, runs
+// the migrations, records the version, and gives a store without a feed id one (after the migrations, which
+// may adopt a service's older feed id). It may run more than once (etcd: a lost compare), so it only logs.
+func prepare(t Tx, opts Options, where string) (migrated []int, err error) {
+	version := 0
+	if v := t.Get(BucketMeta, keySchemaVersion); len(v) == 8 {
+		version = int(binary.BigEndian.Uint64(v))
+	} else if v == nil {
+		// A new store starts at the current version.
+		version = opts.SchemaVersion
+	}
+	if version > opts.SchemaVersion {
+		return nil, fmt.Errorf("data %s has schema version %d, newer than this binary supports (%d)", where, version, opts.SchemaVersion)
+	}
+	for version < opts.SchemaVersion {
+		var m *Migration
+		for i := range opts.Migrations {
+			if opts.Migrations[i].From == version {
+				m = &opts.Migrations[i]
 			}
 		}
-		meta := btx.Bucket([]byte(BucketMeta))
-		if v := meta.Get(keyRevision); len(v) == 8 {
-			b.revision.Store(int64(binary.BigEndian.Uint64(v)))
+		if m == nil {
+			return nil, fmt.Errorf("no migration from schema version %d", version)
 		}
-		version := 0
-		if v := meta.Get(keySchemaVersion); len(v) == 8 {
-			version = int(binary.BigEndian.Uint64(v))
-		} else if v == nil {
-			// A new file starts at the current version.
-			version = opts.SchemaVersion
+		if err := m.Run(t); err != nil {
+			return nil, fmt.Errorf("migrate schema %d -> %d: %w", version, version+1, err)
 		}
-		if version > opts.SchemaVersion {
-			return fmt.Errorf("data file %s has schema version %d, newer than this binary supports (%d)", b.path, version, opts.SchemaVersion)
+		migrated = append(migrated, version)
+		version++
+	}
+	if v := t.Get(BucketMeta, keySchemaVersion); string(v) != string(u64(uint64(version))) {
+		if err := t.Put(BucketMeta, keySchemaVersion, u64(uint64(version))); err != nil {
+			return nil, err
 		}
-		for version < opts.SchemaVersion {
-			var m *Migration
-			for i := range opts.Migrations {
-				if opts.Migrations[i].From == version {
-					m = &opts.Migrations[i]
-				}
-			}
-			if m == nil {
-				return fmt.Errorf("no migration from schema version %d", version)
-			}
-			t := &txn{btx: btx, rev: revisionOf(btx)}
-			if err := m.Run(t); err != nil {
-				return fmt.Errorf("migrate schema %d -> %d: %w", version, version+1, err)
-			}
-			if err := t.flushRevision(); err != nil {
-				return err
-			}
-			b.revision.Store(t.rev)
-			b.log.Info("schema migrated", zap.Int("from", version), zap.Int("to", version+1))
-			version++
+	}
+	if t.Get(BucketMeta, keyFeedID) == nil {
+		if err := t.Put(BucketMeta, keyFeedID, []byte(uuid.NewString())); err != nil {
+			return nil, err
 		}
-		return meta.Put(keySchemaVersion, u64(uint64(version)))
-	})
+	}
+	return migrated, nil
 }
 
 // Path is the data file's path.
@@ -266,6 +303,9 @@ func (b *Backend) Changed() <-chan struct{} {
 
 // View runs fn in a read-only transaction on a consistent snapshot.
 func (b *Backend) View(fn func(ReadTx) error) error {
+	if b.etcd != nil {
+		return b.etcd.view(fn)
+	}
 	db, release := b.acquire()
 	defer release()
 	return db.View(func(btx *bolt.Tx) error {
@@ -274,8 +314,8 @@ func (b *Backend) View(fn func(ReadTx) error) error {
 	})
 }
 
-// Update runs fn in a write transaction shared with concurrent writers and returns after the commit is on
-// disk. fn's error is returned as is and its writes are discarded; other writers are not affected.
+// Update runs fn in a write transaction shared with concurrent writers and returns after the commit is
+// durable (bbolt: fsynced; etcd: in a quorum's log). fn's error is returned as is and its writes are discarded; other writers are not affected.
 func (b *Backend) Update(ctx context.Context, fn func(Tx) error) error {
 	if b.closed.Load() {
 		return ErrClosed
@@ -323,88 +363,25 @@ func (b *Backend) commitLoop() {
 				break drain
 			}
 		}
-		b.commit(batch)
+		if b.etcd != nil {
+			b.etcd.commit(b, batch)
+		} else {
+			b.commit(batch)
+		}
 	}
 }
 
-func (b *Backend) commit(batch []*writeReq) {
-	// A compaction holds writeMu while it copies and swaps the file (compact.go).
-	b.writeMu.Lock()
-	defer b.writeMu.Unlock()
-	// Drop writes whose callers gave up before their turn: nothing of theirs is written.
-	live := batch[:0]
-	for _, r := range batch {
-		if err := r.ctx.Err(); err != nil {
-			r.err <- err
-			continue
-		}
-		live = append(live, r)
-	}
-	batch = live
-	if err := b.Err(); err != nil {
-		// A commit failed before: the file's state is not what this process believes, so nothing more is
-		// written until a restart has read it again.
-		for _, r := range batch {
-			r.err <- err
-		}
-		return
-	}
-	for len(batch) > 0 {
-		btx, err := b.db.Begin(true)
-		if err != nil {
-			b.commitFailed(batch, 0, err)
-			return
-		}
-		txid := int64(btx.ID())
-		// The revision is read inside the transaction, from the file: after a commit that reported failure
-		// but was published (etcd-io/bbolt#233) the file is ahead of anything kept in memory.
-		t := &txn{btx: btx, rev: revisionOf(btx), capture: b.capture}
-		failed := -1
-		var failErr error
-		for i, r := range batch {
-			if err := runMember(r.fn, t); err != nil {
-				failed, failErr = i, err
-				break
-			}
-		}
-		if failed >= 0 {
-			_ = btx.Rollback()
-			// The member's error is its answer; the others run again without it, from the same state.
-			batch[failed].err <- failErr
-			batch = append(batch[:failed:failed], batch[failed+1:]...)
-			continue
-		}
-		newRev := t.rev
-		if err := t.flushRevision(); err != nil {
-			// Nothing reached the file: an ordinary error of this group.
-			_ = btx.Rollback()
-			for _, r := range batch {
-				r.err <- fmt.Errorf("storage commit: %w", err)
-			}
-			return
-		}
-		if err := b.commitTx(btx); err != nil {
-			b.commitFailed(batch, txid, err)
-			return
-		}
-		b.advance(newRev)
-		for _, r := range batch {
-			r.err <- nil
-		}
-		return
-	}
-}
-
-// advance publishes rev as the newest revision and wakes the watchers if it moved.
+// advance publishes rev as the newest revision and wakes the watchers if it moved forward (on etcd both the
+// commit loop and the watch of other replicas' commits advance it, in either order).
 func (b *Backend) advance(rev int64) {
-	if rev == b.revision.Load() {
+	b.notifyMu.Lock()
+	defer b.notifyMu.Unlock()
+	if rev <= b.revision.Load() {
 		return
 	}
 	b.revision.Store(rev)
-	b.notifyMu.Lock()
 	close(b.notifyCh)
 	b.notifyCh = make(chan struct{})
-	b.notifyMu.Unlock()
 }
 
 // runMember runs one writer's function, turning a panic into that writer's error: the commit loop serves
@@ -432,13 +409,18 @@ func (b *Backend) Changes(after int64, limit int, fn func(rev int64, value []byt
 	})
 }
 
-// Close stops the commit loop (refusing queued writes) and closes the file.
+// Close stops the commit loop (refusing queued writes) and closes the file (on etcd: stops the watch and
+// closes the client).
 func (b *Backend) Close() error {
 	var err error
 	b.closeOnce.Do(func() {
 		b.closed.Store(true)
 		close(b.stop)
 		<-b.done
+		if b.etcd != nil {
+			err = b.etcd.close()
+			return
+		}
 		b.compactMu.Lock() // a compaction in progress finishes first
 		defer b.compactMu.Unlock()
 		b.hmu.Lock()
@@ -447,89 +429,6 @@ func (b *Backend) Close() error {
 		err = db.Close()
 	})
 	return err
-}
-
-// txn implements Tx over a bbolt transaction.
-type txn struct {
-	btx *bolt.Tx
-	rev int64
-	// capture, during a compaction's copy, receives this transaction's writes once it commits (compact.go).
-	capture *capture
-	pending []mutation
-}
-
-func (t *txn) bucket(b Bucket) *bolt.Bucket {
-	bk := t.btx.Bucket([]byte(b))
-	if bk == nil {
-		// Buckets are declared at Open; a missing one is a programming error.
-		panic(fmt.Sprintf("storage: bucket %q is not declared", b))
-	}
-	bk.FillPercent = fillPercent(b)
-	return bk
-}
-
-func (t *txn) Get(b Bucket, key []byte) []byte { return t.bucket(b).Get(key) }
-
-func (t *txn) Scan(b Bucket, from []byte, fn func(k, v []byte) (bool, error)) error {
-	c := t.bucket(b).Cursor()
-	var k, v []byte
-	if from == nil {
-		k, v = c.First()
-	} else {
-		k, v = c.Seek(from)
-	}
-	for ; k != nil; k, v = c.Next() {
-		more, err := fn(k, v)
-		if err != nil || !more {
-			return err
-		}
-	}
-	return nil
-}
-
-func (t *txn) ScanPrefix(b Bucket, prefix []byte, fn func(k, v []byte) (bool, error)) error {
-	c := t.bucket(b).Cursor()
-	for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
-		more, err := fn(k, v)
-		if err != nil || !more {
-			return err
-		}
-	}
-	return nil
-}
-
-func (t *txn) Count(b Bucket) int { return t.bucket(b).Stats().KeyN }
-
-func (t *txn) Revision() int64 { return t.rev }
-
-func (t *txn) Put(b Bucket, key, value []byte) error {
-	t.record(b, key, value, false)
-	return t.bucket(b).Put(key, value)
-}
-
-func (t *txn) Delete(b Bucket, key []byte) error {
-	t.record(b, key, nil, true)
-	return t.bucket(b).Delete(key)
-}
-
-func (t *txn) NextRevision() int64 {
-	t.rev++
-	return t.rev
-}
-
-func (t *txn) AppendChange(rev int64, value []byte) error {
-	return t.Put(BucketChanges, u64(uint64(rev)), value)
-}
-
-func (t *txn) flushRevision() error {
-	return t.Put(BucketMeta, keyRevision, u64(uint64(t.rev)))
-}
-
-func revisionOf(btx *bolt.Tx) int64 {
-	if v := btx.Bucket([]byte(BucketMeta)).Get(keyRevision); len(v) == 8 {
-		return int64(binary.BigEndian.Uint64(v))
-	}
-	return 0
 }
 
 func u64(v uint64) []byte {

@@ -6,6 +6,10 @@
 //	cusctl token --role peer --terc 3006023
 //
 // Use it as: curl -H "Authorization: Bearer $(bin/cusctl token --role organiser)" ...
+//
+// It also moves a service's data from its bbolt file to an etcd cluster (migrate.go):
+//
+//	cusctl migrate-to-etcd --from var/provider/provider.db --etcd-endpoints https://etcd-0:2379 --etcd-prefix /cus/provider/
 package main
 
 import (
@@ -42,8 +46,12 @@ func (r *roleList) Set(v string) error {
 }
 
 func run(args []string) error {
+	if len(args) > 0 && args[0] == "migrate-to-etcd" {
+		return migrateToEtcd(args[1:], os.Stdout)
+	}
 	if len(args) == 0 || args[0] != "token" {
-		return errors.New("usage: cusctl token --role ROLE [--subject S] [--provider-id UUID] [--terc CODE] [--ttl 12h] [--keys-dir var/dev]")
+		return errors.New("usage: cusctl token --role ROLE [--subject S] [--provider-id UUID] [--terc CODE] [--ttl 12h] [--keys-dir var/dev]\n" +
+			"       cusctl migrate-to-etcd --from FILE --etcd-endpoints URLS --etcd-prefix /cus/SERVICE/ [--etcd-cert/--etcd-key/--etcd-ca] [--new-feed-id]")
 	}
 	fs := flag.NewFlagSet("cusctl token", flag.ContinueOnError)
 	var req auth.TokenRequest

@@ -13,11 +13,10 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/cus-suite/cus/platform/auth"
 	"github.com/cus-suite/cus/platform/config"
+	"github.com/cus-suite/cus/platform/grpcclient"
 	"github.com/cus-suite/cus/platform/grpcserver"
 	"github.com/cus-suite/cus/platform/plid"
 	"github.com/cus-suite/cus/platform/storage"
@@ -50,6 +49,7 @@ type Config struct {
 	ClientKey  string
 	Security   grpcserver.SecurityFlags
 	Growth     storage.GrowthFlags
+	Storage    storage.EngineFlags
 	// SnapshotInterval and SnapshotChanges: how often the search index snapshot is rewritten while serving,
 	// and how many changes since the last one make it worth it (it is always written at a graceful stop).
 	SnapshotInterval time.Duration
@@ -80,7 +80,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or console")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "time in-flight calls get to finish on shutdown")
 	fs.IntVar(&c.MaxRecvBytes, "max-recv-bytes", 4<<20, "largest accepted gRPC message in bytes")
-	fs.StringVar(&c.ProviderAddr, "provider-addr", "", "gRPC address of the provider registry, to check the providers a service names (empty: format only)")
+	fs.StringVar(&c.ProviderAddr, "provider-addr", "", "gRPC address (host:port; replicas: host:port,host:port or dns:///name:port) of the provider registry, to check the providers a service names (empty: format only)")
 	fs.StringVar(&c.BackendCA, "backend-ca", "", "CA (PEM) of the provider registry's certificate; enables TLS to it")
 	fs.StringVar(&c.ClientCert, "client-cert", "", "client certificate (PEM) for mTLS to the provider registry")
 	fs.StringVar(&c.ClientKey, "client-key", "", "client key (PEM)")
@@ -90,6 +90,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.MemoryLimit, "memory-limit", "auto", "soft memory limit of the Go runtime (GOMEMLIMIT): auto (GOMEMLIMIT if set, else 90% of the container's memory limit, else none), off, a share such as 85% (of the container's limit, else of the machine's memory) or a size such as 900MiB")
 	c.Security.RegisterFlags(fs)
 	c.Growth.RegisterFlags(fs)
+	c.Storage.RegisterFlags(fs, "catalogue")
 }
 
 // Validate checks the configuration, naming each bad setting.
@@ -100,13 +101,16 @@ func (c *Config) Validate() error {
 		ch.Addr("admin-listen", c.AdminListen)
 	}
 	ch.NonEmpty("data-dir", c.DataDir)
+	if _, err := c.Storage.Engine(); err != nil {
+		ch.Fail("storage-engine", "%v", err)
+	}
 	if err := plid.ValidateTERC(c.InstanceTERC); err != nil {
 		ch.Fail("instance-terc", "%q is not a TERYT TERC code of a gmina: %v", c.InstanceTERC, err)
 	}
 	ch.NonEmpty("instance-name", c.InstanceName)
 	if c.ProviderAddr != "" {
-		ch.Addr("provider-addr", c.ProviderAddr)
-		if c.BackendCA == "" && !auth.IsLoopback(c.ProviderAddr) {
+		grpcclient.CheckAddr(&ch, "provider-addr", c.ProviderAddr)
+		if c.BackendCA == "" && !grpcclient.IsLoopback(c.ProviderAddr) {
 			ch.Fail("provider-addr", "plaintext to the provider registry is allowed only on loopback, not %s; set --backend-ca", c.ProviderAddr)
 		}
 	}
@@ -160,7 +164,11 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		limit := ml.apply()
 		log.Info("memory limit", zap.Int64("limit_mib", limit>>20), zap.String("from", ml.source))
 	}
-	st, err := store.Open(cfg.DataFile(), log)
+	engine, err := cfg.Storage.Engine()
+	if err != nil {
+		return err
+	}
+	st, err := store.OpenOn(engine, cfg.DataFile(), log)
 	if err != nil {
 		return err
 	}
@@ -179,7 +187,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	gateUnary, gateStream := srv.IndexGate()
 	gs := grpcserver.New(grpcserver.Config{
 		Addr: cfg.Listen, AdminAddr: cfg.AdminListen,
-		MaxRecvMsgBytes: cfg.MaxRecvBytes, ShutdownGrace: cfg.ShutdownGrace,
+		MaxRecvMsgBytes: cfg.MaxRecvBytes, ShutdownGrace: cfg.ShutdownGrace, DrainPeriod: cfg.Security.DrainPeriod,
 		Auth: sec.Auth, Limits: sec.Limits,
 	}, log, append(sec.Options, grpc.ForceServerCodecV2(srv.Codec()),
 		grpc.ChainUnaryInterceptor(gateUnary), grpc.ChainStreamInterceptor(gateStream))...)
@@ -189,15 +197,11 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	gs.OnShutdown(srv.Shutdown)
 	gs.HandleAdmin("/backup", auth.RequireAdmin(sec.Auth.Verifier, storage.BackupHandler(st.Backend(), "catalogue.db", log)))
 	if cfg.ProviderAddr != "" {
-		creds := insecure.NewCredentials()
-		if cfg.BackendCA != "" {
-			tc, err := auth.ClientTLS(cfg.ClientCert, cfg.ClientKey, cfg.BackendCA)
-			if err != nil {
-				return fmt.Errorf("--backend-ca: %w", err)
-			}
-			creds = credentials.NewTLS(tc)
+		creds, err := grpcclient.Credentials(cfg.BackendCA, cfg.ClientCert, cfg.ClientKey)
+		if err != nil {
+			return err
 		}
-		conn, err := grpc.NewClient(cfg.ProviderAddr, grpc.WithTransportCredentials(creds))
+		conn, err := grpcclient.Dial(cfg.ProviderAddr, creds)
 		if err != nil {
 			return fmt.Errorf("--provider-addr: %w", err)
 		}
@@ -210,7 +214,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		if err != nil {
 			return err
 		}
-		syncer = federation.New(fed, srv, log, gs.Registry(), federation.Options{})
+		syncer = federation.New(fed, srv, log, gs.Registry(), federation.Options{MaxBatch: st.ImportBatchSize()})
 		srv.SetPeerStatus(syncer.Status)
 		log.Info("federation on", zap.Int("peers", len(fed.Peers)))
 	}
@@ -226,7 +230,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	// the maintenance worker and the snapshot writer. Any of them failing stops the others.
 	// A commit whose outcome on disk is unknown ends Run with an error, for the supervisor to restart the
 	// process: the restart re-reads the file, the search index and caches included (docs/decisions.md).
-	ctx, finish := storage.Supervise(ctx, cfg.DataFile())
+	ctx, finish := storage.Supervise(ctx, engine.Location(cfg.DataFile()))
 	g, gctx := errgroup.WithContext(ctx)
 	// The maintenance worker (change-log compaction, request-id expiry) stops with the server.
 	mctx, stopMaintenance := context.WithCancel(gctx)

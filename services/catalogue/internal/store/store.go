@@ -47,7 +47,10 @@ type Store struct {
 }
 
 // Open opens the catalogue's data file.
-func Open(path string, log *zap.Logger) (*Store, error) {
+func Open(path string, log *zap.Logger) (*Store, error) { return OpenOn(storage.Engine{}, path, log) }
+
+// OpenOn opens the catalogue on the chosen storage engine (path: the data file, on bbolt).
+func OpenOn(engine storage.Engine, path string, log *zap.Logger) (*Store, error) {
 	// Ids are UUIDv7 (time-ordered): new records are appended, so their pages are filled.
 	storage.DeclareSequential(bucketServices, bucketProgrammes)
 	be, err := storage.Open(path, storage.Options{
@@ -55,6 +58,7 @@ func Open(path string, log *zap.Logger) (*Store, error) {
 		SchemaVersion: SchemaVersion,
 		Migrations:    []storage.Migration{{From: 1, Run: adoptFeedID}, {From: 2, Run: migrateCompactLog(time.Now().UTC())}},
 		Logger:        log,
+		Engine:        engine,
 	})
 	if err != nil {
 		return nil, err

@@ -63,8 +63,11 @@ type Store struct {
 }
 
 // Open opens the registry's data file.
-func Open(path string, log *zap.Logger) (*Store, error) {
-	be, err := storage.Open(path, storage.Options{Buckets: buckets, SchemaVersion: SchemaVersion, Logger: log,
+func Open(path string, log *zap.Logger) (*Store, error) { return OpenOn(storage.Engine{}, path, log) }
+
+// OpenOn opens the registry on the chosen storage engine (path: the data file, on bbolt).
+func OpenOn(engine storage.Engine, path string, log *zap.Logger) (*Store, error) {
+	be, err := storage.Open(path, storage.Options{Buckets: buckets, SchemaVersion: SchemaVersion, Logger: log, Engine: engine,
 		// 2: idempotency records carry their time and expire (platform/storage requests.go).
 		Migrations: []storage.Migration{{From: 1, Run: func(tx storage.Tx) error { return storage.MigrateRequests(tx, time.Now()) }}}})
 	if err != nil {

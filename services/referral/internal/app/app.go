@@ -16,12 +16,10 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/cus-suite/cus/platform/auth"
 	"github.com/cus-suite/cus/platform/config"
+	"github.com/cus-suite/cus/platform/grpcclient"
 	"github.com/cus-suite/cus/platform/grpcserver"
 	"github.com/cus-suite/cus/platform/storage"
 	"github.com/cus-suite/cus/platform/webhook"
@@ -58,6 +56,7 @@ type Config struct {
 	ClientKey  string
 	Security   grpcserver.SecurityFlags
 	Growth     storage.GrowthFlags
+	Storage    storage.EngineFlags
 	// Audit and watches (see docs/referral.md).
 	AuditAnchorFile     string
 	AuditInterval       time.Duration
@@ -79,8 +78,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Listen, "listen", "127.0.0.1:7003", "gRPC listen address")
 	fs.StringVar(&c.AdminListen, "admin-listen", "127.0.0.1:9103", "admin HTTP address: /metrics, /backup and /readyz (keep it private)")
 	fs.StringVar(&c.DataDir, "data-dir", "var/referral", "directory of the referral service's data file")
-	fs.StringVar(&c.CatalogueAddr, "catalogue-addr", "127.0.0.1:7001", "gRPC address of the catalogue service")
-	fs.StringVar(&c.ProviderAddr, "provider-addr", "127.0.0.1:7002", "gRPC address of the provider service")
+	fs.StringVar(&c.CatalogueAddr, "catalogue-addr", "127.0.0.1:7001", "gRPC address (host:port; replicas: host:port,host:port or dns:///name:port) of the catalogue service")
+	fs.StringVar(&c.ProviderAddr, "provider-addr", "127.0.0.1:7002", "gRPC address (host:port; replicas: host:port,host:port or dns:///name:port) of the provider service")
 	fs.StringVar(&c.BackendCA, "backend-ca", "", "CA (PEM) of the catalogue's and provider's certificates; enables TLS to them")
 	fs.StringVar(&c.ClientCert, "client-cert", "", "client certificate (PEM) for mTLS to the catalogue and provider")
 	fs.StringVar(&c.ClientKey, "client-key", "", "client key (PEM)")
@@ -107,6 +106,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.WebhookCataloguePoll, "webhook-catalogue-poll", 15*time.Second, "how often the catalogue's change feed is read while a webhook wants catalogue events (needs --service-token-file)")
 	c.Security.RegisterFlags(fs)
 	c.Growth.RegisterFlags(fs)
+	c.Storage.RegisterFlags(fs, "referral")
 }
 
 // Webhooks builds the webhook options from the flags (the allowlist parsed).
@@ -130,19 +130,22 @@ func (c *Config) Validate() error {
 	if c.AdminListen != "" {
 		ch.Addr("admin-listen", c.AdminListen)
 	}
-	ch.Addr("catalogue-addr", c.CatalogueAddr)
-	ch.Addr("provider-addr", c.ProviderAddr)
+	grpcclient.CheckAddr(&ch, "catalogue-addr", c.CatalogueAddr)
+	grpcclient.CheckAddr(&ch, "provider-addr", c.ProviderAddr)
 	if (c.ClientCert == "") != (c.ClientKey == "") {
 		ch.Fail("client-cert", "--client-cert and --client-key go together")
 	}
 	if c.BackendCA == "" {
 		for flagName, addr := range map[string]string{"catalogue-addr": c.CatalogueAddr, "provider-addr": c.ProviderAddr} {
-			if !auth.IsLoopback(addr) {
+			if !grpcclient.IsLoopback(addr) {
 				ch.Fail(flagName, "plaintext (callers' tokens are forwarded) is allowed only on loopback, not to %s; set --backend-ca", addr)
 			}
 		}
 	}
 	ch.NonEmpty("data-dir", c.DataDir)
+	if _, err := c.Storage.Engine(); err != nil {
+		ch.Fail("storage-engine", "%v", err)
+	}
 	if c.DataDir != "" && Inside(c.DataKeyPath(), c.DataDir) {
 		ch.Fail("data-key-file", "%s is inside --data-dir %s: keep the data key ring apart from the data it protects (a secret store, a credentials directory)", c.DataKeyPath(), c.DataDir)
 	}
@@ -302,7 +305,11 @@ func openStore(cfg Config, log *zap.Logger) (*store.Store, error) {
 	if created {
 		log.Warn("created a new PESEL index key for a new store: keep it in the secret store", zap.String("file", cfg.PESELKeyPath()))
 	}
-	st, err := store.Open(cfg.DataFile(), key, log, store.WithDataKeys(ring))
+	engine, err := cfg.Storage.Engine()
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(cfg.DataFile(), key, log, store.WithDataKeys(ring), store.WithEngine(engine))
 	if err != nil {
 		return nil, fmt.Errorf("data file %s: %w", cfg.DataFile(), err)
 	}
@@ -376,20 +383,16 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 			log.Info("demo data not loaded: the store is not empty")
 		}
 	}
-	creds := insecure.NewCredentials()
-	if cfg.BackendCA != "" {
-		tc, err := auth.ClientTLS(cfg.ClientCert, cfg.ClientKey, cfg.BackendCA)
-		if err != nil {
-			return fmt.Errorf("--backend-ca: %w", err)
-		}
-		creds = credentials.NewTLS(tc)
+	creds, err := grpcclient.Credentials(cfg.BackendCA, cfg.ClientCert, cfg.ClientKey)
+	if err != nil {
+		return err
 	}
-	catConn, err := grpc.NewClient(cfg.CatalogueAddr, grpc.WithTransportCredentials(creds))
+	catConn, err := grpcclient.Dial(cfg.CatalogueAddr, creds)
 	if err != nil {
 		return err
 	}
 	defer catConn.Close()
-	provConn, err := grpc.NewClient(cfg.ProviderAddr, grpc.WithTransportCredentials(creds))
+	provConn, err := grpcclient.Dial(cfg.ProviderAddr, creds)
 	if err != nil {
 		return err
 	}
@@ -422,7 +425,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	// its supervisor to restart it; the next Open finishes the journaled compaction.
 	opts := append(sec.Options, srv.AuditDenials(sec.Auth.Verifier)...)
 	opts = append(opts, server.RedactForProviders()...)
-	gs := grpcserver.New(grpcserver.Config{Addr: cfg.Listen, AdminAddr: cfg.AdminListen, ShutdownGrace: cfg.ShutdownGrace, Auth: sec.Auth, Limits: sec.Limits}, log, opts...)
+	gs := grpcserver.New(grpcserver.Config{Addr: cfg.Listen, AdminAddr: cfg.AdminListen, ShutdownGrace: cfg.ShutdownGrace, DrainPeriod: cfg.Security.DrainPeriod, Auth: sec.Auth, Limits: sec.Limits}, log, opts...)
 	referralv1.RegisterReferralServiceServer(gs.GRPC(), srv)
 	gs.ReportHealth(referralv1.ReferralService_ServiceDesc.ServiceName)
 	gs.OnShutdown(srv.Shutdown)
@@ -445,6 +448,6 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	// A commit whose outcome on disk is unknown, or a compaction whose swap could not be made durable, ends Run
 	// with an error (health NOT_SERVING while the server drains), for the supervisor to restart the process and
 	// read the file again (docs/decisions.md).
-	ctx, finish := storage.Supervise(ctx, cfg.DataFile())
+	ctx, finish := storage.Supervise(ctx, cfg.Storage.Location(cfg.DataFile()))
 	return finish(gs.Serve(ctx, ls))
 }
