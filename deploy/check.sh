@@ -844,20 +844,10 @@ variables_of() { # file
 		}' "$f"
 }
 
-# The etcd engine's variables, which kubernetes-ha/ sets, are declared by the storage engine's flags
-# (platform/storage, issue 11), built at the same time as deploy/ and merged apart. Until a binary declares one of
-# them it is reported with a warning, not failed; once any binary does, it is checked like every other variable.
-# Delete this list when they are flags.
-awaited=" CUS_STORAGE_ENGINE CUS_ETCD_ENDPOINTS CUS_ETCD_CERT CUS_ETCD_KEY CUS_ETCD_CA "
-
 check_variables() { # file: prints one line per variable that is not a flag of its owner; status 1 if any
 	local f=$1 owner var line bad=0
 	while IFS=$'\t' read -r owner var line; do
 		if ! grep -qx "$var" "$work/all.$owner"; then
-			if [[ $awaited == *" $var "* ]] && ! grep -qx "$var" "$work/all.any"; then
-				warn "${f#"$root"/}:$line: $var is no flag of any binary yet (awaited from the etcd engine)" >&2
-				continue
-			fi
 			case $owner in
 			any) echo "${f#"$root"/}:$line: $var is no flag of any binary" ;;
 			common) echo "${f#"$root"/}:$line: $var (shared by every process) is not a flag of each binary" ;;
