@@ -102,20 +102,24 @@ const impScale = 65535
 // tfDict codes the packed per-field frequencies of the postings in one
 // byte. A corpus has few distinct combinations (385 in 6 million postings
 // of the synthetic catalogue at 100,000 services, the 255 commonest
-// covering all but 0.004% of the postings), so the first tfEscape values
-// seen get codes, and a posting with any other value is coded tfEscape
-// with its value in over, keyed by term and doc number. Four bytes a
-// posting become one: about 90 MiB at 500,000 services.
+// covering all but 0.004% of the postings), so up to tfEscape values get
+// codes, and a posting with any other value is coded tfEscape with its
+// value in over, keyed by term and doc number. Four bytes a posting become
+// one: about 90 MiB at 500,000 services. New values get the free codes as
+// they arrive; recodeFrequencies gives the codes to the commonest values
+// at the end of a bulk load, after a snapshot is read and whenever the
+// escapes grew past recodeAt.
 type tfDict struct {
-	vals  []uint32         // by code
-	codes map[uint32]uint8 // by value
-	over  map[uint64]uint32
+	vals     []uint32         // by code
+	codes    map[uint32]uint8 // by value
+	over     map[uint64]uint32
+	recodeAt int // len(over) that makes a writer recount the codes
 }
 
 const tfEscape = 255
 
 func newTfDict() tfDict {
-	return tfDict{codes: make(map[uint32]uint8), over: make(map[uint64]uint32)}
+	return tfDict{codes: make(map[uint32]uint8), over: make(map[uint64]uint32), recodeAt: recodeMin}
 }
 
 func overKey(t, n uint32) uint64 { return uint64(t)<<32 | uint64(n) }
@@ -571,6 +575,7 @@ func (ix *Index) BulkLoad(docs []Doc) {
 		ix.upsertLocked(&docs[i])
 	}
 	ix.inBulk = false
+	ix.recodeFrequencies()
 	ix.refreshNorms()
 	ix.voc.merge()
 	ix.refreshDense()
@@ -660,6 +665,9 @@ func (ix *Index) upsertLocked(d *Doc) {
 	ix.dterms[n] = encodeTerms(ix.dterms[n][:0], terms)
 	ix.revs[n] = d.Revision
 	ix.indexMeta(n, d)
+	if !ix.inBulk {
+		ix.maybeRecodeFrequencies()
+	}
 }
 
 // impact is the impact of a posting with frequencies tf in a document with
