@@ -414,10 +414,10 @@ type Index struct {
 	// the few cells its box covers instead of every document.
 	cells map[uint32][]uint32
 	// provLists are the distinct provider lists of the documents (the
-	// first is none), provIDs their indexes by the list joined with NULs: a
-	// catalogue has a few provider combinations, shared by many services.
-	// Entries are not removed (their number is bounded by the
-	// combinations that ever occurred).
+	// first is none), provIDs their indexes by the list's names, each
+	// length-prefixed: a catalogue has a few provider combinations, shared
+	// by many services. Entries are not removed (their number is bounded
+	// by the combinations that ever occurred).
 	provLists [][]string
 	provIDs   map[string]uint32
 
@@ -1082,7 +1082,19 @@ func (ix *Index) internProviders(ps []string) uint32 {
 	if len(ps) == 0 {
 		return 0
 	}
-	key := strings.Join(ps, "\x00")
+	// Each name length-prefixed: joined with a separator, ["p\x00q"] and
+	// ["p", "q"] would share a key (the API refuses such names, the index
+	// does not rely on it).
+	n := 0
+	for _, p := range ps {
+		n += binary.MaxVarintLen64 + len(p)
+	}
+	kb := make([]byte, 0, n)
+	for _, p := range ps {
+		kb = binary.AppendUvarint(kb, uint64(len(p)))
+		kb = append(kb, p...)
+	}
+	key := string(kb)
 	if id, ok := ix.provIDs[key]; ok {
 		return id
 	}
