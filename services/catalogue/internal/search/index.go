@@ -374,7 +374,9 @@ type Index struct {
 	facetBits []uint64
 	// dterms holds each document's distinct term ids, ascending, as
 	// uvarint deltas: what an update or delete needs to find the postings
-	// to edit, in about 1.5 bytes a term, now that the text is not kept.
+	// to edit, now that the text is not kept. About 1.6 bytes a term in
+	// the synthetic catalogue: 1.1 of varints, the allocator's rounding,
+	// and a 24-byte slice header a document of about 60 terms.
 	dterms [][]byte
 	flen   [][nFields]uint16 // field lengths in tokens
 	// normAvg is the snapshot of the average field lengths the norms
@@ -425,6 +427,7 @@ type Index struct {
 	wtok   tokenizer
 	wterms []uint64
 	wdec   []uint32
+	wenc   []byte
 
 	// Reader scratch. A plain free list rather than sync.Pool: the
 	// buffers are sized to the corpus (a few MB) and a GC emptying a
@@ -662,7 +665,8 @@ func (ix *Index) upsertLocked(d *Doc) {
 			ix.insertPosting(t, n, tf, ix.impact(tf, &nm))
 		}
 	}
-	ix.dterms[n] = encodeTerms(ix.dterms[n][:0], terms)
+	ix.wenc = encodeTerms(ix.wenc[:0], terms)
+	ix.dterms[n] = storeTerms(ix.dterms[n], ix.wenc)
 	ix.revs[n] = d.Revision
 	ix.indexMeta(n, d)
 	if !ix.inBulk {
@@ -682,17 +686,24 @@ func (ix *Index) impact(tf uint32, nm *[nFields]float32) uint16 {
 
 // encodeTerms appends the term ids of terms (ascending) as uvarint deltas.
 func encodeTerms(buf []byte, terms []uint64) []byte {
-	buf = slices.Grow(buf, len(terms)*2)
 	prev := uint64(0)
 	for _, e := range terms {
 		t := e >> 32
 		buf = binary.AppendUvarint(buf, t-prev)
 		prev = t
 	}
-	if cap(buf)-len(buf) > 8 {
-		buf = slices.Clip(buf)
-	}
 	return buf
+}
+
+// storeTerms returns enc copied into old's array when it fits there with at
+// most 8 bytes to spare, else into an array of its own size. Encoding
+// straight into a grown buffer and clipping it would hide the spare
+// capacity, not free it: 2.1 bytes a term allocated for 1.1 used.
+func storeTerms(old, enc []byte) []byte {
+	if c := cap(old); c >= len(enc) && c-len(enc) <= 8 {
+		return append(old[:0], enc...)
+	}
+	return append(make([]byte, 0, len(enc)), enc...)
 }
 
 // decodeTerms returns document n's term ids in writer scratch.
