@@ -67,7 +67,7 @@ func resolveMemoryLimit(setting string, env func(string) string, host hostFiles)
 	}
 	if pct, ok := strings.CutSuffix(s, "%"); ok {
 		p, err := strconv.ParseFloat(strings.TrimSpace(pct), 64)
-		if err != nil || p <= 0 || p > 100 {
+		if err != nil || !(p > 0 && p <= 100) { // written so that NaN fails too
 			return memoryLimit{}, fmt.Errorf("%q: a share must be above 0%% and at most 100%%", setting)
 		}
 		base, ok := containerLimit(host)
@@ -127,38 +127,57 @@ func parseBytes(s string) (int64, error) {
 	return n << shift, nil
 }
 
-// containerLimit reads the memory limit of the process's cgroup: v2 memory.max or v1 memory.limit_in_bytes
-// of its own cgroup (found in /proc/self/cgroup), else of the root as mounted in a container. "max" and the
-// v1 "unlimited" value (a page-rounded maximum) are no limit.
+// containerLimit reads the memory limit of the process's cgroup: v2 memory.max or v1 memory.limit_in_bytes.
+// A cgroup is held to the smallest limit of itself and its ancestors (a systemd slice's MemoryMax, a
+// --cgroup-parent), so the walk goes from the own cgroup (found in /proc/self/cgroup) up to the root and
+// keeps the smallest number, going on past "max" and the v1 "unlimited" value (a page-rounded maximum).
+// When none of those files is readable (a container that mounts its own cgroup at the root), the root's
+// files decide.
 func containerLimit(host hostFiles) (int64, bool) {
 	root := host.cgroupRoot
-	var candidates []string
+	var walks [][]string // each: the limit files from the own cgroup up to the root of one hierarchy
 	if self, err := os.ReadFile(host.selfCgroup); err == nil {
 		for _, line := range strings.Split(string(self), "\n") {
 			if rest, ok := strings.CutPrefix(line, "0::"); ok {
-				candidates = append(candidates, filepath.Join(root, rest, "memory.max"))
+				walks = append(walks, ancestorFiles(root, rest, "memory.max"))
 			} else if _, path, ok := strings.Cut(line, ":memory:"); ok {
-				candidates = append(candidates, filepath.Join(root, "memory", path, "memory.limit_in_bytes"))
+				walks = append(walks, ancestorFiles(filepath.Join(root, "memory"), path, "memory.limit_in_bytes"))
 			}
 		}
 	}
-	candidates = append(candidates, filepath.Join(root, "memory.max"), filepath.Join(root, "memory", "memory.limit_in_bytes"))
-	for _, path := range candidates {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			continue
+	walks = append(walks, []string{filepath.Join(root, "memory.max"), filepath.Join(root, "memory", "memory.limit_in_bytes")})
+	for _, files := range walks {
+		limit, found, any := int64(0), false, false
+		for _, path := range files {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				continue
+			}
+			any = true
+			n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+			if err != nil || n <= 0 || n >= 1<<60 { // "max", v1 unlimited
+				continue
+			}
+			if !found || n < limit {
+				limit, found = n, true
+			}
 		}
-		v := strings.TrimSpace(string(b))
-		if v == "max" {
-			return 0, false
+		if any {
+			return limit, found
 		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 || n >= 1<<60 {
-			return 0, false
-		}
-		return n, true
 	}
 	return 0, false
+}
+
+// ancestorFiles lists dir/name for the cgroup at path under root and each of its ancestors up to root.
+func ancestorFiles(root, path, name string) []string {
+	var files []string
+	for p := filepath.Clean("/" + path); ; p = filepath.Dir(p) {
+		files = append(files, filepath.Join(root, p, name))
+		if p == "/" {
+			return files
+		}
+	}
 }
 
 // machineMemory reads MemTotal from /proc/meminfo.

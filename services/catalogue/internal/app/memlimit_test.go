@@ -25,6 +25,12 @@ func TestResolveMemoryLimit(t *testing.T) {
 		{name: "auto: 90% of cgroup v2 memory.max", setting: "auto", files: files{"cg/memory.max": "1073741824\n"}, want: 966367641},
 		{name: "auto: the process's own cgroup", setting: "auto",
 			files: files{"self": "0::/kubepods/pod1/catalogue\n", "cg/kubepods/pod1/catalogue/memory.max": "2147483648", "cg/memory.max": "max"}, want: 1932735283},
+		{name: "auto: a parent cgroup's limit holds", setting: "auto",
+			files: files{"self": "0::/a/b\n", "cg/a/b/memory.max": "max", "cg/a/memory.max": "1073741824", "cg/memory.max": "max"}, want: 966367641},
+		{name: "auto: the smallest limit on the way up", setting: "auto",
+			files: files{"self": "0::/a/b/c\n", "cg/a/b/c/memory.max": "2147483648", "cg/a/b/memory.max": "1073741824", "cg/a/memory.max": "4294967296"}, want: 966367641},
+		{name: "auto: a parent v1 cgroup's limit holds", setting: "auto",
+			files: files{"self": "4:memory:/a/b\n", "cg/memory/a/b/memory.limit_in_bytes": "9223372036854771712", "cg/memory/a/memory.limit_in_bytes": "1073741824"}, want: 966367641},
 		{name: "auto: v2 without a limit", setting: "", files: files{"cg/memory.max": "max"}, want: 0},
 		{name: "auto: 90% of cgroup v1", setting: "auto", files: files{"cg/memory/memory.limit_in_bytes": "536870912"}, want: 483183820},
 		{name: "auto: the process's own v1 cgroup", setting: "auto",
@@ -40,6 +46,8 @@ func TestResolveMemoryLimit(t *testing.T) {
 		{name: "too small", setting: "64KiB", wantError: "below 64 MiB"},
 		{name: "not a size", setting: "lots", wantError: "not a size"},
 		{name: "bad share", setting: "150%", wantError: "at most 100%"},
+		{name: "NaN share", setting: "NaN%", files: files{"cg/memory.max": "1073741824"}, wantError: "at most 100%"},
+		{name: "negative share", setting: "-5%", files: files{"cg/memory.max": "1073741824"}, wantError: "at most 100%"},
 		{name: "share with nothing known", setting: "80%", wantError: "give a size"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -30,12 +30,14 @@
 // bounds, TERC ids, points, opening hours and their week map), the folded
 // name (the tie-break order), the field lengths (the BM25 norms are
 // computed from them when needed), and its distinct term ids as uvarint
-// deltas (about 1.9 bytes a term: what an update needs to find the postings
-// to edit).
+// deltas (about 1.6 bytes a term with the slice header: what an update
+// needs to find the postings to edit).
 //
 // A term's postings are parallel arrays in doc-number order: doc numbers,
 // per-field frequencies packed 6 bits a field and kept as a one-byte code
-// of a dictionary of the values that occur (a few hundred), and impacts:
+// of a dictionary of the 255 commonest values (a corpus has a few hundred;
+// the rest are escaped to a map, and the codes are recounted after a bulk
+// load, a snapshot read, and when the escapes grow), and impacts:
 // the posting's BM25F term score t/(t+k1) precomputed in 1/65535 units,
 // with the list's largest impact beside it: 7 bytes a posting. Terms found in at least 1/32 of the documents
 // also keep their documents as a dense bitset. Impacts follow the norms:

@@ -102,20 +102,24 @@ const impScale = 65535
 // tfDict codes the packed per-field frequencies of the postings in one
 // byte. A corpus has few distinct combinations (385 in 6 million postings
 // of the synthetic catalogue at 100,000 services, the 255 commonest
-// covering all but 0.004% of the postings), so the first tfEscape values
-// seen get codes, and a posting with any other value is coded tfEscape
-// with its value in over, keyed by term and doc number. Four bytes a
-// posting become one: about 90 MiB at 500,000 services.
+// covering all but 0.004% of the postings), so up to tfEscape values get
+// codes, and a posting with any other value is coded tfEscape with its
+// value in over, keyed by term and doc number. Four bytes a posting become
+// one: about 90 MiB at 500,000 services. New values get the free codes as
+// they arrive; recodeFrequencies gives the codes to the commonest values
+// at the end of a bulk load, after a snapshot is read and whenever the
+// escapes grew past recodeAt.
 type tfDict struct {
-	vals  []uint32         // by code
-	codes map[uint32]uint8 // by value
-	over  map[uint64]uint32
+	vals     []uint32         // by code
+	codes    map[uint32]uint8 // by value
+	over     map[uint64]uint32
+	recodeAt int // len(over) that makes a writer recount the codes
 }
 
 const tfEscape = 255
 
 func newTfDict() tfDict {
-	return tfDict{codes: make(map[uint32]uint8), over: make(map[uint64]uint32)}
+	return tfDict{codes: make(map[uint32]uint8), over: make(map[uint64]uint32), recodeAt: recodeMin}
 }
 
 func overKey(t, n uint32) uint64 { return uint64(t)<<32 | uint64(n) }
@@ -370,7 +374,9 @@ type Index struct {
 	facetBits []uint64
 	// dterms holds each document's distinct term ids, ascending, as
 	// uvarint deltas: what an update or delete needs to find the postings
-	// to edit, in about 1.5 bytes a term, now that the text is not kept.
+	// to edit, now that the text is not kept. About 1.6 bytes a term in
+	// the synthetic catalogue: 1.1 of varints, the allocator's rounding,
+	// and a 24-byte slice header a document of about 60 terms.
 	dterms [][]byte
 	flen   [][nFields]uint16 // field lengths in tokens
 	// normAvg is the snapshot of the average field lengths the norms
@@ -410,10 +416,10 @@ type Index struct {
 	// the few cells its box covers instead of every document.
 	cells map[uint32][]uint32
 	// provLists are the distinct provider lists of the documents (the
-	// first is none), provIDs their indexes by the list joined with NULs: a
-	// catalogue has a few provider combinations, shared by many services.
-	// Entries are not removed (their number is bounded by the
-	// combinations that ever occurred).
+	// first is none), provIDs their indexes by the list's names, each
+	// length-prefixed: a catalogue has a few provider combinations, shared
+	// by many services. Entries are not removed (their number is bounded
+	// by the combinations that ever occurred).
 	provLists [][]string
 	provIDs   map[string]uint32
 
@@ -421,6 +427,7 @@ type Index struct {
 	wtok   tokenizer
 	wterms []uint64
 	wdec   []uint32
+	wenc   []byte
 
 	// Reader scratch. A plain free list rather than sync.Pool: the
 	// buffers are sized to the corpus (a few MB) and a GC emptying a
@@ -576,6 +583,7 @@ func (ix *Index) BulkLoad(docs []Doc) {
 		ix.upsertLocked(&docs[i])
 	}
 	ix.inBulk = false
+	ix.recodeFrequencies()
 	ix.refreshNorms()
 	ix.voc.merge()
 	ix.refreshDense()
@@ -678,9 +686,13 @@ func (ix *Index) upsertAnalyzedLocked(d *Doc, terms []uint64, flen [nFields]uint
 			ix.insertPosting(t, n, tf, ix.impact(tf, &nm))
 		}
 	}
-	ix.dterms[n] = encodeTerms(ix.dterms[n][:0], terms)
+	ix.wenc = encodeTerms(ix.wenc[:0], terms)
+	ix.dterms[n] = storeTerms(ix.dterms[n], ix.wenc)
 	ix.revs[n] = d.Revision
 	ix.indexMeta(n, d)
+	if !ix.inBulk {
+		ix.maybeRecodeFrequencies()
+	}
 }
 
 // impact is the impact of a posting with frequencies tf in a document with
@@ -695,17 +707,24 @@ func (ix *Index) impact(tf uint32, nm *[nFields]float32) uint16 {
 
 // encodeTerms appends the term ids of terms (ascending) as uvarint deltas.
 func encodeTerms(buf []byte, terms []uint64) []byte {
-	buf = slices.Grow(buf, len(terms)*2)
 	prev := uint64(0)
 	for _, e := range terms {
 		t := e >> 32
 		buf = binary.AppendUvarint(buf, t-prev)
 		prev = t
 	}
-	if cap(buf)-len(buf) > 8 {
-		buf = slices.Clip(buf)
-	}
 	return buf
+}
+
+// storeTerms returns enc copied into old's array when it fits there with at
+// most 8 bytes to spare, else into an array of its own size. Encoding
+// straight into a grown buffer and clipping it would hide the spare
+// capacity, not free it: 2.1 bytes a term allocated for 1.1 used.
+func storeTerms(old, enc []byte) []byte {
+	if c := cap(old); c >= len(enc) && c-len(enc) <= 8 {
+		return append(old[:0], enc...)
+	}
+	return append(make([]byte, 0, len(enc)), enc...)
 }
 
 // decodeTerms returns document n's term ids in writer scratch.
@@ -1085,7 +1104,19 @@ func (ix *Index) internProviders(ps []string) uint32 {
 	if len(ps) == 0 {
 		return 0
 	}
-	key := strings.Join(ps, "\x00")
+	// Each name length-prefixed: joined with a separator, ["p\x00q"] and
+	// ["p", "q"] would share a key (the API refuses such names, the index
+	// does not rely on it).
+	n := 0
+	for _, p := range ps {
+		n += binary.MaxVarintLen64 + len(p)
+	}
+	kb := make([]byte, 0, n)
+	for _, p := range ps {
+		kb = binary.AppendUvarint(kb, uint64(len(p)))
+		kb = append(kb, p...)
+	}
+	key := string(kb)
 	if id, ok := ix.provIDs[key]; ok {
 		return id
 	}

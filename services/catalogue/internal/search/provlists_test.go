@@ -51,3 +51,23 @@ func TestProviderListsAreSharedAndFollowUpdates(t *testing.T) {
 	}
 	check(read)
 }
+
+// Provider lists are told apart by their names, not by the names joined: a name holding the separator a
+// joined key would use is another list (finding 7 of the review).
+func TestProviderListsWithSeparatorsInNamesStayApart(t *testing.T) {
+	ix := New()
+	lists := map[string][]string{"a": {"p\x00q"}, "b": {"p", "q"}, "c": {"p\x00", "q"}, "d": {"p", "\x00q"}, "e": {"", "p"}, "f": {"p", ""}}
+	for id, ps := range lists {
+		d := doc(id, "Świetlica")
+		d.Providers = slices.Clone(ps)
+		ix.Upsert(d)
+	}
+	for id, ps := range lists {
+		if d, _ := ix.Get(id); !slices.Equal(d.Providers, ps) {
+			t.Fatalf("Get(%s).Providers = %q, want %q", id, d.Providers, ps)
+		}
+	}
+	if len(ix.provLists) != 1+len(lists) {
+		t.Fatalf("%d provider lists, want none and %d", len(ix.provLists), len(lists))
+	}
+}

@@ -1075,6 +1075,10 @@ func (sr *snapReader) index(meta *SnapshotMeta) (*Index, error) {
 		return nil, sr.err
 	}
 	ix.derive()
+	// A snapshot keeps the codes it was written with; one written by a
+	// build that handed them out first come, first served gets them
+	// recounted here.
+	ix.recodeFrequencies()
 	return ix, nil
 }
 

@@ -3,6 +3,8 @@ package search
 import (
 	"bytes"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -158,4 +160,124 @@ func TestSnapshotRefusesMissingEscapedFrequencies(t *testing.T) {
 	if _, _, err := ReadSnapshot(bytes.NewReader(buf.Bytes())); err == nil || !strings.Contains(err.Error(), "escaped frequencies") {
 		t.Fatalf("ReadSnapshot: %v, want an error about escaped frequencies", err)
 	}
+}
+
+// fewestEscapes counts the postings of ix whose packed frequencies are not among the tfEscape commonest
+// values: the escapes of a dictionary that gave its codes to the commonest.
+func fewestEscapes(ix *Index) (escapes, postings int) {
+	counts := map[uint32]int{}
+	for t := range ix.post {
+		p := &ix.post[t]
+		for j, d := range p.docs {
+			counts[ix.tfd.tf(uint32(t), d, p.tfc[j])]++
+			postings++
+		}
+	}
+	byCount := make([]int, 0, len(counts))
+	for _, c := range counts {
+		byCount = append(byCount, c)
+	}
+	slices.Sort(byCount)
+	slices.Reverse(byCount)
+	for i, c := range byCount {
+		if i >= tfEscape {
+			escapes += c
+		}
+	}
+	return escapes, postings
+}
+
+// commonTfDoc is a document whose "alfa" frequencies (eight times in the name) are none of tfCorpusDoc's.
+func commonTfDoc(i int) Doc {
+	return Doc{ID: fmt.Sprintf("common-%04d", i), Revision: 1, Name: strings.Repeat("alfa ", 8) + "dom",
+		Description: "pomoc", Active: true, MinAge: -1, MaxAge: -1}
+}
+
+// The dictionary hands out its codes first come, first served; a value that becomes common after the codes
+// are gone must not stay escaped on every posting (finding 4 of the review: 778 escapes grew to 2778).
+// Recounting the codes keeps every posting's frequencies and impacts, and every search answer.
+func TestFrequencyCodesGoToTheCommonestValues(t *testing.T) {
+	queries := []Query{{Text: "alfa"}, {Text: "alfa dom", Limit: 100}, {Text: "alfa pomoc", Offset: 50, Limit: 30}, {Text: "dom beta", Limit: 200}}
+	answers := func(ix *Index) string {
+		var b strings.Builder
+		for _, q := range queries {
+			fmt.Fprintf(&b, "%v\n", ix.Search(q))
+		}
+		return b.String()
+	}
+	docs := map[string]Doc{}
+	var all []Doc
+	for i := range 1029 {
+		d := tfCorpusDoc(i, 1, 0)
+		docs[d.ID] = d
+		all = append(all, d)
+	}
+	for i := range 2000 {
+		d := commonTfDoc(i)
+		docs[d.ID] = d
+		all = append(all, d)
+	}
+
+	t.Run("a stream of upserts", func(t *testing.T) {
+		ix := New()
+		for i, d := range all {
+			ix.Upsert(d)
+			if i%16 != 0 {
+				continue
+			}
+			if fewest, _ := fewestEscapes(ix); len(ix.tfd.over) > max(recodeMin, 2*fewest) {
+				t.Fatalf("after %s: %d escaped postings, %d would do", d.ID, len(ix.tfd.over), fewest)
+			}
+		}
+		checkPostingFrequencies(t, ix, docs)
+		before := answers(ix)
+		ix.mu.Lock()
+		ix.recodeFrequencies()
+		ix.mu.Unlock()
+		if fewest, postings := fewestEscapes(ix); len(ix.tfd.over) != fewest {
+			t.Fatalf("after a recount: %d escaped postings of %d, want %d", len(ix.tfd.over), postings, fewest)
+		}
+		checkPostingFrequencies(t, ix, docs)
+		if after := answers(ix); after != before {
+			t.Fatalf("a recount changed the answers:\n got %s\nwant %s", after, before)
+		}
+	})
+
+	t.Run("a bulk load", func(t *testing.T) {
+		ix := New()
+		ix.BulkLoad(all)
+		fewest, postings := fewestEscapes(ix)
+		if len(ix.tfd.over) != fewest {
+			t.Fatalf("%d escaped postings of %d, want %d", len(ix.tfd.over), postings, fewest)
+		}
+		checkPostingFrequencies(t, ix, docs)
+	})
+
+	t.Run("a snapshot written with first-come codes", func(t *testing.T) {
+		// The dictionary as a build without the recount leaves it: the new value escaped on every posting.
+		ix := New()
+		ix.tfd.recodeAt = math.MaxInt
+		for _, d := range all {
+			ix.Upsert(d)
+		}
+		escapedBefore := len(ix.tfd.over)
+		before := answers(ix)
+		var buf bytes.Buffer
+		if err := ix.WriteSnapshot(&buf, SnapshotMeta{FeedID: "tf", Revision: 1}); err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := ReadSnapshot(bytes.NewReader(buf.Bytes()))
+		if err != nil {
+			t.Fatalf("ReadSnapshot: %v", err)
+		}
+		fewest, postings := fewestEscapes(got)
+		t.Logf("%d escaped postings of %d written, %d read back", escapedBefore, postings, len(got.tfd.over))
+		if len(got.tfd.over) != fewest || fewest >= escapedBefore {
+			t.Fatalf("read back: %d escaped postings of %d (%d written), want %d", len(got.tfd.over), postings, escapedBefore, fewest)
+		}
+		checkPostingFrequencies(t, got, docs)
+		if after := answers(got); after != before {
+			t.Fatalf("the snapshot read back answers otherwise:\n got %s\nwant %s", after, before)
+		}
+	})
 }
