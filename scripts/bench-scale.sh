@@ -14,7 +14,9 @@
 # BENCH_SCALE_SEED (1), BENCH_SCALE_QUERIES (200), BENCH_SCALE_FORMAT (mixed: CSV and HSDS files, about half of
 # the services each; csv or hsds), BENCH_SCALE_IN_FLIGHT (3 import requests at once), BENCH_SCALE_SEARCH_DURATION
 # (15s per search run), BENCH_SCALE_WARMUP (2s), BENCH_SCALE_LOG_LEVEL (warn), BENCH_SCALE_OUT (var/bench-scale),
-# BENCH_SCALE_KEEP (0: each size's data and import files are deleted once measured; 1 keeps them).
+# BENCH_SCALE_KEEP (0: each size's data and import files are deleted once measured; 1 keeps them),
+# BENCH_SCALE_MEMORY_LIMIT (the catalogue's --memory-limit, "auto" by default: see the catalogue's
+# internal/app/memlimit.go; outside a container auto sets none, so give a size to measure as a container would).
 # Exits 0 when a target is missed (the figures are reported, not asserted), non-zero on any error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +32,7 @@ WARMUP=${BENCH_SCALE_WARMUP:-2s}
 LOG_LEVEL=${BENCH_SCALE_LOG_LEVEL:-warn}
 OUT=${BENCH_SCALE_OUT:-var/bench-scale}
 KEEP=${BENCH_SCALE_KEEP:-0}
+MEMORY_LIMIT=${BENCH_SCALE_MEMORY_LIMIT:-auto}
 BIN=bin
 DEV=$OUT/dev
 began=$(date +%s)
@@ -95,7 +98,7 @@ trap 'exit 143' TERM
 
 read -r la1 la5 la15 _ </proc/loadavg
 echo "== machine: $(nproc) CPU(s), $(awk '/MemTotal/ {printf "%.1f GB", $2/1048576}' /proc/meminfo) memory, load average $la1 $la5 $la15 (other work on the machine skews the figures)"
-echo "== sizes: $SIZES; $GMINAS gminas, seed $SEED, $FORMAT import files, $QUERIES queries"
+echo "== sizes: $SIZES; $GMINAS gminas, seed $SEED, $FORMAT import files, $QUERIES queries; catalogue --memory-limit $MEMORY_LIMIT"
 echo "== build"
 ${MAKE:-make} -s build
 go build -o "$BIN/" ./bench/cmd/cusbench
@@ -113,6 +116,7 @@ cat_help=$("$BIN/catalogue" serve --help 2>&1 || true)
 # capacity this measures.
 if [[ $cat_help == *--rate-per-caller* ]]; then cat_flags+=(--rate-per-caller 0); fi
 if [[ $cat_help == *--rate-per-address* ]]; then cat_flags+=(--rate-per-address 0); fi
+if [[ $cat_help == *--memory-limit* ]]; then cat_flags+=(--memory-limit "$MEMORY_LIMIT"); fi
 
 loadavg1() { read -r l _ </proc/loadavg && echo "$l"; }
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -54,6 +55,9 @@ type Config struct {
 	// and how many changes since the last one make it worth it (it is always written at a graceful stop).
 	SnapshotInterval time.Duration
 	SnapshotChanges  int
+	// MemoryLimit is the Go runtime's soft memory limit: auto, off, a share of the container's memory
+	// (90%) or a size (900MiB); see memlimit.go.
+	MemoryLimit string
 
 	// Test hooks: listening gets the gRPC address as soon as it is bound (before the index is ready);
 	// indexLoaded runs after the index loaded and before it is declared ready (a test makes the load slow);
@@ -84,6 +88,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.PeersFile, "peers-file", "", "JSON file listing the federation peers to follow (see docs/federation.md)")
 	fs.DurationVar(&c.SnapshotInterval, "index-snapshot-interval", 10*time.Minute, "how often the search index snapshot (catalogue.search beside the data file) is rewritten while serving, when enough changed; 0: only at a graceful stop")
 	fs.IntVar(&c.SnapshotChanges, "index-snapshot-changes", 1000, "changes since the last search index snapshot that make the periodic rewrite worth it (0: any)")
+	fs.StringVar(&c.MemoryLimit, "memory-limit", "auto", "soft memory limit of the Go runtime (GOMEMLIMIT): auto (GOMEMLIMIT if set, else 90% of the container's memory limit, else none), off, a share such as 85% (of the container's limit, else of the machine's memory) or a size such as 900MiB")
 	c.Security.RegisterFlags(fs)
 	c.Growth.RegisterFlags(fs)
 	c.Storage.RegisterFlags(fs, "catalogue")
@@ -121,6 +126,9 @@ func (c *Config) Validate() error {
 	if c.SnapshotChanges < 0 {
 		ch.Fail("index-snapshot-changes", "must not be negative, got %d", c.SnapshotChanges)
 	}
+	if _, err := resolveMemoryLimit(c.MemoryLimit, os.Getenv, realHost); err != nil {
+		ch.Fail("memory-limit", "%v", err)
+	}
 	c.Security.Validate(&ch, c.Listen)
 	switch c.LogFormat {
 	case "json", "console":
@@ -151,6 +159,12 @@ type Ready func(grpcAddr, adminAddr string)
 // A graceful stop writes the snapshot after the gRPC server stopped and before the store closes.
 func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	start := time.Now()
+	if ml, err := resolveMemoryLimit(cfg.MemoryLimit, os.Getenv, realHost); err != nil {
+		return fmt.Errorf("--memory-limit %w", err)
+	} else if cfg.MemoryLimit != "" {
+		limit := ml.apply()
+		log.Info("memory limit", zap.Int64("limit_mib", limit>>20), zap.String("from", ml.source))
+	}
 	engine, err := cfg.Storage.Engine()
 	if err != nil {
 		return err

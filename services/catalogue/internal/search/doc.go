@@ -24,17 +24,20 @@
 // no Description, Eligibility or Keywords, which at 500,000 services was
 // most of a gigabyte. Per document it keeps, in parallel arrays indexed by
 // an internal doc number: the ID and revision, the list projection List's
-// callers filter and order by (Name, collation SortKey, status, origin,
-// providers, times, requires-decision), the filter data (flags, areas,
-// target groups, age bounds, TERC ids, points, opening hours and their
-// week map), the folded name (the tie-break order), the field lengths and
-// BM25 norms, and its distinct term ids as uvarint deltas (about 1.5 bytes
-// a term: what an update needs to find the postings to edit).
+// callers filter and order by (Name, collation SortKey without its run of
+// default secondary weights, status, origin, providers, times,
+// requires-decision), the filter data (flags, areas, target groups, age
+// bounds, TERC ids, points, opening hours and their week map), the folded
+// name (the tie-break order), the field lengths (the BM25 norms are
+// computed from them when needed), and its distinct term ids as uvarint
+// deltas (about 1.9 bytes a term: what an update needs to find the postings
+// to edit).
 //
 // A term's postings are parallel arrays in doc-number order: doc numbers,
-// per-field frequencies packed 6 bits a field, and impacts: the posting's
-// BM25F term score t/(t+k1) precomputed in 1/65535 units, with the list's
-// largest impact beside it. Terms found in at least 1/32 of the documents
+// per-field frequencies packed 6 bits a field and kept as a one-byte code
+// of a dictionary of the values that occur (a few hundred), and impacts:
+// the posting's BM25F term score t/(t+k1) precomputed in 1/65535 units,
+// with the list's largest impact beside it: 7 bytes a posting. Terms found in at least 1/32 of the documents
 // also keep their documents as a dense bitset. Impacts follow the norms:
 // they are recomputed with them after a bulk load and when the average
 // field lengths drift by more than 2%.

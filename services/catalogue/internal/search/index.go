@@ -1,7 +1,6 @@
 package search
 
 import (
-	"bytes"
 	"encoding/binary"
 	"math"
 	"math/bits"
@@ -68,18 +67,21 @@ const (
 var fieldWeight = [nFields]float32{fName: 3, fAlt: 2, fKeywords: 1.5, fDesc: 1, fElig: 1}
 
 // A posting list holds, in doc-number order, the documents containing one
-// term (docs) and beside them (tfs) the per-field term frequencies packed
-// into 6 bits per field (frequencies above 63 are saturated, which BM25's
-// saturation makes irrelevant anyway) and the impact of the posting (imps):
+// term (docs) and beside them (tfc) the code, in the index's tfDict, of the
+// per-field term frequencies packed into 6 bits per field (frequencies
+// above 63 are saturated, which BM25's saturation makes irrelevant anyway)
+// and the impact of the posting (imps):
 // its BM25F term score t/(t+k1), t = the field-weighted, length-normalised
 // frequency, in units of 1/65535. Impacts make scoring a posting one load
 // and one multiply, and maxImp, an upper bound of imps, lets the ranking
 // skip a variant that cannot reach the current top k (see scoreFinal).
 // Parallel arrays rather than an array of structs: building the match set
 // reads only docs (4 bytes a posting), and all serialise as flat arrays.
+// A posting costs 7 bytes: the frequencies are read only to recompute
+// impacts (refreshNorms) and by an update, never by a search.
 type plist struct {
 	docs   []uint32
-	tfs    []uint32
+	tfc    []uint8
 	imps   []uint16
 	maxImp uint16
 	// dense mirrors docs as a bitset for the frequent terms (see
@@ -96,6 +98,60 @@ const (
 )
 
 const impScale = 65535
+
+// tfDict codes the packed per-field frequencies of the postings in one
+// byte. A corpus has few distinct combinations (385 in 6 million postings
+// of the synthetic catalogue at 100,000 services, the 255 commonest
+// covering all but 0.004% of the postings), so the first tfEscape values
+// seen get codes, and a posting with any other value is coded tfEscape
+// with its value in over, keyed by term and doc number. Four bytes a
+// posting become one: about 90 MiB at 500,000 services.
+type tfDict struct {
+	vals  []uint32         // by code
+	codes map[uint32]uint8 // by value
+	over  map[uint64]uint32
+}
+
+const tfEscape = 255
+
+func newTfDict() tfDict {
+	return tfDict{codes: make(map[uint32]uint8), over: make(map[uint64]uint32)}
+}
+
+func overKey(t, n uint32) uint64 { return uint64(t)<<32 | uint64(n) }
+
+// code returns the code of tf for the posting of term t in document n,
+// recording tf in over when it has no code of its own.
+func (d *tfDict) code(t, n, tf uint32) uint8 {
+	if c, ok := d.codes[tf]; ok {
+		return c
+	}
+	if len(d.vals) < tfEscape {
+		c := uint8(len(d.vals))
+		d.vals = append(d.vals, tf)
+		d.codes[tf] = c
+		return c
+	}
+	d.over[overKey(t, n)] = tf
+	return tfEscape
+}
+
+// tf returns the packed frequencies of the posting of term t in document n
+// coded c.
+func (d *tfDict) tf(t, n uint32, c uint8) uint32 {
+	if c != tfEscape {
+		return d.vals[c]
+	}
+	return d.over[overKey(t, n)]
+}
+
+// forget drops what over holds for a posting coded c that is removed or
+// recoded.
+func (d *tfDict) forget(t, n uint32, c uint8) {
+	if c == tfEscape {
+		delete(d.over, overKey(t, n))
+	}
+}
 
 // impact returns the scaled BM25F term score of a posting with packed
 // frequencies tf in a document with field norms nm.
@@ -180,8 +236,10 @@ func buildWeek(hours []hourIv) weekMap {
 	return w
 }
 
+// docMeta is what the rarer filters read. The TERC ids of the few documents
+// with more than two (docHot.terc holds two) are in Index.manyTercs: a
+// slice header here would cost every document 24 bytes.
 type docMeta struct {
-	tercs  []uint32 // only when more than two (docHot.terc holds up to two)
 	points []LatLng
 	hours  []hourIv
 }
@@ -189,16 +247,95 @@ type docMeta struct {
 // listDoc is the list projection of a document: what List's callers filter
 // and order by, without the text.
 type listDoc struct {
-	name      string
-	sortKey   []byte   // shared with List's callers, read-only
-	providers []string // interned
-	created   int64    // Unix seconds
+	name string
+	// sortKey is the collation key without its trailing run of sortRun
+	// default secondary weights (see packSortKey).
+	sortKey   string
+	created   int64 // Unix seconds
 	updated   int64
 	createdNs int32
 	updatedNs int32
 	status    int32
-	origin    int32 // TERC id, -1 for none
+	origin    int32  // TERC id, -1 for none
+	provs     uint32 // its provider list: Index.provLists[provs]; 0 for none
+	sortRun   uint16
 	reqDec    bool
+}
+
+// A Polish collation key (golang.org/x/text/collate, case ignored) is the
+// primary weights, two zero bytes, then a secondary weight of 00 20 per
+// letter: letters with diacritics are letters of their own in Polish, so
+// the secondary weights are nearly always that default, about half of the
+// key. The index keeps a key without its trailing run of 00 20 pairs and
+// the run's length, which restores it exactly and compares as it would
+// (cmpSortKeys): about 55 bytes a service less. Any other key is kept as it
+// is (a run of 0).
+const sortPad0, sortPad1 = 0x00, 0x20
+
+// packSortKey splits key into what the index keeps and the number of
+// trailing 00 20 pairs.
+func packSortKey(key []byte) (string, uint16) {
+	run := 0
+	for len(key) >= 2 && key[len(key)-2] == sortPad0 && key[len(key)-1] == sortPad1 && run < math.MaxUint16 {
+		key = key[:len(key)-2]
+		run++
+	}
+	return string(key), uint16(run)
+}
+
+// sortPads is a run of 00 20 pairs to append from (List fills every
+// document's key for its filter).
+var sortPads = strings.Repeat(string([]byte{sortPad0, sortPad1}), 64)
+
+// appendSortKey appends the whole key of a packed one to buf.
+func appendSortKey(buf []byte, key string, run uint16) []byte {
+	buf = append(buf, key...)
+	for n := 2 * int(run); n > 0; {
+		k := min(n, len(sortPads))
+		buf = append(buf, sortPads[:k]...)
+		n -= k
+	}
+	return buf
+}
+
+// sortKeyByte is byte i of the whole key of a packed one (i below its
+// length).
+func sortKeyByte(key string, i int) byte {
+	if i < len(key) {
+		return key[i]
+	}
+	if (i-len(key))%2 == 0 {
+		return sortPad0
+	}
+	return sortPad1
+}
+
+// cmpSortKeys compares two packed keys as bytes.Compare compares the whole
+// keys.
+func cmpSortKeys(a string, ra uint16, b string, rb uint16) int {
+	n := min(len(a), len(b))
+	if c := strings.Compare(a[:n], b[:n]); c != 0 {
+		return c
+	}
+	la, lb := len(a)+2*int(ra), len(b)+2*int(rb)
+	// Past the longer packed part both are in their runs: in step (the
+	// same bytes to the shorter's end) or a byte apart (they differ at
+	// once), so one more byte settles it.
+	for i := n; i < la && i < lb && i <= max(len(a), len(b)); i++ {
+		if x, y := sortKeyByte(a, i), sortKeyByte(b, i); x != y {
+			if x < y {
+				return -1
+			}
+			return 1
+		}
+	}
+	switch {
+	case la < lb:
+		return -1
+	case la > lb:
+		return 1
+	}
+	return 0
 }
 
 // Index is an in-memory full-text, faceted and geo index of catalogue
@@ -210,9 +347,19 @@ type Index struct {
 	ids  []string // by internal doc number; "" marks a free slot
 	revs []int64
 	hot  []docHot
-	week []weekMap // only read by OpenAt queries
-	meta []docMeta
-	list []listDoc
+	// week is each document's opening-hours week map (only read by OpenAt
+	// queries) as an index into weeks, the distinct maps: services share a
+	// few opening patterns, and 4 bytes a document replace 48. weekRefs
+	// counts the documents of each map, weekIDs finds a map's index, and
+	// weekFree lists the indexes no document uses any more; weeks[0] is the
+	// empty map.
+	week     []uint32
+	weeks    []weekMap
+	weekRefs []uint32
+	weekIDs  map[weekMap]uint32
+	weekFree []uint32
+	meta     []docMeta
+	list     []listDoc
 	// nameKey is the folded name, the tie-break order of results; namePfx
 	// its first 8 bytes big-endian, which settles most comparisons of a
 	// name-ordered page without touching the strings.
@@ -226,12 +373,10 @@ type Index struct {
 	// to edit, in about 1.5 bytes a term, now that the text is not kept.
 	dterms [][]byte
 	flen   [][nFields]uint16 // field lengths in tokens
-	// norm is fieldWeight / (1 - b + b*len/avgLen) per field, so the
-	// scoring loop multiplies instead of dividing. It is computed against
-	// normAvg, a snapshot of the average field lengths refreshed for all
-	// documents once the live averages drift by more than normDrift;
+	// normAvg is the snapshot of the average field lengths the norms
+	// (docNorm), and so the impacts, are computed against, refreshed for
+	// all documents once the live averages drift by more than normDrift;
 	// a 2% stale average changes BM25 scores by well under 1%.
-	norm    [][nFields]float32
 	normAvg [nFields]float64
 	inBulk  bool
 	// sinceRefresh counts the documents changed since refreshNorms.
@@ -243,6 +388,7 @@ type Index struct {
 	lenSum     [nFields]int64
 	voc        vocab
 	post       []plist  // by term id
+	tfd        tfDict   // the postings' frequency codes
 	denseTerms []uint32 // terms with a dense bitset
 
 	// Filters as bitsets over doc numbers, kept current by every write:
@@ -257,12 +403,19 @@ type Index struct {
 
 	tercIDs   map[string]uint32
 	tercNames []string
-	tercDocs  [][]uint32 // by TERC id, ascending doc numbers
+	manyTercs map[uint32][]uint32 // by doc number: the TERC ids of a document with more than two
+	tercDocs  [][]uint32          // by TERC id, ascending doc numbers
 	// cells is a geo grid of cellDeg x cellDeg cells, each with the
 	// ascending doc numbers having a point in it: a radius query visits
 	// the few cells its box covers instead of every document.
-	cells     map[uint32][]uint32
-	providers map[string]string // interning
+	cells map[uint32][]uint32
+	// provLists are the distinct provider lists of the documents (the
+	// first is none), provIDs their indexes by the list joined with NULs: a
+	// catalogue has a few provider combinations, shared by many services.
+	// Entries are not removed (their number is bounded by the
+	// combinations that ever occurred).
+	provLists [][]string
+	provIDs   map[string]uint32
 
 	// Writer-only scratch (guarded by mu held for writing).
 	wtok   tokenizer
@@ -283,9 +436,15 @@ func New() *Index {
 		byID:      make(map[string]uint32),
 		tombs:     make(map[string]int64),
 		voc:       newVocab(),
+		tfd:       newTfDict(),
 		tercIDs:   make(map[string]uint32),
+		manyTercs: make(map[uint32][]uint32),
+		weeks:     []weekMap{{}},
+		weekRefs:  []uint32{0},
+		weekIDs:   make(map[weekMap]uint32),
 		cells:     make(map[uint32][]uint32),
-		providers: make(map[string]string),
+		provLists: [][]string{nil},
+		provIDs:   make(map[string]uint32),
 	}
 }
 
@@ -307,10 +466,9 @@ func (ix *Index) Get(id string) (Doc, bool) {
 		return Doc{}, false
 	}
 	var d Doc
-	ix.fillDoc(n, &d, nil)
+	ix.fillDoc(n, &d, nil, nil)
 	d.Tercs = slices.Clone(d.Tercs)
 	d.Providers = slices.Clone(d.Providers)
-	d.SortKey = slices.Clone(d.SortKey)
 	m := &ix.meta[n]
 	d.Points = slices.Clone(m.points)
 	for _, h := range m.hours {
@@ -320,9 +478,9 @@ func (ix *Index) Get(id string) (Doc, bool) {
 }
 
 // fillDoc writes document n's list projection into d, reusing tercBuf for
-// d.Tercs. SortKey and Providers alias the index's copies: callers must
-// not modify them.
-func (ix *Index) fillDoc(n uint32, d *Doc, tercBuf []string) []string {
+// d.Tercs and keyBuf for d.SortKey. Providers alias the index's copies:
+// callers must not modify them.
+func (ix *Index) fillDoc(n uint32, d *Doc, tercBuf []string, keyBuf []byte) ([]string, []byte) {
 	h, l := &ix.hot[n], &ix.list[n]
 	*d = Doc{
 		ID:               ix.ids[n],
@@ -335,13 +493,14 @@ func (ix *Index) fillDoc(n uint32, d *Doc, tercBuf []string) []string {
 		Free:             h.flags&hotFree != 0,
 		Active:           h.flags&hotActive != 0,
 		Status:           l.status,
-		Providers:        l.providers,
+		Providers:        ix.provLists[l.provs],
 		RequiresDecision: l.reqDec,
 		CreateTime:       time.Unix(l.created, int64(l.createdNs)).UTC(),
 		UpdateTime:       time.Unix(l.updated, int64(l.updatedNs)).UTC(),
 	}
-	if len(l.sortKey) > 0 {
-		d.SortKey = l.sortKey
+	if len(l.sortKey) > 0 || l.sortRun > 0 {
+		keyBuf = appendSortKey(keyBuf[:0], l.sortKey, l.sortRun)
+		d.SortKey = keyBuf
 	}
 	if l.origin >= 0 {
 		d.Origin = ix.tercNames[l.origin]
@@ -351,13 +510,13 @@ func (ix *Index) fillDoc(n uint32, d *Doc, tercBuf []string) []string {
 		tercBuf = append(tercBuf, ix.tercNames[t])
 	}
 	d.Tercs = tercBuf
-	return tercBuf
+	return tercBuf, keyBuf
 }
 
 func (ix *Index) docTercs(n uint32) []uint32 {
 	h := &ix.hot[n]
 	if h.nTerc > 2 {
-		return ix.meta[n].tercs
+		return ix.manyTercs[n]
 	}
 	return h.terc[:h.nTerc]
 }
@@ -395,7 +554,6 @@ func (ix *Index) BulkLoad(docs []Doc) {
 		ix.facetBits = slices.Grow(ix.facetBits, n-len(ix.facetBits))
 		ix.dterms = slices.Grow(ix.dterms, n-len(ix.dterms))
 		ix.flen = slices.Grow(ix.flen, n-len(ix.flen))
-		ix.norm = slices.Grow(ix.norm, n-len(ix.norm))
 	}
 	// A load that builds most of the index defers norms and impacts to one
 	// pass at the end; a smaller batch (a page of the change feed, an
@@ -422,9 +580,11 @@ func (ix *Index) BulkLoad(docs []Doc) {
 	// final, so trim them.
 	for t := range ix.post {
 		p := &ix.post[t]
-		if cap(p.docs)-len(p.docs) > len(p.docs)/8+4 {
+		if cap(p.docs) > len(p.docs) {
 			p.docs = slices.Clip(slices.Clone(p.docs))
-			p.tfs = slices.Clip(slices.Clone(p.tfs))
+		}
+		if cap(p.tfc) > len(p.tfc) {
+			p.tfc = slices.Clip(slices.Clone(p.tfc))
 		}
 	}
 }
@@ -480,15 +640,21 @@ func (ix *Index) upsertLocked(d *Doc) {
 		ix.lenSum[f] += int64(l)
 	}
 	ix.lengthsChanged(n)
+	// During a bulk load the impacts wait for refreshNorms.
+	var nm [nFields]float32
+	if !ix.inBulk {
+		nm = ix.docNorm(n)
+	}
 	if exists {
-		ix.diffPostings(n, ix.decodeTerms(n), terms)
+		ix.diffPostings(n, ix.decodeTerms(n), terms, &nm)
 	} else {
 		for _, e := range terms {
-			p := &ix.post[uint32(e>>32)]
-			if ix.inBulk && p.bulkAppend(n, uint32(e)) {
+			t, tf := uint32(e>>32), uint32(e)
+			p := &ix.post[t]
+			if ix.inBulk && p.bulkAppend(n, ix.tfd.code(t, n, tf)) {
 				continue
 			}
-			p.insert(n, uint32(e), ix.impact(n, uint32(e)))
+			ix.insertPosting(t, n, tf, ix.impact(tf, &nm))
 		}
 	}
 	ix.dterms[n] = encodeTerms(ix.dterms[n][:0], terms)
@@ -496,13 +662,14 @@ func (ix *Index) upsertLocked(d *Doc) {
 	ix.indexMeta(n, d)
 }
 
-// impact is the impact of a posting of document n; during a bulk load it
-// is left for refreshNorms, which recomputes them all at the end.
-func (ix *Index) impact(n, tf uint32) uint16 {
+// impact is the impact of a posting with frequencies tf in a document with
+// norms nm; during a bulk load it is left for refreshNorms, which
+// recomputes them all at the end.
+func (ix *Index) impact(tf uint32, nm *[nFields]float32) uint16 {
 	if ix.inBulk {
 		return 0
 	}
-	return impact(tf, &ix.norm[n])
+	return impact(tf, nm)
 }
 
 // encodeTerms appends the term ids of terms (ascending) as uvarint deltas.
@@ -546,8 +713,9 @@ const (
 	refreshEvery = 16
 )
 
-// lengthsChanged keeps norm consistent after document n's field lengths
-// changed (n is a freed slot after a delete).
+// lengthsChanged refreshes every norm and impact once the average field
+// lengths drifted, after document n's field lengths changed (n is a freed
+// slot after a delete).
 func (ix *Index) lengthsChanged(n uint32) {
 	if ix.inBulk {
 		return // BulkLoad refreshes everything once at the end
@@ -564,7 +732,6 @@ func (ix *Index) lengthsChanged(n uint32) {
 			return
 		}
 	}
-	ix.norm[n] = ix.docNorm(n)
 }
 
 func (ix *Index) avgLen(f int) float64 {
@@ -574,6 +741,10 @@ func (ix *Index) avgLen(f int) float64 {
 	return float64(ix.lenSum[f]) / float64(ix.live)
 }
 
+// docNorm returns document n's norms: fieldWeight / (1 - b + b*len/avgLen)
+// per field against normAvg. They are computed when needed rather than
+// kept (20 bytes a document): a posting's impact is computed from them when
+// it is written and again by refreshNorms, the only other time they change.
 func (ix *Index) docNorm(n uint32) [nFields]float32 {
 	var nm [nFields]float32
 	for f, l := range ix.flen[n] {
@@ -595,8 +766,11 @@ func (ix *Index) refreshNorms() {
 	for f := range nFields {
 		ix.normAvg[f] = ix.avgLen(f)
 	}
-	for n := range ix.norm {
-		ix.norm[n] = ix.docNorm(uint32(n))
+	// The norms of every document for this pass only: computing them per
+	// posting would be tens of millions of divisions.
+	norm := make([][nFields]float32, len(ix.flen))
+	for n := range norm {
+		norm[n] = ix.docNorm(uint32(n))
 	}
 	for t := range ix.post {
 		p := &ix.post[t]
@@ -605,7 +779,7 @@ func (ix *Index) refreshNorms() {
 		}
 		var mx uint16
 		for j, d := range p.docs {
-			imp := impact(p.tfs[j], &ix.norm[d])
+			imp := impact(ix.tfd.tf(uint32(t), d, p.tfc[j]), &norm[d])
 			p.imps[j] = imp
 			mx = max(mx, imp)
 		}
@@ -646,7 +820,7 @@ func (ix *Index) alloc() uint32 {
 	ix.ids = append(ix.ids, "")
 	ix.revs = append(ix.revs, 0)
 	ix.hot = append(ix.hot, docHot{})
-	ix.week = append(ix.week, weekMap{})
+	ix.week = append(ix.week, 0)
 	ix.meta = append(ix.meta, docMeta{})
 	ix.list = append(ix.list, listDoc{})
 	ix.nameKey = append(ix.nameKey, "")
@@ -654,7 +828,6 @@ func (ix *Index) alloc() uint32 {
 	ix.facetBits = append(ix.facetBits, 0)
 	ix.dterms = append(ix.dterms, nil)
 	ix.flen = append(ix.flen, [nFields]uint16{})
-	ix.norm = append(ix.norm, [nFields]float32{})
 	if words := int(n)/64 + 1; words > len(ix.bLive) {
 		ix.bLive = append(ix.bLive, 0)
 		ix.bActive = append(ix.bActive, 0)
@@ -687,7 +860,7 @@ func (ix *Index) alloc() uint32 {
 
 func (ix *Index) removeLocked(n uint32) {
 	for _, t := range ix.decodeTerms(n) {
-		ix.post[t].remove(n)
+		ix.removePosting(t, n)
 	}
 	for f, l := range ix.flen[n] {
 		ix.lenSum[f] -= int64(l)
@@ -697,8 +870,8 @@ func (ix *Index) removeLocked(n uint32) {
 	ix.ids[n] = ""
 	ix.revs[n] = 0
 	ix.hot[n] = docHot{}
-	ix.week[n] = weekMap{}
 	ix.meta[n] = docMeta{}
+	delete(ix.manyTercs, n)
 	ix.list[n] = listDoc{}
 	ix.nameKey[n] = ""
 	ix.namePfx[n] = 0
@@ -750,40 +923,41 @@ func (ix *Index) analyze(d *Doc) ([]uint64, [nFields]uint16) {
 
 // diffPostings applies an update in place: unchanged terms get their tf
 // rewritten, vanished terms lose the posting, new terms gain one.
-func (ix *Index) diffPostings(n uint32, old []uint32, cur []uint64) {
+func (ix *Index) diffPostings(n uint32, old []uint32, cur []uint64, nm *[nFields]float32) {
 	i, j := 0, 0
 	for i < len(old) || j < len(cur) {
 		switch {
 		case j == len(cur) || (i < len(old) && uint64(old[i]) < cur[j]>>32):
-			ix.post[old[i]].remove(n)
+			ix.removePosting(old[i], n)
 			i++
 		case i == len(old) || cur[j]>>32 < uint64(old[i]):
-			ix.post[uint32(cur[j]>>32)].insert(n, uint32(cur[j]), ix.impact(n, uint32(cur[j])))
+			ix.insertPosting(uint32(cur[j]>>32), n, uint32(cur[j]), ix.impact(uint32(cur[j]), nm))
 			j++
 		default:
-			ix.post[uint32(cur[j]>>32)].insert(n, uint32(cur[j]), ix.impact(n, uint32(cur[j])))
+			ix.insertPosting(uint32(cur[j]>>32), n, uint32(cur[j]), ix.impact(uint32(cur[j]), nm))
 			i++
 			j++
 		}
 	}
 }
 
-// insert inserts or overwrites. The append fast path is the bulk load:
-// fresh doc numbers only grow.
-// bulkAppend appends a posting of a new document during a bulk load,
-// leaving its impact to refreshNorms (which sizes imps once at the end:
-// one growing array less). It reports false when the list is not in a
-// state to take it, and insert must.
-func (p *plist) bulkAppend(n, tf uint32) bool {
+// bulkAppend appends a posting (frequencies coded c) of a new document
+// during a bulk load, leaving its impact to refreshNorms (which sizes imps
+// once at the end: one growing array less). It reports false when the list
+// is not in a state to take it, and insertPosting must.
+func (p *plist) bulkAppend(n uint32, c uint8) bool {
 	if k := len(p.docs); len(p.imps) != 0 || k > 0 && p.docs[k-1] >= n || p.dense != nil {
 		return false
 	}
 	p.docs = append(p.docs, n)
-	p.tfs = append(p.tfs, tf)
+	p.tfc = append(p.tfc, c)
 	return true
 }
 
-func (p *plist) insert(n, tf uint32, imp uint16) {
+// insertPosting inserts or overwrites the posting of term t in document n.
+// The append fast path is the bulk load: fresh doc numbers only grow.
+func (ix *Index) insertPosting(t, n, tf uint32, imp uint16) {
+	p := &ix.post[t]
 	if len(p.imps) != len(p.docs) {
 		// After bulk appends: give the earlier postings their slots
 		// (their impacts come with the next refreshNorms).
@@ -795,34 +969,37 @@ func (p *plist) insert(n, tf uint32, imp uint16) {
 	}
 	if k := len(p.docs); k == 0 || p.docs[k-1] < n {
 		p.docs = append(p.docs, n)
-		p.tfs = append(p.tfs, tf)
+		p.tfc = append(p.tfc, ix.tfd.code(t, n, tf))
 		p.imps = append(p.imps, imp)
 		return
 	}
 	i, found := slices.BinarySearch(p.docs, n)
 	if found {
-		p.tfs[i] = tf
+		ix.tfd.forget(t, n, p.tfc[i])
+		p.tfc[i] = ix.tfd.code(t, n, tf)
 		p.imps[i] = imp
 		return
 	}
 	p.docs = slices.Insert(p.docs, i, n)
-	p.tfs = slices.Insert(p.tfs, i, tf)
+	p.tfc = slices.Insert(p.tfc, i, ix.tfd.code(t, n, tf))
 	p.imps = slices.Insert(p.imps, i, imp)
 }
 
-func (p *plist) remove(n uint32) {
+func (ix *Index) removePosting(t, n uint32) {
+	p := &ix.post[t]
 	i, found := slices.BinarySearch(p.docs, n)
 	if !found {
 		return
 	}
+	ix.tfd.forget(t, n, p.tfc[i])
 	p.docs = slices.Delete(p.docs, i, i+1)
-	p.tfs = slices.Delete(p.tfs, i, i+1)
+	p.tfc = slices.Delete(p.tfc, i, i+1)
 	p.imps = slices.Delete(p.imps, i, i+1)
 	if p.dense != nil {
 		p.dense.clear(n)
 	}
 	if len(p.docs) == 0 {
-		p.docs, p.tfs, p.imps = nil, nil, nil
+		p.docs, p.tfc, p.imps = nil, nil, nil
 	}
 }
 
@@ -891,13 +1068,20 @@ func (ix *Index) tercID(code string) uint32 {
 	return id
 }
 
-func (ix *Index) intern(s string) string {
-	if v, ok := ix.providers[s]; ok {
-		return v
+// internProviders returns the index of the provider list ps in provLists,
+// adding a copy of it if it is new.
+func (ix *Index) internProviders(ps []string) uint32 {
+	if len(ps) == 0 {
+		return 0
 	}
-	s = strings.Clone(s)
-	ix.providers[s] = s
-	return s
+	key := strings.Join(ps, "\x00")
+	if id, ok := ix.provIDs[key]; ok {
+		return id
+	}
+	id := uint32(len(ix.provLists))
+	ix.provIDs[key] = id
+	ix.provLists = append(ix.provLists, slices.Clone(ps))
+	return id
 }
 
 // indexMeta stores d's filter and list data as document n and adds n to
@@ -910,7 +1094,15 @@ func (ix *Index) indexMeta(n uint32, d *Doc) {
 	if d.Free {
 		h.flags |= hotFree
 	}
+	// Sized once: appending would leave up to half of each array unused,
+	// for every document.
 	var m docMeta
+	if len(d.Points) > 0 {
+		m.points = make([]LatLng, 0, len(d.Points))
+	}
+	if len(d.Hours) > 0 {
+		m.hours = make([]hourIv, 0, len(d.Hours))
+	}
 	for _, p := range d.Points {
 		// A NaN coordinate would poison distance ordering; drop it here
 		// rather than test for it on every query.
@@ -947,7 +1139,9 @@ func (ix *Index) indexMeta(n uint32, d *Doc) {
 	h.nTerc = uint8(min(len(tercs), 255))
 	copy(h.terc[:], tercs)
 	if len(tercs) > 2 {
-		m.tercs = tercs
+		ix.manyTercs[n] = tercs
+	} else {
+		delete(ix.manyTercs, n)
 	}
 	for _, iv := range d.Hours {
 		if iv.Weekday < 1 || iv.Weekday > 7 || iv.OpenMin < 0 || iv.OpenMin >= 1440 ||
@@ -957,12 +1151,11 @@ func (ix *Index) indexMeta(n uint32, d *Doc) {
 		m.hours = append(m.hours, hourIv{wd: int8(iv.Weekday), open: int16(iv.OpenMin), close: int16(iv.CloseMin)})
 	}
 	ix.hot[n], ix.meta[n] = h, m
-	ix.week[n] = buildWeek(m.hours)
+	ix.week[n] = ix.internWeek(buildWeek(m.hours))
 	ix.nameKey[n] = Normalize(d.Name)
 
 	l := listDoc{
 		name:      strings.Clone(d.Name),
-		sortKey:   slices.Clip(slices.Clone(d.SortKey)),
 		created:   d.CreateTime.Unix(),
 		createdNs: int32(d.CreateTime.Nanosecond()),
 		updated:   d.UpdateTime.Unix(),
@@ -971,15 +1164,11 @@ func (ix *Index) indexMeta(n uint32, d *Doc) {
 		origin:    -1,
 		reqDec:    d.RequiresDecision,
 	}
+	l.sortKey, l.sortRun = packSortKey(d.SortKey)
 	if d.Origin != "" {
 		l.origin = int32(ix.tercID(d.Origin))
 	}
-	if len(d.Providers) > 0 {
-		l.providers = make([]string, len(d.Providers))
-		for i, p := range d.Providers {
-			l.providers[i] = ix.intern(p)
-		}
-	}
+	l.provs = ix.internProviders(d.Providers)
 	ix.list[n] = l
 	// A bulk load sets the age bits a word at a time at the end.
 	ix.link(n, !ix.inBulk)
@@ -1012,7 +1201,7 @@ func (ix *Index) link(n uint32, ages bool) {
 			ix.bAge[a].set(n)
 		}
 	}
-	w := &ix.week[n]
+	w := ix.weekOf(n)
 	forWeekBits(&w.any, func(hr int) { ix.openSet(&ix.bOpenAny, hr).set(n) })
 	forWeekBits(&w.full, func(hr int) { ix.openSet(&ix.bOpenFull, hr).set(n) })
 	for _, t := range ix.docTercs(n) {
@@ -1036,15 +1225,11 @@ func (ix *Index) derive() {
 	ix.facetBits = make([]uint64, n)
 	ix.tercDocs = make([][]uint32, len(ix.tercNames))
 	ix.cells = make(map[uint32][]uint32)
-	ix.providers = make(map[string]string)
 	for i := range n {
 		if ix.hot[i].flags&hotLive == 0 {
 			continue
 		}
 		ix.link(uint32(i), false)
-		for _, p := range ix.list[i].providers {
-			ix.providers[p] = p
-		}
 	}
 	ix.deriveAges()
 	ix.refreshDense()
@@ -1097,9 +1282,11 @@ func (ix *Index) unindexMeta(n uint32) {
 	for a := range ix.bAge {
 		ix.bAge[a].clear(n)
 	}
-	w := &ix.week[n]
+	w := ix.weekOf(n)
 	forWeekBits(&w.any, func(hr int) { ix.bOpenAny[hr].clear(n) })
 	forWeekBits(&w.full, func(hr int) { ix.bOpenFull[hr].clear(n) })
+	ix.releaseWeek(ix.week[n])
+	ix.week[n] = 0
 	for _, t := range ix.docTercs(n) {
 		ix.tercDocs[t] = removeSorted(ix.tercDocs[t], n)
 	}
@@ -1110,6 +1297,45 @@ func (ix *Index) unindexMeta(n uint32) {
 			ix.cells[key] = l
 		}
 	})
+}
+
+// weekOf returns document n's week map.
+func (ix *Index) weekOf(n uint32) *weekMap { return &ix.weeks[ix.week[n]] }
+
+// internWeek returns the index of w in weeks, counting one more document.
+func (ix *Index) internWeek(w weekMap) uint32 {
+	if w == (weekMap{}) {
+		return 0
+	}
+	if id, ok := ix.weekIDs[w]; ok {
+		ix.weekRefs[id]++
+		return id
+	}
+	var id uint32
+	if k := len(ix.weekFree); k > 0 {
+		id = ix.weekFree[k-1]
+		ix.weekFree = ix.weekFree[:k-1]
+		ix.weeks[id], ix.weekRefs[id] = w, 1
+	} else {
+		id = uint32(len(ix.weeks))
+		ix.weeks = append(ix.weeks, w)
+		ix.weekRefs = append(ix.weekRefs, 1)
+	}
+	ix.weekIDs[w] = id
+	return id
+}
+
+// releaseWeek counts one document less of week map id, freeing it when no
+// document has it.
+func (ix *Index) releaseWeek(id uint32) {
+	if id == 0 {
+		return
+	}
+	if ix.weekRefs[id]--; ix.weekRefs[id] == 0 {
+		delete(ix.weekIDs, ix.weeks[id])
+		ix.weeks[id] = weekMap{}
+		ix.weekFree = append(ix.weekFree, id)
+	}
 }
 
 func forWeekBits(b *[3]uint64, fn func(hr int)) {
@@ -1168,12 +1394,13 @@ func (ix *Index) List(keep func(*Doc) bool, order []OrderKey, offset, limit int)
 	var kept []uint32
 	var d Doc
 	var tercBuf []string
+	var keyBuf []byte
 	for i := range ix.ids {
 		if ix.hot[i].flags&hotLive == 0 {
 			continue
 		}
 		if keep != nil {
-			tercBuf = ix.fillDoc(uint32(i), &d, tercBuf)
+			tercBuf, keyBuf = ix.fillDoc(uint32(i), &d, tercBuf, keyBuf)
 			if !keep(&d) {
 				continue
 			}
@@ -1186,7 +1413,7 @@ func (ix *Index) List(keep func(*Doc) bool, order []OrderKey, offset, limit int)
 			var c int
 			switch k.Field {
 			case OrderByName:
-				c = bytes.Compare(la.sortKey, lb.sortKey)
+				c = cmpSortKeys(la.sortKey, la.sortRun, lb.sortKey, lb.sortRun)
 			case OrderByCreateTime:
 				c = cmpTime(la.created, la.createdNs, lb.created, lb.createdNs)
 			case OrderByUpdateTime:

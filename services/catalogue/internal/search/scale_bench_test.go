@@ -26,6 +26,7 @@ import (
 //	qps-8           queries per second with 8 goroutines
 //	index-MiB       heap held by the index after GC (the corpus dropped)
 //	build-s         the BulkLoad
+//	snap-index-MiB  with CUS_BENCH_SNAPSHOT: heap held by the index read back from its snapshot (a restart)
 //
 // Run: go test -run XXX -bench 'Search(Scale100|500)k$' -benchtime 20x ./internal/search/
 // (CUS_BENCH_SNAPSHOT=1 adds the snapshot's size and write and read times).
@@ -242,12 +243,21 @@ func benchSnapshot(b *testing.B, ix *search.Index) {
 		b.Fatal(err)
 	}
 	defer f.Close()
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
 	t0 = time.Now()
 	got, _, err := search.ReadSnapshot(bufio.NewReaderSize(f, 1<<20))
 	if err != nil {
 		b.Fatal(err)
 	}
 	read := time.Since(t0)
+	// The heap of the index as a restart has it (read from the snapshot: its arrays laid out as read, not as
+	// a bulk load grew them).
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.HeapAlloc-min(after.HeapAlloc, before.HeapAlloc))/(1<<20), "snap-index-MiB")
 	if got.Len() != ix.Len() {
 		b.Fatalf("snapshot read back %d documents, want %d", got.Len(), ix.Len())
 	}

@@ -462,7 +462,7 @@ func (f *filter) docOK(ix *Index, d uint32) bool {
 		}
 	}
 	if f.hasOpen {
-		w := &ix.week[d]
+		w := ix.weekOf(d)
 		if !weekBit(&w.full, f.hourBit) && (!weekBit(&w.any, f.hourBit) || !openAt(ix.meta[d].hours, f.wd, f.minute)) {
 			return false
 		}

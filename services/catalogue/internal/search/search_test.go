@@ -593,8 +593,8 @@ func TestUpdateKeepsIndexConsistent(t *testing.T) {
 	}
 	// Postings are ordered and reference live documents only.
 	for term, list := range ix.post {
-		if len(list.docs) != len(list.tfs) {
-			t.Fatalf("term %q: %d docs, %d tfs", ix.voc.terms[term], len(list.docs), len(list.tfs))
+		if len(list.docs) != len(list.tfc) {
+			t.Fatalf("term %q: %d docs, %d tfs", ix.voc.terms[term], len(list.docs), len(list.tfc))
 		}
 		for i, d := range list.docs {
 			if i > 0 && list.docs[i-1] >= d {

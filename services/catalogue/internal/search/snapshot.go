@@ -7,9 +7,11 @@ package search
 //
 // Version 2 holds no text but names: the index keeps postings, not text. What can be derived from the
 // stored arrays (the filter bitsets, TERC doc lists, geo cells, dense term sets, name prefixes, the id map)
-// is rebuilt on reading rather than stored, so it cannot disagree with them.
+// is rebuilt on reading rather than stored, so it cannot disagree with them. Version 3 stores the postings'
+// frequencies as one-byte codes of the index's frequency dictionary (tfDict) and no norms (the index
+// computes them from the field lengths), the sort keys packed (packSortKey) and the week maps once each.
 //
-// # Format (version 2)
+// # Format (version 3)
 //
 // All integers are little-endian.
 //
@@ -33,18 +35,22 @@ package search
 //
 //	HEAD  feed id, source, revision, write time, number of document slots, live documents, terms, TERC codes
 //	DOCS  per slot: revision, create and update time, status, origin TERC id, flags (fixed size)
-//	TEXT  string columns of the slots: id, name, sort key, folded name; then the per-slot provider lists
+//	TEXT  string columns of the slots: id, name, sort key (packed: packSortKey), then the sort keys' runs
+//	      (uint16 each), the folded names; then the per-slot provider lists
 //	HOTF  the filter data (docHot) of every slot, fixed size
-//	WEEK  the opening-hours week map of every slot
+//	WEEK  the distinct opening-hours week maps (count, then 48 bytes each, the empty map first), then per slot
+//	      the index of its map
 //	META  the rarer filter data (docMeta): interned TERC ids (more than two), valid points, hours
-//	LENS  field lengths and BM25 norms per slot, the average lengths the norms use, the length sums, the
-//	      documents changed since the norms were computed
+//	LENS  field lengths per slot, the average lengths the norms use, the length sums, the documents
+//	      changed since the norms were computed
 //	TRMS  per slot its distinct term ids (uvarint deltas): byte counts, then the bytes
 //	FREE  free slots; tombstones (id and revision) above the snapshot's revision
 //	TERC  the interned TERC codes in id order
 //	VOCA  the terms in id order, the sorted and pending orders, the typo bigram index and its by-length lists
-//	POST  postings: per term its length and largest impact, then the doc numbers, the packed term
-//	      frequencies and the impacts of all terms, each as one array
+//	POST  postings: per term its length and largest impact, then the doc numbers of all terms as one
+//	      array; the frequency dictionary (packed frequencies by code), the frequency codes and the impacts
+//	      of all terms, each as one array; the frequencies of the postings coded tfEscape (count, then
+//	      term<<32|doc and the packed frequencies, in key order)
 //	END.  nothing: its presence proves the file is complete
 //
 // A string column is the lengths of its n strings (uint32 each) followed by their bytes concatenated; a
@@ -69,7 +75,7 @@ import (
 
 // snapshotVersion is the format version written; a snapshot of any other version is refused (the caller
 // rebuilds), so change it whenever the layout or the meaning of a field changes.
-const snapshotVersion = 2
+const snapshotVersion = 3
 
 var snapshotMagic = [8]byte{'C', 'U', 'S', 'S', 'R', 'C', 'H', '\n'}
 
@@ -157,12 +163,12 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 	sw.section("TEXT")
 	sw.strColumn(n, func(i int) string { return ix.ids[i] })
 	sw.strColumn(n, func(i int) string { return ix.list[i].name })
-	sw.counts(n, func(i int) int { return len(ix.list[i].sortKey) })
+	sw.strColumn(n, func(i int) string { return ix.list[i].sortKey })
 	for i := range n {
-		sw.bytes(ix.list[i].sortKey)
+		sw.u16(ix.list[i].sortRun)
 	}
 	sw.strColumn(n, func(i int) string { return ix.nameKey[i] })
-	sw.listStrings(n, func(i int) []string { return ix.list[i].providers })
+	sw.listStrings(n, func(i int) []string { return ix.provLists[ix.list[i].provs] })
 
 	sw.section("HOTF")
 	for i := range ix.hot {
@@ -183,8 +189,9 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 	}
 
 	sw.section("WEEK")
-	for i := range ix.week {
-		w := &ix.week[i]
+	sw.u32(uint32(len(ix.weeks)))
+	for i := range ix.weeks {
+		w := &ix.weeks[i]
 		sw.room(48)
 		for _, x := range w.any {
 			sw.u64(x)
@@ -193,11 +200,14 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 			sw.u64(x)
 		}
 	}
+	for _, id := range ix.week {
+		sw.u32(id)
+	}
 
 	sw.section("META")
-	sw.counts(n, func(i int) int { return len(ix.meta[i].tercs) })
+	sw.counts(n, func(i int) int { return len(ix.manyTercs[uint32(i)]) })
 	for i := range ix.meta {
-		for _, t := range ix.meta[i].tercs {
+		for _, t := range ix.manyTercs[uint32(i)] {
 			sw.u32(t)
 		}
 	}
@@ -224,12 +234,6 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 		sw.room(2 * nFields)
 		for _, l := range ix.flen[i] {
 			sw.u16(l)
-		}
-	}
-	for i := range ix.norm {
-		sw.room(4 * nFields)
-		for _, x := range ix.norm[i] {
-			sw.f32(x)
 		}
 	}
 	for _, x := range ix.normAvg {
@@ -297,15 +301,20 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 			sw.u32(d)
 		}
 	}
+	sw.u32s(ix.tfd.vals)
 	for t := range ix.post {
-		for _, tf := range ix.post[t].tfs {
-			sw.u32(tf)
-		}
+		sw.bytes(ix.post[t].tfc)
 	}
 	for t := range ix.post {
 		for _, imp := range ix.post[t].imps {
 			sw.u16(imp)
 		}
+	}
+	sw.u32(uint32(len(ix.tfd.over)))
+	for _, k := range slices.Sorted(maps.Keys(ix.tfd.over)) {
+		sw.room(12)
+		sw.u64(k)
+		sw.u32(ix.tfd.over[k])
 	}
 
 	sw.section("END.")
@@ -836,10 +845,8 @@ func (sr *snapReader) index(meta *SnapshotMeta) (*Index, error) {
 	ix.revs = make([]int64, n)
 	ix.list = make([]listDoc, n)
 	ix.hot = make([]docHot, n)
-	ix.week = make([]weekMap, n)
 	ix.meta = make([]docMeta, n)
 	ix.flen = make([][nFields]uint16, n)
-	ix.norm = make([][nFields]float32, n)
 	ix.dterms = make([][]byte, n)
 	ix.live = live
 
@@ -864,12 +871,16 @@ func (sr *snapReader) index(meta *SnapshotMeta) (*Index, error) {
 	for i, s := range sr.strColumn(n) {
 		ix.list[i].name = s
 	}
-	keyCounts, total := sr.counts(n)
-	keyBytes := sr.bytes(total)
-	// One array, each key a window with its capacity capped.
-	each(keyCounts, func(i, from, to int) { ix.list[i].sortKey = keyBytes[from:to:to] })
+	for i, s := range sr.strColumn(n) {
+		ix.list[i].sortKey = s
+	}
+	sr.chunk(n, 2, func(b []byte, start, k int) {
+		for i := range k {
+			ix.list[start+i].sortRun = binary.LittleEndian.Uint16(b[2*i:])
+		}
+	})
 	ix.nameKey = sr.strColumn(n)
-	sr.listStrings(n, func(i int, items []string) { ix.list[i].providers = items })
+	sr.listStrings(n, func(i int, items []string) { ix.list[i].provs = ix.internProviders(items) })
 
 	sr.expect("HOTF")
 	sr.chunk(n, hotRecordSize, func(b []byte, start, k int) {
@@ -891,15 +902,22 @@ func (sr *snapReader) index(meta *SnapshotMeta) (*Index, error) {
 	})
 
 	sr.expect("WEEK")
-	sr.chunk(n, 48, func(b []byte, start, k int) {
+	nWeeks := int(sr.u32())
+	if !sr.fits(nWeeks, 48, "week maps") {
+		return nil, sr.err
+	}
+	ix.weeks = make([]weekMap, nWeeks)
+	sr.chunk(nWeeks, 48, func(b []byte, start, k int) {
 		for i := range k {
-			w := &ix.week[start+i]
+			w := &ix.weeks[start+i]
 			for j := range 3 {
 				w.any[j] = binary.LittleEndian.Uint64(b[48*i+8*j:])
 				w.full[j] = binary.LittleEndian.Uint64(b[48*i+24+8*j:])
 			}
 		}
 	})
+	ix.week = make([]uint32, n)
+	sr.u32Array(ix.week)
 
 	sr.expect("META")
 	tercCounts, total := sr.counts(n)
@@ -909,7 +927,7 @@ func (sr *snapReader) index(meta *SnapshotMeta) (*Index, error) {
 			tercs[start+i] = binary.LittleEndian.Uint32(b[4*i:])
 		}
 	})
-	each(tercCounts, func(i, from, to int) { ix.meta[i].tercs = tercs[from:to:to] })
+	each(tercCounts, func(i, from, to int) { ix.manyTercs[uint32(i)] = tercs[from:to:to] })
 	pointCounts, total := sr.counts(n)
 	points := sr.points(total)
 	each(pointCounts, func(i, from, to int) { ix.meta[i].points = points[from:to:to] })
@@ -928,13 +946,6 @@ func (sr *snapReader) index(meta *SnapshotMeta) (*Index, error) {
 		for i := range k {
 			for f := range nFields {
 				ix.flen[start+i][f] = binary.LittleEndian.Uint16(b[2*(nFields*i+f):])
-			}
-		}
-	})
-	sr.chunk(n, 4*nFields, func(b []byte, start, k int) {
-		for i := range k {
-			for f := range nFields {
-				ix.norm[start+i][f] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*(nFields*i+f):]))
 			}
 		}
 	})
@@ -1009,16 +1020,40 @@ func (sr *snapReader) index(meta *SnapshotMeta) (*Index, error) {
 			ix.post[start+i].maxImp = binary.LittleEndian.Uint16(b[2*i:])
 		}
 	})
+	// total is bounded by the input's size (counts), and each posting takes 7 bytes of it.
+	if !sr.fits(total, 7, "postings") {
+		return nil, sr.err
+	}
 	docs := make([]uint32, total)
 	sr.u32Array(docs)
-	tfs := make([]uint32, total)
-	sr.u32Array(tfs)
+	ix.tfd.vals = sr.u32s(1<<(tfBits*nFields), "packed frequency")
+	if len(ix.tfd.vals) > tfEscape {
+		sr.fail("%d frequency codes, at most %d", len(ix.tfd.vals), tfEscape)
+	}
+	for c, v := range ix.tfd.vals {
+		ix.tfd.codes[v] = uint8(c)
+	}
+	if len(ix.tfd.codes) != len(ix.tfd.vals) {
+		sr.fail("duplicate frequency codes")
+	}
+	tfc := sr.bytes(total)
 	imps := make([]uint16, total)
 	sr.u16Array(imps)
+	nOver := int(sr.u32())
+	if !sr.fits(nOver, 12, "escaped frequencies") {
+		return nil, sr.err
+	}
+	for range nOver {
+		k := sr.u64()
+		ix.tfd.over[k] = sr.u32()
+	}
+	if sr.err != nil {
+		return nil, sr.err
+	}
 	// Each list is a window of one array, capacity capped: the first insert into a list moves it out.
 	each(postCounts, func(t, from, to int) {
 		p := &ix.post[t]
-		p.docs, p.tfs, p.imps = docs[from:to:to], tfs[from:to:to], imps[from:to:to]
+		p.docs, p.tfc, p.imps = docs[from:to:to], tfc[from:to:to], imps[from:to:to]
 	})
 
 	sr.expect("END.")
@@ -1083,14 +1118,28 @@ func each(counts []uint32, fn func(i, from, to int)) {
 func (ix *Index) checkLoaded() error {
 	n := uint32(len(ix.ids))
 	nTercs := uint32(len(ix.tercNames))
+	escaped := 0
 	for t := range ix.post {
 		prev := int64(-1)
-		for _, d := range ix.post[t].docs {
+		p := &ix.post[t]
+		for j, d := range p.docs {
 			if d >= n || int64(d) <= prev {
 				return fmt.Errorf("postings of term %d: doc %d out of order or range (%d slots)", t, d, n)
 			}
 			prev = int64(d)
+			switch c := p.tfc[j]; {
+			case c == tfEscape:
+				if _, ok := ix.tfd.over[overKey(uint32(t), d)]; !ok {
+					return fmt.Errorf("postings of term %d: doc %d has no escaped frequencies", t, d)
+				}
+				escaped++
+			case int(c) >= len(ix.tfd.vals):
+				return fmt.Errorf("postings of term %d: frequency code %d out of range (%d)", t, c, len(ix.tfd.vals))
+			}
 		}
+	}
+	if escaped != len(ix.tfd.over) {
+		return fmt.Errorf("%d escaped frequencies for %d escaped postings", len(ix.tfd.over), escaped)
 	}
 	for i := range ix.hot {
 		h := &ix.hot[i]
@@ -1099,20 +1148,24 @@ func (ix *Index) checkLoaded() error {
 				return fmt.Errorf("document %d: TERC id %d out of range", i, h.terc[j])
 			}
 		}
-		if m := len(ix.meta[i].tercs); h.nTerc > 2 && int(h.nTerc) != min(m, 255) || h.nTerc <= 2 && m != 0 {
+		if m := len(ix.manyTercs[uint32(i)]); h.nTerc > 2 && int(h.nTerc) != min(m, 255) || h.nTerc <= 2 && m != 0 {
 			return fmt.Errorf("document %d: %d TERC ids, %d in its meta", i, h.nTerc, m)
 		}
-		for _, t := range ix.meta[i].tercs {
+		for _, t := range ix.manyTercs[uint32(i)] {
 			if t >= nTercs {
 				return fmt.Errorf("document %d: TERC id %d out of range", i, t)
 			}
 		}
-		if o := ix.list[i].origin; o < -1 || o >= int32(nTercs) {
+		// A freed slot's list data is zero (origin 0), which an index without TERC codes does not have.
+		if o := ix.list[i].origin; h.flags&hotLive != 0 && (o < -1 || o >= int32(nTercs)) {
 			return fmt.Errorf("document %d: origin TERC id %d out of range", i, o)
 		}
 		if (h.flags&hotLive != 0) != (ix.ids[i] != "") {
 			return fmt.Errorf("document %d: live flag and id disagree", i)
 		}
+	}
+	if err := ix.loadWeeks(); err != nil {
+		return err
 	}
 	if len(ix.voc.sorted)+len(ix.voc.pending) != len(ix.voc.terms) {
 		return fmt.Errorf("%d sorted and %d pending terms for %d terms", len(ix.voc.sorted), len(ix.voc.pending), len(ix.voc.terms))
@@ -1123,5 +1176,38 @@ func (ix *Index) checkLoaded() error {
 	if len(ix.tercIDs) != int(nTercs) {
 		return errors.New("duplicate TERC codes")
 	}
+	return nil
+}
+
+// loadWeeks checks the week maps read from a snapshot (the empty map first, every document's index in range,
+// a free slot's 0, no map twice) and rebuilds their reference counts, index and free list.
+func (ix *Index) loadWeeks() error {
+	if len(ix.weeks) == 0 || ix.weeks[0] != (weekMap{}) {
+		return errors.New("the first week map is not the empty one")
+	}
+	ix.weekRefs = make([]uint32, len(ix.weeks))
+	for i, id := range ix.week {
+		if int(id) >= len(ix.weeks) {
+			return fmt.Errorf("document %d: week map %d out of range (%d)", i, id, len(ix.weeks))
+		}
+		if ix.hot[i].flags&hotLive == 0 && id != 0 {
+			return fmt.Errorf("free slot %d has week map %d", i, id)
+		}
+		ix.weekRefs[id]++
+	}
+	ix.weekIDs = make(map[weekMap]uint32, len(ix.weeks))
+	ix.weekFree = nil
+	for id := 1; id < len(ix.weeks); id++ {
+		if ix.weekRefs[id] == 0 {
+			ix.weeks[id] = weekMap{}
+			ix.weekFree = append(ix.weekFree, uint32(id))
+			continue
+		}
+		if _, dup := ix.weekIDs[ix.weeks[id]]; dup || ix.weeks[id] == (weekMap{}) {
+			return fmt.Errorf("week map %d is empty or repeated", id)
+		}
+		ix.weekIDs[ix.weeks[id]] = uint32(id)
+	}
+	ix.weekRefs[0] = 0
 	return nil
 }
