@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/cus-suite/cus/platform/etcdtest"
@@ -132,7 +133,9 @@ func TestReplicaFollowDelay(t *testing.T) {
 	}
 	c := etcdtest.StartOne(t)
 	a, b, tok := replicaPair(t, c)
-	ctx, cancel := context.WithTimeout(tok, 2*time.Minute)
+	// Not tok's own 30 s: 200 rounds may take longer on a loaded machine.
+	md, _ := metadata.FromOutgoingContext(tok)
+	ctx, cancel := context.WithTimeout(metadata.NewOutgoingContext(context.Background(), md), 5*time.Minute)
 	defer cancel()
 	const n = 200
 	delays := make([]time.Duration, 0, n)
