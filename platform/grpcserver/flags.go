@@ -15,7 +15,8 @@ import (
 	"github.com/cus-suite/cus/platform/config"
 )
 
-// SecurityFlags are the identity, transport and limit settings every service shares. Token keys come from one
+// SecurityFlags are the identity, transport and limit settings every service shares (and how a replica
+// drains when it stops). Token keys come from one
 // source: an OIDC issuer (production; keys by discovery, or from --jwks-file for that same issuer), or, only
 // with --dev-mode, a development key directory.
 type SecurityFlags struct {
@@ -45,6 +46,8 @@ type SecurityFlags struct {
 	MaxInFlight      int
 	// TrustedProxies is a comma-separated list of CIDR prefixes of gateways (see Limits.TrustedProxies).
 	TrustedProxies string
+	// DrainPeriod is Config.DrainPeriod: how long a stopping replica reports NOT_SERVING while still serving.
+	DrainPeriod time.Duration
 }
 
 // RegisterFlags declares the flags on fs.
@@ -68,6 +71,7 @@ func (f *SecurityFlags) RegisterFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&f.RatePerAddress, "rate-per-address", 100, "sustained calls per second from one client address, checked before authentication (0: unlimited)")
 	fs.IntVar(&f.RateAddressBurst, "rate-address-burst", 200, "calls one client address may make at once above its rate")
 	fs.IntVar(&f.MaxInFlight, "max-in-flight", 512, "unary calls handled at once before RESOURCE_EXHAUSTED (0: unlimited)")
+	fs.DurationVar(&f.DrainPeriod, "drain-period", 0, "on stop, how long to report NOT_SERVING while still serving before ending streams, so callers move to other replicas (0: a single replica; 5s behind a load balancer)")
 	fs.StringVar(&f.TrustedProxies, "trusted-proxies", "127.0.0.0/8,::1/128", "CIDR prefixes of gateways whose x-forwarded-for is trusted for per-client limits")
 }
 
@@ -119,6 +123,9 @@ func (f *SecurityFlags) Validate(ch *config.Checker, listen string) {
 	}
 	if f.MaxInFlight < 0 {
 		ch.Fail("max-in-flight", "must not be negative")
+	}
+	if f.DrainPeriod < 0 || f.DrainPeriod > time.Minute {
+		ch.Fail("drain-period", "must be between 0 and 1m, got %s", f.DrainPeriod)
 	}
 	if _, err := parsePrefixes(f.TrustedProxies); err != nil {
 		ch.Fail("trusted-proxies", "%v", err)

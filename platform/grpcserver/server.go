@@ -36,8 +36,13 @@ type Config struct {
 	MaxRecvMsgBytes int
 	// MaxConcurrentStreams caps streams per connection. Default 256.
 	MaxConcurrentStreams uint32
-	// ShutdownGrace is how long in-flight calls may finish after a stop signal. Default 10s.
+	// ShutdownGrace is how long in-flight calls may finish after a stop signal (after the drain period).
+	// Default 10s.
 	ShutdownGrace time.Duration
+	// DrainPeriod is how long a stopping server keeps serving while it reports NOT_SERVING, before it ends its
+	// open streams and stops: the time load balancers and clients' health checks take to send new calls to
+	// other replicas. 0 (a single replica, which nobody takes over from) ends the streams at once.
+	DrainPeriod time.Duration
 	// Auth authenticates callers and enforces the service's policy; nil serves everything to everyone and is
 	// only for tests of the platform itself.
 	Auth *auth.Authenticator
@@ -56,6 +61,7 @@ type Server struct {
 	services []string
 	onStop   []func()
 	limits   *limiter
+	streams  *streams
 
 	// Health gating (HoldServing): SERVING is reported only while the server serves, is not stopping, and
 	// nothing holds it.
@@ -84,6 +90,10 @@ func New(cfg Config, log *zap.Logger, extra ...grpc.ServerOption) *Server {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	c := &chain{log: log, metrics: newRPCMetrics(reg)}
 	unary, stream := c.unary(), c.stream()
+	// Inside the error mapping (so an ended stream's UNAVAILABLE carries its ErrorInfo), outside everything that
+	// may refuse a stream: only streams that run are tracked.
+	open := newStreams()
+	stream = append(stream, open.intercept)
 	lim := newLimiter(cfg.Limits)
 	unary = append(unary, lim.unaryAddress)
 	stream = append(stream, lim.streamAddress)
@@ -101,12 +111,17 @@ func New(cfg Config, log *zap.Logger, extra ...grpc.ServerOption) *Server {
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{
 			MaxConnectionIdle: 15 * time.Minute,
-			Time:              2 * time.Minute,
-			Timeout:           20 * time.Second,
+			// Clients that balance over dns:///name (platform/grpcclient) look the name up again only when a
+			// connection ends, so a replica added by scaling up would get no calls from them. Ending each
+			// connection after 5 minutes (GOAWAY: new calls move to a new connection, open streams finish on
+			// the old one, with no grace limit) bounds that time.
+			MaxConnectionAge: 5 * time.Minute,
+			Time:             2 * time.Minute,
+			Timeout:          20 * time.Second,
 		}),
 	}, extra...)
 	s := &Server{
-		cfg: cfg, log: log, limits: lim,
+		cfg: cfg, log: log, limits: lim, streams: open,
 		grpc:     grpc.NewServer(opts...),
 		health:   health.NewServer(),
 		registry: reg,
@@ -200,8 +215,7 @@ func (s *Server) Listen() (*Listeners, error) {
 	return l, nil
 }
 
-// Serve serves until ctx ends, then shuts down: health NOT_SERVING (so load balancers drain), GracefulStop
-// bounded by ShutdownGrace, then a hard Stop.
+// Serve serves until ctx ends, then drains and shuts down (see drain).
 func (s *Server) Serve(ctx context.Context, l *Listeners) error {
 	g, gctx := errgroup.WithContext(ctx)
 	var adminSrv *http.Server
@@ -229,24 +243,7 @@ func (s *Server) Serve(ctx context.Context, l *Listeners) error {
 	s.log.Info("serving", zap.String("grpc", l.GRPC.Addr().String()), zap.Stringer("admin", addrOf(l.Admin)))
 	g.Go(func() error {
 		<-gctx.Done()
-		s.healthMu.Lock()
-		s.stopping = true
-		s.setServing(healthpb.HealthCheckResponse_NOT_SERVING)
-		s.health.Shutdown()
-		s.healthMu.Unlock()
-		for _, fn := range s.onStop {
-			fn()
-		}
-		stopped := make(chan struct{})
-		go func() { s.grpc.GracefulStop(); close(stopped) }()
-		t := time.NewTimer(s.cfg.ShutdownGrace)
-		defer t.Stop()
-		select {
-		case <-stopped:
-		case <-t.C:
-			s.log.Warn("grace period over, stopping hard", zap.Duration("grace", s.cfg.ShutdownGrace))
-			s.grpc.Stop()
-		}
+		s.drain()
 		if adminSrv != nil {
 			sctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
@@ -257,6 +254,42 @@ func (s *Server) Serve(ctx context.Context, l *Listeners) error {
 		return nil
 	})
 	return g.Wait()
+}
+
+// drain hands a stopping replica's clients over to the others without losing a call or an event:
+//  1. health NOT_SERVING at once (grpc.health.v1 and /readyz): Kubernetes takes the pod out of its Service,
+//     and clients balancing over replicas (platform/grpcclient) stop picking it;
+//  2. for DrainPeriod, everything is still served: calls already on their way land and succeed;
+//  3. open streams end with UNAVAILABLE SHUTTING_DOWN (the services' OnShutdown hooks first, then any stream
+//     still open): a watcher reconnects, lands on another replica and resumes from the last revision it saw;
+//  4. GracefulStop lets in-flight unary calls finish, bounded by ShutdownGrace, then a hard Stop.
+func (s *Server) drain() {
+	s.healthMu.Lock()
+	s.stopping = true
+	s.setServing(healthpb.HealthCheckResponse_NOT_SERVING)
+	s.health.Shutdown()
+	s.healthMu.Unlock()
+	if s.cfg.DrainPeriod > 0 {
+		s.log.Info("draining: NOT_SERVING, still answering", zap.Duration("drain_period", s.cfg.DrainPeriod),
+			zap.Int("open_streams", s.streams.count()))
+		time.Sleep(s.cfg.DrainPeriod)
+	}
+	for _, fn := range s.onStop {
+		fn()
+	}
+	if n := s.streams.endAll(); n > 0 {
+		s.log.Info("ended open streams with UNAVAILABLE for their clients to resume elsewhere", zap.Int("streams", n))
+	}
+	stopped := make(chan struct{})
+	go func() { s.grpc.GracefulStop(); close(stopped) }()
+	t := time.NewTimer(s.cfg.ShutdownGrace)
+	defer t.Stop()
+	select {
+	case <-stopped:
+	case <-t.C:
+		s.log.Warn("grace period over, stopping hard", zap.Duration("grace", s.cfg.ShutdownGrace))
+		s.grpc.Stop()
+	}
 }
 
 func (s *Server) setServing(st healthpb.HealthCheckResponse_ServingStatus) {

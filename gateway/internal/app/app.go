@@ -15,15 +15,13 @@ import (
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/cus-suite/cus/gateway/internal/backend"
 	"github.com/cus-suite/cus/gateway/internal/rest"
 	"github.com/cus-suite/cus/gateway/internal/web"
-	"github.com/cus-suite/cus/platform/auth"
 	"github.com/cus-suite/cus/platform/config"
 	"github.com/cus-suite/cus/platform/fee"
+	"github.com/cus-suite/cus/platform/grpcclient"
 )
 
 // Config of the gateway. Every field has a flag and a CUS_ environment variable.
@@ -69,9 +67,9 @@ type Config struct {
 // RegisterFlags declares the flags of Config on fs with their defaults.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Listen, "listen", "127.0.0.1:8080", "HTTP listen address")
-	fs.StringVar(&c.CatalogueAddr, "catalogue-addr", "127.0.0.1:7001", "gRPC address of the catalogue service")
-	fs.StringVar(&c.ProviderAddr, "provider-addr", "", "gRPC address of the provider registry (empty: its routes are not served)")
-	fs.StringVar(&c.ReferralAddr, "referral-addr", "", "gRPC address of the referral service (empty: its routes are not served)")
+	fs.StringVar(&c.CatalogueAddr, "catalogue-addr", "127.0.0.1:7001", "gRPC address (host:port; replicas: host:port,host:port or dns:///name:port) of the catalogue service")
+	fs.StringVar(&c.ProviderAddr, "provider-addr", "", "gRPC address (host:port; replicas: host:port,host:port or dns:///name:port) of the provider registry (empty: its routes are not served)")
+	fs.StringVar(&c.ReferralAddr, "referral-addr", "", "gRPC address (host:port; replicas: host:port,host:port or dns:///name:port) of the referral service (empty: its routes are not served)")
 	fs.StringVar(&c.PublicURL, "public-url", "http://localhost:8080", "external URL of the gateway (links in HSDS and docs)")
 	fs.StringVar(&c.InstanceName, "instance-name", "CUS Rawicz", "name of this CUS instance")
 	fs.StringVar(&c.CORSOrigins, "cors-origins", "", "comma-separated browser origins allowed to call the API, or * for any")
@@ -98,13 +96,13 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 func (c *Config) Validate() error {
 	var ch config.Checker
 	ch.Addr("listen", c.Listen)
-	ch.Addr("catalogue-addr", c.CatalogueAddr)
+	grpcclient.CheckAddr(&ch, "catalogue-addr", c.CatalogueAddr)
 	for flagName, addr := range map[string]string{"provider-addr": c.ProviderAddr, "referral-addr": c.ReferralAddr} {
 		if addr == "" {
 			continue
 		}
-		ch.Addr(flagName, addr)
-		if c.BackendCA == "" && !auth.IsLoopback(addr) {
+		grpcclient.CheckAddr(&ch, flagName, addr)
+		if c.BackendCA == "" && !grpcclient.IsLoopback(addr) {
 			ch.Fail("backend-ca", "plaintext to the services is allowed only on loopback, not to %s", addr)
 		}
 	}
@@ -154,7 +152,7 @@ func (c *Config) Validate() error {
 	if _, err := rest.ParsePrefixes(c.TrustedProxies); err != nil {
 		ch.Fail("trusted-proxies", "%v", err)
 	}
-	if c.BackendCA == "" && !auth.IsLoopback(c.CatalogueAddr) {
+	if c.BackendCA == "" && !grpcclient.IsLoopback(c.CatalogueAddr) {
 		ch.Fail("backend-ca", "plaintext to the services is allowed only on loopback, not to %s", c.CatalogueAddr)
 	}
 	ch.Positive("shutdown-grace", c.ShutdownGrace)
@@ -181,18 +179,13 @@ type Ready func(addr string)
 
 // Run serves until ctx ends.
 func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
-	creds := insecure.NewCredentials()
-	if cfg.BackendCA != "" {
-		tc, err := auth.ClientTLS(cfg.ClientCert, cfg.ClientKey, cfg.BackendCA)
-		if err != nil {
-			return fmt.Errorf("--backend-ca: %w", err)
-		}
-		creds = credentials.NewTLS(tc)
+	creds, err := grpcclient.Credentials(cfg.BackendCA, cfg.ClientCert, cfg.ClientKey)
+	if err != nil {
+		return err
 	}
 	dial := func(addr string) backend.Dial {
 		return func() (*grpc.ClientConn, error) {
-			return grpc.NewClient(addr,
-				grpc.WithTransportCredentials(creds),
+			return grpcclient.Dial(addr, creds,
 				grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16<<20)),
 				grpc.WithChainUnaryInterceptor(deadline(cfg.RequestTimeout)),
 			)

@@ -13,11 +13,10 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/cus-suite/cus/platform/auth"
 	"github.com/cus-suite/cus/platform/config"
+	"github.com/cus-suite/cus/platform/grpcclient"
 	"github.com/cus-suite/cus/platform/grpcserver"
 	"github.com/cus-suite/cus/platform/plid"
 	"github.com/cus-suite/cus/platform/storage"
@@ -81,7 +80,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or console")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "time in-flight calls get to finish on shutdown")
 	fs.IntVar(&c.MaxRecvBytes, "max-recv-bytes", 4<<20, "largest accepted gRPC message in bytes")
-	fs.StringVar(&c.ProviderAddr, "provider-addr", "", "gRPC address of the provider registry, to check the providers a service names (empty: format only)")
+	fs.StringVar(&c.ProviderAddr, "provider-addr", "", "gRPC address (host:port; replicas: host:port,host:port or dns:///name:port) of the provider registry, to check the providers a service names (empty: format only)")
 	fs.StringVar(&c.BackendCA, "backend-ca", "", "CA (PEM) of the provider registry's certificate; enables TLS to it")
 	fs.StringVar(&c.ClientCert, "client-cert", "", "client certificate (PEM) for mTLS to the provider registry")
 	fs.StringVar(&c.ClientKey, "client-key", "", "client key (PEM)")
@@ -110,8 +109,8 @@ func (c *Config) Validate() error {
 	}
 	ch.NonEmpty("instance-name", c.InstanceName)
 	if c.ProviderAddr != "" {
-		ch.Addr("provider-addr", c.ProviderAddr)
-		if c.BackendCA == "" && !auth.IsLoopback(c.ProviderAddr) {
+		grpcclient.CheckAddr(&ch, "provider-addr", c.ProviderAddr)
+		if c.BackendCA == "" && !grpcclient.IsLoopback(c.ProviderAddr) {
 			ch.Fail("provider-addr", "plaintext to the provider registry is allowed only on loopback, not %s; set --backend-ca", c.ProviderAddr)
 		}
 	}
@@ -188,7 +187,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	gateUnary, gateStream := srv.IndexGate()
 	gs := grpcserver.New(grpcserver.Config{
 		Addr: cfg.Listen, AdminAddr: cfg.AdminListen,
-		MaxRecvMsgBytes: cfg.MaxRecvBytes, ShutdownGrace: cfg.ShutdownGrace,
+		MaxRecvMsgBytes: cfg.MaxRecvBytes, ShutdownGrace: cfg.ShutdownGrace, DrainPeriod: cfg.Security.DrainPeriod,
 		Auth: sec.Auth, Limits: sec.Limits,
 	}, log, append(sec.Options, grpc.ForceServerCodecV2(srv.Codec()),
 		grpc.ChainUnaryInterceptor(gateUnary), grpc.ChainStreamInterceptor(gateStream))...)
@@ -198,15 +197,11 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	gs.OnShutdown(srv.Shutdown)
 	gs.HandleAdmin("/backup", auth.RequireAdmin(sec.Auth.Verifier, storage.BackupHandler(st.Backend(), "catalogue.db", log)))
 	if cfg.ProviderAddr != "" {
-		creds := insecure.NewCredentials()
-		if cfg.BackendCA != "" {
-			tc, err := auth.ClientTLS(cfg.ClientCert, cfg.ClientKey, cfg.BackendCA)
-			if err != nil {
-				return fmt.Errorf("--backend-ca: %w", err)
-			}
-			creds = credentials.NewTLS(tc)
+		creds, err := grpcclient.Credentials(cfg.BackendCA, cfg.ClientCert, cfg.ClientKey)
+		if err != nil {
+			return err
 		}
-		conn, err := grpc.NewClient(cfg.ProviderAddr, grpc.WithTransportCredentials(creds))
+		conn, err := grpcclient.Dial(cfg.ProviderAddr, creds)
 		if err != nil {
 			return fmt.Errorf("--provider-addr: %w", err)
 		}

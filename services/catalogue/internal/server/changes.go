@@ -6,6 +6,7 @@ import (
 	"github.com/cus-suite/cus/platform/apierr"
 	"github.com/cus-suite/cus/platform/auth"
 	"github.com/cus-suite/cus/platform/paging"
+	"github.com/cus-suite/cus/platform/resource"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	"github.com/cus-suite/cus/services/catalogue/internal/domain"
 )
@@ -74,30 +75,18 @@ func (s *Server) WatchChanges(req *cataloguev1.WatchChangesRequest, stream catal
 		return err
 	}
 	after := req.GetAfterRevision()
-	ctx := stream.Context()
-	be := s.store.Backend()
-	for {
-		// Take the notification channel before reading, so a commit between the read and the wait is not missed.
-		changed := be.Changed()
+	w := resource.Watch{Feed: s.store.Backend(), Stopping: s.stopping, Drained: errShuttingDown}
+	return w.Run(stream.Context(), func(bool) (bool, error) {
 		changes, more, err := s.store.ListChanges(after, 500)
 		if err != nil {
-			return err
+			return false, err
 		}
 		for _, c := range changes {
 			if err := stream.Send(&cataloguev1.WatchChangesResponse{Change: c}); err != nil {
-				return err
+				return false, err
 			}
 			after = c.GetRevision()
 		}
-		if more {
-			continue
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-s.stopping:
-			return errShuttingDown
-		}
-	}
+		return more, nil
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cus-suite/cus/platform/resource"
 	"github.com/cus-suite/cus/platform/storage"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	"github.com/cus-suite/cus/services/catalogue/internal/domain"
@@ -36,21 +37,11 @@ func bucketOf(name string) (storage.Bucket, string, bool) {
 }
 
 // recordRev is the revision a stored record was written at (0: none).
-func recordRev(v []byte) int64 {
-	if len(v) < 8 {
-		return 0
-	}
-	return int64(binary.BigEndian.Uint64(v[:8]))
-}
+var recordRev = resource.RecordRevision
 
 // supersede deletes the change entry of a record's previous version (at prev, the revision in its stored
 // value): a newer change of the same resource replaces it in the key-compacted log.
-func supersede(tx storage.Tx, prev []byte) error {
-	if rev := recordRev(prev); rev > 0 {
-		return tx.Delete(storage.BucketChanges, storage.RevisionKey(rev))
-	}
-	return nil
-}
+func supersede(tx storage.Tx, prev []byte) error { return services.Supersede(tx, prev) }
 
 // keepChange tells compaction which entries stay: an upsert that is still the newest change of a live
 // resource. Tombstones and anything else at or below the compaction point go.

@@ -7,17 +7,16 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"time"
 
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/resource"
 	"github.com/cus-suite/cus/platform/storage"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	"github.com/cus-suite/cus/services/catalogue/internal/domain"
@@ -91,28 +90,29 @@ func (s *Store) Close() error { return s.be.Close() }
 // Backend exposes the backend for backups, revision and change notifications.
 func (s *Store) Backend() *storage.Backend { return s.be }
 
-// kind describes one resource type of the catalogue.
-type kind[T proto.Message] struct {
-	bucket   storage.Bucket
-	prefix   string
-	notFound *apierr.Error
-	exists   *apierr.Error
-	newT     func() T
-	// check runs inside the transaction before a create or update is stored (referential checks).
-	check func(tx storage.ReadTx, t T) error
+// The catalogue's resources on the resource kit: keyed by uuid, idempotency records keep the id of the
+// resource created (a retry within the request-id TTL returns that resource as it is now: a copy of the first
+// response would double the file, docs/decisions.md), and the change log is key-compacted (changes.go).
+var services = &resource.Kind[*cataloguev1.Service]{
+	Bucket: bucketServices, New: func() *cataloguev1.Service { return &cataloguev1.Service{} },
+	Name:     func(id string) string { return domain.ServicePrefix + id },
+	NotFound: domain.ErrServiceNotFound, Exists: domain.ErrServiceExists,
+	Replay: resource.ReplayKey, KeyCompacted: true,
+	Change: func(c resource.Change[*cataloguev1.Service]) ([]byte, error) {
+		return change(c.Rev, c.Name, c.Time, c.Deleted)
+	},
 }
 
-var services = kind[*cataloguev1.Service]{
-	bucket: bucketServices, prefix: domain.ServicePrefix,
-	notFound: domain.ErrServiceNotFound, exists: domain.ErrServiceExists,
-	newT: func() *cataloguev1.Service { return &cataloguev1.Service{} },
-}
-
-var programmes = kind[*cataloguev1.Programme]{
-	bucket: bucketProgrammes, prefix: domain.ProgrammePrefix,
-	notFound: domain.ErrProgrammeNotFound, exists: domain.ErrProgrammeExists,
-	newT: func() *cataloguev1.Programme { return &cataloguev1.Programme{} },
-	check: func(tx storage.ReadTx, p *cataloguev1.Programme) error {
+var programmes = &resource.Kind[*cataloguev1.Programme]{
+	Bucket: bucketProgrammes, New: func() *cataloguev1.Programme { return &cataloguev1.Programme{} },
+	Name:     func(id string) string { return domain.ProgrammePrefix + id },
+	NotFound: domain.ErrProgrammeNotFound, Exists: domain.ErrProgrammeExists,
+	Replay: resource.ReplayKey, KeyCompacted: true,
+	Change: func(c resource.Change[*cataloguev1.Programme]) ([]byte, error) {
+		return change(c.Rev, c.Name, c.Time, c.Deleted)
+	},
+	// The services a programme names must exist, checked in the write's transaction.
+	Check: func(tx storage.ReadTx, _ string, _, p *cataloguev1.Programme) error {
 		var v apierr.Violations
 		for i, name := range p.GetServices() {
 			if tx.Get(bucketServices, []byte(name[len(domain.ServicePrefix):])) == nil {
@@ -132,183 +132,77 @@ var (
 // Etag is the etag of a resource last written at rev.
 func Etag(rev int64) string { return storage.Etag(rev) }
 
-// stamp sets the server-owned fields of a resource written at rev.
-func stamp(m proto.Message, name string, rev int64, now time.Time, created bool) {
-	r := m.ProtoReflect()
-	fds := r.Descriptor().Fields()
-	set := func(field string, v protoreflect.Value) { r.Set(fds.ByName(protoreflect.Name(field)), v) }
-	ts := timestamppb.New(now)
-	set("name", protoreflect.ValueOfString(name))
-	set("etag", protoreflect.ValueOfString(Etag(rev)))
-	set("update_time", protoreflect.ValueOfMessage(ts.ProtoReflect()))
-	if created {
-		set("create_time", protoreflect.ValueOfMessage(timestamppb.New(now).ProtoReflect()))
-	}
+// stamp sets the server-owned fields of a service written at rev (import.go writes its services itself).
+func stamp(svc *cataloguev1.Service, name string, rev int64, now time.Time, created bool) {
+	services.Stamp(svc, name, rev, now, created)
 }
 
-func appendChange(tx storage.Tx, rev int64, name string, now time.Time, deleted bool) error {
+// change is the change record of a write: an upsert refers to the record written at rev instead of copying
+// it (changes.go).
+func change(rev int64, name string, now time.Time, deleted bool) ([]byte, error) {
 	c := &cataloguev1.Change{Revision: rev, ResourceName: name, ChangeTime: timestamppb.New(now), Type: cataloguev1.ChangeType_CHANGE_TYPE_UPSERT}
 	if deleted {
 		c.Type = cataloguev1.ChangeType_CHANGE_TYPE_DELETE
 	}
-	// An upsert refers to the record written at rev instead of copying it (changes.go).
-	b, err := proto.Marshal(c)
+	return proto.Marshal(c)
+}
+
+func appendChange(tx storage.Tx, rev int64, name string, now time.Time, deleted bool) error {
+	b, err := change(rev, name, now, deleted)
 	if err != nil {
 		return err
 	}
 	return tx.AppendChange(rev, b)
 }
 
-// Idempotency: a request id maps to the hash of the first request and the id of the resource it created, so a
-// retry within the request-id TTL returns that resource (as it is now: a copy of the first response would double
-// the file, docs/decisions.md) and a reuse for another request is refused.
-func requestKey(method, requestID string) []byte { return []byte(method + "/" + requestID) }
+// requestKey is the key of the idempotency record of a method's request id.
+func requestKey(method, requestID string) []byte {
+	return resource.Req{Method: method, ID: requestID}.Key()
+}
 
-func create[T proto.Message](ctx context.Context, s *Store, k kind[T], id string, t T, method, requestID string, reqHash []byte) (T, int64, bool, error) {
-	var out T
-	var outRev int64
-	replayed := false
-	err := s.be.Update(ctx, func(tx storage.Tx) error {
-		replayed = false
-		if requestID != "" {
-			if hash, resp, ok := storage.LookupRequest(tx, requestKey(method, requestID)); ok {
-				if !bytes.Equal(hash, reqHash) {
-					return apierr.ErrRequestIDReused
-				}
-				v := tx.Get(k.bucket, resp)
-				if v == nil {
-					// Created by this request id, then deleted before the retry.
-					return k.notFound.With("resource", k.prefix+string(resp))
-				}
-				out = k.newT()
-				replayed = true
-				_, err := decode(v, out)
-				return err
-			}
-		}
-		if tx.Get(k.bucket, []byte(id)) != nil {
-			return k.exists.With("resource", k.prefix+id)
-		}
-		if k.check != nil {
-			if err := k.check(tx, t); err != nil {
-				return err
-			}
-		}
-		now := s.now()
-		rev := tx.NextRevision()
-		rec := proto.Clone(t).(T)
-		stamp(rec, k.prefix+id, rev, now, true)
-		v, err := encode(rev, rec)
-		if err != nil {
-			return err
-		}
-		if err := tx.Put(k.bucket, []byte(id), v); err != nil {
-			return err
-		}
-		if err := appendChange(tx, rev, k.prefix+id, now, false); err != nil {
-			return err
-		}
-		if requestID != "" {
-			if err := storage.RememberRequest(tx, requestKey(method, requestID), reqHash, []byte(id)); err != nil {
-				return err
-			}
-		}
-		out, outRev = rec, rev
-		return nil
+func create[T proto.Message](ctx context.Context, s *Store, k *resource.Kind[T], id string, t T, method, requestID string, reqHash []byte) (out T, outRev int64, replayed bool, err error) {
+	w := resource.Write[T]{Req: resource.Req{Method: method, ID: requestID, Hash: reqHash}, Now: s.now(),
+		After: func(_ storage.Tx, _ T, rev int64) error { outRev = rev; return nil }}
+	err = s.be.Update(ctx, func(tx storage.Tx) error {
+		outRev = 0
+		out, replayed, err = k.Create(tx, id, t, w)
+		return err
 	})
 	return out, outRev, replayed, err
 }
 
-func update[T proto.Message](ctx context.Context, s *Store, k kind[T], id string, mutate func(cur T) error) (T, int64, error) {
-	var out T
-	var outRev int64
-	err := s.be.Update(ctx, func(tx storage.Tx) error {
-		v := tx.Get(k.bucket, []byte(id))
-		if v == nil {
-			return k.notFound
-		}
-		cur := k.newT()
-		if _, err := decode(v, cur); err != nil {
-			return err
-		}
-		if err := mutate(cur); err != nil {
-			return err
-		}
-		if k.check != nil {
-			if err := k.check(tx, cur); err != nil {
-				return err
-			}
-		}
-		now := s.now()
-		rev := tx.NextRevision()
-		stamp(cur, k.prefix+id, rev, now, false)
-		nv, err := encode(rev, cur)
-		if err != nil {
-			return err
-		}
-		if err := supersede(tx, v); err != nil {
-			return err
-		}
-		if err := tx.Put(k.bucket, []byte(id), nv); err != nil {
-			return err
-		}
-		out, outRev = cur, rev
-		return appendChange(tx, rev, k.prefix+id, now, false)
+func update[T proto.Message](ctx context.Context, s *Store, k *resource.Kind[T], id string, mutate func(cur T) error) (out T, outRev int64, err error) {
+	w := resource.Write[T]{Now: s.now(), After: func(_ storage.Tx, _ T, rev int64) error { outRev = rev; return nil }}
+	err = s.be.Update(ctx, func(tx storage.Tx) error {
+		out, _, err = k.Update(tx, id, w, mutate)
+		return err
 	})
 	return out, outRev, err
 }
 
-func remove[T proto.Message](ctx context.Context, s *Store, k kind[T], id string, check func(cur T) error) (int64, error) {
-	var rev int64
-	err := s.be.Update(ctx, func(tx storage.Tx) error {
-		v := tx.Get(k.bucket, []byte(id))
-		if v == nil {
-			return k.notFound
-		}
-		cur := k.newT()
-		if _, err := decode(v, cur); err != nil {
-			return err
-		}
-		if err := check(cur); err != nil {
-			return err
-		}
-		rev = tx.NextRevision()
-		if err := supersede(tx, v); err != nil {
-			return err
-		}
-		if err := tx.Delete(k.bucket, []byte(id)); err != nil {
-			return err
-		}
-		return appendChange(tx, rev, k.prefix+id, s.now(), true)
+func remove[T proto.Message](ctx context.Context, s *Store, k *resource.Kind[T], id string, check func(cur T) error) (rev int64, err error) {
+	w := resource.Write[T]{Now: s.now(), Check: func(_ storage.Tx, cur, _ T) error { return check(cur) }}
+	err = s.be.Update(ctx, func(tx storage.Tx) error {
+		rev, err = k.Delete(tx, id, w)
+		return err
 	})
 	return rev, err
 }
 
-func get[T proto.Message](s *Store, k kind[T], id string) (T, int64, error) {
-	t := k.newT()
-	var rev int64
-	err := s.be.View(func(tx storage.ReadTx) error {
-		v := tx.Get(k.bucket, []byte(id))
-		if v == nil {
-			return k.notFound
-		}
-		var err error
-		rev, err = decode(v, t)
+func get[T proto.Message](s *Store, k *resource.Kind[T], id string) (out T, rev int64, err error) {
+	err = s.be.View(func(tx storage.ReadTx) error {
+		out, rev, err = k.Get(tx, id)
 		return err
 	})
-	return t, rev, err
+	if err != nil {
+		out = k.New()
+	}
+	return out, rev, err
 }
 
-func forEach[T proto.Message](s *Store, k kind[T], fn func(t T, rev int64) error) error {
+func forEach[T proto.Message](s *Store, k *resource.Kind[T], fn func(t T, rev int64) error) error {
 	return s.be.View(func(tx storage.ReadTx) error {
-		return tx.Scan(k.bucket, nil, func(_, v []byte) (bool, error) {
-			t := k.newT()
-			rev, err := decode(v, t)
-			if err != nil {
-				return false, err
-			}
-			return true, fn(t, rev)
-		})
+		return k.Scan(tx, "", func(_ string, t T, rev int64) (bool, error) { return true, fn(t, rev) })
 	})
 }
 
@@ -340,17 +234,14 @@ func (s *Store) GetServicesWithRevisions(ids []string) ([]*cataloguev1.Service, 
 	revs := make([]int64, 0, len(ids))
 	err := s.be.View(func(tx storage.ReadTx) error {
 		for _, id := range ids {
-			v := tx.Get(bucketServices, []byte(id))
-			if v == nil {
-				continue
-			}
-			svc := &cataloguev1.Service{}
-			rev, err := decode(v, svc)
+			svc, rev, found, err := services.Lookup(tx, id)
 			if err != nil {
 				return err
 			}
-			out = append(out, svc)
-			revs = append(revs, rev)
+			if found {
+				out = append(out, svc)
+				revs = append(revs, rev)
+			}
 		}
 		return nil
 	})
@@ -395,22 +286,9 @@ func (s *Store) ImportServices(ctx context.Context, list []*cataloguev1.Service,
 	err := s.be.Update(ctx, func(tx storage.Tx) error {
 		now := s.now()
 		for i, svc := range list {
-			rev := tx.NextRevision()
 			rec := proto.Clone(svc).(*cataloguev1.Service)
-			prev := tx.Get(bucketServices, []byte(ids[i]))
-			created := prev == nil
-			if err := supersede(tx, prev); err != nil {
-				return err
-			}
-			stamp(rec, domain.ServicePrefix+ids[i], rev, now, created)
-			v, err := encode(rev, rec)
+			rev, err := services.Put(tx, ids[i], rec, now)
 			if err != nil {
-				return err
-			}
-			if err := tx.Put(bucketServices, []byte(ids[i]), v); err != nil {
-				return err
-			}
-			if err := appendChange(tx, rev, rec.GetName(), now, false); err != nil {
 				return err
 			}
 			out[i], revs[i] = rec, rev

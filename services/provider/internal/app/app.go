@@ -12,11 +12,10 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/cus-suite/cus/platform/auth"
 	"github.com/cus-suite/cus/platform/config"
+	"github.com/cus-suite/cus/platform/grpcclient"
 	"github.com/cus-suite/cus/platform/grpcserver"
 	"github.com/cus-suite/cus/platform/storage"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
@@ -61,7 +60,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "time in-flight calls get to finish on shutdown")
 	// A CSV import of 4 MiB must fit, with its envelope.
 	fs.IntVar(&c.MaxRecvBytes, "max-recv-bytes", 5<<20, "largest accepted gRPC message in bytes (a provider import is up to 4 MiB)")
-	fs.StringVar(&c.CatalogueAddr, "catalogue-addr", "127.0.0.1:7001", "gRPC address of the catalogue service, which every new agreement's service is checked against")
+	fs.StringVar(&c.CatalogueAddr, "catalogue-addr", "127.0.0.1:7001", "gRPC address (host:port; replicas: host:port,host:port or dns:///name:port) of the catalogue service, which every new agreement's service is checked against")
 	fs.StringVar(&c.BackendCA, "backend-ca", "", "CA (PEM) of the catalogue's certificate; enables TLS to it")
 	fs.StringVar(&c.ClientCert, "client-cert", "", "client certificate (PEM) for mTLS to the catalogue")
 	fs.StringVar(&c.ClientKey, "client-key", "", "client key (PEM)")
@@ -84,11 +83,11 @@ func (c *Config) Validate() error {
 	}
 	ch.Positive("shutdown-grace", c.ShutdownGrace)
 	ch.Range("max-recv-bytes", c.MaxRecvBytes, 64<<10, 64<<20)
-	ch.Addr("catalogue-addr", c.CatalogueAddr)
+	grpcclient.CheckAddr(&ch, "catalogue-addr", c.CatalogueAddr)
 	if (c.ClientCert == "") != (c.ClientKey == "") {
 		ch.Fail("client-cert", "--client-cert and --client-key go together")
 	}
-	if c.BackendCA == "" && !auth.IsLoopback(c.CatalogueAddr) {
+	if c.BackendCA == "" && !grpcclient.IsLoopback(c.CatalogueAddr) {
 		ch.Fail("catalogue-addr", "plaintext is allowed only on loopback, not to %s; set --backend-ca", c.CatalogueAddr)
 	}
 	ch.Positive("call-timeout", c.CallTimeout)
@@ -150,7 +149,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	}
 	gs := grpcserver.New(grpcserver.Config{
 		Addr: cfg.Listen, AdminAddr: cfg.AdminListen,
-		MaxRecvMsgBytes: cfg.MaxRecvBytes, ShutdownGrace: cfg.ShutdownGrace,
+		MaxRecvMsgBytes: cfg.MaxRecvBytes, ShutdownGrace: cfg.ShutdownGrace, DrainPeriod: cfg.Security.DrainPeriod,
 		Auth: sec.Auth, Limits: sec.Limits,
 	}, log, sec.Options...)
 	providerv1.RegisterProviderServiceServer(gs.GRPC(), srv)
@@ -186,15 +185,11 @@ const demoCatalogueWait = 10
 // catalogueConn is the (lazy) client connection to the catalogue: TLS with --backend-ca, else plaintext (loopback
 // only, as Validate checks).
 func catalogueConn(cfg Config) (*grpc.ClientConn, error) {
-	creds := insecure.NewCredentials()
-	if cfg.BackendCA != "" {
-		tc, err := auth.ClientTLS(cfg.ClientCert, cfg.ClientKey, cfg.BackendCA)
-		if err != nil {
-			return nil, fmt.Errorf("--backend-ca: %w", err)
-		}
-		creds = credentials.NewTLS(tc)
+	creds, err := grpcclient.Credentials(cfg.BackendCA, cfg.ClientCert, cfg.ClientKey)
+	if err != nil {
+		return nil, err
 	}
-	return grpc.NewClient(cfg.CatalogueAddr, grpc.WithTransportCredentials(creds))
+	return grpcclient.Dial(cfg.CatalogueAddr, creds)
 }
 
 // LoadDemo creates the demo registry through the same handlers clients use, so it passes every rule, the

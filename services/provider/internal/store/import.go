@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 
+	"github.com/cus-suite/cus/platform/resource"
 	"github.com/cus-suite/cus/platform/storage"
 	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
 	"github.com/cus-suite/cus/services/provider/internal/domain"
@@ -36,13 +37,9 @@ func (r *txRegistry) OwnerOf(field, value string) string {
 func (r *txRegistry) ByName(name string) []string {
 	if r.byName == nil {
 		r.byName = map[string][]string{}
-		err := r.tx.Scan(bucketProviders, nil, func(k, v []byte) (bool, error) {
-			p := &providerv1.Provider{}
-			if err := decode(v, p); err != nil {
-				return false, err
-			}
+		err := providers.Scan(r.tx, "", func(id string, p *providerv1.Provider, _ int64) (bool, error) {
 			key := domain.FoldName(p.GetDisplayName())
-			r.byName[key] = append(r.byName[key], string(k))
+			r.byName[key] = append(r.byName[key], id)
 			return true, nil
 		})
 		r.fail(err)
@@ -51,7 +48,7 @@ func (r *txRegistry) ByName(name string) []string {
 }
 
 func (r *txRegistry) Agreements(providerID string) []*providerv1.Agreement {
-	list, err := agreementsOf(r.tx, providerID)
+	list, err := agreements.All(r.tx, providerID+"/")
 	r.fail(err)
 	return list
 }
@@ -95,9 +92,10 @@ func (s *Store) Import(ctx context.Context, f *domain.CSVFile, ids []string, dry
 	}
 	var out *providerv1.ImportProvidersResponse
 	now := s.now()
+	req := resource.Req{Method: "ImportProviders", ID: requestID, Hash: reqHash}
 	err := s.be.Update(ctx, func(tx storage.Tx) error {
 		out = &providerv1.ImportProvidersResponse{}
-		if replayed, err := replay(tx, "ImportProviders", requestID, reqHash, out); replayed || err != nil {
+		if replayed, err := resource.ReplayAnswer(tx, req, out); replayed || err != nil {
 			return err
 		}
 		reg := &txRegistry{tx: tx}
@@ -106,12 +104,12 @@ func (s *Store) Import(ctx context.Context, f *domain.CSVFile, ids []string, dry
 			return reg.err
 		}
 		for _, w := range writes {
-			if err := putProvider(tx, w.ID, w.Old, w.New, now); err != nil {
+			if _, err := providers.Put(tx, w.ID, w.New, now); err != nil {
 				return err
 			}
 		}
 		out = report(results, false, f.Separator)
-		return remember(tx, "ImportProviders", requestID, reqHash, out)
+		return resource.RememberAnswer(tx, req, out)
 	})
 	return out, err
 }

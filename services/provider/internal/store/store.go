@@ -10,18 +10,18 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/cus-suite/cus/platform/apierr"
 	"github.com/cus-suite/cus/platform/i18n"
+	"github.com/cus-suite/cus/platform/resource"
 	"github.com/cus-suite/cus/platform/storage"
 	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
 	"github.com/cus-suite/cus/services/provider/internal/domain"
@@ -82,14 +82,6 @@ func (s *Store) Close() error { return s.be.Close() }
 // Backend exposes the backend for backups and the revision.
 func (s *Store) Backend() *storage.Backend { return s.be }
 
-// Records are the platform's: the revision of the write, then the protobuf binary.
-var encode = storage.EncodeRecord
-
-func decode(v []byte, m proto.Message) error {
-	_, err := storage.DecodeRecord(v, m)
-	return err
-}
-
 // Etag is the etag of a resource last written at rev.
 func Etag(rev int64) string { return storage.Etag(rev) }
 
@@ -114,58 +106,55 @@ func reservedOf(tx storage.ReadTx, key []byte) int64 {
 	return 0
 }
 
-func appendChange(tx storage.Tx, rev int64, name string, now time.Time, c *providerv1.Change) error {
-	c.Revision, c.ResourceName, c.ChangeTime = rev, name, timestamppb.New(now)
-	if c.Type == providerv1.ChangeType_CHANGE_TYPE_UNSPECIFIED {
+// change is the feed record of a provider or agreement write: the resource itself with an upsert, only its
+// name with a delete.
+func change(c *providerv1.Change, rev int64, name string, t time.Time, deleted bool) ([]byte, error) {
+	c.Revision, c.ResourceName, c.ChangeTime = rev, name, timestamppb.New(t)
+	if deleted {
+		c.Type, c.Resource = providerv1.ChangeType_CHANGE_TYPE_DELETE, nil
+	} else {
 		c.Type = providerv1.ChangeType_CHANGE_TYPE_UPSERT
 	}
-	b, err := proto.Marshal(c)
-	if err != nil {
-		return err
-	}
-	return tx.AppendChange(rev, b)
+	return proto.Marshal(c)
 }
 
 // Idempotency: a request id maps to the hash of the first request and its response, so a retry returns the
 // first result and a reuse for another request is refused, for the request-id TTL (--request-id-ttl) after the
-// first request; the platform's record format carries the time.
-func requestKey(method, requestID string) []byte { return []byte(method + "/" + requestID) }
+// first request (resource.ReplayResponse).
 
-// replay returns the stored response of a request id into out (true), or false when the id is new.
-func replay(tx storage.ReadTx, method, requestID string, reqHash []byte, out proto.Message) (bool, error) {
-	if requestID == "" {
-		return false, nil
-	}
-	hash, resp, ok := storage.LookupRequest(tx, requestKey(method, requestID))
-	if !ok {
-		return false, nil
-	}
-	if !bytes.Equal(hash, reqHash) {
-		return false, apierr.ErrRequestIDReused
-	}
-	return true, proto.Unmarshal(resp, out)
+// providers are the registry's providers, keyed by uuid; the NIP, KRS and REGON indexes are kept in the same
+// transaction as the provider, so a duplicate can never slip in between a check and a write.
+var providers = &resource.Kind[*providerv1.Provider]{
+	Bucket: bucketProviders, New: func() *providerv1.Provider { return &providerv1.Provider{} },
+	Name: domain.ProviderName, NotFound: domain.ErrProviderNotFound, Exists: domain.ErrProviderExists,
+	Replay: resource.ReplayResponse,
+	Change: func(c resource.Change[*providerv1.Provider]) ([]byte, error) {
+		return change(&providerv1.Change{Resource: &providerv1.Change_Provider{Provider: c.Resource}}, c.Rev, c.Name, c.Time, c.Deleted)
+	},
+	Check: func(tx storage.ReadTx, id string, _, p *providerv1.Provider) error {
+		return checkUnique(tx, id, p, "provider.")
+	},
+	Index: indexProvider,
 }
 
-func remember(tx storage.Tx, method, requestID string, reqHash []byte, resp proto.Message) error {
-	if requestID == "" {
-		return nil
-	}
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(resp)
-	if err != nil {
-		return err
-	}
-	return storage.RememberRequest(tx, requestKey(method, requestID), reqHash, b)
+// agreements are keyed by provider uuid "/" agreement uuid.
+var agreements = &resource.Kind[*providerv1.Agreement]{
+	Bucket: bucketAgreements, New: func() *providerv1.Agreement { return &providerv1.Agreement{} },
+	Name: func(key string) string {
+		pid, aid, _ := strings.Cut(key, "/")
+		return domain.AgreementName(pid, aid)
+	},
+	NotFound: domain.ErrAgreementNotFound, Exists: domain.ErrAgreementExists, Replay: resource.ReplayResponse,
+	Change: func(c resource.Change[*providerv1.Agreement]) ([]byte, error) {
+		return change(&providerv1.Change{Resource: &providerv1.Change_Agreement{Agreement: c.Resource}}, c.Rev, c.Name, c.Time, c.Deleted)
+	},
 }
 
 // --- providers ---
 
 func getProvider(tx storage.ReadTx, id string) (*providerv1.Provider, error) {
-	v := tx.Get(bucketProviders, []byte(id))
-	if v == nil {
-		return nil, domain.ErrProviderNotFound
-	}
-	p := &providerv1.Provider{}
-	return p, decode(v, p)
+	p, _, err := providers.Get(tx, id)
+	return p, err
 }
 
 // checkUnique refuses identifiers of p that another provider holds: ALREADY_EXISTS naming it.
@@ -186,30 +175,11 @@ func checkUnique(tx storage.ReadTx, id string, p *providerv1.Provider, prefix st
 	return nil
 }
 
-// putProvider writes p (old is the previous state, nil on create) with a new revision, its index entries and a
-// change record, and stamps p with its server-set fields.
-func putProvider(tx storage.Tx, id string, old, p *providerv1.Provider, now time.Time) error {
-	rev := tx.NextRevision()
-	p.Name = domain.ProviderName(id)
-	p.Etag = Etag(rev)
-	p.UpdateTime = timestamppb.New(now)
-	if old == nil {
-		p.CreateTime = timestamppb.New(now)
-	} else {
-		p.CreateTime = old.GetCreateTime()
-	}
-	v, err := encode(rev, p)
-	if err != nil {
-		return err
-	}
-	if err := tx.Put(bucketProviders, []byte(id), v); err != nil {
-		return err
-	}
+// indexProvider moves the identifier index entries of a provider from old (nil on create) to p (nil on
+// delete).
+func indexProvider(tx storage.Tx, id string, old, p *providerv1.Provider) error {
 	for _, ix := range indexes {
-		was, is := "", ix.get(p)
-		if old != nil {
-			was = ix.get(old)
-		}
+		was, is := ix.get(old), ix.get(p)
 		if was == is {
 			continue
 		}
@@ -224,20 +194,7 @@ func putProvider(tx storage.Tx, id string, old, p *providerv1.Provider, now time
 			}
 		}
 	}
-	return appendChange(tx, rev, p.GetName(), now, &providerv1.Change{Resource: &providerv1.Change_Provider{Provider: p}})
-}
-
-func agreementsOf(tx storage.ReadTx, providerID string) ([]*providerv1.Agreement, error) {
-	var out []*providerv1.Agreement
-	err := tx.ScanPrefix(bucketAgreements, []byte(providerID+"/"), func(_, v []byte) (bool, error) {
-		a := &providerv1.Agreement{}
-		if err := decode(v, a); err != nil {
-			return false, err
-		}
-		out = append(out, a)
-		return true, nil
-	})
-	return out, err
+	return nil
 }
 
 // CreateProvider stores a new provider under id. With a request id, a repeat of the same request returns the
@@ -245,24 +202,11 @@ func agreementsOf(tx storage.ReadTx, providerID string) ([]*providerv1.Agreement
 func (s *Store) CreateProvider(ctx context.Context, id string, p *providerv1.Provider, requestID string, reqHash []byte) (*providerv1.Provider, bool, error) {
 	var out *providerv1.Provider
 	var replayed bool
-	now := s.now()
+	w := resource.Write[*providerv1.Provider]{Req: resource.Req{Method: "CreateProvider", ID: requestID, Hash: reqHash}, Now: s.now()}
 	err := s.be.Update(ctx, func(tx storage.Tx) error {
-		out = &providerv1.Provider{}
 		var err error
-		if replayed, err = replay(tx, "CreateProvider", requestID, reqHash, out); replayed || err != nil {
-			return err
-		}
-		if tx.Get(bucketProviders, []byte(id)) != nil {
-			return domain.ErrProviderExists.With("resource", domain.ProviderName(id))
-		}
-		if err := checkUnique(tx, id, p, "provider."); err != nil {
-			return err
-		}
-		out = proto.Clone(p).(*providerv1.Provider)
-		if err := putProvider(tx, id, nil, out, now); err != nil {
-			return err
-		}
-		return remember(tx, "CreateProvider", requestID, reqHash, out)
+		out, replayed, err = providers.Create(tx, id, p, w)
+		return err
 	})
 	return out, replayed, err
 }
@@ -271,42 +215,27 @@ func (s *Store) CreateProvider(ctx context.Context, id string, p *providerv1.Pro
 // then checks the identifiers are still unique and a changed kind still suits the provider's agreements.
 func (s *Store) UpdateProvider(ctx context.Context, id string, mutate func(cur *providerv1.Provider) error) (*providerv1.Provider, error) {
 	var out *providerv1.Provider
-	now := s.now()
-	err := s.be.Update(ctx, func(tx storage.Tx) error {
-		cur, err := getProvider(tx, id)
+	w := resource.Write[*providerv1.Provider]{Now: s.now(), Check: func(tx storage.Tx, old, cur *providerv1.Provider) error {
+		if cur.GetKind() == old.GetKind() {
+			return nil
+		}
+		list, err := agreements.All(tx, id+"/")
 		if err != nil {
 			return err
 		}
-		old := proto.Clone(cur).(*providerv1.Provider)
-		if err := mutate(cur); err != nil {
-			return err
-		}
-		if err := checkUnique(tx, id, cur, "provider."); err != nil {
-			return err
-		}
-		if cur.GetKind() != old.GetKind() {
-			list, err := agreementsOf(tx, id)
-			if err != nil {
-				return err
-			}
-			if err := domain.CheckKindFitsAgreements("provider.kind", cur.GetKind(), list); err != nil {
-				return err
-			}
-		}
-		out = cur
-		return putProvider(tx, id, old, cur, now)
+		return domain.CheckKindFitsAgreements("provider.kind", cur.GetKind(), list)
+	}}
+	err := s.be.Update(ctx, func(tx storage.Tx) error {
+		var err error
+		out, _, err = providers.Update(tx, id, w, mutate)
+		return err
 	})
 	return out, err
 }
 
 // DeleteProvider deletes a provider without agreements after check approves its current state.
 func (s *Store) DeleteProvider(ctx context.Context, id string, check func(cur *providerv1.Provider) error) error {
-	now := s.now()
-	return s.be.Update(ctx, func(tx storage.Tx) error {
-		cur, err := getProvider(tx, id)
-		if err != nil {
-			return err
-		}
+	w := resource.Write[*providerv1.Provider]{Now: s.now(), Check: func(tx storage.Tx, cur, _ *providerv1.Provider) error {
 		if err := check(cur); err != nil {
 			return err
 		}
@@ -320,17 +249,11 @@ func (s *Store) DeleteProvider(ctx context.Context, id string, check func(cur *p
 		if has {
 			return domain.ErrProviderHasAgreements
 		}
-		for _, ix := range indexes {
-			if val := ix.get(cur); val != "" {
-				if err := tx.Delete(ix.bucket, []byte(val)); err != nil {
-					return err
-				}
-			}
-		}
-		if err := tx.Delete(bucketProviders, []byte(id)); err != nil {
-			return err
-		}
-		return appendChange(tx, tx.NextRevision(), cur.GetName(), now, &providerv1.Change{Type: providerv1.ChangeType_CHANGE_TYPE_DELETE})
+		return nil
+	}}
+	return s.be.Update(ctx, func(tx storage.Tx) error {
+		_, err := providers.Delete(tx, id, w)
+		return err
 	})
 }
 
@@ -349,14 +272,9 @@ func (s *Store) GetProvider(id string) (*providerv1.Provider, error) {
 func (s *Store) Providers() ([]*providerv1.Provider, error) {
 	var out []*providerv1.Provider
 	err := s.be.View(func(tx storage.ReadTx) error {
-		return tx.Scan(bucketProviders, nil, func(_, v []byte) (bool, error) {
-			p := &providerv1.Provider{}
-			if err := decode(v, p); err != nil {
-				return false, err
-			}
-			out = append(out, p)
-			return true, nil
-		})
+		var err error
+		out, err = providers.All(tx, "")
+		return err
 	})
 	return out, err
 }
@@ -364,32 +282,8 @@ func (s *Store) Providers() ([]*providerv1.Provider, error) {
 // --- agreements ---
 
 func getAgreement(tx storage.ReadTx, providerID, agreementID string) (*providerv1.Agreement, error) {
-	v := tx.Get(bucketAgreements, agreementKey(providerID, agreementID))
-	if v == nil {
-		return nil, domain.ErrAgreementNotFound
-	}
-	a := &providerv1.Agreement{}
-	return a, decode(v, a)
-}
-
-func putAgreement(tx storage.Tx, providerID, id string, old, a *providerv1.Agreement, now time.Time) error {
-	rev := tx.NextRevision()
-	a.Name = domain.AgreementName(providerID, id)
-	a.Etag = Etag(rev)
-	a.UpdateTime = timestamppb.New(now)
-	if old == nil {
-		a.CreateTime = timestamppb.New(now)
-	} else {
-		a.CreateTime = old.GetCreateTime()
-	}
-	v, err := encode(rev, a)
-	if err != nil {
-		return err
-	}
-	if err := tx.Put(bucketAgreements, agreementKey(providerID, id), v); err != nil {
-		return err
-	}
-	return appendChange(tx, rev, a.GetName(), now, &providerv1.Change{Resource: &providerv1.Change_Agreement{Agreement: a}})
+	a, _, err := agreements.Get(tx, string(agreementKey(providerID, agreementID)))
+	return a, err
 }
 
 // checkBasis refuses a legal basis that does not suit the provider's kind.
@@ -406,31 +300,21 @@ func checkBasis(p *providerv1.Provider, a *providerv1.Agreement) error {
 func (s *Store) CreateAgreement(ctx context.Context, providerID, id string, a *providerv1.Agreement, requestID string, reqHash []byte) (*providerv1.Agreement, bool, error) {
 	var out *providerv1.Agreement
 	var replayed bool
-	now := s.now()
+	w := resource.Write[*providerv1.Agreement]{Req: resource.Req{Method: "CreateAgreement", ID: requestID, Hash: reqHash}, Now: s.now(),
+		Before: func(tx storage.Tx) error {
+			p, err := getProvider(tx, providerID)
+			if err != nil {
+				return err
+			}
+			if p.GetStatus() == providerv1.ProviderStatus_PROVIDER_STATUS_CLOSED {
+				return domain.ErrProviderClosed.With("provider", p.GetName())
+			}
+			return checkBasis(p, a)
+		}}
 	err := s.be.Update(ctx, func(tx storage.Tx) error {
-		out = &providerv1.Agreement{}
 		var err error
-		if replayed, err = replay(tx, "CreateAgreement", requestID, reqHash, out); replayed || err != nil {
-			return err
-		}
-		p, err := getProvider(tx, providerID)
-		if err != nil {
-			return err
-		}
-		if p.GetStatus() == providerv1.ProviderStatus_PROVIDER_STATUS_CLOSED {
-			return domain.ErrProviderClosed.With("provider", p.GetName())
-		}
-		if err := checkBasis(p, a); err != nil {
-			return err
-		}
-		if tx.Get(bucketAgreements, agreementKey(providerID, id)) != nil {
-			return domain.ErrAgreementExists.With("resource", domain.AgreementName(providerID, id))
-		}
-		out = proto.Clone(a).(*providerv1.Agreement)
-		if err := putAgreement(tx, providerID, id, nil, out, now); err != nil {
-			return err
-		}
-		return remember(tx, "CreateAgreement", requestID, reqHash, out)
+		out, replayed, err = agreements.Create(tx, string(agreementKey(providerID, id)), a, w)
+		return err
 	})
 	return out, replayed, err
 }
@@ -439,16 +323,8 @@ func (s *Store) CreateAgreement(ctx context.Context, providerID, id string, a *p
 // still suits the provider and the capacity still covers the units reserved.
 func (s *Store) UpdateAgreement(ctx context.Context, providerID, id string, mutate func(cur *providerv1.Agreement) error) (*providerv1.Agreement, error) {
 	var out *providerv1.Agreement
-	now := s.now()
-	err := s.be.Update(ctx, func(tx storage.Tx) error {
-		cur, err := getAgreement(tx, providerID, id)
-		if err != nil {
-			return err
-		}
-		old := proto.Clone(cur).(*providerv1.Agreement)
-		if err := mutate(cur); err != nil {
-			return err
-		}
+	key := agreementKey(providerID, id)
+	w := resource.Write[*providerv1.Agreement]{Now: s.now(), Check: func(tx storage.Tx, old, cur *providerv1.Agreement) error {
 		p, err := getProvider(tx, providerID)
 		if err != nil {
 			return err
@@ -458,44 +334,40 @@ func (s *Store) UpdateAgreement(ctx context.Context, providerID, id string, muta
 				return err
 			}
 		}
-		if err := domain.CheckCapacityChange(old.GetCapacity(), cur.GetCapacity(), reservedOf(tx, agreementKey(providerID, id))); err != nil {
-			return err
-		}
-		out = cur
-		return putAgreement(tx, providerID, id, old, cur, now)
+		return domain.CheckCapacityChange(old.GetCapacity(), cur.GetCapacity(), reservedOf(tx, key))
+	}}
+	err := s.be.Update(ctx, func(tx storage.Tx) error {
+		var err error
+		out, _, err = agreements.Update(tx, string(key), w, mutate)
+		return err
 	})
 	return out, err
 }
 
 // DeleteAgreement deletes an agreement without reservations after check approves its current state.
 func (s *Store) DeleteAgreement(ctx context.Context, providerID, id string, check func(cur *providerv1.Agreement) error) error {
-	now := s.now()
+	key := agreementKey(providerID, id)
+	w := resource.Write[*providerv1.Agreement]{Now: s.now(),
+		Check: func(tx storage.Tx, cur, _ *providerv1.Agreement) error {
+			if err := check(cur); err != nil {
+				return err
+			}
+			has := reservedOf(tx, key) > 0
+			if err := tx.ScanPrefix(bucketReservations, append(append([]byte(nil), key...), '/'), func(_, _ []byte) (bool, error) {
+				has = true
+				return false, nil
+			}); err != nil {
+				return err
+			}
+			if has {
+				return domain.ErrAgreementHasReservations
+			}
+			return nil
+		},
+		After: func(tx storage.Tx, _ *providerv1.Agreement, _ int64) error { return tx.Delete(bucketReserved, key) }}
 	return s.be.Update(ctx, func(tx storage.Tx) error {
-		cur, err := getAgreement(tx, providerID, id)
-		if err != nil {
-			return err
-		}
-		if err := check(cur); err != nil {
-			return err
-		}
-		key := agreementKey(providerID, id)
-		has := reservedOf(tx, key) > 0
-		if err := tx.ScanPrefix(bucketReservations, append(append([]byte(nil), key...), '/'), func(_, _ []byte) (bool, error) {
-			has = true
-			return false, nil
-		}); err != nil {
-			return err
-		}
-		if has {
-			return domain.ErrAgreementHasReservations
-		}
-		if err := tx.Delete(bucketAgreements, key); err != nil {
-			return err
-		}
-		if err := tx.Delete(bucketReserved, key); err != nil {
-			return err
-		}
-		return appendChange(tx, tx.NextRevision(), cur.GetName(), now, &providerv1.Change{Type: providerv1.ChangeType_CHANGE_TYPE_DELETE})
+		_, err := agreements.Delete(tx, string(key), w)
+		return err
 	})
 }
 
@@ -515,22 +387,16 @@ func (s *Store) GetAgreement(providerID, id string) (*providerv1.Agreement, erro
 func (s *Store) Agreements(providerID string) ([]*providerv1.Agreement, error) {
 	var out []*providerv1.Agreement
 	err := s.be.View(func(tx storage.ReadTx) error {
+		prefix := ""
 		if providerID != "" {
 			if tx.Get(bucketProviders, []byte(providerID)) == nil {
 				return domain.ErrProviderNotFound
 			}
-			var err error
-			out, err = agreementsOf(tx, providerID)
-			return err
+			prefix = providerID + "/"
 		}
-		return tx.Scan(bucketAgreements, nil, func(_, v []byte) (bool, error) {
-			a := &providerv1.Agreement{}
-			if err := decode(v, a); err != nil {
-				return false, err
-			}
-			out = append(out, a)
-			return true, nil
-		})
+		var err error
+		out, err = agreements.All(tx, prefix)
+		return err
 	})
 	return out, err
 }
@@ -674,25 +540,21 @@ func (s *Store) ListAvailability(providerID, service, today string) ([]*provider
 			}
 			prefix = []byte(providerID + "/")
 		}
-		providers := map[string]*providerv1.Provider{}
-		return tx.ScanPrefix(bucketAgreements, prefix, func(k, v []byte) (bool, error) {
-			a := &providerv1.Agreement{}
-			if err := decode(v, a); err != nil {
-				return false, err
-			}
+		byID := map[string]*providerv1.Provider{}
+		return agreements.Scan(tx, string(prefix), func(k string, a *providerv1.Agreement, _ int64) (bool, error) {
 			if service != "" && a.GetService() != service {
 				return true, nil
 			}
-			pid, aid, _ := bytes.Cut(k, []byte("/"))
-			p, ok := providers[string(pid)]
+			pid, aid, _ := strings.Cut(k, "/")
+			p, ok := byID[pid]
 			if !ok {
 				var err error
-				if p, err = getProvider(tx, string(pid)); err != nil {
+				if p, err = getProvider(tx, pid); err != nil {
 					return false, err
 				}
-				providers[string(pid)] = p
+				byID[pid] = p
 			}
-			out = append(out, domain.BuildAvailability(string(pid), string(aid), a, p, reservedOf(tx, k), today))
+			out = append(out, domain.BuildAvailability(pid, aid, a, p, reservedOf(tx, []byte(k)), today))
 			return true, nil
 		})
 	})

@@ -16,12 +16,10 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/cus-suite/cus/platform/auth"
 	"github.com/cus-suite/cus/platform/config"
+	"github.com/cus-suite/cus/platform/grpcclient"
 	"github.com/cus-suite/cus/platform/grpcserver"
 	"github.com/cus-suite/cus/platform/storage"
 	"github.com/cus-suite/cus/platform/webhook"
@@ -79,8 +77,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Listen, "listen", "127.0.0.1:7003", "gRPC listen address")
 	fs.StringVar(&c.AdminListen, "admin-listen", "127.0.0.1:9103", "admin HTTP address: /metrics, /backup and /readyz (keep it private)")
 	fs.StringVar(&c.DataDir, "data-dir", "var/referral", "directory of the referral service's data file")
-	fs.StringVar(&c.CatalogueAddr, "catalogue-addr", "127.0.0.1:7001", "gRPC address of the catalogue service")
-	fs.StringVar(&c.ProviderAddr, "provider-addr", "127.0.0.1:7002", "gRPC address of the provider service")
+	fs.StringVar(&c.CatalogueAddr, "catalogue-addr", "127.0.0.1:7001", "gRPC address (host:port; replicas: host:port,host:port or dns:///name:port) of the catalogue service")
+	fs.StringVar(&c.ProviderAddr, "provider-addr", "127.0.0.1:7002", "gRPC address (host:port; replicas: host:port,host:port or dns:///name:port) of the provider service")
 	fs.StringVar(&c.BackendCA, "backend-ca", "", "CA (PEM) of the catalogue's and provider's certificates; enables TLS to them")
 	fs.StringVar(&c.ClientCert, "client-cert", "", "client certificate (PEM) for mTLS to the catalogue and provider")
 	fs.StringVar(&c.ClientKey, "client-key", "", "client key (PEM)")
@@ -130,14 +128,14 @@ func (c *Config) Validate() error {
 	if c.AdminListen != "" {
 		ch.Addr("admin-listen", c.AdminListen)
 	}
-	ch.Addr("catalogue-addr", c.CatalogueAddr)
-	ch.Addr("provider-addr", c.ProviderAddr)
+	grpcclient.CheckAddr(&ch, "catalogue-addr", c.CatalogueAddr)
+	grpcclient.CheckAddr(&ch, "provider-addr", c.ProviderAddr)
 	if (c.ClientCert == "") != (c.ClientKey == "") {
 		ch.Fail("client-cert", "--client-cert and --client-key go together")
 	}
 	if c.BackendCA == "" {
 		for flagName, addr := range map[string]string{"catalogue-addr": c.CatalogueAddr, "provider-addr": c.ProviderAddr} {
-			if !auth.IsLoopback(addr) {
+			if !grpcclient.IsLoopback(addr) {
 				ch.Fail(flagName, "plaintext (callers' tokens are forwarded) is allowed only on loopback, not to %s; set --backend-ca", addr)
 			}
 		}
@@ -376,20 +374,16 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 			log.Info("demo data not loaded: the store is not empty")
 		}
 	}
-	creds := insecure.NewCredentials()
-	if cfg.BackendCA != "" {
-		tc, err := auth.ClientTLS(cfg.ClientCert, cfg.ClientKey, cfg.BackendCA)
-		if err != nil {
-			return fmt.Errorf("--backend-ca: %w", err)
-		}
-		creds = credentials.NewTLS(tc)
+	creds, err := grpcclient.Credentials(cfg.BackendCA, cfg.ClientCert, cfg.ClientKey)
+	if err != nil {
+		return err
 	}
-	catConn, err := grpc.NewClient(cfg.CatalogueAddr, grpc.WithTransportCredentials(creds))
+	catConn, err := grpcclient.Dial(cfg.CatalogueAddr, creds)
 	if err != nil {
 		return err
 	}
 	defer catConn.Close()
-	provConn, err := grpc.NewClient(cfg.ProviderAddr, grpc.WithTransportCredentials(creds))
+	provConn, err := grpcclient.Dial(cfg.ProviderAddr, creds)
 	if err != nil {
 		return err
 	}
@@ -422,7 +416,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	// its supervisor to restart it; the next Open finishes the journaled compaction.
 	opts := append(sec.Options, srv.AuditDenials(sec.Auth.Verifier)...)
 	opts = append(opts, server.RedactForProviders()...)
-	gs := grpcserver.New(grpcserver.Config{Addr: cfg.Listen, AdminAddr: cfg.AdminListen, ShutdownGrace: cfg.ShutdownGrace, Auth: sec.Auth, Limits: sec.Limits}, log, opts...)
+	gs := grpcserver.New(grpcserver.Config{Addr: cfg.Listen, AdminAddr: cfg.AdminListen, ShutdownGrace: cfg.ShutdownGrace, DrainPeriod: cfg.Security.DrainPeriod, Auth: sec.Auth, Limits: sec.Limits}, log, opts...)
 	referralv1.RegisterReferralServiceServer(gs.GRPC(), srv)
 	gs.ReportHealth(referralv1.ReferralService_ServiceDesc.ServiceName)
 	gs.OnShutdown(srv.Shutdown)

@@ -13,6 +13,7 @@ import (
 	"github.com/cus-suite/cus/platform/apierr"
 	"github.com/cus-suite/cus/platform/auth"
 	"github.com/cus-suite/cus/platform/grpcserver"
+	"github.com/cus-suite/cus/platform/resource"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	providerv1 "github.com/cus-suite/cus/proto/cus/provider/v1"
 	referralv1 "github.com/cus-suite/cus/proto/cus/referral/v1"
@@ -348,15 +349,13 @@ func (s *Server) WatchReferrals(req *referralv1.WatchReferralsRequest, stream re
 	if err := s.read(ctx, "WatchReferrals", "referrals", nil, "watch from "+strconv.FormatInt(after, 10)); err != nil {
 		return err
 	}
-	beat := time.NewTicker(s.opts.WatchHeartbeat)
-	defer beat.Stop()
-	heartbeat := true // the first one tells the client the stream is live and where it stands
-	for {
-		changed := s.st.Changed()
+	w := resource.Watch{Feed: s.st, Stopping: s.stop, Heartbeat: s.opts.WatchHeartbeat, Expires: expired, Expired: errTokenExpired,
+		Drained: apierr.New(apierr.KindUnavailable, "SHUTTING_DOWN", "the service is shutting down; reconnect with after_revision")}
+	return w.Run(ctx, func(heartbeat bool) (bool, error) {
 		head := s.st.Revision()
 		events, err := s.st.ReferralChanges(after, 500)
 		if err != nil {
-			return err
+			return false, err
 		}
 		var batch []*referralv1.ReferralEvent
 		for _, e := range events {
@@ -372,37 +371,24 @@ func (s *Server) WatchReferrals(req *referralv1.WatchReferralsRequest, stream re
 				names[i] = e.GetReferral().GetName()
 			}
 			if err := s.read(ctx, "WatchReferrals", "referrals", names, "watch batch"); err != nil {
-				return err
+				return false, err
 			}
 			for _, e := range batch {
 				if err := stream.Send(e); err != nil {
-					return err
+					return false, err
 				}
 			}
 		}
 		if len(events) == 500 {
-			continue
+			return true, nil
 		}
 		// Every change up to head was read: the cursor may move past revisions the caller was not shown.
 		after = max(after, head)
 		if heartbeat {
-			heartbeat = false
-			if err := stream.Send(&referralv1.ReferralEvent{Heartbeat: true, Revision: after}); err != nil {
-				return err
-			}
+			return false, stream.Send(&referralv1.ReferralEvent{Heartbeat: true, Revision: after})
 		}
-		select {
-		case <-changed:
-		case <-beat.C:
-			heartbeat = true
-		case <-expired:
-			return errTokenExpired
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-s.stop:
-			return apierr.New(apierr.KindUnavailable, "SHUTTING_DOWN", "the service is shutting down; reconnect with after_revision")
-		}
-	}
+		return false, nil
+	})
 }
 
 // transition runs one state change of the table.

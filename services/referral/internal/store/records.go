@@ -2,13 +2,13 @@ package store
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/resource"
 	"github.com/cus-suite/cus/platform/storage"
 	referralv1 "github.com/cus-suite/cus/proto/cus/referral/v1"
 	"github.com/cus-suite/cus/services/referral/internal/domain"
@@ -20,52 +20,152 @@ type Write struct {
 	Audit *referralv1.AuditEntry
 }
 
+// kinds are the referral service's resources on the resource kit. Their records are sealed under the data
+// key ring (sealed.go), so they are made per store; idempotency records keep the resource name
+// (resource.ReplayName); only referrals write the change feed.
+type kinds struct {
+	residents *resource.Kind[*referralv1.Resident]
+	consents  *resource.Kind[*referralv1.Consent]
+	cases     *resource.Kind[*referralv1.Case]
+	plans     *resource.Kind[*referralv1.Plan]
+	referrals *resource.Kind[*referralv1.Referral]
+}
+
+// sealedKind declares a resource kind whose records are sealed in bucket b.
+func sealedKind[T proto.Message](s *Store, b storage.Bucket, newT func() T, notFound, exists *apierr.Error, name func(key string) string, key func(name string) string) *resource.Kind[T] {
+	return &resource.Kind[T]{
+		Bucket: b, New: newT, Name: name, Key: key, NotFound: notFound, Exists: exists, Replay: resource.ReplayName,
+		Encode: func(key []byte, rev int64, m T) ([]byte, error) { return s.encode(b, key, rev, m) },
+		Decode: func(key, v []byte, m T) (int64, error) { return s.decode(b, key, v, m) },
+	}
+}
+
+func twoIDs(prefix, segment string) (name func(string) string, key func(string) string) {
+	name = func(key string) string {
+		a, b, _ := strings.Cut(key, "/")
+		return prefix + a + segment + b
+	}
+	key = func(name string) string {
+		a, b, _ := domain.TwoIDs("", prefix, segment, name)
+		return a + "/" + b
+	}
+	return name, key
+}
+
+func oneID(prefix string) (name func(string) string, key func(string) string) {
+	return func(key string) string { return prefix + key }, func(name string) string { return strings.TrimPrefix(name, prefix) }
+}
+
+func (s *Store) declareKinds() {
+	name, key := oneID(domain.ResidentPrefix)
+	s.kinds.residents = sealedKind(s, bucketResidents, func() *referralv1.Resident { return &referralv1.Resident{} },
+		domain.ErrResidentNotFound, domain.ErrAlreadyExists, name, key)
+	// A retry of a create whose resident was erased since is not answered with another resident.
+	s.kinds.residents.Gone = apierr.ErrRequestIDReused
+	s.kinds.residents.Check = s.checkPESEL
+	s.kinds.residents.Index = s.indexPESEL
+	name, key = twoIDs(domain.ResidentPrefix, domain.ConsentsSegment)
+	s.kinds.consents = sealedKind(s, bucketConsents, func() *referralv1.Consent { return &referralv1.Consent{} },
+		domain.ErrConsentNotFound, domain.ErrAlreadyExists, name, key)
+	name, key = oneID(domain.CasePrefix)
+	s.kinds.cases = sealedKind(s, bucketCases, func() *referralv1.Case { return &referralv1.Case{} },
+		domain.ErrCaseNotFound, domain.ErrAlreadyExists, name, key)
+	name, key = twoIDs(domain.CasePrefix, domain.PlansSegment)
+	s.kinds.plans = sealedKind(s, bucketPlans, func() *referralv1.Plan { return &referralv1.Plan{} },
+		domain.ErrPlanNotFound, domain.ErrAlreadyExists, name, key)
+	name, key = oneID(domain.ReferralPrefix)
+	s.kinds.referrals = sealedKind(s, bucketReferrals, func() *referralv1.Referral { return &referralv1.Referral{} },
+		domain.ErrReferralNotFound, domain.ErrReferralExists, name, key)
+	// The feed carries the referral's snapshot, sealed like the records (it holds the resident's name, notes
+	// and reasons).
+	s.kinds.referrals.Change = func(c resource.Change[*referralv1.Referral]) ([]byte, error) {
+		return s.encode(storage.BucketChanges, storage.RevisionKey(c.Rev), c.Rev, &referralv1.ReferralEvent{Revision: c.Rev, Referral: c.Resource})
+	}
+	s.kinds.referrals.Index = func(tx storage.Tx, id string, old, cur *referralv1.Referral) error {
+		if resource.IsSet(old) {
+			return nil // the provider of a referral never changes
+		}
+		return tx.Put(bucketByProvider, providerKey(cur.GetProvider(), id), []byte{})
+	}
+}
+
+// write makes the kit's write of w at now: its request id, and its audit entry appended in the same
+// transaction (naming the resource on create, whose name the caller could not know).
+func write[T proto.Message](s *Store, w Write, now time.Time, named bool) resource.Write[T] {
+	return resource.Write[T]{Req: w.Req, Now: now, After: func(tx storage.Tx, cur T, _ int64) error {
+		if !named {
+			return s.appendAudit(tx, w.Audit)
+		}
+		return s.appendAudit(tx, withResource(w.Audit, any(cur).(interface{ GetName() string }).GetName()))
+	}}
+}
+
+func create[T proto.Message](ctx context.Context, s *Store, k *resource.Kind[T], key string, t T, w resource.Write[T]) (out T, replayed bool, err error) {
+	err = s.update(ctx, func(tx storage.Tx) error {
+		out, replayed, err = k.Create(tx, key, t, w)
+		return err
+	})
+	return out, replayed, err
+}
+
+func update[T proto.Message](ctx context.Context, s *Store, k *resource.Kind[T], key string, w resource.Write[T], mutate func(cur T) error) (out T, err error) {
+	err = s.update(ctx, func(tx storage.Tx) error {
+		out, _, err = k.Update(tx, key, w, mutate)
+		return err
+	})
+	return out, err
+}
+
+func get[T proto.Message](s *Store, k *resource.Kind[T], key string) (out T, err error) {
+	err = s.view(func(tx storage.ReadTx) error {
+		out, _, err = k.Get(tx, key)
+		return err
+	})
+	if err != nil {
+		out = k.New() // as before the kit: callers never get a nil record
+	}
+	return out, err
+}
+
+func forEach[T proto.Message](s *Store, k *resource.Kind[T], prefix string, fn func(T) error) error {
+	return s.view(func(tx storage.ReadTx) error {
+		return k.Scan(tx, prefix, func(_ string, m T, _ int64) (bool, error) { return true, fn(m) })
+	})
+}
+
 // --- residents ---
+
+// checkPESEL refuses a PESEL another resident holds (ALREADY_EXISTS, naming that resident).
+func (s *Store) checkPESEL(tx storage.ReadTx, id string, old, r *referralv1.Resident) error {
+	if r.GetPesel() == "" || r.GetPesel() == old.GetPesel() {
+		return nil
+	}
+	if other := tx.Get(bucketPESEL, s.PESELKey(r.GetPesel())); other != nil && string(other) != id {
+		return domain.ErrResidentExists.With("resource", domain.ResidentPrefix+string(other))
+	}
+	return nil
+}
+
+// indexPESEL moves the keyed-hash PESEL index entry with the resident's PESEL.
+func (s *Store) indexPESEL(tx storage.Tx, id string, old, r *referralv1.Resident) error {
+	if r.GetPesel() == old.GetPesel() {
+		return nil
+	}
+	if r.GetPesel() != "" {
+		if err := tx.Put(bucketPESEL, s.PESELKey(r.GetPesel()), []byte(id)); err != nil {
+			return err
+		}
+	}
+	if old.GetPesel() != "" {
+		return tx.Delete(bucketPESEL, s.PESELKey(old.GetPesel()))
+	}
+	return nil
+}
 
 // CreateResident stores a new resident and its PESEL index entry in one transaction. A replay of the same
 // request returns replayed = true and the resident as it is now.
 func (s *Store) CreateResident(ctx context.Context, id string, r *referralv1.Resident, w Write) (out *referralv1.Resident, replayed bool, err error) {
-	err = s.update(ctx, func(tx storage.Tx) error {
-		out, replayed = nil, false
-		if name, err := replay(tx, w.Req.Method, w.Req.ID, w.Req.Hash); err != nil {
-			return err
-		} else if name != "" {
-			replayed = true
-			out = &referralv1.Resident{}
-			if _, ok, err := s.getRecord(tx, bucketResidents, strings.TrimPrefix(name, domain.ResidentPrefix), out); err != nil || !ok {
-				return apierr.ErrRequestIDReused
-			}
-			return nil
-		}
-		if tx.Get(bucketResidents, []byte(id)) != nil {
-			return domain.ErrAlreadyExists.With("resource", domain.ResidentPrefix+id)
-		}
-		var ik []byte
-		if r.GetPesel() != "" {
-			ik = s.PESELKey(r.GetPesel())
-			if other := tx.Get(bucketPESEL, ik); other != nil {
-				return domain.ErrResidentExists.With("resource", domain.ResidentPrefix+string(other))
-			}
-		}
-		rec := proto.Clone(r).(*referralv1.Resident)
-		rev := tx.NextRevision()
-		now := s.now()
-		rec.Name, rec.Etag, rec.CreateTime, rec.UpdateTime = domain.ResidentPrefix+id, Etag(rev), ts(now), ts(now)
-		if err := s.putRecord(tx, bucketResidents, id, rev, rec); err != nil {
-			return err
-		}
-		if ik != nil {
-			if err := tx.Put(bucketPESEL, ik, []byte(id)); err != nil {
-				return err
-			}
-		}
-		if err := remember(tx, w.Req.Method, w.Req.ID, w.Req.Hash, rec.Name); err != nil {
-			return err
-		}
-		out = rec
-		return s.appendAudit(tx, withResource(w.Audit, rec.Name))
-	})
-	return out, replayed, err
+	return create(ctx, s, s.kinds.residents, id, r, write[*referralv1.Resident](s, w, s.now(), true))
 }
 
 func withResource(e *referralv1.AuditEntry, name string) *referralv1.AuditEntry {
@@ -79,56 +179,13 @@ func withResource(e *referralv1.AuditEntry, name string) *referralv1.AuditEntry 
 
 // GetResident reads a resident.
 func (s *Store) GetResident(id string) (*referralv1.Resident, error) {
-	r := &referralv1.Resident{}
-	err := s.view(func(tx storage.ReadTx) error {
-		_, ok, err := s.getRecord(tx, bucketResidents, id, r)
-		if err == nil && !ok {
-			return domain.ErrResidentNotFound
-		}
-		return err
-	})
-	return r, err
+	return get(s, s.kinds.residents, id)
 }
 
 // UpdateResident applies mutate to a resident in one transaction; when the PESEL changes, the index entry moves
 // with it (a PESEL of another resident is refused with ALREADY_EXISTS, naming that resident).
 func (s *Store) UpdateResident(ctx context.Context, id string, mutate func(r *referralv1.Resident) error, w Write) (out *referralv1.Resident, err error) {
-	err = s.update(ctx, func(tx storage.Tx) error {
-		r := &referralv1.Resident{}
-		if _, ok, err := s.getRecord(tx, bucketResidents, id, r); err != nil {
-			return err
-		} else if !ok {
-			return domain.ErrResidentNotFound
-		}
-		old := r.GetPesel()
-		if err := mutate(r); err != nil {
-			return err
-		}
-		if r.GetPesel() != old {
-			if r.GetPesel() != "" {
-				nk := s.PESELKey(r.GetPesel())
-				if other := tx.Get(bucketPESEL, nk); other != nil && string(other) != id {
-					return domain.ErrResidentExists.With("resource", domain.ResidentPrefix+string(other))
-				}
-				if err := tx.Put(bucketPESEL, nk, []byte(id)); err != nil {
-					return err
-				}
-			}
-			if old != "" {
-				if err := tx.Delete(bucketPESEL, s.PESELKey(old)); err != nil {
-					return err
-				}
-			}
-		}
-		rev := tx.NextRevision()
-		r.Etag, r.UpdateTime = Etag(rev), ts(s.now())
-		if err := s.putRecord(tx, bucketResidents, id, rev, r); err != nil {
-			return err
-		}
-		out = r
-		return s.appendAudit(tx, w.Audit)
-	})
-	return out, err
+	return update(ctx, s, s.kinds.residents, id, write[*referralv1.Resident](s, Write{Audit: w.Audit}, s.now(), false), mutate)
 }
 
 // LookupPESEL finds a resident's id through the keyed-hash index.
@@ -148,18 +205,8 @@ func (s *Store) LookupPESEL(pesel string) (string, error) {
 // ListResidents lists residents with ids after `after`.
 func (s *Store) ListResidents(after string, limit int) (out []*referralv1.Resident, more bool, err error) {
 	err = s.view(func(tx storage.ReadTx) error {
-		return tx.Scan(bucketResidents, []byte(after+"\x00"), func(k, v []byte) (bool, error) {
-			if len(out) == limit {
-				more = true
-				return false, nil
-			}
-			r := &referralv1.Resident{}
-			if _, err := s.decode(bucketResidents, k, v, r); err != nil {
-				return false, err
-			}
-			out = append(out, r)
-			return true, nil
-		})
+		out, more, err = s.kinds.residents.After(tx, after, limit)
+		return err
 	})
 	return out, more, err
 }
@@ -168,34 +215,18 @@ func (s *Store) ListResidents(after string, limit int) (out []*referralv1.Reside
 
 // CreateConsent stores a consent of an existing resident.
 func (s *Store) CreateConsent(ctx context.Context, rid, cid string, c *referralv1.Consent, w Write) (out *referralv1.Consent, replayed bool, err error) {
-	err = s.update(ctx, func(tx storage.Tx) error {
-		out, replayed = nil, false
-		if name, err := replay(tx, w.Req.Method, w.Req.ID, w.Req.Hash); err != nil {
-			return err
-		} else if name != "" {
-			replayed = true
-			r, c, _ := domain.TwoIDs("", domain.ResidentPrefix, domain.ConsentsSegment, name)
-			out = &referralv1.Consent{}
-			_, _, err := s.getRecord(tx, bucketConsents, r+"/"+c, out)
-			return err
-		}
+	kw := write[*referralv1.Consent](s, w, s.now(), true)
+	kw.Before = func(tx storage.Tx) error {
 		if tx.Get(bucketResidents, []byte(rid)) == nil {
 			return domain.ErrResidentNotFound
 		}
-		rec := proto.Clone(c).(*referralv1.Consent)
-		rev := tx.NextRevision()
-		now := s.now()
-		rec.Name, rec.Etag, rec.CreateTime, rec.UpdateTime, rec.WithdrawTime = domain.ResidentPrefix+rid+domain.ConsentsSegment+cid, Etag(rev), ts(now), ts(now), nil
-		if err := s.putRecord(tx, bucketConsents, rid+"/"+cid, rev, rec); err != nil {
-			return err
-		}
-		if err := remember(tx, w.Req.Method, w.Req.ID, w.Req.Hash, rec.Name); err != nil {
-			return err
-		}
-		out = rec
-		return s.appendAudit(tx, withResource(w.Audit, rec.Name))
-	})
-	return out, replayed, err
+		return nil
+	}
+	kw.Check = func(_ storage.Tx, _, rec *referralv1.Consent) error {
+		rec.WithdrawTime = nil
+		return nil
+	}
+	return create(ctx, s, s.kinds.consents, rid+"/"+cid, c, kw)
 }
 
 // ListConsents lists a resident's consents.
@@ -204,56 +235,29 @@ func (s *Store) ListConsents(rid string) (out []*referralv1.Consent, err error) 
 		if tx.Get(bucketResidents, []byte(rid)) == nil {
 			return domain.ErrResidentNotFound
 		}
-		return tx.ScanPrefix(bucketConsents, []byte(rid+"/"), func(k, v []byte) (bool, error) {
-			c := &referralv1.Consent{}
-			_, err := s.decode(bucketConsents, k, v, c)
-			out = append(out, c)
-			return err == nil, err
-		})
+		out, err = s.kinds.consents.All(tx, rid+"/")
+		return err
 	})
 	return out, err
 }
 
 // GetConsent reads a consent.
 func (s *Store) GetConsent(rid, cid string) (*referralv1.Consent, error) {
-	c := &referralv1.Consent{}
-	err := s.view(func(tx storage.ReadTx) error {
-		_, ok, err := s.getRecord(tx, bucketConsents, rid+"/"+cid, c)
-		if err == nil && !ok {
-			return domain.ErrConsentNotFound
-		}
-		return err
-	})
-	return c, err
+	return get(s, s.kinds.consents, rid+"/"+cid)
 }
 
 // WithdrawConsent sets the withdrawal time of a consent in force.
 func (s *Store) WithdrawConsent(ctx context.Context, rid, cid, etag string, w Write) (out *referralv1.Consent, err error) {
-	err = s.update(ctx, func(tx storage.Tx) error {
-		c := &referralv1.Consent{}
-		_, ok, err := s.getRecord(tx, bucketConsents, rid+"/"+cid, c)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return domain.ErrConsentNotFound
-		}
-		if etag != "" && etag != c.GetEtag() {
-			return apierr.ErrStaleEtag
-		}
+	now := s.now()
+	kw := write[*referralv1.Consent](s, Write{Audit: w.Audit}, now, false)
+	kw.Etag = etag
+	return update(ctx, s, s.kinds.consents, rid+"/"+cid, kw, func(c *referralv1.Consent) error {
 		if c.GetWithdrawTime() != nil {
 			return domain.ErrConsentWithdrawn
 		}
-		rev := tx.NextRevision()
-		now := s.now()
-		c.WithdrawTime, c.UpdateTime, c.Etag = ts(now), ts(now), Etag(rev)
-		if err := s.putRecord(tx, bucketConsents, rid+"/"+cid, rev, c); err != nil {
-			return err
-		}
-		out = c
-		return s.appendAudit(tx, w.Audit)
+		c.WithdrawTime = ts(now)
+		return nil
 	})
-	return out, err
 }
 
 // --- cases ---
@@ -261,95 +265,48 @@ func (s *Store) WithdrawConsent(ctx context.Context, rid, cid, etag string, w Wr
 // CreateCase stores a case of an existing resident.
 func (s *Store) CreateCase(ctx context.Context, id string, c *referralv1.Case, w Write) (out *referralv1.Case, replayed bool, err error) {
 	rid := strings.TrimPrefix(c.GetResident(), domain.ResidentPrefix)
-	err = s.update(ctx, func(tx storage.Tx) error {
-		out, replayed = nil, false
-		if name, err := replay(tx, w.Req.Method, w.Req.ID, w.Req.Hash); err != nil {
-			return err
-		} else if name != "" {
-			replayed = true
-			out = &referralv1.Case{}
-			_, _, err := s.getRecord(tx, bucketCases, strings.TrimPrefix(name, domain.CasePrefix), out)
-			return err
-		}
+	now := s.now()
+	kw := write[*referralv1.Case](s, w, now, true)
+	kw.Before = func(tx storage.Tx) error {
 		if tx.Get(bucketResidents, []byte(rid)) == nil {
 			return apierr.Invalid("case.resident", "no such resident")
 		}
-		if tx.Get(bucketCases, []byte(id)) != nil {
-			return domain.ErrAlreadyExists.With("resource", domain.CasePrefix+id)
-		}
-		rec := proto.Clone(c).(*referralv1.Case)
-		rev := tx.NextRevision()
-		now := s.now()
-		rec.Name, rec.Etag, rec.CreateTime, rec.UpdateTime = domain.CasePrefix+id, Etag(rev), ts(now), ts(now)
+		return nil
+	}
+	kw.Check = func(_ storage.Tx, _, rec *referralv1.Case) error {
 		if rec.ReceiveTime == nil {
 			rec.ReceiveTime = ts(now)
 		}
 		if rec.Status == referralv1.CaseStatus_CASE_STATUS_UNSPECIFIED {
 			rec.Status = referralv1.CaseStatus_CASE_STATUS_OPEN
 		}
-		if err := s.putRecord(tx, bucketCases, id, rev, rec); err != nil {
-			return err
-		}
-		if err := remember(tx, w.Req.Method, w.Req.ID, w.Req.Hash, rec.Name); err != nil {
-			return err
-		}
-		out = rec
-		return s.appendAudit(tx, withResource(w.Audit, rec.Name))
-	})
-	return out, replayed, err
+		return nil
+	}
+	return create(ctx, s, s.kinds.cases, id, c, kw)
 }
 
 // GetCase reads a case.
 func (s *Store) GetCase(id string) (*referralv1.Case, error) {
-	c := &referralv1.Case{}
-	err := s.view(func(tx storage.ReadTx) error {
-		_, ok, err := s.getRecord(tx, bucketCases, id, c)
-		if err == nil && !ok {
-			return domain.ErrCaseNotFound
-		}
-		return err
-	})
-	return c, err
+	return get(s, s.kinds.cases, id)
 }
 
 // UpdateCase applies mutate to a case in one transaction.
 func (s *Store) UpdateCase(ctx context.Context, id string, mutate func(c *referralv1.Case) error, w Write) (out *referralv1.Case, err error) {
-	err = s.update(ctx, func(tx storage.Tx) error {
-		c := &referralv1.Case{}
-		if _, ok, err := s.getRecord(tx, bucketCases, id, c); err != nil {
-			return err
-		} else if !ok {
-			return domain.ErrCaseNotFound
-		}
-		wasClosed := c.GetStatus() == referralv1.CaseStatus_CASE_STATUS_CLOSED
-		if err := mutate(c); err != nil {
-			return err
-		}
-		if !wasClosed && c.GetStatus() == referralv1.CaseStatus_CASE_STATUS_CLOSED {
+	kw := write[*referralv1.Case](s, Write{Audit: w.Audit}, s.now(), false)
+	kw.Check = func(tx storage.Tx, old, c *referralv1.Case) error {
+		if old.GetStatus() != referralv1.CaseStatus_CASE_STATUS_CLOSED && c.GetStatus() == referralv1.CaseStatus_CASE_STATUS_CLOSED {
 			// Closing is checked here, in the transaction, so no plan or referral can open in between.
-			if err := s.openWork(tx, id); err != nil {
-				return err
-			}
+			return s.openWork(tx, id)
 		}
-		rev := tx.NextRevision()
-		c.Etag, c.UpdateTime = Etag(rev), ts(s.now())
-		if err := s.putRecord(tx, bucketCases, id, rev, c); err != nil {
-			return err
-		}
-		out = c
-		return s.appendAudit(tx, w.Audit)
-	})
-	return out, err
+		return nil
+	}
+	return update(ctx, s, s.kinds.cases, id, kw, mutate)
 }
 
 // openWork refuses to close a case while one of its plans is not closed or one of its referrals has not ended.
 // Referrals are not indexed by case, so this scans them; closing a case is rare enough for that.
 func (s *Store) openWork(tx storage.ReadTx, caseID string) error {
-	err := tx.ScanPrefix(bucketPlans, []byte(caseID+"/"), func(k, v []byte) (bool, error) {
-		p := &referralv1.Plan{}
-		if _, err := s.decode(bucketPlans, k, v, p); err != nil {
-			return false, err
-		}
+	err := s.kinds.plans.Scan(tx, caseID+"/", func(_ string, p *referralv1.Plan, _ int64) (bool, error) {
 		if p.GetStatus() != referralv1.PlanStatus_PLAN_STATUS_CLOSED {
 			return false, domain.ErrCaseHasOpenWork.With("plan", p.GetName())
 		}
@@ -359,11 +316,7 @@ func (s *Store) openWork(tx storage.ReadTx, caseID string) error {
 		return err
 	}
 	name := domain.CasePrefix + caseID
-	return tx.Scan(bucketReferrals, nil, func(k, v []byte) (bool, error) {
-		r := &referralv1.Referral{}
-		if _, err := s.decode(bucketReferrals, k, v, r); err != nil {
-			return false, err
-		}
+	return s.kinds.referrals.Scan(tx, "", func(_ string, r *referralv1.Referral, _ int64) (bool, error) {
 		if r.GetCase() == name && !domain.Terminal(r.GetStatus()) {
 			return false, domain.ErrCaseHasOpenWork.With("referral", r.GetName())
 		}
@@ -373,15 +326,7 @@ func (s *Store) openWork(tx storage.ReadTx, caseID string) error {
 
 // ForEachCase visits every case.
 func (s *Store) ForEachCase(fn func(*referralv1.Case) error) error {
-	return s.view(func(tx storage.ReadTx) error {
-		return tx.Scan(bucketCases, nil, func(k, v []byte) (bool, error) {
-			c := &referralv1.Case{}
-			if _, err := s.decode(bucketCases, k, v, c); err != nil {
-				return false, err
-			}
-			return true, fn(c)
-		})
-	})
+	return forEach(s, s.kinds.cases, "", fn)
 }
 
 // --- plans ---
@@ -389,159 +334,58 @@ func (s *Store) ForEachCase(fn func(*referralv1.Case) error) error {
 // CreatePlan stores a draft plan on an existing case; prepare validates it against the case inside the
 // transaction.
 func (s *Store) CreatePlan(ctx context.Context, caseID, planID string, p *referralv1.Plan, prepare func(c *referralv1.Case, p *referralv1.Plan) error, w Write) (out *referralv1.Plan, replayed bool, err error) {
-	err = s.update(ctx, func(tx storage.Tx) error {
-		out, replayed = nil, false
-		if name, err := replay(tx, w.Req.Method, w.Req.ID, w.Req.Hash); err != nil {
-			return err
-		} else if name != "" {
-			replayed = true
-			c, pl, _ := domain.TwoIDs("", domain.CasePrefix, domain.PlansSegment, name)
-			out = &referralv1.Plan{}
-			_, _, err := s.getRecord(tx, bucketPlans, c+"/"+pl, out)
+	kw := write[*referralv1.Plan](s, w, s.now(), true)
+	kw.Check = func(tx storage.Tx, _, rec *referralv1.Plan) error {
+		c, _, err := s.kinds.cases.Get(tx, caseID)
+		if err != nil {
 			return err
 		}
-		c := &referralv1.Case{}
-		if _, ok, err := s.getRecord(tx, bucketCases, caseID, c); err != nil {
-			return err
-		} else if !ok {
-			return domain.ErrCaseNotFound
-		}
-		rec := proto.Clone(p).(*referralv1.Plan)
 		if err := prepare(c, rec); err != nil {
 			return err
 		}
-		rev := tx.NextRevision()
-		now := s.now()
-		rec.Name, rec.Etag, rec.CreateTime, rec.UpdateTime = domain.CasePrefix+caseID+domain.PlansSegment+planID, Etag(rev), ts(now), ts(now)
 		rec.Status = referralv1.PlanStatus_PLAN_STATUS_DRAFT
-		if err := s.putRecord(tx, bucketPlans, caseID+"/"+planID, rev, rec); err != nil {
-			return err
-		}
-		if err := remember(tx, w.Req.Method, w.Req.ID, w.Req.Hash, rec.Name); err != nil {
-			return err
-		}
-		out = rec
-		return s.appendAudit(tx, withResource(w.Audit, rec.Name))
-	})
-	return out, replayed, err
+		return nil
+	}
+	return create(ctx, s, s.kinds.plans, caseID+"/"+planID, p, kw)
 }
 
 // GetPlan reads a plan.
 func (s *Store) GetPlan(caseID, planID string) (*referralv1.Plan, error) {
-	p := &referralv1.Plan{}
-	err := s.view(func(tx storage.ReadTx) error {
-		_, ok, err := s.getRecord(tx, bucketPlans, caseID+"/"+planID, p)
-		if err == nil && !ok {
-			return domain.ErrPlanNotFound
-		}
-		return err
-	})
-	return p, err
+	return get(s, s.kinds.plans, caseID+"/"+planID)
 }
 
 // UpdatePlan applies mutate to a plan in one transaction; with a request id, a repeat of the same request
 // returns the plan as it is and changes nothing.
 func (s *Store) UpdatePlan(ctx context.Context, caseID, planID string, mutate func(p *referralv1.Plan) error, w Write) (out *referralv1.Plan, err error) {
-	err = s.update(ctx, func(tx storage.Tx) error {
-		p := &referralv1.Plan{}
-		if _, ok, err := s.getRecord(tx, bucketPlans, caseID+"/"+planID, p); err != nil {
-			return err
-		} else if !ok {
-			return domain.ErrPlanNotFound
-		}
-		if name, err := replay(tx, w.Req.Method, w.Req.ID, w.Req.Hash); err != nil {
-			return err
-		} else if name != "" {
-			out = p
-			return errReplay
-		}
-		if err := mutate(p); err != nil {
-			return err
-		}
-		rev := tx.NextRevision()
-		p.Etag, p.UpdateTime = Etag(rev), ts(s.now())
-		if err := s.putRecord(tx, bucketPlans, caseID+"/"+planID, rev, p); err != nil {
-			return err
-		}
-		if err := remember(tx, w.Req.Method, w.Req.ID, w.Req.Hash, p.Name); err != nil {
-			return err
-		}
-		out = p
-		return s.appendAudit(tx, w.Audit)
-	})
-	if errors.Is(err, errReplay) {
-		err = nil
-	}
-	return out, err
+	return update(ctx, s, s.kinds.plans, caseID+"/"+planID, write[*referralv1.Plan](s, w, s.now(), false), mutate)
 }
 
 // ForEachPlan visits plans, of one case when caseID is given.
 func (s *Store) ForEachPlan(caseID string, fn func(*referralv1.Plan) error) error {
-	prefix := []byte(nil)
+	prefix := ""
 	if caseID != "" {
-		prefix = []byte(caseID + "/")
+		prefix = caseID + "/"
 	}
-	return s.view(func(tx storage.ReadTx) error {
-		return tx.ScanPrefix(bucketPlans, prefix, func(k, v []byte) (bool, error) {
-			p := &referralv1.Plan{}
-			if _, err := s.decode(bucketPlans, k, v, p); err != nil {
-				return false, err
-			}
-			return true, fn(p)
-		})
-	})
+	return forEach(s, s.kinds.plans, prefix, fn)
 }
 
 // --- referrals ---
 
-// appendReferralChange appends the referral's snapshot to the change feed, sealed like the records (the
-// snapshot carries the resident's name, notes and reasons).
-func (s *Store) appendReferralChange(tx storage.Tx, rev int64, r *referralv1.Referral) error {
-	return s.appendChange(tx, &referralv1.ReferralEvent{Revision: rev, Referral: r})
-}
-
 // CreateReferral stores a referral after check approves it inside the transaction (consent in force,
 // resident and case exist).
 func (s *Store) CreateReferral(ctx context.Context, id string, r *referralv1.Referral, check func(tx Reader) error, w Write) (out *referralv1.Referral, replayed bool, err error) {
-	err = s.update(ctx, func(tx storage.Tx) error {
-		out, replayed = nil, false
-		if name, err := replay(tx, w.Req.Method, w.Req.ID, w.Req.Hash); err != nil {
-			return err
-		} else if name != "" {
-			replayed = true
-			out = &referralv1.Referral{}
-			_, _, err := s.getRecord(tx, bucketReferrals, strings.TrimPrefix(name, domain.ReferralPrefix), out)
-			return err
-		}
-		if tx.Get(bucketReferrals, []byte(id)) != nil {
-			return domain.ErrReferralExists.With("resource", domain.ReferralPrefix+id)
-		}
+	now := s.now()
+	kw := write[*referralv1.Referral](s, w, now, true)
+	kw.Check = func(tx storage.Tx, _, rec *referralv1.Referral) error {
 		if err := check(Reader{tx, s}); err != nil {
 			return err
 		}
-		rec := proto.Clone(r).(*referralv1.Referral)
-		rev := tx.NextRevision()
-		now := s.now()
-		rec.Name, rec.Etag, rec.CreateTime, rec.UpdateTime = domain.ReferralPrefix+id, Etag(rev), ts(now), ts(now)
 		for _, h := range rec.History {
 			h.Time = ts(now)
 		}
-		if err := s.putRecord(tx, bucketReferrals, id, rev, rec); err != nil {
-			return err
-		}
-		if err := s.appendReferralChange(tx, rev, rec); err != nil {
-			return err
-		}
-		if err := tx.Put(bucketByProvider, providerKey(rec.GetProvider(), id), []byte{}); err != nil {
-			return err
-		}
-		if err := remember(tx, w.Req.Method, w.Req.ID, w.Req.Hash, rec.Name); err != nil {
-			return err
-		}
-		out = rec
-		return s.appendAudit(tx, withResource(w.Audit, rec.Name))
-	})
-	return out, replayed, err
+		return nil
+	}
+	return create(ctx, s, s.kinds.referrals, id, r, kw)
 }
 
 // Reader gives checks run inside a write transaction read access to records.
@@ -550,50 +394,38 @@ type Reader struct {
 	s  *Store
 }
 
-// Resident reads a resident, or nil.
-func (r Reader) Resident(id string) *referralv1.Resident {
-	m := &referralv1.Resident{}
-	if _, ok, err := r.s.getRecord(r.tx, bucketResidents, id, m); err != nil || !ok {
-		return nil
+func lookup[T proto.Message](tx storage.ReadTx, k *resource.Kind[T], key string) T {
+	var none T
+	m, _, ok, err := k.Lookup(tx, key)
+	if err != nil || !ok {
+		return none
 	}
 	return m
+}
+
+// Resident reads a resident, or nil.
+func (r Reader) Resident(id string) *referralv1.Resident {
+	return lookup(r.tx, r.s.kinds.residents, id)
 }
 
 // Consent reads a consent, or nil.
 func (r Reader) Consent(rid, cid string) *referralv1.Consent {
-	m := &referralv1.Consent{}
-	if _, ok, err := r.s.getRecord(r.tx, bucketConsents, rid+"/"+cid, m); err != nil || !ok {
-		return nil
-	}
-	return m
+	return lookup(r.tx, r.s.kinds.consents, rid+"/"+cid)
 }
 
 // Case reads a case, or nil.
-func (r Reader) Case(id string) *referralv1.Case {
-	m := &referralv1.Case{}
-	if _, ok, err := r.s.getRecord(r.tx, bucketCases, id, m); err != nil || !ok {
-		return nil
-	}
-	return m
-}
+func (r Reader) Case(id string) *referralv1.Case { return lookup(r.tx, r.s.kinds.cases, id) }
 
 // GetReferral reads a referral.
 func (s *Store) GetReferral(id string) (*referralv1.Referral, error) {
-	r := &referralv1.Referral{}
-	err := s.view(func(tx storage.ReadTx) error {
-		_, ok, err := s.getRecord(tx, bucketReferrals, id, r)
-		if err == nil && !ok {
-			return domain.ErrReferralNotFound
-		}
-		return err
-	})
-	return r, err
+	return get(s, s.kinds.referrals, id)
 }
 
 // ReplayedName returns the resource name a request id already produced, or "".
 func (s *Store) ReplayedName(req Req) (name string, err error) {
 	err = s.view(func(tx storage.ReadTx) error {
-		name, err = replay(tx, req.Method, req.ID, req.Hash)
+		payload, _, err := resource.Replayed(tx, req)
+		name = string(payload)
 		return err
 	})
 	return name, err
@@ -602,54 +434,13 @@ func (s *Store) ReplayedName(req Req) (name string, err error) {
 // UpdateReferral applies mutate to a referral in one transaction, appends the change to the feed and the audit
 // entry; a request id is remembered so a repeat is answered with the referral as it is.
 func (s *Store) UpdateReferral(ctx context.Context, id string, mutate func(r *referralv1.Referral, now time.Time) error, w Write) (out *referralv1.Referral, err error) {
-	err = s.update(ctx, func(tx storage.Tx) error {
-		r := &referralv1.Referral{}
-		if _, ok, err := s.getRecord(tx, bucketReferrals, id, r); err != nil {
-			return err
-		} else if !ok {
-			return domain.ErrReferralNotFound
-		}
-		if name, err := replay(tx, w.Req.Method, w.Req.ID, w.Req.Hash); err != nil {
-			return err
-		} else if name != "" {
-			out = r
-			return errReplay
-		}
-		now := s.now()
-		if err := mutate(r, now); err != nil {
-			return err
-		}
-		rev := tx.NextRevision()
-		r.Etag, r.UpdateTime = Etag(rev), ts(now)
-		if err := s.putRecord(tx, bucketReferrals, id, rev, r); err != nil {
-			return err
-		}
-		if err := s.appendReferralChange(tx, rev, r); err != nil {
-			return err
-		}
-		if err := remember(tx, w.Req.Method, w.Req.ID, w.Req.Hash, r.Name); err != nil {
-			return err
-		}
-		out = r
-		return s.appendAudit(tx, w.Audit)
-	})
-	if errors.Is(err, errReplay) {
-		err = nil
-	}
-	return out, err
+	now := s.now()
+	return update(ctx, s, s.kinds.referrals, id, write[*referralv1.Referral](s, w, now, false), func(r *referralv1.Referral) error { return mutate(r, now) })
 }
 
 // ForEachReferral visits every referral.
 func (s *Store) ForEachReferral(fn func(*referralv1.Referral) error) error {
-	return s.view(func(tx storage.ReadTx) error {
-		return tx.Scan(bucketReferrals, nil, func(k, v []byte) (bool, error) {
-			r := &referralv1.Referral{}
-			if _, err := s.decode(bucketReferrals, k, v, r); err != nil {
-				return false, err
-			}
-			return true, fn(r)
-		})
-	})
+	return forEach(s, s.kinds.referrals, "", fn)
 }
 
 // ReferralChanges reads up to limit referral events after a revision.

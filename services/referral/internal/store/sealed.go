@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
@@ -348,31 +346,24 @@ func Inspect(path string) (Info, error) {
 	} else if err != nil {
 		return out, err
 	}
-	db, err := bolt.Open(path, 0o400, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	db, err := storage.OpenReadOnly(path, time.Second)
 	if err != nil {
-		if errors.Is(err, berrors.ErrTimeout) {
+		if errors.Is(err, storage.ErrLocked) {
 			return out, fmt.Errorf("data file %s is locked by another process (is the service running?)", path)
 		}
 		return out, fmt.Errorf("%s is not a readable data file: %w", path, err)
 	}
 	defer db.Close()
 	out.Exists = true
-	err = db.View(func(btx *bolt.Tx) error {
-		if b := btx.Bucket([]byte(bucketResidents)); b != nil {
-			out.Residents = b.Stats().KeyN
-		}
-		b := btx.Bucket([]byte(bucketKeys))
-		if b == nil {
-			return nil
-		}
-		if v := b.Get(keyPESELFingerprint); v != nil {
+	err = db.View(func(tx storage.ReadTx) error {
+		out.Residents = tx.Count(bucketResidents)
+		if v := tx.Get(bucketKeys, keyPESELFingerprint); v != nil {
 			out.PESELFingerprint = append([]byte(nil), v...)
 		}
-		c := b.Cursor()
-		for k, v := c.Seek([]byte(dataKeyPrefix)); k != nil && bytes.HasPrefix(k, []byte(dataKeyPrefix)); k, v = c.Next() {
+		return tx.ScanPrefix(bucketKeys, []byte(dataKeyPrefix), func(k, v []byte) (bool, error) {
 			out.DataKeys[strings.TrimPrefix(string(k), dataKeyPrefix)] = append([]byte(nil), v...)
-		}
-		return nil
+			return true, nil
+		})
 	})
 	return out, err
 }

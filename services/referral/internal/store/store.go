@@ -1,7 +1,8 @@
 // Package store keeps the referral service's data in its bbolt file (through platform/storage): residents with
 // the keyed-hash PESEL index, consents, cases, plans, referrals, the referral change feed, idempotency records
-// and the hash-chained audit log. It is the only package of the service that touches storage, and the only one
-// that imports bbolt (Inspect reads a backup's key fingerprints without keys). Erasures are journaled outside
+// and the hash-chained audit log. It is the only package of the service that touches storage, and it does so
+// through platform/storage only (Inspect reads a backup's key fingerprints read-only, without keys). Its
+// resources are declared once on the resource kit (platform/resource, records.go). Erasures are journaled outside
 // the data file (erase.go) and compacted away by the backend (storage.Backend.Compact).
 //
 // Records are an 8-byte big-endian revision followed by the protobuf binary, which for every record of
@@ -14,7 +15,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -28,7 +28,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/resource"
 	"github.com/cus-suite/cus/platform/storage"
 	"github.com/cus-suite/cus/platform/webhook"
 )
@@ -65,6 +65,8 @@ type Store struct {
 	ring *KeyRing
 	log  *zap.Logger
 	now  func() time.Time
+	// kinds are its resources on the resource kit (records.go).
+	kinds kinds
 	// auditFault, when set, fails every stand-alone audit write (SetAuditFault, for tests).
 	auditFault atomic.Pointer[error]
 }
@@ -87,6 +89,7 @@ func Open(path string, peselKey []byte, log *zap.Logger, opts ...Option) (*Store
 		log = zap.NewNop()
 	}
 	s := &Store{path: path, key: append([]byte(nil), peselKey...), ring: o.ring, log: log, now: func() time.Time { return time.Now().UTC() }}
+	s.declareKinds()
 	be, err := s.open()
 	if err != nil {
 		return nil, err
@@ -173,41 +176,11 @@ func (s *Store) update(ctx context.Context, fn func(tx storage.Tx) error) error 
 
 func (s *Store) view(fn func(tx storage.ReadTx) error) error { return s.be.View(fn) }
 
-// --- idempotency ---
-
-// ErrRequestIDReused: the request id was used for a different request.
-var errReplay = errors.New("replay")
-
-func requestKey(method, requestID string) []byte { return []byte(method + "/" + requestID) }
-
-// replay checks a request id inside tx: it returns the resource name the first request produced, or "".
-func replay(tx storage.ReadTx, method, requestID string, hash []byte) (string, error) {
-	if requestID == "" {
-		return "", nil
-	}
-	first, name, ok := storage.LookupRequest(tx, requestKey(method, requestID))
-	if !ok {
-		return "", nil
-	}
-	if !bytes.Equal(first, hash) {
-		return "", apierr.ErrRequestIDReused
-	}
-	return string(name), nil
-}
-
-func remember(tx storage.Tx, method, requestID string, hash []byte, name string) error {
-	if requestID == "" {
-		return nil
-	}
-	return storage.RememberRequest(tx, requestKey(method, requestID), hash, []byte(name))
-}
-
 // Req is the idempotency part of a write: the method, the client's request id and the keyed request hash.
-type Req struct {
-	Method string
-	ID     string
-	Hash   []byte
-}
+type Req = resource.Req
+
+// requestKey is the key of the idempotency record of a method's request id (resource.Req.Key).
+func requestKey(method, requestID string) []byte { return Req{Method: method, ID: requestID}.Key() }
 
 // --- generic records ---
 
