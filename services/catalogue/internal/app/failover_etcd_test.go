@@ -83,9 +83,10 @@ type call struct {
 	ok           bool
 }
 
-// outage summarises the calls around an event at `at`: calls that began after it and failed, and how long
-// after it the last failure ended (0 with none); the first success that began after it.
-func outage(calls []call, at time.Time) (failed, total int, lastFailure, firstSuccess time.Duration) {
+// outage summarises the calls that ended after an event at `at`: how many failed, how long after it the last
+// failure ended (0 with none), when the first success that began after it ended, and the longest of them
+// (a call held across the event).
+func outage(calls []call, at time.Time) (failed, total int, lastFailure, firstSuccess, longest time.Duration) {
 	firstSuccess = -1
 	slices.SortFunc(calls, func(a, b call) int { return a.began.Compare(b.began) })
 	for _, c := range calls {
@@ -93,6 +94,7 @@ func outage(calls []call, at time.Time) (failed, total int, lastFailure, firstSu
 			continue
 		}
 		total++
+		longest = max(longest, c.ended.Sub(c.began))
 		if !c.ok {
 			failed++
 			lastFailure = max(lastFailure, c.ended.Sub(at))
@@ -100,7 +102,7 @@ func outage(calls []call, at time.Time) (failed, total int, lastFailure, firstSu
 			firstSuccess = c.ended.Sub(at)
 		}
 	}
-	return failed, total, lastFailure, firstSuccess
+	return failed, total, lastFailure, firstSuccess, longest
 }
 
 // The etcd leader is killed while 16 callers create services through one catalogue replica: every create
@@ -157,7 +159,7 @@ func TestEtcdLeaderKillUnderCreates(t *testing.T) {
 	// Load goes on until creates have succeeded again for a while (or a generous bound).
 	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		mu.Lock()
-		_, _, _, first := outage(slices.Clone(calls), killed)
+		_, _, _, first, _ := outage(slices.Clone(calls), killed)
 		mu.Unlock()
 		if first >= 0 && time.Since(killed) > first+3*time.Second {
 			break
@@ -165,13 +167,13 @@ func TestEtcdLeaderKillUnderCreates(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
-	failed, total, last, first := outage(calls, killed)
+	failed, total, last, first, longest := outage(calls, killed)
 	if first < 0 {
 		t.Fatalf("no create succeeded after the etcd leader (member %d) was killed: %d of %d failed", leader, failed, total)
 	}
 	t.Logf("etcd leader killed under %d callers creating services through gRPC: %d creates acknowledged in all; after the kill %d of %d failed, "+
-		"the first create begun after it succeeded %v after it, the last failure ended %v after it",
-		callers, len(acked), failed, total, first.Round(time.Millisecond), last.Round(time.Millisecond))
+		"the first create begun after it succeeded %v after it, the last failure ended %v after it, the longest create took %v",
+		callers, len(acked), failed, total, first.Round(time.Millisecond), last.Round(time.Millisecond), longest.Round(time.Millisecond))
 
 	// No acknowledged create is lost: each is readable from both replicas.
 	for _, addr := range []string{a.addr, b.addr} {
@@ -251,13 +253,13 @@ func TestCatalogueReplicaStopUnderLoad(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	close(stop)
 	wg.Wait()
-	failed, total, last, first := outage(calls, stopped)
+	failed, total, last, first, longest := outage(calls, stopped)
 	if first < 0 {
 		t.Fatalf("no call succeeded after replica A stopped: %d of %d failed", failed, total)
 	}
 	t.Logf("catalogue replica A stopped under %d callers (round robin over A and B, a create in four calls): after the stop %d of %d calls failed (%.2f%%), "+
-		"the last failure ended %v after it; %d creates acknowledged in all",
-		callers, failed, total, 100*float64(failed)/float64(max(total, 1)), last.Round(time.Millisecond), len(acked))
+		"the last failure ended %v after it, the longest call took %v; %d creates acknowledged in all",
+		callers, failed, total, 100*float64(failed)/float64(max(total, 1)), last.Round(time.Millisecond), longest.Round(time.Millisecond), len(acked))
 	rc, err := grpcclient.Dial(b.addr, insecure.NewCredentials())
 	if err != nil {
 		t.Fatal(err)
