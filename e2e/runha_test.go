@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -17,8 +18,10 @@ import (
 )
 
 // make run-ha's script on free ports: the three etcd members come up healthy; when the services know the etcd
-// engine, two replicas of each and the gateway serve the demo catalogue; Ctrl-C (SIGINT to the process group,
-// as a terminal sends it) stops every process it started.
+// engine, two replicas of each and the gateway serve the demo catalogue. Every process it starts runs in a
+// session of its own, so a terminal's Ctrl-C reaches the script alone, and the script's stop is what stops them:
+// the test signals only the script and checks the order (the gateway and the services first, then the members
+// one at a time, each gracefully) and that nothing outlives it.
 func TestRunHAStartsAndStopsTheCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a three-member etcd cluster and the suite")
@@ -38,7 +41,8 @@ func TestRunHAStartsAndStopsTheCluster(t *testing.T) {
 	etcdPort, grpcPort, adminPort, httpPort := portRun(t, []int{0, 1, 2, 3, 4, 5}), portRun(t, replicas), portRun(t, replicas), portRun(t, []int{0})
 	cmd := exec.Command("bash", "scripts/run-ha.sh")
 	cmd.Dir = repoRoot
-	cmd.Env = append(os.Environ(), "CUS_HA_BIN="+bin, "CUS_HA_DATA="+filepath.Join(t.TempDir(), "ha"),
+	data := filepath.Join(t.TempDir(), "ha")
+	cmd.Env = append(os.Environ(), "CUS_HA_BIN="+bin, "CUS_HA_DATA="+data,
 		fmt.Sprintf("CUS_HA_ETCD_PORT=%d", etcdPort), fmt.Sprintf("CUS_HA_GRPC_PORT=%d", grpcPort),
 		fmt.Sprintf("CUS_HA_ADMIN_PORT=%d", adminPort), fmt.Sprintf("CUS_HA_HTTP_PORT=%d", httpPort))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -52,17 +56,36 @@ func TestRunHAStartsAndStopsTheCluster(t *testing.T) {
 	}
 	exited := make(chan error, 1)
 	lines := make(chan string, 256)
+	done := make(chan struct{})   // closed when the test stops reading lines: the reader then drops them
+	reaped := make(chan struct{}) // closed once cmd.Wait has returned
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			lines <- sc.Text()
+			// Never blocks for good: after an early failure nobody reads lines, but the script must still be
+			// able to write (a full pipe would stop it) and cmd.Wait must still run.
+			select {
+			case lines <- sc.Text():
+			case <-done:
+			}
 		}
 		close(lines)
 		exited <- cmd.Wait()
+		close(reaped)
 	}()
+	var children []osProc // what the script started, once it is ready
 	t.Cleanup(func() {
-		// Whatever happened above, nothing of the script's outlives the test.
+		close(done)
+		// Whatever happened above, nothing of the script's outlives the test, and neither does the reader. Its
+		// children have sessions of their own: the group kill does not reach them.
+		for _, c := range append(childrenOf(cmd.Process.Pid), children...) {
+			c.kill()
+		}
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		select {
+		case <-reaped:
+		case <-time.After(30 * time.Second):
+			t.Error("run-ha.sh not reaped 30 s after SIGKILL")
+		}
 	})
 
 	var printed []string
@@ -79,10 +102,6 @@ func TestRunHAStartsAndStopsTheCluster(t *testing.T) {
 			t.Fatalf("run-ha.sh not ready after 3 minutes:\n%s", strings.Join(printed, "\n"))
 		}
 	}
-	go func() { // keep draining, so the script never blocks on a full pipe
-		for range lines {
-		}
-	}()
 	all := strings.Join(printed, "\n")
 
 	for i := range 3 {
@@ -102,13 +121,81 @@ func TestRunHAStartsAndStopsTheCluster(t *testing.T) {
 		}
 	}
 
-	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+	script, ok := readProc(cmd.Process.Pid)
+	if !ok {
+		t.Fatal("the script's /proc entry is gone")
+	}
+	children = childrenOf(cmd.Process.Pid)
+	want := 3 // the members, and with the engine six replicas and the gateway
+	if engine {
+		want = 10
+	}
+	if len(children) != want {
+		t.Fatalf("run-ha.sh has %d children, want %d: %+v", len(children), want, children)
+	}
+	for _, c := range children {
+		if c.sid == script.sid {
+			t.Fatalf("child %d shares the script's session %d: a terminal's Ctrl-C would reach it as well", c.pid, c.sid)
+		}
+	}
+
+	if err := syscall.Kill(cmd.Process.Pid, syscall.SIGINT); err != nil { // the script alone, as a terminal's Ctrl-C now
 		t.Fatal(err)
 	}
-	select {
-	case <-exited:
-	case <-time.After(90 * time.Second):
-		t.Fatal("run-ha.sh still running 90 s after Ctrl-C")
+	var stopping []string // what the script printed while it stopped
+	stopped := time.After(90 * time.Second)
+	for reading := true; reading; {
+		select {
+		case line, ok := <-lines:
+			if reading = ok; ok {
+				stopping = append(stopping, line)
+			}
+		case <-stopped:
+			t.Fatalf("run-ha.sh still running 90 s after Ctrl-C:\n%s", strings.Join(stopping, "\n"))
+		}
+	}
+	// The script ends after its stop, with the status of the signal: it used to go on (and start whatever came
+	// next, with no trap left) and end with 0.
+	var exit *exec.ExitError
+	if err := <-exited; !errors.As(err, &exit) || exit.ExitCode() != 130 {
+		t.Fatalf("run-ha.sh after Ctrl-C ended with %v, want exit status 130\n%s", err, strings.Join(stopping, "\n"))
+	}
+	t.Logf("run-ha.sh's stop:\n%s", strings.Join(stopping, "\n"))
+	// The order of the stop: everything else has stopped before the first member is told to, then the members
+	// one at a time (the script waits for each); each member logged its graceful stop.
+	at := map[string]int{}
+	for i, line := range stopping {
+		if name, ok := strings.CutPrefix(strings.TrimSpace(line), "stopped "); ok {
+			at[name] = i
+		}
+	}
+	order := []string{"etcd-e2", "etcd-e1", "etcd-e0"}
+	if engine {
+		order = append([]string{"gateway", "referral2", "provider2", "catalogue2", "referral1", "provider1", "catalogue1"}, order...)
+	}
+	for i, name := range order {
+		if _, ok := at[name]; !ok {
+			t.Fatalf("the stop did not report %s:\n%s", name, strings.Join(stopping, "\n"))
+		}
+		for _, earlier := range order[:i] {
+			if strings.HasPrefix(name, "etcd-") && at[name] < at[earlier] {
+				t.Fatalf("%s stopped before %s:\n%s", name, earlier, strings.Join(stopping, "\n"))
+			}
+		}
+	}
+	for i := range 3 {
+		log, err := os.ReadFile(filepath.Join(data, "log", fmt.Sprintf("etcd-e%d.log", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(log), "stopping: a leader hands leadership over first") {
+			t.Fatalf("member e%d did not stop gracefully:\n%s", i, log)
+		}
+	}
+	for _, c := range children {
+		if c.alive() {
+			t.Fatalf("child %d of run-ha.sh outlived its Ctrl-C", c.pid)
+		}
 	}
 	// Every process of the group is gone: kill(-pgid, 0) fails with ESRCH once the group is empty.
 	deadline := time.Now().Add(30 * time.Second)
@@ -123,6 +210,60 @@ func TestRunHAStartsAndStopsTheCluster(t *testing.T) {
 			_ = c.Close()
 			t.Fatalf("etcd member %d still accepts connections after Ctrl-C", i)
 		}
+	}
+}
+
+// osProc is a process as /proc shows it; start (its start time in clock ticks) tells it from a later process
+// that reuses the pid.
+type osProc struct {
+	pid, ppid, sid int
+	state, start   string
+}
+
+func readProc(pid int) (osProc, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return osProc{}, false
+	}
+	// pid (comm) state ppid pgrp session ... starttime is field 22; comm may hold spaces and parentheses.
+	i := strings.LastIndex(string(b), ") ")
+	if i < 0 {
+		return osProc{}, false
+	}
+	f := strings.Fields(string(b)[i+2:]) // f[0] is field 3 (state)
+	if len(f) < 20 {
+		return osProc{}, false
+	}
+	p := osProc{pid: pid, state: f[0], start: f[19]}
+	_, _ = fmt.Sscan(f[1], &p.ppid)
+	_, _ = fmt.Sscan(f[3], &p.sid)
+	return p, true
+}
+
+func childrenOf(pid int) []osProc {
+	entries, _ := os.ReadDir("/proc")
+	var out []osProc
+	for _, e := range entries {
+		var n int
+		if _, err := fmt.Sscan(e.Name(), &n); err != nil {
+			continue
+		}
+		if p, ok := readProc(n); ok && p.ppid == pid {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// alive reports whether the process still runs (a zombie or a new process on the same pid does not count).
+func (p osProc) alive() bool {
+	now, ok := readProc(p.pid)
+	return ok && now.start == p.start && now.state != "Z"
+}
+
+func (p osProc) kill() {
+	if p.alive() {
+		_ = syscall.Kill(p.pid, syscall.SIGKILL)
 	}
 }
 

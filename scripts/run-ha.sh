@@ -3,7 +3,7 @@
 # etcd's server built from its Go module), then two replicas of the catalogue, the provider registry and the
 # referral service on that cluster (--storage-engine etcd, each under its own --etcd-prefix), with the demo data,
 # and the REST gateway in front of them; prints where to look. Data under var/ha/ (CUS_HA_DATA), ports apart from
-# make run's. Ctrl-C stops everything: the gateway first, etcd last.
+# make run's. Ctrl-C stops everything: the gateway and the services first, then the etcd members one at a time.
 #
 # Services built before the etcd engine existed have no --storage-engine: then only the etcd cluster runs.
 set -euo pipefail
@@ -47,19 +47,37 @@ stop() {
   trap - INT TERM EXIT
   echo
   echo "stopping..."
-  # Reverse order of start: the gateway and the services finish their calls before etcd goes.
+  # Reverse order of start: the gateway and the services are stopped and have finished their calls before the
+  # first member goes; then the members one at a time, so each leader hands over to a member still running.
   local i
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    kill -TERM "${pids[$i]}" 2>/dev/null || true
-    # Members one at a time, so each leader hands over to a member still running.
-    if [[ ${names[$i]} == etcd-* ]]; then wait "${pids[$i]}" 2>/dev/null || true; fi
+    [[ ${names[$i]} == etcd-* ]] || kill -TERM "${pids[$i]}" 2>/dev/null || true
   done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    [[ ${names[$i]} == etcd-* ]] && continue
+    wait "${pids[$i]}" 2>/dev/null || true
+    echo "   stopped ${names[$i]}"
+  done
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    [[ ${names[$i]} == etcd-* ]] || continue
+    kill -TERM "${pids[$i]}" 2>/dev/null || true
+    wait "${pids[$i]}" 2>/dev/null || true
+    echo "   stopped ${names[$i]}"
+  done
   echo "stopped; data kept in $DATA/ (rm -rf $DATA to start again from the demo data)"
 }
-trap stop INT TERM EXIT
+# After stop the script ends: going on would start the rest of the suite with no trap left to stop it.
+trap 'stop; exit 130' INT
+trap 'stop; exit 143' TERM
+trap stop EXIT
 
 started() { names+=("$1"); pids+=("$2"); }
+
+# Each process runs in a session of its own, so a terminal's Ctrl-C reaches only this script, which stops them
+# in order; in the terminal's process group each would get the SIGINT too and stop by itself, all at once.
+# setsid execs in place (a background job of a script is no process group leader), so $! stays its pid.
+detach=()
+if command -v setsid >/dev/null; then detach=(setsid); fi
 
 fail() { # name: a process did not come up
   echo "$1 did not start; see $LOG/$1.log" >&2
@@ -90,7 +108,7 @@ for i in 0 1 2; do
     --initial-cluster "$INITIAL_CLUSTER" --initial-cluster-token cus-run-ha --log-format console)
   # The command line heads the log, so a member killed to watch a failover can be started again by hand.
   printf 'command: %s\n' "${cmd[*]}" >"$LOG/etcd-$n.log"
-  "${cmd[@]}" >>"$LOG/etcd-$n.log" 2>&1 &
+  "${detach[@]}" "${cmd[@]}" >>"$LOG/etcd-$n.log" 2>&1 &
   started "etcd-$n" $!
 done
 for i in 0 1 2; do
@@ -156,14 +174,14 @@ echo "== services: two replicas each on etcd (logs in $LOG/)"
 # cluster; replica 2 then finds both in place.
 for r in 1 2; do
   # shellcheck disable=SC2046 # engine prints a list of flags
-  "$BIN/catalogue" serve $(engine catalogue) --data-dir "$DATA/catalogue$r" --listen "${GRPC[catalogue$r]}" \
+  "${detach[@]}" "$BIN/catalogue" serve $(engine catalogue) --data-dir "$DATA/catalogue$r" --listen "${GRPC[catalogue$r]}" \
     --admin-listen "${ADMIN[catalogue$r]}" --provider-addr "$PROVIDER" --dev-mode --dev-keys-dir "$DEV" --demo-data \
     --log-format console >"$LOG/catalogue$r.log" 2>&1 &
   started "catalogue$r" $!
   wait_tcp "${GRPC[catalogue$r]}" "catalogue$r" $!
 
   # shellcheck disable=SC2046
-  "$BIN/provider" serve $(engine provider) --data-dir "$DATA/provider$r" --listen "${GRPC[provider$r]}" \
+  "${detach[@]}" "$BIN/provider" serve $(engine provider) --data-dir "$DATA/provider$r" --listen "${GRPC[provider$r]}" \
     --admin-listen "${ADMIN[provider$r]}" --catalogue-addr "$CATALOGUE" --dev-mode --dev-keys-dir "$DEV" --demo-data \
     --log-format console >"$LOG/provider$r.log" 2>&1 &
   started "provider$r" $!
@@ -175,7 +193,7 @@ for r in 1 2; do
   # Both replicas share the keys of the data (one PESEL index, one key ring); each anchors the audit chain's
   # head in its own file.
   # shellcheck disable=SC2046
-  "$BIN/referral" serve $(engine referral) --data-dir "$DATA/referral$r" --service-token-file "$DEV/referral-service.token" \
+  "${detach[@]}" "$BIN/referral" serve $(engine referral) --data-dir "$DATA/referral$r" --service-token-file "$DEV/referral-service.token" \
     --listen "${GRPC[referral$r]}" --admin-listen "${ADMIN[referral$r]}" --catalogue-addr "$CATALOGUE" --provider-addr "$PROVIDER" \
     --pesel-key-file "$DEV/pesel-index.key" --data-key-file "$DEV/referral-data.keys" \
     --audit-anchor-file "$DATA/referral$r.anchors" --webhook-allow http://127.0.0.1 \
@@ -184,7 +202,7 @@ for r in 1 2; do
   wait_tcp "${GRPC[referral$r]}" "referral$r" $!
 done
 
-"$BIN/gateway" --listen "$HTTP" --catalogue-addr "$CATALOGUE" --provider-addr "$PROVIDER" --referral-addr "$REFERRAL" \
+"${detach[@]}" "$BIN/gateway" --listen "$HTTP" --catalogue-addr "$CATALOGUE" --provider-addr "$PROVIDER" --referral-addr "$REFERRAL" \
   --public-url "http://$HTTP" --cors-origins "*" --cus-contact-file deploy/config/cus-contact.json.example \
   --log-format console >"$LOG/gateway.log" 2>&1 &
 started gateway $!

@@ -88,3 +88,13 @@ func (f EngineFlags) Engine() (Engine, error) {
 		return Engine{}, fmt.Errorf("--storage-engine %q: want %q or %q", f.Kind, EngineBolt, EngineEtcd)
 	}
 }
+
+// Location is Engine().Location(path): the key of Supervise for the store these flags choose (path when they
+// are invalid: Open refuses them anyway).
+func (f EngineFlags) Location(path string) string {
+	e, err := f.Engine()
+	if err != nil {
+		return path
+	}
+	return e.Location(path)
+}

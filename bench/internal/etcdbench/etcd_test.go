@@ -239,8 +239,17 @@ func BenchmarkEtcdMemberMemory(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() {
+		// A graceful stop first; a member that hangs in it is killed rather than hanging the benchmark.
 		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
+		waited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(waited) }()
+		select {
+		case <-waited:
+		case <-time.After(30 * time.Second):
+			b.Error("cus-etcd did not stop 30 s after SIGINT; killed")
+			_ = cmd.Process.Kill()
+			<-waited
+		}
 	})
 	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{client}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,11 +25,13 @@ import (
 //	cus-etcd members --endpoints URL,...  the members: id, name, peer and client URLs
 //	cus-etcd add-member --name N --peer-url URL --endpoints URL,...   announce a new member before starting it
 //	cus-etcd remove-member --name N --endpoints URL,...               drop a member that is gone for good
+//	cus-etcd remove-member --id ID --endpoints URL,...                the same by id (a member added but never started has no name)
 type adminFlags struct {
 	Endpoints     string
 	Cert, Key, CA string
 	Timeout       time.Duration
 	Name, PeerURL string // add-member, remove-member
+	ID            string // remove-member
 }
 
 func (a *adminFlags) register(fs *flag.FlagSet) {
@@ -78,11 +81,25 @@ func admin(ctx context.Context, cmd string, args []string, getenv func(string) s
 	case "remove-member":
 		fs.StringVar(&a.Name, "name", "", "name of the member (its --name)")
 	}
+	if cmd == "remove-member" {
+		fs.StringVar(&a.ID, "id", "", "id of the member in hex, as members prints it (instead of --name, for a member added but never started)")
+	}
 	fs.Usage = config.Usage(fs)
 	if err := config.Parse(fs, args, getenv); err != nil {
 		return err
 	}
-	if (cmd == "add-member" || cmd == "remove-member") && a.Name == "" {
+	var removeID uint64
+	switch {
+	case cmd == "remove-member" && a.ID != "":
+		if a.Name != "" {
+			return fmt.Errorf("--id (%s): give --name or --id, not both", config.EnvName("id"))
+		}
+		id, err := strconv.ParseUint(a.ID, 16, 64)
+		if err != nil || id == 0 {
+			return fmt.Errorf("--id (%s): %q is not a member id such as 8e9e05c52164694d", config.EnvName("id"), a.ID)
+		}
+		removeID = id
+	case (cmd == "add-member" || cmd == "remove-member") && a.Name == "":
 		return fmt.Errorf("--name (%s): which member?", config.EnvName("name"))
 	}
 	if cmd == "add-member" {
@@ -182,6 +199,18 @@ func admin(ctx context.Context, cmd string, args []string, getenv func(string) s
 	case "add-member":
 		c, cancel := call()
 		defer cancel()
+		// A member added but not started has no name yet, so the new member's --initial-cluster could not list
+		// it (and etcd would refuse the list without it): one member at a time, as etcd's own guide says.
+		list, err := cli.MemberList(c)
+		if err != nil {
+			return fmt.Errorf("members: %w", err)
+		}
+		for _, m := range list.Members {
+			if m.Name == "" {
+				return fmt.Errorf("member %x (peer %s) was added but has not started yet: start it first, or drop it with remove-member --id %x",
+					m.ID, strings.Join(m.PeerURLs, ","), m.ID)
+			}
+		}
 		resp, err := cli.MemberAdd(c, []string{a.PeerURL})
 		if err != nil {
 			return fmt.Errorf("add member %s: %w", a.Name, err)
@@ -208,13 +237,20 @@ func admin(ctx context.Context, cmd string, args []string, getenv func(string) s
 			return fmt.Errorf("members: %w", err)
 		}
 		for _, m := range list.Members {
-			if m.Name == a.Name {
+			if (removeID != 0 && m.ID == removeID) || (removeID == 0 && m.Name == a.Name) {
 				if _, err := cli.MemberRemove(c, m.ID); err != nil {
-					return fmt.Errorf("remove member %s: %w", a.Name, err)
+					return fmt.Errorf("remove member %x: %w", m.ID, err)
 				}
-				_, _ = fmt.Fprintf(out, "removed member %s (%x)\n", a.Name, m.ID)
+				name := m.Name
+				if name == "" {
+					name = "(not started yet, peer " + strings.Join(m.PeerURLs, ",") + ")"
+				}
+				_, _ = fmt.Fprintf(out, "removed member %s (%x)\n", name, m.ID)
 				return nil
 			}
+		}
+		if removeID != 0 {
+			return fmt.Errorf("no member with id %x", removeID)
 		}
 		return fmt.Errorf("no member named %q", a.Name)
 	}

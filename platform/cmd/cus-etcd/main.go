@@ -14,7 +14,7 @@
 //	cus-etcd status --endpoints URL,...   each member: leader or follower, database size and in use, alarms
 //	cus-etcd defrag --endpoints URL,...   defragment the members one at a time (each answers nothing meanwhile)
 //	cus-etcd disarm --endpoints URL,...   clear a NOSPACE alarm once space is freed
-//	cus-etcd members | add-member --name N --peer-url URL | remove-member --name N   (--endpoints URL,...)
+//	cus-etcd members | add-member --name N --peer-url URL | remove-member --name N|--id ID   (--endpoints URL,...)
 //
 // The commands after serve spare an operator installing etcdctl beside the suite.
 package main

@@ -26,7 +26,15 @@ func TestValidateNamesEachBadSetting(t *testing.T) {
 		want string // a fragment of the error, "" for a valid configuration
 	}{
 		{"defaults", nil, ""},
-		{"a three-member cluster", []string{"--name", "e1", "--initial-cluster", "e0=http://127.0.0.1:2480,e1=http://127.0.0.1:2482,e2=http://127.0.0.1:2484"}, ""},
+		{"a three-member cluster", []string{"--name", "e1", "--listen-peer", "127.0.0.1:2482", "--initial-cluster", "e0=http://127.0.0.1:2480,e1=http://127.0.0.1:2482,e2=http://127.0.0.1:2484"}, ""},
+		{"a three-member cluster over TLS", []string{"--name", "e1", "--listen-peer", "10.0.0.2:2380", "--peer-cert-file", "c.pem", "--peer-key-file", "k.pem", "--peer-trusted-ca-file", "ca.pem",
+			"--initial-cluster", "e0=https://10.0.0.1:2380,e1=https://10.0.0.2:2380,e2=https://10.0.0.3:2380"}, ""},
+		{"an advertised peer address", []string{"--listen-peer", "127.0.0.1:2380", "--advertise-peer", "localhost:2380", "--initial-cluster", "e0=http://localhost:2380"}, ""},
+		{"this member at another port", []string{"--name", "e1", "--initial-cluster", "e0=http://127.0.0.1:2480,e1=http://127.0.0.1:2482"}, "lists this member (--name e1) as http://127.0.0.1:2482, but it announces http://127.0.0.1:2380"},
+		{"this member as http with a peer certificate", []string{"--peer-cert-file", "c.pem", "--peer-key-file", "k.pem", "--initial-cluster", "e0=http://127.0.0.1:2380"},
+			"lists this member (--name e0) as http://127.0.0.1:2380, but it announces https://127.0.0.1:2380"},
+		{"this member as https without a peer certificate", []string{"--initial-cluster", "e0=https://127.0.0.1:2380"}, "but it announces http://127.0.0.1:2380"},
+		{"a peer in plaintext beyond loopback", []string{"--initial-cluster", "e0=http://127.0.0.1:2380,e1=http://10.0.0.2:2380"}, `--initial-cluster (CUS_INITIAL_CLUSTER): member e1: "http://10.0.0.2:2380" is plaintext beyond loopback`},
 		{"revision compaction", []string{"--auto-compaction-mode", "revision", "--auto-compaction-retention", "100000"}, ""},
 		{"initial cluster without this member", []string{"--name", "e9", "--initial-cluster", "e0=http://127.0.0.1:2480"}, "does not list this member (--name e9)"},
 		{"initial cluster not name=url", []string{"--initial-cluster", "e0"}, `"e0" is not name=peer-URL`},
@@ -36,6 +44,13 @@ func TestValidateNamesEachBadSetting(t *testing.T) {
 		{"plaintext beyond loopback", []string{"--listen-client", "0.0.0.0:2379"}, "plaintext is allowed only on loopback"},
 		{"peer plaintext beyond loopback", []string{"--listen-peer", "10.0.0.5:2380"}, "--listen-peer (CUS_LISTEN_PEER): plaintext is allowed only on loopback"},
 		{"cert without key", []string{"--cert-file", "a.pem"}, "--cert-file and --key-file go together"},
+		{"client TLS on loopback without a CA", []string{"--cert-file", "c.pem", "--key-file", "k.pem"}, ""},
+		{"client TLS beyond loopback with a CA", []string{"--listen-client", "10.0.0.5:2379", "--cert-file", "c.pem", "--key-file", "k.pem", "--trusted-ca-file", "ca.pem"}, ""},
+		{"client TLS beyond loopback without a CA", []string{"--listen-client", "10.0.0.5:2379", "--cert-file", "c.pem", "--key-file", "k.pem"}, "--trusted-ca-file (CUS_TRUSTED_CA_FILE): required when --listen-client is beyond loopback"},
+		{"client CA without a cert", []string{"--trusted-ca-file", "ca.pem"}, "--trusted-ca-file (CUS_TRUSTED_CA_FILE): client certificates are checked only over TLS"},
+		{"peer TLS beyond loopback with a CA", []string{"--listen-peer", "10.0.0.5:2380", "--peer-cert-file", "c.pem", "--peer-key-file", "k.pem", "--peer-trusted-ca-file", "ca.pem"}, ""},
+		{"peer TLS beyond loopback without a CA", []string{"--listen-peer", "10.0.0.5:2380", "--peer-cert-file", "c.pem", "--peer-key-file", "k.pem"}, "--peer-trusted-ca-file (CUS_PEER_TRUSTED_CA_FILE): required when --listen-peer is beyond loopback"},
+		{"peer CA without a cert", []string{"--peer-trusted-ca-file", "ca.pem"}, "--peer-trusted-ca-file (CUS_PEER_TRUSTED_CA_FILE): peer certificates are checked only over TLS"},
 		{"quota above etcd's recommended maximum", []string{"--quota-backend-bytes", fmt.Sprint(int64(9) << 30)}, "--quota-backend-bytes (CUS_QUOTA_BACKEND_BYTES): must be between 16 MiB and 8 GiB"},
 		{"request limit", []string{"--max-request-bytes", "1024"}, "--max-request-bytes"},
 		{"txn ops", []string{"--max-txn-ops", "2"}, "--max-txn-ops"},
@@ -386,6 +401,68 @@ func TestAdminReplacesALostMember(t *testing.T) {
 	}
 }
 
+// A member added but never started has no name: a second add-member says so instead of printing an
+// --initial-cluster with a nameless entry (which cus-etcd refuses), and remove-member --id drops it.
+func TestAdminHandlesAMemberNotStarted(t *testing.T) {
+	c := etcdtest.Start(t, 3)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	leader, err := c.WaitLeader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	endpoints := "--endpoints=http://" + c.Endpoint(leader)
+	ports := freePorts(t, 2)
+	unstarted := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
+	var out strings.Builder
+	for { // etcd refuses a new member until every voting member has been connected for 5 s
+		out.Reset()
+		err := admin(ctx, "add-member", []string{endpoints, "--name", "e8", "--peer-url", unstarted}, noEnv, &out)
+		if err == nil {
+			break
+		}
+		if !strings.Contains(err.Error(), "unhealthy cluster") || ctx.Err() != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	out.Reset()
+	err = admin(ctx, "add-member", []string{endpoints, "--name", "e9", "--peer-url", fmt.Sprintf("http://127.0.0.1:%d", ports[1])}, noEnv, &out)
+	if err == nil || !strings.Contains(err.Error(), "(peer "+unstarted+") was added but has not started yet") {
+		t.Fatalf("add-member beside an unstarted member = %v, printed %q", err, out.String())
+	}
+	out.Reset()
+	if err := admin(ctx, "members", []string{endpoints}, noEnv, &out); err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.Contains(line, "(not started yet)\tpeer "+unstarted) {
+			id, _, _ = strings.Cut(line, "\t")
+		}
+	}
+	if id == "" {
+		t.Fatalf("members does not show the unstarted member:\n%s", out.String())
+	}
+	out.Reset()
+	if err := admin(ctx, "remove-member", []string{endpoints, "--id", id}, noEnv, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "removed member (not started yet, peer "+unstarted+")") {
+		t.Fatalf("remove-member --id printed %q", out.String())
+	}
+	out.Reset()
+	if err := admin(ctx, "members", []string{endpoints}, noEnv, &out); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out.String(), "\n"); n != 3 || strings.Contains(out.String(), unstarted) {
+		t.Fatalf("members after removing the unstarted one:\n%s", out.String())
+	}
+	if err := admin(ctx, "remove-member", []string{endpoints, "--id", id}, noEnv, &out); err == nil || !strings.Contains(err.Error(), "no member with id "+id) {
+		t.Fatalf("removing it twice: %v", err)
+	}
+}
+
 func TestAdminRefusesBadMemberFlags(t *testing.T) {
 	for _, tt := range []struct {
 		cmd  string
@@ -394,7 +471,10 @@ func TestAdminRefusesBadMemberFlags(t *testing.T) {
 	}{
 		{"add-member", []string{"--peer-url", "http://127.0.0.1:2480"}, "--name (CUS_NAME): which member?"},
 		{"add-member", []string{"--name", "e3", "--peer-url", "127.0.0.1:2480"}, "--peer-url (CUS_PEER_URL)"},
+		{"add-member", []string{"--name", "e3", "--peer-url", "http://10.0.0.4:2380"}, "--peer-url (CUS_PEER_URL): member e3: \"http://10.0.0.4:2380\" is plaintext beyond loopback"},
 		{"remove-member", nil, "--name (CUS_NAME)"},
+		{"remove-member", []string{"--id", "zz"}, `--id (CUS_ID): "zz" is not a member id`},
+		{"remove-member", []string{"--id", "8e9e05c52164694d", "--name", "e1"}, "--id (CUS_ID): give --name or --id, not both"},
 		{"status", []string{"--name", "e3"}, "flag provided but not defined: -name"},
 	} {
 		err := admin(t.Context(), tt.cmd, tt.args, noEnv, io.Discard)

@@ -94,8 +94,12 @@ func (c *memberConfig) validate() error {
 		ch.Addr("advertise-peer", c.AdvertisePeer)
 	}
 	if c.InitialCluster != "" {
-		if _, err := parseInitialCluster(c.InitialCluster, c.Name); err != nil {
+		if members, err := parseInitialCluster(c.InitialCluster, c.Name); err != nil {
 			ch.Fail("initial-cluster", "%v", err)
+		} else if own, want := members[c.Name], c.peerURL(); strings.TrimSuffix(own.String(), "/") != want {
+			// etcd would refuse the mismatch too, but later and naming none of these flags.
+			ch.Fail("initial-cluster", "lists this member (--name %s) as %s, but it announces %s (from --advertise-peer or --listen-peer, https with --peer-cert-file)",
+				c.Name, own, want)
 		}
 	}
 	switch c.InitialClusterState {
@@ -136,11 +140,30 @@ func (c *memberConfig) validate() error {
 	if (c.PeerCertFile == "") != (c.PeerKeyFile == "") {
 		ch.Fail("peer-cert-file", "--peer-cert-file and --peer-key-file go together")
 	}
-	if c.CertFile == "" && !auth.IsLoopback(c.ListenClient) {
-		ch.Fail("listen-client", "plaintext is allowed only on loopback, not on %s; set --cert-file and --key-file", c.ListenClient)
+	// A CA without a certificate would be ignored by etcd (no TLS listener to ask for client certificates),
+	// leaving an operator believing clients are checked when they are not.
+	if c.TrustedCAFile != "" && c.CertFile == "" {
+		ch.Fail("trusted-ca-file", "client certificates are checked only over TLS; set --cert-file and --key-file too")
 	}
-	if c.PeerCertFile == "" && !auth.IsLoopback(c.ListenPeer) {
-		ch.Fail("listen-peer", "plaintext is allowed only on loopback, not on %s; set --peer-cert-file and --peer-key-file", c.ListenPeer)
+	if c.PeerTrustedCAFile != "" && c.PeerCertFile == "" {
+		ch.Fail("peer-trusted-ca-file", "peer certificates are checked only over TLS; set --peer-cert-file and --peer-key-file too")
+	}
+	// etcd has no authentication of its own here: whoever reaches the client port reads and writes every key
+	// (the referral's sealed records included) and whoever reaches the peer port speaks raft. Beyond loopback
+	// TLS alone only hides the traffic, so a CA is required too, making client and peer certificates mandatory.
+	if !auth.IsLoopback(c.ListenClient) {
+		if c.CertFile == "" {
+			ch.Fail("listen-client", "plaintext is allowed only on loopback, not on %s; set --cert-file and --key-file", c.ListenClient)
+		} else if c.TrustedCAFile == "" {
+			ch.Fail("trusted-ca-file", "required when --listen-client is beyond loopback (%s): without it any client that reaches the port reads and writes every key", c.ListenClient)
+		}
+	}
+	if !auth.IsLoopback(c.ListenPeer) {
+		if c.PeerCertFile == "" {
+			ch.Fail("listen-peer", "plaintext is allowed only on loopback, not on %s; set --peer-cert-file and --peer-key-file", c.ListenPeer)
+		} else if c.PeerTrustedCAFile == "" {
+			ch.Fail("peer-trusted-ca-file", "required when --listen-peer is beyond loopback (%s): without it anyone who reaches the port can join raft", c.ListenPeer)
+		}
 	}
 	ch.Positive("start-timeout", c.StartTimeout)
 	switch c.LogFormat {
@@ -151,9 +174,22 @@ func (c *memberConfig) validate() error {
 	return ch.Err()
 }
 
-// parseInitialCluster checks name=URL,... and that name is among the members.
-func parseInitialCluster(s, name string) (map[string]string, error) {
-	members := map[string]string{}
+// peerURL is the peer URL this member announces to the others.
+func (c *memberConfig) peerURL() string {
+	scheme, host := "http", c.AdvertisePeer
+	if c.PeerCertFile != "" {
+		scheme = "https"
+	}
+	if host == "" {
+		host = c.ListenPeer
+	}
+	return scheme + "://" + host
+}
+
+// parseInitialCluster checks name=URL,... and that name is among the members. A member beyond loopback must
+// be reached over https: peers speak raft, and a plaintext peer port beyond loopback is refused by validate.
+func parseInitialCluster(s, name string) (map[string]*url.URL, error) {
+	members := map[string]*url.URL{}
 	for _, part := range strings.Split(s, ",") {
 		n, u, ok := strings.Cut(strings.TrimSpace(part), "=")
 		if !ok || n == "" {
@@ -163,10 +199,13 @@ func parseInitialCluster(s, name string) (map[string]string, error) {
 		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Port() == "" {
 			return nil, fmt.Errorf("member %s: %q is not a peer URL such as http://127.0.0.1:2380", n, u)
 		}
+		if pu.Scheme != "https" && !auth.IsLoopback(pu.Host) {
+			return nil, fmt.Errorf("member %s: %q is plaintext beyond loopback; peers there speak https", n, u)
+		}
 		if _, dup := members[n]; dup {
 			return nil, fmt.Errorf("member %s listed twice", n)
 		}
-		members[n] = u
+		members[n] = pu
 	}
 	if _, ok := members[name]; !ok {
 		return nil, fmt.Errorf("does not list this member (--name %s)", name)

@@ -214,7 +214,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		if err != nil {
 			return err
 		}
-		syncer = federation.New(fed, srv, log, gs.Registry(), federation.Options{})
+		syncer = federation.New(fed, srv, log, gs.Registry(), federation.Options{MaxBatch: st.ImportBatchSize()})
 		srv.SetPeerStatus(syncer.Status)
 		log.Info("federation on", zap.Int("peers", len(fed.Peers)))
 	}

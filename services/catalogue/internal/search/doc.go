@@ -73,6 +73,11 @@
 // group bitsets, each with every filter but its own, or, for the sparse
 // words of the set, read from a compact per-document array; Total is the
 // popcount of the final set. Both stay exact however the ranking prunes.
+// A radius is settled by lower and upper bounds of the distance, so only
+// documents near the circle pay for haversine, and a query without text
+// ordered by distance computes the distance only of documents whose bound
+// can still reach the page. The documents open at a minute ("open now")
+// are cached until the next write (querycache.go).
 //
 // Ranking scores only the final matches and does not score all of them:
 // the variants of every term are visited from the highest possible

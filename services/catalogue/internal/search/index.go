@@ -428,6 +428,11 @@ type Index struct {
 	// which shows up directly in tail latency.
 	scratchMu sync.Mutex
 	scratches []*scratch
+
+	// gen counts the writes (under mu), so what a query caches (qc, querycache.go) is used only while the
+	// index is unchanged.
+	gen uint64
+	qc  queryCache
 }
 
 // New returns an empty index.
@@ -609,20 +614,36 @@ func (ix *Index) Delete(id string, rev int64) {
 }
 
 func (ix *Index) upsertLocked(d *Doc) {
-	if d.ID == "" {
+	if !ix.admitLocked(d) {
 		return
 	}
-	n, exists := ix.byID[d.ID]
-	if exists && d.Revision < ix.revs[n] {
-		return
+	terms, flen := ix.analyze(d)
+	ix.upsertAnalyzedLocked(d, terms, flen)
+}
+
+// admitLocked reports whether d is newer than the indexed version and any
+// tombstone of its ID, dropping the tombstone it supersedes.
+func (ix *Index) admitLocked(d *Doc) bool {
+	if d.ID == "" {
+		return false
+	}
+	if n, exists := ix.byID[d.ID]; exists && d.Revision < ix.revs[n] {
+		return false
 	}
 	if t, ok := ix.tombs[d.ID]; ok {
 		if d.Revision <= t {
-			return
+			return false
 		}
 		delete(ix.tombs, d.ID)
 	}
-	terms, flen := ix.analyze(d)
+	return true
+}
+
+// upsertAnalyzedLocked indexes an admitted d whose text analyze (or the
+// batch path, batch.go) turned into terms and field lengths.
+func (ix *Index) upsertAnalyzedLocked(d *Doc, terms []uint64, flen [nFields]uint16) {
+	ix.gen++ // the query caches (querycache.go) are of the previous generation
+	n, exists := ix.byID[d.ID]
 	if exists {
 		for f, l := range ix.flen[n] {
 			ix.lenSum[f] -= int64(l)
@@ -859,6 +880,7 @@ func (ix *Index) alloc() uint32 {
 }
 
 func (ix *Index) removeLocked(n uint32) {
+	ix.gen++
 	for _, t := range ix.decodeTerms(n) {
 		ix.removePosting(t, n)
 	}
@@ -902,18 +924,7 @@ func (ix *Index) analyze(d *Doc) ([]uint64, [nFields]uint16) {
 		})
 	}
 	slices.Sort(raw)
-	out := raw[:0]
-	for i := 0; i < len(raw); {
-		t := raw[i] >> 32
-		var tf uint32
-		for ; i < len(raw) && raw[i]>>32 == t; i++ {
-			shift := uint32(raw[i]&0xff) * tfBits
-			if c := tf >> shift & tfMax; c < tfMax {
-				tf += 1 << shift
-			}
-		}
-		out = append(out, t<<32|uint64(tf))
-	}
+	out := packTerms(raw[:0], raw) // in place: the packed terms never outrun the raw ones
 	ix.wterms = raw
 	for len(ix.post) < len(ix.voc.terms) {
 		ix.post = append(ix.post, plist{})

@@ -149,7 +149,9 @@ type scratch struct {
 	slot                    []int32
 	best, lsum              []float32
 	open                    []scored
+	geo                     []geoCand // the matches of a query without text ordered by distance
 	fz                      fuzzyScratch
+	near                    []nearTerm // per query token expanded: its closest live term (see suggest)
 }
 
 // maxIdleScratch bounds the idle scratches kept (each some MB at 500,000
@@ -229,6 +231,7 @@ func (ix *Index) parseQuery(text string, s *scratch) []qterm {
 	if len(keep) > maxQueryTerms {
 		keep = keep[:maxQueryTerms]
 	}
+	s.near = s.near[:0]
 	terms := make([]qterm, 0, len(keep))
 	for _, t := range keep {
 		n := utf8.RuneCountInString(t)
@@ -277,13 +280,16 @@ func (ix *Index) expand(tok string, prefixOK bool, s *scratch) qterm {
 			add(id, weight)
 		}
 	}
-	addFuzzy := func(t string, weight float32) {
+	addFuzzy := func(t string, weight float32, near *nearTerm) {
 		d := maxEdits(utf8.RuneCountInString(t))
 		if d == 0 || hasDigit(t) {
 			return
 		}
 		ix.voc.fuzzy(t, d, &s.fz, func(id uint32, d int) {
 			add(id, weight*float32(math.Pow(fuzzyDecay, float64(d))))
+			if near != nil {
+				ix.nearer(near, id, d)
+			}
 		})
 	}
 
@@ -296,10 +302,14 @@ func (ix *Index) expand(tok string, prefixOK bool, s *scratch) qterm {
 	if !hasDigit(tok) && utf8.RuneCountInString(tok) >= 5 {
 		if st := stem(tok); st != tok {
 			addPrefix(st, wStem)
-			addFuzzy(st, wStem)
+			addFuzzy(st, wStem, nil)
 		}
 	}
-	addFuzzy(tok, 1)
+	// The token's own fuzzy neighbours are also what "did you mean" picks from (suggest): the nearest is
+	// kept for it, so a query does not walk the bigram index twice for one word.
+	near := nearTerm{tok: tok, d: -1}
+	addFuzzy(tok, 1, &near)
+	s.near = append(s.near, near)
 
 	qt := qterm{vs: make([]variant, 0, len(w))}
 	maxDF := 0
@@ -334,12 +344,20 @@ type filter struct {
 	hasGeo     bool
 	center     LatLng
 	radius     float64 // <= 0: unbounded
-	box        bool    // latitude box valid
-	lngBox     bool
-	minLat     float64
-	maxLat     float64
-	minLng     float64
-	maxLng     float64
+	cosCenter  float64 // cos of the centre's latitude, which haversine needs for every point
+	// bounds: a point's distance is bounded from both sides by bound (cLo, cHi: see compileFilter), which
+	// settles the radius of all but a thin ring of documents without haversine.
+	bounds   bool
+	cLo, cHi float64
+	// geo, when set, collects the documents docOK keeps with what it learnt of their distance (a query
+	// without text, ordered by distance).
+	geo    *[]geoCand
+	box    bool // latitude box valid
+	lngBox bool
+	minLat float64
+	maxLat float64
+	minLng float64
+	maxLng float64
 	// float32 copies for the docHot box test (the doc box is rounded
 	// outwards, so comparing in float32 stays conservative).
 	minLat32, maxLat32, minLng32, maxLng32 float32
@@ -382,6 +400,7 @@ func (ix *Index) compileFilter(q *Query) filter {
 	}
 	if q.Near != nil && validPoint(q.Near.Center) {
 		f.hasGeo, f.center, f.radius = true, q.Near.Center, q.Near.RadiusMeters
+		f.cosCenter = math.Cos(f.center.Lat * (math.Pi / 180))
 		if f.radius > 0 && !math.IsInf(f.radius, 1) {
 			// Bounding box pre-check with a small margin: it only has to
 			// be conservative, haversine decides.
@@ -395,6 +414,20 @@ func (ix *Index) compileFilter(q *Query) filter {
 			}
 			f.minLat32, f.maxLat32 = float32(f.minLat), float32(f.maxLat)
 			f.minLng32, f.maxLng32 = float32(f.minLng), float32(f.maxLng)
+			// Within a box of a few degrees, haversine's h = sin²(dLat/2) + cos(lat1)cos(lat2)sin²(dLng/2)
+			// lies between y² + cLo*x² and y² + cHi*x² (x, y the half differences in radians, cLo and cHi
+			// cos(lat1) times the smallest and largest cos(lat2) of the box), up to sin's and asin's
+			// departure from their argument, under 0.1% here: see bound.
+			lo, hi := math.Abs(f.center.Lat)-dLat, math.Abs(f.center.Lat)+dLat
+			if f.lngBox && dLat <= 5 && f.maxLng-f.center.Lng <= 5 && hi < 90 {
+				cosNear := 1.0
+				if lo > 0 {
+					cosNear = math.Cos(lo * (math.Pi / 180))
+				}
+				f.bounds = true
+				f.cLo = f.cosCenter * math.Cos(hi*(math.Pi/180))
+				f.cHi = f.cosCenter * cosNear
+			}
 		} else {
 			f.radius = 0
 		}
@@ -403,11 +436,16 @@ func (ix *Index) compileFilter(q *Query) filter {
 }
 
 func haversine(a, b LatLng) float64 {
+	return haversineCos(a, math.Cos(a.Lat*(math.Pi/180)), b)
+}
+
+// haversineCos is haversine with cos(a.Lat) given (a query's centre is the same for every document).
+func haversineCos(a LatLng, cosA float64, b LatLng) float64 {
 	const rad = math.Pi / 180
 	dLat := (b.Lat - a.Lat) * rad
 	dLng := (b.Lng - a.Lng) * rad
 	s1, s2 := math.Sin(dLat/2), math.Sin(dLng/2)
-	h := s1*s1 + math.Cos(a.Lat*rad)*math.Cos(b.Lat*rad)*s2*s2
+	h := s1*s1 + cosA*math.Cos(b.Lat*rad)*s2*s2
 	return 2 * earthRadiusMeter * math.Asin(math.Sqrt(min(h, 1)))
 }
 
@@ -422,11 +460,67 @@ func (f *filter) nearest(points []LatLng) (float64, bool) {
 		if f.lngBox && (p.Lng < f.minLng || p.Lng > f.maxLng) {
 			continue
 		}
-		if d := haversine(f.center, p); d < best {
+		if d := haversineCos(f.center, f.cosCenter, p); d < best {
 			best, ok = d, true
 		}
 	}
 	return best, ok
+}
+
+// geoSlack is the margin of bound: sin(t) >= t(1-t²/6) and asin(s) <= s(1+s²/5) for the half angles
+// of a 5-degree box (t, s < 0.07) are within 0.2% of their argument, and float rounding far below.
+const geoSlack = 2e-3
+
+// bound returns a lower and an upper bound of the distance from the centre to p, a point of the box, in
+// metres (f.bounds must be set).
+func (f *filter) bound(p LatLng) (lb, ub float64) {
+	const rad = math.Pi / 180
+	y := (p.Lat - f.center.Lat) * (rad / 2)
+	x := (p.Lng - f.center.Lng) * (rad / 2)
+	y2, x2 := y*y, x*x
+	lb = 2 * earthRadiusMeter * math.Sqrt((y2+f.cLo*x2)*(1-geoSlack))
+	ub = 2 * earthRadiusMeter * math.Sqrt(y2+f.cHi*x2) * (1 + geoSlack)
+	return lb, ub
+}
+
+// geoCand is a document within the radius of a query without text: a lower bound of its distance, and
+// the distance itself when the radius check had to compute it.
+type geoCand struct {
+	doc      uint32
+	exact    bool
+	lb, dist float64
+}
+
+// geoCheck tells whether some point of a document is within the radius; lb is a lower bound of its
+// distance, and dist the distance when exact (computed to decide). Only the documents near the circle
+// (the lower bound within the radius, the upper bound beyond it) pay for haversine.
+func (f *filter) geoCheck(points []LatLng) (ok bool, lb, dist float64, exact bool) {
+	if !f.bounds {
+		dist, ok := f.nearest(points)
+		return ok && dist <= f.radius, dist, dist, ok
+	}
+	lb = math.Inf(1)
+	inside, ring := false, false
+	for _, p := range points {
+		if p.Lat < f.minLat || p.Lat > f.maxLat || p.Lng < f.minLng || p.Lng > f.maxLng {
+			continue // nearest ignores it too
+		}
+		l, u := f.bound(p)
+		lb = min(lb, l)
+		if u <= f.radius {
+			inside = true
+		} else if l <= f.radius {
+			ring = true
+		}
+	}
+	if inside {
+		return true, lb, 0, false
+	}
+	if !ring {
+		return false, lb, 0, false
+	}
+	dist, ok = f.nearest(points)
+	return ok && dist <= f.radius, lb, dist, ok
 }
 
 func openAt(hours []hourIv, wd int8, minute int16) bool {
@@ -468,8 +562,12 @@ func (f *filter) docOK(ix *Index, d uint32) bool {
 		}
 	}
 	if f.hasGeo && f.radius > 0 {
-		if dist, ok := f.nearest(ix.meta[d].points); !ok || dist > f.radius {
+		ok, lb, dist, exact := f.geoCheck(ix.meta[d].points)
+		if !ok {
 			return false
+		}
+		if f.geo != nil {
+			*f.geo = append(*f.geo, geoCand{doc: d, exact: exact, lb: lb, dist: dist})
 		}
 	}
 	return true
@@ -488,6 +586,32 @@ func (ix *Index) applyDocFilters(b bitset, f *filter) {
 		return
 	}
 	full := ix.bOpenFull[max(f.hourBit, 0)]
+	if f.hasOpen {
+		cnt := 0
+		for i, w := range b {
+			if full != nil {
+				w &^= full[i]
+			}
+			cnt += bits.OnesCount64(w)
+		}
+		// The documents open at the minute, when cached (or worth caching: see openPartial), settle the
+		// opening hours a word at a time.
+		if part := ix.openPartial(f, cnt); part != nil {
+			for i := range b {
+				keep := part[i]
+				if full != nil {
+					keep |= full[i]
+				}
+				b[i] &= keep
+			}
+			if !all {
+				return
+			}
+			g := *f
+			g.hasOpen = false
+			f = &g
+		}
+	}
 	for i, w := range b {
 		check := w
 		if !all && full != nil {
@@ -582,6 +706,13 @@ func selSet(b bitset, sets *[32]bitset, mask uint32) bitset {
 // facets counts, over match, the areas of the documents passing the
 // target-group filter and the target groups of those passing the area
 // filter: each facet with every filter except its own.
+//
+// A sparse word of match is counted from its documents' own facet bits
+// (facetBits); the dense words of a block of facetBlock words (one cache
+// line of each set) are counted area by area over the block: the 22 area
+// and group sets start at the same offset of their pages, so counting a
+// word at a time had their lines evict one another from one cache set
+// before the next word used them again.
 func (ix *Index) facets(match, asel, gsel bitset) (areas, groups [32]int) {
 	var used [2][]int
 	for i := range 32 {
@@ -592,44 +723,70 @@ func (ix *Index) facets(match, asel, gsel bitset) (areas, groups [32]int) {
 			used[1] = append(used[1], i)
 		}
 	}
-	for i, w := range match {
-		if w == 0 {
-			continue
-		}
-		wa, wg := w, w
-		if gsel != nil {
-			wa &= gsel[i]
-		}
-		if asel != nil {
-			wg &= asel[i]
-		}
-		if wa != 0 {
-			if bits.OnesCount64(wa) <= facetSparse {
-				// A sparse word: the documents' own bits are cheaper
-				// than a popcount per area.
-				for v := wa; v != 0; v &= v - 1 {
-					addBits(&areas, uint32(ix.facetBits[i<<6|bits.TrailingZeros64(v)]))
+	fbits := ix.facetBits
+	var da, dg [facetBlock]uint64
+	for blk := 0; blk < len(match); blk += facetBlock {
+		ws := match[blk:min(blk+facetBlock, len(match))]
+		denseA, denseG := false, false
+		for j, w := range ws {
+			da[j], dg[j] = 0, 0
+			if w == 0 {
+				continue
+			}
+			i := blk + j
+			wa, wg := w, w
+			if gsel != nil {
+				wa &= gsel[i]
+			}
+			if asel != nil {
+				wg &= asel[i]
+			}
+			if wa != 0 {
+				if bits.OnesCount64(wa) <= facetSparse {
+					for v := wa; v != 0; v &= v - 1 {
+						addBits(&areas, uint32(fbits[i<<6|bits.TrailingZeros64(v)]))
+					}
+				} else {
+					da[j], denseA = wa, true
 				}
-			} else {
-				for _, a := range used[0] {
-					areas[a] += bits.OnesCount64(wa & ix.bArea[a][i])
+			}
+			if wg != 0 {
+				if bits.OnesCount64(wg) <= facetSparse {
+					for v := wg; v != 0; v &= v - 1 {
+						addBits(&groups, uint32(fbits[i<<6|bits.TrailingZeros64(v)]>>32))
+					}
+				} else {
+					dg[j], denseG = wg, true
 				}
 			}
 		}
-		if wg != 0 {
-			if bits.OnesCount64(wg) <= facetSparse {
-				for v := wg; v != 0; v &= v - 1 {
-					addBits(&groups, uint32(ix.facetBits[i<<6|bits.TrailingZeros64(v)]>>32))
+		n := len(ws)
+		if denseA {
+			for _, a := range used[0] {
+				set := ix.bArea[a][blk : blk+n]
+				c := 0
+				for j, x := range set {
+					c += bits.OnesCount64(da[j] & x)
 				}
-			} else {
-				for _, g := range used[1] {
-					groups[g] += bits.OnesCount64(wg & ix.bGroup[g][i])
+				areas[a] += c
+			}
+		}
+		if denseG {
+			for _, g := range used[1] {
+				set := ix.bGroup[g][blk : blk+n]
+				c := 0
+				for j, x := range set {
+					c += bits.OnesCount64(dg[j] & x)
 				}
+				groups[g] += c
 			}
 		}
 	}
 	return areas, groups
 }
+
+// facetBlock is the number of words of a block of facets: 64 bytes.
+const facetBlock = 8
 
 // facetSparse is the number of matches in a 64-document word up to which
 // facets are counted per document (one 8-byte load each) rather than by a
@@ -701,7 +858,13 @@ func (ix *Index) Search(q Query) Result {
 			ix.applyDocFilters(match, &f)
 		}
 	} else {
+		if f.hasGeo && f.radius > 0 {
+			// Ordered by distance: keep the distances the radius check computes.
+			s.geo = s.geo[:0]
+			f.geo = &s.geo
+		}
 		ix.applyDocFilters(match, &f)
+		f.geo = nil
 	}
 	if n == 0 || orMode {
 		copy(final, match)
@@ -765,10 +928,29 @@ func (ix *Index) Search(q Query) Result {
 			return byName(a, b)
 		}
 		top := newTopK(cands, pageK(q.Offset, q.Limit), cmp)
-		final.each(func(d uint32) {
-			dist, ok := f.nearest(ix.meta[d].points)
-			top.push(cand{doc: d, dist: dist, hasDist: ok})
-		})
+		if f.radius > 0 {
+			// Every match passed the radius check, which kept a lower bound of its distance or the
+			// distance: a document whose bound is beyond the page's farthest cannot enter the page, and
+			// its distance is never computed.
+			k := pageK(q.Offset, q.Limit)
+			for _, g := range s.geo {
+				if !final.has(g.doc) {
+					continue
+				}
+				if !g.exact {
+					if k > 0 && len(top.items) == k && g.lb > top.items[0].dist {
+						continue
+					}
+					g.dist, _ = f.nearest(ix.meta[g.doc].points)
+				}
+				top.push(cand{doc: g.doc, dist: g.dist, hasDist: true})
+			}
+		} else {
+			final.each(func(d uint32) {
+				dist, ok := f.nearest(ix.meta[d].points)
+				top.push(cand{doc: d, dist: dist, hasDist: ok})
+			})
+		}
 		cands = top.items
 	default:
 		cmp = byName

@@ -61,22 +61,41 @@ func (ix *Index) livePrefix(p string) bool {
 	return found
 }
 
-// closest returns the live term nearest to t within the typo budget.
+// nearTerm is the closest live term found for a query token: d < 0 when none is within the typo budget.
+type nearTerm struct {
+	tok   string
+	id    uint32
+	d, df int
+}
+
+// nearer makes term id, at distance d from n.tok, n's choice if it is closer than the one so far: the
+// nearest, then the most frequent (the likely intent), then the first in order.
+func (ix *Index) nearer(n *nearTerm, id uint32, d int) {
+	df := ix.df(id)
+	if df == 0 {
+		return
+	}
+	if n.d < 0 || d < n.d || (d == n.d && (df > n.df || (df == n.df && ix.voc.terms[id] < ix.voc.terms[n.id]))) {
+		n.id, n.d, n.df = id, d, df
+	}
+}
+
+// closest returns the live term nearest to t within the typo budget. The query's expansion (expand) has
+// usually found it already, walking the same fuzzy neighbours of the same token.
 func (ix *Index) closest(t string, s *scratch) (string, bool) {
-	best, bestD, bestDF := uint32(0), -1, 0
-	ix.voc.fuzzy(t, maxEdits(utf8.RuneCountInString(t)), &s.fz, func(id uint32, d int) {
-		df := ix.df(id)
-		if df == 0 {
-			return
+	n := nearTerm{tok: t, d: -1}
+	found := false
+	for _, e := range s.near {
+		if e.tok == t {
+			n, found = e, true
+			break
 		}
-		better := bestD < 0 || d < bestD || (d == bestD && (df > bestDF ||
-			(df == bestDF && ix.voc.terms[id] < ix.voc.terms[best])))
-		if better {
-			best, bestD, bestDF = id, d, df
-		}
-	})
-	if bestD < 0 {
+	}
+	if !found {
+		ix.voc.fuzzy(t, maxEdits(utf8.RuneCountInString(t)), &s.fz, func(id uint32, d int) { ix.nearer(&n, id, d) })
+	}
+	if n.d < 0 {
 		return "", false
 	}
-	return ix.voc.terms[best], true
+	return ix.voc.terms[n.id], true
 }

@@ -3,11 +3,14 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"runtime"
+	"strings"
 
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cus-suite/cus/platform/apierr"
@@ -16,13 +19,15 @@ import (
 	"github.com/cus-suite/cus/platform/sheet"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	"github.com/cus-suite/cus/services/catalogue/internal/domain"
+	"github.com/cus-suite/cus/services/catalogue/internal/search"
 	"github.com/cus-suite/cus/services/catalogue/internal/store"
 )
 
 // ImportServices imports services from a spreadsheet or an HSDS JSON export, or reports what it would do.
 //
-// The rows are written in batches of store.ImportBatch, each one transaction with its change-feed entries, so a
-// file of thousands of services costs a few commits. A failure (a full disk) stops the import after the batches
+// The rows are written in batches of store.ImportBatch (fewer on etcd, whose transactions are limited:
+// Store.ImportBatchSize), each one transaction with its change-feed entries, so a file of thousands of services
+// costs a few commits. A failure (a full disk) stops the import after the batches
 // already committed: the error is returned, and running the file again completes it, since rows that are
 // already stored report UNCHANGED.
 func (s *Server) ImportServices(ctx context.Context, req *cataloguev1.ImportServicesRequest) (*cataloguev1.ImportServicesResponse, error) {
@@ -40,7 +45,7 @@ func (s *Server) ImportServices(ctx context.Context, req *cataloguev1.ImportServ
 	if format == cataloguev1.ImportFormat_IMPORT_FORMAT_UNSPECIFIED {
 		format = detectImportFormat(content)
 	}
-	hash := paging.RequestHash(req)
+	hash := importRequestHash(req)
 	if !req.GetDryRun() {
 		if rep, ok, err := s.store.ImportReport(req.GetRequestId(), hash); err != nil || ok {
 			if err != nil {
@@ -155,8 +160,9 @@ func (s *Server) importBatches(ctx context.Context, items []*domain.ImportItem, 
 	committed := make(chan *importStage, 1)
 	g.Go(func() error {
 		defer close(planned)
-		for start := 0; start < len(items); start += store.ImportBatch {
-			st := &importStage{start: start, items: items[start:min(start+store.ImportBatch, len(items))]}
+		size := s.store.ImportBatchSize()
+		for start := 0; start < len(items); start += size {
+			st := &importStage{start: start, items: items[start:min(start+size, len(items))]}
 			ids, curs, bases, err := s.store.ImportSnapshot(st.items)
 			if err != nil {
 				return err
@@ -217,12 +223,57 @@ func (s *Server) importBatches(ctx context.Context, items []*domain.ImportItem, 
 		return nil
 	})
 	for st := range committed {
-		for _, w := range st.written {
-			s.indexed(w.Service, w.Rev)
-		}
+		s.indexedBatch(st.written)
 		report(st.items, st.plans)
 	}
 	return g.Wait()
+}
+
+// indexedBatch is indexed for a committed batch: the documents are projected on every core and go into the
+// search index as one batch (search.Index.UpsertBatch analyses their text on every core before it takes the
+// index's write lock, then holds it a few milliseconds of documents at a time), so the rows of a batch do not
+// queue one at a time for the lock, each behind the searches in progress and the other imports' rows.
+func (s *Server) indexedBatch(written []store.Written) {
+	if len(written) == 0 {
+		return
+	}
+	docs := make([]search.Doc, len(written))
+	workers := min(runtime.GOMAXPROCS(0), (len(written)+63)/64)
+	chunk := (len(written) + workers - 1) / workers
+	var g errgroup.Group
+	for lo := 0; lo < len(written); lo += chunk {
+		hi := min(lo+chunk, len(written))
+		g.Go(func() error {
+			for i := lo; i < hi; i++ {
+				docs[i] = domain.IndexDoc(written[i].Service, written[i].Rev)
+			}
+			return nil
+		})
+	}
+	_ = g.Wait() // projecting does not fail
+	s.index.UpsertBatch(docs)
+	for _, w := range written {
+		s.cache.put(strings.TrimPrefix(w.Service.GetName(), domain.ServicePrefix), w.Rev, w.Service)
+	}
+}
+
+// importRequestHash is paging.RequestHash(req), the same bytes, for a request with content: the hash of the
+// request's deterministic encoding without its request id. The content comes first in that encoding (field 1),
+// so it is hashed where it lies instead of being copied into an encoding of the whole request first (a copy
+// of up to 4 MiB per import, in fresh memory).
+func importRequestHash(req *cataloguev1.ImportServicesRequest) []byte {
+	content := req.GetContent()
+	if len(content) == 0 {
+		return paging.RequestHash(req)
+	}
+	rest := &cataloguev1.ImportServicesRequest{Format: req.GetFormat(), DryRun: req.GetDryRun()}
+	rest.ProtoReflect().SetUnknown(req.ProtoReflect().GetUnknown())
+	tail, _ := proto.MarshalOptions{Deterministic: true}.Marshal(rest)
+	h := sha256.New()
+	h.Write(protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.BytesType), uint64(len(content))))
+	h.Write(content)
+	h.Write(tail)
+	return h.Sum(nil)
 }
 
 // detectImportFormat tells an XLSX workbook (a ZIP file), HSDS JSON (a list or an object) and CSV apart.

@@ -15,6 +15,30 @@ import (
 // is shared by thousands of services, small enough that a commit does not hold the write loop for long.
 const ImportBatch = 4000
 
+// Bounds of what one row (or one federated change) writes, for engines that limit a transaction (etcd): at
+// most rowKeys keys (the service, its import key or peer-log entry, its change, and the removal of the change
+// it supersedes) of at most rowBytes (a service record of 16 KiB is far beyond what validation lets through,
+// twice: the record and its change).
+const (
+	rowKeys  = 5
+	rowBytes = 32 << 10
+)
+
+// ImportBatchSize is how many rows one import transaction writes on this store's engine: ImportBatch on bbolt;
+// on etcd as many as fit its transaction limits (--etcd-max-txn-ops, --etcd-max-request-bytes), so an import of
+// any size goes through in batches instead of being refused as one write too large.
+func (s *Store) ImportBatchSize() int {
+	keys, bytes := s.be.WriteLimit()
+	if keys <= 0 {
+		return ImportBatch
+	}
+	n := min(ImportBatch, (keys-8)/rowKeys)
+	if bytes > 0 {
+		n = min(n, bytes/rowBytes)
+	}
+	return max(1, n)
+}
+
 // Written is a service an import stored, with the revision of its write (for the search index).
 type Written struct {
 	Service *cataloguev1.Service
@@ -110,7 +134,8 @@ func (s *Store) ImportRows(ctx context.Context, items []*domain.ImportItem, plan
 				next.CreateTime = old.GetCreateTime()
 			}
 			stamp(next, domain.ServicePrefix+it.ID, rev, now, created)
-			v, err := encode(rev, next)
+			// Marshalled once, into the record's own buffer (encode marshals, then copies behind the revision).
+			v, err := encodeSized(rev, next)
 			if err != nil {
 				return err
 			}

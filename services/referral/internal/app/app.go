@@ -56,6 +56,7 @@ type Config struct {
 	ClientKey  string
 	Security   grpcserver.SecurityFlags
 	Growth     storage.GrowthFlags
+	Storage    storage.EngineFlags
 	// Audit and watches (see docs/referral.md).
 	AuditAnchorFile     string
 	AuditInterval       time.Duration
@@ -105,6 +106,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.WebhookCataloguePoll, "webhook-catalogue-poll", 15*time.Second, "how often the catalogue's change feed is read while a webhook wants catalogue events (needs --service-token-file)")
 	c.Security.RegisterFlags(fs)
 	c.Growth.RegisterFlags(fs)
+	c.Storage.RegisterFlags(fs, "referral")
 }
 
 // Webhooks builds the webhook options from the flags (the allowlist parsed).
@@ -141,6 +143,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	ch.NonEmpty("data-dir", c.DataDir)
+	if _, err := c.Storage.Engine(); err != nil {
+		ch.Fail("storage-engine", "%v", err)
+	}
 	if c.DataDir != "" && Inside(c.DataKeyPath(), c.DataDir) {
 		ch.Fail("data-key-file", "%s is inside --data-dir %s: keep the data key ring apart from the data it protects (a secret store, a credentials directory)", c.DataKeyPath(), c.DataDir)
 	}
@@ -300,7 +305,11 @@ func openStore(cfg Config, log *zap.Logger) (*store.Store, error) {
 	if created {
 		log.Warn("created a new PESEL index key for a new store: keep it in the secret store", zap.String("file", cfg.PESELKeyPath()))
 	}
-	st, err := store.Open(cfg.DataFile(), key, log, store.WithDataKeys(ring))
+	engine, err := cfg.Storage.Engine()
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(cfg.DataFile(), key, log, store.WithDataKeys(ring), store.WithEngine(engine))
 	if err != nil {
 		return nil, fmt.Errorf("data file %s: %w", cfg.DataFile(), err)
 	}
@@ -439,6 +448,6 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	// A commit whose outcome on disk is unknown, or a compaction whose swap could not be made durable, ends Run
 	// with an error (health NOT_SERVING while the server drains), for the supervisor to restart the process and
 	// read the file again (docs/decisions.md).
-	ctx, finish := storage.Supervise(ctx, cfg.DataFile())
+	ctx, finish := storage.Supervise(ctx, cfg.Storage.Location(cfg.DataFile()))
 	return finish(gs.Serve(ctx, ls))
 }

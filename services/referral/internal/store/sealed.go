@@ -24,7 +24,8 @@ import (
 type Option func(*options)
 
 type options struct {
-	ring *KeyRing
+	ring   *KeyRing
+	engine storage.Engine
 }
 
 // WithDataKeys gives the data key ring that encrypts the personal records (required).

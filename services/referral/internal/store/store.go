@@ -67,6 +67,8 @@ type Store struct {
 	now  func() time.Time
 	// kinds are its resources on the resource kit (records.go).
 	kinds kinds
+	// engine is the storage engine (WithEngine; zero: bbolt at path).
+	engine storage.Engine
 	// auditFault, when set, fails every stand-alone audit write (SetAuditFault, for tests).
 	auditFault atomic.Pointer[error]
 }
@@ -88,7 +90,7 @@ func Open(path string, peselKey []byte, log *zap.Logger, opts ...Option) (*Store
 	if log == nil {
 		log = zap.NewNop()
 	}
-	s := &Store{path: path, key: append([]byte(nil), peselKey...), ring: o.ring, log: log, now: func() time.Time { return time.Now().UTC() }}
+	s := &Store{path: path, key: append([]byte(nil), peselKey...), ring: o.ring, log: log, now: func() time.Time { return time.Now().UTC() }, engine: o.engine}
 	s.declareKinds()
 	be, err := s.open()
 	if err != nil {
@@ -111,7 +113,7 @@ func Open(path string, peselKey []byte, log *zap.Logger, opts ...Option) (*Store
 }
 
 func (s *Store) open() (*storage.Backend, error) {
-	return storage.Open(s.path, storage.Options{Buckets: allBuckets, SchemaVersion: SchemaVersion, Logger: s.log,
+	return storage.Open(s.path, storage.Options{Buckets: allBuckets, SchemaVersion: SchemaVersion, Logger: s.log, Engine: s.engine,
 		Migrations: []storage.Migration{{From: 1, Run: s.sealPlaintext},
 			{From: 2, Run: func(tx storage.Tx) error { return storage.MigrateRequests(tx, time.Now()) }},
 			{From: 3, Run: s.indexProviders}}})
