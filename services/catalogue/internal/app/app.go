@@ -235,6 +235,12 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	// The maintenance worker (change-log compaction, request-id expiry) stops with the server.
 	mctx, stopMaintenance := context.WithCancel(gctx)
 	g.Go(func() error { defer stopMaintenance(); return gs.Serve(gctx, ls) })
+	// On etcd other replicas write to the same store: the index follows their writes from the revision read
+	// before it loads (server/follow.go). On bbolt this process is the only writer.
+	followFrom := int64(-1)
+	if engine.Kind == storage.EngineEtcd {
+		followFrom = srv.FollowFrom()
+	}
 	g.Go(func() error {
 		load, err := srv.OpenIndex(gctx, cfg.SnapshotFile())
 		if err != nil {
@@ -258,6 +264,9 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		}
 		// Calls go through from here; the workers start before the health says SERVING, so what a caller
 		// sees once it does (the first compaction checkpoint included) is the steady state.
+		if followFrom >= 0 {
+			g.Go(func() error { return srv.Follow(gctx, followFrom) })
+		}
 		srv.MarkIndexReady()
 		if syncer != nil {
 			g.Go(func() error { syncer.Run(gctx); return nil })

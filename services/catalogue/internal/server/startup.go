@@ -57,6 +57,11 @@ type startState struct {
 
 	saveMu   sync.Mutex
 	savedRev atomic.Int64 // revision of the snapshot on disk (-1: none known)
+
+	// following: a Follow runs (etcd), and every change at or below followed is in the index. The store's
+	// revision then also counts other replicas' commits, which only the follower puts in the index.
+	following atomic.Bool
+	followed  atomic.Int64
 }
 
 func newStartState() *startState {
@@ -89,11 +94,15 @@ func (s *Server) beginWrite() (end func()) {
 // indexedRevision is a store revision R such that every write at or below R is in the index: the newest
 // committed revision, lowered below every write still between its commit and its index update. A write
 // registered later commits above the revision read here, and an open one commits above the revision it
-// registered with, so neither is at or below R. Writers never wait for it.
+// registered with, so neither is at or below R. Writers never wait for it. With other replicas writing to the
+// same store (Follow), R is also at most what the follower applied.
 func (s *Server) indexedRevision() int64 {
 	s.start.writesMu.Lock()
 	defer s.start.writesMu.Unlock()
 	r := s.store.Backend().Revision()
+	if s.start.following.Load() {
+		r = min(r, s.start.followed.Load())
+	}
 	for _, began := range s.start.writes {
 		r = min(r, began)
 	}

@@ -1,0 +1,94 @@
+package server_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cus-suite/cus/platform/etcdtest"
+	"github.com/cus-suite/cus/platform/storage"
+	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
+	"github.com/cus-suite/cus/services/catalogue/internal/server"
+	"github.com/cus-suite/cus/services/catalogue/internal/store"
+)
+
+// On etcd the store's revision also counts the other replicas' commits, which only the follower brings into
+// this replica's index: a snapshot written before the follower applied one must not claim it (the next start
+// would skip it), and once the follower has it the snapshot may.
+func TestSnapshotClaimsOnlyWhatTheFollowerApplied(t *testing.T) {
+	c := etcdtest.StartOne(t)
+	engine := storage.Engine{Kind: storage.EngineEtcd, Etcd: storage.EtcdOptions{Client: c.Client(t), Prefix: "/cus/catalogue/"}}
+	open := func() *store.Store {
+		st, err := store.OpenOn(engine, "", zap.NewNop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		return st
+	}
+	other, mine := open(), open()
+	srv := server.New(mine, rawicz, zap.NewNop())
+	from := srv.FollowFrom()
+	if _, err := srv.LoadIndex(); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	id := "0194c050-3022-7053-8000-00000000f201"
+	svc := &cataloguev1.Service{DisplayName: "Kwiaciarnia społeczna", Areas: []cataloguev1.Area{cataloguev1.Area_AREA_SOCIAL_ASSISTANCE},
+		OriginTerc: rawicz, Status: cataloguev1.ServiceStatus_SERVICE_STATUS_ACTIVE}
+	_, rev, _, err := other.CreateService(ctx, id, svc, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for mine.Backend().Revision() < rev { // this replica's store has seen the commit; its index has not
+		if ctx.Err() != nil {
+			t.Fatal("the other replica's commit never reached this one's store")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	path := filepath.Join(t.TempDir(), "index.snapshot")
+	meta, err := srv.SaveIndex(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meta.Revision >= rev {
+		t.Fatalf("a snapshot before the follower ran claims revision %d; the other replica's write at %d is not in it", meta.Revision, rev)
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	fctx, stop := context.WithCancel(gctx)
+	g.Go(func() error { return srv.Follow(fctx, from) })
+	for {
+		if _, ok := srv.Index().Get(id); ok {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("the follower never indexed the other replica's write")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// The watermark moves once the follower's pass ends, just after the document is in.
+	for {
+		meta, err = srv.SaveIndex(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if meta.Revision >= rev || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	stop()
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if meta.Revision < rev {
+		t.Fatalf("after the follower applied revision %d the snapshot still claims only %d", rev, meta.Revision)
+	}
+}
