@@ -22,12 +22,21 @@ type Shared struct {
 	dir string
 }
 
-// StartShared starts one member with the default options in a fresh temporary directory and waits until it
-// leads. Its log goes to stderr at error level (CUS_ETCD_LOG overrides the level). The caller must Stop it.
-func StartShared() (*Shared, error) {
-	opts := Options{TickMs: 25, ElectionMs: 250, LogLevel: "error"}
+// StartShared starts one member with opts (zero fields as in StartWith) in a fresh temporary directory and
+// waits until it leads. Its log goes to stderr at error level (CUS_ETCD_LOG overrides the level). The caller
+// must Stop it.
+func StartShared(opts Options) (*Shared, error) {
+	if opts.TickMs == 0 {
+		opts.TickMs = 25
+	}
+	if opts.ElectionMs == 0 {
+		opts.ElectionMs = 10 * opts.TickMs
+	}
 	if env := os.Getenv("CUS_ETCD_LOG"); env != "" {
 		opts.LogLevel = env
+	}
+	if opts.LogLevel == "" {
+		opts.LogLevel = "error"
 	}
 	lvl, err := zapcore.ParseLevel(opts.LogLevel)
 	if err != nil {

@@ -1,6 +1,10 @@
 package storage
 
-import "sync/atomic"
+import (
+	"os"
+	"path/filepath"
+	"sync/atomic"
+)
 
 // testEngine, when set, chooses the engine of a bbolt Open by its path (SetTestEngine).
 var testEngine atomic.Pointer[func(path string) (Engine, bool)]
@@ -27,6 +31,11 @@ func openTestEngine(path string, opts Options) (b *Backend, ok bool, err error) 
 	e, use := (*fn)(path)
 	if !use || e.Kind != EngineEtcd {
 		return nil, false, nil
+	}
+	// bbolt creates the file's directory, and services put files of their own beside it (the catalogue's
+	// search index snapshot): so does its stand-in.
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, true, err
 	}
 	opts.Engine, opts.testPath = e, path
 	b, err = openEtcd(opts)
