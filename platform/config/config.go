@@ -2,6 +2,9 @@
 // each flag's variable name derives from the flag: `--data-dir` is `CUS_DATA_DIR`. A flag given on the command
 // line wins over the environment, which wins over the default. Bad values stop the process with a message
 // naming the flag and the variable.
+//
+// It also owns the programs' main(): Main picks the subcommand (serve by default), runs it under a context
+// that SIGINT and SIGTERM cancel, and turns its error into a message on stderr and exit status 1 (main.go).
 package config
 
 import (

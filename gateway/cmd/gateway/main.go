@@ -5,12 +5,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/cus-suite/cus/gateway/internal/app"
 	"github.com/cus-suite/cus/platform/config"
@@ -18,13 +15,8 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:])
-	stop()
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "gateway:", err)
-		os.Exit(1)
-	}
+	// The gateway has no subcommands: every argument is a flag of serve.
+	config.Main("gateway", config.Command{Name: "serve", Run: run})
 }
 
 func run(ctx context.Context, args []string) error {

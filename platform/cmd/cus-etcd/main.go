@@ -21,37 +21,22 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
-	"fmt"
 	"os"
-	"os/signal"
-	"strings"
-	"syscall"
 
+	"github.com/cus-suite/cus/platform/config"
 	"github.com/cus-suite/cus/platform/logging"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	err := dispatch(ctx, os.Args[1:])
-	stop()
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "cus-etcd:", err)
-		os.Exit(1)
+	adminCmd := func(cmd string) config.Command {
+		return config.Command{Name: cmd, Run: func(ctx context.Context, args []string) error {
+			return admin(ctx, cmd, args, os.Getenv, os.Stdout)
+		}}
 	}
-}
-
-func dispatch(ctx context.Context, args []string) error {
-	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		cmd, args = args[0], args[1:]
-	}
-	switch cmd {
-	case "serve":
-		return run(ctx, args, os.Getenv, logging.RouteGRPCLogs, nil)
-	case "status", "defrag", "disarm", "members", "add-member", "remove-member":
-		return admin(ctx, cmd, args, os.Getenv, os.Stdout)
-	}
-	return fmt.Errorf("unknown command %q (want serve, status, defrag, disarm, members, add-member or remove-member)", cmd)
+	config.Main("cus-etcd",
+		config.Command{Name: "serve", Run: func(ctx context.Context, args []string) error {
+			return run(ctx, args, os.Getenv, logging.RouteGRPCLogs, nil)
+		}},
+		adminCmd("status"), adminCmd("defrag"), adminCmd("disarm"), adminCmd("members"), adminCmd("add-member"), adminCmd("remove-member"),
+	)
 }

@@ -10,12 +10,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/cus-suite/cus/platform/config"
 	"github.com/cus-suite/cus/platform/logging"
@@ -23,31 +20,18 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:])
-	stop()
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "catalogue:", err)
-		os.Exit(1)
-	}
-}
-
-func run(ctx context.Context, args []string) error {
-	cmd := "serve"
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		cmd, args = args[0], args[1:]
-	}
-	switch cmd {
-	case "serve":
-		return serve(ctx, args)
-	case "backup":
-		return app.BackupCommand(ctx, args, os.Getenv)
-	case "restore":
-		return app.RestoreCommand(args, os.Getenv)
-	case "generate":
-		return app.GenerateCommand(ctx, args, os.Getenv)
-	}
-	return fmt.Errorf("unknown command %q (want serve, backup, restore or generate)", cmd)
+	config.Main("catalogue",
+		config.Command{Name: "serve", Run: serve},
+		config.Command{Name: "backup", Run: func(ctx context.Context, args []string) error {
+			return app.BackupCommand(ctx, args, os.Getenv)
+		}},
+		config.Command{Name: "restore", Run: func(_ context.Context, args []string) error {
+			return app.RestoreCommand(args, os.Getenv)
+		}},
+		config.Command{Name: "generate", Run: func(ctx context.Context, args []string) error {
+			return app.GenerateCommand(ctx, args, os.Getenv)
+		}},
+	)
 }
 
 func serve(ctx context.Context, args []string) error {

@@ -9,12 +9,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/cus-suite/cus/platform/config"
 	"github.com/cus-suite/cus/platform/logging"
@@ -22,29 +19,15 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:])
-	stop()
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "provider:", err)
-		os.Exit(1)
-	}
-}
-
-func run(ctx context.Context, args []string) error {
-	cmd := "serve"
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		cmd, args = args[0], args[1:]
-	}
-	switch cmd {
-	case "serve":
-		return serve(ctx, args)
-	case "backup":
-		return app.BackupCommand(ctx, args, os.Getenv)
-	case "restore":
-		return app.RestoreCommand(args, os.Getenv)
-	}
-	return fmt.Errorf("unknown command %q (want serve, backup or restore)", cmd)
+	config.Main("provider",
+		config.Command{Name: "serve", Run: serve},
+		config.Command{Name: "backup", Run: func(ctx context.Context, args []string) error {
+			return app.BackupCommand(ctx, args, os.Getenv)
+		}},
+		config.Command{Name: "restore", Run: func(_ context.Context, args []string) error {
+			return app.RestoreCommand(args, os.Getenv)
+		}},
+	)
 }
 
 func serve(ctx context.Context, args []string) error {

@@ -13,12 +13,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/cus-suite/cus/platform/config"
 	"github.com/cus-suite/cus/platform/logging"
@@ -26,33 +23,21 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:])
-	stop()
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "referral:", err)
-		os.Exit(1)
-	}
-}
-
-func run(ctx context.Context, args []string) error {
-	cmd := "serve"
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		cmd, args = args[0], args[1:]
-	}
-	switch cmd {
-	case "serve":
-		return serve(ctx, args)
-	case "backup":
-		return app.BackupCommand(ctx, args, os.Getenv, os.Stdout)
-	case "restore":
-		return app.RestoreCommand(args, os.Getenv, os.Stdout)
-	case "keys":
-		return app.KeysCommand(ctx, args, os.Getenv, os.Stdout)
-	case "audit":
-		return app.AuditCommand(ctx, args, os.Getenv, os.Stdout)
-	}
-	return fmt.Errorf("unknown command %q (want serve, backup, restore, keys or audit)", cmd)
+	config.Main("referral",
+		config.Command{Name: "serve", Run: serve},
+		config.Command{Name: "backup", Run: func(ctx context.Context, args []string) error {
+			return app.BackupCommand(ctx, args, os.Getenv, os.Stdout)
+		}},
+		config.Command{Name: "restore", Run: func(_ context.Context, args []string) error {
+			return app.RestoreCommand(args, os.Getenv, os.Stdout)
+		}},
+		config.Command{Name: "keys", Run: func(ctx context.Context, args []string) error {
+			return app.KeysCommand(ctx, args, os.Getenv, os.Stdout)
+		}},
+		config.Command{Name: "audit", Run: func(ctx context.Context, args []string) error {
+			return app.AuditCommand(ctx, args, os.Getenv, os.Stdout)
+		}},
+	)
 }
 
 func serve(ctx context.Context, args []string) error {
