@@ -88,6 +88,9 @@ func openEtcd(opts Options) (*Backend, error) {
 		e.cli, e.ownClient = cli, true
 	}
 	b := newBackend(etcdLocation(eo.Prefix), etcdLocation(eo.Prefix), opts)
+	if opts.testPath != "" { // SetTestEngine (testengine.go)
+		b.path, b.absPath = opts.testPath, absPath(opts.testPath)
+	}
 	b.etcd = e
 	fail := func(err error) (*Backend, error) {
 		if e.ownClient {

@@ -125,6 +125,8 @@ type Options struct {
 	Logger *zap.Logger
 	// Engine chooses bbolt (the default) or etcd (engine.go).
 	Engine Engine
+
+	testPath string // the bbolt path an etcd store stands in for (SetTestEngine)
 }
 
 // ReadTx is a read-only view of one consistent snapshot. Byte slices it returns are valid only inside the
@@ -223,6 +225,9 @@ func Open(path string, opts Options) (*Backend, error) {
 	}
 	switch opts.Engine.Kind {
 	case EngineBolt, "":
+		if b, ok, err := openTestEngine(path, opts); ok {
+			return b, err
+		}
 		return openBolt(path, opts)
 	case EngineEtcd:
 		return openEtcd(opts)

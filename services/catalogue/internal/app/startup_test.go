@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cus-suite/cus/platform/storage/enginetest"
 	"io"
 	"os"
 	"path/filepath"
@@ -290,6 +291,7 @@ func TestUnusableSnapshotIsIgnoredWithARebuild(t *testing.T) {
 		reason string
 	}{
 		{"restored from a backup (another feed id)", func(t *testing.T, cfg Config) {
+			enginetest.BboltOnly(t, "restores a backup over the data file")
 			backup := filepath.Join(t.TempDir(), "backup.db")
 			copyFile(t, cfg.DataFile(), backup)
 			if err := storage.Restore(backup, cfg.DataFile(), time.Second); err != nil {
@@ -336,6 +338,7 @@ func TestUnusableSnapshotIsIgnoredWithARebuild(t *testing.T) {
 			writeFile(t, cfg.SnapshotFile(), []byte("{}"))
 		}, "truncated in the file header"},
 		{"newer than the data file (an older file put back by hand)", func(t *testing.T, cfg Config) {
+			enginetest.BboltOnly(t, "copies an older data file back by hand")
 			// The data file of the first run, copied back over the file that went on: same feed id, but older
 			// than the snapshot written after more changes.
 			old := filepath.Join(t.TempDir(), "old.db")

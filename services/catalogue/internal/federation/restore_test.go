@@ -1,6 +1,7 @@
 package federation_test
 
 import (
+	"github.com/cus-suite/cus/platform/storage/enginetest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -43,6 +44,7 @@ func TestPeerRestoredFromABackupIsResynced(t *testing.T) {
 	eventually(t, "first sync", func() bool { return raw.originCount(jarocin) == 60 })
 	jar.stop()
 
+	enginetest.BboltOnly(t, "restores a backup over the data file")
 	if err := storage.Restore(backup, filepath.Join(jarDir, "catalogue.db"), time.Second); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/cus-suite/cus/platform/storage/enginetest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,6 +57,7 @@ func TestUnusableSnapshotIsRemoved(t *testing.T) {
 	}
 	create(srv, st, 1, "Biblioteka")
 	_ = st.Close()
+	enginetest.BboltOnly(t, "copies the data file and puts it back by hand")
 	reviewCopy(t, db, backup) // revision 1
 
 	srv, st = open()

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"github.com/cus-suite/cus/platform/storage/enginetest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -33,6 +34,7 @@ func writeSchema1(t *testing.T, path, feed string) {
 // TestFeedIDAcrossUpgradeAndRestore: upgrading a schema-1 file keeps its feed id (followers go on), while
 // restoring a schema-1 backup gives a new one (followers resync).
 func TestFeedIDAcrossUpgradeAndRestore(t *testing.T) {
+	enginetest.BboltOnly(t, "writes a schema-1 bbolt file and restores a copy of it")
 	dir := t.TempDir()
 	path := filepath.Join(dir, "catalogue.db")
 	writeSchema1(t, path, "feed-of-schema-1")

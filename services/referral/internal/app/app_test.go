@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/cus-suite/cus/platform/storage/enginetest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -161,6 +162,7 @@ func TestBackupWhileServingAndRestore(t *testing.T) {
 	noNeedles(t, "the backup", raw)
 	stop()
 
+	enginetest.BboltOnly(t, "restore writes a bbolt data file")
 	// Restore into a fresh directory; without the key the command warns.
 	restored := filepath.Join(dir, "restored")
 	out.Reset()

@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"github.com/cus-suite/cus/platform/storage/enginetest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,6 +48,7 @@ func runAudit(args ...string) (string, error) {
 // `referral audit archive` moves the entries past their retention to archives, and `referral audit verify`
 // verifies archives and live data as one chain; a tampered or missing archive makes it fail.
 func TestAuditArchiveAndVerifyCommands(t *testing.T) {
+	enginetest.BboltOnly(t, "the offline audit commands read the data file in --data-dir")
 	dataDir := auditStore(t)
 	dir := t.TempDir()
 	first, second := filepath.Join(dir, "audit-1.ndjson"), filepath.Join(dir, "audit-2.ndjson")

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"github.com/cus-suite/cus/platform/storage/enginetest"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 // store refuses writes and the service stops reporting SERVING and exits with the cause, for its supervisor to
 // restart it (today a failed reopen left a dead store behind a SERVING health check).
 func TestFailedDataFileStopsServing(t *testing.T) {
+	enginetest.BboltOnly(t, "fails the swap of a bbolt compaction")
 	defer func(f func(*store.Store)) { storeOpened = f }(storeOpened)
 	storeOpened = func(st *store.Store) {
 		st.SetCompactHook(func(s storage.CompactStage) error {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/cus-suite/cus/platform/storage/enginetest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,6 +68,7 @@ func noNeedles(t *testing.T, what string, raw []byte) {
 // `serve` refuses to start when residents exist and the PESEL index key or the data key ring is missing or
 // differs, instead of making a new key under which lookups and duplicate checks quietly find nobody.
 func TestStartRefusesMissingOrDifferentKeys(t *testing.T) {
+	enginetest.BboltOnly(t, "reads the data file's bytes")
 	dir := t.TempDir()
 	cfg := testConfig(dir)
 	_, _, stop := serve(t, cfg)
@@ -168,6 +170,7 @@ func TestDataKeyFileMustBeOutsideTheDataDir(t *testing.T) {
 // `keys rotate --drop-old` re-encrypts everything under a new key and drops the old one; the service starts
 // with the new ring and the old ring alone no longer opens the data.
 func TestKeysInitAndRotate(t *testing.T) {
+	enginetest.BboltOnly(t, "the offline keys commands rewrite the data file in --data-dir")
 	dir := t.TempDir()
 	env := func(string) string { return "" }
 	cfg := testConfig(dir)
@@ -236,6 +239,7 @@ func TestKeysInitAndRotate(t *testing.T) {
 
 // restore refuses a backup that the key ring (or the PESEL key) at hand cannot serve, restoring nothing.
 func TestRestoreRefusesABackupTheKeysDoNotFit(t *testing.T) {
+	enginetest.BboltOnly(t, "restores a copy of the data file")
 	dir := t.TempDir()
 	env := func(string) string { return "" }
 	cfg := testConfig(dir)

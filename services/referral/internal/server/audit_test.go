@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"errors"
+	"github.com/cus-suite/cus/platform/storage/enginetest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -74,6 +75,7 @@ func fileSize(t testing.TB, path string) int64 {
 // refusal written and synced into the audit chain with the raw name copied in. Anonymous and invalid-token
 // refusals are now counted and summarised: 10,000 of them grow the file by less than 64 KB.
 func TestAnonymousRefusalsAreSummarisedNotWrittenOneByOne(t *testing.T) {
+	enginetest.BboltOnly(t, "measures the growth of the data file")
 	h := start(t)
 	long := "residents/" + strings.Repeat("x", 6000)
 	before := fileSize(t, h.store.Path())
@@ -233,6 +235,7 @@ func TestAuditChainTamperingIsDetected(t *testing.T) {
 			if v, broken := verify(); !v.GetOk() || broken != 0 {
 				t.Fatalf("untouched chain: %v, head check broken at %d", v, broken)
 			}
+			enginetest.BboltOnly(t, "tampers with the data file through bbolt")
 			db, err := bolt.Open(h.store.Path(), 0o600, nil)
 			if err != nil {
 				t.Fatal(err)

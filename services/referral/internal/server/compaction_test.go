@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"github.com/cus-suite/cus/platform/storage/enginetest"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 // its swap, a read of another resident is answered (today every call waited for the whole file copy), and an
 // open WatchReferrals stream keeps delivering events after the swap, from the new file.
 func TestErasureCompactionDoesNotStopReadsOrWatches(t *testing.T) {
+	enginetest.BboltOnly(t, "an erasure compacts the bbolt file")
 	h := start(t, func(o *server.Options) { o.WatchHeartbeat = 50 * time.Millisecond })
 	keep, con, kase := h.seed(t, pesel(t, "800808", 1122), 0, 1)
 	gone, gcon, gkase := h.seed(t, pesel(t, "750101", 3344), 0, 1)

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"github.com/cus-suite/cus/platform/storage/enginetest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +20,7 @@ import (
 // still be written and fail closed with AUDIT_UNAVAILABLE once it cannot, nothing acknowledged is lost, and
 // everything works again once space is freed, with no restart.
 func TestFullDisk(t *testing.T) {
+	enginetest.BboltOnly(t, "fills the disk under the data file")
 	mnt := storagetest.SmallFilesystem(t, 32)
 	t.Run("service", func(t *testing.T) {
 		// The harness puts the data file in t.TempDir(), which is under TMPDIR: here, the small filesystem.

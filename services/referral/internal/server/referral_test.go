@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"github.com/cus-suite/cus/platform/storage/enginetest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,6 +54,7 @@ func TestPESELIndexLookupUniquenessAndNoPlainPESEL(t *testing.T) {
 	// The index holds HMAC keys: the PESEL appears in the file only inside the resident record.
 	var indexed int
 	h.store.Close()
+	enginetest.BboltOnly(t, "reads the data file's bytes through bbolt")
 	db, err := bolt.Open(h.store.Path(), 0o600, &bolt.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
@@ -164,6 +166,7 @@ func TestAuditChainRecordsAndDetectsTampering(t *testing.T) {
 	}
 	// Tamper with one byte of entry 3 in the file, behind the service's back.
 	h.store.Close()
+	enginetest.BboltOnly(t, "tampers with the data file through bbolt")
 	db, err := bolt.Open(h.store.Path(), 0o600, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/cus-suite/cus/platform/storage/enginetest"
 	"io"
 	"net"
 	"net/http"
@@ -455,6 +456,7 @@ func TestWebhookSecretNotInDataFileInClear(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.stop()
+	enginetest.BboltOnly(t, "reads the data file's bytes")
 	b, err := os.ReadFile(filepath.Join(h.dir, "referral.db"))
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cus-suite/cus/platform/storage/enginetest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -297,6 +298,7 @@ func TestArchiveRefusesShortRetentionAndBrokenChains(t *testing.T) {
 	// A changed entry in the data file: archiving it would move the evidence out; refused, nothing written.
 	path := st.Path()
 	st.Close()
+	enginetest.BboltOnly(t, "tampers with the data file through bbolt")
 	db, err := bolt.Open(path, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)

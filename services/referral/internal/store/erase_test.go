@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/cus-suite/cus/platform/storage/enginetest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,6 +54,7 @@ func fileHolds(t *testing.T, path string, cts [][]byte) bool {
 // then (today a later backup carries it); the next Open finds the journaled compaction and finishes it
 // before serving.
 func TestErasureInterruptedBeforeTheSwapIsCompactedAtOpen(t *testing.T) {
+	enginetest.BboltOnly(t, "interrupts the swap of a bbolt compaction")
 	path := filepath.Join(t.TempDir(), "referral.db")
 	s := openStore(t, path, testRing(t, "k1"))
 	ps := people(t)
@@ -91,6 +93,7 @@ func TestErasureInterruptedBeforeTheSwapIsCompactedAtOpen(t *testing.T) {
 // platform's verified restore); at the next Open the erasure journal erases the resident again (audited),
 // its ciphertext is compacted away, and the others are as they were in the backup.
 func TestRestoreDoesNotBringErasedResidentsBack(t *testing.T) {
+	enginetest.BboltOnly(t, "restores a bbolt backup file and reads its bytes")
 	dir := t.TempDir()
 	path := filepath.Join(dir, "referral.db")
 	s := openStore(t, path, testRing(t, "k1"))

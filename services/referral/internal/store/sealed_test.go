@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cus-suite/cus/platform/storage/enginetest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -119,6 +120,7 @@ func TestDataFileAndBackupHoldNoPersonalDataInClear(t *testing.T) {
 		seed(t, s, p)
 		needles = append(needles, p.needles()...)
 	}
+	enginetest.BboltOnly(t, "reads the data file's bytes")
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -195,6 +197,7 @@ func TestSealedRecordCannotBeMovedOrAltered(t *testing.T) {
 		}, func(s *Store) error { _, err := s.GetResident(ps[0].id); return err }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			enginetest.BboltOnly(t, "copies and alters the data file through bbolt")
 			cp := filepath.Join(t.TempDir(), "referral.db")
 			copyFile(t, path, cp)
 			db, err := bolt.Open(cp, 0o600, nil)
@@ -257,6 +260,7 @@ func TestOpenRefusesMissingOrDifferentKeys(t *testing.T) {
 			}
 		})
 	}
+	enginetest.BboltOnly(t, "Inspect reads the data file")
 	info, err := Inspect(path)
 	if err != nil || info.New() || info.Residents != 1 || info.PESELFingerprint == nil || len(info.DataKeys) != 1 {
 		t.Fatalf("inspect: %+v %v", info, err)
@@ -298,6 +302,7 @@ func TestReencryptUnderANewKey(t *testing.T) {
 	}
 	s.Close()
 
+	enginetest.BboltOnly(t, "reads the data file's bytes through bbolt")
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
@@ -357,6 +362,7 @@ func TestErasureRemovesTheCiphertext(t *testing.T) {
 	if _, err := s.EraseResident(context.Background(), gone.id, Write{}); err != nil {
 		t.Fatal(err)
 	}
+	enginetest.BboltOnly(t, "reads the data file's bytes")
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -387,6 +393,7 @@ func TestErasureRemovesTheCiphertext(t *testing.T) {
 // A data file of schema 1 (records in clear) is sealed at the first Open with a key ring, and its old pages
 // are compacted away.
 func TestClearFileIsSealedOnOpen(t *testing.T) {
+	enginetest.BboltOnly(t, "writes a clear bbolt file to seal")
 	path := filepath.Join(t.TempDir(), "referral.db")
 	p := people(t)[2]
 	be, err := storage.Open(path, storage.Options{Buckets: allBuckets, SchemaVersion: 1})
