@@ -168,6 +168,11 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 	if err != nil {
 		return err
 	}
+	// The data directory holds the search index snapshot on every engine (bbolt's Open would create it for the
+	// data file; on etcd nothing else does).
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("--data-dir: %w", err)
+	}
 	st, err := store.OpenOn(engine, cfg.DataFile(), log)
 	if err != nil {
 		return err

@@ -3,6 +3,8 @@ package app
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -48,5 +50,22 @@ func TestImportOnEtcdFitsItsTransactionLimits(t *testing.T) {
 	}
 	if after.GetTotalSize()-before.GetTotalSize() != rows {
 		t.Fatalf("the catalogue grew by %d services, want %d", after.GetTotalSize()-before.GetTotalSize(), rows)
+	}
+}
+
+// On etcd the data directory holds only the search index snapshot: a catalogue given a directory that does not
+// exist yet creates it, and its graceful stop writes the snapshot there (so the next start is fast).
+func TestSnapshotOnEtcdInANewDataDir(t *testing.T) {
+	c := etcdtest.StartOne(t)
+	cfg := failureTestConfig(t.TempDir())
+	cfg.DataDir = filepath.Join(t.TempDir(), "not", "yet")
+	cfg.Storage.Kind, cfg.Storage.Endpoints, cfg.Storage.Prefix = "etcd", strings.Join(c.Endpoints(), ","), "/cus/catalogue/"
+	_, done, stop := start(t, cfg)
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if _, err := os.Stat(cfg.SnapshotFile()); err != nil {
+		t.Fatalf("no search index snapshot after a graceful stop on etcd: %v", err)
 	}
 }
