@@ -47,7 +47,7 @@ var readmeGRPC = map[string]string{
 
 // Commands of the README's shell blocks that the test does not run, each on purpose: they build, start or
 // test the suite itself.
-var readmeNotRun = []string{"make run", "make test", "make generate", "make verify", "make bench", "make robustness", "make tools", "make clean", ".ci/run"}
+var readmeNotRun = []string{"make run", "make test", "make test-etcd", "make generate", "make verify", "make bench", "make robustness", "make tools", "make clean", ".ci/run"}
 
 // readmeLine is one command of a shell block.
 type readmeLine struct {
