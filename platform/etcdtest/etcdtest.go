@@ -81,12 +81,9 @@ func StartOne(tb testing.TB) *Cluster {
 	return Start(tb, 1)
 }
 
-// StartWith is Start with options.
-func StartWith(tb testing.TB, n int, opts Options) *Cluster {
-	tb.Helper()
-	if n < 1 {
-		tb.Fatalf("etcdtest: a cluster needs at least one member, not %d", n)
-	}
+// withDefaults fills opts' zero fields (raft timings 25/250 ms, log level error or CUS_ETCD_LOG) and parses the
+// log level.
+func (opts Options) withDefaults() (Options, zapcore.Level, error) {
 	if opts.TickMs == 0 {
 		opts.TickMs = 25
 	}
@@ -101,7 +98,20 @@ func StartWith(tb testing.TB, n int, opts Options) *Cluster {
 	}
 	lvl, err := zapcore.ParseLevel(opts.LogLevel)
 	if err != nil {
-		tb.Fatalf("etcdtest: log level: %v", err)
+		return opts, lvl, fmt.Errorf("etcdtest: log level: %w", err)
+	}
+	return opts, lvl, nil
+}
+
+// StartWith is Start with options.
+func StartWith(tb testing.TB, n int, opts Options) *Cluster {
+	tb.Helper()
+	if n < 1 {
+		tb.Fatalf("etcdtest: a cluster needs at least one member, not %d", n)
+	}
+	opts, lvl, err := opts.withDefaults()
+	if err != nil {
+		tb.Fatal(err)
 	}
 	// Ports are picked by binding :0 and releasing them, so another process may grab one before etcd binds
 	// it; a start that fails on a port is retried with fresh ones.

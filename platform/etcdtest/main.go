@@ -26,21 +26,9 @@ type Shared struct {
 // waits until it leads. Its log goes to stderr at error level (CUS_ETCD_LOG overrides the level). The caller
 // must Stop it.
 func StartShared(opts Options) (*Shared, error) {
-	if opts.TickMs == 0 {
-		opts.TickMs = 25
-	}
-	if opts.ElectionMs == 0 {
-		opts.ElectionMs = 10 * opts.TickMs
-	}
-	if env := os.Getenv("CUS_ETCD_LOG"); env != "" {
-		opts.LogLevel = env
-	}
-	if opts.LogLevel == "" {
-		opts.LogLevel = "error"
-	}
-	lvl, err := zapcore.ParseLevel(opts.LogLevel)
+	opts, lvl, err := opts.withDefaults()
 	if err != nil {
-		return nil, fmt.Errorf("etcdtest: log level: %w", err)
+		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "cus-etcdtest-")
 	if err != nil {
