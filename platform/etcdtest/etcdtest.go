@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -113,7 +112,7 @@ func StartWith(tb testing.TB, n int, opts Options) *Cluster {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	// Ports are picked by binding :0 and releasing them, so another process may grab one before etcd binds
+	// Ports are picked free and released (FreePorts), so another listener may grab one before etcd binds
 	// it; a start that fails on a port is retried with fresh ones.
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
@@ -141,7 +140,7 @@ func tryStart(tb testing.TB, n int, opts Options, lvl zapcore.Level) (*Cluster, 
 		log: zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()),
 			zapcore.AddSync(sink), lvl)),
 	}
-	ports, err := freePorts(2 * n)
+	ports, err := FreePorts(2 * n)
 	if err != nil {
 		return nil, err
 	}
@@ -432,26 +431,6 @@ func (c *Cluster) closeAll() {
 		}()
 	}
 	wg.Wait()
-}
-
-// freePorts returns n distinct loopback ports that were free a moment ago.
-func freePorts(n int) ([]int, error) {
-	ports := make([]int, 0, n)
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			_ = l.Close()
-		}
-	}()
-	for len(ports) < n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 func isAddrInUse(err error) bool {

@@ -60,7 +60,7 @@ func tryStartShared(root string, opts Options, lvl zapcore.Level) (*Cluster, err
 		log: zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()),
 			zapcore.AddSync(stderrSink{sink}), lvl)),
 	}
-	ports, err := freePorts(2)
+	ports, err := FreePorts(2)
 	if err != nil {
 		return nil, err
 	}

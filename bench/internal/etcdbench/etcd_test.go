@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -377,14 +376,9 @@ func procMemory(b *testing.B, pid int) (rss, hwm int64) {
 func mib(n int64) float64 { return float64(n) / (1 << 20) }
 
 func freePorts(b *testing.B, n int) []int {
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer func() { _ = l.Close() }()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	ports, err := etcdtest.FreePorts(n)
+	if err != nil {
+		b.Fatal(err)
 	}
 	return ports
 }
