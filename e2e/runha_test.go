@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cus-suite/cus/platform/etcdtest"
 )
 
 // make run-ha's script on free ports: the three etcd members come up healthy; when the services know the etcd
@@ -268,31 +270,14 @@ func (p osProc) kill() {
 }
 
 // portRun finds a base port such that base+offset is free now for every offset (the script derives its ports
-// from a base).
+// from a base), below the kernel's ephemeral range so that no outgoing connection takes one meanwhile.
 func portRun(t *testing.T, offsets []int) int {
 	t.Helper()
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		base := l.Addr().(*net.TCPAddr).Port
-		_ = l.Close()
-		free := true
-		for _, off := range offsets {
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+off))
-			if err != nil {
-				free = false
-				break
-			}
-			_ = l.Close()
-		}
-		if free {
-			return base
-		}
+	base, err := etcdtest.FreePortRun(offsets)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("no free ports at offsets %v", offsets)
-	return 0
+	return base
 }
 
 func haGet(t *testing.T, url string) string {

@@ -77,3 +77,36 @@ func ephemeralPorts(n int) ([]int, error) {
 	}
 	return ports, nil
 }
+
+// FreePortRun returns a base port such that base+offset was free a moment ago for every offset (a script that
+// derives its ports from one base, as scripts/run-ha.sh does), picked like FreePorts.
+func FreePortRun(offsets []int) (int, error) {
+	lo, hi := pickRange()
+	span := 0
+	for _, off := range offsets {
+		span = max(span, off)
+	}
+	if hi-lo <= span+len(offsets) {
+		lo, hi = 10000, 65535
+	}
+	for range 100 {
+		base := lo + rand.IntN(hi-lo-span)
+		var ls []net.Listener
+		free := true
+		for _, off := range offsets {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+off))
+			if err != nil {
+				free = false
+				break
+			}
+			ls = append(ls, l)
+		}
+		for _, l := range ls {
+			_ = l.Close()
+		}
+		if free {
+			return base, nil
+		}
+	}
+	return 0, fmt.Errorf("etcdtest: no base port with offsets %v free", offsets)
+}
