@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -249,6 +250,10 @@ func (h *haSuite) startLoad(callers int, next func(w, i int) (haRequest, string)
 				c.ended, c.status = time.Now(), st
 				switch {
 				case err != nil:
+					var ue *url.Error // its URL (a request id in it) would make each failure a reason of its own
+					if errors.As(err, &ue) {
+						err = ue.Err
+					}
 					c.status, c.failure = 0, "no answer: "+err.Error()
 				case !c.ok():
 					var e struct {
@@ -292,6 +297,20 @@ func (l *haLoad) stopLoad() []haCall {
 	close(l.stop)
 	l.wg.Wait()
 	return l.snapshot()
+}
+
+// warmUp lets the load run for 2 s and until n creates have been acknowledged (a slow start, under the race
+// detector, must not leave nothing to lose); it stops the load and fails the test after startTimeout.
+func (l *haLoad) warmUp(t *testing.T, n int) {
+	t.Helper()
+	time.Sleep(2 * time.Second)
+	for deadline := time.Now().Add(startTimeout); len(acked(l.snapshot())) < n; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			calls := l.stopLoad()
+			t.Fatalf("only %d of %d calls acknowledged creates within %s of load: %s", len(acked(calls)), len(calls), startTimeout,
+				outageAfter(calls, time.Time{}))
+		}
+	}
 }
 
 // acked are the acknowledged creates among calls.
@@ -349,10 +368,17 @@ func (o haOutage) String() string {
 	}
 	sort.Strings(kinds)
 	sort.Strings(reasons)
-	return fmt.Sprintf("%d of %d calls failed (%.2f%%; failed/total by kind: %s; why: %s); the first call begun after it succeeded %v after it, "+
-		"the last failure ended %v after it, the longest call took %v",
-		o.failed, o.total, 100*float64(o.failed)/float64(max(o.total, 1)), strings.Join(kinds, ", "), strings.Join(reasons, ", "),
-		o.firstSuccess.Round(time.Millisecond), o.lastFailure.Round(time.Millisecond), o.longest.Round(time.Millisecond))
+	why, first, last := "", "no call begun after it succeeded", "no call failed"
+	if len(reasons) > 0 {
+		why = "; why: " + strings.Join(reasons, ", ")
+		last = fmt.Sprintf("the last failure ended %v after it", o.lastFailure.Round(time.Millisecond))
+	}
+	if o.firstSuccess >= 0 {
+		first = fmt.Sprintf("the first call begun after it succeeded %v after it", o.firstSuccess.Round(time.Millisecond))
+	}
+	return fmt.Sprintf("%d of %d calls failed (%.2f%%; failed/total by kind: %s%s); %s, %s, the longest call took %v",
+		o.failed, o.total, 100*float64(o.failed)/float64(max(o.total, 1)), strings.Join(kinds, ", "), why, first, last,
+		o.longest.Round(time.Millisecond))
 }
 
 // runUntilResumed keeps the load going after the event at `at` until a call begun after it has succeeded and
@@ -440,7 +466,7 @@ func TestHAEtcdLeaderKillUnderRESTCreates(t *testing.T) {
 		word := haWord("hal", w, i)
 		return createRequest(word), word
 	})
-	time.Sleep(2 * time.Second)
+	l.warmUp(t, 4*callers)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	leader, err := h.etcd.WaitLeader(ctx)
 	cancel()
@@ -454,9 +480,6 @@ func TestHAEtcdLeaderKillUnderRESTCreates(t *testing.T) {
 	calls := l.stopLoad()
 	o := outageAfter(calls, killed)
 	before := len(acked(calls)) - (o.byKind["create"][1] - o.byKind["create"][0])
-	if before == 0 {
-		t.Fatalf("no create was acknowledged before the kill: the load proves nothing (%s)", o)
-	}
 	if !resumed {
 		t.Fatalf("no create begun after the etcd leader (member %d) was killed succeeded within 30 s: %s", leader, o)
 	}
@@ -489,7 +512,7 @@ func TestHACatalogueReplicaKillUnderRESTLoad(t *testing.T) {
 			return haRequest{kind: "get", method: http.MethodGet, path: "/v1/" + demoServiceName}, ""
 		}
 	})
-	time.Sleep(2 * time.Second)
+	l.warmUp(t, callers)
 	victim := h.replicas[0]
 	killed := time.Now()
 	victim.p.kill(t)
