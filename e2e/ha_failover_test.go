@@ -491,8 +491,8 @@ func TestHAEtcdLeaderKillUnderRESTCreates(t *testing.T) {
 // One of two catalogue replicas is killed (SIGKILL: a crash, its connections reset) under mixed REST load
 // through the gateway: searches, reads and creates. The error rate after the kill and the time until calls
 // succeed again are logged. The replica is then started again on its data directory: it catches up (a create
-// acknowledged while it was down is readable and found by its search), and every acknowledged create is
-// readable through the gateway and from both replicas.
+// acknowledged while it was down is readable and found by its search), the gateway sends it calls again, and
+// every acknowledged create is readable through the gateway and from both replicas.
 func TestHACatalogueReplicaKillUnderRESTLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a three-member etcd cluster, two catalogue replicas and the gateway")
@@ -552,7 +552,16 @@ func TestHACatalogueReplicaKillUnderRESTLoad(t *testing.T) {
 		}
 		return false
 	})
-	t.Logf("%s started again on its data directory: its search found a create acknowledged while it was down %v after the restart began; %d creates acknowledged in all, %d while it was down",
-		victim.name, time.Since(restarted).Round(time.Millisecond), len(acked(calls)), len(meanwhile))
+	caughtUp := time.Since(restarted)
+	// The gateway balances onto the restarted replica again: a read through the gateway reaches it (its log,
+	// fresh since the restart, records each call; the test has sent it no GetService of its own yet).
+	eventually(t, "the gateway sending calls to "+victim.name+" again", func() bool {
+		st, _, err := h.rest(context.Background(), http.MethodGet, "/v1/"+demoServiceName, "")
+		return err == nil && st == http.StatusOK &&
+			strings.Contains(victim.p.stderr.String(), `"method":"/cus.catalogue.v1.CatalogueService/GetService"`)
+	})
+	t.Logf("%s started again on its data directory: its search found a create acknowledged while it was down %v after the restart began, "+
+		"and a read through the gateway reached it %v after; %d creates acknowledged in all, %d while it was down",
+		victim.name, caughtUp.Round(time.Millisecond), time.Since(restarted).Round(time.Millisecond), len(acked(calls)), len(meanwhile))
 	h.checkAcked(t, acked(calls))
 }
