@@ -272,3 +272,52 @@ func TestCatalogueReplicaStopUnderLoad(t *testing.T) {
 		}
 	}
 }
+
+// The same create (one request id) sent at once to both replicas, as a client's retry on another replica may be
+// while the first attempt is still running (platform/grpcclient retries UNAVAILABLE on creates carrying a
+// request id): every answer names one and the same service. The etcd engine runs every write transaction
+// against the commit key's revision, so the second to commit reruns, finds the first's idempotency record and
+// replays its answer; without that, each replica would create a service of its own.
+func TestConcurrentDuplicateCreatesOverTwoReplicas(t *testing.T) {
+	c := etcdtest.StartOne(t)
+	keys := filepath.Join(t.TempDir(), "dev")
+	a, b := startReplica(t, c, keys), startReplica(t, c, keys)
+	ctx := loadCtx(t, keys, 2*time.Minute)
+	var clients []cataloguev1.CatalogueServiceClient
+	for _, addr := range []string{a.addr, b.addr} {
+		conn, err := grpcclient.Dial(addr, insecure.NewCredentials())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		clients = append(clients, cataloguev1.NewCatalogueServiceClient(conn))
+	}
+	const ids, senders = 20, 8
+	for n := range ids {
+		req := newService("Punkt " + token("zd", n))
+		req.RequestId = fmt.Sprintf("dup-%d", n)
+		names := make([]string, senders)
+		errs := make([]error, senders)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for s := range senders {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				out, err := clients[s%2].CreateService(ctx, req)
+				names[s], errs[s] = out.GetName(), err
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for s := range senders {
+			if errs[s] != nil {
+				t.Fatalf("request id %s, sender %d: %v", req.RequestId, s, errs[s])
+			}
+			if names[s] != names[0] {
+				t.Fatalf("request id %s sent %d times at once to two replicas created more than one service: %v", req.RequestId, senders, names)
+			}
+		}
+	}
+}
