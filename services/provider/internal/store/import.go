@@ -95,13 +95,14 @@ const (
 var errRegistryMoved = errors.New("the registry changed since the import was planned")
 
 // importRowBytes bounds the bytes one row of the plan writes: twice (record and change record) the largest
-// planned provider, with room for its stamped name, etag and times and the keys.
+// planned provider, with room for its stamped name, etag and times, and the keys of the record, the change
+// and six index entries (about 100 bytes each on etcd, with the prefix).
 func importRowBytes(writes []domain.PlannedWrite) int {
 	largest := 0
 	for _, w := range writes {
 		largest = max(largest, proto.Size(w.New))
 	}
-	return 2*(largest+256) + 512
+	return 2*(largest+256) + 1024
 }
 
 // Import plans a provider import against the registry and, unless dryRun, writes the plan. ids[i] is the id a
