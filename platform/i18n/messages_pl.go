@@ -314,6 +314,8 @@ var polish = map[string]string{
 	"must be providers/{uuid}/agreements/{uuid}/availability":                                                                                                                        "musi mieć postać providers/{uuid}/agreements/{uuid}/availability",
 	"must be providers/{uuid} or providers/-":                                                                                                                                        "musi mieć postać providers/{uuid} albo providers/-",
 	"must be providers/{uuid}/agreements/{uuid}":                                                                                                                                     "musi mieć postać providers/{uuid}/agreements/{uuid}",
+	// The provider import written in batches (etcd).
+	"the registry kept changing while the import was being written; the rows written so far are kept, run the same file again to finish it": "rejestr zmieniał się w trakcie zapisywania importu; zapisane dotąd wiersze pozostają, zaimportuj ten sam plik ponownie, aby dokończyć",
 	// Kinds of providers and legal bases (domain.KindLabel, LegalBasisFits), embedded in the messages above.
 	"a foundation or association":        "fundacja lub stowarzyszenie",
 	"a social cooperative":               "spółdzielnia socjalna",

@@ -104,6 +104,7 @@ var reasons = map[string]reasonText{
 	"PROVIDER_NOT_FOUND":          {"No such provider.", "Nie ma takiego realizatora."},
 	"PROVIDER_ALREADY_EXISTS":     {"A provider with this id exists.", "Realizator o tym identyfikatorze już istnieje."},
 	"PROVIDER_ALREADY_REGISTERED": {"A provider with this NIP, KRS or REGON is registered (ErrorInfo.metadata names it).", "Realizator o tym numerze NIP, KRS albo REGON jest już zarejestrowany (wskazuje go ErrorInfo.metadata)."},
+	"IMPORT_INTERRUPTED":          {"Other writes kept changing the registry while an import was written in batches: the rows written so far stay; run the same file again to finish (they then report UNCHANGED).", "Inne zapisy zmieniały rejestr w trakcie zapisywania importu partiami: zapisane dotąd wiersze pozostają; zaimportuj ten sam plik ponownie, aby dokończyć (zapisane wiersze będą wtedy UNCHANGED)."},
 	"PROVIDER_HAS_AGREEMENTS":     {"The provider has agreements and cannot be deleted: close it instead.", "Realizator ma umowy i nie można go usunąć: zamiast tego zamknij go."},
 	"PROVIDER_CLOSED":             {"The provider is closed: no new agreements.", "Realizator zakończył działalność: nie można zawierać nowych umów."},
 	"PROVIDER_NOT_ACTIVE":         {"The provider is not active.", "Realizator nie jest aktywny."},

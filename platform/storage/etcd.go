@@ -580,6 +580,27 @@ func (b *Backend) WriteLimit() (keys, bytes int) {
 	return b.etcd.opt.MaxTxnOps - 2, b.etcd.opt.MaxRequestBytes - b.etcd.opt.MaxRequestBytes/16 - 256
 }
 
+// ItemsPerWrite is how many items one Update may write on this backend when each item writes at most keysPer
+// keys (puts and deletes) of at most bytesPer bytes of keys and values, beside reserveKeys keys of the Update's
+// own (an idempotency record, a counter): most on an engine without limits (bbolt), where most is the batch a
+// store would choose anyway; on etcd as many as fit WriteLimit, and at least 1. A store that splits large work
+// (an import) into several Updates sizes its batches with it, so the work goes through in batches instead of
+// being refused as one write too large (ErrWriteTooLarge).
+func (b *Backend) ItemsPerWrite(most, keysPer, bytesPer, reserveKeys int) int {
+	keys, size := b.WriteLimit()
+	if keys <= 0 {
+		return max(1, most)
+	}
+	n := most
+	if keysPer > 0 {
+		n = min(n, (keys-reserveKeys)/keysPer)
+	}
+	if size > 0 && bytesPer > 0 {
+		n = min(n, size/bytesPer)
+	}
+	return max(1, n)
+}
+
 // maxWriteOps is how many keys one Update may write on this backend (sweeps of compaction and expiry).
 func (b *Backend) maxWriteOps() int {
 	if b.etcd != nil {

@@ -272,6 +272,55 @@ func TestOversizeWriteIsRefusedWhole(t *testing.T) {
 	}
 }
 
+// ItemsPerWrite sizes batches that etcd takes whole at its default limits, by keys and by bytes, and one
+// item more than it says does not fit; on bbolt it is the batch the store asks for.
+func TestItemsPerWriteFitsOneTransaction(t *testing.T) {
+	bb := newPlace(t, EngineBolt).open(t)
+	defer bb.Close()
+	if n := bb.ItemsPerWrite(4000, 9, 32<<10, 8); n != 4000 {
+		t.Fatalf("bbolt: ItemsPerWrite = %d, want the 4000 asked", n)
+	}
+	b := newPlace(t, EngineEtcd).open(t)
+	defer b.Close()
+	for _, tc := range []struct {
+		name              string
+		keysPer, bytesPer int
+	}{{"bound by keys", 9, 1 << 10}, {"bound by bytes", 2, 100 << 10}} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := b.ItemsPerWrite(4000, tc.keysPer, tc.bytesPer, 8)
+			if n < 1 || n >= 4000 {
+				t.Fatalf("ItemsPerWrite = %d", n)
+			}
+			// Each item writes keysPer keys, bytesPer bytes in all; the Update's own 8 keys beside them.
+			write := func(items int) error {
+				return b.Update(context.Background(), func(tx Tx) error {
+					rev := tx.NextRevision()
+					for i := 0; i < items; i++ {
+						for k := 0; k < tc.keysPer; k++ {
+							key := []byte(fmt.Sprintf("%s/%d/%04d/%d", tc.name, items, i, k))
+							if err := tx.Put(bucketItems, key, bytes.Repeat([]byte("x"), tc.bytesPer/tc.keysPer-len(key))); err != nil {
+								return err
+							}
+						}
+					}
+					for k := 0; k < 7; k++ {
+						if err := tx.Put(bucketItems, []byte(fmt.Sprintf("%s/own/%d/%d", tc.name, items, k)), []byte("v")); err != nil {
+							return err
+						}
+					}
+					return tx.AppendChange(rev, []byte("batch"))
+				})
+			}
+			if err := write(n); err != nil {
+				t.Fatalf("a batch of ItemsPerWrite = %d items: %v", n, err)
+			}
+			if err := write(n + 1); !errors.Is(err, ErrWriteTooLarge) {
+				t.Fatalf("a batch of %d items, one more than ItemsPerWrite: err = %v, want ErrWriteTooLarge", n+1, err)
+			}
+		})
+	}
+}
+
 // A commit whose reply is lost (FaultAfterCommit: etcd applied it) must be acknowledged once, not run again;
 // one whose request is lost (FaultBeforeCommit) must run again, once.
 func TestLostCommitReplyIsResolvedNeverAppliedTwice(t *testing.T) {

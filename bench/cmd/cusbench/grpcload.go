@@ -11,14 +11,15 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/cus-suite/cus/platform/grpcclient"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 )
 
+// dial connects as the gateway and the services do (platform/grpcclient): --addr may be one host:port, the
+// replicas of a service (host:port,host:port: the load is spread round robin over them) or dns:///name:port, and
+// a read that fails UNAVAILABLE on one replica is tried on another. Plaintext: the bench runs on loopback.
 func dial(addr string) (*grpc.ClientConn, error) {
-	return grpc.NewClient(addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16<<20)),
-	)
+	return grpcclient.Dial(addr, insecure.NewCredentials(), grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16<<20)))
 }
 
 // grpcCommand loads one unary method, or two interleaved (--vs), with closed-loop callers sharing a few
@@ -28,7 +29,7 @@ func grpcCommand(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("cusbench grpc", flag.ContinueOnError)
 	var lf loadFlags
 	lf.register(fs, "conns", 64, 10*time.Second, "")
-	addr := fs.String("addr", "127.0.0.1:7001", "gRPC address of the catalogue")
+	addr := fs.String("addr", "127.0.0.1:7001", "gRPC address of the catalogue: host:port, host:port,host:port (replicas) or dns:///name:port")
 	method := fs.String("method", "getservice", "getservice or health")
 	vs := fs.String("vs", "", "a second method (getservice or health) to measure interleaved with --method")
 	name := fs.String("name", "", "service name for getservice, services/{id}")
@@ -123,7 +124,7 @@ func grpcTarget(method, name string, conns []*grpc.ClientConn) (target, error) {
 // pickCommand prints the name of one real service, the first of ListServices.
 func pickCommand(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("cusbench pick", flag.ContinueOnError)
-	addr := fs.String("addr", "127.0.0.1:7001", "gRPC address of the catalogue")
+	addr := fs.String("addr", "127.0.0.1:7001", "gRPC address of the catalogue: host:port, host:port,host:port (replicas) or dns:///name:port")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

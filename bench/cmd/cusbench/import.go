@@ -57,7 +57,7 @@ func newRequestID() string {
 // UPDATED: an INVALID row, a failed call or a short count fails the run after the figures are printed.
 func importCommand(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("cusbench import", flag.ContinueOnError)
-	addr := fs.String("addr", "127.0.0.1:7001", "gRPC address of the catalogue")
+	addr := fs.String("addr", "127.0.0.1:7001", "gRPC address of the catalogue: host:port, host:port,host:port (replicas) or dns:///name:port")
 	dir := fs.String("dir", "", "directory of import files (catalogue generate --out-dir)")
 	tokenFile := fs.String("token-file", "", "file holding a bearer token of a role that may import (organiser)")
 	inFlight := fs.Int("in-flight", 3, "import requests in flight at once")

@@ -200,3 +200,30 @@ func TestImportInFlight(t *testing.T) {
 		t.Errorf("%d requests in flight at most, want 3", imp.maxInFlight)
 	}
 }
+
+// --addr takes what the services' --*-addr flags take (platform/grpcclient): the replicas of a catalogue, of
+// which a dead one is skipped, and a bad address is refused naming it.
+func TestImportThroughReplicaList(t *testing.T) {
+	imp, addr := serveImporter(t)
+	close(imp.gate)
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadAddr := dead.Addr().String()
+	dead.Close() // nothing listens there: a replica that is down
+	dir := t.TempDir()
+	total := writeImportFiles(t, dir, false)
+	tok := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(tok, []byte("tok-123\n"), 0o600)
+	if err := importCommand(context.Background(), []string{"--addr", deadAddr + "," + addr, "--dir", dir, "--token-file", tok, "--in-flight", "2"}); err != nil {
+		t.Fatalf("import through %s,%s (the first down): %v", deadAddr, addr, err)
+	}
+	if imp.rows != total {
+		t.Errorf("the replica saw %d rows, want %d", imp.rows, total)
+	}
+	err = importCommand(context.Background(), []string{"--addr", addr + ",catalogue", "--dir", dir, "--token-file", tok})
+	if err == nil || !strings.Contains(err.Error(), `"catalogue" is not a host:port address`) {
+		t.Errorf("a bad address in the list: %v", err)
+	}
+}

@@ -115,7 +115,7 @@ func searchCommand(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("cusbench search", flag.ContinueOnError)
 	var lf loadFlags
 	lf.register(fs, "clients", 1, 15*time.Second, "")
-	addr := fs.String("addr", "127.0.0.1:7001", "gRPC address of the catalogue")
+	addr := fs.String("addr", "127.0.0.1:7001", "gRPC address of the catalogue: host:port, host:port,host:port (replicas) or dns:///name:port")
 	perQuery := fs.Bool("per-query", true, "print the per-query breakdown (per class with --queries)")
 	queriesFile := fs.String("queries", "", "query set file (catalogue generate --out-dir writes queries.json) instead of the built-in set")
 	resultLine := fs.Bool("result-line", true, "print the closing RESULT {json} line (false: only --out gets the JSON)")

@@ -50,7 +50,9 @@ func startupCommand(ctx context.Context, args []string) error {
 		l.Close()
 	}
 	// The health client exists before the process does. Reconnection backoff is pinned to the poll interval,
-	// so a refused connection (port not bound yet) is retried within 5 ms instead of grpc's default 1 s+.
+	// so a refused connection (port not bound yet) is retried within 5 ms instead of grpc's default 1 s+. It
+	// dials the one process it started, not through platform/grpcclient: that one's reconnect backoff and
+	// retries would blur the time to SERVING it measures.
 	cc, err := grpc.NewClient(*listen,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithConnectParams(grpc.ConnectParams{

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"sort"
 	"strings"
@@ -29,11 +28,11 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/cus-suite/cus/platform/auth"
+	"github.com/cus-suite/cus/platform/grpcclient"
 	"github.com/cus-suite/cus/platform/plid"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 )
@@ -44,7 +43,8 @@ type Peer struct {
 	TERC string `json:"terc"`
 	// Name shown in status, e.g. "CUS Jarocin".
 	Name string `json:"name"`
-	// Address of the peer's catalogue gRPC endpoint, host:port.
+	// Address of the peer's catalogue gRPC endpoint: host:port, a comma-separated list of its replicas
+	// (host:port,host:port), or dns:///name:port (every address of the name); platform/grpcclient.
 	Address string `json:"address"`
 	// TokenFile holds a bearer token the peer issued to this instance (role peer); read at each connection,
 	// so it can be rotated without a restart.
@@ -88,10 +88,13 @@ func LoadConfig(path, ownTERC string) (Config, error) {
 		case p.Name == "":
 			return cfg, fmt.Errorf("%s: name is required", where)
 		}
-		if _, _, err := net.SplitHostPort(p.Address); err != nil {
-			return cfg, fmt.Errorf("%s: address %q is not host:port", where, p.Address)
+		if strings.TrimSpace(p.Address) == "" {
+			return cfg, fmt.Errorf("%s: address is required: host:port, host:port,host:port (the peer's replicas) or dns:///name:port", where)
 		}
-		if p.CAFile == "" && !auth.IsLoopback(p.Address) {
+		if _, err := grpcclient.Parse(p.Address); err != nil {
+			return cfg, fmt.Errorf("%s: address: %w", where, err)
+		}
+		if p.CAFile == "" && !grpcclient.IsLoopback(p.Address) {
 			return cfg, fmt.Errorf("%s: plaintext to %s is not allowed; give ca_file", where, p.Address)
 		}
 		if (p.CertFile == "") != (p.KeyFile == "") {
@@ -555,26 +558,24 @@ func (f *follower) apply(ctx context.Context, feedID string, changes []*catalogu
 	return len(rejected), publish, nil
 }
 
+// dial connects to the peer through platform/grpcclient, as the services dial one another: a peer that runs
+// replicas (a list of addresses, or dns:///) is followed through all of them, round robin with health checks,
+// and a read that fails UNAVAILABLE on one (ListChanges, the opening of WatchChanges) is tried on another.
 func (f *follower) dial() (*grpc.ClientConn, error) {
+	// The peer's own CA and client certificate (not this instance's --backend-ca): its errors name the peer's files.
 	creds := insecure.NewCredentials()
-	secure := false
 	if f.peer.CAFile != "" {
 		tc, err := auth.ClientTLS(f.peer.CertFile, f.peer.KeyFile, f.peer.CAFile)
 		if err != nil {
 			return nil, err
 		}
-		creds, secure = credentials.NewTLS(tc), true
+		creds = credentials.NewTLS(tc)
 	}
-	opts := []grpc.DialOption{
-		grpc.WithTransportCredentials(creds),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(f.s.opts.MaxMessageSize)),
-		// Notice a dead peer on an idle watch instead of waiting forever.
-		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}),
-	}
+	opts := []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(f.s.opts.MaxMessageSize))}
 	if f.peer.TokenFile != "" {
-		opts = append(opts, grpc.WithPerRPCCredentials(tokenFile{path: f.peer.TokenFile, secure: secure}))
+		opts = append(opts, grpc.WithPerRPCCredentials(tokenFile{path: f.peer.TokenFile, secure: f.peer.CAFile != ""}))
 	}
-	return grpc.NewClient(f.peer.Address, opts...)
+	return grpcclient.Dial(f.peer.Address, creds, opts...)
 }
 
 // tokenFile presents the token in a file as a bearer token, re-reading it for every call.

@@ -339,25 +339,77 @@ func TestOversizedMessageCutsThePeerOff(t *testing.T) {
 	}
 }
 
+// A peers file with a bad entry is refused with a message naming the file, the peer and the problem; the
+// address takes what platform/grpcclient dials (host:port, a list of the peer's replicas, dns:///name:port).
 func TestLoadConfigRefusesBadPeers(t *testing.T) {
 	dir := t.TempDir()
-	for name, body := range map[string]string{
-		"own TERC":        `{"peers":[{"terc":"3022053","name":"x","address":"127.0.0.1:1"}]}`,
-		"bad TERC":        `{"peers":[{"terc":"12","name":"x","address":"127.0.0.1:1"}]}`,
-		"twice":           `{"peers":[{"terc":"3006023","name":"x","address":"127.0.0.1:1"},{"terc":"3006023","name":"y","address":"127.0.0.1:2"}]}`,
-		"plaintext WAN":   `{"peers":[{"terc":"3006023","name":"x","address":"10.1.2.3:7001"}]}`,
-		"unknown field":   `{"peers":[{"terc":"3006023","name":"x","address":"127.0.0.1:1","url":"http://x"}]}`,
-		"no name":         `{"peers":[{"terc":"3006023","address":"127.0.0.1:1"}]}`,
-		"address no port": `{"peers":[{"terc":"3006023","name":"x","address":"jarocin"}]}`,
+	for name, tc := range map[string]struct{ body, want string }{
+		"own TERC":      {`{"peers":[{"terc":"3022053","name":"x","address":"127.0.0.1:1"}]}`, "peer 1: terc 3022053 is this instance's own"},
+		"bad TERC":      {`{"peers":[{"terc":"12","name":"x","address":"127.0.0.1:1"}]}`, `peer 1: terc "12" is not a TERYT TERC code`},
+		"twice":         {`{"peers":[{"terc":"3006023","name":"x","address":"127.0.0.1:1"},{"terc":"3006023","name":"y","address":"127.0.0.1:2"}]}`, "peer 2: terc 3006023 is listed twice"},
+		"plaintext WAN": {`{"peers":[{"terc":"3006023","name":"x","address":"10.1.2.3:7001"}]}`, "peer 1: plaintext to 10.1.2.3:7001 is not allowed; give ca_file"},
+		"plaintext to one replica beyond loopback": {`{"peers":[{"terc":"3006023","name":"x","address":"127.0.0.1:7001,10.1.2.3:7001"}]}`, "plaintext to 127.0.0.1:7001,10.1.2.3:7001 is not allowed"},
+		"unknown field":            {`{"peers":[{"terc":"3006023","name":"x","address":"127.0.0.1:1","url":"http://x"}]}`, `unknown field "url"`},
+		"no name":                  {`{"peers":[{"terc":"3006023","address":"127.0.0.1:1"}]}`, "peer 1: name is required"},
+		"no address":               {`{"peers":[{"terc":"3006023","name":"x"}]}`, "peer 1: address is required: host:port, host:port,host:port (the peer's replicas) or dns:///name:port"},
+		"address no port":          {`{"peers":[{"terc":"3006023","name":"x","address":"jarocin"}]}`, `peer 1: address: "jarocin" is not a host:port address`},
+		"list with a bad entry":    {`{"peers":[{"terc":"3006023","name":"x","address":"127.0.0.1:7001,127.0.0.1"}]}`, `peer 1: address: "127.0.0.1" is not a host:port address`},
+		"list with an empty entry": {`{"peers":[{"terc":"3006023","name":"x","address":"127.0.0.1:7001,"}]}`, `peer 1: address: "" is not a host:port address`},
+		"replica twice":            {`{"peers":[{"terc":"3006023","name":"x","address":"127.0.0.1:7001, 127.0.0.1:7001"}]}`, `peer 1: address: "127.0.0.1:7001" is listed twice`},
+		"other scheme":             {`{"peers":[{"terc":"3006023","name":"x","address":"https://cus.jarocin.example:7001","ca_file":"ca.pem"}]}`, "the only scheme understood is dns:///"},
+		"dns without port":         {`{"peers":[{"terc":"3006023","name":"x","address":"dns:///cus.jarocin.example","ca_file":"ca.pem"}]}`, `peer 1: address: "cus.jarocin.example" is not a host:port address`},
 	} {
 		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".json")
-		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		if err := os.WriteFile(path, []byte(tc.body), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := federation.LoadConfig(path, rawicz); err == nil {
+		_, err := federation.LoadConfig(path, rawicz)
+		if err == nil {
 			t.Errorf("%s: accepted", name)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: error %q, want it to name the file and say %q", name, err, tc.want)
 		}
 	}
+	// What is accepted: one address, the peer's replicas, or a DNS name that resolves to them.
+	for name, addr := range map[string]string{
+		"one":          `"127.0.0.1:7001"`,
+		"replicas":     `"127.0.0.1:7001, 127.0.0.1:7002"`,
+		"dns":          `"dns:///localhost:7001"`,
+		"dns with TLS": `"dns:///cus-catalogue.cus-jarocin.svc:7001","ca_file":"ca.pem"`,
+	} {
+		path := filepath.Join(dir, "ok_"+strings.ReplaceAll(name, " ", "_")+".json")
+		if err := os.WriteFile(path, []byte(`{"peers":[{"terc":"3006023","name":"CUS Jarocin","address":`+addr+`}]}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := federation.LoadConfig(path, rawicz); err != nil {
+			t.Errorf("%s (%s): %v", name, addr, err)
+		}
+	}
+}
+
+// A peer that runs two replicas is followed through both: with one of them down the initial sync comes through
+// the other, and when that one goes down in turn the live changes come through the first.
+func TestPeerReplicasAreFollowedThroughEach(t *testing.T) {
+	jar := startInstance(t, jarocin, t.TempDir())
+	raw := startInstance(t, rawicz, t.TempDir())
+	for i := 0; i < 40; i++ {
+		jar.create("Klub Jarocin " + string(rune('A'+i%26)))
+	}
+	// Two replicas of the peer: proxies in front of the one instance.
+	r1, r2 := newProxy(t, jar.addr), newProxy(t, jar.addr)
+	r1.setDown(true)
+	s, _ := raw.follow([]federation.Peer{peerOf(jar, raw, r1.addr()+","+r2.addr())}, fast)
+	eventually(t, "initial sync through the second replica", func() bool { return raw.originCount(jarocin) == 40 })
+	eventually(t, "watching", func() bool { return statusOf(s).GetState() == cataloguev1.PeerState_PEER_STATE_WATCHING })
+	r1.setDown(false)
+	r2.setDown(true)
+	added := jar.create("Świetlica przy drugiej instancji")
+	eventually(t, "a live change through the first replica", func() bool {
+		_, err := raw.client.GetService(context.Background(), &cataloguev1.GetServiceRequest{Name: added.GetName()})
+		return err == nil
+	})
 }
 
 // personalData matches field names that could hold a resident's personal data.

@@ -28,15 +28,7 @@ const (
 // on etcd as many as fit its transaction limits (--etcd-max-txn-ops, --etcd-max-request-bytes), so an import of
 // any size goes through in batches instead of being refused as one write too large.
 func (s *Store) ImportBatchSize() int {
-	keys, bytes := s.be.WriteLimit()
-	if keys <= 0 {
-		return ImportBatch
-	}
-	n := min(ImportBatch, (keys-8)/rowKeys)
-	if bytes > 0 {
-		n = min(n, bytes/rowBytes)
-	}
-	return max(1, n)
+	return s.be.ItemsPerWrite(ImportBatch, rowKeys, rowBytes, 8)
 }
 
 // Written is a service an import stored, with the revision of its write (for the search index).

@@ -27,6 +27,10 @@ var (
 	// ErrNotOwnProvider: provider staff may change only their own provider.
 	ErrNotOwnProvider = apierr.New(apierr.KindPermissionDenied, "NOT_OWN_PROVIDER", "provider staff may change only their own provider")
 
+	// ErrImportInterrupted: an import written in several transactions (etcd) kept finding the registry changed
+	// by other writes between its plan and its writes; the rows written so far stay and a re-run finishes it.
+	ErrImportInterrupted = apierr.New(apierr.KindAborted, "IMPORT_INTERRUPTED", "the registry kept changing while the import was being written; the rows written so far are kept, run the same file again to finish it")
+
 	ErrRevisionUnavailable = apierr.New(apierr.KindOutOfRange, "REVISION_IN_FUTURE", "after_revision is above the newest revision of this registry")
 )
 

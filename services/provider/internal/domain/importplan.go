@@ -11,8 +11,8 @@ import (
 	typev1 "github.com/cus-suite/cus/proto/cus/type/v1"
 )
 
-// Registry is what an import reads of the registry. The store implements it over the transaction that then
-// writes the plan, so the plan and the writes see the same state.
+// Registry is what an import reads of the registry. The store implements it over one snapshot and writes the
+// plan only while the registry is still in that state (or plans again).
 type Registry interface {
 	// Provider returns the provider with the id, or nil.
 	Provider(id string) *providerv1.Provider
@@ -24,11 +24,13 @@ type Registry interface {
 	Agreements(providerID string) []*providerv1.Agreement
 }
 
-// PlannedWrite is one provider an import writes: Old is nil for a create.
+// PlannedWrite is one provider an import writes: Old is nil for a create. Index is the row's index in
+// CSVFile.Rows (and in the results).
 type PlannedWrite struct {
-	ID  string
-	Old *providerv1.Provider
-	New *providerv1.Provider
+	Index int
+	ID    string
+	Old   *providerv1.Provider
+	New   *providerv1.Provider
 }
 
 // identifierColumns are the columns rows are matched by, in matching order.
@@ -212,7 +214,7 @@ func PlanImport(f *CSVFile, reg Registry, newID func(i int) string) ([]*provider
 			if id != "" {
 				res.Provider = ProviderName(id)
 			}
-			writes = append(writes, PlannedWrite{ID: id, New: next})
+			writes = append(writes, PlannedWrite{Index: i, ID: id, New: next})
 		case proto.Equal(cur, next):
 			res.Action = providerv1.ImportAction_IMPORT_ACTION_UNCHANGED
 			res.Provider = ProviderName(matched)
@@ -220,7 +222,7 @@ func PlanImport(f *CSVFile, reg Registry, newID func(i int) string) ([]*provider
 			res.Action = providerv1.ImportAction_IMPORT_ACTION_UPDATED
 			res.Provider = ProviderName(matched)
 			res.ChangedFields = ChangedFields(cur, next)
-			writes = append(writes, PlannedWrite{ID: matched, Old: cur, New: next})
+			writes = append(writes, PlannedWrite{Index: i, ID: matched, Old: cur, New: next})
 		}
 	}
 	return results, writes

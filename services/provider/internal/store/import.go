@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/cus-suite/cus/platform/resource"
 	"github.com/cus-suite/cus/platform/storage"
@@ -76,9 +79,46 @@ func report(results []*providerv1.ImportRowResult, dryRun bool, sep rune) *provi
 	return out
 }
 
-// Import plans a provider import against the registry and, unless dryRun, writes the plan in the same
-// transaction: every accepted row's provider with its indexes and change record, all or nothing. ids[i] is the
-// id a provider created by f.Rows[i] gets. With a request id, a repeat returns the first report.
+// Bounds of what one imported row writes, for engines that limit a transaction (etcd, storage.Backend
+// ItemsPerWrite): the provider record, its change record and up to a delete and a put for each of the NIP, KRS
+// and REGON indexes; besides them a batch writes the revision counter. Its bytes are measured on the file's
+// largest planned provider (importRowBytes).
+const (
+	importRowKeys     = 8
+	importReserveKeys = 8
+	// importReplans bounds how often an import plans again because other writes changed the registry between
+	// its plan and a batch (ErrImportInterrupted past it).
+	importReplans = 20
+)
+
+// errRegistryMoved aborts a batch whose plan is stale: the registry changed since it was made.
+var errRegistryMoved = errors.New("the registry changed since the import was planned")
+
+// importRowBytes bounds the bytes one row of the plan writes: twice (record and change record) the largest
+// planned provider, with room for its stamped name, etag and times, and the keys of the record, the change
+// and six index entries (about 100 bytes each on etcd, with the prefix).
+func importRowBytes(writes []domain.PlannedWrite) int {
+	largest := 0
+	for _, w := range writes {
+		largest = max(largest, proto.Size(w.New))
+	}
+	return 2*(largest+256) + 1024
+}
+
+// Import plans a provider import against the registry and, unless dryRun, writes the plan. ids[i] is the id a
+// provider created by f.Rows[i] gets. With a request id, a repeat returns the first report.
+//
+// Every row is checked first: the whole file is planned on one snapshot (the per-row report, as a dry run
+// gives it), then the accepted rows' writes are committed in batches that fit one transaction of the engine
+// (all of them in one on bbolt; on etcd about fourteen rows each, --etcd-max-txn-ops), each with the
+// providers' indexes and change records. A batch commits only if no other write changed the registry since the
+// plan (a change record above the revision the plan, or the previous batch, saw); otherwise the file is
+// planned again on the new state and the import goes on with the rows not yet written, whose report then
+// comes from the new plan. A row keeps the report of the batch that wrote it.
+//
+// A failure between batches (a crash, etcd unavailable) leaves the batches already committed: running the file
+// again matches their rows by identifier or name and reports them UNCHANGED, so a re-run converges on the same
+// registry and creates nothing twice.
 func (s *Store) Import(ctx context.Context, f *domain.CSVFile, ids []string, dryRun bool, requestID string, reqHash []byte) (*providerv1.ImportProvidersResponse, error) {
 	if dryRun {
 		var out *providerv1.ImportProvidersResponse
@@ -90,26 +130,103 @@ func (s *Store) Import(ctx context.Context, f *domain.CSVFile, ids []string, dry
 		})
 		return out, err
 	}
-	var out *providerv1.ImportProvidersResponse
-	now := s.now()
 	req := resource.Req{Method: "ImportProviders", ID: requestID, Hash: reqHash}
-	err := s.be.Update(ctx, func(tx storage.Tx) error {
-		out = &providerv1.ImportProvidersResponse{}
-		if replayed, err := resource.ReplayAnswer(tx, req, out); replayed || err != nil {
+	if requestID != "" {
+		out := &providerv1.ImportProvidersResponse{}
+		var replayed bool
+		err := s.be.View(func(tx storage.ReadTx) (err error) {
+			replayed, err = resource.ReplayAnswer(tx, req, out)
 			return err
+		})
+		if err != nil || replayed {
+			return out, err
 		}
-		reg := &txRegistry{tx: tx}
-		results, writes := domain.PlanImport(f, reg, func(i int) string { return ids[i] })
-		if reg.err != nil {
+	}
+	now := s.now()
+	final := make([]*providerv1.ImportRowResult, len(f.Rows))
+	written := make([]bool, len(f.Rows))
+	var results []*providerv1.ImportRowResult
+	for plans := 0; ; plans++ {
+		if plans > importReplans {
+			return nil, domain.ErrImportInterrupted
+		}
+		var (
+			writes []domain.PlannedWrite
+			seen   int64
+		)
+		err := s.be.View(func(tx storage.ReadTx) error {
+			reg := &txRegistry{tx: tx}
+			results, writes = domain.PlanImport(f, reg, func(i int) string { return ids[i] })
+			seen = tx.Revision()
 			return reg.err
+		})
+		if err != nil {
+			return nil, err
 		}
+		// A row written by an earlier batch keeps what that batch did; the new plan sees its own write (UNCHANGED),
+		// or, after another writer's change, would write it again over that change.
+		todo := writes[:0:0]
 		for _, w := range writes {
-			if _, err := providers.Put(tx, w.ID, w.New, now); err != nil {
-				return err
+			if !written[w.Index] {
+				todo = append(todo, w)
 			}
 		}
-		out = report(results, false, f.Separator)
-		return resource.RememberAnswer(tx, req, out)
-	})
-	return out, err
+		size := s.be.ItemsPerWrite(len(todo), importRowKeys, importRowBytes(todo), importReserveKeys)
+		moved := false
+		for start := 0; start < len(todo) && !moved; start += size {
+			batch := todo[start:min(start+size, len(todo))]
+			var last int64
+			err := s.be.Update(ctx, func(tx storage.Tx) error {
+				stale := false
+				if err := tx.Scan(storage.BucketChanges, storage.RevisionKey(seen+1), func(_, _ []byte) (bool, error) {
+					stale = true
+					return false, nil
+				}); err != nil {
+					return err
+				}
+				if stale {
+					return errRegistryMoved
+				}
+				for _, w := range batch {
+					if _, err := providers.Put(tx, w.ID, proto.CloneOf(w.New), now); err != nil {
+						return err
+					}
+				}
+				last = tx.Revision()
+				return nil
+			})
+			switch {
+			case errors.Is(err, errRegistryMoved):
+				moved = true
+			case err != nil:
+				return nil, err
+			default:
+				seen = last
+				for _, w := range batch {
+					written[w.Index], final[w.Index] = true, results[w.Index]
+				}
+				if s.afterImportBatch != nil {
+					s.afterImportBatch()
+				}
+			}
+		}
+		if !moved {
+			break
+		}
+	}
+	for i, r := range results {
+		if !written[i] {
+			final[i] = r
+		}
+	}
+	out := report(final, false, f.Separator)
+	if requestID != "" {
+		err := s.be.Update(ctx, func(tx storage.Tx) error {
+			return resource.RememberAnswer(tx, req, out)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

@@ -60,6 +60,9 @@ var indexes = []struct {
 type Store struct {
 	be  *storage.Backend
 	now func() time.Time
+	// afterImportBatch, set by tests only, runs after each committed batch of an import (another writer's
+	// change between two batches).
+	afterImportBatch func()
 }
 
 // Open opens the registry's data file.

@@ -5,8 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -43,9 +41,9 @@ func Anonymise(r *referralv1.Referral) {
 // EraseResident deletes a resident, its PESEL index entry, consents, cases and their plans, anonymises its
 // referrals (also in the change feed), then compacts the data file.
 //
-// Before anything is deleted, the erasure is journaled twice, both synced: in the erasure journal beside the
-// data file (the resident's uuid and the time, nothing else), so that a restore of a backup taken before it
-// does not bring the resident back (Open re-applies it); and as a pending compaction of the backend, so
+// Before anything is deleted, the erasure is journaled twice, both durable: in the erasure journal outside the
+// data (erasureJournal: the resident's uuid and the time, nothing else), so that a restore of a backup taken
+// before it does not bring the resident back (Open re-applies it); and as a pending compaction of the backend, so
 // that a crash before the compaction finishes is followed by one at the next start (the erased ciphertext
 // must not stay in free pages that later backups would carry).
 func (s *Store) EraseResident(ctx context.Context, rid string, w Write) (Erased, error) {
@@ -204,51 +202,36 @@ func (s *Store) erase(ctx context.Context, rid string, w Write) (Erased, error) 
 	return out, err
 }
 
-// erasureJournalSuffix names the erasure journal beside the data file: "<data file>.erasures", one line per
-// erasure, "<RFC 3339 time> <resident uuid>", appended and synced before the erasure commits. It holds no
-// personal data (a uuid is what every log line carries), lives outside the data file so a restore does not
-// roll it back, and must be kept with the data directory (back it up with the data file's backups: it is what
-// keeps an erased resident erased across a restore on another machine).
-const erasureJournalSuffix = ".erasures"
+// erasureJournal names the erasure journal of a store (storage.Backend.AppendJournal): one record per erasure,
+// "<RFC 3339 time> <resident uuid>", appended durably before the erasure commits. It holds no personal data (a
+// uuid is what every log line carries) and lives outside the data, so a restore does not roll it back. On bbolt
+// it is the file "<data file>.erasures" beside the data file: keep it with the data directory (back it up with
+// the data file's backups: it is what keeps an erased resident erased across a restore on another machine). On
+// etcd it is keys beside the service's prefix ("/cus/referral.journal/erasures/..." for "/cus/referral/"),
+// which every replica reads: an erasure made through one replica is re-applied by any replica that opens a
+// restored prefix.
+const erasureJournal = "erasures"
 
-// ErasureJournal is the path of the erasure journal of the data file at path.
-func ErasureJournal(path string) string { return path + erasureJournalSuffix }
+// ErasureJournal is the path of the erasure journal of the bbolt data file at path.
+func ErasureJournal(path string) string { return storage.JournalFile(path, erasureJournal) }
 
 func (s *Store) journalErasure(rid string) error {
-	path := ErasureJournal(s.path)
-	_, statErr := os.Stat(path)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return fmt.Errorf("erasure journal: %w", err)
-	}
-	_, err = fmt.Fprintf(f, "%s %s\n", s.now().UTC().Format(time.RFC3339), rid)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && errors.Is(statErr, os.ErrNotExist) {
-		err = storage.SyncDir(filepath.Dir(path))
-	}
-	if err != nil {
+	if err := s.be.AppendJournal(erasureJournal, s.now().UTC().Format(time.RFC3339)+" "+rid); err != nil {
 		return fmt.Errorf("erasure journal: %w", err)
 	}
 	return nil
 }
 
-// journaledErasures reads the uuids of the erasure journal (none when there is no journal). A line cut short
-// by a crash in the middle of an append is skipped: its erasure was not committed either.
-func journaledErasures(path string) ([]string, error) {
-	b, err := os.ReadFile(ErasureJournal(path))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	} else if err != nil {
+// journaledErasures reads the uuids of the erasure journal (none when there is no journal), each once. A
+// record that is not "<time> <uuid>" is skipped.
+func (s *Store) journaledErasures() ([]string, error) {
+	records, err := s.be.Journal(erasureJournal)
+	if err != nil {
 		return nil, fmt.Errorf("erasure journal: %w", err)
 	}
 	seen := map[string]bool{}
 	var out []string
-	for _, line := range strings.Split(string(b), "\n") {
+	for _, line := range records {
 		f := strings.Fields(line)
 		if len(f) != 2 || uuid.Validate(f[1]) != nil || seen[f[1]] {
 			continue
@@ -263,7 +246,7 @@ func journaledErasures(path string) ([]string, error) {
 // backup taken before the erasure, or an erasure that failed before it committed. Each is audited as done by
 // the journal; the file is compacted once after them.
 func (s *Store) reapplyErasures() error {
-	ids, err := journaledErasures(s.path)
+	ids, err := s.journaledErasures()
 	if err != nil || len(ids) == 0 {
 		return err
 	}
@@ -298,7 +281,7 @@ func (s *Store) reapplyErasures() error {
 		return err
 	}
 	s.log.Warn("re-applied erasures from the erasure journal: the data file held residents erased after it was written (a restore)",
-		zap.Int("residents", len(present)))
+		zap.Int("residents", len(present)), zap.String("journal", s.be.JournalLocation(erasureJournal)))
 	return nil
 }
 
