@@ -36,17 +36,23 @@ type hsdsService struct {
 	Phones                 []hsdsPhone             `json:"phones"`
 	ServiceAtLocations     []hsdsServiceAtLocation `json:"service_at_locations"`
 	CostOptions            []hsdsCostOption        `json:"cost_options"`
-	Languages              []struct {
-		Code string `json:"code"`
-	} `json:"languages"`
-	Attributes []struct {
-		TaxonomyTermID string        `json:"taxonomy_term_id"`
-		TaxonomyTerm   *hsdsTaxonomy `json:"taxonomy_term"`
-	} `json:"attributes"`
-	ServiceAreas []struct {
-		Name        string `json:"name"`
-		Description string `json:"description"`
-	} `json:"service_areas"`
+	Languages              []hsdsLanguage          `json:"languages"`
+	Attributes             []hsdsAttribute         `json:"attributes"`
+	ServiceAreas           []hsdsServiceArea       `json:"service_areas"`
+}
+
+type hsdsLanguage struct {
+	Code string `json:"code"`
+}
+
+type hsdsAttribute struct {
+	TaxonomyTermID string        `json:"taxonomy_term_id"`
+	TaxonomyTerm   *hsdsTaxonomy `json:"taxonomy_term"`
+}
+
+type hsdsServiceArea struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
 }
 
 type hsdsTaxonomy struct {
@@ -64,35 +70,43 @@ type hsdsPhone struct {
 }
 
 type hsdsServiceAtLocation struct {
-	Location *struct {
-		ID          string   `json:"id"`
-		Name        string   `json:"name"`
-		Description string   `json:"description"`
-		Latitude    *float64 `json:"latitude"`
-		Longitude   *float64 `json:"longitude"`
-		Addresses   []struct {
-			Address1    string `json:"address_1"`
-			Address2    string `json:"address_2"`
-			City        string `json:"city"`
-			Region      string `json:"region"`
-			State       string `json:"state_province"`
-			PostalCode  string `json:"postal_code"`
-			Country     string `json:"country"`
-			AddressType string `json:"address_type"`
-		} `json:"addresses"`
-		Accessibility []struct {
-			Description string `json:"description"`
-			Details     string `json:"details"`
-			URL         string `json:"url"`
-		} `json:"accessibility"`
-	} `json:"location"`
-	Schedules []struct {
-		Freq     string `json:"freq"`
-		Byday    string `json:"byday"`
-		OpensAt  string `json:"opens_at"`
-		ClosesAt string `json:"closes_at"`
-		Notes    string `json:"notes"`
-	} `json:"schedules"`
+	Location  *hsdsLocation  `json:"location"`
+	Schedules []hsdsSchedule `json:"schedules"`
+}
+
+type hsdsLocation struct {
+	ID            string              `json:"id"`
+	Name          string              `json:"name"`
+	Description   string              `json:"description"`
+	Latitude      *float64            `json:"latitude"`
+	Longitude     *float64            `json:"longitude"`
+	Addresses     []hsdsAddress       `json:"addresses"`
+	Accessibility []hsdsAccessibility `json:"accessibility"`
+}
+
+type hsdsAddress struct {
+	Address1    string `json:"address_1"`
+	Address2    string `json:"address_2"`
+	City        string `json:"city"`
+	Region      string `json:"region"`
+	State       string `json:"state_province"`
+	PostalCode  string `json:"postal_code"`
+	Country     string `json:"country"`
+	AddressType string `json:"address_type"`
+}
+
+type hsdsAccessibility struct {
+	Description string `json:"description"`
+	Details     string `json:"details"`
+	URL         string `json:"url"`
+}
+
+type hsdsSchedule struct {
+	Freq     string `json:"freq"`
+	Byday    string `json:"byday"`
+	OpensAt  string `json:"opens_at"`
+	ClosesAt string `json:"closes_at"`
+	Notes    string `json:"notes"`
 }
 
 type hsdsCostOption struct {
@@ -107,12 +121,17 @@ type hsdsCostOption struct {
 func ParseHSDS(field string, b []byte) ([]*ImportItem, error) {
 	b = bytes.TrimPrefix(b, []byte("\uFEFF"))
 	trimmed := bytes.TrimSpace(b)
+	if items, ok := parseHSDSFast(trimmed); ok {
+		CheckDuplicates(items)
+		return items, nil
+	}
 	if items, ok := parseHSDSStream(trimmed); ok {
 		CheckDuplicates(items)
 		return items, nil
 	}
-	// A file the stream does not read whole (a syntax error, a page without a list of contents, too many
-	// services) is read again the slow way, which says what is wrong with it.
+	// A file the fast reader gives up on (a row of the wrong shape, a key in another case) is decoded service
+	// by service with encoding/json; a file the stream does not read whole (a syntax error, a page without a
+	// list of contents, too many services) is read again the slow way, which says what is wrong with it.
 	return parseHSDSSlow(field, trimmed)
 }
 
