@@ -240,6 +240,19 @@ func TestParseFormat(t *testing.T) {
 
 // Fold of an ASCII string takes a shortcut past Unicode normalisation: the same keys as the long way.
 func TestFoldASCII(t *testing.T) {
+	testFoldShortcut(t, "aZz09_ -(.A\x01~")
+}
+
+// Fold of a Latin text (Polish, its neighbours' names) takes a shortcut past Unicode normalisation: the same keys.
+func TestFoldLatin(t *testing.T) {
+	var alpha []rune
+	for r := rune(0x80); r < 0x180; r++ {
+		alpha = append(alpha, r)
+	}
+	testFoldShortcut(t, "aZ09 _-ąęłŁóŚżŹ«»\u00a0ßæøđ"+string(alpha))
+}
+
+func testFoldShortcut(t *testing.T, alphabet string) {
 	slow := func(s string) string {
 		var b strings.Builder
 		sep := false
@@ -260,18 +273,18 @@ func TestFoldASCII(t *testing.T) {
 		return b.String()
 	}
 	cases := []string{"", "_", "__", "a", "A", "a_b", "a__b", "_a", "a_", "Gmina (TERC)", "KOD-POCZTOWY", "area_health", "AREA_HEALTH",
-		"MO", "mo", "tak", " tak ", "a b", "a-b", "1_2", "x\x00y", "\x7f", "Spółka z o.o."}
+		"MO", "mo", "tak", " tak ", "a b", "a-b", "1_2", "x\x00y", "\x7f", "Spółka z o.o.", "pomoc społeczna", "Dzieci i MŁODZIEŻ", "ŉ", "«a»", "a\u0328"}
 	rng := rand.New(rand.NewPCG(7, 8))
-	const alpha = "aZz09_ -(.A\x01~"
+	alpha := []rune(alphabet)
 	for range 50000 {
-		b := make([]byte, rng.IntN(10))
+		b := make([]rune, rng.IntN(10))
 		for i := range b {
 			b[i] = alpha[rng.IntN(len(alpha))]
 		}
 		cases = append(cases, string(b))
 	}
 	for _, s := range cases {
-		if got, want := Fold(s), slow(s); got != want {
+		if got, want := Fold(s), slow(s); got != want || foldSlow(s) != want {
 			t.Fatalf("Fold(%q) = %q, want %q", s, got, want)
 		}
 	}
