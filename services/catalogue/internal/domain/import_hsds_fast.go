@@ -342,21 +342,21 @@ func (s *hsdsScanner) skip(depth int) bool {
 	if depth >= maxDepth {
 		return false
 	}
-	switch c := s.peek(); {
-	case c == '"':
+	switch s.peek() {
+	case '"':
 		var discard string
 		return s.str(&discard)
-	case c == '{':
+	case '{':
 		s.i++
 		return s.members(func([]byte) bool { return s.skip(depth + 1) })
-	case c == '[':
+	case '[':
 		_, ok := s.array(func() bool { return s.skip(depth + 1) })
 		return ok
-	case c == 't':
+	case 't':
 		return s.literal("true")
-	case c == 'f':
+	case 'f':
 		return s.literal("false")
-	case c == 'n':
+	case 'n':
 		return s.null()
 	default:
 		return s.number()
