@@ -1,10 +1,13 @@
 package domain
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/cus-suite/cus/platform/apierr"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
@@ -108,3 +111,38 @@ func TestValidateServiceNamesNestedFields(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// The one-pass text check finds what utf8.ValidString, utf8.RuneCountInString and a search for NUL find.
+func TestTextCheckIsTheThreeChecks(t *testing.T) {
+	reference := func(value string, max int, required bool) string {
+		switch {
+		case !utf8.ValidString(value):
+			return "must be valid UTF-8"
+		case required && strings.TrimSpace(value) == "":
+			return "is required"
+		case utf8.RuneCountInString(value) > max:
+			return fmt.Sprintf("must be at most %d characters", max)
+		case strings.ContainsAny(value, "\x00"):
+			return "must not contain NUL characters"
+		}
+		return ""
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	pieces := []string{"a", " ", "ą", "\x00", "\xff", "\xed\xa0\x80", "\uFFFD", "€", "😀", "\xe2\x82", "\t"}
+	for range 50000 {
+		var b strings.Builder
+		for range rng.IntN(8) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		value, max, required := b.String(), rng.IntN(6), rng.IntN(2) == 0
+		var v apierr.Violations
+		checker{v: &v}.text("f", value, max, required)
+		got := ""
+		if l := v.List(); len(l) > 0 {
+			got = l[0].Description
+		}
+		if want := reference(value, max, required); got != want {
+			t.Fatalf("text(%q, %d, %v): %q, want %q", value, max, required, got, want)
+		}
+	}
+}
