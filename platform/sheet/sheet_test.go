@@ -2,12 +2,15 @@ package sheet
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/cus-suite/cus/platform/apierr"
 )
@@ -232,5 +235,57 @@ func TestParseFormat(t *testing.T) {
 	}
 	if _, err := ParseFormat("format", "ods", XLSX); err == nil {
 		t.Error("ods accepted")
+	}
+}
+
+// Fold of an ASCII string takes a shortcut past Unicode normalisation: the same keys as the long way.
+func TestFoldASCII(t *testing.T) {
+	testFoldShortcut(t, "aZz09_ -(.A\x01~")
+}
+
+// Fold of a Latin text (Polish, its neighbours' names) takes a shortcut past Unicode normalisation: the same keys.
+func TestFoldLatin(t *testing.T) {
+	var alpha []rune
+	for r := rune(0x80); r < 0x180; r++ {
+		alpha = append(alpha, r)
+	}
+	testFoldShortcut(t, "aZ09 _-ąęłŁóŚżŹ«»\u00a0ßæøđ"+string(alpha))
+}
+
+func testFoldShortcut(t *testing.T, alphabet string) {
+	slow := func(s string) string {
+		var b strings.Builder
+		sep := false
+		for _, r := range norm.NFD.String(s) {
+			switch {
+			case unicode.Is(unicode.Mn, r):
+				continue
+			case unicode.IsLetter(r) || unicode.IsDigit(r):
+				if sep && b.Len() > 0 {
+					b.WriteByte('_')
+				}
+				sep = false
+				b.WriteRune(foldRune(r))
+			default:
+				sep = true
+			}
+		}
+		return b.String()
+	}
+	cases := []string{"", "_", "__", "a", "A", "a_b", "a__b", "_a", "a_", "Gmina (TERC)", "KOD-POCZTOWY", "area_health", "AREA_HEALTH",
+		"MO", "mo", "tak", " tak ", "a b", "a-b", "1_2", "x\x00y", "\x7f", "Spółka z o.o.", "pomoc społeczna", "Dzieci i MŁODZIEŻ", "ŉ", "«a»", "a\u0328"}
+	rng := rand.New(rand.NewPCG(7, 8))
+	alpha := []rune(alphabet)
+	for range 50000 {
+		b := make([]rune, rng.IntN(10))
+		for i := range b {
+			b[i] = alpha[rng.IntN(len(alpha))]
+		}
+		cases = append(cases, string(b))
+	}
+	for _, s := range cases {
+		if got, want := Fold(s), slow(s); got != want || foldSlow(s) != want {
+			t.Fatalf("Fold(%q) = %q, want %q", s, got, want)
+		}
 	}
 }

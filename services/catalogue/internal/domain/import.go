@@ -784,6 +784,14 @@ func (f *SheetFile) item(r sheet.Row) *ImportItem {
 			bad(ColHours, "%v", err)
 		} else {
 			locSets = append(locSets, func(l *cataloguev1.Location) {
+				if len(l.GetOpeningHours()) == 0 {
+					// A new place (or one without hours): nothing to compare. ParseHours gives weekdays only, so
+					// hours it read are never written as "", which is what a place without hours reads as.
+					if len(hours) > 0 {
+						l.OpeningHours = hours
+					}
+					return
+				}
 				// The column does not carry the notes of intervals: hours that read the same keep theirs.
 				if FormatHours(l.GetOpeningHours()) != FormatHours(hours) {
 					l.OpeningHours = hours

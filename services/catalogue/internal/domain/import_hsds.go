@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/cus-suite/cus/platform/apierr"
 	"github.com/cus-suite/cus/platform/i18n"
@@ -37,17 +36,23 @@ type hsdsService struct {
 	Phones                 []hsdsPhone             `json:"phones"`
 	ServiceAtLocations     []hsdsServiceAtLocation `json:"service_at_locations"`
 	CostOptions            []hsdsCostOption        `json:"cost_options"`
-	Languages              []struct {
-		Code string `json:"code"`
-	} `json:"languages"`
-	Attributes []struct {
-		TaxonomyTermID string        `json:"taxonomy_term_id"`
-		TaxonomyTerm   *hsdsTaxonomy `json:"taxonomy_term"`
-	} `json:"attributes"`
-	ServiceAreas []struct {
-		Name        string `json:"name"`
-		Description string `json:"description"`
-	} `json:"service_areas"`
+	Languages              []hsdsLanguage          `json:"languages"`
+	Attributes             []hsdsAttribute         `json:"attributes"`
+	ServiceAreas           []hsdsServiceArea       `json:"service_areas"`
+}
+
+type hsdsLanguage struct {
+	Code string `json:"code"`
+}
+
+type hsdsAttribute struct {
+	TaxonomyTermID string        `json:"taxonomy_term_id"`
+	TaxonomyTerm   *hsdsTaxonomy `json:"taxonomy_term"`
+}
+
+type hsdsServiceArea struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
 }
 
 type hsdsTaxonomy struct {
@@ -65,35 +70,43 @@ type hsdsPhone struct {
 }
 
 type hsdsServiceAtLocation struct {
-	Location *struct {
-		ID          string   `json:"id"`
-		Name        string   `json:"name"`
-		Description string   `json:"description"`
-		Latitude    *float64 `json:"latitude"`
-		Longitude   *float64 `json:"longitude"`
-		Addresses   []struct {
-			Address1    string `json:"address_1"`
-			Address2    string `json:"address_2"`
-			City        string `json:"city"`
-			Region      string `json:"region"`
-			State       string `json:"state_province"`
-			PostalCode  string `json:"postal_code"`
-			Country     string `json:"country"`
-			AddressType string `json:"address_type"`
-		} `json:"addresses"`
-		Accessibility []struct {
-			Description string `json:"description"`
-			Details     string `json:"details"`
-			URL         string `json:"url"`
-		} `json:"accessibility"`
-	} `json:"location"`
-	Schedules []struct {
-		Freq     string `json:"freq"`
-		Byday    string `json:"byday"`
-		OpensAt  string `json:"opens_at"`
-		ClosesAt string `json:"closes_at"`
-		Notes    string `json:"notes"`
-	} `json:"schedules"`
+	Location  *hsdsLocation  `json:"location"`
+	Schedules []hsdsSchedule `json:"schedules"`
+}
+
+type hsdsLocation struct {
+	ID            string              `json:"id"`
+	Name          string              `json:"name"`
+	Description   string              `json:"description"`
+	Latitude      *float64            `json:"latitude"`
+	Longitude     *float64            `json:"longitude"`
+	Addresses     []hsdsAddress       `json:"addresses"`
+	Accessibility []hsdsAccessibility `json:"accessibility"`
+}
+
+type hsdsAddress struct {
+	Address1    string `json:"address_1"`
+	Address2    string `json:"address_2"`
+	City        string `json:"city"`
+	Region      string `json:"region"`
+	State       string `json:"state_province"`
+	PostalCode  string `json:"postal_code"`
+	Country     string `json:"country"`
+	AddressType string `json:"address_type"`
+}
+
+type hsdsAccessibility struct {
+	Description string `json:"description"`
+	Details     string `json:"details"`
+	URL         string `json:"url"`
+}
+
+type hsdsSchedule struct {
+	Freq     string `json:"freq"`
+	Byday    string `json:"byday"`
+	OpensAt  string `json:"opens_at"`
+	ClosesAt string `json:"closes_at"`
+	Notes    string `json:"notes"`
 }
 
 type hsdsCostOption struct {
@@ -108,12 +121,17 @@ type hsdsCostOption struct {
 func ParseHSDS(field string, b []byte) ([]*ImportItem, error) {
 	b = bytes.TrimPrefix(b, []byte("\uFEFF"))
 	trimmed := bytes.TrimSpace(b)
+	if items, ok := parseHSDSFast(trimmed); ok {
+		CheckDuplicates(items)
+		return items, nil
+	}
 	if items, ok := parseHSDSStream(trimmed); ok {
 		CheckDuplicates(items)
 		return items, nil
 	}
-	// A file the stream does not read whole (a syntax error, a page without a list of contents, too many
-	// services) is read again the slow way, which says what is wrong with it.
+	// A file the fast reader gives up on (a row of the wrong shape, a key in another case) is decoded service
+	// by service with encoding/json; a file the stream does not read whole (a syntax error, a page without a
+	// list of contents, too many services) is read again the slow way, which says what is wrong with it.
 	return parseHSDSSlow(field, trimmed)
 }
 
@@ -263,6 +281,38 @@ func hsdsItemFrom(pos int, h *hsdsService, err error) *ImportItem {
 		return it
 	}
 	it.Key = ImportKey("hsds", h.ID)
+	// The service is built once as the row is read (its problems are the row's); apply hands that service
+	// over the first time it is called, without a copy, and builds it again from the decoded row for any later
+	// call (a row planned again in its transaction, store.ImportRows), so every call gets a service of its own.
+	next := hsdsBuild(it.Key, h, it.violate)
+	it.apply = func(cur *cataloguev1.Service) *cataloguev1.Service {
+		out := next
+		if out != nil {
+			next = nil
+		} else {
+			out = hsdsBuild(it.Key, h, func(string, string, ...any) {})
+		}
+		if cur != nil {
+			// What HSDS does not carry stays as the catalogue has it.
+			out.Providers, out.RequiresDecision, out.Accreditations = cur.GetProviders(), cur.GetRequiresDecision(), cur.GetAccreditations()
+			if f := cur.GetFee(); f != nil && out.Fee != nil {
+				out.Fee.IncomeBands, out.Fee.LegalBasis = f.GetIncomeBands(), f.GetLegalBasis()
+			}
+			if len(out.TargetGroups) == 0 {
+				out.TargetGroups = cur.GetTargetGroups()
+			}
+			if len(out.Areas) == 0 {
+				out.Areas = cur.GetAreas()
+			}
+		}
+		return out
+	}
+	return it
+}
+
+// hsdsBuild makes the service an HSDS service describes, telling violate what is wrong with it. key is the
+// row's ImportKey.
+func hsdsBuild(key string, h *hsdsService, violate func(column, format string, args ...any)) *cataloguev1.Service {
 	next := &cataloguev1.Service{
 		DisplayName:            h.Name,
 		AlternateName:          h.AlternateName,
@@ -282,14 +332,14 @@ func hsdsItemFrom(pos int, h *hsdsService, err error) *ImportItem {
 	case "temporarily closed":
 		next.Status = cataloguev1.ServiceStatus_SERVICE_STATUS_TEMPORARILY_CLOSED
 	default:
-		it.violate("status", "must be active, inactive, defunct or temporarily closed")
+		violate("status", "must be active, inactive, defunct or temporarily closed")
 	}
 	age := func(field string, f *float64) *int32 {
 		if f == nil {
 			return nil
 		}
 		if *f != math.Trunc(*f) || *f < 0 || *f > 150 {
-			it.violate(field, "must be a whole number of years from 0 to 150")
+			violate(field, "must be a whole number of years from 0 to 150")
 			return nil
 		}
 		n := int32(*f)
@@ -349,12 +399,12 @@ func hsdsItemFrom(pos int, h *hsdsService, err error) *ImportItem {
 			continue
 		}
 		l := sal.Location
-		f := fmt.Sprintf("service_at_locations[%d]", i)
+		f := func() string { return fmt.Sprintf("service_at_locations[%d]", i) } // for a violation only
 		loc := &cataloguev1.Location{Name: l.Name, Description: l.Description}
 		if id, err := uuid.Parse(l.ID); err == nil && l.ID != "" {
 			loc.Id = id.String()
 		} else {
-			loc.Id = uuid.NewSHA1(importNamespace, []byte(it.Key+"/location/"+l.ID+"/"+fmt.Sprint(i))).String()
+			loc.Id = uuid.NewSHA1(importNamespace, []byte(key+"/location/"+l.ID+"/"+fmt.Sprint(i))).String()
 		}
 		if l.Latitude != nil && l.Longitude != nil {
 			loc.Coordinates = &typev1.LatLng{Latitude: *l.Latitude, Longitude: *l.Longitude}
@@ -377,7 +427,7 @@ func hsdsItemFrom(pos int, h *hsdsService, err error) *ImportItem {
 		}
 		for j, sc := range sal.Schedules {
 			if sc.Freq != "" && !strings.EqualFold(sc.Freq, "WEEKLY") {
-				it.violate(fmt.Sprintf("%s.schedules[%d].freq", f, j), "only WEEKLY schedules can be imported")
+				violate(fmt.Sprintf("%s.schedules[%d].freq", f(), j), "only WEEKLY schedules can be imported")
 				continue
 			}
 			closes := sc.ClosesAt
@@ -394,7 +444,7 @@ func hsdsItemFrom(pos int, h *hsdsService, err error) *ImportItem {
 			for _, code := range strings.Split(sc.Byday, ",") {
 				d, ok := dayByKey[sheet.Fold(strings.TrimSpace(code))]
 				if !ok {
-					it.violate(fmt.Sprintf("%s.schedules[%d].byday", f, j), "%q is not a weekday (MO, TU, WE, TH, FR, SA, SU)", code)
+					violate(fmt.Sprintf("%s.schedules[%d].byday", f(), j), "%q is not a weekday (MO, TU, WE, TH, FR, SA, SU)", code)
 					continue
 				}
 				loc.OpeningHours = append(loc.OpeningHours, &cataloguev1.OpeningHours{Day: d, OpensAt: opens, ClosesAt: closes, Description: sc.Notes})
@@ -408,7 +458,7 @@ func hsdsItemFrom(pos int, h *hsdsService, err error) *ImportItem {
 		}
 		g := math.Round(*c.Amount * 100)
 		if g > math.MaxInt32 {
-			it.violate("cost_options.amount", "is too large")
+			violate("cost_options.amount", "is too large")
 			break
 		}
 		next.Fee = &cataloguev1.FeeRule{PriceGrosze: int32(g), Currency: strings.ToUpper(c.Currency), Description: h.FeesDescription}
@@ -423,24 +473,7 @@ func hsdsItemFrom(pos int, h *hsdsService, err error) *ImportItem {
 	if next.Fee == nil && h.FeesDescription != "" {
 		next.Fee = &cataloguev1.FeeRule{Description: h.FeesDescription}
 	}
-	it.apply = func(cur *cataloguev1.Service) *cataloguev1.Service {
-		out := proto.Clone(next).(*cataloguev1.Service)
-		if cur != nil {
-			// What HSDS does not carry stays as the catalogue has it.
-			out.Providers, out.RequiresDecision, out.Accreditations = cur.GetProviders(), cur.GetRequiresDecision(), cur.GetAccreditations()
-			if f := cur.GetFee(); f != nil && out.Fee != nil {
-				out.Fee.IncomeBands, out.Fee.LegalBasis = f.GetIncomeBands(), f.GetLegalBasis()
-			}
-			if len(out.TargetGroups) == 0 {
-				out.TargetGroups = cur.GetTargetGroups()
-			}
-			if len(out.Areas) == 0 {
-				out.Areas = cur.GetAreas()
-			}
-		}
-		return out
-	}
-	return it
+	return next
 }
 
 // hsdsField maps a field path of ValidateService to the HSDS field it comes from.

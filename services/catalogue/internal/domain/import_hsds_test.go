@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"errors"
 	"os"
 	"testing"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/cus-suite/cus/platform/apierr"
 	"github.com/cus-suite/cus/platform/i18n"
+	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 )
 
 // TestParseHSDSRefusalsInPolish: a file that is not HSDS JSON is refused with what is wrong with the JSON, and
@@ -113,7 +115,7 @@ func TestParseHSDSStreamAgreesWithSlowPath(t *testing.T) {
 }
 
 // BenchmarkParseHSDS reads one HSDS JSON import file (CUS_BENCH_HSDS_FILE, e.g. one that `catalogue generate
-// --format hsds` wrote) the streaming way and the whole-file way, side by side in one run. Skipped without it.
+// --format hsds` wrote) the fast way (ParseHSDS), the streaming way and the whole-file way, side by side in one run. Skipped without it.
 func BenchmarkParseHSDS(b *testing.B) {
 	name := os.Getenv("CUS_BENCH_HSDS_FILE")
 	if name == "" {
@@ -127,7 +129,14 @@ func BenchmarkParseHSDS(b *testing.B) {
 		name  string
 		parse func([]byte) ([]*ImportItem, error)
 	}{
-		{"stream", func(f []byte) ([]*ImportItem, error) { return ParseHSDS("content", f) }},
+		{"fast", func(f []byte) ([]*ImportItem, error) { return ParseHSDS("content", f) }},
+		{"stream", func(f []byte) ([]*ImportItem, error) {
+			items, ok := parseHSDSStream(f)
+			if !ok {
+				return nil, errors.New("the stream does not read the file")
+			}
+			return items, nil
+		}},
 		{"whole-file", func(f []byte) ([]*ImportItem, error) { return parseHSDSSlow("content", f) }},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
@@ -142,5 +151,40 @@ func BenchmarkParseHSDS(b *testing.B) {
 			}
 			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "services/s")
 		})
+	}
+}
+
+// An HSDS row planned again (store.ImportRows replans a row whose record changed since it was planned) gets a
+// service of its own each time, the same as the first, whatever the first plan and its commit did to theirs.
+func TestHSDSItemAppliedAgain(t *testing.T) {
+	const file = `[{"id": "s-1", "name": "Klub Seniora", "attributes": [{"taxonomy_term_id": "pomoc społeczna"}],
+		"service_at_locations": [{"location": {"id": "x", "name": "Świetlica"},
+			"schedules": [{"byday": "MO", "opens_at": "08:00", "closes_at": "16:00"}]}],
+		"cost_options": [{"amount": 10.5, "option": "godzina"}]}]`
+	items, err := ParseHSDS("content", []byte(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := items[0]
+	first := it.apply(nil)
+	want := proto.Clone(first)
+	// What the plan and the commit do to the service they get: defaults, stamps, a merge.
+	first.Name, first.Etag = "services/0194c050-0000-7000-8000-000000000001", "e1"
+	first.Locations[0].OpeningHours[0].ClosesAt = "17:00"
+	first.TargetGroups = append(first.TargetGroups, 3)
+	second := it.apply(nil)
+	if second == first {
+		t.Fatal("the second apply returned the first service again")
+	}
+	if !proto.Equal(second, want) {
+		t.Errorf("second apply: %v, want %v", second, want)
+	}
+	cur := &cataloguev1.Service{Providers: []string{"providers/0194c050-0000-7000-8000-000000000002"}, TargetGroups: []cataloguev1.TargetGroup{2}}
+	third := it.apply(cur)
+	if len(third.GetTargetGroups()) != 1 || third.GetTargetGroups()[0] != 2 || len(third.GetProviders()) != 1 {
+		t.Errorf("apply on a stored service: groups %v, providers %v, want the stored ones", third.GetTargetGroups(), third.GetProviders())
+	}
+	if len(second.GetTargetGroups()) != 0 || len(second.GetProviders()) != 0 {
+		t.Errorf("the merge changed an earlier service: %v", second)
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"math"
 	"net/mail"
 	"net/url"
-	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -34,13 +34,67 @@ const (
 	MaxQueryLen       = 200
 )
 
-var (
-	phonePattern    = regexp.MustCompile(`^\+?[0-9][0-9 ()/-]{2,29}$`)
-	languagePattern = regexp.MustCompile(`^[a-z]{2,3}$`)
-	countryPattern  = regexp.MustCompile(`^[A-Z]{2}$`)
-	hhmmPattern     = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
-	phoneTypes      = map[string]bool{"text": true, "voice": true, "fax": true, "cell": true, "video": true, "pager": true, "textphone": true}
-)
+var phoneTypes = map[string]bool{"text": true, "voice": true, "fax": true, "cell": true, "video": true, "pager": true, "textphone": true}
+
+// The patterns of phone numbers, extensions, language and country codes and clock times are checked by the
+// functions below rather than by regular expressions: a bulk import checks them for every row, where the regexp
+// engine was a few per cent of the import's CPU. Each is the regular expression in its comment, exactly
+// (TestPatternsMatchTheirRegexps).
+
+// validPhone is ^\+?[0-9][0-9 ()/-]{2,29}$.
+func validPhone(s string) bool {
+	s = strings.TrimPrefix(s, "+")
+	if len(s) < 3 || len(s) > 30 || !isDigit(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !isDigit(c) && c != ' ' && c != '(' && c != ')' && c != '/' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// validExtension is ^[0-9]{1,8}$.
+func validExtension(s string) bool {
+	if len(s) < 1 || len(s) > 8 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// validLanguage is ^[a-z]{2,3}$.
+func validLanguage(s string) bool {
+	if len(s) < 2 || len(s) > 3 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 'a' || s[i] > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// validCountry is ^[A-Z]{2}$.
+func validCountry(s string) bool {
+	return len(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z'
+}
+
+// validHHMM is ^([01][0-9]|2[0-3]):[0-5][0-9]$.
+func validHHMM(s string) bool {
+	if len(s) != 5 || s[2] != ':' || !isDigit(s[1]) || !isDigit(s[4]) || s[3] < '0' || s[3] > '5' {
+		return false
+	}
+	return s[0] == '0' || s[0] == '1' || (s[0] == '2' && s[1] <= '3')
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // ServicePrefix and friends name resources.
 const (
@@ -70,22 +124,81 @@ func IsUUID(s string) bool {
 	return err == nil
 }
 
+// checker records violations of the fields of a message under prefix, or of an element of a list in it (in):
+// the element's path ("locations[2].opening_hours[0].") is only written out for a violation, so a valid
+// service, which a bulk import checks by the thousand, costs no string building for the paths of its fields.
 type checker struct {
 	v      *apierr.Violations
 	prefix string
+	depth  int
+	path   [2]pathSeg
 }
 
-func (c checker) add(field, format string, args ...any) { c.v.Add(c.prefix+field, format, args...) }
+// pathSeg is a step into a nested message: name, and [idx] when idx >= 0.
+type pathSeg struct {
+	name string
+	idx  int
+}
+
+// in returns the checker of the message at name[idx] (idx < 0: name alone) of the one c checks.
+func (c checker) in(name string, idx int) checker {
+	c.path[c.depth] = pathSeg{name, idx}
+	c.depth++
+	return c
+}
+
+// field is the full name of field ("" for the element in itself).
+func (c checker) field(field string) string {
+	if c.depth == 0 {
+		return c.prefix + field
+	}
+	var b strings.Builder
+	b.WriteString(c.prefix)
+	for k, seg := range c.path[:c.depth] {
+		if k > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(seg.name)
+		if seg.idx >= 0 {
+			b.WriteByte('[')
+			b.WriteString(strconv.Itoa(seg.idx))
+			b.WriteByte(']')
+		}
+	}
+	if field != "" {
+		b.WriteByte('.')
+		b.WriteString(field)
+	}
+	return b.String()
+}
+
+func (c checker) add(field, format string, args ...any) { c.v.Add(c.field(field), format, args...) }
 
 func (c checker) text(field, value string, max int, required bool) {
+	// One pass for what utf8.ValidString, utf8.RuneCountInString and a search for NUL would find in three (a
+	// description is a kilobyte, and an import checks every row's).
+	valid, runes, nul := true, 0, false
+	for i := 0; i < len(value); runes++ {
+		if b := value[i]; b < utf8.RuneSelf {
+			nul = nul || b == 0
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(value[i:])
+		if r == utf8.RuneError && size == 1 {
+			valid = false
+			break
+		}
+		i += size
+	}
 	switch {
-	case !utf8.ValidString(value):
+	case !valid:
 		c.add(field, "must be valid UTF-8")
 	case required && strings.TrimSpace(value) == "":
 		c.add(field, "is required")
-	case utf8.RuneCountInString(value) > max:
+	case runes > max:
 		c.add(field, "must be at most %d characters", max)
-	case strings.ContainsAny(value, "\x00"):
+	case nul:
 		c.add(field, "must not contain NUL characters")
 	}
 }
@@ -126,7 +239,7 @@ func ValidateService(s *cataloguev1.Service, prefix string, v *apierr.Violations
 		c.add("phones", "at most %d phones", MaxPhones)
 	}
 	for i, p := range s.GetPhones() {
-		checkPhone(c, fmt.Sprintf("phones[%d]", i), p)
+		checkPhone(c.in("phones", i), p)
 	}
 	checkAge(c, "minimum_age", s.MinimumAge)
 	checkAge(c, "maximum_age", s.MaximumAge)
@@ -137,7 +250,7 @@ func ValidateService(s *cataloguev1.Service, prefix string, v *apierr.Violations
 		c.add("languages", "at most %d languages", MaxListItems)
 	}
 	for i, l := range s.GetLanguages() {
-		if !languagePattern.MatchString(l) {
+		if !validLanguage(l) {
 			c.add(fmt.Sprintf("languages[%d]", i), "must be an ISO 639 code in lower case, e.g. pl")
 		}
 	}
@@ -151,66 +264,77 @@ func ValidateService(s *cataloguev1.Service, prefix string, v *apierr.Violations
 		c.add("service_areas", "at most %d service areas", MaxListItems)
 	}
 	for i, a := range s.GetServiceAreas() {
-		f := fmt.Sprintf("service_areas[%d]", i)
-		c.text(f+".name", a.GetName(), MaxShortLen, true)
-		c.text(f+".description", a.GetDescription(), MaxTextLen, false)
+		ac := c.in("service_areas", i)
+		ac.text("name", a.GetName(), MaxShortLen, true)
+		ac.text("description", a.GetDescription(), MaxTextLen, false)
 		if code := a.GetTerytCode(); code != "" && plid.ValidateTERC(code) != nil && plid.ValidatePowiat(code) != nil {
-			c.add(f+".teryt_code", "must be a TERYT TERC code of a gmina (7 digits) or powiat (4 digits)")
+			ac.add("teryt_code", "must be a TERYT TERC code of a gmina (7 digits) or powiat (4 digits)")
 		}
 	}
 	if len(s.GetLocations()) > MaxLocations {
 		c.add("locations", "at most %d locations", MaxLocations)
 	}
-	seen := map[string]bool{}
+	var seen map[string]bool
+	if len(s.GetLocations()) > 1 {
+		seen = make(map[string]bool, len(s.GetLocations()))
+	}
 	for i, l := range s.GetLocations() {
-		f := fmt.Sprintf("locations[%d]", i)
+		lc := c.in("locations", i)
 		if id := l.GetId(); id != "" {
 			if !IsUUID(id) {
-				c.add(f+".id", "must be a UUID")
+				lc.add("id", "must be a UUID")
 			} else if seen[strings.ToLower(id)] {
-				c.add(f+".id", "is used by another location of the service")
+				lc.add("id", "is used by another location of the service")
 			}
-			seen[strings.ToLower(id)] = true
+			if seen != nil {
+				seen[strings.ToLower(id)] = true
+			}
 		}
-		checkLocation(c, f, l)
+		checkLocation(lc, l)
 	}
 	if len(s.GetAreas()) == 0 {
 		c.add("areas", "at least one area of art. 2 ust. 1 is required")
 	}
-	seenArea := map[cataloguev1.Area]bool{}
+	var seenArea uint64 // the areas and target groups are small enums (ValidArea, ValidTargetGroup)
 	for i, a := range s.GetAreas() {
 		if !ValidArea(a) {
 			c.add(fmt.Sprintf("areas[%d]", i), "unknown area %d; see ListAreas", a)
-		} else if seenArea[a] {
+		} else if seenArea&(1<<uint(a)) != 0 {
 			c.add(fmt.Sprintf("areas[%d]", i), "%s is listed twice", a)
+		} else {
+			seenArea |= 1 << uint(a)
 		}
-		seenArea[a] = true
 	}
-	seenGroup := map[cataloguev1.TargetGroup]bool{}
+	var seenGroup uint64
 	for i, g := range s.GetTargetGroups() {
 		if !ValidTargetGroup(g) {
 			c.add(fmt.Sprintf("target_groups[%d]", i), "unknown target group %d; see ListTargetGroups", g)
-		} else if seenGroup[g] {
+		} else if seenGroup&(1<<uint(g)) != 0 {
 			c.add(fmt.Sprintf("target_groups[%d]", i), "%s is listed twice", g)
+		} else {
+			seenGroup |= 1 << uint(g)
 		}
-		seenGroup[g] = true
 	}
 	if len(s.GetProviders()) > MaxListItems {
 		c.add("providers", "at most %d providers", MaxListItems)
 	}
-	seenProv := map[string]bool{}
+	var seenProv map[string]bool
+	if len(s.GetProviders()) > 1 {
+		seenProv = make(map[string]bool, len(s.GetProviders()))
+	}
 	for i, p := range s.GetProviders() {
-		f := fmt.Sprintf("providers[%d]", i)
 		id, ok := strings.CutPrefix(p, ProviderPrefix)
 		if !ok || !IsUUID(id) {
-			c.add(f, "must be providers/{uuid}")
+			c.in("providers", i).add("", "must be providers/{uuid}")
 		} else if seenProv[p] {
-			c.add(f, "is listed twice")
+			c.in("providers", i).add("", "is listed twice")
 		}
-		seenProv[p] = true
+		if seenProv != nil {
+			seenProv[p] = true
+		}
 	}
 	if fee := s.GetFee(); fee != nil {
-		checkFee(c, "fee", fee)
+		checkFee(c.in("fee", -1), fee)
 	}
 }
 
@@ -221,17 +345,17 @@ func checkURL(c checker, field, value string) {
 	}
 }
 
-func checkPhone(c checker, f string, p *typev1.Phone) {
-	if !phonePattern.MatchString(p.GetNumber()) {
-		c.add(f+".number", "must be a telephone number of digits, spaces and + ( ) - /")
+func checkPhone(c checker, p *typev1.Phone) {
+	if !validPhone(p.GetNumber()) {
+		c.add("number", "must be a telephone number of digits, spaces and + ( ) - /")
 	}
-	if p.GetExtension() != "" && !regexp.MustCompile(`^[0-9]{1,8}$`).MatchString(p.GetExtension()) {
-		c.add(f+".extension", "must be 1 to 8 digits")
+	if p.GetExtension() != "" && !validExtension(p.GetExtension()) {
+		c.add("extension", "must be 1 to 8 digits")
 	}
 	if t := p.GetType(); t != "" && !phoneTypes[t] {
-		c.add(f+".type", "must be one of text, voice, fax, cell, video, pager, textphone")
+		c.add("type", "must be one of text, voice, fax, cell, video, pager, textphone")
 	}
-	c.text(f+".description", p.GetDescription(), MaxShortLen, false)
+	c.text("description", p.GetDescription(), MaxShortLen, false)
 }
 
 func checkAge(c checker, field string, age *int32) {
@@ -240,60 +364,60 @@ func checkAge(c checker, field string, age *int32) {
 	}
 }
 
-func checkLocation(c checker, f string, l *cataloguev1.Location) {
-	c.text(f+".name", l.GetName(), MaxNameLen, false)
-	c.text(f+".description", l.GetDescription(), MaxTextLen, false)
+func checkLocation(c checker, l *cataloguev1.Location) {
+	c.text("name", l.GetName(), MaxNameLen, false)
+	c.text("description", l.GetDescription(), MaxTextLen, false)
 	if a := l.GetAddress(); a != nil {
-		c.text(f+".address.address_1", a.GetAddress_1(), MaxShortLen, false)
-		c.text(f+".address.address_2", a.GetAddress_2(), MaxShortLen, false)
-		c.text(f+".address.city", a.GetCity(), MaxShortLen, false)
-		c.text(f+".address.region", a.GetRegion(), MaxShortLen, false)
+		c.text("address.address_1", a.GetAddress_1(), MaxShortLen, false)
+		c.text("address.address_2", a.GetAddress_2(), MaxShortLen, false)
+		c.text("address.city", a.GetCity(), MaxShortLen, false)
+		c.text("address.region", a.GetRegion(), MaxShortLen, false)
 		if pc := a.GetPostalCode(); pc != "" && plid.ValidatePostalCode(pc) != nil {
-			c.add(f+".address.postal_code", "must be a Polish postal code NN-NNN")
+			c.add("address.postal_code", "must be a Polish postal code NN-NNN")
 		}
-		if ct := a.GetCountry(); ct != "" && !countryPattern.MatchString(ct) {
-			c.add(f+".address.country", "must be an ISO 3166-1 alpha-2 code such as PL")
+		if ct := a.GetCountry(); ct != "" && !validCountry(ct) {
+			c.add("address.country", "must be an ISO 3166-1 alpha-2 code such as PL")
 		}
 	}
 	if code := l.GetTerytCode(); code != "" {
 		if err := plid.ValidateTERC(code); err != nil {
-			c.add(f+".teryt_code", "must be a TERYT TERC code of a gmina: %v", err)
+			c.add("teryt_code", "must be a TERYT TERC code of a gmina: %v", err)
 		}
 	}
 	if p := l.GetCoordinates(); p != nil {
 		if math.IsNaN(p.GetLatitude()) || p.GetLatitude() < -90 || p.GetLatitude() > 90 {
-			c.add(f+".coordinates.latitude", "must be between -90 and 90")
+			c.add("coordinates.latitude", "must be between -90 and 90")
 		}
 		if math.IsNaN(p.GetLongitude()) || p.GetLongitude() < -180 || p.GetLongitude() > 180 {
-			c.add(f+".coordinates.longitude", "must be between -180 and 180")
+			c.add("coordinates.longitude", "must be between -180 and 180")
 		}
 	}
 	if a := l.GetAccessibility(); a != nil {
-		c.text(f+".accessibility.description", a.GetDescription(), MaxTextLen, false)
+		c.text("accessibility.description", a.GetDescription(), MaxTextLen, false)
 		if a.GetUrl() != "" {
-			checkURL(c, f+".accessibility.url", a.GetUrl())
+			checkURL(c, "accessibility.url", a.GetUrl())
 		}
 	}
 	if len(l.GetOpeningHours()) > MaxHoursPerPlace {
-		c.add(f+".opening_hours", "at most %d intervals", MaxHoursPerPlace)
+		c.add("opening_hours", "at most %d intervals", MaxHoursPerPlace)
 	}
 	for j, h := range l.GetOpeningHours() {
-		hf := fmt.Sprintf("%s.opening_hours[%d]", f, j)
+		hc := c.in("opening_hours", j)
 		if h.GetDay() < 1 || h.GetDay() > 7 {
-			c.add(hf+".day", "must be a weekday WEEKDAY_MONDAY..WEEKDAY_SUNDAY")
+			hc.add("day", "must be a weekday WEEKDAY_MONDAY..WEEKDAY_SUNDAY")
 		}
 		open, okOpen := ParseClock(h.GetOpensAt(), false)
 		if !okOpen {
-			c.add(hf+".opens_at", "must be a time HH:MM")
+			hc.add("opens_at", "must be a time HH:MM")
 		}
 		closeAt, okClose := ParseClock(h.GetClosesAt(), true)
 		if !okClose {
-			c.add(hf+".closes_at", "must be a time HH:MM or 24:00")
+			hc.add("closes_at", "must be a time HH:MM or 24:00")
 		}
 		if okOpen && okClose && closeAt <= open {
-			c.add(hf+".closes_at", "must be later than opens_at")
+			hc.add("closes_at", "must be later than opens_at")
 		}
-		c.text(hf+".description", h.GetDescription(), MaxShortLen, false)
+		hc.text("description", h.GetDescription(), MaxShortLen, false)
 	}
 }
 
@@ -302,54 +426,54 @@ func ParseClock(s string, closing bool) (int, bool) {
 	if closing && s == "24:00" {
 		return 24 * 60, true
 	}
-	if !hhmmPattern.MatchString(s) {
+	if !validHHMM(s) {
 		return 0, false
 	}
 	return int(s[0]-'0')*600 + int(s[1]-'0')*60 + int(s[3]-'0')*10 + int(s[4]-'0'), true
 }
 
-func checkFee(c checker, f string, fee *cataloguev1.FeeRule) {
+func checkFee(c checker, fee *cataloguev1.FeeRule) {
 	if fee.GetPriceGrosze() < 0 {
-		c.add(f+".price_grosze", "must not be negative")
+		c.add("price_grosze", "must not be negative")
 	}
 	if cur := fee.GetCurrency(); cur != "" && cur != "PLN" {
-		c.add(f+".currency", "only PLN is supported")
+		c.add("currency", "only PLN is supported")
 	}
 	if _, ok := cataloguev1.FeeUnit_name[int32(fee.GetUnit())]; !ok {
-		c.add(f+".unit", "unknown unit %d", fee.GetUnit())
+		c.add("unit", "unknown unit %d", fee.GetUnit())
 	} else if fee.GetPriceGrosze() > 0 && fee.GetUnit() == cataloguev1.FeeUnit_FEE_UNIT_UNSPECIFIED {
-		c.add(f+".unit", "is required when price_grosze is above 0")
+		c.add("unit", "is required when price_grosze is above 0")
 	}
 	if lb := fee.GetLegalBasis(); lb != nil {
-		c.text(f+".legal_basis.number", lb.GetNumber(), 100, false)
-		c.date(f+".legal_basis.adopted_on", lb.GetAdoptedOn())
+		c.text("legal_basis.number", lb.GetNumber(), 100, false)
+		c.date("legal_basis.adopted_on", lb.GetAdoptedOn())
 	}
-	c.text(f+".description", fee.GetDescription(), MaxTextLen, false)
+	c.text("description", fee.GetDescription(), MaxTextLen, false)
 	bands := fee.GetIncomeBands()
 	if len(bands) > MaxIncomeBands {
-		c.add(f+".income_bands", "at most %d bands", MaxIncomeBands)
+		c.add("income_bands", "at most %d bands", MaxIncomeBands)
 		return
 	}
 	for i, b := range bands {
-		bf := fmt.Sprintf("%s.income_bands[%d]", f, i)
+		bc := c.in("income_bands", i)
 		if i == 0 && b.GetFromPercent() != 0 {
-			c.add(bf+".from_percent", "the first band must start at 0")
+			bc.add("from_percent", "the first band must start at 0")
 		}
 		if i > 0 {
 			prev := bands[i-1]
 			if prev.ToPercent == nil || prev.GetToPercent() != b.GetFromPercent() {
-				c.add(bf+".from_percent", "must equal the previous band's to_percent (bands are contiguous)")
+				bc.add("from_percent", "must equal the previous band's to_percent (bands are contiguous)")
 			}
 		}
 		if b.ToPercent != nil && b.GetToPercent() <= b.GetFromPercent() {
-			c.add(bf+".to_percent", "must be above from_percent")
+			bc.add("to_percent", "must be above from_percent")
 		}
 		last := i == len(bands)-1
 		if last && b.ToPercent != nil {
-			c.add(bf+".to_percent", "the last band must be open-ended (no to_percent)")
+			bc.add("to_percent", "the last band must be open-ended (no to_percent)")
 		}
 		if b.GetPayablePercent() < 0 || b.GetPayablePercent() > 100 {
-			c.add(bf+".payable_percent", "must be between 0 and 100")
+			bc.add("payable_percent", "must be between 0 and 100")
 		}
 	}
 }

@@ -252,8 +252,12 @@ func (s *Server) indexedBatch(written []store.Written) {
 	}
 	_ = g.Wait() // projecting does not fail
 	s.index.UpsertBatch(docs)
+	// The read cache learns the new revisions without keeping the services, as for a federation sync: an
+	// import writes thousands that nobody has asked for yet, and keeping them would hold up to the cache's
+	// 20,000 decoded services in the heap through the whole import (for the collector to mark on every cycle),
+	// evicting the services residents are reading. The first read of each fills it.
 	for _, w := range written {
-		s.cache.put(strings.TrimPrefix(w.Service.GetName(), domain.ServicePrefix), w.Rev, w.Service)
+		s.cache.invalidate(strings.TrimPrefix(w.Service.GetName(), domain.ServicePrefix), w.Rev)
 	}
 }
 

@@ -242,7 +242,11 @@ func TestImportRerunIsUnchanged(t *testing.T) {
 	if h.store.Backend().Revision() != rev || len(after.GetChanges()) != len(changes.GetChanges()) || len(changes.GetChanges()) != 2 {
 		t.Fatalf("a re-run added changes: %d -> %d", len(changes.GetChanges()), len(after.GetChanges()))
 	}
-	// A changed cell updates only that service, with one change-feed entry.
+	// A changed cell updates only that service, with one change-feed entry; a reader who had it (in the read
+	// cache) gets the new version.
+	if svc, err := h.client.GetService(ctx(t), &cataloguev1.GetServiceRequest{Name: first.GetRows()[1].GetService()}); err != nil || svc.GetDisplayName() != "Mieszkanie wspomagane" {
+		t.Fatalf("service before the change: %v %v", svc, err)
+	}
 	third := importFile(t, h, &cataloguev1.ImportServicesRequest{Content: []byte(strings.Replace(csv, "Mieszkanie wspomagane", "Mieszkanie treningowe", 1))})
 	if got := strings.Join(outcomes(third), ","); got != "UNCHANGED,UPDATED" {
 		t.Fatalf("third run: %s", got)
