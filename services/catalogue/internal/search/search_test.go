@@ -699,6 +699,50 @@ func TestOSADistance(t *testing.T) {
 	}
 }
 
+// TestOSABytesMatchesRunes checks the banded byte distance fuzzy uses for ASCII terms against the full
+// rune table, on random words of a small alphabet (so near neighbours are common) and every budget.
+func TestOSABytesMatchesRunes(t *testing.T) {
+	r := rand.New(rand.NewSource(11))
+	word := func() string {
+		w := make([]byte, r.Intn(12))
+		for i := range w {
+			w[i] = "abcd"[r.Intn(4)]
+		}
+		return string(w)
+	}
+	var rows, brows [3][]int
+	for range 200_000 {
+		a, b := word(), word()
+		if r.Intn(3) == 0 { // a near neighbour: one or two edits of a
+			bs := []byte(a)
+			for range 1 + r.Intn(2) {
+				if len(bs) == 0 {
+					break
+				}
+				i := r.Intn(len(bs))
+				switch r.Intn(4) {
+				case 0:
+					bs[i] = 'x'
+				case 1:
+					bs = append(bs[:i], bs[i+1:]...)
+				case 2:
+					bs = slices.Insert(bs, i, 'y')
+				default:
+					if i+1 < len(bs) {
+						bs[i], bs[i+1] = bs[i+1], bs[i]
+					}
+				}
+			}
+			b = string(bs)
+		}
+		maxD := r.Intn(4)
+		want := osaDistance([]rune(a), []rune(b), maxD, &rows)
+		if got := osaBytes(a, b, maxD, &brows); got != want {
+			t.Fatalf("osaBytes(%q, %q, %d) = %d, osaDistance %d", a, b, maxD, got, want)
+		}
+	}
+}
+
 func TestConcurrentSearchAndWrites(t *testing.T) {
 	s := newSynth(3)
 	ix := New()
