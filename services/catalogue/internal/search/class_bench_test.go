@@ -92,6 +92,8 @@ func BenchmarkSearchClasses(b *testing.B) {
 	var all []time.Duration
 	var sum time.Duration
 	cpu0 := cpuTime()
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
 	for b.Loop() {
 		for _, c := range qs {
 			t0 := time.Now()
@@ -104,6 +106,7 @@ func BenchmarkSearchClasses(b *testing.B) {
 	}
 	b.StopTimer()
 	cpu := cpuTime() - cpu0
+	runtime.ReadMemStats(&ms1)
 	const workers, rounds = 8, 3
 	var done atomic.Int64
 	var wg sync.WaitGroup
@@ -127,6 +130,10 @@ func BenchmarkSearchClasses(b *testing.B) {
 	// The process's CPU time (user + system, the collector's included) per query at one goroutine: on a
 	// shared machine it moves much less with the load than the wall-clock figures.
 	b.ReportMetric(float64(cpu.Microseconds())/float64(len(all)), "cpu-us/query")
+	// What a query leaves to the collector (the loop's own bookkeeping is a few bytes a query): at 8 clients
+	// the collector's work grows with it.
+	b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/float64(len(all)), "B/query")
+	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/float64(len(all)), "allocs/query")
 	b.ReportMetric(0, "ns/op")
 	if testing.Verbose() {
 		kinds := make([]string, 0, len(per))

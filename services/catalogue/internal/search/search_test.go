@@ -2,6 +2,7 @@ package search
 
 import (
 	"fmt"
+	"math/bits"
 	"math/rand"
 	"slices"
 	"sort"
@@ -790,5 +791,31 @@ func TestConcurrentSearchAndWrites(t *testing.T) {
 	wg.Wait()
 	if got := ix.Search(Query{Text: "zmieniona", IncludeInactive: true, Limit: 1}).Total; got == 0 {
 		t.Error("updates not searchable")
+	}
+}
+
+// TestTermSigBound checks the bound fuzzy relies on: terms within edit distance d have letter signatures
+// differing in at most 2d bits. Words of a few letters, Polish ones and a digit make collisions and repeats
+// common.
+func TestTermSigBound(t *testing.T) {
+	r := rand.New(rand.NewSource(12))
+	alphabet := []rune("aabbcłżé9")
+	word := func() []rune {
+		w := make([]rune, r.Intn(10))
+		for i := range w {
+			w[i] = alphabet[r.Intn(len(alphabet))]
+		}
+		return w
+	}
+	var rows [3][]int
+	for range 200_000 {
+		a, b := word(), word()
+		d := osaDistance(a, b, 3, &rows)
+		if d > 3 {
+			continue
+		}
+		if got := bits.OnesCount64(termSig(string(a)) ^ termSig(string(b))); got > 2*d {
+			t.Fatalf("%q and %q: distance %d, signatures differ in %d bits", string(a), string(b), d, got)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package search
 
 import (
+	"math/bits"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -29,6 +30,11 @@ type vocab struct {
 	// length is within the edit budget.
 	grams map[uint64][]uint32
 	byLen map[int][]uint32 // fallback when the bigram filter is vacuous
+	// sig is each term's letter signature (termSig), by id: fuzzy rules out
+	// most of the candidates the bigram count leaves (thousands for a word
+	// of repeated bigrams such as "dzieciec") from these 8 bytes, without
+	// reading the term. Derived: a snapshot does not store it.
+	sig []uint64
 }
 
 func newVocab() vocab {
@@ -71,6 +77,7 @@ func (v *vocab) id(tok []byte) uint32 {
 	id := uint32(len(v.terms))
 	v.ids[term] = id
 	v.terms = append(v.terms, term)
+	v.sig = append(v.sig, termSig(term))
 	v.pending = append(v.pending, id)
 	if len(v.pending) >= pendingLimit {
 		v.merge()
@@ -178,7 +185,11 @@ func (v *vocab) fuzzy(q string, maxD int, s *fuzzyScratch, fn func(id uint32, d 
 	// Folded terms are nearly all ASCII: those are compared byte by byte, without decoding either side into
 	// runes, which at 500,000 documents was a third of a fuzzy query's verification.
 	qASCII := isASCII(q)
+	qsig := termSig(q)
 	verify := func(id uint32) {
+		if bits.OnesCount64(qsig^v.sig[id]) > 2*maxD {
+			return
+		}
 		t := v.terms[id]
 		var d int
 		if qASCII && isASCII(t) {
@@ -324,4 +335,30 @@ func osaBytes(a, b string, maxD int, rows *[3][]int) int {
 		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[n]
+}
+
+// termSig is a term's letter signature: bit b is set when the term has a
+// rune of bucket b, and for the 26 ASCII letters bit 26+b when it has two
+// or more (other runes share the 12 last buckets, presence only). One edit
+// (a substitution, insertion or deletion) changes the count of at most two
+// buckets by one, which flips at most one bit each; a transposition flips
+// none. So terms within distance d have signatures differing in at most 2d
+// bits, and a candidate differing in more is no match, whatever its
+// bigrams share.
+func termSig(s string) uint64 {
+	var sig uint64
+	for _, r := range s {
+		var b uint
+		if r >= 'a' && r <= 'z' {
+			b = uint(r - 'a')
+			if bit := uint64(1) << b; sig&bit != 0 {
+				sig |= bit << 26
+				continue
+			}
+		} else {
+			b = 52 + uint(r)%12
+		}
+		sig |= 1 << b
+	}
+	return sig
 }
