@@ -150,6 +150,8 @@ type scratch struct {
 	best, lsum              []float32
 	open                    []scored
 	geo                     []geoCand // the matches of a query without text ordered by distance
+	sure                    bitset    // the documents of the geo cells wholly within a radius
+	gcells                  []geoCell // the geo cells a radius reaches
 	fz                      fuzzyScratch
 	near                    []nearTerm // per query token expanded: its closest live term (see suggest)
 }
@@ -179,6 +181,7 @@ func (ix *Index) getScratch() *scratch {
 	s.tmp = grow(s.tmp, nw)
 	s.asel = grow(s.asel, nw)
 	s.gsel = grow(s.gsel, nw)
+	s.sure = grow(s.sure, nw)
 	return s
 }
 
@@ -351,7 +354,10 @@ type filter struct {
 	cLo, cHi float64
 	// geo, when set, collects the documents docOK keeps with what it learnt of their distance (a query
 	// without text, ordered by distance).
-	geo    *[]geoCand
+	geo *[]geoCand
+	// sure, when set, holds the documents of the geo cells wholly within the radius (baseSet): docOK
+	// does not check their points.
+	sure   bitset
 	box    bool // latitude box valid
 	lngBox bool
 	minLat float64
@@ -549,7 +555,8 @@ func (f *filter) docOK(ix *Index, d uint32) bool {
 	if f.hasAge && !f.ageBits && !ageOK(h, f.age) {
 		return false
 	}
-	if f.hasGeo && f.box {
+	geo := f.hasGeo && (f.sure == nil || !f.sure.has(d))
+	if geo && f.box {
 		if h.flags&hotPoints == 0 || h.maxLat < f.minLat32 || h.minLat > f.maxLat32 ||
 			f.lngBox && (h.maxLng < f.minLng32 || h.minLng > f.maxLng32) {
 			return false
@@ -561,7 +568,7 @@ func (f *filter) docOK(ix *Index, d uint32) bool {
 			return false
 		}
 	}
-	if f.hasGeo && f.radius > 0 {
+	if geo && f.radius > 0 {
 		ok, lb, dist, exact := f.geoCheck(ix.meta[d].points)
 		if !ok {
 			return false
@@ -612,10 +619,15 @@ func (ix *Index) applyDocFilters(b bitset, f *filter) {
 			f = &g
 		}
 	}
+	// With only the radius left to check, the documents of the cells wholly within it are not checked.
+	skipSure := f.sure != nil && !(f.hasAge && !f.ageBits) && !f.hasOpen
 	for i, w := range b {
 		check := w
 		if !all && full != nil {
 			check &^= full[i]
+		}
+		if skipSure {
+			check &^= f.sure[i]
 		}
 		for v := check; v != 0; v &= v - 1 {
 			d := uint32(i<<6 | bits.TrailingZeros64(v))
@@ -627,9 +639,11 @@ func (ix *Index) applyDocFilters(b bitset, f *filter) {
 	}
 }
 
-// baseSet writes into b the documents passing the bitset filters: live,
-// active, free, TERC and the geo grid.
-func (ix *Index) baseSet(b, tmp bitset, f *filter) {
+// baseSet writes into s.base the documents passing the bitset filters: live,
+// active, free, TERC and the geo grid. With a radius it sets f.sure (see
+// geoCells).
+func (ix *Index) baseSet(s *scratch, f *filter) {
+	b, tmp := s.base, s.tmp
 	copy(b, ix.bLive)
 	if f.flags&hotActive != 0 {
 		b.and(ix.bActive)
@@ -659,7 +673,11 @@ func (ix *Index) baseSet(b, tmp bitset, f *filter) {
 	if f.hasGeo && f.box && f.lngBox {
 		la0, lo0 := cellOf(f.minLat, f.minLng)
 		la1, lo1 := cellOf(f.maxLat, f.maxLng)
-		if (la1-la0+1)*(lo1-lo0+1) <= maxGeoCells {
+		if (la1-la0+1)*(lo1-lo0+1) <= maxGeoCells && f.bounds {
+			tmp.zero()
+			ix.geoCells(s, f, la0, lo0, la1, lo1)
+			b.and(tmp)
+		} else if (la1-la0+1)*(lo1-lo0+1) <= maxGeoCells {
 			tmp.zero()
 			for la := la0; la <= la1; la++ {
 				for lo := lo0; lo <= lo1; lo++ {
@@ -671,6 +689,73 @@ func (ix *Index) baseSet(b, tmp bitset, f *filter) {
 			b.and(tmp)
 		}
 	}
+}
+
+// geoCell is a cell of the geo grid a radius reaches: a lower bound of the
+// distance of its points from the centre, and its documents.
+type geoCell struct {
+	lb   float64
+	docs []uint32
+}
+
+// geoCellEps widens a cell by far less than a metre, so that a point
+// cellOf put in it stays inside its bounds whatever the rounding.
+const geoCellEps = 1e-9
+
+// geoCells sets s.tmp to the documents of the cells of [la0, la1] x
+// [lo0, lo1] that the radius reaches, f.sure (s.sure) to those of the cells
+// wholly within it, and s.gcells to the cells reached. A cell is settled by
+// the bounds of its nearest and farthest points (bound is monotonic in the
+// latitude and longitude differences): beyond the radius, it is skipped;
+// within it (and inside the box bound holds in), every document with a
+// point in it is a match without its points being read, which leaves
+// docOK only the documents of the ring of cells the circle crosses.
+func (ix *Index) geoCells(s *scratch, f *filter, la0, lo0, la1, lo1 int) {
+	sure, reach := s.sure, s.tmp
+	sure.zero()
+	cells := s.gcells[:0]
+	clamp := func(v, lo, hi float64) float64 { return max(lo, min(v, hi)) }
+	far := func(c, lo, hi float64) float64 {
+		if c-lo > hi-c {
+			return lo
+		}
+		return hi
+	}
+	for la := la0; la <= la1; la++ {
+		lat0, lat1 := float64(la)*cellDeg-geoCellEps, float64(la+1)*cellDeg+geoCellEps
+		inLat := lat0 >= f.minLat && lat1 <= f.maxLat
+		for lo := lo0; lo <= lo1; lo++ {
+			docs := ix.cells[cellKey(la, lo)]
+			if len(docs) == 0 {
+				continue
+			}
+			lng0, lng1 := float64(lo)*cellDeg-geoCellEps, float64(lo+1)*cellDeg+geoCellEps
+			// The nearest point of the cell within the box: points outside the box are not within the
+			// radius (nearest skips them too).
+			near := LatLng{clamp(f.center.Lat, max(lat0, f.minLat), min(lat1, f.maxLat)),
+				clamp(f.center.Lng, max(lng0, f.minLng), min(lng1, f.maxLng))}
+			lb, _ := f.bound(near)
+			if lb > f.radius {
+				continue
+			}
+			within := false
+			if inLat && lng0 >= f.minLng && lng1 <= f.maxLng {
+				_, ub := f.bound(LatLng{far(f.center.Lat, lat0, lat1), far(f.center.Lng, lng0, lng1)})
+				within = ub <= f.radius
+			}
+			for _, d := range docs {
+				reach[d>>6] |= 1 << (d & 63)
+			}
+			if within {
+				for _, d := range docs {
+					sure[d>>6] |= 1 << (d & 63)
+				}
+			}
+			cells = append(cells, geoCell{lb: lb, docs: docs})
+		}
+	}
+	s.gcells = cells
+	f.sure = sure
 }
 
 // termSet writes into b the documents containing any variant of qt.
@@ -830,7 +915,7 @@ func (ix *Index) Search(q Query) Result {
 	f := ix.compileFilter(&q)
 	terms := ix.parseQuery(q.Text, s)
 	n := len(terms)
-	ix.baseSet(s.base, s.tmp, &f)
+	ix.baseSet(s, &f)
 	asel := selSet(s.asel, &ix.bArea, f.areas)
 	gsel := selSet(s.gsel, &ix.bGroup, f.tgs)
 	match, final := s.match, s.final
@@ -860,7 +945,7 @@ func (ix *Index) Search(q Query) Result {
 			ix.applyDocFilters(match, &f)
 		}
 	} else {
-		if f.hasGeo && f.radius > 0 {
+		if f.hasGeo && f.radius > 0 && f.sure == nil {
 			// Ordered by distance: keep the distances the radius check computes.
 			s.geo = s.geo[:0]
 			f.geo = &s.geo
@@ -930,7 +1015,37 @@ func (ix *Index) Search(q Query) Result {
 			return byName(a, b)
 		}
 		top := newTopK(cands, pageK(q.Offset, q.Limit), cmp)
-		if f.radius > 0 {
+		if f.radius > 0 && f.sure != nil {
+			// The cells the radius reaches, nearest first: once a cell's bound is beyond the page's
+			// farthest, no document not yet seen can enter the page (each of its points is in a cell not
+			// visited yet), so only the documents of the first few cells have their distance computed.
+			k := pageK(q.Offset, q.Limit)
+			cells := s.gcells
+			slices.SortStableFunc(cells, func(a, b geoCell) int {
+				if a.lb < b.lb {
+					return -1
+				}
+				if a.lb > b.lb {
+					return 1
+				}
+				return 0
+			})
+			seen := s.tmp
+			seen.zero()
+			for _, c := range cells {
+				if len(top.items) == k && c.lb > top.items[0].dist {
+					break
+				}
+				for _, d := range c.docs {
+					if !final.has(d) || seen.has(d) {
+						continue
+					}
+					seen.set(d)
+					dist, ok := f.nearest(ix.meta[d].points)
+					top.push(cand{doc: d, dist: dist, hasDist: ok})
+				}
+			}
+		} else if f.radius > 0 {
 			// Every match passed the radius check, which kept a lower bound of its distance or the
 			// distance: a document whose bound is beyond the page's farthest cannot enter the page, and
 			// its distance is never computed.
@@ -974,6 +1089,8 @@ func (ix *Index) Search(q Query) Result {
 		cands = top.items
 	}
 	s.cands = cands[:0] // keep the grown buffer for the next query
+	clear(s.gcells)     // nor keep the cells' lists past the read lock
+	s.gcells = s.gcells[:0]
 
 	page := pageOf(cands, q.Offset, q.Limit, cmp)
 	res.Hits = make([]Hit, len(page))
