@@ -146,7 +146,8 @@ type scratch struct {
 	heap                    []scored
 	touched                 []uint32
 	tv                      []termVariant
-	slot                    []int32
+	pre                     []uint32 // scoreMany: the matches before each word of final
+	fdocs                   []uint32 // scoreMany: final's documents by their rank in it
 	best, lsum              []float32
 	open                    []scored
 	geo                     []geoCand // the matches of a query without text ordered by distance
@@ -809,9 +810,26 @@ func (ix *Index) facets(match, asel, gsel bitset) (areas, groups [32]int) {
 		}
 	}
 	fbits := ix.facetBits
+	// A set of fewer matches than one per facetRare words (a gmina's services, a rare word) finds none of
+	// the lines of the area and group sets in the cache: its blocks are counted per document unless they
+	// hold more matches than there are sets.
+	sparseMax, total := facetSparseBlock, 0
+	for _, w := range match {
+		total += bits.OnesCount64(w)
+	}
+	if total*facetRare < len(match) {
+		sparseMax = len(used[0]) + len(used[1])
+	}
 	var da, dg [facetBlock]uint64
 	for blk := 0; blk < len(match); blk += facetBlock {
 		ws := match[blk:min(blk+facetBlock, len(match))]
+		var any uint64
+		for _, w := range ws {
+			any |= w
+		}
+		if any == 0 {
+			continue // most blocks of a small set
+		}
 		n := len(ws)
 		ca, cg := 0, 0
 		for j, w := range ws {
@@ -831,7 +849,7 @@ func (ix *Index) facets(match, asel, gsel bitset) (areas, groups [32]int) {
 		if ca == 0 && cg == 0 {
 			continue
 		}
-		if ca <= facetSparseBlock {
+		if ca <= sparseMax {
 			for j, w := range da[:n] {
 				for v := w; v != 0; v &= v - 1 {
 					addBits(&areas, uint32(fbits[(blk+j)<<6|bits.TrailingZeros64(v)]))
@@ -847,7 +865,7 @@ func (ix *Index) facets(match, asel, gsel bitset) (areas, groups [32]int) {
 				areas[a] += c
 			}
 		}
-		if cg <= facetSparseBlock {
+		if cg <= sparseMax {
 			for j, w := range dg[:n] {
 				for v := w; v != 0; v &= v - 1 {
 					addBits(&groups, uint32(fbits[(blk+j)<<6|bits.TrailingZeros64(v)]>>32))
@@ -879,6 +897,9 @@ const facetBlock = 8
 // block of two or more by popcounts cut the set's mean CPU per query by
 // 12-19% (two in-process A/B runs over the 200 queries).
 const facetSparseBlock = 1
+
+// facetRare: see facets.
+const facetRare = 8
 
 func addBits(cnt *[32]int, v uint32) {
 	for v != 0 {
@@ -1308,14 +1329,20 @@ func (ix *Index) scoreMany(terms []qterm, final bitset, k int, s *scratch, cands
 		}
 		left[tv.term]++
 	}
-	slot := s.slot
-	if len(slot) < len(ix.ids) {
-		slot = make([]int32, len(ix.ids)+len(ix.ids)/8)
-		s.slot = slot
+	// A document's state is found by its rank in final (the matches before it): the popcounts before
+	// each word of final, a few KiB, and the state of the matches alone (tens of thousands of documents, not
+	// the corpus) stay in the cache, where a per-document slot array of the corpus cost a miss a posting.
+	pre := s.pre[:0]
+	m := 0
+	for _, w := range final {
+		pre = append(pre, uint32(m))
+		m += bits.OnesCount64(w)
 	}
-	best := s.best[:0] // per seen document: n best contributions (without idf)
-	lsum := s.lsum[:0] // per seen document: its partial score
-	touched := s.touched[:0]
+	s.pre = pre
+	best := slices.Grow(s.best[:0], m*n)[:m*n] // per match: n best contributions (without idf)
+	lsum := slices.Grow(s.lsum[:0], m)[:m]     // per match: its partial score
+	clear(best)
+	clear(lsum)
 	heap := s.heap[:0]
 	inHeap := s.tmp
 	inHeap.zero()
@@ -1337,25 +1364,17 @@ func (ix *Index) scoreMany(terms []qterm, final bitset, k int, s *scratch, cands
 		p := &ix.post[tv.id]
 		imps := p.imps[:len(p.docs)]
 		for j, d := range p.docs {
-			if final[d>>6]&(1<<(d&63)) == 0 {
+			fw, bit := final[d>>6], uint64(1)<<(d&63)
+			if fw&bit == 0 {
 				continue
 			}
 			c := wk * float32(imps[j])
-			sl := slot[d]
-			if sl == 0 {
-				touched = append(touched, d)
-				sl = int32(len(touched))
-				slot[d] = sl
-				for range n {
-					best = append(best, 0)
-				}
-				lsum = append(lsum, 0)
-			}
-			b := &best[int(sl-1)*n+t]
+			sl := int(pre[d>>6]) + bits.OnesCount64(fw&(bit-1))
+			b := &best[sl*n+t]
 			if c <= *b {
 				continue
 			}
-			ls := &lsum[sl-1]
+			ls := &lsum[sl]
 			*ls += idf * (c - *b)
 			*b = c
 			if k == 0 || inHeap.has(d) {
@@ -1393,22 +1412,30 @@ func (ix *Index) scoreMany(terms []qterm, final bitset, k int, s *scratch, cands
 		return sc
 	}
 	if stop == len(order) {
-		// Every variant visited: every partial score is exact.
-		for _, d := range touched {
-			sl := int(slot[d] - 1)
-			slot[d] = 0
+		// Every variant visited: every partial score is exact (and every match was seen: it has every
+		// term).
+		sl := 0
+		final.each(func(d uint32) {
 			cands = append(cands, cand{doc: d, cnt: uint8(n), score: score(best[sl*n : sl*n+n])})
-		}
-		s.best, s.lsum, s.touched, s.heap = best[:0], lsum[:0], touched[:0], heap[:0]
+			sl++
+		})
+		s.best, s.lsum, s.heap = best[:0], lsum[:0], heap[:0]
 		return cands
 	}
 	// The documents whose bound still reaches theta are completed from the
 	// highest bound down, keeping the best k exact scores: once a bound is
-	// below the k-th of them, no document left can enter the page.
+	// below the k-th of them, no document left can enter the page. A match
+	// not seen has only the bounds of the variants left, which the stop
+	// put below theta.
 	open := s.open[:0]
-	for _, d := range touched {
-		sl := int(slot[d] - 1)
-		slot[d] = 0
+	fdocs := slices.Grow(s.fdocs[:0], m)[:m]
+	sl := 0
+	final.each(func(d uint32) {
+		fdocs[sl] = d
+		sl++
+	})
+	s.fdocs = fdocs
+	for sl := range m {
 		b := best[sl*n : sl*n+n]
 		var u float32
 		for i := range n {
@@ -1431,7 +1458,7 @@ func (ix *Index) scoreMany(terms []qterm, final bitset, k int, s *scratch, cands
 			break
 		}
 		sl := int(o.doc)
-		d := touched[sl]
+		d := fdocs[sl]
 		b := best[sl*n : sl*n+n]
 		// Complete the terms whose best variant may be unvisited.
 		for _, tv := range rest {
@@ -1453,7 +1480,7 @@ func (ix *Index) scoreMany(terms []qterm, final bitset, k int, s *scratch, cands
 		}
 	}
 	s.open = open[:0]
-	s.best, s.lsum, s.touched, s.heap = best[:0], lsum[:0], touched[:0], exact[:0]
+	s.best, s.lsum, s.heap = best[:0], lsum[:0], exact[:0]
 	return cands
 }
 
