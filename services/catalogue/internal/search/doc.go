@@ -60,7 +60,9 @@
 // of (for terms of four or more letters, and for the last word while it is
 // being typed); terms sharing its stem after stripping one Polish
 // inflectional ending; and terms within Damerau-Levenshtein distance 1
-// (4-7 letters) or 2 (8 or more). All query terms must match; if that
+// (4-7 letters) or 2 (8 or more), found by shared bigrams, then a 64-bit
+// letter signature per term, before the distance itself is computed. All
+// query terms must match; if that
 // yields nothing the query falls back to any term, and documents matching
 // more terms rank first (coordination factor). A query without text is
 // ordered by distance when it has a centre, else by name.
@@ -72,14 +74,18 @@
 // others set bit by bit), then the per-document checks only bitsets cannot
 // settle (an age above 120, a partly open hour, the exact radius) on what
 // is left. Facets are popcounts of that set against the area and target
-// group bitsets, each with every filter but its own, or, for the sparse
-// words of the set, read from a compact per-document array; Total is the
-// popcount of the final set. Both stay exact however the ranking prunes.
-// A radius is settled by lower and upper bounds of the distance, so only
-// documents near the circle pay for haversine, and a query without text
-// ordered by distance computes the distance only of documents whose bound
-// can still reach the page. The documents open at a minute ("open now")
-// are cached until the next write (querycache.go).
+// group bitsets, each with every filter but its own, or, for a block of
+// eight words holding a single match, read from a compact per-document
+// array; Total is the popcount of the final set. Both stay exact however
+// the ranking prunes. A radius is settled a geo cell at a time where it
+// can be: a cell beyond it is skipped and the documents of a cell wholly
+// within it match without their points being read; in the ring of cells
+// the circle crosses, lower and upper bounds of the distance leave only
+// the documents near the circle to haversine. A query without text ordered
+// by distance visits the cells nearest first and computes the distance only
+// of the documents of cells whose bound can still reach the page. The
+// documents open at a minute ("open now") are cached until the next write
+// (querycache.go).
 //
 // Ranking scores only the final matches and does not score all of them:
 // the variants of every term are visited from the highest possible

@@ -91,6 +91,32 @@ func TestFacetsMatchCountingByBit(t *testing.T) {
 	}
 }
 
+// TestFacetsOfRareMatches covers the sets of fewer matches than one per facetRare words (counted per
+// document unless a block holds more matches than there are sets), clustered as a gmina's services are.
+func TestFacetsOfRareMatches(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	ix := facetIndex(20_000, r)
+	for _, cluster := range []int{1, 3, 40, 300} {
+		match := make(bitset, len(ix.bLive))
+		for range 5 {
+			start := r.IntN(len(ix.ids) - cluster)
+			for d := start; d < start+cluster; d++ {
+				match.set(uint32(d))
+			}
+		}
+		match.and(ix.bLive)
+		for _, sel := range []struct{ areas, groups uint32 }{{0, 0}, {1 << 3, 0}, {1<<1 | 1<<7, 1 << 4}} {
+			asel := selSet(make(bitset, len(match)), &ix.bArea, sel.areas)
+			gsel := selSet(make(bitset, len(match)), &ix.bGroup, sel.groups)
+			ga, gg := ix.facets(match, asel, gsel)
+			wa, wg := facetsByBit(ix, match, asel, gsel)
+			if ga != wa || gg != wg {
+				t.Errorf("clusters of %d sel=%+v: facets\n areas %v\n groups %v\nwant\n areas %v\n groups %v", cluster, sel, ga, gg, wa, wg)
+			}
+		}
+	}
+}
+
 func BenchmarkFacets(b *testing.B) {
 	r := rand.New(rand.NewPCG(5, 6))
 	ix := facetIndex(500_000, r)

@@ -146,10 +146,13 @@ type scratch struct {
 	heap                    []scored
 	touched                 []uint32
 	tv                      []termVariant
-	slot                    []int32
+	pre                     []uint32 // scoreMany: the matches before each word of final
+	fdocs                   []uint32 // scoreMany: final's documents by their rank in it
 	best, lsum              []float32
 	open                    []scored
 	geo                     []geoCand // the matches of a query without text ordered by distance
+	sure                    bitset    // the documents of the geo cells wholly within a radius
+	gcells                  []geoCell // the geo cells a radius reaches
 	fz                      fuzzyScratch
 	near                    []nearTerm // per query token expanded: its closest live term (see suggest)
 }
@@ -179,6 +182,7 @@ func (ix *Index) getScratch() *scratch {
 	s.tmp = grow(s.tmp, nw)
 	s.asel = grow(s.asel, nw)
 	s.gsel = grow(s.gsel, nw)
+	s.sure = grow(s.sure, nw)
 	return s
 }
 
@@ -351,7 +355,10 @@ type filter struct {
 	cLo, cHi float64
 	// geo, when set, collects the documents docOK keeps with what it learnt of their distance (a query
 	// without text, ordered by distance).
-	geo    *[]geoCand
+	geo *[]geoCand
+	// sure, when set, holds the documents of the geo cells wholly within the radius (baseSet): docOK
+	// does not check their points.
+	sure   bitset
 	box    bool // latitude box valid
 	lngBox bool
 	minLat float64
@@ -549,7 +556,8 @@ func (f *filter) docOK(ix *Index, d uint32) bool {
 	if f.hasAge && !f.ageBits && !ageOK(h, f.age) {
 		return false
 	}
-	if f.hasGeo && f.box {
+	geo := f.hasGeo && (f.sure == nil || !f.sure.has(d))
+	if geo && f.box {
 		if h.flags&hotPoints == 0 || h.maxLat < f.minLat32 || h.minLat > f.maxLat32 ||
 			f.lngBox && (h.maxLng < f.minLng32 || h.minLng > f.maxLng32) {
 			return false
@@ -561,7 +569,7 @@ func (f *filter) docOK(ix *Index, d uint32) bool {
 			return false
 		}
 	}
-	if f.hasGeo && f.radius > 0 {
+	if geo && f.radius > 0 {
 		ok, lb, dist, exact := f.geoCheck(ix.meta[d].points)
 		if !ok {
 			return false
@@ -612,10 +620,15 @@ func (ix *Index) applyDocFilters(b bitset, f *filter) {
 			f = &g
 		}
 	}
+	// With only the radius left to check, the documents of the cells wholly within it are not checked.
+	skipSure := f.sure != nil && !(f.hasAge && !f.ageBits) && !f.hasOpen
 	for i, w := range b {
 		check := w
 		if !all && full != nil {
 			check &^= full[i]
+		}
+		if skipSure {
+			check &^= f.sure[i]
 		}
 		for v := check; v != 0; v &= v - 1 {
 			d := uint32(i<<6 | bits.TrailingZeros64(v))
@@ -627,9 +640,11 @@ func (ix *Index) applyDocFilters(b bitset, f *filter) {
 	}
 }
 
-// baseSet writes into b the documents passing the bitset filters: live,
-// active, free, TERC and the geo grid.
-func (ix *Index) baseSet(b, tmp bitset, f *filter) {
+// baseSet writes into s.base the documents passing the bitset filters: live,
+// active, free, TERC and the geo grid. With a radius it sets f.sure (see
+// geoCells).
+func (ix *Index) baseSet(s *scratch, f *filter) {
+	b, tmp := s.base, s.tmp
 	copy(b, ix.bLive)
 	if f.flags&hotActive != 0 {
 		b.and(ix.bActive)
@@ -659,7 +674,11 @@ func (ix *Index) baseSet(b, tmp bitset, f *filter) {
 	if f.hasGeo && f.box && f.lngBox {
 		la0, lo0 := cellOf(f.minLat, f.minLng)
 		la1, lo1 := cellOf(f.maxLat, f.maxLng)
-		if (la1-la0+1)*(lo1-lo0+1) <= maxGeoCells {
+		if (la1-la0+1)*(lo1-lo0+1) <= maxGeoCells && f.bounds {
+			tmp.zero()
+			ix.geoCells(s, f, la0, lo0, la1, lo1)
+			b.and(tmp)
+		} else if (la1-la0+1)*(lo1-lo0+1) <= maxGeoCells {
 			tmp.zero()
 			for la := la0; la <= la1; la++ {
 				for lo := lo0; lo <= lo1; lo++ {
@@ -671,6 +690,73 @@ func (ix *Index) baseSet(b, tmp bitset, f *filter) {
 			b.and(tmp)
 		}
 	}
+}
+
+// geoCell is a cell of the geo grid a radius reaches: a lower bound of the
+// distance of its points from the centre, and its documents.
+type geoCell struct {
+	lb   float64
+	docs []uint32
+}
+
+// geoCellEps widens a cell by far less than a metre, so that a point
+// cellOf put in it stays inside its bounds whatever the rounding.
+const geoCellEps = 1e-9
+
+// geoCells sets s.tmp to the documents of the cells of [la0, la1] x
+// [lo0, lo1] that the radius reaches, f.sure (s.sure) to those of the cells
+// wholly within it, and s.gcells to the cells reached. A cell is settled by
+// the bounds of its nearest and farthest points (bound is monotonic in the
+// latitude and longitude differences): beyond the radius, it is skipped;
+// within it (and inside the box bound holds in), every document with a
+// point in it is a match without its points being read, which leaves
+// docOK only the documents of the ring of cells the circle crosses.
+func (ix *Index) geoCells(s *scratch, f *filter, la0, lo0, la1, lo1 int) {
+	sure, reach := s.sure, s.tmp
+	sure.zero()
+	cells := s.gcells[:0]
+	clamp := func(v, lo, hi float64) float64 { return max(lo, min(v, hi)) }
+	far := func(c, lo, hi float64) float64 {
+		if c-lo > hi-c {
+			return lo
+		}
+		return hi
+	}
+	for la := la0; la <= la1; la++ {
+		lat0, lat1 := float64(la)*cellDeg-geoCellEps, float64(la+1)*cellDeg+geoCellEps
+		inLat := lat0 >= f.minLat && lat1 <= f.maxLat
+		for lo := lo0; lo <= lo1; lo++ {
+			docs := ix.cells[cellKey(la, lo)]
+			if len(docs) == 0 {
+				continue
+			}
+			lng0, lng1 := float64(lo)*cellDeg-geoCellEps, float64(lo+1)*cellDeg+geoCellEps
+			// The nearest point of the cell within the box: points outside the box are not within the
+			// radius (nearest skips them too).
+			near := LatLng{clamp(f.center.Lat, max(lat0, f.minLat), min(lat1, f.maxLat)),
+				clamp(f.center.Lng, max(lng0, f.minLng), min(lng1, f.maxLng))}
+			lb, _ := f.bound(near)
+			if lb > f.radius {
+				continue
+			}
+			within := false
+			if inLat && lng0 >= f.minLng && lng1 <= f.maxLng {
+				_, ub := f.bound(LatLng{far(f.center.Lat, lat0, lat1), far(f.center.Lng, lng0, lng1)})
+				within = ub <= f.radius
+			}
+			for _, d := range docs {
+				reach[d>>6] |= 1 << (d & 63)
+			}
+			if within {
+				for _, d := range docs {
+					sure[d>>6] |= 1 << (d & 63)
+				}
+			}
+			cells = append(cells, geoCell{lb: lb, docs: docs})
+		}
+	}
+	s.gcells = cells
+	f.sure = sure
 }
 
 // termSet writes into b the documents containing any variant of qt.
@@ -707,12 +793,12 @@ func selSet(b bitset, sets *[32]bitset, mask uint32) bitset {
 // target-group filter and the target groups of those passing the area
 // filter: each facet with every filter except its own.
 //
-// A sparse word of match is counted from its documents' own facet bits
-// (facetBits); the dense words of a block of facetBlock words (one cache
-// line of each set) are counted area by area over the block: the 22 area
-// and group sets start at the same offset of their pages, so counting a
-// word at a time had their lines evict one another from one cache set
-// before the next word used them again.
+// It works a block of facetBlock words (one cache line of each set) at a
+// time. A block with few matches is counted from its documents' own facet
+// bits (facetBits); any other is counted area by area over the block: the
+// 22 area and group sets start at the same offset of their pages, so
+// counting a word at a time had their lines evict one another from one
+// cache set before the next word used them again.
 func (ix *Index) facets(match, asel, gsel bitset) (areas, groups [32]int) {
 	var used [2][]int
 	for i := range 32 {
@@ -724,44 +810,52 @@ func (ix *Index) facets(match, asel, gsel bitset) (areas, groups [32]int) {
 		}
 	}
 	fbits := ix.facetBits
+	// A set of fewer matches than one per facetRare words (a gmina's services, a rare word) finds none of
+	// the lines of the area and group sets in the cache: its blocks are counted per document unless they
+	// hold more matches than there are sets.
+	sparseMax, total := facetSparseBlock, 0
+	for _, w := range match {
+		total += bits.OnesCount64(w)
+	}
+	if total*facetRare < len(match) {
+		sparseMax = len(used[0]) + len(used[1])
+	}
 	var da, dg [facetBlock]uint64
 	for blk := 0; blk < len(match); blk += facetBlock {
 		ws := match[blk:min(blk+facetBlock, len(match))]
-		denseA, denseG := false, false
-		for j, w := range ws {
-			da[j], dg[j] = 0, 0
-			if w == 0 {
-				continue
-			}
-			i := blk + j
-			wa, wg := w, w
-			if gsel != nil {
-				wa &= gsel[i]
-			}
-			if asel != nil {
-				wg &= asel[i]
-			}
-			if wa != 0 {
-				if bits.OnesCount64(wa) <= facetSparse {
-					for v := wa; v != 0; v &= v - 1 {
-						addBits(&areas, uint32(fbits[i<<6|bits.TrailingZeros64(v)]))
-					}
-				} else {
-					da[j], denseA = wa, true
-				}
-			}
-			if wg != 0 {
-				if bits.OnesCount64(wg) <= facetSparse {
-					for v := wg; v != 0; v &= v - 1 {
-						addBits(&groups, uint32(fbits[i<<6|bits.TrailingZeros64(v)]>>32))
-					}
-				} else {
-					dg[j], denseG = wg, true
-				}
-			}
+		var any uint64
+		for _, w := range ws {
+			any |= w
+		}
+		if any == 0 {
+			continue // most blocks of a small set
 		}
 		n := len(ws)
-		if denseA {
+		ca, cg := 0, 0
+		for j, w := range ws {
+			wa, wg := w, w
+			if w != 0 {
+				if gsel != nil {
+					wa &= gsel[blk+j]
+				}
+				if asel != nil {
+					wg &= asel[blk+j]
+				}
+				ca += bits.OnesCount64(wa)
+				cg += bits.OnesCount64(wg)
+			}
+			da[j], dg[j] = wa, wg
+		}
+		if ca == 0 && cg == 0 {
+			continue
+		}
+		if ca <= sparseMax {
+			for j, w := range da[:n] {
+				for v := w; v != 0; v &= v - 1 {
+					addBits(&areas, uint32(fbits[(blk+j)<<6|bits.TrailingZeros64(v)]))
+				}
+			}
+		} else {
 			for _, a := range used[0] {
 				set := ix.bArea[a][blk : blk+n]
 				c := 0
@@ -771,7 +865,13 @@ func (ix *Index) facets(match, asel, gsel bitset) (areas, groups [32]int) {
 				areas[a] += c
 			}
 		}
-		if denseG {
+		if cg <= sparseMax {
+			for j, w := range dg[:n] {
+				for v := w; v != 0; v &= v - 1 {
+					addBits(&groups, uint32(fbits[(blk+j)<<6|bits.TrailingZeros64(v)]>>32))
+				}
+			}
+		} else {
 			for _, g := range used[1] {
 				set := ix.bGroup[g][blk : blk+n]
 				c := 0
@@ -788,10 +888,18 @@ func (ix *Index) facets(match, asel, gsel bitset) (areas, groups [32]int) {
 // facetBlock is the number of words of a block of facets: 64 bytes.
 const facetBlock = 8
 
-// facetSparse is the number of matches in a 64-document word up to which
-// facets are counted per document (one 8-byte load each) rather than by a
-// popcount per area and target group (some 22 loads).
-const facetSparse = 6
+// facetSparseBlock is the number of matches in a block up to which facets
+// are counted per document. Each such document is a cache miss into
+// facetBits (4 MB at 500,000 documents) and a loop over its bits, while the
+// 22 popcounts of a block read lines every query keeps warm: at 500,000
+// services the query set spent a quarter of its CPU time on facets when
+// words of up to 6 matches were counted per document, and counting every
+// block of two or more by popcounts cut the set's mean CPU per query by
+// 12-19% (two in-process A/B runs over the 200 queries).
+const facetSparseBlock = 1
+
+// facetRare: see facets.
+const facetRare = 8
 
 func addBits(cnt *[32]int, v uint32) {
 	for v != 0 {
@@ -828,7 +936,7 @@ func (ix *Index) Search(q Query) Result {
 	f := ix.compileFilter(&q)
 	terms := ix.parseQuery(q.Text, s)
 	n := len(terms)
-	ix.baseSet(s.base, s.tmp, &f)
+	ix.baseSet(s, &f)
 	asel := selSet(s.asel, &ix.bArea, f.areas)
 	gsel := selSet(s.gsel, &ix.bGroup, f.tgs)
 	match, final := s.match, s.final
@@ -858,7 +966,7 @@ func (ix *Index) Search(q Query) Result {
 			ix.applyDocFilters(match, &f)
 		}
 	} else {
-		if f.hasGeo && f.radius > 0 {
+		if f.hasGeo && f.radius > 0 && f.sure == nil {
 			// Ordered by distance: keep the distances the radius check computes.
 			s.geo = s.geo[:0]
 			f.geo = &s.geo
@@ -928,7 +1036,37 @@ func (ix *Index) Search(q Query) Result {
 			return byName(a, b)
 		}
 		top := newTopK(cands, pageK(q.Offset, q.Limit), cmp)
-		if f.radius > 0 {
+		if f.radius > 0 && f.sure != nil {
+			// The cells the radius reaches, nearest first: once a cell's bound is beyond the page's
+			// farthest, no document not yet seen can enter the page (each of its points is in a cell not
+			// visited yet), so only the documents of the first few cells have their distance computed.
+			k := pageK(q.Offset, q.Limit)
+			cells := s.gcells
+			slices.SortStableFunc(cells, func(a, b geoCell) int {
+				if a.lb < b.lb {
+					return -1
+				}
+				if a.lb > b.lb {
+					return 1
+				}
+				return 0
+			})
+			seen := s.tmp
+			seen.zero()
+			for _, c := range cells {
+				if len(top.items) == k && c.lb > top.items[0].dist {
+					break
+				}
+				for _, d := range c.docs {
+					if !final.has(d) || seen.has(d) {
+						continue
+					}
+					seen.set(d)
+					dist, ok := f.nearest(ix.meta[d].points)
+					top.push(cand{doc: d, dist: dist, hasDist: ok})
+				}
+			}
+		} else if f.radius > 0 {
 			// Every match passed the radius check, which kept a lower bound of its distance or the
 			// distance: a document whose bound is beyond the page's farthest cannot enter the page, and
 			// its distance is never computed.
@@ -972,6 +1110,8 @@ func (ix *Index) Search(q Query) Result {
 		cands = top.items
 	}
 	s.cands = cands[:0] // keep the grown buffer for the next query
+	clear(s.gcells)     // nor keep the cells' lists past the read lock
+	s.gcells = s.gcells[:0]
 
 	page := pageOf(cands, q.Offset, q.Limit, cmp)
 	res.Hits = make([]Hit, len(page))
@@ -1189,14 +1329,20 @@ func (ix *Index) scoreMany(terms []qterm, final bitset, k int, s *scratch, cands
 		}
 		left[tv.term]++
 	}
-	slot := s.slot
-	if len(slot) < len(ix.ids) {
-		slot = make([]int32, len(ix.ids)+len(ix.ids)/8)
-		s.slot = slot
+	// A document's state is found by its rank in final (the matches before it): the popcounts before
+	// each word of final, a few KiB, and the state of the matches alone (tens of thousands of documents, not
+	// the corpus) stay in the cache, where a per-document slot array of the corpus cost a miss a posting.
+	pre := s.pre[:0]
+	m := 0
+	for _, w := range final {
+		pre = append(pre, uint32(m))
+		m += bits.OnesCount64(w)
 	}
-	best := s.best[:0] // per seen document: n best contributions (without idf)
-	lsum := s.lsum[:0] // per seen document: its partial score
-	touched := s.touched[:0]
+	s.pre = pre
+	best := slices.Grow(s.best[:0], m*n)[:m*n] // per match: n best contributions (without idf)
+	lsum := slices.Grow(s.lsum[:0], m)[:m]     // per match: its partial score
+	clear(best)
+	clear(lsum)
 	heap := s.heap[:0]
 	inHeap := s.tmp
 	inHeap.zero()
@@ -1218,25 +1364,17 @@ func (ix *Index) scoreMany(terms []qterm, final bitset, k int, s *scratch, cands
 		p := &ix.post[tv.id]
 		imps := p.imps[:len(p.docs)]
 		for j, d := range p.docs {
-			if final[d>>6]&(1<<(d&63)) == 0 {
+			fw, bit := final[d>>6], uint64(1)<<(d&63)
+			if fw&bit == 0 {
 				continue
 			}
 			c := wk * float32(imps[j])
-			sl := slot[d]
-			if sl == 0 {
-				touched = append(touched, d)
-				sl = int32(len(touched))
-				slot[d] = sl
-				for range n {
-					best = append(best, 0)
-				}
-				lsum = append(lsum, 0)
-			}
-			b := &best[int(sl-1)*n+t]
+			sl := int(pre[d>>6]) + bits.OnesCount64(fw&(bit-1))
+			b := &best[sl*n+t]
 			if c <= *b {
 				continue
 			}
-			ls := &lsum[sl-1]
+			ls := &lsum[sl]
 			*ls += idf * (c - *b)
 			*b = c
 			if k == 0 || inHeap.has(d) {
@@ -1274,22 +1412,30 @@ func (ix *Index) scoreMany(terms []qterm, final bitset, k int, s *scratch, cands
 		return sc
 	}
 	if stop == len(order) {
-		// Every variant visited: every partial score is exact.
-		for _, d := range touched {
-			sl := int(slot[d] - 1)
-			slot[d] = 0
+		// Every variant visited: every partial score is exact (and every match was seen: it has every
+		// term).
+		sl := 0
+		final.each(func(d uint32) {
 			cands = append(cands, cand{doc: d, cnt: uint8(n), score: score(best[sl*n : sl*n+n])})
-		}
-		s.best, s.lsum, s.touched, s.heap = best[:0], lsum[:0], touched[:0], heap[:0]
+			sl++
+		})
+		s.best, s.lsum, s.heap = best[:0], lsum[:0], heap[:0]
 		return cands
 	}
 	// The documents whose bound still reaches theta are completed from the
 	// highest bound down, keeping the best k exact scores: once a bound is
-	// below the k-th of them, no document left can enter the page.
+	// below the k-th of them, no document left can enter the page. A match
+	// not seen has only the bounds of the variants left, which the stop
+	// put below theta.
 	open := s.open[:0]
-	for _, d := range touched {
-		sl := int(slot[d] - 1)
-		slot[d] = 0
+	fdocs := slices.Grow(s.fdocs[:0], m)[:m]
+	sl := 0
+	final.each(func(d uint32) {
+		fdocs[sl] = d
+		sl++
+	})
+	s.fdocs = fdocs
+	for sl := range m {
 		b := best[sl*n : sl*n+n]
 		var u float32
 		for i := range n {
@@ -1312,7 +1458,7 @@ func (ix *Index) scoreMany(terms []qterm, final bitset, k int, s *scratch, cands
 			break
 		}
 		sl := int(o.doc)
-		d := touched[sl]
+		d := fdocs[sl]
 		b := best[sl*n : sl*n+n]
 		// Complete the terms whose best variant may be unvisited.
 		for _, tv := range rest {
@@ -1334,7 +1480,7 @@ func (ix *Index) scoreMany(terms []qterm, final bitset, k int, s *scratch, cands
 		}
 	}
 	s.open = open[:0]
-	s.best, s.lsum, s.touched, s.heap = best[:0], lsum[:0], touched[:0], exact[:0]
+	s.best, s.lsum, s.heap = best[:0], lsum[:0], exact[:0]
 	return cands
 }
 

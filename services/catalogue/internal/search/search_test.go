@@ -2,6 +2,7 @@ package search
 
 import (
 	"fmt"
+	"math/bits"
 	"math/rand"
 	"slices"
 	"sort"
@@ -699,6 +700,50 @@ func TestOSADistance(t *testing.T) {
 	}
 }
 
+// TestOSABytesMatchesRunes checks the banded byte distance fuzzy uses for ASCII terms against the full
+// rune table, on random words of a small alphabet (so near neighbours are common) and every budget.
+func TestOSABytesMatchesRunes(t *testing.T) {
+	r := rand.New(rand.NewSource(11))
+	word := func() string {
+		w := make([]byte, r.Intn(12))
+		for i := range w {
+			w[i] = "abcd"[r.Intn(4)]
+		}
+		return string(w)
+	}
+	var rows, brows [3][]int
+	for range 200_000 {
+		a, b := word(), word()
+		if r.Intn(3) == 0 { // a near neighbour: one or two edits of a
+			bs := []byte(a)
+			for range 1 + r.Intn(2) {
+				if len(bs) == 0 {
+					break
+				}
+				i := r.Intn(len(bs))
+				switch r.Intn(4) {
+				case 0:
+					bs[i] = 'x'
+				case 1:
+					bs = append(bs[:i], bs[i+1:]...)
+				case 2:
+					bs = slices.Insert(bs, i, 'y')
+				default:
+					if i+1 < len(bs) {
+						bs[i], bs[i+1] = bs[i+1], bs[i]
+					}
+				}
+			}
+			b = string(bs)
+		}
+		maxD := r.Intn(4)
+		want := osaDistance([]rune(a), []rune(b), maxD, &rows)
+		if got := osaBytes(a, b, maxD, &brows); got != want {
+			t.Fatalf("osaBytes(%q, %q, %d) = %d, osaDistance %d", a, b, maxD, got, want)
+		}
+	}
+}
+
 func TestConcurrentSearchAndWrites(t *testing.T) {
 	s := newSynth(3)
 	ix := New()
@@ -746,5 +791,31 @@ func TestConcurrentSearchAndWrites(t *testing.T) {
 	wg.Wait()
 	if got := ix.Search(Query{Text: "zmieniona", IncludeInactive: true, Limit: 1}).Total; got == 0 {
 		t.Error("updates not searchable")
+	}
+}
+
+// TestTermSigBound checks the bound fuzzy relies on: terms within edit distance d have letter signatures
+// differing in at most 2d bits. Words of a few letters, Polish ones and a digit make collisions and repeats
+// common.
+func TestTermSigBound(t *testing.T) {
+	r := rand.New(rand.NewSource(12))
+	alphabet := []rune("aabbcłżé9")
+	word := func() []rune {
+		w := make([]rune, r.Intn(10))
+		for i := range w {
+			w[i] = alphabet[r.Intn(len(alphabet))]
+		}
+		return w
+	}
+	var rows [3][]int
+	for range 200_000 {
+		a, b := word(), word()
+		d := osaDistance(a, b, 3, &rows)
+		if d > 3 {
+			continue
+		}
+		if got := bits.OnesCount64(termSig(string(a)) ^ termSig(string(b))); got > 2*d {
+			t.Fatalf("%q and %q: distance %d, signatures differ in %d bits", string(a), string(b), d, got)
+		}
 	}
 }

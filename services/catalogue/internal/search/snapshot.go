@@ -985,8 +985,10 @@ func (sr *snapReader) index(meta *SnapshotMeta) (*Index, error) {
 	sr.expect("VOCA")
 	ix.voc = vocab{terms: sr.strColumn(int(nTerms))}
 	ix.voc.ids = make(map[string]uint32, nTerms)
+	ix.voc.sig = make([]uint64, len(ix.voc.terms))
 	for id, t := range ix.voc.terms {
 		ix.voc.ids[t] = uint32(id)
+		ix.voc.sig[id] = termSig(t)
 	}
 	ix.voc.sorted = sr.u32s(nTerms, "sorted term")
 	ix.voc.pending = sr.u32s(nTerms, "pending term")

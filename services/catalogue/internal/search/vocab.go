@@ -1,6 +1,7 @@
 package search
 
 import (
+	"math/bits"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -29,6 +30,11 @@ type vocab struct {
 	// length is within the edit budget.
 	grams map[uint64][]uint32
 	byLen map[int][]uint32 // fallback when the bigram filter is vacuous
+	// sig is each term's letter signature (termSig), by id: fuzzy rules out
+	// most of the candidates the bigram count leaves (thousands for a word
+	// of repeated bigrams such as "dzieciec") from these 8 bytes, without
+	// reading the term. Derived: a snapshot does not store it.
+	sig []uint64
 }
 
 func newVocab() vocab {
@@ -71,6 +77,7 @@ func (v *vocab) id(tok []byte) uint32 {
 	id := uint32(len(v.terms))
 	v.ids[term] = id
 	v.terms = append(v.terms, term)
+	v.sig = append(v.sig, termSig(term))
 	v.pending = append(v.pending, id)
 	if len(v.pending) >= pendingLimit {
 		v.merge()
@@ -175,10 +182,23 @@ func (v *vocab) fuzzy(q string, maxD int, s *fuzzyScratch, fn func(id uint32, d 
 	}
 	addGram(padEnd)
 	thr := len(qgrams) - 3*maxD
+	// Folded terms are nearly all ASCII: those are compared byte by byte, without decoding either side into
+	// runes, which at 500,000 documents was a third of a fuzzy query's verification.
+	qASCII := isASCII(q)
+	qsig := termSig(q)
 	verify := func(id uint32) {
+		if bits.OnesCount64(qsig^v.sig[id]) > 2*maxD {
+			return
+		}
 		t := v.terms[id]
-		s.t = append(s.t[:0], []rune(t)...)
-		if d := osaDistance(s.q, s.t, maxD, &s.row); d <= maxD {
+		var d int
+		if qASCII && isASCII(t) {
+			d = osaBytes(q, t, maxD, &s.row)
+		} else {
+			s.t = append(s.t[:0], []rune(t)...)
+			d = osaDistance(s.q, s.t, maxD, &s.row)
+		}
+		if d <= maxD {
 			fn(id, d)
 		}
 	}
@@ -256,4 +276,89 @@ func osaDistance(a, b []rune, maxD int, rows *[3][]int) int {
 		return maxD + 1
 	}
 	return prev[n]
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// osaBytes is osaDistance for two ASCII strings, computing only the band of
+// cells within maxD of the diagonal (a cell outside it is above maxD). Every
+// value is saturated at maxD+1, which keeps those at most maxD exact.
+func osaBytes(a, b string, maxD int, rows *[3][]int) int {
+	if d := len(a) - len(b); d > maxD || -d > maxD {
+		return maxD + 1
+	}
+	n := len(b)
+	inf := maxD + 1
+	for i := range rows {
+		if cap(rows[i]) < n+2 {
+			rows[i] = make([]int, n+2)
+		}
+		rows[i] = rows[i][:n+2]
+	}
+	prev2, prev, cur := rows[0], rows[1], rows[2]
+	for j := 0; j <= n+1; j++ {
+		prev[j] = min(j, inf)
+	}
+	for i := 1; i <= len(a); i++ {
+		lo, hi := max(1, i-maxD), min(n, i+maxD)
+		if lo == 1 {
+			cur[0] = min(i, inf)
+		} else {
+			cur[lo-1] = inf
+		}
+		rowMin := min(i, inf) // cur[0], inside the band or not
+		ca := a[i-1]
+		for j := lo; j <= hi; j++ {
+			cost := 1
+			if ca == b[j-1] {
+				cost = 0
+			}
+			v := min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ca == b[j-2] && a[i-2] == b[j-1] {
+				v = min(v, prev2[j-2]+1)
+			}
+			v = min(v, inf)
+			cur[j] = v
+			rowMin = min(rowMin, v)
+		}
+		cur[hi+1] = inf
+		if rowMin > maxD {
+			return inf
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[n]
+}
+
+// termSig is a term's letter signature: bit b is set when the term has a
+// rune of bucket b, and for the 26 ASCII letters bit 26+b when it has two
+// or more (other runes share the 12 last buckets, presence only). One edit
+// (a substitution, insertion or deletion) changes the count of at most two
+// buckets by one, which flips at most one bit each; a transposition flips
+// none. So terms within distance d have signatures differing in at most 2d
+// bits, and a candidate differing in more is no match, whatever its
+// bigrams share.
+func termSig(s string) uint64 {
+	var sig uint64
+	for _, r := range s {
+		var b uint
+		if r >= 'a' && r <= 'z' {
+			b = uint(r - 'a')
+			if bit := uint64(1) << b; sig&bit != 0 {
+				sig |= bit << 26
+				continue
+			}
+		} else {
+			b = 52 + uint(r)%12
+		}
+		sig |= 1 << b
+	}
+	return sig
 }
