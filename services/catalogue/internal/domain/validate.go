@@ -131,7 +131,7 @@ type checker struct {
 	v      *apierr.Violations
 	prefix string
 	depth  int
-	path   [2]pathSeg
+	path   [4]pathSeg // a service nests two levels (locations[i].opening_hours[j]); room for two more
 }
 
 // pathSeg is a step into a nested message: name, and [idx] when idx >= 0.

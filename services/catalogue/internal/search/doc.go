@@ -75,8 +75,8 @@
 // settle (an age above 120, a partly open hour, the exact radius) on what
 // is left. Facets are popcounts of that set against the area and target
 // group bitsets, each with every filter but its own, or, for a block of
-// eight words holding a single match, read from a compact per-document
-// array; Total is the popcount of the final set. Both stay exact however
+// eight words holding a single match (and for a set rarer than a match per
+// eight words, every match), read from a compact per-document array; Total is the popcount of the final set. Both stay exact however
 // the ranking prunes. A radius is settled a geo cell at a time where it
 // can be: a cell beyond it is skipped and the documents of a cell wholly
 // within it match without their points being read; in the ring of cells

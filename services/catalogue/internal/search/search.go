@@ -187,6 +187,18 @@ func (ix *Index) getScratch() *scratch {
 }
 
 func (ix *Index) putScratch(s *scratch) {
+	// scoreMany sizes these to every match of the query (times its terms): an idle scratch keeps them only
+	// while small, so four idle scratches do not hold tens of MiB after one broad query of many words.
+	const keepBytes = 1 << 20
+	if cap(s.best)*4 > keepBytes {
+		s.best = nil
+	}
+	if cap(s.lsum)*4 > keepBytes {
+		s.lsum = nil
+	}
+	if cap(s.fdocs)*4 > keepBytes {
+		s.fdocs = nil
+	}
 	ix.scratchMu.Lock()
 	if len(ix.scratches) < maxIdleScratch {
 		ix.scratches = append(ix.scratches, s)
