@@ -165,6 +165,20 @@ func TestHAWatchAcrossRollingRestart(t *testing.T) {
 		t.Skip("starts a three-member etcd cluster, two catalogue replicas and the gateway")
 	}
 	h := startHA(t, "--drain-period", "1s")
+	// Both replicas ready first: the first may still be loading the demo data, and a stop then is not a drain.
+	ready := func(r *haReplica) func() bool {
+		return func() bool {
+			resp, err := h.client.Get("http://" + r.admin + "/readyz")
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			return resp.StatusCode == http.StatusOK
+		}
+	}
+	for _, r := range h.replicas {
+		eventually(t, r.name+" ready", ready(r))
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	w := h.watchREST(ctx, 0)
@@ -202,11 +216,16 @@ func TestHAWatchAcrossRollingRestart(t *testing.T) {
 	for _, r := range h.replicas {
 		old := r.p
 		stopped := time.Now()
+		failed := t.Failed()
 		old.stop(t) // SIGTERM: NOT_SERVING, the drain period, then its streams end UNAVAILABLE SHUTTING_DOWN
 		logs = append(logs, old.stderr.String())
+		if !failed && t.Failed() {
+			t.Log(old.output())
+		}
 		t.Logf("%s stopped (SIGTERM) in %v", r.name, time.Since(stopped).Round(time.Millisecond))
 		progress("creates through the gateway while "+r.name+" is down", 10)
 		h.startReplica(r)
+		eventually(t, r.name+" ready again", ready(r))
 		// The gateway balances onto it again before the other one stops (as a rolling upgrade waits for the new
 		// pod's readiness): a read through the gateway reaches it.
 		eventually(t, "the gateway sending calls to "+r.name+" again", func() bool {
