@@ -2,6 +2,7 @@ package grpcclient
 
 import (
 	"context"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"sync"
@@ -184,7 +185,7 @@ func (s *resumingStream) RecvMsg(m any) error {
 }
 
 func (s *resumingStream) resumable(err error) bool {
-	if err == io.EOF || s.req == nil || !s.closed || s.ctx.Err() != nil || status.Code(err) != codes.Unavailable {
+	if errors.Is(err, io.EOF) || s.req == nil || !s.closed || s.ctx.Err() != nil || status.Code(err) != codes.Unavailable {
 		return false
 	}
 	return s.has || s.w.Replayable(s.req)
