@@ -142,6 +142,7 @@ func CheckHandOver(t *testing.T, h HandOver) {
 				watchErr <- w.end
 				return
 			}
+			time.Sleep(10 * time.Millisecond) // as a client would pause before it reconnects
 		}
 		watchErr <- nil
 	}()
