@@ -155,7 +155,8 @@ func watchEnds(log string) map[string]int {
 // client follows GET /v1/changes:watch through the gateway (round robin over two catalogue replicas on one etcd
 // cluster) while a writer creates services through the gateway; both replicas are stopped gracefully (SIGTERM,
 // a 1 s drain period) and started again, one after the other, as a rolling upgrade does, so the replica serving
-// the watch is drained at least once. The NDJSON stream goes on without an error line, and it holds every
+// the watch is drained at least once; then each is killed (SIGKILL) and started again in the same way, so the
+// watch also crosses a replica whose connection breaks. The NDJSON stream goes on without an error line, and it holds every
 // change of the feed (listed afterwards) exactly once, in order: the gateway re-opened the watch on the other
 // replica from the last revision it had sent (grpcclient.WithWatchResume). Without that, the stream ends with
 // {"error": UNAVAILABLE SHUTTING_DOWN} at the first stop of the replica serving it. The longest pause between
@@ -213,27 +214,37 @@ func TestHAWatchAcrossRollingRestart(t *testing.T) {
 	progress("creates through the gateway before the restarts", 20)
 
 	var logs []string
-	for _, r := range h.replicas {
-		old := r.p
-		stopped := time.Now()
-		failed := t.Failed()
-		old.stop(t) // SIGTERM: NOT_SERVING, the drain period, then its streams end UNAVAILABLE SHUTTING_DOWN
-		logs = append(logs, old.stderr.String())
-		if !failed && t.Failed() {
-			t.Log(old.output())
+	// First a rolling upgrade (SIGTERM, each replica's drain), then each replica crashing (SIGKILL: the gateway
+	// sees its connection break, not a SHUTTING_DOWN), each started again before the other goes.
+	for _, crash := range []bool{false, true} {
+		for _, r := range h.replicas {
+			old := r.p
+			stopped := time.Now()
+			failed := t.Failed()
+			how := "SIGTERM"
+			if crash {
+				how = "SIGKILL"
+				old.kill(t)
+			} else {
+				old.stop(t) // NOT_SERVING, the drain period, then its streams end UNAVAILABLE SHUTTING_DOWN
+				logs = append(logs, old.stderr.String())
+			}
+			if !failed && t.Failed() {
+				t.Log(old.output())
+			}
+			t.Logf("%s stopped (%s) in %v", r.name, how, time.Since(stopped).Round(time.Millisecond))
+			progress("creates through the gateway while "+r.name+" is down", 10)
+			h.startReplica(r)
+			eventually(t, r.name+" ready again", ready(r))
+			// The gateway balances onto it again before the other one stops (as a rolling upgrade waits for the
+			// new pod's readiness): a read through the gateway reaches it.
+			eventually(t, "the gateway sending calls to "+r.name+" again", func() bool {
+				st, _, err := h.rest(context.Background(), http.MethodGet, "/v1/"+demoServiceName, "")
+				return err == nil && st == http.StatusOK &&
+					strings.Contains(r.p.stderr.String(), `"method":"/cus.catalogue.v1.CatalogueService/GetService"`)
+			})
+			progress("creates through the gateway after "+r.name+" is back", 10)
 		}
-		t.Logf("%s stopped (SIGTERM) in %v", r.name, time.Since(stopped).Round(time.Millisecond))
-		progress("creates through the gateway while "+r.name+" is down", 10)
-		h.startReplica(r)
-		eventually(t, r.name+" ready again", ready(r))
-		// The gateway balances onto it again before the other one stops (as a rolling upgrade waits for the new
-		// pod's readiness): a read through the gateway reaches it.
-		eventually(t, "the gateway sending calls to "+r.name+" again", func() bool {
-			st, _, err := h.rest(context.Background(), http.MethodGet, "/v1/"+demoServiceName, "")
-			return err == nil && st == http.StatusOK &&
-				strings.Contains(r.p.stderr.String(), `"method":"/cus.catalogue.v1.CatalogueService/GetService"`)
-		})
-		progress("creates through the gateway after "+r.name+" is back", 10)
 	}
 	close(stopWriter)
 	<-writerDone
@@ -270,13 +281,13 @@ func TestHAWatchAcrossRollingRestart(t *testing.T) {
 		handedOver += watchEnds(l)["Unavailable"]
 	}
 	if handedOver == 0 {
-		t.Errorf("no stopped replica ended a WatchChanges with UNAVAILABLE: the watch was never handed over (%v)", logs)
+		t.Error("no replica stopped with SIGTERM ended a WatchChanges with UNAVAILABLE: the watch was never drained off one")
 	}
 	w.mu.Lock()
 	pause, at := w.maxPause, w.pauseAt
 	w.mu.Unlock()
-	t.Logf("rolling restart of both replicas under a writer through the gateway (%d creates acknowledged, %d failed): "+
-		"the REST watch read all %d changes of the feed once each, in order, across %d hand-over(s); its longest pause "+
+	t.Logf("rolling restart (SIGTERM) then crash (SIGKILL) of each replica in turn under a writer through the gateway (%d creates acknowledged, %d failed): "+
+		"the REST watch read all %d changes of the feed once each, in order, across %d drain hand-over(s) and the crashes; its longest pause "+
 		"between two lines was %v (before revision %d; a create every 20 ms)",
 		wrote.Load(), failed.Load(), len(feed), handedOver, pause.Round(time.Millisecond), at)
 }
