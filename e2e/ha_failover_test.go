@@ -51,11 +51,14 @@ type haSuite struct {
 	baseURL   string
 	client    *http.Client
 	admin     string // an admin's bearer token
+	// replicaArgs are flags added to every replica's (e.g. a drain period).
+	replicaArgs []string
 }
 
 // startHA starts the cluster, two catalogue replicas with the demo data (the first loads it into the empty
 // cluster, the second finds it there) and the gateway, and returns once the gateway serves the demo service.
-func startHA(t *testing.T) *haSuite {
+// replicaArgs are added to the replicas' flags.
+func startHA(t *testing.T, replicaArgs ...string) *haSuite {
 	t.Helper()
 	// Registered first, so its cleanup (stopping the members) runs after the processes' below.
 	c := etcdtest.Start(t, 3)
@@ -64,7 +67,7 @@ func startHA(t *testing.T) *haSuite {
 		urls = append(urls, "http://"+ep)
 	}
 	h := &haSuite{t: t, etcd: c, endpoints: strings.Join(urls, ","), keysDir: filepath.Join(t.TempDir(), "dev"),
-		client: &http.Client{Timeout: callTimeout}}
+		client: &http.Client{Timeout: callTimeout}, replicaArgs: replicaArgs}
 	t.Cleanup(h.cleanup)
 	for i := range 2 {
 		r := &haReplica{name: fmt.Sprintf("catalogue%d", i+1), dataDir: t.TempDir()}
@@ -108,6 +111,7 @@ func (h *haSuite) startReplica(r *haReplica) {
 		// the failover, not the limiter (its 429s would count as failures).
 		args := append(catalogueArgs(r.dataDir, h.keysDir, r.grpcAddr, r.admin, true),
 			"--storage-engine", "etcd", "--etcd-endpoints", h.endpoints, "--rate-per-caller", "0", "--rate-per-address", "0")
+		args = append(args, h.replicaArgs...)
 		p := startProc(t, r.name, catalogueBin, args, nil)
 		err := waitListening(p, "grpc", r.grpcAddr)
 		if err == nil {

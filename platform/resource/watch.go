@@ -5,6 +5,11 @@ import (
 	"time"
 )
 
+// CatchUp bounds how long a replica waits for its view of the store to reach a revision a client asks to
+// resume from (storage.Backend.AwaitRevision): on etcd the client may have had it from a replica a few
+// milliseconds ahead of this one.
+const CatchUp = 2 * time.Second
+
 // Feed is what a watch follows: a channel closed at the next commit (storage.Backend.Changed).
 type Feed interface {
 	Changed() <-chan struct{}

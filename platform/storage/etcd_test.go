@@ -624,3 +624,32 @@ func TestEtcdLeaderKilledUnderWritesLosesNothingAcknowledged(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A replica asked for a revision another replica has just committed waits for its watch to bring it (a
+// watcher resuming here from that replica's last revision must not be refused); a revision that no replica
+// has committed is refused after the wait; on bbolt nothing is waited for. Without the wait, b is asked the
+// moment a's commit returns, before its watch has told it, and some of the 20 rounds fail.
+func TestAwaitRevisionFollowsTheOtherReplica(t *testing.T) {
+	p := newPlace(t, EngineEtcd)
+	a, b := p.open(t), p.open(t)
+	defer a.Close()
+	defer b.Close()
+	ctx := context.Background()
+	for i := range 20 {
+		if err := put(a, fmt.Sprint("k", i)); err != nil {
+			t.Fatal(err)
+		}
+		if rev := a.Revision(); !b.AwaitRevision(ctx, rev, 10*time.Second) || b.Revision() < rev {
+			t.Fatalf("round %d: b did not reach a's revision %d (at %d)", i, rev, b.Revision())
+		}
+	}
+	if b.AwaitRevision(ctx, a.Revision()+1000, 50*time.Millisecond) {
+		t.Error("b reached a revision nobody committed")
+	}
+	bolt := newPlace(t, EngineBolt).open(t)
+	defer bolt.Close()
+	began := time.Now()
+	if bolt.AwaitRevision(ctx, bolt.Revision()+1, time.Minute) || time.Since(began) > 10*time.Second {
+		t.Error("bbolt waited for a revision above its own")
+	}
+}

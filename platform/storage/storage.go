@@ -298,6 +298,35 @@ func (b *Backend) Path() string { return b.path }
 // Revision is the newest committed revision.
 func (b *Backend) Revision() int64 { return b.revision.Load() }
 
+// AwaitRevision reports whether Revision reaches rev, waiting up to within for it on etcd. A replica learns of
+// the other replicas' commits from its etcd watch, a few milliseconds after them: a client that resumes a watch
+// or a feed here from a revision another replica served may be that far ahead, and must not be told that the
+// revision does not exist. On bbolt this process is the file's only writer: a revision above its own is
+// never coming (the data was restored from an older backup), so nothing is waited for.
+func (b *Backend) AwaitRevision(ctx context.Context, rev int64, within time.Duration) bool {
+	if b.Revision() >= rev {
+		return true
+	}
+	if b.etcd == nil || within <= 0 {
+		return false
+	}
+	t := time.NewTimer(within)
+	defer t.Stop()
+	for {
+		changed := b.Changed()
+		if b.Revision() >= rev {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-t.C:
+			return b.Revision() >= rev
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
 // Changed returns a channel closed at the next commit that advances the revision. Take it before reading,
 // then wait on it, and no commit is missed.
 func (b *Backend) Changed() <-chan struct{} {

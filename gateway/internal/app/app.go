@@ -188,6 +188,9 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 			return grpcclient.Dial(addr, creds,
 				grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16<<20)),
 				grpc.WithChainUnaryInterceptor(deadline(cfg.RequestTimeout)),
+				// A watch stream that a replica ends as it drains (or loses) goes on from another replica: the
+				// REST client's NDJSON stream does not see it (docs/etcd.md).
+				grpcclient.WithWatchResume(),
 			)
 		}
 	}

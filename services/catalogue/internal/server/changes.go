@@ -14,11 +14,12 @@ import (
 // errShuttingDown tells a watcher to reconnect (to another replica, or after the restart) from its revision.
 var errShuttingDown = apierr.New(apierr.KindUnavailable, "SHUTTING_DOWN", "the service is shutting down; reconnect and resume from the last revision you received")
 
-func (s *Server) checkAfter(after int64) error {
+func (s *Server) checkAfter(ctx context.Context, after int64) error {
 	if after < 0 {
 		return apierr.Invalid("after_revision", "must not be negative")
 	}
-	if after > s.store.Backend().Revision() {
+	// On etcd the revision may come from another replica, a few milliseconds ahead of this one.
+	if !s.store.Backend().AwaitRevision(ctx, after, resource.CatchUp) {
 		// A consumer ahead of us means our data was reset (e.g. restored from an older backup): it must
 		// start over rather than silently miss what is rewritten under old revision numbers.
 		return domain.ErrRevisionUnavailable
@@ -35,7 +36,7 @@ const maxPageBytes = 3 << 20
 
 // ListChanges pages through the change feed.
 func (s *Server) ListChanges(ctx context.Context, req *cataloguev1.ListChangesRequest) (*cataloguev1.ListChangesResponse, error) {
-	if err := s.checkAfter(req.GetAfterRevision()); err != nil {
+	if err := s.checkAfter(ctx, req.GetAfterRevision()); err != nil {
 		return nil, err
 	}
 	maxSize := int32(1000)
@@ -71,7 +72,7 @@ func (s *Server) ListChanges(ctx context.Context, req *cataloguev1.ListChangesRe
 
 // WatchChanges streams the recorded changes after a revision, then each new one as it commits.
 func (s *Server) WatchChanges(req *cataloguev1.WatchChangesRequest, stream cataloguev1.CatalogueService_WatchChangesServer) error {
-	if err := s.checkAfter(req.GetAfterRevision()); err != nil {
+	if err := s.checkAfter(stream.Context(), req.GetAfterRevision()); err != nil {
 		return err
 	}
 	after := req.GetAfterRevision()

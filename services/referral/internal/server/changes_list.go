@@ -7,6 +7,7 @@ import (
 	"github.com/cus-suite/cus/platform/apierr"
 	"github.com/cus-suite/cus/platform/auth"
 	"github.com/cus-suite/cus/platform/paging"
+	"github.com/cus-suite/cus/platform/resource"
 	referralv1 "github.com/cus-suite/cus/proto/cus/referral/v1"
 )
 
@@ -42,7 +43,11 @@ func (s *Server) ListReferralChanges(ctx context.Context, req *referralv1.ListRe
 	// The head is read before the feed: every change up to it is in the snapshot the feed is read from.
 	head := s.st.Revision()
 	if after > head {
-		return nil, errRevisionInFuture
+		// On etcd the cursor may come from another replica, a few milliseconds ahead of this one.
+		if !s.st.AwaitRevision(ctx, after, resource.CatchUp) {
+			return nil, errRevisionInFuture
+		}
+		head = s.st.Revision()
 	}
 	p := auth.FromContext(ctx)
 	page, err := s.st.ScanReferralChanges(after, size, changeScanBudget, func(r *referralv1.Referral) bool {

@@ -343,7 +343,8 @@ func (s *Server) WatchReferrals(req *referralv1.WatchReferralsRequest, stream re
 	after := req.GetAfterRevision()
 	if head := s.st.Revision(); after == 0 {
 		after = head
-	} else if after > head {
+	} else if after > head && !s.st.AwaitRevision(ctx, after, resource.CatchUp) {
+		// On etcd a revision from another replica may be a few milliseconds ahead of this one's: waited for.
 		return errRevisionInFuture
 	}
 	if err := s.read(ctx, "WatchReferrals", "referrals", nil, "watch from "+strconv.FormatInt(after, 10)); err != nil {

@@ -128,6 +128,12 @@ func (s *Store) Path() string { return s.path }
 // Revision is the newest committed revision.
 func (s *Store) Revision() int64 { return s.be.Revision() }
 
+// AwaitRevision reports whether the revision reaches rev, waiting up to within on etcd, where it may come
+// from another replica a little ahead of this one (storage.Backend.AwaitRevision).
+func (s *Store) AwaitRevision(ctx context.Context, rev int64, within time.Duration) bool {
+	return s.be.AwaitRevision(ctx, rev, within)
+}
+
 // Changed returns a channel closed at the next commit.
 func (s *Store) Changed() <-chan struct{} { return s.be.Changed() }
 
