@@ -257,6 +257,9 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		if load.Docs == 0 && cfg.DemoData {
 			n, err := LoadDemo(gctx, srv, cfg.InstanceTERC)
 			if err != nil {
+				if gctx.Err() != nil {
+					return nil // stopped while loading: a clean stop, not a failed start
+				}
 				return fmt.Errorf("load demo data: %w", err)
 			}
 			log.Info("demo catalogue loaded", zap.Int("services", n))

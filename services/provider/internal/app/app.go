@@ -134,6 +134,9 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 			Timeout: demoCatalogueWait * cfg.CallTimeout, WaitForReady: true, Log: log}))
 		n, err := LoadDemo(ctx, st, demoSrv)
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil // stopped while loading: a clean stop, not a failed start
+			}
 			return fmt.Errorf("load demo data: %w", err)
 		}
 		if n > 0 {

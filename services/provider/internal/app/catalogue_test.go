@@ -192,3 +192,21 @@ func violates(err error, field, reason string) bool {
 	}
 	return false
 }
+
+// A stop (SIGTERM: the context ends) while the demo load waits for the catalogue is a clean stop, not a failed
+// start: Run returns nil, so a supervisor does not count a crash.
+func TestStopWhileTheDemoLoadWaitsIsClean(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg := testConfig(t.TempDir(), addr)
+	cfg.CallTimeout = time.Minute // the load would wait ten minutes for the catalogue
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	if err := Run(ctx, cfg, zap.NewNop(), nil); err != nil {
+		t.Fatalf("stopped while loading the demo: %v", err)
+	}
+}

@@ -377,6 +377,9 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		// to the other services (see package demo); nothing happens when the store already holds residents.
 		sum, err := demo.Load(ctx, st, server.Options{Criteria: criteria, CallTimeout: cfg.CallTimeout}, log)
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil // stopped while loading: a clean stop, not a failed start
+			}
 			return fmt.Errorf("load demo data: %w", err)
 		}
 		if sum.Residents == 0 {
