@@ -442,7 +442,9 @@ func RememberAnswer(tx storage.Tx, req Req, answer proto.Message) error {
 // request id has already recorded (AnswerOnce): the caller returns that answer (Answered) and writes nothing.
 type answeredError struct{ payload []byte }
 
-func (e *answeredError) Error() string { return "the request id's answer was recorded by another attempt" }
+func (e *answeredError) Error() string {
+	return "the request id's answer was recorded by another attempt"
+}
 
 // CheckAnswer is the first step inside each write transaction of an idempotent write that is not one
 // resource's create and takes more than one transaction or a plan made outside its transaction (an import):
