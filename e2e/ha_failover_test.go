@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -208,10 +209,11 @@ type haCall struct {
 func (c haCall) ok() bool { return c.status >= 200 && c.status < 300 }
 
 type haLoad struct {
-	mu    sync.Mutex
-	calls []haCall
-	stop  chan struct{}
-	wg    sync.WaitGroup
+	mu       sync.Mutex
+	calls    []haCall
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
 }
 
 // haWord is a word made of letters only, distinct for each (caller, call), so a search finds one create.
@@ -233,9 +235,11 @@ func createRequest(word string) haRequest {
 		body: `{"displayName":"Punkt ` + word + `","areas":["AREA_SOCIAL_ASSISTANCE"],"targetGroups":["TARGET_GROUP_ALL_RESIDENTS"]}`}
 }
 
-// startLoad runs callers goroutines, each sending next(caller, i) in a loop until stopLoad.
+// startLoad runs callers goroutines, each sending next(caller, i) in a loop until stopLoad, or until the test
+// ends: a test that fails under load (t.Fatal) does not leave them running against stopped processes.
 func (h *haSuite) startLoad(callers int, next func(w, i int) (haRequest, string)) *haLoad {
 	l := &haLoad{stop: make(chan struct{})}
+	h.t.Cleanup(func() { l.stopLoad() })
 	for w := range callers {
 		l.wg.Add(1)
 		go func() {
@@ -297,8 +301,9 @@ func (l *haLoad) snapshot() []haCall {
 	return slices.Clone(l.calls)
 }
 
+// stopLoad stops the callers and waits for them; it may be called more than once.
 func (l *haLoad) stopLoad() []haCall {
-	close(l.stop)
+	l.stopOnce.Do(func() { close(l.stop) })
 	l.wg.Wait()
 	return l.snapshot()
 }
@@ -568,4 +573,28 @@ func TestHACatalogueReplicaKillUnderRESTLoad(t *testing.T) {
 		"and a read through the gateway reached it %v after; %d creates acknowledged in all, %d while it was down",
 		victim.name, caughtUp.Round(time.Millisecond), time.Since(restarted).Round(time.Millisecond), len(acked(calls)), len(meanwhile))
 	h.checkAcked(t, acked(calls))
+}
+
+// A test that fails while its load runs (a t.Fatal between startLoad and stopLoad, as when killing the victim
+// fails) still stops the load's callers and waits for them when it ends.
+func TestHALoadStopsWhenItsTestEnds(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("{}")) }))
+	defer srv.Close()
+	var l *haLoad
+	t.Run("ends under load", func(t *testing.T) {
+		h := &haSuite{t: t, baseURL: srv.URL, client: srv.Client()}
+		l = h.startLoad(2, func(int, int) (haRequest, string) {
+			return haRequest{kind: "get", method: http.MethodGet, path: "/v1/" + demoServiceName}, ""
+		})
+		// Returns without stopLoad, as t.Fatal does.
+	})
+	done := make(chan struct{})
+	go func() { l.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		l.stopLoad()
+		t.Fatal("the load's callers still ran a minute after their test ended")
+	}
+	l.stopLoad() // a second stop is harmless
 }

@@ -19,6 +19,7 @@ package resource
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"sync"
 	"time"
 
@@ -435,6 +436,49 @@ func RememberAnswer(tx storage.Tx, req Req, answer proto.Message) error {
 		return err
 	}
 	return storage.RememberRequest(tx, req.Key(), req.Hash, b)
+}
+
+// answeredError aborts a write transaction of an idempotent write whose answer another attempt under the same
+// request id has already recorded (AnswerOnce): the caller returns that answer (Answered) and writes nothing.
+type answeredError struct{ payload []byte }
+
+func (e *answeredError) Error() string {
+	return "the request id's answer was recorded by another attempt"
+}
+
+// CheckAnswer is the first step inside each write transaction of an idempotent write that is not one
+// resource's create and takes more than one transaction or a plan made outside its transaction (an import):
+// when another attempt under req's id has recorded its answer meanwhile (a retry on another replica running at
+// the same time, or finishing first), it returns an error that aborts the transaction and that Answered turns
+// into that answer; REQUEST_ID_REUSED when the id's answer is for another request. Nothing without a request id.
+func CheckAnswer(tx storage.ReadTx, req Req) error {
+	payload, ok, err := lookupRequest(tx, req)
+	if err != nil || !ok {
+		return err
+	}
+	return &answeredError{payload: bytes.Clone(payload)} // the slice is valid only inside tx
+}
+
+// AnswerOnce records answer as the answer of req in tx, the transaction that commits the write's last change
+// (or one of its own when nothing was left to write), so the answer is stored with the last of the write and
+// never without it. When an answer is already recorded (another attempt committed first: the check is inside
+// the transaction) it is not overwritten: the transaction is aborted with the error Answered turns into that
+// answer; REQUEST_ID_REUSED when the id's answer is for another request.
+func AnswerOnce(tx storage.Tx, req Req, answer proto.Message) error {
+	if err := CheckAnswer(tx, req); err != nil {
+		return err
+	}
+	return RememberAnswer(tx, req, answer)
+}
+
+// Answered reports whether err is the abort of CheckAnswer or AnswerOnce; out then holds the answer the other
+// attempt recorded (err is nil unless it does not decode).
+func Answered(err error, out proto.Message) (bool, error) {
+	var a *answeredError
+	if !errors.As(err, &a) {
+		return false, err
+	}
+	return true, proto.Unmarshal(a.payload, out)
 }
 
 // Replayed returns the payload an idempotent write of req left (for ReplayName, the resource name), or found

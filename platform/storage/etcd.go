@@ -72,7 +72,9 @@ type revAt struct {
 	rev int64
 }
 
-func openEtcd(opts Options) (*Backend, error) {
+// openEtcd opens the prefix of opts.Engine.Etcd. path is the store's local data path (may be empty): the
+// journal files of an older release beside it are imported (Options.Journals).
+func openEtcd(path string, opts Options) (*Backend, error) {
 	eo := opts.Engine.Etcd.withDefaults()
 	if err := eo.validate(); err != nil {
 		return nil, err
@@ -130,6 +132,16 @@ func openEtcd(opts Options) (*Backend, error) {
 	}
 	for _, from := range migrated {
 		b.log.Info("schema migrated", zap.Int("from", from), zap.Int("to", from+1))
+	}
+	// A replica that kept its journals in files beside its data path on etcd (before they moved into etcd)
+	// hands their records over once: the file is renamed after its records are in etcd.
+	for _, name := range opts.Journals {
+		if path == "" {
+			break
+		}
+		if _, err := e.importJournalFile(ctx, b.log, name, JournalFile(path, name), true); err != nil {
+			return fail(err)
+		}
 	}
 	cur, err := e.current(ctx)
 	if err != nil {

@@ -114,7 +114,11 @@ func (e *etcdEngine) writeBolt(path string, at point, buckets []Bucket) error {
 // a gmina's data from bbolt to etcd. src is verified first (VerifyBackup). It refuses a prefix that holds
 // anything, and writes in Txns within etcd's limits with the _meta bucket and the commit key last, so a
 // replica opening the prefix before the copy is whole is refused (Open) and a copy cut short is never served.
-// It returns the number of keys copied.
+// The journals named in opts.Journals that src has beside it (JournalFile(src, name), as a bbolt store keeps
+// them) are copied into the etcd journals first, each record once however often the copy is run (they are
+// outside the prefix: a backup does not carry them, so put the journal file of the data directory beside a
+// backup copied from elsewhere under the backup's name). It returns the number of keys copied, journals not
+// counted (they are logged).
 func MigrateToEtcd(ctx context.Context, src string, opts Options) (int, error) {
 	return copyToEtcd(ctx, src, opts, false)
 }
@@ -159,6 +163,17 @@ func copyToEtcd(ctx context.Context, src string, opts Options, newFeedID bool) (
 	}
 	if resp.Count > 0 {
 		return 0, fmt.Errorf("etcd prefix %s holds %d keys: a copy goes only into an empty prefix (nothing was copied)", eo.Prefix, resp.Count)
+	}
+	// The journals first (outside the prefix, so a copy cut short and run again finds the prefix empty and
+	// adds no record twice): the file of each beside src, as a bbolt store keeps it.
+	log := opts.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	for _, name := range opts.Journals {
+		if _, err := e.importJournalFile(ctx, log, name, JournalFile(src, name), false); err != nil {
+			return 0, fmt.Errorf("copy the journal beside %s (nothing of the data was copied): %w", src, err)
+		}
 	}
 	db, err := bolt.Open(src, 0o400, &bolt.Options{ReadOnly: true, Timeout: timeout})
 	if err != nil {

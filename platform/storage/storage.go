@@ -125,6 +125,10 @@ type Options struct {
 	Logger *zap.Logger
 	// Engine chooses bbolt (the default) or etcd (engine.go).
 	Engine Engine
+	// Journals names the journals the store keeps (AppendJournal). On etcd, Open imports the file each kept
+	// beside path when the store ran with its journals in files (JournalFile(path, name)), then renames it
+	// "<file>.imported"; MigrateToEtcd copies those beside its source file.
+	Journals []string
 
 	testPath string // the bbolt path an etcd store stands in for (SetTestEngine)
 }
@@ -230,7 +234,7 @@ func Open(path string, opts Options) (*Backend, error) {
 		}
 		return openBolt(path, opts)
 	case EngineEtcd:
-		return openEtcd(opts)
+		return openEtcd(path, opts)
 	default:
 		return nil, fmt.Errorf("storage engine %q is not known (want %q or %q)", opts.Engine.Kind, EngineBolt, EngineEtcd)
 	}

@@ -38,6 +38,6 @@ func openTestEngine(path string, opts Options) (b *Backend, ok bool, err error) 
 		return nil, true, err
 	}
 	opts.Engine, opts.testPath = e, path
-	b, err = openEtcd(opts)
+	b, err = openEtcd(path, opts)
 	return b, true, err
 }

@@ -9,13 +9,18 @@ import (
 	"os"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
 	"github.com/cus-suite/cus/platform/config"
 	"github.com/cus-suite/cus/platform/storage"
 )
 
 // migrateToEtcd copies a stopped service's data file, or a backup of either engine, into an empty etcd prefix
 // (storage.MigrateToEtcd): revisions, change log and feed id are kept, so followers and watchers carry on
-// from where they were. With --new-feed-id it is a restore instead (storage.RestoreToEtcd): consumers resync.
+// from where they were. The journal files beside --from (storage.SuiteJournals: the referral's erasure journal
+// referral.db.erasures) are copied into the etcd journals, each record once however often the copy runs.
+// With --new-feed-id it is a restore instead (storage.RestoreToEtcd): consumers resync.
 func migrateToEtcd(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("cusctl migrate-to-etcd", flag.ContinueOnError)
 	from := fs.String("from", "", "the service's data file (the service stopped) or a backup of it, e.g. var/provider/provider.db")
@@ -45,7 +50,11 @@ func migrateToEtcd(args []string, out io.Writer) error {
 		copyFn = storage.RestoreToEtcd
 	}
 	start := time.Now()
-	n, err := copyFn(ctx, *from, storage.Options{Engine: e, OpenTimeout: time.Second})
+	// The journal files beside --from (the referral's erasures) are copied too; what was copied is logged.
+	enc := zap.NewDevelopmentEncoderConfig()
+	enc.TimeKey, enc.CallerKey = "", ""
+	log := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(out), zapcore.InfoLevel))
+	n, err := copyFn(ctx, *from, storage.Options{Engine: e, OpenTimeout: time.Second, Journals: storage.SuiteJournals, Logger: log})
 	if err != nil {
 		return err
 	}

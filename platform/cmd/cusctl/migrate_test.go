@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -39,6 +40,10 @@ func TestMigrateToEtcdMovesAFileKeepingItsHistory(t *testing.T) {
 		t.Fatalf("copy of a file in use: %v", err)
 	}
 	be.Close()
+	// The erasure journal beside the file goes along, into the journal keys beside the prefix.
+	if err := os.WriteFile(storage.JournalFile(path, storage.JournalErasures), []byte("2026-06-15T10:00:00Z 0190c3a4-7b1e-7000-8000-000000000001\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	var out bytes.Buffer
 	if err := migrateToEtcd(args, &out); err != nil {
 		t.Fatal(err)
@@ -52,6 +57,10 @@ func TestMigrateToEtcdMovesAFileKeepingItsHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
+	if j, err := e.Journal(storage.JournalErasures); err != nil || len(j) != 1 || !strings.HasSuffix(j[0], "-000000000001") ||
+		!strings.Contains(out.String(), "journal file imported") {
+		t.Fatalf("the erasure journal in etcd: %q, %v; output: %s", j, err, out.String())
+	}
 	if e.Revision() != 200 || e.FeedID() != feed {
 		t.Fatalf("on etcd: revision %d, feed %q; want 200, %q", e.Revision(), e.FeedID(), feed)
 	}

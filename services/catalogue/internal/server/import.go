@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"runtime"
 	"strings"
 
@@ -24,6 +25,11 @@ import (
 )
 
 // ImportServices imports services from a spreadsheet or an HSDS JSON export, or reports what it would do.
+//
+// With a request id, a repeat returns the first report: the report is recorded in the transaction of the last
+// batch, and every batch's transaction first looks for a report another attempt under the id recorded (a
+// retry on another replica at the same time), which is then the answer; another file under the id is
+// REQUEST_ID_REUSED.
 //
 // The rows are written in batches of store.ImportBatch (fewer on etcd, whose transactions are limited:
 // Store.ImportBatchSize), each one transaction with its change-feed entries, so a file of thousands of services
@@ -82,33 +88,17 @@ func (s *Server) ImportServices(ctx context.Context, req *cataloguev1.ImportServ
 		return nil, apierr.Invalid("content", "has no rows to import")
 	}
 	out := &cataloguev1.ImportServicesResponse{DryRun: req.GetDryRun(), Format: format, Rows: make([]*cataloguev1.ImportServiceRow, 0, len(items))}
-	err := s.importBatches(ctx, items, req.GetDryRun(), func(batch []*domain.ImportItem, plans []domain.ImportPlan) {
-		for i, it := range batch {
-			row := &cataloguev1.ImportServiceRow{Row: int32(it.Row), SourceId: it.SourceID, Outcome: plans[i].Outcome,
-				DisplayName: it.DisplayName, Violations: plans[i].Violations}
-			switch plans[i].Outcome {
-			case cataloguev1.ImportOutcome_IMPORT_OUTCOME_CREATED:
-				out.CreatedCount++
-			case cataloguev1.ImportOutcome_IMPORT_OUTCOME_UPDATED:
-				out.UpdatedCount++
-			case cataloguev1.ImportOutcome_IMPORT_OUTCOME_UNCHANGED:
-				out.UnchangedCount++
-			default:
-				out.InvalidCount++
-			}
-			if row.Outcome != cataloguev1.ImportOutcome_IMPORT_OUTCOME_INVALID && it.ID != "" {
-				row.Service = domain.ServicePrefix + it.ID
-			}
-			out.Rows = append(out.Rows, row)
-		}
-	})
+	var answer store.ImportAnswer
+	if !req.GetDryRun() {
+		answer = store.NewImportAnswer(req.GetRequestId(), hash)
+	}
+	theirs, err := s.importBatches(ctx, items, req.GetDryRun(), answer, out)
 	if err != nil {
 		return nil, err
 	}
-	if !req.GetDryRun() {
-		if err := s.store.RememberImport(ctx, req.GetRequestId(), hash, out); err != nil {
-			return nil, err
-		}
+	if theirs != nil {
+		// Another attempt under the request id recorded its report first (a retry running at the same time).
+		return localizeReport(ctx, theirs), nil
 	}
 	// Counts only: the log is no place for a file's content.
 	s.log.Info("services imported", zap.Bool("dry_run", out.GetDryRun()), zap.String("format", format.String()),
@@ -135,9 +125,32 @@ func localizeReport(ctx context.Context, rep *cataloguev1.ImportServicesResponse
 	return out
 }
 
+// addImportRows adds the report of one batch's rows, planned (or written) as plans, to out.
+func addImportRows(out *cataloguev1.ImportServicesResponse, batch []*domain.ImportItem, plans []domain.ImportPlan) {
+	for i, it := range batch {
+		row := &cataloguev1.ImportServiceRow{Row: int32(it.Row), SourceId: it.SourceID, Outcome: plans[i].Outcome,
+			DisplayName: it.DisplayName, Violations: plans[i].Violations}
+		switch plans[i].Outcome {
+		case cataloguev1.ImportOutcome_IMPORT_OUTCOME_CREATED:
+			out.CreatedCount++
+		case cataloguev1.ImportOutcome_IMPORT_OUTCOME_UPDATED:
+			out.UpdatedCount++
+		case cataloguev1.ImportOutcome_IMPORT_OUTCOME_UNCHANGED:
+			out.UnchangedCount++
+		default:
+			out.InvalidCount++
+		}
+		if row.Outcome != cataloguev1.ImportOutcome_IMPORT_OUTCOME_INVALID && it.ID != "" {
+			row.Service = domain.ServicePrefix + it.ID
+		}
+		out.Rows = append(out.Rows, row)
+	}
+}
+
 // importStage is one batch of an import on its way through the pipeline.
 type importStage struct {
 	start   int
+	last    bool
 	items   []*domain.ImportItem
 	plans   []domain.ImportPlan
 	bases   []int64
@@ -149,8 +162,10 @@ type importStage struct {
 // batch, on the storage's write loop) and indexing (search index, read cache, report). On two cores the
 // planning of the next batch and the indexing of the last overlap the commit of the current one. report gets
 // the batches in file order. A failure stops the pipeline; batches already committed stay (a re-run completes
-// the file, their rows then UNCHANGED).
-func (s *Server) importBatches(ctx context.Context, items []*domain.ImportItem, dryRun bool, report func([]*domain.ImportItem, []domain.ImportPlan)) error {
+// the file, their rows then UNCHANGED). The report is added to out, batch by batch; the last batch's
+// transaction records the whole report under answer's request id. theirs is the report another attempt under
+// that id recorded first: the pipeline then stops and out is not the answer.
+func (s *Server) importBatches(ctx context.Context, items []*domain.ImportItem, dryRun bool, answer store.ImportAnswer, out *cataloguev1.ImportServicesResponse) (theirs *cataloguev1.ImportServicesResponse, err error) {
 	defer s.beginWrite()() // from the first commit to the last index update (startup.go)
 	plan := func(it *domain.ImportItem, cur *cataloguev1.Service) domain.ImportPlan {
 		return domain.PlanImportRow(it, cur, s.terc, s.normaliseService)
@@ -162,7 +177,7 @@ func (s *Server) importBatches(ctx context.Context, items []*domain.ImportItem, 
 		defer close(planned)
 		size := s.store.ImportBatchSize()
 		for start := 0; start < len(items); start += size {
-			st := &importStage{start: start, items: items[start:min(start+size, len(items))]}
+			st := &importStage{start: start, last: start+size >= len(items), items: items[start:min(start+size, len(items))]}
 			ids, curs, bases, err := s.store.ImportSnapshot(st.items)
 			if err != nil {
 				return err
@@ -199,11 +214,26 @@ func (s *Server) importBatches(ctx context.Context, items []*domain.ImportItem, 
 		}
 		return nil
 	})
+	// The report of the batches committed so far, kept by the committer (the reader below fills out): the last
+	// batch's transaction records it with that batch's rows.
+	sofar := proto.CloneOf(out)
 	g.Go(func() error {
 		defer close(committed)
 		for st := range planned {
 			if !dryRun {
-				plans, written, err := s.store.ImportRows(gctx, st.items, st.plans, st.bases, plan)
+				ans := answer
+				if st.last && ans.Req.ID != "" {
+					ans.Last = func(plans []domain.ImportPlan) *cataloguev1.ImportServicesResponse {
+						r := proto.CloneOf(sofar)
+						addImportRows(r, st.items, plans)
+						return r
+					}
+				}
+				plans, written, other, err := s.store.ImportRows(gctx, st.items, st.plans, st.bases, plan, ans)
+				if other != nil {
+					theirs = other
+					return errImportAnswered
+				}
 				if err != nil {
 					if st.start > 0 {
 						s.log.Warn("services import stopped after committed batches", zap.Int("rows_committed", st.start), zap.Error(err))
@@ -211,6 +241,7 @@ func (s *Server) importBatches(ctx context.Context, items []*domain.ImportItem, 
 					return err
 				}
 				st.plans, st.written = plans, written
+				addImportRows(sofar, st.items, st.plans)
 			}
 			// A committed batch always reaches the reader below, even when the import is being cancelled: its
 			// services are stored, so the search index and the read cache must learn of them (the reader drains
@@ -224,10 +255,17 @@ func (s *Server) importBatches(ctx context.Context, items []*domain.ImportItem, 
 	})
 	for st := range committed {
 		s.indexedBatch(st.written)
-		report(st.items, st.plans)
+		addImportRows(out, st.items, st.plans)
 	}
-	return g.Wait()
+	err = g.Wait()
+	if theirs != nil {
+		return theirs, nil
+	}
+	return nil, err
 }
+
+// errImportAnswered stops an import's pipeline when another attempt under its request id recorded the report.
+var errImportAnswered = errors.New("the import's request id was answered by another attempt")
 
 // indexedBatch is indexed for a committed batch: the documents are projected on every core and go into the
 // search index as one batch (search.Index.UpsertBatch analyses their text on every core before it takes the

@@ -3,9 +3,7 @@ package store
 import (
 	"context"
 
-	"google.golang.org/protobuf/proto"
-
-	"github.com/cus-suite/cus/platform/apierr"
+	"github.com/cus-suite/cus/platform/resource"
 	"github.com/cus-suite/cus/platform/storage"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	"github.com/cus-suite/cus/services/catalogue/internal/domain"
@@ -79,10 +77,15 @@ func (s *Store) ImportSnapshot(items []*domain.ImportItem) ([]string, []*catalog
 // or whose key another import has meanwhile given a service, is planned again inside the transaction with
 // replan, so what is written is always decided on the state it replaces. It returns the plans as written and
 // the stored services; items[i].ID is the id written.
-func (s *Store) ImportRows(ctx context.Context, items []*domain.ImportItem, plans []domain.ImportPlan, bases []int64, replan func(it *domain.ImportItem, cur *cataloguev1.Service) domain.ImportPlan) ([]domain.ImportPlan, []Written, error) {
+func (s *Store) ImportRows(ctx context.Context, items []*domain.ImportItem, plans []domain.ImportPlan, bases []int64, replan func(it *domain.ImportItem, cur *cataloguev1.Service) domain.ImportPlan, answer ImportAnswer) ([]domain.ImportPlan, []Written, *cataloguev1.ImportServicesResponse, error) {
 	out := make([]domain.ImportPlan, len(plans))
 	var written []Written
 	err := s.be.Update(ctx, func(tx storage.Tx) error {
+		// Another attempt under the request id that recorded its report first: that report is the answer, and
+		// this attempt writes nothing more.
+		if err := resource.CheckAnswer(tx, answer.Req); err != nil {
+			return err
+		}
 		copy(out, plans)
 		written = written[:0]
 		now := s.now()
@@ -144,45 +147,52 @@ func (s *Store) ImportRows(ctx context.Context, items []*domain.ImportItem, plan
 			}
 			written = append(written, Written{Service: next, Rev: rev})
 		}
+		if answer.Last != nil {
+			return resource.RememberAnswer(tx, answer.Req, answer.Last(out))
+		}
 		return nil
 	})
-	if err != nil {
-		return nil, nil, err
+	theirs := &cataloguev1.ImportServicesResponse{}
+	if ok, err := resource.Answered(err, theirs); ok {
+		return nil, nil, theirs, err
 	}
-	return out, written, nil
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return out, written, nil, nil
+}
+
+// ImportAnswer ties the batches of an import to its request id (none: Req.ID empty). Every batch's transaction
+// first looks for a report recorded under the id by another attempt (resource.CheckAnswer: a retry on another
+// replica at the same time), and ImportRows then returns that report instead of writing. Last, set on the last
+// batch only, builds the import's report from that batch's plans as written; it is recorded in the same
+// transaction, so the report is never stored without the last rows, nor the last rows without it.
+type ImportAnswer struct {
+	Req  resource.Req
+	Last func(plans []domain.ImportPlan) *cataloguev1.ImportServicesResponse
 }
 
 // ImportReport returns the report a request id recorded, if any: hash is the request's, so a reuse of the id
 // for another file is refused (apierr.ErrRequestIDReused).
 func (s *Store) ImportReport(requestID string, hash []byte) (*cataloguev1.ImportServicesResponse, bool, error) {
-	if requestID == "" {
-		return nil, false, nil
-	}
-	var out *cataloguev1.ImportServicesResponse
-	err := s.be.View(func(tx storage.ReadTx) error {
-		h, payload, ok := storage.LookupRequest(tx, requestKey("ImportServices", requestID))
-		if !ok {
-			return nil
-		}
-		if string(h) != string(hash) {
-			return apierr.ErrRequestIDReused
-		}
-		out = &cataloguev1.ImportServicesResponse{}
-		return proto.Unmarshal(payload, out)
+	out := &cataloguev1.ImportServicesResponse{}
+	var found bool
+	err := s.be.View(func(tx storage.ReadTx) (err error) {
+		found, err = resource.ReplayAnswer(tx, importReq(requestID, hash), out)
+		return err
 	})
-	return out, out != nil, err
+	if !found {
+		out = nil
+	}
+	return out, found, err
 }
 
-// RememberImport records the report of an import under its request id.
-func (s *Store) RememberImport(ctx context.Context, requestID string, hash []byte, report *cataloguev1.ImportServicesResponse) error {
-	if requestID == "" {
-		return nil
-	}
-	b, err := proto.Marshal(report)
-	if err != nil {
-		return err
-	}
-	return s.be.Update(ctx, func(tx storage.Tx) error {
-		return storage.RememberRequest(tx, requestKey("ImportServices", requestID), hash, b)
-	})
+// importReq is the idempotency part of an import under requestID.
+func importReq(requestID string, hash []byte) resource.Req {
+	return resource.Req{Method: "ImportServices", ID: requestID, Hash: hash}
+}
+
+// NewImportAnswer is the ImportAnswer of an import under requestID with the request's hash.
+func NewImportAnswer(requestID string, hash []byte) ImportAnswer {
+	return ImportAnswer{Req: importReq(requestID, hash)}
 }

@@ -2,11 +2,14 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"errors"
 	"path/filepath"
 	"testing"
 
 	"github.com/google/uuid"
 
+	"github.com/cus-suite/cus/platform/apierr"
 	"github.com/cus-suite/cus/platform/sheet"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 	"github.com/cus-suite/cus/services/catalogue/internal/domain"
@@ -65,11 +68,11 @@ func TestImportKeyTakenMeanwhileIsReplanned(t *testing.T) {
 	if a[0].ID == b[0].ID || plansB[0].Outcome != cataloguev1.ImportOutcome_IMPORT_OUTCOME_CREATED {
 		t.Fatalf("setup: %s %s %v", a[0].ID, b[0].ID, plansB[0].Outcome)
 	}
-	if _, w, err := s.ImportRows(context.Background(), a, plansA, basesA, plan); err != nil || len(w) != 1 {
+	if _, w, _, err := s.ImportRows(context.Background(), a, plansA, basesA, plan, ImportAnswer{}); err != nil || len(w) != 1 {
 		t.Fatalf("first: %v %v", w, err)
 	}
 	rev := s.Backend().Revision()
-	out, w, err := s.ImportRows(context.Background(), b, plansB, basesB, plan)
+	out, w, _, err := s.ImportRows(context.Background(), b, plansB, basesB, plan, ImportAnswer{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +96,7 @@ func TestImportKeyOfDeletedService(t *testing.T) {
 	const csv = "Klucz zewnętrzny;Nazwa usługi;Obszar\nK-1;Klub Seniora;kultura\n"
 	items := keyedItems(t, csv)
 	plans, bases, _ := planAll(s, items, plan)
-	if _, _, err := s.ImportRows(context.Background(), items, plans, bases, plan); err != nil {
+	if _, _, _, err := s.ImportRows(context.Background(), items, plans, bases, plan, ImportAnswer{}); err != nil {
 		t.Fatal(err)
 	}
 	id := items[0].ID
@@ -102,8 +105,66 @@ func TestImportKeyOfDeletedService(t *testing.T) {
 	}
 	again := keyedItems(t, csv)
 	plans, bases, _ = planAll(s, again, plan)
-	out, _, err := s.ImportRows(context.Background(), again, plans, bases, plan)
+	out, _, _, err := s.ImportRows(context.Background(), again, plans, bases, plan, ImportAnswer{})
 	if err != nil || out[0].Outcome != cataloguev1.ImportOutcome_IMPORT_OUTCOME_CREATED || again[0].ID != id {
 		t.Fatalf("re-import: %v %s (was %s) %v", out[0].Outcome, again[0].ID, id, err)
+	}
+}
+
+// Two attempts of one import under one request id, planned on the same state: the first to commit records its
+// report with its rows (Last, in the same transaction); the other finds that report inside its own
+// transaction and gets it back instead of writing, so it neither reports the rows UNCHANGED nor overwrites the
+// first report. Another file under the id is REQUEST_ID_REUSED.
+func TestImportAttemptsUnderOneRequestID(t *testing.T) {
+	s := openTest(t, filepath.Join(t.TempDir(), "c.db"))
+	defer s.Close()
+	normalise := func(svc *cataloguev1.Service) { svc.OriginTerc = "3022053" }
+	plan := func(it *domain.ImportItem, cur *cataloguev1.Service) domain.ImportPlan {
+		return domain.PlanImportRow(it, cur, "3022053", normalise)
+	}
+	const csv = "Klucz zewnętrzny;Nazwa usługi;Obszar\nK-1;Klub Seniora;kultura\nK-2;Świetlica środowiskowa;kultura\n"
+	hash := sha256.Sum256([]byte(csv))
+	reportOf := func(plans []domain.ImportPlan) *cataloguev1.ImportServicesResponse {
+		out := &cataloguev1.ImportServicesResponse{}
+		for _, p := range plans {
+			if p.Outcome == cataloguev1.ImportOutcome_IMPORT_OUTCOME_CREATED {
+				out.CreatedCount++
+			} else {
+				out.UnchangedCount++
+			}
+		}
+		return out
+	}
+	attempt := func() ImportAnswer {
+		a := NewImportAnswer("import-1", hash[:])
+		a.Last = reportOf
+		return a
+	}
+	a, b := keyedItems(t, csv), keyedItems(t, csv)
+	plansA, basesA, err := planAll(s, a, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plansB, basesB, err := planAll(s, b, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, w, theirs, err := s.ImportRows(context.Background(), a, plansA, basesA, plan, attempt())
+	if err != nil || theirs != nil || len(w) != 2 {
+		t.Fatalf("the first attempt: %d written, %v, %v", len(w), theirs, err)
+	}
+	rev := s.Backend().Revision()
+	_, w, theirs, err = s.ImportRows(context.Background(), b, plansB, basesB, plan, attempt())
+	if err != nil || len(w) != 0 || theirs.GetCreatedCount() != 2 || s.Backend().Revision() != rev {
+		t.Fatalf("the second attempt: %d written, report %v, %v; want the first's report (2 created) and nothing written", len(w), theirs, err)
+	}
+	if rep, ok, err := s.ImportReport("import-1", hash[:]); err != nil || !ok || rep.GetCreatedCount() != 2 {
+		t.Fatalf("the recorded report: %v %v %v", rep, ok, err)
+	}
+	other := sha256.Sum256([]byte("another file"))
+	c := keyedItems(t, csv)
+	plansC, basesC, _ := planAll(s, c, plan)
+	if _, _, _, err := s.ImportRows(context.Background(), c, plansC, basesC, plan, NewImportAnswer("import-1", other[:])); !errors.Is(err, apierr.ErrRequestIDReused) {
+		t.Fatalf("another file under the id: %v, want REQUEST_ID_REUSED", err)
 	}
 }

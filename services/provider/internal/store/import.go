@@ -106,7 +106,11 @@ func importRowBytes(writes []domain.PlannedWrite) int {
 }
 
 // Import plans a provider import against the registry and, unless dryRun, writes the plan. ids[i] is the id a
-// provider created by f.Rows[i] gets. With a request id, a repeat returns the first report.
+// provider created by f.Rows[i] gets. With a request id, a repeat returns the first report: the report is
+// recorded in the transaction of the last batch (on bbolt the only one; an Update of its own when nothing is
+// left to write), and every batch's transaction first looks for a report recorded under the id by another
+// attempt (a retry on another replica running at the same time), which it then returns instead, writing
+// nothing more; another file under the same id is REQUEST_ID_REUSED.
 //
 // Every row is checked first: the whole file is planned on one snapshot (the per-row report, as a dry run
 // gives it), then the accepted rows' writes are committed in batches that fit one transaction of the engine
@@ -145,14 +149,26 @@ func (s *Store) Import(ctx context.Context, f *domain.CSVFile, ids []string, dry
 	now := s.now()
 	final := make([]*providerv1.ImportRowResult, len(f.Rows))
 	written := make([]bool, len(f.Rows))
-	var results []*providerv1.ImportRowResult
+	// answerOf is the report of the import if the rows of batch are the last it writes: rows written by earlier
+	// batches keep their report, every other row has the plan's.
+	answerOf := func(results []*providerv1.ImportRowResult) *providerv1.ImportProvidersResponse {
+		rows := make([]*providerv1.ImportRowResult, len(results))
+		for i, r := range results {
+			rows[i] = r
+			if written[i] {
+				rows[i] = final[i]
+			}
+		}
+		return report(rows, false, f.Separator)
+	}
 	for plans := 0; ; plans++ {
 		if plans > importReplans {
 			return nil, domain.ErrImportInterrupted
 		}
 		var (
-			writes []domain.PlannedWrite
-			seen   int64
+			results []*providerv1.ImportRowResult
+			writes  []domain.PlannedWrite
+			seen    int64
 		)
 		err := s.be.View(func(tx storage.ReadTx) error {
 			reg := &txRegistry{tx: tx}
@@ -171,12 +187,42 @@ func (s *Store) Import(ctx context.Context, f *domain.CSVFile, ids []string, dry
 				todo = append(todo, w)
 			}
 		}
+		if len(todo) == 0 {
+			// Nothing left to write: the answer in an Update of its own, unless another attempt recorded one.
+			out := answerOf(results)
+			if req.ID == "" {
+				return out, nil
+			}
+			err := s.be.Update(ctx, func(tx storage.Tx) error { return resource.AnswerOnce(tx, req, out) })
+			if ok, err := resource.Answered(err, out); ok || err != nil {
+				if err != nil {
+					return nil, err
+				}
+				return out, nil
+			}
+			return out, nil
+		}
 		size := s.be.ItemsPerWrite(len(todo), importRowKeys, importRowBytes(todo), importReserveKeys)
 		moved := false
 		for start := 0; start < len(todo) && !moved; start += size {
 			batch := todo[start:min(start+size, len(todo))]
+			lastBatch := start+size >= len(todo)
+			// The answer goes with the last batch's writes (on bbolt the only one): a repeat finds either no
+			// answer and rows still to write, or the answer; never the rows written without it.
+			var out *providerv1.ImportProvidersResponse
+			if lastBatch && req.ID != "" {
+				out = answerOf(results)
+			}
+			if s.beforeImportBatch != nil {
+				s.beforeImportBatch()
+			}
 			var last int64
 			err := s.be.Update(ctx, func(tx storage.Tx) error {
+				// Another attempt under the request id (a retry on another replica) that recorded its answer
+				// first: its answer is the answer, and this attempt writes nothing more.
+				if err := resource.CheckAnswer(tx, req); err != nil {
+					return err
+				}
 				stale := false
 				if err := tx.Scan(storage.BucketChanges, storage.RevisionKey(seen+1), func(_, _ []byte) (bool, error) {
 					stale = true
@@ -193,8 +239,15 @@ func (s *Store) Import(ctx context.Context, f *domain.CSVFile, ids []string, dry
 					}
 				}
 				last = tx.Revision()
+				if out != nil {
+					return resource.RememberAnswer(tx, req, out)
+				}
 				return nil
 			})
+			theirs := &providerv1.ImportProvidersResponse{}
+			if ok, aerr := resource.Answered(err, theirs); ok {
+				return theirs, aerr
+			}
 			switch {
 			case errors.Is(err, errRegistryMoved):
 				moved = true
@@ -211,22 +264,7 @@ func (s *Store) Import(ctx context.Context, f *domain.CSVFile, ids []string, dry
 			}
 		}
 		if !moved {
-			break
+			return answerOf(results), nil
 		}
 	}
-	for i, r := range results {
-		if !written[i] {
-			final[i] = r
-		}
-	}
-	out := report(final, false, f.Separator)
-	if requestID != "" {
-		err := s.be.Update(ctx, func(tx storage.Tx) error {
-			return resource.RememberAnswer(tx, req, out)
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
 }

@@ -2,13 +2,18 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/uuid"
 	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
 
+	"github.com/cus-suite/cus/platform/apierr"
 	"github.com/cus-suite/cus/platform/etcdtest"
 	"github.com/cus-suite/cus/platform/plid"
 	"github.com/cus-suite/cus/platform/storage"
@@ -191,5 +196,113 @@ func TestImportReplansWhenTheRegistryChangesBetweenBatches(t *testing.T) {
 	}
 	if got.GetEmail() != fmt.Sprintf("biuro%d@example.org", n-2) || got.GetWebsite() != "https://pomocna.example.org" {
 		t.Fatalf("the provider has e-mail %q and website %q: want the import's e-mail and the other writer's website", got.GetEmail(), got.GetWebsite())
+	}
+}
+
+// Two attempts of one import under one request id (grpcclient retries ImportProviders on UNAVAILABLE, on
+// another replica, while the first attempt still runs): the one that commits first records its report with its
+// writes, and the other, finding that report inside its own transaction, returns it and writes nothing, so
+// both callers (and every later repeat) get the report of the writes: created, not unchanged. Another file
+// under the same id, committing meanwhile, makes the slower attempt's answer REQUEST_ID_REUSED.
+func TestImportUnderOneRequestIDRacingAnotherAttempt(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "provider.db"))
+	defer st.Close()
+	ctx := context.Background()
+	const n = 10
+	text := importFile(n)
+	var other *providerv1.ImportProvidersResponse
+	st.beforeImportBatch = func() {
+		st.beforeImportBatch = nil // the other attempt runs once, between this attempt's plan and its commit
+		var err error
+		if other, err = st.Import(ctx, parse(t, text), newIDs(n), false, "import-1", hashOf("h1")); err != nil {
+			t.Error(err)
+		}
+	}
+	rep, err := st.Import(ctx, parse(t, text), newIDs(n), false, "import-1", hashOf("h1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other == nil || other.GetCreatedCount() != n {
+		t.Fatalf("the attempt that committed first: %v", other)
+	}
+	if !proto.Equal(rep, other) {
+		t.Fatalf("the slower attempt answered %s, the first %s: want the first's report", counts(rep), counts(other))
+	}
+	again, err := st.Import(ctx, parse(t, text), newIDs(n), false, "import-1", hashOf("h1"))
+	if err != nil || !proto.Equal(again, other) {
+		t.Fatalf("a later repeat: %v, %v; want the first report (%s)", again, err, counts(other))
+	}
+	if all, _ := st.Providers(); len(all) != n {
+		t.Fatalf("the registry holds %d providers, want %d", len(all), n)
+	}
+
+	// Another file under one id, committed while this attempt was between its plan and its commit.
+	second := importFile(n + 3)
+	st.beforeImportBatch = func() {
+		st.beforeImportBatch = nil
+		if _, err := st.Import(ctx, parse(t, text), newIDs(n), false, "import-2", hashOf("h-other")); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := st.Import(ctx, parse(t, second), newIDs(n+3), false, "import-2", hashOf("h2")); !errors.Is(err, apierr.ErrRequestIDReused) {
+		t.Fatalf("another file under a request id another attempt used first: %v, want REQUEST_ID_REUSED", err)
+	}
+	// Nothing left to write (every row already stored): the report in a transaction of its own, checked there too.
+	st.beforeImportBatch = nil
+	if _, err := st.Import(ctx, parse(t, text), newIDs(n), false, "import-2", hashOf("h3")); !errors.Is(err, apierr.ErrRequestIDReused) {
+		t.Fatalf("a third file under the id: %v", err)
+	}
+}
+
+func hashOf(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
+}
+
+// The registry changes after every batch of an import on etcd (another writer at work all along): the import
+// plans again each time, gives up past importReplans with IMPORT_INTERRUPTED (ABORTED), and keeps the rows it
+// wrote; running the file again finishes it.
+func TestImportInterruptedWhenTheRegistryKeepsChanging(t *testing.T) {
+	st := openOnEtcdDefaults(t)
+	ctx := context.Background()
+	other, _, err := st.CreateProvider(ctx, "0194c050-bbbb-7000-8000-000000000001", &providerv1.Provider{DisplayName: "Koło gospodyń wiejskich w Sarnowie",
+		Kind: providerv1.ProviderKind_PROVIDER_KIND_INFORMAL_GROUP, Status: providerv1.ProviderStatus_PROVIDER_STATUS_ACTIVE}, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherID := strings.TrimPrefix(other.GetName(), domain.ProviderPrefix)
+	batches := 0
+	st.afterImportBatch = func() {
+		batches++
+		if _, err := st.UpdateProvider(ctx, otherID, func(cur *providerv1.Provider) error {
+			cur.Website = fmt.Sprintf("https://kgw-sarnowo.example.org/%d", batches)
+			return nil
+		}); err != nil {
+			t.Error(err)
+		}
+	}
+	const n = 600
+	_, err = st.Import(ctx, parse(t, importFile(n)), newIDs(n), false, "", nil)
+	if !errors.Is(err, domain.ErrImportInterrupted) {
+		t.Fatalf("an import the registry kept changing under: %v, want IMPORT_INTERRUPTED", err)
+	}
+	if e, ok := apierr.As(err); !ok || e.Kind != apierr.KindAborted || e.Reason != "IMPORT_INTERRUPTED" {
+		t.Fatalf("the error %v is not ABORTED with reason IMPORT_INTERRUPTED", err)
+	}
+	all, err := st.Providers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := len(all) - 1
+	if batches != importReplans+1 || kept <= 0 || kept >= n {
+		t.Fatalf("%d batches committed (want one per plan, %d), %d of the file's providers kept", batches, importReplans+1, kept)
+	}
+	st.afterImportBatch = nil
+	rep, err := st.Import(ctx, parse(t, importFile(n)), newIDs(n), false, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int(rep.GetUnchangedCount()) != kept || int(rep.GetCreatedCount()) != n-kept {
+		t.Fatalf("the re-run: %s; %d rows were kept from the interrupted import", counts(rep), kept)
 	}
 }

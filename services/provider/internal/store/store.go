@@ -63,6 +63,9 @@ type Store struct {
 	// afterImportBatch, set by tests only, runs after each committed batch of an import (another writer's
 	// change between two batches).
 	afterImportBatch func()
+	// beforeImportBatch, set by tests only, runs before each batch's transaction (another attempt under the
+	// same request id committing first).
+	beforeImportBatch func()
 }
 
 // Open opens the registry's data file.

@@ -207,10 +207,10 @@ func (s *Store) erase(ctx context.Context, rid string, w Write) (Erased, error) 
 // uuid is what every log line carries) and lives outside the data, so a restore does not roll it back. On bbolt
 // it is the file "<data file>.erasures" beside the data file: keep it with the data directory (back it up with
 // the data file's backups: it is what keeps an erased resident erased across a restore on another machine). On
-// etcd it is keys beside the service's prefix ("/cus/referral.journal/erasures/..." for "/cus/referral/"),
+// etcd it is keys beside the service's prefix ("/cus/.journal/referral/erasures/..." for "/cus/referral/"),
 // which every replica reads: an erasure made through one replica is re-applied by any replica that opens a
 // restored prefix.
-const erasureJournal = "erasures"
+const erasureJournal = storage.JournalErasures
 
 // ErasureJournal is the path of the erasure journal of the bbolt data file at path.
 func ErasureJournal(path string) string { return storage.JournalFile(path, erasureJournal) }

@@ -58,7 +58,7 @@ func TestErasureJournalOnEtcdOutlivesARestoreForEveryReplica(t *testing.T) {
 
 	cli := c.Client(t)
 	ctx := context.Background()
-	journal, err := cli.Get(ctx, "/cus/referral.journal/erasures/", clientv3.WithPrefix())
+	journal, err := cli.Get(ctx, "/cus/.journal/referral/erasures/", clientv3.WithPrefix())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,5 +107,53 @@ func TestErasureJournalOnEtcdOutlivesARestoreForEveryReplica(t *testing.T) {
 	defer a.Close()
 	if a.Revision() != rev {
 		t.Fatalf("replica A's start changed the store: revision %d -> %d", rev, a.Revision())
+	}
+}
+
+// A replica that ran on etcd before the erasure journal moved into etcd kept it in a file beside its data path.
+// Opening the prefix hands that file's records to the journal in etcd (the file is renamed, so it is done once)
+// and erases the journaled resident the prefix still holds; every other replica then knows the erasure.
+func TestOldErasureJournalFileOfAReplicaIsImportedIntoEtcd(t *testing.T) {
+	c := etcdtest.StartOne(t)
+	eng := storage.Engine{Kind: storage.EngineEtcd, Etcd: storage.EtcdOptions{Endpoints: c.Endpoints(), Prefix: "/cus/referral/", ScratchDir: t.TempDir()}}
+	open := func(dir string) *Store {
+		t.Helper()
+		s, err := Open(filepath.Join(dir, "referral.db"), testPESELKey, nil, WithDataKeys(testRing(t, "k1")), WithEngine(eng))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	dirA, dirB := t.TempDir(), t.TempDir()
+	a := open(dirA)
+	ps := people(t)
+	for _, p := range ps {
+		seed(t, a, p)
+	}
+	a.Close()
+	gone := ps[1]
+	old := ErasureJournal(filepath.Join(dirB, "referral.db"))
+	if err := os.WriteFile(old, []byte("2026-06-15T10:00:00Z "+gone.id+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b := open(dirB)
+	defer b.Close()
+	if _, err := b.GetResident(gone.id); !errors.Is(err, domain.ErrResidentNotFound) {
+		t.Fatalf("resident of the old journal file: %v", err)
+	}
+	if _, err := os.Stat(old); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the old journal file was not renamed: %v", err)
+	}
+	if _, err := os.Stat(old + ".imported"); err != nil {
+		t.Fatal(err)
+	}
+	journal, err := c.Client(t).Get(context.Background(), "/cus/.journal/referral/erasures/", clientv3.WithPrefix())
+	if err != nil || len(journal.Kvs) != 1 || !strings.HasSuffix(string(journal.Kvs[0].Value), " "+gone.id) {
+		t.Fatalf("the erasure journal in etcd: %v, %v", journal, err)
+	}
+	for _, p := range []person{ps[0], ps[2]} {
+		if r, err := b.GetResident(p.id); err != nil || r.GetPesel() != p.pesel {
+			t.Fatalf("another resident: %v %v", r, err)
+		}
 	}
 }

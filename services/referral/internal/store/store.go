@@ -114,6 +114,7 @@ func Open(path string, peselKey []byte, log *zap.Logger, opts ...Option) (*Store
 
 func (s *Store) open() (*storage.Backend, error) {
 	return storage.Open(s.path, storage.Options{Buckets: allBuckets, SchemaVersion: SchemaVersion, Logger: s.log, Engine: s.engine,
+		Journals: []string{erasureJournal},
 		Migrations: []storage.Migration{{From: 1, Run: s.sealPlaintext},
 			{From: 2, Run: func(tx storage.Tx) error { return storage.MigrateRequests(tx, time.Now()) }},
 			{From: 3, Run: s.indexProviders}}})
