@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -494,7 +495,39 @@ func TestHAEtcdLeaderKillUnderRESTCreates(t *testing.T) {
 	}
 	t.Logf("etcd leader (member %d of 3) killed under %d REST callers creating services through the gateway (two catalogue replicas): "+
 		"%d creates acknowledged before the kill, %d after; after the kill %s", leader, callers, before, len(acked(calls))-before, o)
+	h.logMemory(t)
 	h.checkAcked(t, acked(calls))
+}
+
+// logMemory logs the resident memory (VmRSS, and of it RssAnon: heap and stacks) of each replica process and
+// of the gateway: what a replica costs (Linux only; elsewhere nothing is logged).
+func (h *haSuite) logMemory(t *testing.T) {
+	t.Helper()
+	procs := []*proc{h.gateway}
+	for _, r := range h.replicas {
+		if r.p != nil {
+			procs = append(procs, r.p)
+		}
+	}
+	for _, p := range procs {
+		if p == nil || p.cmd == nil || p.cmd.Process == nil {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+		if err != nil {
+			continue
+		}
+		var rss, anon string
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+				rss = strings.TrimSpace(v)
+			}
+			if v, ok := strings.CutPrefix(line, "RssAnon:"); ok {
+				anon = strings.TrimSpace(v)
+			}
+		}
+		t.Logf("memory of %s: VmRSS %s (RssAnon %s)", p.name, rss, anon)
+	}
 }
 
 // One of two catalogue replicas is killed (SIGKILL: a crash, its connections reset) under mixed REST load

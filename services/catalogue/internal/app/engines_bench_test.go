@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"github.com/cus-suite/cus/platform/etcdtest"
-	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 )
 
-// Durable creates per second through gRPC at 64 callers on each storage engine, measured in one run with the
-// engines interleaved (bbolt, etcd with one member, etcd with three, then the same in reverse), every member
-// syncing each commit to disk as in production. The figures are logged, not asserted (the machine is shared);
+// Durable creates per second through gRPC at 64 callers on each storage engine, beside raw etcd puts from
+// etcd's own client at the same concurrency on the same clusters (values the size of a stored service, each a
+// new key), measured in one run with the targets interleaved (bbolt, etcd with one member, etcd with three,
+// the raw puts on each, then the same in reverse), every member syncing each commit to disk as in production. The figures are logged, not asserted (the machine is shared);
 // opt in, since it runs for about a minute:
 //
 //	CUS_BENCH_ENGINES=1 go test -count=1 -run TestCreatesPerEngine -v ./internal/app/
@@ -35,10 +35,11 @@ func TestCreatesPerEngine(t *testing.T) {
 	dir := t.TempDir()
 	keys := dir + "/dev"
 	type target struct {
-		name   string
-		client cataloguev1.CatalogueServiceClient
-		rates  []float64
+		name  string
+		call  func(n int64) error // one durable write
+		rates []float64
 	}
+	ctx := loadCtx(t, keys, 30*time.Minute)
 	open := func(name string, c *etcdtest.Cluster) *target {
 		cfg := failureTestConfig(t.TempDir())
 		cfg.DemoData = false
@@ -48,14 +49,28 @@ func TestCreatesPerEngine(t *testing.T) {
 		}
 		client, _, stop := start(t, cfg)
 		t.Cleanup(stop)
-		return &target{name: name, client: client}
+		return &target{name: name, call: func(n int64) error {
+			_, err := client.CreateService(ctx, newService(fmt.Sprintf("Punkt %s", token("zb", int(n)))))
+			return err
+		}}
 	}
+	value := strings.Repeat("x", 1800) // a stored service of the generated catalogues is about 1.8 KB
+	raw := func(name string, c *etcdtest.Cluster) *target {
+		cli := c.Client(t)
+		return &target{name: name, call: func(n int64) error {
+			_, err := cli.Put(ctx, fmt.Sprintf("/cus/raw/%016d", n), value)
+			return err
+		}}
+	}
+	one := etcdtest.StartWith(t, 1, etcdtest.Options{Fsync: true})
+	three := etcdtest.StartWith(t, 3, etcdtest.Options{Fsync: true})
 	targets := []*target{
 		open("bbolt", nil),
-		open("etcd, 1 member", etcdtest.StartWith(t, 1, etcdtest.Options{Fsync: true})),
-		open("etcd, 3 members", etcdtest.StartWith(t, 3, etcdtest.Options{Fsync: true})),
+		open("etcd, 1 member", one),
+		open("etcd, 3 members", three),
+		raw("raw put, 1 member", one),
+		raw("raw put, 3 members", three),
 	}
-	ctx := loadCtx(t, keys, 30*time.Minute)
 	var seq atomic.Int64
 	round := func(tg *target) {
 		var done, failed atomic.Int64
@@ -66,8 +81,7 @@ func TestCreatesPerEngine(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for time.Now().Before(stop) {
-					n := seq.Add(1)
-					if _, err := tg.client.CreateService(ctx, newService(fmt.Sprintf("Punkt %s", token("zb", int(n))))); err != nil {
+					if err := tg.call(seq.Add(1)); err != nil {
 						failed.Add(1)
 						continue
 					}
@@ -91,7 +105,7 @@ func TestCreatesPerEngine(t *testing.T) {
 	}
 	load, _ := os.ReadFile("/proc/loadavg")
 	for _, tg := range targets {
-		t.Logf("%-16s durable creates/s at 64 callers: %.0f, %.0f", tg.name, tg.rates[0], tg.rates[1])
+		t.Logf("%-18s durable writes/s at 64 callers: %.0f, %.0f", tg.name, tg.rates[0], tg.rates[1])
 	}
 	t.Logf("load average at the end: %s", strings.TrimSpace(string(load)))
 }
