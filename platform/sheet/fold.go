@@ -92,22 +92,26 @@ func foldASCII(s string) (string, bool) {
 	b := make([]byte, 0, n)
 	sep = false
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
-		case c >= 'A' && c <= 'Z':
-			c += 'a' - 'A'
-		default:
-			sep = true
-			continue
-		}
-		if sep && len(b) > 0 {
-			b = append(b, '_')
-		}
-		sep = false
-		b = append(b, c)
+		b, sep = appendASCIIFold(b, s[i], sep)
 	}
 	return string(b), true
+}
+
+// appendASCIIFold appends the ASCII character c to the key b as Fold keys it: a letter lower-cased or a digit,
+// after a "_" when a separator came before it (sep) and b is not empty; any other character is a separator.
+// It returns b and whether a separator is pending.
+func appendASCIIFold(b []byte, c byte, sep bool) ([]byte, bool) {
+	switch {
+	case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
+	case c >= 'A' && c <= 'Z':
+		c += 'a' - 'A'
+	default:
+		return b, true
+	}
+	if sep && len(b) > 0 {
+		b = append(b, '_')
+	}
+	return append(b, c), false
 }
 
 // latinFold is what Fold makes of each Latin-1 and Latin Extended-A character (U+0080 to U+017F): its letters
@@ -139,20 +143,7 @@ func foldLatin(s string) (string, bool) {
 		case r >= 0x180:
 			return "", false
 		case r < 0x80:
-			c := byte(r)
-			switch {
-			case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
-			case c >= 'A' && c <= 'Z':
-				c += 'a' - 'A'
-			default:
-				sep = true
-				continue
-			}
-			if sep && len(b) > 0 {
-				b = append(b, '_')
-			}
-			sep = false
-			b = append(b, c)
+			b, sep = appendASCIIFold(b, byte(r), sep)
 			continue
 		default:
 			e := latinFold[r-0x80]

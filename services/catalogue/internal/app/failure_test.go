@@ -31,8 +31,9 @@ func failureTestConfig(dir string) Config {
 	return cfg
 }
 
-// start runs the catalogue and returns a client, the channel Run's result arrives on, and a stop.
-func start(t *testing.T, cfg Config) (cataloguev1.CatalogueServiceClient, <-chan error, context.CancelFunc) {
+// launch runs the catalogue with cfg and returns its gRPC address once it serves, the channel Run's result
+// arrives on, and the cancel of Run's context (its stop).
+func launch(t *testing.T, cfg Config) (string, <-chan error, context.CancelFunc) {
 	t.Helper()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -41,9 +42,9 @@ func start(t *testing.T, cfg Config) (cataloguev1.CatalogueServiceClient, <-chan
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, cfg, zap.NewNop(), func(g, _ string) { ready <- g }) }()
-	var addr string
 	select {
-	case addr = <-ready:
+	case addr := <-ready:
+		return addr, done, cancel
 	case err := <-done:
 		cancel()
 		t.Fatalf("run: %v", err)
@@ -51,6 +52,13 @@ func start(t *testing.T, cfg Config) (cataloguev1.CatalogueServiceClient, <-chan
 		cancel()
 		t.Fatal("not ready")
 	}
+	return "", nil, nil
+}
+
+// start runs the catalogue and returns a client, the channel Run's result arrives on, and a stop.
+func start(t *testing.T, cfg Config) (cataloguev1.CatalogueServiceClient, <-chan error, context.CancelFunc) {
+	t.Helper()
+	addr, done, cancel := launch(t, cfg)
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)

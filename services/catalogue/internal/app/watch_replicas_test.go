@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
@@ -20,23 +19,7 @@ import (
 // returns once Run has.
 func startStoppable(t *testing.T, cfg Config) (string, func()) {
 	t.Helper()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg, zap.NewNop(), func(g, _ string) { ready <- g }) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("run: %v", err)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatal("not ready")
-	}
+	addr, done, cancel := launch(t, cfg)
 	stopped := false
 	stop := func() {
 		if stopped {
