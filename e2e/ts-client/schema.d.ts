@@ -744,9 +744,10 @@ export interface paths {
          * @description Imports providers from a CSV file, as a gmina keeps them in a spreadsheet (the format is in docs/provider.md).
          *     Each row is matched to a registered provider by NIP, then KRS, then REGON (a row without identifiers by its
          *     name among providers without identifiers); it then creates, updates or leaves the provider unchanged, or is
-         *     rejected with the reasons. Valid rows are written in one transaction; rejected rows change nothing. With
-         *     dry_run nothing is written and the report says what would happen. Re-running the same file reports every
-         *     row unchanged.
+         *     rejected with the reasons. Every row is checked before anything is written; valid rows are then written in
+         *     one transaction on bbolt, in batches on etcd (a failure between batches keeps those written, and running
+         *     the file again finishes it); rejected rows change nothing. With dry_run nothing is written and the report
+         *     says what would happen. Re-running the same file reports every row unchanged.
          *
          *     Needs a bearer token of one of the roles organiser, director, admin, integration.
          */
