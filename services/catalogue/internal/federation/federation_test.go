@@ -3,6 +3,7 @@ package federation_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -117,7 +118,7 @@ func TestRestartResumesFromCursorExactly(t *testing.T) {
 	raw = startInstance(t, rawicz, rawDir)
 	raw.follow([]federation.Peer{peer}, fast)
 	want := names(jar, jarocin)
-	eventually(t, "convergence after restart", func() bool { return len(names(raw, jarocin)) == len(want) })
+	eventually(t, "convergence after restart", func() bool { return maps.Equal(names(raw, jarocin), want) })
 	mustEqualSets(t, names(raw, jarocin), want)
 }
 
@@ -493,7 +494,7 @@ func TestCursorBelowCompactionPointResyncsFromFullListing(t *testing.T) {
 	s, _ := raw.follow([]federation.Peer{peer}, fast)
 	want := names(jar, jarocin)
 	eventually(t, "convergence after the resync", func() bool {
-		return len(names(raw, jarocin)) == len(want) && statusOf(s).GetState() == cataloguev1.PeerState_PEER_STATE_WATCHING
+		return maps.Equal(names(raw, jarocin), want) && statusOf(s).GetState() == cataloguev1.PeerState_PEER_STATE_WATCHING
 	})
 	mustEqualSets(t, names(raw, jarocin), want)
 	if len(want) != 26 {
