@@ -41,7 +41,14 @@ func launch(t *testing.T, cfg Config) (string, <-chan error, context.CancelFunc)
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg, zap.NewNop(), func(g, _ string) { ready <- g }) }()
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		done <- Run(ctx, cfg, zap.NewNop(), func(g, _ string) { ready <- g })
+	}()
+	// Whatever the test does with its stop, Run has returned (its last snapshot written, its store closed)
+	// before the test's temporary directories are removed: cleanups run in reverse, and cfg's came first.
+	t.Cleanup(func() { cancel(); <-finished })
 	select {
 	case addr := <-ready:
 		return addr, done, cancel
