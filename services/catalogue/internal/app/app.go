@@ -57,6 +57,9 @@ type Config struct {
 	// MemoryLimit is the Go runtime's soft memory limit: auto, off, a share of the container's memory
 	// (90%) or a size (900MiB); see memlimit.go.
 	MemoryLimit string
+	// GCHeadroom is how much garbage the collector lets accumulate: auto (paced by the allocation rate), off
+	// (the runtime's GOGC) or a largest size (gcpace.go).
+	GCHeadroom string
 
 	// Test hooks: listening gets the gRPC address as soon as it is bound (before the index is ready);
 	// indexLoaded runs after the index loaded and before it is declared ready (a test makes the load slow);
@@ -88,6 +91,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.SnapshotInterval, "index-snapshot-interval", 10*time.Minute, "how often the search index snapshot (catalogue.search beside the data file) is rewritten while serving, when enough changed; 0: only at a graceful stop")
 	fs.IntVar(&c.SnapshotChanges, "index-snapshot-changes", 1000, "changes since the last search index snapshot that make the periodic rewrite worth it (0: any)")
 	fs.StringVar(&c.MemoryLimit, "memory-limit", "auto", "soft memory limit of the Go runtime (GOMEMLIMIT): auto (GOMEMLIMIT if set, else 90% of the container's memory limit, else none), off, a share such as 85% (of the container's limit, else of the machine's memory) or a size such as 900MiB")
+	fs.StringVar(&c.GCHeadroom, "gc-headroom", "auto", "garbage the Go collector lets accumulate before it collects: auto (enough for about 2 s of allocation at the recent rate, at least 64MiB, at most the live heap as GOGC=100 would; GOGC in the environment turns it off), off (the runtime's GOGC alone) or a largest size such as 256MiB")
 	c.Security.RegisterFlags(fs)
 	c.Growth.RegisterFlags(fs)
 	c.Storage.RegisterFlags(fs, "catalogue")
@@ -124,6 +128,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SnapshotChanges < 0 {
 		ch.Fail("index-snapshot-changes", "must not be negative, got %d", c.SnapshotChanges)
+	}
+	if _, err := resolveGCHeadroom(c.GCHeadroom, os.Getenv); err != nil {
+		ch.Fail("gc-headroom", "%v", err)
 	}
 	if _, err := resolveMemoryLimit(c.MemoryLimit, os.Getenv, realHost); err != nil {
 		ch.Fail("memory-limit", "%v", err)
@@ -164,6 +171,11 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 		limit := ml.apply()
 		log.Info("memory limit", zap.Int64("limit_mib", limit>>20), zap.String("from", ml.source))
 	}
+	gcRoom, err := resolveGCHeadroom(cfg.GCHeadroom, os.Getenv)
+	if err != nil {
+		return fmt.Errorf("--gc-headroom %w", err)
+	}
+	log.Info("gc headroom", zap.Bool("paced", gcRoom.pace), zap.Int64("max_mib", gcRoom.max>>20), zap.String("from", gcRoom.source))
 	engine, err := cfg.Storage.Engine()
 	if err != nil {
 		return err
@@ -284,6 +296,10 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, ready Ready) error {
 			maintain = func(ctx context.Context) error { return st.Backend().RunMaintenance(ctx, cfg.Growth.Maintenance()) }
 		}
 		g.Go(func() error { return maintain(mctx) })
+		if gcRoom.pace {
+			// After the load (which runs with the collector off): the pacer's GOGC is for the steady state.
+			g.Go(func() error { return newGCPacer(gcRoom, log).Run(gctx) })
+		}
 		g.Go(func() error {
 			return srv.KeepSnapshots(gctx, cfg.SnapshotFile(), cfg.SnapshotInterval, int64(max(cfg.SnapshotChanges, 1)))
 		})
