@@ -82,8 +82,8 @@ const lockSpan = 2 * time.Millisecond
 // applyPrepared indexes the prepared documents from i on under the write lock, for about lockSpan, and
 // returns the index of the first one it left.
 func (ix *Index) applyPrepared(docs []Doc, prep []preparedDoc, i int) int {
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
+	ix.lockWrite()
+	defer ix.unlockWrite()
 	first, start := i, time.Now()
 	for ; i < len(docs); i++ {
 		if i > first && (i-first)%16 == 0 && time.Since(start) > lockSpan {

@@ -117,6 +117,9 @@ func (ix *Index) WriteSnapshot(w io.Writer, meta SnapshotMeta) error {
 	if meta.Written.IsZero() {
 		meta.Written = time.Now()
 	}
+	// Writers wait at wmu for the whole snapshot, so none waits at mu and searches go on meanwhile.
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	meta.Docs = ix.live
