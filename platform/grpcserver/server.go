@@ -108,6 +108,9 @@ func New(cfg Config, log *zap.Logger, extra ...grpc.ServerOption) *Server {
 		grpc.ChainStreamInterceptor(stream...),
 		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgBytes),
 		grpc.MaxConcurrentStreams(cfg.MaxConcurrentStreams),
+		// A hard Stop after the grace period cancels the calls still running; it also waits for their handlers
+		// to return, so Serve returns (and the service closes its store) only once no handler can touch it.
+		grpc.WaitForHandlers(true),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{
 			MaxConnectionIdle: 15 * time.Minute,
@@ -262,7 +265,8 @@ func (s *Server) Serve(ctx context.Context, l *Listeners) error {
 //  2. for DrainPeriod, everything is still served: calls already on their way land and succeed;
 //  3. open streams end with UNAVAILABLE SHUTTING_DOWN (the services' OnShutdown hooks first, then any stream
 //     still open): a watcher reconnects, lands on another replica and resumes from the last revision it saw;
-//  4. GracefulStop lets in-flight unary calls finish, bounded by ShutdownGrace, then a hard Stop.
+//  4. GracefulStop lets in-flight unary calls finish, bounded by ShutdownGrace, then a hard Stop that cancels
+//     them and waits for their handlers to return (drain returns after them, so the store outlives them).
 func (s *Server) drain() {
 	s.healthMu.Lock()
 	s.stopping = true
@@ -280,16 +284,18 @@ func (s *Server) drain() {
 	if n := s.streams.endAll(); n > 0 {
 		s.log.Info("ended open streams with UNAVAILABLE for their clients to resume elsewhere", zap.Int("streams", n))
 	}
+	var g errgroup.Group
 	stopped := make(chan struct{})
-	go func() { s.grpc.GracefulStop(); close(stopped) }()
+	g.Go(func() error { s.grpc.GracefulStop(); close(stopped); return nil })
 	t := time.NewTimer(s.cfg.ShutdownGrace)
 	defer t.Stop()
 	select {
 	case <-stopped:
 	case <-t.C:
 		s.log.Warn("grace period over, stopping hard", zap.Duration("grace", s.cfg.ShutdownGrace))
-		s.grpc.Stop()
+		s.grpc.Stop() // cancels the calls left and waits for their handlers (WaitForHandlers)
 	}
+	_ = g.Wait() // GracefulStop returns once Stop has
 }
 
 func (s *Server) setServing(st healthpb.HealthCheckResponse_ServingStatus) {
