@@ -3,7 +3,7 @@
 #   1. generate a realistic synthetic catalogue as import files (catalogue generate --out-dir: CSV and HSDS 3.0
 #      JSON files within ImportServices' limits, and a query set of resident searches for the same catalogue);
 #   2. start the catalogue on an empty data directory and import the files through gRPC ImportServices, a few
-#      requests in flight: durable services/s;
+#      requests in flight: durable services/s; memory right after and 10 s later;
 #   3. restart it: seconds from process start to grpc.health.v1 SERVING, memory (VmRSS, RssAnon, RssFile);
 #   4. search: the query set at 1 client (p50/p99) and at 8 clients (queries/s), page size 20, every answer
 #      checked; memory after the searches; the data file's size and the search snapshot's, if there is one.
@@ -147,6 +147,9 @@ for n in $SIZES; do
   echo
   run "$CUSBENCH" import --addr "$CAT" --dir "$files" --token-file "$dir/token" --in-flight "$IN_FLIGHT" --out "$dir/import.json"
   "$CUSBENCH" rss --pid "$cat_pid" --label rss-after-import --out "$dir/rss-after-import.json"
+  # The collector's pacing hands an import's garbage back once the import is over (catalogue --gc-headroom).
+  sleep 10
+  "$CUSBENCH" rss --pid "$cat_pid" --label rss-import-settled --out "$dir/rss-import-settled.json"
   stop_catalogue
 
   echo

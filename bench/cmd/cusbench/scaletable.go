@@ -93,7 +93,7 @@ func readMachine() machineInfo {
 }
 
 // The reports scripts/bench-scale.sh writes into <root>/<size>/.
-var scaleReportFiles = []string{"import", "rss-after-import", "startup", "search-1", "search-8", "rss-after-search"}
+var scaleReportFiles = []string{"import", "rss-after-import", "rss-import-settled", "startup", "search-1", "search-8", "rss-after-search"}
 
 func scaleTableCommand(args []string) error {
 	fset := flag.NewFlagSet("cusbench scale-table", flag.ContinueOnError)
@@ -204,6 +204,8 @@ func scaleFigures(res *scaleResults) []*scaleRow {
 			rep("import", func(r *Report) float64 { return r.PerSecond })},
 		{"bulk import: per file (p50)", "ms", "", nil, f0, rep("import", func(r *Report) float64 { return ms(r.Latency.P50) })},
 		{"memory after the import, VmRSS", "MiB", "", nil, f0, rep("rss-after-import", func(r *Report) float64 { return mib(r.VmRSSKiB) })},
+		{"memory 10 s after the import, VmRSS", "MiB", "", nil, f0, rep("rss-import-settled", func(r *Report) float64 { return mib(r.VmRSSKiB) })},
+		{"  of which RssAnon (heap, private)", "MiB", "", nil, f0, rep("rss-import-settled", func(r *Report) float64 { return mib(r.RssAnonKiB) })},
 		{"restart: process start to gRPC SERVING", "s", "≤ 5 s", func(v float64) bool { return v <= scaleTargetStartupS }, f2,
 			rep("startup", func(r *Report) float64 { return r.ServingS })},
 		{"memory at SERVING, VmRSS", "MiB", "≤ 1.2 GB (1,144 MiB)", func(v float64) bool { return v*1024 <= scaleTargetMemoryKiB }, f0,

@@ -89,25 +89,37 @@ var pacing sync.Mutex
 type gcPacer struct {
 	h    gcHeadroom
 	tick time.Duration
-	// read returns the bytes allocated since the start and the heap live after the last collection.
-	read func() (allocs, live uint64)
+	// read returns what the runtime reports (runtime/metrics).
+	read func() heapReading
 	// set is debug.SetGCPercent.
 	set func(int) int
-	log *zap.Logger
+	// free is debug.FreeOSMemory: a collection now, and the freed memory handed back to the system.
+	free func()
+	log  *zap.Logger
 }
 
+type heapReading struct {
+	allocs uint64 // bytes allocated since the start
+	live   uint64 // heap live after the last collection
+	held   uint64 // heap memory held from the system: objects (garbage included) and free spans not yet released
+}
+
+// gcFreeEvery bounds how often the pacer collects and hands memory back itself (see Run).
+const gcFreeEvery = 30 * time.Second
+
 func newGCPacer(h gcHeadroom, log *zap.Logger) *gcPacer {
-	samples := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/gc/heap/live:bytes"}}
-	return &gcPacer{h: h, tick: gcPaceTick, set: debug.SetGCPercent, log: log, read: func() (uint64, uint64) {
+	samples := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/gc/heap/live:bytes"},
+		{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"},
+		{Name: "/memory/classes/heap/free:bytes"}}
+	return &gcPacer{h: h, tick: gcPaceTick, set: debug.SetGCPercent, free: debug.FreeOSMemory, log: log, read: func() heapReading {
 		metrics.Read(samples)
-		var a, l uint64
-		if samples[0].Value.Kind() == metrics.KindUint64 {
-			a = samples[0].Value.Uint64()
+		v := make([]uint64, len(samples))
+		for i, s := range samples {
+			if s.Value.Kind() == metrics.KindUint64 {
+				v[i] = s.Value.Uint64()
+			}
 		}
-		if samples[1].Value.Kind() == metrics.KindUint64 {
-			l = samples[1].Value.Uint64()
-		}
-		return a, l
+		return heapReading{allocs: v[0], live: v[1], held: v[2] + v[3] + v[4]}
 	}}
 }
 
@@ -115,6 +127,12 @@ func newGCPacer(h gcHeadroom, log *zap.Logger) *gcPacer {
 //
 // The rate rises at once (an import starting gets its headroom within a tick) and falls by a fifth of the
 // difference a tick (a pause between two import requests does not make the next one pay for collections).
+//
+// A lower GOGC collects nothing by itself: the next collection comes with the next allocations, and a catalogue
+// that has just imported 500,000 services and then only answers the odd search would keep the import's garbage
+// (as much again as the index) for minutes. So when the heap held from the system is well above what the
+// headroom now allows, the pacer collects and hands the memory back itself (at most every gcFreeEvery; a
+// collection of a national catalogue's heap costs tens of milliseconds of a core).
 func (p *gcPacer) Run(ctx context.Context) error {
 	// GOGC is the process's: one pacer at a time (tests run several catalogues in one process).
 	if !pacing.TryLock() {
@@ -128,33 +146,45 @@ func (p *gcPacer) Run(ctx context.Context) error {
 	t := time.NewTicker(p.tick)
 	defer t.Stop()
 	last := time.Now()
-	lastAllocs, _ := p.read()
+	lastAllocs := p.read().allocs
 	var rate float64
+	var freed time.Time
 	cur := orig
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case now := <-t.C:
-			allocs, live := p.read()
+			r := p.read()
 			dt := now.Sub(last).Seconds()
 			if dt <= 0 {
 				continue
 			}
-			inst := float64(allocs-lastAllocs) / dt
-			last, lastAllocs = now, allocs
+			inst := float64(r.allocs-lastAllocs) / dt
+			last, lastAllocs = now, r.allocs
 			if inst > rate {
 				rate = inst
 			} else {
 				rate += (inst - rate) / 5
 			}
-			if pc := p.h.pacePercent(rate, live); pc != cur {
+			pc := p.h.pacePercent(rate, r.live)
+			if pc != cur {
 				p.set(pc)
 				if p.log != nil {
-					p.log.Debug("gc headroom", zap.Int("gogc", pc), zap.Uint64("live_mib", live>>20),
+					p.log.Debug("gc headroom", zap.Int("gogc", pc), zap.Uint64("live_mib", r.live>>20),
 						zap.Float64("alloc_mib_per_s", rate/(1<<20)))
 				}
 				cur = pc
+			}
+			goal := float64(r.live) * (1 + float64(pc)/100)
+			if pc < 100 && float64(r.held) > goal*1.25+gcPaceFloor && now.Sub(freed) >= gcFreeEvery {
+				began := time.Now()
+				p.free()
+				freed = now
+				if p.log != nil {
+					p.log.Info("garbage collected and memory handed back after a burst of allocation",
+						zap.Uint64("held_mib", r.held>>20), zap.Uint64("live_mib", r.live>>20), zap.Duration("took", time.Since(began)))
+				}
 			}
 		}
 	}

@@ -79,18 +79,27 @@ func TestPacePercent(t *testing.T) {
 
 // fakeRuntime stands for runtime/metrics and debug.SetGCPercent in TestGCPacerRun.
 type fakeRuntime struct {
-	mu           sync.Mutex
-	allocs, live uint64
-	step         uint64 // bytes allocated between two reads
-	gogc         int
-	set          []int
+	mu                 sync.Mutex
+	allocs, live, held uint64
+	step               uint64 // bytes allocated between two reads
+	gogc               int
+	set                []int
+	frees              int
 }
 
-func (f *fakeRuntime) read() (uint64, uint64) {
+func (f *fakeRuntime) read() heapReading {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.allocs += f.step
-	return f.allocs, f.live
+	return heapReading{allocs: f.allocs, live: f.live, held: f.held}
+}
+
+// free collects: what is held comes down to the live heap.
+func (f *fakeRuntime) free() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.frees++
+	f.held = f.live
 }
 
 func (f *fakeRuntime) setGC(p int) int {
@@ -117,23 +126,46 @@ func (f *fakeRuntime) waitFor(t *testing.T, what string, ok func(gogc int) bool)
 
 func TestGCPacerRun(t *testing.T) {
 	const mib = 1 << 20
-	f := &fakeRuntime{live: 650 * mib, gogc: 100}
-	p := &gcPacer{h: gcHeadroom{pace: true}, tick: 5 * time.Millisecond, read: f.read, set: f.setGC}
+	f := &fakeRuntime{live: 650 * mib, held: 700 * mib, gogc: 100}
+	p := &gcPacer{h: gcHeadroom{pace: true}, tick: 5 * time.Millisecond, read: f.read, set: f.setGC, free: f.free}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
 	// Little allocation: the headroom falls to the floor.
 	f.waitFor(t, "a serving catalogue", func(g int) bool { return g == 10 })
-	// An import starts: the rate rises at once, the headroom with it.
+	// An import starts: the rate rises at once, the headroom with it. Its garbage is not handed back
+	// meanwhile (the runtime's own headroom is what the import needs).
 	f.mu.Lock()
+	if f.frees != 0 {
+		t.Fatalf("%d collections forced while 700 MiB were held for 650 live", f.frees)
+	}
 	f.step = 100 * mib // per 5 ms tick: far above what 650 MiB of headroom would hold for 2 s
+	f.held = 1400 * mib
 	f.mu.Unlock()
 	f.waitFor(t, "an import", func(g int) bool { return g == 100 })
-	// It ends: the headroom comes down again, not at once.
 	f.mu.Lock()
+	if f.frees != 0 {
+		t.Fatalf("%d collections forced during the import", f.frees)
+	}
+	// It ends: the headroom comes down again, not at once.
 	f.step = 0
 	f.mu.Unlock()
 	f.waitFor(t, "the end of the import", func(g int) bool { return g == 10 })
+	// And the import's garbage is collected and handed back, once.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		f.mu.Lock()
+		n, held := f.frees, f.held
+		f.mu.Unlock()
+		if n > 0 {
+			if n != 1 || held != f.live {
+				t.Fatalf("%d collections forced, %d MiB held after them", n, held>>20)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the import's garbage was never collected")
+		}
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
