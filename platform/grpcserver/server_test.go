@@ -50,8 +50,15 @@ var probeDesc = grpc.ServiceDesc{
 
 func startProbe(t *testing.T, fn func(ctx context.Context) error) (*grpc.ClientConn, *observer.ObservedLogs, context.CancelFunc, chan error) {
 	t.Helper()
+	return startProbeGrace(t, time.Second, fn)
+}
+
+// startProbeGrace starts a probe server with the given shutdown grace. done receives what Serve returned; a
+// test that takes it puts it back for the cleanup.
+func startProbeGrace(t *testing.T, grace time.Duration, fn func(ctx context.Context) error) (*grpc.ClientConn, *observer.ObservedLogs, context.CancelFunc, chan error) {
+	t.Helper()
 	core, logs := observer.New(zap.DebugLevel)
-	s := New(Config{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", ShutdownGrace: time.Second}, zap.New(core))
+	s := New(Config{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", ShutdownGrace: grace}, zap.New(core))
 	s.GRPC().RegisterService(&probeDesc, &probe{fn: fn})
 	s.ReportHealth("cus.test.Probe")
 	ls, err := s.Listen()
