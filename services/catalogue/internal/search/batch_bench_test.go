@@ -98,3 +98,51 @@ func BenchmarkImportIndexing(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkImportGrowth is the index's side of a bulk import into an empty catalogue, nothing else running:
+// CUS_BENCH_GROWTH realistic services (200,000 unless set) upserted in batches of 1,900 (an import file's
+// committed batch), so the index grows from nothing to that size as it does under ImportServices: the
+// per-document arrays, the postings and the bitsets grow with it. It reports the CPU per document and the
+// bytes allocated per document (what the collector has to follow), the figures to compare side by side
+// (-count 6, old and new binaries in turn) when the index's write path changes.
+//
+//	go test -run XXX -bench 'ImportGrowth' -benchtime 1x -count 6 ./internal/search/
+func BenchmarkImportGrowth(b *testing.B) {
+	n := 200_000
+	if v, err := strconv.Atoi(os.Getenv("CUS_BENCH_GROWTH")); err == nil && v > 0 {
+		n = v
+	}
+	docs := growthDocs(b, n)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		ix := search.New()
+		for lo := 0; lo < len(docs); lo += 1900 {
+			ix.UpsertBatch(docs[lo:min(lo+1900, len(docs))])
+		}
+		if ix.Len() != len(docs) {
+			b.Fatalf("%d documents indexed, want %d", ix.Len(), len(docs))
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(docs)), "ns/doc")
+}
+
+var growthCache sync.Map // size -> []search.Doc
+
+func growthDocs(b *testing.B, n int) []search.Doc {
+	if v, ok := growthCache.Load(n); ok {
+		return v.([]search.Doc)
+	}
+	docs := make([]search.Doc, 0, n)
+	err := demo.Synthetic(demo.SyntheticOptions{Services: n, Seed: 5}, func(id string, s *cataloguev1.Service) error {
+		s.Name = domain.ServicePrefix + id
+		s.OriginTerc = s.GetServiceAreas()[0].GetTerytCode()
+		docs = append(docs, domain.IndexDoc(s, int64(len(docs)+1)))
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	growthCache.Store(n, docs)
+	return docs
+}
