@@ -58,6 +58,10 @@ func (s *Server) Follow(ctx context.Context, after int64) error {
 		}
 		switch {
 		case err == nil:
+			// Both reads saw every change at or below target: that is where they resume, not at the last change
+			// each applied. A quiet feed would otherwise keep an old position, and once retention compacted the
+			// feed past it, the next read would be refused as if changes had been missed.
+			feed, peers = max(feed, target), max(peers, target)
 			if failing {
 				s.log.Info("search index following the store again", zap.Int64("revision", target))
 				failing = false
