@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -51,6 +52,57 @@ const compactBatch = 1000
 type gcState struct {
 	// keep says whether a change at or below the compaction point stays (key-compacted logs); nil: none stays.
 	keep atomic.Pointer[func(tx ReadTx, rev int64, value []byte) bool]
+	// sideLogs are compacted with the change log (DeclareSideLog).
+	sideLogs atomic.Pointer[[]sideLog]
+}
+
+// sideLog is a revision-keyed log a store keeps beside the change log (DeclareSideLog).
+type sideLog struct {
+	bucket Bucket
+	dead   func(tx ReadTx, rev int64, value []byte) bool
+}
+
+// DeclareSideLog declares bucket a log kept beside the change log, keyed by revision (RevisionKey) and
+// key-compacted by its store (one entry per live resource, plus the tombstones of deletes): the catalogue's log
+// of the entries federated from its peers, which are not changes of its own feed. Each compaction of the change
+// log then also deletes the entries of bucket at or below the compaction point that dead reports (its
+// tombstones), and ViewSideLog refuses a read from below that point as ViewChanges does, so the log stays
+// bounded by the live data and a reader that might have missed a delete is told to resync. Call it before
+// serving.
+func (b *Backend) DeclareSideLog(bucket Bucket, dead func(tx ReadTx, rev int64, value []byte) bool) {
+	var logs []sideLog
+	if p := b.gc.sideLogs.Load(); p != nil {
+		logs = append(logs, *p...)
+	}
+	logs = append(logs, sideLog{bucket: bucket, dead: dead})
+	b.gc.sideLogs.Store(&logs)
+}
+
+func (b *Backend) sideLogList() []sideLog {
+	if p := b.gc.sideLogs.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// sideSweptKey is where the meta bucket records how far a side log was swept (as keySwept for the changes).
+func sideSweptKey(bucket Bucket) []byte { return []byte("compacted_swept/" + string(bucket)) }
+
+// ViewSideLog calls fn for each entry of a side log (DeclareSideLog) above after, in order and in one
+// snapshot, until fn returns false. Like ViewChanges it returns ErrCompacted when after is above 0 and below
+// the compaction point: tombstones there may be gone. From 0 it is a full listing of the live entries.
+func (b *Backend) ViewSideLog(bucket Bucket, after int64, fn func(tx ReadTx, rev int64, value []byte) (bool, error)) error {
+	return b.View(func(tx ReadTx) error {
+		if point := compactedOf(tx); after < point && after != 0 {
+			return ErrCompacted.With("compacted_revision", strconv.FormatInt(point, 10))
+		}
+		return tx.Scan(bucket, u64(uint64(after+1)), func(k, v []byte) (bool, error) {
+			if len(k) != 8 {
+				return false, fmt.Errorf("%s: malformed revision key %x", bucket, k)
+			}
+			return fn(tx, int64(binary.BigEndian.Uint64(k)), v)
+		})
+	})
 }
 
 // clock is the time source of checkpoints and request records; tests replace it.
@@ -102,36 +154,67 @@ func (b *Backend) ViewChanges(after int64, fn func(tx ReadTx, rev int64, value [
 }
 
 // CompactChanges raises the compaction point to upTo (never above the current revision, never down) and
-// deletes the changes at or below it, except those a key-compacted log keeps, in transactions of at most
-// compactBatch deletes. It returns how many changes it deleted.
+// deletes the changes at or below it, except those a key-compacted log keeps, and the dead entries of the side
+// logs at or below it (DeclareSideLog), in transactions of at most compactBatch deletes. It returns how many
+// entries it deleted.
 func (b *Backend) CompactChanges(ctx context.Context, upTo int64) (int, error) {
 	upTo = min(upTo, b.Revision())
 	if upTo <= 0 {
 		return 0, nil
 	}
+	logs := b.sideLogList()
+	swept := func(tx ReadTx, key []byte) int64 {
+		if v := tx.Get(BucketMeta, key); len(v) == 8 {
+			return int64(binary.BigEndian.Uint64(v)) + 1
+		}
+		return 0
+	}
 	var from int64
+	sideFrom := make([]int64, len(logs))
 	if err := b.Update(ctx, func(tx Tx) error {
-		from = 0
-		if v := tx.Get(BucketMeta, keySwept); len(v) == 8 {
-			from = int64(binary.BigEndian.Uint64(v)) + 1
+		from = swept(tx, keySwept)
+		for i, l := range logs {
+			sideFrom[i] = swept(tx, sideSweptKey(l.bucket))
 		}
 		if point := compactedOf(tx); upTo <= point {
 			upTo = point // finish a compaction cut short, if any
 			return nil
 		}
 		return tx.Put(BucketMeta, keyCompacted, u64(uint64(upTo)))
-	}); err != nil || from > upTo {
+	}); err != nil {
 		return 0, err
 	}
-	keep := b.keeper()
-	// An entry found deletable stays deletable (it is superseded or older than the point).
-	deleted, err := b.sweep(ctx, BucketChanges, u64(uint64(from)), u64(uint64(upTo)), func(tx ReadTx, k, v []byte) bool {
-		return keep == nil || !keep(tx, int64(binary.BigEndian.Uint64(k)), v)
-	})
-	if err != nil {
-		return deleted, err
+	deleted := 0
+	if from <= upTo {
+		keep := b.keeper()
+		// An entry found deletable stays deletable (it is superseded or older than the point).
+		n, err := b.sweep(ctx, BucketChanges, u64(uint64(from)), u64(uint64(upTo)), func(tx ReadTx, k, v []byte) bool {
+			return keep == nil || !keep(tx, int64(binary.BigEndian.Uint64(k)), v)
+		})
+		deleted += n
+		if err != nil {
+			return deleted, err
+		}
+		if err := b.Update(ctx, func(tx Tx) error { return tx.Put(BucketMeta, keySwept, u64(uint64(upTo))) }); err != nil {
+			return deleted, err
+		}
 	}
-	return deleted, b.Update(ctx, func(tx Tx) error { return tx.Put(BucketMeta, keySwept, u64(uint64(upTo))) })
+	for i, l := range logs {
+		if sideFrom[i] > upTo {
+			continue
+		}
+		n, err := b.sweep(ctx, l.bucket, u64(uint64(sideFrom[i])), u64(uint64(upTo)), func(tx ReadTx, k, v []byte) bool {
+			return len(k) == 8 && l.dead(tx, int64(binary.BigEndian.Uint64(k)), v)
+		})
+		deleted += n
+		if err != nil {
+			return deleted, err
+		}
+		if err := b.Update(ctx, func(tx Tx) error { return tx.Put(BucketMeta, sideSweptKey(l.bucket), u64(uint64(upTo))) }); err != nil {
+			return deleted, err
+		}
+	}
+	return deleted, nil
 }
 
 // sweep deletes the keys of bucket from `from` on (up to `last` when given) that dead says are dead: it reads

@@ -170,3 +170,64 @@ func TestCompactionCutShortIsFinishedByTheNext(t *testing.T) {
 		}
 	})
 }
+
+// A side log (the catalogue's log of federated entries) is compacted with the change log: its dead entries at or
+// below the compaction point go, its live ones and anything above the point stay, a read from below the point is
+// refused and a read from 0 lists what is left; the next compaction sweeps on from where the last one stopped.
+func TestSideLogIsCompactedWithTheChangeLog(t *testing.T) {
+	engines(t, func(t *testing.T, p *place) {
+		b := p.open(t)
+		defer b.Close()
+		ctx := context.Background()
+		b.DeclareSideLog(bucketItems, func(_ ReadTx, _ int64, v []byte) bool { return string(v) == "tombstone" })
+		write := func(v string, change bool) {
+			t.Helper()
+			if err := b.Update(ctx, func(tx Tx) error {
+				rev := tx.NextRevision()
+				if change {
+					return tx.AppendChange(rev, []byte(v))
+				}
+				return tx.Put(bucketItems, RevisionKey(rev), []byte(v))
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Revisions 1-6: side entries at 1, 2, 4, 5, 6; a change at 3.
+		write("live", false)
+		write("tombstone", false)
+		write("change", true)
+		write("tombstone", false)
+		write("live", false)
+		write("tombstone", false)
+		side := func(after int64) (string, error) {
+			var got []string
+			err := b.ViewSideLog(bucketItems, after, func(_ ReadTx, rev int64, v []byte) (bool, error) {
+				got = append(got, fmt.Sprintf("%d:%s", rev, v))
+				return true, nil
+			})
+			return fmt.Sprint(got), err
+		}
+		if got, err := side(0); err != nil || got != "[1:live 2:tombstone 4:tombstone 5:live 6:tombstone]" {
+			t.Fatalf("before compaction: %s, %v", got, err)
+		}
+		if _, err := b.CompactChanges(ctx, 4); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := side(0); err != nil || got != "[1:live 5:live 6:tombstone]" {
+			t.Fatalf("after compacting to 4, from 0: %s, %v; want the live entries and what is above the point", got, err)
+		}
+		if _, err := side(3); !errors.Is(err, ErrCompacted) {
+			t.Fatalf("from 3, below the point 4: err = %v, want ErrCompacted", err)
+		}
+		if got, err := side(4); err != nil || got != "[5:live 6:tombstone]" {
+			t.Fatalf("from 4: %s, %v", got, err)
+		}
+		write("tombstone", false) // 7
+		if _, err := b.CompactChanges(ctx, 7); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := side(0); err != nil || got != "[1:live 5:live]" {
+			t.Fatalf("after compacting to 7, from 0: %s, %v", got, err)
+		}
+	})
+}

@@ -23,7 +23,9 @@ import (
 // They are recorded in the peer log instead: under the local revision of each write, 'u' or 'd' and the id,
 // key-compacted like the change log (a newer write of an entry deletes the entry of the previous one), so a
 // start from a search index snapshot catches up the federated entries written after it (ListPeerChanges) as
-// it catches up the local ones from the change feed.
+// it catches up the local ones from the change feed. Compaction by the retention window removes its
+// tombstones with the change log's (a side log of the backend, deadPeerLogEntry), and a read from below the
+// compaction point is refused as the change feed's is.
 
 // AppliedRemote is one effect of applying a peer's changes, for the search index.
 type AppliedRemote struct {
@@ -313,35 +315,40 @@ func logPeerWrite(tx storage.Tx, rev int64, id string, deleted bool, prev []byte
 func (s *Store) ListPeerChanges(after int64, limit int) ([]*cataloguev1.Change, bool, error) {
 	var out []*cataloguev1.Change
 	more := false
-	err := s.be.View(func(tx storage.ReadTx) error {
-		return tx.Scan(bucketPeerLog, storage.RevisionKey(after+1), func(k, v []byte) (bool, error) {
-			if len(k) != 8 || len(v) < 2 {
-				return false, fmt.Errorf("peer log: malformed entry %x", k)
+	err := s.be.ViewSideLog(bucketPeerLog, after, func(tx storage.ReadTx, rev int64, v []byte) (bool, error) {
+		if len(v) < 2 {
+			return false, fmt.Errorf("peer log: malformed entry at revision %d", rev)
+		}
+		name := domain.ServicePrefix + string(v[1:])
+		c := &cataloguev1.Change{Revision: rev, ResourceName: name, Type: cataloguev1.ChangeType_CHANGE_TYPE_DELETE}
+		if v[0] == 'u' {
+			rv := tx.Get(bucketServices, v[1:])
+			if recordRev(rv) != rev {
+				return true, nil // replaced since (its entry goes with the replacing write)
 			}
-			rev := recordRev(k)
-			name := domain.ServicePrefix + string(v[1:])
-			c := &cataloguev1.Change{Revision: rev, ResourceName: name, Type: cataloguev1.ChangeType_CHANGE_TYPE_DELETE}
-			if v[0] == 'u' {
-				rv := tx.Get(bucketServices, v[1:])
-				if recordRev(rv) != rev {
-					return true, nil // replaced since (its entry goes with the replacing write)
-				}
-				svc := &cataloguev1.Service{}
-				if _, err := decode(rv, svc); err != nil {
-					return false, err
-				}
-				c.Type = cataloguev1.ChangeType_CHANGE_TYPE_UPSERT
-				c.Resource = &cataloguev1.Change_Service{Service: svc}
+			svc := &cataloguev1.Service{}
+			if _, err := decode(rv, svc); err != nil {
+				return false, err
 			}
-			if len(out) == limit {
-				more = true
-				return false, nil
-			}
-			out = append(out, c)
-			return true, nil
-		})
+			c.Type = cataloguev1.ChangeType_CHANGE_TYPE_UPSERT
+			c.Resource = &cataloguev1.Change_Service{Service: svc}
+		}
+		if len(out) == limit {
+			more = true
+			return false, nil
+		}
+		out = append(out, c)
+		return true, nil
 	})
 	return out, more, err
+}
+
+// deadPeerLogEntry tells the compaction of the change log (storage.DeclareSideLog) which entries of the peer
+// log at or below the compaction point go: the tombstones of deleted federated entries, and any entry a newer
+// write replaced. Without it the peer log of a regional instance kept a tombstone for every federated entry
+// ever deleted, for good.
+func deadPeerLogEntry(tx storage.ReadTx, rev int64, v []byte) bool {
+	return len(v) < 2 || v[0] != 'u' || recordRev(tx.Get(bucketServices, v[1:])) != rev
 }
 
 // encodeSized is storage.EncodeRecord marshalled straight into a buffer of the record's size (one allocation

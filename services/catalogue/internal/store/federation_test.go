@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -183,5 +184,51 @@ func TestPeerLogKeepsTheNewestWriteOfEachEntry(t *testing.T) {
 	}
 	if got := list(0); len(got) != 3 { // the tombstone at 5 and the purge's two
 		t.Fatalf("after a purge: %v", got)
+	}
+}
+
+// The peer log's tombstones go with the change log's compaction: a regional instance whose peers delete
+// services kept a tombstone for each of them for good. A live entry stays (a start from 0 is a full listing), a
+// tombstone above the compaction point stays, and a read from below the point is refused as the feed's is (it
+// may have missed a delete), which makes a start from an older snapshot rebuild.
+func TestPeerLogTombstonesGoWithCompaction(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(t.TempDir(), "c.db"), zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	apply := func(changes ...*cataloguev1.Change) {
+		t.Helper()
+		if _, _, err := s.ApplyRemote(ctx, peerTERC, "feed", changes, changes[len(changes)-1].GetRevision(), 0, noCheck); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply(peerUpsert(1, 1), peerUpsert(2, 2), peerUpsert(3, 3), peerUpsert(4, 4)) // local revisions 1-4
+	apply(peerDelete(5, 2), peerDelete(6, 3))                                     // tombstones at 5 and 6
+	point := s.Backend().Revision()
+	apply(peerDelete(7, 4)) // a tombstone above the point
+	kinds := func(after int64) (string, error) {
+		changes, _, err := s.ListPeerChanges(after, 100)
+		var out []string
+		for _, c := range changes {
+			out = append(out, fmt.Sprintf("%d:%s", c.GetRevision(), c.GetType()))
+		}
+		return fmt.Sprint(out), err
+	}
+	if got, err := kinds(0); err != nil || got != "[1:CHANGE_TYPE_UPSERT 5:CHANGE_TYPE_DELETE 6:CHANGE_TYPE_DELETE 7:CHANGE_TYPE_DELETE]" {
+		t.Fatalf("before compaction: %s, %v", got, err)
+	}
+	if _, err := s.Backend().CompactChanges(ctx, point); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := kinds(0); err != nil || got != "[1:CHANGE_TYPE_UPSERT 7:CHANGE_TYPE_DELETE]" {
+		t.Fatalf("after compacting to %d: %s, %v; want the live entry and the tombstone above the point", point, got, err)
+	}
+	if _, err := kinds(point - 1); !errors.Is(err, storage.ErrCompacted) {
+		t.Fatalf("a read from below the compaction point: %v, want CHANGES_COMPACTED", err)
+	}
+	if got, err := kinds(point); err != nil || got != "[7:CHANGE_TYPE_DELETE]" {
+		t.Fatalf("from the compaction point: %s, %v", got, err)
 	}
 }

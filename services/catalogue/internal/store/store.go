@@ -64,6 +64,7 @@ func OpenOn(engine storage.Engine, path string, log *zap.Logger) (*Store, error)
 		return nil, err
 	}
 	be.SetChangeKeeper(keepChange)
+	be.DeclareSideLog(bucketPeerLog, deadPeerLogEntry)
 	// The feed id is fixed while the file is open: only a restore (service stopped) replaces it.
 	return &Store{be: be, now: func() time.Time { return time.Now().UTC() }, feedID: be.FeedID()}, nil
 }
