@@ -137,6 +137,10 @@ for n in $SIZES; do
   gen_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
   gen_la=$(loadavg1)
   import_bytes=$(find "$files" -name '[0-9]*.*' -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+  # The generator leaves the files in the page cache, dirty, and the kernel writes them back up to 30 s later
+  # (vm.dirty_expire_centisecs): during the import, whose fsyncs would queue behind hundreds of MB of the
+  # generator's writes. An importer sends its files from elsewhere: write them out before the import starts.
+  sync
 
   echo
   run "$CUSBENCH" startup --bin "$BIN/catalogue" --data-dir "$data" --listen "$CAT" --admin-listen "$ADMIN" \
