@@ -24,6 +24,12 @@ type serviceCache struct {
 	mu  sync.RWMutex
 	m   map[string]*cachedService
 	max int
+	// floor stands for the writes of services the cache did not hold (an import, a federation sync, a
+	// purge): the newest of their revisions. A reader's put of a service the cache does not hold is refused
+	// below it, since the reader may have read before one of those writes. Recording each of them as an entry
+	// instead filled the cache with them: an import of 500,000 services evicted every hot entry for markers
+	// nobody reads.
+	floor int64
 }
 
 type cachedService struct {
@@ -60,12 +66,18 @@ func (c *serviceCache) entryOf(svc *cataloguev1.Service) *cachedService {
 	return e
 }
 
-// put records svc at rev unless the cache already knows a newer (or equal) state of it.
+// put records svc at rev unless the cache already knows a newer (or equal) state of it. rev is the revision the
+// state is known at: a writer's commit, or for a reader a revision at or below the one it read at (the store's
+// revision before the read, or the record's if newer).
 func (c *serviceCache) put(id string, rev int64, svc *cataloguev1.Service) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.m[id]; ok && (e.rev > rev || (e.rev == rev && !(e.notHeld && svc != nil))) {
-		return
+	if e, ok := c.m[id]; ok {
+		if e.rev > rev || (e.rev == rev && !(e.notHeld && svc != nil)) {
+			return
+		}
+	} else if rev < c.floor {
+		return // perhaps read before a write the cache recorded only in its floor
 	}
 	if len(c.m) >= c.max {
 		c.evictLocked()
@@ -85,22 +97,36 @@ func (c *serviceCache) evictLocked() {
 	}
 }
 
-// drop records that id was deleted at rev.
-func (c *serviceCache) drop(id string, rev int64) { c.put(id, rev, nil) }
+// drop records that id was deleted at rev: a tombstone where the cache holds it, its floor otherwise.
+func (c *serviceCache) drop(id string, rev int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[id]
+	if !ok {
+		c.floor = max(c.floor, rev)
+		return
+	}
+	if e.rev < rev {
+		c.m[id] = &cachedService{rev: rev}
+	}
+}
 
 // invalidate records that id was written at rev without keeping the service: a reader that loaded an older
-// version cannot put it back, and the first reader of rev caches it. A federation sync writes many thousands of
-// services nobody has asked for yet; keeping them all would fill the cache with them (and the heap).
+// version cannot put it back, and the first reader of rev caches it. An import or a federation sync writes
+// many thousands of services nobody has asked for yet; keeping them, or an entry for each, would fill the cache
+// with them and push the hot services out: an entry the cache holds becomes a marker, any other write only
+// raises the floor.
 func (c *serviceCache) invalidate(id string, rev int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.m[id]; ok && e.rev >= rev {
+	e, ok := c.m[id]
+	if !ok {
+		c.floor = max(c.floor, rev)
 		return
 	}
-	if len(c.m) >= c.max {
-		c.evictLocked()
+	if e.rev < rev {
+		c.m[id] = &cachedService{rev: rev, notHeld: true}
 	}
-	c.m[id] = &cachedService{rev: rev, notHeld: true}
 }
 
 // wireCodec is the proto codec, except that a cached service is sent as the bytes encoded the first time it

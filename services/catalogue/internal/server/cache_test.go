@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"testing"
 
@@ -52,9 +53,54 @@ func TestServiceCacheInvalidatedEntryIsFilledByAReader(t *testing.T) {
 		t.Fatal("a replayed invalidation dropped the entry")
 	}
 	c.drop("b", 5)
-	c.put("b", 5, &cataloguev1.Service{}) // a delete's revision has no record: nothing may fill it
+	c.put("b", 4, &cataloguev1.Service{}) // a reader that loaded before the delete
 	if _, ok := c.get("b"); ok {
 		t.Fatal("a deleted entry was filled")
+	}
+	c.put("a", 3, &cataloguev1.Service{DisplayName: "v3"})
+	c.drop("a", 3) // a held entry: a delete at its revision leaves it (one revision, one write)
+	c.drop("a", 6)
+	c.put("a", 5, &cataloguev1.Service{DisplayName: "v3"}) // a reader that loaded before the delete
+	if _, ok := c.get("a"); ok {
+		t.Fatal("a deleted held entry was filled by an older reader")
+	}
+}
+
+// An import (or a federation sync, or a purge) writes far more services than the cache holds, nearly all of
+// them not in it: the hot entries stay, no entry is spent on the others, and a reader that may have read before
+// one of those writes is still kept out.
+func TestServiceCacheKeepsItsHotEntriesThroughAnImport(t *testing.T) {
+	c := newServiceCache(100)
+	hot := map[string]*cataloguev1.Service{}
+	for i := range 50 {
+		id := fmt.Sprintf("hot-%d", i)
+		hot[id] = &cataloguev1.Service{DisplayName: id}
+		c.put(id, 50, hot[id])
+	}
+	for i := range 10_000 {
+		c.invalidate(fmt.Sprintf("imported-%d", i), int64(51+i))
+	}
+	c.drop("purged", 10_051)
+	for id, svc := range hot {
+		if got, ok := c.get(id); !ok || got != svc {
+			t.Fatalf("the hot entry %s is gone after the import", id)
+		}
+	}
+	if len(c.m) != len(hot) {
+		t.Fatalf("the cache holds %d entries after the import, want the %d hot ones", len(c.m), len(hot))
+	}
+	c.put("imported-7", 10_000, &cataloguev1.Service{}) // read before the last writes: maybe the old version
+	if _, ok := c.get("imported-7"); ok {
+		t.Fatal("a reader that may have read before the import's write filled the cache")
+	}
+	c.put("imported-7", 10_051, &cataloguev1.Service{DisplayName: "new"}) // read after every write
+	if got, ok := c.get("imported-7"); !ok || got.GetDisplayName() != "new" {
+		t.Fatalf("a reader after the import was not cached: %v %v", got, ok)
+	}
+	c.invalidate("hot-3", 10_052) // a held entry becomes a marker: older readers stay out
+	c.put("hot-3", 10_051, hot["hot-3"])
+	if _, ok := c.get("hot-3"); ok {
+		t.Fatal("an older version of a rewritten hot entry came back")
 	}
 }
 

@@ -114,12 +114,13 @@ func (s *Server) services(ids []string) ([]*cataloguev1.Service, error) {
 	if len(missing) == 0 {
 		return out, nil
 	}
+	read := s.store.Backend().Revision() // the read is at this revision or a newer one (serviceCache.put)
 	loaded, revs, err := s.store.GetServicesWithRevisions(missing)
 	if err != nil {
 		return nil, err
 	}
 	for i, svc := range loaded {
-		s.cache.put(strings.TrimPrefix(svc.GetName(), domain.ServicePrefix), revs[i], svc)
+		s.cache.put(strings.TrimPrefix(svc.GetName(), domain.ServicePrefix), max(read, revs[i]), svc)
 	}
 	if len(loaded) == len(ids) {
 		return loaded, nil

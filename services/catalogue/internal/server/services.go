@@ -23,11 +23,12 @@ func (s *Server) GetService(_ context.Context, req *cataloguev1.GetServiceReques
 	if svc, ok := s.cache.get(id); ok {
 		return svc, nil
 	}
+	read := s.store.Backend().Revision() // the read is at this revision or a newer one (serviceCache.put)
 	svc, rev, err := s.store.GetService(id)
 	if err != nil {
 		return nil, err
 	}
-	s.cache.put(id, rev, svc)
+	s.cache.put(id, max(read, rev), svc)
 	return svc, nil
 }
 
