@@ -98,25 +98,17 @@ func (c *serviceCache) evictLocked() {
 }
 
 // drop records that id was deleted at rev: a tombstone where the cache holds it, its floor otherwise.
-func (c *serviceCache) drop(id string, rev int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[id]
-	if !ok {
-		c.floor = max(c.floor, rev)
-		return
-	}
-	if e.rev < rev {
-		c.m[id] = &cachedService{rev: rev}
-	}
-}
+func (c *serviceCache) drop(id string, rev int64) { c.written(id, rev, false) }
 
 // invalidate records that id was written at rev without keeping the service: a reader that loaded an older
 // version cannot put it back, and the first reader of rev caches it. An import or a federation sync writes
 // many thousands of services nobody has asked for yet; keeping them, or an entry for each, would fill the cache
 // with them and push the hot services out: an entry the cache holds becomes a marker, any other write only
 // raises the floor.
-func (c *serviceCache) invalidate(id string, rev int64) {
+func (c *serviceCache) invalidate(id string, rev int64) { c.written(id, rev, true) }
+
+// written records a write at rev that the cache does not keep: a deletion, or (notHeld) a new version.
+func (c *serviceCache) written(id string, rev int64, notHeld bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[id]
@@ -125,7 +117,7 @@ func (c *serviceCache) invalidate(id string, rev int64) {
 		return
 	}
 	if e.rev < rev {
-		c.m[id] = &cachedService{rev: rev, notHeld: true}
+		c.m[id] = &cachedService{rev: rev, notHeld: notHeld}
 	}
 }
 

@@ -18,10 +18,10 @@ import (
 	"github.com/cus-suite/cus/services/catalogue/internal/store"
 )
 
-// On etcd the store's revision also counts the other replicas' commits, which only the follower brings into
-// this replica's index: a snapshot written before the follower applied one must not claim it (the next start
-// would skip it), and once the follower has it the snapshot may.
-func TestSnapshotClaimsOnlyWhatTheFollowerApplied(t *testing.T) {
+// twoReplicas opens two catalogue stores on one etcd cluster, "other" (a replica that writes) and "mine" (the one
+// whose server is tested, index loaded), and returns the revision mine's follower starts from.
+func twoReplicas(t *testing.T) (other, mine *store.Store, srv *server.Server, from int64) {
+	t.Helper()
 	c := etcdtest.StartOne(t)
 	engine := storage.Engine{Kind: storage.EngineEtcd, Etcd: storage.EtcdOptions{Client: c.Client(t), Prefix: "/cus/catalogue/"}}
 	open := func() *store.Store {
@@ -32,12 +32,20 @@ func TestSnapshotClaimsOnlyWhatTheFollowerApplied(t *testing.T) {
 		t.Cleanup(func() { _ = st.Close() })
 		return st
 	}
-	other, mine := open(), open()
-	srv := server.New(mine, rawicz, zap.NewNop())
-	from := srv.FollowFrom()
+	other, mine = open(), open()
+	srv = server.New(mine, rawicz, zap.NewNop())
+	from = srv.FollowFrom()
 	if _, err := srv.LoadIndex(); err != nil {
 		t.Fatal(err)
 	}
+	return other, mine, srv, from
+}
+
+// On etcd the store's revision also counts the other replicas' commits, which only the follower brings into
+// this replica's index: a snapshot written before the follower applied one must not claim it (the next start
+// would skip it), and once the follower has it the snapshot may.
+func TestSnapshotClaimsOnlyWhatTheFollowerApplied(t *testing.T) {
+	other, mine, srv, from := twoReplicas(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -102,22 +110,7 @@ func TestSnapshotClaimsOnlyWhatTheFollowerApplied(t *testing.T) {
 // applied as its position, got CHANGES_COMPACTED below the point and stopped, and the replica restarted to
 // rebuild its whole index.
 func TestFollowerOnAQuietFeedOutlivesCompaction(t *testing.T) {
-	c := etcdtest.StartOne(t)
-	engine := storage.Engine{Kind: storage.EngineEtcd, Etcd: storage.EtcdOptions{Client: c.Client(t), Prefix: "/cus/catalogue/"}}
-	open := func() *store.Store {
-		st, err := store.OpenOn(engine, "", zap.NewNop())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = st.Close() })
-		return st
-	}
-	other, mine := open(), open()
-	srv := server.New(mine, rawicz, zap.NewNop())
-	from := srv.FollowFrom()
-	if _, err := srv.LoadIndex(); err != nil {
-		t.Fatal(err)
-	}
+	other, _, srv, from := twoReplicas(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	g, gctx := errgroup.WithContext(ctx)

@@ -129,21 +129,27 @@ func TestOriginOfAStoredRecord(t *testing.T) {
 	}
 }
 
-// The peer log keeps the newest write of each federated entry, deletes as tombstones, in revision order, so a
-// start from a snapshot at any revision finds every federated write after it.
-func TestPeerLogKeepsTheNewestWriteOfEachEntry(t *testing.T) {
-	ctx := context.Background()
+// peerLogStore opens an empty store and returns it with a function that applies a page of peerTERC's changes.
+func peerLogStore(t *testing.T) (*Store, func(...*cataloguev1.Change)) {
+	t.Helper()
 	s, err := Open(filepath.Join(t.TempDir(), "c.db"), zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	apply := func(changes ...*cataloguev1.Change) {
+	t.Cleanup(func() { _ = s.Close() })
+	return s, func(changes ...*cataloguev1.Change) {
 		t.Helper()
-		if _, _, err := s.ApplyRemote(ctx, peerTERC, "feed", changes, changes[len(changes)-1].GetRevision(), 0, noCheck); err != nil {
+		if _, _, err := s.ApplyRemote(context.Background(), peerTERC, "feed", changes, changes[len(changes)-1].GetRevision(), 0, noCheck); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// The peer log keeps the newest write of each federated entry, deletes as tombstones, in revision order, so a
+// start from a snapshot at any revision finds every federated write after it.
+func TestPeerLogKeepsTheNewestWriteOfEachEntry(t *testing.T) {
+	ctx := context.Background()
+	s, apply := peerLogStore(t)
 	apply(peerUpsert(1, 1), peerUpsert(2, 2), peerUpsert(3, 3)) // local revisions 1, 2, 3
 	apply(peerUpsert(4, 1), peerDelete(5, 2))                   // 4 replaces 1; 5 deletes 2
 	type entry struct {
@@ -193,17 +199,7 @@ func TestPeerLogKeepsTheNewestWriteOfEachEntry(t *testing.T) {
 // may have missed a delete), which makes a start from an older snapshot rebuild.
 func TestPeerLogTombstonesGoWithCompaction(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(t.TempDir(), "c.db"), zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	apply := func(changes ...*cataloguev1.Change) {
-		t.Helper()
-		if _, _, err := s.ApplyRemote(ctx, peerTERC, "feed", changes, changes[len(changes)-1].GetRevision(), 0, noCheck); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s, apply := peerLogStore(t)
 	apply(peerUpsert(1, 1), peerUpsert(2, 2), peerUpsert(3, 3), peerUpsert(4, 4)) // local revisions 1-4
 	apply(peerDelete(5, 2), peerDelete(6, 3))                                     // tombstones at 5 and 6
 	point := s.Backend().Revision()
