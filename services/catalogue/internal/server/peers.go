@@ -83,13 +83,10 @@ func (s *Server) ApplyPeerChanges(ctx context.Context, peer federation.Peer, fee
 func (s *Server) PurgePeer(ctx context.Context, terc string) error {
 	defer s.beginWrite()() // from the commit to the index update (startup.go)
 	removed, err := s.store.PurgeOrigin(ctx, terc)
-	if err != nil {
-		return err
-	}
-	for _, r := range removed {
+	for _, r := range removed { // also when a later transaction failed: these deletes are committed
 		s.removed(r.ID, r.Revision)
 	}
-	return nil
+	return err
 }
 
 // PeerServiceCount implements federation.Applier: the count is kept with the peer's cursor in the store.

@@ -262,36 +262,64 @@ func (s *Store) putPeer(tx storage.Tx, terc string, rec peerRecord) error {
 	return tx.Put(bucketPeers, []byte(terc), b)
 }
 
-// PurgeOrigin deletes every entry of origin terc and resets its cursor, for a peer whose data was reset.
+// PurgeOrigin deletes every entry of origin terc and resets its cursor, for a peer whose data was reset. It
+// writes as many transactions as the engine's limits need (one on bbolt; on etcd a purge of a peer of thousands
+// of services cannot be one, each entry costing three keys): the cursor is reset by the last, so a purge cut
+// short leaves the old cursor and feed id, and the next sync purges the rest. It returns what it deleted, also
+// with an error (what the transactions before it committed).
 func (s *Store) PurgeOrigin(ctx context.Context, terc string) ([]AppliedRemote, error) {
-	var removed []AppliedRemote
-	err := s.be.Update(ctx, func(tx storage.Tx) error {
-		removed = removed[:0]
-		var ids []string
-		var prevs [][]byte
-		err := tx.Scan(bucketServices, nil, func(k, v []byte) (bool, error) {
+	var ids []string
+	if err := s.be.View(func(tx storage.ReadTx) error {
+		return tx.Scan(bucketServices, nil, func(k, v []byte) (bool, error) {
 			if originOf(v) == terc {
 				ids = append(ids, string(k))
-				prevs = append(prevs, append([]byte(nil), v[:8]...))
 			}
 			return true, nil
 		})
+	}); err != nil {
+		return nil, err
+	}
+	// Per entry: the record's delete, the delete of its peer-log entry and the tombstone's; per transaction the
+	// peer's record.
+	size := s.be.ItemsPerWrite(max(1, len(ids)), 3, 256, 2)
+	var removed []AppliedRemote
+	for start := 0; start == 0 || start < len(ids); start += size {
+		chunk, last := ids[start:min(start+size, len(ids))], start+size >= len(ids)
+		var done []AppliedRemote
+		err := s.be.Update(ctx, func(tx storage.Tx) error {
+			done = done[:0]
+			for _, id := range chunk {
+				prev := tx.Get(bucketServices, []byte(id))
+				if prev == nil || originOf(prev) != terc {
+					continue // gone meanwhile
+				}
+				if err := tx.Delete(bucketServices, []byte(id)); err != nil {
+					return err
+				}
+				rev := tx.NextRevision()
+				if err := logPeerWrite(tx, rev, id, true, prev); err != nil {
+					return err
+				}
+				done = append(done, AppliedRemote{ID: id, Revision: rev})
+			}
+			if last {
+				return s.putPeer(tx, terc, peerRecord{})
+			}
+			rec, err := readPeer(tx, terc)
+			if err != nil {
+				return err
+			}
+			if rec.services >= 0 {
+				rec.services = max(0, rec.services-len(done))
+			}
+			return s.putPeer(tx, terc, rec)
+		})
 		if err != nil {
-			return err
+			return removed, err
 		}
-		for i, id := range ids {
-			if err := tx.Delete(bucketServices, []byte(id)); err != nil {
-				return err
-			}
-			rev := tx.NextRevision()
-			if err := logPeerWrite(tx, rev, id, true, prevs[i]); err != nil {
-				return err
-			}
-			removed = append(removed, AppliedRemote{ID: id, Revision: rev})
-		}
-		return s.putPeer(tx, terc, peerRecord{})
-	})
-	return removed, err
+		removed = append(removed, done...)
+	}
+	return removed, nil
 }
 
 // logPeerWrite records a write of a federated entry at rev in the peer log, dropping the entry of the write it

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/cus-suite/cus/platform/etcdtest"
 	"github.com/cus-suite/cus/platform/storage"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 )
@@ -226,5 +227,43 @@ func TestPeerLogTombstonesGoWithCompaction(t *testing.T) {
 	}
 	if got, err := kinds(point); err != nil || got != "[7:CHANGE_TYPE_DELETE]" {
 		t.Fatalf("from the compaction point: %s, %v", got, err)
+	}
+}
+
+// A purge (a peer whose feed id changed) of a peer of any size goes through on etcd with its default limits (128
+// operations per transaction): each entry costs three keys, so the purge of 200 entries was one transaction of
+// 601 keys, refused, and such a peer could never be synced again.
+func TestPurgeOriginFitsEtcdLimits(t *testing.T) {
+	c := etcdtest.StartWith(t, 1, etcdtest.Options{}) // etcd's own limits
+	s, err := OpenOn(storage.Engine{Kind: storage.EngineEtcd, Etcd: storage.EtcdOptions{Client: c.Client(t), Prefix: "/cus/catalogue/"}}, "", zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	const n = 200
+	batch := s.ImportBatchSize() // what the syncer stores per transaction
+	for lo := 0; lo < n; lo += batch {
+		var changes []*cataloguev1.Change
+		for i := lo; i < min(lo+batch, n); i++ {
+			changes = append(changes, peerUpsert(int64(i+1), i))
+		}
+		if _, _, err := s.ApplyRemote(ctx, peerTERC, "feed", changes, int64(min(lo+batch, n)), 0, noCheck); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removed, err := s.PurgeOrigin(ctx, peerTERC)
+	if err != nil || len(removed) != n {
+		t.Fatalf("purge: %d removed, %v; want %d", len(removed), err, n)
+	}
+	if held, err := s.PeerServiceCount(peerTERC); err != nil || held != 0 {
+		t.Fatalf("after the purge the peer holds %d (%v)", held, err)
+	}
+	if cursor, feed, err := s.PeerCursor(peerTERC); err != nil || cursor != 0 || feed != "" {
+		t.Fatalf("after the purge the cursor is %d of feed %q (%v); want it reset", cursor, feed, err)
+	}
+	changes, _, err := s.ListPeerChanges(0, 1000)
+	if err != nil || len(changes) != n {
+		t.Fatalf("peer log after the purge: %d entries, %v; want %d tombstones", len(changes), err, n)
 	}
 }
