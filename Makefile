@@ -40,7 +40,8 @@ test:
 	$(GO) test -race -count=1 $(PKGS)
 
 ## test-etcd: the three services' suites again with their stores on etcd (CUS_TEST_STORAGE_ENGINE=etcd: one
-## in-process member per test binary, a prefix per data file); tests of the bbolt file itself skip, naming it.
+## in-process member per test binary at etcd's default limits, a prefix per data file); tests of the bbolt file
+## itself skip, naming it.
 ## No race detector here: make test has it, and under it the in-process member slows the catalogue's large
 ## imports past their 20 s call deadline on a 2-core machine.
 test-etcd:

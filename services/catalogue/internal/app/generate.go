@@ -25,7 +25,7 @@ func Generate(ctx context.Context, dataFile string, opts demo.SyntheticOptions, 
 		return 0, err
 	}
 	defer st.Close()
-	batch := min(2000, st.ImportBatchSize()) // one transaction each, within the engine's limits
+	const batch = 2000
 	var (
 		list  []*cataloguev1.Service
 		ids   []string

@@ -503,12 +503,25 @@ func (f *follower) storeAll(ctx context.Context, in <-chan batch, credits chan<-
 				break join
 			}
 		}
-		rejected, publish, err := f.apply(ctx, b.feedID, changes, b.next)
-		if err != nil {
-			return err
+		// A page may hold more changes than one transaction may write (PageSize 5,000 against MaxBatch, which the
+		// app sizes to the storage engine: on etcd's default limits a few dozen): it is stored in transactions
+		// of at most MaxBatch, each moving the cursor to the peer's revision of its last change, so a crash
+		// between them resumes after what was stored.
+		rejected := 0
+		for lo := 0; lo == 0 || lo < len(changes); lo += f.s.opts.MaxBatch {
+			hi := min(lo+f.s.opts.MaxBatch, len(changes))
+			cursor := b.next
+			if hi < len(changes) {
+				cursor = changes[hi-1].GetRevision()
+			}
+			n, publish, err := f.apply(ctx, b.feedID, changes[lo:hi], cursor)
+			if err != nil {
+				return err
+			}
+			rejected += n
+			// Always handed on (publishAll drains until this side closes), so a stored batch reaches search.
+			out <- storedBatch{publish: publish, caughtUp: b.caughtUp && hi == len(changes)}
 		}
-		// Always handed on (publishAll drains until this side closes), so a stored batch reaches search.
-		out <- storedBatch{publish: publish, caughtUp: b.caughtUp}
 		for range pages {
 			credits <- struct{}{}
 		}

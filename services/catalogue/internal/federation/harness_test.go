@@ -137,6 +137,9 @@ func (in *instance) originCount(terc string) int {
 
 // syncer follows peers for the instance until the returned stop is called.
 func (in *instance) follow(peers []federation.Peer, opts federation.Options) (*federation.Syncer, func()) {
+	if opts.MaxBatch == 0 {
+		opts.MaxBatch = in.st.ImportBatchSize() // as the app sizes it: within the storage engine's limits
+	}
 	s := federation.New(federation.Config{Peers: peers}, in.srv, zap.NewNop(), nil, opts)
 	in.srv.SetPeerStatus(s.Status)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -279,22 +279,32 @@ func (s *Store) ForEachProgramme(fn func(*cataloguev1.Programme, int64) error) e
 	return forEach(s, programmes, fn)
 }
 
-// ImportServices stores many services in one transaction, as the synthetic-catalogue generator and demo
-// loader do. Existing ids are overwritten. It returns the stored services with their revisions.
+// ImportServices stores many services, as the synthetic-catalogue generator and demo loader do: in one
+// transaction on bbolt, in as many as the engine's limits need on etcd (ItemsPerWrite). Existing ids are
+// overwritten. It returns the stored services with their revisions (those of the transactions that committed,
+// with an error).
 func (s *Store) ImportServices(ctx context.Context, list []*cataloguev1.Service, ids []string) ([]*cataloguev1.Service, []int64, error) {
 	out := make([]*cataloguev1.Service, len(list))
 	revs := make([]int64, len(list))
-	err := s.be.Update(ctx, func(tx storage.Tx) error {
-		now := s.now()
-		for i, svc := range list {
-			rec := proto.Clone(svc).(*cataloguev1.Service)
-			rev, err := services.Put(tx, ids[i], rec, now)
-			if err != nil {
-				return err
+	size := s.be.ItemsPerWrite(max(1, len(list)), rowKeys, rowBytes, 0)
+	var err error
+	for lo := 0; lo < len(list) && err == nil; lo += size {
+		hi := min(lo+size, len(list))
+		err = s.be.Update(ctx, func(tx storage.Tx) error {
+			now := s.now()
+			for i := lo; i < hi; i++ {
+				rec := proto.Clone(list[i]).(*cataloguev1.Service)
+				rev, err := services.Put(tx, ids[i], rec, now)
+				if err != nil {
+					return err
+				}
+				out[i], revs[i] = rec, rev
 			}
-			out[i], revs[i] = rec, rev
+			return nil
+		})
+		if err != nil {
+			out, revs = out[:lo], revs[:lo]
 		}
-		return nil
-	})
+	}
 	return out, revs, err
 }
