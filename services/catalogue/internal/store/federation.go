@@ -46,18 +46,22 @@ type RemoteRejection struct {
 type peerRecord struct {
 	cursor int64
 	feedID string
-	// services is the number of the peer's entries held; -1 when the record predates the field (it is then
-	// counted once from the services bucket, and stored with the next write).
+	// services is the number of the peer's entries held; -1 when it is not known: the record predates the
+	// field, or there is no record yet while the file may already hold entries of that origin (an instance
+	// whose own TERC was changed, a file written by `catalogue generate`). It is then counted once from the
+	// services bucket, and stored with the next write.
 	services int
+	// stored: the record exists.
+	stored bool
 }
 
 func readPeer(tx storage.ReadTx, terc string) (peerRecord, error) {
 	rec := peerRecord{services: -1}
 	v := tx.Get(bucketPeers, []byte(terc))
 	if v == nil {
-		rec.services = 0
 		return rec, nil
 	}
+	rec.stored = true
 	st := &structpb.Struct{}
 	if err := proto.Unmarshal(v, st); err != nil {
 		return rec, err
@@ -92,11 +96,25 @@ func (s *Store) PeerServiceCount(terc string) (int, error) {
 		}
 		n = rec.services
 		if n < 0 {
-			n = countOrigin(tx, terc)
+			n = s.countUnknown(tx, terc, rec)
 		}
 		return nil
 	})
 	return n, err
+}
+
+// countUnknown counts the entries of origin terc whose peer record does not hold the count (rec.services < 0):
+// a missing record's count is kept in s.unsynced, an old record's is stored with the peer's next write.
+func (s *Store) countUnknown(tx storage.ReadTx, terc string, rec peerRecord) int {
+	if rec.stored {
+		return countOrigin(tx, terc)
+	}
+	if n, ok := s.unsynced.Load(terc); ok {
+		return n.(int)
+	}
+	n := countOrigin(tx, terc)
+	s.unsynced.Store(terc, n)
+	return n
 }
 
 // countOrigin counts the stored services of an origin, reading only the origin field of each record.
@@ -186,6 +204,19 @@ func (s *Store) ApplyRemote(ctx context.Context, terc, feedID string, changes []
 		}
 		steps = append(steps, st)
 	}
+	// A peer's count unknown here (its first batch, or a record of an older version) is taken by a walk over the
+	// services in a read transaction, not in the write one: the commit loop is shared with local writers. Only
+	// this peer's syncer writes entries of its origin, so nothing changes the count in between.
+	known := -1
+	if err := s.be.View(func(tx storage.ReadTx) error {
+		rec, err := readPeer(tx, terc)
+		if err == nil && rec.services < 0 {
+			known = s.countUnknown(tx, terc, rec)
+		}
+		return err
+	}); err != nil {
+		return nil, nil, err
+	}
 	var applied []AppliedRemote
 	var rejected []RemoteRejection
 	err := s.be.Update(ctx, func(tx storage.Tx) error {
@@ -195,6 +226,9 @@ func (s *Store) ApplyRemote(ctx context.Context, terc, feedID string, changes []
 			return err
 		}
 		n := rec.services
+		if n < 0 {
+			n = known
+		}
 		if n < 0 {
 			n = countOrigin(tx, terc)
 		}

@@ -107,6 +107,53 @@ func TestPeerServiceCountIsKeptWithTheCursor(t *testing.T) {
 	}
 }
 
+// A file may hold entries of an origin before its peer is first synced (the instance's own TERC was changed, or
+// the file was written by `catalogue generate`, whose services carry their gmina's TERC): the peer's count, and
+// so its cap, starts from them, not from zero.
+func TestPeerCapCountsEntriesHeldBeforeTheFirstSync(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(t.TempDir(), "c.db"), zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var held []*cataloguev1.Service
+	var ids []string
+	for i := 1; i <= 3; i++ {
+		id := fmt.Sprintf("0194c050-3006-7023-8000-%012d", 100+i)
+		held = append(held, &cataloguev1.Service{Name: "services/" + id, DisplayName: "Usługa", OriginTerc: peerTERC})
+		ids = append(ids, id)
+	}
+	// One of another origin, which the count must not take.
+	held = append(held, &cataloguev1.Service{Name: "services/0194c050-3006-7023-8000-000000000200", DisplayName: "Usługa", OriginTerc: "1465011"})
+	ids = append(ids, "0194c050-3006-7023-8000-000000000200")
+	if _, _, err := s.ImportServices(ctx, held, ids); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.PeerServiceCount(peerTERC); err != nil || n != 3 {
+		t.Fatalf("before the first sync the peer holds %d (%v), want 3", n, err)
+	}
+	// The count of a peer without a record is kept between reads; a bulk import of its origin renews it.
+	more := &cataloguev1.Service{Name: "services/0194c050-3006-7023-8000-000000000104", DisplayName: "Usługa", OriginTerc: peerTERC}
+	if _, _, err := s.ImportServices(ctx, []*cataloguev1.Service{more}, []string{"0194c050-3006-7023-8000-000000000104"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.PeerServiceCount(peerTERC); err != nil || n != 4 {
+		t.Fatalf("after one more was imported the peer holds %d (%v), want 4", n, err)
+	}
+	changes := []*cataloguev1.Change{peerUpsert(1, 1), peerUpsert(2, 2), peerUpsert(3, 3)}
+	applied, rejected, err := s.ApplyRemote(ctx, peerTERC, "feed", changes, 3, 5, noCheck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(applied) != 1 || len(rejected) != 2 {
+		t.Fatalf("a cap of 5 over 4 held entries: %d applied, %d rejected; want 1 and 2", len(applied), len(rejected))
+	}
+	if n, err := s.PeerServiceCount(peerTERC); err != nil || n != 5 {
+		t.Fatalf("after the first sync the peer holds %d (%v), want 5", n, err)
+	}
+}
+
 // originOf reads the origin of a stored record without decoding it, and agrees with a full decode.
 func TestOriginOfAStoredRecord(t *testing.T) {
 	for _, svc := range []*cataloguev1.Service{
