@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"runtime/debug"
 	"runtime/metrics"
 	"strings"
@@ -102,6 +103,20 @@ type heapReading struct {
 	allocs uint64 // bytes allocated since the start
 	live   uint64 // heap live after the last collection
 	held   uint64 // heap memory held from the system: objects (garbage included) and free spans not yet released
+}
+
+// PaceGC paces the collector as a catalogue started with --gc-headroom setting does, until ctx ends: for a
+// benchmark that builds a catalogue's parts without Run and reports the memory an operator would see.
+func PaceGC(ctx context.Context, setting string, log *zap.Logger) error {
+	h, err := resolveGCHeadroom(setting, os.Getenv)
+	if err != nil {
+		return err
+	}
+	if !h.pace {
+		<-ctx.Done()
+		return nil
+	}
+	return newGCPacer(h, log).Run(ctx)
 }
 
 // gcFreeEvery bounds how often the pacer collects and hands memory back itself (see Run).

@@ -17,7 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
+	"github.com/cus-suite/cus/services/catalogue/internal/app"
 	"github.com/cus-suite/cus/services/catalogue/internal/demo"
 	"github.com/cus-suite/cus/services/catalogue/internal/federation"
 )
@@ -132,9 +135,12 @@ func benchmarkFollow(b *testing.B, peers, each int) {
 	s := federation.New(federation.Config{Peers: farm}, local.srv, nopLog, nil, federation.Options{})
 	cpu0 := cpuTime()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	g, gctx := errgroup.WithContext(ctx)
+	defer func() { cancel(); _ = g.Wait() }()
+	// The collector paced as in a catalogue process (--gc-headroom auto), so the memory is an operator's.
+	g.Go(func() error { return app.PaceGC(gctx, "auto", nopLog) })
 	start := time.Now()
-	go s.Run(ctx)
+	g.Go(func() error { s.Run(gctx); return nil })
 	for local.srv.Index().Len() < peers*each {
 		if time.Since(start) > 20*time.Minute {
 			b.Fatalf("sync incomplete: %d", local.srv.Index().Len())
@@ -143,7 +149,7 @@ func benchmarkFollow(b *testing.B, peers, each int) {
 	}
 	took := time.Since(start)
 	cpu := cpuTime() - cpu0
-	rss := procStatus("VmRSS:")
+	rss, anon, file := procStatus("VmRSS:"), procStatus("RssAnon:"), procStatus("RssFile:")
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	if path := os.Getenv("CUS_HEAP_PROFILE"); path != "" {
@@ -151,6 +157,13 @@ func benchmarkFollow(b *testing.B, peers, each int) {
 			_ = pprof.WriteHeapProfile(f)
 			f.Close()
 		}
+	}
+	// What the process holds once the sync is over and the pacer has had time to hand the garbage back.
+	time.Sleep(15 * time.Second)
+	b.ReportMetric(float64(procStatus("VmRSS:"))/(1<<20), "MiB-rss-settled")
+	b.ReportMetric(float64(procStatus("RssAnon:"))/(1<<20), "MiB-rss-private-settled")
+	if fi, err := os.Stat(filepath.Join(local.dir, "catalogue.db")); err == nil {
+		b.ReportMetric(float64(fi.Size())/(1<<20), "MiB-file")
 	}
 	for _, st := range s.Status() {
 		if st.GetRejectedCount() != 0 {
@@ -164,6 +177,8 @@ func benchmarkFollow(b *testing.B, peers, each int) {
 	b.ReportMetric(float64(after.HeapInuse-before.HeapInuse)/(1<<20), "MiB-heap-held")
 	b.ReportMetric(float64(rss)/(1<<20), "MiB-rss")
 	b.ReportMetric(float64(rss-rss0)/(1<<20), "MiB-rss-held")
+	b.ReportMetric(float64(anon)/(1<<20), "MiB-rss-private")
+	b.ReportMetric(float64(file)/(1<<20), "MiB-rss-file")
 	b.ReportMetric(float64(procStatus("VmHWM:"))/(1<<20), "MiB-rss-peak")
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
+	"sync"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -104,17 +105,46 @@ func (s *Store) PeerServiceCount(terc string) (int, error) {
 }
 
 // countUnknown counts the entries of origin terc whose peer record does not hold the count (rec.services < 0):
-// a missing record's count is kept in s.unsynced, an old record's is stored with the peer's next write.
+// a missing record's from s.origins, an old record's by a walk (it is stored with the peer's next write).
 func (s *Store) countUnknown(tx storage.ReadTx, terc string, rec peerRecord) int {
 	if rec.stored {
 		return countOrigin(tx, terc)
 	}
-	if n, ok := s.unsynced.Load(terc); ok {
-		return n.(int)
+	return s.origins.count(tx, terc)
+}
+
+// originCounts holds how many entries each origin has, for a peer without a record: a peer not synced yet,
+// whose cap must start from what the file already holds of its origin (an instance whose own TERC was
+// changed, a file written by `catalogue generate`), and whose status is read over and over while it is
+// unreachable. One walk over the services counts every origin at once, the first time a count is asked for:
+// an aggregator adding fifty peers walks its catalogue once, not fifty times as it grows. The counts stay
+// right for every origin without a record: its entries are written only by the bulk ImportServices, which
+// forgets the counts after its writes, and by the peer's own first sync, which writes the record (the count
+// is then never read here again).
+type originCounts struct {
+	mu sync.Mutex
+	n  map[string]int // nil: not counted
+}
+
+func (o *originCounts) count(tx storage.ReadTx, terc string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.n == nil {
+		n := make(map[string]int)
+		_ = tx.Scan(bucketServices, nil, func(_, v []byte) (bool, error) {
+			n[string(originBytes(v))]++
+			return true, nil
+		})
+		o.n = n
 	}
-	n := countOrigin(tx, terc)
-	s.unsynced.Store(terc, n)
-	return n
+	return o.n[terc]
+}
+
+// forget drops the counts (after a bulk import); the next count walks again.
+func (o *originCounts) forget() {
+	o.mu.Lock()
+	o.n = nil
+	o.mu.Unlock()
 }
 
 // countOrigin counts the stored services of an origin, reading only the origin field of each record.
@@ -135,31 +165,34 @@ const serviceOriginField = 21
 // originOf reads the origin TERC of a stored service record without decoding the rest of it: the origin
 // checks of a peer's changes (and a purge) then cost a walk over the record's field tags, not an allocation of
 // every field.
-func originOf(v []byte) string {
+func originOf(v []byte) string { return string(originBytes(v)) }
+
+// originBytes is originOf's TERC as a slice of v.
+func originBytes(v []byte) []byte {
 	if len(v) < 8 {
-		return ""
+		return nil
 	}
 	b := v[8:]
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return ""
+			return nil
 		}
 		b = b[n:]
 		if num == serviceOriginField && typ == protowire.BytesType {
 			s, m := protowire.ConsumeBytes(b)
 			if m < 0 {
-				return ""
+				return nil
 			}
-			return string(s)
+			return s
 		}
 		m := protowire.ConsumeFieldValue(num, typ, b)
 		if m < 0 {
-			return ""
+			return nil
 		}
 		b = b[m:]
 	}
-	return ""
+	return nil
 }
 
 // ApplyRemote applies changes from peer terc and moves its cursor to cursor, all in one transaction. validate

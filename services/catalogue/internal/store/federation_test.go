@@ -133,6 +133,9 @@ func TestPeerCapCountsEntriesHeldBeforeTheFirstSync(t *testing.T) {
 	if n, err := s.PeerServiceCount(peerTERC); err != nil || n != 3 {
 		t.Fatalf("before the first sync the peer holds %d (%v), want 3", n, err)
 	}
+	if n, err := s.PeerServiceCount("1465011"); err != nil || n != 1 {
+		t.Fatalf("another origin without a record holds %d (%v), want 1", n, err)
+	}
 	// The count of a peer without a record is kept between reads; a bulk import of its origin renews it.
 	more := &cataloguev1.Service{Name: "services/0194c050-3006-7023-8000-000000000104", DisplayName: "Usługa", OriginTerc: peerTERC}
 	if _, _, err := s.ImportServices(ctx, []*cataloguev1.Service{more}, []string{"0194c050-3006-7023-8000-000000000104"}); err != nil {

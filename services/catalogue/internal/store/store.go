@@ -9,7 +9,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -45,11 +44,8 @@ type Store struct {
 	be     *storage.Backend
 	now    func() time.Time
 	feedID string
-	// unsynced holds, by TERC, how many entries of an origin were found while it had no peer record (a peer
-	// not synced yet, whose status is read over and over while it is unreachable): counted by a walk over the
-	// services once, not at every read. Only the bulk ImportServices, besides the peer's own first sync (which
-	// writes the record), writes entries of another origin; it clears the map.
-	unsynced sync.Map
+	// origins counts the entries of every origin, for peers without a record (originCounts).
+	origins originCounts
 }
 
 // Open opens the catalogue's data file.
@@ -290,7 +286,7 @@ func (s *Store) ForEachProgramme(fn func(*cataloguev1.Programme, int64) error) e
 // overwritten. It returns the stored services with their revisions (those of the transactions that committed,
 // with an error).
 func (s *Store) ImportServices(ctx context.Context, list []*cataloguev1.Service, ids []string) ([]*cataloguev1.Service, []int64, error) {
-	defer s.unsynced.Clear()
+	defer s.origins.forget()
 	out := make([]*cataloguev1.Service, len(list))
 	revs := make([]int64, len(list))
 	size := s.be.ItemsPerWrite(max(1, len(list)), rowKeys, rowBytes, 0)
