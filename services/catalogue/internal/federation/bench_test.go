@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -85,6 +86,50 @@ func BenchmarkInitialSync100k(b *testing.B) {
 	if st := s.Status()[0]; st.GetRejectedCount() != 0 {
 		b.Fatalf("rejected %d", st.GetRejectedCount())
 	}
+}
+
+// An aggregator serving its residents while a peer of 100,000 services syncs in: one client searching its
+// own 100,000 services before and during the sync; the latencies show how long the index's write lock holds
+// searches while the peer's pages are indexed.
+func BenchmarkSearchDuringSync100k(b *testing.B) {
+	peer := startInstanceB(b, jarocin)
+	fill(b, peer, jarocin, 100000, 1)
+	local := startInstanceB(b, rawicz)
+	fill(b, local, rawicz, 100000, 2)
+	queries := []string{"pomoc", "opieka seniorow", "asystent osobisty", "klub", "terapia dzieci", "wsparcie rodziny", "mieszkanie", "porady prawne"}
+	search := func(i int) time.Duration {
+		began := time.Now()
+		if _, err := local.client.SearchServices(context.Background(), &cataloguev1.SearchServicesRequest{Query: queries[i%len(queries)], PageSize: 10}); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(began)
+	}
+	report := func(lat []time.Duration, unit string) {
+		slices.Sort(lat)
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "ms-p50-"+unit)
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "ms-p99-"+unit)
+		b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "ms-max-"+unit)
+	}
+	var idle []time.Duration
+	for i := range 2000 {
+		idle = append(idle, search(i))
+	}
+	report(idle, "idle")
+	s := federation.New(federation.Config{Peers: []federation.Peer{{TERC: jarocin, Name: "peer", Address: peer.addr, TokenFile: peer.peerTokenB(b, rawicz), MaxServices: 200000}}}, local.srv, nopLog, nil, federation.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	g, gctx := errgroup.WithContext(ctx)
+	defer func() { cancel(); _ = g.Wait() }()
+	start := time.Now()
+	g.Go(func() error { s.Run(gctx); return nil })
+	var busy []time.Duration
+	for i := 0; local.srv.Index().Len() < 200000; i++ {
+		if time.Since(start) > 10*time.Minute {
+			b.Fatalf("sync incomplete: %d", local.srv.Index().Len())
+		}
+		busy = append(busy, search(i))
+	}
+	b.ReportMetric(time.Since(start).Seconds(), "s/sync")
+	report(busy, "syncing")
 }
 
 func BenchmarkPropagation1000(b *testing.B) {

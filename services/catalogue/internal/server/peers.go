@@ -55,8 +55,10 @@ func (s *Server) ApplyPeerChanges(ctx context.Context, peer federation.Peer, fee
 	for i, r := range rejected {
 		out[i] = fmt.Sprintf("%s: %s", r.ResourceName, r.Reason)
 	}
-	// The documents are made here, so the publishing side (one goroutine, holding the index's lock) only
-	// indexes them.
+	// The documents are made here, so the publishing side (one goroutine) only indexes them, as an import's
+	// batch is (UpsertBatch: the text analysed on every core before the index's write lock is taken, then the
+	// lock held for spans of a few milliseconds, not for a whole page: searches keep being answered while a
+	// peer syncs in; BulkLoad is the start-up rebuild's).
 	docs := make([]search.Doc, 0, len(applied))
 	for _, a := range applied {
 		if a.Service != nil {
@@ -73,7 +75,7 @@ func (s *Server) ApplyPeerChanges(ctx context.Context, peer federation.Peer, fee
 		}
 		// Revisions order the index, not call order: a delete and a later upsert of one id land right
 		// whichever is applied first (an upsert at or below a tombstone is ignored, and the reverse).
-		s.index.BulkLoad(docs)
+		s.index.UpsertBatch(docs)
 		end()
 	}
 	return out, publish, nil
