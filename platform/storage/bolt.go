@@ -4,6 +4,7 @@ package storage
 // is acknowledged. File compaction is in compact.go, commit faults in faults.go.
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -154,6 +155,9 @@ type txn struct {
 	// capture, during a compaction's copy, receives this transaction's writes once it commits (compact.go).
 	capture *capture
 	pending []mutation
+	// tails holds, for each sequential bucket this transaction wrote, the largest key it held or was given;
+	// a write below it marks the bucket scattered (tails[b] == nil) for the rest of the transaction.
+	tails map[Bucket][]byte
 }
 
 func (t *txn) bucket(b Bucket) *bolt.Bucket {
@@ -163,7 +167,41 @@ func (t *txn) bucket(b Bucket) *bolt.Bucket {
 		panic(fmt.Sprintf("storage: bucket %q is not declared", b))
 	}
 	bk.FillPercent = fillPercent(b)
+	if tail, ok := t.tails[b]; ok && tail == nil {
+		bk.FillPercent = bolt.DefaultFillPercent
+	}
 	return bk
+}
+
+// notePut keeps a sequential bucket's pages filled only while this transaction appends to it. A sequential
+// bucket's pages are split at sequentialFill, right for appends: the page left behind is never written
+// again. A write inside the key range (a federated entry, whose id sorts among the others; a record updated
+// in place that outgrows its page; ids from another system's import) splits its page there too, and a page
+// split 95/5 in the middle overflows at its next write and splits again: inserts all over a bucket then
+// leave it about half empty (a catalogue of 500,000 federated services took 1,397 MiB of file, 1,172 MiB with
+// this). Such a transaction has the bucket's pages split at bbolt's default instead. One transaction may carry
+// several writers (the commit loop's group): a tail page split then is the cost of one commit.
+func (t *txn) notePut(b Bucket, bk *bolt.Bucket, key []byte) {
+	if bk.FillPercent != sequentialFill {
+		return
+	}
+	tail, ok := t.tails[b]
+	if !ok {
+		if t.tails == nil {
+			t.tails = make(map[Bucket][]byte, 2)
+		}
+		last, _ := bk.Cursor().Last()
+		tail = bytes.Clone(last)
+		if tail == nil {
+			tail = []byte{}
+		}
+	}
+	if len(tail) > 0 && bytes.Compare(key, tail) < 0 {
+		t.tails[b] = nil
+		bk.FillPercent = bolt.DefaultFillPercent
+		return
+	}
+	t.tails[b] = append(tail[:0], key...)
 }
 
 func (t *txn) Get(b Bucket, key []byte) []byte { return t.bucket(b).Get(key) }
@@ -202,7 +240,9 @@ func (t *txn) Revision() int64 { return t.rev }
 
 func (t *txn) Put(b Bucket, key, value []byte) error {
 	t.record(b, key, value, false)
-	return t.bucket(b).Put(key, value)
+	bk := t.bucket(b)
+	t.notePut(b, bk, key)
+	return bk.Put(key, value)
 }
 
 func (t *txn) Delete(b Bucket, key []byte) error {

@@ -203,8 +203,9 @@ func benchmarkFollow(b *testing.B, peers, each int) {
 			f.Close()
 		}
 	}
-	// What the process holds once the sync is over and the pacer has had time to hand the garbage back.
-	time.Sleep(15 * time.Second)
+	// What the process holds once the sync is over and the pacer has had time to hand the garbage back (it
+	// does so at most every 30 s).
+	time.Sleep(35 * time.Second)
 	b.ReportMetric(float64(procStatus("VmRSS:"))/(1<<20), "MiB-rss-settled")
 	b.ReportMetric(float64(procStatus("RssAnon:"))/(1<<20), "MiB-rss-private-settled")
 	if fi, err := os.Stat(filepath.Join(local.dir, "catalogue.db")); err == nil {
