@@ -178,7 +178,7 @@ func (t *txn) bucket(b Bucket) *bolt.Bucket {
 // again. A write inside the key range (a federated entry, whose id sorts among the others; a record updated
 // in place that outgrows its page; ids from another system's import) splits its page there too, and a page
 // split 95/5 in the middle overflows at its next write and splits again: inserts all over a bucket then
-// leave it about half empty (a catalogue of 500,000 federated services took 1,397 MiB of file, 1,172 MiB with
+// leave it about half empty (a catalogue of 500,000 federated services took 1,395 MiB of file, 1,171 MiB with
 // this). Such a transaction has the bucket's pages split at bbolt's default instead. One transaction may carry
 // several writers (the commit loop's group): a tail page split then is the cost of one commit.
 func (t *txn) notePut(b Bucket, bk *bolt.Bucket, key []byte) {

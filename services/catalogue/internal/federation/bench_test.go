@@ -105,6 +105,9 @@ func BenchmarkSearchDuringSync100k(b *testing.B) {
 		return time.Since(began)
 	}
 	report := func(lat []time.Duration, unit string) {
+		if len(lat) == 0 {
+			b.Fatalf("no search %s", unit)
+		}
 		slices.Sort(lat)
 		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "ms-p50-"+unit)
 		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "ms-p99-"+unit)
@@ -183,7 +186,12 @@ func benchmarkFollow(b *testing.B, peers, each int) {
 	g, gctx := errgroup.WithContext(ctx)
 	defer func() { cancel(); _ = g.Wait() }()
 	// The collector paced as in a catalogue process (--gc-headroom auto), so the memory is an operator's.
-	g.Go(func() error { return app.PaceGC(gctx, "auto", nopLog) })
+	g.Go(func() error {
+		if err := app.PaceGC(gctx, "auto", nopLog); err != nil {
+			b.Errorf("gc pacer: %v", err)
+		}
+		return nil
+	})
 	start := time.Now()
 	g.Go(func() error { s.Run(gctx); return nil })
 	for local.srv.Index().Len() < peers*each {

@@ -232,6 +232,9 @@ type follower struct {
 }
 
 func (f *follower) snapshot() *cataloguev1.PeerStatus {
+	// Read before the lock: the first count of a peer never synced walks the catalogue, and the syncer's
+	// updates of this status must not wait for it.
+	count := f.s.applier.PeerServiceCount(f.peer.TERC)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	st := &cataloguev1.PeerStatus{
@@ -244,7 +247,7 @@ func (f *follower) snapshot() *cataloguev1.PeerStatus {
 	if st.LagRevisions > 0 && !f.caughtUpAt.IsZero() {
 		st.LagSeconds = int64(time.Since(f.caughtUpAt).Seconds())
 	}
-	st.ServiceCount = int32(f.s.applier.PeerServiceCount(f.peer.TERC))
+	st.ServiceCount = int32(count)
 	return st
 }
 

@@ -31,9 +31,9 @@ func (s *Server) ListPeers(context.Context, *cataloguev1.ListPeersRequest) (*cat
 func (s *Server) PeerCursor(terc string) (int64, string, error) { return s.store.PeerCursor(terc) }
 
 // ApplyPeerChanges implements federation.Applier: each upserted entry is validated exactly like user input.
-// Its publish gives the committed batch to the search index in one batched call (one lock, norms refreshed
-// once) rather than one upsert per entry: an initial sync brings thousands of entries per transaction, and the
-// syncer indexes one batch while it stores the next.
+// Its publish gives the committed batch to the search index as one batch (UpsertBatch, below) rather than one
+// upsert per entry: an initial sync brings thousands of entries per transaction, and the syncer indexes one
+// batch while it stores the next.
 func (s *Server) ApplyPeerChanges(ctx context.Context, peer federation.Peer, feedID string, changes []*cataloguev1.Change, cursor int64) ([]string, func(), error) {
 	validate := func(svc *cataloguev1.Service) error {
 		var v apierr.Violations

@@ -89,28 +89,40 @@ func (s *Store) PeerCursor(terc string) (int64, string, error) {
 // PeerServiceCount is how many entries of origin terc are held. It reads one record: the count is kept with the
 // peer's cursor, so status pages of an instance following many peers cost nothing per entry.
 func (s *Store) PeerServiceCount(terc string) (int, error) {
-	var n int
-	err := s.be.View(func(tx storage.ReadTx) error {
+	n, stored, err := s.peerCount(terc)
+	if err != nil || n >= 0 || stored {
+		return n, err
+	}
+	return s.origins.count(s.be, terc)
+}
+
+// peerCount reads the count of terc's peer record (-1: not known) and whether the record exists; a record of an
+// older version, without the count, is counted by a walk (its count is stored with the peer's next write).
+func (s *Store) peerCount(terc string) (n int, stored bool, err error) {
+	err = s.be.View(func(tx storage.ReadTx) error {
 		rec, err := readPeer(tx, terc)
 		if err != nil {
 			return err
 		}
-		n = rec.services
-		if n < 0 {
-			n = s.countUnknown(tx, terc, rec)
+		n, stored = rec.services, rec.stored
+		if n < 0 && stored {
+			n, err = countOrigin(tx, terc)
 		}
-		return nil
+		return err
 	})
-	return n, err
+	return n, stored, err
 }
 
-// countUnknown counts the entries of origin terc whose peer record does not hold the count (rec.services < 0):
-// a missing record's from s.origins, an old record's by a walk (it is stored with the peer's next write).
-func (s *Store) countUnknown(tx storage.ReadTx, terc string, rec peerRecord) int {
-	if rec.stored {
-		return countOrigin(tx, terc)
-	}
-	return s.origins.count(tx, terc)
+// countOrigin counts the stored services of an origin, reading only the origin field of each record.
+func countOrigin(tx storage.ReadTx, terc string) (int, error) {
+	n := 0
+	err := tx.Scan(bucketServices, nil, func(_, v []byte) (bool, error) {
+		if originOf(v) == terc {
+			n++
+		}
+		return true, nil
+	})
+	return n, err
 }
 
 // originCounts holds how many entries each origin has, for a peer without a record: a peer not synced yet,
@@ -118,45 +130,50 @@ func (s *Store) countUnknown(tx storage.ReadTx, terc string, rec peerRecord) int
 // changed, a file written by `catalogue generate`), and whose status is read over and over while it is
 // unreachable. One walk over the services counts every origin at once, the first time a count is asked for:
 // an aggregator adding fifty peers walks its catalogue once, not fifty times as it grows. The counts stay
-// right for every origin without a record: its entries are written only by the bulk ImportServices, which
-// forgets the counts after its writes, and by the peer's own first sync, which writes the record (the count
-// is then never read here again).
+// right for every origin without a record: its entries are written only by a bulk ImportServices, which
+// forgets the counts after its writes, and by the peer's first sync, which writes the record (the count is
+// then never read here again). On etcd they are this process's: a bulk import through another replica is
+// seen here after a restart.
 type originCounts struct {
-	mu sync.Mutex
-	n  map[string]int // nil: not counted
+	walk sync.Mutex // one walk at a time; the others wait for its counts
+	mu   sync.Mutex
+	gen  uint64         // bumped by forget: a walk that began before it is not kept
+	n    map[string]int // nil: not counted
 }
 
-func (o *originCounts) count(tx storage.ReadTx, terc string) int {
+func (o *originCounts) count(be *storage.Backend, terc string) (int, error) {
+	o.walk.Lock()
+	defer o.walk.Unlock()
 	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.n == nil {
-		n := make(map[string]int)
-		_ = tx.Scan(bucketServices, nil, func(_, v []byte) (bool, error) {
-			n[string(originBytes(v))]++
+	m, gen := o.n, o.gen
+	o.mu.Unlock()
+	if m != nil {
+		return m[terc], nil
+	}
+	m = make(map[string]int)
+	err := be.View(func(tx storage.ReadTx) error {
+		return tx.Scan(bucketServices, nil, func(_, v []byte) (bool, error) {
+			m[string(originBytes(v))]++
 			return true, nil
 		})
-		o.n = n
+	})
+	if err != nil {
+		return 0, err // a failed or partial walk is not kept
 	}
-	return o.n[terc]
+	o.mu.Lock()
+	if o.gen == gen {
+		o.n = m
+	}
+	o.mu.Unlock()
+	return m[terc], nil
 }
 
 // forget drops the counts (after a bulk import); the next count walks again.
 func (o *originCounts) forget() {
 	o.mu.Lock()
 	o.n = nil
+	o.gen++
 	o.mu.Unlock()
-}
-
-// countOrigin counts the stored services of an origin, reading only the origin field of each record.
-func countOrigin(tx storage.ReadTx, terc string) int {
-	n := 0
-	_ = tx.Scan(bucketServices, nil, func(_, v []byte) (bool, error) {
-		if originOf(v) == terc {
-			n++
-		}
-		return true, nil
-	})
-	return n
 }
 
 // serviceOriginField is the field number of cus.catalogue.v1.Service.origin_terc.
@@ -237,18 +254,20 @@ func (s *Store) ApplyRemote(ctx context.Context, terc, feedID string, changes []
 		}
 		steps = append(steps, st)
 	}
-	// A peer's count unknown here (its first batch, or a record of an older version) is taken by a walk over the
-	// services in a read transaction, not in the write one: the commit loop is shared with local writers. Only
-	// this peer's syncer writes entries of its origin, so nothing changes the count in between.
+	// A peer's count not yet known (its first batch, or a record of an older version) is taken before the write
+	// transaction, not in it: the commit loop is shared with local writers. Once its record holds the count
+	// (s.counted) this costs nothing. Only a sync of this peer writes entries of its origin, and the write
+	// transaction reads the record again: a count stored meanwhile (another replica's sync, on etcd) wins.
 	known := -1
-	if err := s.be.View(func(tx storage.ReadTx) error {
-		rec, err := readPeer(tx, terc)
-		if err == nil && rec.services < 0 {
-			known = s.countUnknown(tx, terc, rec)
+	if _, ok := s.counted.Load(terc); !ok {
+		n, stored, err := s.peerCount(terc)
+		if err == nil && n < 0 && !stored {
+			n, err = s.origins.count(s.be, terc)
 		}
-		return err
-	}); err != nil {
-		return nil, nil, err
+		if err != nil {
+			return nil, nil, err
+		}
+		known = n
 	}
 	var applied []AppliedRemote
 	var rejected []RemoteRejection
@@ -262,8 +281,10 @@ func (s *Store) ApplyRemote(ctx context.Context, terc, feedID string, changes []
 		if n < 0 {
 			n = known
 		}
-		if n < 0 {
-			n = countOrigin(tx, terc)
+		if n < 0 { // counted before, and the record has lost its count since (a replica of an older version)
+			if n, err = countOrigin(tx, terc); err != nil {
+				return err
+			}
 		}
 		for _, st := range steps {
 			name := domain.ServicePrefix + st.id
@@ -315,6 +336,9 @@ func (s *Store) ApplyRemote(ctx context.Context, terc, feedID string, changes []
 		}
 		return s.putPeer(tx, terc, peerRecord{cursor: cursor, feedID: feedID, services: n})
 	})
+	if err == nil {
+		s.counted.Store(terc, struct{}{})
+	}
 	return applied, rejected, err
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cus-suite/cus/platform/etcdtest"
 	"github.com/cus-suite/cus/platform/storage"
+	"github.com/cus-suite/cus/platform/storage/enginetest"
 	cataloguev1 "github.com/cus-suite/cus/proto/cus/catalogue/v1"
 )
 
@@ -315,5 +316,36 @@ func TestPurgeOriginFitsEtcdLimits(t *testing.T) {
 	changes, _, err := s.ListPeerChanges(0, 1000)
 	if err != nil || len(changes) != n {
 		t.Fatalf("peer log after the purge: %d entries, %v; want %d tombstones", len(changes), err, n)
+	}
+}
+
+// A walk that fails is not kept as the counts: the next asks again.
+func TestOriginCountsKeepNoFailedWalk(t *testing.T) {
+	enginetest.BboltOnly(t, "the walk fails on a closed file; the etcd client of the tests is shared and stays open")
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "c.db")
+	s, err := Open(path, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := &cataloguev1.Service{Name: "services/0194c050-3006-7023-8000-000000000101", DisplayName: "Usługa", OriginTerc: peerTERC}
+	if _, _, err := s.ImportServices(ctx, []*cataloguev1.Service{held}, []string{"0194c050-3006-7023-8000-000000000101"}); err != nil {
+		t.Fatal(err)
+	}
+	closed := s.be
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var o originCounts
+	if _, err := o.count(closed, peerTERC); err == nil {
+		t.Fatal("a walk over a closed store succeeded")
+	}
+	s, err = Open(path, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n, err := o.count(s.be, peerTERC); err != nil || n != 1 {
+		t.Fatalf("after a failed walk: %d (%v), want 1", n, err)
 	}
 }

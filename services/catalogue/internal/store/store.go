@@ -9,6 +9,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -46,6 +47,9 @@ type Store struct {
 	feedID string
 	// origins counts the entries of every origin, for peers without a record (originCounts).
 	origins originCounts
+	// counted holds the TERCs of peers whose record is known to hold their count (ApplyRemote wrote it): a
+	// count, once stored, is kept by every later write of the record.
+	counted sync.Map
 }
 
 // Open opens the catalogue's data file.
