@@ -113,10 +113,7 @@ func TestPeerServiceCountIsKeptWithTheCursor(t *testing.T) {
 // so its cap, starts from them, not from zero.
 func TestPeerCapCountsEntriesHeldBeforeTheFirstSync(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(t.TempDir(), "c.db"), zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openTest(t, filepath.Join(t.TempDir(), "c.db"))
 	defer s.Close()
 	var held []*cataloguev1.Service
 	var ids []string
@@ -340,10 +337,7 @@ func TestOriginCountsKeepNoFailedWalk(t *testing.T) {
 	if _, err := o.count(closed, peerTERC); err == nil {
 		t.Fatal("a walk over a closed store succeeded")
 	}
-	s, err = Open(path, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = openTest(t, path)
 	defer s.Close()
 	if n, err := o.count(s.be, peerTERC); err != nil || n != 1 {
 		t.Fatalf("after a failed walk: %d (%v), want 1", n, err)
